@@ -1,0 +1,78 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "scryptex-host",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "scryptex", targets: ["scryptex"])
+    ],
+    targets: [
+        // C libraries at the edge, each behind a tiny shim header.
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
+
+        // Foundations shared by every module: logging, exact decimals, command-line parsing.
+        .target(name: "ScryptexCore", swiftSettings: strictSettings),
+        // OpenSSL wrapped once: digests and secure random bytes.
+        .target(name: "ScryptexCrypto", dependencies: ["COpenSSL"], swiftSettings: strictSettings),
+        // PostgreSQL client over libpq: connections, queries, pool, migrations, LISTEN/NOTIFY.
+        .target(
+            name: "ScryptexPostgres",
+            dependencies: ["CLibPQ", "ScryptexCore", "ScryptexCrypto"],
+            swiftSettings: strictSettings
+        ),
+        // A private PostgreSQL cluster the host starts itself when DATABASE_URL is unset.
+        .target(
+            name: "ScryptexEmbeddedPostgres",
+            dependencies: ["ScryptexCore", "ScryptexCrypto", "ScryptexPostgres"],
+            swiftSettings: strictSettings
+        ),
+        // Composition root: configuration, migrations, commands.
+        .target(
+            name: "ScryptexApp",
+            dependencies: ["ScryptexCore", "ScryptexPostgres", "ScryptexEmbeddedPostgres"],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(name: "scryptex", dependencies: ["ScryptexApp"], swiftSettings: strictSettings),
+
+        // Test support: a real PostgreSQL for every test, one database per test.
+        .target(
+            name: "ScryptexTestSupport",
+            dependencies: ["ScryptexCore", "ScryptexPostgres", "ScryptexEmbeddedPostgres"],
+            swiftSettings: strictSettings
+        ),
+
+        .testTarget(name: "ScryptexCoreTests", dependencies: ["ScryptexCore"], swiftSettings: strictSettings),
+        .testTarget(name: "ScryptexCryptoTests", dependencies: ["ScryptexCrypto"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "ScryptexPostgresTests",
+            dependencies: ["ScryptexPostgres", "ScryptexTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ScryptexEmbeddedPostgresTests",
+            dependencies: ["ScryptexEmbeddedPostgres", "ScryptexTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ScryptexAppTests",
+            dependencies: ["ScryptexApp", "ScryptexTestSupport"],
+            swiftSettings: strictSettings
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,41 @@
+public import ScryptexCore
+
+/// The `scryptex` program's commands.
+public enum ScryptexCommands {
+    public static let version = "0.1.0"
+
+    public static let definition = CommandDefinition(
+        name: "scryptex",
+        summary: "Scryptex Host: a multi-tenant white-label host for institutional crypto trading.",
+        subcommands: [
+            CommandDefinition(
+                name: "serve",
+                summary: "Run the host: database (embedded when DATABASE_URL is unset), migrations, services.",
+                discussion: """
+                    Stops cleanly on SIGINT or SIGTERM; an embedded cluster started by 'serve' is stopped with it.
+                    Configuration comes from the environment: see 'scryptex config'.
+                    """
+            ),
+            CommandDefinition(
+                name: "db",
+                summary: "Manage the embedded PostgreSQL cluster in $SCRYPTEX_DATA_DIR/postgres.",
+                subcommands: [
+                    CommandDefinition(name: "start", summary: "Create the cluster if needed and start it."),
+                    CommandDefinition(name: "stop", summary: "Stop the cluster (fast shutdown)."),
+                    CommandDefinition(
+                        name: "status",
+                        summary: "Print whether the cluster is running; exit 3 when it is not."
+                    ),
+                    CommandDefinition(name: "url", summary: "Print a connection URL for psql and DATABASE_URL."),
+                ]
+            ),
+            CommandDefinition(
+                name: "migrate",
+                summary: "Apply pending migrations to the platform schema and every tenant schema.",
+                options: [.flag("status", "List every migration and whether it is applied; change nothing.")]
+            ),
+            CommandDefinition(name: "config", summary: "Print the effective configuration (secrets masked)."),
+            CommandDefinition(name: "version", summary: "Print the version."),
+        ]
+    )
+}

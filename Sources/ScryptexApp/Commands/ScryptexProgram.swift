@@ -1,0 +1,157 @@
+import Foundation
+import ScryptexCore
+import ScryptexEmbeddedPostgres
+import ScryptexPostgres
+
+/// Runs the `scryptex` command line. The executable only calls `run`.
+public struct ScryptexProgram: Sendable {
+    let environment: [String: String]
+    let output: @Sendable (String) -> Void
+    let errorOutput: @Sendable (String) -> Void
+
+    /// - Parameters:
+    ///   - environment: The process environment.
+    ///   - output: Where command results go (standard output).
+    ///   - errorOutput: Where usage and errors go (standard error).
+    public init(
+        environment: [String: String],
+        output: (@Sendable (String) -> Void)? = nil,
+        errorOutput: (@Sendable (String) -> Void)? = nil
+    ) {
+        self.environment = environment
+        self.output = output ?? { print($0) }
+        self.errorOutput = errorOutput ?? { StandardErrorLogSink().write(line: $0) }
+    }
+
+    /// Exit codes.
+    public enum ExitCode {
+        public static let success: Int32 = 0
+        public static let failure: Int32 = 1
+        public static let usage: Int32 = 2
+        public static let notRunning: Int32 = 3
+    }
+
+    /// Parses `arguments` (without the program name) and runs the command.
+    /// - Returns: The process exit code.
+    public func run(arguments: [String]) async -> Int32 {
+        let parser = CommandLineParser(root: ScryptexCommands.definition)
+        let invocation: CommandLineParser.Invocation
+        do {
+            switch try parser.parse(arguments) {
+            case .help(let path):
+                output(parser.help(for: path))
+                return ExitCode.success
+            case .run(let parsed):
+                invocation = parsed
+            }
+        } catch {
+            errorOutput("scryptex: \(error.message)\n")
+            errorOutput(parser.help(for: error.path))
+            return ExitCode.usage
+        }
+
+        if invocation.path == ["version"] {
+            output("scryptex \(ScryptexCommands.version)")
+            return ExitCode.success
+        }
+
+        let configuration: Configuration
+        do {
+            configuration = try Configuration(environment: environment, hasGPU: FileManager.default.fileExists(atPath: "/dev/nvidia0"))
+        } catch {
+            errorOutput("scryptex: the configuration is not valid:\n\(error.description)")
+            return ExitCode.failure
+        }
+        let logger = Logger(label: "scryptex", minimumLevel: configuration.logLevel)
+
+        do {
+            switch invocation.path {
+            case ["config"]:
+                printConfiguration(configuration)
+                return ExitCode.success
+            case ["serve"]:
+                for fallback in configuration.fallbacks { logger.notice(fallback) }
+                return try await HostService(configuration: configuration, logger: logger).run()
+            case ["migrate"]:
+                return try await migrate(configuration, status: invocation.hasFlag("status"), logger: logger)
+            case ["db", "start"], ["db", "stop"], ["db", "status"], ["db", "url"]:
+                return try await database(command: invocation.path[1], configuration, logger: logger)
+            default:
+                errorOutput(parser.help(for: []))
+                return ExitCode.usage
+            }
+        } catch {
+            logger.error("command failed", ["command": invocation.path.joined(separator: " "), "error": String(describing: error)])
+            errorOutput("scryptex: \(error)")
+            return ExitCode.failure
+        }
+    }
+
+    private func printConfiguration(_ configuration: Configuration) {
+        let settings = configuration.effectiveSettings
+        let width = settings.map(\.name.count).max() ?? 0
+        for setting in settings {
+            let padding = String(repeating: " ", count: width - setting.name.count + 2)
+            output("\(setting.name)\(padding)\(setting.value)  (\(setting.source.rawValue))")
+        }
+        for fallback in configuration.fallbacks {
+            output("note: \(fallback)")
+        }
+    }
+
+    private func database(command: String, _ configuration: Configuration, logger: Logger) async throws -> Int32 {
+        if let external = configuration.database {
+            switch command {
+            case "url":
+                output(external.url())
+                return ExitCode.success
+            default:
+                errorOutput(
+                    "scryptex: DATABASE_URL is set (\(external.redactedDescription)), so the embedded cluster is not used; unset it to manage the embedded cluster"
+                )
+                return ExitCode.failure
+            }
+        }
+        let cluster = DatabaseSetup.embeddedCluster(for: configuration, logger: logger)
+        switch command {
+        case "start":
+            switch try await cluster.start() {
+            case .alreadyRunning: output("embedded PostgreSQL is already running in \(cluster.dataDirectory)")
+            case .started(let initialized):
+                output("embedded PostgreSQL \(initialized ? "created and started" : "started") in \(cluster.dataDirectory)")
+            }
+            output(cluster.configuration.url())
+        case "stop":
+            output(try await cluster.stop() ? "embedded PostgreSQL stopped" : "embedded PostgreSQL was not running")
+        case "status":
+            let status = cluster.status()
+            output("embedded PostgreSQL: \(status)")
+            output("data: \(cluster.dataDirectory)")
+            output("socket: \(cluster.socketDirectory)")
+            if case .running = status { return ExitCode.success }
+            return ExitCode.notRunning
+        case "url":
+            if case .notInitialized = cluster.status() {
+                errorOutput("scryptex: the embedded cluster does not exist yet; run 'scryptex db start' first")
+                return ExitCode.failure
+            }
+            output(cluster.configuration.url())
+        default:
+            return ExitCode.usage
+        }
+        return ExitCode.success
+    }
+
+    private func migrate(_ configuration: Configuration, status: Bool, logger: Logger) async throws -> Int32 {
+        try await DatabaseSetup.withConnection(configuration, logger: logger) { connection in
+            let migrations = SchemaMigrations(logger: logger)
+            if status {
+                for line in try await migrations.statusLines(on: connection) { output(line) }
+                return ExitCode.success
+            }
+            let outcome = try await migrations.migrateAll(on: connection)
+            for line in outcome.lines { output(line) }
+            return outcome.failures.isEmpty ? ExitCode.success : ExitCode.failure
+        }
+    }
+}

@@ -1,0 +1,307 @@
+import Foundation
+public import ScryptexCore
+public import ScryptexPostgres
+
+/// The host's settings, read from the environment and validated at start-up.
+///
+/// Every variable of the product specification is here. A bad value is reported with the
+/// variable's name, the value and what is accepted, and start-up stops. Settings whose spec
+/// example needs a network service or a GPU fall back to a local choice, each with a notice in
+/// `fallbacks` that start-up logs.
+public struct Configuration: Sendable {
+    public var enterpriseFeaturesEnabled = true
+    public var kycProvider = "manual"
+    public var complianceMonitoringEnabled = true
+    public var mlTrainingEnabled = true
+    public var marketMakingEnabled = true
+    public var defaultJurisdiction = "US"
+    public var regulatoryReportingEnabled = true
+    public var auditRetentionDays = 2555
+    public var mlModelStoragePath: String
+    public var backtestingDataSource = "local"
+    public var trainingComputeTier = "cpu"
+    public var whiteLabelEnabled = true
+    public var customDomainSupport = true
+    public var partnerRevenueShareDefault = ExactDecimal(20)
+    public var biReportsEnabled = true
+    public var executiveDashboardRefreshSeconds = 300
+    public var reportGenerationTimeoutSeconds = 3600
+
+    /// The external database, or nil for the embedded cluster.
+    public var database: PostgresConfiguration?
+    public var dataDirectory = ".scryptex"
+    /// A loopback TCP port for the embedded cluster, besides its unix socket.
+    public var embeddedPostgresPort: Int?
+    public var httpsListen = ListenAddress(host: "0.0.0.0", port: 8443)
+    public var httpListen = ListenAddress(host: "0.0.0.0", port: 8080)
+    public var platformDomain = "localhost"
+    public var logLevel = LogLevel.info
+
+    /// Spec settings that were replaced by a local choice, with the reason; logged at start-up.
+    public var fallbacks: [String] = []
+
+    /// Where each setting came from, for `scryptex config`.
+    public var sources: [String: Source] = [:]
+
+    public enum Source: String, Sendable {
+        case environment
+        case defaultValue = "default"
+    }
+
+    /// The defaults, as with an empty environment.
+    public init() {
+        mlModelStoragePath = ".scryptex/models"
+    }
+
+    /// Reads and validates every setting.
+    /// - Parameters:
+    ///   - environment: The process environment.
+    ///   - hasGPU: Whether a GPU is present (for `TRAINING_COMPUTE_TIER=gpu`).
+    /// - Throws: `ConfigurationError` listing every bad variable.
+    public init(environment: [String: String], hasGPU: Bool = false) throws(ConfigurationError) {
+        self.init()
+        var reader = EnvironmentReader(environment: environment)
+
+        enterpriseFeaturesEnabled = reader.boolean("ENABLE_ENTERPRISE_FEATURES", default: true)
+        let kyc = reader.choice("INSTITUTIONAL_KYC_PROVIDER", from: ["manual", "jumio", "onfido", "sumsub"], default: "manual")
+        if kyc != "manual" {
+            fallbacks.append(
+                "INSTITUTIONAL_KYC_PROVIDER=\(kyc) needs a network service this host does not reach; using the manual (local review) provider"
+            )
+        }
+        kycProvider = "manual"
+        complianceMonitoringEnabled =
+            reader.choice("COMPLIANCE_MONITORING", from: ["enabled", "disabled"], default: "enabled") == "enabled"
+        mlTrainingEnabled = reader.boolean("ML_TRAINING_ENABLED", default: true)
+        marketMakingEnabled = reader.boolean("MARKET_MAKING_ENABLED", default: true)
+        defaultJurisdiction = reader.value("DEFAULT_JURISDICTION", default: "US", accepted: "an ISO 3166-1 alpha-2 country code such as US, GB or DE") {
+            $0.count == 2 && $0.allSatisfy { $0.isASCII && $0.isUppercase } ? $0 : nil
+        }
+        regulatoryReportingEnabled = reader.boolean("REGULATORY_REPORTING_ENABLED", default: true)
+        auditRetentionDays = reader.integer("AUDIT_RETENTION_DAYS", default: 2555, in: 1...36_500)
+        backtestingDataSource = reader.choice("BACKTESTING_DATA_SOURCE", from: ["local", "alpha_vantage"], default: "local")
+        if backtestingDataSource != "local" {
+            fallbacks.append(
+                "BACKTESTING_DATA_SOURCE=\(backtestingDataSource) needs a network service this host does not reach; using local market data files"
+            )
+            backtestingDataSource = "local"
+        }
+        trainingComputeTier = reader.choice("TRAINING_COMPUTE_TIER", from: ["cpu", "gpu"], default: "cpu")
+        if trainingComputeTier == "gpu" && !hasGPU {
+            fallbacks.append("TRAINING_COMPUTE_TIER=gpu but no GPU is present; training on the CPU")
+            trainingComputeTier = "cpu"
+        }
+        whiteLabelEnabled = reader.boolean("WHITE_LABEL_ENABLED", default: true)
+        customDomainSupport = reader.boolean("CUSTOM_DOMAIN_SUPPORT", default: true)
+        partnerRevenueShareDefault = reader.value(
+            "PARTNER_REVENUE_SHARE_DEFAULT", default: ExactDecimal(20), accepted: "a percentage from 0 to 100 with at most 4 decimals"
+        ) { text in
+            guard let value = ExactDecimal(text), value >= .zero, value <= ExactDecimal(100), value.significantScale <= 4 else {
+                return nil
+            }
+            return value
+        }
+        biReportsEnabled = reader.boolean("BI_REPORTS_ENABLED", default: true)
+        executiveDashboardRefreshSeconds = reader.integer("EXECUTIVE_DASHBOARD_REFRESH", default: 300, in: 1...86_400)
+        reportGenerationTimeoutSeconds = reader.integer("REPORT_GENERATION_TIMEOUT", default: 3600, in: 1...86_400)
+
+        database = reader.value(
+            "DATABASE_URL", default: nil,
+            accepted: "a URL such as postgres://user:password@host:5432/database or postgres:///database?host=/run/postgresql"
+        ) { text throws(ConfigurationProblem) in
+            do throws(PostgresConfigurationError) {
+                return try PostgresConfiguration(url: text)
+            } catch {
+                throw ConfigurationProblem(reason: error.message)
+            }
+        }
+        dataDirectory = reader.value("SCRYPTEX_DATA_DIR", default: ".scryptex", accepted: "a folder path") {
+            $0.isEmpty ? nil : $0
+        }
+        mlModelStoragePath = reader.value("ML_MODEL_STORAGE_PATH", default: dataDirectory + "/models", accepted: "a folder path") {
+            $0.isEmpty ? nil : $0
+        }
+        embeddedPostgresPort = reader.value("SCRYPTEX_POSTGRES_PORT", default: nil, accepted: "a port from 1024 to 65535") {
+            Int($0).flatMap { (1024...65_535).contains($0) ? $0 : nil }
+        }
+        httpsListen = reader.value(
+            "HTTPS_LISTEN", default: ListenAddress(host: "0.0.0.0", port: 8443), accepted: "HOST:PORT such as 0.0.0.0:8443 or [::]:8443"
+        ) { ListenAddress(parsing: $0) }
+        httpListen = reader.value(
+            "HTTP_LISTEN", default: ListenAddress(host: "0.0.0.0", port: 8080), accepted: "HOST:PORT such as 0.0.0.0:8080"
+        ) { ListenAddress(parsing: $0) }
+        platformDomain = reader.value("PLATFORM_DOMAIN", default: "localhost", accepted: "a DNS host name such as scryptex.example.com") {
+            Hostname.isValid($0) ? $0.lowercased() : nil
+        }
+        logLevel = reader.value(
+            "LOG_LEVEL", default: LogLevel.info, accepted: LogLevel.allCases.map(\.description).joined(separator: ", ")
+        ) { LogLevel(name: $0) }
+
+        sources = reader.sources
+        if !reader.problems.isEmpty {
+            throw ConfigurationError(problems: reader.problems)
+        }
+    }
+
+    /// Every setting as `(variable, shown value, source)`, secrets masked, for `scryptex config`.
+    public var effectiveSettings: [(name: String, value: String, source: Source)] {
+        let rows: [(String, String)] = [
+            ("ENABLE_ENTERPRISE_FEATURES", String(enterpriseFeaturesEnabled)),
+            ("INSTITUTIONAL_KYC_PROVIDER", kycProvider),
+            ("COMPLIANCE_MONITORING", complianceMonitoringEnabled ? "enabled" : "disabled"),
+            ("ML_TRAINING_ENABLED", String(mlTrainingEnabled)),
+            ("MARKET_MAKING_ENABLED", String(marketMakingEnabled)),
+            ("DEFAULT_JURISDICTION", defaultJurisdiction),
+            ("REGULATORY_REPORTING_ENABLED", String(regulatoryReportingEnabled)),
+            ("AUDIT_RETENTION_DAYS", String(auditRetentionDays)),
+            ("ML_MODEL_STORAGE_PATH", mlModelStoragePath),
+            ("BACKTESTING_DATA_SOURCE", backtestingDataSource),
+            ("TRAINING_COMPUTE_TIER", trainingComputeTier),
+            ("WHITE_LABEL_ENABLED", String(whiteLabelEnabled)),
+            ("CUSTOM_DOMAIN_SUPPORT", String(customDomainSupport)),
+            ("PARTNER_REVENUE_SHARE_DEFAULT", partnerRevenueShareDefault.description),
+            ("BI_REPORTS_ENABLED", String(biReportsEnabled)),
+            ("EXECUTIVE_DASHBOARD_REFRESH", String(executiveDashboardRefreshSeconds)),
+            ("REPORT_GENERATION_TIMEOUT", String(reportGenerationTimeoutSeconds)),
+            ("DATABASE_URL", database?.redactedDescription ?? "(unset: embedded cluster in \(dataDirectory)/postgres)"),
+            ("SCRYPTEX_DATA_DIR", dataDirectory),
+            ("SCRYPTEX_POSTGRES_PORT", embeddedPostgresPort.map(String.init) ?? "(unset: unix socket only)"),
+            ("HTTPS_LISTEN", httpsListen.description),
+            ("HTTP_LISTEN", httpListen.description),
+            ("PLATFORM_DOMAIN", platformDomain),
+            ("LOG_LEVEL", logLevel.description),
+        ]
+        return rows.map { ($0.0, $0.1, sources[$0.0] ?? .defaultValue) }
+    }
+}
+
+/// A `host:port` to listen on.
+public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    /// Parses `HOST:PORT` or `[IPv6]:PORT`; nil if malformed or the port is out of range.
+    public init?(parsing text: String) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (1...65_535).contains(port)
+        else { return nil }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") {
+            host = String(host.dropFirst().dropLast())
+        } else if host.contains(":") {
+            return nil
+        }
+        guard !host.isEmpty, !host.contains(" ") else { return nil }
+        self.host = host
+        self.port = port
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+/// DNS host name rules (RFC 1123 labels).
+public enum Hostname {
+    public static func isValid(_ name: String) -> Bool {
+        let trimmed = name.hasSuffix(".") ? String(name.dropLast()) : name
+        guard !trimmed.isEmpty, trimmed.utf8.count <= 253 else { return false }
+        return trimmed.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { label in
+            guard (1...63).contains(label.utf8.count), label.first != "-", label.last != "-" else { return false }
+            return label.utf8.allSatisfy {
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0 | 0x20) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
+                    || $0 == UInt8(ascii: "-")
+            }
+        }
+    }
+}
+
+/// One or more environment variables with values that cannot be used.
+public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
+    public struct Problem: Sendable, Equatable {
+        public var variable: String
+        public var value: String
+        public var accepted: String
+        public var reason: String?
+    }
+
+    public var problems: [Problem]
+
+    public var description: String {
+        problems.map { problem in
+            var line = "\(problem.variable)='\(problem.value)' is not valid"
+            if let reason = problem.reason { line += ": \(reason)" }
+            return line + "; accepted: \(problem.accepted)"
+        }.joined(separator: "\n")
+    }
+}
+
+/// A reason a single value was refused, from a parse closure.
+struct ConfigurationProblem: Error {
+    var reason: String
+}
+
+/// Reads variables, remembering the source of each and collecting every problem.
+struct EnvironmentReader {
+    let environment: [String: String]
+    var problems: [ConfigurationError.Problem] = []
+    var sources: [String: Configuration.Source] = [:]
+
+    init(environment: [String: String]) {
+        self.environment = environment
+    }
+
+    mutating func value<Value>(
+        _ name: String,
+        default defaultValue: Value,
+        accepted: String,
+        parse: (String) throws(ConfigurationProblem) -> Value?
+    ) -> Value {
+        guard let raw = environment[name] else {
+            sources[name] = .defaultValue
+            return defaultValue
+        }
+        sources[name] = .environment
+        let text = raw.trimmingCharacters(in: .whitespaces)
+        do {
+            if let parsed = try parse(text) { return parsed }
+            problems.append(.init(variable: name, value: Self.shown(name, raw), accepted: accepted, reason: nil))
+        } catch {
+            problems.append(.init(variable: name, value: Self.shown(name, raw), accepted: accepted, reason: error.reason))
+        }
+        return defaultValue
+    }
+
+    mutating func boolean(_ name: String, default defaultValue: Bool) -> Bool {
+        value(name, default: defaultValue, accepted: "true or false (also 1/0, yes/no, on/off)") { text in
+            switch text.lowercased() {
+            case "true", "1", "yes", "on", "enabled": true
+            case "false", "0", "no", "off", "disabled": false
+            default: nil
+            }
+        }
+    }
+
+    mutating func choice(_ name: String, from choices: [String], default defaultValue: String) -> String {
+        value(name, default: defaultValue, accepted: "one of " + choices.joined(separator: ", ")) { text in
+            choices.contains(text.lowercased()) ? text.lowercased() : nil
+        }
+    }
+
+    mutating func integer(_ name: String, default defaultValue: Int, in range: ClosedRange<Int>) -> Int {
+        value(name, default: defaultValue, accepted: "a whole number from \(range.lowerBound) to \(range.upperBound)") { text in
+            Int(text).flatMap { range.contains($0) ? $0 : nil }
+        }
+    }
+
+    /// The value as shown in an error: a database URL's password is masked.
+    static func shown(_ name: String, _ value: String) -> String {
+        guard name == "DATABASE_URL", let at = value.lastIndex(of: "@"), let scheme = value.range(of: "://"),
+            let colon = value[scheme.upperBound..<at].firstIndex(of: ":")
+        else { return value }
+        return String(value[..<value.index(after: colon)]) + "***" + String(value[at...])
+    }
+}

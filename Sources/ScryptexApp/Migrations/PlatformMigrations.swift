@@ -1,0 +1,131 @@
+public import ScryptexPostgres
+
+/// The control-plane schema (`platform`): tenants, their domains, branding, feature flags and
+/// commercial terms. Only the host's own role reads and writes it; tenant roles never do.
+///
+/// Applied migrations must never be edited: add a new one.
+public enum PlatformMigrations {
+    public static let schema = SQLIdentifier(static: "platform")
+
+    public static let set = MigrationSet(
+        name: "platform",
+        migrations: [
+            Migration(
+                version: 1,
+                name: "create_control_plane",
+                sql: """
+                    CREATE TABLE tenants (
+                        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                        slug text NOT NULL UNIQUE CHECK (slug ~ '^[a-z][a-z0-9_]{1,39}$'),
+                        display_name text NOT NULL CHECK (length(display_name) BETWEEN 1 AND 200),
+                        legal_name text,
+                        status text NOT NULL DEFAULT 'provisioning'
+                            CHECK (status IN ('provisioning', 'active', 'suspended', 'deleting', 'deleted')),
+                        plan text NOT NULL DEFAULT 'standard',
+                        placement text NOT NULL DEFAULT 'primary',
+                        schema_version integer NOT NULL DEFAULT 0,
+                        created_at timestamptz NOT NULL DEFAULT now(),
+                        updated_at timestamptz NOT NULL DEFAULT now()
+                    );
+
+                    CREATE TABLE tenant_domains (
+                        hostname text PRIMARY KEY CHECK (hostname = lower(hostname)),
+                        tenant_id uuid NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+                        kind text NOT NULL CHECK (kind IN ('custom', 'platform-subdomain')),
+                        verification_state text NOT NULL DEFAULT 'pending'
+                            CHECK (verification_state IN ('pending', 'verified', 'failed')),
+                        verification_token text NOT NULL,
+                        certificate_state text NOT NULL DEFAULT 'none'
+                            CHECK (certificate_state IN ('none', 'pending', 'issued', 'failed', 'expired')),
+                        created_at timestamptz NOT NULL DEFAULT now()
+                    );
+                    CREATE INDEX tenant_domains_tenant ON tenant_domains (tenant_id);
+
+                    CREATE TABLE tenant_branding (
+                        tenant_id uuid PRIMARY KEY REFERENCES tenants (id) ON DELETE CASCADE,
+                        product_name text NOT NULL,
+                        logo_url text,
+                        colors jsonb NOT NULL DEFAULT '{}',
+                        css_variables jsonb NOT NULL DEFAULT '{}',
+                        support_email text,
+                        support_url text,
+                        legal_footer text,
+                        updated_at timestamptz NOT NULL DEFAULT now()
+                    );
+
+                    CREATE TABLE tenant_features (
+                        tenant_id uuid NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+                        feature text NOT NULL CHECK (feature ~ '^[a-z][a-z0-9_]{0,62}$'),
+                        enabled boolean NOT NULL,
+                        updated_at timestamptz NOT NULL DEFAULT now(),
+                        PRIMARY KEY (tenant_id, feature)
+                    );
+
+                    CREATE TABLE white_label_instances (
+                        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                        tenant_id uuid NOT NULL UNIQUE REFERENCES tenants (id) ON DELETE RESTRICT,
+                        plan text NOT NULL,
+                        revenue_share_percent numeric(7, 4) NOT NULL CHECK (revenue_share_percent BETWEEN 0 AND 100),
+                        isolation jsonb NOT NULL DEFAULT '{}',
+                        created_at timestamptz NOT NULL DEFAULT now(),
+                        updated_at timestamptz NOT NULL DEFAULT now()
+                    );
+                    """
+            )
+        ]
+    )
+}
+
+/// The schema every tenant gets (`t_<slug>`). Tables live unqualified: migrations run with the
+/// tenant's schema as `search_path`. No foreign key leaves the tenant's schema.
+///
+/// Applied migrations must never be edited: add a new one.
+public enum TenantMigrations {
+    public static let set = MigrationSet(
+        name: "tenant",
+        migrations: [
+            Migration(
+                version: 1,
+                name: "create_institutional_core",
+                sql: """
+                    CREATE TABLE institutional_accounts (
+                        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                        parent_id uuid REFERENCES institutional_accounts (id),
+                        account_name text NOT NULL,
+                        account_type text NOT NULL,
+                        legal_name text NOT NULL,
+                        jurisdiction text NOT NULL CHECK (jurisdiction ~ '^[A-Z]{2}$'),
+                        total_aum numeric(38, 2) NOT NULL DEFAULT 0 CHECK (total_aum >= 0),
+                        regulatory_identifiers jsonb NOT NULL DEFAULT '{}',
+                        kyc_status text NOT NULL DEFAULT 'pending'
+                            CHECK (kyc_status IN ('pending', 'in_review', 'approved', 'rejected', 'suspended')),
+                        created_at timestamptz NOT NULL DEFAULT now(),
+                        updated_at timestamptz NOT NULL DEFAULT now()
+                    );
+
+                    CREATE TABLE institutional_team_members (
+                        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                        account_id uuid NOT NULL REFERENCES institutional_accounts (id) ON DELETE CASCADE,
+                        email_hash text NOT NULL,
+                        role text NOT NULL,
+                        created_at timestamptz NOT NULL DEFAULT now(),
+                        UNIQUE (account_id, email_hash)
+                    );
+
+                    CREATE TABLE audit_records (
+                        sequence bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                        occurred_at timestamptz NOT NULL DEFAULT now(),
+                        actor text NOT NULL,
+                        action text NOT NULL,
+                        object_type text,
+                        object_id text,
+                        details jsonb NOT NULL DEFAULT '{}',
+                        previous_hash text NOT NULL,
+                        record_hash text NOT NULL
+                    );
+                    CREATE INDEX audit_records_occurred_at ON audit_records (occurred_at);
+                    """
+            )
+        ]
+    )
+}

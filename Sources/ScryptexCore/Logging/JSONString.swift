@@ -1,0 +1,31 @@
+/// Writes a Swift string as a JSON string literal (RFC 8259), escaping quotes, backslashes and
+/// control characters.
+public enum JSONString {
+    public static func append(_ value: String, to output: inout String) {
+        output.unicodeScalars.append("\"")
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\"": output += "\\\""
+            case "\\": output += "\\\\"
+            case "\n": output += "\\n"
+            case "\r": output += "\\r"
+            case "\t": output += "\\t"
+            case "\u{08}": output += "\\b"
+            case "\u{0C}": output += "\\f"
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
+                let hex = String(scalar.value, radix: 16)
+                output += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default:
+                output.unicodeScalars.append(scalar)
+            }
+        }
+        output.unicodeScalars.append("\"")
+    }
+
+    /// The JSON string literal for `value`.
+    public static func quoted(_ value: String) -> String {
+        var output = ""
+        append(value, to: &output)
+        return output
+    }
+}

@@ -1,0 +1,104 @@
+public import ScryptexCore
+import Synchronization
+
+/// Listens on PostgreSQL channels (`LISTEN`) on a dedicated connection and delivers what
+/// arrives as an `AsyncStream`.
+///
+/// When the connection breaks (the server restarts, say), the listener reconnects with back-off,
+/// listens again and yields `.reconnected`: notifications sent in between were missed, so a
+/// consumer reloads its state then.
+///
+/// ```swift
+/// let listener = try PostgresNotificationListener(configuration: configuration, channels: ["tenants"], logger: logger)
+/// listener.start()
+/// for await event in listener.events { ... }
+/// ```
+public final class PostgresNotificationListener: Sendable {
+    public enum Event: Sendable, Equatable {
+        /// Listening has begun (first connection).
+        case listening
+        case notification(PostgresNotification)
+        /// The connection was lost; the listener is reconnecting.
+        case disconnected
+        /// Listening again after a lost connection; notifications may have been missed.
+        case reconnected
+    }
+
+    public let events: AsyncStream<Event>
+    private let continuation: AsyncStream<Event>.Continuation
+    private let configuration: PostgresConfiguration
+    private let channels: [SQLIdentifier]
+    private let logger: Logger
+    private let pollInterval: Duration
+    private let task = Mutex<Task<Void, Never>?>(nil)
+
+    /// - Parameters:
+    ///   - channels: Channel names; each must be a valid SQL identifier.
+    ///   - pollInterval: How often the connection is checked for new input.
+    /// - Throws: `PostgresError` with `.invalidArgument` for an invalid channel name.
+    public init(
+        configuration: PostgresConfiguration,
+        channels: [String],
+        pollInterval: Duration = .milliseconds(50),
+        logger: Logger
+    ) throws {
+        self.configuration = configuration
+        self.channels = try channels.map { try SQLIdentifier($0) }
+        self.logger = logger
+        self.pollInterval = pollInterval
+        (events, continuation) = AsyncStream.makeStream(of: Event.self, bufferingPolicy: .bufferingNewest(10_000))
+    }
+
+    /// Starts listening in the background.
+    public func start() {
+        task.withLock { task in
+            guard task == nil else { return }
+            task = Task { await self.run() }
+        }
+    }
+
+    /// Stops listening and finishes the stream.
+    public func stop() async {
+        let running = task.withLock { $0 }
+        running?.cancel()
+        await running?.value
+        continuation.finish()
+    }
+
+    private func run() async {
+        var connectedBefore = false
+        var delay = Duration.milliseconds(100)
+        while !Task.isCancelled {
+            let connection: PostgresConnection
+            do {
+                connection = try await PostgresConnection.connect(configuration: configuration, logger: logger)
+                for channel in channels {
+                    try await connection.executeScript("LISTEN \(channel.quoted)")
+                }
+            } catch {
+                if Task.isCancelled { break }
+                logger.warning("notification listener cannot connect; retrying", ["error": String(describing: error)])
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(2))
+                continue
+            }
+            delay = .milliseconds(100)
+            continuation.yield(connectedBefore ? .reconnected : .listening)
+            connectedBefore = true
+            // Poll for input; libpq reads without blocking, so this never holds a thread.
+            while !Task.isCancelled {
+                guard let (alive, notifications) = try? await connection.receiveNotifications() else { break }
+                for notification in notifications {
+                    continuation.yield(.notification(notification))
+                }
+                guard alive else { break }
+                try? await Task.sleep(for: pollInterval)
+            }
+            await connection.close()
+            if !Task.isCancelled {
+                logger.warning("notification listener lost its connection; reconnecting")
+                continuation.yield(.disconnected)
+            }
+        }
+    }
+}

@@ -1,0 +1,7 @@
+import Foundation
+import ScryptexApp
+
+// The executable only hands the command line to the app module.
+let arguments = Array(CommandLine.arguments.dropFirst())
+let status = await ScryptexProgram(environment: ProcessInfo.processInfo.environment).run(arguments: arguments)
+exit(status)
