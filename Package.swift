@@ -52,7 +52,7 @@ let package = Package(
         // Test support: a real PostgreSQL for every test, one database per test.
         .target(
             name: "ScryptexTestSupport",
-            dependencies: ["ScryptexCore", "ScryptexPostgres", "ScryptexEmbeddedPostgres"],
+            dependencies: ["ScryptexCore", "ScryptexCrypto", "ScryptexPostgres", "ScryptexEmbeddedPostgres"],
             swiftSettings: strictSettings
         ),
 

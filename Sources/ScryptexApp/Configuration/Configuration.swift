@@ -122,7 +122,10 @@ public struct Configuration: Sendable {
             $0.isEmpty ? nil : $0
         }
         embeddedPostgresPort = reader.value("SCRYPTEX_POSTGRES_PORT", default: nil, accepted: "a port from 1024 to 65535") {
-            Int($0).flatMap { (1024...65_535).contains($0) ? $0 : nil }
+            text -> Int?? in
+            // The outer optional is "parsed or not"; the inner one is the setting itself.
+            guard let port = Int(text), (1024...65_535).contains(port) else { return nil }
+            return .some(port)
         }
         httpsListen = reader.value(
             "HTTPS_LISTEN", default: ListenAddress(host: "0.0.0.0", port: 8443), accepted: "HOST:PORT such as 0.0.0.0:8443 or [::]:8443"

@@ -1,5 +1,6 @@
 internal import CLibPQ
 import Glibc
+import ScryptexCore
 import Synchronization
 
 /// Owns one libpq connection (`PGconn`). This file is the only place in the module that touches
@@ -14,6 +15,7 @@ import Synchronization
 final class LibPQConnectionHandle: @unchecked Sendable {
     private let connection: OpaquePointer
     private let cancelToken: OpaquePointer?
+    private let noticeRelay: NoticeRelay
     private let finished = Atomic<Bool>(false)
 
     // Cancellation bookkeeping: query ids are unique per handle, 0 means none.
@@ -22,9 +24,20 @@ final class LibPQConnectionHandle: @unchecked Sendable {
     private let cancelRequestedQuery = Atomic<UInt64>(0)
     private let timedOutQuery = Atomic<UInt64>(0)
 
-    private init(connection: OpaquePointer) {
+    private init(connection: OpaquePointer, logger: Logger) {
         self.connection = connection
         self.cancelToken = PQgetCancel(connection)
+        self.noticeRelay = NoticeRelay(logger: logger)
+        // Server notices (NOTICE, WARNING) go to the JSON log instead of libpq's raw stderr
+        // output. The relay lives as long as this handle, which outlives the connection.
+        PQsetNoticeProcessor(
+            connection,
+            { context, message in
+                guard let context, let message else { return }
+                Unmanaged<NoticeRelay>.fromOpaque(context).takeUnretainedValue().relay(String(cString: message))
+            },
+            Unmanaged.passUnretained(noticeRelay).toOpaque()
+        )
     }
 
     deinit {
@@ -37,7 +50,7 @@ final class LibPQConnectionHandle: @unchecked Sendable {
     }
 
     /// Opens a connection with keyword/value parameters (never a spliced connection string).
-    static func connect(parameters: [(String, String)]) throws(PostgresError) -> LibPQConnectionHandle {
+    static func connect(parameters: [(String, String)], logger: Logger) throws(PostgresError) -> LibPQConnectionHandle {
         let keywords = parameters.map { strdup($0.0) }
         let values = parameters.map { strdup($0.1) }
         defer {
@@ -59,7 +72,7 @@ final class LibPQConnectionHandle: @unchecked Sendable {
             PQfinish(connection)
             throw PostgresError(code: .connectionFailed, message: message)
         }
-        return LibPQConnectionHandle(connection: connection)
+        return LibPQConnectionHandle(connection: connection, logger: logger)
     }
 
     // MARK: Lifecycle and state
@@ -87,7 +100,12 @@ final class LibPQConnectionHandle: @unchecked Sendable {
     /// so a server that went away is noticed. Returns false if the connection is broken.
     func consumeInput() -> Bool {
         guard !isFinished else { return false }
-        return PQconsumeInput(connection) == 1 && PQstatus(connection) == CONNECTION_OK
+        // A server that shuts down sends a FATAL message, then closes the socket: the first read
+        // may return only the message, so read a second time to see the end of the stream.
+        for _ in 0..<2 {
+            guard PQconsumeInput(connection) == 1, PQstatus(connection) == CONNECTION_OK else { return false }
+        }
+        return true
     }
 
     /// Notifications received so far, oldest first.
@@ -295,5 +313,18 @@ final class LibPQConnectionHandle: @unchecked Sendable {
         guard let message else { return "unknown libpq error" }
         let text = String(cString: message).trimmingWhitespace()
         return text.isEmpty ? "the connection to the server was lost" : text
+    }
+}
+
+/// Passes server notices to the logger.
+private final class NoticeRelay: Sendable {
+    let logger: Logger
+
+    init(logger: Logger) {
+        self.logger = logger
+    }
+
+    func relay(_ message: String) {
+        logger.debug("server notice", ["notice": message.trimmingWhitespace()])
     }
 }

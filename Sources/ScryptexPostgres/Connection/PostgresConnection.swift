@@ -31,7 +31,7 @@ public final class PostgresConnection: Sendable {
             (continuation: CheckedContinuation<LibPQConnectionHandle, any Error>) in
             DispatchQueue.global().async {
                 do {
-                    continuation.resume(returning: try LibPQConnectionHandle.connect(parameters: parameters))
+                    continuation.resume(returning: try LibPQConnectionHandle.connect(parameters: parameters, logger: logger))
                 } catch {
                     continuation.resume(throwing: error)
                 }
@@ -169,6 +169,7 @@ public final class PostgresConnection: Sendable {
     /// - Parameters:
     ///   - isolationLevel: The transaction's isolation level.
     ///   - statementTimeout: A `SET LOCAL statement_timeout` for every statement inside.
+    @discardableResult
     public func withTransaction<Result>(
         isolation: isolated (any Actor)? = #isolation,
         isolationLevel: PostgresIsolationLevel = .readCommitted,

@@ -88,4 +88,10 @@ public struct PostgresNotification: Sendable, Equatable {
     public var payload: String
     /// The process id of the server backend that sent it.
     public var senderProcessID: Int32
+
+    public init(channel: String, payload: String, senderProcessID: Int32) {
+        self.channel = channel
+        self.payload = payload
+        self.senderProcessID = senderProcessID
+    }
 }

@@ -25,6 +25,7 @@ public struct PostgresTransaction: Sendable {
 
     /// Runs `body` under a savepoint: released when it returns, rolled back to (leaving the rest
     /// of the transaction intact) when it throws.
+    @discardableResult
     public func withSavepoint<Result>(
         isolation: isolated (any Actor)? = #isolation,
         _ body: (PostgresTransaction) async throws -> Result

@@ -56,6 +56,10 @@ extension Optional: PostgresDecodable where Wrapped: PostgresDecodable {
     public static func decodeNull() throws(PostgresDecodingFailure) -> Self { nil }
 }
 
+extension Optional: PostgresArrayElement where Wrapped: PostgresArrayElement {
+    public static var postgresArrayDataType: PostgresDataType { Wrapped.postgresArrayDataType }
+}
+
 // MARK: Text
 
 extension String: PostgresArrayElement {

@@ -80,6 +80,7 @@ public final class PostgresConnectionPool: Sendable {
     // MARK: Use
 
     /// Lends a connection to `body` and takes it back afterwards, whatever happens.
+    @discardableResult
     public func withConnection<Result>(
         isolation: isolated (any Actor)? = #isolation,
         _ body: (PostgresConnection) async throws -> Result
@@ -96,6 +97,7 @@ public final class PostgresConnectionPool: Sendable {
     }
 
     /// Runs `body` in a transaction on a pooled connection.
+    @discardableResult
     public func withTransaction<Result>(
         isolation: isolated (any Actor)? = #isolation,
         isolationLevel: PostgresIsolationLevel = .readCommitted,

@@ -48,6 +48,12 @@ public struct PostgresQuery: Sendable, ExpressibleByStringInterpolation {
             sql += "$\(bindings.count)"
         }
 
+        /// Binds an optional value; nil is sent as NULL.
+        public mutating func appendInterpolation<Value: PostgresEncodable>(_ value: Value?) {
+            bindings.append(value)
+            sql += "$\(bindings.count)"
+        }
+
         /// Writes a validated identifier, quoted.
         public mutating func appendInterpolation(identifier: SQLIdentifier) {
             sql += identifier.quoted

@@ -1,0 +1,95 @@
+import ScryptexApp
+import ScryptexCore
+import Testing
+
+@Suite("Configuration")
+struct ConfigurationTests {
+    @Test func defaultsMatchTheSpecification() throws {
+        let configuration = try Configuration(environment: [:])
+        #expect(configuration.auditRetentionDays == 2555)
+        #expect(configuration.partnerRevenueShareDefault == ExactDecimal(20))
+        #expect(configuration.executiveDashboardRefreshSeconds == 300)
+        #expect(configuration.reportGenerationTimeoutSeconds == 3600)
+        #expect(configuration.dataDirectory == ".scryptex")
+        #expect(configuration.httpsListen == ListenAddress(host: "0.0.0.0", port: 8443))
+        #expect(configuration.httpListen == ListenAddress(host: "0.0.0.0", port: 8080))
+        #expect(configuration.platformDomain == "localhost")
+        #expect(configuration.database == nil)
+        #expect(configuration.logLevel == .info)
+        #expect(configuration.complianceMonitoringEnabled)
+        #expect(configuration.fallbacks.isEmpty)
+    }
+
+    @Test func readsTheSpecificationsExampleEnvironment() throws {
+        let configuration = try Configuration(environment: [
+            "ENABLE_ENTERPRISE_FEATURES": "true", "INSTITUTIONAL_KYC_PROVIDER": "jumio", "COMPLIANCE_MONITORING": "enabled",
+            "ML_TRAINING_ENABLED": "true", "MARKET_MAKING_ENABLED": "true", "DEFAULT_JURISDICTION": "US",
+            "REGULATORY_REPORTING_ENABLED": "true", "AUDIT_RETENTION_DAYS": "2555", "ML_MODEL_STORAGE_PATH": "/data/models",
+            "BACKTESTING_DATA_SOURCE": "alpha_vantage", "TRAINING_COMPUTE_TIER": "gpu", "WHITE_LABEL_ENABLED": "true",
+            "CUSTOM_DOMAIN_SUPPORT": "true", "PARTNER_REVENUE_SHARE_DEFAULT": "20", "BI_REPORTS_ENABLED": "true",
+            "EXECUTIVE_DASHBOARD_REFRESH": "300", "REPORT_GENERATION_TIMEOUT": "3600",
+        ])
+        #expect(configuration.mlModelStoragePath == "/data/models")
+        // Network and GPU choices fall back to local ones, each with a stated reason.
+        #expect(configuration.kycProvider == "manual")
+        #expect(configuration.backtestingDataSource == "local")
+        #expect(configuration.trainingComputeTier == "cpu")
+        #expect(configuration.fallbacks.count == 3)
+        #expect(configuration.fallbacks.contains { $0.contains("INSTITUTIONAL_KYC_PROVIDER=jumio") })
+        #expect(configuration.fallbacks.contains { $0.contains("TRAINING_COMPUTE_TIER=gpu") })
+        let withGPU = try Configuration(environment: ["TRAINING_COMPUTE_TIER": "gpu"], hasGPU: true)
+        #expect(withGPU.trainingComputeTier == "gpu")
+    }
+
+    @Test(arguments: [
+        ("AUDIT_RETENTION_DAYS", "forever", "a whole number from 1 to 36500"),
+        ("AUDIT_RETENTION_DAYS", "0", "a whole number from 1 to 36500"),
+        ("PARTNER_REVENUE_SHARE_DEFAULT", "120", "a percentage from 0 to 100"),
+        ("PARTNER_REVENUE_SHARE_DEFAULT", "-1", "a percentage from 0 to 100"),
+        ("COMPLIANCE_MONITORING", "sometimes", "one of enabled, disabled"),
+        ("ML_TRAINING_ENABLED", "maybe", "true or false"),
+        ("DEFAULT_JURISDICTION", "usa", "ISO 3166-1 alpha-2"),
+        ("INSTITUTIONAL_KYC_PROVIDER", "acme", "one of manual, jumio, onfido, sumsub"),
+        ("HTTPS_LISTEN", "8443", "HOST:PORT"),
+        ("HTTP_LISTEN", "0.0.0.0:70000", "HOST:PORT"),
+        ("PLATFORM_DOMAIN", "bad_domain!", "a DNS host name"),
+        ("LOG_LEVEL", "chatty", "trace, debug, info"),
+        ("EXECUTIVE_DASHBOARD_REFRESH", "0", "a whole number from 1 to 86400"),
+        ("SCRYPTEX_POSTGRES_PORT", "80", "a port from 1024 to 65535"),
+        ("DATABASE_URL", "mysql://db/x", "postgres://"),
+    ])
+    func badValuesNameVariableValueAndAcceptedValues(variable: String, value: String, accepted: String) {
+        let error = #expect(throws: ConfigurationError.self) { try Configuration(environment: [variable: value]) }
+        #expect(error?.problems.count == 1)
+        let problem = error?.problems.first
+        #expect(problem?.variable == variable)
+        #expect(problem?.value == value)
+        #expect(problem?.accepted.contains(accepted) == true)
+        #expect(error?.description.contains("\(variable)='\(value)'") == true)
+    }
+
+    @Test func everyProblemIsReportedAtOnce() {
+        let error = #expect(throws: ConfigurationError.self) {
+            try Configuration(environment: ["LOG_LEVEL": "x", "AUDIT_RETENTION_DAYS": "y", "BI_REPORTS_ENABLED": "z"])
+        }
+        #expect(Set(error?.problems.map(\.variable) ?? []) == ["LOG_LEVEL", "AUDIT_RETENTION_DAYS", "BI_REPORTS_ENABLED"])
+    }
+
+    @Test func databasePasswordsAreMasked() throws {
+        let bad = #expect(throws: ConfigurationError.self) {
+            try Configuration(environment: ["DATABASE_URL": "postgres://app:hunter2@db:notaport/x"])
+        }
+        #expect(bad?.description.contains("hunter2") == false)
+        let good = try Configuration(environment: ["DATABASE_URL": "postgres://app:hunter2@db:5432/x"])
+        let shown = good.effectiveSettings.first { $0.name == "DATABASE_URL" }
+        #expect(shown?.value == "postgresql://app:***@db:5432/x")
+        #expect(shown?.source == .environment)
+    }
+
+    @Test func listenAddresses() {
+        #expect(ListenAddress(parsing: "[::]:8443") == ListenAddress(host: "::", port: 8443))
+        #expect(ListenAddress(parsing: "127.0.0.1:0") == nil)
+        #expect(ListenAddress(parsing: "::1:80") == nil)
+        #expect(ListenAddress(host: "::1", port: 80).description == "[::1]:80")
+    }
+}

@@ -1,0 +1,7 @@
+import Foundation
+
+enum FileManagerFacade {
+    static func remove(_ path: String) throws {
+        try FileManager.default.removeItem(atPath: path)
+    }
+}

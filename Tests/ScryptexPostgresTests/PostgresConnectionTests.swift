@@ -1,0 +1,197 @@
+import ScryptexCore
+import ScryptexPostgres
+import ScryptexTestSupport
+import Testing
+
+@Suite("Statements, errors, transactions, bulk insert")
+struct PostgresConnectionTests {
+    @Test func serverErrorsCarryTheirFields() async throws {
+        try await TestDatabase.withFreshConnection { connection in
+            try await connection.executeScript(
+                "CREATE TABLE accounts (id int PRIMARY KEY, name text NOT NULL CONSTRAINT name_not_blank CHECK (name <> ''))"
+            )
+            try await connection.execute("INSERT INTO accounts VALUES (1, 'a')")
+
+            let duplicate = await #expect(throws: PostgresError.self) {
+                try await connection.execute("INSERT INTO accounts VALUES (1, 'b')")
+            }
+            #expect(duplicate?.code == .server)
+            #expect(duplicate?.sqlState == .uniqueViolation)
+            #expect(duplicate?.constraintName == "accounts_pkey")
+            #expect(duplicate?.tableName == "accounts")
+            #expect(duplicate?.detail?.contains("(id)=(1)") == true)
+
+            let check = await #expect(throws: PostgresError.self) {
+                try await connection.execute("INSERT INTO accounts VALUES (2, '')")
+            }
+            #expect(check?.sqlState == .checkViolation)
+            #expect(check?.constraintName == "name_not_blank")
+
+            let syntax = await #expect(throws: PostgresError.self) { try await connection.query("SELEC 1") }
+            #expect(syntax?.sqlState == .syntaxError)
+            #expect(syntax?.sqlState != .uniqueViolation)
+            #expect(syntax?.constraintName == nil)
+
+            let missing = await #expect(throws: PostgresError.self) { try await connection.query("SELECT * FROM nowhere") }
+            #expect(missing?.sqlState == .undefinedTable)
+            // The description carries neither SQL text nor values.
+            #expect(missing?.description.contains("SELECT") == false)
+
+            // The connection is still usable after errors.
+            #expect(try await connection.query("SELECT count(*) AS n FROM accounts").first?.decode("n", as: Int.self) == 1)
+        }
+    }
+
+    @Test func affectedRowCounts() async throws {
+        try await TestDatabase.withFreshConnection { connection in
+            try await connection.executeScript("CREATE TABLE items (n int)")
+            #expect(try await connection.execute("INSERT INTO items SELECT generate_series(1, 5)") == 5)
+            #expect(try await connection.execute("UPDATE items SET n = n + 1 WHERE n > \(2)") == 3)
+            #expect(try await connection.execute("DELETE FROM items") == 5)
+        }
+    }
+
+    @Test func transactionCommitsOrRollsBack() async throws {
+        struct Abort: Error {}
+        try await TestDatabase.withFreshConnection { connection in
+            try await connection.executeScript("CREATE TABLE ledger (amount numeric NOT NULL)")
+            try await connection.withTransaction { transaction in
+                try await transaction.execute("INSERT INTO ledger VALUES (\(ExactDecimal("10.00")!))")
+            }
+            await #expect(throws: Abort.self) {
+                try await connection.withTransaction { transaction in
+                    try await transaction.execute("INSERT INTO ledger VALUES (\(ExactDecimal("99.99")!))")
+                    throw Abort()
+                }
+            }
+            let total = try await connection.query("SELECT coalesce(sum(amount), 0) AS total FROM ledger")
+            #expect(try total.first?.decode("total", as: ExactDecimal.self) == ExactDecimal("10.00")!)
+            #expect(await connection.isHealthy())
+        }
+    }
+
+    @Test func savepointRollsBackOnlyItsPart() async throws {
+        struct Abort: Error {}
+        try await TestDatabase.withFreshConnection { connection in
+            try await connection.executeScript("CREATE TABLE steps (name text)")
+            try await connection.withTransaction { transaction in
+                try await transaction.execute("INSERT INTO steps VALUES ('outer')")
+                await #expect(throws: Abort.self) {
+                    try await transaction.withSavepoint { inner in
+                        try await inner.execute("INSERT INTO steps VALUES ('inner')")
+                        throw Abort()
+                    }
+                }
+                // A failed statement inside a savepoint leaves the outer transaction usable.
+                await #expect(throws: PostgresError.self) {
+                    try await transaction.withSavepoint { inner in
+                        try await inner.execute("INSERT INTO missing_table VALUES (1)")
+                    }
+                }
+                try await transaction.withSavepoint { inner in
+                    try await inner.execute("INSERT INTO steps VALUES ('kept')")
+                }
+            }
+            let names = try await connection.query("SELECT name FROM steps ORDER BY name").map { try $0.decode("name", as: String.self) }
+            #expect(names == ["kept", "outer"])
+        }
+    }
+
+    @Test func statementTimeoutCancelsOnTheServer() async throws {
+        try await TestDatabase.withFreshConnection { connection in
+            let started = ContinuousClock.now
+            let error = await #expect(throws: PostgresError.self) {
+                try await connection.query("SELECT pg_sleep(10)", timeout: .milliseconds(200))
+            }
+            #expect(error?.code == .statementTimeout)
+            #expect(error?.sqlState == .queryCanceled)
+            #expect(ContinuousClock.now - started < .seconds(5))
+            let one = try await connection.query("SELECT 1 AS one").first?.decode("one", as: Int.self)
+            #expect(one == 1)
+        }
+    }
+
+    @Test func transactionStatementTimeout() async throws {
+        try await TestDatabase.withFreshConnection { connection in
+            let error = await #expect(throws: PostgresError.self) {
+                try await connection.withTransaction(statementTimeout: .milliseconds(150)) { transaction in
+                    try await transaction.query("SELECT pg_sleep(10)")
+                }
+            }
+            #expect(error?.sqlState == .queryCanceled)
+            #expect(await connection.isHealthy())
+        }
+    }
+
+    @Test func cancellingTheTaskCancelsTheStatement() async throws {
+        try await TestDatabase.withFreshConnection { connection in
+            let started = ContinuousClock.now
+            let task = Task { try await connection.query("SELECT pg_sleep(10)") }
+            try await Task.sleep(for: .milliseconds(300))
+            task.cancel()
+            let result = await task.result
+            #expect(throws: PostgresError.self) { try result.get() }
+            if case .failure(let error as PostgresError) = result {
+                #expect(error.code == .cancelled)
+            }
+            #expect(ContinuousClock.now - started < .seconds(5))
+            #expect(await connection.ping())
+        }
+    }
+
+    @Test func copyInsertsRowsWithAwkwardValues() async throws {
+        try await TestDatabase.withFreshConnection { connection in
+            try await connection.executeScript("CREATE TABLE events (id int8 PRIMARY KEY, label text, amount numeric)")
+            let awkward = ["tab\there", "new\nline", "back\\slash", "\\N", "plain", "carriage\rreturn"]
+            var rows: [[any PostgresEncodable]] = []
+            for index in 0..<10_000 {
+                let label: String? = index % 7 == 0 ? nil : awkward[index % awkward.count]
+                rows.append([index, label, ExactDecimal(significand: Int128(index), scale: 2)])
+            }
+            let copied = try await connection.copy(
+                into: SQLIdentifier(static: "events"),
+                columns: [SQLIdentifier(static: "id"), SQLIdentifier(static: "label"), SQLIdentifier(static: "amount")],
+                rows: rows
+            )
+            #expect(copied == 10_000)
+            let check = try await connection.query(
+                "SELECT count(*) AS n, count(label) AS labelled, sum(amount) AS total FROM events"
+            )
+            let row = try #require(check.first)
+            #expect(try row.decode("n", as: Int.self) == 10_000)
+            #expect(try row.decode("labelled", as: Int.self) == 10_000 - 1_429)
+            #expect(try row.decode("total", as: ExactDecimal.self) == ExactDecimal("499950.00")!)
+            for index in [1, 2, 3, 4, 5, 6] {
+                let label = try await connection.query("SELECT label FROM events WHERE id = \(index)").first?.decode("label", as: String?.self)
+                #expect(label == awkward[index % awkward.count])
+            }
+        }
+    }
+
+    @Test func copyFailureInsertsNothing() async throws {
+        try await TestDatabase.withFreshConnection { connection in
+            try await connection.executeScript("CREATE TABLE small (n int2)")
+            let error = await #expect(throws: PostgresError.self) {
+                try await connection.copy(into: SQLIdentifier(static: "small"), columns: [SQLIdentifier(static: "n")], rows: [[1], [2], [100_000]])
+            }
+            #expect(error?.sqlState == .numericValueOutOfRange)
+            #expect(try await connection.query("SELECT count(*) AS n FROM small").first?.decode("n", as: Int.self) == 0)
+            await #expect(throws: PostgresError.self) {
+                try await connection.copy(into: SQLIdentifier(static: "small"), columns: [SQLIdentifier(static: "n")], rows: [[1, 2]])
+            }
+        }
+    }
+
+    @Test func connectingToNothingFailsClearly() async throws {
+        let configuration = PostgresConfiguration(host: "/tmp/no-such-socket-folder", port: 5999, user: "x", database: "x", connectTimeoutSeconds: 2)
+        let error = await #expect(throws: PostgresError.self) {
+            try await PostgresConnection.connect(configuration: configuration, logger: TestDatabase.logger)
+        }
+        #expect(error?.code == .connectionFailed)
+        let started = ContinuousClock.now
+        await #expect(throws: PostgresError.self) {
+            try await PostgresConnection.connect(configuration: configuration, retryingFor: .milliseconds(800), logger: TestDatabase.logger)
+        }
+        #expect(ContinuousClock.now - started < .seconds(5))
+    }
+}
