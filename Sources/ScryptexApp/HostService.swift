@@ -66,7 +66,9 @@ enum TerminationSignal {
             for number in [SIGINT, SIGTERM] {
                 let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
                 source.setEventHandler {
-                    guard delivered.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
+                    guard
+                        delivered.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing)
+                            .exchanged
                     else { return }
                     box.sources.forEach { $0.cancel() }
                     continuation.resume(returning: number)

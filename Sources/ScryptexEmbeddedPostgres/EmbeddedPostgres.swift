@@ -163,7 +163,8 @@ public struct EmbeddedPostgres: Sendable {
         guard case .running = status() else { return false }
         let programs = try await ServerPrograms.locate()
         let user = try await Self.clusterUser(logger: logger)
-        let outcome = try await ExternalProgram.run(programs.pgCtl, ["stop", "-D", dataDirectory, "-m", "fast", "-w", "-t", "60", "-s"], as: user)
+        let outcome = try await ExternalProgram.run(
+            programs.pgCtl, ["stop", "-D", dataDirectory, "-m", "fast", "-w", "-t", "60", "-s"], as: user)
         guard outcome.succeeded else {
             throw EmbeddedPostgresError("embedded PostgreSQL did not stop: \(outcome.output.trimmed)")
         }
@@ -253,7 +254,8 @@ public struct EmbeddedPostgres: Sendable {
     private func ensureDatabase() async throws {
         var maintenance = configuration
         maintenance.database = "postgres"
-        let connection = try await PostgresConnection.connect(configuration: maintenance, retryingFor: .seconds(15), logger: logger)
+        let connection = try await PostgresConnection.connect(
+            configuration: maintenance, retryingFor: .seconds(15), logger: logger)
         do {
             let exists = try await connection.query("SELECT 1 FROM pg_database WHERE datname = \(options.databaseName)")
             if exists.isEmpty {
@@ -324,7 +326,8 @@ public struct EmbeddedPostgres: Sendable {
             useradd, ["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", "scryptex-postgres"]
         )
         guard outcome.succeeded else {
-            throw EmbeddedPostgresError("could not create the system user 'scryptex-postgres': \(outcome.output.trimmed)")
+            throw EmbeddedPostgresError(
+                "could not create the system user 'scryptex-postgres': \(outcome.output.trimmed)")
         }
         return "scryptex-postgres"
     }
@@ -377,7 +380,8 @@ struct ServerPrograms {
         for folder in folders {
             let initdb = folder + "/initdb"
             let pgCtl = folder + "/pg_ctl"
-            if FileManager.default.isExecutableFile(atPath: initdb), FileManager.default.isExecutableFile(atPath: pgCtl) {
+            if FileManager.default.isExecutableFile(atPath: initdb), FileManager.default.isExecutableFile(atPath: pgCtl)
+            {
                 return ServerPrograms(initdb: initdb, pgCtl: pgCtl)
             }
         }

@@ -22,9 +22,11 @@ struct ConfigurationTests {
 
     @Test func readsTheSpecificationsExampleEnvironment() throws {
         let configuration = try Configuration(environment: [
-            "ENABLE_ENTERPRISE_FEATURES": "true", "INSTITUTIONAL_KYC_PROVIDER": "jumio", "COMPLIANCE_MONITORING": "enabled",
+            "ENABLE_ENTERPRISE_FEATURES": "true", "INSTITUTIONAL_KYC_PROVIDER": "jumio",
+            "COMPLIANCE_MONITORING": "enabled",
             "ML_TRAINING_ENABLED": "true", "MARKET_MAKING_ENABLED": "true", "DEFAULT_JURISDICTION": "US",
-            "REGULATORY_REPORTING_ENABLED": "true", "AUDIT_RETENTION_DAYS": "2555", "ML_MODEL_STORAGE_PATH": "/data/models",
+            "REGULATORY_REPORTING_ENABLED": "true", "AUDIT_RETENTION_DAYS": "2555",
+            "ML_MODEL_STORAGE_PATH": "/data/models",
             "BACKTESTING_DATA_SOURCE": "alpha_vantage", "TRAINING_COMPUTE_TIER": "gpu", "WHITE_LABEL_ENABLED": "true",
             "CUSTOM_DOMAIN_SUPPORT": "true", "PARTNER_REVENUE_SHARE_DEFAULT": "20", "BI_REPORTS_ENABLED": "true",
             "EXECUTIVE_DASHBOARD_REFRESH": "300", "REPORT_GENERATION_TIMEOUT": "3600",
@@ -72,7 +74,8 @@ struct ConfigurationTests {
         let error = #expect(throws: ConfigurationError.self) {
             try Configuration(environment: ["LOG_LEVEL": "x", "AUDIT_RETENTION_DAYS": "y", "BI_REPORTS_ENABLED": "z"])
         }
-        #expect(Set(error?.problems.map(\.variable) ?? []) == ["LOG_LEVEL", "AUDIT_RETENTION_DAYS", "BI_REPORTS_ENABLED"])
+        #expect(
+            Set(error?.problems.map(\.variable) ?? []) == ["LOG_LEVEL", "AUDIT_RETENTION_DAYS", "BI_REPORTS_ENABLED"])
     }
 
     @Test func databasePasswordsAreMasked() throws {

@@ -53,13 +53,16 @@ struct ProgramTests {
 
     @Test func configPrintsEveryVariableWithSecretsMasked() async {
         let program = CapturedProgram()
-        #expect(await program.run(["config"], environment: ["DATABASE_URL": "postgres://u:topsecret@db/x", "LOG_LEVEL": "debug"]) == 0)
+        #expect(
+            await program.run(
+                ["config"], environment: ["DATABASE_URL": "postgres://u:topsecret@db/x", "LOG_LEVEL": "debug"]) == 0)
         let text = program.output.joined(separator: "\n")
         for variable in [
             "ENABLE_ENTERPRISE_FEATURES", "INSTITUTIONAL_KYC_PROVIDER", "COMPLIANCE_MONITORING", "ML_TRAINING_ENABLED",
             "MARKET_MAKING_ENABLED", "DEFAULT_JURISDICTION", "REGULATORY_REPORTING_ENABLED", "AUDIT_RETENTION_DAYS",
             "ML_MODEL_STORAGE_PATH", "BACKTESTING_DATA_SOURCE", "TRAINING_COMPUTE_TIER", "WHITE_LABEL_ENABLED",
-            "CUSTOM_DOMAIN_SUPPORT", "PARTNER_REVENUE_SHARE_DEFAULT", "BI_REPORTS_ENABLED", "EXECUTIVE_DASHBOARD_REFRESH",
+            "CUSTOM_DOMAIN_SUPPORT", "PARTNER_REVENUE_SHARE_DEFAULT", "BI_REPORTS_ENABLED",
+            "EXECUTIVE_DASHBOARD_REFRESH",
             "REPORT_GENERATION_TIMEOUT", "DATABASE_URL", "SCRYPTEX_DATA_DIR", "HTTPS_LISTEN", "HTTP_LISTEN",
             "PLATFORM_DOMAIN", "LOG_LEVEL",
         ] {
@@ -80,7 +83,8 @@ struct ProgramTests {
             #expect(program.output.contains("platform schema platform: up to date at version 1"))
 
             // A tenant row (provisioning itself arrives with the tenancy service) gets its schema migrated.
-            let connection = try await PostgresConnection.connect(configuration: configuration, logger: TestDatabase.logger)
+            let connection = try await PostgresConnection.connect(
+                configuration: configuration, logger: TestDatabase.logger)
             try await connection.execute(
                 "INSERT INTO platform.tenants (slug, display_name, status) VALUES (\("acme"), \("Acme Fund"), 'active')"
             )
@@ -122,8 +126,11 @@ struct ProgramTests {
         #expect(await program.run(["db", "status"], environment: environment) == 0)
         #expect(await program.run(["db", "url"], environment: environment) == 0)
         let url = try #require(program.output.last)
-        let connection = try await PostgresConnection.connect(configuration: PostgresConfiguration(url: url), logger: TestDatabase.logger)
-        #expect(try await connection.query("SELECT current_database() AS name").first?.decode("name", as: String.self) == "scryptex")
+        let connection = try await PostgresConnection.connect(
+            configuration: PostgresConfiguration(url: url), logger: TestDatabase.logger)
+        #expect(
+            try await connection.query("SELECT current_database() AS name").first?.decode("name", as: String.self)
+                == "scryptex")
         await connection.close()
         #expect(await program.run(["migrate"], environment: environment) == 0)
         #expect(await program.run(["db", "stop"], environment: environment) == 0)

@@ -31,7 +31,8 @@ struct CommandLineParserTests {
 
     @Test func parsesSubcommandsOptionsAndArguments() throws {
         let outcome = try parser.parse([
-            "tenant", "create", "acme", "--name", "Acme Fund", "--domain=a.example", "--domain", "b.example", "--dry-run",
+            "tenant", "create", "acme", "--name", "Acme Fund", "--domain=a.example", "--domain", "b.example",
+            "--dry-run",
         ])
         guard case .run(let invocation) = outcome else {
             Issue.record("expected a command, got \(outcome)")

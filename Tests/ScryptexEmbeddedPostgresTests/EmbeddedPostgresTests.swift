@@ -17,17 +17,24 @@ struct EmbeddedPostgresTests {
         }
         #expect(try await cluster.start() == .alreadyRunning)
 
-        let connection = try await PostgresConnection.connect(configuration: cluster.configuration, logger: TestDatabase.logger)
-        try await connection.executeScript("CREATE TABLE kept (value text); INSERT INTO kept VALUES ('survives restarts');")
-        #expect(try await connection.query("SELECT current_user AS name").first?.decode("name", as: String.self) == "scryptex")
+        let connection = try await PostgresConnection.connect(
+            configuration: cluster.configuration, logger: TestDatabase.logger)
+        try await connection.executeScript(
+            "CREATE TABLE kept (value text); INSERT INTO kept VALUES ('survives restarts');")
+        #expect(
+            try await connection.query("SELECT current_user AS name").first?.decode("name", as: String.self)
+                == "scryptex")
         await connection.close()
 
         #expect(try await cluster.stop())
         #expect(cluster.status() == .stopped)
         #expect(try await cluster.stop() == false)
         #expect(try await cluster.start() == .started(initialized: false))
-        let reopened = try await PostgresConnection.connect(configuration: cluster.configuration, logger: TestDatabase.logger)
-        #expect(try await reopened.query("SELECT value FROM kept").first?.decode("value", as: String.self) == "survives restarts")
+        let reopened = try await PostgresConnection.connect(
+            configuration: cluster.configuration, logger: TestDatabase.logger)
+        #expect(
+            try await reopened.query("SELECT value FROM kept").first?.decode("value", as: String.self)
+                == "survives restarts")
         await reopened.close()
 
         // The URL works for libpq clients such as psql.
@@ -35,7 +42,8 @@ struct EmbeddedPostgresTests {
         #expect(reparsed.host == cluster.socketDirectory)
         if geteuid() == 0 {
             // Running as root, the server runs as an unprivileged user.
-            let owner = try FileManager.default.attributesOfItem(atPath: cluster.dataDirectory)[.ownerAccountName] as? String
+            let owner =
+                try FileManager.default.attributesOfItem(atPath: cluster.dataDirectory)[.ownerAccountName] as? String
             #expect(owner != "root")
         }
         await TestDatabase.removeScratchCluster(cluster)
@@ -44,8 +52,10 @@ struct EmbeddedPostgresTests {
     @Test func recoversAfterTheServerIsKilled() async throws {
         let cluster = TestDatabase.makeScratchCluster(durable: true)
         try await cluster.start()
-        let connection = try await PostgresConnection.connect(configuration: cluster.configuration, logger: TestDatabase.logger)
-        try await connection.executeScript("CREATE TABLE orders (id int); INSERT INTO orders SELECT generate_series(1, 100);")
+        let connection = try await PostgresConnection.connect(
+            configuration: cluster.configuration, logger: TestDatabase.logger)
+        try await connection.executeScript(
+            "CREATE TABLE orders (id int); INSERT INTO orders SELECT generate_series(1, 100);")
         try await connection.executeScript("CHECKPOINT")
         try await connection.execute("INSERT INTO orders VALUES (101)")
         await connection.close()
@@ -64,7 +74,8 @@ struct EmbeddedPostgresTests {
         #expect(cluster.status() == .stopped)
 
         #expect(try await cluster.start() == .started(initialized: false))
-        let reopened = try await PostgresConnection.connect(configuration: cluster.configuration, logger: TestDatabase.logger)
+        let reopened = try await PostgresConnection.connect(
+            configuration: cluster.configuration, logger: TestDatabase.logger)
         #expect(try await reopened.query("SELECT count(*) AS n FROM orders").first?.decode("n", as: Int.self) == 101)
         await reopened.close()
         await TestDatabase.removeScratchCluster(cluster)
@@ -75,7 +86,8 @@ struct EmbeddedPostgresTests {
         try await cluster.start()
         try await cluster.stop()
         // After a reboot the recorded number can belong to an unrelated live process: this one.
-        let stale = "\(getpid())\n\(cluster.dataDirectory)\n1700000000\n5432\n\(cluster.socketDirectory)\n\n  5432001         0\nready   \n"
+        let stale =
+            "\(getpid())\n\(cluster.dataDirectory)\n1700000000\n5432\n\(cluster.socketDirectory)\n\n  5432001         0\nready   \n"
         try stale.write(toFile: cluster.dataDirectory + "/postmaster.pid", atomically: true, encoding: .utf8)
         #expect(cluster.status() == .stopped)
         #expect(try await cluster.start() == .started(initialized: false))

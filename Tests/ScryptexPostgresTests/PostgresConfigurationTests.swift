@@ -40,8 +40,14 @@ struct PostgresConfigurationTests {
         ("mysql://h/db", "the URL must start with postgres:// or postgresql://"),
         ("postgres://h:99999/db", "the port '99999' is not a number from 1 to 65535"),
         ("postgres://h:abc/db", "the port 'abc' is not a number from 1 to 65535"),
-        ("postgres://h/db?sslmode=maybe", "sslmode 'maybe' is not one of disable, allow, prefer, require, verify-ca, verify-full"),
-        ("postgres://h/db?colour=red", "unknown URL parameter 'colour'; accepted: host, port, sslmode, application_name, connect_timeout, statement_timeout"),
+        (
+            "postgres://h/db?sslmode=maybe",
+            "sslmode 'maybe' is not one of disable, allow, prefer, require, verify-ca, verify-full"
+        ),
+        (
+            "postgres://h/db?colour=red",
+            "unknown URL parameter 'colour'; accepted: host, port, sslmode, application_name, connect_timeout, statement_timeout"
+        ),
         ("postgres://u:%zz@h/db", "the password in the URL has a malformed percent-escape"),
         ("postgres://h/db?connect_timeout=0", "connect_timeout '0' must be a whole number of seconds above 0"),
         ("postgres://[::1/db", "the IPv6 address in the URL is missing its closing ']'"),
@@ -61,7 +67,8 @@ struct PostgresConfigurationTests {
     }
 
     @Test func socketURLRoundTrips() throws {
-        let configuration = PostgresConfiguration(host: "/tmp/my cluster", port: 5432, user: "scryptex", database: "scryptex")
+        let configuration = PostgresConfiguration(
+            host: "/tmp/my cluster", port: 5432, user: "scryptex", database: "scryptex")
         let reparsed = try PostgresConfiguration(url: configuration.url())
         #expect(reparsed.host == "/tmp/my cluster")
         #expect(reparsed.port == 5432)
@@ -75,7 +82,8 @@ struct PostgresQueryTests {
         let slug = "acme'; DROP TABLE tenants; --"
         let limit = 10
         let note: String? = nil
-        let query: PostgresQuery = "SELECT * FROM tenants WHERE slug = \(slug) AND note IS NOT DISTINCT FROM \(note) LIMIT \(limit)"
+        let query: PostgresQuery =
+            "SELECT * FROM tenants WHERE slug = \(slug) AND note IS NOT DISTINCT FROM \(note) LIMIT \(limit)"
         #expect(query.sql == "SELECT * FROM tenants WHERE slug = $1 AND note IS NOT DISTINCT FROM $2 LIMIT $3")
         #expect(query.bindings.values == [slug, nil, "10"])
         #expect(query.bindings.types == [.unspecified, .unspecified, .int8])

@@ -32,13 +32,16 @@ struct PostgresConnectionTests {
             #expect(syntax?.sqlState != .uniqueViolation)
             #expect(syntax?.constraintName == nil)
 
-            let missing = await #expect(throws: PostgresError.self) { try await connection.query("SELECT * FROM nowhere") }
+            let missing = await #expect(throws: PostgresError.self) {
+                try await connection.query("SELECT * FROM nowhere")
+            }
             #expect(missing?.sqlState == .undefinedTable)
             // The description carries neither SQL text nor values.
             #expect(missing?.description.contains("SELECT") == false)
 
             // The connection is still usable after errors.
-            #expect(try await connection.query("SELECT count(*) AS n FROM accounts").first?.decode("n", as: Int.self) == 1)
+            #expect(
+                try await connection.query("SELECT count(*) AS n FROM accounts").first?.decode("n", as: Int.self) == 1)
         }
     }
 
@@ -92,7 +95,9 @@ struct PostgresConnectionTests {
                     try await inner.execute("INSERT INTO steps VALUES ('kept')")
                 }
             }
-            let names = try await connection.query("SELECT name FROM steps ORDER BY name").map { try $0.decode("name", as: String.self) }
+            let names = try await connection.query("SELECT name FROM steps ORDER BY name").map {
+                try $0.decode("name", as: String.self)
+            }
             #expect(names == ["kept", "outer"])
         }
     }
@@ -150,7 +155,9 @@ struct PostgresConnectionTests {
             }
             let copied = try await connection.copy(
                 into: SQLIdentifier(static: "events"),
-                columns: [SQLIdentifier(static: "id"), SQLIdentifier(static: "label"), SQLIdentifier(static: "amount")],
+                columns: [
+                    SQLIdentifier(static: "id"), SQLIdentifier(static: "label"), SQLIdentifier(static: "amount"),
+                ],
                 rows: rows
             )
             #expect(copied == 10_000)
@@ -162,7 +169,8 @@ struct PostgresConnectionTests {
             #expect(try row.decode("labelled", as: Int.self) == 10_000 - 1_429)
             #expect(try row.decode("total", as: ExactDecimal.self) == ExactDecimal("499950.00")!)
             for index in [1, 2, 3, 4, 5, 6] {
-                let label = try await connection.query("SELECT label FROM events WHERE id = \(index)").first?.decode("label", as: String?.self)
+                let label = try await connection.query("SELECT label FROM events WHERE id = \(index)").first?.decode(
+                    "label", as: String?.self)
                 #expect(label == awkward[index % awkward.count])
             }
         }
@@ -172,25 +180,30 @@ struct PostgresConnectionTests {
         try await TestDatabase.withFreshConnection { connection in
             try await connection.executeScript("CREATE TABLE small (n int2)")
             let error = await #expect(throws: PostgresError.self) {
-                try await connection.copy(into: SQLIdentifier(static: "small"), columns: [SQLIdentifier(static: "n")], rows: [[1], [2], [100_000]])
+                try await connection.copy(
+                    into: SQLIdentifier(static: "small"), columns: [SQLIdentifier(static: "n")],
+                    rows: [[1], [2], [100_000]])
             }
             #expect(error?.sqlState == .numericValueOutOfRange)
             #expect(try await connection.query("SELECT count(*) AS n FROM small").first?.decode("n", as: Int.self) == 0)
             await #expect(throws: PostgresError.self) {
-                try await connection.copy(into: SQLIdentifier(static: "small"), columns: [SQLIdentifier(static: "n")], rows: [[1, 2]])
+                try await connection.copy(
+                    into: SQLIdentifier(static: "small"), columns: [SQLIdentifier(static: "n")], rows: [[1, 2]])
             }
         }
     }
 
     @Test func connectingToNothingFailsClearly() async throws {
-        let configuration = PostgresConfiguration(host: "/tmp/no-such-socket-folder", port: 5999, user: "x", database: "x", connectTimeoutSeconds: 2)
+        let configuration = PostgresConfiguration(
+            host: "/tmp/no-such-socket-folder", port: 5999, user: "x", database: "x", connectTimeoutSeconds: 2)
         let error = await #expect(throws: PostgresError.self) {
             try await PostgresConnection.connect(configuration: configuration, logger: TestDatabase.logger)
         }
         #expect(error?.code == .connectionFailed)
         let started = ContinuousClock.now
         await #expect(throws: PostgresError.self) {
-            try await PostgresConnection.connect(configuration: configuration, retryingFor: .milliseconds(800), logger: TestDatabase.logger)
+            try await PostgresConnection.connect(
+                configuration: configuration, retryingFor: .milliseconds(800), logger: TestDatabase.logger)
         }
         #expect(ContinuousClock.now - started < .seconds(5))
     }

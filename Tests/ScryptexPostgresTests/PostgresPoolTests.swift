@@ -66,7 +66,9 @@ struct PostgresPoolTests {
             }
             let second = try await pool.withConnection { connection in
                 // Outside a transaction, SAVEPOINT fails: this connection carries no open transaction.
-                let error = await #expect(throws: PostgresError.self) { try await connection.executeScript("SAVEPOINT probe") }
+                let error = await #expect(throws: PostgresError.self) {
+                    try await connection.executeScript("SAVEPOINT probe")
+                }
                 #expect(error?.sqlState == SQLState(rawValue: "25P01"))
                 return connection.backendProcessID
             }
@@ -135,9 +137,12 @@ struct PostgresRestartTests {
             #expect(await events.next() == .disconnected)
             #expect(await events.next() == .reconnected)
             try await pool.withConnection { try await $0.notify(channel: "tenant_changes", payload: "after restart") }
-            #expect(await events.next() == .notification(
-                PostgresNotification(channel: "tenant_changes", payload: "after restart", senderProcessID: after)
-            ))
+            #expect(
+                await events.next()
+                    == .notification(
+                        PostgresNotification(
+                            channel: "tenant_changes", payload: "after restart", senderProcessID: after)
+                    ))
             await listener.stop()
             await pool.close()
         } catch {

@@ -40,7 +40,9 @@ struct PostgresTypeTests {
                 var a: [Bool?]
                 var b: Int
             }
-            #expect(try row.decode("document", as: PostgresJSON.self).decode(Document.self) == Document(a: [true, nil], b: 1))
+            #expect(
+                try row.decode("document", as: PostgresJSON.self).decode(Document.self)
+                    == Document(a: [true, nil], b: 1))
             #expect(try row.decode("missing", as: String?.self) == nil)
             #expect(row.isNull("missing"))
         }
@@ -82,7 +84,9 @@ struct PostgresTypeTests {
 
     @Test func decodingErrorsNameTheColumn() async throws {
         try await TestDatabase.withFreshConnection { connection in
-            let row = try #require(try await connection.query("SELECT 'abc'::text AS label, NULL::int AS nothing, 'NaN'::numeric AS odd").first)
+            let row = try #require(
+                try await connection.query("SELECT 'abc'::text AS label, NULL::int AS nothing, 'NaN'::numeric AS odd")
+                    .first)
             let wrongType = #expect(throws: PostgresError.self) { try row.decode("label", as: Int.self) }
             #expect(wrongType?.code == .decoding)
             #expect(wrongType?.message.contains("column 'label'") == true)

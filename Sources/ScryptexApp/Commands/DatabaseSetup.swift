@@ -24,7 +24,8 @@ struct DatabaseSetup: Sendable {
         let cluster = embeddedCluster(for: configuration, logger: logger)
         logger.info("DATABASE_URL is unset; using the embedded PostgreSQL cluster", ["data_dir": cluster.dataDirectory])
         let outcome = try await cluster.start()
-        return DatabaseSetup(configuration: cluster.configuration, cluster: cluster, startedHere: outcome != .alreadyRunning)
+        return DatabaseSetup(
+            configuration: cluster.configuration, cluster: cluster, startedHere: outcome != .alreadyRunning)
     }
 
     /// Stops the embedded cluster if this command started it.

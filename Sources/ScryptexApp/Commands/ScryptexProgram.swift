@@ -57,7 +57,8 @@ public struct ScryptexProgram: Sendable {
 
         let configuration: Configuration
         do {
-            configuration = try Configuration(environment: environment, hasGPU: FileManager.default.fileExists(atPath: "/dev/nvidia0"))
+            configuration = try Configuration(
+                environment: environment, hasGPU: FileManager.default.fileExists(atPath: "/dev/nvidia0"))
         } catch {
             errorOutput("scryptex: the configuration is not valid:\n\(error.description)")
             return ExitCode.failure
@@ -81,7 +82,9 @@ public struct ScryptexProgram: Sendable {
                 return ExitCode.usage
             }
         } catch {
-            logger.error("command failed", ["command": invocation.path.joined(separator: " "), "error": String(describing: error)])
+            logger.error(
+                "command failed",
+                ["command": invocation.path.joined(separator: " "), "error": String(describing: error)])
             errorOutput("scryptex: \(error)")
             return ExitCode.failure
         }
@@ -118,7 +121,9 @@ public struct ScryptexProgram: Sendable {
             switch try await cluster.start() {
             case .alreadyRunning: output("embedded PostgreSQL is already running in \(cluster.dataDirectory)")
             case .started(let initialized):
-                output("embedded PostgreSQL \(initialized ? "created and started" : "started") in \(cluster.dataDirectory)")
+                output(
+                    "embedded PostgreSQL \(initialized ? "created and started" : "started") in \(cluster.dataDirectory)"
+                )
             }
             output(cluster.configuration.url())
         case "stop":

@@ -63,7 +63,8 @@ public struct Configuration: Sendable {
         var reader = EnvironmentReader(environment: environment)
 
         enterpriseFeaturesEnabled = reader.boolean("ENABLE_ENTERPRISE_FEATURES", default: true)
-        let kyc = reader.choice("INSTITUTIONAL_KYC_PROVIDER", from: ["manual", "jumio", "onfido", "sumsub"], default: "manual")
+        let kyc = reader.choice(
+            "INSTITUTIONAL_KYC_PROVIDER", from: ["manual", "jumio", "onfido", "sumsub"], default: "manual")
         if kyc != "manual" {
             fallbacks.append(
                 "INSTITUTIONAL_KYC_PROVIDER=\(kyc) needs a network service this host does not reach; using the manual (local review) provider"
@@ -74,12 +75,15 @@ public struct Configuration: Sendable {
             reader.choice("COMPLIANCE_MONITORING", from: ["enabled", "disabled"], default: "enabled") == "enabled"
         mlTrainingEnabled = reader.boolean("ML_TRAINING_ENABLED", default: true)
         marketMakingEnabled = reader.boolean("MARKET_MAKING_ENABLED", default: true)
-        defaultJurisdiction = reader.value("DEFAULT_JURISDICTION", default: "US", accepted: "an ISO 3166-1 alpha-2 country code such as US, GB or DE") {
+        defaultJurisdiction = reader.value(
+            "DEFAULT_JURISDICTION", default: "US", accepted: "an ISO 3166-1 alpha-2 country code such as US, GB or DE"
+        ) {
             $0.count == 2 && $0.allSatisfy { $0.isASCII && $0.isUppercase } ? $0 : nil
         }
         regulatoryReportingEnabled = reader.boolean("REGULATORY_REPORTING_ENABLED", default: true)
         auditRetentionDays = reader.integer("AUDIT_RETENTION_DAYS", default: 2555, in: 1...36_500)
-        backtestingDataSource = reader.choice("BACKTESTING_DATA_SOURCE", from: ["local", "alpha_vantage"], default: "local")
+        backtestingDataSource = reader.choice(
+            "BACKTESTING_DATA_SOURCE", from: ["local", "alpha_vantage"], default: "local")
         if backtestingDataSource != "local" {
             fallbacks.append(
                 "BACKTESTING_DATA_SOURCE=\(backtestingDataSource) needs a network service this host does not reach; using local market data files"
@@ -94,9 +98,12 @@ public struct Configuration: Sendable {
         whiteLabelEnabled = reader.boolean("WHITE_LABEL_ENABLED", default: true)
         customDomainSupport = reader.boolean("CUSTOM_DOMAIN_SUPPORT", default: true)
         partnerRevenueShareDefault = reader.value(
-            "PARTNER_REVENUE_SHARE_DEFAULT", default: ExactDecimal(20), accepted: "a percentage from 0 to 100 with at most 4 decimals"
+            "PARTNER_REVENUE_SHARE_DEFAULT", default: ExactDecimal(20),
+            accepted: "a percentage from 0 to 100 with at most 4 decimals"
         ) { text in
-            guard let value = ExactDecimal(text), value >= .zero, value <= ExactDecimal(100), value.significantScale <= 4 else {
+            guard let value = ExactDecimal(text), value >= .zero, value <= ExactDecimal(100),
+                value.significantScale <= 4
+            else {
                 return nil
             }
             return value
@@ -107,7 +114,8 @@ public struct Configuration: Sendable {
 
         database = reader.value(
             "DATABASE_URL", default: nil,
-            accepted: "a URL such as postgres://user:password@host:5432/database or postgres:///database?host=/run/postgresql"
+            accepted:
+                "a URL such as postgres://user:password@host:5432/database or postgres:///database?host=/run/postgresql"
         ) { text throws(ConfigurationProblem) in
             do throws(PostgresConfigurationError) {
                 return try PostgresConfiguration(url: text)
@@ -118,22 +126,30 @@ public struct Configuration: Sendable {
         dataDirectory = reader.value("SCRYPTEX_DATA_DIR", default: ".scryptex", accepted: "a folder path") {
             $0.isEmpty ? nil : $0
         }
-        mlModelStoragePath = reader.value("ML_MODEL_STORAGE_PATH", default: dataDirectory + "/models", accepted: "a folder path") {
+        mlModelStoragePath = reader.value(
+            "ML_MODEL_STORAGE_PATH", default: dataDirectory + "/models", accepted: "a folder path"
+        ) {
             $0.isEmpty ? nil : $0
         }
-        embeddedPostgresPort = reader.value("SCRYPTEX_POSTGRES_PORT", default: nil, accepted: "a port from 1024 to 65535") {
+        embeddedPostgresPort = reader.value(
+            "SCRYPTEX_POSTGRES_PORT", default: nil, accepted: "a port from 1024 to 65535"
+        ) {
             text -> Int?? in
             // The outer optional is "parsed or not"; the inner one is the setting itself.
             guard let port = Int(text), (1024...65_535).contains(port) else { return nil }
             return .some(port)
         }
         httpsListen = reader.value(
-            "HTTPS_LISTEN", default: ListenAddress(host: "0.0.0.0", port: 8443), accepted: "HOST:PORT such as 0.0.0.0:8443 or [::]:8443"
+            "HTTPS_LISTEN", default: ListenAddress(host: "0.0.0.0", port: 8443),
+            accepted: "HOST:PORT such as 0.0.0.0:8443 or [::]:8443"
         ) { ListenAddress(parsing: $0) }
         httpListen = reader.value(
-            "HTTP_LISTEN", default: ListenAddress(host: "0.0.0.0", port: 8080), accepted: "HOST:PORT such as 0.0.0.0:8080"
+            "HTTP_LISTEN", default: ListenAddress(host: "0.0.0.0", port: 8080),
+            accepted: "HOST:PORT such as 0.0.0.0:8080"
         ) { ListenAddress(parsing: $0) }
-        platformDomain = reader.value("PLATFORM_DOMAIN", default: "localhost", accepted: "a DNS host name such as scryptex.example.com") {
+        platformDomain = reader.value(
+            "PLATFORM_DOMAIN", default: "localhost", accepted: "a DNS host name such as scryptex.example.com"
+        ) {
             Hostname.isValid($0) ? $0.lowercased() : nil
         }
         logLevel = reader.value(
@@ -215,7 +231,8 @@ public enum Hostname {
         return trimmed.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { label in
             guard (1...63).contains(label.utf8.count), label.first != "-", label.last != "-" else { return false }
             return label.utf8.allSatisfy {
-                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0 | 0x20) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0 | 0x20)
+                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
                     || $0 == UInt8(ascii: "-")
             }
         }
@@ -273,7 +290,8 @@ struct EnvironmentReader {
             if let parsed = try parse(text) { return parsed }
             problems.append(.init(variable: name, value: Self.shown(name, raw), accepted: accepted, reason: nil))
         } catch {
-            problems.append(.init(variable: name, value: Self.shown(name, raw), accepted: accepted, reason: error.reason))
+            problems.append(
+                .init(variable: name, value: Self.shown(name, raw), accepted: accepted, reason: error.reason))
         }
         return defaultValue
     }
@@ -295,7 +313,8 @@ struct EnvironmentReader {
     }
 
     mutating func integer(_ name: String, default defaultValue: Int, in range: ClosedRange<Int>) -> Int {
-        value(name, default: defaultValue, accepted: "a whole number from \(range.lowerBound) to \(range.upperBound)") { text in
+        value(name, default: defaultValue, accepted: "a whole number from \(range.lowerBound) to \(range.upperBound)") {
+            text in
             Int(text).flatMap { range.contains($0) ? $0 : nil }
         }
     }

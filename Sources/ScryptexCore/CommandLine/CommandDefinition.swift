@@ -40,7 +40,9 @@ public struct CommandDefinition: Sendable {
         }
 
         /// An option followed by a value; repeatable options collect every value given.
-        public static func value(_ name: String, _ valueName: String, _ summary: String, repeatable: Bool = false)
+        public static func value(
+            _ name: String, _ valueName: String, _ summary: String, repeatable: Bool = false
+        )
             -> Option
         {
             Option(name: name, summary: summary, valueName: valueName, isRepeatable: repeatable)

@@ -29,7 +29,8 @@ public struct CommandLineParser: Sendable {
         public var values: [String: [String]]
         public var arguments: [String]
 
-        public init(path: [String], flags: Set<String> = [], values: [String: [String]] = [:], arguments: [String] = []) {
+        public init(path: [String], flags: Set<String> = [], values: [String: [String]] = [:], arguments: [String] = [])
+        {
             self.path = path
             self.flags = flags
             self.values = values
@@ -111,7 +112,8 @@ public struct CommandLineParser: Sendable {
                     value = words[index]
                     index += 1
                 } else {
-                    throw CommandLineError(path: path, message: "option '--\(name)' needs a value <\(option.valueName!)>")
+                    throw CommandLineError(
+                        path: path, message: "option '--\(name)' needs a value <\(option.valueName!)>")
                 }
                 if !option.isRepeatable, invocation.values[name] != nil {
                     throw CommandLineError(path: path, message: "option '--\(name)' is given more than once")

@@ -266,7 +266,9 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
     }
 
     private static func compare(_ lhs: ExactDecimal, _ rhs: ExactDecimal) -> Int {
-        if lhs.scale == rhs.scale { return lhs.significand < rhs.significand ? -1 : (lhs.significand == rhs.significand ? 0 : 1) }
+        if lhs.scale == rhs.scale {
+            return lhs.significand < rhs.significand ? -1 : (lhs.significand == rhs.significand ? 0 : 1)
+        }
         let scale = max(lhs.scale, rhs.scale)
         // If rescaling one side overflows, its magnitude exceeds anything the other side holds.
         guard let left = lhs.rescaledExactly(to: scale) else { return lhs.significand < 0 ? -1 : 1 }

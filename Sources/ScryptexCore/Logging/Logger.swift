@@ -45,7 +45,8 @@ public struct Logger: Sendable {
 
     public func log(_ level: LogLevel, _ message: @autoclosure () -> String, _ fields: [String: String] = [:]) {
         guard isEnabled(level) else { return }
-        sink.write(line: Self.encode(level: level, message: message(), label: label, metadata: metadata, fields: fields))
+        sink.write(
+            line: Self.encode(level: level, message: message(), label: label, metadata: metadata, fields: fields))
     }
 
     public func trace(_ message: @autoclosure () -> String, _ fields: [String: String] = [:]) {

@@ -143,12 +143,14 @@ public struct PostgresConfiguration: Sendable, Equatable {
             case "application_name": applicationName = value
             case "connect_timeout":
                 guard let seconds = Int(value), seconds > 0 else {
-                    throw PostgresConfigurationError("connect_timeout '\(value)' must be a whole number of seconds above 0")
+                    throw PostgresConfigurationError(
+                        "connect_timeout '\(value)' must be a whole number of seconds above 0")
                 }
                 connectTimeoutSeconds = seconds
             case "statement_timeout":
                 guard let milliseconds = Int(value), milliseconds >= 0 else {
-                    throw PostgresConfigurationError("statement_timeout '\(value)' must be a whole number of milliseconds")
+                    throw PostgresConfigurationError(
+                        "statement_timeout '\(value)' must be a whole number of milliseconds")
                 }
                 statementTimeout = milliseconds == 0 ? nil : .milliseconds(milliseconds)
             default:

@@ -31,7 +31,8 @@ public final class PostgresConnection: Sendable {
             (continuation: CheckedContinuation<LibPQConnectionHandle, any Error>) in
             DispatchQueue.global().async {
                 do {
-                    continuation.resume(returning: try LibPQConnectionHandle.connect(parameters: parameters, logger: logger))
+                    continuation.resume(
+                        returning: try LibPQConnectionHandle.connect(parameters: parameters, logger: logger))
                 } catch {
                     continuation.resume(throwing: error)
                 }
@@ -86,7 +87,9 @@ public final class PostgresConnection: Sendable {
                         try handle.begin(queryID)
                         defer { handle.end(queryID) }
                         if let timeout {
-                            DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(timeout.wholeMilliseconds))) {
+                            DispatchQueue.global().asyncAfter(
+                                deadline: .now() + .milliseconds(Int(timeout.wholeMilliseconds))
+                            ) {
                                 handle.cancel(queryID, becauseOfTimeout: true)
                             }
                         }

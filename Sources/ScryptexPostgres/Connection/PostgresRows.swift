@@ -42,7 +42,9 @@ public struct PostgresRow: Sendable {
 
     /// Decodes the named column.
     /// - Throws: `PostgresError` with code `.decoding` naming the column, its type and the problem.
-    public func decode<Value: PostgresDecodable>(_ column: String, as type: Value.Type = Value.self)
+    public func decode<Value: PostgresDecodable>(
+        _ column: String, as type: Value.Type = Value.self
+    )
         throws(PostgresError) -> Value
     {
         guard let index = columns.index(of: column) else {
@@ -55,7 +57,9 @@ public struct PostgresRow: Sendable {
     }
 
     /// Decodes the column at a zero-based position.
-    public func decode<Value: PostgresDecodable>(column index: Int, as type: Value.Type = Value.self)
+    public func decode<Value: PostgresDecodable>(
+        column index: Int, as type: Value.Type = Value.self
+    )
         throws(PostgresError) -> Value
     {
         guard columns.names.indices.contains(index) else {

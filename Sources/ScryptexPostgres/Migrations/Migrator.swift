@@ -52,7 +52,8 @@ public struct Migrator: Sendable {
                 } catch let error as PostgresError {
                     throw MigrationError(
                         code: .failed,
-                        message: "\(set.name) migration \(next.version) '\(next.name)' failed in schema \(schema.name): \(error)"
+                        message:
+                            "\(set.name) migration \(next.version) '\(next.name)' failed in schema \(schema.name): \(error)"
                     )
                 }
                 let elapsed = Int((ContinuousClock.now - started).wholeMilliseconds)
@@ -91,7 +92,9 @@ public struct Migrator: Sendable {
             )
             recorded = Set(try rows.map { try $0.decode("version", as: Int.self) })
         }
-        return set.migrations.map { Entry(version: $0.version, name: $0.name, isApplied: recorded.contains($0.version)) }
+        return set.migrations.map {
+            Entry(version: $0.version, name: $0.name, isApplied: recorded.contains($0.version))
+        }
     }
 
     private func lock(schema: SQLIdentifier, in transaction: PostgresTransaction) async throws {
@@ -113,7 +116,9 @@ public struct Migrator: Sendable {
     }
 
     /// The recorded migrations, checked against the set: version → checksum.
-    private func verifiedRecords(schema: SQLIdentifier, in transaction: PostgresTransaction) async throws -> [Int: String] {
+    private func verifiedRecords(
+        schema: SQLIdentifier, in transaction: PostgresTransaction
+    ) async throws -> [Int: String] {
         let rows = try await transaction.query(
             """
             SELECT version, name, checksum FROM \(identifier: schema, SQLIdentifier(static: "scryptex_migrations"))

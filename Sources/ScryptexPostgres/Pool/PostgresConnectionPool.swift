@@ -21,7 +21,10 @@ public final class PostgresConnectionPool: Sendable {
         public var acquireTimeout: Duration
         public var pingAfterIdle: Duration
 
-        public init(maximumConnections: Int = 10, acquireTimeout: Duration = .seconds(10), pingAfterIdle: Duration = .seconds(30)) {
+        public init(
+            maximumConnections: Int = 10, acquireTimeout: Duration = .seconds(10),
+            pingAfterIdle: Duration = .seconds(30)
+        ) {
             precondition(maximumConnections > 0, "a pool needs at least one connection")
             self.maximumConnections = maximumConnections
             self.acquireTimeout = acquireTimeout
@@ -105,7 +108,8 @@ public final class PostgresConnectionPool: Sendable {
         _ body: (PostgresTransaction) async throws -> Result
     ) async throws -> Result {
         try await withConnection { connection in
-            try await connection.withTransaction(isolationLevel: isolationLevel, statementTimeout: statementTimeout, body)
+            try await connection.withTransaction(
+                isolationLevel: isolationLevel, statementTimeout: statementTimeout, body)
         }
     }
 
@@ -193,7 +197,8 @@ public final class PostgresConnectionPool: Sendable {
             return (state.idle, state.waiters)
         }
         for waiter in waiters {
-            waiter.continuation.resume(throwing: PostgresError(code: .poolClosed, message: "the connection pool is closed"))
+            waiter.continuation.resume(
+                throwing: PostgresError(code: .poolClosed, message: "the connection pool is closed"))
         }
         for entry in idle {
             await discard(entry.connection, reason: "pool closed")
@@ -247,7 +252,8 @@ public final class PostgresConnectionPool: Sendable {
                 id,
                 with: PostgresError(
                     code: .poolTimeout,
-                    message: "no database connection became free within \(timeout) (pool of \(self?.options.maximumConnections ?? 0))"
+                    message:
+                        "no database connection became free within \(timeout) (pool of \(self?.options.maximumConnections ?? 0))"
                 )
             )
         }
@@ -260,10 +266,12 @@ public final class PostgresConnectionPool: Sendable {
                     return true
                 }
                 if !stillOpen {
-                    continuation.resume(throwing: PostgresError(code: .poolClosed, message: "the connection pool is closed"))
+                    continuation.resume(
+                        throwing: PostgresError(code: .poolClosed, message: "the connection pool is closed"))
                 } else if Task.isCancelled {
                     // The cancellation handler may have run before the waiter was registered.
-                    failWaiter(id, with: PostgresError(code: .cancelled, message: "cancelled while waiting for a connection"))
+                    failWaiter(
+                        id, with: PostgresError(code: .cancelled, message: "cancelled while waiting for a connection"))
                 }
             }
         } onCancel: {
