@@ -283,25 +283,26 @@ final class LibPQConnectionHandle: @unchecked Sendable {
     }
 
     private func serverError(from result: OpaquePointer) -> PostgresError {
-        func field(_ code: UInt8) -> String? {
-            guard let value = PQresultErrorField(result, Int32(code)) else { return nil }
+        func field(_ code: Int32) -> String? {
+            guard let value = PQresultErrorField(result, code) else { return nil }
             return String(cString: value)
         }
-        let sqlState = field(UInt8(ascii: "C")).map(SQLState.init(rawValue:))
+        let sqlState = field(scryptex_pq_diag_sqlstate()).map(SQLState.init(rawValue:))
         if sqlState == nil && PQstatus(connection) != CONNECTION_OK {
             return connectionError()
         }
         var error = PostgresError(
             code: .server,
-            message: field(UInt8(ascii: "M")) ?? Self.trimmedMessage(PQresultErrorMessage(result)),
+            message: field(scryptex_pq_diag_message_primary())
+                ?? Self.trimmedMessage(PQresultErrorMessage(result)),
             sqlState: sqlState
         )
-        error.detail = field(UInt8(ascii: "D"))
-        error.hint = field(UInt8(ascii: "H"))
-        error.schemaName = field(UInt8(ascii: "s"))
-        error.tableName = field(UInt8(ascii: "t"))
-        error.columnName = field(UInt8(ascii: "c"))
-        error.constraintName = field(UInt8(ascii: "n"))
+        error.detail = field(scryptex_pq_diag_message_detail())
+        error.hint = field(scryptex_pq_diag_message_hint())
+        error.schemaName = field(scryptex_pq_diag_schema_name())
+        error.tableName = field(scryptex_pq_diag_table_name())
+        error.columnName = field(scryptex_pq_diag_column_name())
+        error.constraintName = field(scryptex_pq_diag_constraint_name())
         return error
     }
 

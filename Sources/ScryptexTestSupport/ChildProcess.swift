@@ -1,0 +1,84 @@
+import Foundation
+public import Glibc
+
+/// A program started by a test, with its standard output and error going to a file the test can
+/// read while it runs.
+public final class ChildProcess: Sendable {
+    public let processID: pid_t
+    public let outputPath: String
+
+    /// Starts `executable` with `arguments` and extra `environment` variables.
+    public init(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws {
+        outputPath = "/tmp/scryptex-child-" + String(UInt64.random(in: 0...UInt64.max), radix: 16) + ".log"
+        let output = open(outputPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard output >= 0 else { throw ChildProcessError(message: "cannot create \(outputPath)") }
+        defer { close(output) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, output, 1)
+        posix_spawn_file_actions_adddup2(&actions, output, 2)
+        let merged = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        let envp = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        var processID: pid_t = 0
+        let status = posix_spawn(&processID, executable, &actions, nil, argv, envp)
+        guard status == 0 else {
+            throw ChildProcessError(message: "cannot start \(executable): \(String(cString: strerror(status)))")
+        }
+        self.processID = processID
+    }
+
+    /// Everything the program printed so far.
+    public var output: String {
+        (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+    }
+
+    /// Waits until the output contains `text`; false if the time runs out or the program exits.
+    public func waitForOutput(containing text: String, timeout: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if output.contains(text) { return true }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        return output.contains(text)
+    }
+
+    public func send(_ signal: Int32) {
+        kill(processID, signal)
+    }
+
+    /// Waits for the program to exit and returns its exit status (128 + signal when killed), or
+    /// nil if it is still running after `timeout`.
+    public func waitForExit(timeout: Duration) async -> Int32? {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            var status: Int32 = 0
+            let result = waitpid(processID, &status, WNOHANG)
+            if result == processID {
+                return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+            }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        return nil
+    }
+
+    /// The built `scryptex` executable beside the test bundle.
+    public static var scryptexExecutable: String {
+        let testBinary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        var folder = testBinary.deletingLastPathComponent()
+        // The test binary may sit inside a `.xctest` bundle folder.
+        if folder.path.hasSuffix(".xctest") { folder = folder.deletingLastPathComponent() }
+        return folder.appendingPathComponent("scryptex").path
+    }
+}
+
+public struct ChildProcessError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}
