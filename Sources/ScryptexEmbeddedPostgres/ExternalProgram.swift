@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Glibc
+import ScryptexCore
 
 /// Runs a program to completion and captures what it printed.
 ///
@@ -39,35 +40,20 @@ enum ExternalProgram {
         defer { close(capture) }
         unlink(template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
 
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, capture, 1)
-        posix_spawn_file_actions_adddup2(&actions, capture, 2)
-
         var environment = ProcessInfo.processInfo.environment
         environment["LC_ALL"] = "C.UTF-8"
         environment.removeValue(forKey: "PGDATA")
-        let environmentStrings = environment.map { "\($0.key)=\($0.value)" }
-
-        let cArguments = argv.map { strdup($0) } + [nil]
-        let cEnvironment = environmentStrings.map { strdup($0) } + [nil]
-        defer {
-            cArguments.forEach { free($0) }
-            cEnvironment.forEach { free($0) }
-        }
-        var processID: pid_t = 0
-        let spawned = posix_spawn(&processID, argv[0], &actions, nil, cArguments, cEnvironment)
-        guard spawned == 0 else {
-            throw EmbeddedPostgresError("could not start \(argv[0]): \(String(cString: strerror(spawned)))")
+        let processID: pid_t
+        do {
+            processID = try Subprocess.spawn(argv, environment: environment, output: capture)
+        } catch {
+            throw EmbeddedPostgresError(error.message)
         }
         var status: Int32 = 0
         while waitpid(processID, &status, 0) < 0 {
             guard errno == EINTR else { throw EmbeddedPostgresError("waiting for \(argv[0]) failed: \(errorText())") }
         }
-        // WIFEXITED / WEXITSTATUS, spelled out: Glibc's macros do not import into Swift.
-        let exitStatus: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        let exitStatus = Subprocess.exitCode(fromWaitStatus: status)
 
         var output: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 16 * 1024)

@@ -1,5 +1,6 @@
 import Foundation
 public import Glibc
+import ScryptexCore
 
 /// A program started by a test, with its standard output and error going to a file the test can
 /// read while it runs.
@@ -13,25 +14,12 @@ public final class ChildProcess: Sendable {
         let output = open(outputPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard output >= 0 else { throw ChildProcessError(message: "cannot create \(outputPath)") }
         defer { close(output) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, output, 1)
-        posix_spawn_file_actions_adddup2(&actions, output, 2)
         let merged = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        let envp = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
+        do {
+            processID = try Subprocess.spawn([executable] + arguments, environment: merged, output: output)
+        } catch {
+            throw ChildProcessError(message: error.message)
         }
-        var processID: pid_t = 0
-        let status = posix_spawn(&processID, executable, &actions, nil, argv, envp)
-        guard status == 0 else {
-            throw ChildProcessError(message: "cannot start \(executable): \(String(cString: strerror(status)))")
-        }
-        self.processID = processID
     }
 
     /// Everything the program printed so far.
@@ -61,7 +49,7 @@ public final class ChildProcess: Sendable {
             var status: Int32 = 0
             let result = waitpid(processID, &status, WNOHANG)
             if result == processID {
-                return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+                return Subprocess.exitCode(fromWaitStatus: status)
             }
             try? await Task.sleep(for: .milliseconds(100))
         }
