@@ -25,6 +25,9 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]
         ),
 
+        // Linux calls Glibc does not export to Swift: epoll, eventfd, accept4.
+        .target(name: "CLinux"),
+
         // Foundations shared by every module: logging, exact decimals, command-line parsing.
         .target(name: "ScryptexCore", swiftSettings: strictSettings),
         // OpenSSL wrapped once: digests and secure random bytes.
@@ -33,6 +36,12 @@ let package = Package(
         .target(
             name: "ScryptexPostgres",
             dependencies: ["CLibPQ", "ScryptexCore", "ScryptexCrypto"],
+            swiftSettings: strictSettings
+        ),
+        // The HTTP/1.1 server: epoll event loops, TLS on OpenSSL with SNI, parser, router.
+        .target(
+            name: "ScryptexHTTP",
+            dependencies: ["CLinux", "COpenSSL", "ScryptexCore", "ScryptexCrypto"],
             swiftSettings: strictSettings
         ),
         // A private PostgreSQL cluster the host starts itself when DATABASE_URL is unset.
@@ -57,6 +66,11 @@ let package = Package(
         ),
 
         .testTarget(name: "ScryptexCoreTests", dependencies: ["ScryptexCore"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "ScryptexHTTPTests",
+            dependencies: ["ScryptexHTTP", "ScryptexCrypto", "ScryptexTestSupport"],
+            swiftSettings: strictSettings
+        ),
         .testTarget(name: "ScryptexCryptoTests", dependencies: ["ScryptexCrypto"], swiftSettings: strictSettings),
         .testTarget(
             name: "ScryptexPostgresTests",

@@ -1,15 +1,18 @@
 #ifndef SCRYPTEX_COPENSSL_SHIM_H
 #define SCRYPTEX_COPENSSL_SHIM_H
 
+#include <openssl/bio.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
-/* OpenSSL spells several calls as macros, which Swift cannot import. Each one used by Scryptex
-   is turned into a static inline function here, once. */
+/* OpenSSL spells several calls and constants as macros, which Swift cannot import. Each one
+   used by Scryptex is turned into a static inline function here, once. */
 
 static inline long scryptex_ssl_ctx_set_min_proto_version(SSL_CTX *context, int version) {
     return SSL_CTX_set_min_proto_version(context, version);
@@ -21,6 +24,47 @@ static inline long scryptex_ssl_ctx_set_max_proto_version(SSL_CTX *context, int 
 
 static inline int scryptex_openssl_version_number(void) {
     return (int)OPENSSL_VERSION_NUMBER;
+}
+
+/* The SNI callback and its argument. */
+static inline void scryptex_ssl_ctx_set_servername_callback(
+    SSL_CTX *context, int (*callback)(SSL *, int *, void *), void *argument) {
+    SSL_CTX_set_tlsext_servername_callback(context, callback);
+    SSL_CTX_set_tlsext_servername_arg(context, argument);
+}
+
+static inline long scryptex_ssl_ctx_set_mode(SSL_CTX *context, long mode) {
+    return SSL_CTX_set_mode(context, mode);
+}
+
+static inline long scryptex_ssl_ctx_set_session_cache_mode(SSL_CTX *context, long mode) {
+    return SSL_CTX_set_session_cache_mode(context, mode);
+}
+
+/* Options a server wants: no renegotiation, no compression, its own cipher order. */
+static inline uint64_t scryptex_ssl_server_options(void) {
+    return SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE
+        | SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1;
+}
+
+static inline long scryptex_ssl_server_modes(void) {
+    return SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER;
+}
+
+static inline int scryptex_ssl_ctx_set_tmp_ecdh_auto(SSL_CTX *context) {
+    return (int)SSL_CTX_set1_groups_list(context, "X25519:P-256:P-384");
+}
+
+static inline int scryptex_ssl_ctx_add_extra_chain_cert(SSL_CTX *context, X509 *certificate) {
+    return (int)SSL_CTX_add_extra_chain_cert(context, certificate);
+}
+
+static inline BIO *scryptex_bio_new_memory(void) {
+    return BIO_new(BIO_s_mem());
+}
+
+static inline long scryptex_bio_memory_contents(BIO *bio, char **data) {
+    return BIO_get_mem_data(bio, data);
 }
 
 #endif

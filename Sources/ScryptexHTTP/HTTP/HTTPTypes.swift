@@ -1,0 +1,192 @@
+/// An HTTP request method (RFC 9110 §9): a token, compared case-sensitively.
+public struct HTTPMethod: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: String
+
+    public init(rawValue: String) {
+        self.rawValue = rawValue
+    }
+
+    public static let get = HTTPMethod(rawValue: "GET")
+    public static let head = HTTPMethod(rawValue: "HEAD")
+    public static let post = HTTPMethod(rawValue: "POST")
+    public static let put = HTTPMethod(rawValue: "PUT")
+    public static let patch = HTTPMethod(rawValue: "PATCH")
+    public static let delete = HTTPMethod(rawValue: "DELETE")
+    public static let options = HTTPMethod(rawValue: "OPTIONS")
+
+    public var description: String { rawValue }
+}
+
+/// An HTTP response status code with its reason phrase.
+public struct HTTPStatus: Hashable, Sendable, CustomStringConvertible {
+    public let code: Int
+    public let reason: String
+
+    public init(code: Int, reason: String) {
+        self.code = code
+        self.reason = reason
+    }
+
+    public static let `continue` = HTTPStatus(code: 100, reason: "Continue")
+    public static let ok = HTTPStatus(code: 200, reason: "OK")
+    public static let created = HTTPStatus(code: 201, reason: "Created")
+    public static let accepted = HTTPStatus(code: 202, reason: "Accepted")
+    public static let noContent = HTTPStatus(code: 204, reason: "No Content")
+    public static let permanentRedirect = HTTPStatus(code: 308, reason: "Permanent Redirect")
+    public static let badRequest = HTTPStatus(code: 400, reason: "Bad Request")
+    public static let unauthorized = HTTPStatus(code: 401, reason: "Unauthorized")
+    public static let forbidden = HTTPStatus(code: 403, reason: "Forbidden")
+    public static let notFound = HTTPStatus(code: 404, reason: "Not Found")
+    public static let methodNotAllowed = HTTPStatus(code: 405, reason: "Method Not Allowed")
+    public static let requestTimeout = HTTPStatus(code: 408, reason: "Request Timeout")
+    public static let conflict = HTTPStatus(code: 409, reason: "Conflict")
+    public static let contentTooLarge = HTTPStatus(code: 413, reason: "Content Too Large")
+    public static let uriTooLong = HTTPStatus(code: 414, reason: "URI Too Long")
+    public static let unsupportedMediaType = HTTPStatus(code: 415, reason: "Unsupported Media Type")
+    public static let expectationFailed = HTTPStatus(code: 417, reason: "Expectation Failed")
+    public static let misdirectedRequest = HTTPStatus(code: 421, reason: "Misdirected Request")
+    public static let unprocessableContent = HTTPStatus(code: 422, reason: "Unprocessable Content")
+    public static let tooManyRequests = HTTPStatus(code: 429, reason: "Too Many Requests")
+    public static let requestHeaderFieldsTooLarge = HTTPStatus(code: 431, reason: "Request Header Fields Too Large")
+    public static let internalServerError = HTTPStatus(code: 500, reason: "Internal Server Error")
+    public static let notImplemented = HTTPStatus(code: 501, reason: "Not Implemented")
+    public static let serviceUnavailable = HTTPStatus(code: 503, reason: "Service Unavailable")
+    public static let httpVersionNotSupported = HTTPStatus(code: 505, reason: "HTTP Version Not Supported")
+
+    public var description: String { "\(code) \(reason)" }
+}
+
+/// Header fields in the order received. Lookups ignore case, as field names do (RFC 9110 §5.1).
+public struct HTTPHeaders: Sendable, Sequence {
+    public private(set) var fields: [(name: String, value: String)] = []
+
+    public init() {}
+
+    public init(_ fields: [(String, String)]) {
+        self.fields = fields.map { (name: $0.0, value: $0.1) }
+    }
+
+    public mutating func add(name: String, value: String) {
+        fields.append((name, value))
+    }
+
+    /// Replaces every field of that name with one field.
+    public mutating func replaceOrAdd(name: String, value: String) {
+        remove(name: name)
+        fields.append((name, value))
+    }
+
+    public mutating func remove(name: String) {
+        fields.removeAll { $0.name.lowercasedASCII == name.lowercasedASCII }
+    }
+
+    /// Every value of the named field, in order.
+    public subscript(name: String) -> [String] {
+        let key = name.lowercasedASCII
+        return fields.filter { $0.name.lowercasedASCII == key }.map(\.value)
+    }
+
+    /// The first value of the named field.
+    public func first(_ name: String) -> String? {
+        let key = name.lowercasedASCII
+        return fields.first { $0.name.lowercasedASCII == key }?.value
+    }
+
+    public func contains(_ name: String) -> Bool { first(name) != nil }
+
+    public var count: Int { fields.count }
+
+    public func makeIterator() -> IndexingIterator<[(name: String, value: String)]> {
+        fields.makeIterator()
+    }
+}
+
+/// A complete request: head and body.
+public struct HTTPRequest: Sendable {
+    public var method: HTTPMethod
+    /// The request target as sent (origin form: path and query).
+    public var target: String
+    public var versionMinor: Int
+    public var headers: HTTPHeaders
+    public var body: [UInt8]
+
+    public init(
+        method: HTTPMethod, target: String, versionMinor: Int = 1, headers: HTTPHeaders = HTTPHeaders(),
+        body: [UInt8] = []
+    ) {
+        self.method = method
+        self.target = target
+        self.versionMinor = versionMinor
+        self.headers = headers
+        self.body = body
+    }
+
+    /// The path part of the target, without the query.
+    public var path: Substring {
+        guard let question = target.firstIndex(of: "?") else { return Substring(target) }
+        return target[..<question]
+    }
+
+    /// The query part of the target, without the `?`.
+    public var query: Substring? {
+        guard let question = target.firstIndex(of: "?") else { return nil }
+        return target[target.index(after: question)...]
+    }
+
+    /// Whether the client wants the connection kept open after this request.
+    public var keepAlive: Bool {
+        let connection = headers["connection"].flatMap { $0.split(separator: ",") }.map {
+            $0.trimmingSpaces.lowercasedASCII
+        }
+        if connection.contains("close") { return false }
+        return versionMinor >= 1 || connection.contains("keep-alive")
+    }
+
+    /// The `Host` header without port or trailing dot, lowercased.
+    public var hostName: String? {
+        guard var host = headers.first("host")?.lowercasedASCII, !host.isEmpty else { return nil }
+        if host.hasPrefix("[") {
+            if let close = host.firstIndex(of: "]") { host = String(host[...close]) }
+        } else if let colon = host.lastIndex(of: ":") {
+            host = String(host[..<colon])
+        }
+        if host.hasSuffix(".") { host.removeLast() }
+        return host
+    }
+}
+
+/// A response to write.
+public struct HTTPResponse: Sendable {
+    public var status: HTTPStatus
+    public var headers: HTTPHeaders
+    public var body: [UInt8]
+
+    public init(status: HTTPStatus, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = []) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    /// A response with a body and its content type.
+    public init(status: HTTPStatus, contentType: String, body: some Collection<UInt8>) {
+        self.status = status
+        self.headers = HTTPHeaders([("Content-Type", contentType)])
+        self.body = Array(body)
+    }
+}
+
+extension StringProtocol {
+    /// ASCII-only lowercasing: header names and tokens are ASCII, and this skips Unicode tables.
+    var lowercasedASCII: String {
+        String(
+            decoding: utf8.map { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) ? $0 | 0x20 : $0 }, as: UTF8.self)
+    }
+
+    /// The text without leading and trailing spaces and tabs.
+    var trimmingSpaces: Substring {
+        var view = Substring(self)
+        while let first = view.first, first == " " || first == "\t" { view.removeFirst() }
+        while let last = view.last, last == " " || last == "\t" { view.removeLast() }
+        return view
+    }
+}

@@ -1,0 +1,297 @@
+import CLinux
+import Glibc
+import ScryptexCore
+
+/// One client connection, owned by one event loop: reads bytes (through TLS when secure),
+/// decodes requests one at a time, runs the application, and writes responses in order.
+final class HTTPConnection: EventLoopSource {
+    private enum Phase {
+        case handshake
+        /// Waiting for (more of) a request.
+        case reading
+        /// A request is with the application.
+        case responding
+        case closed
+    }
+
+    private let loop: EventLoop
+    private let server: HTTPServerCore
+    private let descriptor: Int32
+    private let tls: TLSSession?
+    private let peer: String
+    private var token: UInt64 = 0
+    private var phase: Phase
+    private var decoder: HTTPRequestDecoder
+    private var output: [UInt8] = []
+    private var outputOffset = 0
+    /// Close once the output is written: the last response is queued.
+    private var closeWhenFlushed = false
+    /// The peer finished sending (half-close) while a response was in progress.
+    private var peerFinished = false
+    private var interest: UInt32 = SCRYPTEX_EPOLLIN | SCRYPTEX_EPOLLRDHUP
+    private var phaseStarted: ContinuousClock.Instant
+    private var lastWriteProgress: ContinuousClock.Instant
+    private var readPaused = false
+
+    init(loop: EventLoop, server: HTTPServerCore, descriptor: Int32, peer: String, tls: TLSSession?) {
+        self.loop = loop
+        self.server = server
+        self.descriptor = descriptor
+        self.peer = peer
+        self.tls = tls
+        self.phase = tls == nil ? .reading : .handshake
+        self.decoder = HTTPRequestDecoder(limits: server.configuration.limits)
+        let now = ContinuousClock.now
+        phaseStarted = now
+        lastWriteProgress = now
+    }
+
+    func register() {
+        token = loop.register(self, descriptor: descriptor, events: interest)
+        server.connectionOpened()
+    }
+
+    var isIdle: Bool { phase == .reading && !decoder.isMidRequest && output.count == outputOffset }
+
+    // MARK: Events
+
+    func handle(events: UInt32) {
+        if events & SCRYPTEX_EPOLLERR != 0 {
+            close()
+            return
+        }
+        if events & SCRYPTEX_EPOLLOUT != 0 {
+            if phase == .handshake { continueHandshake() } else { flush() }
+        }
+        if phase != .closed, events & (SCRYPTEX_EPOLLIN | SCRYPTEX_EPOLLHUP | SCRYPTEX_EPOLLRDHUP) != 0 {
+            if phase == .handshake { continueHandshake() } else { readAvailable() }
+        }
+    }
+
+    func tick(now: ContinuousClock.Instant) {
+        guard phase != .closed else { return }
+        let timeouts = server.configuration.timeouts
+        if output.count > outputOffset, now - lastWriteProgress > timeouts.write {
+            close()
+            return
+        }
+        switch phase {
+        case .handshake where now - phaseStarted > timeouts.header:
+            close()
+        case .reading:
+            if server.isDraining && isIdle {
+                close()
+            } else if decoder.isMidRequest {
+                // Headers must arrive within the header timeout (slowloris); a body within the body timeout.
+                let limit = decoder.isReadingBody ? timeouts.body : timeouts.header
+                if now - phaseStarted > limit {
+                    respondToFailure(HTTPParseError(.requestTimeout, "the request did not arrive in time"))
+                }
+            } else if now - phaseStarted > timeouts.idle {
+                close()
+            }
+        default:
+            break
+        }
+    }
+
+    // MARK: TLS handshake
+
+    private func continueHandshake() {
+        guard let tls else { return }
+        switch tls.handshake() {
+        case .done:
+            phase = .reading
+            phaseStarted = .now
+            setWriteInterest(false)
+            readAvailable()
+        case .wantRead:
+            setWriteInterest(false)
+        case .wantWrite:
+            setWriteInterest(true)
+        case .failed(let reason):
+            server.logger.debug("TLS handshake failed", ["peer": peer, "reason": reason])
+            close()
+        }
+    }
+
+    // MARK: Reading
+
+    private func readAvailable() {
+        while phase != .closed {
+            // Hold back while a response is pending and enough is already buffered.
+            if phase == .responding && decoder.bufferedByteCount > server.configuration.limits.bodyBytes {
+                pauseReading(true)
+                return
+            }
+            let result: TransportResult
+            if let tls {
+                result = tls.read(into: &loop.scratch)
+            } else {
+                let count = loop.scratch.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
+                if count > 0 {
+                    result = .bytes(count)
+                } else if count == 0 {
+                    result = .closed
+                } else {
+                    result = errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? .wantRead : .closed
+                }
+            }
+            switch result {
+            case .bytes(let count):
+                if !decoder.isMidRequest && phase == .reading { phaseStarted = .now }
+                decoder.append(loop.scratch[0..<count])
+                if phase == .reading { processBufferedRequests() }
+            case .wantRead:
+                return
+            case .wantWrite:
+                setWriteInterest(true)
+                return
+            case .closed:
+                // The peer is done sending; finish a response in progress, then close.
+                if phase == .responding {
+                    peerFinished = true
+                    pauseReading(true)
+                } else {
+                    close()
+                }
+                return
+            }
+        }
+    }
+
+    private func processBufferedRequests() {
+        while phase == .reading {
+            do {
+                switch try decoder.next() {
+                case .needMoreData:
+                    return
+                case .expectsContinue:
+                    enqueue(HTTPResponseEncoder.continueResponse)
+                case .request(let request):
+                    dispatch(request)
+                }
+            } catch {
+                respondToFailure(error)
+                return
+            }
+        }
+    }
+
+    private func respondToFailure(_ error: HTTPParseError) {
+        let response = ProblemDetails.response(
+            status: error.status, type: "malformed-request", detail: error.reason, requestID: nil)
+        closeWhenFlushed = true
+        phase = .responding
+        pauseReading(true)
+        enqueue(
+            HTTPResponseEncoder.encode(
+                response, omitBody: false, close: true, date: loop.currentDate, extraHeaders: server.extraHeaders))
+    }
+
+    private func dispatch(_ request: HTTPRequest) {
+        phase = .responding
+        let context = RequestContext(
+            requestID: server.nextRequestID(loop: loop.index), logger: server.logger, serverName: tls?.serverName,
+            isSecure: tls != nil, remoteAddress: peer
+        )
+        let application = server.application
+        let bound = LoopBound(value: self, loop: loop)
+        Task(executorPreference: loop) {
+            let response = await application.respond(to: request, context: context)
+            bound.withValue { connection in connection.complete(request, with: response) }
+        }
+    }
+
+    private func complete(_ request: HTTPRequest, with response: HTTPResponse) {
+        guard phase == .responding else { return }
+        let keepAlive = request.keepAlive && !server.isDraining && !peerFinished
+        if !keepAlive { closeWhenFlushed = true }
+        enqueue(
+            HTTPResponseEncoder.encode(
+                response, omitBody: request.method == .head, close: !keepAlive, date: loop.currentDate,
+                extraHeaders: server.extraHeaders
+            )
+        )
+        guard phase != .closed else { return }
+        if keepAlive {
+            phase = .reading
+            phaseStarted = .now
+            pauseReading(false)
+            processBufferedRequests()
+        }
+    }
+
+    // MARK: Writing
+
+    private func enqueue(_ bytes: [UInt8]) {
+        if outputOffset == output.count {
+            output = bytes
+            outputOffset = 0
+        } else {
+            output.append(contentsOf: bytes)
+        }
+        lastWriteProgress = .now
+        flush()
+    }
+
+    private func flush() {
+        while outputOffset < output.count {
+            let result: TransportResult
+            if let tls {
+                result = tls.write(output[outputOffset...])
+            } else {
+                let count = output[outputOffset...].withUnsafeBytes {
+                    send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+                }
+                if count >= 0 {
+                    result = .bytes(count)
+                } else {
+                    result = errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? .wantWrite : .closed
+                }
+            }
+            switch result {
+            case .bytes(let count):
+                outputOffset += count
+                lastWriteProgress = .now
+            case .wantWrite, .wantRead:
+                setWriteInterest(true)
+                return
+            case .closed:
+                close()
+                return
+            }
+        }
+        output.removeAll(keepingCapacity: false)
+        outputOffset = 0
+        setWriteInterest(false)
+        if closeWhenFlushed {
+            close()
+        }
+    }
+
+    private func setWriteInterest(_ wanted: Bool) {
+        var events = readPaused ? SCRYPTEX_EPOLLRDHUP : SCRYPTEX_EPOLLIN | SCRYPTEX_EPOLLRDHUP
+        if wanted { events |= SCRYPTEX_EPOLLOUT }
+        guard events != interest, phase != .closed else { return }
+        interest = events
+        loop.modify(token: token, descriptor: descriptor, events: events)
+    }
+
+    private func pauseReading(_ paused: Bool) {
+        guard readPaused != paused else { return }
+        readPaused = paused
+        setWriteInterest(interest & SCRYPTEX_EPOLLOUT != 0)
+    }
+
+    // MARK: Closing
+
+    func close() {
+        guard phase != .closed else { return }
+        phase = .closed
+        tls?.shutdown()
+        loop.deregister(token: token, descriptor: descriptor)
+        Glibc.close(descriptor)
+        server.connectionClosed()
+    }
+}

@@ -1,0 +1,213 @@
+import CLinux
+import Foundation
+import Glibc
+public import ScryptexCore
+import ScryptexCrypto
+import Synchronization
+
+/// An HTTP/1.1 server on Linux `epoll`: one event loop per core, each with its own
+/// `SO_REUSEPORT` listening socket, plain or TLS (certificates by SNI from a
+/// `CertificateStore`).
+///
+/// ```swift
+/// let server = HTTPServer(configuration: .init(host: "0.0.0.0", port: 8443, tls: store), application: app, logger: logger)
+/// try server.start()
+/// ...
+/// await server.shutdown(gracePeriod: .seconds(10))
+/// ```
+public final class HTTPServer: Sendable {
+    public struct Timeouts: Sendable {
+        /// For the request head (and a TLS handshake) to arrive: the slowloris limit.
+        public var header: Duration = .seconds(10)
+        public var body: Duration = .seconds(30)
+        /// An open connection with no request.
+        public var idle: Duration = .seconds(60)
+        /// Without any write progress while output is pending.
+        public var write: Duration = .seconds(30)
+
+        public init() {}
+    }
+
+    public struct Configuration: Sendable {
+        public var host: String
+        public var port: Int
+        public var eventLoopCount: Int
+        public var tls: CertificateStore?
+        public var limits: HTTPRequestDecoder.Limits
+        public var timeouts: Timeouts
+        /// The `Strict-Transport-Security` value sent on TLS responses (nil: none).
+        public var strictTransportSecurity: String?
+
+        public init(
+            host: String,
+            port: Int,
+            eventLoopCount: Int? = nil,
+            tls: CertificateStore? = nil,
+            limits: HTTPRequestDecoder.Limits = .init(),
+            timeouts: Timeouts = .init(),
+            strictTransportSecurity: String? = "max-age=63072000; includeSubDomains"
+        ) {
+            self.host = host
+            self.port = port
+            self.eventLoopCount = max(1, eventLoopCount ?? ProcessInfo.processInfo.activeProcessorCount)
+            self.tls = tls
+            self.limits = limits
+            self.timeouts = timeouts
+            self.strictTransportSecurity = strictTransportSecurity
+        }
+    }
+
+    private let core: HTTPServerCore
+    private let state = Mutex<(loops: [EventLoop], listeners: [Listener], port: Int)>(([], [], 0))
+
+    public init(configuration: Configuration, application: HTTPApplication, logger: Logger) {
+        core = HTTPServerCore(configuration: configuration, application: application, logger: logger)
+    }
+
+    /// The port listened on (useful with port 0).
+    public var port: Int { state.withLock { $0.port } }
+
+    /// Connections open right now.
+    public var openConnectionCount: Int { core.openConnections.load(ordering: .relaxed) }
+
+    /// Binds the listening sockets and starts the event loops.
+    /// - Throws: when the address cannot be bound.
+    public func start() throws {
+        let configuration = core.configuration
+        var loops: [EventLoop] = []
+        var descriptors: [Int32] = []
+        var port = configuration.port
+        do {
+            for index in 0..<configuration.eventLoopCount {
+                let descriptor = try Socket.listen(host: configuration.host, port: port)
+                descriptors.append(descriptor)
+                if port == 0 { port = Socket.boundPort(descriptor) }
+                loops.append(try EventLoop(index: index))
+            }
+        } catch {
+            descriptors.forEach { close($0) }
+            throw error
+        }
+        var listeners: [Listener] = []
+        for (loop, descriptor) in zip(loops, descriptors) {
+            let listener = Listener(loop: loop, server: core, descriptor: descriptor)
+            listeners.append(listener)
+            loop.start()
+            loop.execute { listener.register() }
+        }
+        state.withLock { $0 = (loops, listeners, port) }
+        core.logger.info(
+            "listening",
+            [
+                "address": "\(configuration.host):\(port)", "tls": String(configuration.tls != nil),
+                "event_loops": String(loops.count),
+            ]
+        )
+    }
+
+    /// Stops accepting, lets in-flight requests finish within `gracePeriod`, closes idle
+    /// connections at once and the rest when the period ends, then stops the loops.
+    public func shutdown(gracePeriod: Duration = .seconds(10)) async {
+        let (loops, listeners) = state.withLock { ($0.loops, $0.listeners) }
+        core.beginDraining()
+        for listener in listeners {
+            listener.loop.execute { listener.close() }
+        }
+        let deadline = ContinuousClock.now + gracePeriod
+        while core.openConnections.load(ordering: .relaxed) > 0 && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        for loop in loops {
+            loop.execute { [loop] in
+                loop.forEachSource { ($0 as? HTTPConnection)?.close() }
+            }
+        }
+        for loop in loops { await loop.stop() }
+        state.withLock { $0 = ([], [], $0.port) }
+        core.logger.info("stopped listening", ["port": String(core.configuration.port)])
+    }
+}
+
+/// State shared by a server's loops and connections.
+final class HTTPServerCore: Sendable {
+    let configuration: HTTPServer.Configuration
+    let application: HTTPApplication
+    let logger: Logger
+    let extraHeaders: [(String, String)]
+    let openConnections = Atomic<Int>(0)
+    private let draining = Atomic<Bool>(false)
+    private let requestCounter = Atomic<UInt64>(0)
+    private let requestIDPrefix = SecureRandom.hexToken(byteCount: 4)
+
+    init(configuration: HTTPServer.Configuration, application: HTTPApplication, logger: Logger) {
+        self.configuration = configuration
+        self.application = application
+        self.logger = logger
+        var headers: [(String, String)] = []
+        if configuration.tls != nil, let hsts = configuration.strictTransportSecurity {
+            headers.append(("Strict-Transport-Security", hsts))
+        }
+        extraHeaders = headers
+    }
+
+    var isDraining: Bool { draining.load(ordering: .relaxed) }
+
+    func beginDraining() { draining.store(true, ordering: .relaxed) }
+
+    func connectionOpened() { openConnections.add(1, ordering: .relaxed) }
+    func connectionClosed() { openConnections.subtract(1, ordering: .relaxed) }
+
+    func nextRequestID(loop: Int) -> String {
+        let number = requestCounter.add(1, ordering: .relaxed).newValue
+        return requestIDPrefix + "-" + String(number, radix: 16)
+    }
+}
+
+/// A listening socket on one loop; accepts until the backlog is empty.
+///
+/// `@unchecked Sendable` is sound because its mutable state (`token`, `isOpen`) is only read and
+/// written on its loop's thread: `register`, `handle`, `tick` and `close` are all called there
+/// (from other threads only through `EventLoop.execute`).
+final class Listener: EventLoopSource, @unchecked Sendable {
+    let loop: EventLoop
+    private let server: HTTPServerCore
+    private let descriptor: Int32
+    private var token: UInt64 = 0
+    private var isOpen = true
+
+    init(loop: EventLoop, server: HTTPServerCore, descriptor: Int32) {
+        self.loop = loop
+        self.server = server
+        self.descriptor = descriptor
+    }
+
+    func register() {
+        token = loop.register(self, descriptor: descriptor, events: SCRYPTEX_EPOLLIN)
+    }
+
+    func handle(events: UInt32) {
+        while isOpen, let (client, peer) = Socket.accept(descriptor) {
+            var session: TLSSession?
+            if let store = server.configuration.tls {
+                do {
+                    session = try TLSSession(context: store.base, descriptor: client)
+                } catch {
+                    server.logger.error("cannot create a TLS session", ["error": String(describing: error)])
+                    Glibc.close(client)
+                    continue
+                }
+            }
+            let connection = HTTPConnection(loop: loop, server: server, descriptor: client, peer: peer, tls: session)
+            connection.register()
+        }
+    }
+
+    func tick(now: ContinuousClock.Instant) {}
+
+    func close() {
+        guard isOpen else { return }
+        isOpen = false
+        loop.deregister(token: token, descriptor: descriptor)
+        Glibc.close(descriptor)
+    }
+}

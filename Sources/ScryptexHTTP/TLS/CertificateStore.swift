@@ -1,0 +1,100 @@
+internal import COpenSSL
+import Synchronization
+
+/// The certificates the TLS front serves, chosen per connection by the name the client asks for
+/// (SNI). Certificates can be added, replaced and removed while the server runs: the next
+/// handshake sees the change, connections already open keep theirs.
+///
+/// Every certificate gets its own OpenSSL context configured identically: TLS 1.2 and 1.3 only,
+/// forward-secret AEAD cipher suites only, ALPN `http/1.1`, stateless session tickets.
+public final class CertificateStore: Sendable {
+    /// What to do when a client names no known domain (or no name at all).
+    public enum UnknownNamePolicy: Sendable {
+        /// Serve the default certificate.
+        case defaultCertificate
+        /// Fail the handshake with an `unrecognized_name` alert.
+        case refuseHandshake
+    }
+
+    public let unknownNamePolicy: UnknownNamePolicy
+    let base: TLSContext
+    private let contexts = Mutex<[String: TLSContext]>([:])
+    private let defaultContext = Mutex<TLSContext?>(nil)
+
+    /// - Throws: `TLSError` if OpenSSL cannot create a context.
+    public init(unknownNamePolicy: UnknownNamePolicy = .defaultCertificate) throws {
+        self.unknownNamePolicy = unknownNamePolicy
+        self.base = try TLSContext()
+        base.installServerNameCallback(store: self)
+    }
+
+    /// Installs (or replaces) the certificate for `domain` (exact name, or `*.example.com`).
+    /// - Parameters:
+    ///   - certificateChainPEM: The certificate followed by its intermediates, PEM.
+    ///   - privateKeyPEM: The matching private key, PEM. Never logged.
+    /// - Throws: `TLSError` if the PEM does not parse or the key does not match.
+    public func setCertificate(forDomain domain: String, certificateChainPEM: String, privateKeyPEM: String) throws {
+        let context = try TLSContext()
+        try context.useCertificate(chainPEM: certificateChainPEM, privateKeyPEM: privateKeyPEM)
+        contexts.withLock { $0[domain.lowercased()] = context }
+    }
+
+    /// Removes a domain's certificate; later handshakes for it follow the unknown-name policy.
+    @discardableResult
+    public func removeCertificate(forDomain domain: String) -> Bool {
+        contexts.withLock { $0.removeValue(forKey: domain.lowercased()) != nil }
+    }
+
+    /// Sets the certificate served to clients that name no known domain.
+    public func setDefaultCertificate(certificateChainPEM: String, privateKeyPEM: String) throws {
+        let context = try TLSContext()
+        try context.useCertificate(chainPEM: certificateChainPEM, privateKeyPEM: privateKeyPEM)
+        defaultContext.withLock { $0 = context }
+    }
+
+    /// The domains with a certificate, sorted.
+    public var domains: [String] { contexts.withLock { $0.keys.sorted() } }
+
+    /// The context for a requested server name: exact match, then a wildcard for its parent,
+    /// then (by policy) the default.
+    func context(forServerName name: String?) -> TLSContext? {
+        if let name {
+            var host = name.lowercased()
+            if host.hasSuffix(".") { host.removeLast() }
+            let found = contexts.withLock { contexts -> TLSContext? in
+                if let exact = contexts[host] { return exact }
+                if let dot = host.firstIndex(of: ".") {
+                    return contexts["*" + host[dot...]]
+                }
+                return nil
+            }
+            if let found { return found }
+        }
+        guard unknownNamePolicy == .defaultCertificate else { return nil }
+        return defaultContext.withLock { $0 }
+    }
+}
+
+/// Something went wrong inside OpenSSL; the message includes OpenSSL's own reason.
+public struct TLSError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+
+    init(_ message: String) {
+        self.message = message + TLSError.openSSLReasons()
+    }
+
+    public var description: String { message }
+
+    /// Drains OpenSSL's error queue into text.
+    static func openSSLReasons() -> String {
+        var reasons: [String] = []
+        while true {
+            let code = ERR_get_error()
+            if code == 0 { break }
+            var buffer = [CChar](repeating: 0, count: 256)
+            ERR_error_string_n(code, &buffer, buffer.count)
+            reasons.append(String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        }
+        return reasons.isEmpty ? "" : " (" + reasons.joined(separator: "; ") + ")"
+    }
+}

@@ -1,0 +1,97 @@
+internal import COpenSSL
+import Glibc
+
+/// One server-side TLS connection over a non-blocking socket.
+///
+/// Loop-confined: created, used and freed on its connection's event loop.
+final class TLSSession {
+    enum Step {
+        case done
+        case wantRead
+        case wantWrite
+        case failed(String)
+    }
+
+    private let ssl: OpaquePointer
+    private var shutDown = false
+
+    init(context: TLSContext, descriptor: Int32) throws {
+        guard let ssl = SSL_new(context.pointer) else { throw TLSError("SSL_new failed") }
+        self.ssl = ssl
+        SSL_set_fd(ssl, descriptor)
+        SSL_set_accept_state(ssl)
+    }
+
+    deinit {
+        SSL_free(ssl)
+    }
+
+    func handshake() -> Step {
+        ERR_clear_error()
+        let result = SSL_do_handshake(ssl)
+        if result == 1 { return .done }
+        return classify(result)
+    }
+
+    /// Reads decrypted bytes into `buffer`.
+    func read(into buffer: inout [UInt8]) -> TransportResult {
+        ERR_clear_error()
+        let count = buffer.withUnsafeMutableBytes { SSL_read(ssl, $0.baseAddress, Int32($0.count)) }
+        if count > 0 { return .bytes(Int(count)) }
+        return transportResult(count)
+    }
+
+    func write(_ bytes: ArraySlice<UInt8>) -> TransportResult {
+        ERR_clear_error()
+        let count = bytes.withUnsafeBytes { SSL_write(ssl, $0.baseAddress, Int32($0.count)) }
+        if count > 0 { return .bytes(Int(count)) }
+        return transportResult(count)
+    }
+
+    /// Sends close_notify once; the socket is closed by the caller.
+    func shutdown() {
+        guard !shutDown else { return }
+        shutDown = true
+        ERR_clear_error()
+        _ = SSL_shutdown(ssl)
+        ERR_clear_error()
+    }
+
+    /// The server name the client sent (SNI), lowercased.
+    var serverName: String? {
+        SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name).map { String(cString: $0).lowercased() }
+    }
+
+    var protocolVersion: String { String(cString: SSL_get_version(ssl)) }
+
+    private func classify(_ result: Int32) -> Step {
+        let code = SSL_get_error(ssl, result)
+        switch code {
+        case SSL_ERROR_WANT_READ: return .wantRead
+        case SSL_ERROR_WANT_WRITE: return .wantWrite
+        default:
+            let reason = TLSError.openSSLReasons()
+            return .failed(reason.isEmpty ? "TLS error \(code)" : reason)
+        }
+    }
+
+    private func transportResult(_ result: Int32) -> TransportResult {
+        let code = SSL_get_error(ssl, result)
+        switch code {
+        case SSL_ERROR_WANT_READ: return .wantRead
+        case SSL_ERROR_WANT_WRITE: return .wantWrite
+        case SSL_ERROR_ZERO_RETURN: return .closed
+        default:
+            ERR_clear_error()
+            return .closed
+        }
+    }
+}
+
+/// The outcome of one read or write on a connection.
+enum TransportResult {
+    case bytes(Int)
+    case wantRead
+    case wantWrite
+    case closed
+}
