@@ -1,0 +1,176 @@
+import Foundation
+import Glibc
+import ScryptexCrypto
+import ScryptexTestSupport
+import Testing
+
+@testable import ScryptexHTTP
+
+@Suite("HTTP server on loopback", .serialized)
+struct HTTPServerTests {
+    @Test func curlGetHeadKeepAliveAndProblems() async throws {
+        try await withTestServer { server in
+            let base = "http://127.0.0.1:\(server.port)"
+            let (status, output) = try await runClient(
+                "/usr/bin/curl", ["-s", "-i", base + "/healthz", base + "/healthz", "-w", "connects=%{num_connects}\n"]
+            )
+            #expect(status == 0)
+            #expect(output.components(separatedBy: "HTTP/1.1 200 OK").count == 3)
+            #expect(output.contains(#"{"status":"ok"}"#))
+            // curl opened one connection for both requests: keep-alive.
+            #expect(output.components(separatedBy: "connects=1").count == 2, "\(output)")
+            #expect(output.components(separatedBy: "connects=0").count == 2, "\(output)")
+            #expect(output.contains("X-Request-Id: "))
+            #expect(!output.contains("Strict-Transport-Security"))
+
+            let head = try await runClient("/usr/bin/curl", ["-s", "-I", base + "/healthz"])
+            #expect(head.output.contains("Content-Length: 15"))
+            #expect(!head.output.contains("status"))
+
+            let missing = try await runClient("/usr/bin/curl", ["-s", "-i", base + "/nowhere"])
+            #expect(missing.output.contains("HTTP/1.1 404 Not Found"))
+            #expect(missing.output.contains("application/problem+json"))
+
+            let wrongMethod = try await runClient("/usr/bin/curl", ["-s", "-i", "-X", "DELETE", base + "/healthz"])
+            #expect(wrongMethod.output.contains("HTTP/1.1 405 Method Not Allowed"))
+            #expect(wrongMethod.output.contains("Allow: GET, HEAD"))
+
+            let body = String(repeating: "x", count: 200_000)
+            let bodyFile = "/tmp/scryptex-body-\(server.port)"
+            try body.write(toFile: bodyFile, atomically: true, encoding: .utf8)
+            defer { unlink(bodyFile) }
+            let echo = try await runClient("/usr/bin/curl", ["-s", "--data-binary", "@" + bodyFile, base + "/echo"])
+            #expect(echo.output == body)
+            let chunked = try await runClient(
+                "/usr/bin/curl", ["-s", "-H", "Transfer-Encoding: chunked", "--data-binary", "hello", base + "/echo"])
+            #expect(chunked.output == "hello")
+        }
+    }
+
+    @Test func pipelinedRequestsAreAnsweredInOrder() async throws {
+        try await withTestServer { server in
+            let client = try RawClient(port: server.port)
+            client.send(
+                "GET /slow HTTP/1.1\r\nHost: a\r\n\r\nPOST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nfifthGET /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
+            )
+            let (text, closed) = client.readUntilClosed()
+            #expect(closed)
+            let slow = try #require(text.range(of: #"{"slow":true}"#))
+            let second = try #require(text.range(of: "fifth"))
+            let third = try #require(text.range(of: #"{"status":"ok"}"#))
+            #expect(slow.lowerBound < second.lowerBound && second.lowerBound < third.lowerBound)
+            #expect(text.contains("Connection: close"))
+        }
+    }
+
+    @Test(arguments: [
+        "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+        "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 5\r\n\r\nabcde",
+        "GET /healthz HTTP/1.1\r\nHost: a\r\nX: y\r\n z\r\n\r\n",
+        "GET /healthz HTTP/1.1\r\nHost: a\r\nX\u{0}Y: z\r\n\r\n",
+    ])
+    func smugglingAttemptsGet400AndAClosedConnection(request: String) async throws {
+        try await withTestServer { server in
+            let client = try RawClient(port: server.port)
+            client.send(request + "GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n")
+            let (text, closed) = client.readUntilClosed()
+            #expect(text.hasPrefix("HTTP/1.1 400 Bad Request"))
+            #expect(text.contains("Connection: close"))
+            #expect(closed)
+            // The smuggled second request was never answered.
+            #expect(!text.contains(#"{"status":"ok"}"#))
+        }
+    }
+
+    @Test func expectContinue() async throws {
+        try await withTestServer { server in
+            let client = try RawClient(port: server.port)
+            client.send("POST /echo HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n")
+            #expect(client.read(until: "\r\n\r\n").hasPrefix("HTTP/1.1 100 Continue"))
+            client.send("ping")
+            #expect(client.read(until: "ping").contains("HTTP/1.1 200 OK"))
+        }
+    }
+
+    @Test func limitsAnswer413And414And431() async throws {
+        var limits = HTTPRequestDecoder.Limits()
+        limits.bodyBytes = 1000
+        limits.requestLineLength = 200
+        try await withTestServer(limits: limits) { server in
+            let base = "http://127.0.0.1:\(server.port)"
+            let large = try await runClient(
+                "/usr/bin/curl", ["-s", "-i", "--data-binary", String(repeating: "x", count: 2000), base + "/echo"])
+            #expect(large.output.contains("HTTP/1.1 413 Content Too Large"))
+            let long = try await runClient(
+                "/usr/bin/curl", ["-s", "-i", base + "/" + String(repeating: "a", count: 300)])
+            #expect(long.output.contains("HTTP/1.1 414 URI Too Long"))
+            let headers = try await runClient(
+                "/usr/bin/curl",
+                ["-s", "-i", "-H", "X-Big: " + String(repeating: "h", count: 40_000), base + "/healthz"])
+            #expect(headers.output.contains("HTTP/1.1 431"))
+        }
+    }
+
+    @Test func slowHeadersAndIdleConnectionsTimeOut() async throws {
+        var timeouts = HTTPServer.Timeouts()
+        timeouts.header = .milliseconds(600)
+        timeouts.idle = .milliseconds(600)
+        try await withTestServer(timeouts: timeouts) { server in
+            let slowloris = try RawClient(port: server.port)
+            slowloris.send("GET /healthz HTTP/1.1\r\nHost: a\r\nX-Slow: ")
+            let (text, closed) = slowloris.readUntilClosed()
+            #expect(text.hasPrefix("HTTP/1.1 408"))
+            #expect(closed)
+
+            let idle = try RawClient(port: server.port)
+            let started = ContinuousClock.now
+            let (nothing, idleClosed) = idle.readUntilClosed()
+            #expect(nothing.isEmpty)
+            #expect(idleClosed)
+            #expect(ContinuousClock.now - started < .seconds(4))
+        }
+    }
+
+    @Test func garbageAndHalfOpenConnectionsDoNotDisturbOthers() async throws {
+        try await withTestServer { server in
+            var generator = SplitMix64(seed: 7)
+            for _ in 0..<20 {
+                let client = try RawClient(port: server.port)
+                client.send((0..<512).map { _ in UInt8(truncatingIfNeeded: generator.next()) })
+                let (_, closed) = client.readUntilClosed()
+                #expect(closed)
+            }
+            let halfOpen = try RawClient(port: server.port)
+            halfOpen.send("GET /healthz HTTP/1.1\r\n")
+            shutdown(halfOpen.descriptor, Int32(SHUT_WR))
+            let healthy = try await runClient("/usr/bin/curl", ["-s", "http://127.0.0.1:\(server.port)/healthz"])
+            #expect(healthy.output == #"{"status":"ok"}"#)
+        }
+    }
+
+    @Test func gracefulShutdownFinishesInFlightRequests() async throws {
+        var router = Router()
+        router.get("/slow") { _, _ in
+            try await Task.sleep(for: .milliseconds(500))
+            return .json(#"{"finished":true}"#)
+        }
+        let server = HTTPServer(
+            configuration: .init(host: "127.0.0.1", port: 0, eventLoopCount: 1),
+            application: HTTPApplication(router: router),
+            logger: .init(label: "test", minimumLevel: .error)
+        )
+        try server.start()
+        let client = try RawClient(port: server.port)
+        client.send("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
+        try await Task.sleep(for: .milliseconds(100))
+        let idle = try RawClient(port: server.port)
+        try await Task.sleep(for: .milliseconds(100))
+        await server.shutdown(gracePeriod: .seconds(5))
+        let (text, closed) = client.readUntilClosed()
+        #expect(text.contains(#"{"finished":true}"#))
+        #expect(text.contains("Connection: close"))
+        #expect(closed)
+        #expect(idle.readUntilClosed().closed)
+        #expect(server.openConnectionCount == 0)
+    }
+}

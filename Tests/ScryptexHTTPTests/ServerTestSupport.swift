@@ -1,0 +1,126 @@
+import Foundation
+import Glibc
+import ScryptexCore
+import ScryptexCrypto
+import ScryptexTestSupport
+import Testing
+
+@testable import ScryptexHTTP
+
+/// Starts a server on 127.0.0.1 with a test application, runs `body`, and shuts it down.
+func withTestServer<Result>(
+    tls: CertificateStore? = nil,
+    timeouts: HTTPServer.Timeouts = .init(),
+    limits: HTTPRequestDecoder.Limits = .init(),
+    _ body: (HTTPServer) async throws -> Result
+) async throws -> Result {
+    var router = Router()
+    router.get("/healthz") { _, _ in .json(#"{"status":"ok"}"#) }
+    router.post("/echo") { request, _ in
+        HTTPResponse(status: .ok, contentType: "application/octet-stream", body: request.body)
+    }
+    router.get("/slow") { _, _ in
+        try await Task.sleep(for: .milliseconds(700))
+        return .json(#"{"slow":true}"#)
+    }
+    router.get("/whoami") { _, context in
+        .json("{\"sni\":\(JSONString.quoted(context.serverName ?? "")),\"secure\":\(context.isSecure)}")
+    }
+    let server = HTTPServer(
+        configuration: .init(
+            host: "127.0.0.1", port: 0, eventLoopCount: 2, tls: tls, limits: limits, timeouts: timeouts),
+        application: HTTPApplication(router: router),
+        logger: Logger(label: "test.http", minimumLevel: .warning)
+    )
+    try server.start()
+    do {
+        let result = try await body(server)
+        await server.shutdown(gracePeriod: .seconds(2))
+        return result
+    } catch {
+        await server.shutdown(gracePeriod: .seconds(2))
+        throw error
+    }
+}
+
+/// A raw TCP client for sending exact bytes.
+final class RawClient {
+    let descriptor: Int32
+
+    init(port: Int) throws {
+        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard connected == 0 else { throw ChildProcessError(message: "connect failed") }
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    deinit { close(descriptor) }
+
+    func send(_ text: String) { send(Array(text.utf8)) }
+
+    func send(_ bytes: [UInt8]) {
+        _ = bytes.withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    }
+
+    /// Reads until the peer closes (or 5 s pass); returns what arrived and whether it closed.
+    func readUntilClosed() -> (text: String, closed: Bool) {
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+            if count > 0 {
+                received.append(contentsOf: buffer[0..<count])
+            } else {
+                return (String(decoding: received, as: UTF8.self), count == 0)
+            }
+        }
+    }
+
+    /// Reads until `marker` appears `times` times (or 5 s pass).
+    func read(until marker: String, times: Int = 1) -> String {
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while String(decoding: received, as: UTF8.self).components(separatedBy: marker).count - 1 < times {
+            let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+            if count <= 0 { break }
+            received.append(contentsOf: buffer[0..<count])
+        }
+        return String(decoding: received, as: UTF8.self)
+    }
+}
+
+/// Runs a command-line client (curl, openssl) and returns its exit status and output.
+func runClient(_ executable: String, _ arguments: [String]) async throws -> (status: Int32?, output: String) {
+    let process = try ChildProcess(executable, arguments)
+    let status = await process.waitForExit(timeout: .seconds(20))
+    return (status, process.output)
+}
+
+/// A CA and certificates for test domains, written to a temporary folder.
+struct TestCertificates {
+    let folder: String
+    let authority: CertificateAndKey
+    var caFile: String { folder + "/ca.pem" }
+
+    init() throws {
+        folder = "/tmp/scryptex-tls-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        authority = try CertificateFactory.makeAuthority(commonName: "Scryptex Test CA")
+        try authority.certificatePEM.write(toFile: caFile, atomically: true, encoding: .utf8)
+    }
+
+    func server(_ domains: [String], keyType: CertificateFactory.KeyType = .ecdsaP256) throws -> CertificateAndKey {
+        try CertificateFactory.makeServerCertificate(domains: domains, signedBy: authority, keyType: keyType)
+    }
+
+    func remove() { try? FileManager.default.removeItem(atPath: folder) }
+}
