@@ -80,7 +80,8 @@ final class RawClient {
             if count > 0 {
                 received.append(contentsOf: buffer[0..<count])
             } else {
-                return (String(decoding: received, as: UTF8.self), count == 0)
+                // A reset also means the server closed (it does so when unread bytes remain).
+                return (String(decoding: received, as: UTF8.self), count == 0 || errno == ECONNRESET)
             }
         }
     }
