@@ -53,7 +53,9 @@ let package = Package(
         // Composition root: configuration, migrations, commands.
         .target(
             name: "ScryptexApp",
-            dependencies: ["ScryptexCore", "ScryptexPostgres", "ScryptexEmbeddedPostgres"],
+            dependencies: [
+                "ScryptexCore", "ScryptexCrypto", "ScryptexPostgres", "ScryptexEmbeddedPostgres", "ScryptexHTTP",
+            ],
             swiftSettings: strictSettings
         ),
         .executableTarget(name: "scryptex", dependencies: ["ScryptexApp"], swiftSettings: strictSettings),
@@ -84,7 +86,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ScryptexAppTests",
-            dependencies: ["ScryptexApp", "ScryptexTestSupport"],
+            dependencies: ["ScryptexApp", "ScryptexCrypto", "ScryptexHTTP", "ScryptexTestSupport"],
             swiftSettings: strictSettings
         ),
     ],

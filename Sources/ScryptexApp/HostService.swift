@@ -1,6 +1,7 @@
 import Dispatch
 import Glibc
 import ScryptexCore
+import ScryptexHTTP
 import ScryptexPostgres
 import Synchronization
 
@@ -32,19 +33,71 @@ struct HostService: Sendable {
             await database.finish(logger: logger)
             throw error
         }
+        let servers: (https: HTTPServer, http: HTTPServer)
+        do {
+            servers = try startServers(pool: pool)
+        } catch {
+            await pool.close()
+            await database.finish(logger: logger)
+            throw error
+        }
         logger.info(
             "scryptex host ready",
             [
                 "version": ScryptexCommands.version, "database": database.configuration.redactedDescription,
-                "platform_domain": configuration.platformDomain,
+                "platform_domain": configuration.platformDomain, "https_port": String(servers.https.port),
+                "http_port": String(servers.http.port),
             ]
         )
         let signal = await TerminationSignal.next()
         logger.info("shutting down", ["signal": signal == SIGINT ? "SIGINT" : "SIGTERM"])
+        await servers.http.shutdown(gracePeriod: .seconds(10))
+        await servers.https.shutdown(gracePeriod: .seconds(10))
         await pool.close()
         await database.finish(logger: logger)
         logger.info("stopped")
         return 0
+    }
+}
+
+extension HostService {
+    /// Starts the HTTPS front (certificates by SNI) and the plain HTTP port that redirects to it.
+    func startServers(pool: PostgresConnectionPool) throws -> (https: HTTPServer, http: HTTPServer) {
+        let folder = CertificateFolder(dataDirectory: configuration.dataDirectory)
+        let made = try folder.ensureDevelopmentCertificates(for: [configuration.platformDomain])
+        for domain in made {
+            logger.notice(
+                "created a development certificate; replace it for production",
+                ["domain": domain, "ca": folder.authorityCertificatePath]
+            )
+        }
+        let store = try folder.loadStore(defaultDomain: configuration.platformDomain, logger: logger)
+        var router = Router()
+        PlatformRoutes.add(to: &router, pool: pool)
+        let application = HTTPApplication(router: router, middleware: [AccessLogMiddleware()])
+        let https = HTTPServer(
+            configuration: .init(
+                host: configuration.httpsListen.host, port: configuration.httpsListen.port,
+                eventLoopCount: configuration.eventLoopCount, tls: store
+            ),
+            application: application,
+            logger: logger.child(label: "scryptex.https")
+        )
+        try https.start()
+        let redirect = HTTPApplication(router: Router(), middleware: [RedirectToHTTPSMiddleware(httpsPort: https.port)])
+        let http = HTTPServer(
+            configuration: .init(
+                host: configuration.httpListen.host, port: configuration.httpListen.port, eventLoopCount: 1),
+            application: redirect,
+            logger: logger.child(label: "scryptex.http")
+        )
+        do {
+            try http.start()
+        } catch {
+            Task { await https.shutdown(gracePeriod: .zero) }
+            throw error
+        }
+        return (https, http)
     }
 }
 

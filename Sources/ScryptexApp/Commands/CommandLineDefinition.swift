@@ -34,6 +34,21 @@ public enum ScryptexCommands {
                 summary: "Apply pending migrations to the platform schema and every tenant schema.",
                 options: [.flag("status", "List every migration and whether it is applied; change nothing.")]
             ),
+            CommandDefinition(
+                name: "cert",
+                summary: "Manage TLS certificates in $SCRYPTEX_DATA_DIR/tls.",
+                subcommands: [
+                    CommandDefinition(
+                        name: "dev",
+                        summary: "Make a local CA and ECDSA certificates for PLATFORM_DOMAIN and the given domains.",
+                        options: [
+                            .value("domain", "HOST", "Also make a certificate for this domain.", repeatable: true)
+                        ],
+                        discussion:
+                            "Existing certificates are kept. Trust the CA with: curl --cacert $SCRYPTEX_DATA_DIR/tls/ca.pem ..."
+                    )
+                ]
+            ),
             CommandDefinition(name: "config", summary: "Print the effective configuration (secrets masked)."),
             CommandDefinition(name: "version", summary: "Print the version."),
         ]

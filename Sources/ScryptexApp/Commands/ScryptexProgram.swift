@@ -75,6 +75,8 @@ public struct ScryptexProgram: Sendable {
                 return try await HostService(configuration: configuration, logger: logger).run()
             case ["migrate"]:
                 return try await migrate(configuration, status: invocation.hasFlag("status"), logger: logger)
+            case ["cert", "dev"]:
+                return try developmentCertificates(configuration, extraDomains: invocation.allValues("domain"))
             case ["db", "start"], ["db", "stop"], ["db", "status"], ["db", "url"]:
                 return try await database(command: invocation.path[1], configuration, logger: logger)
             default:
@@ -88,6 +90,26 @@ public struct ScryptexProgram: Sendable {
             errorOutput("scryptex: \(error)")
             return ExitCode.failure
         }
+    }
+
+    private func developmentCertificates(_ configuration: Configuration, extraDomains: [String]) throws -> Int32 {
+        for domain in extraDomains where !Hostname.isValid(domain) {
+            errorOutput("scryptex: '\(domain)' is not a valid host name")
+            return ExitCode.usage
+        }
+        let folder = CertificateFolder(dataDirectory: configuration.dataDirectory)
+        let domains = [configuration.platformDomain] + extraDomains.map { $0.lowercased() }
+        let made = try folder.ensureDevelopmentCertificates(for: domains)
+        for domain in domains {
+            output(
+                "\(domain): \(folder.certificatePath(for: domain))\(made.contains(domain) ? " (created)" : " (kept)")")
+        }
+        output("CA: \(folder.authorityCertificatePath)")
+        let example = extraDomains.first ?? configuration.platformDomain
+        output(
+            "try: curl --cacert \(folder.authorityCertificatePath) https://\(example):\(configuration.httpsListen.port)/healthz"
+        )
+        return ExitCode.success
     }
 
     private func printConfiguration(_ configuration: Configuration) {

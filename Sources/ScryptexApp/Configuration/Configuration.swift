@@ -36,6 +36,8 @@ public struct Configuration: Sendable {
     public var httpListen = ListenAddress(host: "0.0.0.0", port: 8080)
     public var platformDomain = "localhost"
     public var logLevel = LogLevel.info
+    /// Event loops (threads serving network I/O); nil means one per core.
+    public var eventLoopCount: Int?
 
     /// Spec settings that were replaced by a local choice, with the reason; logged at start-up.
     public var fallbacks: [String] = []
@@ -152,6 +154,11 @@ public struct Configuration: Sendable {
         ) {
             Hostname.isValid($0) ? $0.lowercased() : nil
         }
+        eventLoopCount = reader.value("SCRYPTEX_EVENT_LOOPS", default: nil, accepted: "a whole number from 1 to 256") {
+            text -> Int?? in
+            guard let count = Int(text), (1...256).contains(count) else { return nil }
+            return .some(count)
+        }
         logLevel = reader.value(
             "LOG_LEVEL", default: LogLevel.info, accepted: LogLevel.allCases.map(\.description).joined(separator: ", ")
         ) { LogLevel(name: $0) }
@@ -188,6 +195,7 @@ public struct Configuration: Sendable {
             ("HTTPS_LISTEN", httpsListen.description),
             ("HTTP_LISTEN", httpListen.description),
             ("PLATFORM_DOMAIN", platformDomain),
+            ("SCRYPTEX_EVENT_LOOPS", eventLoopCount.map(String.init) ?? "(unset: one per core)"),
             ("LOG_LEVEL", logLevel.description),
         ]
         return rows.map { ($0.0, $0.1, sources[$0.0] ?? .defaultValue) }

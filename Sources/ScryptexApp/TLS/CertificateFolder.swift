@@ -1,0 +1,86 @@
+import Foundation
+import Glibc
+import ScryptexCore
+import ScryptexCrypto
+import ScryptexHTTP
+
+/// The certificates on disk, in `$SCRYPTEX_DATA_DIR/tls`:
+/// `ca.pem` and `ca-key.pem` (the development CA) and `certificates/<domain>.pem` with
+/// `certificates/<domain>.key`. Keys are written with mode 0600.
+struct CertificateFolder: Sendable {
+    let path: String
+
+    init(dataDirectory: String) {
+        path = dataDirectory + "/tls"
+    }
+
+    var authorityCertificatePath: String { path + "/ca.pem" }
+    var authorityKeyPath: String { path + "/ca-key.pem" }
+    var certificatesPath: String { path + "/certificates" }
+
+    func certificatePath(for domain: String) -> String { certificatesPath + "/\(domain).pem" }
+    func keyPath(for domain: String) -> String { certificatesPath + "/\(domain).key" }
+
+    /// Makes the development CA if it is missing, and a certificate for each domain that has
+    /// none. Returns the domains it made certificates for.
+    @discardableResult
+    func ensureDevelopmentCertificates(for domains: [String]) throws -> [String] {
+        let fileManager = FileManager.default
+        try fileManager.createDirectory(atPath: certificatesPath, withIntermediateDirectories: true)
+        chmod(path, 0o700)
+        let authority: CertificateAndKey
+        if fileManager.fileExists(atPath: authorityCertificatePath) && fileManager.fileExists(atPath: authorityKeyPath)
+        {
+            authority = CertificateAndKey(
+                certificatePEM: try String(contentsOfFile: authorityCertificatePath, encoding: .utf8),
+                privateKeyPEM: try String(contentsOfFile: authorityKeyPath, encoding: .utf8)
+            )
+        } else {
+            authority = try CertificateFactory.makeAuthority(commonName: "Scryptex Development CA")
+            try Self.write(authority.privateKeyPEM, to: authorityKeyPath, mode: 0o600)
+            try Self.write(authority.certificatePEM, to: authorityCertificatePath, mode: 0o644)
+        }
+        var made: [String] = []
+        for domain in domains where !fileManager.fileExists(atPath: certificatePath(for: domain)) {
+            let certificate = try CertificateFactory.makeServerCertificate(domains: [domain], signedBy: authority)
+            try Self.write(certificate.privateKeyPEM, to: keyPath(for: domain), mode: 0o600)
+            try Self.write(
+                certificate.certificatePEM + authority.certificatePEM, to: certificatePath(for: domain), mode: 0o644)
+            made.append(domain)
+        }
+        return made
+    }
+
+    /// Loads every certificate in the folder into a store; `defaultDomain`'s certificate also
+    /// answers clients that name no known domain.
+    func loadStore(defaultDomain: String, logger: Logger) throws -> CertificateStore {
+        let store = try CertificateStore(unknownNamePolicy: .defaultCertificate)
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: certificatesPath)) ?? []
+        for file in files.sorted() where file.hasSuffix(".pem") {
+            let domain = String(file.dropLast(4))
+            let chain = try String(contentsOfFile: certificatePath(for: domain), encoding: .utf8)
+            let key = try String(contentsOfFile: keyPath(for: domain), encoding: .utf8)
+            do {
+                try store.setCertificate(forDomain: domain, certificateChainPEM: chain, privateKeyPEM: key)
+                if domain == defaultDomain {
+                    try store.setDefaultCertificate(certificateChainPEM: chain, privateKeyPEM: key)
+                }
+            } catch {
+                logger.error(
+                    "skipping a certificate that does not load", ["domain": domain, "error": String(describing: error)])
+            }
+        }
+        return store
+    }
+
+    private static func write(_ text: String, to path: String, mode: mode_t) throws {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+        guard descriptor >= 0 else { throw CryptoError("cannot write \(path): \(String(cString: strerror(errno)))") }
+        defer { close(descriptor) }
+        fchmod(descriptor, mode)
+        let bytes = Array(text.utf8)
+        guard Glibc.write(descriptor, bytes, bytes.count) == bytes.count else {
+            throw CryptoError("cannot write \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+}
