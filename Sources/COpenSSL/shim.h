@@ -51,6 +51,11 @@ static inline long scryptex_ssl_server_modes(void) {
     return SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER;
 }
 
+/* Read whole TLS records (and more) per read(2) instead of header and body separately. */
+static inline void scryptex_ssl_ctx_enable_read_ahead(SSL_CTX *context) {
+    SSL_CTX_set_read_ahead(context, 1);
+}
+
 static inline int scryptex_ssl_ctx_set_tmp_ecdh_auto(SSL_CTX *context) {
     return (int)SSL_CTX_set1_groups_list(context, "X25519:P-256:P-384");
 }

@@ -160,6 +160,31 @@ struct TLSServerTests {
         }
     }
 
+    @Test func clientsVanishingMidResponseDoNotKillTheServer() async throws {
+        let certificates = try TestCertificates()
+        defer { certificates.remove() }
+        let acme = try certificates.server(["acme.localhost"])
+        let store = try CertificateStore(unknownNamePolicy: .defaultCertificate)
+        try store.setDefaultCertificate(certificateChainPEM: acme.certificatePEM, privateKeyPEM: acme.privateKeyPEM)
+        try await withTestServer(tls: store) { server in
+            // Many clients that send a request for a large body and hang up at once.
+            for _ in 0..<30 {
+                let curl = try ChildProcess(
+                    "/usr/bin/curl",
+                    [
+                        "-sk", "--max-time", "0.05", "-H", "Connection: close",
+                        "https://127.0.0.1:\(server.port)/healthz",
+                    ]
+                )
+                _ = await curl.waitForExit(timeout: .seconds(5))
+                let raw = try RawClient(port: server.port)
+                raw.send([0x16, 0x03, 0x01, 0x00, 0x05, 0x01, 0x00])
+            }
+            let healthy = try await runClient("/usr/bin/curl", ["-sk", "https://127.0.0.1:\(server.port)/healthz"])
+            #expect(healthy.output == #"{"status":"ok"}"#)
+        }
+    }
+
     @Test func wildcardCertificates() async throws {
         let certificates = try TestCertificates()
         defer { certificates.remove() }

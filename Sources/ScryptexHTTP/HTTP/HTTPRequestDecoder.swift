@@ -197,15 +197,19 @@ public struct HTTPRequestDecoder: Sendable {
     }
 
     private func parseRequestLine(_ line: ArraySlice<UInt8>) throws(HTTPParseError) -> HTTPRequest {
-        let parts = line.split(separator: 32, maxSplits: 2, omittingEmptySubsequences: false)
-        guard parts.count == 3, !parts[0].isEmpty, !parts[1].isEmpty else {
+        // METHOD SP target SP HTTP/x.y — exactly one space between the parts.
+        guard let firstSpace = line.firstIndex(of: 32), let secondSpace = line[(firstSpace + 1)...].firstIndex(of: 32),
+            firstSpace > line.startIndex, secondSpace > firstSpace + 1
+        else {
             throw HTTPParseError(.badRequest, "the request line is not 'METHOD target HTTP/1.1'")
         }
-        guard parts[0].allSatisfy(HTTPGrammar.isTokenByte) else {
+        let method = line[line.startIndex..<firstSpace]
+        let target = line[(firstSpace + 1)..<secondSpace]
+        let version = line[(secondSpace + 1)...]
+        guard method.allSatisfy(HTTPGrammar.isTokenByte) else {
             throw HTTPParseError(.badRequest, "the method is not a token")
         }
-        let version = parts[2]
-        guard version.count == 8, version.starts(with: Array("HTTP/".utf8)),
+        guard version.count == 8, version.starts(with: Self.httpSlash),
             version[version.startIndex + 6] == UInt8(ascii: "."),
             let major = HTTPGrammar.digit(version[version.startIndex + 5]),
             let minor = HTTPGrammar.digit(version[version.startIndex + 7])
@@ -215,18 +219,28 @@ public struct HTTPRequestDecoder: Sendable {
         guard major == 1, minor <= 1 else {
             throw HTTPParseError(.httpVersionNotSupported, "only HTTP/1.0 and HTTP/1.1 are served")
         }
-        let target = parts[1]
         guard target.allSatisfy(HTTPGrammar.isTargetByte) else {
             throw HTTPParseError(.badRequest, "the request target contains a byte that is not allowed")
         }
-        guard target.first == UInt8(ascii: "/") || (target.elementsEqual("*".utf8)) else {
+        guard target.first == UInt8(ascii: "/") || (target.count == 1 && target.first == UInt8(ascii: "*")) else {
             throw HTTPParseError(.badRequest, "the request target must be a path starting with '/'")
         }
         return HTTPRequest(
-            method: HTTPMethod(rawValue: String(decoding: parts[0], as: UTF8.self)),
+            method: Self.knownMethod(method) ?? HTTPMethod(rawValue: String(decoding: method, as: UTF8.self)),
             target: String(decoding: target, as: UTF8.self),
             versionMinor: minor
         )
+    }
+
+    private static let httpSlash = Array("HTTP/".utf8)
+    private static let knownMethods: [([UInt8], HTTPMethod)] = [
+        HTTPMethod.get, .post, .head, .put, .patch, .delete, .options,
+    ].map { (Array($0.rawValue.utf8), $0) }
+
+    /// Common methods without building a new string.
+    private static func knownMethod(_ bytes: ArraySlice<UInt8>) -> HTTPMethod? {
+        for (name, method) in knownMethods where name.elementsEqual(bytes) { return method }
+        return nil
     }
 
     private func parseFields(_ block: ArraySlice<UInt8>, trailers: Bool) throws(HTTPParseError) -> HTTPHeaders {

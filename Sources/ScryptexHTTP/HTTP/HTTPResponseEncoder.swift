@@ -7,27 +7,41 @@ enum HTTPResponseEncoder {
     static func encode(
         _ response: HTTPResponse, omitBody: Bool, close: Bool, date: String, extraHeaders: [(String, String)]
     ) -> [UInt8] {
-        var head = "HTTP/1.1 \(response.status.code) \(response.status.reason)\r\n"
-        var hasLength = false
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(256 + (omitBody ? 0 : response.body.count))
+        func append(_ text: String) { bytes.append(contentsOf: text.utf8) }
+        func appendField(_ name: String, _ value: String) {
+            append(name)
+            bytes.append(UInt8(ascii: ":"))
+            bytes.append(UInt8(ascii: " "))
+            append(value)
+            bytes.append(13)
+            bytes.append(10)
+        }
+        append("HTTP/1.1 ")
+        append(String(response.status.code))
+        bytes.append(UInt8(ascii: " "))
+        append(response.status.reason)
+        bytes.append(13)
+        bytes.append(10)
         for field in response.headers {
-            // Framing is the server's job: handlers cannot set their own.
-            let name = field.name.lowercasedASCII
-            if name == "content-length" || name == "transfer-encoding" || name == "connection" { continue }
-            if name == "date" { continue }
-            head += field.name + ": " + field.value + "\r\n"
+            // Framing and the date are the server's job: handlers cannot set their own.
+            if field.name.equalsIgnoringASCIICase("content-length")
+                || field.name.equalsIgnoringASCIICase("transfer-encoding")
+                || field.name.equalsIgnoringASCIICase("connection") || field.name.equalsIgnoringASCIICase("date")
+            {
+                continue
+            }
+            appendField(field.name, field.value)
         }
-        for (name, value) in extraHeaders {
-            head += name + ": " + value + "\r\n"
-        }
-        head += "Date: " + date + "\r\n"
+        for (name, value) in extraHeaders { appendField(name, value) }
+        appendField("Date", date)
         let code = response.status.code
-        if code >= 200 && code != 204 && code != 304 {
-            head += "Content-Length: \(response.body.count)\r\n"
-            hasLength = true
-        }
-        if close { head += "Connection: close\r\n" }
-        head += "\r\n"
-        var bytes = Array(head.utf8)
+        let hasLength = code >= 200 && code != 204 && code != 304
+        if hasLength { appendField("Content-Length", String(response.body.count)) }
+        if close { appendField("Connection", "close") }
+        bytes.append(13)
+        bytes.append(10)
         if hasLength && !omitBody {
             bytes.append(contentsOf: response.body)
         }

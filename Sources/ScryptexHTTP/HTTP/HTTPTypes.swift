@@ -77,19 +77,20 @@ public struct HTTPHeaders: Sendable, Sequence {
     }
 
     public mutating func remove(name: String) {
-        fields.removeAll { $0.name.lowercasedASCII == name.lowercasedASCII }
+        fields.removeAll { $0.name.equalsIgnoringASCIICase(name) }
     }
 
     /// Every value of the named field, in order.
     public subscript(name: String) -> [String] {
-        let key = name.lowercasedASCII
-        return fields.filter { $0.name.lowercasedASCII == key }.map(\.value)
+        var values: [String] = []
+        for field in fields where field.name.equalsIgnoringASCIICase(name) { values.append(field.value) }
+        return values
     }
 
     /// The first value of the named field.
     public func first(_ name: String) -> String? {
-        let key = name.lowercasedASCII
-        return fields.first { $0.name.lowercasedASCII == key }?.value
+        for field in fields where field.name.equalsIgnoringASCIICase(name) { return field.value }
+        return nil
     }
 
     public func contains(_ name: String) -> Bool { first(name) != nil }
@@ -105,7 +106,13 @@ public struct HTTPHeaders: Sendable, Sequence {
 public struct HTTPRequest: Sendable {
     public var method: HTTPMethod
     /// The request target as sent (origin form: path and query).
-    public var target: String
+    public var target: String {
+        didSet { (path, query) = Self.split(target) }
+    }
+    /// The path part of the target, without the query.
+    public private(set) var path: Substring
+    /// The query part of the target, without the `?`.
+    public private(set) var query: Substring?
     public var versionMinor: Int
     public var headers: HTTPHeaders
     public var body: [UInt8]
@@ -116,21 +123,15 @@ public struct HTTPRequest: Sendable {
     ) {
         self.method = method
         self.target = target
+        (path, query) = Self.split(target)
         self.versionMinor = versionMinor
         self.headers = headers
         self.body = body
     }
 
-    /// The path part of the target, without the query.
-    public var path: Substring {
-        guard let question = target.firstIndex(of: "?") else { return Substring(target) }
-        return target[..<question]
-    }
-
-    /// The query part of the target, without the `?`.
-    public var query: Substring? {
-        guard let question = target.firstIndex(of: "?") else { return nil }
-        return target[target.index(after: question)...]
+    private static func split(_ target: String) -> (Substring, Substring?) {
+        guard let question = target.utf8.firstIndex(of: UInt8(ascii: "?")) else { return (Substring(target), nil) }
+        return (target[..<question], target[target.index(after: question)...])
     }
 
     /// Whether the client wants the connection kept open after this request.
@@ -172,6 +173,24 @@ public struct HTTPResponse: Sendable {
         self.status = status
         self.headers = HTTPHeaders([("Content-Type", contentType)])
         self.body = Array(body)
+    }
+}
+
+extension String {
+    /// Compares ASCII case-insensitively without allocating (header names are ASCII).
+    func equalsIgnoringASCIICase(_ other: String) -> Bool {
+        var left = utf8.makeIterator()
+        var right = other.utf8.makeIterator()
+        while true {
+            switch (left.next(), right.next()) {
+            case (nil, nil): return true
+            case (let a?, let b?):
+                if a != b && (a | 0x20 != b | 0x20 || !((UInt8(ascii: "a")...UInt8(ascii: "z")).contains(a | 0x20))) {
+                    return false
+                }
+            default: return false
+            }
+        }
     }
 }
 

@@ -69,6 +69,8 @@ public struct Router: Sendable {
     }
 
     private var root = Node()
+    /// Routes without parameters, by exact path: one hash lookup on the hot path.
+    private var staticRoutes: [String: [HTTPMethod: HTTPHandler]] = [:]
 
     public init() {}
 
@@ -81,6 +83,9 @@ public struct Router: Sendable {
     public mutating func add(_ method: HTTPMethod, _ path: String, use handler: @escaping HTTPHandler) {
         let segments = Self.segments(of: Substring(path))
         Self.insert(handler, method: method, segments: segments[...], into: &root, path: path)
+        if !segments.contains(where: { $0.hasPrefix(":") }) {
+            staticRoutes["/" + segments.joined(separator: "/"), default: [:]][method] = handler
+        }
     }
 
     public mutating func get(_ path: String, use handler: @escaping HTTPHandler) { add(.get, path, use: handler) }
@@ -117,6 +122,11 @@ public struct Router: Sendable {
 
     /// Finds the handler for a method and a path (without query).
     public func match(_ method: HTTPMethod, path: Substring) -> Match {
+        if let handlers = staticRoutes[String(path)],
+            let handler = handlers[method] ?? (method == .head ? handlers[.get] : nil)
+        {
+            return .found(handler, parameters: [:])
+        }
         var parameters: [String: String] = [:]
         guard let node = Self.find(Self.segments(of: path)[...], in: root, parameters: &parameters) else {
             return .notFound

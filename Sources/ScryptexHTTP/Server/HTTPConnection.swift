@@ -102,7 +102,7 @@ final class HTTPConnection: EventLoopSource {
         switch tls.handshake() {
         case .done:
             phase = .reading
-            phaseStarted = .now
+            phaseStarted = loop.now
             setWriteInterest(false)
             readAvailable()
         case .wantRead:
@@ -139,7 +139,7 @@ final class HTTPConnection: EventLoopSource {
             }
             switch result {
             case .bytes(let count):
-                if !decoder.isMidRequest && phase == .reading { phaseStarted = .now }
+                if !decoder.isMidRequest && phase == .reading { phaseStarted = loop.now }
                 decoder.append(loop.scratch[0..<count])
                 if phase == .reading { processBufferedRequests() }
             case .wantRead:
@@ -216,7 +216,7 @@ final class HTTPConnection: EventLoopSource {
         guard phase != .closed else { return }
         if keepAlive {
             phase = .reading
-            phaseStarted = .now
+            phaseStarted = loop.now
             pauseReading(false)
             processBufferedRequests()
         }
@@ -231,7 +231,7 @@ final class HTTPConnection: EventLoopSource {
         } else {
             output.append(contentsOf: bytes)
         }
-        lastWriteProgress = .now
+        lastWriteProgress = loop.now
         flush()
     }
 
@@ -253,7 +253,7 @@ final class HTTPConnection: EventLoopSource {
             switch result {
             case .bytes(let count):
                 outputOffset += count
-                lastWriteProgress = .now
+                lastWriteProgress = loop.now
             case .wantWrite, .wantRead:
                 setWriteInterest(true)
                 return

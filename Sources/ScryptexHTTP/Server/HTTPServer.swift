@@ -73,6 +73,9 @@ public final class HTTPServer: Sendable {
     /// Binds the listening sockets and starts the event loops.
     /// - Throws: when the address cannot be bound.
     public func start() throws {
+        // OpenSSL writes with write(2), which raises SIGPIPE when the peer has gone; a server
+        // must see EPIPE instead of being killed.
+        signal(SIGPIPE, SIG_IGN)
         let configuration = core.configuration
         var loops: [EventLoop] = []
         var descriptors: [Int32] = []

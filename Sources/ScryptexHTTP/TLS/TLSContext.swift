@@ -23,6 +23,8 @@ final class TLSContext: @unchecked Sendable {
         _ = scryptex_ssl_ctx_set_max_proto_version(context, TLS1_3_VERSION)
         _ = SSL_CTX_set_options(context, scryptex_ssl_server_options())
         _ = scryptex_ssl_ctx_set_mode(context, scryptex_ssl_server_modes())
+        // Connections read until OpenSSL reports WANT_READ, so bytes it reads ahead are never stranded.
+        scryptex_ssl_ctx_enable_read_ahead(context)
         guard SSL_CTX_set_cipher_list(context, Self.tls12Ciphers) == 1,
             SSL_CTX_set_ciphersuites(context, Self.tls13Suites) == 1,
             scryptex_ssl_ctx_set_tmp_ecdh_auto(context) == 1
