@@ -72,4 +72,21 @@ static inline long scryptex_bio_memory_contents(BIO *bio, char **data) {
     return BIO_get_mem_data(bio, data);
 }
 
+/* Session-ticket keys: set the HMAC-SHA256 key on the MAC context OpenSSL hands the ticket
+   callback (its parameters are an OSSL_PARAM array, simplest to build in C). */
+#include <openssl/core_names.h>
+static inline int scryptex_ticket_mac_init(EVP_MAC_CTX *mac, unsigned char *key, size_t length) {
+    OSSL_PARAM parameters[3];
+    parameters[0] = OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, key, length);
+    parameters[1] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
+    parameters[2] = OSSL_PARAM_construct_end();
+    return EVP_MAC_CTX_set_params(mac, parameters);
+}
+
+typedef int (*scryptex_ticket_callback)(SSL *, unsigned char *, unsigned char *, EVP_CIPHER_CTX *, EVP_MAC_CTX *, int);
+
+static inline long scryptex_ssl_ctx_set_ticket_callback(SSL_CTX *context, scryptex_ticket_callback callback) {
+    return SSL_CTX_set_tlsext_ticket_key_evp_cb(context, callback);
+}
+
 #endif

@@ -87,6 +87,13 @@ struct ExactDecimalTests {
         #expect(try JSONEncoderFacade.decode(Wrapper.self, from: #"{"amount":"0.10"}"#).amount == ExactDecimal("0.1")!)
         #expect(try JSONEncoderFacade.decode(Wrapper.self, from: #"{"amount":42}"#).amount == ExactDecimal(42))
         #expect(throws: (any Error).self) { try JSONEncoderFacade.decode(Wrapper.self, from: #"{"amount":"ten"}"#) }
-        #expect(throws: (any Error).self) { try JSONEncoderFacade.decode(Wrapper.self, from: #"{"amount":0.1}"#) }
+        // JSON numbers are read exactly, never through a binary float.
+        #expect(try JSONEncoderFacade.decode(Wrapper.self, from: #"{"amount":0.1}"#).amount == ExactDecimal("0.1")!)
+        #expect(
+            try JSONEncoderFacade.decode(Wrapper.self, from: #"{"amount":123456789012345678901234.56789}"#).amount
+                .description
+                == "123456789012345678901234.56789"
+        )
+        #expect(throws: (any Error).self) { try JSONEncoderFacade.decode(Wrapper.self, from: #"{"amount":true}"#) }
     }
 }

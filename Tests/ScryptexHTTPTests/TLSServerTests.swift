@@ -185,6 +185,34 @@ struct TLSServerTests {
         }
     }
 
+    @Test func sessionTicketsResumeAndSurviveOneKeyRotation() async throws {
+        let certificates = try TestCertificates()
+        defer { certificates.remove() }
+        let acme = try certificates.server(["acme.localhost"])
+        let store = try CertificateStore(unknownNamePolicy: .defaultCertificate)
+        try store.setDefaultCertificate(certificateChainPEM: acme.certificatePEM, privateKeyPEM: acme.privateKeyPEM)
+        let session = certificates.folder + "/session.pem"
+        try await withTestServer(tls: store) { server in
+            func connect(_ extra: [String]) async throws -> String {
+                try await Self.servedCertificate(
+                    port: server.port, serverName: "acme.localhost", extra: ["-tls1_2"] + extra
+                ).output
+            }
+            let first = try await connect(["-sess_out", session])
+            #expect(first.contains("New, TLSv1.2"))
+            let resumed = try await connect(["-sess_in", session])
+            #expect(resumed.contains("Reused, TLSv1.2"))
+            // After one rotation the previous key still opens the ticket.
+            TicketKeys.shared.rotate()
+            let afterOneRotation = try await connect(["-sess_in", session])
+            #expect(afterOneRotation.contains("Reused, TLSv1.2"))
+            // After two, the key is gone: a full handshake, not an error.
+            TicketKeys.shared.rotate()
+            let afterTwoRotations = try await connect(["-sess_in", session])
+            #expect(afterTwoRotations.contains("New, TLSv1.2"))
+        }
+    }
+
     @Test func wildcardCertificates() async throws {
         let certificates = try TestCertificates()
         defer { certificates.remove() }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// An exact base-10 number: a 128-bit integer significand and a count of digits after the point.
 ///
 /// Money and quantities use this type, never `Double`: `0.1 + 0.2` is exactly `0.3`, and
@@ -298,23 +300,27 @@ public enum ExactDecimalParsingError: Error, Sendable, Equatable, CustomStringCo
 }
 
 extension ExactDecimal: Codable {
-    /// Decodes from a JSON string (`"12.50"`) or an integer; encodes as a string so no client
-    /// ever reads it through a binary float.
+    /// Decodes from a JSON string (`"12.50"`) or a JSON number. Numbers are read through
+    /// Foundation's `Decimal`, which `JSONDecoder` fills from the number's digits, never through
+    /// a binary float: `0.1` decodes as exactly 0.1. Encodes as a string, so no client reads it
+    /// through a float either.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
-        if let text = try? container.decode(String.self) {
-            do {
-                self = try ExactDecimal(parsing: text)
-            } catch {
-                throw DecodingError.dataCorruptedError(in: container, debugDescription: error.description)
-            }
-        } else if let integer = try? container.decode(Int.self) {
-            self.init(integer)
+        let text: String
+        if let string = try? container.decode(String.self) {
+            text = string
+        } else if let number = try? container.decode(Decimal.self) {
+            text = number.description
         } else {
             throw DecodingError.dataCorruptedError(
                 in: container,
-                debugDescription: "expected a decimal written as a string, such as \"12.50\""
+                debugDescription: "expected a decimal number, such as 12.50 or \"12.50\""
             )
+        }
+        do {
+            self = try ExactDecimal(parsing: text)
+        } catch {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: error.description)
         }
     }
 

@@ -35,6 +35,7 @@ final class TLSContext: @unchecked Sendable {
         // Stateless resumption through tickets; no server-side session cache to grow.
         _ = scryptex_ssl_ctx_set_session_cache_mode(context, Int(SSL_SESS_CACHE_OFF))
         SSL_CTX_set_alpn_select_cb(context, alpnSelect, nil)
+        TicketKeys.shared.install(on: context)
     }
 
     deinit {
