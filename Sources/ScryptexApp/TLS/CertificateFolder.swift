@@ -61,9 +61,12 @@ struct CertificateFolder: Sendable {
             let chain = try String(contentsOfFile: certificatePath(for: domain), encoding: .utf8)
             let key = try String(contentsOfFile: keyPath(for: domain), encoding: .utf8)
             do {
-                try store.setCertificate(forDomain: domain, certificateChainPEM: chain, privateKeyPEM: key)
+                // The default domain's certificate lives in the store's base context, where
+                // handshakes start, so they need no switch.
                 if domain == defaultDomain {
                     try store.setDefaultCertificate(certificateChainPEM: chain, privateKeyPEM: key)
+                } else {
+                    try store.setCertificate(forDomain: domain, certificateChainPEM: chain, privateKeyPEM: key)
                 }
             } catch {
                 logger.error(

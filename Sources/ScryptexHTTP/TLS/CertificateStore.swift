@@ -17,16 +17,23 @@ public final class CertificateStore: Sendable {
     }
 
     public let unknownNamePolicy: UnknownNamePolicy
-    let base: TLSContext
     private let contexts = Mutex<[String: TLSContext]>([:])
-    private let defaultContext = Mutex<TLSContext?>(nil)
+    /// The context new connections start in. It carries the SNI callback and, once set, the
+    /// default certificate: a handshake for the default domain (or with no name) then needs no
+    /// context switch. Replacing the default swaps in a new base; connections already started
+    /// keep the one they have (OpenSSL reference-counts it).
+    private let baseContext: Mutex<(context: TLSContext, holdsDefault: Bool)>
 
     /// - Throws: `TLSError` if OpenSSL cannot create a context.
     public init(unknownNamePolicy: UnknownNamePolicy = .defaultCertificate) throws {
         self.unknownNamePolicy = unknownNamePolicy
-        self.base = try TLSContext()
+        let base = try TLSContext()
+        baseContext = Mutex((base, false))
         base.installServerNameCallback(store: self)
     }
+
+    /// The context a new connection starts in.
+    var base: TLSContext { baseContext.withLock { $0.context } }
 
     /// Installs (or replaces) the certificate for `domain` (exact name, or `*.example.com`).
     /// - Parameters:
@@ -49,29 +56,53 @@ public final class CertificateStore: Sendable {
     public func setDefaultCertificate(certificateChainPEM: String, privateKeyPEM: String) throws {
         let context = try TLSContext()
         try context.useCertificate(chainPEM: certificateChainPEM, privateKeyPEM: privateKeyPEM)
-        defaultContext.withLock { $0 = context }
+        context.installServerNameCallback(store: self)
+        baseContext.withLock { $0 = (context, true) }
     }
 
     /// The domains with a certificate, sorted.
     public var domains: [String] { contexts.withLock { $0.keys.sorted() } }
 
-    /// The context for a requested server name: exact match, then a wildcard for its parent,
-    /// then (by policy) the default.
-    func context(forServerName name: String?) -> TLSContext? {
-        if let name {
-            var host = name.lowercased()
-            if host.hasSuffix(".") { host.removeLast() }
-            let found = contexts.withLock { contexts -> TLSContext? in
-                if let exact = contexts[host] { return exact }
-                if let dot = host.firstIndex(of: ".") {
-                    return contexts["*" + host[dot...]]
-                }
-                return nil
-            }
-            if let found { return found }
+    /// What a handshake for `name` should use.
+    enum Selection {
+        /// Switch to this domain's context.
+        case context(TLSContext)
+        /// Stay in the base context, which holds the default certificate.
+        case stay
+        case refuse
+    }
+
+    /// The selection for a requested server name: exact match, then a wildcard for its parent,
+    /// then (by policy) the default certificate.
+    func selection(forServerName name: String?, current: OpaquePointer) -> Selection {
+        if let context = domainContext(forServerName: name) {
+            return context.pointer == current ? .stay : .context(context)
         }
+        guard unknownNamePolicy == .defaultCertificate else { return .refuse }
+        let (base, holdsDefault) = baseContext.withLock { $0 }
+        guard holdsDefault else { return .refuse }
+        return base.pointer == current ? .stay : .context(base)
+    }
+
+    /// The context for a name, or nil when no domain certificate matches it.
+    func context(forServerName name: String?) -> TLSContext? {
+        if let context = domainContext(forServerName: name) { return context }
         guard unknownNamePolicy == .defaultCertificate else { return nil }
-        return defaultContext.withLock { $0 }
+        let (base, holdsDefault) = baseContext.withLock { $0 }
+        return holdsDefault ? base : nil
+    }
+
+    private func domainContext(forServerName name: String?) -> TLSContext? {
+        guard let name else { return nil }
+        var host = name.lowercased()
+        if host.hasSuffix(".") { host.removeLast() }
+        return contexts.withLock { contexts -> TLSContext? in
+            if let exact = contexts[host] { return exact }
+            if let dot = host.firstIndex(of: ".") {
+                return contexts["*" + host[dot...]]
+            }
+            return nil
+        }
     }
 }
 

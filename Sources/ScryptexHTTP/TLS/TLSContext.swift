@@ -109,14 +109,16 @@ private func serverNameSelect(
     guard let ssl, let argument else { return SSL_TLSEXT_ERR_ALERT_FATAL }
     let store = Unmanaged<CertificateStore>.fromOpaque(argument).takeUnretainedValue()
     let name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name).map { String(cString: $0) }
-    guard let context = store.context(forServerName: name) else {
+    guard let current = SSL_get_SSL_CTX(ssl) else { return SSL_TLSEXT_ERR_ALERT_FATAL }
+    switch store.selection(forServerName: name, current: current) {
+    case .stay:
+        return SSL_TLSEXT_ERR_OK
+    case .context(let context):
+        return SSL_set_SSL_CTX(ssl, context.pointer) == nil ? SSL_TLSEXT_ERR_ALERT_FATAL : SSL_TLSEXT_ERR_OK
+    case .refuse:
         alert?.pointee = SSL_AD_UNRECOGNIZED_NAME
         return SSL_TLSEXT_ERR_ALERT_FATAL
     }
-    if SSL_set_SSL_CTX(ssl, context.pointer) == nil {
-        return SSL_TLSEXT_ERR_ALERT_FATAL
-    }
-    return SSL_TLSEXT_ERR_OK
 }
 
 /// Chooses `http/1.1` when the client offers it; otherwise continues without ALPN.

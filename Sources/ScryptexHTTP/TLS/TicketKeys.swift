@@ -29,6 +29,9 @@ final class TicketKeys: Sendable {
     static let shared = TicketKeys(rotationInterval: .seconds(12 * 3600))
 
     let rotationInterval: Duration
+    /// AES-256-CBC fetched from the provider once: the legacy `EVP_aes_256_cbc()` getter makes
+    /// OpenSSL 3 fetch the implementation again on every ticket, which showed up in benchmarks.
+    let cipher = FetchedCipher(name: "AES-256-CBC")
     private let keys = Mutex<(current: Key, previous: Key?)>((Key.generate(), nil))
 
     init(rotationInterval: Duration) {
@@ -64,6 +67,23 @@ final class TicketKeys: Sendable {
     }
 }
 
+/// An `EVP_CIPHER` fetched once. `@unchecked Sendable` is sound: a fetched cipher is an
+/// immutable, reference-counted provider object that OpenSSL allows to be used from any thread.
+final class FetchedCipher: @unchecked Sendable {
+    let pointer: OpaquePointer
+
+    init(name: String) {
+        guard let cipher = EVP_CIPHER_fetch(nil, name, nil) else {
+            fatalError("OpenSSL has no \(name) cipher; the default provider is missing")
+        }
+        pointer = cipher
+    }
+
+    deinit {
+        EVP_CIPHER_free(pointer)
+    }
+}
+
 /// OpenSSL's ticket callback: `encrypt == 1` to issue a ticket, 0 to open one.
 /// Returns 1 (ok), 2 (ok, but renew the ticket), 0 (unknown key: full handshake) or -1 (error).
 private func ticketKeyCallback(
@@ -82,7 +102,7 @@ private func ticketKeyCallback(
         guard RAND_bytes(iv, 16) == 1 else { return -1 }
         var cipherKey = key.cipherKey
         var macKey = key.macKey
-        guard EVP_EncryptInit_ex(cipher, EVP_aes_256_cbc(), nil, &cipherKey, iv) == 1,
+        guard EVP_EncryptInit_ex(cipher, keys.cipher.pointer, nil, &cipherKey, iv) == 1,
             scryptex_ticket_mac_init(mac, &macKey, macKey.count) == 1
         else { return -1 }
         return 1
@@ -92,7 +112,7 @@ private func ticketKeyCallback(
     var cipherKey = key.cipherKey
     var macKey = key.macKey
     guard scryptex_ticket_mac_init(mac, &macKey, macKey.count) == 1,
-        EVP_DecryptInit_ex(cipher, EVP_aes_256_cbc(), nil, &cipherKey, iv) == 1
+        EVP_DecryptInit_ex(cipher, keys.cipher.pointer, nil, &cipherKey, iv) == 1
     else { return -1 }
     return isPrevious ? 2 : 1
 }
