@@ -213,6 +213,34 @@ struct TLSServerTests {
         }
     }
 
+    @Test func tls13ResumptionChainsAcrossConnections() async throws {
+        let certificates = try TestCertificates()
+        defer { certificates.remove() }
+        let acme = try certificates.server(["acme.localhost"])
+        let store = try CertificateStore(unknownNamePolicy: .defaultCertificate)
+        try store.setDefaultCertificate(certificateChainPEM: acme.certificatePEM, privateKeyPEM: acme.privateKeyPEM)
+        try await withTestServer(tls: store) { server in
+            // Each resumed handshake must hand out a new ticket (TLS 1.3 tickets are used once),
+            // or every second connection of a client falls back to a full handshake.
+            var previous: String?
+            for step in 0..<4 {
+                let sessionOut = certificates.folder + "/chain-\(step).pem"
+                var arguments = ["/bin/sh", "-c"]
+                var command =
+                    "sleep 0.3 | /usr/bin/openssl s_client -connect 127.0.0.1:\(server.port) -servername acme.localhost -tls1_3 -sess_out \(sessionOut)"
+                if let previous { command += " -sess_in \(previous)" }
+                arguments.append(command + " 2>&1")
+                let outcome = try await runClient(arguments[0], Array(arguments.dropFirst()))
+                #expect(outcome.output.contains(step == 0 ? "New, TLSv1.3" : "Reused, TLSv1.3"), "step \(step)")
+                #expect(FileManager.default.fileExists(atPath: sessionOut), "no new ticket at step \(step)")
+                previous = sessionOut
+            }
+            let counts = server.handshakeCounts
+            #expect(counts.full == 1)
+            #expect(counts.resumed == 3)
+        }
+    }
+
     @Test func wildcardCertificates() async throws {
         let certificates = try TestCertificates()
         defer { certificates.remove() }

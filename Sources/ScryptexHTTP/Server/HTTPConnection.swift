@@ -101,6 +101,7 @@ final class HTTPConnection: EventLoopSource {
         guard let tls else { return }
         switch tls.handshake() {
         case .done:
+            server.recordHandshake(resumed: tls.isResumed)
             phase = .reading
             phaseStarted = loop.now
             setWriteInterest(false)

@@ -67,6 +67,11 @@ public final class HTTPServer: Sendable {
     /// The port listened on (useful with port 0).
     public var port: Int { state.withLock { $0.port } }
 
+    /// TLS handshakes completed so far: full ones and resumptions (from session tickets).
+    public var handshakeCounts: (full: Int, resumed: Int) {
+        (core.fullHandshakes.load(ordering: .relaxed), core.resumedHandshakes.load(ordering: .relaxed))
+    }
+
     /// Connections open right now.
     public var openConnectionCount: Int { core.openConnections.load(ordering: .relaxed) }
 
@@ -127,7 +132,14 @@ public final class HTTPServer: Sendable {
         }
         for loop in loops { await loop.stop() }
         state.withLock { $0 = ([], [], $0.port) }
-        core.logger.info("stopped listening", ["port": String(core.configuration.port)])
+        let handshakes = handshakeCounts
+        core.logger.notice(
+            "stopped listening",
+            [
+                "port": String(core.configuration.port), "tls_full_handshakes": String(handshakes.full),
+                "tls_resumed_handshakes": String(handshakes.resumed),
+            ]
+        )
     }
 }
 
@@ -138,6 +150,8 @@ final class HTTPServerCore: Sendable {
     let logger: Logger
     let extraHeaders: [(String, String)]
     let openConnections = Atomic<Int>(0)
+    let fullHandshakes = Atomic<Int>(0)
+    let resumedHandshakes = Atomic<Int>(0)
     private let draining = Atomic<Bool>(false)
     private let requestCounter = Atomic<UInt64>(0)
     private let requestIDPrefix = SecureRandom.hexToken(byteCount: 4)
@@ -156,6 +170,14 @@ final class HTTPServerCore: Sendable {
     var isDraining: Bool { draining.load(ordering: .relaxed) }
 
     func beginDraining() { draining.store(true, ordering: .relaxed) }
+
+    func recordHandshake(resumed: Bool) {
+        if resumed {
+            resumedHandshakes.add(1, ordering: .relaxed)
+        } else {
+            fullHandshakes.add(1, ordering: .relaxed)
+        }
+    }
 
     func connectionOpened() { openConnections.add(1, ordering: .relaxed) }
     func connectionClosed() { openConnections.subtract(1, ordering: .relaxed) }

@@ -64,6 +64,9 @@ final class TLSSession {
 
     var protocolVersion: String { String(cString: SSL_get_version(ssl)) }
 
+    /// Whether the handshake resumed an earlier session (a ticket) instead of a full handshake.
+    var isResumed: Bool { SSL_session_reused(ssl) == 1 }
+
     private func classify(_ result: Int32) -> Step {
         let code = SSL_get_error(ssl, result)
         switch code {

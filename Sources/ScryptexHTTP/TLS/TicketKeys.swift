@@ -85,7 +85,7 @@ final class FetchedCipher: @unchecked Sendable {
 }
 
 /// OpenSSL's ticket callback: `encrypt == 1` to issue a ticket, 0 to open one.
-/// Returns 1 (ok), 2 (ok, but renew the ticket), 0 (unknown key: full handshake) or -1 (error).
+/// Returns 1 (ok), 2 (ok, and issue a new ticket), 0 (unknown key: full handshake) or -1 (error).
 private func ticketKeyCallback(
     ssl: OpaquePointer?,
     name: UnsafeMutablePointer<UInt8>?,
@@ -114,5 +114,9 @@ private func ticketKeyCallback(
     guard scryptex_ticket_mac_init(mac, &macKey, macKey.count) == 1,
         EVP_DecryptInit_ex(cipher, keys.cipher.pointer, nil, &cipherKey, iv) == 1
     else { return -1 }
-    return isPrevious ? 2 : 1
+    // Always ask for a fresh ticket (2): TLS 1.3 clients use each ticket once, so a resumed
+    // handshake that issued none would force the client's next connection into a full handshake.
+    // A ticket under the previous key is renewed under the current one the same way.
+    _ = isPrevious
+    return 2
 }
