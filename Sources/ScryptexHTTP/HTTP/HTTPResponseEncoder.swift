@@ -8,7 +8,16 @@ enum HTTPResponseEncoder {
         _ response: HTTPResponse, omitBody: Bool, close: Bool, date: String, extraHeaders: [(String, String)]
     ) -> [UInt8] {
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(256 + (omitBody ? 0 : response.body.count))
+        encode(response, into: &bytes, omitBody: omitBody, close: close, date: date, extraHeaders: extraHeaders)
+        return bytes
+    }
+
+    /// Appends the response to `bytes` (a connection reuses one output buffer).
+    static func encode(
+        _ response: HTTPResponse, into bytes: inout [UInt8], omitBody: Bool, close: Bool, date: String,
+        extraHeaders: [(String, String)]
+    ) {
+        bytes.reserveCapacity(bytes.count + 256 + (omitBody ? 0 : response.body.count))
         func append(_ text: String) { bytes.append(contentsOf: text.utf8) }
         func appendField(_ name: String, _ value: String) {
             append(name)
@@ -45,7 +54,6 @@ enum HTTPResponseEncoder {
         if hasLength && !omitBody {
             bytes.append(contentsOf: response.body)
         }
-        return bytes
     }
 
     static let continueResponse = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)

@@ -51,7 +51,9 @@ public struct HTTPApplication: Sendable {
                 requestID: context.requestID
             )
         }
-        response.headers.replaceOrAdd(name: "X-Request-Id", value: context.requestID)
+        if !response.headers.contains("X-Request-Id") {
+            response.headers.add(name: "X-Request-Id", value: context.requestID)
+        }
         return response
     }
 }

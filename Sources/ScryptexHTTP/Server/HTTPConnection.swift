@@ -185,9 +185,7 @@ final class HTTPConnection: EventLoopSource {
         closeWhenFlushed = true
         phase = .responding
         pauseReading(true)
-        enqueue(
-            HTTPResponseEncoder.encode(
-                response, omitBody: false, close: true, date: loop.currentDate, extraHeaders: server.extraHeaders))
+        enqueue(response, omitBody: false, close: true)
     }
 
     private func dispatch(_ request: HTTPRequest) {
@@ -200,7 +198,13 @@ final class HTTPConnection: EventLoopSource {
         let bound = LoopBound(value: self, loop: loop)
         Task(executorPreference: loop) {
             let response = await application.respond(to: request, context: context)
-            bound.withValue { connection in connection.complete(request, with: response) }
+            // The task prefers this loop as its executor, so it normally resumes here: complete
+            // directly. Anything else (a handler that ended elsewhere) hops back to the loop.
+            if bound.loop.inEventLoop {
+                bound.value.complete(request, with: response)
+            } else {
+                bound.withValue { connection in connection.complete(request, with: response) }
+            }
         }
     }
 
@@ -208,12 +212,7 @@ final class HTTPConnection: EventLoopSource {
         guard phase == .responding else { return }
         let keepAlive = request.keepAlive && !server.isDraining && !peerFinished
         if !keepAlive { closeWhenFlushed = true }
-        enqueue(
-            HTTPResponseEncoder.encode(
-                response, omitBody: request.method == .head, close: !keepAlive, date: loop.currentDate,
-                extraHeaders: server.extraHeaders
-            )
-        )
+        enqueue(response, omitBody: request.method == .head, close: !keepAlive)
         guard phase != .closed else { return }
         if keepAlive {
             phase = .reading
@@ -226,14 +225,29 @@ final class HTTPConnection: EventLoopSource {
     // MARK: Writing
 
     private func enqueue(_ bytes: [UInt8]) {
-        if outputOffset == output.count {
-            output = bytes
-            outputOffset = 0
-        } else {
-            output.append(contentsOf: bytes)
-        }
+        prepareOutput()
+        output.append(contentsOf: bytes)
         lastWriteProgress = loop.now
         flush()
+    }
+
+    /// Encodes a response straight into the connection's output buffer and sends it.
+    private func enqueue(_ response: HTTPResponse, omitBody: Bool, close: Bool) {
+        prepareOutput()
+        HTTPResponseEncoder.encode(
+            response, into: &output, omitBody: omitBody, close: close, date: loop.currentDate,
+            extraHeaders: server.extraHeaders
+        )
+        lastWriteProgress = loop.now
+        flush()
+    }
+
+    /// Drops what was already written, keeping the buffer's storage for the next response.
+    private func prepareOutput() {
+        if outputOffset > 0 && outputOffset == output.count {
+            output.removeAll(keepingCapacity: true)
+            outputOffset = 0
+        }
     }
 
     private func flush() {
@@ -263,7 +277,9 @@ final class HTTPConnection: EventLoopSource {
                 return
             }
         }
-        output.removeAll(keepingCapacity: false)
+        // Keep a small buffer for the next response; give large ones back (idle connections
+        // must stay cheap).
+        output.removeAll(keepingCapacity: output.capacity <= 4096)
         outputOffset = 0
         setWriteInterest(false)
         if closeWhenFlushed {
