@@ -123,5 +123,14 @@ struct TestCertificates {
         try CertificateFactory.makeServerCertificate(domains: domains, signedBy: authority, keyType: keyType)
     }
 
+    /// A store whose default certificate (served for any name) is one for `domains`.
+    func storeWithDefault(_ domains: [String]) throws -> (store: CertificateStore, certificate: CertificateAndKey) {
+        let certificate = try server(domains)
+        let store = try CertificateStore(unknownNamePolicy: .defaultCertificate)
+        try store.setDefaultCertificate(
+            certificateChainPEM: certificate.certificatePEM, privateKeyPEM: certificate.privateKeyPEM)
+        return (store, certificate)
+    }
+
     func remove() { try? FileManager.default.removeItem(atPath: folder) }
 }

@@ -112,9 +112,7 @@ struct TLSServerTests {
     @Test func oldProtocolsWeakCiphersAndBadKeysAreRefused() async throws {
         let certificates = try TestCertificates()
         defer { certificates.remove() }
-        let acme = try certificates.server(["acme.localhost"])
-        let store = try CertificateStore(unknownNamePolicy: .defaultCertificate)
-        try store.setDefaultCertificate(certificateChainPEM: acme.certificatePEM, privateKeyPEM: acme.privateKeyPEM)
+        let (store, acme) = try certificates.storeWithDefault(["acme.localhost"])
         try await withTestServer(tls: store) { server in
             for option in ["-tls1", "-tls1_1"] {
                 let old = try await Self.servedCertificate(
@@ -163,9 +161,7 @@ struct TLSServerTests {
     @Test func clientsVanishingMidResponseDoNotKillTheServer() async throws {
         let certificates = try TestCertificates()
         defer { certificates.remove() }
-        let acme = try certificates.server(["acme.localhost"])
-        let store = try CertificateStore(unknownNamePolicy: .defaultCertificate)
-        try store.setDefaultCertificate(certificateChainPEM: acme.certificatePEM, privateKeyPEM: acme.privateKeyPEM)
+        let (store, _) = try certificates.storeWithDefault(["acme.localhost"])
         try await withTestServer(tls: store) { server in
             // Many clients that send a request for a large body and hang up at once.
             for _ in 0..<30 {
@@ -188,9 +184,7 @@ struct TLSServerTests {
     @Test func sessionTicketsResumeAndSurviveOneKeyRotation() async throws {
         let certificates = try TestCertificates()
         defer { certificates.remove() }
-        let acme = try certificates.server(["acme.localhost"])
-        let store = try CertificateStore(unknownNamePolicy: .defaultCertificate)
-        try store.setDefaultCertificate(certificateChainPEM: acme.certificatePEM, privateKeyPEM: acme.privateKeyPEM)
+        let (store, _) = try certificates.storeWithDefault(["acme.localhost"])
         let session = certificates.folder + "/session.pem"
         try await withTestServer(tls: store) { server in
             func connect(_ extra: [String]) async throws -> String {
@@ -216,9 +210,7 @@ struct TLSServerTests {
     @Test func tls13ResumptionChainsAcrossConnections() async throws {
         let certificates = try TestCertificates()
         defer { certificates.remove() }
-        let acme = try certificates.server(["acme.localhost"])
-        let store = try CertificateStore(unknownNamePolicy: .defaultCertificate)
-        try store.setDefaultCertificate(certificateChainPEM: acme.certificatePEM, privateKeyPEM: acme.privateKeyPEM)
+        let (store, _) = try certificates.storeWithDefault(["acme.localhost"])
         try await withTestServer(tls: store) { server in
             // Each resumed handshake must hand out a new ticket (TLS 1.3 tickets are used once),
             // or every second connection of a client falls back to a full handshake.

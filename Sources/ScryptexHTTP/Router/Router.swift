@@ -149,7 +149,8 @@ public struct Router: Sendable {
         {
             return found
         }
-        if let name = node.parameterName, let child = node.parameter.first, let value = percentDecoded(segment) {
+        if let name = node.parameterName, let child = node.parameter.first, let value = PercentEncoding.decode(segment)
+        {
             var attempt = parameters
             attempt[name] = value
             if let found = find(segments.dropFirst(), in: child, parameters: &attempt) {
@@ -162,23 +163,6 @@ public struct Router: Sendable {
 
     private static func segments(of path: Substring) -> [Substring] {
         path.split(separator: "/", omittingEmptySubsequences: true)
-    }
-
-    static func percentDecoded(_ text: Substring) -> String? {
-        guard text.contains("%") else { return String(text) }
-        var bytes: [UInt8] = []
-        var iterator = text.utf8.makeIterator()
-        while let byte = iterator.next() {
-            if byte == UInt8(ascii: "%") {
-                guard let high = iterator.next(), let low = iterator.next(),
-                    let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16)
-                else { return nil }
-                bytes.append(value)
-            } else {
-                bytes.append(byte)
-            }
-        }
-        return String(validating: bytes, as: UTF8.self)
     }
 }
 

@@ -1,3 +1,5 @@
+import ScryptexCore
+
 /// Where and how to connect to PostgreSQL.
 ///
 /// Made from a URL as in `DATABASE_URL`:
@@ -74,7 +76,7 @@ public struct PostgresConfiguration: Sendable, Equatable {
             authority = authorityAndPath[..<slash]
             let path = authorityAndPath[authorityAndPath.index(after: slash)...]
             if !path.isEmpty {
-                guard let name = Self.percentDecoded(path), !name.contains("/") else {
+                guard let name = PercentEncoding.decode(path), !name.contains("/") else {
                     throw PostgresConfigurationError("the database name in the URL path is not valid")
                 }
                 database = name
@@ -87,14 +89,14 @@ public struct PostgresConfiguration: Sendable, Equatable {
             let userText: Substring
             if let colon = userInfo.firstIndex(of: ":") {
                 userText = userInfo[..<colon]
-                guard let decoded = Self.percentDecoded(userInfo[userInfo.index(after: colon)...]) else {
+                guard let decoded = PercentEncoding.decode(userInfo[userInfo.index(after: colon)...]) else {
                     throw PostgresConfigurationError("the password in the URL has a malformed percent-escape")
                 }
                 password = decoded
             } else {
                 userText = userInfo
             }
-            guard let decodedUser = Self.percentDecoded(userText) else {
+            guard let decodedUser = PercentEncoding.decode(userText) else {
                 throw PostgresConfigurationError("the user name in the URL has a malformed percent-escape")
             }
             user = decodedUser.isEmpty ? nil : decodedUser
@@ -116,7 +118,7 @@ public struct PostgresConfiguration: Sendable, Equatable {
                 hostText = hostPart[..<colon]
                 port = try Self.parsePort(hostPart[hostPart.index(after: colon)...])
             }
-            guard let decodedHost = Self.percentDecoded(hostText) else {
+            guard let decodedHost = PercentEncoding.decode(hostText) else {
                 throw PostgresConfigurationError("the host in the URL has a malformed percent-escape")
             }
             if decodedHost.contains(" ") {
@@ -127,7 +129,7 @@ public struct PostgresConfiguration: Sendable, Equatable {
         for pair in queryText.split(separator: "&", omittingEmptySubsequences: true) {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             let key = String(parts[0])
-            guard parts.count == 2, let value = Self.percentDecoded(parts[1]) else {
+            guard parts.count == 2, let value = PercentEncoding.decode(parts[1]) else {
                 throw PostgresConfigurationError("the URL parameter '\(key)' needs a value")
             }
             switch key {
@@ -170,21 +172,21 @@ public struct PostgresConfiguration: Sendable, Equatable {
     public func url(revealingPassword: Bool = true) -> String {
         var text = "postgresql://"
         if let user {
-            text += Self.percentEncoded(user)
+            text += PercentEncoding.encode(user)
             if let password {
-                text += ":" + (revealingPassword ? Self.percentEncoded(password) : "***")
+                text += ":" + (revealingPassword ? PercentEncoding.encode(password) : "***")
             }
             text += "@"
         }
         var parameters: [String] = []
         if let host, host.hasPrefix("/") {
-            parameters.append("host=" + Self.percentEncoded(host))
+            parameters.append("host=" + PercentEncoding.encode(host))
             if let port { parameters.append("port=\(port)") }
         } else if let host {
             text += host.contains(":") ? "[\(host)]" : host
             if let port { text += ":\(port)" }
         }
-        text += "/" + Self.percentEncoded(database ?? "")
+        text += "/" + PercentEncoding.encode(database ?? "")
         if let sslMode { parameters.append("sslmode=\(sslMode)") }
         return parameters.isEmpty ? text : text + "?" + parameters.joined(separator: "&")
     }
@@ -216,38 +218,6 @@ public struct PostgresConfiguration: Sendable, Equatable {
             throw PostgresConfigurationError("the port '\(text)' is not a number from 1 to 65535")
         }
         return port
-    }
-
-    static func percentDecoded(_ text: some StringProtocol) -> String? {
-        var bytes: [UInt8] = []
-        var iterator = Array(text.utf8).makeIterator()
-        while let byte = iterator.next() {
-            if byte == UInt8(ascii: "%") {
-                guard let high = iterator.next(), let low = iterator.next(),
-                    let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16)
-                else { return nil }
-                bytes.append(value)
-            } else {
-                bytes.append(byte)
-            }
-        }
-        return String(validating: bytes, as: UTF8.self)
-    }
-
-    static func percentEncoded(_ text: String) -> String {
-        var output = ""
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
-                UInt8(ascii: "~"):
-                output.unicodeScalars.append(Unicode.Scalar(byte))
-            default:
-                let hex = String(byte, radix: 16, uppercase: true)
-                output += "%" + (hex.count == 1 ? "0" + hex : hex)
-            }
-        }
-        return output
     }
 }
 

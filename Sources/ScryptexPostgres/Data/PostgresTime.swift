@@ -1,4 +1,5 @@
 public import Foundation
+import ScryptexCore
 
 /// A calendar date without a time of day, as in a PostgreSQL `date` column.
 public struct PostgresDate: Sendable, Hashable, Comparable, CustomStringConvertible {
@@ -83,50 +84,15 @@ extension Date: PostgresArrayElement {
 
     /// Decodes `timestamptz` (any offset) and `timestamp` (taken as UTC) in ISO style.
     public init(postgresText text: String, type: PostgresDataType) throws(PostgresDecodingFailure) {
-        guard let date = CivilCalendar.parseTimestamp(text) else {
+        guard let date = TimestampText.parseTimestamp(text) else {
             throw PostgresDecodingFailure("'\(text)' is not an ISO timestamp between years 0001 and 9999")
         }
         self = date
     }
 }
 
-/// Proleptic Gregorian calendar arithmetic (Howard Hinnant's days-from-civil algorithms).
-enum CivilCalendar {
-    static func daysSinceEpoch(year: Int, month: Int, day: Int) -> Int {
-        let shiftedYear = month <= 2 ? year - 1 : year
-        let era = (shiftedYear >= 0 ? shiftedYear : shiftedYear - 399) / 400
-        let yearOfEra = shiftedYear - era * 400
-        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
-    }
-
-    static func civil(fromDaysSinceEpoch days: Int) -> (year: Int, month: Int, day: Int) {
-        let shifted = days + 719_468
-        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
-        let dayOfEra = shifted - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
-        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-        return (year, month, day)
-    }
-
-    static func daysInMonth(year: Int, month: Int) -> Int {
-        switch month {
-        case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
-        case 4, 6, 9, 11: 30
-        default: 31
-        }
-    }
-
-    static func pad(_ value: Int, _ width: Int) -> String {
-        let digits = String(value)
-        return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
-    }
-
+/// Parsing of PostgreSQL's ISO timestamp text.
+enum TimestampText {
     /// Parses `YYYY-MM-DD[ T]HH:MM:SS[.ffffff][(+|-)HH[:MM[:SS]]]`.
     static func parseTimestamp(_ text: String) -> Date? {
         let bytes = Array(text.utf8)
