@@ -31,7 +31,7 @@ let package = Package(
         // Foundations shared by every module: logging, exact decimals, command-line parsing.
         .target(name: "ScryptexCore", swiftSettings: strictSettings),
         // OpenSSL wrapped once: digests and secure random bytes.
-        .target(name: "ScryptexCrypto", dependencies: ["COpenSSL"], swiftSettings: strictSettings),
+        .target(name: "ScryptexCrypto", dependencies: ["COpenSSL", "ScryptexCore"], swiftSettings: strictSettings),
         // PostgreSQL client over libpq: connections, queries, pool, migrations, LISTEN/NOTIFY.
         .target(
             name: "ScryptexPostgres",
@@ -73,7 +73,9 @@ let package = Package(
             dependencies: ["ScryptexHTTP", "ScryptexCrypto", "ScryptexTestSupport"],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "ScryptexCryptoTests", dependencies: ["ScryptexCrypto"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "ScryptexCryptoTests", dependencies: ["ScryptexCore", "ScryptexCrypto"], swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "ScryptexPostgresTests",
             dependencies: ["ScryptexPostgres", "ScryptexTestSupport"],

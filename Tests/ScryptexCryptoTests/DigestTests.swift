@@ -1,3 +1,4 @@
+import ScryptexCore
 import ScryptexCrypto
 import Testing
 

@@ -1,5 +1,5 @@
 public import Foundation
-import ScryptexCrypto
+import ScryptexCore
 
 extension UUID: PostgresArrayElement {
     public static var postgresDataType: PostgresDataType { .uuid }
