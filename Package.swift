@@ -44,6 +44,12 @@ let package = Package(
             dependencies: ["CLinux", "COpenSSL", "ScryptexCore", "ScryptexCrypto"],
             swiftSettings: strictSettings
         ),
+        // Tenants: provisioning, schema-per-tenant scoping, the host → tenant directory.
+        .target(
+            name: "ScryptexTenancy",
+            dependencies: ["ScryptexCore", "ScryptexCrypto", "ScryptexPostgres"],
+            swiftSettings: strictSettings
+        ),
         // A private PostgreSQL cluster the host starts itself when DATABASE_URL is unset.
         .target(
             name: "ScryptexEmbeddedPostgres",
@@ -55,6 +61,7 @@ let package = Package(
             name: "ScryptexApp",
             dependencies: [
                 "ScryptexCore", "ScryptexCrypto", "ScryptexPostgres", "ScryptexEmbeddedPostgres", "ScryptexHTTP",
+                "ScryptexTenancy",
             ],
             swiftSettings: strictSettings
         ),
@@ -67,6 +74,11 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        .testTarget(
+            name: "ScryptexTenancyTests",
+            dependencies: ["ScryptexTenancy", "ScryptexApp", "ScryptexTestSupport"],
+            swiftSettings: strictSettings
+        ),
         .testTarget(name: "ScryptexCoreTests", dependencies: ["ScryptexCore"], swiftSettings: strictSettings),
         .testTarget(
             name: "ScryptexHTTPTests",

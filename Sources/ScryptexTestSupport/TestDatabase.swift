@@ -35,14 +35,27 @@ public enum TestDatabase {
         configuration.database = name
         do {
             let result = try await body(configuration)
-            try? await admin.executeScript("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
-            await admin.close()
+            await drop(database: name, using: admin)
             return result
         } catch {
-            try? await admin.executeScript("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
-            await admin.close()
+            await drop(database: name, using: admin)
             throw error
         }
+    }
+
+    /// Drops a test database and the tenant roles made for it (roles are cluster-wide, named
+    /// `tr_<first 8 hex of SHA-256(database)>_<slug>` by the tenancy module).
+    private static func drop(database name: String, using admin: PostgresConnection) async {
+        try? await admin.executeScript("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+        let prefix = "tr_" + String(SHA256.hexDigest(name).prefix(8)) + "_"
+        if let roles = try? await admin.query("SELECT rolname FROM pg_roles WHERE starts_with(rolname, \(prefix))") {
+            for row in roles {
+                if let role = try? row.decode("rolname", as: String.self), let identifier = try? SQLIdentifier(role) {
+                    try? await admin.executeScript("DROP ROLE IF EXISTS \(identifier.quoted)")
+                }
+            }
+        }
+        await admin.close()
     }
 
     /// Runs `body` with a connection to a fresh database.

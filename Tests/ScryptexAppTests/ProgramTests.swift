@@ -82,14 +82,16 @@ struct ProgramTests {
             #expect(await program.run(["migrate"], environment: environment) == 0)
             #expect(program.output.contains("platform schema platform: up to date at version 1"))
 
-            // A tenant row (provisioning itself arrives with the tenancy service) gets its schema migrated.
+            // A provisioned tenant's schema is migrated as its own role.
+            #expect(
+                await program.run(["tenant", "create", "acme", "--name", "Acme Fund"], environment: environment) == 0)
+            #expect(program.output.contains { $0.hasPrefix("created tenant acme") })
+            #expect(await program.run(["migrate"], environment: environment) == 0)
+            #expect(
+                program.output.contains(
+                    "tenant schemas: 1 total, 1 already up to date, 0 failed (tenant set at version 1)"))
             let connection = try await PostgresConnection.connect(
                 configuration: configuration, logger: TestDatabase.logger)
-            try await connection.execute(
-                "INSERT INTO platform.tenants (slug, display_name, status) VALUES (\("acme"), \("Acme Fund"), 'active')"
-            )
-            #expect(await program.run(["migrate"], environment: environment) == 0)
-            #expect(program.output.contains("tenant schema t_acme: applied 1; now at version 1"))
             let tables = try await connection.query(
                 "SELECT table_name FROM information_schema.tables WHERE table_schema = 't_acme' ORDER BY table_name"
             )
@@ -103,6 +105,26 @@ struct ProgramTests {
 
             #expect(await program.run(["migrate", "--status"], environment: environment) == 0)
             #expect(program.output.contains("platform 1 create_control_plane: applied"))
+        }
+    }
+
+    @Test func tenantCommandsReportConflictsAndBadInput() async throws {
+        try await TestDatabase.withFreshDatabase { configuration in
+            let environment = ["DATABASE_URL": configuration.url()]
+            let program = CapturedProgram()
+            #expect(await program.run(["tenant", "list"], environment: environment) == 0)
+            #expect(program.output.last == "no tenants")
+            let created = await program.run(
+                ["tenant", "create", "acme", "--name", "Acme", "--domain", "acme.example"], environment: environment)
+            #expect(created == 0)
+            #expect(await program.run(["tenant", "create", "acme", "--name", "Again"], environment: environment) == 1)
+            #expect(program.errors.contains("the slug 'acme' is already taken"))
+            #expect(await program.run(["tenant", "create", "Bad-Slug", "--name", "X"], environment: environment) == 2)
+            #expect(program.errors.contains("the slug 'Bad-Slug' is not valid"))
+            #expect(await program.run(["tenant", "create", "zenith"], environment: environment) == 2)
+            #expect(program.errors.contains("option '--name' is required"))
+            #expect(await program.run(["tenant", "list"], environment: environment) == 0)
+            #expect(program.output.last == "acme  active  v1  Acme  [acme.example acme.localhost]")
         }
     }
 

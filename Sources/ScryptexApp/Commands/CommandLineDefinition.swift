@@ -1,6 +1,11 @@
 public import ScryptexCore
 
 /// The `scryptex` program's commands.
+/// The slug rule, for help text.
+enum TenantSlugRule {
+    static let text = "The tenant's slug: a lowercase letter, then 1 to 39 lowercase letters, digits or underscores."
+}
+
 public enum ScryptexCommands {
     public static let version = "0.1.0"
 
@@ -33,6 +38,24 @@ public enum ScryptexCommands {
                 name: "migrate",
                 summary: "Apply pending migrations to the platform schema and every tenant schema.",
                 options: [.flag("status", "List every migration and whether it is applied; change nothing.")]
+            ),
+            CommandDefinition(
+                name: "tenant",
+                summary: "Provision and list tenants (partner instances).",
+                subcommands: [
+                    CommandDefinition(
+                        name: "create",
+                        summary: "Create a tenant: schema, role, migrations, branding and flags, atomically.",
+                        options: [
+                            .value("name", "NAME", "The display name (required)."),
+                            .value("legal-name", "NAME", "The legal name."),
+                            .value(
+                                "domain", "HOST", "A custom domain, besides <slug>.PLATFORM_DOMAIN.", repeatable: true),
+                        ],
+                        arguments: [.required("slug", TenantSlugRule.text)]
+                    ),
+                    CommandDefinition(name: "list", summary: "List tenants with their status and domains."),
+                ]
             ),
             CommandDefinition(
                 name: "cert",

@@ -65,4 +65,28 @@ struct DatabaseSetup: Sendable {
             throw error
         }
     }
+
+    /// Like `withConnection`, with a small pool, and the platform schema migrated first.
+    static func withPool<Result>(
+        _ configuration: Configuration,
+        logger: Logger,
+        isolation: isolated (any Actor)? = #isolation,
+        _ body: (PostgresConnectionPool) async throws -> Result
+    ) async throws -> Result {
+        try await withConnection(configuration, logger: logger) { connection in
+            try await Migrator(set: PlatformMigrations.set, logger: logger).migrate(
+                schema: PlatformMigrations.schema, on: connection)
+            let pool = PostgresConnectionPool(
+                configuration: connection.configuration, options: .init(maximumConnections: 4), logger: logger
+            )
+            do {
+                let result = try await body(pool)
+                await pool.close()
+                return result
+            } catch {
+                await pool.close()
+                throw error
+            }
+        }
+    }
 }

@@ -2,6 +2,7 @@ import Foundation
 import ScryptexCore
 import ScryptexEmbeddedPostgres
 import ScryptexPostgres
+import ScryptexTenancy
 
 /// Runs the `scryptex` command line. The executable only calls `run`.
 public struct ScryptexProgram: Sendable {
@@ -75,6 +76,8 @@ public struct ScryptexProgram: Sendable {
                 return try await HostService(configuration: configuration, logger: logger).run()
             case ["migrate"]:
                 return try await migrate(configuration, status: invocation.hasFlag("status"), logger: logger)
+            case ["tenant", "create"], ["tenant", "list"]:
+                return try await tenants(invocation, configuration, logger: logger)
             case ["cert", "dev"]:
                 return try developmentCertificates(configuration, extraDomains: invocation.allValues("domain"))
             case ["db", "start"], ["db", "stop"], ["db", "status"], ["db", "url"]:
@@ -89,6 +92,55 @@ public struct ScryptexProgram: Sendable {
                 ["command": invocation.path.joined(separator: " "), "error": String(describing: error)])
             errorOutput("scryptex: \(error)")
             return ExitCode.failure
+        }
+    }
+
+    private func tenants(
+        _ invocation: CommandLineParser.Invocation, _ configuration: Configuration, logger: Logger
+    )
+        async throws -> Int32
+    {
+        if invocation.path == ["tenant", "create"], invocation.value("name") == nil {
+            errorOutput("scryptex: option '--name' is required")
+            return ExitCode.usage
+        }
+        return try await DatabaseSetup.withPool(configuration, logger: logger) { pool in
+            let provisioner = TenantProvisioner(
+                platformDomain: configuration.platformDomain, tenantMigrations: TenantMigrations.set, logger: logger
+            )
+            if invocation.path == ["tenant", "list"] {
+                let rows = try await pool.query(
+                    """
+                    SELECT t.slug, t.display_name, t.status, t.schema_version,
+                           coalesce(string_agg(d.hostname, ' ' ORDER BY d.hostname), '') AS domains
+                    FROM platform.tenants t LEFT JOIN platform.tenant_domains d ON d.tenant_id = t.id
+                    GROUP BY t.id ORDER BY t.slug
+                    """
+                )
+                if rows.isEmpty { output("no tenants") }
+                for row in rows {
+                    output(
+                        "\(try row.decode("slug", as: String.self))  \(try row.decode("status", as: String.self))  "
+                            + "v\(try row.decode("schema_version", as: Int.self))  \(try row.decode("display_name", as: String.self))  "
+                            + "[\(try row.decode("domains", as: String.self))]"
+                    )
+                }
+                return ExitCode.success
+            }
+            do {
+                let tenant = try await provisioner.create(
+                    .init(
+                        slug: invocation.arguments[0], displayName: invocation.value("name") ?? "",
+                        legalName: invocation.value("legal-name"), domains: invocation.allValues("domain")
+                    ),
+                    on: pool
+                )
+                output("created tenant \(tenant.slug) (\(tenant.id)) in schema \(tenant.schema.name)")
+                return ExitCode.success
+            } catch let error as TenancyError {
+                errorOutput("scryptex: \(error.message)")
+                return error.code == .invalidInput ? ExitCode.usage : ExitCode.failure
+            }
         }
     }
 

@@ -1,5 +1,6 @@
 import ScryptexCore
 import ScryptexPostgres
+import ScryptexTenancy
 
 /// Applies the platform migrations, then the tenant migrations to every tenant's schema.
 struct SchemaMigrations: Sendable {
@@ -16,7 +17,7 @@ struct SchemaMigrations: Sendable {
             .migrate(schema: PlatformMigrations.schema, on: connection)
         outcome.lines.append(Self.describe(set: "platform", report: platform))
 
-        let tenantMigrator = Migrator(set: TenantMigrations.set, logger: logger)
+        let tenantMigrator = TenantMigrationRunner(set: TenantMigrations.set, logger: logger)
         let tenants = try await connection.query(
             "SELECT slug FROM platform.tenants WHERE status IN ('active', 'suspended', 'provisioning') ORDER BY slug"
         )
@@ -24,11 +25,7 @@ struct SchemaMigrations: Sendable {
         for row in tenants {
             let slug = try row.decode("slug", as: String.self)
             do {
-                let schema = try SQLIdentifier("t_" + slug)
-                let report = try await tenantMigrator.migrate(schema: schema, on: connection)
-                try await connection.execute(
-                    "UPDATE platform.tenants SET schema_version = \(report.currentVersion), updated_at = now() WHERE slug = \(slug)"
-                )
+                let report = try await tenantMigrator.migrate(try TenantSlug(slug), on: connection)
                 if report.applied.isEmpty {
                     upToDate += 1
                 } else {

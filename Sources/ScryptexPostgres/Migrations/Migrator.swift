@@ -38,45 +38,62 @@ public struct Migrator: Sendable {
     @discardableResult
     public func migrate(schema: SQLIdentifier, on connection: PostgresConnection) async throws -> Report {
         var applied: [Int] = []
-        while true {
-            let outcome: Int? = try await connection.withTransaction { transaction in
-                try await lock(schema: schema, in: transaction)
-                let recorded = try await verifiedRecords(schema: schema, in: transaction)
-                guard let next = set.migrations.first(where: { recorded[$0.version] == nil }) else { return nil }
-                let started = ContinuousClock.now
-                try await transaction.executeScript("SET LOCAL search_path TO \(schema.quoted)")
-                do {
-                    try await transaction.withSavepoint { savepoint in
-                        try await savepoint.executeScript(next.sql)
-                    }
-                } catch let error as PostgresError {
-                    throw MigrationError(
-                        code: .failed,
-                        message:
-                            "\(set.name) migration \(next.version) '\(next.name)' failed in schema \(schema.name): \(error)"
-                    )
-                }
-                let elapsed = Int((ContinuousClock.now - started).wholeMilliseconds)
-                try await transaction.execute(
-                    """
-                    INSERT INTO \(identifier: schema, SQLIdentifier(static: "scryptex_migrations"))
-                        (version, name, checksum, migration_set, execution_ms)
-                    VALUES (\(next.version), \(next.name), \(next.checksum), \(set.name), \(elapsed))
-                    """
-                )
-                logger.info(
-                    "applied migration",
-                    [
-                        "set": set.name, "schema": schema.name, "version": String(next.version), "name": next.name,
-                        "elapsed_ms": String(elapsed),
-                    ]
-                )
-                return next.version
-            }
-            guard let version = outcome else { break }
+        while let version = try await connection.withTransaction({ try await applyNext(schema: schema, in: $0) }) {
             applied.append(version)
         }
         return Report(schema: schema.name, applied: applied, currentVersion: set.latestVersion)
+    }
+
+    /// Applies every pending migration inside the caller's transaction (used when a schema is
+    /// created and migrated atomically, as when a tenant is provisioned). The caller's
+    /// `search_path` is restored afterwards.
+    @discardableResult
+    public func migrate(schema: SQLIdentifier, within transaction: PostgresTransaction) async throws -> Report {
+        let saved =
+            try await transaction.query("SELECT current_setting('search_path') AS path")
+            .first?.decode("path", as: String.self) ?? ""
+        var applied: [Int] = []
+        while let version = try await applyNext(schema: schema, in: transaction) {
+            applied.append(version)
+        }
+        try await transaction.execute("SELECT set_config('search_path', \(saved), true)")
+        return Report(schema: schema.name, applied: applied, currentVersion: set.latestVersion)
+    }
+
+    /// Applies the first pending migration, if any, and returns its version.
+    private func applyNext(schema: SQLIdentifier, in transaction: PostgresTransaction) async throws -> Int? {
+        try await lock(schema: schema, in: transaction)
+        let recorded = try await verifiedRecords(schema: schema, in: transaction)
+        guard let next = set.migrations.first(where: { recorded[$0.version] == nil }) else { return nil }
+        let started = ContinuousClock.now
+        try await transaction.executeScript("SET LOCAL search_path TO \(schema.quoted)")
+        do {
+            try await transaction.withSavepoint { savepoint in
+                try await savepoint.executeScript(next.sql)
+            }
+        } catch let error as PostgresError {
+            throw MigrationError(
+                code: .failed,
+                message:
+                    "\(set.name) migration \(next.version) '\(next.name)' failed in schema \(schema.name): \(error)"
+            )
+        }
+        let elapsed = Int((ContinuousClock.now - started).wholeMilliseconds)
+        try await transaction.execute(
+            """
+            INSERT INTO \(identifier: schema, SQLIdentifier(static: "scryptex_migrations"))
+                (version, name, checksum, migration_set, execution_ms)
+            VALUES (\(next.version), \(next.name), \(next.checksum), \(set.name), \(elapsed))
+            """
+        )
+        logger.info(
+            "applied migration",
+            [
+                "set": set.name, "schema": schema.name, "version": String(next.version), "name": next.name,
+                "elapsed_ms": String(elapsed),
+            ]
+        )
+        return next.version
     }
 
     /// Lists every migration of the set with whether it is applied in `schema`.
@@ -100,9 +117,14 @@ public struct Migrator: Sendable {
     private func lock(schema: SQLIdentifier, in transaction: PostgresTransaction) async throws {
         let key = "scryptex.migrate." + schema.name
         try await transaction.execute("SELECT pg_advisory_xact_lock(hashtextextended(\(key), 0))")
+        // Only create the schema when it is missing: CREATE SCHEMA IF NOT EXISTS needs the right to
+        // create schemas in the database even when it exists, which a tenant's role lacks.
+        let missing = try await transaction.query("SELECT to_regnamespace(\(schema.quoted)) IS NULL AS missing")
+        if try missing.first?.decode("missing", as: Bool.self) == true {
+            try await transaction.executeScript("CREATE SCHEMA \(schema.quoted)")
+        }
         try await transaction.executeScript(
             """
-            CREATE SCHEMA IF NOT EXISTS \(schema.quoted);
             CREATE TABLE IF NOT EXISTS \(schema.quoted).scryptex_migrations (
                 version integer PRIMARY KEY,
                 name text NOT NULL,

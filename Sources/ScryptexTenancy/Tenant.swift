@@ -1,0 +1,98 @@
+public import Foundation
+public import ScryptexPostgres
+
+/// A partner firm's isolated instance: its row in the control plane, its schema and its role.
+public struct Tenant: Sendable, Equatable {
+    public enum Status: String, Sendable {
+        case provisioning, active, suspended, deleting, deleted
+    }
+
+    public var id: UUID
+    public var slug: TenantSlug
+    public var displayName: String
+    public var status: Status
+
+    public init(id: UUID, slug: TenantSlug, displayName: String, status: Status) {
+        self.id = id
+        self.slug = slug
+        self.displayName = displayName
+        self.status = status
+    }
+
+    /// The tenant's schema, `t_<slug>`.
+    public var schema: SQLIdentifier { slug.schema }
+}
+
+/// A validated tenant slug: a lowercase letter, then 1 to 39 lowercase letters, digits or
+/// underscores. It names the tenant's schema (`t_<slug>`) and role, so nothing else is allowed.
+public struct TenantSlug: Sendable, Hashable, CustomStringConvertible {
+    public let value: String
+
+    public static let rule = "a lowercase letter followed by 1 to 39 lowercase letters, digits or underscores"
+
+    /// - Throws: `TenancyError` with code `.invalidInput` naming the rule.
+    public init(_ value: String) throws(TenancyError) {
+        let bytes = Array(value.utf8)
+        guard (2...40).contains(bytes.count), (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(bytes[0]),
+            bytes.allSatisfy({
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0)
+                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
+                    || $0 == UInt8(ascii: "_")
+            })
+        else {
+            throw TenancyError(.invalidInput, "the slug '\(value)' is not valid: use \(Self.rule)")
+        }
+        self.value = value
+    }
+
+    public var schema: SQLIdentifier {
+        // Valid by construction: "t_" plus at most 40 identifier characters.
+        try! SQLIdentifier("t_" + value)
+    }
+
+    public var description: String { value }
+}
+
+/// A tenancy failure. `code` says what kind (bad input, conflict, not found) so the HTTP layer
+/// can answer 400, 409 or 404; the message names the field or the conflicting value.
+public struct TenancyError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Code: Sendable, Equatable {
+        case invalidInput
+        case conflict
+        case notFound
+    }
+
+    public var code: Code
+    public var message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+}
+
+/// Host names as the tenant router compares them.
+public enum HostName {
+    /// Lowercased, without port or trailing dot; nil if it is not a valid DNS name (IDN hosts
+    /// must already be in punycode, `xn--…`).
+    public static func normalized(_ host: String) -> String? {
+        var name = host.lowercased()
+        if let colon = name.lastIndex(of: ":"), !name.hasPrefix("[") {
+            guard name[name.index(after: colon)...].allSatisfy(\.isNumber) else { return nil }
+            name = String(name[..<colon])
+        }
+        if name.hasSuffix(".") { name.removeLast() }
+        guard !name.isEmpty, name.utf8.count <= 253 else { return nil }
+        let labelsValid = name.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { label in
+            (1...63).contains(label.utf8.count) && label.first != "-" && label.last != "-"
+                && label.utf8.allSatisfy {
+                    (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0)
+                        || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
+                        || $0 == UInt8(ascii: "-")
+                }
+        }
+        return labelsValid ? name : nil
+    }
+}

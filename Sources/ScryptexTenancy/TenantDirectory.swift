@@ -1,0 +1,41 @@
+import Foundation
+public import ScryptexPostgres
+import Synchronization
+
+/// Host name → tenant, in memory: one hash lookup per request. Loaded from the control plane
+/// (custom domains and `<slug>.<platformDomain>` subdomains, both stored as domain rows).
+public final class TenantDirectory: Sendable {
+    private let byHost = Mutex<[String: Tenant]>([:])
+
+    public init() {}
+
+    /// Replaces the index with what the control plane holds now.
+    public func reload(from pool: PostgresConnectionPool) async throws {
+        let rows = try await pool.query(
+            """
+            SELECT d.hostname, t.id, t.slug, t.display_name, t.status
+            FROM platform.tenant_domains d JOIN platform.tenants t ON t.id = d.tenant_id
+            WHERE t.status <> 'deleted'
+            """
+        )
+        var index: [String: Tenant] = [:]
+        for row in rows {
+            let tenant = Tenant(
+                id: try row.decode("id", as: UUID.self),
+                slug: try TenantSlug(try row.decode("slug", as: String.self)),
+                displayName: try row.decode("display_name", as: String.self),
+                status: Tenant.Status(rawValue: try row.decode("status", as: String.self)) ?? .suspended
+            )
+            index[try row.decode("hostname", as: String.self)] = tenant
+        }
+        byHost.withLock { $0 = index }
+    }
+
+    /// The tenant serving `host` (any case, with or without port or trailing dot).
+    public func tenant(forHost host: String) -> Tenant? {
+        guard let name = HostName.normalized(host) else { return nil }
+        return byHost.withLock { $0[name] }
+    }
+
+    public var count: Int { byHost.withLock { $0.count } }
+}

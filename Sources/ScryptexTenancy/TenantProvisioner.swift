@@ -1,0 +1,165 @@
+import Foundation
+public import ScryptexCore
+import ScryptexCrypto
+public import ScryptexPostgres
+
+/// Creates tenants atomically: control-plane rows, the tenant's NOLOGIN role, its schema owned
+/// by that role, every tenant migration (run as the tenant role, so the tenant owns its
+/// tables), default branding and feature flags. All of it happens in one transaction: on any
+/// failure nothing is left behind, not even the role.
+public struct TenantProvisioner: Sendable {
+    public struct Request: Sendable {
+        public var slug: String
+        public var displayName: String
+        public var legalName: String?
+        /// Custom domains, in addition to `<slug>.<platformDomain>`.
+        public var domains: [String]
+        public var features: [String: Bool]
+
+        public init(
+            slug: String, displayName: String, legalName: String? = nil, domains: [String] = [],
+            features: [String: Bool] = [:]
+        ) {
+            self.slug = slug
+            self.displayName = displayName
+            self.legalName = legalName
+            self.domains = domains
+            self.features = features
+        }
+    }
+
+    /// The features every tenant has a flag for, and their platform defaults.
+    public static let defaultFeatures: [String: Bool] = [
+        "institutional": true, "compliance": true, "quant": true, "ml": true, "market_making": true, "tradfi": true,
+        "bi": true, "white_label": true,
+    ]
+
+    public let platformDomain: String
+    public let tenantMigrations: MigrationSet
+    private let logger: Logger
+
+    public init(platformDomain: String, tenantMigrations: MigrationSet, logger: Logger) {
+        self.platformDomain = platformDomain
+        self.tenantMigrations = tenantMigrations
+        self.logger = logger
+    }
+
+    /// Creates a tenant.
+    /// - Throws: `TenancyError` (`.invalidInput` naming the field, `.conflict` naming the taken
+    ///   slug or domain); database errors otherwise. Nothing is created when it throws.
+    @discardableResult
+    public func create(_ request: Request, on pool: PostgresConnectionPool) async throws -> Tenant {
+        let slug = try TenantSlug(request.slug)
+        let displayName = request.displayName.trimmingCharacters(in: .whitespaces)
+        guard (1...200).contains(displayName.count) else {
+            throw TenancyError(.invalidInput, "the display name must have 1 to 200 characters")
+        }
+        var domains = [(slug.value + "." + platformDomain, "platform-subdomain")]
+        for domain in request.domains {
+            guard let normalized = HostName.normalized(domain) else {
+                throw TenancyError(
+                    .invalidInput, "the domain '\(domain)' is not a valid host name (use punycode for IDN)")
+            }
+            domains.append((normalized, "custom"))
+        }
+        for (feature, _) in request.features where TenantProvisioner.defaultFeatures[feature] == nil {
+            throw TenancyError(
+                .invalidInput,
+                "unknown feature '\(feature)'; known: \(TenantProvisioner.defaultFeatures.keys.sorted().joined(separator: ", "))"
+            )
+        }
+        let started = ContinuousClock.now
+        let tenant = try await pool.withTransaction { transaction -> Tenant in
+            let role = try await TenantRole.name(for: slug, in: transaction)
+            let inserted: PostgresRows
+            do {
+                inserted = try await transaction.query(
+                    """
+                    INSERT INTO platform.tenants (slug, display_name, legal_name, status)
+                    VALUES (\(slug.value), \(displayName), \(request.legalName), 'provisioning') RETURNING id
+                    """
+                )
+            } catch let error as PostgresError where error.sqlState == .uniqueViolation {
+                throw TenancyError(.conflict, "the slug '\(slug)' is already taken")
+            }
+            let id = try inserted.first!.decode("id", as: UUID.self)
+            for (hostname, kind) in domains {
+                do {
+                    try await transaction.execute(
+                        """
+                        INSERT INTO platform.tenant_domains (hostname, tenant_id, kind, verification_token)
+                        VALUES (\(hostname), \(id), \(kind), \(SecureRandom.hexToken(byteCount: 16)))
+                        """
+                    )
+                } catch let error as PostgresError where error.sqlState == .uniqueViolation {
+                    throw TenancyError(.conflict, "the domain '\(hostname)' already belongs to another tenant")
+                }
+            }
+            // The role and schema; the host's login role becomes a member so it may SET ROLE.
+            do {
+                try await transaction.executeScript(
+                    """
+                    CREATE ROLE \(role.quoted) NOLOGIN NOINHERIT;
+                    GRANT \(role.quoted) TO CURRENT_USER;
+                    CREATE SCHEMA \(slug.schema.quoted) AUTHORIZATION \(role.quoted);
+                    REVOKE ALL ON SCHEMA \(slug.schema.quoted) FROM PUBLIC;
+                    """
+                )
+            } catch let error as PostgresError
+                where error.sqlState == .duplicateObject || error.sqlState == .duplicateSchema
+            {
+                throw TenancyError(.conflict, "a schema or role for '\(slug)' already exists in the database")
+            }
+            // Tenant migrations run as the tenant role, so every table belongs to the tenant.
+            try await transaction.executeScript("SET LOCAL ROLE \(role.quoted)")
+            try await Migrator(set: tenantMigrations, logger: logger).migrate(schema: slug.schema, within: transaction)
+            try await transaction.executeScript("RESET ROLE")
+            try await transaction.execute(
+                "INSERT INTO platform.tenant_branding (tenant_id, product_name) VALUES (\(id), \(displayName))"
+            )
+            for (feature, enabled) in TenantProvisioner.defaultFeatures.merging(
+                request.features, uniquingKeysWith: { $1 }
+            )
+            .sorted(by: { $0.key < $1.key }) {
+                try await transaction.execute(
+                    "INSERT INTO platform.tenant_features (tenant_id, feature, enabled) VALUES (\(id), \(feature), \(enabled))"
+                )
+            }
+            try await transaction.execute(
+                """
+                UPDATE platform.tenants SET status = 'active', schema_version = \(tenantMigrations.latestVersion),
+                    updated_at = now() WHERE id = \(id)
+                """
+            )
+            return Tenant(id: id, slug: slug, displayName: displayName, status: .active)
+        }
+        let elapsed = ContinuousClock.now - started
+        let milliseconds = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
+        logger.info("tenant provisioned", ["tenant": slug.value, "elapsed_ms": String(milliseconds)])
+        return tenant
+    }
+
+    /// Every tenant, by slug.
+    public func list(on pool: PostgresConnectionPool) async throws -> [Tenant] {
+        let rows = try await pool.query("SELECT id, slug, display_name, status FROM platform.tenants ORDER BY slug")
+        return try rows.map { row in
+            Tenant(
+                id: try row.decode("id", as: UUID.self),
+                slug: try TenantSlug(try row.decode("slug", as: String.self)),
+                displayName: try row.decode("display_name", as: String.self),
+                status: Tenant.Status(rawValue: try row.decode("status", as: String.self)) ?? .suspended
+            )
+        }
+    }
+}
+
+/// The database role that owns a tenant's schema. Roles are shared by every database of a
+/// PostgreSQL cluster, so the name includes a short hash of the database name: two databases on
+/// one cluster (or parallel tests) never collide.
+enum TenantRole {
+    static func name(for slug: TenantSlug, in transaction: PostgresTransaction) async throws -> SQLIdentifier {
+        let database = try await transaction.query("SELECT current_database() AS name").first!.decode(
+            "name", as: String.self)
+        return try SQLIdentifier("tr_" + String(SHA256.hexDigest(database).prefix(8)) + "_" + slug.value)
+    }
+}

@@ -1,0 +1,64 @@
+public import ScryptexCore
+public import ScryptexPostgres
+
+/// Runs SQL for one tenant. Every transaction starts with `SET LOCAL ROLE` to the tenant's role
+/// and `SET LOCAL search_path` to its schema, so the statements inside can reach only that
+/// tenant's tables (even by schema-qualified name) and nothing tenant-specific stays on the
+/// connection afterwards; this also holds behind a transaction-mode pooler. Each acquired
+/// connection is checked: if `current_schema()` is not the tenant's, the transaction is refused.
+public struct TenantScope: Sendable {
+    public let tenant: Tenant
+    private let pool: PostgresConnectionPool
+
+    public init(tenant: Tenant, pool: PostgresConnectionPool) {
+        self.tenant = tenant
+        self.pool = pool
+    }
+
+    /// Runs `body` in a transaction as the tenant.
+    @discardableResult
+    public func withTransaction<Result>(
+        isolation: isolated (any Actor)? = #isolation,
+        _ body: (PostgresTransaction) async throws -> Result
+    ) async throws -> Result {
+        try await pool.withTransaction { transaction in
+            let role = try await TenantRole.name(for: tenant.slug, in: transaction)
+            try await transaction.executeScript(
+                "SET LOCAL ROLE \(role.quoted); SET LOCAL search_path TO \(tenant.schema.quoted)"
+            )
+            // The canary: a connection that is not where it should be never runs tenant SQL.
+            let schema = try await transaction.query("SELECT current_schema() AS name").first?.decode(
+                "name", as: String?.self)
+            guard schema == tenant.schema.name else {
+                throw TenancyError(.notFound, "the schema of tenant '\(tenant.slug)' is not available")
+            }
+            return try await body(transaction)
+        }
+    }
+}
+
+/// Applies the tenant migration set to one tenant's schema, as the tenant's role (so every new
+/// object belongs to the tenant), in one transaction.
+public struct TenantMigrationRunner: Sendable {
+    public let set: MigrationSet
+    private let logger: Logger
+
+    public init(set: MigrationSet, logger: Logger) {
+        self.set = set
+        self.logger = logger
+    }
+
+    @discardableResult
+    public func migrate(_ slug: TenantSlug, on connection: PostgresConnection) async throws -> Migrator.Report {
+        try await connection.withTransaction { transaction in
+            let role = try await TenantRole.name(for: slug, in: transaction)
+            try await transaction.executeScript("SET LOCAL ROLE \(role.quoted)")
+            let report = try await Migrator(set: set, logger: logger).migrate(schema: slug.schema, within: transaction)
+            try await transaction.executeScript("RESET ROLE")
+            try await transaction.execute(
+                "UPDATE platform.tenants SET schema_version = \(report.currentVersion), updated_at = now() WHERE slug = \(slug.value)"
+            )
+            return report
+        }
+    }
+}
