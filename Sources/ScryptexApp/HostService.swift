@@ -1,8 +1,10 @@
 import Dispatch
+import Foundation
 import Glibc
 import ScryptexCore
 import ScryptexHTTP
 import ScryptexPostgres
+import ScryptexTenancy
 import Synchronization
 
 /// The running host: database ready and migrated, connection pool open, serving until a
@@ -12,6 +14,7 @@ struct HostService: Sendable {
     let logger: Logger
 
     func run() async throws -> Int32 {
+        let directory = TenantDirectory()
         let database = try await DatabaseSetup.prepare(configuration, logger: logger)
         let pool = PostgresConnectionPool(
             configuration: database.configuration,
@@ -28,6 +31,9 @@ struct HostService: Sendable {
                 try await SchemaMigrations(logger: logger).migrateAll(on: connection)
             }
             for line in outcome.lines { logger.info(line) }
+            try await syncTenants(pool: pool)
+            try await directory.reload(from: pool)
+            logger.info("tenant directory loaded", ["hosts": String(directory.count)])
         } catch {
             await pool.close()
             await database.finish(logger: logger)
@@ -35,7 +41,7 @@ struct HostService: Sendable {
         }
         let servers: (https: HTTPServer, http: HTTPServer)
         do {
-            servers = try startServers(pool: pool)
+            servers = try await startServers(pool: pool, directory: directory)
         } catch {
             await pool.close()
             await database.finish(logger: logger)
@@ -62,9 +68,31 @@ struct HostService: Sendable {
 
 extension HostService {
     /// Starts the HTTPS front (certificates by SNI) and the plain HTTP port that redirects to it.
-    func startServers(pool: PostgresConnectionPool) throws -> (https: HTTPServer, http: HTTPServer) {
+    /// Applies `tenants/*.json`; a malformed file stops start-up, naming the file and field.
+    func syncTenants(pool: PostgresConnectionPool) async throws {
+        guard FileManager.default.fileExists(atPath: configuration.tenantsDirectory) else { return }
+        let provisioner = TenantProvisioner(
+            platformDomain: configuration.platformDomain, tenantMigrations: TenantMigrations.set, logger: logger
+        )
+        let report = try await TenantSync(provisioner: provisioner, logger: logger)
+            .apply(folder: configuration.tenantsDirectory, on: pool)
+        logger.info(
+            "tenants synced",
+            [
+                "folder": configuration.tenantsDirectory, "created": report.created.joined(separator: ","),
+                "updated": report.updated.joined(separator: ","),
+                "not_in_folder": report.notInFolder.joined(separator: ","),
+            ]
+        )
+    }
+
+    func startServers(
+        pool: PostgresConnectionPool, directory: TenantDirectory
+    ) async throws -> (https: HTTPServer, http: HTTPServer) {
         let folder = CertificateFolder(dataDirectory: configuration.dataDirectory)
-        let made = try folder.ensureDevelopmentCertificates(for: [configuration.platformDomain])
+        let tenantHosts = try await pool.query("SELECT hostname FROM platform.tenant_domains ORDER BY hostname")
+            .map { try $0.decode("hostname", as: String.self) }
+        let made = try folder.ensureDevelopmentCertificates(for: [configuration.platformDomain] + tenantHosts)
         for domain in made {
             logger.notice(
                 "created a development certificate; replace it for production",
@@ -74,7 +102,10 @@ extension HostService {
         let store = try folder.loadStore(defaultDomain: configuration.platformDomain, logger: logger)
         var router = Router()
         PlatformRoutes.add(to: &router, pool: pool)
-        let application = HTTPApplication(router: router, middleware: [AccessLogMiddleware()])
+        TenantRoutes.add(to: &router, pool: pool)
+        let application = HTTPApplication(
+            router: router, middleware: [AccessLogMiddleware(), TenantResolutionMiddleware(directory: directory)]
+        )
         let https = HTTPServer(
             configuration: .init(
                 host: configuration.httpsListen.host, port: configuration.httpsListen.port,

@@ -60,7 +60,9 @@ public struct TenantProvisioner: Sendable {
                 throw TenancyError(
                     .invalidInput, "the domain '\(domain)' is not a valid host name (use punycode for IDN)")
             }
-            domains.append((normalized, "custom"))
+            if !domains.contains(where: { $0.0 == normalized }) {
+                domains.append((normalized, "custom"))
+            }
         }
         for (feature, _) in request.features where TenantProvisioner.defaultFeatures[feature] == nil {
             throw TenancyError(

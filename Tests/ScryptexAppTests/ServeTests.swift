@@ -6,24 +6,72 @@ import Testing
 
 @Suite("scryptex serve as a process", .serialized)
 struct ServeTests {
+    /// Runs curl and returns its output, or records that it failed.
+    static func curl(_ arguments: [String]) async throws -> String {
+        let process = try ChildProcess("/usr/bin/curl", ["-s"] + arguments)
+        let status = await process.waitForExit(timeout: .seconds(20))
+        #expect(status == 0, "curl \(arguments) exited with \(String(describing: status))")
+        return process.output
+    }
+
     @Test(.timeLimit(.minutes(2)))
-    func startsOnTheEmbeddedDefaultAndStopsCleanlyOnSIGTERM() async throws {
+    func servesTenantsOverHTTPSAndStopsCleanlyOnSIGTERM() async throws {
         let executable = ChildProcess.scryptexExecutable
         try #require(FileManager.default.isExecutableFile(atPath: executable), "no scryptex binary at \(executable)")
         let root = "/tmp/scryptex-serve-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
         defer { try? FileManager.default.removeItem(atPath: root) }
+        let httpsPort = Int.random(in: 20_000...29_999)
+        let httpPort = httpsPort + 10_000
+        // The project's demo tenants, from its tenants/ folder.
+        let tenants = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("tenants").path
 
         let host = try ChildProcess(
-            executable, ["serve"], environment: ["SCRYPTEX_DATA_DIR": root, "LOG_LEVEL": "info"])
+            executable, ["serve"],
+            environment: [
+                "SCRYPTEX_DATA_DIR": root, "LOG_LEVEL": "info", "HTTPS_LISTEN": "127.0.0.1:\(httpsPort)",
+                "HTTP_LISTEN": "127.0.0.1:\(httpPort)", "SCRYPTEX_EVENT_LOOPS": "2", "SCRYPTEX_TENANTS_DIR": tenants,
+            ]
+        )
         let ready = await host.waitForOutput(containing: "scryptex host ready", timeout: .seconds(60))
         #expect(ready, "the host never became ready:\n\(host.output)")
-
         let cluster = EmbeddedPostgres(options: .init(rootDirectory: root), logger: TestDatabase.logger)
-        guard case .running = cluster.status() else {
-            Issue.record("the embedded cluster is not running: \(cluster.status())")
+        guard ready, case .running = cluster.status() else {
+            Issue.record("the host or its embedded cluster is not running: \(cluster.status())")
             host.send(SIGKILL)
             return
         }
+
+        // HTTPS with the development CA it created, readiness through the database.
+        let ca = root + "/tls/ca.pem"
+        #expect(try await Self.curl(["--cacert", ca, "https://localhost:\(httpsPort)/healthz"]) == #"{"status":"ok"}"#)
+        #expect(
+            try await Self.curl(["--cacert", ca, "https://localhost:\(httpsPort)/readyz"]).contains(
+                #""status":"ready""#))
+
+        // Each demo tenant answers on its own domain with its own branding; others get 404 or 421.
+        for (domain, product) in [("acme.localhost", "Acme Prime"), ("zenith.localhost", "Zenith Markets")] {
+            let branding = try await Self.curl([
+                "--cacert", ca, "https://\(domain):\(httpsPort)/api/enterprise/branding",
+            ])
+            #expect(branding.contains("\"productName\":\"\(product)\""), "\(domain): \(branding)")
+        }
+        let platform = try await Self.curl([
+            "-i", "--cacert", ca, "https://localhost:\(httpsPort)/api/enterprise/branding",
+        ])
+        #expect(platform.contains("404 Not Found"))
+        #expect(!platform.contains("acme") && !platform.contains("zenith"))
+        let misdirected = try await Self.curl([
+            "-i", "--cacert", ca, "-H", "Host: zenith.localhost",
+            "https://acme.localhost:\(httpsPort)/api/enterprise/branding",
+        ])
+        #expect(misdirected.contains("421 Misdirected Request"))
+
+        // The plain HTTP port redirects to HTTPS.
+        let redirect = try await Self.curl(["-i", "http://localhost:\(httpPort)/healthz?a=1"])
+        #expect(redirect.contains("308 Permanent Redirect"))
+        #expect(redirect.contains("Location: https://localhost:\(httpsPort)/healthz?a=1"))
+
         // Every log line is a JSON object.
         for line in host.output.split(separator: "\n") {
             let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
@@ -39,9 +87,30 @@ struct ServeTests {
     }
 
     @Test func badConfigurationStopsStartUp() async throws {
-        let executable = ChildProcess.scryptexExecutable
-        let host = try ChildProcess(executable, ["serve"], environment: ["HTTPS_LISTEN": "everywhere"])
+        let host = try ChildProcess(
+            ChildProcess.scryptexExecutable, ["serve"], environment: ["HTTPS_LISTEN": "everywhere"])
         #expect(await host.waitForExit(timeout: .seconds(20)) == 1)
         #expect(host.output.contains("HTTPS_LISTEN='everywhere' is not valid"))
+    }
+
+    @Test func aMalformedTenantFileStopsStartUpNamingFileAndField() async throws {
+        let root = "/tmp/scryptex-serve-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        let tenants = root + "/tenants"
+        try FileManager.default.createDirectory(atPath: tenants, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try #"{"slug":"broken","displayName":"Broken","branding":{"productName":"B","colors":{"primary":"red"}}}"#
+            .write(toFile: tenants + "/broken.json", atomically: true, encoding: .utf8)
+        let httpsPort = Int.random(in: 20_000...29_999)
+        let host = try ChildProcess(
+            ChildProcess.scryptexExecutable, ["serve"],
+            environment: [
+                "SCRYPTEX_DATA_DIR": root + "/data", "SCRYPTEX_TENANTS_DIR": tenants,
+                "HTTPS_LISTEN": "127.0.0.1:\(httpsPort)",
+                "HTTP_LISTEN": "127.0.0.1:\(httpsPort + 10_000)",
+            ]
+        )
+        #expect(await host.waitForExit(timeout: .seconds(60)) == 1)
+        #expect(
+            host.output.contains("broken.json: field 'branding.colors.primary': 'red' is not a colour like #0B3D91"))
     }
 }

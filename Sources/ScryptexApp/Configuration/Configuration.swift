@@ -30,6 +30,8 @@ public struct Configuration: Sendable {
     /// The external database, or nil for the embedded cluster.
     public var database: PostgresConfiguration?
     public var dataDirectory = ".scryptex"
+    /// The folder of declarative tenant files (`<slug>.json`).
+    public var tenantsDirectory = "tenants"
     /// A loopback TCP port for the embedded cluster, besides its unix socket.
     public var embeddedPostgresPort: Int?
     public var httpsListen = ListenAddress(host: "0.0.0.0", port: 8443)
@@ -128,6 +130,9 @@ public struct Configuration: Sendable {
         dataDirectory = reader.value("SCRYPTEX_DATA_DIR", default: ".scryptex", accepted: "a folder path") {
             $0.isEmpty ? nil : $0
         }
+        tenantsDirectory = reader.value("SCRYPTEX_TENANTS_DIR", default: "tenants", accepted: "a folder path") {
+            $0.isEmpty ? nil : $0
+        }
         mlModelStoragePath = reader.value(
             "ML_MODEL_STORAGE_PATH", default: dataDirectory + "/models", accepted: "a folder path"
         ) {
@@ -191,6 +196,7 @@ public struct Configuration: Sendable {
             ("REPORT_GENERATION_TIMEOUT", String(reportGenerationTimeoutSeconds)),
             ("DATABASE_URL", database?.redactedDescription ?? "(unset: embedded cluster in \(dataDirectory)/postgres)"),
             ("SCRYPTEX_DATA_DIR", dataDirectory),
+            ("SCRYPTEX_TENANTS_DIR", tenantsDirectory),
             ("SCRYPTEX_POSTGRES_PORT", embeddedPostgresPort.map(String.init) ?? "(unset: unix socket only)"),
             ("HTTPS_LISTEN", httpsListen.description),
             ("HTTP_LISTEN", httpListen.description),

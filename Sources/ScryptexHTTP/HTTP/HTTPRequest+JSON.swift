@@ -1,4 +1,5 @@
 import Foundation
+import ScryptexCore
 
 extension HTTPRequest {
     /// Decodes the body as JSON into `type`.
@@ -27,7 +28,7 @@ extension HTTPRequest {
         do {
             return try JSONDecoder().decode(type, from: Data(body))
         } catch let error as DecodingError {
-            throw HTTPProblem.badRequest(JSONShape.describe(error), type: "invalid-body")
+            throw HTTPProblem.badRequest(DecodingErrorDescription.describe(error), type: "invalid-body")
         }
     }
 }
@@ -62,47 +63,5 @@ enum JSONShape {
             }
         }
         return nil
-    }
-
-    static func describe(_ error: DecodingError) -> String {
-        switch error {
-        case .keyNotFound(let key, let context):
-            return "the field '\(path(context.codingPath + [key]))' is required"
-        case .valueNotFound(_, let context):
-            return "the field '\(path(context.codingPath))' must not be null"
-        case .typeMismatch(let type, let context):
-            return "the field '\(path(context.codingPath))' must be \(describe(type))"
-        case .dataCorrupted(let context):
-            if context.codingPath.isEmpty {
-                return "the request body is not valid JSON"
-            }
-            return "the field '\(path(context.codingPath))' is not valid: \(context.debugDescription)"
-        @unknown default:
-            return "the request body does not match what this endpoint accepts"
-        }
-    }
-
-    private static func path(_ keys: [any CodingKey]) -> String {
-        var text = ""
-        for key in keys {
-            if let index = key.intValue {
-                text += "[\(index)]"
-            } else {
-                text += text.isEmpty ? key.stringValue : "." + key.stringValue
-            }
-        }
-        return text.isEmpty ? "(body)" : text
-    }
-
-    private static func describe(_ type: Any.Type) -> String {
-        switch type {
-        case is String.Type: "a string"
-        case is Bool.Type: "true or false"
-        case is Int.Type, is Int64.Type, is Int32.Type: "a whole number"
-        case is Double.Type, is Decimal.Type: "a number"
-        case is [Any].Type: "an array"
-        case is [String: Any].Type: "an object"
-        default: "a \(type)"
-        }
     }
 }

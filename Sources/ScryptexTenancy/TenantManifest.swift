@@ -1,0 +1,182 @@
+import Foundation
+public import ScryptexCore
+public import ScryptexPostgres
+
+/// One tenant declared in `tenants/<slug>.json`.
+///
+/// ```json
+/// {"slug": "acme", "displayName": "Acme Capital", "legalName": "Acme Capital Management LLC",
+///  "domains": ["trade.acme.example"],
+///  "branding": {"productName": "Acme Prime", "colors": {"primary": "#0B3D91"}, "supportEmail": "desk@acme.example"},
+///  "features": {"market_making": false}}
+/// ```
+public struct TenantManifest: Sendable, Decodable, Equatable {
+    public struct Branding: Sendable, Decodable, Equatable {
+        public var productName: String
+        public var logoURL: String?
+        public var colors: [String: String]?
+        public var cssVariables: [String: String]?
+        public var supportEmail: String?
+        public var supportURL: String?
+        public var legalFooter: String?
+    }
+
+    public var slug: String
+    public var displayName: String
+    public var legalName: String?
+    public var domains: [String]?
+    public var branding: Branding?
+    public var features: [String: Bool]?
+
+    /// Reads and checks a manifest file.
+    /// - Throws: `TenancyError` naming the file, the field and the problem.
+    public static func load(path: String) throws -> TenantManifest {
+        let file = (path as NSString).lastPathComponent
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw TenancyError(.invalidInput, "\(file): cannot be read")
+        }
+        let manifest: TenantManifest
+        do {
+            manifest = try JSONDecoder().decode(TenantManifest.self, from: data)
+        } catch let error as DecodingError {
+            throw TenancyError(.invalidInput, "\(file): \(DecodingErrorDescription.describe(error))")
+        }
+        do {
+            _ = try TenantSlug(manifest.slug)
+        } catch {
+            throw TenancyError(.invalidInput, "\(file): field 'slug': \(error.message)")
+        }
+        guard (file as NSString).deletingPathExtension == manifest.slug else {
+            throw TenancyError(
+                .invalidInput,
+                "\(file): field 'slug' is '\(manifest.slug)' but the file must be named \(manifest.slug).json")
+        }
+        for (index, domain) in (manifest.domains ?? []).enumerated() where HostName.normalized(domain) == nil {
+            throw TenancyError(
+                .invalidInput, "\(file): field 'domains[\(index)]': '\(domain)' is not a valid host name")
+        }
+        for (name, value) in manifest.branding?.colors ?? [:] where !Self.isHexColor(value) {
+            throw TenancyError(
+                .invalidInput, "\(file): field 'branding.colors.\(name)': '\(value)' is not a colour like #0B3D91"
+            )
+        }
+        for feature in (manifest.features ?? [:]).keys where TenantProvisioner.defaultFeatures[feature] == nil {
+            throw TenancyError(.invalidInput, "\(file): field 'features.\(feature)' is not a known feature")
+        }
+        return manifest
+    }
+
+    static func isHexColor(_ text: String) -> Bool {
+        let digits = text.utf8.dropFirst()
+        return text.hasPrefix("#") && (digits.count == 6 || digits.count == 3)
+            && digits.allSatisfy { Hex.value(of: $0) != nil }
+    }
+}
+
+/// Applies `tenants/*.json` to the control plane: missing tenants are created, branding and
+/// flags of existing ones brought in line, missing domains added. A tenant absent from the
+/// folder is never deleted; it is reported. Every file is checked before anything is applied,
+/// so a malformed file stops the sync with nothing of it applied.
+public struct TenantSync: Sendable {
+    public struct Report: Sendable, Equatable {
+        public var created: [String] = []
+        public var updated: [String] = []
+        /// Tenants in the database with no file in the folder (left as they are).
+        public var notInFolder: [String] = []
+
+        public init(created: [String] = [], updated: [String] = [], notInFolder: [String] = []) {
+            self.created = created
+            self.updated = updated
+            self.notInFolder = notInFolder
+        }
+    }
+
+    private let provisioner: TenantProvisioner
+    private let logger: Logger
+
+    public init(provisioner: TenantProvisioner, logger: Logger) {
+        self.provisioner = provisioner
+        self.logger = logger
+    }
+
+    public func apply(folder: String, on pool: PostgresConnectionPool) async throws -> Report {
+        let files = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter {
+            $0.hasSuffix(".json")
+        }.sorted()
+        let manifests = try files.map { try TenantManifest.load(path: folder + "/" + $0) }
+        var report = Report()
+        let existing = Set(try await provisioner.list(on: pool).map(\.slug.value))
+        for manifest in manifests {
+            if !existing.contains(manifest.slug) {
+                try await provisioner.create(
+                    .init(
+                        slug: manifest.slug, displayName: manifest.displayName, legalName: manifest.legalName,
+                        domains: manifest.domains ?? [], features: manifest.features ?? [:]
+                    ),
+                    on: pool
+                )
+                report.created.append(manifest.slug)
+            } else {
+                report.updated.append(manifest.slug)
+            }
+            try await apply(manifest, on: pool)
+        }
+        report.notInFolder = existing.subtracting(manifests.map(\.slug)).sorted()
+        for slug in report.notInFolder {
+            logger.notice("tenant has no file in the tenants folder; left unchanged", ["tenant": slug])
+        }
+        return report
+    }
+
+    /// Brings branding, flags and domains in line with the manifest.
+    private func apply(_ manifest: TenantManifest, on pool: PostgresConnectionPool) async throws {
+        try await pool.withTransaction { transaction in
+            guard
+                let id = try await transaction.query("SELECT id FROM platform.tenants WHERE slug = \(manifest.slug)")
+                    .first?.decode("id", as: UUID.self)
+            else { throw TenancyError(.notFound, "tenant '\(manifest.slug)' disappeared during the sync") }
+            try await transaction.execute(
+                "UPDATE platform.tenants SET display_name = \(manifest.displayName), legal_name = \(manifest.legalName), updated_at = now() WHERE id = \(id)"
+            )
+            if let branding = manifest.branding {
+                try await transaction.execute(
+                    """
+                    UPDATE platform.tenant_branding SET product_name = \(branding.productName), logo_url = \(branding.logoURL),
+                        colors = \(try PostgresJSON(encoding: branding.colors ?? [:])),
+                        css_variables = \(try PostgresJSON(encoding: branding.cssVariables ?? [:])),
+                        support_email = \(branding.supportEmail), support_url = \(branding.supportURL),
+                        legal_footer = \(branding.legalFooter), updated_at = now()
+                    WHERE tenant_id = \(id)
+                    """
+                )
+            }
+            for (feature, enabled) in (manifest.features ?? [:]).sorted(by: { $0.key < $1.key }) {
+                try await transaction.execute(
+                    """
+                    INSERT INTO platform.tenant_features (tenant_id, feature, enabled) VALUES (\(id), \(feature), \(enabled))
+                    ON CONFLICT (tenant_id, feature) DO UPDATE SET enabled = excluded.enabled, updated_at = now()
+                    """
+                )
+            }
+            for domain in manifest.domains ?? [] {
+                guard let hostname = HostName.normalized(domain) else { continue }
+                let owner = try await transaction.query(
+                    "SELECT tenant_id FROM platform.tenant_domains WHERE hostname = \(hostname)")
+                if let other = try owner.first?.decode("tenant_id", as: UUID.self) {
+                    if other != id {
+                        throw TenancyError(
+                            .conflict, "the domain '\(hostname)' of tenant '\(manifest.slug)' belongs to another tenant"
+                        )
+                    }
+                    continue
+                }
+                try await transaction.execute(
+                    """
+                    INSERT INTO platform.tenant_domains (hostname, tenant_id, kind, verification_token)
+                    VALUES (\(hostname), \(id), 'custom', \(UUID().uuidString.lowercased()))
+                    """
+                )
+            }
+        }
+    }
+}
