@@ -15,6 +15,7 @@ struct HostService: Sendable {
 
     func run() async throws -> Int32 {
         let directory = TenantDirectory()
+        var changeListener: PostgresNotificationListener?
         let database = try await DatabaseSetup.prepare(configuration, logger: logger)
         let pool = PostgresConnectionPool(
             configuration: database.configuration,
@@ -34,6 +35,9 @@ struct HostService: Sendable {
             try await syncTenants(pool: pool)
             try await directory.reload(from: pool)
             logger.info("tenant directory loaded", ["hosts": String(directory.count)])
+            changeListener = try directory.follow(
+                configuration: database.configuration, pool: pool, logger: logger.child(label: "scryptex.tenancy")
+            )
         } catch {
             await pool.close()
             await database.finish(logger: logger)
@@ -59,6 +63,7 @@ struct HostService: Sendable {
         logger.info("shutting down", ["signal": signal == SIGINT ? "SIGINT" : "SIGTERM"])
         await servers.http.shutdown(gracePeriod: .seconds(10))
         await servers.https.shutdown(gracePeriod: .seconds(10))
+        await changeListener?.stop()
         await pool.close()
         await database.finish(logger: logger)
         logger.info("stopped")

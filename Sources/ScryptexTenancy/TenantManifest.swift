@@ -158,6 +158,7 @@ public struct TenantSync: Sendable {
                     """
                 )
             }
+            try await TenantChangeFeed.announce(manifest.slug, in: transaction)
             for domain in manifest.domains ?? [] {
                 guard let hostname = HostName.normalized(domain) else { continue }
                 let owner = try await transaction.query(

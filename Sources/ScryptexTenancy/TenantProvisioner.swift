@@ -133,6 +133,7 @@ public struct TenantProvisioner: Sendable {
                     updated_at = now() WHERE id = \(id)
                 """
             )
+            try await TenantChangeFeed.announce(slug.value, in: transaction)
             return Tenant(id: id, slug: slug, displayName: displayName, status: .active)
         }
         let elapsed = ContinuousClock.now - started

@@ -67,6 +67,21 @@ struct ServeTests {
         ])
         #expect(misdirected.contains("421 Misdirected Request"))
 
+        // Another process (the CLI) suspends a tenant; the running host answers 503 for it within 1 s.
+        let suspend = try ChildProcess(
+            executable, ["tenant", "suspend", "acme"], environment: ["SCRYPTEX_DATA_DIR": root])
+        #expect(await suspend.waitForExit(timeout: .seconds(30)) == 0, "\(suspend.output)")
+        let suspendedAt = ContinuousClock.now
+        var answer = ""
+        while ContinuousClock.now - suspendedAt < .seconds(1) {
+            answer = try await Self.curl([
+                "-i", "--cacert", ca, "https://acme.localhost:\(httpsPort)/api/enterprise/branding",
+            ])
+            if answer.contains("503 Service Unavailable") { break }
+        }
+        #expect(answer.contains("503 Service Unavailable"), "the suspension did not reach the host within 1 s")
+        #expect(cluster.status() != .stopped, "the CLI must not stop a cluster it did not start")
+
         // The plain HTTP port redirects to HTTPS.
         let redirect = try await Self.curl(["-i", "http://localhost:\(httpPort)/healthz?a=1"])
         #expect(redirect.contains("308 Permanent Redirect"))

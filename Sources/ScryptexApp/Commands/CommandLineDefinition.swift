@@ -55,6 +55,14 @@ public enum ScryptexCommands {
                         arguments: [.required("slug", TenantSlugRule.text)]
                     ),
                     CommandDefinition(name: "list", summary: "List tenants with their status and domains."),
+                    CommandDefinition(
+                        name: "suspend", summary: "Suspend a tenant: its domains answer 503, its data is kept.",
+                        arguments: [.required("slug", "The tenant's slug.")]
+                    ),
+                    CommandDefinition(
+                        name: "resume", summary: "Resume a suspended tenant.",
+                        arguments: [.required("slug", "The tenant's slug.")]
+                    ),
                 ]
             ),
             CommandDefinition(

@@ -76,7 +76,7 @@ public struct ScryptexProgram: Sendable {
                 return try await HostService(configuration: configuration, logger: logger).run()
             case ["migrate"]:
                 return try await migrate(configuration, status: invocation.hasFlag("status"), logger: logger)
-            case ["tenant", "create"], ["tenant", "list"]:
+            case ["tenant", "create"], ["tenant", "list"], ["tenant", "suspend"], ["tenant", "resume"]:
                 return try await tenants(invocation, configuration, logger: logger)
             case ["cert", "dev"]:
                 return try developmentCertificates(configuration, extraDomains: invocation.allValues("domain"))
@@ -108,6 +108,18 @@ public struct ScryptexProgram: Sendable {
             let provisioner = TenantProvisioner(
                 platformDomain: configuration.platformDomain, tenantMigrations: TenantMigrations.set, logger: logger
             )
+            if invocation.path == ["tenant", "suspend"] || invocation.path == ["tenant", "resume"] {
+                let suspend = invocation.path[1] == "suspend"
+                do {
+                    try await TenantLifecycle().setStatus(
+                        suspend ? .suspended : .active, of: invocation.arguments[0], on: pool)
+                } catch let error as TenancyError {
+                    errorOutput("scryptex: \(error.message)")
+                    return error.code == .invalidInput ? ExitCode.usage : ExitCode.failure
+                }
+                output("tenant \(invocation.arguments[0]) \(suspend ? "suspended" : "resumed")")
+                return ExitCode.success
+            }
             if invocation.path == ["tenant", "list"] {
                 let rows = try await pool.query(
                     """

@@ -1,0 +1,75 @@
+public import ScryptexCore
+public import ScryptexPostgres
+import Synchronization
+
+/// Tells every host that the control plane changed, through PostgreSQL `NOTIFY` on one channel.
+/// Notifications sent inside a transaction are delivered when it commits, so hosts never reload
+/// a change that was rolled back.
+public enum TenantChangeFeed {
+    public static let channel = "scryptex_tenants"
+
+    /// Announces a change to `slug` (delivered at commit).
+    public static func announce(_ slug: String, in transaction: PostgresTransaction) async throws {
+        try await transaction.execute("SELECT pg_notify(\(channel), \(slug))")
+    }
+}
+
+extension TenantDirectory {
+    /// Keeps the directory current: reloads on every change notification, and in full whenever the
+    /// listening connection comes back after a loss (changes made meanwhile were not heard).
+    /// - Returns: The listener; stop it on shutdown.
+    public func follow(
+        configuration: PostgresConfiguration,
+        pool: PostgresConnectionPool,
+        logger: Logger
+    ) throws -> PostgresNotificationListener {
+        let listener = try PostgresNotificationListener(
+            configuration: configuration, channels: [TenantChangeFeed.channel], logger: logger
+        )
+        listener.start()
+        let directory = self
+        Task {
+            for await event in listener.events {
+                switch event {
+                case .notification, .reconnected, .listening:
+                    do {
+                        try await directory.reload(from: pool)
+                        logger.debug("tenant directory reloaded", ["hosts": String(directory.count)])
+                    } catch {
+                        logger.warning("tenant directory reload failed", ["error": String(describing: error)])
+                    }
+                case .disconnected:
+                    break
+                }
+            }
+        }
+        return listener
+    }
+}
+
+/// Suspends and resumes tenants. A suspended tenant's domains answer 503; its data is untouched.
+public struct TenantLifecycle: Sendable {
+    public init() {}
+
+    /// - Throws: `TenancyError` `.notFound` for an unknown slug, `.invalidInput` for a tenant being deleted.
+    public func setStatus(_ status: Tenant.Status, of slug: String, on pool: PostgresConnectionPool) async throws {
+        let slug = try TenantSlug(slug)
+        precondition(status == .active || status == .suspended, "only suspend and resume change status here")
+        try await pool.withTransaction { transaction in
+            let current = try await transaction.query(
+                "SELECT status FROM platform.tenants WHERE slug = \(slug.value) FOR UPDATE")
+            guard let value = try current.first?.decode("status", as: String.self) else {
+                throw TenancyError(.notFound, "no tenant has the slug '\(slug)'")
+            }
+            guard value == "active" || value == "suspended" else {
+                throw TenancyError(
+                    .invalidInput,
+                    "tenant '\(slug)' is \(value) and cannot be \(status == .active ? "resumed" : "suspended")")
+            }
+            try await transaction.execute(
+                "UPDATE platform.tenants SET status = \(status.rawValue), updated_at = now() WHERE slug = \(slug.value)"
+            )
+            try await TenantChangeFeed.announce(slug.value, in: transaction)
+        }
+    }
+}
