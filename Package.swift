@@ -66,6 +66,14 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .executableTarget(name: "scryptex", dependencies: ["ScryptexApp"], swiftSettings: strictSettings),
+        // Benchmarks that drive the modules directly (bench/*.sh runs them).
+        .executableTarget(
+            name: "scryptex-bench",
+            dependencies: [
+                "ScryptexApp", "ScryptexCore", "ScryptexEmbeddedPostgres", "ScryptexPostgres", "ScryptexTenancy",
+            ],
+            swiftSettings: strictSettings
+        ),
 
         // Test support: a real PostgreSQL for every test, one database per test.
         .target(

@@ -89,7 +89,7 @@ struct ProgramTests {
             #expect(await program.run(["migrate"], environment: environment) == 0)
             #expect(
                 program.output.contains(
-                    "tenant schemas: 1 total, 1 already up to date, 0 failed (tenant set at version 1)"))
+                    "tenant schemas: 1 total, 1 already up to date, 0 migrated, 0 failed (tenant set at version 1)"))
             let connection = try await PostgresConnection.connect(
                 configuration: configuration, logger: TestDatabase.logger)
             let tables = try await connection.query(

@@ -18,19 +18,29 @@ struct SchemaMigrations: Sendable {
         outcome.lines.append(Self.describe(set: "platform", report: platform))
 
         let tenantMigrator = TenantMigrationRunner(set: TenantMigrations.set, logger: logger)
-        let tenants = try await connection.query(
-            "SELECT slug FROM platform.tenants WHERE status IN ('active', 'suspended', 'provisioning') ORDER BY slug"
+        // Each tenant's applied version is recorded in the control plane, so an up-to-date tenant
+        // costs nothing here: one query finds the tenants behind (a no-op run is one round trip).
+        let latest = TenantMigrations.set.latestVersion
+        let counts = try await connection.query(
+            """
+            SELECT count(*) AS total, count(*) FILTER (WHERE schema_version < \(latest)) AS behind
+            FROM platform.tenants WHERE status IN ('active', 'suspended', 'provisioning')
+            """
         )
-        var upToDate = 0
-        for row in tenants {
+        let total = try counts.first?.decode("total", as: Int.self) ?? 0
+        let pending = try await connection.query(
+            """
+            SELECT slug FROM platform.tenants
+            WHERE status IN ('active', 'suspended', 'provisioning') AND schema_version < \(latest) ORDER BY slug
+            """
+        )
+        var migrated = 0
+        for row in pending {
             let slug = try row.decode("slug", as: String.self)
             do {
                 let report = try await tenantMigrator.migrate(try TenantSlug(slug), on: connection)
-                if report.applied.isEmpty {
-                    upToDate += 1
-                } else {
-                    outcome.lines.append(Self.describe(set: "tenant", report: report))
-                }
+                migrated += 1
+                outcome.lines.append(Self.describe(set: "tenant", report: report))
             } catch {
                 outcome.failures.append(slug)
                 outcome.lines.append("tenant \(slug): FAILED: \(error)")
@@ -38,7 +48,7 @@ struct SchemaMigrations: Sendable {
             }
         }
         outcome.lines.append(
-            "tenant schemas: \(tenants.count) total, \(upToDate) already up to date, \(outcome.failures.count) failed (tenant set at version \(TenantMigrations.set.latestVersion))"
+            "tenant schemas: \(total) total, \(total - pending.count) already up to date, \(migrated) migrated, \(outcome.failures.count) failed (tenant set at version \(latest))"
         )
         return outcome
     }

@@ -1,0 +1,109 @@
+import Foundation
+import ScryptexApp
+import ScryptexCore
+import ScryptexEmbeddedPostgres
+import ScryptexPostgres
+import ScryptexTenancy
+
+// Tenancy benchmark: provisioning latency as tenants accumulate, a no-op `scryptex migrate` over
+// all of them, the directory's reload time, and the catalog's size. Run by bench/tenancy.sh.
+
+let arguments = CommandLine.arguments
+let tenantCount = arguments.firstIndex(of: "--tenants").flatMap { Int(arguments[$0 + 1]) } ?? 1000
+let logger = Logger(label: "bench", minimumLevel: .warning)
+
+func milliseconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+}
+
+func percentile(_ values: [Double], _ fraction: Double) -> Double {
+    let sorted = values.sorted()
+    return sorted[min(sorted.count - 1, Int(Double(sorted.count) * fraction))]
+}
+
+let cluster = EmbeddedPostgres(options: .init(rootDirectory: "bench/out/tenancy-data"), logger: logger)
+try await cluster.start()
+var server = cluster.configuration
+server.database = "postgres"
+let admin = try await PostgresConnection.connect(configuration: server, logger: logger)
+try await admin.executeScript("DROP DATABASE IF EXISTS scryptex_bench WITH (FORCE)")
+let staleRoles = try await admin.query("SELECT rolname FROM pg_roles WHERE rolname LIKE 'tr\\_%'")
+for row in staleRoles {
+    let role = try SQLIdentifier(try row.decode("rolname", as: String.self))
+    try await admin.executeScript("DROP ROLE \(role.quoted)")
+}
+try await admin.executeScript("CREATE DATABASE scryptex_bench")
+var configuration = server
+configuration.database = "scryptex_bench"
+let pool = PostgresConnectionPool(configuration: configuration, options: .init(maximumConnections: 4), logger: logger)
+try await pool.withConnection {
+    try await Migrator(set: PlatformMigrations.set, logger: logger).migrate(schema: PlatformMigrations.schema, on: $0)
+}
+
+let provisioner = TenantProvisioner(
+    platformDomain: "bench.example", tenantMigrations: TenantMigrations.set, logger: logger)
+var durations: [Double] = []
+let clock = ContinuousClock()
+for index in 0..<tenantCount {
+    let started = clock.now
+    try await provisioner.create(
+        .init(slug: "tenant\(index)", displayName: "Tenant \(index)", domains: ["trade\(index).partners.example"]),
+        on: pool
+    )
+    durations.append(milliseconds(clock.now - started))
+}
+let last = Array(durations.suffix(max(1, tenantCount / 10)))
+
+let migrateStarted = clock.now
+let program = ScryptexProgram(
+    environment: ["DATABASE_URL": configuration.url(), "LOG_LEVEL": "warning"], output: { _ in }, errorOutput: { _ in }
+)
+let migrateStatus = await program.run(arguments: ["migrate"])
+let migrateTime = milliseconds(clock.now - migrateStarted)
+
+let directory = TenantDirectory()
+let reloadStarted = clock.now
+try await directory.reload(from: pool)
+let reloadTime = milliseconds(clock.now - reloadStarted)
+let lookups = 1_000_000
+let hosts = (0..<tenantCount).map { "trade\($0).partners.example" }
+let lookupStarted = clock.now
+var found = 0
+for index in 0..<lookups where directory.tenant(forHost: hosts[index % tenantCount]) != nil { found += 1 }
+precondition(found == lookups, "every host must resolve")
+let lookupTime = milliseconds(clock.now - lookupStarted) * 1000 / Double(lookups)
+
+let catalog = try await pool.query(
+    "SELECT pg_database_size(current_database()) AS bytes, (SELECT count(*) FROM pg_class) AS relations"
+)
+let databaseBytes = try catalog.first!.decode("bytes", as: Int.self)
+let relations = try catalog.first!.decode("relations", as: Int.self)
+await pool.close()
+await admin.close()
+try await cluster.stop()
+
+print("| measure | result | goal |")
+print("|---|---|---|")
+print(
+    String(
+        format: "| provision one tenant, p50 / p99 over all %d | %.1f ms / %.1f ms | |", tenantCount,
+        percentile(durations, 0.5), percentile(durations, 0.99)))
+print(
+    String(
+        format:
+            "| provision one tenant with %d+ present (last %d), p50 / p99 | %.1f ms / %.1f ms | ≤ 50 ms / ≤ 200 ms |",
+        tenantCount - last.count, last.count, percentile(last, 0.5), percentile(last, 0.99)))
+print(
+    String(
+        format:
+            "| `scryptex migrate` with nothing pending, %d tenants (whole command) | %.0f ms (exit %d) | ≤ 5 s at 10,000 |",
+        tenantCount, migrateTime, migrateStatus))
+print(
+    String(
+        format: "| tenant directory reload, %d tenants (%d hosts) | %.1f ms | |", tenantCount, directory.count,
+        reloadTime))
+print(String(format: "| host → tenant lookup | %.3f µs | O(1) |", lookupTime))
+print(
+    String(
+        format: "| database size / relations in pg_class at %d tenants | %.1f MB / %d | reported |", tenantCount,
+        Double(databaseBytes) / 1_048_576, relations))
