@@ -28,9 +28,7 @@ struct HostService: Sendable {
                 configuration: database.configuration, retryingFor: .seconds(30), logger: logger
             )
             await first.close()
-            let outcome = try await pool.withConnection { connection in
-                try await SchemaMigrations(logger: logger).migrateAll(on: connection)
-            }
+            let outcome = try await SchemaMigrations(logger: logger).migrateAll(on: pool)
             for line in outcome.lines { logger.info(line) }
             try await syncTenants(pool: pool)
             try await directory.reload(from: pool)

@@ -66,16 +66,20 @@ struct DatabaseSetup: Sendable {
         }
     }
 
-    /// Like `withConnection`, with a small pool, and the platform schema migrated first.
+    /// Like `withConnection`, with a small pool, and (unless told otherwise) the platform schema
+    /// migrated first.
     static func withPool<Result>(
         _ configuration: Configuration,
         logger: Logger,
+        migratingPlatform: Bool = true,
         isolation: isolated (any Actor)? = #isolation,
         _ body: (PostgresConnectionPool) async throws -> Result
     ) async throws -> Result {
         try await withConnection(configuration, logger: logger) { connection in
-            try await Migrator(set: PlatformMigrations.set, logger: logger).migrate(
-                schema: PlatformMigrations.schema, on: connection)
+            if migratingPlatform {
+                try await Migrator(set: PlatformMigrations.set, logger: logger)
+                    .migrate(schema: PlatformMigrations.schema, on: connection)
+            }
             let pool = PostgresConnectionPool(
                 configuration: connection.configuration, options: .init(maximumConnections: 4), logger: logger
             )

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import ScryptexCore
 import ScryptexEmbeddedPostgres
 import ScryptexPostgres
@@ -234,13 +235,31 @@ public struct ScryptexProgram: Sendable {
     }
 
     private func migrate(_ configuration: Configuration, status: Bool, logger: Logger) async throws -> Int32 {
-        try await DatabaseSetup.withConnection(configuration, logger: logger) { connection in
-            let migrations = SchemaMigrations(logger: logger)
-            if status {
-                for line in try await migrations.statusLines(on: connection) { output(line) }
+        if status {
+            return try await DatabaseSetup.withConnection(configuration, logger: logger) { connection in
+                for line in try await SchemaMigrations(logger: logger).statusLines(on: connection) { output(line) }
                 return ExitCode.success
             }
-            let outcome = try await migrations.migrateAll(on: connection)
+        }
+        return try await DatabaseSetup.withPool(configuration, logger: logger, migratingPlatform: false) { pool in
+            // A bar on a terminal, one JSON object per tenant otherwise (for logs and scripts).
+            let interactive = isatty(1) == 1
+            let output = self.output
+            let outcome = try await SchemaMigrations(logger: logger).migrateAll(on: pool) { progress in
+                if interactive {
+                    let width = 30
+                    let filled = progress.total == 0 ? width : width * progress.done / progress.total
+                    let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+                    output(
+                        "[\(bar)] \(progress.done)/\(progress.total) \(progress.tenant)\(progress.succeeded ? "" : " FAILED")"
+                    )
+                } else {
+                    var line =
+                        "{\"tenant\":\(JSONString.quoted(progress.tenant)),\"status\":\(progress.succeeded ? "\"migrated\"" : "\"failed\"")"
+                    if let error = progress.error { line += ",\"error\":" + JSONString.quoted(error) }
+                    output(line + ",\"done\":\(progress.done),\"total\":\(progress.total)}")
+                }
+            }
             for line in outcome.lines { output(line) }
             return outcome.failures.isEmpty ? ExitCode.success : ExitCode.failure
         }

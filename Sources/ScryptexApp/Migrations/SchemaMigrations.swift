@@ -11,44 +11,47 @@ struct SchemaMigrations: Sendable {
         var failures: [String] = []
     }
 
-    func migrateAll(on connection: PostgresConnection) async throws -> Outcome {
+    /// Migrates the platform schema, then every tenant behind the latest version (canaries first,
+    /// then in parallel), reporting each tenant through `progress`.
+    func migrateAll(
+        on pool: PostgresConnectionPool,
+        concurrency: Int = 4,
+        progress: @escaping @Sendable (TenantMigrationCampaign.Progress) -> Void = { _ in }
+    ) async throws -> Outcome {
         var outcome = Outcome()
-        let platform = try await Migrator(set: PlatformMigrations.set, logger: logger)
-            .migrate(schema: PlatformMigrations.schema, on: connection)
+        let platform = try await pool.withConnection { connection in
+            try await Migrator(set: PlatformMigrations.set, logger: logger).migrate(
+                schema: PlatformMigrations.schema, on: connection)
+        }
         outcome.lines.append(Self.describe(set: "platform", report: platform))
 
-        let tenantMigrator = TenantMigrationRunner(set: TenantMigrations.set, logger: logger)
         // Each tenant's applied version is recorded in the control plane, so an up-to-date tenant
         // costs nothing here: one query finds the tenants behind (a no-op run is one round trip).
         let latest = TenantMigrations.set.latestVersion
-        let counts = try await connection.query(
+        let rows = try await pool.query(
             """
-            SELECT count(*) AS total, count(*) FILTER (WHERE schema_version < \(latest)) AS behind
-            FROM platform.tenants WHERE status IN ('active', 'suspended', 'provisioning')
-            """
-        )
-        let total = try counts.first?.decode("total", as: Int.self) ?? 0
-        let pending = try await connection.query(
-            """
-            SELECT slug FROM platform.tenants
-            WHERE status IN ('active', 'suspended', 'provisioning') AND schema_version < \(latest) ORDER BY slug
+            SELECT slug, schema_version < \(latest) AS behind FROM platform.tenants
+            WHERE status IN ('active', 'suspended', 'provisioning') ORDER BY slug
             """
         )
-        var migrated = 0
-        for row in pending {
-            let slug = try row.decode("slug", as: String.self)
-            do {
-                let report = try await tenantMigrator.migrate(try TenantSlug(slug), on: connection)
-                migrated += 1
-                outcome.lines.append(Self.describe(set: "tenant", report: report))
-            } catch {
-                outcome.failures.append(slug)
-                outcome.lines.append("tenant \(slug): FAILED: \(error)")
-                logger.error("tenant migration failed", ["tenant": slug, "error": String(describing: error)])
-            }
+        let pending = try rows.filter { try $0.decode("behind", as: Bool.self) }.map {
+            try TenantSlug(try $0.decode("slug", as: String.self))
+        }
+        let campaign = TenantMigrationCampaign(
+            runner: TenantMigrationRunner(set: TenantMigrations.set, logger: logger), concurrency: concurrency
+        )
+        let result = await campaign.run(pending, on: pool, progress: progress)
+        for failure in result.failed {
+            outcome.failures.append(failure.tenant)
+            outcome.lines.append("tenant \(failure.tenant): FAILED: \(failure.error)")
+            logger.error("tenant migration failed", ["tenant": failure.tenant, "error": failure.error])
+        }
+        if result.stoppedAfterCanary {
+            outcome.lines.append(
+                "the canary tenant failed: the other \(pending.count - 1) pending tenants were not touched")
         }
         outcome.lines.append(
-            "tenant schemas: \(total) total, \(total - pending.count) already up to date, \(migrated) migrated, \(outcome.failures.count) failed (tenant set at version \(latest))"
+            "tenant schemas: \(rows.count) total, \(rows.count - pending.count) already up to date, \(result.migrated.count) migrated, \(result.failed.count) failed (tenant set at version \(latest))"
         )
         return outcome
     }
