@@ -125,6 +125,8 @@ struct ProgramTests {
             #expect(program.errors.contains("option '--name' is required"))
             #expect(await program.run(["tenant", "list"], environment: environment) == 0)
             #expect(program.output.last == "acme  active  v1  Acme  [acme.example acme.localhost]")
+            #expect(await program.run(["migrate", "--check-drift"], environment: environment) == 0)
+            #expect(program.output.last == "schema drift: 0 of 1 tenants differ from their migrations")
         }
     }
 

@@ -37,7 +37,12 @@ public enum ScryptexCommands {
             CommandDefinition(
                 name: "migrate",
                 summary: "Apply pending migrations to the platform schema and every tenant schema.",
-                options: [.flag("status", "List every migration and whether it is applied; change nothing.")]
+                options: [
+                    .flag("status", "List every migration and whether it is applied; change nothing."),
+                    .flag(
+                        "check-drift", "Compare every tenant's schema with what its migrations produce; change nothing."
+                    ),
+                ]
             ),
             CommandDefinition(
                 name: "tenant",

@@ -76,6 +76,9 @@ public struct ScryptexProgram: Sendable {
                 for fallback in configuration.fallbacks { logger.notice(fallback) }
                 return try await HostService(configuration: configuration, logger: logger).run()
             case ["migrate"]:
+                if invocation.hasFlag("check-drift") {
+                    return try await checkDrift(configuration, logger: logger)
+                }
                 return try await migrate(configuration, status: invocation.hasFlag("status"), logger: logger)
             case ["tenant", "create"], ["tenant", "list"], ["tenant", "suspend"], ["tenant", "resume"]:
                 return try await tenants(invocation, configuration, logger: logger)
@@ -232,6 +235,21 @@ public struct ScryptexProgram: Sendable {
             return ExitCode.usage
         }
         return ExitCode.success
+    }
+
+    private func checkDrift(_ configuration: Configuration, logger: Logger) async throws -> Int32 {
+        try await DatabaseSetup.withPool(configuration, logger: logger) { pool in
+            let slugs = try await pool.query(
+                "SELECT slug FROM platform.tenants WHERE status <> 'deleted' ORDER BY slug"
+            )
+            .map { try TenantSlug(try $0.decode("slug", as: String.self)) }
+            let drift = try await TenantSchemaDrift(set: TenantMigrations.set, logger: logger).check(slugs, on: pool)
+            for slug in drift.keys.sorted() {
+                for line in drift[slug] ?? [] { output("tenant \(slug): \(line)") }
+            }
+            output("schema drift: \(drift.count) of \(slugs.count) tenants differ from their migrations")
+            return drift.isEmpty ? ExitCode.success : ExitCode.failure
+        }
     }
 
     private func migrate(_ configuration: Configuration, status: Bool, logger: Logger) async throws -> Int32 {
