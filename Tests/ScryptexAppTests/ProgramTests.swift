@@ -125,8 +125,17 @@ struct ProgramTests {
             #expect(program.errors.contains("option '--name' is required"))
             #expect(await program.run(["tenant", "list"], environment: environment) == 0)
             #expect(program.output.last == "acme  active  v1  Acme  [acme.example acme.localhost]")
+            let archivePath = "/tmp/scryptex-export-\(UInt64.random(in: 0...UInt64.max)).jsonl"
+            defer { try? FileManagerFacade.remove(archivePath) }
+            #expect(
+                await program.run(["tenant", "export", "acme", "--output", archivePath], environment: environment) == 0)
+            #expect(
+                await program.run(
+                    ["tenant", "import", archivePath, "--slug", "acme_restored"], environment: environment) == 0)
+            #expect(program.output.last?.hasPrefix("imported tenant acme_restored") == true)
+            #expect(await program.run(["tenant", "import", archivePath], environment: environment) == 2)
             #expect(await program.run(["migrate", "--check-drift"], environment: environment) == 0)
-            #expect(program.output.last == "schema drift: 0 of 1 tenants differ from their migrations")
+            #expect(program.output.last == "schema drift: 0 of 2 tenants differ from their migrations")
         }
     }
 

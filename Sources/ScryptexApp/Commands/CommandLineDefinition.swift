@@ -68,6 +68,21 @@ public enum ScryptexCommands {
                         name: "resume", summary: "Resume a suspended tenant.",
                         arguments: [.required("slug", "The tenant's slug.")]
                     ),
+                    CommandDefinition(
+                        name: "export",
+                        summary: "Write one tenant's data and control-plane rows to an archive (JSON lines).",
+                        options: [
+                            .value(
+                                "output", "FILE",
+                                "Where to write (default: $SCRYPTEX_DATA_DIR/exports/<slug>-<time>.jsonl).")
+                        ],
+                        arguments: [.required("slug", "The tenant's slug.")]
+                    ),
+                    CommandDefinition(
+                        name: "import", summary: "Restore an archive as a new tenant.",
+                        options: [.value("slug", "SLUG", "The new tenant's slug (required).")],
+                        arguments: [.required("archive", "The archive file.")]
+                    ),
                 ]
             ),
             CommandDefinition(

@@ -80,6 +80,8 @@ public struct ScryptexProgram: Sendable {
                     return try await checkDrift(configuration, logger: logger)
                 }
                 return try await migrate(configuration, status: invocation.hasFlag("status"), logger: logger)
+            case ["tenant", "export"], ["tenant", "import"]:
+                return try await tenantArchive(invocation, configuration, logger: logger)
             case ["tenant", "create"], ["tenant", "list"], ["tenant", "suspend"], ["tenant", "resume"]:
                 return try await tenants(invocation, configuration, logger: logger)
             case ["cert", "dev"]:
@@ -152,6 +154,60 @@ public struct ScryptexProgram: Sendable {
                     on: pool
                 )
                 output("created tenant \(tenant.slug) (\(tenant.id)) in schema \(tenant.schema.name)")
+                return ExitCode.success
+            } catch let error as TenancyError {
+                errorOutput("scryptex: \(error.message)")
+                return error.code == .invalidInput ? ExitCode.usage : ExitCode.failure
+            }
+        }
+    }
+
+    private func tenantArchive(
+        _ invocation: CommandLineParser.Invocation, _ configuration: Configuration, logger: Logger
+    )
+        async throws -> Int32
+    {
+        if invocation.path == ["tenant", "import"], invocation.value("slug") == nil {
+            errorOutput("scryptex: option '--slug' is required")
+            return ExitCode.usage
+        }
+        return try await DatabaseSetup.withPool(configuration, logger: logger) { pool in
+            let archive = TenantArchive(
+                provisioner: TenantProvisioner(
+                    platformDomain: configuration.platformDomain, tenantMigrations: TenantMigrations.set, logger: logger
+                ),
+                logger: logger
+            )
+            do {
+                if invocation.path == ["tenant", "export"] {
+                    let slug = invocation.arguments[0]
+                    let lines = try await archive.export(slug, on: pool)
+                    let path: String
+                    if let output = invocation.value("output") {
+                        path = output
+                    } else {
+                        let folder = configuration.dataDirectory + "/exports"
+                        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+                        path = folder + "/\(slug)-\(Int(Date().timeIntervalSince1970)).jsonl"
+                    }
+                    guard
+                        FileManager.default.createFile(
+                            atPath: path, contents: Data((lines.joined(separator: "\n") + "\n").utf8),
+                            attributes: [.posixPermissions: 0o600])
+                    else {
+                        errorOutput("scryptex: cannot write \(path)")
+                        return ExitCode.failure
+                    }
+                    output("exported tenant \(slug) to \(path) (\(lines.count) lines)")
+                } else {
+                    guard let text = try? String(contentsOfFile: invocation.arguments[0], encoding: .utf8) else {
+                        errorOutput("scryptex: cannot read \(invocation.arguments[0])")
+                        return ExitCode.failure
+                    }
+                    let lines = text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+                    let tenant = try await archive.import(lines, as: invocation.value("slug")!, on: pool)
+                    output("imported tenant \(tenant.slug) (\(tenant.id)) in schema \(tenant.schema.name)")
+                }
                 return ExitCode.success
             } catch let error as TenancyError {
                 errorOutput("scryptex: \(error.message)")

@@ -1,0 +1,221 @@
+import Foundation
+public import ScryptexCore
+public import ScryptexPostgres
+
+/// Exports one tenant to a self-contained archive and imports it under a new slug.
+///
+/// The archive is JSON lines: a header (format, slug, schema version, time), the tenant's
+/// control-plane rows (tenant, branding, feature flags, domains), then every row of every table
+/// in its schema, tables ordered so that referenced tables come first. Import provisions a new
+/// tenant, then loads each table in one statement as the new tenant's role (so foreign keys,
+/// including self-references, are checked at the end of each statement), keeps identities, and
+/// moves identity sequences past the imported values. Custom domains are not carried over (they
+/// belong to the exported tenant); the new tenant gets its platform subdomain.
+public struct TenantArchive: Sendable {
+    public static let format = "scryptex-tenant-export"
+
+    private let provisioner: TenantProvisioner
+    private let logger: Logger
+
+    public init(provisioner: TenantProvisioner, logger: Logger) {
+        self.provisioner = provisioner
+        self.logger = logger
+    }
+
+    // MARK: Export
+
+    /// The archive's lines for tenant `slug`.
+    public func export(_ slug: String, on pool: PostgresConnectionPool) async throws -> [String] {
+        let slug = try TenantSlug(slug)
+        guard let tenant = try await provisioner.list(on: pool).first(where: { $0.slug == slug }) else {
+            throw TenancyError(.notFound, "no tenant has the slug '\(slug)'")
+        }
+        var lines: [String] = []
+        let header = try await pool.query(
+            """
+            SELECT json_build_object('format', \(Self.format)::text, 'slug', slug, 'schemaVersion', schema_version,
+                                     'exportedAt', now())::text AS line
+            FROM platform.tenants WHERE id = \(tenant.id)
+            """
+        )
+        lines.append(try header.first!.decode("line", as: String.self))
+        for name in ["tenants", "tenant_branding", "tenant_features", "tenant_domains"] {
+            let column = name == "tenants" ? "id" : "tenant_id"
+            let rows = try await pool.query(
+                """
+                SELECT json_build_object('controlPlane', \(name)::text, 'row', row_to_json(r))::text AS line
+                FROM \(identifier: SQLIdentifier(static: "platform"), try SQLIdentifier(name)) r
+                WHERE r.\(identifier: try SQLIdentifier(column)) = \(tenant.id)
+                """
+            )
+            lines += try rows.map { try $0.decode("line", as: String.self) }
+        }
+        try await TenantScope(tenant: tenant, pool: pool).withTransaction { transaction in
+            for table in try await Self.tablesInDependencyOrder(schema: tenant.schema, in: transaction) {
+                let rows = try await transaction.query(
+                    """
+                    SELECT json_build_object('table', \(table.name)::text, 'row', row_to_json(r))::text AS line
+                    FROM \(identifier: tenant.schema, table) r
+                    """
+                )
+                lines += try rows.map { try $0.decode("line", as: String.self) }
+            }
+        }
+        logger.info("tenant exported", ["tenant": slug.value, "lines": String(lines.count)])
+        return lines
+    }
+
+    // MARK: Import
+
+    /// Restores an archive as a new tenant `slug`.
+    /// - Throws: `TenancyError` for a malformed archive, a schema version other than this
+    ///   program's, or a taken slug; nothing is created then.
+    @discardableResult
+    public func `import`(_ lines: [String], as slug: String, on pool: PostgresConnectionPool) async throws -> Tenant {
+        guard let first = lines.first, let header = Self.object(first), header["format"] as? String == Self.format
+        else {
+            throw TenancyError(.invalidInput, "line 1: this is not a Scryptex tenant archive")
+        }
+        guard let version = header["schemaVersion"] as? Int, version == provisioner.tenantMigrations.latestVersion
+        else {
+            throw TenancyError(
+                .invalidInput,
+                "line 1: the archive is from tenant schema version \(header["schemaVersion"] ?? "?"), this program is at \(provisioner.tenantMigrations.latestVersion)"
+            )
+        }
+        var controlPlane: [String: [[String: Any]]] = [:]
+        var tables: [String: [String]] = [:]
+        var tableOrder: [String] = []
+        for (index, line) in lines.enumerated().dropFirst() {
+            guard let object = Self.object(line), let row = object["row"] as? [String: Any] else {
+                throw TenancyError(.invalidInput, "line \(index + 1): not an archive row")
+            }
+            if let name = object["controlPlane"] as? String {
+                controlPlane[name, default: []].append(row)
+            } else if let table = object["table"] as? String, SQLIdentifier.isValid(table) {
+                if tables[table] == nil { tableOrder.append(table) }
+                let data = try JSONSerialization.data(withJSONObject: row, options: [.sortedKeys])
+                tables[table, default: []].append(String(decoding: data, as: UTF8.self))
+            } else {
+                throw TenancyError(.invalidInput, "line \(index + 1): names no valid table")
+            }
+        }
+        guard let exported = controlPlane["tenants"]?.first else {
+            throw TenancyError(.invalidInput, "the archive has no tenant row")
+        }
+        var features: [String: Bool] = [:]
+        for row in controlPlane["tenant_features"] ?? [] {
+            if let feature = row["feature"] as? String, let enabled = row["enabled"] as? Bool {
+                features[feature] = enabled
+            }
+        }
+        let tenant = try await provisioner.create(
+            .init(
+                slug: slug, displayName: exported["display_name"] as? String ?? slug,
+                legalName: exported["legal_name"] as? String,
+                features: features
+            ),
+            on: pool
+        )
+        do {
+            try await load(
+                tables: tables, order: tableOrder, branding: controlPlane["tenant_branding"]?.first, into: tenant,
+                on: pool)
+        } catch {
+            // Leave nothing half-imported: remove the tenant the import created.
+            try? await TenantRemoval().removeImmediately(tenant, on: pool)
+            throw error
+        }
+        logger.info("tenant imported", ["tenant": tenant.slug.value, "from": exported["slug"] as? String ?? "?"])
+        return tenant
+    }
+
+    private func load(
+        tables: [String: [String]], order: [String], branding: [String: Any]?, into tenant: Tenant,
+        on pool: PostgresConnectionPool
+    ) async throws {
+        try await TenantScope(tenant: tenant, pool: pool).withTransaction { transaction in
+            for table in order where table != "scryptex_migrations" {
+                let identifier = try SQLIdentifier(table)
+                let rows = "[" + (tables[table] ?? []).joined(separator: ",") + "]"
+                try await transaction.execute(
+                    """
+                    INSERT INTO \(identifier: tenant.schema, identifier) OVERRIDING SYSTEM VALUE
+                    SELECT * FROM json_populate_recordset(NULL::\(identifier: tenant.schema, identifier), \(rows)::json)
+                    """
+                )
+            }
+            // Identity columns continue after the imported values.
+            let identities = try await transaction.query(
+                "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = \(tenant.schema.name) AND is_identity = 'YES'"
+            )
+            for row in identities {
+                let table = try SQLIdentifier(try row.decode("table_name", as: String.self))
+                let column = try SQLIdentifier(try row.decode("column_name", as: String.self))
+                try await transaction.execute(
+                    """
+                    SELECT setval(pg_get_serial_sequence(\(tenant.schema.quoted + "." + table.quoted), \(column.name)),
+                        coalesce((SELECT max(\(identifier: column)) FROM \(identifier: tenant.schema, table)), 0) + 1, false)
+                    """
+                )
+            }
+        }
+        if let branding {
+            let data = try JSONSerialization.data(withJSONObject: branding)
+            try await pool.execute(
+                """
+                UPDATE platform.tenant_branding b SET product_name = j.product_name, logo_url = j.logo_url, colors = j.colors,
+                    css_variables = j.css_variables, support_email = j.support_email, support_url = j.support_url,
+                    legal_footer = j.legal_footer, updated_at = now()
+                FROM json_populate_record(NULL::platform.tenant_branding, \(String(decoding: data, as: UTF8.self))::json) j
+                WHERE b.tenant_id = \(tenant.id)
+                """
+            )
+        }
+    }
+
+    /// The schema's tables, each after the tables it references.
+    static func tablesInDependencyOrder(
+        schema: SQLIdentifier, in transaction: PostgresTransaction
+    ) async throws -> [SQLIdentifier] {
+        let tables = try await transaction.query(
+            "SELECT tablename FROM pg_tables WHERE schemaname = \(schema.name) ORDER BY tablename"
+        ).map { try $0.decode("tablename", as: String.self) }
+        let edges = try await transaction.query(
+            """
+            SELECT c.relname AS child, p.relname AS parent FROM pg_constraint k
+            JOIN pg_class c ON c.oid = k.conrelid JOIN pg_class p ON p.oid = k.confrelid
+            JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE k.contype = 'f' AND n.nspname = \(schema.name) AND c.relname <> p.relname
+            """
+        ).map { (try $0.decode("child", as: String.self), try $0.decode("parent", as: String.self)) }
+        var ordered: [String] = []
+        var remaining = tables
+        while !remaining.isEmpty {
+            let ready = remaining.filter { table in edges.allSatisfy { $0.0 != table || ordered.contains($0.1) } }
+            // A cycle between tables would never become ready: take the rest as they are.
+            let next = ready.isEmpty ? remaining : ready
+            ordered += next
+            remaining.removeAll { next.contains($0) }
+        }
+        return try ordered.map { try SQLIdentifier($0) }
+    }
+
+    private static func object(_ line: String) -> [String: Any]? {
+        (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
+    }
+}
+
+/// Removes a tenant outright: schema, role and control-plane rows. Used to undo a failed import;
+/// the operator-facing delete (two steps, with a final export) is built on it later.
+struct TenantRemoval: Sendable {
+    func removeImmediately(_ tenant: Tenant, on pool: PostgresConnectionPool) async throws {
+        try await pool.withTransaction { transaction in
+            let role = try await TenantRole.name(for: tenant.slug, in: transaction)
+            try await transaction.executeScript(
+                "DROP SCHEMA IF EXISTS \(tenant.schema.quoted) CASCADE; DROP ROLE IF EXISTS \(role.quoted)")
+            try await transaction.execute("DELETE FROM platform.tenants WHERE id = \(tenant.id)")
+            try await TenantChangeFeed.announce(tenant.slug.value, in: transaction)
+        }
+    }
+}
