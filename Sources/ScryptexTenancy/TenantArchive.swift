@@ -219,3 +219,58 @@ struct TenantRemoval: Sendable {
         }
     }
 }
+
+/// Deletes tenants in two steps: the tenant must be suspended first, and the slug typed again.
+/// A final export is written before anything is removed; the tenant's row stays, marked
+/// `deleted` (its slug is never reused), while its schema, role, domains, branding and flags go.
+public struct TenantDeletion: Sendable {
+    private let archive: TenantArchive
+
+    public init(archive: TenantArchive) {
+        self.archive = archive
+    }
+
+    /// - Parameters:
+    ///   - confirmation: The slug, typed again.
+    ///   - writeExport: Stores the final export; deletion proceeds only when it succeeds.
+    /// - Throws: `TenancyError` when the confirmation differs, the tenant is not suspended, or it
+    ///   does not exist.
+    public func delete(
+        _ slug: String,
+        confirmation: String,
+        on pool: PostgresConnectionPool,
+        writeExport: ([String]) throws -> Void
+    ) async throws {
+        let slug = try TenantSlug(slug)
+        guard confirmation == slug.value else {
+            throw TenancyError(.invalidInput, "to delete tenant '\(slug)', type its slug again as the confirmation")
+        }
+        let status = try await pool.query("SELECT status FROM platform.tenants WHERE slug = \(slug.value)")
+            .first?.decode("status", as: String.self)
+        guard let status else { throw TenancyError(.notFound, "no tenant has the slug '\(slug)'") }
+        guard status == "suspended" else {
+            throw TenancyError(.invalidInput, "tenant '\(slug)' is \(status); suspend it before deleting it")
+        }
+        try writeExport(try await archive.export(slug.value, on: pool))
+        try await pool.withTransaction { transaction in
+            let role = try await TenantRole.name(for: slug, in: transaction)
+            let locked = try await transaction.query(
+                "SELECT id FROM platform.tenants WHERE slug = \(slug.value) AND status = 'suspended' FOR UPDATE"
+            )
+            guard let id = try locked.first?.decode("id", as: UUID.self) else {
+                throw TenancyError(.invalidInput, "tenant '\(slug)' changed while it was being deleted; try again")
+            }
+            try await transaction.executeScript(
+                "DROP SCHEMA IF EXISTS \(slug.schema.quoted) CASCADE; DROP ROLE IF EXISTS \(role.quoted)"
+            )
+            for table in ["tenant_domains", "tenant_branding", "tenant_features"] {
+                try await transaction.execute(
+                    "DELETE FROM \(identifier: SQLIdentifier(static: "platform"), try SQLIdentifier(table)) WHERE tenant_id = \(id)"
+                )
+            }
+            try await transaction.execute(
+                "UPDATE platform.tenants SET status = 'deleted', updated_at = now() WHERE id = \(id)")
+            try await TenantChangeFeed.announce(slug.value, in: transaction)
+        }
+    }
+}

@@ -134,6 +134,10 @@ struct ProgramTests {
                     ["tenant", "import", archivePath, "--slug", "acme_restored"], environment: environment) == 0)
             #expect(program.output.last?.hasPrefix("imported tenant acme_restored") == true)
             #expect(await program.run(["tenant", "import", archivePath], environment: environment) == 2)
+            #expect(
+                await program.run(
+                    ["tenant", "delete", "acme_restored", "--confirm", "acme_restored"], environment: environment) == 2)
+            #expect(program.errors.contains("suspend it before deleting it"))
             #expect(await program.run(["migrate", "--check-drift"], environment: environment) == 0)
             #expect(program.output.last == "schema drift: 0 of 2 tenants differ from their migrations")
         }

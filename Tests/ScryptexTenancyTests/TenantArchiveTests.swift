@@ -89,3 +89,48 @@ struct TenantArchiveTests {
         }
     }
 }
+
+@Suite("Tenant deletion")
+struct TenantDeletionTests {
+    @Test func deletionTakesTwoStepsAndKeepsAFinalExport() async throws {
+        try await withControlPlane { pool, provisioner in
+            try await provisioner.create(
+                .init(slug: "acme", displayName: "Acme", domains: ["trade.acme.example"]), on: pool)
+            let archive = TenantArchive(provisioner: provisioner, logger: TestDatabase.logger)
+            let deletion = TenantDeletion(archive: archive)
+            var exported: [String] = []
+
+            let active = await #expect(throws: TenancyError.self) {
+                try await deletion.delete("acme", confirmation: "acme", on: pool) { exported = $0 }
+            }
+            #expect(active?.message == "tenant 'acme' is active; suspend it before deleting it")
+            try await TenantLifecycle().setStatus(.suspended, of: "acme", on: pool)
+            let unconfirmed = await #expect(throws: TenancyError.self) {
+                try await deletion.delete("acme", confirmation: "acm", on: pool) { exported = $0 }
+            }
+            #expect(unconfirmed?.code == .invalidInput)
+            #expect(exported.isEmpty)
+
+            try await deletion.delete("acme", confirmation: "acme", on: pool) { exported = $0 }
+            #expect(exported.first?.contains("scryptex-tenant-export") == true)
+            let state = try await pool.query(
+                """
+                SELECT (SELECT status FROM platform.tenants WHERE slug = 'acme') AS status,
+                       (SELECT count(*) FROM pg_namespace WHERE nspname = 't_acme') AS schemas,
+                       (SELECT count(*) FROM platform.tenant_domains) AS domains,
+                       (SELECT count(*) FROM pg_roles WHERE rolname = 'tr_' || left(encode(sha256(current_database()::bytea), 'hex'), 8) || '_acme') AS roles
+                """
+            )
+            let row = try #require(state.first)
+            #expect(try row.decode("status", as: String.self) == "deleted")
+            #expect(try row.decode("schemas", as: Int.self) == 0)
+            #expect(try row.decode("domains", as: Int.self) == 0)
+            #expect(try row.decode("roles", as: Int.self) == 0)
+            // The final export restores the tenant's data under a new slug; the domain is free again.
+            let restored = try await archive.import(exported, as: "acme_restored", on: pool)
+            #expect(restored.status == .active)
+            try await provisioner.create(
+                .init(slug: "other", displayName: "Other", domains: ["trade.acme.example"]), on: pool)
+        }
+    }
+}

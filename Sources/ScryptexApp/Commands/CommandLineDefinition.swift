@@ -69,6 +69,13 @@ public enum ScryptexCommands {
                         arguments: [.required("slug", "The tenant's slug.")]
                     ),
                     CommandDefinition(
+                        name: "delete",
+                        summary:
+                            "Delete a suspended tenant after writing a final export; type the slug again with --confirm.",
+                        options: [.value("confirm", "SLUG", "The slug again (required).")],
+                        arguments: [.required("slug", "The tenant's slug.")]
+                    ),
+                    CommandDefinition(
                         name: "export",
                         summary: "Write one tenant's data and control-plane rows to an archive (JSON lines).",
                         options: [

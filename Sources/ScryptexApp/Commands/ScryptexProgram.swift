@@ -80,7 +80,7 @@ public struct ScryptexProgram: Sendable {
                     return try await checkDrift(configuration, logger: logger)
                 }
                 return try await migrate(configuration, status: invocation.hasFlag("status"), logger: logger)
-            case ["tenant", "export"], ["tenant", "import"]:
+            case ["tenant", "export"], ["tenant", "import"], ["tenant", "delete"]:
                 return try await tenantArchive(invocation, configuration, logger: logger)
             case ["tenant", "create"], ["tenant", "list"], ["tenant", "suspend"], ["tenant", "resume"]:
                 return try await tenants(invocation, configuration, logger: logger)
@@ -179,6 +179,26 @@ public struct ScryptexProgram: Sendable {
                 logger: logger
             )
             do {
+                if invocation.path == ["tenant", "delete"] {
+                    let slug = invocation.arguments[0]
+                    let folder = configuration.dataDirectory + "/exports"
+                    let path = folder + "/\(slug)-final-\(Int(Date().timeIntervalSince1970)).jsonl"
+                    try await TenantDeletion(archive: archive).delete(
+                        slug, confirmation: invocation.value("confirm") ?? "", on: pool
+                    ) { lines in
+                        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+                        let data = Data((lines.joined(separator: "\n") + "\n").utf8)
+                        guard
+                            FileManager.default.createFile(
+                                atPath: path, contents: data, attributes: [.posixPermissions: 0o600])
+                        else {
+                            throw TenancyError(
+                                .invalidInput, "cannot write the final export to \(path); nothing was deleted")
+                        }
+                    }
+                    output("deleted tenant \(slug); final export: \(path)")
+                    return ExitCode.success
+                }
                 if invocation.path == ["tenant", "export"] {
                     let slug = invocation.arguments[0]
                     let lines = try await archive.export(slug, on: pool)
