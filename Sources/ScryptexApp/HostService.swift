@@ -71,6 +71,12 @@ struct HostService: Sendable {
 
 extension HostService {
     /// Starts the HTTPS front (certificates by SNI) and the plain HTTP port that redirects to it.
+    /// The slugs of the tenant files in `folder` (file names without `.json`).
+    static func declaredTenantSlugs(in folder: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { $0.hasSuffix(".json") }
+            .map { String($0.dropLast(5)) }
+    }
+
     /// Applies `tenants/*.json`; a malformed file stops start-up, naming the file and field.
     func syncTenants(pool: PostgresConnectionPool) async throws {
         guard FileManager.default.fileExists(atPath: configuration.tenantsDirectory) else { return }
@@ -93,8 +99,19 @@ extension HostService {
         pool: PostgresConnectionPool, directory: TenantDirectory
     ) async throws -> (https: HTTPServer, http: HTTPServer) {
         let folder = CertificateFolder(dataDirectory: configuration.dataDirectory)
-        let tenantHosts = try await pool.query("SELECT hostname FROM platform.tenant_domains ORDER BY hostname")
-            .map { try $0.decode("hostname", as: String.self) }
+        // Development certificates only for the platform domain and the tenants declared in the
+        // tenants folder (the demo set): never one per database tenant, which at thousands of
+        // tenants would make start-up slow and hold an OpenSSL context per domain.
+        let declared = Set(Self.declaredTenantSlugs(in: configuration.tenantsDirectory))
+        let tenantHosts = try await pool.query(
+            """
+            SELECT d.hostname, t.slug FROM platform.tenant_domains d JOIN platform.tenants t ON t.id = d.tenant_id
+            ORDER BY d.hostname
+            """
+        ).compactMap { row in
+            declared.contains(try row.decode("slug", as: String.self))
+                ? try row.decode("hostname", as: String.self) : nil
+        }
         let made = try folder.ensureDevelopmentCertificates(for: [configuration.platformDomain] + tenantHosts)
         for domain in made {
             logger.notice(
