@@ -78,9 +78,9 @@ struct ProgramTests {
             let environment = ["DATABASE_URL": configuration.url()]
             let program = CapturedProgram()
             #expect(await program.run(["migrate"], environment: environment) == 0)
-            #expect(program.output.contains("platform schema platform: applied 1; now at version 1"))
+            #expect(program.output.contains("platform schema platform: applied 1, 2; now at version 2"))
             #expect(await program.run(["migrate"], environment: environment) == 0)
-            #expect(program.output.contains("platform schema platform: up to date at version 1"))
+            #expect(program.output.contains("platform schema platform: up to date at version 2"))
 
             // A provisioned tenant's schema is migrated as its own role.
             #expect(
@@ -174,7 +174,7 @@ struct ProgramTests {
         #expect(await program.run(["db", "status"], environment: environment) == 3)
         // migrate on a stopped cluster starts it, migrates, and stops it again.
         #expect(await program.run(["migrate"], environment: environment) == 0)
-        #expect(program.output.contains("platform schema platform: up to date at version 1"))
+        #expect(program.output.contains("platform schema platform: up to date at version 2"))
         #expect(await program.run(["db", "status"], environment: environment) == 3)
         try? FileManagerFacade.remove(root)
     }

@@ -71,7 +71,36 @@ public enum PlatformMigrations {
                         updated_at timestamptz NOT NULL DEFAULT now()
                     );
                     """
-            )
+            ),
+            Migration(
+                version: 2,
+                name: "create_tenant_jobs",
+                sql: """
+                    CREATE TABLE tenant_jobs (
+                        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                        tenant_id uuid NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+                        kind text NOT NULL,
+                        payload jsonb NOT NULL DEFAULT '{}',
+                        status text NOT NULL DEFAULT 'queued'
+                            CHECK (status IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')),
+                        attempts integer NOT NULL DEFAULT 0,
+                        max_attempts integer NOT NULL DEFAULT 3 CHECK (max_attempts >= 1),
+                        run_after timestamptz NOT NULL DEFAULT now(),
+                        lease_owner text,
+                        lease_expires_at timestamptz,
+                        timeout_seconds integer NOT NULL DEFAULT 3600 CHECK (timeout_seconds > 0),
+                        progress integer NOT NULL DEFAULT 0 CHECK (progress BETWEEN 0 AND 100),
+                        result jsonb,
+                        error text,
+                        cancel_requested boolean NOT NULL DEFAULT false,
+                        created_at timestamptz NOT NULL DEFAULT now(),
+                        started_at timestamptz,
+                        finished_at timestamptz
+                    );
+                    CREATE INDEX tenant_jobs_ready ON tenant_jobs (run_after) WHERE status IN ('queued', 'running');
+                    CREATE INDEX tenant_jobs_tenant ON tenant_jobs (tenant_id, created_at);
+                    """
+            ),
         ]
     )
 }
