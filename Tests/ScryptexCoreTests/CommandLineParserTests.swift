@@ -19,6 +19,7 @@ struct CommandLineParserTests {
                                 .value("name", "NAME", "Display name."),
                                 .value("domain", "HOST", "A domain.", repeatable: true),
                                 .flag("dry-run", "Change nothing."),
+                                .value("owner", "EMAIL", "The first owner.", required: true),
                             ],
                             arguments: [.required("slug", "The slug."), .optional("note", "A note.")]
                         )
@@ -32,7 +33,7 @@ struct CommandLineParserTests {
     @Test func parsesSubcommandsOptionsAndArguments() throws {
         let outcome = try parser.parse([
             "tenant", "create", "acme", "--name", "Acme Fund", "--domain=a.example", "--domain", "b.example",
-            "--dry-run",
+            "--dry-run", "--owner", "o@acme.example",
         ])
         guard case .run(let invocation) = outcome else {
             Issue.record("expected a command, got \(outcome)")
@@ -43,10 +44,11 @@ struct CommandLineParserTests {
         #expect(invocation.value("name") == "Acme Fund")
         #expect(invocation.allValues("domain") == ["a.example", "b.example"])
         #expect(invocation.hasFlag("dry-run"))
+        #expect(invocation.value("owner") == "o@acme.example")
     }
 
     @Test func doubleDashEndsOptions() throws {
-        guard case .run(let invocation) = try parser.parse(["tenant", "create", "--", "--odd"]) else {
+        guard case .run(let invocation) = try parser.parse(["tenant", "create", "--owner", "o", "--", "--odd"]) else {
             Issue.record("expected a command")
             return
         }
@@ -64,11 +66,15 @@ struct CommandLineParserTests {
     @Test(arguments: [
         (["bogus"], "unknown command 'bogus'"),
         (["tenant"], "missing command"),
-        (["tenant", "create"], "missing argument <slug>"),
-        (["tenant", "create", "a", "b", "c"], "unexpected argument 'c'"),
+        (["tenant", "create", "--owner", "o"], "missing argument <slug>"),
+        (["tenant", "create", "acme"], "option '--owner' is required"),
+        (["tenant", "create", "a", "b", "c", "--owner", "o"], "unexpected argument 'c'"),
         (["tenant", "create", "a", "--colour", "red"], "unknown option '--colour'"),
         (["tenant", "create", "a", "--name"], "option '--name' needs a value <NAME>"),
-        (["tenant", "create", "a", "--name", "x", "--name", "y"], "option '--name' is given more than once"),
+        (
+            ["tenant", "create", "a", "--owner", "o", "--name", "x", "--name", "y"],
+            "option '--name' is given more than once"
+        ),
         (["tenant", "create", "a", "--dry-run=yes"], "option '--dry-run' takes no value"),
         (["tenant", "create", "a", "-x"], "unknown option '-x'"),
         (["--verbose"], "unknown option '--verbose'"),
@@ -87,6 +93,7 @@ struct CommandLineParserTests {
         #expect(text.contains("USAGE: tool tenant create [options] <slug> [<note>]"))
         #expect(text.contains("--domain <HOST>"))
         #expect(text.contains("(repeatable)"))
+        #expect(text.contains("The first owner. (required)"))
         #expect(text.contains("-h, --help"))
         let root = parser.help(for: [])
         #expect(root.contains("tenant"))

@@ -52,7 +52,7 @@ public enum ScryptexCommands {
                         name: "create",
                         summary: "Create a tenant: schema, role, migrations, branding and flags, atomically.",
                         options: [
-                            .value("name", "NAME", "The display name (required)."),
+                            .value("name", "NAME", "The display name.", required: true),
                             .value("legal-name", "NAME", "The legal name."),
                             .value(
                                 "domain", "HOST", "A custom domain, besides <slug>.PLATFORM_DOMAIN.", repeatable: true),
@@ -72,7 +72,7 @@ public enum ScryptexCommands {
                         name: "delete",
                         summary:
                             "Delete a suspended tenant after writing a final export; type the slug again with --confirm.",
-                        options: [.value("confirm", "SLUG", "The slug again (required).")],
+                        options: [.value("confirm", "SLUG", "The slug again.", required: true)],
                         arguments: [.required("slug", "The tenant's slug.")]
                     ),
                     CommandDefinition(
@@ -87,7 +87,7 @@ public enum ScryptexCommands {
                     ),
                     CommandDefinition(
                         name: "import", summary: "Restore an archive as a new tenant.",
-                        options: [.value("slug", "SLUG", "The new tenant's slug (required).")],
+                        options: [.value("slug", "SLUG", "The new tenant's slug.", required: true)],
                         arguments: [.required("archive", "The archive file.")]
                     ),
                 ]

@@ -33,6 +33,8 @@ public struct CommandDefinition: Sendable {
         public var summary: String
         public var valueName: String?
         public var isRepeatable: Bool
+        /// The command cannot run without this option.
+        public var isRequired = false
 
         /// An option that takes no value.
         public static func flag(_ name: String, _ summary: String) -> Option {
@@ -41,13 +43,10 @@ public struct CommandDefinition: Sendable {
 
         /// An option followed by a value; repeatable options collect every value given.
         public static func value(
-            _ name: String, _ valueName: String, _ summary: String, repeatable: Bool = false
-        )
-            -> Option
-        {
-            Option(name: name, summary: summary, valueName: valueName, isRepeatable: repeatable)
+            _ name: String, _ valueName: String, _ summary: String, repeatable: Bool = false, required: Bool = false
+        ) -> Option {
+            Option(name: name, summary: summary, valueName: valueName, isRepeatable: repeatable, isRequired: required)
         }
-
         public var takesValue: Bool { valueName != nil }
     }
 

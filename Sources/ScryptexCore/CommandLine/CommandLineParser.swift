@@ -127,6 +127,9 @@ public struct CommandLineParser: Sendable {
             }
         }
 
+        for option in command.options where option.isRequired && invocation.values[option.name] == nil {
+            throw CommandLineError(path: path, message: "option '--\(option.name)' is required")
+        }
         let required = command.arguments.filter { !$0.isOptional }.count
         if invocation.arguments.count < required {
             let missing = command.arguments[invocation.arguments.count]
@@ -174,7 +177,10 @@ public struct CommandLineParser: Sendable {
         }
         var optionRows = command.options.map { option in
             let name = "--\(option.name)" + (option.valueName.map { " <\($0)>" } ?? "")
-            return (name, option.summary + (option.isRepeatable ? " (repeatable)" : ""))
+            return (
+                name,
+                option.summary + (option.isRepeatable ? " (repeatable)" : "") + (option.isRequired ? " (required)" : "")
+            )
         }
         optionRows.append(("-h, --help", "Show this help."))
         text += "\nOPTIONS:\n"

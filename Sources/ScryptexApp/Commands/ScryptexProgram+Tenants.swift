@@ -1,0 +1,137 @@
+import Foundation
+import ScryptexCore
+import ScryptexPostgres
+import ScryptexTenancy
+
+/// `scryptex tenant …`: provisioning, lifecycle, export and import.
+extension ScryptexProgram {
+    func tenants(
+        _ invocation: CommandLineParser.Invocation, _ configuration: Configuration, logger: Logger
+    )
+        async throws -> Int32
+    {
+        return try await DatabaseSetup.withPool(configuration, logger: logger) { pool in
+            let provisioner = TenantProvisioner(
+                platformDomain: configuration.platformDomain, tenantMigrations: TenantMigrations.set, logger: logger
+            )
+            if invocation.path == ["tenant", "suspend"] || invocation.path == ["tenant", "resume"] {
+                let suspend = invocation.path[1] == "suspend"
+                do {
+                    try await TenantLifecycle().setStatus(
+                        suspend ? .suspended : .active, of: invocation.arguments[0], on: pool)
+                } catch let error as TenancyError {
+                    return report(error)
+                }
+                output("tenant \(invocation.arguments[0]) \(suspend ? "suspended" : "resumed")")
+                return ExitCode.success
+            }
+            if invocation.path == ["tenant", "list"] {
+                let rows = try await pool.query(
+                    """
+                    SELECT t.slug, t.display_name, t.status, t.schema_version,
+                           coalesce(string_agg(d.hostname, ' ' ORDER BY d.hostname), '') AS domains
+                    FROM platform.tenants t LEFT JOIN platform.tenant_domains d ON d.tenant_id = t.id
+                    GROUP BY t.id ORDER BY t.slug
+                    """
+                )
+                if rows.isEmpty { output("no tenants") }
+                for row in rows {
+                    output(
+                        "\(try row.decode("slug", as: String.self))  \(try row.decode("status", as: String.self))  "
+                            + "v\(try row.decode("schema_version", as: Int.self))  \(try row.decode("display_name", as: String.self))  "
+                            + "[\(try row.decode("domains", as: String.self))]"
+                    )
+                }
+                return ExitCode.success
+            }
+            do {
+                let tenant = try await provisioner.create(
+                    .init(
+                        slug: invocation.arguments[0], displayName: invocation.value("name") ?? "",
+                        legalName: invocation.value("legal-name"), domains: invocation.allValues("domain")
+                    ),
+                    on: pool
+                )
+                output("created tenant \(tenant.slug) (\(tenant.id)) in schema \(tenant.schema.name)")
+                return ExitCode.success
+            } catch let error as TenancyError {
+                return report(error)
+            }
+        }
+    }
+
+    func tenantArchive(
+        _ invocation: CommandLineParser.Invocation, _ configuration: Configuration, logger: Logger
+    )
+        async throws -> Int32
+    {
+        return try await DatabaseSetup.withPool(configuration, logger: logger) { pool in
+            let archive = TenantArchive(
+                provisioner: TenantProvisioner(
+                    platformDomain: configuration.platformDomain, tenantMigrations: TenantMigrations.set, logger: logger
+                ),
+                logger: logger
+            )
+            do {
+                if invocation.path == ["tenant", "delete"] {
+                    let slug = invocation.arguments[0]
+                    let folder = configuration.dataDirectory + "/exports"
+                    let path = folder + "/\(slug)-final-\(Int(Date().timeIntervalSince1970)).jsonl"
+                    try await TenantDeletion(archive: archive).delete(
+                        slug, confirmation: invocation.value("confirm") ?? "", on: pool
+                    ) { lines in
+                        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+                        let data = Data((lines.joined(separator: "\n") + "\n").utf8)
+                        guard
+                            FileManager.default.createFile(
+                                atPath: path, contents: data, attributes: [.posixPermissions: 0o600])
+                        else {
+                            throw TenancyError(
+                                .invalidInput, "cannot write the final export to \(path); nothing was deleted")
+                        }
+                    }
+                    output("deleted tenant \(slug); final export: \(path)")
+                    return ExitCode.success
+                }
+                if invocation.path == ["tenant", "export"] {
+                    let slug = invocation.arguments[0]
+                    let lines = try await archive.export(slug, on: pool)
+                    let path: String
+                    if let output = invocation.value("output") {
+                        path = output
+                    } else {
+                        let folder = configuration.dataDirectory + "/exports"
+                        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+                        path = folder + "/\(slug)-\(Int(Date().timeIntervalSince1970)).jsonl"
+                    }
+                    guard
+                        FileManager.default.createFile(
+                            atPath: path, contents: Data((lines.joined(separator: "\n") + "\n").utf8),
+                            attributes: [.posixPermissions: 0o600])
+                    else {
+                        errorOutput("scryptex: cannot write \(path)")
+                        return ExitCode.failure
+                    }
+                    output("exported tenant \(slug) to \(path) (\(lines.count) lines)")
+                } else {
+                    guard let text = try? String(contentsOfFile: invocation.arguments[0], encoding: .utf8) else {
+                        errorOutput("scryptex: cannot read \(invocation.arguments[0])")
+                        return ExitCode.failure
+                    }
+                    let lines = text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+                    let tenant = try await archive.import(lines, as: invocation.value("slug")!, on: pool)
+                    output("imported tenant \(tenant.slug) (\(tenant.id)) in schema \(tenant.schema.name)")
+                }
+                return ExitCode.success
+            } catch let error as TenancyError {
+                return report(error)
+            }
+        }
+    }
+
+    /// Prints a tenancy error; bad input exits 2 (like a usage error), anything else 1.
+    private func report(_ error: TenancyError) -> Int32 {
+        errorOutput("scryptex: \(error.message)")
+        return error.code == .invalidInput ? ExitCode.usage : ExitCode.failure
+    }
+}
