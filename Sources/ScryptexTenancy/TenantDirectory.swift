@@ -33,7 +33,10 @@ public final class TenantDirectory: Sendable {
 
     /// The tenant serving `host` (any case, with or without port or trailing dot).
     public func tenant(forHost host: String) -> Tenant? {
-        guard let name = HostName.normalized(host) else { return nil }
+        // Keys are normalized names, so an exact hit needs no normalizing (the common case once a
+        // caller has normalized the Host); anything else is normalized and looked up again.
+        if let tenant = byHost.withLock({ $0[host] }) { return tenant }
+        guard let name = HostName.normalized(host), name != host else { return nil }
         return byHost.withLock { $0[name] }
     }
 
