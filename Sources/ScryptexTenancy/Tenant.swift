@@ -19,6 +19,17 @@ public struct Tenant: Sendable, Equatable {
         self.status = status
     }
 
+    /// Decodes a tenant from a row with `id`, `slug`, `display_name` and `status` columns, each
+    /// name preceded by `prefix` when the query had to rename them.
+    init(row: PostgresRow, prefix: String = "") throws {
+        self.init(
+            id: try row.decode(prefix + "id", as: UUID.self),
+            slug: try TenantSlug(try row.decode(prefix + "slug", as: String.self)),
+            displayName: try row.decode(prefix + "display_name", as: String.self),
+            status: Status(rawValue: try row.decode(prefix + "status", as: String.self)) ?? .suspended
+        )
+    }
+
     /// The tenant's schema, `t_<slug>`.
     public var schema: SQLIdentifier { slug.schema }
 }

@@ -20,13 +20,7 @@ public final class TenantDirectory: Sendable {
         )
         var index: [String: Tenant] = [:]
         for row in rows {
-            let tenant = Tenant(
-                id: try row.decode("id", as: UUID.self),
-                slug: try TenantSlug(try row.decode("slug", as: String.self)),
-                displayName: try row.decode("display_name", as: String.self),
-                status: Tenant.Status(rawValue: try row.decode("status", as: String.self)) ?? .suspended
-            )
-            index[try row.decode("hostname", as: String.self)] = tenant
+            index[try row.decode("hostname", as: String.self)] = try Tenant(row: row)
         }
         byHost.withLock { $0 = index }
     }

@@ -2,6 +2,7 @@ import Foundation
 public import ScryptexCore
 import ScryptexCrypto
 public import ScryptexPostgres
+import Synchronization
 
 /// Creates tenants atomically: control-plane rows, the tenant's NOLOGIN role, its schema owned
 /// by that role, every tenant migration (run as the tenant role, so the tenant owns its
@@ -113,7 +114,7 @@ public struct TenantProvisioner: Sendable {
                 throw TenancyError(.conflict, "a schema or role for '\(slug)' already exists in the database")
             }
             // Tenant migrations run as the tenant role, so every table belongs to the tenant.
-            try await transaction.executeScript("SET LOCAL ROLE \(role.quoted)")
+            try await TenantRole.assume(slug, in: transaction)
             try await Migrator(set: tenantMigrations, logger: logger).migrate(schema: slug.schema, within: transaction)
             try await transaction.executeScript("RESET ROLE")
             try await transaction.execute(
@@ -136,23 +137,15 @@ public struct TenantProvisioner: Sendable {
             try await TenantChangeFeed.announce(slug.value, in: transaction)
             return Tenant(id: id, slug: slug, displayName: displayName, status: .active)
         }
-        let elapsed = ContinuousClock.now - started
-        let milliseconds = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
-        logger.info("tenant provisioned", ["tenant": slug.value, "elapsed_ms": String(milliseconds)])
+        let elapsed = (ContinuousClock.now - started).wholeMilliseconds
+        logger.info("tenant provisioned", ["tenant": slug.value, "elapsed_ms": String(elapsed)])
         return tenant
     }
 
     /// Every tenant, by slug.
     public func list(on pool: PostgresConnectionPool) async throws -> [Tenant] {
         let rows = try await pool.query("SELECT id, slug, display_name, status FROM platform.tenants ORDER BY slug")
-        return try rows.map { row in
-            Tenant(
-                id: try row.decode("id", as: UUID.self),
-                slug: try TenantSlug(try row.decode("slug", as: String.self)),
-                displayName: try row.decode("display_name", as: String.self),
-                status: Tenant.Status(rawValue: try row.decode("status", as: String.self)) ?? .suspended
-            )
-        }
+        return try rows.map { try Tenant(row: $0) }
     }
 }
 
@@ -160,9 +153,28 @@ public struct TenantProvisioner: Sendable {
 /// PostgreSQL cluster, so the name includes a short hash of the database name: two databases on
 /// one cluster (or parallel tests) never collide.
 enum TenantRole {
+    /// Database names by connection target. The name of the database a configuration connects to
+    /// never changes, so it is asked once instead of on every tenant transaction. Not tenant
+    /// state: one entry per database the process talks to.
+    private static let databaseNames = Mutex<[String: String]>([:])
+
     static func name(for slug: TenantSlug, in transaction: PostgresTransaction) async throws -> SQLIdentifier {
-        let database = try await transaction.query("SELECT current_database() AS name").first!.decode(
-            "name", as: String.self)
+        let target = transaction.connection.configuration.redactedDescription
+        let database: String
+        if let known = databaseNames.withLock({ $0[target] }) {
+            database = known
+        } else {
+            database = try await transaction.query("SELECT current_database() AS name").first!.decode(
+                "name", as: String.self)
+            databaseNames.withLock { $0[target] = database }
+        }
         return try SQLIdentifier("tr_" + String(SHA256.hexDigest(database).prefix(8)) + "_" + slug.value)
+    }
+
+    /// Makes the rest of the transaction run as the tenant's role, in its schema.
+    static func assume(_ slug: TenantSlug, in transaction: PostgresTransaction) async throws {
+        let role = try await name(for: slug, in: transaction)
+        try await transaction.executeScript(
+            "SET LOCAL ROLE \(role.quoted); SET LOCAL search_path TO \(slug.schema.quoted)")
     }
 }

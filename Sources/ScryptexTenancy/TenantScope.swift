@@ -22,10 +22,7 @@ public struct TenantScope: Sendable {
         _ body: (PostgresTransaction) async throws -> Result
     ) async throws -> Result {
         try await pool.withTransaction { transaction in
-            let role = try await TenantRole.name(for: tenant.slug, in: transaction)
-            try await transaction.executeScript(
-                "SET LOCAL ROLE \(role.quoted); SET LOCAL search_path TO \(tenant.schema.quoted)"
-            )
+            try await TenantRole.assume(tenant.slug, in: transaction)
             // The canary: a connection that is not where it should be never runs tenant SQL.
             let schema = try await transaction.query("SELECT current_schema() AS name").first?.decode(
                 "name", as: String?.self)
@@ -51,8 +48,7 @@ public struct TenantMigrationRunner: Sendable {
     @discardableResult
     public func migrate(_ slug: TenantSlug, on connection: PostgresConnection) async throws -> Migrator.Report {
         try await connection.withTransaction { transaction in
-            let role = try await TenantRole.name(for: slug, in: transaction)
-            try await transaction.executeScript("SET LOCAL ROLE \(role.quoted)")
+            try await TenantRole.assume(slug, in: transaction)
             let report = try await Migrator(set: set, logger: logger).migrate(schema: slug.schema, within: transaction)
             try await transaction.executeScript("RESET ROLE")
             try await transaction.execute(

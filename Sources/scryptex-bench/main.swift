@@ -13,7 +13,7 @@ let tenantCount = arguments.firstIndex(of: "--tenants").flatMap { Int(arguments[
 let logger = Logger(label: "bench", minimumLevel: .warning)
 
 func milliseconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+    duration.secondsValue * 1000
 }
 
 func percentile(_ values: [Double], _ fraction: Double) -> Double {

@@ -71,9 +71,7 @@ public struct AccessLogMiddleware: HTTPMiddleware {
         let started = ContinuousClock.now
         var status = 500
         defer {
-            let elapsed = ContinuousClock.now - started
-            let microseconds =
-                elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
+            let microseconds = (ContinuousClock.now - started).wholeMicroseconds
             context.logger.info(
                 "request",
                 [

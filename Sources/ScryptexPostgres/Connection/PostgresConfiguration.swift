@@ -232,14 +232,6 @@ public struct PostgresConfigurationError: Error, Sendable, Equatable, CustomStri
     public var description: String { message }
 }
 
-extension Duration {
-    /// The duration in whole milliseconds, rounded down.
-    var wholeMilliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
-    }
-}
-
 extension String {
     func trimmingWhitespace() -> String {
         var view = Substring(self)

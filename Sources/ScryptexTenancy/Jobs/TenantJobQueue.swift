@@ -145,7 +145,7 @@ public struct TenantJobWorker: Sendable {
     /// - Returns: Whether a job was run.
     @discardableResult
     public func runOnce() async throws -> Bool {
-        let leaseSeconds = Double(lease.components.seconds) + Double(lease.components.attoseconds) / 1e18
+        let leaseSeconds = lease.secondsValue
         let claimed = try await pool.query(
             """
             UPDATE platform.tenant_jobs j SET status = 'running', attempts = j.attempts + 1, lease_owner = \(owner),
@@ -156,8 +156,8 @@ public struct TenantJobWorker: Sendable {
                 WHERE ((status = 'queued' AND run_after <= now()) OR (status = 'running' AND lease_expires_at < now()))
                     AND NOT cancel_requested
                 ORDER BY run_after FOR UPDATE SKIP LOCKED LIMIT 1)
-            RETURNING j.id, j.kind, j.payload, j.attempts, j.max_attempts, j.timeout_seconds, t.id AS tenant_id, t.slug,
-                t.display_name, t.status AS tenant_status
+            RETURNING j.id, j.kind, j.payload, j.attempts, j.max_attempts, j.timeout_seconds, t.id AS tenant_id, t.slug AS tenant_slug,
+                t.display_name AS tenant_display_name, t.status AS tenant_status
             """
         )
         guard let row = claimed.first else { return false }
@@ -166,12 +166,7 @@ public struct TenantJobWorker: Sendable {
         let attempt = try row.decode("attempts", as: Int.self)
         let maxAttempts = try row.decode("max_attempts", as: Int.self)
         let timeout = Duration.seconds(try row.decode("timeout_seconds", as: Int.self))
-        let tenant = Tenant(
-            id: try row.decode("tenant_id", as: UUID.self),
-            slug: try TenantSlug(try row.decode("slug", as: String.self)),
-            displayName: try row.decode("display_name", as: String.self),
-            status: Tenant.Status(rawValue: try row.decode("tenant_status", as: String.self)) ?? .suspended
-        )
+        let tenant = try Tenant(row: row, prefix: "tenant_")
         let context = TenantJobContext(
             jobID: id, tenant: tenant, payload: try row.decode("payload", as: PostgresJSON.self), attempt: attempt,
             pool: pool
@@ -209,7 +204,7 @@ public struct TenantJobWorker: Sendable {
                 return Task.isCancelled ? nil : .failed("timed out after \(timeout)")
             }
             group.addTask {
-                let leaseSeconds = Double(lease.components.seconds) + Double(lease.components.attoseconds) / 1e18
+                let leaseSeconds = lease.secondsValue
                 while !Task.isCancelled {
                     try? await Task.sleep(for: lease / 3)
                     if Task.isCancelled { return nil }
@@ -254,7 +249,7 @@ public struct TenantJobWorker: Sendable {
             logger.warning("job attempt failed", ["job": id.uuidString, "attempt": String(attempt), "error": error])
             if attempt < maxAttempts {
                 let delay = retryDelay(attempt)
-                let seconds = Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18
+                let seconds = delay.secondsValue
                 try await pool.execute(
                     """
                     UPDATE platform.tenant_jobs SET status = 'queued', error = \(error), lease_owner = NULL, lease_expires_at = NULL,
