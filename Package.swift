@@ -50,6 +50,12 @@ let package = Package(
             dependencies: ["ScryptexCore", "ScryptexCrypto", "ScryptexPostgres"],
             swiftSettings: strictSettings
         ),
+        // Principals, roles, sessions, API keys, MFA, rate limits, the audit chain, encryption at rest.
+        .target(
+            name: "ScryptexIdentity",
+            dependencies: ["ScryptexCore", "ScryptexCrypto", "ScryptexPostgres", "ScryptexTenancy"],
+            swiftSettings: strictSettings
+        ),
         // A private PostgreSQL cluster the host starts itself when DATABASE_URL is unset.
         .target(
             name: "ScryptexEmbeddedPostgres",
@@ -61,7 +67,7 @@ let package = Package(
             name: "ScryptexApp",
             dependencies: [
                 "ScryptexCore", "ScryptexCrypto", "ScryptexPostgres", "ScryptexEmbeddedPostgres", "ScryptexHTTP",
-                "ScryptexTenancy",
+                "ScryptexIdentity", "ScryptexTenancy",
             ],
             swiftSettings: strictSettings
         ),
@@ -87,6 +93,11 @@ let package = Package(
             dependencies: ["ScryptexTenancy", "ScryptexApp", "ScryptexTestSupport"],
             swiftSettings: strictSettings
         ),
+        .testTarget(
+            name: "ScryptexIdentityTests",
+            dependencies: ["ScryptexIdentity", "ScryptexCrypto", "ScryptexApp", "ScryptexTestSupport"],
+            swiftSettings: strictSettings
+        ),
         .testTarget(name: "ScryptexCoreTests", dependencies: ["ScryptexCore"], swiftSettings: strictSettings),
         .testTarget(
             name: "ScryptexHTTPTests",
@@ -108,7 +119,10 @@ let package = Package(
         ),
         .testTarget(
             name: "ScryptexAppTests",
-            dependencies: ["ScryptexApp", "ScryptexCrypto", "ScryptexHTTP", "ScryptexTestSupport"],
+            dependencies: [
+                "ScryptexApp", "ScryptexCore", "ScryptexCrypto", "ScryptexHTTP", "ScryptexIdentity",
+                "ScryptexTestSupport",
+            ],
             swiftSettings: strictSettings
         ),
     ],

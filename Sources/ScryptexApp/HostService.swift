@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 import ScryptexCore
 import ScryptexHTTP
+import ScryptexIdentity
 import ScryptexPostgres
 import ScryptexTenancy
 import Synchronization
@@ -15,6 +16,7 @@ struct HostService: Sendable {
 
     func run() async throws -> Int32 {
         let directory = TenantDirectory()
+        let keyring = try MasterKeySource.keyring(for: configuration, logger: logger)
         var changeListener: PostgresNotificationListener?
         let database = try await DatabaseSetup.prepare(configuration, logger: logger)
         let pool = PostgresConnectionPool(
@@ -30,7 +32,8 @@ struct HostService: Sendable {
             await first.close()
             let outcome = try await SchemaMigrations(logger: logger).migrateAll(on: pool)
             for line in outcome.lines { logger.info(line) }
-            try await syncTenants(pool: pool)
+            try await TenantIdentitySetUp.ensureDataKeys(keyring: keyring, on: pool)
+            try await syncTenants(pool: pool, keyring: keyring)
             try await directory.reload(from: pool)
             logger.info("tenant directory loaded", ["hosts": String(directory.count)])
             changeListener = try directory.follow(
@@ -43,7 +46,7 @@ struct HostService: Sendable {
         }
         let servers: (https: HTTPServer, http: HTTPServer)
         do {
-            servers = try await startServers(pool: pool, directory: directory)
+            servers = try await startServers(pool: pool, directory: directory, keyring: keyring)
         } catch {
             await pool.close()
             await database.finish(logger: logger)
@@ -78,11 +81,9 @@ extension HostService {
     }
 
     /// Applies `tenants/*.json`; a malformed file stops start-up, naming the file and field.
-    func syncTenants(pool: PostgresConnectionPool) async throws {
+    func syncTenants(pool: PostgresConnectionPool, keyring: Keyring) async throws {
         guard FileManager.default.fileExists(atPath: configuration.tenantsDirectory) else { return }
-        let provisioner = TenantProvisioner(
-            platformDomain: configuration.platformDomain, tenantMigrations: TenantMigrations.set, logger: logger
-        )
+        let provisioner = TenantIdentitySetUp.provisioner(configuration, keyring: keyring, logger: logger)
         let report = try await TenantSync(provisioner: provisioner, logger: logger)
             .apply(folder: configuration.tenantsDirectory, on: pool)
         logger.info(
@@ -96,7 +97,7 @@ extension HostService {
     }
 
     func startServers(
-        pool: PostgresConnectionPool, directory: TenantDirectory
+        pool: PostgresConnectionPool, directory: TenantDirectory, keyring: Keyring
     ) async throws -> (https: HTTPServer, http: HTTPServer) {
         let folder = CertificateFolder(dataDirectory: configuration.dataDirectory)
         // Development certificates only for the platform domain and the tenants declared in the
@@ -120,11 +121,9 @@ extension HostService {
             )
         }
         let store = try folder.loadStore(defaultDomain: configuration.platformDomain, logger: logger)
-        var router = Router()
-        PlatformRoutes.add(to: &router, pool: pool)
-        TenantRoutes.add(to: &router, pool: pool)
         let application = HTTPApplication(
-            router: router, middleware: [AccessLogMiddleware(), TenantResolutionMiddleware(directory: directory)]
+            router: Self.routes(pool: pool, keyring: keyring, configuration: configuration, logger: logger).router,
+            middleware: [AccessLogMiddleware(), TenantResolutionMiddleware(directory: directory)]
         )
         let https = HTTPServer(
             configuration: .init(
@@ -149,6 +148,24 @@ extension HostService {
             throw error
         }
         return (https, http)
+    }
+}
+
+extension HostService {
+    /// Every route of the host, each with the access it needs.
+    static func routes(
+        pool: PostgresConnectionPool, keyring: Keyring, configuration: Configuration, logger: Logger
+    ) -> SecuredRouter {
+        var router = Router()
+        PlatformRoutes.add(to: &router, pool: pool)
+        let services = SecurityServices(
+            identity: IdentityService(pool: pool, keyring: keyring), limiter: RateLimiter(),
+            configuration: configuration, logger: logger)
+        var routes = SecuredRouter(router: router, services: services)
+        TenantRoutes.add(to: &routes)
+        IdentityRoutes.add(to: &routes)
+        AdminRoutes.add(to: &routes)
+        return routes
     }
 }
 

@@ -138,6 +138,24 @@ public struct TenantArchive: Sendable {
             for table in order where table != "scryptex_migrations" {
                 let identifier = try SQLIdentifier(table)
                 let rows = "[" + (tables[table] ?? []).joined(separator: ",") + "]"
+                if table == "audit_records" {
+                    // The trail is append-only and chained by the database: imported records are
+                    // appended to the new tenant's chain in their old order, each keeping its
+                    // original time and position in its details.
+                    try await transaction.execute(
+                        """
+                        INSERT INTO \(identifier: tenant.schema, identifier)
+                            (actor, action, object_type, object_id, account_id, request_id, details, previous_hash, record_hash)
+                        SELECT actor, action, object_type, object_id, account_id, request_id,
+                               details || jsonb_build_object('importedOccurredAt', occurred_at,
+                                                             'importedPosition', chain_position),
+                               '', ''
+                        FROM json_populate_recordset(NULL::\(identifier: tenant.schema, identifier), \(rows)::json)
+                        ORDER BY chain_position
+                        """
+                    )
+                    continue
+                }
                 try await transaction.execute(
                     """
                     INSERT INTO \(identifier: tenant.schema, identifier) OVERRIDING SYSTEM VALUE
@@ -147,7 +165,7 @@ public struct TenantArchive: Sendable {
             }
             // Identity columns continue after the imported values.
             let identities = try await transaction.query(
-                "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = \(tenant.schema.name) AND is_identity = 'YES'"
+                "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = \(tenant.schema.name) AND is_identity = 'YES' AND table_name <> 'audit_records'"
             )
             for row in identities {
                 let table = try SQLIdentifier(try row.decode("table_name", as: String.self))
@@ -263,7 +281,9 @@ public struct TenantDeletion: Sendable {
             try await transaction.executeScript(
                 "DROP SCHEMA IF EXISTS \(slug.schema.quoted) CASCADE; DROP ROLE IF EXISTS \(role.quoted)"
             )
-            for table in ["tenant_domains", "tenant_branding", "tenant_features"] {
+            // The data keys go too: whatever personal data survives in exports or backups can never
+            // be decrypted again (crypto-shredding).
+            for table in ["tenant_domains", "tenant_branding", "tenant_features", "tenant_data_keys"] {
                 try await transaction.execute(
                     "DELETE FROM \(identifier: SQLIdentifier(static: "platform"), try SQLIdentifier(table)) WHERE tenant_id = \(id)"
                 )

@@ -35,14 +35,21 @@ public struct TenantProvisioner: Sendable {
         "bi": true, "white_label": true,
     ]
 
+    /// Work that belongs to creating a tenant in other modules (its data key, its first audit
+    /// records, a first credential), run inside the provisioning transaction as the host role,
+    /// after the schema is migrated: if it throws, nothing of the tenant is left.
+    public typealias SetUp = @Sendable (Tenant, PostgresTransaction) async throws -> Void
+
     public let platformDomain: String
     public let tenantMigrations: MigrationSet
     private let logger: Logger
+    private let setUp: SetUp?
 
-    public init(platformDomain: String, tenantMigrations: MigrationSet, logger: Logger) {
+    public init(platformDomain: String, tenantMigrations: MigrationSet, logger: Logger, setUp: SetUp? = nil) {
         self.platformDomain = platformDomain
         self.tenantMigrations = tenantMigrations
         self.logger = logger
+        self.setUp = setUp
     }
 
     /// Creates a tenant.
@@ -117,6 +124,7 @@ public struct TenantProvisioner: Sendable {
             try await TenantRole.assume(slug, in: transaction)
             try await Migrator(set: tenantMigrations, logger: logger).migrate(schema: slug.schema, within: transaction)
             try await transaction.executeScript("RESET ROLE")
+            try await TenantAuditProtection.apply(slug, in: transaction)
             try await transaction.execute(
                 "INSERT INTO platform.tenant_branding (tenant_id, product_name) VALUES (\(id), \(displayName))"
             )
@@ -134,8 +142,10 @@ public struct TenantProvisioner: Sendable {
                     updated_at = now() WHERE id = \(id)
                 """
             )
+            let tenant = Tenant(id: id, slug: slug, displayName: displayName, status: .active)
+            try await setUp?(tenant, transaction)
             try await TenantChangeFeed.announce(slug.value, in: transaction)
-            return Tenant(id: id, slug: slug, displayName: displayName, status: .active)
+            return tenant
         }
         let elapsed = (ContinuousClock.now - started).wholeMilliseconds
         logger.info("tenant provisioned", ["tenant": slug.value, "elapsed_ms": String(elapsed)])

@@ -51,6 +51,7 @@ public struct TenantMigrationRunner: Sendable {
             try await TenantRole.assume(slug, in: transaction)
             let report = try await Migrator(set: set, logger: logger).migrate(schema: slug.schema, within: transaction)
             try await transaction.executeScript("RESET ROLE")
+            try await TenantAuditProtection.apply(slug, in: transaction)
             try await transaction.execute(
                 "UPDATE platform.tenants SET schema_version = \(report.currentVersion), updated_at = now() WHERE slug = \(slug.value)"
             )

@@ -78,9 +78,9 @@ struct ProgramTests {
             let environment = ["DATABASE_URL": configuration.url()]
             let program = CapturedProgram()
             #expect(await program.run(["migrate"], environment: environment) == 0)
-            #expect(program.output.contains("platform schema platform: applied 1, 2; now at version 2"))
+            #expect(program.output.contains("platform schema platform: applied 1, 2, 3; now at version 3"))
             #expect(await program.run(["migrate"], environment: environment) == 0)
-            #expect(program.output.contains("platform schema platform: up to date at version 2"))
+            #expect(program.output.contains("platform schema platform: up to date at version 3"))
 
             // A provisioned tenant's schema is migrated as its own role.
             #expect(
@@ -89,7 +89,7 @@ struct ProgramTests {
             #expect(await program.run(["migrate"], environment: environment) == 0)
             #expect(
                 program.output.contains(
-                    "tenant schemas: 1 total, 1 already up to date, 0 migrated, 0 failed (tenant set at version 1)"))
+                    "tenant schemas: 1 total, 1 already up to date, 0 migrated, 0 failed (tenant set at version 2)"))
             let connection = try await PostgresConnection.connect(
                 configuration: configuration, logger: TestDatabase.logger)
             let tables = try await connection.query(
@@ -97,10 +97,14 @@ struct ProgramTests {
             )
             #expect(
                 try tables.map { try $0.decode("table_name", as: String.self) }
-                    == ["audit_records", "institutional_accounts", "institutional_team_members", "scryptex_migrations"]
+                    == [
+                        "api_keys", "audit_records", "custom_roles", "institutional_accounts",
+                        "institutional_team_members",
+                        "scryptex_migrations", "sessions", "user_recovery_codes", "users",
+                    ]
             )
             let version = try await connection.query("SELECT schema_version FROM platform.tenants WHERE slug = 'acme'")
-            #expect(try version.first?.decode("schema_version", as: Int.self) == 1)
+            #expect(try version.first?.decode("schema_version", as: Int.self) == TenantMigrations.set.latestVersion)
             await connection.close()
 
             #expect(await program.run(["migrate", "--status"], environment: environment) == 0)
@@ -124,7 +128,7 @@ struct ProgramTests {
             #expect(await program.run(["tenant", "create", "zenith"], environment: environment) == 2)
             #expect(program.errors.contains("option '--name' is required"))
             #expect(await program.run(["tenant", "list"], environment: environment) == 0)
-            #expect(program.output.last == "acme  active  v1  Acme  [acme.example acme.localhost]")
+            #expect(program.output.last == "acme  active  v2  Acme  [acme.example acme.localhost]")
             let archivePath = "/tmp/scryptex-export-\(UInt64.random(in: 0...UInt64.max)).jsonl"
             defer { try? FileManagerFacade.remove(archivePath) }
             #expect(
@@ -174,7 +178,7 @@ struct ProgramTests {
         #expect(await program.run(["db", "status"], environment: environment) == 3)
         // migrate on a stopped cluster starts it, migrates, and stops it again.
         #expect(await program.run(["migrate"], environment: environment) == 0)
-        #expect(program.output.contains("platform schema platform: up to date at version 2"))
+        #expect(program.output.contains("platform schema platform: up to date at version 3"))
         #expect(await program.run(["db", "status"], environment: environment) == 3)
         try? FileManagerFacade.remove(root)
     }

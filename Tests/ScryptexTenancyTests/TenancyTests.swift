@@ -41,10 +41,15 @@ struct TenancyTests {
             )
             #expect(
                 try tables.map { try $0.decode("tablename", as: String.self) } == [
-                    "audit_records", "institutional_accounts", "institutional_team_members", "scryptex_migrations",
+                    "api_keys", "audit_records", "custom_roles", "institutional_accounts", "institutional_team_members",
+                    "scryptex_migrations", "sessions", "user_recovery_codes", "users",
                 ])
-            // The tenant's role owns its tables; the role cannot log in.
-            let owners = Set(try tables.map { try $0.decode("tableowner", as: String.self) })
+            // The tenant's role owns its tables, except the audit trail, which the host owns so
+            // the tenant can only read and append; the role cannot log in.
+            let owners = Set(
+                try tables.filter { try $0.decode("tablename", as: String.self) != "audit_records" }.map {
+                    try $0.decode("tableowner", as: String.self)
+                })
             #expect(owners.count == 1)
             let owner = try #require(owners.first)
             #expect(owner.hasSuffix("_acme"))

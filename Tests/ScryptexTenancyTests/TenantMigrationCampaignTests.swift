@@ -12,7 +12,8 @@ struct TenantMigrationCampaignTests {
         name: "tenant",
         migrations: TenantMigrations.set.migrations + [
             Migration(
-                version: 2, name: "add_account_note", sql: "ALTER TABLE institutional_accounts ADD COLUMN note text;")
+                version: TenantMigrations.set.latestVersion + 1, name: "add_account_note",
+                sql: "ALTER TABLE institutional_accounts ADD COLUMN note text;")
         ]
     )
 
@@ -40,13 +41,15 @@ struct TenantMigrationCampaignTests {
             #expect(outcome.failed.map(\.tenant) == ["gamma"])
             #expect(outcome.failed.first?.error.contains("add_account_note") == true)
             #expect(seen.withLock { $0 }.sorted() == [1, 2, 3, 4])
-            #expect(try await Self.versions(pool) == ["acme": 2, "beta": 2, "delta": 2, "gamma": 1])
+            let base = TenantMigrations.set.latestVersion
+            #expect(
+                try await Self.versions(pool) == ["acme": base + 1, "beta": base + 1, "delta": base + 1, "gamma": base])
 
             // Fix gamma; a rerun migrates only what is still behind.
             try await pool.execute("ALTER TABLE t_gamma.institutional_accounts DROP COLUMN note")
             let rerun = await TenantMigrationCampaign(runner: runner).run([try TenantSlug("gamma")], on: pool)
             #expect(rerun.migrated == ["gamma"])
-            #expect(try await Self.versions(pool).values.allSatisfy { $0 == 2 })
+            #expect(try await Self.versions(pool).values.allSatisfy { $0 == base + 1 })
         }
     }
 
@@ -61,7 +64,8 @@ struct TenantMigrationCampaignTests {
             ).run(try ["acme", "beta", "gamma"].map { try TenantSlug($0) }, on: pool)
             #expect(outcome.stoppedAfterCanary)
             #expect(outcome.migrated.isEmpty)
-            #expect(try await Self.versions(pool) == ["acme": 1, "beta": 1, "gamma": 1])
+            let base = TenantMigrations.set.latestVersion
+            #expect(try await Self.versions(pool) == ["acme": base, "beta": base, "gamma": base])
         }
     }
 }

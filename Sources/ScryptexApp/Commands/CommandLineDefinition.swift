@@ -107,6 +107,52 @@ public enum ScryptexCommands {
                     )
                 ]
             ),
+            CommandDefinition(
+                name: "apikey",
+                summary: "Manage a tenant's API keys.",
+                subcommands: [
+                    CommandDefinition(
+                        name: "create",
+                        summary: "Create an API key for a tenant and print it once (only its hash is stored).",
+                        options: [
+                            .value("tenant", "SLUG", TenantSlugRule.text, required: true),
+                            .value(
+                                "role", "ROLE", "A role the key holds (owner, admin, trader, ...).", repeatable: true,
+                                required: true),
+                            .value("name", "NAME", "What the key is for (default: cli)."),
+                        ]
+                    )
+                ]
+            ),
+            CommandDefinition(
+                name: "admin-key",
+                summary: "Manage platform-admin keys (control plane only).",
+                subcommands: [
+                    CommandDefinition(
+                        name: "create", summary: "Create a platform-admin key and print it once.",
+                        options: [.value("name", "NAME", "Whose key this is.", required: true)]
+                    )
+                ]
+            ),
+            CommandDefinition(
+                name: "audit",
+                summary: "Check and maintain audit trails.",
+                subcommands: [
+                    CommandDefinition(
+                        name: "verify",
+                        summary: "Verify a tenant's audit chain (or the platform's, or an export); exit 1 if broken.",
+                        options: [
+                            .value("tenant", "SLUG", "The tenant whose trail to verify."),
+                            .value("file", "FILE", "An exported trail (JSON lines) to verify offline."),
+                        ]
+                    ),
+                    CommandDefinition(
+                        name: "purge",
+                        summary:
+                            "Delete records older than AUDIT_RETENTION_DAYS from every trail, behind signed checkpoints."
+                    ),
+                ]
+            ),
             CommandDefinition(name: "config", summary: "Print the effective configuration (secrets masked)."),
             CommandDefinition(name: "version", summary: "Print the version."),
         ]

@@ -11,9 +11,8 @@ extension ScryptexProgram {
         async throws -> Int32
     {
         return try await DatabaseSetup.withPool(configuration, logger: logger) { pool in
-            let provisioner = TenantProvisioner(
-                platformDomain: configuration.platformDomain, tenantMigrations: TenantMigrations.set, logger: logger
-            )
+            let keyring = try MasterKeySource.keyring(for: configuration, logger: logger)
+            let provisioner = TenantIdentitySetUp.provisioner(configuration, keyring: keyring, logger: logger)
             if invocation.path == ["tenant", "suspend"] || invocation.path == ["tenant", "resume"] {
                 let suspend = invocation.path[1] == "suspend"
                 do {
@@ -67,9 +66,9 @@ extension ScryptexProgram {
     {
         return try await DatabaseSetup.withPool(configuration, logger: logger) { pool in
             let archive = TenantArchive(
-                provisioner: TenantProvisioner(
-                    platformDomain: configuration.platformDomain, tenantMigrations: TenantMigrations.set, logger: logger
-                ),
+                provisioner: TenantIdentitySetUp.provisioner(
+                    configuration, keyring: try MasterKeySource.keyring(for: configuration, logger: logger),
+                    logger: logger),
                 logger: logger
             )
             do {

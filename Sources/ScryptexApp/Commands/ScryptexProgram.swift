@@ -84,6 +84,8 @@ public struct ScryptexProgram: Sendable {
                 return try await tenantArchive(invocation, configuration, logger: logger)
             case ["tenant", "create"], ["tenant", "list"], ["tenant", "suspend"], ["tenant", "resume"]:
                 return try await tenants(invocation, configuration, logger: logger)
+            case ["apikey", "create"], ["admin-key", "create"], ["audit", "verify"], ["audit", "purge"]:
+                return try await identity(invocation, configuration, logger: logger)
             case ["cert", "dev"]:
                 return try developmentCertificates(configuration, extraDomains: invocation.allValues("domain"))
             case ["db", "start"], ["db", "stop"], ["db", "status"], ["db", "url"]:

@@ -1,5 +1,6 @@
 import Foundation
 public import ScryptexCore
+public import ScryptexIdentity
 public import ScryptexPostgres
 
 /// The host's settings, read from the environment and validated at start-up.
@@ -40,6 +41,18 @@ public struct Configuration: Sendable {
     public var logLevel = LogLevel.info
     /// Event loops (threads serving network I/O); nil means one per core.
     public var eventLoopCount: Int?
+    /// The master key as text (`SCRYPTEX_MASTER_KEY`), or nil to read `masterKeyFile`.
+    public var masterKey: String?
+    /// Where the master key is read from when `SCRYPTEX_MASTER_KEY` is unset; created (mode
+    /// 0600) on first start when it is the default in the data folder.
+    public var masterKeyFile: String?
+    /// A previous master key (`SCRYPTEX_MASTER_KEY_PREVIOUS`) during a master-key rotation.
+    public var previousMasterKey: String?
+    public var apiKeyRateLimit = RateLimiter.Limit(ratePerSecond: 50, burst: 100)
+    public var userRateLimit = RateLimiter.Limit(ratePerSecond: 20, burst: 40)
+    public var tenantRateLimit = RateLimiter.Limit(ratePerSecond: 500, burst: 1000)
+    /// Login attempts per client address and tenant.
+    public var loginRateLimit = RateLimiter.Limit(ratePerSecond: 10.0 / 60, burst: 10)
 
     /// Spec settings that were replaced by a local choice, with the reason; logged at start-up.
     public var fallbacks: [String] = []
@@ -163,6 +176,30 @@ public struct Configuration: Sendable {
             text -> Int?? in
             guard let count = Int(text), (1...256).contains(count) else { return nil }
             return .some(count)
+        }
+        masterKey = reader.value("SCRYPTEX_MASTER_KEY", default: nil, accepted: "64 hexadecimal digits") {
+            text -> String?? in (try? MasterKey(text: text)) != nil ? .some(text) : nil
+        }
+        previousMasterKey = reader.value(
+            "SCRYPTEX_MASTER_KEY_PREVIOUS", default: nil, accepted: "64 hexadecimal digits"
+        ) {
+            text -> String?? in (try? MasterKey(text: text)) != nil ? .some(text) : nil
+        }
+        masterKeyFile = reader.value("SCRYPTEX_MASTER_KEY_FILE", default: nil, accepted: "a file path") {
+            text -> String?? in text.isEmpty ? nil : .some(text)
+        }
+        let rateLimit = "RATE/s or RATE/m with an optional :BURST, such as 50/s:100"
+        apiKeyRateLimit = reader.value("RATE_LIMIT_API_KEY", default: apiKeyRateLimit, accepted: rateLimit) {
+            RateLimiter.Limit(parsing: $0)
+        }
+        userRateLimit = reader.value("RATE_LIMIT_USER", default: userRateLimit, accepted: rateLimit) {
+            RateLimiter.Limit(parsing: $0)
+        }
+        tenantRateLimit = reader.value("RATE_LIMIT_TENANT", default: tenantRateLimit, accepted: rateLimit) {
+            RateLimiter.Limit(parsing: $0)
+        }
+        loginRateLimit = reader.value("RATE_LIMIT_LOGIN", default: loginRateLimit, accepted: rateLimit) {
+            RateLimiter.Limit(parsing: $0)
         }
         logLevel = reader.value(
             "LOG_LEVEL", default: LogLevel.info, accepted: LogLevel.allCases.map(\.description).joined(separator: ", ")
@@ -335,6 +372,7 @@ struct EnvironmentReader {
 
     /// The value as shown in an error: a database URL's password is masked.
     static func shown(_ name: String, _ value: String) -> String {
+        if name.hasPrefix("SCRYPTEX_MASTER_KEY") && name != "SCRYPTEX_MASTER_KEY_FILE" { return "***" }
         guard name == "DATABASE_URL", let at = value.lastIndex(of: "@"), let scheme = value.range(of: "://"),
             let colon = value[scheme.upperBound..<at].firstIndex(of: ":")
         else { return value }

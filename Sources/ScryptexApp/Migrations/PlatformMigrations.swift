@@ -1,3 +1,4 @@
+import ScryptexIdentity
 public import ScryptexPostgres
 
 /// The control-plane schema (`platform`): tenants, their domains, branding, feature flags and
@@ -101,6 +102,57 @@ public enum PlatformMigrations {
                     CREATE INDEX tenant_jobs_tenant ON tenant_jobs (tenant_id, created_at);
                     """
             ),
+            Migration(
+                version: 3,
+                name: "create_identity_and_audit",
+                sql: """
+                    CREATE TABLE admin_api_keys (
+                        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                        prefix text NOT NULL UNIQUE,
+                        secret_hash text NOT NULL,
+                        name text NOT NULL,
+                        created_at timestamptz NOT NULL DEFAULT now(),
+                        expires_at timestamptz,
+                        revoked_at timestamptz,
+                        last_used_at timestamptz
+                    );
+
+                    CREATE TABLE break_glass_grants (
+                        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                        admin_key_id uuid NOT NULL REFERENCES admin_api_keys (id),
+                        tenant_id uuid NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+                        reason text NOT NULL,
+                        granted_at timestamptz NOT NULL DEFAULT now(),
+                        expires_at timestamptz NOT NULL
+                    );
+
+                    -- Data keys wrapped by the master key, which never enters the database.
+                    CREATE TABLE tenant_data_keys (
+                        tenant_id uuid NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+                        version integer NOT NULL CHECK (version >= 1),
+                        wrapped_key bytea NOT NULL,
+                        master_key_id text NOT NULL,
+                        created_at timestamptz NOT NULL DEFAULT now(),
+                        PRIMARY KEY (tenant_id, version)
+                    );
+
+                    -- The control plane's own trail: tenant lifecycle, admin keys, break-glass grants.
+                    CREATE TABLE audit_records (
+                        sequence bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                        chain_position bigint NOT NULL UNIQUE,
+                        occurred_at timestamptz NOT NULL DEFAULT now(),
+                        actor text NOT NULL,
+                        action text NOT NULL,
+                        object_type text,
+                        object_id text,
+                        account_id uuid,
+                        request_id text,
+                        details jsonb NOT NULL DEFAULT '{}',
+                        previous_hash text NOT NULL,
+                        record_hash text NOT NULL
+                    );
+                    """ + AuditChainSQL.version1
+            ),
         ]
     )
 }
@@ -154,7 +206,77 @@ public enum TenantMigrations {
                     );
                     CREATE INDEX audit_records_occurred_at ON audit_records (occurred_at);
                     """
-            )
+            ),
+            Migration(
+                version: 2,
+                name: "create_identity_and_audit_chain",
+                sql: """
+                    CREATE TABLE custom_roles (
+                        name text PRIMARY KEY CHECK (name ~ '^[a-z][a-z0-9_]{1,39}$'),
+                        permissions text[] NOT NULL CHECK (cardinality(permissions) >= 1),
+                        created_at timestamptz NOT NULL DEFAULT now()
+                    );
+
+                    -- Personal data only encrypted (AES-256-GCM with the tenant's data key); the
+                    -- e-mail is found through a keyed hash (blind index).
+                    CREATE TABLE users (
+                        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                        email_lookup text NOT NULL UNIQUE,
+                        email_encrypted bytea NOT NULL,
+                        name_encrypted bytea,
+                        password_hash text NOT NULL,
+                        role text NOT NULL,
+                        status text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'disabled')),
+                        mfa_secret_encrypted bytea,
+                        mfa_enabled boolean NOT NULL DEFAULT false,
+                        mfa_last_step bigint,
+                        failed_logins integer NOT NULL DEFAULT 0,
+                        locked_until timestamptz,
+                        created_at timestamptz NOT NULL DEFAULT now(),
+                        updated_at timestamptz NOT NULL DEFAULT now()
+                    );
+
+                    CREATE TABLE user_recovery_codes (
+                        user_id uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                        code_hash text NOT NULL,
+                        used_at timestamptz,
+                        PRIMARY KEY (user_id, code_hash)
+                    );
+
+                    CREATE TABLE sessions (
+                        token_prefix text PRIMARY KEY,
+                        secret_hash text NOT NULL,
+                        user_id uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                        mfa_verified boolean NOT NULL,
+                        created_at timestamptz NOT NULL DEFAULT now(),
+                        last_seen_at timestamptz NOT NULL DEFAULT now(),
+                        expires_at timestamptz NOT NULL,
+                        revoked_at timestamptz
+                    );
+                    CREATE INDEX sessions_user ON sessions (user_id);
+
+                    CREATE TABLE api_keys (
+                        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                        prefix text NOT NULL UNIQUE,
+                        secret_hash text NOT NULL,
+                        name text NOT NULL,
+                        roles text[] NOT NULL CHECK (cardinality(roles) >= 1),
+                        created_by text NOT NULL,
+                        created_at timestamptz NOT NULL DEFAULT now(),
+                        expires_at timestamptz,
+                        revoked_at timestamptz,
+                        last_used_at timestamptz
+                    );
+
+                    ALTER TABLE audit_records
+                        ADD COLUMN chain_position bigint NOT NULL,
+                        ADD COLUMN account_id uuid,
+                        ADD COLUMN request_id text;
+                    CREATE UNIQUE INDEX audit_records_chain ON audit_records (chain_position);
+                    CREATE INDEX audit_records_account ON audit_records (account_id, chain_position);
+                    CREATE INDEX audit_records_actor ON audit_records (actor, chain_position);
+                    """ + AuditChainSQL.version1
+            ),
         ]
     )
 }

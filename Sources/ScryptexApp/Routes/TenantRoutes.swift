@@ -32,8 +32,9 @@ struct TenantResolutionMiddleware: HTTPMiddleware {
 
 /// Routes answered per tenant.
 enum TenantRoutes {
-    static func add(to router: inout Router, pool: PostgresConnectionPool) {
-        router.get("/api/enterprise/branding") { _, context in
+    static func add(to routes: inout SecuredRouter) {
+        let pool = routes.services.pool
+        routes.add(.get, "/api/enterprise/branding", .publicTenant) { _, context in
             let tenant = try requireTenant(context)
             let rows = try await pool.query(
                 """

@@ -59,6 +59,12 @@ public struct PostgresQuery: Sendable, ExpressibleByStringInterpolation {
             sql += identifier.quoted
         }
 
+        /// Writes SQL text fixed at compile time, such as a column list several queries share.
+        /// Only a `StaticString` fits here: nothing computed at run time can reach the SQL text.
+        public mutating func appendInterpolation(sql fragment: StaticString) {
+            sql += fragment.description
+        }
+
         /// Writes a schema-qualified name, both parts quoted.
         public mutating func appendInterpolation(identifier schema: SQLIdentifier, _ name: SQLIdentifier) {
             sql += schema.quoted + "." + name.quoted

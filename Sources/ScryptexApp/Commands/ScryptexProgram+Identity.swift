@@ -1,0 +1,116 @@
+import Foundation
+import ScryptexCore
+import ScryptexIdentity
+import ScryptexPostgres
+import ScryptexTenancy
+
+/// `scryptex apikey …`, `scryptex admin-key …` and `scryptex audit …`.
+extension ScryptexProgram {
+    func identity(
+        _ invocation: CommandLineParser.Invocation, _ configuration: Configuration, logger: Logger
+    )
+        async throws -> Int32
+    {
+        let keyring = try MasterKeySource.keyring(for: configuration, logger: logger)
+        if invocation.path == ["audit", "verify"], let file = invocation.value("file") {
+            let text: String
+            do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
+                errorOutput("scryptex: cannot read \(file): \(error.localizedDescription)")
+                return ExitCode.failure
+            }
+            do {
+                return report(try AuditExport.verify(text, checkpointKey: keyring.auditCheckpointKey), name: file)
+            } catch let error as IdentityError {
+                errorOutput("scryptex: \(file): \(error.message)")
+                return ExitCode.usage
+            }
+        }
+        return try await DatabaseSetup.withPool(configuration, logger: logger) { pool in
+            let identity = IdentityService(pool: pool, keyring: keyring)
+            do {
+                switch invocation.path {
+                case ["apikey", "create"]:
+                    let tenant = try await liveTenant(invocation.value("tenant") ?? "", on: pool)
+                    let (token, key) = try await TenantScope(tenant: tenant, pool: pool).withTransaction {
+                        transaction in
+                        try await identity.createAPIKey(
+                            name: invocation.value("name") ?? "cli", roles: invocation.allValues("role"),
+                            expiresAt: nil, createdBy: "operator", requestID: nil, tenant: tenant, in: transaction)
+                    }
+                    output(token.text)
+                    errorOutput(
+                        "created API key \(key.prefix) for tenant \(tenant.slug) with roles \(key.roles.joined(separator: ", ")); it is not shown again"
+                    )
+                    return ExitCode.success
+                case ["admin-key", "create"]:
+                    let token = try await identity.createAdminKey(name: invocation.value("name") ?? "", expiresAt: nil)
+                    output(token.text)
+                    errorOutput("created platform-admin key \(token.prefix); it is not shown again")
+                    return ExitCode.success
+                case ["audit", "purge"]:
+                    let cutoff = Date().addingTimeInterval(-Double(configuration.auditRetentionDays) * 86_400)
+                    var schemas = [PlatformMigrations.schema]
+                    for tenant in try await TenantIdentitySetUp.provisioner(
+                        configuration, keyring: keyring, logger: logger
+                    )
+                    .list(on: pool) where tenant.status == .active || tenant.status == .suspended {
+                        schemas.append(tenant.schema)
+                    }
+                    var total = 0
+                    for schema in schemas {
+                        total += try await pool.withTransaction { transaction in
+                            try await AuditTrail(schema: schema).purge(
+                                olderThan: cutoff, checkpointKey: keyring.auditCheckpointKey, in: transaction)
+                        }
+                    }
+                    output(
+                        "purged \(total) audit records older than \(configuration.auditRetentionDays) days from \(schemas.count) trails"
+                    )
+                    return ExitCode.success
+                default:
+                    let schema: SQLIdentifier
+                    if let slug = invocation.value("tenant") {
+                        schema = try await liveTenant(slug, on: pool).schema
+                    } else {
+                        schema = PlatformMigrations.schema
+                    }
+                    let verification = try await pool.withTransaction { transaction in
+                        try await AuditTrail(schema: schema).verify(
+                            in: transaction, checkpointKey: keyring.auditCheckpointKey)
+                    }
+                    return report(verification, name: schema.name)
+                }
+            } catch let error as IdentityError {
+                errorOutput("scryptex: \(error.message)")
+                return error.code == .invalidInput ? ExitCode.usage : ExitCode.failure
+            } catch let error as TenancyError {
+                errorOutput("scryptex: \(error.message)")
+                return error.code == .invalidInput ? ExitCode.usage : ExitCode.failure
+            }
+        }
+    }
+
+    private func liveTenant(_ slug: String, on pool: PostgresConnectionPool) async throws -> Tenant {
+        let slug = try TenantSlug(slug)
+        let rows = try await pool.query(
+            "SELECT id, display_name, status FROM platform.tenants WHERE slug = \(slug.value) AND status IN ('active', 'suspended')"
+        )
+        guard let row = rows.first else { throw TenancyError(.notFound, "no live tenant has the slug '\(slug)'") }
+        return Tenant(
+            id: try row.decode("id", as: UUID.self), slug: slug,
+            displayName: try row.decode("display_name", as: String.self),
+            status: .active)
+    }
+
+    private func report(_ verification: AuditChain.Verification, name: String) -> Int32 {
+        if let broken = verification.firstBrokenLink {
+            output("audit trail \(name): BROKEN at \(broken)")
+            return ExitCode.failure
+        }
+        let range = verification.firstPosition.map { "\($0)...\(verification.lastPosition ?? $0)" } ?? "empty"
+        output(
+            "audit trail \(name): intact, \(verification.recordsChecked) records (\(range)), head \(verification.headHash ?? "-")"
+        )
+        return ExitCode.success
+    }
+}

@@ -1,0 +1,39 @@
+import Foundation
+import ScryptexCore
+import ScryptexIdentity
+import ScryptexPostgres
+import ScryptexTenancy
+
+/// The identity side of a tenant's life: its data key and the first records of its trail.
+enum TenantIdentitySetUp {
+    /// A provisioner whose tenants get a data key and a `tenant.provisioned` record in their own
+    /// trail and in the control plane's, all inside the provisioning transaction.
+    static func provisioner(_ configuration: Configuration, keyring: Keyring, logger: Logger) -> TenantProvisioner {
+        TenantProvisioner(
+            platformDomain: configuration.platformDomain, tenantMigrations: TenantMigrations.set, logger: logger
+        ) { tenant, transaction in
+            try await keyring.createFirstKey(for: tenant.id, in: transaction)
+            let event = AuditEvent(
+                actor: "system", action: "tenant.provisioned", objectType: "tenant", objectID: tenant.slug.value,
+                details: ["displayName": tenant.displayName])
+            try await AuditTrail(schema: tenant.schema).append(event, in: transaction)
+            try await AuditTrail(schema: PlatformMigrations.schema).append(event, in: transaction)
+        }
+    }
+
+    /// Gives a data key to every live tenant that has none (tenants created before keys existed).
+    static func ensureDataKeys(keyring: Keyring, on pool: PostgresConnectionPool) async throws {
+        try await pool.withTransaction { transaction in
+            let rows = try await transaction.query(
+                """
+                SELECT t.id FROM platform.tenants t
+                WHERE t.status IN ('provisioning', 'active', 'suspended')
+                  AND NOT EXISTS (SELECT 1 FROM platform.tenant_data_keys k WHERE k.tenant_id = t.id)
+                """
+            )
+            for row in rows {
+                try await keyring.createFirstKey(for: try row.decode("id", as: UUID.self), in: transaction)
+            }
+        }
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+import ScryptexHTTP
+import ScryptexIdentity
+import ScryptexPostgres
+import ScryptexTenancy
+
+/// The platform admin API, on the platform domain only, with platform-admin keys only.
+enum AdminRoutes {
+    static func add(to routes: inout SecuredRouter) {
+        let services = routes.services
+        routes.add(.get, "/admin/api/tenants", .platformAdmin) { _, _ in
+            let tenants = try await TenantProvisioner(
+                platformDomain: services.configuration.platformDomain, tenantMigrations: TenantMigrations.set,
+                logger: services.logger
+            ).list(on: services.pool)
+            struct View: Encodable {
+                var id: String
+                var slug: String
+                var displayName: String
+                var status: String
+            }
+            return try JSONResponse.encode([
+                "tenants": tenants.map {
+                    View(
+                        id: $0.id.uuidString.lowercased(), slug: $0.slug.value, displayName: $0.displayName,
+                        status: $0.status.rawValue)
+                }
+            ])
+        }
+        // Temporary, audited, read-only access to one tenant's data for a stated reason.
+        routes.add(.post, "/admin/api/break-glass", .platformAdmin) { request, context in
+            guard let principal = context[PrincipalKey.self] else { throw HTTPProblem.notFound() }
+            struct Body: Decodable {
+                var tenant: String
+                var reason: String
+                var minutes: Int
+            }
+            let body = try request.decodeJSON(Body.self)
+            let slug: TenantSlug
+            do { slug = try TenantSlug(body.tenant) } catch { throw HTTPProblem.badRequest("field 'tenant': \(error)") }
+            let rows = try await services.pool.query(
+                "SELECT id, slug, display_name, status FROM platform.tenants WHERE slug = \(slug.value) AND status IN ('active', 'suspended')"
+            )
+            guard let row = rows.first else { throw HTTPProblem.notFound("no tenant '\(slug)'") }
+            let tenant = Tenant(
+                id: try row.decode("id", as: UUID.self), slug: slug,
+                displayName: try row.decode("display_name", as: String.self), status: .active)
+            let grant = try await services.identity.grantBreakGlass(
+                adminPrefix: String(principal.actor.dropFirst("platform-admin:".count)), tenant: tenant,
+                reason: body.reason, duration: .seconds(max(0, body.minutes) * 60), requestID: context.requestID)
+            return try JSONResponse.encode(["grant": grant.uuidString.lowercased()], status: .created)
+        }
+        routes.add(.get, "/admin/api/audit-trail/verify", .platformAdmin) { _, _ in
+            let verification = try await services.pool.withTransaction { transaction in
+                try await AuditTrail(schema: PlatformMigrations.schema).verify(
+                    in: transaction, checkpointKey: services.identity.keyring.auditCheckpointKey)
+            }
+            return try JSONResponse.encode(verification)
+        }
+    }
+}

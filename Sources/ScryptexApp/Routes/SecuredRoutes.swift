@@ -1,0 +1,198 @@
+import Foundation
+import ScryptexCore
+import ScryptexHTTP
+import ScryptexIdentity
+import ScryptexPostgres
+import ScryptexTenancy
+
+/// Who may call a route.
+enum RouteAccess: Sendable, Equatable, CustomStringConvertible {
+    /// Anyone; on a tenant's domain the tenant must exist and be active.
+    case publicTenant
+    /// Any signed-in principal of the tenant.
+    case authenticated
+    /// A tenant principal holding this permission.
+    case permission(Permission)
+    /// A platform admin, on the platform domain only.
+    case platformAdmin
+
+    var description: String {
+        switch self {
+        case .publicTenant: "public"
+        case .authenticated: "authenticated"
+        case .permission(let permission): permission.rawValue
+        case .platformAdmin: "platform-admin"
+        }
+    }
+}
+
+/// The principal of the request, once the route's guard has authenticated it.
+enum PrincipalKey: RequestContextKey {
+    typealias Value = Principal
+}
+
+/// What every guarded route needs: the identity service, rate limits and settings.
+struct SecurityServices: Sendable {
+    let identity: IdentityService
+    let limiter: RateLimiter
+    let configuration: Configuration
+    let logger: Logger
+
+    var pool: PostgresConnectionPool { identity.pool }
+
+    /// The session cookie: host-only (`__Host-`), so it is bound to the one tenant domain that
+    /// set it, never sent over plain HTTP, invisible to scripts, and not sent cross-site.
+    static let sessionCookie = "__Host-scryptex_session"
+}
+
+/// Registers routes with the access each needs, and keeps the table the role-matrix test walks.
+struct SecuredRouter {
+    struct Entry: Sendable {
+        var method: HTTPMethod
+        var path: String
+        var access: RouteAccess
+    }
+
+    typealias Handler = @Sendable (HTTPRequest, RequestContext) async throws -> HTTPResponse
+
+    private(set) var router: Router
+    private(set) var entries: [Entry] = []
+    let services: SecurityServices
+
+    init(router: Router, services: SecurityServices) {
+        self.router = router
+        self.services = services
+    }
+
+    mutating func add(_ method: HTTPMethod, _ path: String, _ access: RouteAccess, use handler: @escaping Handler) {
+        entries.append(Entry(method: method, path: path, access: access))
+        let services = services
+        router.add(method, path) { request, context in
+            var context = context
+            if let principal = try await RouteGuard(services: services).admit(request, context: context, access: access)
+            {
+                context[PrincipalKey.self] = principal
+            }
+            do {
+                return try await handler(request, context)
+            } catch let error as IdentityError {
+                throw problem(for: error)
+            }
+        }
+    }
+}
+
+/// Authenticates, rate-limits and authorises one request for a route.
+struct RouteGuard {
+    let services: SecurityServices
+
+    /// The principal, or nil for a public route; throws 401, 403, 404 or 429.
+    func admit(_ request: HTTPRequest, context: RequestContext, access: RouteAccess) async throws -> Principal? {
+        if access == .platformAdmin {
+            guard context[TenantKey.self] == nil, request.hostName == services.configuration.platformDomain else {
+                throw HTTPProblem.notFound()
+            }
+            try limit("ip:" + context.remoteAddress, services.configuration.userRateLimit)
+            do {
+                return try await services.identity.authenticateAdmin(bearer: try bearer(of: request))
+            } catch let error as IdentityError {
+                throw problem(for: error)
+            }
+        }
+        let tenant = try TenantRoutes.requireTenant(context)
+        if access == .publicTenant { return nil }
+        try limit("tenant:" + tenant.id.uuidString, services.configuration.tenantRateLimit)
+        let principal: Principal
+        do {
+            principal = try await services.identity.authenticate(
+                bearer: try bearer(of: request), sessionToken: sessionToken(of: request), tenant: tenant)
+        } catch let error as IdentityError {
+            // Failed attempts are audited, after a per-address limit so a flood cannot fill the trail.
+            try limit("auth-failure:" + context.remoteAddress, services.configuration.loginRateLimit)
+            try await record(
+                AuditEvent(
+                    actor: "anonymous", action: "authentication.failed", requestID: context.requestID,
+                    details: ["path": String(request.path), "remote": context.remoteAddress]),
+                tenant: tenant)
+            throw problem(for: error)
+        }
+        switch principal.kind {
+        case .apiKey: try limit("key:" + principal.actor, services.configuration.apiKeyRateLimit)
+        case .user, .platformAdmin: try limit("user:" + principal.actor, services.configuration.userRateLimit)
+        }
+        if case .permission(let permission) = access, !principal.has(permission) {
+            try await record(
+                AuditEvent(
+                    actor: principal.actor, action: "permission.denied", requestID: context.requestID,
+                    details: [
+                        "path": String(request.path), "method": request.method.rawValue, "needs": permission.rawValue,
+                    ]
+                ),
+                tenant: tenant)
+            throw HTTPProblem(
+                .forbidden, type: "forbidden", detail: "this credential lacks the permission '\(permission.rawValue)'")
+        }
+        return principal
+    }
+
+    private func record(_ event: AuditEvent, tenant: Tenant) async throws {
+        try await TenantScope(tenant: tenant, pool: services.pool).withTransaction { transaction in
+            try await AuditTrail(schema: tenant.schema).append(event, in: transaction)
+        }
+    }
+
+    private func limit(_ key: String, _ limit: RateLimiter.Limit) throws {
+        if case .limited(let seconds) = services.limiter.take(key, limit: limit) {
+            throw HTTPProblem(
+                .tooManyRequests, type: "rate-limited", detail: "too many requests; retry in \(seconds) s",
+                headers: ["Retry-After": String(seconds)])
+        }
+    }
+
+    /// The token of `Authorization: Bearer …`; nil without the header; 401 for any other scheme
+    /// or an oversized value.
+    private func bearer(of request: HTTPRequest) throws -> String? {
+        guard let header = request.headers.first("authorization") else { return nil }
+        guard header.utf8.count <= 512, header.count > 7, header.prefix(7).lowercased() == "bearer " else {
+            throw problem(for: IdentityError(.unauthenticated, "the credentials are not valid"))
+        }
+        return String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+    }
+
+    private func sessionToken(of request: HTTPRequest) -> String? {
+        for header in request.headers["cookie"] where header.utf8.count <= 4096 {
+            for pair in header.split(separator: ";") {
+                let parts = pair.split(separator: "=", maxSplits: 1)
+                if parts.count == 2, parts[0].trimmingCharacters(in: .whitespaces) == SecurityServices.sessionCookie {
+                    return parts[1].trimmingCharacters(in: .whitespaces)
+                }
+            }
+        }
+        return nil
+    }
+}
+
+/// Maps identity errors to HTTP problems without saying which part of a credential was wrong.
+func problem(for error: IdentityError) -> HTTPProblem {
+    switch error.code {
+    case .unauthenticated:
+        HTTPProblem(
+            .unauthorized, type: "unauthenticated", detail: "the credentials are missing or not valid",
+            headers: ["WWW-Authenticate": "Bearer"])
+    case .forbidden: HTTPProblem(.forbidden, type: "forbidden", detail: error.message)
+    case .invalidInput: HTTPProblem.badRequest(error.message, type: "invalid-field")
+    case .notFound: HTTPProblem.notFound(error.message)
+    case .conflict: HTTPProblem(.conflict, type: "conflict", detail: error.message)
+    case .corrupt: HTTPProblem(.internalServerError, type: "internal-error", detail: "stored data could not be read")
+    }
+}
+
+/// JSON responses with the project's conventions: camelCase, ISO 8601 dates, sorted keys.
+enum JSONResponse {
+    static func encode(_ value: some Encodable, status: HTTPStatus = .ok) throws -> HTTPResponse {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        return .json(String(decoding: try encoder.encode(value), as: UTF8.self), status: status)
+    }
+}

@@ -1,0 +1,237 @@
+public import Foundation
+import ScryptexCore
+import ScryptexCrypto
+public import ScryptexPostgres
+
+/// Something to record: who did what to which object.
+public struct AuditEvent: Sendable {
+    public var actor: String
+    public var action: String
+    public var objectType: String?
+    public var objectID: String?
+    public var accountID: UUID?
+    public var requestID: String?
+    /// Extra facts (never secrets, never personal data in clear).
+    public var details: [String: String]
+
+    public init(
+        actor: String, action: String, objectType: String? = nil, objectID: String? = nil, accountID: UUID? = nil,
+        requestID: String? = nil, details: [String: String] = [:]
+    ) {
+        self.actor = actor
+        self.action = action
+        self.objectType = objectType
+        self.objectID = objectID
+        self.accountID = accountID
+        self.requestID = requestID
+        self.details = details
+    }
+}
+
+/// A tamper-evident audit trail: the `audit_records` table of one schema (a tenant's, or the
+/// control plane's). Appends happen inside the caller's transaction, so a change and its record
+/// commit or roll back together; the database trigger assigns the position and the hashes.
+public struct AuditTrail: Sendable {
+    public let schema: SQLIdentifier
+
+    static let table = SQLIdentifier(static: "audit_records")
+
+    public init(schema: SQLIdentifier) {
+        self.schema = schema
+    }
+
+    /// Appends `event` in `transaction`.
+    public func append(_ event: AuditEvent, in transaction: PostgresTransaction) async throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let details = String(decoding: try encoder.encode(event.details), as: UTF8.self)
+        try await transaction.execute(
+            """
+            INSERT INTO \(identifier: schema, Self.table)
+                (actor, action, object_type, object_id, account_id, request_id, details, previous_hash, record_hash)
+            VALUES (\(event.actor), \(event.action), \(event.objectType), \(event.objectID), \(event.accountID),
+                    \(event.requestID), \(details)::jsonb, '', '')
+            """
+        )
+    }
+
+    /// Which records to list.
+    public struct Filter: Sendable {
+        public var actor: String?
+        public var action: String?
+        public var objectType: String?
+        public var objectID: String?
+        public var accountID: UUID?
+        public var from: Date?
+        public var until: Date?
+
+        public init(
+            actor: String? = nil, action: String? = nil, objectType: String? = nil, objectID: String? = nil,
+            accountID: UUID? = nil, from: Date? = nil, until: Date? = nil
+        ) {
+            self.actor = actor
+            self.action = action
+            self.objectType = objectType
+            self.objectID = objectID
+            self.accountID = accountID
+            self.from = from
+            self.until = until
+        }
+    }
+
+    static let columns: StaticString = """
+        chain_position, (extract(epoch FROM occurred_at) * 1000000)::bigint AS occurred_us, actor, action, object_type,
+        object_id, account_id::text AS account_id, request_id, details::text AS details, previous_hash, record_hash
+        """
+
+    /// Records matching `filter`, oldest first, after position `cursor`, at most `limit`.
+    public func records(
+        matching filter: Filter, after cursor: Int64 = 0, limit: Int = 100, in transaction: PostgresTransaction
+    ) async throws -> [AuditRecord] {
+        let rows = try await transaction.query(
+            """
+            SELECT \(sql: Self.columns) FROM \(identifier: schema, Self.table)
+            WHERE chain_position > \(cursor)
+              AND (\(filter.actor)::text IS NULL OR actor = \(filter.actor))
+              AND (\(filter.action)::text IS NULL OR action = \(filter.action))
+              AND (\(filter.objectType)::text IS NULL OR object_type = \(filter.objectType))
+              AND (\(filter.objectID)::text IS NULL OR object_id = \(filter.objectID))
+              AND (\(filter.accountID)::uuid IS NULL OR account_id = \(filter.accountID))
+              AND (\(filter.from)::timestamptz IS NULL OR occurred_at >= \(filter.from))
+              AND (\(filter.until)::timestamptz IS NULL OR occurred_at < \(filter.until))
+            ORDER BY chain_position LIMIT \(limit)
+            """
+        )
+        return try rows.map(Self.record(from:))
+    }
+
+    static func record(from row: PostgresRow) throws -> AuditRecord {
+        AuditRecord(
+            position: try row.decode("chain_position", as: Int64.self),
+            occurredAtMicroseconds: try row.decode("occurred_us", as: Int64.self),
+            actor: try row.decode("actor", as: String.self), action: try row.decode("action", as: String.self),
+            objectType: try row.decode("object_type", as: String?.self),
+            objectID: try row.decode("object_id", as: String?.self),
+            accountID: try row.decode("account_id", as: String?.self),
+            requestID: try row.decode("request_id", as: String?.self),
+            details: try row.decode("details", as: String.self),
+            previousHash: try row.decode("previous_hash", as: String.self),
+            recordHash: try row.decode("record_hash", as: String.self)
+        )
+    }
+
+    /// Every record in chain order, page by page (for verification and export).
+    public func forEachRecord(
+        in transaction: PostgresTransaction, pageSize: Int = 5000, _ body: ([AuditRecord]) throws -> Void
+    ) async throws {
+        var cursor: Int64 = 0
+        while true {
+            let rows = try await transaction.query(
+                """
+                SELECT \(sql: Self.columns) FROM \(identifier: schema, Self.table)
+                WHERE chain_position > \(cursor) ORDER BY chain_position LIMIT \(pageSize)
+                """
+            )
+            let page = try rows.map(Self.record(from:))
+            guard let last = page.last else { return }
+            try body(page)
+            cursor = last.position
+        }
+    }
+
+    /// Verifies the whole trail, including the checkpoint that vouches for a purged beginning.
+    public func verify(
+        in transaction: PostgresTransaction, checkpointKey: [UInt8]?
+    ) async throws
+        -> AuditChain.Verification
+    {
+        var all: [AuditRecord] = []
+        try await forEachRecord(in: transaction) { all.append(contentsOf: $0) }
+        return AuditTrailVerifier(checkpointKey: checkpointKey, schemaName: schema.name).verify(all)
+    }
+
+    /// Deletes records older than `cutoff`, first appending a signed checkpoint that names the
+    /// last purged record and its hash, so the rest of the chain stays verifiable.
+    /// - Returns: How many records were purged.
+    @discardableResult
+    public func purge(
+        olderThan cutoff: Date, checkpointKey: [UInt8], in transaction: PostgresTransaction
+    ) async throws
+        -> Int
+    {
+        let rows = try await transaction.query(
+            """
+            SELECT chain_position, record_hash FROM \(identifier: schema, Self.table)
+            WHERE occurred_at < \(cutoff) ORDER BY chain_position DESC LIMIT 1
+            """
+        )
+        guard let last = rows.first else { return 0 }
+        let position = try last.decode("chain_position", as: Int64.self)
+        let hash = try last.decode("record_hash", as: String.self)
+        let signature = AuditTrailVerifier.checkpointSignature(
+            schemaName: schema.name, purgedThrough: position, headHash: hash, key: checkpointKey)
+        try await append(
+            AuditEvent(
+                actor: "system", action: "audit.checkpoint", objectType: "audit_trail",
+                details: [
+                    "purgedThrough": String(position), "headHash": hash, "signature": signature,
+                    "purgedBefore": ISO8601DateFormatter().string(from: cutoff),
+                ]
+            ),
+            in: transaction
+        )
+        try await transaction.executeScript("SET LOCAL scryptex.audit_purge = 'on'")
+        let purged = try await transaction.execute(
+            "DELETE FROM \(identifier: schema, Self.table) WHERE chain_position <= \(position)")
+        try await transaction.executeScript("SET LOCAL scryptex.audit_purge = 'off'")
+        return purged
+    }
+}
+
+/// Verifies a trail from its records alone (online, or offline from an export), accepting a
+/// purged beginning only when a checkpoint record vouches for it.
+public struct AuditTrailVerifier: Sendable {
+    /// The key that signs checkpoints; without it, checkpoints are checked for consistency only.
+    public var checkpointKey: [UInt8]?
+    public var schemaName: String
+
+    public init(checkpointKey: [UInt8]?, schemaName: String) {
+        self.checkpointKey = checkpointKey
+        self.schemaName = schemaName
+    }
+
+    public static func checkpointSignature(
+        schemaName: String, purgedThrough: Int64, headHash: String, key: [UInt8]
+    )
+        -> String
+    {
+        Hex.encode(HMAC.code(for: Array("\(schemaName)|\(purgedThrough)|\(headHash)".utf8), key: key))
+    }
+
+    public func verify(_ records: [AuditRecord]) -> AuditChain.Verification {
+        guard let first = records.first, first.position > 1 else { return AuditChain.verify(records) }
+        // The beginning was purged: a checkpoint later in the chain must name exactly what is gone.
+        let anchorPosition = first.position - 1
+        for record in records.reversed() where record.action == "audit.checkpoint" {
+            guard let details = try? JSONDecoder().decode([String: String].self, from: Data(record.details.utf8)),
+                details["purgedThrough"] == String(anchorPosition), let headHash = details["headHash"]
+            else { continue }
+            if let checkpointKey {
+                let expected = Self.checkpointSignature(
+                    schemaName: schemaName, purgedThrough: anchorPosition, headHash: headHash, key: checkpointKey)
+                guard ConstantTime.equals(expected, details["signature"] ?? "") else {
+                    var result = AuditChain.Verification(recordsChecked: 0)
+                    result.firstBrokenLink = AuditChain.BrokenLink(
+                        position: record.position, problem: "the checkpoint's signature is not valid")
+                    return result
+                }
+            }
+            return AuditChain.verify(records, startingAfter: (anchorPosition, headHash))
+        }
+        var result = AuditChain.Verification(recordsChecked: 0)
+        result.firstBrokenLink = AuditChain.BrokenLink(
+            position: first.position,
+            problem: "records 1 to \(anchorPosition) are missing and no checkpoint accounts for them")
+        return result
+    }
+}

@@ -1,0 +1,106 @@
+import Synchronization
+
+/// Token buckets by key (an API key, a user, a tenant), shared by every event loop of the
+/// process: one lock, a few nanoseconds per check.
+///
+/// A bucket holds up to `burst` tokens and refills at `ratePerSecond`; each request takes one.
+/// When a bucket is empty the answer says how long until a token is back (`Retry-After`).
+public final class RateLimiter: Sendable {
+    public struct Limit: Sendable, Equatable {
+        public var ratePerSecond: Double
+        public var burst: Double
+
+        public init(ratePerSecond: Double, burst: Double) {
+            precondition(
+                ratePerSecond > 0 && burst >= 1, "a rate limit needs a positive rate and a burst of at least 1")
+            self.ratePerSecond = ratePerSecond
+            self.burst = burst
+        }
+
+        /// Parses `RATE/s` or `RATE/s:BURST` (`50/s:100`), or `RATE/m` per minute.
+        public init?(parsing text: String) {
+            let parts = text.split(separator: ":")
+            guard (1...2).contains(parts.count) else { return nil }
+            let rate = parts[0].split(separator: "/")
+            guard rate.count == 2, let amount = Double(rate[0]), amount > 0 else { return nil }
+            let perSecond: Double
+            switch rate[1] {
+            case "s": perSecond = amount
+            case "m": perSecond = amount / 60
+            default: return nil
+            }
+            let burst = parts.count == 2 ? Double(parts[1]) : max(1, amount)
+            guard let burst, burst >= 1 else { return nil }
+            self.init(ratePerSecond: perSecond, burst: burst)
+        }
+    }
+
+    public enum Decision: Sendable, Equatable {
+        case allowed
+        /// Seconds until the next token, rounded up (at least 1).
+        case limited(retryAfterSeconds: Int)
+    }
+
+    private struct Bucket {
+        var tokens: Double
+        var updated: ContinuousClock.Instant
+    }
+
+    private let buckets = Mutex<[String: Bucket]>([:])
+    private let clock = ContinuousClock()
+    /// Buckets untouched this long are full again and are dropped, so memory stays bounded.
+    private let idleExpiry: Duration = .seconds(600)
+    private let sweepEvery = 4096
+    private let counter = Atomic<Int>(0)
+
+    public init() {}
+
+    /// Takes one token from the bucket `key` under `limit`.
+    public func take(_ key: String, limit: Limit) -> Decision {
+        let now = clock.now
+        if counter.add(1, ordering: .relaxed).newValue % sweepEvery == 0 { sweep(now: now) }
+        return buckets.withLock { buckets in
+            var bucket = buckets[key] ?? Bucket(tokens: limit.burst, updated: now)
+            let elapsed =
+                Double((now - bucket.updated).components.seconds)
+                + Double((now - bucket.updated).components.attoseconds) / 1e18
+            bucket.tokens = min(limit.burst, bucket.tokens + elapsed * limit.ratePerSecond)
+            bucket.updated = now
+            if bucket.tokens >= 1 {
+                bucket.tokens -= 1
+                buckets[key] = bucket
+                return .allowed
+            }
+            buckets[key] = bucket
+            let wait = (1 - bucket.tokens) / limit.ratePerSecond
+            return .limited(retryAfterSeconds: max(1, Int(wait.rounded(.up))))
+        }
+    }
+
+    private func sweep(now: ContinuousClock.Instant) {
+        buckets.withLock { buckets in
+            buckets = buckets.filter { now - $0.value.updated < idleExpiry }
+        }
+    }
+
+    /// How many buckets are held (for tests and metrics).
+    public var bucketCount: Int { buckets.withLock { $0.count } }
+}
+
+/// Back-off after failed logins: after `freeAttempts` failures an account is locked for
+/// `baseLockout`, doubling with each further failure up to `maximumLockout`.
+public struct LoginBackoff: Sendable {
+    public var freeAttempts: Int = 5
+    public var baseLockout: Duration = .seconds(30)
+    public var maximumLockout: Duration = .seconds(3600)
+
+    public init() {}
+
+    /// The lock to apply after `failures` consecutive failures, or nil for none yet.
+    public func lockout(afterFailures failures: Int) -> Duration? {
+        guard failures >= freeAttempts else { return nil }
+        let doublings = min(failures - freeAttempts, 20)
+        let seconds = min(Int64(baseLockout.components.seconds) << Int64(doublings), maximumLockout.components.seconds)
+        return .seconds(seconds)
+    }
+}

@@ -1,0 +1,40 @@
+public import ScryptexPostgres
+
+/// Makes a tenant's audit trail append-only for the tenant's own role.
+///
+/// Tenant migrations run as the tenant role, so everything they create belongs to the tenant,
+/// and an owner can do anything to its tables. After the migrations, the host's role (which is
+/// not the tenant) takes ownership of the schema, of `audit_records` and of the trail's trigger
+/// functions, and grants the tenant back only what it needs: `USAGE, CREATE` on the schema and
+/// `SELECT, INSERT` on the trail. The tenant can then neither update nor delete audit rows
+/// (no privilege, and a trigger refuses it anyway), nor drop or replace the trigger, the table
+/// or its functions. Idempotent; a schema without a trail is left as it is.
+public enum TenantAuditProtection {
+    public static func apply(_ slug: TenantSlug, in transaction: PostgresTransaction) async throws {
+        let table = slug.schema.quoted + ".audit_records"
+        let present = try await transaction.query(
+            """
+            SELECT to_regclass(\(table)) IS NOT NULL AS table_present,
+                   to_regprocedure(\(slug.schema.quoted + ".audit_chain_append()")) IS NOT NULL AS chain_present
+            """
+        )
+        guard let row = present.first, try row.decode("table_present", as: Bool.self),
+            try row.decode("chain_present", as: Bool.self)
+        else { return }
+        let role = try await TenantRole.name(for: slug, in: transaction)
+        let schema = slug.schema.quoted
+        try await transaction.executeScript(
+            """
+            ALTER SCHEMA \(schema) OWNER TO CURRENT_USER;
+            GRANT USAGE, CREATE ON SCHEMA \(schema) TO \(role.quoted);
+            ALTER TABLE \(schema).audit_records OWNER TO CURRENT_USER;
+            REVOKE ALL ON \(schema).audit_records FROM \(role.quoted);
+            GRANT SELECT, INSERT ON \(schema).audit_records TO \(role.quoted);
+            ALTER FUNCTION \(schema).audit_chain_append() OWNER TO CURRENT_USER;
+            ALTER FUNCTION \(schema).audit_append_only() OWNER TO CURRENT_USER;
+            ALTER FUNCTION \(schema).audit_canonical(bigint, timestamptz, text, text, text, text, uuid, text, jsonb, text)
+                OWNER TO CURRENT_USER;
+            """
+        )
+    }
+}

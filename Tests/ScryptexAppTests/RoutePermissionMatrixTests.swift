@@ -1,0 +1,278 @@
+import Foundation
+import ScryptexCore
+import ScryptexCrypto
+import ScryptexHTTP
+import ScryptexIdentity
+import ScryptexPostgres
+import ScryptexTenancy
+import ScryptexTestSupport
+import Testing
+
+@testable import ScryptexApp
+
+/// The whole host's routes, answered in process (no sockets) for one tenant on a fresh database.
+struct RouteHarness {
+    let pool: PostgresConnectionPool
+    let keyring: Keyring
+    let tenant: Tenant
+    let routes: SecuredRouter
+    let application: HTTPApplication
+
+    static func with(_ body: (RouteHarness) async throws -> Void) async throws {
+        try await TestDatabase.withFreshDatabase { configuration in
+            let pool = PostgresConnectionPool(
+                configuration: configuration, options: .init(maximumConnections: 6), logger: TestDatabase.logger)
+            do {
+                try await pool.withConnection { connection in
+                    try await Migrator(set: PlatformMigrations.set, logger: TestDatabase.logger).migrate(
+                        schema: PlatformMigrations.schema, on: connection)
+                }
+                var settings = try Configuration(environment: ["RATE_LIMIT_LOGIN": "1000/s"])
+                settings.platformDomain = "localhost"
+                let keyring = Keyring(master: try MasterKey(bytes: SecureRandom.bytes(count: 32)))
+                let tenant = try await TenantIdentitySetUp.provisioner(
+                    settings, keyring: keyring, logger: TestDatabase.logger
+                )
+                .create(.init(slug: "acme", displayName: "Acme Fund"), on: pool)
+                _ = try await TenantIdentitySetUp.provisioner(settings, keyring: keyring, logger: TestDatabase.logger)
+                    .create(.init(slug: "zenith", displayName: "Zenith"), on: pool)
+                let directory = TenantDirectory()
+                try await directory.reload(from: pool)
+                let routes = HostService.routes(
+                    pool: pool, keyring: keyring, configuration: settings, logger: TestDatabase.logger)
+                let application = HTTPApplication(
+                    router: routes.router, middleware: [TenantResolutionMiddleware(directory: directory)])
+                try await body(
+                    RouteHarness(pool: pool, keyring: keyring, tenant: tenant, routes: routes, application: application)
+                )
+                await pool.close()
+            } catch {
+                await pool.close()
+                throw error
+            }
+        }
+    }
+
+    func send(
+        _ method: HTTPMethod, _ target: String, host: String = "acme.localhost", headers: [(String, String)] = [],
+        json: String? = nil
+    ) async -> HTTPResponse {
+        var fields = [("Host", host)] + headers
+        if json != nil { fields.append(("Content-Type", "application/json")) }
+        let request = HTTPRequest(
+            method: method, target: target, headers: HTTPHeaders(fields), body: Array((json ?? "").utf8))
+        let context = RequestContext(
+            requestID: "test", logger: TestDatabase.logger, serverName: host, isSecure: true, remoteAddress: "127.0.0.1"
+        )
+        return await application.respond(to: request, context: context)
+    }
+
+    /// A new API key of the tenant with `roles`, made the way `scryptex apikey create` makes one.
+    func apiKey(roles: [String], tenant: Tenant? = nil) async throws -> String {
+        let tenant = tenant ?? self.tenant
+        let identity = IdentityService(pool: pool, keyring: keyring)
+        return try await TenantScope(tenant: tenant, pool: pool).withTransaction { transaction in
+            try await identity.createAPIKey(
+                name: "test", roles: roles, expiresAt: nil, createdBy: "operator", requestID: nil, tenant: tenant,
+                in: transaction)
+        }.0.text
+    }
+}
+
+@Suite("Every route against every role", .serialized)
+struct RoutePermissionMatrixTests {
+    @Test func everyRouteAnswersEachRoleAsThePermissionMatrixSays() async throws {
+        try await RouteHarness.with { harness in
+            var keys: [String: String] = [:]
+            for role in Role.builtIn { keys[role.name] = try await harness.apiKey(roles: [role.name]) }
+            #expect(harness.routes.entries.count >= 18)
+            for entry in harness.routes.entries {
+                let target = entry.path.replacingOccurrences(of: ":id", with: UUID().uuidString.lowercased())
+                    .replacingOccurrences(of: ":prefix", with: "sxk_0000000000000000")
+                let label = "\(entry.method) \(entry.path)"
+                switch entry.access {
+                case .publicTenant:
+                    let answer = await harness.send(entry.method, target)
+                    #expect(answer.status.code != 401 && answer.status.code != 403, "\(label) is public")
+                case .platformAdmin:
+                    // Never on a tenant's domain, whatever the credential.
+                    let answer = await harness.send(
+                        entry.method, target, headers: [("Authorization", "Bearer " + keys["owner"]!)])
+                    #expect(answer.status.code == 404, "\(label) on a tenant domain: \(answer.status)")
+                    let anonymous = await harness.send(entry.method, target, host: "localhost")
+                    #expect(anonymous.status.code == 401, "\(label) without a key: \(anonymous.status)")
+                case .authenticated, .permission:
+                    let anonymous = await harness.send(entry.method, target)
+                    #expect(anonymous.status.code == 401, "\(label) without a credential: \(anonymous.status)")
+                    let garbage = await harness.send(
+                        entry.method, target, headers: [("Authorization", "Bearer sxk_nonsense")])
+                    #expect(garbage.status.code == 401, "\(label) with a malformed key")
+                    for role in Role.builtIn {
+                        let answer = await harness.send(
+                            entry.method, target, headers: [("Authorization", "Bearer " + keys[role.name]!)])
+                        let allowed: Bool =
+                            if case .permission(let permission) = entry.access {
+                                role.permissions.contains(permission)
+                            } else { true }
+                        if allowed {
+                            #expect(
+                                answer.status.code != 401 && answer.status.code != 403,
+                                "\(label) as \(role.name) should pass the guard: \(answer.status)")
+                        } else {
+                            #expect(answer.status.code == 403, "\(label) as \(role.name): \(answer.status)")
+                        }
+                    }
+                }
+            }
+            // Every denial was audited in the tenant's trail, and the chain still verifies.
+            let verify = await harness.send(
+                .get, "/api/enterprise/audit-trail/verify", headers: [("Authorization", "Bearer " + keys["owner"]!)])
+            #expect(String(decoding: verify.body, as: UTF8.self).contains("\"firstBrokenLink\"") == false)
+            let denied = try await TenantScope(tenant: harness.tenant, pool: harness.pool).withTransaction {
+                try await $0.query("SELECT count(*) AS n FROM audit_records WHERE action = 'permission.denied'")
+            }
+            #expect(try denied.first!.decode("n", as: Int.self) > 0)
+        }
+    }
+
+    @Test func aKeyOfAnotherTenantOrARevokedOneIsRefused() async throws {
+        try await RouteHarness.with { harness in
+            let owner = try await harness.apiKey(roles: ["owner"])
+            // Zenith's key on acme's domain: unknown there.
+            let zenith = try await harness.pool.query("SELECT id FROM platform.tenants WHERE slug = 'zenith'")
+            let zenithTenant = Tenant(
+                id: try zenith.first!.decode("id", as: UUID.self), slug: try TenantSlug("zenith"),
+                displayName: "Zenith",
+                status: .active)
+            let foreign = try await harness.apiKey(roles: ["owner"], tenant: zenithTenant)
+            let crossed = await harness.send(
+                .get, "/api/enterprise/auth/me", headers: [("Authorization", "Bearer " + foreign)])
+            #expect(crossed.status.code == 401)
+
+            let prefix = String(owner.prefix(20))
+            let revoke = await harness.send(
+                .delete, "/api/enterprise/api-keys/\(prefix)", headers: [("Authorization", "Bearer " + owner)])
+            #expect(revoke.status.code == 204)
+            let after = await harness.send(
+                .get, "/api/enterprise/auth/me", headers: [("Authorization", "Bearer " + owner)])
+            #expect(after.status.code == 401)
+            #expect(after.headers.first("WWW-Authenticate") == "Bearer")
+        }
+    }
+
+    /// A scripted session: an owner creates a user, the user signs in, enrols TOTP, signs in with a
+    /// code, a replayed code is refused, and the trail verifies — then fails after tampering.
+    @Test func aScriptedSessionLeavesAVerifiableTrail() async throws {
+        try await RouteHarness.with { harness in
+            let owner = try await harness.apiKey(roles: ["owner"])
+            let bearer = [("Authorization", "Bearer " + owner)]
+            let created = await harness.send(
+                .post, "/api/enterprise/users", headers: bearer,
+                json:
+                    #"{"email":"Jane.Doe@Acme.example","name":"Jane Doe","password":"correct horse battery","role":"trader"}"#
+            )
+            #expect(created.status.code == 201, "\(String(decoding: created.body, as: UTF8.self))")
+            let duplicate = await harness.send(
+                .post, "/api/enterprise/users", headers: bearer,
+                json: #"{"email":"jane.doe@acme.example","password":"another long password","role":"trader"}"#)
+            #expect(duplicate.status.code == 409)
+            let weak = await harness.send(
+                .post, "/api/enterprise/users", headers: bearer,
+                json: #"{"email":"bob@acme.example","password":"short","role":"trader"}"#)
+            #expect(weak.status.code == 400)
+            #expect(String(decoding: weak.body, as: UTF8.self).contains("field 'password'"))
+
+            // Personal data is stored only encrypted.
+            let raw = try await harness.pool.query("SELECT email_encrypted::text AS e FROM t_acme.users")
+            #expect(!(try raw.first!.decode("e", as: String.self)).contains("6a616e65"), "the e-mail is in clear")
+
+            let wrong = await harness.send(
+                .post, "/api/enterprise/auth/login",
+                json: #"{"email":"jane.doe@acme.example","password":"wrong password!"}"#)
+            let unknown = await harness.send(
+                .post, "/api/enterprise/auth/login",
+                json: #"{"email":"nobody@acme.example","password":"wrong password!"}"#)
+            #expect(wrong.status.code == 401 && unknown.status.code == 401)
+            #expect(wrong.body == unknown.body || String(decoding: wrong.body, as: UTF8.self).contains("not valid"))
+
+            let login = await harness.send(
+                .post, "/api/enterprise/auth/login",
+                json: #"{"email":"jane.doe@acme.example","password":"correct horse battery"}"#)
+            #expect(login.status.code == 200)
+            let cookie = try #require(login.headers.first("Set-Cookie"))
+            #expect(cookie.contains("Secure") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"))
+            let session = [("Cookie", String(cookie.split(separator: ";")[0]))]
+            let me = await harness.send(.get, "/api/enterprise/auth/me", headers: session)
+            #expect(String(decoding: me.body, as: UTF8.self).contains("\"roles\":[\"trader\"]"))
+            // The session is bound to its tenant: on zenith's domain it means nothing.
+            let elsewhere = await harness.send(
+                .get, "/api/enterprise/auth/me", host: "zenith.localhost", headers: session)
+            #expect(elsewhere.status.code == 401)
+            // A trader may not manage users.
+            let forbidden = await harness.send(.get, "/api/enterprise/users", headers: session)
+            #expect(forbidden.status.code == 403)
+
+            let enroll = await harness.send(.post, "/api/enterprise/auth/mfa/enroll", headers: session)
+            let secretText = try #require(
+                (try JSONSerialization.jsonObject(with: Data(enroll.body)) as? [String: Any])?["secret"] as? String)
+            let totp = TimeBasedOneTimePassword(secret: try #require(Base32.decode(secretText)))
+            let now = Int64(Date().timeIntervalSince1970)
+            let confirm = await harness.send(
+                .post, "/api/enterprise/auth/mfa/confirm", headers: session,
+                json: #"{"code":"\#(totp.code(at: now - 30))"}"#)
+            #expect(confirm.status.code == 200, "\(String(decoding: confirm.body, as: UTF8.self))")
+            let codes = try #require(
+                (try JSONSerialization.jsonObject(with: Data(confirm.body)) as? [String: Any])?["recoveryCodes"]
+                    as? [String])
+            #expect(codes.count == 10)
+
+            let withoutCode = await harness.send(
+                .post, "/api/enterprise/auth/login",
+                json: #"{"email":"jane.doe@acme.example","password":"correct horse battery"}"#)
+            #expect(withoutCode.status.code == 401)
+            let code = totp.code(at: now)
+            let withCode = await harness.send(
+                .post, "/api/enterprise/auth/login",
+                json: #"{"email":"jane.doe@acme.example","password":"correct horse battery","code":"\#(code)"}"#)
+            #expect(withCode.status.code == 200)
+            let replayed = await harness.send(
+                .post, "/api/enterprise/auth/login",
+                json: #"{"email":"jane.doe@acme.example","password":"correct horse battery","code":"\#(code)"}"#)
+            #expect(replayed.status.code == 401, "a TOTP code was accepted twice")
+            let recovery = await harness.send(
+                .post, "/api/enterprise/auth/login",
+                json: #"{"email":"jane.doe@acme.example","password":"correct horse battery","code":"\#(codes[0])"}"#)
+            #expect(recovery.status.code == 200)
+            let recoveryAgain = await harness.send(
+                .post, "/api/enterprise/auth/login",
+                json: #"{"email":"jane.doe@acme.example","password":"correct horse battery","code":"\#(codes[0])"}"#)
+            #expect(recoveryAgain.status.code == 401, "a recovery code was used twice")
+
+            // The trail has the story, filterable, and verifies.
+            let failures = await harness.send(.get, "/api/enterprise/audit-trail?action=login.failed", headers: bearer)
+            let failureText = String(decoding: failures.body, as: UTF8.self)
+            #expect(failureText.contains("wrong_password") && failureText.contains("unknown_user"))
+            #expect(!failureText.contains("correct horse"), "a password reached the trail")
+            let verify = await harness.send(.get, "/api/enterprise/audit-trail/verify", headers: bearer)
+            #expect(!String(decoding: verify.body, as: UTF8.self).contains("firstBrokenLink"))
+
+            // Export, tamper in the database, and both the online check and the export see it.
+            let export = await harness.send(.get, "/api/enterprise/audit-trail/export", headers: bearer)
+            let exported = String(decoding: export.body, as: UTF8.self)
+            #expect(try AuditExport.verify(exported, checkpointKey: harness.keyring.auditCheckpointKey).isIntact)
+            var lines = exported.split(separator: "\n").map(String.init)
+            #expect(lines[1].contains("tenant.provisioned"))
+            lines[1] = lines[1].replacingOccurrences(of: "tenant.provisioned", with: "tenant.renamed")
+            #expect(try !AuditExport.verify(lines.joined(separator: "\n"), checkpointKey: nil).isIntact)
+            try await harness.pool.withTransaction { transaction in
+                try await transaction.executeScript(
+                    """
+                    SET LOCAL session_replication_role = replica;
+                    UPDATE t_acme.audit_records SET actor = 'user:someone-else' WHERE chain_position = 3;
+                    """)
+            }
+            let broken = await harness.send(.get, "/api/enterprise/audit-trail/verify", headers: bearer)
+            #expect(String(decoding: broken.body, as: UTF8.self).contains(#""position":3"#))
+        }
+    }
+}
