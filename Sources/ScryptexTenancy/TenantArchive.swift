@@ -243,9 +243,11 @@ struct TenantRemoval: Sendable {
 /// `deleted` (its slug is never reused), while its schema, role, domains, branding and flags go.
 public struct TenantDeletion: Sendable {
     private let archive: TenantArchive
+    private let record: TenantEventRecorder?
 
-    public init(archive: TenantArchive) {
+    public init(archive: TenantArchive, record: TenantEventRecorder? = nil) {
         self.archive = archive
+        self.record = record
     }
 
     /// - Parameters:
@@ -278,6 +280,8 @@ public struct TenantDeletion: Sendable {
             guard let id = try locked.first?.decode("id", as: UUID.self) else {
                 throw TenancyError(.invalidInput, "tenant '\(slug)' changed while it was being deleted; try again")
             }
+            try await record?(
+                TenantEvent(slug: slug, tenantID: id, action: "tenant.deleted", tenantSchemaExists: false), transaction)
             try await transaction.executeScript(
                 "DROP SCHEMA IF EXISTS \(slug.schema.quoted) CASCADE; DROP ROLE IF EXISTS \(role.quoted)"
             )

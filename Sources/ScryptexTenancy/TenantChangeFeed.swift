@@ -1,3 +1,4 @@
+public import Foundation
 public import ScryptexCore
 public import ScryptexPostgres
 import Synchronization
@@ -49,7 +50,12 @@ extension TenantDirectory {
 
 /// Suspends and resumes tenants. A suspended tenant's domains answer 503; its data is untouched.
 public struct TenantLifecycle: Sendable {
-    public init() {}
+    private let record: TenantEventRecorder?
+
+    /// - Parameter record: Writes each change to the audit trails, in the same transaction.
+    public init(record: TenantEventRecorder? = nil) {
+        self.record = record
+    }
 
     /// - Throws: `TenancyError` `.notFound` for an unknown slug, `.invalidInput` for a tenant being deleted.
     public func setStatus(_ status: Tenant.Status, of slug: String, on pool: PostgresConnectionPool) async throws {
@@ -57,8 +63,10 @@ public struct TenantLifecycle: Sendable {
         precondition(status == .active || status == .suspended, "only suspend and resume change status here")
         try await pool.withTransaction { transaction in
             let current = try await transaction.query(
-                "SELECT status FROM platform.tenants WHERE slug = \(slug.value) FOR UPDATE")
-            guard let value = try current.first?.decode("status", as: String.self) else {
+                "SELECT id, status FROM platform.tenants WHERE slug = \(slug.value) FOR UPDATE")
+            guard let value = try current.first?.decode("status", as: String.self),
+                let id = try current.first?.decode("id", as: UUID.self)
+            else {
                 throw TenancyError(.notFound, "no tenant has the slug '\(slug)'")
             }
             guard value == "active" || value == "suspended" else {
@@ -69,7 +77,27 @@ public struct TenantLifecycle: Sendable {
             try await transaction.execute(
                 "UPDATE platform.tenants SET status = \(status.rawValue), updated_at = now() WHERE slug = \(slug.value)"
             )
+            if value != status.rawValue {
+                try await record?(
+                    TenantEvent(
+                        slug: slug, tenantID: id, action: status == .active ? "tenant.resumed" : "tenant.suspended"),
+                    transaction)
+            }
             try await TenantChangeFeed.announce(slug.value, in: transaction)
         }
     }
 }
+
+/// A change in a tenant's life, for the audit trails.
+public struct TenantEvent: Sendable {
+    public var slug: TenantSlug
+    public var tenantID: UUID
+    /// `tenant.suspended`, `tenant.resumed`, `tenant.deleted`.
+    public var action: String
+    /// Whether the tenant's own schema still exists (false once it is being deleted).
+    public var tenantSchemaExists: Bool = true
+}
+
+/// Records tenant events inside the transaction that makes the change (the audit trail lives in
+/// another module; tenancy only says what happened).
+public typealias TenantEventRecorder = @Sendable (TenantEvent, PostgresTransaction) async throws -> Void

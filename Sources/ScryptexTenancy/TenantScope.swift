@@ -34,6 +34,20 @@ public struct TenantScope: Sendable {
     }
 }
 
+extension TenantScope {
+    /// Runs `body` as the tenant inside a transaction the host role already holds (provisioning:
+    /// rows in the tenant's schema that must commit with the tenant's creation), then returns
+    /// the transaction to the host role.
+    public static func run<Result>(
+        as tenant: Tenant, in transaction: PostgresTransaction, _ body: () async throws -> Result
+    ) async throws -> Result {
+        try await TenantRole.assume(tenant.slug, in: transaction)
+        let result = try await body()
+        try await transaction.executeScript("RESET ROLE; SET LOCAL search_path TO DEFAULT")
+        return result
+    }
+}
+
 /// Applies the tenant migration set to one tenant's schema, as the tenant's role (so every new
 /// object belongs to the tenant), in one transaction.
 public struct TenantMigrationRunner: Sendable {

@@ -38,9 +38,22 @@ struct IdentityCommandTests {
             #expect(program.output.last?.hasPrefix("sxa_") == true)
 
             #expect(await program.run(["audit", "verify", "--tenant", "acme"], environment: environment) == 0)
-            #expect(program.output.last?.contains("audit trail t_acme: intact, 2 records") == true)
+            #expect(program.output.last?.contains("audit trail t_acme: intact, 2 records") == true, "\(program.output)")
             #expect(await program.run(["audit", "verify"], environment: environment) == 0)
             #expect(program.output.last?.contains("audit trail platform: intact") == true)
+
+            // Lifecycle changes are recorded in both trails.
+            #expect(await program.run(["tenant", "suspend", "acme"], environment: environment) == 0)
+            #expect(await program.run(["tenant", "resume", "acme"], environment: environment) == 0)
+            let platform = try await connection.query(
+                "SELECT action FROM platform.audit_records WHERE object_id = 'acme' ORDER BY chain_position")
+            #expect(
+                try platform.map { try $0.decode("action", as: String.self) } == [
+                    "tenant.provisioned", "tenant.suspended", "tenant.resumed",
+                ])
+            #expect(await program.run(["keys", "rotate", "--tenant", "acme"], environment: environment) == 0)
+            #expect(program.output.last == "tenant acme: data key version 2, 0 values re-encrypted")
+            #expect(await program.run(["audit", "verify", "--tenant", "acme"], environment: environment) == 0)
 
             try await connection.executeScript(
                 "SET session_replication_role = replica; DELETE FROM t_acme.audit_records WHERE chain_position = 1")

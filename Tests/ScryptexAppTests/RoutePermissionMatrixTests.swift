@@ -17,8 +17,11 @@ struct RouteHarness {
     let tenant: Tenant
     let routes: SecuredRouter
     let application: HTTPApplication
+    let directory: TenantDirectory
 
-    static func with(_ body: (RouteHarness) async throws -> Void) async throws {
+    static func with(
+        environment: [String: String] = ["RATE_LIMIT_LOGIN": "1000/s"], _ body: (RouteHarness) async throws -> Void
+    ) async throws {
         try await TestDatabase.withFreshDatabase { configuration in
             let pool = PostgresConnectionPool(
                 configuration: configuration, options: .init(maximumConnections: 6), logger: TestDatabase.logger)
@@ -27,7 +30,7 @@ struct RouteHarness {
                     try await Migrator(set: PlatformMigrations.set, logger: TestDatabase.logger).migrate(
                         schema: PlatformMigrations.schema, on: connection)
                 }
-                var settings = try Configuration(environment: ["RATE_LIMIT_LOGIN": "1000/s"])
+                var settings = try Configuration(environment: environment)
                 settings.platformDomain = "localhost"
                 let keyring = Keyring(master: try MasterKey(bytes: SecureRandom.bytes(count: 32)))
                 let tenant = try await TenantIdentitySetUp.provisioner(
@@ -43,7 +46,9 @@ struct RouteHarness {
                 let application = HTTPApplication(
                     router: routes.router, middleware: [TenantResolutionMiddleware(directory: directory)])
                 try await body(
-                    RouteHarness(pool: pool, keyring: keyring, tenant: tenant, routes: routes, application: application)
+                    RouteHarness(
+                        pool: pool, keyring: keyring, tenant: tenant, routes: routes, application: application,
+                        directory: directory)
                 )
                 await pool.close()
             } catch {
@@ -273,6 +278,97 @@ struct RoutePermissionMatrixTests {
             }
             let broken = await harness.send(.get, "/api/enterprise/audit-trail/verify", headers: bearer)
             #expect(String(decoding: broken.body, as: UTF8.self).contains(#""position":3"#))
+        }
+    }
+
+    @Test func rateLimitsAnswer429WithRetryAfter() async throws {
+        try await RouteHarness.with(environment: ["RATE_LIMIT_API_KEY": "1/m:3", "RATE_LIMIT_LOGIN": "1/m:2"]) {
+            harness in
+            let key = try await harness.apiKey(roles: ["viewer"])
+            var statuses: [Int] = []
+            for _ in 0..<4 {
+                let answer = await harness.send(
+                    .get, "/api/enterprise/auth/me", headers: [("Authorization", "Bearer " + key)])
+                statuses.append(answer.status.code)
+                if answer.status.code == 429 {
+                    #expect(Int(answer.headers.first("Retry-After") ?? "") ?? 0 >= 1)
+                }
+            }
+            #expect(statuses == [200, 200, 200, 429])
+            // Sign-in attempts are limited per client address and tenant.
+            var logins: [Int] = []
+            for _ in 0..<3 {
+                logins.append(
+                    await harness.send(
+                        .post, "/api/enterprise/auth/login",
+                        json: #"{"email":"a@b.example","password":"nothing at all"}"#
+                    ).status.code)
+            }
+            #expect(logins == [401, 401, 429])
+        }
+    }
+
+    @Test func repeatedWrongPasswordsLockTheAccountWithoutSayingSo() async throws {
+        try await RouteHarness.with { harness in
+            let owner = try await harness.apiKey(roles: ["owner"])
+            let created = await harness.send(
+                .post, "/api/enterprise/users", headers: [("Authorization", "Bearer " + owner)],
+                json: #"{"email":"max@acme.example","password":"a very good password","role":"analyst"}"#)
+            #expect(created.status.code == 201)
+            for _ in 0..<5 {
+                let wrong = await harness.send(
+                    .post, "/api/enterprise/auth/login",
+                    json: #"{"email":"max@acme.example","password":"not the password"}"#)
+                #expect(wrong.status.code == 401)
+            }
+            // Locked now: even the right password gets the same 401.
+            let locked = await harness.send(
+                .post, "/api/enterprise/auth/login",
+                json: #"{"email":"max@acme.example","password":"a very good password"}"#)
+            #expect(locked.status.code == 401)
+            let reasons = try await TenantScope(tenant: harness.tenant, pool: harness.pool).withTransaction {
+                try await $0.query(
+                    "SELECT details ->> 'reason' AS reason FROM audit_records WHERE action = 'login.failed' ORDER BY chain_position"
+                )
+            }
+            #expect(
+                try reasons.map { try $0.decode("reason", as: String.self) }.suffix(2) == ["wrong_password", "locked"])
+            // Malformed and oversized credentials: the same 401, nothing else.
+            for header in [
+                "Basic dXNlcjpwYXNz", "Bearer " + String(repeating: "x", count: 5000), "Bearer", "Bearer sxs_1.2",
+            ] {
+                let answer = await harness.send(.get, "/api/enterprise/auth/me", headers: [("Authorization", header)])
+                #expect(answer.status.code == 401, "\(header.prefix(20))")
+            }
+        }
+    }
+
+    @Test func rotatingTheDataKeyKeepsEveryoneAbleToSignIn() async throws {
+        try await RouteHarness.with { harness in
+            let owner = [("Authorization", "Bearer " + (try await harness.apiKey(roles: ["owner"])))]
+            let created = await harness.send(
+                .post, "/api/enterprise/users", headers: owner,
+                json:
+                    #"{"email":"ana@acme.example","name":"Ana Lima","password":"a very good password","role":"viewer"}"#
+            )
+            #expect(created.status.code == 201)
+            let before = try await harness.pool.query("SELECT email_encrypted, email_lookup FROM t_acme.users")
+            let (version, resealed) = try await DataKeyRotation(keyring: harness.keyring).rotate(
+                harness.tenant, actor: "operator", on: harness.pool)
+            #expect(version == 2 && resealed == 2)
+            let after = try await harness.pool.query("SELECT email_encrypted, email_lookup FROM t_acme.users")
+            #expect(
+                try after.first!.decode("email_lookup", as: String.self)
+                    != before.first!.decode("email_lookup", as: String.self))
+            let versions = try await harness.pool.query(
+                "SELECT version FROM platform.tenant_data_keys WHERE tenant_id = \(harness.tenant.id)")
+            #expect(try versions.map { try $0.decode("version", as: Int.self) } == [2])
+            let login = await harness.send(
+                .post, "/api/enterprise/auth/login",
+                json: #"{"email":"ana@acme.example","password":"a very good password"}"#)
+            #expect(login.status.code == 200)
+            let users = await harness.send(.get, "/api/enterprise/users", headers: owner)
+            #expect(String(decoding: users.body, as: UTF8.self).contains("Ana Lima"))
         }
     }
 }

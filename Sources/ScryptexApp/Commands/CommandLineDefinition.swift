@@ -153,6 +153,22 @@ public enum ScryptexCommands {
                     ),
                 ]
             ),
+            CommandDefinition(
+                name: "keys",
+                summary: "Rotate the keys of encryption at rest.",
+                subcommands: [
+                    CommandDefinition(
+                        name: "rotate",
+                        summary: "Give a tenant a new data key and re-encrypt its personal data with it.",
+                        options: [.value("tenant", "SLUG", TenantSlugRule.text, required: true)]
+                    ),
+                    CommandDefinition(
+                        name: "rewrap",
+                        summary:
+                            "Re-wrap every data key with SCRYPTEX_MASTER_KEY (set SCRYPTEX_MASTER_KEY_PREVIOUS to the old one)."
+                    ),
+                ]
+            ),
             CommandDefinition(name: "config", summary: "Print the effective configuration (secrets masked)."),
             CommandDefinition(name: "version", summary: "Print the version."),
         ]

@@ -47,6 +47,16 @@ extension ScryptexProgram {
                     output(token.text)
                     errorOutput("created platform-admin key \(token.prefix); it is not shown again")
                     return ExitCode.success
+                case ["keys", "rotate"]:
+                    let tenant = try await liveTenant(invocation.value("tenant") ?? "", on: pool)
+                    let (version, resealed) = try await DataKeyRotation(keyring: keyring).rotate(
+                        tenant, actor: "operator", on: pool)
+                    output("tenant \(tenant.slug): data key version \(version), \(resealed) values re-encrypted")
+                    return ExitCode.success
+                case ["keys", "rewrap"]:
+                    let count = try await pool.withTransaction { try await keyring.rewrapAll(in: $0) }
+                    output("re-wrapped \(count) data keys with master key \(keyring.masterKeyIdentifier)")
+                    return ExitCode.success
                 case ["audit", "purge"]:
                     let cutoff = Date().addingTimeInterval(-Double(configuration.auditRetentionDays) * 86_400)
                     var schemas = [PlatformMigrations.schema]

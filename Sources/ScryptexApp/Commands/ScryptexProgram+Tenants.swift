@@ -16,8 +16,9 @@ extension ScryptexProgram {
             if invocation.path == ["tenant", "suspend"] || invocation.path == ["tenant", "resume"] {
                 let suspend = invocation.path[1] == "suspend"
                 do {
-                    try await TenantLifecycle().setStatus(
-                        suspend ? .suspended : .active, of: invocation.arguments[0], on: pool)
+                    try await TenantLifecycle(record: TenantIdentitySetUp.lifecycleRecorder(actor: "operator"))
+                        .setStatus(
+                            suspend ? .suspended : .active, of: invocation.arguments[0], on: pool)
                 } catch let error as TenancyError {
                     return report(error)
                 }
@@ -74,20 +75,11 @@ extension ScryptexProgram {
             do {
                 if invocation.path == ["tenant", "delete"] {
                     let slug = invocation.arguments[0]
-                    let folder = configuration.dataDirectory + "/exports"
-                    let path = folder + "/\(slug)-final-\(Int(Date().timeIntervalSince1970)).jsonl"
-                    try await TenantDeletion(archive: archive).delete(
-                        slug, confirmation: invocation.value("confirm") ?? "", on: pool
-                    ) { lines in
-                        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-                        let data = Data((lines.joined(separator: "\n") + "\n").utf8)
-                        guard
-                            FileManager.default.createFile(
-                                atPath: path, contents: data, attributes: [.posixPermissions: 0o600])
-                        else {
-                            throw TenancyError(
-                                .invalidInput, "cannot write the final export to \(path); nothing was deleted")
-                        }
+                    let path = TenantExportFile.finalExportPath(for: slug, dataDirectory: configuration.dataDirectory)
+                    try await TenantDeletion(
+                        archive: archive, record: TenantIdentitySetUp.lifecycleRecorder(actor: "operator")
+                    ).delete(slug, confirmation: invocation.value("confirm") ?? "", on: pool) { lines in
+                        try TenantExportFile.write(lines, to: path)
                     }
                     output("deleted tenant \(slug); final export: \(path)")
                     return ExitCode.success

@@ -84,7 +84,8 @@ public struct ScryptexProgram: Sendable {
                 return try await tenantArchive(invocation, configuration, logger: logger)
             case ["tenant", "create"], ["tenant", "list"], ["tenant", "suspend"], ["tenant", "resume"]:
                 return try await tenants(invocation, configuration, logger: logger)
-            case ["apikey", "create"], ["admin-key", "create"], ["audit", "verify"], ["audit", "purge"]:
+            case ["apikey", "create"], ["admin-key", "create"], ["audit", "verify"], ["audit", "purge"],
+                ["keys", "rotate"], ["keys", "rewrap"]:
                 return try await identity(invocation, configuration, logger: logger)
             case ["cert", "dev"]:
                 return try developmentCertificates(configuration, extraDomains: invocation.allValues("domain"))

@@ -12,12 +12,33 @@ enum TenantIdentitySetUp {
         TenantProvisioner(
             platformDomain: configuration.platformDomain, tenantMigrations: TenantMigrations.set, logger: logger
         ) { tenant, transaction in
-            try await keyring.createFirstKey(for: tenant.id, in: transaction)
-            let event = AuditEvent(
-                actor: "system", action: "tenant.provisioned", objectType: "tenant", objectID: tenant.slug.value,
-                details: ["displayName": tenant.displayName])
-            try await AuditTrail(schema: tenant.schema).append(event, in: transaction)
-            try await AuditTrail(schema: PlatformMigrations.schema).append(event, in: transaction)
+            try await setUp(tenant, keyring: keyring, actor: "system", requestID: nil, in: transaction)
+        }
+    }
+
+    /// The data key and the `tenant.provisioned` records, inside the provisioning transaction.
+    static func setUp(
+        _ tenant: Tenant, keyring: Keyring, actor: String, requestID: String?, in transaction: PostgresTransaction
+    ) async throws {
+        try await keyring.createFirstKey(for: tenant.id, in: transaction)
+        let event = AuditEvent(
+            actor: actor, action: "tenant.provisioned", objectType: "tenant", objectID: tenant.slug.value,
+            requestID: requestID, details: ["displayName": tenant.displayName])
+        try await AuditTrail(schema: tenant.schema).append(event, in: transaction)
+        try await AuditTrail(schema: PlatformMigrations.schema).append(event, in: transaction)
+    }
+
+    /// Writes tenant lifecycle events to the control plane's trail and, while it exists, the
+    /// tenant's own, naming `actor` (`operator` for the CLI, the admin key for the API).
+    static func lifecycleRecorder(actor: String, requestID: String? = nil) -> TenantEventRecorder {
+        { event, transaction in
+            let record = AuditEvent(
+                actor: actor, action: event.action, objectType: "tenant", objectID: event.slug.value,
+                requestID: requestID)
+            try await AuditTrail(schema: PlatformMigrations.schema).append(record, in: transaction)
+            if event.tenantSchemaExists {
+                try await AuditTrail(schema: event.slug.schema).append(record, in: transaction)
+            }
         }
     }
 

@@ -8,25 +8,7 @@ import ScryptexTenancy
 enum AdminRoutes {
     static func add(to routes: inout SecuredRouter) {
         let services = routes.services
-        routes.add(.get, "/admin/api/tenants", .platformAdmin) { _, _ in
-            let tenants = try await TenantProvisioner(
-                platformDomain: services.configuration.platformDomain, tenantMigrations: TenantMigrations.set,
-                logger: services.logger
-            ).list(on: services.pool)
-            struct View: Encodable {
-                var id: String
-                var slug: String
-                var displayName: String
-                var status: String
-            }
-            return try JSONResponse.encode([
-                "tenants": tenants.map {
-                    View(
-                        id: $0.id.uuidString.lowercased(), slug: $0.slug.value, displayName: $0.displayName,
-                        status: $0.status.rawValue)
-                }
-            ])
-        }
+        AdminTenantRoutes.add(to: &routes)
         // Temporary, audited, read-only access to one tenant's data for a stated reason.
         routes.add(.post, "/admin/api/break-glass", .platformAdmin) { request, context in
             guard let principal = context[PrincipalKey.self] else { throw HTTPProblem.notFound() }
