@@ -60,7 +60,12 @@ struct HostService: Sendable {
                 "http_port": String(servers.http.port),
             ]
         )
+        let retention = Task {
+            await AuditRetention(retentionDays: configuration.auditRetentionDays, keyring: keyring, logger: logger)
+                .runPeriodically(on: pool)
+        }
         let signal = await TerminationSignal.next()
+        retention.cancel()
         logger.info("shutting down", ["signal": signal == SIGINT ? "SIGINT" : "SIGTERM"])
         await servers.http.shutdown(gracePeriod: .seconds(10))
         await servers.https.shutdown(gracePeriod: .seconds(10))

@@ -51,6 +51,8 @@ struct IdentityCommandTests {
                 try platform.map { try $0.decode("action", as: String.self) } == [
                     "tenant.provisioned", "tenant.suspended", "tenant.resumed",
                 ])
+            #expect(await program.run(["audit", "purge"], environment: environment) == 0)
+            #expect(program.output.last == "purged 0 audit records older than 2555 days from 2 trails")
             #expect(await program.run(["keys", "rotate", "--tenant", "acme"], environment: environment) == 0)
             #expect(program.output.last == "tenant acme: data key version 2, 0 values re-encrypted")
             #expect(await program.run(["audit", "verify", "--tenant", "acme"], environment: environment) == 0)

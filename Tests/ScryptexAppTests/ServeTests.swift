@@ -67,6 +67,34 @@ struct ServeTests {
         ])
         #expect(misdirected.contains("421 Misdirected Request"))
 
+        // An operator makes an owner key with the CLI; it works over HTTPS on that tenant's domain
+        // only, and every other enterprise route wants a credential.
+        let keyMaker = try ChildProcess(
+            executable, ["apikey", "create", "--tenant", "acme", "--role", "owner"],
+            environment: ["SCRYPTEX_DATA_DIR": root, "LOG_LEVEL": "error"])
+        #expect(await keyMaker.waitForExit(timeout: .seconds(30)) == 0, "\(keyMaker.output)")
+        let key = try #require(keyMaker.output.split(separator: "\n").first { $0.hasPrefix("sxk_") })
+        let me = try await Self.curl([
+            "--cacert", ca, "-H", "Authorization: Bearer \(key)",
+            "https://acme.localhost:\(httpsPort)/api/enterprise/auth/me",
+        ])
+        #expect(me.contains(#""roles":["owner"]"#), "\(me)")
+        let verify = try await Self.curl([
+            "--cacert", ca, "-H", "Authorization: Bearer \(key)",
+            "https://acme.localhost:\(httpsPort)/api/enterprise/audit-trail/verify",
+        ])
+        #expect(verify.contains(#""recordsChecked""#) && !verify.contains("firstBrokenLink"), "\(verify)")
+        let crossTenant = try await Self.curl([
+            "-i", "--cacert", ca, "-H", "Authorization: Bearer \(key)",
+            "https://zenith.localhost:\(httpsPort)/api/enterprise/auth/me",
+        ])
+        #expect(crossTenant.contains("401 Unauthorized"))
+        let anonymous = try await Self.curl([
+            "-i", "--cacert", ca, "https://acme.localhost:\(httpsPort)/api/enterprise/api-keys",
+        ])
+        #expect(anonymous.contains("401 Unauthorized") && anonymous.contains("WWW-Authenticate: Bearer"))
+        #expect(!host.output.contains(String(key.split(separator: ".")[1])), "a key's secret reached the log")
+
         // Another process (the CLI) suspends a tenant; the running host answers 503 for it within 1 s.
         let suspend = try ChildProcess(
             executable, ["tenant", "suspend", "acme"], environment: ["SCRYPTEX_DATA_DIR": root])

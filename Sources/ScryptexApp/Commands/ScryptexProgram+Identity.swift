@@ -58,23 +58,11 @@ extension ScryptexProgram {
                     output("re-wrapped \(count) data keys with master key \(keyring.masterKeyIdentifier)")
                     return ExitCode.success
                 case ["audit", "purge"]:
-                    let cutoff = Date().addingTimeInterval(-Double(configuration.auditRetentionDays) * 86_400)
-                    var schemas = [PlatformMigrations.schema]
-                    for tenant in try await TenantIdentitySetUp.provisioner(
-                        configuration, keyring: keyring, logger: logger
-                    )
-                    .list(on: pool) where tenant.status == .active || tenant.status == .suspended {
-                        schemas.append(tenant.schema)
-                    }
-                    var total = 0
-                    for schema in schemas {
-                        total += try await pool.withTransaction { transaction in
-                            try await AuditTrail(schema: schema).purge(
-                                olderThan: cutoff, checkpointKey: keyring.auditCheckpointKey, in: transaction)
-                        }
-                    }
+                    let (records, trails) = try await AuditRetention(
+                        retentionDays: configuration.auditRetentionDays, keyring: keyring, logger: logger
+                    ).purgeAll(on: pool)
                     output(
-                        "purged \(total) audit records older than \(configuration.auditRetentionDays) days from \(schemas.count) trails"
+                        "purged \(records) audit records older than \(configuration.auditRetentionDays) days from \(trails) trails"
                     )
                     return ExitCode.success
                 default:

@@ -1,0 +1,51 @@
+import Foundation
+import ScryptexCore
+import ScryptexIdentity
+import ScryptexPostgres
+
+/// Applies `AUDIT_RETENTION_DAYS` to every trail (the control plane's and each live tenant's):
+/// records older than the retention period are deleted behind a signed checkpoint. The host runs
+/// it at start and then daily; `scryptex audit purge` runs it on demand.
+struct AuditRetention: Sendable {
+    let retentionDays: Int
+    let keyring: Keyring
+    let logger: Logger
+
+    /// - Returns: How many records were purged, and from how many trails.
+    @discardableResult
+    func purgeAll(on pool: PostgresConnectionPool, now: Date = Date()) async throws -> (records: Int, trails: Int) {
+        let cutoff = now.addingTimeInterval(-Double(retentionDays) * 86_400)
+        var schemas = [PlatformMigrations.schema]
+        let rows = try await pool.query(
+            "SELECT slug FROM platform.tenants WHERE status IN ('active', 'suspended') ORDER BY slug")
+        for row in rows {
+            schemas.append(try SQLIdentifier("t_" + (try row.decode("slug", as: String.self))))
+        }
+        var total = 0
+        for schema in schemas {
+            let purged = try await pool.withTransaction { transaction in
+                try await AuditTrail(schema: schema).purge(
+                    olderThan: cutoff, checkpointKey: keyring.auditCheckpointKey, in: transaction)
+            }
+            if purged > 0 {
+                logger.notice(
+                    "audit records past retention purged behind a checkpoint",
+                    ["trail": schema.name, "records": String(purged), "retention_days": String(retentionDays)])
+            }
+            total += purged
+        }
+        return (total, schemas.count)
+    }
+
+    /// Purges now and then every `interval` until cancelled; failures are logged, not fatal.
+    func runPeriodically(on pool: PostgresConnectionPool, every interval: Duration = .seconds(86_400)) async {
+        while !Task.isCancelled {
+            do {
+                try await purgeAll(on: pool)
+            } catch {
+                logger.error("audit retention purge failed", ["error": String(describing: error)])
+            }
+            try? await Task.sleep(for: interval)
+        }
+    }
+}
