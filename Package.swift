@@ -56,6 +56,12 @@ let package = Package(
             dependencies: ["ScryptexCore", "ScryptexCrypto", "ScryptexPostgres", "ScryptexTenancy"],
             swiftSettings: strictSettings
         ),
+        // Institutional accounts: hierarchy, KYC, limits and kill switch, team members.
+        .target(
+            name: "ScryptexInstitutional",
+            dependencies: ["ScryptexCore", "ScryptexPostgres"],
+            swiftSettings: strictSettings
+        ),
         // A private PostgreSQL cluster the host starts itself when DATABASE_URL is unset.
         .target(
             name: "ScryptexEmbeddedPostgres",
@@ -67,7 +73,7 @@ let package = Package(
             name: "ScryptexApp",
             dependencies: [
                 "ScryptexCore", "ScryptexCrypto", "ScryptexPostgres", "ScryptexEmbeddedPostgres", "ScryptexHTTP",
-                "ScryptexIdentity", "ScryptexTenancy",
+                "ScryptexIdentity", "ScryptexInstitutional", "ScryptexTenancy",
             ],
             swiftSettings: strictSettings
         ),
@@ -96,6 +102,11 @@ let package = Package(
         .testTarget(
             name: "ScryptexIdentityTests",
             dependencies: ["ScryptexIdentity", "ScryptexCrypto", "ScryptexApp", "ScryptexTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ScryptexInstitutionalTests",
+            dependencies: ["ScryptexInstitutional", "ScryptexCore"],
             swiftSettings: strictSettings
         ),
         .testTarget(name: "ScryptexCoreTests", dependencies: ["ScryptexCore"], swiftSettings: strictSettings),

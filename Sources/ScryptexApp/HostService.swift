@@ -165,10 +165,11 @@ extension HostService {
         PlatformRoutes.add(to: &router, pool: pool)
         let services = SecurityServices(
             identity: IdentityService(pool: pool, keyring: keyring), limiter: RateLimiter(),
-            configuration: configuration, logger: logger)
+            configuration: configuration, logger: logger, features: FeatureGate(pool: pool))
         var routes = SecuredRouter(router: router, services: services)
         TenantRoutes.add(to: &routes)
         IdentityRoutes.add(to: &routes)
+        InstitutionalRoutes.add(to: &routes)
         AdminRoutes.add(to: &routes)
         return routes
     }

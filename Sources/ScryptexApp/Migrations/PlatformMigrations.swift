@@ -277,6 +277,43 @@ public enum TenantMigrations {
                     CREATE INDEX audit_records_actor ON audit_records (actor, chain_position);
                     """ + AuditChainSQL.version1
             ),
+            Migration(
+                version: 3,
+                name: "institutional_kyc_limits_members",
+                sql: """
+                    ALTER TABLE institutional_accounts
+                        ADD COLUMN kill_switch_engaged boolean NOT NULL DEFAULT false,
+                        ADD COLUMN kyc_review_due date,
+                        ADD COLUMN kyc_provider text,
+                        ADD COLUMN kyc_reference text,
+                        ADD COLUMN limits jsonb NOT NULL DEFAULT '{}';
+                    CREATE INDEX institutional_accounts_parent ON institutional_accounts (parent_id);
+
+                    ALTER TABLE institutional_team_members
+                        ADD COLUMN email_encrypted bytea,
+                        ADD COLUMN name_encrypted bytea,
+                        ADD COLUMN updated_at timestamptz NOT NULL DEFAULT now();
+
+                    CREATE TABLE kyc_events (
+                        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                        account_id uuid NOT NULL REFERENCES institutional_accounts (id) ON DELETE CASCADE,
+                        from_status text NOT NULL,
+                        to_status text NOT NULL,
+                        reason text,
+                        actor text NOT NULL,
+                        occurred_at timestamptz NOT NULL DEFAULT now()
+                    );
+
+                    CREATE TABLE beneficial_owners (
+                        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                        account_id uuid NOT NULL REFERENCES institutional_accounts (id) ON DELETE CASCADE,
+                        name_encrypted bytea NOT NULL,
+                        nationality text NOT NULL CHECK (nationality ~ '^[A-Z]{2}$'),
+                        ownership_percent numeric(7, 4) NOT NULL CHECK (ownership_percent > 0 AND ownership_percent <= 100),
+                        created_at timestamptz NOT NULL DEFAULT now()
+                    );
+                    """
+            ),
         ]
     )
 }

@@ -2,8 +2,10 @@ import Foundation
 import ScryptexCore
 import ScryptexHTTP
 import ScryptexIdentity
+import ScryptexInstitutional
 import ScryptexPostgres
 import ScryptexTenancy
+import Synchronization
 
 /// Who may call a route.
 enum RouteAccess: Sendable, Equatable, CustomStringConvertible {
@@ -37,6 +39,7 @@ struct SecurityServices: Sendable {
     let limiter: RateLimiter
     let configuration: Configuration
     let logger: Logger
+    let features: FeatureGate
 
     var pool: PostgresConnectionPool { identity.pool }
 
@@ -51,6 +54,8 @@ struct SecuredRouter {
         var method: HTTPMethod
         var path: String
         var access: RouteAccess
+        /// The tenant feature flag the route belongs to; with the flag off the route is 404.
+        var feature: String?
     }
 
     typealias Handler = @Sendable (HTTPRequest, RequestContext) async throws -> HTTPResponse
@@ -64,11 +69,19 @@ struct SecuredRouter {
         self.services = services
     }
 
-    mutating func add(_ method: HTTPMethod, _ path: String, _ access: RouteAccess, use handler: @escaping Handler) {
-        entries.append(Entry(method: method, path: path, access: access))
+    mutating func add(
+        _ method: HTTPMethod, _ path: String, _ access: RouteAccess, feature: String? = nil,
+        use handler: @escaping Handler
+    ) {
+        entries.append(Entry(method: method, path: path, access: access, feature: feature))
         let services = services
         router.add(method, path) { request, context in
             var context = context
+            if let feature, let tenant = context[TenantKey.self],
+                !(try await services.features.isEnabled(feature, for: tenant.id))
+            {
+                throw HTTPProblem.notFound()
+            }
             if let principal = try await RouteGuard(services: services).admit(request, context: context, access: access)
             {
                 context[PrincipalKey.self] = principal
@@ -77,6 +90,12 @@ struct SecuredRouter {
                 return try await handler(request, context)
             } catch let error as IdentityError {
                 throw problem(for: error)
+            } catch let error as InstitutionalError {
+                switch error.code {
+                case .invalidInput: throw HTTPProblem.badRequest(error.message, type: "invalid-field")
+                case .notFound: throw HTTPProblem.notFound(error.message)
+                case .conflict: throw HTTPProblem(.conflict, type: "conflict", detail: error.message)
+                }
             }
         }
     }
@@ -194,5 +213,33 @@ enum JSONResponse {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
         return .json(String(decoding: try encoder.encode(value), as: UTF8.self), status: status)
+    }
+}
+
+/// Each tenant's feature flags, read from the control plane and kept for at most a second, so a
+/// flag turned off on any host closes its routes everywhere within a second.
+final class FeatureGate: Sendable {
+    private let pool: PostgresConnectionPool
+    private let cache = Mutex<[UUID: (flags: [String: Bool], loaded: ContinuousClock.Instant)]>([:])
+    private let lifetime: Duration = .seconds(1)
+
+    init(pool: PostgresConnectionPool) {
+        self.pool = pool
+    }
+
+    func isEnabled(_ feature: String, for tenantID: UUID) async throws -> Bool {
+        let now = ContinuousClock.now
+        if let entry = cache.withLock({ $0[tenantID] }), now - entry.loaded < lifetime {
+            return entry.flags[feature] ?? false
+        }
+        let rows = try await pool.query(
+            "SELECT feature, enabled FROM platform.tenant_features WHERE tenant_id = \(tenantID)")
+        var flags: [String: Bool] = [:]
+        for row in rows { flags[try row.decode("feature", as: String.self)] = try row.decode("enabled", as: Bool.self) }
+        cache.withLock { cache in
+            if cache.count > 10_000 { cache.removeAll() }
+            cache[tenantID] = (flags, now)
+        }
+        return flags[feature] ?? false
     }
 }

@@ -1,0 +1,397 @@
+public import Foundation
+public import ScryptexCore
+public import ScryptexPostgres
+
+/// Institutional accounts, their hierarchy, limits, KYC and team members. Every method runs in a
+/// transaction the caller opened as the tenant (`TenantScope`), so it reaches only that tenant's
+/// tables; every change is audited in the same transaction.
+public struct AccountService: Sendable {
+    public let kycProvider: any KYCProvider
+
+    public init(kycProvider: any KYCProvider = ManualKYCProvider()) {
+        self.kycProvider = kycProvider
+    }
+
+    static let columns: StaticString = """
+        id, parent_id, account_name, account_type, legal_name, jurisdiction, total_aum, regulatory_identifiers,
+        kyc_status, kyc_review_due::text AS kyc_review_due, kill_switch_engaged, limits, created_at, updated_at
+        """
+
+    // MARK: - Accounts
+
+    public func create(
+        _ draft: AccountDraft, defaultJurisdiction: String, audit: any AuditSink, in transaction: PostgresTransaction
+    ) async throws -> InstitutionalAccount {
+        let name = try Self.text(draft.accountName, field: "accountName")
+        let legalName = try Self.text(draft.legalName, field: "legalName")
+        guard let type = AccountType(rawValue: draft.accountType) else {
+            throw InstitutionalError(
+                .invalidInput, "field 'accountType': '\(draft.accountType)' is not one of \(AccountType.accepted)")
+        }
+        let jurisdiction = try Self.jurisdiction(draft.jurisdiction ?? defaultJurisdiction)
+        let aum = try Self.aum(draft.totalAUM ?? .zero)
+        let identifiers = try Self.identifiers(draft.regulatoryIdentifiers ?? [:])
+        var inheritedLimits = TradingLimits()
+        if let parentID = draft.parentId {
+            let parent = try await account(parentID, in: transaction)
+            inheritedLimits = parent.limits
+        }
+        let rows = try await transaction.query(
+            """
+            INSERT INTO institutional_accounts
+                (parent_id, account_name, account_type, legal_name, jurisdiction, total_aum, regulatory_identifiers, limits)
+            VALUES (\(draft.parentId), \(name), \(type.rawValue), \(legalName), \(jurisdiction), \(aum),
+                    \(try PostgresJSON(encoding: identifiers))::jsonb, \(try PostgresJSON(encoding: inheritedLimits))::jsonb)
+            RETURNING \(sql: Self.columns)
+            """
+        )
+        let account = try Self.account(from: rows.first!)
+        try await audit.record(
+            "account.created", objectType: "institutional_account", objectID: account.id.uuidString.lowercased(),
+            accountID: account.id, details: ["accountType": type.rawValue, "jurisdiction": jurisdiction],
+            in: transaction)
+        return account
+    }
+
+    /// The account; `.notFound` when it does not exist in this tenant (another tenant's id
+    /// included: its schema is out of reach).
+    public func account(
+        _ id: UUID, in transaction: PostgresTransaction, forUpdate: Bool = false
+    ) async throws
+        -> InstitutionalAccount
+    {
+        let rows =
+            forUpdate
+            ? try await transaction.query(
+                "SELECT \(sql: Self.columns) FROM institutional_accounts WHERE id = \(id) FOR UPDATE")
+            : try await transaction.query("SELECT \(sql: Self.columns) FROM institutional_accounts WHERE id = \(id)")
+        guard let row = rows.first else {
+            throw InstitutionalError(.notFound, "no account with id \(id.uuidString.lowercased())")
+        }
+        return try Self.account(from: row)
+    }
+
+    public func accounts(
+        parent: UUID? = nil, in transaction: PostgresTransaction
+    ) async throws -> [InstitutionalAccount] {
+        let rows = try await transaction.query(
+            """
+            SELECT \(sql: Self.columns) FROM institutional_accounts
+            WHERE (\(parent)::uuid IS NULL OR parent_id = \(parent)) ORDER BY created_at, id
+            """
+        )
+        return try rows.map(Self.account(from:))
+    }
+
+    public func update(
+        _ id: UUID, with changes: AccountChanges, audit: any AuditSink, in transaction: PostgresTransaction
+    ) async throws -> InstitutionalAccount {
+        var account = try await account(id, in: transaction, forUpdate: true)
+        var changed: [String] = []
+        if let value = changes.accountName {
+            account.accountName = try Self.text(value, field: "accountName")
+            changed.append("accountName")
+        }
+        if let value = changes.legalName {
+            account.legalName = try Self.text(value, field: "legalName")
+            changed.append("legalName")
+        }
+        if let value = changes.jurisdiction {
+            account.jurisdiction = try Self.jurisdiction(value)
+            changed.append("jurisdiction")
+        }
+        if let value = changes.totalAUM {
+            account.totalAUM = try Self.aum(value)
+            changed.append("totalAUM")
+        }
+        if let value = changes.regulatoryIdentifiers {
+            account.regulatoryIdentifiers = try Self.identifiers(value)
+            changed.append("regulatoryIdentifiers")
+        }
+        guard !changed.isEmpty else {
+            throw InstitutionalError(
+                .invalidInput,
+                "nothing to change: send accountName, legalName, jurisdiction, totalAUM or regulatoryIdentifiers")
+        }
+        let rows = try await transaction.query(
+            """
+            UPDATE institutional_accounts SET account_name = \(account.accountName), legal_name = \(account.legalName),
+                jurisdiction = \(account.jurisdiction), total_aum = \(account.totalAUM),
+                regulatory_identifiers = \(try PostgresJSON(encoding: account.regulatoryIdentifiers))::jsonb,
+                updated_at = now()
+            WHERE id = \(id) RETURNING \(sql: Self.columns)
+            """
+        )
+        try await audit.record(
+            "account.updated", objectType: "institutional_account", objectID: id.uuidString.lowercased(), accountID: id,
+            details: ["fields": changed.joined(separator: ",")], in: transaction)
+        return try Self.account(from: rows.first!)
+    }
+
+    // MARK: - Limits and kill switch
+
+    /// Replaces the account's limits. A sub-account's limits may not exceed its parent's, and a
+    /// parent's may not drop below what its sub-accounts already have.
+    public func setLimits(
+        _ limits: TradingLimits, of id: UUID, audit: any AuditSink, in transaction: PostgresTransaction
+    ) async throws -> InstitutionalAccount {
+        let problems = limits.problems()
+        guard problems.isEmpty else { throw InstitutionalError(.invalidInput, problems.joined(separator: "; ")) }
+        let account = try await account(id, in: transaction, forUpdate: true)
+        if let parentID = account.parentId {
+            let parent = try await self.account(parentID, in: transaction)
+            let excesses = limits.excesses(over: parent.limits)
+            guard excesses.isEmpty else { throw InstitutionalError(.invalidInput, excesses.joined(separator: "; ")) }
+        }
+        for child in try await accounts(parent: id, in: transaction) {
+            let excesses = child.limits.excesses(over: limits)
+            guard excesses.isEmpty else {
+                throw InstitutionalError(
+                    .invalidInput,
+                    "sub-account \(child.id.uuidString.lowercased()) (\(child.accountName)) has wider limits; lower them first: "
+                        + excesses.joined(separator: "; "))
+            }
+        }
+        let rows = try await transaction.query(
+            """
+            UPDATE institutional_accounts SET limits = \(try PostgresJSON(encoding: limits))::jsonb, updated_at = now()
+            WHERE id = \(id) RETURNING \(sql: Self.columns)
+            """
+        )
+        try await audit.record(
+            "account.limits_set", objectType: "institutional_account", objectID: id.uuidString.lowercased(),
+            accountID: id, details: ["limits": try PostgresJSON(encoding: limits).text], in: transaction)
+        return try Self.account(from: rows.first!)
+    }
+
+    /// Engages or releases the kill switch; engaged, every trade check for the account (and its
+    /// sub-accounts) is rejected.
+    public func setKillSwitch(
+        engaged: Bool, reason: String, of id: UUID, audit: any AuditSink, in transaction: PostgresTransaction
+    ) async throws -> InstitutionalAccount {
+        let reason = try Self.text(reason, field: "reason")
+        _ = try await account(id, in: transaction, forUpdate: true)
+        let rows = try await transaction.query(
+            """
+            UPDATE institutional_accounts SET kill_switch_engaged = \(engaged), updated_at = now()
+            WHERE id = \(id) RETURNING \(sql: Self.columns)
+            """
+        )
+        try await audit.record(
+            engaged ? "account.kill_switch_engaged" : "account.kill_switch_released",
+            objectType: "institutional_account", objectID: id.uuidString.lowercased(), accountID: id,
+            details: ["reason": reason], in: transaction)
+        return try Self.account(from: rows.first!)
+    }
+
+    // MARK: - KYC
+
+    /// Sends the account to the KYC provider: `pending` (or `rejected`) → `in_review`.
+    public func submitForReview(
+        _ id: UUID, audit: any AuditSink, in transaction: PostgresTransaction
+    ) async throws
+        -> InstitutionalAccount
+    {
+        let account = try await account(id, in: transaction, forUpdate: true)
+        let submission = try await kycProvider.submit(account)
+        try await transaction.execute(
+            "UPDATE institutional_accounts SET kyc_provider = \(kycProvider.name), kyc_reference = \(submission.reference) WHERE id = \(id)"
+        )
+        return try await transition(
+            id, to: .inReview, reason: "submitted to \(kycProvider.name)", audit: audit, in: transaction)
+    }
+
+    /// Moves the KYC state along an allowed edge, recording who and why.
+    public func transition(
+        _ id: UUID, to next: KYCStatus, reason: String, reviewDue: Date? = nil, audit: any AuditSink,
+        in transaction: PostgresTransaction
+    ) async throws -> InstitutionalAccount {
+        let reason = try Self.text(reason, field: "reason")
+        let account = try await account(id, in: transaction, forUpdate: true)
+        guard account.kycStatus.allowedNext.contains(next) else {
+            let allowed = account.kycStatus.allowedNext.map(\.rawValue).joined(separator: ", ")
+            throw InstitutionalError(
+                .conflict,
+                "field 'status': KYC cannot go from \(account.kycStatus.rawValue) to \(next.rawValue); from \(account.kycStatus.rawValue) it can go to \(allowed)"
+            )
+        }
+        // An approval sets the next periodic review (a year by default).
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withFullDate]
+        let due =
+            next == .approved
+            ? formatter.string(from: reviewDue ?? Date().addingTimeInterval(365 * 86_400)) : account.kycReviewDue
+        let rows = try await transaction.query(
+            """
+            UPDATE institutional_accounts SET kyc_status = \(next.rawValue), kyc_review_due = \(due)::date, updated_at = now()
+            WHERE id = \(id) RETURNING \(sql: Self.columns)
+            """
+        )
+        try await transaction.execute(
+            """
+            INSERT INTO kyc_events (account_id, from_status, to_status, reason, actor)
+            VALUES (\(id), \(account.kycStatus.rawValue), \(next.rawValue), \(reason), 'see audit')
+            """
+        )
+        try await audit.record(
+            "kyc.\(next.rawValue)", objectType: "institutional_account", objectID: id.uuidString.lowercased(),
+            accountID: id, details: ["from": account.kycStatus.rawValue, "reason": reason], in: transaction)
+        return try Self.account(from: rows.first!)
+    }
+
+    public struct BeneficialOwner: Sendable, Codable, Equatable {
+        public var id: UUID?
+        public var name: String
+        public var nationality: String
+        public var ownershipPercent: ExactDecimal
+    }
+
+    /// Records a beneficial owner (the name is stored encrypted); total ownership stays ≤ 100 %.
+    public func addBeneficialOwner(
+        _ owner: BeneficialOwner, to accountID: UUID, sealer: any PersonalDataSealer, audit: any AuditSink,
+        in transaction: PostgresTransaction
+    ) async throws -> BeneficialOwner {
+        let name = try Self.text(owner.name, field: "name")
+        let nationality = try Self.jurisdiction(owner.nationality, field: "nationality")
+        guard owner.ownershipPercent > .zero, owner.ownershipPercent <= ExactDecimal(100),
+            owner.ownershipPercent.significantScale <= 4
+        else {
+            throw InstitutionalError(
+                .invalidInput, "field 'ownershipPercent': a percentage above 0 and at most 100, with at most 4 decimals"
+            )
+        }
+        _ = try await account(accountID, in: transaction, forUpdate: true)
+        let total = try await transaction.query(
+            "SELECT coalesce(sum(ownership_percent), 0) AS total FROM beneficial_owners WHERE account_id = \(accountID)"
+        ).first!.decode("total", as: ExactDecimal.self)
+        guard total + owner.ownershipPercent <= ExactDecimal(100) else {
+            throw InstitutionalError(
+                .invalidInput,
+                "field 'ownershipPercent': owners would hold \(total + owner.ownershipPercent) %, more than 100 %")
+        }
+        let rows = try await transaction.query(
+            """
+            INSERT INTO beneficial_owners (account_id, name_encrypted, nationality, ownership_percent)
+            VALUES (\(accountID), \(Data(sealer.seal(name, field: "beneficial_owners.name"))), \(nationality),
+                    \(owner.ownershipPercent))
+            RETURNING id
+            """
+        )
+        let id = try rows.first!.decode("id", as: UUID.self)
+        try await audit.record(
+            "kyc.beneficial_owner_added", objectType: "beneficial_owner", objectID: id.uuidString.lowercased(),
+            accountID: accountID, details: ["nationality": nationality], in: transaction)
+        return BeneficialOwner(id: id, name: name, nationality: nationality, ownershipPercent: owner.ownershipPercent)
+    }
+
+    public func beneficialOwners(
+        of accountID: UUID, sealer: any PersonalDataSealer, in transaction: PostgresTransaction
+    )
+        async throws -> [BeneficialOwner]
+    {
+        _ = try await account(accountID, in: transaction)
+        let rows = try await transaction.query(
+            """
+            SELECT id, name_encrypted, nationality, ownership_percent FROM beneficial_owners
+            WHERE account_id = \(accountID) ORDER BY created_at, id
+            """
+        )
+        return try rows.map { row in
+            BeneficialOwner(
+                id: try row.decode("id", as: UUID.self),
+                name: try sealer.open(
+                    Array(try row.decode("name_encrypted", as: Data.self)), field: "beneficial_owners.name"),
+                nationality: try row.decode("nationality", as: String.self),
+                ownershipPercent: try row.decode("ownership_percent", as: ExactDecimal.self))
+        }
+    }
+
+    // MARK: - Validation
+
+    static func text(_ value: String, field: String) throws -> String {
+        let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard (1...200).contains(trimmed.count) else {
+            throw InstitutionalError(.invalidInput, "field '\(field)': 1 to 200 characters")
+        }
+        return trimmed
+    }
+
+    static func jurisdiction(_ value: String, field: String = "jurisdiction") throws -> String {
+        guard CountryCode.isValid(value) else {
+            throw InstitutionalError(
+                .invalidInput, "field '\(field)': '\(value)' is not an ISO 3166-1 alpha-2 country code such as US or GB"
+            )
+        }
+        return value
+    }
+
+    static func aum(_ value: ExactDecimal) throws -> ExactDecimal {
+        guard !value.isNegative else {
+            throw InstitutionalError(.invalidInput, "field 'totalAUM': must not be negative")
+        }
+        guard value.significantScale <= 2 else {
+            throw InstitutionalError(.invalidInput, "field 'totalAUM': at most 2 decimals (cents)")
+        }
+        guard value < ExactDecimal(significand: Int128(10).power(36), scale: 0) else {
+            throw InstitutionalError(.invalidInput, "field 'totalAUM': too large")
+        }
+        return value
+    }
+
+    static func identifiers(_ values: [String: String]) throws -> [String: String] {
+        for (kind, value) in values.sorted(by: { $0.key < $1.key }) {
+            if let problem = RegulatoryIdentifier.problem(kind: kind, value: value) {
+                throw InstitutionalError(.invalidInput, "field 'regulatoryIdentifiers.\(kind)': \(problem)")
+            }
+        }
+        return values
+    }
+
+    static func account(from row: PostgresRow) throws -> InstitutionalAccount {
+        InstitutionalAccount(
+            id: try row.decode("id", as: UUID.self), parentId: try row.decode("parent_id", as: UUID?.self),
+            accountName: try row.decode("account_name", as: String.self),
+            accountType: AccountType(rawValue: try row.decode("account_type", as: String.self)) ?? .corporate,
+            legalName: try row.decode("legal_name", as: String.self),
+            jurisdiction: try row.decode("jurisdiction", as: String.self),
+            totalAUM: try row.decode("total_aum", as: ExactDecimal.self),
+            regulatoryIdentifiers: try row.decode("regulatory_identifiers", as: PostgresJSON.self).decode(
+                [String: String].self),
+            kycStatus: KYCStatus(rawValue: try row.decode("kyc_status", as: String.self)) ?? .pending,
+            kycReviewDue: try row.decode("kyc_review_due", as: String?.self),
+            killSwitchEngaged: try row.decode("kill_switch_engaged", as: Bool.self),
+            limits: try row.decode("limits", as: PostgresJSON.self).decode(TradingLimits.self),
+            createdAt: try row.decode("created_at", as: Date.self),
+            updatedAt: try row.decode("updated_at", as: Date.self))
+    }
+}
+
+extension Int128 {
+    func power(_ exponent: Int) -> Int128 { (0..<exponent).reduce(1) { result, _ in result * self } }
+}
+
+/// A KYC provider. The service sends an account for review; decisions come back through
+/// `AccountService.transition` (from the provider's callback, or a compliance officer).
+public protocol KYCProvider: Sendable {
+    var name: String { get }
+    func submit(_ account: InstitutionalAccount) async throws -> KYCSubmission
+}
+
+public struct KYCSubmission: Sendable {
+    public var reference: String
+
+    public init(reference: String) {
+        self.reference = reference
+    }
+}
+
+/// Local, manual review: the submission is queued for the tenant's compliance officers, who
+/// approve or reject through the API.
+public struct ManualKYCProvider: KYCProvider {
+    public init() {}
+    public var name: String { "manual" }
+
+    public func submit(_ account: InstitutionalAccount) async throws -> KYCSubmission {
+        KYCSubmission(reference: "manual-" + account.id.uuidString.lowercased())
+    }
+}
