@@ -62,6 +62,12 @@ let package = Package(
             dependencies: ["ScryptexCore", "ScryptexPostgres"],
             swiftSettings: strictSettings
         ),
+        // The compliance engine: sanctions screening, pre-trade checks, AML monitoring, reports.
+        .target(
+            name: "ScryptexCompliance",
+            dependencies: ["ScryptexCore", "ScryptexCrypto", "ScryptexPostgres", "ScryptexInstitutional"],
+            swiftSettings: strictSettings
+        ),
         // A private PostgreSQL cluster the host starts itself when DATABASE_URL is unset.
         .target(
             name: "ScryptexEmbeddedPostgres",
@@ -73,7 +79,7 @@ let package = Package(
             name: "ScryptexApp",
             dependencies: [
                 "ScryptexCore", "ScryptexCrypto", "ScryptexPostgres", "ScryptexEmbeddedPostgres", "ScryptexHTTP",
-                "ScryptexIdentity", "ScryptexInstitutional", "ScryptexTenancy",
+                "ScryptexCompliance", "ScryptexIdentity", "ScryptexInstitutional", "ScryptexTenancy",
             ],
             swiftSettings: strictSettings
         ),
@@ -107,6 +113,11 @@ let package = Package(
         .testTarget(
             name: "ScryptexInstitutionalTests",
             dependencies: ["ScryptexInstitutional", "ScryptexCore"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ScryptexComplianceTests",
+            dependencies: ["ScryptexCompliance", "ScryptexCore", "ScryptexInstitutional"],
             swiftSettings: strictSettings
         ),
         .testTarget(name: "ScryptexCoreTests", dependencies: ["ScryptexCore"], swiftSettings: strictSettings),

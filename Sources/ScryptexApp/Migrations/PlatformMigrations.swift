@@ -153,6 +153,29 @@ public enum PlatformMigrations {
                     );
                     """ + AuditChainSQL.version1
             ),
+            Migration(
+                version: 4,
+                name: "create_sanctions_lists",
+                sql: """
+                    CREATE TABLE sanctions_list_versions (
+                        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                        source text NOT NULL CHECK (source IN ('ofac_sdn', 'ofac_consolidated', 'un_consolidated')),
+                        loaded_at timestamptz NOT NULL DEFAULT now(),
+                        loaded_by text NOT NULL,
+                        checksum text NOT NULL,
+                        entry_count integer NOT NULL CHECK (entry_count > 0),
+                        active boolean NOT NULL DEFAULT false
+                    );
+                    CREATE UNIQUE INDEX sanctions_one_active_version ON sanctions_list_versions (source) WHERE active;
+
+                    CREATE TABLE sanctions_entries (
+                        version_id uuid NOT NULL REFERENCES sanctions_list_versions (id) ON DELETE CASCADE,
+                        identifier text NOT NULL,
+                        entry jsonb NOT NULL,
+                        PRIMARY KEY (version_id, identifier)
+                    );
+                    """
+            ),
         ]
     )
 }

@@ -1,0 +1,156 @@
+/// Reads OFAC's legacy CSV files: the primary file (`sdn.csv` / `cons_prim.csv`), aliases
+/// (`alt.csv`) and addresses (`add.csv`). No header row; `-0-` means empty; several programs
+/// are packed as `PROG1] [PROG2`; digital-currency addresses are in the remarks as
+/// `Digital Currency Address - XBT 1Abc…`.
+public enum OFACListParser {
+    public static func parse(primary: String, aliases: String?, addresses: String?, names: (String, String, String))
+        throws -> [SanctionsEntry]
+    {
+        var entries: [SanctionsEntry] = []
+        var index: [String: Int] = [:]
+        for (number, fields) in try CSVRecords.parse(primary, file: names.0).enumerated() {
+            let line = number + 1
+            guard fields.count == 12 else {
+                throw SanctionsFormatError(
+                    file: names.0, line: line, problem: "expected 12 columns of the OFAC SDN format, found \(fields.count)")
+            }
+            let identifier = fields[0].trimmingSpaces
+            guard !identifier.isEmpty, identifier.allSatisfy(\.isNumber) else {
+                throw SanctionsFormatError(file: names.0, line: line, problem: "ent_num '\(identifier)' is not a number")
+            }
+            guard let name = value(fields[1]) else {
+                throw SanctionsFormatError(file: names.0, line: line, problem: "the name is empty")
+            }
+            let kind: SanctionsEntry.Kind =
+                switch value(fields[2])?.lowercased() {
+                case "individual": .individual
+                case "vessel": .vessel
+                case "aircraft": .aircraft
+                default: .entity
+                }
+            let programs = (value(fields[3]) ?? "").split(separator: "]").map {
+                $0.replacingOccurrences(of: "[", with: "").trimmingSpaces
+            }.filter { !$0.isEmpty }
+            let remarks = value(fields[11])
+            index[identifier] = entries.count
+            entries.append(
+                SanctionsEntry(
+                    identifier: identifier, name: name, kind: kind, programs: programs,
+                    digitalCurrencyAddresses: remarks.map(digitalCurrencyAddresses(in:)) ?? [], remarks: remarks))
+        }
+        if let aliases {
+            for (number, fields) in try CSVRecords.parse(aliases, file: names.1).enumerated() {
+                guard fields.count >= 4 else {
+                    throw SanctionsFormatError(
+                        file: names.1, line: number + 1, problem: "expected 5 columns of the OFAC alt format")
+                }
+                guard let position = index[fields[0].trimmingSpaces] else {
+                    throw SanctionsFormatError(
+                        file: names.1, line: number + 1, problem: "alias for unknown ent_num \(fields[0].trimmingSpaces)")
+                }
+                if let alias = value(fields[3]) { entries[position].aliases.append(alias) }
+            }
+        }
+        if let addresses {
+            for (number, fields) in try CSVRecords.parse(addresses, file: names.2).enumerated() {
+                guard fields.count >= 5 else {
+                    throw SanctionsFormatError(
+                        file: names.2, line: number + 1, problem: "expected 6 columns of the OFAC add format")
+                }
+                guard let position = index[fields[0].trimmingSpaces] else {
+                    throw SanctionsFormatError(
+                        file: names.2, line: number + 1, problem: "address for unknown ent_num \(fields[0].trimmingSpaces)")
+                }
+                let parts = fields[2...4].compactMap(value)
+                if !parts.isEmpty { entries[position].addresses.append(parts.joined(separator: ", ")) }
+            }
+        }
+        return entries
+    }
+
+    static func value(_ field: String) -> String? {
+        let trimmed = field.trimmingSpaces
+        return trimmed.isEmpty || trimmed == "-0-" ? nil : trimmed
+    }
+
+    /// `Digital Currency Address - XBT 1Abc…` (and `alt. Digital Currency Address - ETH 0x…`).
+    static func digitalCurrencyAddresses(in remarks: String) -> [DigitalCurrencyAddress] {
+        var found: [DigitalCurrencyAddress] = []
+        for part in remarks.split(separator: ";") {
+            guard let range = part.range(of: "Digital Currency Address - ") else { continue }
+            let words = part[range.upperBound...].split(separator: " ")
+            guard words.count >= 2 else { continue }
+            let address = words[1].trimmingCharacters(in: CharacterSet(charactersIn: ".,;"))
+            found.append(DigitalCurrencyAddress(currency: String(words[0]), address: address))
+        }
+        return found
+    }
+}
+
+import Foundation
+
+/// RFC 4180-style records: fields separated by commas, optionally in double quotes (a quote
+/// inside is doubled), records by line breaks (which may also appear inside quotes).
+enum CSVRecords {
+    static func parse(_ text: String, file: String) throws -> [[String]] {
+        var records: [[String]] = []
+        var fields: [String] = []
+        var field: [UInt8] = []
+        var inQuotes = false
+        var quotedLineStart = 0
+        var line = 1
+        let bytes = Array(text.utf8)
+        var index = 0
+        func endField() {
+            fields.append(String(decoding: field, as: UTF8.self))
+            field.removeAll(keepingCapacity: true)
+        }
+        while index < bytes.count {
+            let byte = bytes[index]
+            if inQuotes {
+                if byte == UInt8(ascii: "\"") {
+                    if index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "\"") {
+                        field.append(byte)
+                        index += 1
+                    } else {
+                        inQuotes = false
+                    }
+                } else {
+                    if byte == UInt8(ascii: "\n") { line += 1 }
+                    field.append(byte)
+                }
+            } else {
+                switch byte {
+                case UInt8(ascii: "\""):
+                    inQuotes = true
+                    quotedLineStart = line
+                case UInt8(ascii: ","):
+                    endField()
+                case UInt8(ascii: "\r"), 0x1A:
+                    // Carriage returns, and the end-of-file mark (Ctrl-Z) OFAC's files end with.
+                    break
+                case UInt8(ascii: "\n"):
+                    endField()
+                    if !(fields.count == 1 && fields[0].isEmpty) { records.append(fields) }
+                    fields.removeAll(keepingCapacity: true)
+                    line += 1
+                default:
+                    field.append(byte)
+                }
+            }
+            index += 1
+        }
+        if inQuotes {
+            throw SanctionsFormatError(file: file, line: quotedLineStart, problem: "a quoted field is never closed")
+        }
+        if !field.isEmpty || !fields.isEmpty {
+            endField()
+            if !(fields.count == 1 && fields[0].isEmpty) { records.append(fields) }
+        }
+        return records
+    }
+}
+
+extension StringProtocol {
+    var trimmingSpaces: String { trimmingCharacters(in: .whitespaces) }
+}

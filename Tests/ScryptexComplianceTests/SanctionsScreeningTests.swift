@@ -1,0 +1,122 @@
+import Foundation
+import ScryptexCompliance
+import Testing
+
+/// The real lists in ../shared/data/aml (OFAC SDN of July 2021, OFAC consolidated, UN 2026-02-27).
+enum SharedLists {
+    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/data/aml").path
+
+    static func text(_ path: String) throws -> String { try String(contentsOfFile: folder + "/" + path, encoding: .utf8) }
+
+    static func sdn() throws -> [SanctionsEntry] {
+        try OFACListParser.parse(
+            primary: try text("ofac_sdn_2021-07-bench/sdn.csv"), aliases: try text("ofac_sdn_2021-07-bench/alt.csv"),
+            addresses: try text("ofac_sdn_2021-07-bench/add.csv"), names: ("sdn.csv", "alt.csv", "add.csv"))
+    }
+
+    static func un() throws -> [SanctionsEntry] {
+        try UNListParser.parse(
+            try Data(contentsOf: URL(fileURLWithPath: folder + "/un_consolidated/UN_consolidated_2026-02-27.xml")),
+            file: "UN_consolidated.xml")
+    }
+
+    static let screener: SanctionsScreener? = {
+        guard let sdn = try? sdn(), let un = try? un() else { return nil }
+        return SanctionsScreener(lists: [
+            .init(source: .ofacSDN, version: UUID(), entries: sdn), .init(source: .unConsolidated, version: UUID(), entries: un),
+        ])
+    }()
+}
+
+@Suite("Sanctions lists and screening on the real OFAC and UN files")
+struct SanctionsScreeningTests {
+    @Test func theOFACFilesParseCompletely() throws {
+        let entries = try SharedLists.sdn()
+        #expect(entries.count == 8_976)
+        let bank = try #require(entries.first { $0.identifier == "306" })
+        #expect(bank.name == "BANCO NACIONAL DE CUBA")
+        #expect(bank.aliases.contains("NATIONAL BANK OF CUBA"))
+        #expect(bank.addresses.contains { $0.contains("Zurich") })
+        let withAddresses = entries.filter { !$0.digitalCurrencyAddresses.isEmpty }
+        #expect(withAddresses.count == 15)
+        let yan = try #require(entries.first { $0.identifier == "25308" })
+        #expect(yan.kind == .individual)
+        #expect(yan.digitalCurrencyAddresses.first == DigitalCurrencyAddress(currency: "XBT", address: "12QtD5BFwRsdNsAZY76UVE1xyCGNTojH9h"))
+        let consolidated = try OFACListParser.parse(
+            primary: try SharedLists.text("ofac_consolidated_nonsdn/cons_prim.csv"),
+            aliases: try SharedLists.text("ofac_consolidated_nonsdn/cons_alt.csv"),
+            addresses: try SharedLists.text("ofac_consolidated_nonsdn/cons_add.csv"),
+            names: ("cons_prim.csv", "cons_alt.csv", "cons_add.csv"))
+        #expect(consolidated.count == 442)
+    }
+
+    @Test func theUNListParsesCompletely() throws {
+        let entries = try SharedLists.un()
+        #expect(entries.filter { $0.kind == .individual }.count == 730)
+        #expect(entries.filter { $0.kind == .entity }.count == 273)
+        let adf = try #require(entries.first { $0.identifier == "6908402" })
+        #expect(adf.name == "ADF")
+        #expect(adf.aliases.contains("Allied Democratic Forces"))
+    }
+
+    @Test func malformedFilesFailAsAWholeNamingTheLine() throws {
+        let broken = "36,\"AEROCARIBBEAN AIRLINES\",-0- ,\"CUBA\",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- \n173,\"ANGLO\",\"x\"\n"
+        #expect(throws: SanctionsFormatError(file: "sdn.csv", line: 2, problem: "expected 12 columns of the OFAC SDN format, found 3")) {
+            try OFACListParser.parse(primary: broken, aliases: nil, addresses: nil, names: ("sdn.csv", "alt.csv", "add.csv"))
+        }
+        let unclosed = "36,\"AEROCARIBBEAN AIRLINES,-0- \n"
+        #expect(throws: SanctionsFormatError.self) {
+            try OFACListParser.parse(primary: unclosed, aliases: nil, addresses: nil, names: ("sdn.csv", "a", "b"))
+        }
+        #expect(throws: SanctionsFormatError.self) {
+            try UNListParser.parse(Data("<html><body>not a list</body></html>".utf8), file: "un.xml")
+        }
+        #expect(throws: SanctionsFormatError.self) {
+            try UNListParser.parse(Data("<CONSOLIDATED_LIST><INDIVIDUALS><INDIVIDUAL>".utf8), file: "un.xml")
+        }
+    }
+
+    @Test(arguments: [
+        ("Banco Nacional de Cuba", "BANCO NACIONAL DE CUBA"),
+        ("banco nacional de cuba s.a.", "BANCO NACIONAL DE CUBA"),
+        ("National Bank of Cuba", "BANCO NACIONAL DE CUBA"),
+        ("Xiaobing Yan", "YAN, Xiaobing"),
+        ("YAN Xiaobing", "YAN, Xiaobing"),
+        ("Xiaobng Yan", "YAN, Xiaobing"),
+        ("Ali Khorashadizadeh", "KHORASHADIZADEH, Ali"),
+        ("Éric Badège", "ERIC BADEGE"),
+        ("Allied Democratic Forces", "ADF"),
+    ])
+    func namesMatchDespiteCaseAccentsOrderSuffixesAndTypos(query: String, expected: String) throws {
+        let screener = try #require(SharedLists.screener)
+        let candidates = screener.screen(name: query)
+        // The best-scoring candidates include the expected party (several lists may name it).
+        let top = candidates.filter { $0.score == candidates.first?.score }
+        #expect(
+            top.contains { NameMatching.tokens(of: $0.name).sorted() == NameMatching.tokens(of: expected).sorted() },
+            "\(query): \(candidates.prefix(3).map { "\($0.name) \($0.score)" })")
+    }
+
+    @Test func unrelatedNamesDoNotMatch() throws {
+        let screener = try #require(SharedLists.screener)
+        for name in ["Goldman Sachs Asset Management", "Acme Hedge Fund LLC", "Jane Doe", "Vanguard Group"] {
+            #expect(screener.screen(name: name).isEmpty, "\(name): \(screener.screen(name: name).map(\.name))")
+        }
+    }
+
+    @Test func digitalCurrencyAddressesMatchExactly() throws {
+        let screener = try #require(SharedLists.screener)
+        let hits = screener.screen(address: "12QtD5BFwRsdNsAZY76UVE1xyCGNTojH9h")
+        #expect(hits.map(\.identifier) == ["25308"])
+        #expect(screener.screen(address: "12QtD5BFwRsdNsAZY76UVE1xyCGNTojH9H").isEmpty)
+    }
+
+    @Test func jaroWinklerMatchesKnownValues() {
+        #expect(abs(NameMatching.jaroWinkler("MARTHA", "MARHTA") - 0.961) < 0.001)
+        #expect(abs(NameMatching.jaroWinkler("DWAYNE", "DUANE") - 0.84) < 0.001)
+        #expect(abs(NameMatching.jaroWinkler("DIXON", "DICKSONX") - 0.813) < 0.001)
+        #expect(NameMatching.tokens(of: "KHORASHADIZADEH, Ali") == ["ali", "khorashadizadeh"])
+        #expect(NameMatching.tokens(of: "Acme Trading Co., Ltd.") == ["acme", "trading"])
+    }
+}
