@@ -88,7 +88,9 @@ let package = Package(
         .executableTarget(
             name: "scryptex-bench",
             dependencies: [
-                "ScryptexApp", "ScryptexCore", "ScryptexEmbeddedPostgres", "ScryptexPostgres", "ScryptexTenancy",
+                "ScryptexApp", "ScryptexCompliance", "ScryptexCore", "ScryptexEmbeddedPostgres",
+                "ScryptexInstitutional",
+                "ScryptexPostgres", "ScryptexTenancy",
             ],
             swiftSettings: strictSettings
         ),
@@ -142,7 +144,8 @@ let package = Package(
         .testTarget(
             name: "ScryptexAppTests",
             dependencies: [
-                "ScryptexApp", "ScryptexCore", "ScryptexCrypto", "ScryptexHTTP", "ScryptexIdentity",
+                "ScryptexApp", "ScryptexCompliance", "ScryptexCore", "ScryptexCrypto", "ScryptexHTTP",
+                "ScryptexIdentity",
                 "ScryptexTestSupport",
             ],
             swiftSettings: strictSettings

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Glibc
+import ScryptexCompliance
 import ScryptexCore
 import ScryptexHTTP
 import ScryptexIdentity
@@ -24,6 +25,7 @@ struct HostService: Sendable {
             options: .init(maximumConnections: 20, acquireTimeout: .seconds(10)),
             logger: logger.child(label: "scryptex.postgres.pool")
         )
+        let sanctions = SanctionsRegistry(pool: pool, logger: logger.child(label: "scryptex.compliance"))
         do {
             // The database may still be starting (or restarting): wait for it, within bounds.
             let first = try await PostgresConnection.connect(
@@ -33,6 +35,7 @@ struct HostService: Sendable {
             let outcome = try await SchemaMigrations(logger: logger).migrateAll(on: pool)
             for line in outcome.lines { logger.info(line) }
             try await TenantIdentitySetUp.ensureDataKeys(keyring: keyring, on: pool)
+            try await sanctions.load()
             try await syncTenants(pool: pool, keyring: keyring)
             try await directory.reload(from: pool)
             logger.info("tenant directory loaded", ["hosts": String(directory.count)])
@@ -46,7 +49,7 @@ struct HostService: Sendable {
         }
         let servers: (https: HTTPServer, http: HTTPServer)
         do {
-            servers = try await startServers(pool: pool, directory: directory, keyring: keyring)
+            servers = try await startServers(pool: pool, directory: directory, keyring: keyring, sanctions: sanctions)
         } catch {
             await pool.close()
             await database.finish(logger: logger)
@@ -102,7 +105,7 @@ extension HostService {
     }
 
     func startServers(
-        pool: PostgresConnectionPool, directory: TenantDirectory, keyring: Keyring
+        pool: PostgresConnectionPool, directory: TenantDirectory, keyring: Keyring, sanctions: SanctionsRegistry
     ) async throws -> (https: HTTPServer, http: HTTPServer) {
         let folder = CertificateFolder(dataDirectory: configuration.dataDirectory)
         // Development certificates only for the platform domain and the tenants declared in the
@@ -127,7 +130,9 @@ extension HostService {
         }
         let store = try folder.loadStore(defaultDomain: configuration.platformDomain, logger: logger)
         let application = HTTPApplication(
-            router: Self.routes(pool: pool, keyring: keyring, configuration: configuration, logger: logger).router,
+            router: Self.routes(
+                pool: pool, keyring: keyring, configuration: configuration, logger: logger, sanctions: sanctions
+            ).router,
             middleware: [AccessLogMiddleware(), TenantResolutionMiddleware(directory: directory)]
         )
         let https = HTTPServer(
@@ -159,17 +164,20 @@ extension HostService {
 extension HostService {
     /// Every route of the host, each with the access it needs.
     static func routes(
-        pool: PostgresConnectionPool, keyring: Keyring, configuration: Configuration, logger: Logger
+        pool: PostgresConnectionPool, keyring: Keyring, configuration: Configuration, logger: Logger,
+        sanctions: SanctionsRegistry? = nil
     ) -> SecuredRouter {
         var router = Router()
         PlatformRoutes.add(to: &router, pool: pool)
-        let services = SecurityServices(
+        let services = RouteServices(
             identity: IdentityService(pool: pool, keyring: keyring), limiter: RateLimiter(),
-            configuration: configuration, logger: logger, features: FeatureGate(pool: pool))
+            configuration: configuration, logger: logger, features: FeatureGate(pool: pool),
+            sanctions: sanctions ?? SanctionsRegistry(pool: pool, logger: logger))
         var routes = SecuredRouter(router: router, services: services)
         TenantRoutes.add(to: &routes)
         IdentityRoutes.add(to: &routes)
         InstitutionalRoutes.add(to: &routes)
+        ComplianceRoutes.add(to: &routes)
         AdminRoutes.add(to: &routes)
         return routes
     }

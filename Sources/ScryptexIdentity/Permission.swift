@@ -5,6 +5,7 @@ public enum Permission: String, Sendable, CaseIterable, Codable, Comparable {
     case membersRead = "members.read"
     case membersManage = "members.manage"
     case riskManage = "risk.manage"
+    case tradesBook = "trades.book"
     case complianceCheck = "compliance.check"
     case complianceRead = "compliance.read"
     case complianceManage = "compliance.manage"
@@ -49,15 +50,16 @@ public struct Role: Sendable, Hashable {
     public static let portfolioManager = Role(
         name: "portfolio_manager",
         permissions: [
-            .accountsRead, .membersRead, .complianceCheck, .complianceRead, .reportsRead, .strategiesRead,
-            .strategiesWrite, .backtestsRun, .modelsRead, .modelsTrain, .marketMakingRead, .tradfiRead,
+            .accountsRead, .membersRead, .tradesBook, .complianceCheck, .complianceRead, .reportsRead,
+            .strategiesRead, .strategiesWrite, .backtestsRun, .modelsRead, .modelsTrain, .marketMakingRead, .tradfiRead,
             .intelligenceRead, .intelligenceReports, .jobsRead,
         ]
     )
     public static let trader = Role(
         name: "trader",
         permissions: [
-            .accountsRead, .complianceCheck, .strategiesRead, .backtestsRun, .modelsRead, .marketMakingRead,
+            .accountsRead, .tradesBook, .complianceCheck, .strategiesRead, .backtestsRun, .modelsRead,
+            .marketMakingRead,
             .marketMakingManage, .tradfiRead, .jobsRead,
         ]
     )

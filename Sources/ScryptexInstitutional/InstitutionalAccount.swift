@@ -150,6 +150,27 @@ public struct InstitutionalAccount: Sendable, Codable, Equatable {
     public var limits: TradingLimits
     public var createdAt: Date
     public var updatedAt: Date
+
+    public init(
+        id: UUID, parentId: UUID?, accountName: String, accountType: AccountType, legalName: String,
+        jurisdiction: String, totalAUM: ExactDecimal, regulatoryIdentifiers: [String: String], kycStatus: KYCStatus,
+        kycReviewDue: String?, killSwitchEngaged: Bool, limits: TradingLimits, createdAt: Date, updatedAt: Date
+    ) {
+        self.id = id
+        self.parentId = parentId
+        self.accountName = accountName
+        self.accountType = accountType
+        self.legalName = legalName
+        self.jurisdiction = jurisdiction
+        self.totalAUM = totalAUM
+        self.regulatoryIdentifiers = regulatoryIdentifiers
+        self.kycStatus = kycStatus
+        self.kycReviewDue = kycReviewDue
+        self.killSwitchEngaged = killSwitchEngaged
+        self.limits = limits
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
 }
 
 /// What a client sends to create an account.

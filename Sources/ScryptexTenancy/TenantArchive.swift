@@ -135,6 +135,10 @@ public struct TenantArchive: Sendable {
         on pool: PostgresConnectionPool
     ) async throws {
         try await TenantScope(tenant: tenant, pool: pool).withTransaction { transaction in
+            // Rows the migrations seeded (such as the instrument master) give way to the archive's.
+            for table in order.reversed() where table != "scryptex_migrations" && table != "audit_records" {
+                try await transaction.execute("DELETE FROM \(identifier: tenant.schema, try SQLIdentifier(table))")
+            }
             for table in order where table != "scryptex_migrations" {
                 let identifier = try SQLIdentifier(table)
                 let rows = "[" + (tables[table] ?? []).joined(separator: ",") + "]"

@@ -9,6 +9,12 @@ import ScryptexTenancy
 // all of them, the directory's reload time, and the catalog's size. Run by bench/tenancy.sh.
 
 let arguments = CommandLine.arguments
+if arguments.dropFirst().first == "check-trade" {
+    let shared = arguments.firstIndex(of: "--shared").map { arguments[$0 + 1] } ?? "../shared/data/aml"
+    let iterations = arguments.firstIndex(of: "--iterations").flatMap { Int(arguments[$0 + 1]) } ?? 20_000
+    try ComplianceBench.run(sharedFolder: shared, iterations: iterations)
+    exit(0)
+}
 let tenantCount = arguments.firstIndex(of: "--tenants").flatMap { Int(arguments[$0 + 1]) } ?? 1000
 let logger = Logger(label: "bench", minimumLevel: .warning)
 

@@ -1,4 +1,5 @@
 import Foundation
+import ScryptexCompliance
 import ScryptexCore
 import ScryptexCrypto
 import ScryptexHTTP
@@ -18,6 +19,7 @@ struct RouteHarness {
     let routes: SecuredRouter
     let application: HTTPApplication
     let directory: TenantDirectory
+    let sanctions: SanctionsRegistry
 
     static func with(
         environment: [String: String] = ["RATE_LIMIT_LOGIN": "1000/s"], _ body: (RouteHarness) async throws -> Void
@@ -41,14 +43,17 @@ struct RouteHarness {
                     .create(.init(slug: "zenith", displayName: "Zenith"), on: pool)
                 let directory = TenantDirectory()
                 try await directory.reload(from: pool)
+                let sanctions = SanctionsRegistry(
+                    pool: pool, logger: TestDatabase.logger, checkInterval: .seconds(3600))
                 let routes = HostService.routes(
-                    pool: pool, keyring: keyring, configuration: settings, logger: TestDatabase.logger)
+                    pool: pool, keyring: keyring, configuration: settings, logger: TestDatabase.logger,
+                    sanctions: sanctions)
                 let application = HTTPApplication(
                     router: routes.router, middleware: [TenantResolutionMiddleware(directory: directory)])
                 try await body(
                     RouteHarness(
                         pool: pool, keyring: keyring, tenant: tenant, routes: routes, application: application,
-                        directory: directory)
+                        directory: directory, sanctions: sanctions)
                 )
                 await pool.close()
             } catch {

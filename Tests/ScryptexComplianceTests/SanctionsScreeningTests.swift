@@ -7,7 +7,9 @@ enum SharedLists {
     static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/data/aml").path
 
-    static func text(_ path: String) throws -> String { try String(contentsOfFile: folder + "/" + path, encoding: .utf8) }
+    static func text(_ path: String) throws -> String {
+        try String(contentsOfFile: folder + "/" + path, encoding: .utf8)
+    }
 
     static func sdn() throws -> [SanctionsEntry] {
         try OFACListParser.parse(
@@ -24,7 +26,8 @@ enum SharedLists {
     static let screener: SanctionsScreener? = {
         guard let sdn = try? sdn(), let un = try? un() else { return nil }
         return SanctionsScreener(lists: [
-            .init(source: .ofacSDN, version: UUID(), entries: sdn), .init(source: .unConsolidated, version: UUID(), entries: un),
+            .init(source: .ofacSDN, version: UUID(), entries: sdn),
+            .init(source: .unConsolidated, version: UUID(), entries: un),
         ])
     }()
 }
@@ -42,7 +45,9 @@ struct SanctionsScreeningTests {
         #expect(withAddresses.count == 15)
         let yan = try #require(entries.first { $0.identifier == "25308" })
         #expect(yan.kind == .individual)
-        #expect(yan.digitalCurrencyAddresses.first == DigitalCurrencyAddress(currency: "XBT", address: "12QtD5BFwRsdNsAZY76UVE1xyCGNTojH9h"))
+        #expect(
+            yan.digitalCurrencyAddresses.first
+                == DigitalCurrencyAddress(currency: "XBT", address: "12QtD5BFwRsdNsAZY76UVE1xyCGNTojH9h"))
         let consolidated = try OFACListParser.parse(
             primary: try SharedLists.text("ofac_consolidated_nonsdn/cons_prim.csv"),
             aliases: try SharedLists.text("ofac_consolidated_nonsdn/cons_alt.csv"),
@@ -61,9 +66,14 @@ struct SanctionsScreeningTests {
     }
 
     @Test func malformedFilesFailAsAWholeNamingTheLine() throws {
-        let broken = "36,\"AEROCARIBBEAN AIRLINES\",-0- ,\"CUBA\",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- \n173,\"ANGLO\",\"x\"\n"
-        #expect(throws: SanctionsFormatError(file: "sdn.csv", line: 2, problem: "expected 12 columns of the OFAC SDN format, found 3")) {
-            try OFACListParser.parse(primary: broken, aliases: nil, addresses: nil, names: ("sdn.csv", "alt.csv", "add.csv"))
+        let broken =
+            "36,\"AEROCARIBBEAN AIRLINES\",-0- ,\"CUBA\",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- \n173,\"ANGLO\",\"x\"\n"
+        #expect(
+            throws: SanctionsFormatError(
+                file: "sdn.csv", line: 2, problem: "expected 12 columns of the OFAC SDN format, found 3")
+        ) {
+            try OFACListParser.parse(
+                primary: broken, aliases: nil, addresses: nil, names: ("sdn.csv", "alt.csv", "add.csv"))
         }
         let unclosed = "36,\"AEROCARIBBEAN AIRLINES,-0- \n"
         #expect(throws: SanctionsFormatError.self) {
@@ -100,7 +110,10 @@ struct SanctionsScreeningTests {
 
     @Test func unrelatedNamesDoNotMatch() throws {
         let screener = try #require(SharedLists.screener)
-        for name in ["Goldman Sachs Asset Management", "Acme Hedge Fund LLC", "Jane Doe", "Vanguard Group"] {
+        for name in [
+            "Goldman Sachs Asset Management", "Goldman Sachs International", "Acme Hedge Fund LLC", "Jane Doe",
+            "Vanguard Group", "Bank of America", "Fidelity Investments",
+        ] {
             #expect(screener.screen(name: name).isEmpty, "\(name): \(screener.screen(name: name).map(\.name))")
         }
     }
@@ -118,5 +131,6 @@ struct SanctionsScreeningTests {
         #expect(abs(NameMatching.jaroWinkler("DIXON", "DICKSONX") - 0.813) < 0.001)
         #expect(NameMatching.tokens(of: "KHORASHADIZADEH, Ali") == ["ali", "khorashadizadeh"])
         #expect(NameMatching.tokens(of: "Acme Trading Co., Ltd.") == ["acme", "trading"])
+        #expect(NameMatching.tokens(of: "A.T.E. INTERNATIONAL LTD.") == ["ate", "international"])
     }
 }

@@ -169,6 +169,26 @@ public enum ScryptexCommands {
                     ),
                 ]
             ),
+            CommandDefinition(
+                name: "sanctions",
+                summary: "Load and list sanctions lists (each load is kept as a version).",
+                subcommands: [
+                    CommandDefinition(
+                        name: "load",
+                        summary:
+                            "Load a list: ofac_sdn or ofac_consolidated (primary CSV, then alt and add CSVs), or un_consolidated (XML).",
+                        arguments: [
+                            .required("source", "ofac_sdn, ofac_consolidated or un_consolidated."),
+                            .required("file", "The primary file (sdn.csv, cons_prim.csv or the UN XML)."),
+                            .optional("aliases", "OFAC only: alt.csv (or cons_alt.csv)."),
+                            .optional("addresses", "OFAC only: add.csv (or cons_add.csv)."),
+                        ],
+                        discussion:
+                            "A file in the wrong format fails the whole load, naming the line; the active list stays."
+                    ),
+                    CommandDefinition(name: "status", summary: "List the loaded versions; the active ones are marked."),
+                ]
+            ),
             CommandDefinition(name: "config", summary: "Print the effective configuration (secrets masked)."),
             CommandDefinition(name: "version", summary: "Print the version."),
         ]

@@ -87,6 +87,8 @@ public struct ScryptexProgram: Sendable {
             case ["apikey", "create"], ["admin-key", "create"], ["audit", "verify"], ["audit", "purge"],
                 ["keys", "rotate"], ["keys", "rewrap"]:
                 return try await identity(invocation, configuration, logger: logger)
+            case ["sanctions", "load"], ["sanctions", "status"]:
+                return try await sanctions(invocation, configuration, logger: logger)
             case ["cert", "dev"]:
                 return try developmentCertificates(configuration, extraDomains: invocation.allValues("domain"))
             case ["db", "start"], ["db", "stop"], ["db", "status"], ["db", "url"]:

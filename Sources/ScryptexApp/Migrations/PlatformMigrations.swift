@@ -337,6 +337,85 @@ public enum TenantMigrations {
                     );
                     """
             ),
+            Migration(
+                version: 4,
+                name: "compliance_trading_records",
+                sql: """
+                    -- The tenant's instrument master: what it trades and with what precision.
+                    CREATE TABLE instruments (
+                        symbol text PRIMARY KEY CHECK (symbol ~ '^[A-Z0-9]{2,12}/[A-Z0-9]{2,12}$'),
+                        price_decimals integer NOT NULL CHECK (price_decimals BETWEEN 0 AND 18),
+                        quantity_decimals integer NOT NULL CHECK (quantity_decimals BETWEEN 0 AND 18),
+                        is_13f_security boolean NOT NULL DEFAULT false,
+                        cusip text,
+                        issuer_name text,
+                        title_of_class text
+                    );
+                    INSERT INTO instruments (symbol, price_decimals, quantity_decimals) VALUES
+                        ('BTC/USD', 2, 8), ('BTC/USDC', 2, 8), ('BTC/USDT', 2, 8), ('ETH/USD', 2, 8), ('ETH/USDC', 2, 8),
+                        ('ETH/USDT', 2, 8), ('ETH/BTC', 8, 8), ('SOL/USDC', 4, 6), ('SOL/USD', 4, 6);
+
+                    CREATE TABLE positions (
+                        account_id uuid NOT NULL REFERENCES institutional_accounts (id) ON DELETE CASCADE,
+                        symbol text NOT NULL REFERENCES instruments (symbol),
+                        quantity numeric(38, 18) NOT NULL,
+                        updated_at timestamptz NOT NULL DEFAULT now(),
+                        PRIMARY KEY (account_id, symbol)
+                    );
+
+                    CREATE TABLE trades (
+                        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                        account_id uuid NOT NULL REFERENCES institutional_accounts (id) ON DELETE CASCADE,
+                        symbol text NOT NULL REFERENCES instruments (symbol),
+                        side text NOT NULL CHECK (side IN ('buy', 'sell')),
+                        quantity numeric(38, 18) NOT NULL CHECK (quantity > 0),
+                        price numeric(38, 18) NOT NULL CHECK (price > 0),
+                        notional numeric(38, 18) NOT NULL,
+                        venue text,
+                        counterparty text,
+                        arrival_price numeric(38, 18),
+                        executed_at timestamptz NOT NULL DEFAULT now()
+                    );
+                    CREATE INDEX trades_account_time ON trades (account_id, executed_at);
+                    CREATE INDEX trades_symbol_time ON trades (symbol, executed_at);
+
+                    CREATE TABLE open_orders (
+                        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                        account_id uuid NOT NULL REFERENCES institutional_accounts (id) ON DELETE CASCADE,
+                        symbol text NOT NULL REFERENCES instruments (symbol),
+                        side text NOT NULL CHECK (side IN ('buy', 'sell')),
+                        price numeric(38, 18) NOT NULL CHECK (price > 0),
+                        quantity numeric(38, 18) NOT NULL CHECK (quantity > 0),
+                        created_at timestamptz NOT NULL DEFAULT now()
+                    );
+                    CREATE INDEX open_orders_symbol ON open_orders (symbol, account_id);
+
+                    CREATE TABLE restricted_instruments (
+                        symbol text PRIMARY KEY REFERENCES instruments (symbol),
+                        reason text NOT NULL,
+                        added_at timestamptz NOT NULL DEFAULT now()
+                    );
+
+                    CREATE TABLE reference_prices (
+                        symbol text PRIMARY KEY REFERENCES instruments (symbol),
+                        price numeric(38, 18) NOT NULL CHECK (price > 0),
+                        as_of timestamptz NOT NULL DEFAULT now()
+                    );
+
+                    -- Every compliance decision, with its inputs and each rule's outcome.
+                    CREATE TABLE compliance_records (
+                        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                        account_id uuid REFERENCES institutional_accounts (id) ON DELETE SET NULL,
+                        kind text NOT NULL,
+                        decision text NOT NULL CHECK (decision IN ('approved', 'rejected', 'review')),
+                        request jsonb NOT NULL,
+                        outcome jsonb NOT NULL,
+                        checked_by text NOT NULL,
+                        created_at timestamptz NOT NULL DEFAULT now()
+                    );
+                    CREATE INDEX compliance_records_account ON compliance_records (account_id, created_at);
+                    """
+            ),
         ]
     )
 }

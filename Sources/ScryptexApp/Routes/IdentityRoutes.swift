@@ -36,7 +36,7 @@ enum IdentityRoutes {
             response.headers.add(
                 name: "Set-Cookie",
                 value:
-                    "\(SecurityServices.sessionCookie)=\(outcome.token.text); Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=\(maxAge)"
+                    "\(RouteServices.sessionCookie)=\(outcome.token.text); Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=\(maxAge)"
             )
             return response
         }
@@ -47,7 +47,7 @@ enum IdentityRoutes {
             var response = HTTPResponse(status: .noContent)
             response.headers.add(
                 name: "Set-Cookie",
-                value: "\(SecurityServices.sessionCookie)=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0")
+                value: "\(RouteServices.sessionCookie)=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0")
             return response
         }
         routes.add(.get, "/api/enterprise/auth/me", .authenticated) { _, context in
@@ -272,7 +272,7 @@ enum IdentityRoutes {
     /// One page of the trail with filters from the query: `actor`, `action`, `objectType`,
     /// `objectId`, `from`, `until` (ISO 8601), `after` (cursor) and `limit` (1 to 500).
     static func auditPage(
-        _ request: HTTPRequest, context: RequestContext, accountID: UUID?, services: SecurityServices
+        _ request: HTTPRequest, context: RequestContext, accountID: UUID?, services: RouteServices
     ) async throws -> HTTPResponse {
         let tenant = try TenantRoutes.requireTenant(context)
         let query = QueryParameters(request.query)

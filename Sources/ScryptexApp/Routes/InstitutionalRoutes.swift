@@ -33,9 +33,9 @@ struct TenantRequest {
     let principal: Principal
     let scope: TenantScope
     let audit: TenantAuditSink
-    let services: SecurityServices
+    let services: RouteServices
 
-    init(_ context: RequestContext, services: SecurityServices) throws {
+    init(_ context: RequestContext, services: RouteServices) throws {
         tenant = try TenantRoutes.requireTenant(context)
         principal = try IdentityRoutes.principalOf(context)
         scope = TenantScope(tenant: tenant, pool: services.pool)
@@ -229,7 +229,7 @@ enum InstitutionalRoutes {
     }
 
     static func roleExists(
-        _ role: String, in transaction: PostgresTransaction, services: SecurityServices
+        _ role: String, in transaction: PostgresTransaction, services: RouteServices
     ) async throws
         -> Bool
     {

@@ -1,4 +1,5 @@
 import Foundation
+import ScryptexCompliance
 import ScryptexCore
 import ScryptexHTTP
 import ScryptexIdentity
@@ -33,13 +34,14 @@ enum PrincipalKey: RequestContextKey {
     typealias Value = Principal
 }
 
-/// What every guarded route needs: the identity service, rate limits and settings.
-struct SecurityServices: Sendable {
+/// What routes need: the identity service, rate limits, settings, feature flags, sanctions lists.
+struct RouteServices: Sendable {
     let identity: IdentityService
     let limiter: RateLimiter
     let configuration: Configuration
     let logger: Logger
     let features: FeatureGate
+    let sanctions: SanctionsRegistry
 
     var pool: PostgresConnectionPool { identity.pool }
 
@@ -62,9 +64,9 @@ struct SecuredRouter {
 
     private(set) var router: Router
     private(set) var entries: [Entry] = []
-    let services: SecurityServices
+    let services: RouteServices
 
-    init(router: Router, services: SecurityServices) {
+    init(router: Router, services: RouteServices) {
         self.router = router
         self.services = services
     }
@@ -90,6 +92,12 @@ struct SecuredRouter {
                 return try await handler(request, context)
             } catch let error as IdentityError {
                 throw problem(for: error)
+            } catch let error as ComplianceError {
+                switch error.code {
+                case .invalidInput: throw HTTPProblem.badRequest(error.message, type: "invalid-field")
+                case .notFound: throw HTTPProblem.notFound(error.message)
+                case .disabled: throw HTTPProblem(.forbidden, type: "feature-disabled", detail: error.message)
+                }
             } catch let error as InstitutionalError {
                 switch error.code {
                 case .invalidInput: throw HTTPProblem.badRequest(error.message, type: "invalid-field")
@@ -103,7 +111,7 @@ struct SecuredRouter {
 
 /// Authenticates, rate-limits and authorises one request for a route.
 struct RouteGuard {
-    let services: SecurityServices
+    let services: RouteServices
 
     /// The principal, or nil for a public route; throws 401, 403, 404 or 429.
     func admit(_ request: HTTPRequest, context: RequestContext, access: RouteAccess) async throws -> Principal? {
@@ -182,7 +190,7 @@ struct RouteGuard {
         for header in request.headers["cookie"] where header.utf8.count <= 4096 {
             for pair in header.split(separator: ";") {
                 let parts = pair.split(separator: "=", maxSplits: 1)
-                if parts.count == 2, parts[0].trimmingCharacters(in: .whitespaces) == SecurityServices.sessionCookie {
+                if parts.count == 2, parts[0].trimmingCharacters(in: .whitespaces) == RouteServices.sessionCookie {
                     return parts[1].trimmingCharacters(in: .whitespaces)
                 }
             }

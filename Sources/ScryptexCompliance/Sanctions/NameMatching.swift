@@ -6,7 +6,7 @@ public enum NameMatching {
     static let companySuffixes: Set<String> = [
         "ltd", "limited", "llc", "inc", "incorporated", "co", "corp", "corporation", "company", "sa", "s", "a", "ag",
         "gmbh", "plc", "bv", "nv", "srl", "spa", "llp", "lp", "oy", "ab", "as", "jsc", "ojsc", "cjsc", "pjsc", "ooo",
-        "zao", "oao", "the", "de", "cv", "sarl", "sas", "kg", "pte", "pty", "fze", "fzco", "est",
+        "zao", "oao", "the", "de", "cv", "sarl", "sas", "kg", "pte", "pty", "fze", "fzco", "est", "of", "and", "for",
     ]
 
     /// Lowercase, accents removed, punctuation as spaces, `LAST, First` turned to `first last`,
@@ -21,15 +21,60 @@ public enum NameMatching {
         }
         let cleaned = String(
             text.unicodeScalars.map { CharacterSet.alphanumerics.contains($0) ? Character($0) : " " })
-        let words = cleaned.split(separator: " ").map(String.init)
+        // Initials written with dots ("A.T.E.") become one word ("ate").
+        var words: [String] = []
+        var initials = ""
+        for word in cleaned.split(separator: " ") {
+            if word.count == 1 {
+                initials += word
+            } else {
+                if !initials.isEmpty { words.append(initials) }
+                initials = ""
+                words.append(String(word))
+            }
+        }
+        if !initials.isEmpty { words.append(initials) }
         let kept = words.filter { !companySuffixes.contains($0) }
         return kept.isEmpty ? words : kept
     }
 
     /// Jaro-Winkler similarity (0…1) with the usual prefix scale 0.1 over at most 4 characters.
+    /// Words of up to 64 bytes keep their matched positions in two bit masks (no allocation).
     public static func jaroWinkler(_ left: [UInt8], _ right: [UInt8]) -> Double {
         if left.isEmpty || right.isEmpty { return left.isEmpty && right.isEmpty ? 1 : 0 }
         if left == right { return 1 }
+        guard left.count <= 64, right.count <= 64 else { return jaroWinklerLong(left, right) }
+        let window = max(0, max(left.count, right.count) / 2 - 1)
+        var leftMatched: UInt64 = 0
+        var rightMatched: UInt64 = 0
+        var matches = 0
+        left.withUnsafeBufferPointer { a in
+            right.withUnsafeBufferPointer { b in
+                for i in 0..<a.count {
+                    let start = max(0, i - window)
+                    let end = min(b.count - 1, i + window)
+                    if start > end { continue }
+                    for j in start...end where rightMatched & (1 << UInt64(j)) == 0 && a[i] == b[j] {
+                        leftMatched |= 1 << UInt64(i)
+                        rightMatched |= 1 << UInt64(j)
+                        matches += 1
+                        break
+                    }
+                }
+            }
+        }
+        if matches == 0 { return 0 }
+        var transpositions = 0
+        var k = 0
+        for i in 0..<left.count where leftMatched & (1 << UInt64(i)) != 0 {
+            while rightMatched & (1 << UInt64(k)) == 0 { k += 1 }
+            if left[i] != right[k] { transpositions += 1 }
+            k += 1
+        }
+        return finish(matches: matches, transpositions: transpositions, left, right)
+    }
+
+    private static func jaroWinklerLong(_ left: [UInt8], _ right: [UInt8]) -> Double {
         let window = max(0, max(left.count, right.count) / 2 - 1)
         var leftMatched = [Bool](repeating: false, count: left.count)
         var rightMatched = [Bool](repeating: false, count: right.count)
@@ -53,6 +98,10 @@ public enum NameMatching {
             if left[i] != right[k] { transpositions += 1 }
             k += 1
         }
+        return finish(matches: matches, transpositions: transpositions, left, right)
+    }
+
+    private static func finish(matches: Int, transpositions: Int, _ left: [UInt8], _ right: [UInt8]) -> Double {
         let m = Double(matches)
         let jaro = (m / Double(left.count) + m / Double(right.count) + (m - Double(transpositions / 2)) / m) / 3
         var prefix = 0
@@ -64,31 +113,34 @@ public enum NameMatching {
         jaroWinkler(Array(left.utf8), Array(right.utf8))
     }
 
-    /// How well a query's tokens match a candidate's, whatever their order: each query token is
-    /// paired with its best candidate token, weighted by length; a candidate token left without
-    /// a partner lowers the score a little (so "John Smith" is not a perfect match for
-    /// "John Smith Jones").
-    public static func score(query: [[UInt8]], candidate: [[UInt8]]) -> Double {
+    /// How well two names match, whatever their word order: the mean of matching the query's
+    /// words to the candidate's and the candidate's to the query's. In each direction a word is
+    /// paired with its most similar word on the other side (Jaro-Winkler), weighted by its
+    /// length and its weight (the screener gives common words such as "international" or
+    /// "bank" less weight, so they cannot carry a match on their own). Matching both ways means
+    /// a long listed name is not a match for a query that shares only one of its words.
+    public static func score(
+        query: [[UInt8]], candidate: [[UInt8]], queryWeights: [Double]? = nil, candidateWeights: [Double]? = nil
+    ) -> Double {
         guard !query.isEmpty, !candidate.isEmpty else { return 0 }
+        return
+            (directed(query, to: candidate, weights: queryWeights)
+            + directed(candidate, to: query, weights: candidateWeights)) / 2
+    }
+
+    static func directed(_ from: [[UInt8]], to: [[UInt8]], weights: [Double]?) -> Double {
         var total = 0.0
         var weight = 0.0
-        var used = Set<Int>()
-        for token in query {
+        for (position, token) in from.enumerated() {
+            let tokenWeight = Double(token.count) * (weights?[position] ?? 1)
             var best = 0.0
-            var bestIndex = -1
-            for (index, other) in candidate.enumerated() where !used.contains(index) {
-                let similarity = jaroWinkler(token, other)
-                if similarity > best {
-                    best = similarity
-                    bestIndex = index
-                }
+            for other in to {
+                best = max(best, jaroWinkler(token, other))
+                if best == 1 { break }
             }
-            if bestIndex >= 0 { used.insert(bestIndex) }
-            total += best * Double(token.count)
-            weight += Double(token.count)
+            total += best * tokenWeight
+            weight += tokenWeight
         }
-        let unmatched = candidate.count - used.count
-        let coverage = Double(used.count) / Double(used.count + unmatched)
-        return (total / weight) * (0.9 + 0.1 * coverage)
+        return weight > 0 ? total / weight : 0
     }
 }

@@ -1,9 +1,13 @@
+import Foundation
+
 /// Reads OFAC's legacy CSV files: the primary file (`sdn.csv` / `cons_prim.csv`), aliases
 /// (`alt.csv`) and addresses (`add.csv`). No header row; `-0-` means empty; several programs
 /// are packed as `PROG1] [PROG2`; digital-currency addresses are in the remarks as
 /// `Digital Currency Address - XBT 1Abc…`.
 public enum OFACListParser {
-    public static func parse(primary: String, aliases: String?, addresses: String?, names: (String, String, String))
+    public static func parse(
+        primary: String, aliases: String?, addresses: String?, names: (String, String, String)
+    )
         throws -> [SanctionsEntry]
     {
         var entries: [SanctionsEntry] = []
@@ -12,11 +16,13 @@ public enum OFACListParser {
             let line = number + 1
             guard fields.count == 12 else {
                 throw SanctionsFormatError(
-                    file: names.0, line: line, problem: "expected 12 columns of the OFAC SDN format, found \(fields.count)")
+                    file: names.0, line: line,
+                    problem: "expected 12 columns of the OFAC SDN format, found \(fields.count)")
             }
             let identifier = fields[0].trimmingSpaces
             guard !identifier.isEmpty, identifier.allSatisfy(\.isNumber) else {
-                throw SanctionsFormatError(file: names.0, line: line, problem: "ent_num '\(identifier)' is not a number")
+                throw SanctionsFormatError(
+                    file: names.0, line: line, problem: "ent_num '\(identifier)' is not a number")
             }
             guard let name = value(fields[1]) else {
                 throw SanctionsFormatError(file: names.0, line: line, problem: "the name is empty")
@@ -46,7 +52,8 @@ public enum OFACListParser {
                 }
                 guard let position = index[fields[0].trimmingSpaces] else {
                     throw SanctionsFormatError(
-                        file: names.1, line: number + 1, problem: "alias for unknown ent_num \(fields[0].trimmingSpaces)")
+                        file: names.1, line: number + 1,
+                        problem: "alias for unknown ent_num \(fields[0].trimmingSpaces)")
                 }
                 if let alias = value(fields[3]) { entries[position].aliases.append(alias) }
             }
@@ -59,7 +66,8 @@ public enum OFACListParser {
                 }
                 guard let position = index[fields[0].trimmingSpaces] else {
                     throw SanctionsFormatError(
-                        file: names.2, line: number + 1, problem: "address for unknown ent_num \(fields[0].trimmingSpaces)")
+                        file: names.2, line: number + 1,
+                        problem: "address for unknown ent_num \(fields[0].trimmingSpaces)")
                 }
                 let parts = fields[2...4].compactMap(value)
                 if !parts.isEmpty { entries[position].addresses.append(parts.joined(separator: ", ")) }
@@ -86,8 +94,6 @@ public enum OFACListParser {
         return found
     }
 }
-
-import Foundation
 
 /// RFC 4180-style records: fields separated by commas, optionally in double quotes (a quote
 /// inside is doubled), records by line breaks (which may also appear inside quotes).

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import ScryptexCore
 public import ScryptexPostgres
 import Synchronization
@@ -34,8 +34,10 @@ public final class SanctionsRegistry: Sendable {
         }
         logger.info(
             "sanctions lists loaded",
-            ["lists": lists.map { "\($0.source.rawValue)=\($0.version)" }.joined(separator: ","),
-             "entries": String(screener.entryCount)])
+            [
+                "lists": lists.map { "\($0.source.rawValue)=\($0.version)" }.joined(separator: ","),
+                "entries": String(screener.entryCount),
+            ])
     }
 
     /// The current screener; starts a refresh when the active versions may have changed.

@@ -50,7 +50,8 @@ public struct SanctionsStore: Sendable {
                 """
             )
             try await transaction.execute(
-                "UPDATE platform.sanctions_list_versions SET active = false WHERE source = \(source.rawValue) AND active")
+                "UPDATE platform.sanctions_list_versions SET active = false WHERE source = \(source.rawValue) AND active"
+            )
             try await transaction.execute("UPDATE platform.sanctions_list_versions SET active = true WHERE id = \(id)")
             try await transaction.execute("SELECT pg_notify('scryptex_sanctions', \(source.rawValue))")
             return Version(
@@ -70,13 +71,16 @@ public struct SanctionsStore: Sendable {
             Version(
                 id: try row.decode("id", as: UUID.self),
                 source: SanctionsSource(rawValue: try row.decode("source", as: String.self)) ?? .ofacSDN,
-                loadedAt: try row.decode("loaded_at", as: Date.self), entryCount: try row.decode("entry_count", as: Int.self),
+                loadedAt: try row.decode("loaded_at", as: Date.self),
+                entryCount: try row.decode("entry_count", as: Int.self),
                 checksum: try row.decode("checksum", as: String.self), active: try row.decode("active", as: Bool.self))
         }
     }
 
     /// The entries of the given versions (the active ones when nil).
-    public func lists(versions ids: [UUID]? = nil, on pool: PostgresConnectionPool) async throws
+    public func lists(
+        versions ids: [UUID]? = nil, on pool: PostgresConnectionPool
+    ) async throws
         -> [SanctionsScreener.LoadedList]
     {
         let chosen = try await versions(on: pool).filter { ids?.contains($0.id) ?? $0.active }

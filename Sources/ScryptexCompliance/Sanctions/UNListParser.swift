@@ -1,7 +1,7 @@
 public import Foundation
 
 #if canImport(FoundationXML)
-    import FoundationXML
+import FoundationXML
 #endif
 
 /// Reads the UN Security Council Consolidated List (XML): `INDIVIDUAL` and `ENTITY` records
@@ -79,7 +79,9 @@ public enum UNListParser {
                     addressParts.append(value)
                 }
             case "INDIVIDUAL_ADDRESS", "ENTITY_ADDRESS":
-                if !addressParts.isEmpty { current?["ADDRESS", default: []].append(addressParts.joined(separator: ", ")) }
+                if !addressParts.isEmpty {
+                    current?["ADDRESS", default: []].append(addressParts.joined(separator: ", "))
+                }
             case "INDIVIDUAL", "ENTITY":
                 finish(parser)
             default: break

@@ -1,0 +1,363 @@
+public import Foundation
+public import ScryptexCore
+public import ScryptexInstitutional
+
+/// A pre-trade check request, as clients send it.
+public struct TradeCheckRequest: Sendable, Codable, Equatable {
+    public enum Side: String, Sendable, Codable { case buy, sell }
+
+    public var accountId: UUID
+    public var symbol: String
+    public var side: String
+    public var quantity: ExactDecimal
+    public var price: ExactDecimal
+    public var venue: String?
+    public var counterparty: String?
+    public var walletAddress: String?
+
+    public init(
+        accountId: UUID, symbol: String, side: String, quantity: ExactDecimal, price: ExactDecimal,
+        venue: String? = nil, counterparty: String? = nil, walletAddress: String? = nil
+    ) {
+        self.accountId = accountId
+        self.symbol = symbol
+        self.side = side
+        self.quantity = quantity
+        self.price = price
+        self.venue = venue
+        self.counterparty = counterparty
+        self.walletAddress = walletAddress
+    }
+}
+
+/// One rule's verdict.
+public struct RuleOutcome: Sendable, Codable, Equatable {
+    public enum Verdict: String, Sendable, Codable { case pass, review, fail }
+
+    public var rule: String
+    public var outcome: Verdict
+    public var reason: String
+
+    public init(_ rule: String, _ outcome: Verdict, _ reason: String) {
+        self.rule = rule
+        self.outcome = outcome
+        self.reason = reason
+    }
+}
+
+public struct TradeDecision: Sendable, Codable, Equatable {
+    public enum Decision: String, Sendable, Codable { case approved, rejected, review }
+
+    public var decision: Decision
+    public var notional: ExactDecimal
+    public var rules: [RuleOutcome]
+    public var sanctionsCandidates: [ScreeningCandidate]
+    public var sanctionsListVersions: [String: UUID]
+}
+
+/// An instrument the tenant trades: its precision and whether it is a 13(f) security.
+public struct InstrumentSpec: Sendable, Equatable {
+    public var symbol: String
+    public var priceDecimals: Int
+    public var quantityDecimals: Int
+
+    public init(symbol: String, priceDecimals: Int, quantityDecimals: Int) {
+        self.symbol = symbol
+        self.priceDecimals = priceDecimals
+        self.quantityDecimals = quantityDecimals
+    }
+}
+
+/// A resting order of the same account family, for self-match detection.
+public struct RestingOrder: Sendable, Equatable {
+    public var accountId: UUID
+    public var side: TradeCheckRequest.Side
+    public var price: ExactDecimal
+
+    public init(accountId: UUID, side: TradeCheckRequest.Side, price: ExactDecimal) {
+        self.accountId = accountId
+        self.side = side
+        self.price = price
+    }
+}
+
+/// A recent execution of the same account family, for wash-trade detection.
+public struct RecentTrade: Sendable, Equatable {
+    public var accountId: UUID
+    public var side: TradeCheckRequest.Side
+    public var price: ExactDecimal
+    public var secondsAgo: Int
+
+    public init(accountId: UUID, side: TradeCheckRequest.Side, price: ExactDecimal, secondsAgo: Int) {
+        self.accountId = accountId
+        self.side = side
+        self.price = price
+        self.secondsAgo = secondsAgo
+    }
+}
+
+/// Everything the rules look at, loaded before evaluation (so evaluation itself is pure and fast).
+public struct TradeCheckContext: Sendable {
+    /// The account, then its parent, grandparent… (limits and kill switches apply down the chain).
+    public var accountChain: [InstitutionalAccount]
+    /// Current signed positions of the account, by symbol.
+    public var positions: [String: ExactDecimal]
+    /// Notional already booked today by the account.
+    public var bookedToday: ExactDecimal
+    public var restricted: [String: String]
+    public var referencePrice: ExactDecimal?
+    public var restingOrders: [RestingOrder]
+    public var recentTrades: [RecentTrade]
+
+    public init(
+        accountChain: [InstitutionalAccount], positions: [String: ExactDecimal] = [:],
+        bookedToday: ExactDecimal = .zero,
+        restricted: [String: String] = [:], referencePrice: ExactDecimal? = nil, restingOrders: [RestingOrder] = [],
+        recentTrades: [RecentTrade] = []
+    ) {
+        self.accountChain = accountChain
+        self.positions = positions
+        self.bookedToday = bookedToday
+        self.restricted = restricted
+        self.referencePrice = referencePrice
+        self.restingOrders = restingOrders
+        self.recentTrades = recentTrades
+    }
+}
+
+/// The pre-trade rules. Thresholds are explicit so a decision can be explained and reproduced.
+public struct TradeCheckRules: Sendable {
+    /// Beyond this distance from the reference price an order goes to review…
+    public var priceBandReview = ExactDecimal(significand: 5, scale: 2)
+    /// …and beyond this it is rejected as a likely fat finger.
+    public var priceBandReject = ExactDecimal(significand: 10, scale: 2)
+    /// Name-screening scores from here go to review; from `sanctionsReject` they are rejected.
+    public var sanctionsReview = 0.88
+    public var sanctionsReject = 0.95
+    /// An opposite execution this recent at (nearly) the same price suggests a wash trade.
+    public var washWindowSeconds = 300
+    public var washPriceTolerance = ExactDecimal(significand: 1, scale: 3)
+
+    public init() {}
+
+    /// Validates the request's fields against the instrument; throws naming the field and rule.
+    public static func validate(
+        _ request: TradeCheckRequest, instrument: InstrumentSpec?
+    ) throws -> TradeCheckRequest.Side {
+        guard let side = TradeCheckRequest.Side(rawValue: request.side) else {
+            throw ComplianceError(.invalidInput, "field 'side': 'buy' or 'sell', not '\(request.side)'")
+        }
+        guard let instrument else {
+            throw ComplianceError(.invalidInput, "field 'symbol': unknown instrument '\(request.symbol)'")
+        }
+        guard request.quantity > .zero else {
+            throw ComplianceError(.invalidInput, "field 'quantity': must be greater than 0")
+        }
+        guard request.price > .zero else {
+            throw ComplianceError(.invalidInput, "field 'price': must be greater than 0")
+        }
+        guard request.quantity.significantScale <= instrument.quantityDecimals else {
+            throw ComplianceError(
+                .invalidInput,
+                "field 'quantity': \(instrument.symbol) quantities have at most \(instrument.quantityDecimals) decimals"
+            )
+        }
+        guard request.price.significantScale <= instrument.priceDecimals else {
+            throw ComplianceError(
+                .invalidInput,
+                "field 'price': \(instrument.symbol) prices have at most \(instrument.priceDecimals) decimals")
+        }
+        if let counterparty = request.counterparty, counterparty.count > 300 {
+            throw ComplianceError(.invalidInput, "field 'counterparty': at most 300 characters")
+        }
+        if let wallet = request.walletAddress, wallet.count > 128 || wallet.contains(where: \.isWhitespace) {
+            throw ComplianceError(.invalidInput, "field 'walletAddress': at most 128 characters, no spaces")
+        }
+        return side
+    }
+
+    /// Evaluates every rule and decides: any failure rejects, else any review sends to review.
+    public func evaluate(
+        _ request: TradeCheckRequest, side: TradeCheckRequest.Side, context: TradeCheckContext,
+        screener: SanctionsScreener
+    ) -> TradeDecision {
+        var rules: [RuleOutcome] = []
+        let notional = request.quantity * request.price
+        let account = context.accountChain[0]
+
+        switch account.kycStatus {
+        case .approved: rules.append(RuleOutcome("account_state", .pass, "KYC approved"))
+        default:
+            rules.append(
+                RuleOutcome("account_state", .fail, "the account's KYC is \(account.kycStatus.rawValue), not approved"))
+        }
+
+        if let engaged = context.accountChain.first(where: \.killSwitchEngaged) {
+            let whose = engaged.id == account.id ? "the account's" : "the parent account \(engaged.accountName)'s"
+            rules.append(RuleOutcome("kill_switch", .fail, "\(whose) kill switch is engaged"))
+        } else {
+            rules.append(RuleOutcome("kill_switch", .pass, "not engaged"))
+        }
+
+        var instrumentProblem: String?
+        var venueProblem: String?
+        var maxOrder: (ExactDecimal, String)?
+        var daily: (ExactDecimal, String)?
+        var position: (ExactDecimal, String)?
+        for (depth, holder) in context.accountChain.enumerated() {
+            let label = depth == 0 ? "the account" : "parent account \(holder.accountName)"
+            let limits = holder.limits
+            if instrumentProblem == nil, let allowed = limits.allowedInstruments, !allowed.contains(request.symbol) {
+                instrumentProblem = "\(request.symbol) is not among the instruments \(label) allows"
+            }
+            if venueProblem == nil, let allowed = limits.allowedVenues, !allowed.contains(request.venue ?? "") {
+                venueProblem = "venue '\(request.venue ?? "none")' is not among the venues \(label) allows"
+            }
+            if let value = limits.maxOrderNotional, value < (maxOrder?.0 ?? value + ExactDecimal(1)) {
+                maxOrder = (value, label)
+            }
+            if let value = limits.dailyNotional, value < (daily?.0 ?? value + ExactDecimal(1)) {
+                daily = (value, label)
+            }
+            if let value = limits.positionLimits?[request.symbol], value < (position?.0 ?? value + ExactDecimal(1)) {
+                position = (value, label)
+            }
+        }
+        rules.append(
+            RuleOutcome("instrument_allowed", instrumentProblem == nil ? .pass : .fail, instrumentProblem ?? "allowed"))
+        rules.append(RuleOutcome("venue_allowed", venueProblem == nil ? .pass : .fail, venueProblem ?? "allowed"))
+
+        if let (limit, label) = maxOrder, notional > limit {
+            rules.append(
+                RuleOutcome("order_limit", .fail, "notional \(notional) exceeds \(label)'s order limit \(limit)"))
+        } else {
+            rules.append(RuleOutcome("order_limit", .pass, maxOrder.map { "within \($0.0)" } ?? "no order limit"))
+        }
+        let dayTotal = context.bookedToday + notional
+        if let (limit, label) = daily, dayTotal > limit {
+            rules.append(
+                RuleOutcome(
+                    "daily_limit", .fail, "today's notional would be \(dayTotal), above \(label)'s daily limit \(limit)"
+                ))
+        } else {
+            rules.append(RuleOutcome("daily_limit", .pass, daily.map { "\(dayTotal) of \($0.0)" } ?? "no daily limit"))
+        }
+        let current = context.positions[request.symbol] ?? .zero
+        let after = side == .buy ? current + request.quantity : current - request.quantity
+        let absolute = after.isNegative ? -after : after
+        if let (limit, label) = position, absolute > limit {
+            rules.append(
+                RuleOutcome(
+                    "position_limit", .fail,
+                    "position in \(request.symbol) would be \(after) (now \(current)), beyond \(label)'s limit \(limit)"
+                ))
+        } else {
+            rules.append(
+                RuleOutcome(
+                    "position_limit", .pass,
+                    position.map { "position would be \(after) of ±\($0.0)" } ?? "no position limit"))
+        }
+
+        if let reason = context.restricted[request.symbol] {
+            rules.append(RuleOutcome("restricted_list", .fail, "\(request.symbol) is restricted: \(reason)"))
+        } else {
+            rules.append(RuleOutcome("restricted_list", .pass, "not restricted"))
+        }
+
+        if let reference = context.referencePrice, reference > .zero {
+            let difference = request.price > reference ? request.price - reference : reference - request.price
+            let deviation = difference.divided(by: reference, scale: 6) ?? .zero
+            let percent = (deviation * ExactDecimal(100)).rounded(toScale: 2)
+            if deviation > priceBandReject {
+                rules.append(
+                    RuleOutcome(
+                        "price_band", .fail, "price \(request.price) is \(percent)% from the reference \(reference)"))
+            } else if deviation > priceBandReview {
+                rules.append(
+                    RuleOutcome(
+                        "price_band", .review, "price \(request.price) is \(percent)% from the reference \(reference)"))
+            } else {
+                rules.append(RuleOutcome("price_band", .pass, "within \(percent)% of the reference \(reference)"))
+            }
+        } else {
+            rules.append(RuleOutcome("price_band", .review, "no reference price for \(request.symbol)"))
+        }
+
+        let crossing = context.restingOrders.first { order in
+            order.side != side && (side == .buy ? order.price <= request.price : order.price >= request.price)
+        }
+        if let crossing {
+            rules.append(
+                RuleOutcome(
+                    "self_match", .fail,
+                    "it would cross the family's own resting \(crossing.side.rawValue) order at \(crossing.price)"))
+        } else {
+            rules.append(RuleOutcome("self_match", .pass, "no crossing order of the account family"))
+        }
+        let tolerance = request.price * washPriceTolerance
+        let wash = context.recentTrades.first { trade in
+            let gap = trade.price > request.price ? trade.price - request.price : request.price - trade.price
+            return trade.side != side && trade.secondsAgo <= washWindowSeconds && gap <= tolerance
+        }
+        if let wash {
+            rules.append(
+                RuleOutcome(
+                    "wash_trade", .review,
+                    "an opposite \(wash.side.rawValue) at \(wash.price) \(wash.secondsAgo) s ago in the account family")
+            )
+        } else {
+            rules.append(RuleOutcome("wash_trade", .pass, "no offsetting trade nearby"))
+        }
+
+        var candidates: [ScreeningCandidate] = []
+        if let wallet = request.walletAddress {
+            candidates += screener.screen(address: wallet)
+        }
+        if let counterparty = request.counterparty {
+            candidates += screener.screen(name: counterparty, threshold: sanctionsReview, limit: 5)
+        }
+        if let top = candidates.max(by: { $0.score < $1.score }) {
+            let verdict: RuleOutcome.Verdict = top.score >= sanctionsReject ? .fail : .review
+            rules.append(
+                RuleOutcome(
+                    "sanctions", verdict,
+                    "'\(top.matched)' matches \(top.source.rawValue) entry \(top.identifier) (\(top.name)) with score \(top.score)"
+                ))
+        } else {
+            let what = [request.counterparty.map { _ in "counterparty" }, request.walletAddress.map { _ in "wallet" }]
+                .compactMap { $0 }
+            rules.append(
+                RuleOutcome(
+                    "sanctions", .pass,
+                    what.isEmpty
+                        ? "no counterparty or wallet given" : "no match for the \(what.joined(separator: " and "))"))
+        }
+
+        let decision: TradeDecision.Decision =
+            rules.contains { $0.outcome == .fail }
+            ? .rejected : rules.contains { $0.outcome == .review } ? .review : .approved
+        return TradeDecision(
+            decision: decision, notional: notional, rules: rules, sanctionsCandidates: candidates,
+            sanctionsListVersions: Dictionary(
+                uniqueKeysWithValues: screener.versions.map { ($0.key.rawValue, $0.value) }))
+    }
+}
+
+/// A compliance failure with a kind the HTTP layer maps to 400, 403 or 404.
+public struct ComplianceError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Code: Sendable, Equatable {
+        case invalidInput
+        case notFound
+        case disabled
+    }
+
+    public var code: Code
+    public var message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+}

@@ -1,0 +1,176 @@
+public import Foundation
+public import ScryptexCore
+public import ScryptexInstitutional
+public import ScryptexPostgres
+
+/// Runs pre-trade checks for one tenant: loads what the rules need in the tenant's transaction,
+/// evaluates in memory, stores the decision in `compliance_records` and audits it.
+public struct TradeCheckService: Sendable {
+    public let rules: TradeCheckRules
+    private let accounts = AccountService()
+
+    public init(rules: TradeCheckRules = TradeCheckRules()) {
+        self.rules = rules
+    }
+
+    public func check(
+        _ request: TradeCheckRequest, screener: SanctionsScreener, audit: any AuditSink, actor: String,
+        in transaction: PostgresTransaction
+    ) async throws -> (id: UUID, decision: TradeDecision) {
+        let instrument = try await Self.instrument(request.symbol, in: transaction)
+        let side = try TradeCheckRules.validate(request, instrument: instrument)
+        let context = try await loadContext(for: request, side: side, in: transaction)
+        let decision = rules.evaluate(request, side: side, context: context, screener: screener)
+        let rows = try await transaction.query(
+            """
+            INSERT INTO compliance_records (account_id, kind, decision, request, outcome, checked_by)
+            VALUES (\(request.accountId), 'trade_check', \(decision.decision.rawValue),
+                    \(try PostgresJSON(encoding: request))::jsonb, \(try PostgresJSON(encoding: decision))::jsonb, \(actor))
+            RETURNING id
+            """
+        )
+        let id = try rows.first!.decode("id", as: UUID.self)
+        try await audit.record(
+            "compliance.trade_checked", objectType: "compliance_record", objectID: id.uuidString.lowercased(),
+            accountID: request.accountId,
+            details: [
+                "decision": decision.decision.rawValue, "symbol": request.symbol, "side": request.side,
+                "failed": decision.rules.filter { $0.outcome != .pass }.map(\.rule).joined(separator: ","),
+            ],
+            in: transaction)
+        return (id, decision)
+    }
+
+    static func instrument(_ symbol: String, in transaction: PostgresTransaction) async throws -> InstrumentSpec? {
+        let rows = try await transaction.query(
+            "SELECT symbol, price_decimals, quantity_decimals FROM instruments WHERE symbol = \(symbol)")
+        return try rows.first.map { row in
+            InstrumentSpec(
+                symbol: try row.decode("symbol", as: String.self),
+                priceDecimals: try row.decode("price_decimals", as: Int.self),
+                quantityDecimals: try row.decode("quantity_decimals", as: Int.self))
+        }
+    }
+
+    /// The account and its ancestors, nearest first; `.notFound` for an unknown account.
+    func chain(of accountID: UUID, in transaction: PostgresTransaction) async throws -> [InstitutionalAccount] {
+        var chain: [InstitutionalAccount] = []
+        var next: UUID? = accountID
+        while let id = next, chain.count < 16 {
+            let account: InstitutionalAccount
+            do {
+                account = try await accounts.account(id, in: transaction)
+            } catch let error as InstitutionalError where error.code == .notFound {
+                throw ComplianceError(.notFound, "no account with id \(accountID.uuidString.lowercased())")
+            }
+            chain.append(account)
+            next = account.parentId
+        }
+        return chain
+    }
+
+    func loadContext(
+        for request: TradeCheckRequest, side: TradeCheckRequest.Side, in transaction: PostgresTransaction
+    )
+        async throws -> TradeCheckContext
+    {
+        let chain = try await chain(of: request.accountId, in: transaction)
+        let root = chain.last!.id
+        // One round trip for the account's own figures.
+        let figures = try await transaction.query(
+            """
+            SELECT
+              (SELECT quantity FROM positions WHERE account_id = \(request.accountId) AND symbol = \(request.symbol)) AS position,
+              (SELECT coalesce(sum(notional), 0) FROM trades
+                 WHERE account_id = \(request.accountId) AND executed_at >= date_trunc('day', now())) AS booked_today,
+              (SELECT reason FROM restricted_instruments WHERE symbol = \(request.symbol)) AS restricted,
+              (SELECT price FROM reference_prices WHERE symbol = \(request.symbol)) AS reference_price
+            """
+        ).first!
+        // The account family: everything under the same top-level account.
+        let family = try await transaction.query(
+            """
+            WITH RECURSIVE family AS (
+                SELECT id FROM institutional_accounts WHERE id = \(root)
+                UNION ALL
+                SELECT a.id FROM institutional_accounts a JOIN family f ON a.parent_id = f.id
+            )
+            SELECT 'order' AS kind, o.account_id, o.side, o.price, 0 AS seconds_ago FROM open_orders o
+              WHERE o.symbol = \(request.symbol) AND o.account_id IN (SELECT id FROM family)
+            UNION ALL
+            SELECT 'trade', t.account_id, t.side, t.price, extract(epoch FROM now() - t.executed_at)::int FROM trades t
+              WHERE t.symbol = \(request.symbol) AND t.account_id IN (SELECT id FROM family)
+                AND t.executed_at > now() - make_interval(secs => \(rules.washWindowSeconds))
+            """
+        )
+        var resting: [RestingOrder] = []
+        var recent: [RecentTrade] = []
+        for row in family {
+            let side = TradeCheckRequest.Side(rawValue: try row.decode("side", as: String.self)) ?? .buy
+            let account = try row.decode("account_id", as: UUID.self)
+            let price = try row.decode("price", as: ExactDecimal.self)
+            if try row.decode("kind", as: String.self) == "order" {
+                resting.append(RestingOrder(accountId: account, side: side, price: price))
+            } else {
+                recent.append(
+                    RecentTrade(
+                        accountId: account, side: side, price: price,
+                        secondsAgo: try row.decode("seconds_ago", as: Int.self)))
+            }
+        }
+        var positions: [String: ExactDecimal] = [:]
+        if let position = try figures.decode("position", as: ExactDecimal?.self) {
+            positions[request.symbol] = position
+        }
+        var restricted: [String: String] = [:]
+        if let reason = try figures.decode("restricted", as: String?.self) { restricted[request.symbol] = reason }
+        return TradeCheckContext(
+            accountChain: chain, positions: positions,
+            bookedToday: try figures.decode("booked_today", as: ExactDecimal.self),
+            restricted: restricted, referencePrice: try figures.decode("reference_price", as: ExactDecimal?.self),
+            restingOrders: resting, recentTrades: recent)
+    }
+
+    /// Books an execution: the trade, the position, and the audit record, in one transaction.
+    public func book(
+        _ trade: TradeCheckRequest, arrivalPrice: ExactDecimal?, audit: any AuditSink,
+        in transaction: PostgresTransaction
+    )
+        async throws -> UUID
+    {
+        let instrument = try await Self.instrument(trade.symbol, in: transaction)
+        let side = try TradeCheckRules.validate(trade, instrument: instrument)
+        _ = try await chain(of: trade.accountId, in: transaction)
+        let notional = trade.quantity * trade.price
+        let signed = side == .buy ? trade.quantity : -trade.quantity
+        let rows = try await transaction.query(
+            """
+            INSERT INTO trades (account_id, symbol, side, quantity, price, notional, venue, counterparty, arrival_price)
+            VALUES (\(trade.accountId), \(trade.symbol), \(side.rawValue), \(trade.quantity), \(trade.price), \(notional),
+                    \(trade.venue), \(trade.counterparty), \(arrivalPrice))
+            RETURNING id
+            """
+        )
+        try await transaction.execute(
+            """
+            INSERT INTO positions (account_id, symbol, quantity) VALUES (\(trade.accountId), \(trade.symbol), \(signed))
+            ON CONFLICT (account_id, symbol) DO UPDATE SET quantity = positions.quantity + EXCLUDED.quantity, updated_at = now()
+            """
+        )
+        let id = try rows.first!.decode("id", as: UUID.self)
+        try await audit.record(
+            "trade.booked", objectType: "trade", objectID: id.uuidString.lowercased(), accountID: trade.accountId,
+            details: [
+                "symbol": trade.symbol, "side": side.rawValue, "quantity": trade.quantity.description,
+                "price": trade.price.description,
+            ],
+            in: transaction)
+        return id
+    }
+}
+
+extension TradeCheckService {
+    public static func instrumentExists(_ symbol: String, in transaction: PostgresTransaction) async throws -> Bool {
+        try await instrument(symbol, in: transaction) != nil
+    }
+}

@@ -1,0 +1,195 @@
+import Foundation
+import ScryptexCompliance
+import ScryptexCore
+import ScryptexHTTP
+import ScryptexIdentity
+import ScryptexPostgres
+import ScryptexTenancy
+import ScryptexTestSupport
+import Testing
+
+@testable import ScryptexApp
+
+/// The shared OFAC SDN list (July 2021), loaded through the store as an operator would.
+enum SharedSanctions {
+    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/data/aml").path
+
+    static func loadSDN(into harness: RouteHarness) async throws {
+        let base = folder + "/ofac_sdn_2021-07-bench/"
+        let files = try ["sdn.csv", "alt.csv", "add.csv"].map { try Data(contentsOf: URL(fileURLWithPath: base + $0)) }
+        let entries = try OFACListParser.parse(
+            primary: String(decoding: files[0], as: UTF8.self), aliases: String(decoding: files[1], as: UTF8.self),
+            addresses: String(decoding: files[2], as: UTF8.self), names: ("sdn.csv", "alt.csv", "add.csv"))
+        _ = try await SanctionsStore().load(entries, source: .ofacSDN, files: files, loadedBy: "test", on: harness.pool)
+        try await harness.sanctions.load()
+    }
+}
+
+@Suite("Pre-trade compliance checks over the API", .serialized)
+struct CheckTradeTests {
+    static func json(_ response: HTTPResponse) -> [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]) ?? [:]
+    }
+
+    static func text(_ response: HTTPResponse) -> String { String(decoding: response.body, as: UTF8.self) }
+
+    /// The decision and the rules that did not pass.
+    static func verdict(_ response: HTTPResponse) -> (String, [String]) {
+        let decision = json(response)["decision"] as? [String: Any] ?? [:]
+        let rules = (decision["rules"] as? [[String: Any]] ?? []).filter { $0["outcome"] as? String != "pass" }
+        return (decision["decision"] as? String ?? "?", rules.compactMap { $0["rule"] as? String })
+    }
+
+    @Test func everyRuleDecidesWithItsReason() async throws {
+        try await RouteHarness.with { harness in
+            try await SharedSanctions.loadSDN(into: harness)
+            let owner = [("Authorization", "Bearer " + (try await harness.apiKey(roles: ["owner"])))]
+            let trader = [("Authorization", "Bearer " + (try await harness.apiKey(roles: ["trader"])))]
+            let created = await harness.send(
+                .post, "/api/enterprise/accounts", headers: owner,
+                json:
+                    #"{"accountName":"Acme Hedge Fund","accountType":"hedge_fund","legalName":"Acme Hedge Fund LLC","jurisdiction":"US","totalAUM":1000000000}"#
+            )
+            let id = try #require(Self.json(created)["id"] as? String)
+            func check(_ fields: String, headers: [(String, String)]? = nil) async -> HTTPResponse {
+                await harness.send(
+                    .post, "/api/enterprise/compliance/check-trade", headers: headers ?? trader,
+                    json: #"{"accountId":"\#(id)",\#(fields)}"#)
+            }
+            let order = #""symbol":"ETH/USDC","side":"buy","quantity":1000,"price":2500"#
+
+            // Before KYC approval nothing trades.
+            #expect(Self.verdict(await check(order)).0 == "rejected")
+            #expect(Self.verdict(await check(order)).1.contains("account_state"))
+            _ = await harness.send(.post, "/api/enterprise/accounts/\(id)/kyc/submit", headers: owner)
+            _ = await harness.send(
+                .post, "/api/enterprise/accounts/\(id)/kyc/decision", headers: owner,
+                json: #"{"status":"approved","reason":"verified"}"#)
+            _ = await harness.send(
+                .put, "/api/enterprise/accounts/\(id)/limits", headers: owner,
+                json:
+                    #"{"maxOrderNotional":3000000,"dailyNotional":5000000,"positionLimits":{"ETH/USDC":1000},"allowedInstruments":["ETH/USDC","BTC/USDC"]}"#
+            )
+            // No reference price yet: review, not approval.
+            #expect(Self.verdict(await check(order)) == ("review", ["price_band"]))
+            #expect(
+                await harness.send(
+                    .post, "/api/enterprise/compliance/reference-prices", headers: owner,
+                    json: #"{"symbol":"ETH/USDC","price":2500}"#
+                ).status.code == 204)
+
+            let approved = await check(order)
+            #expect(Self.verdict(approved) == ("approved", []), "\(Self.text(approved))")
+            #expect((Self.json(approved)["decision"] as? [String: Any])?["notional"] as? String == "2500000")
+
+            #expect(
+                Self.verdict(await check(#""symbol":"ETH/USDC","side":"buy","quantity":1000,"price":2650"#)) == (
+                    "review", ["price_band"]
+                ))
+            #expect(
+                Self.verdict(await check(#""symbol":"ETH/USDC","side":"buy","quantity":100,"price":2900"#)) == (
+                    "rejected", ["price_band"]
+                ))
+            let tooBig = await check(#""symbol":"ETH/USDC","side":"buy","quantity":1300,"price":2500"#)
+            #expect(Self.verdict(tooBig) == ("rejected", ["order_limit", "position_limit"]), "\(Self.text(tooBig))")
+            #expect(
+                Self.verdict(await check(#""symbol":"SOL/USDC","side":"buy","quantity":1,"price":150"#)).1.contains(
+                    "instrument_allowed"))
+
+            // Sanctions: the counterparty's name and a wallet on the SDN list.
+            let sanctioned = await check(order + #","counterparty":"National Bank of Cuba""#)
+            #expect(Self.verdict(sanctioned) == ("rejected", ["sanctions"]))
+            #expect(Self.text(sanctioned).contains("NATIONAL BANK OF CUBA"))
+            #expect(
+                Self.verdict(await check(order + #","walletAddress":"12QtD5BFwRsdNsAZY76UVE1xyCGNTojH9h""#))
+                    == ("rejected", ["sanctions"]))
+            let clean = await check(order + #","counterparty":"Goldman Sachs International""#)
+            #expect(Self.verdict(clean).0 == "approved", "\(Self.text(clean))")
+
+            // Restricted list and kill switch.
+            _ = await harness.send(
+                .post, "/api/enterprise/compliance/restricted-instruments", headers: owner,
+                json: #"{"symbol":"BTC/USDC","reason":"material non-public information"}"#)
+            #expect(
+                Self.verdict(await check(#""symbol":"BTC/USDC","side":"buy","quantity":1,"price":60000"#)).1.contains(
+                    "restricted_list"))
+            _ = await harness.send(
+                .post, "/api/enterprise/accounts/\(id)/kill-switch", headers: owner,
+                json: #"{"engaged":true,"reason":"runaway algo"}"#)
+            #expect(Self.verdict(await check(order)) == ("rejected", ["kill_switch"]))
+            _ = await harness.send(
+                .post, "/api/enterprise/accounts/\(id)/kill-switch", headers: owner,
+                json: #"{"engaged":false,"reason":"fixed"}"#)
+
+            // Booked trades count toward positions, the daily limit and wash-trade detection.
+            let booked = await harness.send(
+                .post, "/api/enterprise/trades", headers: trader,
+                json: #"{"accountId":"\#(id)","symbol":"ETH/USDC","side":"buy","quantity":800,"price":2500}"#)
+            #expect(booked.status.code == 201, "\(Self.text(booked))")
+            #expect(
+                Self.verdict(await check(#""symbol":"ETH/USDC","side":"buy","quantity":300,"price":2500"#)).1 == [
+                    "position_limit"
+                ])
+            #expect(
+                Self.verdict(await check(#""symbol":"ETH/USDC","side":"sell","quantity":10,"price":2500"#)) == (
+                    "review", ["wash_trade"]
+                ))
+            #expect(
+                Self.verdict(
+                    await check(#""symbol":"ETH/USDC","side":"buy","quantity":1,"price":2499"#, headers: owner)
+                ).1
+                    == [])
+            _ = await harness.send(
+                .post, "/api/enterprise/trades", headers: trader,
+                json: #"{"accountId":"\#(id)","symbol":"ETH/USDC","side":"sell","quantity":800,"price":2500}"#)
+            #expect(
+                Self.verdict(await check(#""symbol":"ETH/USDC","side":"buy","quantity":1000,"price":2500"#)).1.contains(
+                    "daily_limit"))
+
+            // Bad input: 400 naming the field and the rule.
+            for (fields, needle) in [
+                (#""symbol":"ETH/USDC","side":"buy","quantity":-1,"price":2500"#, "field 'quantity'"),
+                (#""symbol":"ETH/USDC","side":"buy","quantity":"abc","price":2500"#, "quantity"),
+                (#""symbol":"ETH/USDC","side":"buy","quantity":1,"price":2500.123"#, "at most 2 decimals"),
+                (#""symbol":"DOGE/USDC","side":"buy","quantity":1,"price":1"#, "unknown instrument 'DOGE/USDC'"),
+                (#""symbol":"ETH/USDC","side":"hold","quantity":1,"price":1"#, "field 'side'"),
+            ] {
+                let answer = await check(fields)
+                #expect(answer.status.code == 400, "\(fields)")
+                #expect(Self.text(answer).contains(needle), "\(Self.text(answer))")
+            }
+            let unknown = await harness.send(
+                .post, "/api/enterprise/compliance/check-trade", headers: trader,
+                json: #"{"accountId":"\#(UUID().uuidString)",\#(order)}"#)
+            #expect(unknown.status.code == 404)
+
+            // Every check is stored with its rules, and audited.
+            let recordID = try #require(Self.json(approved)["id"] as? String)
+            let record = await harness.send(.get, "/api/enterprise/compliance/records/\(recordID)", headers: owner)
+            #expect(Self.text(record).contains(#""decision":"approved""#))
+            let audited = try await TenantScope(tenant: harness.tenant, pool: harness.pool).withTransaction {
+                try await $0.query("SELECT count(*) AS n FROM audit_records WHERE action = 'compliance.trade_checked'")
+            }
+            #expect(try audited.first!.decode("n", as: Int.self) >= 15)
+        }
+    }
+
+    @Test func screeningReturnsCandidatesWithScoresAndTheMatchedAlias() async throws {
+        try await RouteHarness.with { harness in
+            try await SharedSanctions.loadSDN(into: harness)
+            let officer = [("Authorization", "Bearer " + (try await harness.apiKey(roles: ["compliance_officer"])))]
+            let answer = await harness.send(
+                .post, "/api/enterprise/compliance/screen", headers: officer, json: #"{"name":"national bank of cuba"}"#
+            )
+            let candidates = Self.json(answer)["candidates"] as? [[String: Any]] ?? []
+            #expect(candidates.first?["name"] as? String == "BANCO NACIONAL DE CUBA")
+            #expect(candidates.first?["matched"] as? String == "NATIONAL BANK OF CUBA")
+            #expect((candidates.first?["score"] as? Double ?? 0) >= 0.95)
+            let versions = await harness.send(.get, "/api/enterprise/compliance/sanctions-lists", headers: officer)
+            #expect(Self.text(versions).contains("\"entryCount\":8976"))
+            let empty = await harness.send(.post, "/api/enterprise/compliance/screen", headers: officer, json: "{}")
+            #expect(empty.status.code == 400)
+        }
+    }
+}
