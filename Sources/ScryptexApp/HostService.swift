@@ -67,7 +67,18 @@ struct HostService: Sendable {
             await AuditRetention(retentionDays: configuration.auditRetentionDays, keyring: keyring, logger: logger)
                 .runPeriodically(on: pool)
         }
+        // Tenant jobs (report generation and more) run on this host as well.
+        let worker = TenantJobWorker(
+            pool: pool, handlers: Self.jobHandlers(logger: logger), owner: "host-\(getpid())",
+            logger: logger.child(label: "scryptex.jobs"))
+        let jobs = Task {
+            while !Task.isCancelled {
+                let ran = (try? await worker.runOnce()) ?? false
+                if !ran { try? await Task.sleep(for: .milliseconds(500)) }
+            }
+        }
         let signal = await TerminationSignal.next()
+        jobs.cancel()
         retention.cancel()
         logger.info("shutting down", ["signal": signal == SIGINT ? "SIGINT" : "SIGTERM"])
         await servers.http.shutdown(gracePeriod: .seconds(10))
@@ -178,8 +189,16 @@ extension HostService {
         IdentityRoutes.add(to: &routes)
         InstitutionalRoutes.add(to: &routes)
         ComplianceRoutes.add(to: &routes)
+        ReportRoutes.add(to: &routes)
         AdminRoutes.add(to: &routes)
         return routes
+    }
+}
+
+extension HostService {
+    /// The handlers of every tenant job kind the host runs.
+    static func jobHandlers(logger: Logger) -> [String: TenantJobQueue.Handler] {
+        [ReportRoutes.jobKind: ReportRoutes.jobHandler(logger: logger)]
     }
 }
 

@@ -96,4 +96,14 @@ struct ExactDecimalTests {
         )
         #expect(throws: (any Error).self) { try JSONEncoderFacade.decode(Wrapper.self, from: #"{"amount":true}"#) }
     }
+
+    @Test func wideColumnValuesMultiplyWithoutOverflow() throws {
+        // numeric(38, 18) columns come back with 18 decimals: 250000.000… × 201.25000…
+        let quantity = try ExactDecimal(parsing: "250000.000000000000000000")
+        let price = try ExactDecimal(parsing: "201.250000000000000000")
+        #expect((quantity * price).normalized == ExactDecimal(50_312_500))
+        let (_, overflow) = ExactDecimal(significand: Int128.max / 3, scale: 0).multipliedReportingOverflow(
+            by: ExactDecimal(7))
+        #expect(overflow)
+    }
 }

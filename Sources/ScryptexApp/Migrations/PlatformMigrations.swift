@@ -416,6 +416,30 @@ public enum TenantMigrations {
                     CREATE INDEX compliance_records_account ON compliance_records (account_id, created_at);
                     """
             ),
+            Migration(
+                version: 5,
+                name: "regulatory_reports",
+                sql: """
+                    CREATE TABLE regulatory_reports (
+                        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                        account_id uuid NOT NULL REFERENCES institutional_accounts (id) ON DELETE CASCADE,
+                        report_type text NOT NULL,
+                        period text NOT NULL,
+                        due_date date NOT NULL,
+                        status text NOT NULL CHECK (status IN ('queued', 'running', 'completed', 'failed')),
+                        requested_by text NOT NULL,
+                        job_id uuid,
+                        document text,
+                        content_type text,
+                        checksum text,
+                        summary jsonb,
+                        error text,
+                        created_at timestamptz NOT NULL DEFAULT now(),
+                        completed_at timestamptz
+                    );
+                    CREATE INDEX regulatory_reports_account ON regulatory_reports (account_id, created_at);
+                    """
+            ),
         ]
     )
 }

@@ -207,7 +207,16 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
     /// zeros when it would exceed the maximum scale.
     public func multipliedReportingOverflow(by other: ExactDecimal) -> (partialValue: ExactDecimal, overflow: Bool) {
         let (product, overflow) = significand.multipliedReportingOverflow(by: other.significand)
-        if overflow { return (.zero, true) }
+        if overflow {
+            // Values read from wide numeric columns carry many trailing zeros (250000.000…000);
+            // without them the same product usually fits.
+            let left = normalized
+            let right = other.normalized
+            if left.scale != scale || right.scale != other.scale {
+                return left.multipliedReportingOverflow(by: right)
+            }
+            return (.zero, true)
+        }
         var value = product
         var scale = self.scale + other.scale
         while scale > Self.maximumScale {

@@ -1,0 +1,138 @@
+import Foundation
+import ScryptexCompliance
+import ScryptexCore
+import ScryptexHTTP
+import ScryptexIdentity
+import ScryptexPostgres
+import ScryptexTenancy
+import ScryptexTestSupport
+import Testing
+
+@testable import ScryptexApp
+
+@Suite("Regulatory reports", .serialized)
+struct RegulatoryReportTests {
+    static let schemas = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/data/regulatory").path
+
+    static func json(_ response: HTTPResponse) -> [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]) ?? [:]
+    }
+
+    /// Runs `xmllint --schema` and returns its exit status and output.
+    static func validate(_ xml: String, schema: String) async throws -> (Int32?, String) {
+        let path = "/tmp/scryptex-report-\(UInt64.random(in: 0...UInt64.max)).xml"
+        try xml.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let process = try ChildProcess("/usr/bin/xmllint", ["--noout", "--schema", schema, path])
+        let status = await process.waitForExit(timeout: .seconds(30))
+        return (status, process.output)
+    }
+
+    @Test func form13FIsGeneratedByAJobAndValidatesAgainstTheEDGARSchema() async throws {
+        try await RouteHarness.with { harness in
+            let owner = [("Authorization", "Bearer " + (try await harness.apiKey(roles: ["owner"])))]
+            let created = await harness.send(
+                .post, "/api/enterprise/accounts", headers: owner,
+                json:
+                    #"{"accountName":"Acme 13F","accountType":"asset_manager","legalName":"Acme Asset Management LLC","jurisdiction":"US"}"#
+            )
+            let id = try #require(Self.json(created)["id"] as? String)
+            for body in [
+                #"{"symbol":"COIN/USD","priceDecimals":2,"quantityDecimals":0,"is13FSecurity":true,"cusip":"19260Q107","issuerName":"COINBASE GLOBAL INC","titleOfClass":"COM CL A"}"#,
+                #"{"symbol":"MSTR/USD","priceDecimals":2,"quantityDecimals":0,"is13FSecurity":true,"cusip":"594972408","issuerName":"MICROSTRATEGY INC & CO","titleOfClass":"CL A NEW"}"#,
+            ] {
+                let saved = await harness.send(
+                    .post, "/api/enterprise/compliance/instruments", headers: owner, json: body)
+                #expect(saved.status.code == 204, "\(String(decoding: saved.body, as: UTF8.self))")
+            }
+            let missingCUSIP = await harness.send(
+                .post, "/api/enterprise/compliance/instruments", headers: owner,
+                json: #"{"symbol":"GBTC/USD","priceDecimals":2,"quantityDecimals":0,"is13FSecurity":true}"#)
+            #expect(missingCUSIP.status.code == 400)
+            let badName = await harness.send(
+                .post, "/api/enterprise/compliance/instruments", headers: owner,
+                json:
+                    #"{"symbol":"GBTC/USD","priceDecimals":2,"quantityDecimals":0,"is13FSecurity":true,"cusip":"389375106","issuerName":"GRAYSCALE <BTC>","titleOfClass":"SHS"}"#
+            )
+            #expect(badName.status.code == 400)
+            #expect(String(decoding: badName.body, as: UTF8.self).contains("EDGAR allows only"))
+            for (symbol, side, quantity, price) in [
+                ("COIN/USD", "buy", 300_000, "180.50"), ("COIN/USD", "sell", 50_000, "201.25"),
+                ("MSTR/USD", "buy", 100_000, "1234.57"), ("ETH/USDC", "buy", 10, "2500"),
+            ] {
+                let booked = await harness.send(
+                    .post, "/api/enterprise/trades", headers: owner,
+                    json:
+                        #"{"accountId":"\#(id)","symbol":"\#(symbol)","side":"\#(side)","quantity":\#(quantity),"price":\#(price)}"#
+                )
+                #expect(booked.status.code == 201, "\(String(decoding: booked.body, as: UTF8.self))")
+            }
+            // The trades were made in the second quarter of 2026.
+            try await harness.pool.execute("UPDATE t_acme.trades SET executed_at = '2026-06-15T15:00:00Z'")
+
+            let future = await harness.send(
+                .post, "/api/enterprise/accounts/\(id)/compliance/reports", headers: owner,
+                json: #"{"type":"form_13f","period":"2099-Q1"}"#)
+            #expect(future.status.code == 400)
+            #expect(String(decoding: future.body, as: UTF8.self).contains("has not ended yet"))
+            let unknown = await harness.send(
+                .post, "/api/enterprise/accounts/\(id)/compliance/reports", headers: owner,
+                json: #"{"type":"form_99","period":"2026-Q2"}"#)
+            #expect(unknown.status.code == 400)
+            #expect(String(decoding: unknown.body, as: UTF8.self).contains("supported: form_13f"))
+
+            let requested = await harness.send(
+                .post, "/api/enterprise/accounts/\(id)/compliance/reports", headers: owner,
+                json: #"{"type":"form_13f","period":"2026-Q2"}"#)
+            #expect(requested.status.code == 202, "\(String(decoding: requested.body, as: UTF8.self))")
+            let report = try #require(Self.json(requested)["report"] as? [String: Any])
+            let reportID = try #require(report["id"] as? String)
+            #expect(report["status"] as? String == "queued")
+            #expect(report["dueDate"] as? String == "2026-08-14")
+
+            // A worker runs the job as the tenant.
+            let worker = TenantJobWorker(
+                pool: harness.pool, handlers: HostService.jobHandlers(logger: TestDatabase.logger), owner: "test",
+                logger: TestDatabase.logger)
+            #expect(try await worker.runOnce())
+            let jobID = try #require(Self.json(requested)["jobId"] as? String)
+            let job = await harness.send(.get, "/api/enterprise/jobs/\(jobID)", headers: owner)
+            #expect(Self.json(job)["status"] as? String == "succeeded")
+
+            let done = await harness.send(
+                .get, "/api/enterprise/accounts/\(id)/compliance/reports/\(reportID)", headers: owner)
+            let finished = try #require(Self.json(done)["report"] as? [String: Any])
+            #expect(finished["status"] as? String == "completed")
+            let summary = try #require(finished["summary"] as? [String: String])
+            // 250,000 × 201.25 + 100,000 × 1234.57 = 50,312,500 + 123,457,000.
+            #expect(summary["totalValue"] == "173769500")
+            #expect(summary["thresholdMet"] == "true")
+            let document = await harness.send(
+                .get, "/api/enterprise/accounts/\(id)/compliance/reports/\(reportID)?format=document", headers: owner)
+            #expect(document.headers.first("Content-Type") == "application/xml")
+            let xml = String(decoding: document.body, as: UTF8.self)
+            #expect(xml.contains("<cusip>19260Q107</cusip>") && xml.contains("<value>50312500</value>"))
+            #expect(xml.contains("MICROSTRATEGY INC &amp; CO"))
+            #expect(!xml.contains("ETH"), "only 13(f) securities are reported")
+            let (status, output) = try await Self.validate(
+                xml, schema: Self.schemas + "/sec_13f/validation/eis_13FDocument.xsd")
+            #expect(status == 0, "xmllint: \(output)")
+            #expect(output.contains("validates"))
+
+            let list = await harness.send(.get, "/api/enterprise/accounts/\(id)/compliance/reports", headers: owner)
+            #expect((Self.json(list)["reports"] as? [Any])?.count == 1)
+        }
+    }
+
+    @Test func reportingCanBeSwitchedOff() async throws {
+        try await RouteHarness.with(environment: ["REGULATORY_REPORTING_ENABLED": "false"]) { harness in
+            let owner = [("Authorization", "Bearer " + (try await harness.apiKey(roles: ["owner"])))]
+            let answer = await harness.send(
+                .post, "/api/enterprise/accounts/\(UUID())/compliance/reports", headers: owner,
+                json: #"{"type":"form_13f","period":"2026-Q2"}"#)
+            #expect(answer.status.code == 403)
+            #expect(String(decoding: answer.body, as: UTF8.self).contains("REGULATORY_REPORTING_ENABLED=false"))
+        }
+    }
+}
