@@ -440,6 +440,40 @@ public enum TenantMigrations {
                     CREATE INDEX regulatory_reports_account ON regulatory_reports (account_id, created_at);
                     """
             ),
+            Migration(
+                version: 6,
+                name: "aml_monitoring",
+                sql: """
+                    CREATE TABLE account_transfers (
+                        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                        account_id uuid NOT NULL REFERENCES institutional_accounts (id) ON DELETE CASCADE,
+                        direction text NOT NULL CHECK (direction IN ('deposit', 'withdrawal')),
+                        asset text NOT NULL,
+                        amount numeric(38, 18) NOT NULL CHECK (amount > 0),
+                        usd_value numeric(38, 2) NOT NULL CHECK (usd_value >= 0),
+                        counterparty_name text,
+                        wallet_address text,
+                        counterparty_country text CHECK (counterparty_country ~ '^[A-Z]{2}$'),
+                        occurred_at timestamptz NOT NULL DEFAULT now()
+                    );
+                    CREATE INDEX account_transfers_account_time ON account_transfers (account_id, occurred_at);
+
+                    CREATE TABLE compliance_alerts (
+                        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                        account_id uuid REFERENCES institutional_accounts (id) ON DELETE SET NULL,
+                        kind text NOT NULL,
+                        severity text NOT NULL CHECK (severity IN ('low', 'medium', 'high')),
+                        status text NOT NULL CHECK (status IN ('open', 'assigned', 'escalated', 'closed')),
+                        assignee text,
+                        summary text NOT NULL,
+                        details jsonb NOT NULL DEFAULT '{}',
+                        close_reason text,
+                        created_at timestamptz NOT NULL DEFAULT now(),
+                        updated_at timestamptz NOT NULL DEFAULT now()
+                    );
+                    CREATE INDEX compliance_alerts_status ON compliance_alerts (status, created_at);
+                    """
+            ),
         ]
     )
 }

@@ -12,6 +12,7 @@ enum ComplianceRoutes {
     static func add(to routes: inout SecuredRouter) {
         let services = routes.services
         let checks = TradeCheckService()
+        let monitoring = MonitoringService(enabled: services.configuration.complianceMonitoringEnabled)
         let feature = "compliance"
 
         routes.add(.post, "/api/enterprise/compliance/check-trade", .permission(.complianceCheck), feature: feature) {
@@ -166,10 +167,74 @@ enum ComplianceRoutes {
             let trade = TradeCheckRequest(
                 accountId: body.accountId, symbol: body.symbol, side: body.side, quantity: body.quantity,
                 price: body.price, venue: body.venue, counterparty: body.counterparty)
-            let id = try await call.scope.withTransaction { transaction in
-                try await checks.book(trade, arrivalPrice: body.arrivalPrice, audit: call.audit, in: transaction)
+            let (id, alerts) = try await call.scope.withTransaction { transaction in
+                try await checks.book(
+                    trade, arrivalPrice: body.arrivalPrice, audit: call.audit, monitoring: monitoring, in: transaction)
             }
-            return try JSONResponse.encode(["id": id.uuidString.lowercased()], status: .created)
+            struct Booked: Encodable {
+                var id: String
+                var alerts: [ComplianceAlert]
+            }
+            return try JSONResponse.encode(Booked(id: id.uuidString.lowercased(), alerts: alerts), status: .created)
+        }
+        routes.add(.post, "/api/enterprise/accounts/:id/transfers", .permission(.tradesBook), feature: "institutional")
+        {
+            request, context in
+            let call = try TenantRequest(context, services: services)
+            let accountID = try InstitutionalRoutes.accountID(context)
+            let transfer = try request.decodeJSON(Transfer.self)
+            let screener = services.sanctions.screener()
+            let (id, alerts) = try await call.scope.withTransaction { transaction in
+                try await monitoring.record(
+                    transfer, for: accountID, screener: screener, audit: call.audit, in: transaction)
+            }
+            struct Recorded: Encodable {
+                var id: String
+                var alerts: [ComplianceAlert]
+            }
+            return try JSONResponse.encode(Recorded(id: id.uuidString.lowercased(), alerts: alerts), status: .created)
+        }
+        routes.add(.get, "/api/enterprise/compliance/alerts", .permission(.complianceRead), feature: feature) {
+            request, context in
+            let call = try TenantRequest(context, services: services)
+            let status = QueryParameters(request.query)["status"]
+            if let status, !["open", "assigned", "escalated", "closed"].contains(status) {
+                throw HTTPProblem.badRequest(
+                    "query 'status': open, assigned, escalated or closed", type: "invalid-field")
+            }
+            let alerts = try await call.scope.withTransaction { try await monitoring.alerts(status: status, in: $0) }
+            return try JSONResponse.encode(["alerts": alerts])
+        }
+        routes.add(
+            .post, "/api/enterprise/compliance/alerts/:id/:action", .permission(.complianceManage), feature: feature
+        ) { request, context in
+            let call = try TenantRequest(context, services: services)
+            guard let alertID = UUID(uuidString: try context.parameter("id")) else {
+                throw HTTPProblem.notFound("no alert with this id")
+            }
+            struct Body: Decodable {
+                var assignee: String?
+                var reason: String?
+                var note: String?
+            }
+            let body = request.body.isEmpty ? Body() : try request.decodeJSON(Body.self)
+            let alert = try await call.scope.withTransaction { transaction in
+                try await monitoring.act(
+                    on: alertID, action: try context.parameter("action"), assignee: body.assignee,
+                    note: body.reason ?? body.note, audit: call.audit, in: transaction)
+            }
+            return try JSONResponse.encode(alert)
+        }
+        routes.add(
+            .get, "/api/enterprise/accounts/:id/compliance/status", .permission(.complianceRead), feature: feature
+        ) {
+            _, context in
+            let call = try TenantRequest(context, services: services)
+            let accountID = try InstitutionalRoutes.accountID(context)
+            let status = try await call.scope.withTransaction { transaction in
+                try await ComplianceStatusService().status(of: accountID, in: transaction)
+            }
+            return try JSONResponse.encode(status)
         }
     }
 }

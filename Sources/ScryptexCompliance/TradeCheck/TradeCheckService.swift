@@ -132,15 +132,18 @@ public struct TradeCheckService: Sendable {
     }
 
     /// Books an execution: the trade, the position, and the audit record, in one transaction.
+    ///
+    /// With `monitoring`, the booked position is checked at once (real-time monitoring): a
+    /// position beyond the limit of the account or a parent, or worth more than
+    /// `concentrationShare` of the account's AUM, raises an alert.
     public func book(
         _ trade: TradeCheckRequest, arrivalPrice: ExactDecimal?, audit: any AuditSink,
+        monitoring: MonitoringService? = nil,
         in transaction: PostgresTransaction
-    )
-        async throws -> UUID
-    {
+    ) async throws -> (id: UUID, alerts: [ComplianceAlert]) {
         let instrument = try await Self.instrument(trade.symbol, in: transaction)
         let side = try TradeCheckRules.validate(trade, instrument: instrument)
-        _ = try await chain(of: trade.accountId, in: transaction)
+        let chain = try await chain(of: trade.accountId, in: transaction)
         let notional = trade.quantity * trade.price
         let signed = side == .buy ? trade.quantity : -trade.quantity
         let rows = try await transaction.query(
@@ -151,12 +154,13 @@ public struct TradeCheckService: Sendable {
             RETURNING id
             """
         )
-        try await transaction.execute(
+        let position = try await transaction.query(
             """
             INSERT INTO positions (account_id, symbol, quantity) VALUES (\(trade.accountId), \(trade.symbol), \(signed))
             ON CONFLICT (account_id, symbol) DO UPDATE SET quantity = positions.quantity + EXCLUDED.quantity, updated_at = now()
+            RETURNING quantity
             """
-        )
+        ).first!.decode("quantity", as: ExactDecimal.self).normalized
         let id = try rows.first!.decode("id", as: UUID.self)
         try await audit.record(
             "trade.booked", objectType: "trade", objectID: id.uuidString.lowercased(), accountID: trade.accountId,
@@ -165,8 +169,40 @@ public struct TradeCheckService: Sendable {
                 "price": trade.price.description,
             ],
             in: transaction)
-        return id
+        var alerts: [ComplianceAlert] = []
+        if let monitoring, monitoring.enabled {
+            let absolute = position.isNegative ? -position : position
+            let limit = chain.compactMap { $0.limits.positionLimits?[trade.symbol] }.min()
+            if let limit, absolute > limit {
+                alerts.append(
+                    try await monitoring.raise(
+                        .init(
+                            kind: "position_limit_breach", severity: "high",
+                            summary:
+                                "position in \(trade.symbol) is \(position) after this trade, beyond the limit \(limit)"
+                        ),
+                        accountID: trade.accountId, subject: ["trade": id.uuidString.lowercased()], audit: audit,
+                        in: transaction))
+            }
+            let aum = chain[0].totalAUM
+            let exposure = absolute * trade.price.normalized
+            if aum > .zero, exposure > aum * concentrationShare {
+                alerts.append(
+                    try await monitoring.raise(
+                        .init(
+                            kind: "concentration", severity: "medium",
+                            summary:
+                                "\(trade.symbol) exposure \(exposure) exceeds \((concentrationShare * ExactDecimal(100)).normalized)% of the account's AUM \(aum)"
+                        ),
+                        accountID: trade.accountId, subject: ["trade": id.uuidString.lowercased()], audit: audit,
+                        in: transaction))
+            }
+        }
+        return (id, alerts)
     }
+
+    /// A single position worth more than this share of the account's AUM is a concentration.
+    public var concentrationShare: ExactDecimal { ExactDecimal(significand: 25, scale: 2) }
 }
 
 extension TradeCheckService {
