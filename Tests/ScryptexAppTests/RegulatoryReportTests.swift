@@ -135,4 +135,86 @@ struct RegulatoryReportTests {
             #expect(String(decoding: answer.body, as: UTF8.self).contains("REGULATORY_REPORTING_ENABLED=false"))
         }
     }
+
+    @Test func mifirTransactionReportsNewAndCancelledTradesAsValidAuth016() async throws {
+        try await RouteHarness.with { harness in
+            let owner = [("Authorization", "Bearer " + (try await harness.apiKey(roles: ["owner"])))]
+            let created = await harness.send(
+                .post, "/api/enterprise/accounts", headers: owner,
+                json:
+                    #"{"accountName":"Acme EU","accountType":"asset_manager","legalName":"Acme Europe SA","jurisdiction":"LU","regulatoryIdentifiers":{"lei":"529900T8BM49AURSDO55"}}"#
+            )
+            let id = try #require(Self.json(created)["id"] as? String)
+            let badISIN = await harness.send(
+                .post, "/api/enterprise/compliance/instruments", headers: owner,
+                json: #"{"symbol":"COIN/USD","priceDecimals":2,"quantityDecimals":0,"isin":"US19260Q1077"}"#)
+            #expect(badISIN.status.code == 400)
+            #expect(
+                await harness.send(
+                    .post, "/api/enterprise/compliance/instruments", headers: owner,
+                    json: #"{"symbol":"COIN/USD","priceDecimals":2,"quantityDecimals":0,"isin":"US19260Q1076"}"#
+                ).status.code == 204)
+            var tradeIDs: [String] = []
+            for (side, venue) in [("buy", "XNAS"), ("sell", "off-exchange desk"), ("buy", "XNAS")] {
+                let booked = await harness.send(
+                    .post, "/api/enterprise/trades", headers: owner,
+                    json:
+                        #"{"accountId":"\#(id)","symbol":"COIN/USD","side":"\#(side)","quantity":100,"price":201.5,"venue":"\#(venue)"}"#
+                )
+                tradeIDs.append(try #require(Self.json(booked)["id"] as? String))
+            }
+            // A spot crypto trade without an ISIN is not MiFIR-reportable.
+            _ = await harness.send(
+                .post, "/api/enterprise/trades", headers: owner,
+                json: #"{"accountId":"\#(id)","symbol":"ETH/USDC","side":"buy","quantity":1,"price":2500}"#)
+            let cancel = await harness.send(
+                .post, "/api/enterprise/trades/\(tradeIDs[2])/cancel", headers: owner,
+                json: #"{"reason":"booked twice"}"#)
+            #expect(cancel.status.code == 204)
+            let again = await harness.send(
+                .post, "/api/enterprise/trades/\(tradeIDs[2])/cancel", headers: owner,
+                json: #"{"reason":"booked twice"}"#)
+            #expect(again.status.code == 404)
+            try await harness.pool.execute(
+                "UPDATE t_acme.trades SET executed_at = '2026-05-04T09:30:00Z', cancelled_at = CASE WHEN cancelled_at IS NULL THEN NULL ELSE timestamptz '2026-05-04T10:00:00Z' END"
+            )
+            let requested = await harness.send(
+                .post, "/api/enterprise/accounts/\(id)/compliance/reports", headers: owner,
+                json: #"{"type":"mifir_rts22","period":"2026-Q2"}"#)
+            #expect(requested.status.code == 202)
+            let reportID = try #require((Self.json(requested)["report"] as? [String: Any])?["id"] as? String)
+            let worker = TenantJobWorker(
+                pool: harness.pool, handlers: HostService.jobHandlers(logger: TestDatabase.logger), owner: "test",
+                logger: TestDatabase.logger)
+            #expect(try await worker.runOnce())
+            let document = await harness.send(
+                .get, "/api/enterprise/accounts/\(id)/compliance/reports/\(reportID)?format=document", headers: owner)
+            let xml = String(decoding: document.body, as: UTF8.self)
+            #expect(xml.components(separatedBy: "<New>").count - 1 == 3)
+            #expect(xml.components(separatedBy: "<Cxl>").count - 1 == 1)
+            #expect(xml.contains("<TradVn>XNAS</TradVn>") && xml.contains("<TradVn>XOFF</TradVn>"))
+            #expect(xml.contains("<Id>US19260Q1076</Id>") && !xml.contains("ETH"))
+            let (status, output) = try await Self.validate(
+                xml, schema: Self.schemas + "/mifir_rts22/auth.016.001.03.xsd")
+            #expect(status == 0, "xmllint: \(output)")
+
+            // Without an LEI the report fails with the reason, visible on the report.
+            let noLEI = await harness.send(
+                .post, "/api/enterprise/accounts", headers: owner,
+                json:
+                    #"{"accountName":"No LEI","accountType":"asset_manager","legalName":"No LEI Ltd","jurisdiction":"GB"}"#
+            )
+            let noLEIID = try #require(Self.json(noLEI)["id"] as? String)
+            let failing = await harness.send(
+                .post, "/api/enterprise/accounts/\(noLEIID)/compliance/reports", headers: owner,
+                json: #"{"type":"mifir_rts22","period":"2026-Q2"}"#)
+            let failingID = try #require((Self.json(failing)["report"] as? [String: Any])?["id"] as? String)
+            _ = try await worker.runOnce()
+            let failed = await harness.send(
+                .get, "/api/enterprise/accounts/\(noLEIID)/compliance/reports/\(failingID)", headers: owner)
+            let report = Self.json(failed)["report"] as? [String: Any]
+            #expect(report?["status"] as? String == "failed")
+            #expect((report?["error"] as? String)?.contains("LEI") == true)
+        }
+    }
 }

@@ -474,6 +474,14 @@ public enum TenantMigrations {
                     CREATE INDEX compliance_alerts_status ON compliance_alerts (status, created_at);
                     """
             ),
+            Migration(
+                version: 7,
+                name: "mifir_identifiers_and_trade_cancellation",
+                sql: """
+                    ALTER TABLE instruments ADD COLUMN isin text CHECK (isin ~ '^[A-Z]{2}[A-Z0-9]{9}[0-9]$');
+                    ALTER TABLE trades ADD COLUMN cancelled_at timestamptz;
+                    """
+            ),
         ]
     )
 }

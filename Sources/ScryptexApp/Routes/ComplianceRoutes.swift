@@ -177,6 +177,19 @@ enum ComplianceRoutes {
             }
             return try JSONResponse.encode(Booked(id: id.uuidString.lowercased(), alerts: alerts), status: .created)
         }
+        routes.add(.post, "/api/enterprise/trades/:id/cancel", .permission(.tradesBook), feature: "institutional") {
+            request, context in
+            let call = try TenantRequest(context, services: services)
+            guard let tradeID = UUID(uuidString: try context.parameter("id")) else {
+                throw HTTPProblem.notFound("no trade with this id")
+            }
+            struct Body: Decodable { var reason: String }
+            let body = try request.decodeJSON(Body.self)
+            try await call.scope.withTransaction { transaction in
+                try await checks.cancel(tradeID, reason: body.reason, audit: call.audit, in: transaction)
+            }
+            return HTTPResponse(status: .noContent)
+        }
         routes.add(.post, "/api/enterprise/accounts/:id/transfers", .permission(.tradesBook), feature: "institutional")
         {
             request, context in

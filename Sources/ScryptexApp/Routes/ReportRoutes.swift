@@ -94,8 +94,14 @@ enum ReportRoutes {
                 var cusip: String?
                 var issuerName: String?
                 var titleOfClass: String?
+                var isin: String?
             }
             let body = try request.decodeJSON(Body.self)
+            if let isin = body.isin, !ISIN.isValid(isin) {
+                throw HTTPProblem.badRequest(
+                    "field 'isin': '\(isin)' is not an ISIN (2 letters, 9 letters or digits, a check digit that verifies)",
+                    type: "invalid-field")
+            }
             guard InstrumentSymbol.isValid(body.symbol) else {
                 throw HTTPProblem.badRequest(
                     "field 'symbol': BASE/QUOTE in capitals, such as ETH/USDC", type: "invalid-field")
@@ -131,12 +137,13 @@ enum ReportRoutes {
             try await call.scope.withTransaction { transaction in
                 try await transaction.execute(
                     """
-                    INSERT INTO instruments (symbol, price_decimals, quantity_decimals, is_13f_security, cusip, issuer_name, title_of_class)
+                    INSERT INTO instruments (symbol, price_decimals, quantity_decimals, is_13f_security, cusip, issuer_name, title_of_class, isin)
                     VALUES (\(body.symbol), \(body.priceDecimals), \(body.quantityDecimals), \(body.is13FSecurity ?? false),
-                            \(body.cusip), \(body.issuerName), \(body.titleOfClass))
+                            \(body.cusip), \(body.issuerName), \(body.titleOfClass), \(body.isin))
                     ON CONFLICT (symbol) DO UPDATE SET price_decimals = EXCLUDED.price_decimals,
                         quantity_decimals = EXCLUDED.quantity_decimals, is_13f_security = EXCLUDED.is_13f_security,
-                        cusip = EXCLUDED.cusip, issuer_name = EXCLUDED.issuer_name, title_of_class = EXCLUDED.title_of_class
+                        cusip = EXCLUDED.cusip, issuer_name = EXCLUDED.issuer_name, title_of_class = EXCLUDED.title_of_class,
+                        isin = EXCLUDED.isin
                     """
                 )
                 try await call.audit.record(
@@ -178,5 +185,33 @@ enum InstrumentSymbol {
             && parts.allSatisfy { part in
                 (2...12).contains(part.count) && part.allSatisfy { $0.isASCII && ($0.isUppercase || $0.isNumber) }
             }
+    }
+}
+
+/// ISO 6166 identifiers: country code, 9 alphanumerics and a Luhn check digit over the digits
+/// with letters expanded (A = 10 … Z = 35).
+enum ISIN {
+    static func isValid(_ text: String) -> Bool {
+        let characters = Array(text)
+        guard characters.count == 12, characters[0...1].allSatisfy({ $0.isASCII && $0.isUppercase }),
+            characters[2...10].allSatisfy({ $0.isASCII && ($0.isUppercase || $0.isNumber) }),
+            let check = characters[11].wholeNumberValue
+        else { return false }
+        var digits: [Int] = []
+        for character in characters[0...10] {
+            if let digit = character.wholeNumberValue {
+                digits.append(digit)
+            } else {
+                let value = Int(character.asciiValue! - Character("A").asciiValue!) + 10
+                digits.append(value / 10)
+                digits.append(value % 10)
+            }
+        }
+        var sum = 0
+        for (position, digit) in digits.reversed().enumerated() {
+            let doubled = position % 2 == 0 ? digit * 2 : digit
+            sum += doubled > 9 ? doubled - 9 : doubled
+        }
+        return (10 - sum % 10) % 10 == check
     }
 }

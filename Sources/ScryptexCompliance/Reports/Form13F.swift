@@ -46,6 +46,14 @@ public struct ReportPeriod: Sendable, Equatable, CustomStringConvertible {
         return formatter.string(from: end.addingTimeInterval(-86_400))
     }
 
+    /// The first day after the quarter, `2026-10-01` (MiFIR transaction reports are due by the
+    /// next working day after the last transaction).
+    public var nextDay: String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withFullDate]
+        return formatter.string(from: end)
+    }
+
     /// Form 13F is due 45 days after the end of the quarter.
     public var form13FDueDate: String {
         let formatter = ISO8601DateFormatter()

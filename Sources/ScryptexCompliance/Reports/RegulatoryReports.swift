@@ -9,6 +9,7 @@ public import ScryptexPostgres
 public struct RegulatoryReportService: Sendable {
     public enum Kind: String, Sendable, CaseIterable {
         case form13F = "form_13f"
+        case mifirRTS22 = "mifir_rts22"
     }
 
     /// What the API shows of a report.
@@ -31,7 +32,7 @@ public struct RegulatoryReportService: Sendable {
     public init() {}
 
     public static let supported =
-        "form_13f (EMIR REFIT, MiFIR RTS 22, Form PF and CFTC large-trader reports are not available yet)"
+        "form_13f, mifir_rts22 (EMIR REFIT, Form PF and CFTC large-trader reports are not available yet)"
 
     /// Records a report request; the caller enqueues the job that generates it.
     public func request(
@@ -51,7 +52,8 @@ public struct RegulatoryReportService: Sendable {
         let rows = try await transaction.query(
             """
             INSERT INTO regulatory_reports (account_id, report_type, period, due_date, status, requested_by)
-            VALUES (\(accountID), \(kind.rawValue), \(period.description), \(period.form13FDueDate)::date, 'queued', \(requestedBy))
+            VALUES (\(accountID), \(kind.rawValue), \(period.description),
+                    \(kind == .form13F ? period.form13FDueDate : period.nextDay)::date, 'queued', \(requestedBy))
             RETURNING \(sql: Self.columns)
             """
         )
@@ -95,15 +97,22 @@ public struct RegulatoryReportService: Sendable {
         guard let row = rows.first else { throw ComplianceError(.notFound, "no report \(id)") }
         let accountID = try row.decode("account_id", as: UUID.self)
         let period = try ReportPeriod(parsing: try row.decode("period", as: String.self))
-        let holdings = try await form13FHoldings(of: accountID, at: period, in: transaction)
-        let document = Form13F.informationTable(holdings.holdings)
+        let document: String
+        let summary: [String: String]
+        switch Kind(rawValue: try row.decode("report_type", as: String.self)) {
+        case .mifirRTS22:
+            (document, summary) = try await mifirReport(of: accountID, for: period, in: transaction)
+        default:
+            let holdings = try await form13FHoldings(of: accountID, at: period, in: transaction)
+            document = Form13F.informationTable(holdings.holdings)
+            summary = [
+                "holdings": String(holdings.holdings.count), "totalValue": String(holdings.total),
+                "filingThreshold": Form13F.filingThreshold.description,
+                "thresholdMet": holdings.total >= 100_000_000 ? "true" : "false", "valuedAsOf": period.lastDay,
+                "valuation": "quantity at quarter end × the last trade price on or before it, whole dollars, half-even",
+            ]
+        }
         let checksum = SHA256.hexDigest(document)
-        let summary: [String: String] = [
-            "holdings": String(holdings.holdings.count), "totalValue": String(holdings.total),
-            "filingThreshold": Form13F.filingThreshold.description,
-            "thresholdMet": holdings.total >= 100_000_000 ? "true" : "false", "valuedAsOf": period.lastDay,
-            "valuation": "quantity at quarter end × the last trade price on or before it, whole dollars, half-even",
-        ]
         try await transaction.execute(
             """
             UPDATE regulatory_reports SET status = 'completed', document = \(document), checksum = \(checksum),
@@ -114,14 +123,73 @@ public struct RegulatoryReportService: Sendable {
         )
         try await audit.record(
             "report.generated", objectType: "regulatory_report", objectID: id.uuidString.lowercased(),
-            accountID: accountID, details: ["checksum": checksum, "holdings": String(holdings.holdings.count)],
-            in: transaction)
+            accountID: accountID, details: ["checksum": checksum], in: transaction)
     }
 
     /// Marks a report failed (the job's last attempt failed).
     public func fail(_ id: UUID, error: String, in transaction: PostgresTransaction) async throws {
         try await transaction.execute(
             "UPDATE regulatory_reports SET status = 'failed', error = \(error), completed_at = now() WHERE id = \(id)")
+    }
+
+    /// Transactions of the quarter in instruments with an ISIN (reportable under MiFIR), and
+    /// cancellations of transactions in the quarter.
+    func mifirReport(
+        of accountID: UUID, for period: ReportPeriod, in transaction: PostgresTransaction
+    ) async throws
+        -> (String, [String: String])
+    {
+        let identifiers = try await transaction.query(
+            "SELECT regulatory_identifiers ->> 'lei' AS lei FROM institutional_accounts WHERE id = \(accountID)")
+        guard let lei = try identifiers.first?.decode("lei", as: String?.self) else {
+            throw ComplianceError(
+                .invalidInput, "MiFIR transaction reports need the account's LEI (regulatoryIdentifiers.lei)")
+        }
+        let start = Calendar(identifier: .gregorian).date(byAdding: .month, value: -3, to: period.end)!
+        let rows = try await transaction.query(
+            """
+            SELECT t.id, t.executed_at, t.side, t.quantity, t.price, t.venue, t.cancelled_at, i.isin,
+                   split_part(t.symbol, '/', 2) AS currency
+            FROM trades t JOIN instruments i ON i.symbol = t.symbol
+            WHERE t.account_id = \(accountID) AND i.isin IS NOT NULL
+              AND ((t.executed_at >= \(start) AND t.executed_at < \(period.end))
+                   OR (t.cancelled_at >= \(start) AND t.cancelled_at < \(period.end)))
+            ORDER BY t.executed_at, t.id
+            """
+        )
+        var executions: [MiFIRTransactionReport.Execution] = []
+        var cancelled: [String] = []
+        for row in rows {
+            let id = try row.decode("id", as: UUID.self).uuidString.lowercased()
+            let executedAt = try row.decode("executed_at", as: Date.self)
+            if executedAt >= start && executedAt < period.end {
+                let venue = try row.decode("venue", as: String?.self)
+                let currency = try row.decode("currency", as: String.self)
+                executions.append(
+                    .init(
+                        transactionID: id, executedAt: executedAt,
+                        buy: try row.decode("side", as: String.self) == "buy",
+                        quantity: try row.decode("quantity", as: ExactDecimal.self),
+                        price: try row.decode("price", as: ExactDecimal.self),
+                        currency: currency.count == 3 ? currency : "USD", isin: try row.decode("isin", as: String.self),
+                        venueMIC: venue.flatMap {
+                            $0.count == 4 && $0.allSatisfy { $0.isUppercase || $0.isNumber } ? $0 : nil
+                        }))
+            }
+            if let cancelledAt = try row.decode("cancelled_at", as: Date?.self), cancelledAt >= start,
+                cancelledAt < period.end
+            {
+                cancelled.append(id)
+            }
+        }
+        let document = MiFIRTransactionReport.document(firmLEI: lei, new: executions, cancelled: cancelled)
+        return (
+            document,
+            [
+                "new": String(executions.count), "cancelled": String(cancelled.count), "executingEntity": lei,
+                "schema": "auth.016.001.03",
+            ]
+        )
     }
 
     /// Holdings of 13(f) securities at the end of the quarter, from the booked trades.
@@ -138,6 +206,7 @@ public struct RegulatoryReportService: Sendable {
                     ORDER BY t2.executed_at DESC LIMIT 1) AS price
             FROM trades t JOIN instruments i ON i.symbol = t.symbol
             WHERE t.account_id = \(accountID) AND t.executed_at < \(period.end) AND i.is_13f_security
+              AND (t.cancelled_at IS NULL OR t.cancelled_at >= \(period.end))
             GROUP BY i.symbol, i.cusip, i.issuer_name, i.title_of_class
             ORDER BY i.issuer_name, i.symbol
             """

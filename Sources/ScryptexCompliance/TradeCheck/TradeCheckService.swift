@@ -82,7 +82,8 @@ public struct TradeCheckService: Sendable {
             SELECT
               (SELECT quantity FROM positions WHERE account_id = \(request.accountId) AND symbol = \(request.symbol)) AS position,
               (SELECT coalesce(sum(notional), 0) FROM trades
-                 WHERE account_id = \(request.accountId) AND executed_at >= date_trunc('day', now())) AS booked_today,
+                 WHERE account_id = \(request.accountId) AND executed_at >= date_trunc('day', now())
+                   AND cancelled_at IS NULL) AS booked_today,
               (SELECT reason FROM restricted_instruments WHERE symbol = \(request.symbol)) AS restricted,
               (SELECT price FROM reference_prices WHERE symbol = \(request.symbol)) AS reference_price
             """
@@ -99,7 +100,7 @@ public struct TradeCheckService: Sendable {
               WHERE o.symbol = \(request.symbol) AND o.account_id IN (SELECT id FROM family)
             UNION ALL
             SELECT 'trade', t.account_id, t.side, t.price, extract(epoch FROM now() - t.executed_at)::int FROM trades t
-              WHERE t.symbol = \(request.symbol) AND t.account_id IN (SELECT id FROM family)
+              WHERE t.symbol = \(request.symbol) AND t.account_id IN (SELECT id FROM family) AND t.cancelled_at IS NULL
                 AND t.executed_at > now() - make_interval(secs => \(rules.washWindowSeconds))
             """
         )
@@ -208,5 +209,41 @@ public struct TradeCheckService: Sendable {
 extension TradeCheckService {
     public static func instrumentExists(_ symbol: String, in transaction: PostgresTransaction) async throws -> Bool {
         try await instrument(symbol, in: transaction) != nil
+    }
+}
+
+extension TradeCheckService {
+    /// Cancels a booked trade: marked cancelled (never deleted, so reports can cancel it too) and
+    /// its effect on the position reversed.
+    public func cancel(
+        _ tradeID: UUID, reason: String, audit: any AuditSink, in transaction: PostgresTransaction
+    )
+        async throws
+    {
+        guard (3...500).contains(reason.count) else {
+            throw ComplianceError(.invalidInput, "field 'reason': why the trade is cancelled (3 to 500 characters)")
+        }
+        let rows = try await transaction.query(
+            """
+            UPDATE trades SET cancelled_at = now() WHERE id = \(tradeID) AND cancelled_at IS NULL
+            RETURNING account_id, symbol, side, quantity
+            """
+        )
+        guard let row = rows.first else {
+            throw ComplianceError(
+                .notFound, "no open trade \(tradeID.uuidString.lowercased()) (unknown or already cancelled)")
+        }
+        let accountID = try row.decode("account_id", as: UUID.self)
+        let quantity = try row.decode("quantity", as: ExactDecimal.self)
+        let reversal = try row.decode("side", as: String.self) == "buy" ? -quantity : quantity
+        try await transaction.execute(
+            """
+            UPDATE positions SET quantity = quantity + \(reversal), updated_at = now()
+            WHERE account_id = \(accountID) AND symbol = \(try row.decode("symbol", as: String.self))
+            """
+        )
+        try await audit.record(
+            "trade.cancelled", objectType: "trade", objectID: tradeID.uuidString.lowercased(), accountID: accountID,
+            details: ["reason": reason], in: transaction)
     }
 }
