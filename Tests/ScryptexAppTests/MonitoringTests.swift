@@ -129,4 +129,35 @@ struct MonitoringTests {
             #expect(Self.kinds(answer).isEmpty)
         }
     }
+
+    @Test func bestExecutionShowsSlippageByVenueAndInstrument() async throws {
+        try await RouteHarness.with { harness in
+            let owner = [("Authorization", "Bearer " + (try await harness.apiKey(roles: ["owner"])))]
+            let created = await harness.send(
+                .post, "/api/enterprise/accounts", headers: owner,
+                json: #"{"accountName":"Acme","accountType":"hedge_fund","legalName":"Acme LLC","jurisdiction":"US"}"#)
+            let id = try #require(Self.json(created)["id"] as? String)
+            for (side, price, venue) in [("buy", "2510", "VENUEA"), ("sell", "2490", "VENUEA"), ("buy", "2480", "VENUEB")] {
+                let booked = await harness.send(
+                    .post, "/api/enterprise/trades", headers: owner,
+                    json: #"{"accountId":"\#(id)","symbol":"ETH/USDC","side":"\#(side)","quantity":2,"price":\#(price),"arrivalPrice":2500,"venue":"\#(venue)"}"#
+                )
+                #expect(booked.status.code == 201)
+            }
+            let report = Self.json(
+                await harness.send(.get, "/api/enterprise/accounts/\(id)/compliance/best-execution", headers: owner))
+            let lines = report["lines"] as? [[String: Any]] ?? []
+            #expect(lines.count == 2)
+            let a = try #require(lines.first { $0["venue"] as? String == "VENUEA" })
+            #expect(a["executions"] as? Int == 2)
+            #expect(a["averageSlippageBasisPoints"] as? Double == 40)
+            #expect(a["notional"] as? String == "10000")
+            let b = try #require(lines.first { $0["venue"] as? String == "VENUEB" })
+            #expect(b["worstSlippageBasisPoints"] as? Double == -80)
+            #expect(b["beyondThreshold"] as? Int == 0)
+            let bad = await harness.send(
+                .get, "/api/enterprise/accounts/\(id)/compliance/best-execution?from=yesterday", headers: owner)
+            #expect(bad.status.code == 400)
+        }
+    }
 }

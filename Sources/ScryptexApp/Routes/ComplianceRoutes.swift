@@ -239,6 +239,27 @@ enum ComplianceRoutes {
             return try JSONResponse.encode(alert)
         }
         routes.add(
+            .get, "/api/enterprise/accounts/:id/compliance/best-execution", .permission(.complianceRead), feature: feature
+        ) { request, context in
+            let call = try TenantRequest(context, services: services)
+            let accountID = try InstitutionalRoutes.accountID(context)
+            let query = QueryParameters(request.query)
+            func date(_ name: String, default fallback: Date) throws -> Date {
+                guard let text = query[name] else { return fallback }
+                guard let date = ISO8601DateFormatter().date(from: text) else {
+                    throw HTTPProblem.badRequest(
+                        "query '\(name)': not an ISO 8601 time like 2026-01-31T00:00:00Z", type: "invalid-field")
+                }
+                return date
+            }
+            let until = try date("until", default: Date())
+            let from = try date("from", default: until.addingTimeInterval(-90 * 86_400))
+            let report = try await call.scope.withTransaction { transaction in
+                try await BestExecutionService().report(of: accountID, from: from, until: until, in: transaction)
+            }
+            return try JSONResponse.encode(report)
+        }
+        routes.add(
             .get, "/api/enterprise/accounts/:id/compliance/status", .permission(.complianceRead), feature: feature
         ) {
             _, context in
