@@ -137,10 +137,13 @@ struct MonitoringTests {
                 .post, "/api/enterprise/accounts", headers: owner,
                 json: #"{"accountName":"Acme","accountType":"hedge_fund","legalName":"Acme LLC","jurisdiction":"US"}"#)
             let id = try #require(Self.json(created)["id"] as? String)
-            for (side, price, venue) in [("buy", "2510", "VENUEA"), ("sell", "2490", "VENUEA"), ("buy", "2480", "VENUEB")] {
+            for (side, price, venue) in [
+                ("buy", "2510", "VENUEA"), ("sell", "2490", "VENUEA"), ("buy", "2480", "VENUEB"),
+            ] {
                 let booked = await harness.send(
                     .post, "/api/enterprise/trades", headers: owner,
-                    json: #"{"accountId":"\#(id)","symbol":"ETH/USDC","side":"\#(side)","quantity":2,"price":\#(price),"arrivalPrice":2500,"venue":"\#(venue)"}"#
+                    json:
+                        #"{"accountId":"\#(id)","symbol":"ETH/USDC","side":"\#(side)","quantity":2,"price":\#(price),"arrivalPrice":2500,"venue":"\#(venue)"}"#
                 )
                 #expect(booked.status.code == 201)
             }

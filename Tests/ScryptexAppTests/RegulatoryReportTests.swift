@@ -217,4 +217,68 @@ struct RegulatoryReportTests {
             #expect((report?["error"] as? String)?.contains("LEI") == true)
         }
     }
+
+    @Test func formPFAndLargeTraderReportsComeAsNamedJSONAndCSV() async throws {
+        try await RouteHarness.with { harness in
+            let owner = [("Authorization", "Bearer " + (try await harness.apiKey(roles: ["owner"])))]
+            let created = await harness.send(
+                .post, "/api/enterprise/accounts", headers: owner,
+                json:
+                    #"{"accountName":"Acme Fund I","accountType":"hedge_fund","legalName":"Acme Fund I LP","jurisdiction":"KY","totalAUM":250000000}"#
+            )
+            let id = try #require(Self.json(created)["id"] as? String)
+            #expect(
+                await harness.send(
+                    .post, "/api/enterprise/compliance/instruments", headers: owner,
+                    json: #"{"symbol":"BTC/USD","priceDecimals":2,"quantityDecimals":8,"reportableLevel":25}"#
+                ).status.code == 204)
+            for (symbol, side, quantity, price, counterparty) in [
+                ("BTC/USD", "buy", "30", "60000", "Cumberland"), ("ETH/USD", "buy", "100", "3000", "Wintermute"),
+                ("SOL/USD", "sell", "500", "150", "Cumberland"),
+            ] {
+                let booked = await harness.send(
+                    .post, "/api/enterprise/trades", headers: owner,
+                    json:
+                        #"{"accountId":"\#(id)","symbol":"\#(symbol)","side":"\#(side)","quantity":\#(quantity),"price":\#(price),"counterparty":"\#(counterparty)"}"#
+                )
+                #expect(booked.status.code == 201)
+            }
+            try await harness.pool.execute("UPDATE t_acme.trades SET executed_at = '2026-05-20T12:00:00Z'")
+            let worker = TenantJobWorker(
+                pool: harness.pool, handlers: HostService.jobHandlers(logger: TestDatabase.logger), owner: "test",
+                logger: TestDatabase.logger)
+            var documents: [String: (json: String, csv: String)] = [:]
+            for type in ["form_pf", "cftc_large_trader"] {
+                let requested = await harness.send(
+                    .post, "/api/enterprise/accounts/\(id)/compliance/reports", headers: owner,
+                    json: #"{"type":"\#(type)","period":"2026-Q2"}"#)
+                let reportID = try #require((Self.json(requested)["report"] as? [String: Any])?["id"] as? String)
+                #expect(try await worker.runOnce())
+                let base = "/api/enterprise/accounts/\(id)/compliance/reports/\(reportID)"
+                let json = await harness.send(.get, base + "?format=document", headers: owner)
+                let csv = await harness.send(.get, base + "?format=csv", headers: owner)
+                #expect(json.headers.first("Content-Type") == "application/json")
+                #expect(csv.headers.first("Content-Type") == "text/csv")
+                documents[type] = (
+                    String(decoding: json.body, as: UTF8.self), String(decoding: csv.body, as: UTF8.self)
+                )
+            }
+            let pf = try #require(documents["form_pf"])
+            let sections = try #require(try JSONSerialization.jsonObject(with: Data(pf.json.utf8)) as? [String: Any])
+            #expect((sections["format"] as? String)?.contains("Form PF has no public XML schema") == true)
+            // Long 30 × 60,000 + 100 × 3,000; short 500 × 150.
+            #expect(sections["longExposure"] as? String == "2100000.00")
+            #expect(sections["shortExposure"] as? String == "75000.00")
+            #expect(sections["grossAssetValue"] as? String == "2175000.00")
+            #expect(sections["netAssetValue"] as? String == "250000000")
+            let top = sections["topCounterparties"] as? [[String: String]] ?? []
+            #expect(top.first?["name"] == "Cumberland" && top.first?["notional"] == "1875000")
+            #expect(pf.csv.hasPrefix("section,symbol,side,quantity,price,value\n"))
+            #expect(pf.csv.contains("holdings,SOL/USD,short,-500,150,-75000.00"))
+            let large = try #require(documents["cftc_large_trader"])
+            #expect(
+                large.csv == "as_of,symbol,side,quantity,price,value\n2026-06-30,BTC/USD,long,30,60000,1800000.00\n")
+            #expect(large.json.contains("the CFTC schemas are not public"))
+        }
+    }
 }

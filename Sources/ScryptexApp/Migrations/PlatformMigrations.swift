@@ -482,6 +482,14 @@ public enum TenantMigrations {
                     ALTER TABLE trades ADD COLUMN cancelled_at timestamptz;
                     """
             ),
+            Migration(
+                version: 8,
+                name: "position_reports",
+                sql: """
+                    ALTER TABLE instruments ADD COLUMN reportable_level numeric(38, 18) CHECK (reportable_level > 0);
+                    ALTER TABLE regulatory_reports ADD COLUMN document_csv text;
+                    """
+            ),
         ]
     )
 }

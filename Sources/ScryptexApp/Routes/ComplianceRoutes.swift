@@ -239,7 +239,8 @@ enum ComplianceRoutes {
             return try JSONResponse.encode(alert)
         }
         routes.add(
-            .get, "/api/enterprise/accounts/:id/compliance/best-execution", .permission(.complianceRead), feature: feature
+            .get, "/api/enterprise/accounts/:id/compliance/best-execution", .permission(.complianceRead),
+            feature: feature
         ) { request, context in
             let call = try TenantRequest(context, services: services)
             let accountID = try InstitutionalRoutes.accountID(context)

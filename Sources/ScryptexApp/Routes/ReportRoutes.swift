@@ -66,8 +66,16 @@ enum ReportRoutes {
             guard let reportID = UUID(uuidString: try context.parameter("reportId")) else {
                 throw HTTPProblem.notFound("no report with this id")
             }
-            let (report, document) = try await call.scope.withTransaction {
+            let (report, document, csv) = try await call.scope.withTransaction {
                 try await reports.report(reportID, of: accountID, in: $0)
+            }
+            // `?format=csv` returns the CSV form (Form PF and CFTC large-trader reports).
+            if QueryParameters(request.query)["format"] == "csv" {
+                guard let csv else {
+                    throw HTTPProblem(
+                        .conflict, type: "not-ready", detail: "this report has no CSV form (or is \(report.status))")
+                }
+                return HTTPResponse(status: .ok, contentType: "text/csv", body: Array(csv.utf8))
             }
             // `?format=document` returns the filing itself (EDGAR XML for Form 13F).
             if QueryParameters(request.query)["format"] == "document" {
@@ -95,6 +103,7 @@ enum ReportRoutes {
                 var issuerName: String?
                 var titleOfClass: String?
                 var isin: String?
+                var reportableLevel: ExactDecimal?
             }
             let body = try request.decodeJSON(Body.self)
             if let isin = body.isin, !ISIN.isValid(isin) {
@@ -137,13 +146,15 @@ enum ReportRoutes {
             try await call.scope.withTransaction { transaction in
                 try await transaction.execute(
                     """
-                    INSERT INTO instruments (symbol, price_decimals, quantity_decimals, is_13f_security, cusip, issuer_name, title_of_class, isin)
+                    INSERT INTO instruments
+                        (symbol, price_decimals, quantity_decimals, is_13f_security, cusip, issuer_name, title_of_class, isin,
+                         reportable_level)
                     VALUES (\(body.symbol), \(body.priceDecimals), \(body.quantityDecimals), \(body.is13FSecurity ?? false),
-                            \(body.cusip), \(body.issuerName), \(body.titleOfClass), \(body.isin))
+                            \(body.cusip), \(body.issuerName), \(body.titleOfClass), \(body.isin), \(body.reportableLevel))
                     ON CONFLICT (symbol) DO UPDATE SET price_decimals = EXCLUDED.price_decimals,
                         quantity_decimals = EXCLUDED.quantity_decimals, is_13f_security = EXCLUDED.is_13f_security,
                         cusip = EXCLUDED.cusip, issuer_name = EXCLUDED.issuer_name, title_of_class = EXCLUDED.title_of_class,
-                        isin = EXCLUDED.isin
+                        isin = EXCLUDED.isin, reportable_level = EXCLUDED.reportable_level
                     """
                 )
                 try await call.audit.record(

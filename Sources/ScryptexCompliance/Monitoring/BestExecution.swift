@@ -30,13 +30,16 @@ public struct BestExecutionService: Sendable {
 
     public init() {}
 
-    public func report(of accountID: UUID, from: Date, until: Date, in transaction: PostgresTransaction) async throws
+    public func report(
+        of accountID: UUID, from: Date, until: Date, in transaction: PostgresTransaction
+    ) async throws
         -> BestExecutionReport
     {
         guard from < until else {
             throw ComplianceError(.invalidInput, "query 'from' must be before 'until'")
         }
-        let exists = try await transaction.query("SELECT 1 AS found FROM institutional_accounts WHERE id = \(accountID)")
+        let exists = try await transaction.query(
+            "SELECT 1 AS found FROM institutional_accounts WHERE id = \(accountID)")
         guard !exists.isEmpty else {
             throw ComplianceError(.notFound, "no account with id \(accountID.uuidString.lowercased())")
         }
@@ -63,7 +66,8 @@ public struct BestExecutionService: Sendable {
                 venue: try row.decode("venue", as: String.self), symbol: try row.decode("symbol", as: String.self),
                 executions: try row.decode("executions", as: Int.self),
                 withArrivalPrice: try row.decode("with_arrival", as: Int.self),
-                notional: (try ExactDecimal(parsing: try row.decode("notional", as: String.self))).normalized.description,
+                notional: (try ExactDecimal(parsing: try row.decode("notional", as: String.self))).normalized
+                    .description,
                 averageSlippageBasisPoints: try row.decode("average_slippage", as: Double?.self),
                 worstSlippageBasisPoints: try row.decode("worst_slippage", as: Double?.self),
                 beyondThreshold: try row.decode("beyond", as: Int.self))

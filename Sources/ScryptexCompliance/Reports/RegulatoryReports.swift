@@ -10,6 +10,8 @@ public struct RegulatoryReportService: Sendable {
     public enum Kind: String, Sendable, CaseIterable {
         case form13F = "form_13f"
         case mifirRTS22 = "mifir_rts22"
+        case formPF = "form_pf"
+        case cftcLargeTrader = "cftc_large_trader"
     }
 
     /// What the API shows of a report.
@@ -32,7 +34,7 @@ public struct RegulatoryReportService: Sendable {
     public init() {}
 
     public static let supported =
-        "form_13f, mifir_rts22 (EMIR REFIT, Form PF and CFTC large-trader reports are not available yet)"
+        "form_13f, mifir_rts22, form_pf, cftc_large_trader (EMIR REFIT is not available yet)"
 
     /// Records a report request; the caller enqueues the job that generates it.
     public func request(
@@ -72,15 +74,21 @@ public struct RegulatoryReportService: Sendable {
     public func report(
         _ id: UUID, of accountID: UUID, in transaction: PostgresTransaction
     ) async throws -> (
-        Report, document: String?
+        Report, document: String?, csv: String?
     ) {
         let rows = try await transaction.query(
-            "SELECT \(sql: Self.columns), document FROM regulatory_reports WHERE id = \(id) AND account_id = \(accountID)"
+            """
+            SELECT \(sql: Self.columns), document, document_csv FROM regulatory_reports
+            WHERE id = \(id) AND account_id = \(accountID)
+            """
         )
         guard let row = rows.first else {
             throw ComplianceError(.notFound, "no report \(id.uuidString.lowercased()) for this account")
         }
-        return (try Self.report(from: row), try row.decode("document", as: String?.self))
+        return (
+            try Self.report(from: row), try row.decode("document", as: String?.self),
+            try row.decode("document_csv", as: String?.self)
+        )
     }
 
     public func reports(of accountID: UUID, in transaction: PostgresTransaction) async throws -> [Report] {
@@ -99,9 +107,18 @@ public struct RegulatoryReportService: Sendable {
         let period = try ReportPeriod(parsing: try row.decode("period", as: String.self))
         let document: String
         let summary: [String: String]
+        var contentType = "application/xml"
+        var csv: String?
         switch Kind(rawValue: try row.decode("report_type", as: String.self)) {
         case .mifirRTS22:
             (document, summary) = try await mifirReport(of: accountID, for: period, in: transaction)
+        case .formPF:
+            (document, csv, summary) = try await PositionReports().formPF(of: accountID, for: period, in: transaction)
+            contentType = "application/json"
+        case .cftcLargeTrader:
+            (document, csv, summary) = try await PositionReports().largeTrader(
+                of: accountID, for: period, in: transaction)
+            contentType = "application/json"
         default:
             let holdings = try await form13FHoldings(of: accountID, at: period, in: transaction)
             document = Form13F.informationTable(holdings.holdings)
@@ -116,7 +133,7 @@ public struct RegulatoryReportService: Sendable {
         try await transaction.execute(
             """
             UPDATE regulatory_reports SET status = 'completed', document = \(document), checksum = \(checksum),
-                content_type = 'application/xml', summary = \(try PostgresJSON(encoding: summary))::jsonb,
+                content_type = \(contentType), document_csv = \(csv), summary = \(try PostgresJSON(encoding: summary))::jsonb,
                 completed_at = now()
             WHERE id = \(id)
             """
