@@ -281,4 +281,65 @@ struct RegulatoryReportTests {
             #expect(large.json.contains("the CFTC schemas are not public"))
         }
     }
+
+    @Test func emirReportsNewAndTerminatedDerivativesAsValidAuth030() async throws {
+        try await RouteHarness.with { harness in
+            let owner = [("Authorization", "Bearer " + (try await harness.apiKey(roles: ["owner"])))]
+            let created = await harness.send(
+                .post, "/api/enterprise/accounts", headers: owner,
+                json:
+                    #"{"accountName":"Acme EU","accountType":"hedge_fund","legalName":"Acme Europe SA","jurisdiction":"LU","regulatoryIdentifiers":{"lei":"529900T8BM49AURSDO55"}}"#
+            )
+            let id = try #require(Self.json(created)["id"] as? String)
+            #expect(
+                await harness.send(
+                    .post, "/api/enterprise/compliance/instruments", headers: owner,
+                    json: #"{"symbol":"BTCPERP/USD","priceDecimals":1,"quantityDecimals":4,"isDerivative":true}"#
+                ).status.code == 204)
+            let worker = TenantJobWorker(
+                pool: harness.pool, handlers: HostService.jobHandlers(logger: TestDatabase.logger), owner: "test",
+                logger: TestDatabase.logger)
+            func report(_ period: String) async throws -> String {
+                let requested = await harness.send(
+                    .post, "/api/enterprise/accounts/\(id)/compliance/reports", headers: owner,
+                    json: #"{"type":"emir_refit","period":"\#(period)"}"#)
+                let reportID = try #require((Self.json(requested)["report"] as? [String: Any])?["id"] as? String)
+                #expect(try await worker.runOnce())
+                let document = await harness.send(
+                    .get, "/api/enterprise/accounts/\(id)/compliance/reports/\(reportID)?format=document",
+                    headers: owner)
+                return String(decoding: document.body, as: UTF8.self)
+            }
+            // No derivatives yet: a "no transactions" report.
+            let empty = try await report("2026-Q1")
+            #expect(empty.contains("<DataSetActn>NOTX</DataSetActn>"))
+            #expect(try await Self.validate(empty, schema: Self.schemas + "/emir_refit/auth.030.001.03.xsd").0 == 0)
+
+            var trades: [String] = []
+            for (side, counterparty) in [("buy", "HWUPKR0MPOU8FGXBT394"), ("sell", "Some Desk")] {
+                let booked = await harness.send(
+                    .post, "/api/enterprise/trades", headers: owner,
+                    json:
+                        #"{"accountId":"\#(id)","symbol":"BTCPERP/USD","side":"\#(side)","quantity":2,"price":61000.5,"venue":"XEUR","counterparty":"\#(counterparty)"}"#
+                )
+                trades.append(try #require(Self.json(booked)["id"] as? String))
+            }
+            _ = await harness.send(
+                .post, "/api/enterprise/trades/\(trades[1])/cancel", headers: owner, json: #"{"reason":"unwound"}"#)
+            try await harness.pool.execute(
+                "UPDATE t_acme.trades SET executed_at = '2026-04-02T08:00:00Z', cancelled_at = CASE WHEN cancelled_at IS NULL THEN NULL ELSE timestamptz '2026-04-03T08:00:00Z' END"
+            )
+            let xml = try await report("2026-Q2")
+            #expect(xml.components(separatedBy: "<New>").count - 1 == 2)
+            #expect(xml.components(separatedBy: "<Termntn>").count - 1 == 1)
+            #expect(xml.contains("<EarlyTermntnDt>2026-04-03</EarlyTermntnDt>"))
+            #expect(xml.contains("<LEI>HWUPKR0MPOU8FGXBT394</LEI>"))
+            let uti = EMIRTradeReport.uti(
+                lei: "529900T8BM49AURSDO55", tradeID: try #require(UUID(uuidString: trades[0])))
+            #expect(xml.contains("<UnqTxIdr>\(uti)</UnqTxIdr>"))
+            let (status, output) = try await Self.validate(
+                xml, schema: Self.schemas + "/emir_refit/auth.030.001.03.xsd")
+            #expect(status == 0, "xmllint: \(output)")
+        }
+    }
 }

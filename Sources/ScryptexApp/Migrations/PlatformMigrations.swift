@@ -490,6 +490,13 @@ public enum TenantMigrations {
                     ALTER TABLE regulatory_reports ADD COLUMN document_csv text;
                     """
             ),
+            Migration(
+                version: 9,
+                name: "derivative_instruments",
+                sql: """
+                    ALTER TABLE instruments ADD COLUMN is_derivative boolean NOT NULL DEFAULT false;
+                    """
+            ),
         ]
     )
 }

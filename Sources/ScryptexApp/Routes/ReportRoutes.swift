@@ -104,6 +104,7 @@ enum ReportRoutes {
                 var titleOfClass: String?
                 var isin: String?
                 var reportableLevel: ExactDecimal?
+                var isDerivative: Bool?
             }
             let body = try request.decodeJSON(Body.self)
             if let isin = body.isin, !ISIN.isValid(isin) {
@@ -148,13 +149,15 @@ enum ReportRoutes {
                     """
                     INSERT INTO instruments
                         (symbol, price_decimals, quantity_decimals, is_13f_security, cusip, issuer_name, title_of_class, isin,
-                         reportable_level)
+                         reportable_level, is_derivative)
                     VALUES (\(body.symbol), \(body.priceDecimals), \(body.quantityDecimals), \(body.is13FSecurity ?? false),
-                            \(body.cusip), \(body.issuerName), \(body.titleOfClass), \(body.isin), \(body.reportableLevel))
+                            \(body.cusip), \(body.issuerName), \(body.titleOfClass), \(body.isin), \(body.reportableLevel),
+                            \(body.isDerivative ?? false))
                     ON CONFLICT (symbol) DO UPDATE SET price_decimals = EXCLUDED.price_decimals,
                         quantity_decimals = EXCLUDED.quantity_decimals, is_13f_security = EXCLUDED.is_13f_security,
                         cusip = EXCLUDED.cusip, issuer_name = EXCLUDED.issuer_name, title_of_class = EXCLUDED.title_of_class,
-                        isin = EXCLUDED.isin, reportable_level = EXCLUDED.reportable_level
+                        isin = EXCLUDED.isin, reportable_level = EXCLUDED.reportable_level,
+                        is_derivative = EXCLUDED.is_derivative
                     """
                 )
                 try await call.audit.record(
