@@ -395,3 +395,76 @@ public struct ManualKYCProvider: KYCProvider {
         KYCSubmission(reference: "manual-" + account.id.uuidString.lowercased())
     }
 }
+
+/// KYC documents as metadata: what was received, its reference in the document store, and when
+/// it expires (an expired document shows up in the account's review).
+public struct KYCDocument: Sendable, Codable, Equatable {
+    public static let kinds = [
+        "certificate_of_incorporation", "articles", "register_of_directors", "register_of_shareholders",
+        "proof_of_address", "regulatory_licence", "financial_statements", "aml_policy", "identity_document", "other",
+    ]
+
+    public var id: UUID?
+    public var kind: String
+    public var reference: String
+    public var issuedOn: String?
+    public var expiresOn: String?
+}
+
+extension AccountService {
+    public func addDocument(
+        _ document: KYCDocument, to accountID: UUID, audit: any AuditSink, in transaction: PostgresTransaction
+    ) async throws -> KYCDocument {
+        guard KYCDocument.kinds.contains(document.kind) else {
+            throw InstitutionalError(
+                .invalidInput, "field 'kind': one of \(KYCDocument.kinds.joined(separator: ", "))")
+        }
+        let reference = try Self.text(document.reference, field: "reference")
+        for (field, value) in [("issuedOn", document.issuedOn), ("expiresOn", document.expiresOn)] {
+            if let value, !Self.isDate(value) {
+                throw InstitutionalError(.invalidInput, "field '\(field)': a date such as 2027-03-31")
+            }
+        }
+        if let issued = document.issuedOn, let expires = document.expiresOn, expires <= issued {
+            throw InstitutionalError(.invalidInput, "field 'expiresOn': must be after issuedOn")
+        }
+        _ = try await account(accountID, in: transaction)
+        let rows = try await transaction.query(
+            """
+            INSERT INTO kyc_documents (account_id, kind, reference, issued_on, expires_on)
+            VALUES (\(accountID), \(document.kind), \(reference), \(document.issuedOn)::date, \(document.expiresOn)::date)
+            RETURNING id
+            """
+        )
+        var stored = document
+        stored.id = try rows.first!.decode("id", as: UUID.self)
+        stored.reference = reference
+        try await audit.record(
+            "kyc.document_received", objectType: "kyc_document", objectID: stored.id!.uuidString.lowercased(),
+            accountID: accountID, details: ["kind": document.kind], in: transaction)
+        return stored
+    }
+
+    public func documents(of accountID: UUID, in transaction: PostgresTransaction) async throws -> [KYCDocument] {
+        _ = try await account(accountID, in: transaction)
+        let rows = try await transaction.query(
+            """
+            SELECT id, kind, reference, issued_on::text AS issued_on, expires_on::text AS expires_on FROM kyc_documents
+            WHERE account_id = \(accountID) ORDER BY received_at, id
+            """
+        )
+        return try rows.map { row in
+            KYCDocument(
+                id: try row.decode("id", as: UUID.self), kind: try row.decode("kind", as: String.self),
+                reference: try row.decode("reference", as: String.self),
+                issuedOn: try row.decode("issued_on", as: String?.self),
+                expiresOn: try row.decode("expires_on", as: String?.self))
+        }
+    }
+
+    static func isDate(_ text: String) -> Bool {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withFullDate]
+        return text.count == 10 && formatter.date(from: text) != nil
+    }
+}

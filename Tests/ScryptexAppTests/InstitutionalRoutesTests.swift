@@ -111,6 +111,20 @@ struct InstitutionalRoutesTests {
                 json: #"{"name":"John Partner","nationality":"GB","ownershipPercent":50}"#)
             #expect(tooMuch.status.code == 400 && Self.text(tooMuch).contains("more than 100"))
 
+            // KYC documents as metadata.
+            let document = await harness.send(
+                .post, "/api/enterprise/accounts/\(id)/kyc/documents", headers: owner,
+                json:
+                    #"{"kind":"certificate_of_incorporation","reference":"dms://acme/coi.pdf","issuedOn":"2019-05-01"}"#
+            )
+            #expect(document.status.code == 201)
+            let badDocument = await harness.send(
+                .post, "/api/enterprise/accounts/\(id)/kyc/documents", headers: owner,
+                json: #"{"kind":"passport","reference":"x","expiresOn":"soon"}"#)
+            #expect(badDocument.status.code == 400)
+            let documents = await harness.send(.get, "/api/enterprise/accounts/\(id)/kyc/documents", headers: owner)
+            #expect(Self.text(documents).contains("dms://acme/coi.pdf"))
+
             // Team members: added, listed, re-roled and removed; their e-mail is stored encrypted.
             let member = await harness.send(
                 .post, "/api/enterprise/accounts/\(id)/members", headers: owner,
@@ -146,8 +160,8 @@ struct InstitutionalRoutesTests {
             #expect(
                 actions == [
                     "account.created", "account.limits_set", "kyc.in_review", "kyc.approved",
-                    "kyc.beneficial_owner_added",
-                    "member.added", "member.role_changed", "member.removed",
+                    "kyc.beneficial_owner_added", "kyc.document_received", "member.added", "member.role_changed",
+                    "member.removed",
                 ])
             // Another tenant's account id is simply not found.
             let zenithKey = try await harness.apiKey(

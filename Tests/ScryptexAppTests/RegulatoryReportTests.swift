@@ -326,12 +326,19 @@ struct RegulatoryReportTests {
             }
             _ = await harness.send(
                 .post, "/api/enterprise/trades/\(trades[1])/cancel", headers: owner, json: #"{"reason":"unwound"}"#)
+            let amended = await harness.send(
+                .patch, "/api/enterprise/trades/\(trades[0])", headers: owner, json: #"{"quantity":3}"#)
+            #expect(amended.status.code == 204)
+            let badAmend = await harness.send(
+                .patch, "/api/enterprise/trades/\(trades[0])", headers: owner, json: #"{"price":1.55}"#)
+            #expect(badAmend.status.code == 400, "BTCPERP/USD prices have one decimal")
             try await harness.pool.execute(
-                "UPDATE t_acme.trades SET executed_at = '2026-04-02T08:00:00Z', cancelled_at = CASE WHEN cancelled_at IS NULL THEN NULL ELSE timestamptz '2026-04-03T08:00:00Z' END"
+                "UPDATE t_acme.trades SET executed_at = '2026-04-02T08:00:00Z', amended_at = CASE WHEN amended_at IS NULL THEN NULL ELSE timestamptz '2026-04-02T09:00:00Z' END, cancelled_at = CASE WHEN cancelled_at IS NULL THEN NULL ELSE timestamptz '2026-04-03T08:00:00Z' END"
             )
             let xml = try await report("2026-Q2")
             #expect(xml.components(separatedBy: "<New>").count - 1 == 2)
             #expect(xml.components(separatedBy: "<Termntn>").count - 1 == 1)
+            #expect(xml.components(separatedBy: "<Mod>").count - 1 == 1)
             #expect(xml.contains("<EarlyTermntnDt>2026-04-03</EarlyTermntnDt>"))
             #expect(xml.contains("<LEI>HWUPKR0MPOU8FGXBT394</LEI>"))
             let uti = EMIRTradeReport.uti(

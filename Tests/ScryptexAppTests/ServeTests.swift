@@ -95,6 +95,22 @@ struct ServeTests {
         #expect(anonymous.contains("401 Unauthorized") && anonymous.contains("WWW-Authenticate: Bearer"))
         #expect(!host.output.contains(String(key.split(separator: ".")[1])), "a key's secret reached the log")
 
+        // The compliance engine end to end over HTTPS: an account, then a pre-trade check.
+        let account = try await Self.curl([
+            "--cacert", ca, "-H", "Authorization: Bearer \(key)", "-H", "Content-Type: application/json", "-d",
+            #"{"accountName":"Acme Hedge Fund","accountType":"hedge_fund","legalName":"Acme Hedge Fund LLC","jurisdiction":"US","totalAUM":1000000000,"regulatoryIdentifiers":{"sec_number":"801-12345","cik":"0001234567"}}"#,
+            "https://acme.localhost:\(httpsPort)/api/enterprise/accounts",
+        ])
+        let accountID = try #require(
+            (try? JSONSerialization.jsonObject(with: Data(account.utf8)) as? [String: Any])?["id"] as? String,
+            "\(account)")
+        let check = try await Self.curl([
+            "--cacert", ca, "-H", "Authorization: Bearer \(key)", "-H", "Content-Type: application/json", "-d",
+            #"{"accountId":"\#(accountID)","symbol":"ETH/USDC","quantity":1000,"price":2500,"side":"buy"}"#,
+            "https://acme.localhost:\(httpsPort)/api/enterprise/compliance/check-trade",
+        ])
+        #expect(check.contains(#""decision":"rejected""#) && check.contains("KYC is pending"), "\(check)")
+
         // Another process (the CLI) suspends a tenant; the running host answers 503 for it within 1 s.
         let suspend = try ChildProcess(
             executable, ["tenant", "suspend", "acme"], environment: ["SCRYPTEX_DATA_DIR": root])

@@ -497,6 +497,26 @@ public enum TenantMigrations {
                     ALTER TABLE instruments ADD COLUMN is_derivative boolean NOT NULL DEFAULT false;
                     """
             ),
+            Migration(
+                version: 10,
+                name: "trade_amendments_and_kyc_documents",
+                sql: """
+                    ALTER TABLE trades ADD COLUMN amended_at timestamptz;
+
+                    CREATE TABLE kyc_documents (
+                        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                        account_id uuid NOT NULL REFERENCES institutional_accounts (id) ON DELETE CASCADE,
+                        kind text NOT NULL CHECK (kind IN ('certificate_of_incorporation', 'articles', 'register_of_directors',
+                            'register_of_shareholders', 'proof_of_address', 'regulatory_licence', 'financial_statements',
+                            'aml_policy', 'identity_document', 'other')),
+                        reference text NOT NULL,
+                        issued_on date,
+                        expires_on date,
+                        received_at timestamptz NOT NULL DEFAULT now(),
+                        CHECK (expires_on IS NULL OR issued_on IS NULL OR expires_on > issued_on)
+                    );
+                    """
+            ),
         ]
     )
 }

@@ -177,6 +177,23 @@ enum ComplianceRoutes {
             }
             return try JSONResponse.encode(Booked(id: id.uuidString.lowercased(), alerts: alerts), status: .created)
         }
+        routes.add(.patch, "/api/enterprise/trades/:id", .permission(.tradesBook), feature: "institutional") {
+            request, context in
+            let call = try TenantRequest(context, services: services)
+            guard let tradeID = UUID(uuidString: try context.parameter("id")) else {
+                throw HTTPProblem.notFound("no trade with this id")
+            }
+            struct Body: Decodable {
+                var quantity: ExactDecimal?
+                var price: ExactDecimal?
+            }
+            let body = try request.decodeJSON(Body.self)
+            try await call.scope.withTransaction { transaction in
+                try await checks.amend(
+                    tradeID, quantity: body.quantity, price: body.price, audit: call.audit, in: transaction)
+            }
+            return HTTPResponse(status: .noContent)
+        }
         routes.add(.post, "/api/enterprise/trades/:id/cancel", .permission(.tradesBook), feature: "institutional") {
             request, context in
             let call = try TenantRequest(context, services: services)

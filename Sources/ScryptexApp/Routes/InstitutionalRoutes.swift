@@ -169,6 +169,25 @@ enum InstitutionalRoutes {
             return try JSONResponse.encode(added, status: .created)
         }
 
+        routes.add(
+            .get, "/api/enterprise/accounts/:id/kyc/documents", .permission(.complianceRead), feature: feature
+        ) { _, context in
+            let call = try TenantRequest(context, services: services)
+            let id = try accountID(context)
+            let documents = try await call.scope.withTransaction { try await accounts.documents(of: id, in: $0) }
+            return try JSONResponse.encode(["documents": documents])
+        }
+        routes.add(
+            .post, "/api/enterprise/accounts/:id/kyc/documents", .permission(.complianceManage), feature: feature
+        ) { request, context in
+            let call = try TenantRequest(context, services: services)
+            let id = try accountID(context)
+            let document = try request.decodeJSON(KYCDocument.self)
+            let stored = try await call.scope.withTransaction {
+                try await accounts.addDocument(document, to: id, audit: call.audit, in: $0)
+            }
+            return try JSONResponse.encode(stored, status: .created)
+        }
         routes.add(.get, "/api/enterprise/accounts/:id/members", .permission(.membersRead), feature: feature) {
             _, context in
             let call = try TenantRequest(context, services: services)

@@ -1,14 +1,15 @@
 public import Foundation
 
 /// EMIR REFIT derivative trade reports as ISO 20022 `auth.030.001.03` (`DerivsTradRpt`): a
-/// `New` for each derivative executed in the period and a `Termntn` (early termination) for each
-/// one cancelled in it; a period with neither is reported as `NOTX` (no transactions).
+/// `New` for each derivative executed in the period, a `Mod` for each one amended in it, and a
+/// `Termntn` (early termination) for each one cancelled in it; a period with none is reported
+/// as `NOTX` (no transactions).
 ///
 /// This is the generic ISO schema; ESMA's restricted usage-guideline variant (`_ESMAUG_`) adds
 /// constraints that are not public in the material available here.
 public enum EMIRTradeReport {
     public struct Derivative: Sendable, Equatable {
-        public enum Action: String, Sendable { case new = "New", terminate = "Termntn" }
+        public enum Action: String, Sendable { case new = "New", modify = "Mod", terminate = "Termntn" }
 
         public var action: Action
         public var tradeID: UUID

@@ -227,11 +227,12 @@ public struct RegulatoryReportService: Sendable {
         let start = Calendar(identifier: .gregorian).date(byAdding: .month, value: -3, to: period.end)!
         let rows = try await transaction.query(
             """
-            SELECT t.id, t.executed_at, t.cancelled_at, t.side, t.venue, t.counterparty
+            SELECT t.id, t.executed_at, t.cancelled_at, t.amended_at, t.side, t.venue, t.counterparty
             FROM trades t JOIN instruments i ON i.symbol = t.symbol
             WHERE t.account_id = \(accountID) AND i.is_derivative
               AND ((t.executed_at >= \(start) AND t.executed_at < \(period.end))
-                   OR (t.cancelled_at >= \(start) AND t.cancelled_at < \(period.end)))
+                   OR (t.cancelled_at >= \(start) AND t.cancelled_at < \(period.end))
+                   OR (t.amended_at >= \(start) AND t.amended_at < \(period.end)))
             ORDER BY t.executed_at, t.id
             """
         )
@@ -253,6 +254,14 @@ public struct RegulatoryReportService: Sendable {
                         action: .new, tradeID: id, executedAt: executedAt, terminatedAt: nil, buy: buy, venueMIC: venue,
                         counterpartyLEI: counterparty))
             }
+            if let amendedAt = try row.decode("amended_at", as: Date?.self), amendedAt >= start, amendedAt < period.end
+            {
+                derivatives.append(
+                    .init(
+                        action: .modify, tradeID: id, executedAt: executedAt, terminatedAt: nil, buy: buy,
+                        venueMIC: venue,
+                        counterpartyLEI: counterparty))
+            }
             if let cancelledAt, cancelledAt >= start, cancelledAt < period.end {
                 derivatives.append(
                     .init(
@@ -265,6 +274,7 @@ public struct RegulatoryReportService: Sendable {
             document,
             [
                 "new": String(derivatives.filter { $0.action == .new }.count),
+                "modified": String(derivatives.filter { $0.action == .modify }.count),
                 "terminated": String(derivatives.filter { $0.action == .terminate }.count),
                 "reportingCounterparty": lei, "schema": "auth.030.001.03 (generic ISO 20022)",
             ]

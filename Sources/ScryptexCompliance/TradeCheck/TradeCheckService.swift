@@ -247,3 +247,53 @@ extension TradeCheckService {
             details: ["reason": reason], in: transaction)
     }
 }
+
+extension TradeCheckService {
+    /// Corrects a booked trade's quantity or price (a modification for trade reporting); the
+    /// position moves by the difference.
+    public func amend(
+        _ tradeID: UUID, quantity: ExactDecimal?, price: ExactDecimal?, audit: any AuditSink,
+        in transaction: PostgresTransaction
+    ) async throws {
+        guard quantity != nil || price != nil else {
+            throw ComplianceError(.invalidInput, "send 'quantity', 'price' or both")
+        }
+        let rows = try await transaction.query(
+            """
+            SELECT account_id, symbol, side, quantity, price FROM trades
+            WHERE id = \(tradeID) AND cancelled_at IS NULL FOR UPDATE
+            """
+        )
+        guard let row = rows.first else {
+            throw ComplianceError(.notFound, "no open trade \(tradeID.uuidString.lowercased())")
+        }
+        let symbol = try row.decode("symbol", as: String.self)
+        let side = try row.decode("side", as: String.self)
+        let accountID = try row.decode("account_id", as: UUID.self)
+        let oldQuantity = try row.decode("quantity", as: ExactDecimal.self).normalized
+        let newQuantity = quantity ?? oldQuantity
+        let oldPrice = try row.decode("price", as: ExactDecimal.self).normalized
+        let newPrice = price ?? oldPrice
+        // Validated like a new trade on the same instrument.
+        _ = try TradeCheckRules.validate(
+            TradeCheckRequest(accountId: accountID, symbol: symbol, side: side, quantity: newQuantity, price: newPrice),
+            instrument: try await Self.instrument(symbol, in: transaction))
+        try await transaction.execute(
+            """
+            UPDATE trades SET quantity = \(newQuantity), price = \(newPrice), notional = \(newQuantity * newPrice),
+                amended_at = now()
+            WHERE id = \(tradeID)
+            """
+        )
+        let difference = newQuantity - oldQuantity
+        try await transaction.execute(
+            """
+            UPDATE positions SET quantity = quantity + \(side == "buy" ? difference : -difference), updated_at = now()
+            WHERE account_id = \(accountID) AND symbol = \(symbol)
+            """
+        )
+        try await audit.record(
+            "trade.amended", objectType: "trade", objectID: tradeID.uuidString.lowercased(), accountID: accountID,
+            details: ["quantity": newQuantity.description, "price": newPrice.description], in: transaction)
+    }
+}
