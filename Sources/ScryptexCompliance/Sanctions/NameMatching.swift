@@ -12,7 +12,11 @@ public enum NameMatching {
     /// Lowercase, accents removed, punctuation as spaces, `LAST, First` turned to `first last`,
     /// company suffixes dropped; the tokens that remain.
     public static func tokens(of name: String) -> [String] {
-        var text = name.folding(options: [.diacriticInsensitive, .caseInsensitive, .widthInsensitive], locale: nil)
+        // Plain ASCII names (most counterparties) skip Foundation's Unicode folding.
+        var text =
+            name.utf8.allSatisfy({ $0 < 0x80 })
+            ? String(decoding: name.utf8.map { (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 }, as: UTF8.self)
+            : name.folding(options: [.diacriticInsensitive, .caseInsensitive, .widthInsensitive], locale: nil)
         // "LAST, First" (OFAC's individuals): the part after the first comma goes first.
         if let comma = text.firstIndex(of: ","), text.filter({ $0 == "," }).count == 1 {
             let last = text[..<comma]
@@ -20,7 +24,16 @@ public enum NameMatching {
             if !first.trimmingCharacters(in: .whitespaces).isEmpty { text = first + " " + last }
         }
         let cleaned = String(
-            text.unicodeScalars.map { CharacterSet.alphanumerics.contains($0) ? Character($0) : " " })
+            text.unicodeScalars.map { scalar in
+                if scalar.isASCII {
+                    let value = scalar.value
+                    let alphanumeric =
+                        (0x30...0x39).contains(value) || (0x61...0x7A).contains(value)
+                        || (0x41...0x5A).contains(value)
+                    return alphanumeric ? Character(scalar) : " "
+                }
+                return CharacterSet.alphanumerics.contains(scalar) ? Character(scalar) : " "
+            })
         // Initials written with dots ("A.T.E.") become one word ("ate").
         var words: [String] = []
         var initials = ""
@@ -41,37 +54,42 @@ public enum NameMatching {
     /// Jaro-Winkler similarity (0…1) with the usual prefix scale 0.1 over at most 4 characters.
     /// Words of up to 64 bytes keep their matched positions in two bit masks (no allocation).
     public static func jaroWinkler(_ left: [UInt8], _ right: [UInt8]) -> Double {
-        if left.isEmpty || right.isEmpty { return left.isEmpty && right.isEmpty ? 1 : 0 }
-        if left == right { return 1 }
-        guard left.count <= 64, right.count <= 64 else { return jaroWinklerLong(left, right) }
-        let window = max(0, max(left.count, right.count) / 2 - 1)
+        left.withUnsafeBufferPointer { a in right.withUnsafeBufferPointer { b in jaroWinkler(a, b) } }
+    }
+
+    /// The same over borrowed bytes (the screener keeps its words in one flat buffer).
+    static func jaroWinkler(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Double {
+        if a.isEmpty || b.isEmpty { return a.isEmpty && b.isEmpty ? 1 : 0 }
+        if a.count == b.count && a.elementsEqual(b) { return 1 }
+        guard a.count <= 64, b.count <= 64 else { return jaroWinklerLong(Array(a), Array(b)) }
+        let window = max(0, max(a.count, b.count) / 2 - 1)
         var leftMatched: UInt64 = 0
         var rightMatched: UInt64 = 0
         var matches = 0
-        left.withUnsafeBufferPointer { a in
-            right.withUnsafeBufferPointer { b in
-                for i in 0..<a.count {
-                    let start = max(0, i - window)
-                    let end = min(b.count - 1, i + window)
-                    if start > end { continue }
-                    for j in start...end where rightMatched & (1 << UInt64(j)) == 0 && a[i] == b[j] {
-                        leftMatched |= 1 << UInt64(i)
-                        rightMatched |= 1 << UInt64(j)
-                        matches += 1
-                        break
-                    }
-                }
+        for i in 0..<a.count {
+            let start = max(0, i - window)
+            let end = min(b.count - 1, i + window)
+            if start > end { continue }
+            for j in start...end where rightMatched & (1 << UInt64(j)) == 0 && a[i] == b[j] {
+                leftMatched |= 1 << UInt64(i)
+                rightMatched |= 1 << UInt64(j)
+                matches += 1
+                break
             }
         }
         if matches == 0 { return 0 }
         var transpositions = 0
         var k = 0
-        for i in 0..<left.count where leftMatched & (1 << UInt64(i)) != 0 {
+        for i in 0..<a.count where leftMatched & (1 << UInt64(i)) != 0 {
             while rightMatched & (1 << UInt64(k)) == 0 { k += 1 }
-            if left[i] != right[k] { transpositions += 1 }
+            if a[i] != b[k] { transpositions += 1 }
             k += 1
         }
-        return finish(matches: matches, transpositions: transpositions, left, right)
+        let m = Double(matches)
+        let jaro = (m / Double(a.count) + m / Double(b.count) + (m - Double(transpositions / 2)) / m) / 3
+        var prefix = 0
+        while prefix < min(4, a.count, b.count) && a[prefix] == b[prefix] { prefix += 1 }
+        return jaro + Double(prefix) * 0.1 * (1 - jaro)
     }
 
     private static func jaroWinklerLong(_ left: [UInt8], _ right: [UInt8]) -> Double {

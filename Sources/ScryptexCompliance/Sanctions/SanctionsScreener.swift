@@ -45,6 +45,7 @@ public final class SanctionsScreener: Sendable {
         var text: String
         var tokens: [[UInt8]]
         var weights: [Double] = []
+        var tokenIDs: [Int32] = []
     }
 
     private let entries: [Entry]
@@ -52,6 +53,10 @@ public final class SanctionsScreener: Sendable {
     /// Every distinct name word, its weight, the names that contain it, and the words by their
     /// first two characters (a query word is compared with those only).
     private let vocabulary: [[UInt8]]
+    /// The same words in one buffer (word `i` is `vocabularyBytes[starts[i]..<starts[i + 1]]`),
+    /// so comparisons borrow bytes instead of retaining an array per word.
+    private let vocabularyBytes: [UInt8]
+    private let vocabularyStarts: [Int32]
     private let vocabularyWeights: [Double]
     private let postings: [[Int32]]
     private let vocabularyByPrefix: [UInt16: [Int32]]
@@ -102,8 +107,18 @@ public final class SanctionsScreener: Sendable {
             if let key = Self.prefixKey(token) { vocabularyByPrefix[key, default: []].append(Int32(id)) }
         }
         for index in names.indices {
-            names[index].weights = names[index].tokens.map { vocabularyWeights[Int(tokenIDs[$0]!)] }
+            names[index].tokenIDs = names[index].tokens.map { tokenIDs[$0]! }
+            names[index].weights = names[index].tokenIDs.map { vocabularyWeights[Int($0)] }
         }
+        var bytes: [UInt8] = []
+        var starts: [Int32] = []
+        for token in vocabulary {
+            starts.append(Int32(bytes.count))
+            bytes += token
+        }
+        starts.append(Int32(bytes.count))
+        self.vocabularyBytes = bytes
+        self.vocabularyStarts = starts
         self.entries = entries
         self.names = names
         self.vocabulary = vocabulary
@@ -129,22 +144,38 @@ public final class SanctionsScreener: Sendable {
         let weights = query.map { token in tokenIDs[token].map { vocabularyWeights[Int($0)] } ?? 1 }
         let queryWeights = zip(query, weights).map { Double($0.count) * $1 }
         let totalWeight = queryWeights.reduce(0, +)
-        // The query side's best similarity per name and query word, in one flat buffer.
+        // The query side's best similarity per name and query word, in one flat buffer; every
+        // word similarity is computed once per query and reused by every name with the word.
         let width = query.count
-        var rowOf: [Int32: Int] = [:]
+        var rowOf = [Int32](repeating: -1, count: names.count)
+        var touched: [Int32] = []
         var similarities: [Double] = []
+        var similarityOf = [Float](repeating: -1, count: vocabulary.count * width)
+        func similarity(_ position: Int, _ id: Int32) -> Double {
+            let slot = Int(id) * width + position
+            let known = similarityOf[slot]
+            if known >= 0 { return Double(known) }
+            let start = Int(vocabularyStarts[Int(id)])
+            let end = Int(vocabularyStarts[Int(id) + 1])
+            let value = query[position].withUnsafeBufferPointer { a in
+                vocabularyBytes.withUnsafeBufferPointer { all in
+                    NameMatching.jaroWinkler(a, UnsafeBufferPointer(rebasing: all[start..<end]))
+                }
+            }
+            similarityOf[slot] = Float(value)
+            return value
+        }
         for (position, token) in query.enumerated() {
             guard let key = Self.prefixKey(token) else { continue }
             for id in vocabularyByPrefix[key] ?? [] {
-                let similarity = NameMatching.jaroWinkler(token, vocabulary[Int(id)])
+                let similarity = similarity(position, id)
                 guard similarity >= Self.wordCutOff else { continue }
                 for nameIndex in postings[Int(id)] {
-                    let row: Int
-                    if let known = rowOf[nameIndex] {
-                        row = known
-                    } else {
+                    var row = Int(rowOf[Int(nameIndex)])
+                    if row < 0 {
                         row = similarities.count
-                        rowOf[nameIndex] = row
+                        rowOf[Int(nameIndex)] = Int32(row)
+                        touched.append(nameIndex)
                         similarities.append(contentsOf: repeatElement(0, count: width))
                     }
                     similarities[row + position] = max(similarities[row + position], similarity)
@@ -152,7 +183,8 @@ public final class SanctionsScreener: Sendable {
             }
         }
         var best: [Int: (score: Double, name: Int)] = [:]
-        for (nameIndex, row) in rowOf {
+        for nameIndex in touched {
+            let row = Int(rowOf[Int(nameIndex)])
             // An upper bound of the query side, counting a word without a similar word (one that
             // shares its first two characters) as `unmatchedWordBound`; the candidate side is at
             // most 1. A name that cannot reach the threshold is not scored.
@@ -163,8 +195,24 @@ public final class SanctionsScreener: Sendable {
             querySide /= totalWeight
             guard (querySide + 1) / 2 >= threshold else { continue }
             let candidate = names[Int(nameIndex)]
-            let score = NameMatching.score(
-                query: query, candidate: candidate.tokens, queryWeights: weights, candidateWeights: candidate.weights)
+            // The same measure as `NameMatching.score`, from the cached word similarities.
+            var forward = 0.0
+            for position in 0..<width {
+                var best = 0.0
+                for id in candidate.tokenIDs { best = max(best, similarity(position, id)) }
+                forward += best * queryWeights[position]
+            }
+            forward /= totalWeight
+            var backward = 0.0
+            var backwardWeight = 0.0
+            for (index, id) in candidate.tokenIDs.enumerated() {
+                var best = 0.0
+                for position in 0..<width { best = max(best, similarity(position, id)) }
+                let weight = Double(candidate.tokens[index].count) * candidate.weights[index]
+                backward += best * weight
+                backwardWeight += weight
+            }
+            let score = (forward + (backwardWeight > 0 ? backward / backwardWeight : 0)) / 2
             if score >= threshold, score > (best[candidate.entry]?.score ?? 0) {
                 best[candidate.entry] = (score, Int(nameIndex))
             }
