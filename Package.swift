@@ -119,7 +119,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ScryptexComplianceTests",
-            dependencies: ["ScryptexCompliance", "ScryptexCore", "ScryptexInstitutional"],
+            dependencies: ["ScryptexCompliance", "ScryptexCore", "ScryptexInstitutional", "ScryptexTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(name: "ScryptexCoreTests", dependencies: ["ScryptexCore"], swiftSettings: strictSettings),

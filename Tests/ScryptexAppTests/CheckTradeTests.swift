@@ -12,8 +12,7 @@ import Testing
 
 /// The shared OFAC SDN list (July 2021), loaded through the store as an operator would.
 enum SharedSanctions {
-    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/data/aml").path
+    static let folder = SharedData.path("aml")
 
     static func loadSDN(into harness: RouteHarness) async throws {
         let base = folder + "/ofac_sdn_2021-07-bench/"

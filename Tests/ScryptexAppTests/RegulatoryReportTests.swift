@@ -12,8 +12,7 @@ import Testing
 
 @Suite("Regulatory reports", .serialized)
 struct RegulatoryReportTests {
-    static let schemas = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/data/regulatory").path
+    static let schemas = SharedData.path("regulatory")
 
     static func json(_ response: HTTPResponse) -> [String: Any] {
         (try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]) ?? [:]

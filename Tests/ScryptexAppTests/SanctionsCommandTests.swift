@@ -6,8 +6,7 @@ import Testing
 
 @Suite("scryptex sanctions")
 struct SanctionsCommandTests {
-    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/data/aml").path
+    static let folder = SharedData.path("aml")
 
     @Test func listsLoadAsVersionsAndABrokenFileChangesNothing() async throws {
         try await TestDatabase.withFreshDatabase { configuration in

@@ -1,11 +1,11 @@
 import Foundation
 import ScryptexCompliance
+import ScryptexTestSupport
 import Testing
 
 /// The real lists in ../shared/data/aml (OFAC SDN of July 2021, OFAC consolidated, UN 2026-02-27).
 enum SharedLists {
-    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/data/aml").path
+    static let folder = SharedData.path("aml")
 
     static func text(_ path: String) throws -> String {
         try String(contentsOfFile: folder + "/" + path, encoding: .utf8)
