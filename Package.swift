@@ -68,6 +68,8 @@ let package = Package(
             dependencies: ["ScryptexCore", "ScryptexCrypto", "ScryptexPostgres", "ScryptexInstitutional"],
             swiftSettings: strictSettings
         ),
+        // White-label revenue sharing: plans, exact double-entry postings, statements.
+        .target(name: "ScryptexRevenue", dependencies: ["ScryptexCore"], swiftSettings: strictSettings),
         // A private PostgreSQL cluster the host starts itself when DATABASE_URL is unset.
         .target(
             name: "ScryptexEmbeddedPostgres",
@@ -120,6 +122,10 @@ let package = Package(
         .testTarget(
             name: "ScryptexComplianceTests",
             dependencies: ["ScryptexCompliance", "ScryptexCore", "ScryptexInstitutional", "ScryptexTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ScryptexRevenueTests", dependencies: ["ScryptexRevenue", "ScryptexCore"],
             swiftSettings: strictSettings
         ),
         .testTarget(name: "ScryptexCoreTests", dependencies: ["ScryptexCore"], swiftSettings: strictSettings),
