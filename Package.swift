@@ -69,7 +69,10 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         // White-label revenue sharing: plans, exact double-entry postings, statements.
-        .target(name: "ScryptexRevenue", dependencies: ["ScryptexCore"], swiftSettings: strictSettings),
+        .target(
+            name: "ScryptexRevenue", dependencies: ["ScryptexCore", "ScryptexCrypto", "ScryptexPostgres"],
+            swiftSettings: strictSettings
+        ),
         // A private PostgreSQL cluster the host starts itself when DATABASE_URL is unset.
         .target(
             name: "ScryptexEmbeddedPostgres",
@@ -125,7 +128,8 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
-            name: "ScryptexRevenueTests", dependencies: ["ScryptexRevenue", "ScryptexCore"],
+            name: "ScryptexRevenueTests",
+            dependencies: ["ScryptexRevenue", "ScryptexCore", "ScryptexApp", "ScryptexTenancy", "ScryptexTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(name: "ScryptexCoreTests", dependencies: ["ScryptexCore"], swiftSettings: strictSettings),

@@ -176,6 +176,62 @@ public enum PlatformMigrations {
                     );
                     """
             ),
+            Migration(
+                version: 5,
+                name: "create_revenue_ledger",
+                sql: """
+                    CREATE TABLE fee_events (
+                        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                        tenant_id uuid NOT NULL REFERENCES tenants (id),
+                        idempotency_key text NOT NULL,
+                        product text NOT NULL,
+                        amount numeric(38, 18) NOT NULL CHECK (amount >= 0),
+                        currency text NOT NULL,
+                        volume numeric(38, 18) NOT NULL DEFAULT 0,
+                        occurred_at timestamptz NOT NULL,
+                        payload_hash text NOT NULL,
+                        received_at timestamptz NOT NULL DEFAULT now(),
+                        UNIQUE (tenant_id, idempotency_key)
+                    );
+
+                    -- Append-only: one row per posting line; a posting's lines sum to zero.
+                    CREATE TABLE ledger_entries (
+                        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                        posting_id uuid NOT NULL,
+                        tenant_id uuid NOT NULL REFERENCES tenants (id),
+                        account text NOT NULL,
+                        currency text NOT NULL,
+                        amount numeric(38, 18) NOT NULL,
+                        memo text NOT NULL,
+                        source_id uuid,
+                        created_at timestamptz NOT NULL DEFAULT now()
+                    );
+                    CREATE INDEX ledger_entries_tenant ON ledger_entries (tenant_id, account);
+
+                    CREATE FUNCTION ledger_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+                    BEGIN
+                        RAISE EXCEPTION 'the ledger is append-only: % is not allowed', TG_OP
+                            USING ERRCODE = 'insufficient_privilege';
+                    END
+                    $$;
+                    CREATE TRIGGER ledger_entries_append_only BEFORE UPDATE OR DELETE ON ledger_entries
+                        FOR EACH ROW EXECUTE FUNCTION ledger_append_only();
+
+                    -- Every posting balances, checked when its transaction commits.
+                    CREATE FUNCTION ledger_posting_balances() RETURNS trigger LANGUAGE plpgsql
+                        SET search_path FROM CURRENT AS $$
+                    BEGIN
+                        IF EXISTS (SELECT 1 FROM ledger_entries WHERE posting_id = NEW.posting_id
+                                   GROUP BY currency HAVING sum(amount) <> 0) THEN
+                            RAISE EXCEPTION 'posting % does not balance', NEW.posting_id USING ERRCODE = 'check_violation';
+                        END IF;
+                        RETURN NULL;
+                    END
+                    $$;
+                    CREATE CONSTRAINT TRIGGER ledger_entries_balanced AFTER INSERT ON ledger_entries
+                        DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ledger_posting_balances();
+                    """
+            ),
         ]
     )
 }

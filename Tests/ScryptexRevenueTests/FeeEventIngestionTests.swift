@@ -1,0 +1,122 @@
+import Foundation
+import ScryptexApp
+import ScryptexCore
+import ScryptexPostgres
+import ScryptexRevenue
+import ScryptexTenancy
+import ScryptexTestSupport
+import Testing
+
+@Suite("Fee events into the ledger on PostgreSQL")
+struct FeeEventIngestionTests {
+    static func withPartner(_ body: (PostgresConnectionPool, UUID) async throws -> Void) async throws {
+        try await TestDatabase.withFreshDatabase { configuration in
+            let pool = PostgresConnectionPool(
+                configuration: configuration, options: .init(maximumConnections: 4), logger: TestDatabase.logger)
+            do {
+                try await pool.withConnection { connection in
+                    try await Migrator(set: PlatformMigrations.set, logger: TestDatabase.logger).migrate(
+                        schema: PlatformMigrations.schema, on: connection)
+                }
+                let tenant = try await TenantProvisioner(
+                    platformDomain: "localhost", tenantMigrations: TenantMigrations.set, logger: TestDatabase.logger
+                ).create(.init(slug: "acme", displayName: "Acme"), on: pool)
+                try await body(pool, tenant.id)
+                await pool.close()
+            } catch {
+                await pool.close()
+                throw error
+            }
+        }
+    }
+
+    static let when = Date(timeIntervalSince1970: 1_780_000_000)
+
+    @Test func replayingChangesNothingAndAReusedKeyWithOtherDataIsAConflict() async throws {
+        try await Self.withPartner { pool, partner in
+            let ingestion = FeeEventIngestion()
+            let event = FeeEvent(
+                idempotencyKey: "evt-1", product: "trading_fees", amount: ExactDecimal(significand: 12_345, scale: 2),
+                currency: "USD", volume: ExactDecimal(1_000_000), occurredAt: Self.when)
+            #expect(
+                try await pool.withTransaction { try await ingestion.ingest(event, partner: partner, in: $0) }
+                    == .recorded)
+            #expect(
+                try await pool.withTransaction { try await ingestion.ingest(event, partner: partner, in: $0) }
+                    == .duplicate)
+            var changed = event
+            changed.amount = ExactDecimal(1)
+            await #expect(throws: RevenueError.self) {
+                try await pool.withTransaction { try await ingestion.ingest(changed, partner: partner, in: $0) }
+            }
+            let balances = try await pool.withTransaction { try await LedgerStore.balances(of: partner, in: $0) }
+            #expect(balances["fees_receivable:USD"] == ExactDecimal(significand: 12_345, scale: 2))
+            #expect(balances["platform_revenue:USD"] == -ExactDecimal(significand: 12_345, scale: 2))
+        }
+    }
+
+    @Test func badEventsAreRefusedNamingTheFieldAndPostNothing() async throws {
+        try await Self.withPartner { pool, partner in
+            let ingestion = FeeEventIngestion()
+            for (event, field) in [
+                (
+                    FeeEvent(
+                        idempotencyKey: "a", product: "lottery", amount: ExactDecimal(1), currency: "USD",
+                        occurredAt: Self.when), "product"
+                ),
+                (
+                    FeeEvent(
+                        idempotencyKey: "b", product: "data", amount: ExactDecimal(-1), currency: "USD",
+                        occurredAt: Self.when), "amount"
+                ),
+                (
+                    FeeEvent(
+                        idempotencyKey: "c", product: "data", amount: ExactDecimal(1), currency: "XYZ",
+                        occurredAt: Self.when), "currency"
+                ),
+                (
+                    FeeEvent(
+                        idempotencyKey: "d", product: "data", amount: ExactDecimal(significand: 1, scale: 3),
+                        currency: "USD",
+                        occurredAt: Self.when), "amount"
+                ),
+                (
+                    FeeEvent(
+                        idempotencyKey: "", product: "data", amount: ExactDecimal(1), currency: "USD",
+                        occurredAt: Self.when), "idempotencyKey"
+                ),
+            ] {
+                do {
+                    _ = try await pool.withTransaction { try await ingestion.ingest(event, partner: partner, in: $0) }
+                    Issue.record("\(field) was accepted")
+                } catch let error as RevenueError {
+                    #expect(error.message.contains("field '\(field)'"), "\(error.message)")
+                }
+            }
+            let count = try await pool.query("SELECT count(*) AS n FROM platform.ledger_entries")
+            #expect(try count.first!.decode("n", as: Int.self) == 0)
+        }
+    }
+
+    @Test func theDatabaseRefusesUnbalancedPostingsAndEdits() async throws {
+        try await Self.withPartner { pool, partner in
+            await #expect(throws: PostgresError.self) {
+                try await pool.withTransaction { transaction in
+                    try await transaction.execute(
+                        """
+                        INSERT INTO platform.ledger_entries (posting_id, tenant_id, account, currency, amount, memo)
+                        VALUES (gen_random_uuid(), \(partner), 'fees_receivable', 'USD', 10, 'half a posting')
+                        """
+                    )
+                }
+            }
+            let event = FeeEvent(
+                idempotencyKey: "evt", product: "data", amount: ExactDecimal(5), currency: "USD", occurredAt: Self.when)
+            _ = try await pool.withTransaction { try await FeeEventIngestion().ingest(event, partner: partner, in: $0) }
+            await #expect(throws: PostgresError.self) {
+                try await pool.execute("UPDATE platform.ledger_entries SET amount = amount * 2")
+            }
+            await #expect(throws: PostgresError.self) { try await pool.execute("DELETE FROM platform.ledger_entries") }
+        }
+    }
+}
