@@ -174,8 +174,7 @@ enum IdentityRoutes {
                 var roles: [String]
                 var expiresAt: Date?
             }
-            let decoder = request
-            let body = try decoder.decodeJSON(Body.self)
+            let body = try request.decodeJSON(Body.self)
             // A key never carries more than its creator holds.
             if body.roles.contains("owner") && !principal.roleNames.contains("owner") {
                 throw HTTPProblem(.forbidden, type: "forbidden", detail: "only an owner can create an owner key")
