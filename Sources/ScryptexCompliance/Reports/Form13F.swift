@@ -30,6 +30,9 @@ public struct ReportPeriod: Sendable, Equatable, CustomStringConvertible {
         return calendar
     }
 
+    /// The quarter's first instant.
+    public var start: Date { Self.utc.date(byAdding: .month, value: -3, to: end)! }
+
     /// The first instant after the quarter (its end, exclusive).
     public var end: Date {
         var components = DateComponents()

@@ -72,7 +72,7 @@ public struct PositionReports: Sendable {
             let value = try ExactDecimal(parsing: holding.value)
             if value.isNegative { short -= value } else { long += value }
         }
-        let start = Calendar(identifier: .gregorian).date(byAdding: .month, value: -3, to: period.end)!
+        let start = period.start
         let counterparties = try await transaction.query(
             """
             SELECT coalesce(counterparty, 'unspecified') AS counterparty, sum(notional)::text AS notional

@@ -159,13 +159,8 @@ public struct RegulatoryReportService: Sendable {
     ) async throws
         -> (String, [String: String])
     {
-        let identifiers = try await transaction.query(
-            "SELECT regulatory_identifiers ->> 'lei' AS lei FROM institutional_accounts WHERE id = \(accountID)")
-        guard let lei = try identifiers.first?.decode("lei", as: String?.self) else {
-            throw ComplianceError(
-                .invalidInput, "MiFIR transaction reports need the account's LEI (regulatoryIdentifiers.lei)")
-        }
-        let start = Calendar(identifier: .gregorian).date(byAdding: .month, value: -3, to: period.end)!
+        let lei = try await accountLEI(accountID, neededFor: "MiFIR transaction reports", in: transaction)
+        let start = period.start
         let rows = try await transaction.query(
             """
             SELECT t.id, t.executed_at, t.side, t.quantity, t.price, t.venue, t.cancelled_at, i.isin,
@@ -192,9 +187,7 @@ public struct RegulatoryReportService: Sendable {
                         quantity: try row.decode("quantity", as: ExactDecimal.self),
                         price: try row.decode("price", as: ExactDecimal.self),
                         currency: currency.count == 3 ? currency : "USD", isin: try row.decode("isin", as: String.self),
-                        venueMIC: venue.flatMap {
-                            $0.count == 4 && $0.allSatisfy { $0.isUppercase || $0.isNumber } ? $0 : nil
-                        }))
+                        venueMIC: Self.venueMIC(venue)))
             }
             if let cancelledAt = try row.decode("cancelled_at", as: Date?.self), cancelledAt >= start,
                 cancelledAt < period.end
@@ -212,19 +205,33 @@ public struct RegulatoryReportService: Sendable {
         )
     }
 
+    /// The account's LEI, which transaction and trade reports identify the firm by.
+    func accountLEI(
+        _ accountID: UUID, neededFor report: String, in transaction: PostgresTransaction
+    ) async throws
+        -> String
+    {
+        let identifiers = try await transaction.query(
+            "SELECT regulatory_identifiers ->> 'lei' AS lei FROM institutional_accounts WHERE id = \(accountID)")
+        guard let lei = try identifiers.first?.decode("lei", as: String?.self) else {
+            throw ComplianceError(.invalidInput, "\(report) need the account's LEI (regulatoryIdentifiers.lei)")
+        }
+        return lei
+    }
+
+    /// A venue as a market identifier code, when the booked venue is one (four capitals or digits).
+    static func venueMIC(_ venue: String?) -> String? {
+        venue.flatMap { $0.count == 4 && $0.allSatisfy { $0.isUppercase || $0.isNumber } ? $0 : nil }
+    }
+
     /// Derivative trades executed (New) or cancelled (early termination) in the quarter.
     func emirReport(
         of accountID: UUID, for period: ReportPeriod, in transaction: PostgresTransaction
     ) async throws
         -> (String, [String: String])
     {
-        let identifiers = try await transaction.query(
-            "SELECT regulatory_identifiers ->> 'lei' AS lei FROM institutional_accounts WHERE id = \(accountID)")
-        guard let lei = try identifiers.first?.decode("lei", as: String?.self) else {
-            throw ComplianceError(
-                .invalidInput, "EMIR trade reports need the account's LEI (regulatoryIdentifiers.lei)")
-        }
-        let start = Calendar(identifier: .gregorian).date(byAdding: .month, value: -3, to: period.end)!
+        let lei = try await accountLEI(accountID, neededFor: "EMIR trade reports", in: transaction)
+        let start = period.start
         let rows = try await transaction.query(
             """
             SELECT t.id, t.executed_at, t.cancelled_at, t.amended_at, t.side, t.venue, t.counterparty
@@ -241,9 +248,7 @@ public struct RegulatoryReportService: Sendable {
             let id = try row.decode("id", as: UUID.self)
             let executedAt = try row.decode("executed_at", as: Date.self)
             let cancelledAt = try row.decode("cancelled_at", as: Date?.self)
-            let venue = try row.decode("venue", as: String?.self).flatMap {
-                $0.count == 4 && $0.allSatisfy { $0.isUppercase || $0.isNumber } ? $0 : nil
-            }
+            let venue = Self.venueMIC(try row.decode("venue", as: String?.self))
             let counterparty = try row.decode("counterparty", as: String?.self).flatMap {
                 RegulatoryIdentifierCheck.isLEI($0) ? $0 : nil
             }
