@@ -120,3 +120,60 @@ struct FeeEventIngestionTests {
         }
     }
 }
+
+@Suite("Revenue plan versions")
+struct RevenuePlanStoreTests {
+    @Test func versionsApplyFromTheirMonthAndNeverIntoAClosedOne() async throws {
+        try await FeeEventIngestionTests.withPartner { pool, partner in
+            let usd = try Currency("USD")
+            let store = RevenuePlanStore()
+            let twenty = RevenuePlan(model: .flat, currency: usd, percent: ExactDecimal(20))
+            let thirty = RevenuePlan(model: .flat, currency: usd, percent: ExactDecimal(30))
+            try await pool.withTransaction { transaction in
+                try await store.add(
+                    twenty, effectiveMonth: "2026-01", partner: partner, createdBy: "admin", in: transaction)
+                try await store.add(
+                    thirty, effectiveMonth: "2026-07", partner: partner, createdBy: "admin", in: transaction)
+            }
+            let inForce = try await pool.withTransaction { transaction in
+                (
+                    try await store.plan(for: partner, in: "2025-12", transaction: transaction),
+                    try await store.plan(for: partner, in: "2026-03", transaction: transaction),
+                    try await store.plan(for: partner, in: "2026-07", transaction: transaction),
+                    try await store.plan(for: partner, in: "2027-01", transaction: transaction)
+                )
+            }
+            #expect(inForce.0 == nil)
+            #expect(inForce.1 == twenty && inForce.2 == thirty && inForce.3 == thirty)
+
+            try await pool.execute(
+                "INSERT INTO platform.revenue_periods (tenant_id, period, status, closed_at) VALUES (\(partner), '2026-08', 'closed', now())"
+            )
+            for (month, message) in [
+                ("2026-08", "is closed"), ("2026-05", "is closed"), ("2026-13", "a month such as"),
+            ] {
+                do {
+                    try await pool.withTransaction { transaction in
+                        try await store.add(
+                            twenty, effectiveMonth: month, partner: partner, createdBy: "admin", in: transaction)
+                    }
+                    Issue.record("\(month) was accepted")
+                } catch let error as RevenueError {
+                    #expect(error.message.contains(message), "\(error.message)")
+                }
+            }
+            await #expect(throws: RevenueError.self) {
+                try await pool.withTransaction { transaction in
+                    try await store.add(
+                        RevenuePlan(model: .flat, currency: usd, percent: ExactDecimal(120)), effectiveMonth: "2026-09",
+                        partner: partner, createdBy: "admin", in: transaction)
+                }
+            }
+            try await pool.withTransaction { transaction in
+                try await store.add(
+                    twenty, effectiveMonth: "2026-09", partner: partner, createdBy: "admin", in: transaction)
+            }
+            #expect(RevenuePlanStore.month(of: Date(timeIntervalSince1970: 1_780_000_000)) == "2026-05")
+        }
+    }
+}

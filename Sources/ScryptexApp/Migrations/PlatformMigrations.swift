@@ -232,6 +232,29 @@ public enum PlatformMigrations {
                         DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ledger_posting_balances();
                     """
             ),
+            Migration(
+                version: 6,
+                name: "revenue_plans_and_periods",
+                sql: """
+                    CREATE TABLE revenue_plans (
+                        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                        tenant_id uuid NOT NULL REFERENCES tenants (id),
+                        effective_month text NOT NULL CHECK (effective_month ~ '^[0-9]{4}-(0[1-9]|1[0-2])$'),
+                        plan jsonb NOT NULL,
+                        created_by text NOT NULL,
+                        created_at timestamptz NOT NULL DEFAULT now(),
+                        UNIQUE (tenant_id, effective_month)
+                    );
+
+                    CREATE TABLE revenue_periods (
+                        tenant_id uuid NOT NULL REFERENCES tenants (id),
+                        period text NOT NULL CHECK (period ~ '^[0-9]{4}-(0[1-9]|1[0-2])$'),
+                        status text NOT NULL CHECK (status IN ('open', 'closed')),
+                        closed_at timestamptz,
+                        PRIMARY KEY (tenant_id, period)
+                    );
+                    """
+            ),
         ]
     )
 }

@@ -1,0 +1,72 @@
+public import Foundation
+import ScryptexCore
+public import ScryptexPostgres
+
+/// Plan versions per partner, effective from a calendar month. A version can only start in a
+/// month that is still open, so a change never rewrites a closed period.
+public struct RevenuePlanStore: Sendable {
+    public init() {}
+
+    /// A month as `2026-11`.
+    public static func month(of date: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let parts = calendar.dateComponents([.year, .month], from: date)
+        return String(format: "%04d-%02d", parts.year!, parts.month!)
+    }
+
+    static func isMonth(_ text: String) -> Bool {
+        let parts = text.split(separator: "-")
+        guard parts.count == 2, parts[0].count == 4, parts[1].count == 2, let year = Int(parts[0]),
+            let month = Int(parts[1])
+        else { return false }
+        return (2000...2100).contains(year) && (1...12).contains(month)
+    }
+
+    /// Adds a plan version for `partner` from `effectiveMonth` (`YYYY-MM`).
+    /// - Throws: `RevenueError` naming the field for an invalid plan or month; `.conflict` when
+    ///   the month is already closed or a version already starts then.
+    public func add(
+        _ plan: RevenuePlan, effectiveMonth: String, partner: UUID, createdBy: String,
+        in transaction: PostgresTransaction
+    ) async throws {
+        try plan.validate()
+        guard Self.isMonth(effectiveMonth) else {
+            throw RevenueError(.invalidInput, "field 'effectiveFrom': a month such as 2026-12")
+        }
+        let closed = try await transaction.query(
+            """
+            SELECT max(period) AS last FROM platform.revenue_periods WHERE tenant_id = \(partner) AND status = 'closed'
+            """
+        ).first?.decode("last", as: String?.self)
+        if let closed, effectiveMonth <= closed {
+            throw RevenueError(
+                .conflict,
+                "field 'effectiveFrom': \(effectiveMonth) is closed (closed through \(closed)); a plan change starts in an open month"
+            )
+        }
+        do {
+            try await transaction.execute(
+                """
+                INSERT INTO platform.revenue_plans (tenant_id, effective_month, plan, created_by)
+                VALUES (\(partner), \(effectiveMonth), \(try PostgresJSON(encoding: plan))::jsonb, \(createdBy))
+                """
+            )
+        } catch let error as PostgresError where error.sqlState == .uniqueViolation {
+            throw RevenueError(.conflict, "field 'effectiveFrom': a plan version already starts in \(effectiveMonth)")
+        }
+    }
+
+    /// The plan in force for `month`: the latest version starting on or before it.
+    public func plan(for partner: UUID, in month: String, transaction: PostgresTransaction) async throws -> RevenuePlan?
+    {
+        let rows = try await transaction.query(
+            """
+            SELECT plan FROM platform.revenue_plans
+            WHERE tenant_id = \(partner) AND effective_month <= \(month)
+            ORDER BY effective_month DESC LIMIT 1
+            """
+        )
+        return try rows.first?.decode("plan", as: PostgresJSON.self).decode(RevenuePlan.self)
+    }
+}
