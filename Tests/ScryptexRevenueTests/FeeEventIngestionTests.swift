@@ -177,3 +177,51 @@ struct RevenuePlanStoreTests {
         }
     }
 }
+
+@Suite("Closing a partner's month")
+struct PeriodCloseTests {
+    @Test func aMonthClosesOnceAndTiesToTheLedger() async throws {
+        try await FeeEventIngestionTests.withPartner { pool, partner in
+            let usd = try Currency("USD")
+            // 12.5 % of 1,000.05 = 125.00625 → 125.01 payable, 0.00375 short (rounding account).
+            try await pool.withTransaction { transaction in
+                try await RevenuePlanStore().add(
+                    RevenuePlan(model: .flat, currency: usd, percent: ExactDecimal(significand: 125, scale: 1)),
+                    effectiveMonth: "2026-01", partner: partner, createdBy: "admin", in: transaction)
+            }
+            let may = Date(timeIntervalSince1970: 1_780_000_000)  // 2026-05-28
+            for (key, cents, product) in [("a", 60_000, "trading_fees"), ("b", 40_005, "data")] {
+                _ = try await pool.withTransaction { transaction in
+                    try await FeeEventIngestion().ingest(
+                        FeeEvent(
+                            idempotencyKey: key, product: product,
+                            amount: ExactDecimal(significand: Int128(cents), scale: 2),
+                            currency: "USD", occurredAt: may), partner: partner, in: transaction)
+                }
+            }
+            let statement = try await pool.withTransaction { transaction in
+                try await PeriodClose().close(partner: partner, month: "2026-05", in: transaction)
+            }
+            #expect(statement.share == "125.01")
+            #expect(statement.roundingRemainder == "-0.00375")
+            #expect(statement.revenueByProduct == ["trading_fees": "600", "data": "400.05"])
+            #expect(statement.closingPayable == "125.01")
+            let balances = try await pool.withTransaction { try await LedgerStore.balances(of: partner, in: $0) }
+            #expect(balances["partner_payable:USD"] == -ExactDecimal(significand: 12_501, scale: 2))
+            #expect(balances.values.reduce(ExactDecimal.zero, +).isZero)
+            await #expect(throws: RevenueError.self) {
+                try await pool.withTransaction {
+                    try await PeriodClose().close(partner: partner, month: "2026-05", in: $0)
+                }
+            }
+            // The closed month now refuses a plan change.
+            await #expect(throws: RevenueError.self) {
+                try await pool.withTransaction { transaction in
+                    try await RevenuePlanStore().add(
+                        RevenuePlan(model: .flat, currency: usd, percent: ExactDecimal(1)), effectiveMonth: "2026-05",
+                        partner: partner, createdBy: "admin", in: transaction)
+                }
+            }
+        }
+    }
+}

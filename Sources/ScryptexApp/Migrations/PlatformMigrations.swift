@@ -255,6 +255,11 @@ public enum PlatformMigrations {
                     );
                     """
             ),
+            Migration(
+                version: 7,
+                name: "revenue_statements",
+                sql: "ALTER TABLE revenue_periods ADD COLUMN statement jsonb;"
+            ),
         ]
     )
 }
