@@ -151,7 +151,8 @@ struct HTTPServerTests {
     @Test func gracefulShutdownFinishesInFlightRequests() async throws {
         var router = Router()
         router.get("/slow") { _, _ in
-            try await Task.sleep(for: .milliseconds(500))
+            // Long enough to be surely in flight when shutdown starts, even on a loaded machine.
+            try await Task.sleep(for: .seconds(2))
             return .json(#"{"finished":true}"#)
         }
         let server = HTTPServer(
