@@ -19,10 +19,12 @@ struct RateLimiterTests {
 
     @Test func bucketsRefillAtTheirRate() async throws {
         let limiter = RateLimiter()
-        let limit = RateLimiter.Limit(ratePerSecond: 20, burst: 1)
+        // A token every 250 ms: the second take right after the first finds the bucket empty
+        // even if this task is descheduled for a while.
+        let limit = RateLimiter.Limit(ratePerSecond: 4, burst: 1)
         #expect(limiter.take("key", limit: limit) == .allowed)
         #expect(limiter.take("key", limit: limit) != .allowed)
-        try await Task.sleep(for: .milliseconds(120))
+        try await Task.sleep(for: .milliseconds(400))
         #expect(limiter.take("key", limit: limit) == .allowed)
     }
 
