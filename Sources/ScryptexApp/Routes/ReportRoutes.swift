@@ -3,6 +3,7 @@ import ScryptexCompliance
 import ScryptexCore
 import ScryptexHTTP
 import ScryptexIdentity
+import ScryptexInstitutional
 import ScryptexPostgres
 import ScryptexTenancy
 
@@ -112,7 +113,7 @@ enum ReportRoutes {
                     "field 'isin': '\(isin)' is not an ISIN (2 letters, 9 letters or digits, a check digit that verifies)",
                     type: "invalid-field")
             }
-            guard InstrumentSymbol.isValid(body.symbol) else {
+            guard Instrument.isValidSymbol(body.symbol) else {
                 throw HTTPProblem.badRequest(
                     "field 'symbol': BASE/QUOTE in capitals, such as ETH/USDC", type: "invalid-field")
             }
@@ -189,16 +190,6 @@ enum ReportRoutes {
             }
             return try PostgresJSON(encoding: ["reportId": id.uuidString.lowercased()])
         }
-    }
-}
-
-enum InstrumentSymbol {
-    static func isValid(_ symbol: String) -> Bool {
-        let parts = symbol.split(separator: "/", omittingEmptySubsequences: false)
-        return parts.count == 2
-            && parts.allSatisfy { part in
-                (2...12).contains(part.count) && part.allSatisfy { $0.isASCII && ($0.isUppercase || $0.isNumber) }
-            }
     }
 }
 

@@ -250,7 +250,7 @@ public struct RegulatoryReportService: Sendable {
             let cancelledAt = try row.decode("cancelled_at", as: Date?.self)
             let venue = Self.venueMIC(try row.decode("venue", as: String?.self))
             let counterparty = try row.decode("counterparty", as: String?.self).flatMap {
-                RegulatoryIdentifierCheck.isLEI($0) ? $0 : nil
+                RegulatoryIdentifier.isValidLEI($0) ? $0 : nil
             }
             let buy = try row.decode("side", as: String.self) == "buy"
             if executedAt >= start && executedAt < period.end {
@@ -343,9 +343,4 @@ public struct RegulatoryReportService: Sendable {
             error: try row.decode("error", as: String?.self), createdAt: try row.decode("created_at", as: Date.self),
             completedAt: try row.decode("completed_at", as: Date?.self))
     }
-}
-
-/// The LEI check, for counterparty fields that may hold one.
-enum RegulatoryIdentifierCheck {
-    static func isLEI(_ text: String) -> Bool { RegulatoryIdentifier.isValidLEI(text) }
 }
