@@ -26,9 +26,25 @@ public struct FeeEvent: Sendable, Codable, Equatable {
     }
 }
 
-/// Takes fee events into the ledger: each is validated, stored once per idempotency key, and
-/// posted (fees receivable against platform revenue) in the same transaction. Replaying an event
-/// changes nothing; the same key with a different payload is a conflict.
+/// A fee event and the partner (tenant) it belongs to.
+public struct PartnerFeeEvent: Sendable, Equatable {
+    public var partner: UUID
+    public var event: FeeEvent
+
+    public init(partner: UUID, event: FeeEvent) {
+        self.partner = partner
+        self.event = event
+    }
+}
+
+/// Takes fee events into the ledger. A batch is validated whole before anything is written;
+/// each event is stored once per (partner, idempotency key) and booked in a period: the month it
+/// occurred in, or — when that month is already closed — the partner's next open month, where
+/// the period close posts it as an adjustment (a closed period is never edited). The batch's
+/// new fees post as one balanced entry per partner, currency and period (fees receivable
+/// against platform revenue) in the same transaction, and every event row names its posting.
+/// Replaying events changes nothing; a known key with a different payload is a conflict and
+/// the whole batch is refused.
 public struct FeeEventIngestion: Sendable {
     public init() {}
 
@@ -37,10 +53,22 @@ public struct FeeEventIngestion: Sendable {
         case duplicate
     }
 
+    /// What a batch did.
+    public struct Summary: Sendable, Equatable, Codable {
+        /// Events stored and posted now.
+        public var recorded = 0
+        /// Events already stored with the same payload (replays), which changed nothing.
+        public var duplicates = 0
+        /// Recorded events whose month was closed, booked in the next open month as adjustments.
+        public var late = 0
+
+        public init() {}
+    }
+
     /// Validates an event; throws naming the field.
     public static func validate(_ event: FeeEvent) throws(RevenueError) -> (RevenueProduct, Currency) {
         guard (1...128).contains(event.idempotencyKey.utf8.count),
-            event.idempotencyKey.allSatisfy({ $0.isASCII && !$0.isWhitespace })
+            event.idempotencyKey.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F })
         else {
             throw RevenueError(.invalidInput, "field 'idempotencyKey': 1 to 128 printable ASCII characters")
         }
@@ -58,70 +86,353 @@ public struct FeeEventIngestion: Sendable {
             throw RevenueError(
                 .invalidInput, "field 'amount': \(currency) amounts have at most \(currency.precision) decimals")
         }
-        if let volume = event.volume, volume.isNegative {
-            throw RevenueError(.invalidInput, "field 'volume': must not be negative")
+        if let volume = event.volume {
+            guard !volume.isNegative else {
+                throw RevenueError(.invalidInput, "field 'volume': must not be negative")
+            }
+            guard volume.significantScale <= 18 else {
+                throw RevenueError(.invalidInput, "field 'volume': at most 18 decimals")
+            }
+        }
+        guard RevenueMonth.isValid(RevenueMonth.of(event.occurredAt)) else {
+            throw RevenueError(.invalidInput, "field 'occurredAt': a time between the years 2000 and 2100")
         }
         return (product, currency)
     }
 
     /// Records one event for a partner (tenant) in `transaction` (the host role's).
     public func ingest(_ event: FeeEvent, partner: UUID, in transaction: PostgresTransaction) async throws -> Outcome {
-        let (product, currency) = try Self.validate(event)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        encoder.dateEncodingStrategy = .iso8601
-        let payloadHash = SHA256.hexDigest(String(decoding: try encoder.encode(event), as: UTF8.self))
+        let summary = try await ingest([PartnerFeeEvent(partner: partner, event: event)], in: transaction, prefix: nil)
+        return summary.recorded == 1 ? .recorded : .duplicate
+    }
+
+    /// Records a batch of events in `transaction`; all or nothing.
+    /// - Throws: `RevenueError` naming the event and field (`events[3].amount`) for bad input,
+    ///   an unknown or deleted partner, or a currency other than the partner's plan's;
+    ///   `.conflict` for a known key with a different payload.
+    public func ingest(_ events: [PartnerFeeEvent], in transaction: PostgresTransaction) async throws -> Summary {
+        try await ingest(events, in: transaction, prefix: "events")
+    }
+
+    private func ingest(
+        _ events: [PartnerFeeEvent], in transaction: PostgresTransaction, prefix: String?
+    ) async throws -> Summary {
+        func named(_ index: Int, _ error: RevenueError) -> RevenueError {
+            guard let prefix else { return error }
+            var error = error
+            if let range = error.message.range(of: "field '") {
+                error.message.replaceSubrange(range, with: "field '\(prefix)[\(index)].")
+            } else {
+                error.message = "\(prefix)[\(index)]: " + error.message
+            }
+            return error
+        }
+        var currencies: [Currency] = []
+        currencies.reserveCapacity(events.count)
+        for (index, item) in events.enumerated() {
+            do {
+                currencies.append(try Self.validate(item.event).1)
+            } catch {
+                throw named(index, error)
+            }
+        }
+        guard !events.isEmpty else { return Summary() }
+
+        // A shared lock per partner: batches run side by side, a period close waits for them.
+        let partners = Array(Set(events.map(\.partner))).sorted { $0.uuidString < $1.uuidString }
+        try await RevenueLocks.shared(partners, in: transaction)
+        let state = try await PartnerState.load(partners, in: transaction)
+
+        // Book each event, check its partner and currency, group new fees into postings.
+        struct Group: Hashable {
+            var partner: UUID
+            var currency: String
+            var period: String
+        }
+        var postingIDs: [Group: UUID] = [:]
+        var columns = EventColumns(capacity: events.count)
+        var late = 0
+        for (index, item) in events.enumerated() {
+            guard let partner = state[item.partner], partner.acceptsFees else {
+                throw named(
+                    index,
+                    RevenueError(
+                        .invalidInput,
+                        "field 'partner': unknown or deleted partner \(item.partner.uuidString.lowercased())"))
+            }
+            let occurred = RevenueMonth.of(item.event.occurredAt)
+            let booked = partner.bookingMonth(for: occurred)
+            if booked != occurred { late += 1 }
+            if let planCurrency = partner.planCurrency(in: booked), planCurrency != currencies[index].code {
+                throw named(
+                    index,
+                    RevenueError(
+                        .invalidInput,
+                        "field 'currency': \(currencies[index]) is not the currency of the partner's plan for \(booked) (\(planCurrency))"
+                    ))
+            }
+            let group = Group(partner: item.partner, currency: currencies[index].code, period: booked)
+            let postingID = postingIDs[group] ?? UUID()
+            postingIDs[group] = postingID
+            columns.append(item, bookedPeriod: booked, postingID: postingID, late: booked != occurred)
+        }
+
         let inserted = try await transaction.query(
             """
             INSERT INTO platform.fee_events
-                (tenant_id, idempotency_key, product, amount, currency, volume, occurred_at, payload_hash)
-            VALUES (\(partner), \(event.idempotencyKey), \(product.rawValue), \(event.amount), \(currency.code),
-                    \(event.volume ?? .zero), \(event.occurredAt), \(payloadHash))
+                (tenant_id, idempotency_key, product, amount, currency, volume, occurred_at, payload_hash,
+                 booked_period, posting_id)
+            SELECT * FROM unnest(\(columns.partners)::uuid[], \(columns.keys)::text[], \(columns.products)::text[],
+                \(columns.amounts)::numeric[], \(columns.currencies)::text[], \(columns.volumes)::numeric[],
+                \(columns.times)::timestamptz[], \(columns.hashes)::text[], \(columns.periods)::text[],
+                \(columns.postingIDs)::uuid[])
             ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
-            RETURNING id
+            RETURNING tenant_id, idempotency_key
             """
         )
-        guard let id = try inserted.first?.decode("id", as: UUID.self) else {
-            let existing = try await transaction.query(
+        var stored = Set<String>()
+        stored.reserveCapacity(inserted.count)
+        for row in inserted {
+            stored.insert(
+                try row.decode("tenant_id", as: UUID.self).uuidString + "/"
+                    + row.decode("idempotency_key", as: String.self))
+        }
+
+        // Sum what was stored per posting; the rest are replays — or conflicts.
+        var totals: [UUID: (group: Group, amount: ExactDecimal)] = [:]
+        var counted = Set<String>()
+        var summary = Summary()
+        var replayed: [Int] = []
+        for (index, item) in events.enumerated() {
+            let identity = item.partner.uuidString + "/" + item.event.idempotencyKey
+            if stored.contains(identity), counted.insert(identity).inserted {
+                let group = Group(
+                    partner: item.partner, currency: columns.currencies[index], period: columns.periods[index])
+                totals[columns.postingIDs[index], default: (group, .zero)].amount += item.event.amount
+                summary.recorded += 1
+                if columns.late[index] { summary.late += 1 }
+            } else {
+                replayed.append(index)
+            }
+        }
+        if !replayed.isEmpty {
+            let subset = columns.subset(replayed)
+            let conflicts = try await transaction.query(
                 """
-                SELECT payload_hash FROM platform.fee_events
-                WHERE tenant_id = \(partner) AND idempotency_key = \(event.idempotencyKey)
+                SELECT n.key FROM unnest(\(subset.partners)::uuid[], \(subset.keys)::text[], \(subset.products)::text[],
+                    \(subset.amounts)::numeric[], \(subset.currencies)::text[], \(subset.volumes)::numeric[],
+                    \(subset.times)::timestamptz[]) AS n (tenant_id, key, product, amount, currency, volume, occurred_at)
+                JOIN platform.fee_events e ON e.tenant_id = n.tenant_id AND e.idempotency_key = n.key
+                WHERE (e.product, e.amount, e.currency, e.volume, e.occurred_at)
+                    IS DISTINCT FROM (n.product, n.amount, n.currency, n.volume, n.occurred_at)
+                LIMIT 1
                 """
             )
-            guard try existing.first?.decode("payload_hash", as: String.self) == payloadHash else {
+            if let key = try conflicts.first?.decode("key", as: String.self) {
                 throw RevenueError(
-                    .conflict,
-                    "field 'idempotencyKey': '\(event.idempotencyKey)' was already used for a different event")
+                    .conflict, "field 'idempotencyKey': '\(key)' was already used for a different event")
             }
-            return .duplicate
+            summary.duplicates = replayed.count
         }
-        let posting = try Posting.feesEarned(Money(event.amount, currency), memo: "fee event \(event.idempotencyKey)")
-        try await LedgerStore.record(posting, partner: partner, source: id, in: transaction)
-        return .recorded
+
+        var postings: [LedgerStore.Entry] = []
+        for (postingID, total) in totals.sorted(by: { $0.key.uuidString < $1.key.uuidString }) {
+            let currency = try Currency(total.group.currency)
+            postings.append(
+                LedgerStore.Entry(
+                    id: postingID,
+                    posting: try Posting.feesEarned(
+                        Money(total.amount, currency), memo: "fee events booked in \(total.group.period)"),
+                    partner: total.group.partner, source: nil, period: total.group.period))
+        }
+        try await LedgerStore.record(postings, in: transaction)
+        return summary
+    }
+}
+
+/// What ingestion needs to know of each partner in a batch: whether it takes fees, the last
+/// closed month, and the currency of each plan version.
+struct PartnerState {
+    var status: String
+    var lastClosed: String?
+    /// Plan versions (start month, currency), latest first.
+    var plans: [(month: String, currency: String)]
+
+    var acceptsFees: Bool { status == "active" || status == "suspended" }
+
+    /// The month an event that occurred in `month` is booked in: its own, unless closed.
+    func bookingMonth(for month: String) -> String {
+        guard let lastClosed, month <= lastClosed else { return month }
+        return RevenueMonth.next(after: lastClosed)
+    }
+
+    func planCurrency(in month: String) -> String? {
+        plans.first { $0.month <= month }?.currency
+    }
+
+    static func load(_ partners: [UUID], in transaction: PostgresTransaction) async throws -> [UUID: PartnerState] {
+        var state: [UUID: PartnerState] = [:]
+        let rows = try await transaction.query(
+            """
+            SELECT t.id, t.status,
+                (SELECT max(period) FROM platform.revenue_periods p WHERE p.tenant_id = t.id AND p.status = 'closed')
+                    AS last_closed
+            FROM platform.tenants t WHERE t.id = ANY(\(partners))
+            """
+        )
+        for row in rows {
+            state[try row.decode("id", as: UUID.self)] = PartnerState(
+                status: try row.decode("status", as: String.self),
+                lastClosed: try row.decode("last_closed", as: String?.self), plans: [])
+        }
+        let plans = try await transaction.query(
+            """
+            SELECT tenant_id, effective_month, plan ->> 'currency' AS currency FROM platform.revenue_plans
+            WHERE tenant_id = ANY(\(partners)) ORDER BY effective_month DESC
+            """
+        )
+        for row in plans {
+            state[try row.decode("tenant_id", as: UUID.self)]?.plans.append(
+                (try row.decode("effective_month", as: String.self), try row.decode("currency", as: String.self)))
+        }
+        return state
+    }
+}
+
+/// A batch of events as parallel arrays, for one `unnest` insert.
+private struct EventColumns {
+    var partners: [UUID] = []
+    var keys: [String] = []
+    var products: [String] = []
+    var amounts: [ExactDecimal] = []
+    var currencies: [String] = []
+    var volumes: [ExactDecimal] = []
+    var times: [Date] = []
+    var hashes: [String] = []
+    var periods: [String] = []
+    var postingIDs: [UUID] = []
+    var late: [Bool] = []
+
+    init(capacity: Int) {
+        partners.reserveCapacity(capacity)
+        keys.reserveCapacity(capacity)
+        amounts.reserveCapacity(capacity)
+        times.reserveCapacity(capacity)
+    }
+
+    mutating func append(_ item: PartnerFeeEvent, bookedPeriod: String, postingID: UUID, late: Bool) {
+        let event = item.event
+        let volume = event.volume ?? .zero
+        partners.append(item.partner)
+        keys.append(event.idempotencyKey)
+        products.append(event.product)
+        amounts.append(event.amount)
+        currencies.append(event.currency)
+        volumes.append(volume)
+        times.append(event.occurredAt)
+        // A fingerprint of the payload as received (fields in a fixed order, exact values).
+        hashes.append(
+            SHA256.hexDigest(
+                [
+                    event.product, event.amount.normalized.description, event.currency,
+                    volume.normalized.description, event.occurredAt.postgresText ?? "",
+                ].joined(separator: "\u{1F}")))
+        periods.append(bookedPeriod)
+        postingIDs.append(postingID)
+        self.late.append(late)
+    }
+
+    func subset(_ indices: [Int]) -> EventColumns {
+        var subset = EventColumns(capacity: indices.count)
+        for index in indices {
+            subset.partners.append(partners[index])
+            subset.keys.append(keys[index])
+            subset.products.append(products[index])
+            subset.amounts.append(amounts[index])
+            subset.currencies.append(currencies[index])
+            subset.volumes.append(volumes[index])
+            subset.times.append(times[index])
+        }
+        return subset
+    }
+}
+
+/// Advisory locks per partner: ingestion holds them shared, anything that reads a period whole
+/// or moves the payable (period close, payouts) holds them exclusively.
+enum RevenueLocks {
+    static func key(_ partner: UUID) -> String { "scryptex-revenue:" + partner.uuidString.lowercased() }
+
+    static func shared(_ partners: [UUID], in transaction: PostgresTransaction) async throws {
+        try await transaction.execute(
+            "SELECT pg_advisory_xact_lock_shared(hashtextextended(k, 0)) FROM unnest(\(partners.map(key))::text[]) AS k"
+        )
+    }
+
+    static func exclusive(_ partner: UUID, in transaction: PostgresTransaction) async throws {
+        try await transaction.execute("SELECT pg_advisory_xact_lock(hashtextextended(\(key(partner)), 0))")
     }
 }
 
 /// Stores postings in `platform.ledger_entries` (append-only: one row per line, a posting id
-/// grouping them).
+/// grouping them; the database refuses a posting that does not balance).
 public enum LedgerStore {
-    public static func record(
-        _ posting: Posting, partner: UUID, source: UUID?, in transaction: PostgresTransaction
-    )
-        async throws
-    {
-        let postingID = UUID()
-        for line in posting.lines {
-            try await transaction.execute(
-                """
-                INSERT INTO platform.ledger_entries (posting_id, tenant_id, account, currency, amount, memo, source_id)
-                VALUES (\(postingID), \(partner), \(line.account.rawValue), \(line.amount.currency.code),
-                        \(line.amount.amount), \(posting.memo), \(source))
-                """
-            )
+    public struct Entry: Sendable {
+        public var id: UUID
+        public var posting: Posting
+        public var partner: UUID
+        /// What caused it (a payout), if one row does.
+        public var source: UUID?
+        /// The period it belongs to, when it belongs to one.
+        public var period: String?
+
+        public init(id: UUID = UUID(), posting: Posting, partner: UUID, source: UUID?, period: String?) {
+            self.id = id
+            self.posting = posting
+            self.partner = partner
+            self.source = source
+            self.period = period
         }
     }
 
-    /// Balances by account for a partner and currency.
+    public static func record(
+        _ posting: Posting, partner: UUID, source: UUID?, period: String? = nil, in transaction: PostgresTransaction
+    ) async throws {
+        try await record([Entry(posting: posting, partner: partner, source: source, period: period)], in: transaction)
+    }
+
+    /// Records postings, all their lines in one statement.
+    public static func record(_ entries: [Entry], in transaction: PostgresTransaction) async throws {
+        var postingIDs: [UUID] = []
+        var partners: [UUID] = []
+        var accounts: [String] = []
+        var currencies: [String] = []
+        var amounts: [ExactDecimal] = []
+        var memos: [String] = []
+        var sources: [UUID?] = []
+        var periods: [String?] = []
+        for entry in entries {
+            for line in entry.posting.lines {
+                postingIDs.append(entry.id)
+                partners.append(entry.partner)
+                accounts.append(line.account.rawValue)
+                currencies.append(line.amount.currency.code)
+                amounts.append(line.amount.amount)
+                memos.append(entry.posting.memo)
+                sources.append(entry.source)
+                periods.append(entry.period)
+            }
+        }
+        guard !postingIDs.isEmpty else { return }
+        try await transaction.execute(
+            """
+            INSERT INTO platform.ledger_entries (posting_id, tenant_id, account, currency, amount, memo, source_id, period)
+            SELECT * FROM unnest(\(postingIDs)::uuid[], \(partners)::uuid[], \(accounts)::text[], \(currencies)::text[],
+                \(amounts)::numeric[], \(memos)::text[], \(sources)::uuid[], \(periods)::text[])
+            """
+        )
+    }
+
+    /// Balances by account for a partner, keyed `account:currency`.
     public static func balances(
         of partner: UUID, in transaction: PostgresTransaction
     ) async throws
@@ -140,5 +451,18 @@ public enum LedgerStore {
             ).normalized
         }
         return balances
+    }
+
+    /// One account's balance for a partner (debits positive).
+    public static func balance(
+        of account: LedgerAccount, currency: Currency, partner: UUID, in transaction: PostgresTransaction
+    ) async throws -> ExactDecimal {
+        let rows = try await transaction.query(
+            """
+            SELECT coalesce(sum(amount), 0)::text AS total FROM platform.ledger_entries
+            WHERE tenant_id = \(partner) AND account = \(account.rawValue) AND currency = \(currency.code)
+            """
+        )
+        return try ExactDecimal(parsing: try rows.first?.decode("total", as: String.self) ?? "0").normalized
     }
 }

@@ -1,4 +1,4 @@
-import ScryptexCore
+public import ScryptexCore
 
 /// The ledger's accounts, per partner.
 public enum LedgerAccount: String, Sendable, Codable, CaseIterable {
@@ -10,19 +10,23 @@ public enum LedgerAccount: String, Sendable, Codable, CaseIterable {
     case revenueShareExpense = "revenue_share_expense"
     /// What the platform owes the partner (credit when a period closes).
     case partnerPayable = "partner_payable"
-    /// Money sent to the partner (debit payable, credit this when a payout settles).
+    /// Payouts on their way: debited from the payable when sent, cleared when they settle or
+    /// fail.
+    case payoutsInTransit = "payouts_in_transit"
+    /// Money that reached the partner (credit when a payout settles).
     case partnerPaid = "partner_paid"
-    /// Late events and corrections, posted in the next open period.
+    /// The partner's share of late events (true-ups of closed periods), an expense posted in
+    /// the next open period; exact, like the share expense.
     case adjustments
     /// Sub-cent remainders of rounding the share to the currency's precision.
     case roundingRemainder = "rounding_remainder"
 }
 
 extension LedgerAccount {
-    /// Accounts that meet money moving in or out (fees, payables, payouts, adjustments) hold
-    /// whole minor units; the share expense is exact and the rounding account holds what lies
-    /// between the exact share and the rounded payable.
-    public var holdsMinorUnitsOnly: Bool { self != .revenueShareExpense && self != .roundingRemainder }
+    /// Accounts that meet money moving in or out (fees, payables, payouts) hold whole minor
+    /// units; the share expense and its adjustments are exact, and the rounding account holds
+    /// what lies between an exact share and the rounded payable.
+    public var holdsMinorUnitsOnly: Bool { ![.revenueShareExpense, .adjustments, .roundingRemainder].contains(self) }
 }
 
 /// One balanced journal entry: its lines sum to zero per currency (debits positive, credits
@@ -59,6 +63,17 @@ public struct Posting: Sendable, Equatable {
         }
         self.memo = memo
         self.lines = lines
+    }
+
+    /// A true-up of a closed period's share: the exact change as an adjustment, the rounded
+    /// change payable, the remainder in the rounding account.
+    public static func adjustment(
+        exact: ExactDecimal, currency: Currency, memo: String
+    ) throws(RevenueError) -> Posting {
+        let rounded = exact.rounded(toScale: currency.precision, rule: .halfEven)
+        var lines = [Line(.adjustments, Money(exact, currency)), Line(.partnerPayable, Money(-rounded, currency))]
+        if rounded != exact { lines.append(Line(.roundingRemainder, Money(rounded - exact, currency))) }
+        return try Posting(memo: memo, lines: lines)
     }
 
     /// Fees earned: receivable against platform revenue.

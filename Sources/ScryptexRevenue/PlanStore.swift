@@ -7,22 +7,6 @@ public import ScryptexPostgres
 public struct RevenuePlanStore: Sendable {
     public init() {}
 
-    /// A month as `2026-11`.
-    public static func month(of date: Date) -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let parts = calendar.dateComponents([.year, .month], from: date)
-        return String(format: "%04d-%02d", parts.year!, parts.month!)
-    }
-
-    static func isMonth(_ text: String) -> Bool {
-        let parts = text.split(separator: "-")
-        guard parts.count == 2, parts[0].count == 4, parts[1].count == 2, let year = Int(parts[0]),
-            let month = Int(parts[1])
-        else { return false }
-        return (2000...2100).contains(year) && (1...12).contains(month)
-    }
-
     /// Adds a plan version for `partner` from `effectiveMonth` (`YYYY-MM`).
     /// - Throws: `RevenueError` naming the field for an invalid plan or month; `.conflict` when
     ///   the month is already closed or a version already starts then.
@@ -31,7 +15,7 @@ public struct RevenuePlanStore: Sendable {
         in transaction: PostgresTransaction
     ) async throws {
         try plan.validate()
-        guard Self.isMonth(effectiveMonth) else {
+        guard RevenueMonth.isValid(effectiveMonth) else {
             throw RevenueError(.invalidInput, "field 'effectiveFrom': a month such as 2026-12")
         }
         let closed = try await transaction.query(

@@ -173,7 +173,7 @@ struct RevenuePlanStoreTests {
                 try await store.add(
                     twenty, effectiveMonth: "2026-09", partner: partner, createdBy: "admin", in: transaction)
             }
-            #expect(RevenuePlanStore.month(of: Date(timeIntervalSince1970: 1_780_000_000)) == "2026-05")
+            #expect(RevenueMonth.of(Date(timeIntervalSince1970: 1_780_000_000)) == "2026-05")
         }
     }
 }
@@ -204,7 +204,7 @@ struct PeriodCloseTests {
             }
             #expect(statement.share == "125.01")
             #expect(statement.roundingRemainder == "-0.00375")
-            #expect(statement.revenueByProduct == ["trading_fees": "600", "data": "400.05"])
+            #expect(statement.revenueByProduct == ["trading_fees": "600.00", "data": "400.05"])
             #expect(statement.closingPayable == "125.01")
             let balances = try await pool.withTransaction { try await LedgerStore.balances(of: partner, in: $0) }
             #expect(balances["partner_payable:USD"] == -ExactDecimal(significand: 12_501, scale: 2))

@@ -260,6 +260,48 @@ public enum PlatformMigrations {
                 name: "revenue_statements",
                 sql: "ALTER TABLE revenue_periods ADD COLUMN statement jsonb;"
             ),
+            Migration(
+                version: 8,
+                name: "revenue_booking_payouts_instances",
+                sql: """
+                    -- The month an event is booked in: its own, or the next open one when its month
+                    -- was already closed (a late event, posted as an adjustment there).
+                    ALTER TABLE fee_events ADD COLUMN booked_period text,
+                        ADD COLUMN posting_id uuid;
+                    UPDATE fee_events SET booked_period = to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM');
+                    UPDATE fee_events f SET posting_id = l.posting_id
+                        FROM ledger_entries l WHERE l.source_id = f.id;
+                    ALTER TABLE fee_events ALTER COLUMN booked_period SET NOT NULL,
+                        ADD CONSTRAINT fee_events_booked_period CHECK (booked_period ~ '^[0-9]{4}-(0[1-9]|1[0-2])$');
+                    CREATE INDEX fee_events_booked ON fee_events (tenant_id, booked_period);
+
+                    ALTER TABLE ledger_entries ADD COLUMN period text;
+                    CREATE INDEX ledger_entries_posting ON ledger_entries (posting_id);
+                    CREATE INDEX ledger_entries_source ON ledger_entries (source_id) WHERE source_id IS NOT NULL;
+
+                    -- The last ledger row a period's statement covers (payable movements after it
+                    -- belong to the next statement).
+                    ALTER TABLE revenue_periods ADD COLUMN ledger_position bigint;
+
+                    CREATE TABLE revenue_payouts (
+                        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                        tenant_id uuid NOT NULL REFERENCES tenants (id),
+                        amount numeric(38, 18) NOT NULL CHECK (amount > 0),
+                        currency text NOT NULL,
+                        status text NOT NULL CHECK (status IN ('pending', 'sent', 'settled', 'failed')),
+                        reference text,
+                        failure_reason text,
+                        created_by text NOT NULL,
+                        created_at timestamptz NOT NULL DEFAULT now(),
+                        updated_at timestamptz NOT NULL DEFAULT now()
+                    );
+                    CREATE INDEX revenue_payouts_tenant ON revenue_payouts (tenant_id, created_at);
+
+                    -- An instance's revenue terms live in revenue_plans (versioned); its features
+                    -- are the tenant's flags, bounded by the commercial plan.
+                    ALTER TABLE white_label_instances DROP COLUMN revenue_share_percent;
+                    """
+            ),
         ]
     )
 }
