@@ -73,6 +73,8 @@ let package = Package(
             name: "ScryptexRevenue", dependencies: ["ScryptexCore", "ScryptexCrypto", "ScryptexPostgres"],
             swiftSettings: strictSettings
         ),
+        // Mustache templates for branded pages and printable statements.
+        .target(name: "ScryptexTemplates", swiftSettings: strictSettings),
         // A private PostgreSQL cluster the host starts itself when DATABASE_URL is unset.
         .target(
             name: "ScryptexEmbeddedPostgres",
@@ -133,6 +135,10 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(name: "ScryptexCoreTests", dependencies: ["ScryptexCore"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "ScryptexTemplatesTests", dependencies: ["ScryptexTemplates", "ScryptexTestSupport"],
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "ScryptexHTTPTests",
             dependencies: ["ScryptexHTTP", "ScryptexCrypto", "ScryptexTestSupport"],
