@@ -86,7 +86,9 @@ let package = Package(
             name: "ScryptexApp",
             dependencies: [
                 "ScryptexCore", "ScryptexCrypto", "ScryptexPostgres", "ScryptexEmbeddedPostgres", "ScryptexHTTP",
-                "ScryptexCompliance", "ScryptexIdentity", "ScryptexInstitutional", "ScryptexTenancy",
+                "ScryptexCompliance", "ScryptexIdentity", "ScryptexInstitutional", "ScryptexRevenue",
+                "ScryptexTemplates",
+                "ScryptexTenancy",
             ],
             swiftSettings: strictSettings
         ),
@@ -161,7 +163,7 @@ let package = Package(
             name: "ScryptexAppTests",
             dependencies: [
                 "ScryptexApp", "ScryptexCompliance", "ScryptexCore", "ScryptexCrypto", "ScryptexHTTP",
-                "ScryptexIdentity",
+                "ScryptexIdentity", "ScryptexRevenue", "ScryptexTemplates",
                 "ScryptexTestSupport",
             ],
             swiftSettings: strictSettings

@@ -6,6 +6,7 @@ import ScryptexCore
 import ScryptexHTTP
 import ScryptexIdentity
 import ScryptexPostgres
+import ScryptexTemplates
 import ScryptexTenancy
 import Synchronization
 
@@ -140,11 +141,16 @@ extension HostService {
             )
         }
         let store = try folder.loadStore(defaultDomain: configuration.platformDomain, logger: logger)
+        let templates = try TemplateLibrary(directory: configuration.templatesDirectory)
         let application = HTTPApplication(
             router: Self.routes(
-                pool: pool, keyring: keyring, configuration: configuration, logger: logger, sanctions: sanctions
+                pool: pool, keyring: keyring, configuration: configuration, logger: logger, templates: templates,
+                sanctions: sanctions
             ).router,
-            middleware: [AccessLogMiddleware(), TenantResolutionMiddleware(directory: directory)]
+            middleware: [
+                AccessLogMiddleware(), TenantResolutionMiddleware(directory: directory),
+                BrandedPageMiddleware(templates: templates, pool: pool, platformDomain: configuration.platformDomain),
+            ]
         )
         let https = HTTPServer(
             configuration: .init(
@@ -176,14 +182,14 @@ extension HostService {
     /// Every route of the host, each with the access it needs.
     static func routes(
         pool: PostgresConnectionPool, keyring: Keyring, configuration: Configuration, logger: Logger,
-        sanctions: SanctionsRegistry? = nil
+        templates: TemplateLibrary, sanctions: SanctionsRegistry? = nil
     ) -> SecuredRouter {
         var router = Router()
         PlatformRoutes.add(to: &router, pool: pool)
         let services = RouteServices(
             identity: IdentityService(pool: pool, keyring: keyring), limiter: RateLimiter(),
             configuration: configuration, logger: logger, features: FeatureGate(pool: pool),
-            sanctions: sanctions ?? SanctionsRegistry(pool: pool, logger: logger))
+            sanctions: sanctions ?? SanctionsRegistry(pool: pool, logger: logger), templates: templates)
         var routes = SecuredRouter(router: router, services: services)
         TenantRoutes.add(to: &routes)
         IdentityRoutes.add(to: &routes)
@@ -191,6 +197,7 @@ extension HostService {
         ComplianceRoutes.add(to: &routes)
         ReportRoutes.add(to: &routes)
         AdminRoutes.add(to: &routes)
+        WhiteLabelRoutes.add(to: &routes)
         return routes
     }
 }

@@ -313,3 +313,45 @@ struct Revenue {
         return revenue
     }
 }
+
+extension RevenueStatement {
+    /// The statement as CSV (RFC 4180): one `section,item,amount,detail` row per line of it.
+    public var csv: String {
+        var rows: [[String]] = [["section", "item", "amount", "detail"]]
+        rows.append(["statement", "partner", "", partner.uuidString.lowercased()])
+        rows.append(["statement", "period", "", period])
+        rows.append(["statement", "currency", "", currency])
+        rows.append(["balance", "opening payable", openingPayable, ""])
+        for payout in payouts {
+            rows.append([
+                "balance", "payout", payout.amount, payout.payout.uuidString.lowercased() + " " + payout.status,
+            ])
+        }
+        rows.append(["balance", "share", share, ""])
+        for adjustment in adjustments {
+            rows.append([
+                "balance", "adjustment", adjustment.share,
+                "\(adjustment.period): \(adjustment.events) late events, revenue \(adjustment.revenue)",
+            ])
+        }
+        rows.append(["balance", "closing payable", closingPayable, ""])
+        for (product, amount) in revenueByProduct.sorted(by: { $0.key < $1.key }) {
+            rows.append(["revenue", product, amount, ""])
+        }
+        rows.append(["revenue", "total", revenueTotal, "\(eventCount) events, volume \(volume)"])
+        for tier in tiers {
+            rows.append([
+                "tier", String(tier.tier), tier.share,
+                "from \(tier.from) up to \(tier.upTo ?? "open") at \(tier.percent) % on \(tier.base)",
+            ])
+        }
+        rows.append(["share", "exact", exactShare, adjustedBy ?? ""])
+        rows.append(["share", "rounding remainder", roundingRemainder, "half-even to \(currency)'s minor unit"])
+        return rows.map { $0.map(Self.csvField).joined(separator: ",") }.joined(separator: "\r\n") + "\r\n"
+    }
+
+    private static func csvField(_ text: String) -> String {
+        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
+        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}

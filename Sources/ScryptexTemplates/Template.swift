@@ -252,8 +252,17 @@ struct TemplateRenderer {
             }
         }
         for part in parts.dropFirst() {
-            guard case .object(let fields) = value, let found = fields[part] else { return .null }
-            value = found
+            switch value {
+            case .object(let fields):
+                guard let found = fields[part] else { return .null }
+                value = found
+            case .list(let items):
+                // `list.0`: an element by position, so a template can test whether a list has one.
+                guard let index = Int(part), items.indices.contains(index) else { return .null }
+                value = items[index]
+            default:
+                return .null
+            }
         }
         return value
     }

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 public import ScryptexCore
 public import ScryptexPostgres
 
@@ -11,7 +11,7 @@ public import ScryptexPostgres
 ///  "features": {"market_making": false}}
 /// ```
 public struct TenantManifest: Sendable, Decodable, Equatable {
-    public struct Branding: Sendable, Decodable, Equatable {
+    public struct Branding: Sendable, Codable, Equatable {
         public var productName: String
         public var logoURL: String?
         public var colors: [String: String]?
@@ -19,6 +19,50 @@ public struct TenantManifest: Sendable, Decodable, Equatable {
         public var supportEmail: String?
         public var supportURL: String?
         public var legalFooter: String?
+
+        public init(
+            productName: String, logoURL: String? = nil, colors: [String: String]? = nil,
+            cssVariables: [String: String]? = nil, supportEmail: String? = nil, supportURL: String? = nil,
+            legalFooter: String? = nil
+        ) {
+            self.productName = productName
+            self.logoURL = logoURL
+            self.colors = colors
+            self.cssVariables = cssVariables
+            self.supportEmail = supportEmail
+            self.supportURL = supportURL
+            self.legalFooter = legalFooter
+        }
+
+        /// Checks the branding; throws naming the field.
+        public func validate(field: String = "branding") throws(TenancyError) {
+            guard (1...200).contains(productName.count) else {
+                throw TenancyError(.invalidInput, "field '\(field).productName': 1 to 200 characters")
+            }
+            for (name, value) in colors ?? [:] where !TenantManifest.isHexColor(value) {
+                throw TenancyError(
+                    .invalidInput, "field '\(field).colors.\(name)': '\(value)' is not a colour such as #0B3D91")
+            }
+            for (name, value) in [("logoURL", logoURL), ("supportURL", supportURL)] {
+                if let value, !(value.hasPrefix("https://") && value.count <= 2_000) {
+                    throw TenancyError(.invalidInput, "field '\(field).\(name)': an https:// URL")
+                }
+            }
+        }
+
+        /// Replaces a tenant's branding in `transaction`.
+        public func save(for tenant: UUID, in transaction: PostgresTransaction) async throws {
+            try await transaction.execute(
+                """
+                UPDATE platform.tenant_branding SET product_name = \(productName), logo_url = \(logoURL),
+                    colors = \(try PostgresJSON(encoding: colors ?? [:])),
+                    css_variables = \(try PostgresJSON(encoding: cssVariables ?? [:])),
+                    support_email = \(supportEmail), support_url = \(supportURL),
+                    legal_footer = \(legalFooter), updated_at = now()
+                WHERE tenant_id = \(tenant)
+                """
+            )
+        }
     }
 
     public var slug: String
@@ -138,18 +182,7 @@ public struct TenantSync: Sendable {
             try await transaction.execute(
                 "UPDATE platform.tenants SET display_name = \(manifest.displayName), legal_name = \(manifest.legalName), updated_at = now() WHERE id = \(id)"
             )
-            if let branding = manifest.branding {
-                try await transaction.execute(
-                    """
-                    UPDATE platform.tenant_branding SET product_name = \(branding.productName), logo_url = \(branding.logoURL),
-                        colors = \(try PostgresJSON(encoding: branding.colors ?? [:])),
-                        css_variables = \(try PostgresJSON(encoding: branding.cssVariables ?? [:])),
-                        support_email = \(branding.supportEmail), support_url = \(branding.supportURL),
-                        legal_footer = \(branding.legalFooter), updated_at = now()
-                    WHERE tenant_id = \(id)
-                    """
-                )
-            }
+            if let branding = manifest.branding { try await branding.save(for: id, in: transaction) }
             for (feature, enabled) in (manifest.features ?? [:]).sorted(by: { $0.key < $1.key }) {
                 try await transaction.execute(
                     """

@@ -5,6 +5,7 @@ import ScryptexCrypto
 import ScryptexHTTP
 import ScryptexIdentity
 import ScryptexPostgres
+import ScryptexTemplates
 import ScryptexTenancy
 import ScryptexTestSupport
 import Testing
@@ -45,11 +46,16 @@ struct RouteHarness {
                 try await directory.reload(from: pool)
                 let sanctions = SanctionsRegistry(
                     pool: pool, logger: TestDatabase.logger, checkInterval: .seconds(3600))
+                let templates = try TemplateLibrary(directory: Self.templatesDirectory)
                 let routes = HostService.routes(
                     pool: pool, keyring: keyring, configuration: settings, logger: TestDatabase.logger,
-                    sanctions: sanctions)
+                    templates: templates, sanctions: sanctions)
                 let application = HTTPApplication(
-                    router: routes.router, middleware: [TenantResolutionMiddleware(directory: directory)])
+                    router: routes.router,
+                    middleware: [
+                        TenantResolutionMiddleware(directory: directory),
+                        BrandedPageMiddleware(templates: templates, pool: pool, platformDomain: "localhost"),
+                    ])
                 try await body(
                     RouteHarness(
                         pool: pool, keyring: keyring, tenant: tenant, routes: routes, application: application,
@@ -62,6 +68,10 @@ struct RouteHarness {
             }
         }
     }
+
+    /// The project's `templates/` folder.
+    static let templatesDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("templates").path
 
     func send(
         _ method: HTTPMethod, _ target: String, host: String = "acme.localhost", headers: [(String, String)] = [],
@@ -111,7 +121,12 @@ struct RoutePermissionMatrixTests {
                     #expect(answer.status.code == 404, "\(label) on a tenant domain: \(answer.status)")
                     let anonymous = await harness.send(entry.method, target, host: "localhost")
                     #expect(anonymous.status.code == 401, "\(label) without a key: \(anonymous.status)")
-                case .authenticated, .permission:
+                case .authenticated, .permission, .partnerOrPlatformAdmin:
+                    if case .partnerOrPlatformAdmin = entry.access {
+                        // On the platform domain it is a platform-admin route.
+                        let anonymous = await harness.send(entry.method, target, host: "localhost")
+                        #expect(anonymous.status.code == 401, "\(label) on the platform domain: \(anonymous.status)")
+                    }
                     let anonymous = await harness.send(entry.method, target)
                     #expect(anonymous.status.code == 401, "\(label) without a credential: \(anonymous.status)")
                     let garbage = await harness.send(
@@ -121,9 +136,11 @@ struct RoutePermissionMatrixTests {
                         let answer = await harness.send(
                             entry.method, target, headers: [("Authorization", "Bearer " + keys[role.name]!)])
                         let allowed: Bool =
-                            if case .permission(let permission) = entry.access {
+                            switch entry.access {
+                            case .permission(let permission), .partnerOrPlatformAdmin(let permission):
                                 role.permissions.contains(permission)
-                            } else { true }
+                            default: true
+                            }
                         if allowed {
                             #expect(
                                 answer.status.code != 401 && answer.status.code != 403,

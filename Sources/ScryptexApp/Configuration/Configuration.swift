@@ -33,6 +33,8 @@ public struct Configuration: Sendable {
     public var dataDirectory = ".scryptex"
     /// The folder of declarative tenant files (`<slug>.json`).
     public var tenantsDirectory = "tenants"
+    /// The folder of page templates (`<name>.mustache`): branded pages and printable statements.
+    public var templatesDirectory = "templates"
     /// A loopback TCP port for the embedded cluster, besides its unix socket.
     public var embeddedPostgresPort: Int?
     public var httpsListen = ListenAddress(host: "0.0.0.0", port: 8443)
@@ -146,6 +148,9 @@ public struct Configuration: Sendable {
         tenantsDirectory = reader.value("SCRYPTEX_TENANTS_DIR", default: "tenants", accepted: "a folder path") {
             $0.isEmpty ? nil : $0
         }
+        templatesDirectory = reader.value("SCRYPTEX_TEMPLATES_DIR", default: "templates", accepted: "a folder path") {
+            $0.isEmpty ? nil : $0
+        }
         mlModelStoragePath = reader.value(
             "ML_MODEL_STORAGE_PATH", default: dataDirectory + "/models", accepted: "a folder path"
         ) {
@@ -234,6 +239,7 @@ public struct Configuration: Sendable {
             ("DATABASE_URL", database?.redactedDescription ?? "(unset: embedded cluster in \(dataDirectory)/postgres)"),
             ("SCRYPTEX_DATA_DIR", dataDirectory),
             ("SCRYPTEX_TENANTS_DIR", tenantsDirectory),
+            ("SCRYPTEX_TEMPLATES_DIR", templatesDirectory),
             ("SCRYPTEX_POSTGRES_PORT", embeddedPostgresPort.map(String.init) ?? "(unset: unix socket only)"),
             ("HTTPS_LISTEN", httpsListen.description),
             ("HTTP_LISTEN", httpListen.description),

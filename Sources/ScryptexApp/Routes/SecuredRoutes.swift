@@ -5,6 +5,8 @@ import ScryptexHTTP
 import ScryptexIdentity
 import ScryptexInstitutional
 import ScryptexPostgres
+import ScryptexRevenue
+import ScryptexTemplates
 import ScryptexTenancy
 import Synchronization
 
@@ -18,6 +20,9 @@ enum RouteAccess: Sendable, Equatable, CustomStringConvertible {
     case permission(Permission)
     /// A platform admin, on the platform domain only.
     case platformAdmin
+    /// A tenant principal holding this permission on the tenant's domain, or a platform admin
+    /// on the platform domain (partner reporting that both read).
+    case partnerOrPlatformAdmin(Permission)
 
     var description: String {
         switch self {
@@ -25,6 +30,7 @@ enum RouteAccess: Sendable, Equatable, CustomStringConvertible {
         case .authenticated: "authenticated"
         case .permission(let permission): permission.rawValue
         case .platformAdmin: "platform-admin"
+        case .partnerOrPlatformAdmin(let permission): "\(permission.rawValue) or platform-admin"
         }
     }
 }
@@ -42,6 +48,7 @@ struct RouteServices: Sendable {
     let logger: Logger
     let features: FeatureGate
     let sanctions: SanctionsRegistry
+    let templates: TemplateLibrary
 
     var pool: PostgresConnectionPool { identity.pool }
 
@@ -104,6 +111,18 @@ struct SecuredRouter {
                 case .notFound: throw HTTPProblem.notFound(error.message)
                 case .conflict: throw HTTPProblem(.conflict, type: "conflict", detail: error.message)
                 }
+            } catch let error as RevenueError {
+                switch error.code {
+                case .invalidInput: throw HTTPProblem.badRequest(error.message, type: "invalid-field")
+                case .notFound: throw HTTPProblem.notFound(error.message)
+                case .conflict: throw HTTPProblem(.conflict, type: "conflict", detail: error.message)
+                }
+            } catch let error as TenancyError {
+                switch error.code {
+                case .invalidInput: throw HTTPProblem.badRequest(error.message, type: "invalid-field")
+                case .notFound: throw HTTPProblem.notFound(error.message)
+                case .conflict: throw HTTPProblem(.conflict, type: "conflict", detail: error.message)
+                }
             }
         }
     }
@@ -115,6 +134,12 @@ struct RouteGuard {
 
     /// The principal, or nil for a public route; throws 401, 403, 404 or 429.
     func admit(_ request: HTTPRequest, context: RequestContext, access: RouteAccess) async throws -> Principal? {
+        var access = access
+        if case .partnerOrPlatformAdmin(let permission) = access {
+            let onPlatformDomain =
+                context[TenantKey.self] == nil && request.hostName == services.configuration.platformDomain
+            access = onPlatformDomain ? .platformAdmin : .permission(permission)
+        }
         if access == .platformAdmin {
             guard context[TenantKey.self] == nil, request.hostName == services.configuration.platformDomain else {
                 throw HTTPProblem.notFound()

@@ -1,0 +1,58 @@
+import Foundation
+import ScryptexHTTP
+import ScryptexPostgres
+import ScryptexTemplates
+import ScryptexTenancy
+
+/// Answers browsers with pages instead of problem documents where a person is the reader: a
+/// suspended partner's platform gets its own branded 503 page, an address that serves no
+/// partner a plain 404 page that names none. API clients (no `text/html` in `Accept`) keep the
+/// JSON problem.
+struct BrandedPageMiddleware: HTTPMiddleware {
+    let templates: TemplateLibrary
+    let pool: PostgresConnectionPool
+    let platformDomain: String
+
+    func respond(to request: HTTPRequest, context: RequestContext, next: HTTPHandler) async throws -> HTTPResponse {
+        do {
+            return try await next(request, context)
+        } catch let problem as HTTPProblem {
+            guard (request.headers.first("accept") ?? "").contains("text/html") else { throw problem }
+            if problem.status == .serviceUnavailable, problem.problemType == "tenant-unavailable",
+                let tenant = context[TenantKey.self]
+            {
+                var response = HTTPResponse(
+                    status: .serviceUnavailable, contentType: "text/html; charset=utf-8",
+                    body: Array(try templates.render("suspended", try await branding(of: tenant)).utf8))
+                response.headers.add(name: "Retry-After", value: "3600")
+                response.headers.add(name: "Cache-Control", value: "no-store")
+                return response
+            }
+            if problem.status == .notFound, context[TenantKey.self] == nil, request.hostName != platformDomain {
+                return HTTPResponse(
+                    status: .notFound, contentType: "text/html; charset=utf-8",
+                    body: Array(try templates.render("not-found", [:]).utf8))
+            }
+            throw problem
+        }
+    }
+
+    private func branding(of tenant: Tenant) async throws -> TemplateValue {
+        let row = try await pool.query(
+            """
+            SELECT product_name, logo_url, colors, support_email, support_url, legal_footer
+            FROM platform.tenant_branding WHERE tenant_id = \(tenant.id)
+            """
+        ).first
+        func text(_ column: String) throws -> TemplateValue {
+            (try row?.decode(column, as: String?.self)).map { .string($0) } ?? .null
+        }
+        return .object([
+            "productName": .string(try row?.decode("product_name", as: String.self) ?? tenant.displayName),
+            "logoURL": try text("logo_url"), "supportEmail": try text("support_email"),
+            "supportURL": try text("support_url"), "legalFooter": try text("legal_footer"),
+            "colors": try TemplateValue(
+                json: Data((try row?.decode("colors", as: PostgresJSON.self))?.text.utf8 ?? "{}".utf8)),
+        ])
+    }
+}

@@ -1,0 +1,306 @@
+import Foundation
+import ScryptexCore
+import ScryptexIdentity
+import ScryptexPostgres
+import ScryptexRevenue
+import ScryptexTenancy
+import Synchronization
+
+/// The commercial plans a white-label instance is sold on, and the features each includes. A
+/// partner's flags can turn an included feature off, never a missing one on.
+enum CommercialPlan: String, CaseIterable, Codable, Sendable {
+    case starter, professional, enterprise
+
+    var features: Set<String> {
+        switch self {
+        case .starter: ["institutional", "compliance", "bi", "white_label"]
+        case .professional: ["institutional", "compliance", "bi", "white_label", "quant", "ml", "tradfi"]
+        case .enterprise: Set(TenantProvisioner.defaultFeatures.keys)
+        }
+    }
+
+    static func named(_ name: String, field: String = "plan") throws(TenancyError) -> CommercialPlan {
+        guard let plan = CommercialPlan(rawValue: name) else {
+            throw TenancyError(
+                .invalidInput,
+                "field '\(field)': unknown plan '\(name)'; plans: \(allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return plan
+    }
+
+    /// Every feature's flag under this plan: included ones on unless `requested` turns them
+    /// off, the rest off. Asking for a feature the plan lacks is an error naming it.
+    func flags(requested: [String: Bool], current: [String: Bool] = [:]) throws(TenancyError) -> [String: Bool] {
+        for (feature, enabled) in requested.sorted(by: { $0.key < $1.key }) {
+            guard TenantProvisioner.defaultFeatures[feature] != nil else {
+                throw TenancyError(.invalidInput, "field 'features.\(feature)': unknown feature")
+            }
+            if enabled, !features.contains(feature) {
+                throw TenancyError(
+                    .invalidInput, "field 'features.\(feature)': not included in the '\(rawValue)' plan")
+            }
+        }
+        var flags: [String: Bool] = [:]
+        for feature in TenantProvisioner.defaultFeatures.keys {
+            flags[feature] = features.contains(feature) && (requested[feature] ?? current[feature] ?? true)
+        }
+        return flags
+    }
+}
+
+/// A white-label instance: a tenant plus its commercial terms.
+struct WhiteLabelInstanceView: Encodable {
+    var id: String
+    var tenant: AdminTenantRoutes.TenantView
+    var plan: String
+    var includedFeatures: [String]
+    var branding: TenantManifest.Branding?
+    var revenueShare: RevenueShareVersion?
+    var placement: String
+    var createdAt: Date
+    var updatedAt: Date
+
+    struct RevenueShareVersion: Codable {
+        var effectiveFrom: String
+        var plan: RevenuePlan
+    }
+}
+
+/// Creates, reads and changes white-label instances for platform admins, through the tenancy
+/// service (atomic, audited) and the revenue plan store.
+struct WhiteLabelInstances {
+    let services: RouteServices
+
+    struct CreateRequest: Decodable {
+        var slug: String
+        var displayName: String
+        var legalName: String?
+        var plan: String?
+        var features: [String: Bool]?
+        var domains: [String]?
+        var branding: TenantManifest.Branding?
+        var revenueShare: RevenuePlan?
+        var placement: String?
+        var ownerKeyName: String?
+    }
+
+    struct UpdateRequest: Decodable {
+        var displayName: String?
+        var plan: String?
+        var features: [String: Bool]?
+        var branding: TenantManifest.Branding?
+        var revenueShare: WhiteLabelInstanceView.RevenueShareVersion?
+        var placement: String?
+    }
+
+    static func validatePlacement(_ placement: String?) throws(TenancyError) {
+        if let placement, placement.range(of: "^[a-z][a-z0-9-]{0,39}$", options: .regularExpression) == nil {
+            throw TenancyError(.invalidInput, "field 'placement': a database node name such as primary or eu-west-1")
+        }
+    }
+
+    /// Provisions the tenant and its terms in one transaction; returns the view and the first
+    /// owner key (shown once).
+    func create(
+        _ request: CreateRequest, admin: Principal, requestID: String
+    ) async throws -> (
+        WhiteLabelInstanceView, String
+    ) {
+        let plan = try CommercialPlan.named(request.plan ?? CommercialPlan.professional.rawValue)
+        let flags = try plan.flags(requested: request.features ?? [:])
+        try request.branding?.validate()
+        try Self.validatePlacement(request.placement)
+        let share =
+            try request.revenueShare
+            ?? RevenuePlan(
+                model: .flat, currency: try Currency("USD"), percent: services.configuration.partnerRevenueShareDefault)
+        do throws(RevenueError) {
+            try share.validate()
+        } catch {
+            throw RevenueError(
+                error.code, error.message.replacingOccurrences(of: "field '", with: "field 'revenueShare."))
+        }
+        let month = RevenueMonth.of(Date())
+        let ownerKey = Mutex<String?>(nil)
+        let keyring = services.identity.keyring
+        let identity = services.identity
+        let provisioner = TenantProvisioner(
+            platformDomain: services.configuration.platformDomain, tenantMigrations: TenantMigrations.set,
+            logger: services.logger
+        ) { tenant, transaction in
+            try await TenantIdentitySetUp.setUp(
+                tenant, keyring: keyring, actor: admin.actor, requestID: requestID, in: transaction)
+            try await transaction.execute(
+                """
+                UPDATE platform.tenants SET plan = \(plan.rawValue), placement = \(request.placement ?? "primary")
+                WHERE id = \(tenant.id)
+                """)
+            try await transaction.execute(
+                "INSERT INTO platform.white_label_instances (tenant_id, plan) VALUES (\(tenant.id), \(plan.rawValue))")
+            try await request.branding?.save(for: tenant.id, in: transaction)
+            try await RevenuePlanStore().add(
+                share, effectiveMonth: month, partner: tenant.id, createdBy: admin.actor, in: transaction)
+            try await AuditTrail(schema: PlatformMigrations.schema).append(
+                AuditEvent(
+                    actor: admin.actor, action: "white_label.instance.created", objectType: "tenant",
+                    objectID: tenant.slug.value, requestID: requestID, details: ["plan": plan.rawValue]),
+                in: transaction)
+            try await TenantScope.run(as: tenant, in: transaction) {
+                let (token, _) = try await identity.createAPIKey(
+                    name: request.ownerKeyName ?? "first owner", roles: ["owner"], expiresAt: nil,
+                    createdBy: admin.actor, requestID: requestID, tenant: tenant, in: transaction)
+                ownerKey.withLock { $0 = token.text }
+            }
+        }
+        let tenant = try await provisioner.create(
+            .init(
+                slug: request.slug, displayName: request.displayName, legalName: request.legalName,
+                domains: request.domains ?? [], features: flags),
+            on: services.pool)
+        return (try await view(tenant.slug.value), ownerKey.withLock { $0 } ?? "")
+    }
+
+    /// Changes an instance's terms in one transaction; every host sees it within a second.
+    func update(
+        _ reference: String, _ request: UpdateRequest, admin: Principal, requestID: String
+    ) async throws -> WhiteLabelInstanceView {
+        let instance = try await find(reference)
+        try request.branding?.validate()
+        try Self.validatePlacement(request.placement)
+        if let displayName = request.displayName, !(1...200).contains(displayName.count) {
+            throw TenancyError(.invalidInput, "field 'displayName': 1 to 200 characters")
+        }
+        try await services.pool.withTransaction { transaction in
+            let row = try await transaction.query(
+                """
+                SELECT w.plan, coalesce((SELECT jsonb_object_agg(feature, enabled) FROM platform.tenant_features f
+                                         WHERE f.tenant_id = w.tenant_id), '{}') AS features
+                FROM platform.white_label_instances w WHERE w.id = \(instance.id) FOR UPDATE
+                """
+            ).first!
+            let current = try CommercialPlan.named(try row.decode("plan", as: String.self))
+            let plan = try request.plan.map { try CommercialPlan.named($0) } ?? current
+            let flags = try plan.flags(
+                requested: request.features ?? [:],
+                current: try row.decode("features", as: PostgresJSON.self).decode([String: Bool].self))
+            var changed: [String: String] = [:]
+            if plan != current { changed["plan"] = plan.rawValue }
+            try await transaction.execute(
+                """
+                UPDATE platform.white_label_instances SET plan = \(plan.rawValue), updated_at = now() WHERE id = \(instance.id)
+                """)
+            try await transaction.execute(
+                """
+                UPDATE platform.tenants SET plan = \(plan.rawValue), placement = coalesce(\(request.placement), placement),
+                    display_name = coalesce(\(request.displayName), display_name), updated_at = now()
+                WHERE id = \(instance.tenant)
+                """)
+            for (feature, enabled) in flags.sorted(by: { $0.key < $1.key }) {
+                try await transaction.execute(
+                    """
+                    INSERT INTO platform.tenant_features (tenant_id, feature, enabled) VALUES (\(instance.tenant), \(feature), \(enabled))
+                    ON CONFLICT (tenant_id, feature) DO UPDATE SET enabled = excluded.enabled, updated_at = now()
+                    WHERE tenant_features.enabled IS DISTINCT FROM excluded.enabled
+                    """)
+            }
+            changed["features"] = flags.filter(\.value).keys.sorted().joined(separator: ",")
+            if let branding = request.branding {
+                try await branding.save(for: instance.tenant, in: transaction)
+                changed["branding"] = "replaced"
+            }
+            if let version = request.revenueShare {
+                do throws(RevenueError) {
+                    try version.plan.validate()
+                } catch {
+                    throw RevenueError(
+                        error.code, error.message.replacingOccurrences(of: "field '", with: "field 'revenueShare.plan.")
+                    )
+                }
+                try await RevenuePlanStore().add(
+                    version.plan, effectiveMonth: version.effectiveFrom, partner: instance.tenant,
+                    createdBy: admin.actor, in: transaction)
+                changed["revenueShareFrom"] = version.effectiveFrom
+            }
+            try await AuditTrail(schema: PlatformMigrations.schema).append(
+                AuditEvent(
+                    actor: admin.actor, action: "white_label.instance.updated", objectType: "tenant",
+                    objectID: instance.slug, requestID: requestID, details: changed),
+                in: transaction)
+            try await TenantChangeFeed.announce(instance.slug, in: transaction)
+        }
+        return try await view(instance.slug)
+    }
+
+    struct Reference {
+        var id: UUID
+        var tenant: UUID
+        var slug: String
+    }
+
+    /// An instance by its id or its tenant's slug; 404 otherwise.
+    func find(_ reference: String) async throws -> Reference {
+        let id = UUID(uuidString: reference)
+        let rows = try await services.pool.query(
+            """
+            SELECT w.id, w.tenant_id, t.slug FROM platform.white_label_instances w
+            JOIN platform.tenants t ON t.id = w.tenant_id
+            WHERE (w.id = \(id) OR t.slug = \(reference)) AND t.status <> 'deleted'
+            """
+        )
+        guard let row = rows.first else {
+            throw TenancyError(.notFound, "no white-label instance '\(reference)'")
+        }
+        return Reference(
+            id: try row.decode("id", as: UUID.self), tenant: try row.decode("tenant_id", as: UUID.self),
+            slug: try row.decode("slug", as: String.self))
+    }
+
+    func view(_ slug: String) async throws -> WhiteLabelInstanceView {
+        let tenant = try await AdminTenantRoutes.TenantView.load(try TenantSlug(slug), pool: services.pool)
+        let rows = try await services.pool.query(
+            """
+            SELECT w.id, w.plan, w.created_at, w.updated_at, t.placement,
+                b.product_name, b.logo_url, b.colors, b.css_variables, b.support_email, b.support_url, b.legal_footer,
+                (SELECT jsonb_build_object('effectiveFrom', r.effective_month, 'plan', r.plan)
+                 FROM platform.revenue_plans r WHERE r.tenant_id = t.id AND r.effective_month <= \(RevenueMonth.of(Date()))
+                 ORDER BY r.effective_month DESC LIMIT 1) AS revenue_share
+            FROM platform.white_label_instances w JOIN platform.tenants t ON t.id = w.tenant_id
+            LEFT JOIN platform.tenant_branding b ON b.tenant_id = t.id
+            WHERE t.slug = \(slug)
+            """
+        )
+        guard let row = rows.first else { throw TenancyError(.notFound, "no white-label instance '\(slug)'") }
+        let plan = try CommercialPlan.named(try row.decode("plan", as: String.self))
+        let branding: TenantManifest.Branding? =
+            try row.decode("product_name", as: String?.self).map { productName in
+                TenantManifest.Branding(
+                    productName: productName, logoURL: try row.decode("logo_url", as: String?.self),
+                    colors: try row.decode("colors", as: PostgresJSON.self).decode([String: String].self),
+                    cssVariables: try row.decode("css_variables", as: PostgresJSON.self).decode([String: String].self),
+                    supportEmail: try row.decode("support_email", as: String?.self),
+                    supportURL: try row.decode("support_url", as: String?.self),
+                    legalFooter: try row.decode("legal_footer", as: String?.self))
+            }
+        return WhiteLabelInstanceView(
+            id: try row.decode("id", as: UUID.self).uuidString.lowercased(), tenant: tenant, plan: plan.rawValue,
+            includedFeatures: plan.features.sorted(), branding: branding,
+            revenueShare: try row.decode("revenue_share", as: PostgresJSON?.self)?.decode(
+                WhiteLabelInstanceView.RevenueShareVersion.self),
+            placement: try row.decode("placement", as: String.self),
+            createdAt: try row.decode("created_at", as: Date.self),
+            updatedAt: try row.decode("updated_at", as: Date.self))
+    }
+
+    func list() async throws -> [WhiteLabelInstanceView] {
+        var views: [WhiteLabelInstanceView] = []
+        for row in try await services.pool.query(
+            """
+            SELECT t.slug FROM platform.white_label_instances w JOIN platform.tenants t ON t.id = w.tenant_id
+            WHERE t.status <> 'deleted' ORDER BY t.slug
+            """
+        ) {
+            views.append(try await view(try row.decode("slug", as: String.self)))
+        }
+        return views
+    }
+}

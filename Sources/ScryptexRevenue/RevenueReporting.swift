@@ -1,0 +1,220 @@
+public import Foundation
+import ScryptexCore
+public import ScryptexPostgres
+
+/// What a partner earned and the platform kept, by period, product and tier, with payouts and
+/// performance analytics. Closed periods come from their statements; open ones from the fee
+/// events booked in them so far (no share is computed before a close).
+public struct PartnerRevenue: Sendable, Codable, Equatable {
+    public struct Period: Sendable, Codable, Equatable {
+        public var period: String
+        /// `closed` or `open`.
+        public var status: String
+        public var events: Int
+        public var revenue: String
+        public var revenueByProduct: [String: String]
+        public var volume: String
+        public var partnerShare: String?
+        public var platformShare: String?
+        public var adjustments: String?
+        public var tiers: [RevenueStatement.TierLine]?
+    }
+
+    public struct ProductRevenue: Sendable, Codable, Equatable {
+        public var product: String
+        public var revenue: String
+    }
+
+    public struct Analytics: Sendable, Codable, Equatable {
+        public var tradingVolume: String
+        /// Revenue per period, oldest first.
+        public var revenueTrend: [ProductRevenue]
+        /// Change of the last closed period's revenue against the one before, in percent.
+        public var lastPeriodGrowthPercent: Double?
+        public var topProducts: [ProductRevenue]
+        /// Principals seen in the last 30 days (signed-in users and used API keys), when known.
+        public var activeUsers: Int?
+    }
+
+    public var partner: UUID
+    public var currency: String
+    public var periods: [Period]
+    /// Revenue of closed periods and the partner's and platform's parts of it.
+    public var closedRevenue: String
+    public var partnerShare: String
+    public var platformShare: String
+    /// Owed and not yet sent, on its way, and settled.
+    public var pending: String
+    public var inTransit: String
+    public var paid: String
+    public var analytics: Analytics
+}
+
+/// The platform-wide view for platform admins: every partner's totals and their sum.
+public struct PlatformRevenue: Sendable, Codable, Equatable {
+    public struct Partner: Sendable, Codable, Equatable {
+        public var partner: UUID
+        public var slug: String
+        public var currency: String
+        public var revenue: String
+        public var partnerShare: String
+        public var platformShare: String
+        public var pending: String
+        public var paid: String
+    }
+
+    public struct Summary: Sendable, Codable, Equatable {
+        public var currency: String
+        public var partners: Int
+        public var revenue: String
+        public var partnerShare: String
+        public var platformShare: String
+        public var pending: String
+        public var paid: String
+    }
+
+    public var partners: [Partner]
+    /// One line per currency.
+    public var summary: [Summary]
+}
+
+public struct RevenueReporting: Sendable {
+    public init() {}
+
+    public func partner(
+        _ partner: UUID, activeUsers: Int? = nil, in transaction: PostgresTransaction
+    ) async throws -> PartnerRevenue {
+        let currencyCode =
+            try await transaction.query(
+                """
+                SELECT plan ->> 'currency' AS currency FROM platform.revenue_plans WHERE tenant_id = \(partner)
+                ORDER BY effective_month DESC LIMIT 1
+                """
+            ).first?.decode("currency", as: String.self) ?? "USD"
+        let currency = try Currency(currencyCode)
+        func money(_ value: ExactDecimal) -> String { value.rounded(toScale: currency.precision).description }
+        func decimal(_ text: String?) throws -> ExactDecimal { try text.map { try ExactDecimal(parsing: $0) } ?? .zero }
+
+        var periods: [PartnerRevenue.Period] = []
+        var closedRevenue = ExactDecimal.zero
+        var partnerShare = ExactDecimal.zero
+        var products: [String: ExactDecimal] = [:]
+        var volume = ExactDecimal.zero
+        var closed = Set<String>()
+        for row in try await transaction.query(
+            """
+            SELECT period, statement FROM platform.revenue_periods
+            WHERE tenant_id = \(partner) AND status = 'closed' AND statement IS NOT NULL ORDER BY period
+            """
+        ) {
+            let statement = try row.decode("statement", as: PostgresJSON.self).decode(RevenueStatement.self)
+            let revenue =
+                try decimal(statement.revenueTotal)
+                + (try statement.adjustments.reduce(ExactDecimal.zero) { $0 + (try decimal($1.revenue)) })
+            let share = try decimal(statement.share) + (try decimal(statement.adjustmentTotal))
+            closedRevenue += revenue
+            partnerShare += share
+            volume += try decimal(statement.volume)
+            for (product, amount) in statement.revenueByProduct {
+                products[product, default: .zero] += try decimal(amount)
+            }
+            closed.insert(statement.period)
+            periods.append(
+                .init(
+                    period: statement.period, status: "closed", events: statement.eventCount,
+                    revenue: money(revenue), revenueByProduct: statement.revenueByProduct,
+                    volume: (try decimal(statement.volume)).normalized.description, partnerShare: money(share),
+                    platformShare: money(revenue - share), adjustments: statement.adjustmentTotal,
+                    tiers: statement.tiers))
+        }
+        var open: [String: PartnerRevenue.Period] = [:]
+        for row in try await transaction.query(
+            """
+            SELECT booked_period, product, count(*) AS events, sum(amount)::text AS amount, sum(volume)::text AS volume
+            FROM platform.fee_events WHERE tenant_id = \(partner) AND currency = \(currency.code)
+            GROUP BY booked_period, product ORDER BY booked_period, product
+            """
+        ) {
+            let month = try row.decode("booked_period", as: String.self)
+            guard !closed.contains(month) else { continue }
+            let product = try row.decode("product", as: String.self)
+            let amount = try decimal(try row.decode("amount", as: String.self))
+            let events = try row.decode("events", as: Int.self)
+            let periodVolume = try decimal(try row.decode("volume", as: String.self))
+            var period =
+                open[month]
+                ?? .init(
+                    period: month, status: "open", events: 0, revenue: "0", revenueByProduct: [:], volume: "0",
+                    partnerShare: nil, platformShare: nil, adjustments: nil, tiers: nil)
+            period.events += events
+            period.revenue = money(try decimal(period.revenue) + amount)
+            period.revenueByProduct[product] = money(amount)
+            period.volume = (try decimal(period.volume) + periodVolume).normalized.description
+            open[month] = period
+            products[product, default: .zero] += amount
+            volume += periodVolume
+        }
+        periods += open.values.sorted { $0.period < $1.period }
+
+        let balances = try await LedgerStore.balances(of: partner, in: transaction)
+        let closedPeriods = periods.filter { $0.status == "closed" }
+        var growth: Double?
+        if closedPeriods.count >= 2 {
+            let last = Double(closedPeriods[closedPeriods.count - 1].revenue) ?? 0
+            let before = Double(closedPeriods[closedPeriods.count - 2].revenue) ?? 0
+            if before > 0 { growth = ((last - before) / before * 10_000).rounded() / 100 }
+        }
+        return PartnerRevenue(
+            partner: partner, currency: currency.code, periods: periods, closedRevenue: money(closedRevenue),
+            partnerShare: money(partnerShare), platformShare: money(closedRevenue - partnerShare),
+            pending: money(-(balances["partner_payable:\(currency.code)"] ?? .zero)),
+            inTransit: money(-(balances["payouts_in_transit:\(currency.code)"] ?? .zero)),
+            paid: money(-(balances["partner_paid:\(currency.code)"] ?? .zero)),
+            analytics: .init(
+                tradingVolume: volume.normalized.description,
+                revenueTrend: periods.map { .init(product: $0.period, revenue: $0.revenue) },
+                lastPeriodGrowthPercent: growth,
+                topProducts: products.sorted { $0.value == $1.value ? $0.key < $1.key : $0.value > $1.value }
+                    .map { .init(product: $0.key, revenue: money($0.value)) },
+                activeUsers: activeUsers))
+    }
+
+    /// Every partner with a plan, and the sums per currency.
+    public func platform(in transaction: PostgresTransaction) async throws -> PlatformRevenue {
+        var partners: [PlatformRevenue.Partner] = []
+        for row in try await transaction.query(
+            """
+            SELECT t.id, t.slug FROM platform.tenants t
+            WHERE t.status <> 'deleted' AND EXISTS (SELECT 1 FROM platform.revenue_plans r WHERE r.tenant_id = t.id)
+            ORDER BY t.slug
+            """
+        ) {
+            let id = try row.decode("id", as: UUID.self)
+            let report = try await partner(id, in: transaction)
+            partners.append(
+                .init(
+                    partner: id, slug: try row.decode("slug", as: String.self), currency: report.currency,
+                    revenue: report.closedRevenue, partnerShare: report.partnerShare,
+                    platformShare: report.platformShare, pending: report.pending, paid: report.paid))
+        }
+        var summary: [String: PlatformRevenue.Summary] = [:]
+        for partner in partners {
+            var line =
+                summary[partner.currency]
+                ?? .init(
+                    currency: partner.currency, partners: 0, revenue: "0", partnerShare: "0", platformShare: "0",
+                    pending: "0", paid: "0")
+            func add(_ left: String, _ right: String) -> String {
+                ((ExactDecimal(left) ?? .zero) + (ExactDecimal(right) ?? .zero)).description
+            }
+            line.partners += 1
+            line.revenue = add(line.revenue, partner.revenue)
+            line.partnerShare = add(line.partnerShare, partner.partnerShare)
+            line.platformShare = add(line.platformShare, partner.platformShare)
+            line.pending = add(line.pending, partner.pending)
+            line.paid = add(line.paid, partner.paid)
+            summary[partner.currency] = line
+        }
+        return PlatformRevenue(partners: partners, summary: summary.values.sorted { $0.currency < $1.currency })
+    }
+}
