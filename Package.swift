@@ -99,7 +99,7 @@ let package = Package(
             dependencies: [
                 "ScryptexApp", "ScryptexCompliance", "ScryptexCore", "ScryptexEmbeddedPostgres",
                 "ScryptexInstitutional",
-                "ScryptexPostgres", "ScryptexTenancy",
+                "ScryptexPostgres", "ScryptexRevenue", "ScryptexTenancy",
             ],
             swiftSettings: strictSettings
         ),

@@ -238,7 +238,7 @@ public struct EmbeddedPostgres: Sendable {
             unix_socket_directories = '\(socketDirectory.replacingOccurrences(of: "'", with: "''"))'
             unix_socket_permissions = 0700
             max_connections = 200
-            shared_buffers = 128MB
+            shared_buffers = 256MB
             log_min_messages = warning
             log_line_prefix = '%m [%p] '
 

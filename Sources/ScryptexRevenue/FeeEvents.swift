@@ -1,6 +1,5 @@
 public import Foundation
 public import ScryptexCore
-import ScryptexCrypto
 public import ScryptexPostgres
 
 /// A fee the platform earned on a partner's platform, reported once with an idempotency key.
@@ -100,6 +99,14 @@ public struct FeeEventIngestion: Sendable {
         return (product, currency)
     }
 
+    /// Whether two events with one key say the same thing (amounts compared as numbers, times
+    /// to the microsecond PostgreSQL keeps).
+    static func samePayload(_ left: FeeEvent, _ right: FeeEvent) -> Bool {
+        left.product == right.product && left.amount == right.amount && left.currency == right.currency
+            && (left.volume ?? .zero) == (right.volume ?? .zero)
+            && left.occurredAt.postgresText == right.occurredAt.postgresText
+    }
+
     /// Records one event for a partner (tenant) in `transaction` (the host role's).
     public func ingest(_ event: FeeEvent, partner: UUID, in transaction: PostgresTransaction) async throws -> Outcome {
         let summary = try await ingest([PartnerFeeEvent(partner: partner, event: event)], in: transaction, prefix: nil)
@@ -139,7 +146,7 @@ public struct FeeEventIngestion: Sendable {
         guard !events.isEmpty else { return Summary() }
 
         // A shared lock per partner: batches run side by side, a period close waits for them.
-        let partners = Array(Set(events.map(\.partner))).sorted { $0.uuidString < $1.uuidString }
+        let partners = Array(Set(events.map(\.partner)))
         try await RevenueLocks.shared(partners, in: transaction)
         let state = try await PartnerState.load(partners, in: transaction)
 
@@ -149,9 +156,17 @@ public struct FeeEventIngestion: Sendable {
             var currency: String
             var period: String
         }
+        struct Identity: Hashable {
+            var partner: UUID
+            var key: String
+        }
         var postingIDs: [Group: UUID] = [:]
         var columns = EventColumns(capacity: events.count)
-        var late = 0
+        // The first event of each (partner, key) in the batch; a repeat is a replay of it, or a
+        // conflict when it says something else.
+        var firstIndex: [Identity: Int] = [:]
+        firstIndex.reserveCapacity(events.count)
+        var summary = Summary()
         for (index, item) in events.enumerated() {
             guard let partner = state[item.partner], partner.acceptsFees else {
                 throw named(
@@ -160,9 +175,20 @@ public struct FeeEventIngestion: Sendable {
                         .invalidInput,
                         "field 'partner': unknown or deleted partner \(item.partner.uuidString.lowercased())"))
             }
+            let identity = Identity(partner: item.partner, key: item.event.idempotencyKey)
+            if let first = firstIndex[identity] {
+                guard Self.samePayload(events[first].event, item.event) else {
+                    throw RevenueError(
+                        .conflict,
+                        "field 'idempotencyKey': '\(item.event.idempotencyKey)' is used twice in the batch for different events"
+                    )
+                }
+                summary.duplicates += 1
+                continue
+            }
+            firstIndex[identity] = index
             let occurred = RevenueMonth.of(item.event.occurredAt)
             let booked = partner.bookingMonth(for: occurred)
-            if booked != occurred { late += 1 }
             if let planCurrency = partner.planCurrency(in: booked), planCurrency != currencies[index].code {
                 throw named(
                     index,
@@ -177,66 +203,61 @@ public struct FeeEventIngestion: Sendable {
             columns.append(item, bookedPeriod: booked, postingID: postingID, late: booked != occurred)
         }
 
-        let inserted = try await transaction.query(
+        let insertedCount = try await transaction.execute(
             """
             INSERT INTO platform.fee_events
-                (tenant_id, idempotency_key, product, amount, currency, volume, occurred_at, payload_hash,
-                 booked_period, posting_id)
+                (tenant_id, idempotency_key, product, amount, currency, volume, occurred_at, booked_period, posting_id)
             SELECT * FROM unnest(\(columns.partners)::uuid[], \(columns.keys)::text[], \(columns.products)::text[],
                 \(columns.amounts)::numeric[], \(columns.currencies)::text[], \(columns.volumes)::numeric[],
-                \(columns.times)::timestamptz[], \(columns.hashes)::text[], \(columns.periods)::text[],
-                \(columns.postingIDs)::uuid[])
+                \(columns.times)::timestamptz[], \(columns.periods)::text[], \(columns.postingIDs)::uuid[])
             ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
-            RETURNING tenant_id, idempotency_key
             """
         )
-        var stored = Set<String>()
-        stored.reserveCapacity(inserted.count)
-        for row in inserted {
-            stored.insert(
-                try row.decode("tenant_id", as: UUID.self).uuidString + "/"
-                    + row.decode("idempotency_key", as: String.self))
-        }
-
-        // Sum what was stored per posting; the rest are replays — or conflicts.
-        var totals: [UUID: (group: Group, amount: ExactDecimal)] = [:]
-        var counted = Set<String>()
-        var summary = Summary()
-        var replayed: [Int] = []
-        for (index, item) in events.enumerated() {
-            let identity = item.partner.uuidString + "/" + item.event.idempotencyKey
-            if stored.contains(identity), counted.insert(identity).inserted {
-                let group = Group(
-                    partner: item.partner, currency: columns.currencies[index], period: columns.periods[index])
-                totals[columns.postingIDs[index], default: (group, .zero)].amount += item.event.amount
-                summary.recorded += 1
-                if columns.late[index] { summary.late += 1 }
-            } else {
-                replayed.append(index)
-            }
-        }
-        if !replayed.isEmpty {
-            let subset = columns.subset(replayed)
-            let conflicts = try await transaction.query(
+        // Usually every event is new. Otherwise, find which rows are this batch's (they carry its
+        // fresh posting ids) and check that the others were stored with the same payload.
+        var recorded = [Bool](repeating: true, count: columns.keys.count)
+        if insertedCount < columns.keys.count {
+            let ours = Array(Set(columns.postingIDs))
+            let rows = try await transaction.query(
                 """
-                SELECT n.key FROM unnest(\(subset.partners)::uuid[], \(subset.keys)::text[], \(subset.products)::text[],
-                    \(subset.amounts)::numeric[], \(subset.currencies)::text[], \(subset.volumes)::numeric[],
-                    \(subset.times)::timestamptz[]) AS n (tenant_id, key, product, amount, currency, volume, occurred_at)
+                SELECT n.position, e.posting_id = ANY(\(ours)::uuid[]) AS ours,
+                    (e.product, e.amount, e.currency, e.volume, e.occurred_at)
+                        IS NOT DISTINCT FROM (n.product, n.amount, n.currency, n.volume, n.occurred_at) AS same
+                FROM unnest(\(columns.partners)::uuid[], \(columns.keys)::text[], \(columns.products)::text[],
+                    \(columns.amounts)::numeric[], \(columns.currencies)::text[], \(columns.volumes)::numeric[],
+                    \(columns.times)::timestamptz[])
+                    WITH ORDINALITY AS n (tenant_id, key, product, amount, currency, volume, occurred_at, position)
                 JOIN platform.fee_events e ON e.tenant_id = n.tenant_id AND e.idempotency_key = n.key
-                WHERE (e.product, e.amount, e.currency, e.volume, e.occurred_at)
-                    IS DISTINCT FROM (n.product, n.amount, n.currency, n.volume, n.occurred_at)
-                LIMIT 1
                 """
             )
-            if let key = try conflicts.first?.decode("key", as: String.self) {
-                throw RevenueError(
-                    .conflict, "field 'idempotencyKey': '\(key)' was already used for a different event")
+            for row in rows {
+                let position = try row.decode("position", as: Int.self) - 1
+                if try row.decode("ours", as: Bool.self) { continue }
+                guard try row.decode("same", as: Bool.self) else {
+                    throw RevenueError(
+                        .conflict,
+                        "field 'idempotencyKey': '\(columns.keys[position])' was already used for a different event")
+                }
+                recorded[position] = false
             }
-            summary.duplicates = replayed.count
+        }
+
+        // Sum what was stored per posting.
+        var totals: [UUID: (group: Group, amount: ExactDecimal)] = [:]
+        for index in columns.keys.indices {
+            guard recorded[index] else {
+                summary.duplicates += 1
+                continue
+            }
+            let group = Group(
+                partner: columns.partners[index], currency: columns.currencies[index], period: columns.periods[index])
+            totals[columns.postingIDs[index], default: (group, .zero)].amount += columns.amounts[index]
+            summary.recorded += 1
+            if columns.late[index] { summary.late += 1 }
         }
 
         var postings: [LedgerStore.Entry] = []
-        for (postingID, total) in totals.sorted(by: { $0.key.uuidString < $1.key.uuidString }) {
+        for (postingID, total) in totals {
             let currency = try Currency(total.group.currency)
             postings.append(
                 LedgerStore.Entry(
@@ -308,7 +329,6 @@ private struct EventColumns {
     var currencies: [String] = []
     var volumes: [ExactDecimal] = []
     var times: [Date] = []
-    var hashes: [String] = []
     var periods: [String] = []
     var postingIDs: [UUID] = []
     var late: [Bool] = []
@@ -330,37 +350,16 @@ private struct EventColumns {
         currencies.append(event.currency)
         volumes.append(volume)
         times.append(event.occurredAt)
-        // A fingerprint of the payload as received (fields in a fixed order, exact values).
-        hashes.append(
-            SHA256.hexDigest(
-                [
-                    event.product, event.amount.normalized.description, event.currency,
-                    volume.normalized.description, event.occurredAt.postgresText ?? "",
-                ].joined(separator: "\u{1F}")))
         periods.append(bookedPeriod)
         postingIDs.append(postingID)
         self.late.append(late)
-    }
-
-    func subset(_ indices: [Int]) -> EventColumns {
-        var subset = EventColumns(capacity: indices.count)
-        for index in indices {
-            subset.partners.append(partners[index])
-            subset.keys.append(keys[index])
-            subset.products.append(products[index])
-            subset.amounts.append(amounts[index])
-            subset.currencies.append(currencies[index])
-            subset.volumes.append(volumes[index])
-            subset.times.append(times[index])
-        }
-        return subset
     }
 }
 
 /// Advisory locks per partner: ingestion holds them shared, anything that reads a period whole
 /// or moves the payable (period close, payouts) holds them exclusively.
 enum RevenueLocks {
-    static func key(_ partner: UUID) -> String { "scryptex-revenue:" + partner.uuidString.lowercased() }
+    static func key(_ partner: UUID) -> String { "scryptex-revenue:" + (partner.postgresText ?? "") }
 
     static func shared(_ partners: [UUID], in transaction: PostgresTransaction) async throws {
         try await transaction.execute(

@@ -78,11 +78,15 @@ public struct Reconciliation: Sendable {
             """)
         let posted = try await sums(
             """
+            WITH legacy AS (
+                -- Postings made before ledger lines carried their period: the period of their events.
+                SELECT DISTINCT e.posting_id, e.booked_period FROM platform.fee_events e
+                WHERE e.posting_id IN (SELECT posting_id FROM platform.ledger_entries
+                                       WHERE period IS NULL AND account = 'fees_receivable'))
             SELECT l.tenant_id::text || '|' || l.currency || '|' || coalesce(l.period, f.booked_period) AS key,
                 sum(l.amount)::text AS total
             FROM platform.ledger_entries l
-            LEFT JOIN LATERAL (SELECT booked_period FROM platform.fee_events e WHERE e.posting_id = l.posting_id LIMIT 1) f
-                ON l.period IS NULL
+            LEFT JOIN legacy f ON f.posting_id = l.posting_id AND l.period IS NULL
             WHERE l.account = 'fees_receivable' AND (\(partner) IS NULL OR l.tenant_id = \(partner))
               AND (\(period)::text IS NULL OR coalesce(l.period, f.booked_period) = \(period))
             GROUP BY 1

@@ -15,6 +15,15 @@ if arguments.dropFirst().first == "check-trade" {
     try ComplianceBench.run(sharedFolder: shared, iterations: iterations)
     exit(0)
 }
+if arguments.dropFirst().first == "revenue" {
+    func option(_ name: String, _ fallback: Int) -> Int {
+        arguments.firstIndex(of: name).flatMap { Int(arguments[$0 + 1]) } ?? fallback
+    }
+    try await RevenueBench.run(
+        events: option("--events", 1_000_000), partners: option("--partners", 1_000), batch: option("--batch", 5_000),
+        lanes: option("--connections", 2))
+    exit(0)
+}
 let tenantCount = arguments.firstIndex(of: "--tenants").flatMap { Int(arguments[$0 + 1]) } ?? 1000
 let logger = Logger(label: "bench", minimumLevel: .warning)
 

@@ -302,6 +302,79 @@ public enum PlatformMigrations {
                     ALTER TABLE white_label_instances DROP COLUMN revenue_share_percent;
                     """
             ),
+            Migration(
+                version: 9,
+                name: "fee_events_for_bulk_ingestion",
+                sql: """
+                    -- Bulk ingestion: a sequential key instead of a random one (random UUID keys
+                    -- scatter index writes), and no per-row foreign-key check (it doubled the cost of
+                    -- an insert). Ingestion checks the partner in the same transaction, under the
+                    -- partner's lock; a tenant with fee events can never be removed (trigger below).
+                    ALTER TABLE fee_events DROP CONSTRAINT fee_events_tenant_id_fkey;
+                    ALTER TABLE fee_events DROP CONSTRAINT fee_events_pkey;
+                    ALTER TABLE fee_events ADD COLUMN sequence bigint GENERATED ALWAYS AS IDENTITY;
+                    ALTER TABLE fee_events ADD PRIMARY KEY (sequence);
+                    -- Replays are compared field by field; the fingerprint is no longer written. An
+                    -- event is known by (tenant_id, idempotency_key) and its sequence number; the old
+                    -- random id is kept for the events that have one.
+                    ALTER TABLE fee_events ALTER COLUMN payload_hash DROP NOT NULL,
+                        ALTER COLUMN id DROP DEFAULT, ALTER COLUMN id DROP NOT NULL;
+
+                    CREATE FUNCTION tenants_keep_revenue() RETURNS trigger LANGUAGE plpgsql
+                        SET search_path FROM CURRENT AS $$
+                    BEGIN
+                        IF EXISTS (SELECT 1 FROM fee_events WHERE tenant_id = OLD.id) THEN
+                            RAISE EXCEPTION 'tenant % has fee events; it can be marked deleted, never removed', OLD.slug
+                                USING ERRCODE = 'foreign_key_violation';
+                        END IF;
+                        RETURN OLD;
+                    END
+                    $$;
+                    CREATE TRIGGER tenants_keep_revenue BEFORE DELETE ON tenants
+                        FOR EACH ROW EXECUTE FUNCTION tenants_keep_revenue();
+                    """
+            ),
+            Migration(
+                version: 10,
+                name: "ledger_checks_per_statement",
+                sql: """
+                    -- Every posting is written in one statement (LedgerStore does), so its balance is
+                    -- checked once per statement over the rows it inserted, instead of once per row at
+                    -- commit: a bulk ingestion writes thousands of lines at a time. A posting split
+                    -- over statements is refused, which is stricter than before.
+                    DROP TRIGGER ledger_entries_balanced ON ledger_entries;
+                    CREATE FUNCTION ledger_postings_balance() RETURNS trigger LANGUAGE plpgsql
+                        SET search_path FROM CURRENT AS $$
+                    DECLARE
+                        unbalanced uuid;
+                    BEGIN
+                        SELECT posting_id INTO unbalanced FROM inserted
+                        GROUP BY posting_id, currency HAVING sum(amount) <> 0 LIMIT 1;
+                        IF FOUND THEN
+                            RAISE EXCEPTION 'posting % does not balance', unbalanced USING ERRCODE = 'check_violation';
+                        END IF;
+                        RETURN NULL;
+                    END
+                    $$;
+                    CREATE TRIGGER ledger_entries_balance AFTER INSERT ON ledger_entries
+                        REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION ledger_postings_balance();
+
+                    -- As for fee events: the tenant is checked by the code that posts, under the
+                    -- partner's lock, and a tenant with ledger lines is never removed.
+                    ALTER TABLE ledger_entries DROP CONSTRAINT ledger_entries_tenant_id_fkey;
+                    CREATE OR REPLACE FUNCTION tenants_keep_revenue() RETURNS trigger LANGUAGE plpgsql
+                        SET search_path FROM CURRENT AS $$
+                    BEGIN
+                        IF EXISTS (SELECT 1 FROM fee_events WHERE tenant_id = OLD.id)
+                            OR EXISTS (SELECT 1 FROM ledger_entries WHERE tenant_id = OLD.id) THEN
+                            RAISE EXCEPTION 'tenant % has revenue records; it can be marked deleted, never removed', OLD.slug
+                                USING ERRCODE = 'foreign_key_violation';
+                        END IF;
+                        RETURN OLD;
+                    END
+                    $$;
+                    """
+            ),
         ]
     )
 }

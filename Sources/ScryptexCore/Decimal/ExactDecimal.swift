@@ -98,7 +98,8 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
 
     public var description: String {
         let magnitude = significand.magnitude
-        var digits = String(magnitude)
+        // 64-bit formatting is much faster than 128-bit, and most amounts fit.
+        var digits = magnitude <= UInt64.max ? String(UInt64(magnitude)) : String(magnitude)
         if scale > 0 {
             if digits.count <= scale {
                 digits = String(repeating: "0", count: scale - digits.count + 1) + digits
@@ -116,6 +117,16 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
 
     /// The same number with trailing zeros after the point removed: `12.50` → `12.5`.
     public var normalized: ExactDecimal {
+        if scale > 0, let small = Int64(exactly: significand) {
+            // The common case in 64 bits: 128-bit division is many times slower.
+            var value = small
+            var scale = self.scale
+            while scale > 0, value % 10 == 0 {
+                value /= 10
+                scale -= 1
+            }
+            return ExactDecimal(significand: Int128(value), scale: scale)
+        }
         var value = significand
         var scale = self.scale
         while scale > 0, value % 10 == 0 {

@@ -4,7 +4,25 @@ import ScryptexCore
 extension UUID: PostgresArrayElement {
     public static var postgresDataType: PostgresDataType { .uuid }
     public static var postgresArrayDataType: PostgresDataType { .uuidArray }
-    public var postgresText: String? { uuidString.lowercased() }
+    /// Lower-case `8-4-4-4-12` hex, written directly (bulk inserts encode many of these).
+    public var postgresText: String? {
+        let digits: StaticString = "0123456789abcdef"
+        return withUnsafeBytes(of: uuid) { bytes in
+            String(unsafeUninitializedCapacity: 36) { buffer in
+                var index = 0
+                for (position, byte) in bytes.enumerated() {
+                    if position == 4 || position == 6 || position == 8 || position == 10 {
+                        buffer[index] = UInt8(ascii: "-")
+                        index += 1
+                    }
+                    buffer[index] = digits.utf8Start[Int(byte >> 4)]
+                    buffer[index + 1] = digits.utf8Start[Int(byte & 0x0F)]
+                    index += 2
+                }
+                return index
+            }
+        }
+    }
 
     public init(postgresText text: String, type: PostgresDataType) throws(PostgresDecodingFailure) {
         guard let uuid = UUID(uuidString: text) else { throw PostgresDecodingFailure("'\(text)' is not a UUID") }
