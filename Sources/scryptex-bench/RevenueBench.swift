@@ -9,7 +9,11 @@ import ScryptexRevenue
 /// connections, replay a share of them, close the month for every partner, reconcile.
 /// Run by bench/revenue.sh.
 enum RevenueBench {
-    static func run(events eventCount: Int, partners partnerCount: Int, batch batchSize: Int, lanes: Int) async throws {
+    /// - Parameter grouped: Each partner's events arrive together (a partner platform reporting
+    ///   its own fees), instead of every batch mixing all partners (a central billing feed).
+    static func run(
+        events eventCount: Int, partners partnerCount: Int, batch batchSize: Int, lanes: Int, grouped: Bool
+    ) async throws {
         let logger = Logger(label: "bench", minimumLevel: .warning)
         let cluster = EmbeddedPostgres(options: .init(rootDirectory: "bench/out/revenue-data"), logger: logger)
         try await cluster.start()
@@ -72,7 +76,9 @@ enum RevenueBench {
             expected += amount
             batch.append(
                 PartnerFeeEvent(
-                    partner: partners[Int(random.next() % UInt64(partnerCount))],
+                    partner: grouped
+                        ? partners[index * partnerCount / eventCount]
+                        : partners[Int(random.next() % UInt64(partnerCount))],
                     event: FeeEvent(
                         idempotencyKey: "evt-\(index)", product: products[index % products.count], amount: amount,
                         currency: "USD", volume: ExactDecimal(cents * 40),
@@ -142,8 +148,10 @@ enum RevenueBench {
         print(
             String(
                 format:
-                    "| ingest %d fee events for %d partners (batches of %d, %d connections) | %.1f s = **%.0f events/s** | ≥ 50,000 events/s |",
-                eventCount, partnerCount, batchSize, lanes, ingestSeconds, Double(eventCount) / ingestSeconds))
+                    "| ingest %d fee events for %d partners, %@ (batches of %d, %d connections) | %.1f s = **%.0f events/s** | ≥ 50,000 events/s |",
+                eventCount, partnerCount,
+                grouped ? "each partner's events together" : "every batch mixing all partners", batchSize, lanes,
+                ingestSeconds, Double(eventCount) / ingestSeconds))
         print(
             String(
                 format: "| replay %d events (all duplicates, nothing posted) | %.1f s = %.0f events/s | no-op |",

@@ -21,7 +21,7 @@ if arguments.dropFirst().first == "revenue" {
     }
     try await RevenueBench.run(
         events: option("--events", 1_000_000), partners: option("--partners", 1_000), batch: option("--batch", 5_000),
-        lanes: option("--connections", 2))
+        lanes: option("--connections", 2), grouped: arguments.contains("--grouped"))
     exit(0)
 }
 let tenantCount = arguments.firstIndex(of: "--tenants").flatMap { Int(arguments[$0 + 1]) } ?? 1000

@@ -189,6 +189,49 @@ public enum ScryptexCommands {
                     CommandDefinition(name: "status", summary: "List the loaded versions; the active ones are marked."),
                 ]
             ),
+            CommandDefinition(
+                name: "revenue",
+                summary: "The revenue-share ledger: ingest fee events, close a month, statements, reconciliation.",
+                subcommands: [
+                    CommandDefinition(
+                        name: "ingest",
+                        summary: "Ingest fee events from CSV (each with an idempotency key; replays change nothing).",
+                        arguments: [
+                            .required(
+                                "file",
+                                "CSV with the header partner,idempotency_key,product,amount,currency,volume,occurred_at."
+                            )
+                        ],
+                        discussion:
+                            "The whole file is checked first and ingested in one transaction: a bad line (named) ingests nothing."
+                    ),
+                    CommandDefinition(
+                        name: "close",
+                        summary: "Close a month: post each partner's share and store its statement.",
+                        options: [
+                            .value("period", "YYYY-MM", "The month to close.", required: true),
+                            .value("partner", "SLUG", "Only this partner (default: every partner with a plan)."),
+                        ]
+                    ),
+                    CommandDefinition(
+                        name: "statement",
+                        summary: "Print a partner's statement for a closed month.",
+                        options: [
+                            .value("partner", "SLUG", "The partner.", required: true),
+                            .value("period", "YYYY-MM", "The closed month.", required: true),
+                            .value("format", "FORMAT", "json (default) or csv."),
+                        ]
+                    ),
+                    CommandDefinition(
+                        name: "reconcile",
+                        summary: "Compare fee events, ledger postings and statements; exit 1 on any difference.",
+                        options: [
+                            .value("period", "YYYY-MM", "Only this month."),
+                            .value("partner", "SLUG", "Only this partner."),
+                        ]
+                    ),
+                ]
+            ),
             CommandDefinition(name: "config", summary: "Print the effective configuration (secrets masked)."),
             CommandDefinition(name: "version", summary: "Print the version."),
         ]

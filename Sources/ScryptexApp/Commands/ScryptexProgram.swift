@@ -89,6 +89,8 @@ public struct ScryptexProgram: Sendable {
                 return try await identity(invocation, configuration, logger: logger)
             case ["sanctions", "load"], ["sanctions", "status"]:
                 return try await sanctions(invocation, configuration, logger: logger)
+            case ["revenue", "ingest"], ["revenue", "close"], ["revenue", "statement"], ["revenue", "reconcile"]:
+                return try await revenue(invocation, configuration, logger: logger)
             case ["cert", "dev"]:
                 return try developmentCertificates(configuration, extraDomains: invocation.allValues("domain"))
             case ["db", "start"], ["db", "stop"], ["db", "status"], ["db", "url"]:
