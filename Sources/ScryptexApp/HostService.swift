@@ -48,7 +48,7 @@ struct HostService: Sendable {
             await database.finish(logger: logger)
             throw error
         }
-        let servers: (https: HTTPServer, http: HTTPServer)
+        let servers: (https: HTTPServer, http: HTTPServer, certificates: CertificateStore)
         do {
             servers = try await startServers(pool: pool, directory: directory, keyring: keyring, sanctions: sanctions)
         } catch {
@@ -78,7 +78,19 @@ struct HostService: Sendable {
                 if !ran { try? await Task.sleep(for: .milliseconds(500)) }
             }
         }
+        // Certificates added, replaced or removed in the folder are served without a restart.
+        let certificates = Task {
+            let folder = CertificateFolder(dataDirectory: configuration.dataDirectory)
+            var seen = folder.stamps()
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(2))
+                folder.synchronize(
+                    servers.certificates, defaultDomain: configuration.platformDomain, seen: &seen,
+                    logger: logger.child(label: "scryptex.tls"))
+            }
+        }
         let signal = await TerminationSignal.next()
+        certificates.cancel()
         jobs.cancel()
         retention.cancel()
         logger.info("shutting down", ["signal": signal == SIGINT ? "SIGINT" : "SIGTERM"])
@@ -118,7 +130,7 @@ extension HostService {
 
     func startServers(
         pool: PostgresConnectionPool, directory: TenantDirectory, keyring: Keyring, sanctions: SanctionsRegistry
-    ) async throws -> (https: HTTPServer, http: HTTPServer) {
+    ) async throws -> (https: HTTPServer, http: HTTPServer, certificates: CertificateStore) {
         let folder = CertificateFolder(dataDirectory: configuration.dataDirectory)
         // Development certificates only for the platform domain and the tenants declared in the
         // tenants folder (the demo set): never one per database tenant, which at thousands of
@@ -174,7 +186,7 @@ extension HostService {
             Task { await https.shutdown(gracePeriod: .zero) }
             throw error
         }
-        return (https, http)
+        return (https, http, store)
     }
 }
 

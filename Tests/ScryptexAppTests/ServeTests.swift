@@ -31,6 +31,7 @@ struct ServeTests {
             environment: [
                 "SCRYPTEX_DATA_DIR": root, "LOG_LEVEL": "info", "HTTPS_LISTEN": "127.0.0.1:\(httpsPort)",
                 "HTTP_LISTEN": "127.0.0.1:\(httpPort)", "SCRYPTEX_EVENT_LOOPS": "2", "SCRYPTEX_TENANTS_DIR": tenants,
+                "SCRYPTEX_TEMPLATES_DIR": tenants.replacingOccurrences(of: "/tenants", with: "/templates"),
             ]
         )
         let ready = await host.waitForOutput(containing: "scryptex host ready", timeout: .seconds(60))
@@ -110,6 +111,64 @@ struct ServeTests {
             "https://acme.localhost:\(httpsPort)/api/enterprise/compliance/check-trade",
         ])
         #expect(check.contains(#""decision":"rejected""#) && check.contains("KYC is pending"), "\(check)")
+
+        // White-label end to end over HTTPS: a platform admin creates an instance, fee events flow
+        // in, October closes; a certificate for the new domain made on disk is served without a
+        // restart, and the partner reads its statement on its own domain.
+        let adminMaker = try ChildProcess(
+            executable, ["admin-key", "create", "--name", "ops"],
+            environment: ["SCRYPTEX_DATA_DIR": root, "LOG_LEVEL": "error"])
+        #expect(await adminMaker.waitForExit(timeout: .seconds(30)) == 0, "\(adminMaker.output)")
+        let adminKey = try #require(adminMaker.output.split(separator: "\n").first { $0.hasPrefix("sxa_") })
+        func admin(_ path: String, _ body: String? = nil) async throws -> String {
+            try await Self.curl(
+                ["--cacert", ca, "-H", "Authorization: Bearer \(adminKey)", "-H", "Content-Type: application/json"]
+                    + (body.map { ["-d", $0] } ?? []) + [
+                        "https://localhost:\(httpsPort)/api/enterprise/white-label" + path
+                    ])
+        }
+        let instance = try await admin(
+            "/instances",
+            #"{"slug":"orion","displayName":"Orion Capital","plan":"starter","branding":{"productName":"Orion Prime"}}"#
+        )
+        let ownerKey = try #require(
+            (try? JSONSerialization.jsonObject(with: Data(instance.utf8)) as? [String: Any])?["ownerKey"] as? String,
+            "\(instance)")
+        _ = try await admin(
+            "/orion/plans", #"{"effectiveFrom":"2026-10","plan":{"model":"flat","currency":"USD","percent":"20"}}"#)
+        let ingested = try await admin(
+            "/fee-events",
+            #"{"events":[{"partner":"orion","idempotencyKey":"f-1","product":"trading_fees","amount":"150.00","currency":"USD","occurredAt":"2026-10-05T12:00:00Z"}]}"#
+        )
+        #expect(ingested.contains(#""recorded":1"#), "\(ingested)")
+        #expect(try await admin("/periods/2026-10/close", "").contains(#""slug":"orion""#))
+        let certificateMaker = try ChildProcess(
+            executable, ["cert", "dev", "--domain", "orion.localhost"],
+            environment: ["SCRYPTEX_DATA_DIR": root, "LOG_LEVEL": "error"])
+        #expect(await certificateMaker.waitForExit(timeout: .seconds(30)) == 0, "\(certificateMaker.output)")
+        var served = false
+        let waitingSince = ContinuousClock.now
+        while !served, ContinuousClock.now - waitingSince < .seconds(10) {
+            let probe = try ChildProcess(
+                "/usr/bin/curl",
+                ["-s", "-o", "/dev/null", "--cacert", ca, "https://orion.localhost:\(httpsPort)/healthz"])
+            served = await probe.waitForExit(timeout: .seconds(10)) == 0
+            if !served { try await Task.sleep(for: .milliseconds(250)) }
+        }
+        #expect(served, "the new certificate was not served within 10 s")
+        let statement = try await Self.curl([
+            "--cacert", ca, "-H", "Authorization: Bearer \(ownerKey)",
+            "https://orion.localhost:\(httpsPort)/api/enterprise/white-label/orion/statements/2026-10",
+        ])
+        #expect(
+            statement.contains(#""share":"30.00""#) && statement.contains(#""closingPayable":"30.00""#), "\(statement)")
+        let page = try await Self.curl([
+            "--cacert", ca, "-H", "Authorization: Bearer \(ownerKey)", "-H", "Accept: text/html",
+            "https://orion.localhost:\(httpsPort)/api/enterprise/white-label/orion/statements/2026-10",
+        ])
+        #expect(page.contains("<title>Orion Prime revenue-share statement 2026-10</title>"), "\(page)")
+        let everyone = try await admin("/all/revenue")
+        #expect(everyone.contains(#""slug":"orion""#) && everyone.contains(#""partnerShare":"30.00""#), "\(everyone)")
 
         // Another process (the CLI) suspends a tenant; the running host answers 503 for it within 1 s.
         let suspend = try ChildProcess(

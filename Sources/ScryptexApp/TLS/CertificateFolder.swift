@@ -55,12 +55,46 @@ struct CertificateFolder: Sendable {
     /// answers clients that name no known domain.
     func loadStore(defaultDomain: String, logger: Logger) throws -> CertificateStore {
         let store = try CertificateStore(unknownNamePolicy: .defaultCertificate)
+        var seen: [String: String] = [:]
+        synchronize(store, defaultDomain: defaultDomain, seen: &seen, logger: logger)
+        return store
+    }
+
+    /// Each domain's certificate and key files, stamped by modification time and size.
+    func stamps() -> [String: String] {
+        var stamps: [String: String] = [:]
         let files = (try? FileManager.default.contentsOfDirectory(atPath: certificatesPath)) ?? []
-        for file in files.sorted() where file.hasSuffix(".pem") {
+        for file in files where file.hasSuffix(".pem") {
             let domain = String(file.dropLast(4))
-            let chain = try String(contentsOfFile: certificatePath(for: domain), encoding: .utf8)
-            let key = try String(contentsOfFile: keyPath(for: domain), encoding: .utf8)
+            var stamp = ""
+            for path in [certificatePath(for: domain), keyPath(for: domain)] {
+                var info = stat()
+                guard stat(path, &info) == 0 else { continue }
+                stamp += "\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec):\(info.st_size);"
+            }
+            stamps[domain] = stamp
+        }
+        return stamps
+    }
+
+    /// Brings the store in line with the folder: certificates added or replaced on disk are
+    /// loaded (served from the next handshake; connections already open keep theirs), removed
+    /// ones are dropped. `seen` holds the stamps of the last pass.
+    func synchronize(
+        _ store: CertificateStore, defaultDomain: String, seen: inout [String: String], logger: Logger
+    ) {
+        let current = stamps()
+        var recorded = current
+        for domain in seen.keys where current[domain] == nil && domain != defaultDomain {
+            if store.removeCertificate(forDomain: domain) {
+                logger.notice("certificate removed from the folder; no longer served", ["domain": domain])
+            }
+        }
+        for (domain, stamp) in current.sorted(by: { $0.key < $1.key }) where seen[domain] != stamp {
+            let isFirstPass = seen.isEmpty
             do {
+                let chain = try String(contentsOfFile: certificatePath(for: domain), encoding: .utf8)
+                let key = try String(contentsOfFile: keyPath(for: domain), encoding: .utf8)
                 // The default domain's certificate lives in the store's base context, where
                 // handshakes start, so they need no switch.
                 if domain == defaultDomain {
@@ -68,12 +102,15 @@ struct CertificateFolder: Sendable {
                 } else {
                     try store.setCertificate(forDomain: domain, certificateChainPEM: chain, privateKeyPEM: key)
                 }
+                if !isFirstPass { logger.notice("certificate loaded from the folder", ["domain": domain]) }
             } catch {
+                // Half-written files are retried on the next pass (the stamp is not recorded).
                 logger.error(
                     "skipping a certificate that does not load", ["domain": domain, "error": String(describing: error)])
+                recorded[domain] = nil
             }
         }
-        return store
+        seen = recorded
     }
 
     private static func write(_ text: String, to path: String, mode: mode_t) throws {
