@@ -187,10 +187,30 @@ struct WhiteLabelTests {
             let upgraded = await adminSend(
                 .patch, base + "/instances/orion", #"{"plan":"professional","features":{"ml":true}}"#)
             #expect(((Self.json(upgraded)["tenant"] as? [String: Any])?["features"] as? [String: Bool])?["ml"] == true)
+            // No path around the plan: the database refuses the flag too (a tenant file, a script).
+            await #expect(throws: PostgresError.self) {
+                try await harness.pool.execute(
+                    """
+                    UPDATE platform.tenant_features SET enabled = true
+                    WHERE feature = 'market_making' AND tenant_id = (SELECT id FROM platform.tenants WHERE slug = 'orion')
+                    """)
+            }
             try await Task.sleep(for: .milliseconds(1_100))  // the flag cache lives a second
             #expect(
                 await harness.send(.get, base + "/orion/revenue", host: "orion.localhost", headers: owner).status.code
                     == 404)
+        }
+    }
+
+    @Test func theDatabaseCatalogueOfPlansIsTheOneTheCodeUses() async throws {
+        try await RouteHarness.with { harness in
+            var catalogue: [String: Set<String>] = [:]
+            for row in try await harness.pool.query("SELECT plan, features FROM platform.commercial_plans") {
+                catalogue[try row.decode("plan", as: String.self)] = Set(try row.decode("features", as: [String].self))
+            }
+            #expect(
+                catalogue
+                    == Dictionary(uniqueKeysWithValues: CommercialPlan.allCases.map { ($0.rawValue, $0.features) }))
         }
     }
 
