@@ -15,6 +15,12 @@ if arguments.dropFirst().first == "check-trade" {
     try ComplianceBench.run(sharedFolder: shared, iterations: iterations)
     exit(0)
 }
+if arguments.dropFirst().first == "scale-setup" {
+    let url = arguments.firstIndex(of: "--database").map { arguments[$0 + 1] } ?? ""
+    let count = arguments.firstIndex(of: "--tenants").flatMap { Int(arguments[$0 + 1]) } ?? 10_000
+    try await ScaleSetup.run(databaseURL: url, count: count)
+    exit(0)
+}
 if arguments.dropFirst().first == "revenue" {
     func option(_ name: String, _ fallback: Int) -> Int {
         arguments.firstIndex(of: name).flatMap { Int(arguments[$0 + 1]) } ?? fallback

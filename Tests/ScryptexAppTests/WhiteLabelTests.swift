@@ -195,10 +195,27 @@ struct WhiteLabelTests {
                     WHERE feature = 'market_making' AND tenant_id = (SELECT id FROM platform.tenants WHERE slug = 'orion')
                     """)
             }
+            // The instance's own request limit replaces the platform's for its tenant.
+            let limited = await adminSend(
+                .patch, base + "/instances/orion", #"{"limits":{"requestsPerSecond":1,"burst":2}}"#)
+            #expect(
+                ((Self.json(limited)["limits"] as? [String: Any])?["requestsPerSecond"] as? Int) == 1,
+                "\(Self.text(limited))")
+            #expect(
+                await adminSend(.patch, base + "/instances/orion", #"{"limits":{"requestsPerSecond":0}}"#).status.code
+                    == 400)
             try await Task.sleep(for: .milliseconds(1_100))  // the flag cache lives a second
             #expect(
                 await harness.send(.get, base + "/orion/revenue", host: "orion.localhost", headers: owner).status.code
                     == 404)
+            var statuses: [Int] = []
+            for _ in 0..<4 {
+                statuses.append(
+                    Int(
+                        await harness.send(.get, "/api/enterprise/auth/me", host: "orion.localhost", headers: owner)
+                            .status.code))
+            }
+            #expect(statuses.contains(429) && statuses.first == 200, "\(statuses)")
         }
     }
 

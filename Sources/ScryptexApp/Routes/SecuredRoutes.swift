@@ -153,7 +153,9 @@ struct RouteGuard {
         }
         let tenant = try TenantRoutes.requireTenant(context)
         if access == .publicTenant { return nil }
-        try limit("tenant:" + tenant.id.uuidString, services.configuration.tenantRateLimit)
+        try limit(
+            "tenant:" + tenant.id.uuidString,
+            try await services.features.requestLimit(for: tenant.id) ?? services.configuration.tenantRateLimit)
         let principal: Principal
         do {
             principal = try await services.identity.authenticate(
@@ -249,11 +251,18 @@ enum JSONResponse {
     }
 }
 
-/// Each tenant's feature flags, read from the control plane and kept for at most a second, so a
-/// flag turned off on any host closes its routes everywhere within a second.
+/// Each tenant's feature flags and, for a white-label instance, its own request limit, read from
+/// the control plane and kept for at most a second, so a change made on any host applies
+/// everywhere within a second.
 final class FeatureGate: Sendable {
+    private struct Settings {
+        var flags: [String: Bool]
+        var limit: RateLimiter.Limit?
+        var loaded: ContinuousClock.Instant
+    }
+
     private let pool: PostgresConnectionPool
-    private let cache = Mutex<[UUID: (flags: [String: Bool], loaded: ContinuousClock.Instant)]>([:])
+    private let cache = Mutex<[UUID: Settings]>([:])
     private let lifetime: Duration = .seconds(1)
 
     init(pool: PostgresConnectionPool) {
@@ -261,18 +270,35 @@ final class FeatureGate: Sendable {
     }
 
     func isEnabled(_ feature: String, for tenantID: UUID) async throws -> Bool {
+        try await settings(for: tenantID).flags[feature] ?? false
+    }
+
+    /// The instance's request limit, or nil for the platform's (`RATE_LIMIT_TENANT`).
+    func requestLimit(for tenantID: UUID) async throws -> RateLimiter.Limit? {
+        try await settings(for: tenantID).limit
+    }
+
+    private func settings(for tenantID: UUID) async throws -> Settings {
         let now = ContinuousClock.now
-        if let entry = cache.withLock({ $0[tenantID] }), now - entry.loaded < lifetime {
-            return entry.flags[feature] ?? false
-        }
+        if let entry = cache.withLock({ $0[tenantID] }), now - entry.loaded < lifetime { return entry }
         let rows = try await pool.query(
-            "SELECT feature, enabled FROM platform.tenant_features WHERE tenant_id = \(tenantID)")
-        var flags: [String: Bool] = [:]
-        for row in rows { flags[try row.decode("feature", as: String.self)] = try row.decode("enabled", as: Bool.self) }
+            """
+            SELECT f.feature, f.enabled, NULL::jsonb AS limits FROM platform.tenant_features f WHERE f.tenant_id = \(tenantID)
+            UNION ALL
+            SELECT NULL, NULL, w.isolation -> 'limits' FROM platform.white_label_instances w WHERE w.tenant_id = \(tenantID)
+            """)
+        var settings = Settings(flags: [:], limit: nil, loaded: now)
+        for row in rows {
+            if let feature = try row.decode("feature", as: String?.self) {
+                settings.flags[feature] = try row.decode("enabled", as: Bool.self)
+            } else if let limits = try row.decode("limits", as: PostgresJSON?.self) {
+                settings.limit = try limits.decode(InstanceLimits.self).rateLimit
+            }
+        }
         cache.withLock { cache in
             if cache.count > 10_000 { cache.removeAll() }
-            cache[tenantID] = (flags, now)
+            cache[tenantID] = settings
         }
-        return flags[feature] ?? false
+        return settings
     }
 }

@@ -48,6 +48,25 @@ enum CommercialPlan: String, CaseIterable, Codable, Sendable {
     }
 }
 
+/// An instance's own request limit, in place of `RATE_LIMIT_TENANT` for its tenant.
+struct InstanceLimits: Codable, Equatable, Sendable {
+    var requestsPerSecond: Int
+    var burst: Int?
+
+    func validate() throws(TenancyError) {
+        guard (1...1_000_000).contains(requestsPerSecond) else {
+            throw TenancyError(.invalidInput, "field 'limits.requestsPerSecond': 1 to 1,000,000")
+        }
+        if let burst, !(1...10_000_000).contains(burst) {
+            throw TenancyError(.invalidInput, "field 'limits.burst': 1 to 10,000,000")
+        }
+    }
+
+    var rateLimit: RateLimiter.Limit {
+        RateLimiter.Limit(ratePerSecond: Double(requestsPerSecond), burst: Double(burst ?? requestsPerSecond * 2))
+    }
+}
+
 /// A white-label instance: a tenant plus its commercial terms.
 struct WhiteLabelInstanceView: Encodable {
     var id: String
@@ -57,6 +76,7 @@ struct WhiteLabelInstanceView: Encodable {
     var branding: TenantManifest.Branding?
     var revenueShare: RevenueShareVersion?
     var placement: String
+    var limits: InstanceLimits?
     var createdAt: Date
     var updatedAt: Date
 
@@ -81,6 +101,7 @@ struct WhiteLabelInstances {
         var branding: TenantManifest.Branding?
         var revenueShare: RevenuePlan?
         var placement: String?
+        var limits: InstanceLimits?
         var ownerKeyName: String?
     }
 
@@ -91,6 +112,7 @@ struct WhiteLabelInstances {
         var branding: TenantManifest.Branding?
         var revenueShare: WhiteLabelInstanceView.RevenueShareVersion?
         var placement: String?
+        var limits: InstanceLimits?
     }
 
     static func validatePlacement(_ placement: String?) throws(TenancyError) {
@@ -110,6 +132,8 @@ struct WhiteLabelInstances {
         let flags = try plan.flags(requested: request.features ?? [:])
         try request.branding?.validate()
         try Self.validatePlacement(request.placement)
+        try request.limits?.validate()
+        let isolation = try PostgresJSON(encoding: request.limits.map { ["limits": $0] } ?? [:])
         let share =
             try request.revenueShare
             ?? RevenuePlan(
@@ -136,7 +160,10 @@ struct WhiteLabelInstances {
                 WHERE id = \(tenant.id)
                 """)
             try await transaction.execute(
-                "INSERT INTO platform.white_label_instances (tenant_id, plan) VALUES (\(tenant.id), \(plan.rawValue))")
+                """
+                INSERT INTO platform.white_label_instances (tenant_id, plan, isolation)
+                VALUES (\(tenant.id), \(plan.rawValue), \(isolation)::jsonb)
+                """)
             try await request.branding?.save(for: tenant.id, in: transaction)
             try await RevenuePlanStore().add(
                 share, effectiveMonth: month, partner: tenant.id, createdBy: admin.actor, in: transaction)
@@ -167,6 +194,7 @@ struct WhiteLabelInstances {
         let instance = try await find(reference)
         try request.branding?.validate()
         try Self.validatePlacement(request.placement)
+        try request.limits?.validate()
         if let displayName = request.displayName, !(1...200).contains(displayName.count) {
             throw TenancyError(.invalidInput, "field 'displayName': 1 to 200 characters")
         }
@@ -185,6 +213,15 @@ struct WhiteLabelInstances {
                 current: try row.decode("features", as: PostgresJSON.self).decode([String: Bool].self))
             var changed: [String: String] = [:]
             if plan != current { changed["plan"] = plan.rawValue }
+            if let limits = request.limits {
+                try await transaction.execute(
+                    """
+                    UPDATE platform.white_label_instances
+                    SET isolation = isolation || jsonb_build_object('limits', \(try PostgresJSON(encoding: limits))::jsonb)
+                    WHERE id = \(instance.id)
+                    """)
+                changed["requestsPerSecond"] = String(limits.requestsPerSecond)
+            }
             try await transaction.execute(
                 """
                 UPDATE platform.white_label_instances SET plan = \(plan.rawValue), updated_at = now() WHERE id = \(instance.id)
@@ -259,7 +296,7 @@ struct WhiteLabelInstances {
         let tenant = try await AdminTenantRoutes.TenantView.load(try TenantSlug(slug), pool: services.pool)
         let rows = try await services.pool.query(
             """
-            SELECT w.id, w.plan, w.created_at, w.updated_at, t.placement,
+            SELECT w.id, w.plan, w.created_at, w.updated_at, t.placement, w.isolation -> 'limits' AS limits,
                 b.product_name, b.logo_url, b.colors, b.css_variables, b.support_email, b.support_url, b.legal_footer,
                 (SELECT jsonb_build_object('effectiveFrom', r.effective_month, 'plan', r.plan)
                  FROM platform.revenue_plans r WHERE r.tenant_id = t.id AND r.effective_month <= \(RevenueMonth.of(Date()))
@@ -287,6 +324,7 @@ struct WhiteLabelInstances {
             revenueShare: try row.decode("revenue_share", as: PostgresJSON?.self)?.decode(
                 WhiteLabelInstanceView.RevenueShareVersion.self),
             placement: try row.decode("placement", as: String.self),
+            limits: try row.decode("limits", as: PostgresJSON?.self)?.decode(InstanceLimits.self),
             createdAt: try row.decode("created_at", as: Date.self),
             updatedAt: try row.decode("updated_at", as: Date.self))
     }
