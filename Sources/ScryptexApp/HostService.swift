@@ -173,7 +173,12 @@ extension HostService {
             logger: logger.child(label: "scryptex.https")
         )
         try https.start()
-        let redirect = HTTPApplication(router: Router(), middleware: [RedirectToHTTPSMiddleware(httpsPort: https.port)])
+        let redirect = HTTPApplication(
+            router: Router(),
+            middleware: [
+                ACMEChallengeMiddleware(folder: configuration.dataDirectory + "/acme"),
+                RedirectToHTTPSMiddleware(httpsPort: https.port),
+            ])
         let http = HTTPServer(
             configuration: .init(
                 host: configuration.httpListen.host, port: configuration.httpListen.port, eventLoopCount: 1),

@@ -185,6 +185,20 @@ struct ServeTests {
         #expect(answer.contains("503 Service Unavailable"), "the suspension did not reach the host within 1 s")
         #expect(cluster.status() != .stopped, "the CLI must not stop a cluster it did not start")
 
+        // The plain HTTP port answers ACME HTTP-01 challenges from the webroot folder, nothing else.
+        let challenges = root + "/acme/.well-known/acme-challenge"
+        try FileManager.default.createDirectory(atPath: challenges, withIntermediateDirectories: true)
+        try "token_AZ-09.thumbprint".write(toFile: challenges + "/token_AZ-09", atomically: true, encoding: .utf8)
+        #expect(
+            try await Self.curl(["http://acme.localhost:\(httpPort)/.well-known/acme-challenge/token_AZ-09"])
+                == "token_AZ-09.thumbprint")
+        for token in ["unknown", "..%2F..%2Fmaster.key", "a.b"] {
+            let answer = try await Self.curl([
+                "-i", "--path-as-is", "http://acme.localhost:\(httpPort)/.well-known/acme-challenge/\(token)",
+            ])
+            #expect(answer.contains("404 Not Found"), "\(token): \(answer)")
+        }
+
         // The plain HTTP port redirects to HTTPS.
         let redirect = try await Self.curl(["-i", "http://localhost:\(httpPort)/healthz?a=1"])
         #expect(redirect.contains("308 Permanent Redirect"))

@@ -1,3 +1,4 @@
+import Foundation
 import ScryptexCore
 import ScryptexHTTP
 import ScryptexPostgres
@@ -33,5 +34,37 @@ struct RedirectToHTTPSMiddleware: HTTPMiddleware {
         var response = HTTPResponse(status: .permanentRedirect)
         response.headers.add(name: "Location", value: "https://\(authority)\(request.target)")
         return response
+    }
+}
+
+/// ACME HTTP-01 challenges on the plain HTTP port (RFC 8555 §8.3): `GET
+/// /.well-known/acme-challenge/<token>` answers the key authorization an ACME client wrote to
+/// `<folder>/.well-known/acme-challenge/<token>` (certbot's `--webroot -w <folder>` layout), as
+/// `application/octet-stream`; an unknown token is 404. Everything else is redirected to HTTPS
+/// by the next middleware. The certificate the client then writes into the TLS folder is served
+/// without a restart.
+struct ACMEChallengeMiddleware: HTTPMiddleware {
+    static let prefix = "/.well-known/acme-challenge/"
+    let folder: String
+
+    func respond(to request: HTTPRequest, context: RequestContext, next: HTTPHandler) async throws -> HTTPResponse {
+        let path = String(request.path)
+        guard path.hasPrefix(Self.prefix), request.method == .get || request.method == .head else {
+            return try await next(request, context)
+        }
+        let token = path.dropFirst(Self.prefix.count)
+        // Tokens are base64url (RFC 8555 §8.3): nothing that could leave the folder.
+        guard (1...256).contains(token.utf8.count),
+            token.utf8.allSatisfy({ byte in
+                (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                    || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "-")
+                    || byte == UInt8(ascii: "_")
+            }),
+            let data = FileManager.default.contents(atPath: folder + Self.prefix + token), data.count <= 4096
+        else {
+            throw HTTPProblem.notFound("no ACME challenge with this token")
+        }
+        return HTTPResponse(status: .ok, contentType: "application/octet-stream", body: Array(data))
     }
 }
