@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import ScryptexCore
 import ScryptexCrypto
 import ScryptexTestSupport
 import Testing
@@ -44,6 +45,22 @@ struct HTTPServerTests {
             let chunked = try await runClient(
                 "/usr/bin/curl", ["-s", "-H", "Transfer-Encoding: chunked", "--data-binary", "hello", base + "/echo"])
             #expect(chunked.output == "hello")
+        }
+    }
+
+    @Test func aSecondServerOnAPortInUseIsRefusedInsteadOfSharingIt() async throws {
+        try await withTestServer { server in
+            let second = HTTPServer(
+                configuration: .init(host: "127.0.0.1", port: server.port, eventLoopCount: 2),
+                application: HTTPApplication(router: Router()),
+                logger: Logger(label: "test.http", minimumLevel: .warning))
+            do {
+                try second.start()
+                Issue.record("a second server shared port \(server.port)")
+                await second.shutdown(gracePeriod: .zero)
+            } catch {
+                #expect("\(error)".contains("is already in use"), "\(error)")
+            }
         }
     }
 

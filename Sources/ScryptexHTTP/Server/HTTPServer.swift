@@ -85,6 +85,17 @@ public final class HTTPServer: Sendable {
         var loops: [EventLoop] = []
         var descriptors: [Int32] = []
         var port = configuration.port
+        if port != 0 {
+            // Refuse a port another server already listens on, instead of sharing it.
+            let probe: Int32
+            do {
+                probe = try Socket.listen(host: configuration.host, port: port, probeOnly: true)
+            } catch {
+                throw Socket.Failure(
+                    message: "\(configuration.host):\(port) is already in use (another server listens there): \(error)")
+            }
+            close(probe)
+        }
         do {
             for index in 0..<configuration.eventLoopCount {
                 let descriptor = try Socket.listen(host: configuration.host, port: port)

@@ -10,7 +10,11 @@ enum Socket {
 
     /// A non-blocking listening socket with `SO_REUSEADDR` and `SO_REUSEPORT`, so each event loop
     /// can listen on the same port and the kernel spreads connections among them.
-    static func listen(host: String, port: Int, backlog: Int32 = 4096) throws -> Int32 {
+    ///
+    /// `probeOnly` binds without `SO_REUSEPORT` and does not listen: it fails when any other
+    /// socket holds the port — even another process's `SO_REUSEPORT` listener, which the real
+    /// sockets would silently share the port with.
+    static func listen(host: String, port: Int, backlog: Int32 = 4096, probeOnly: Bool = false) throws -> Int32 {
         let isIPv6 = host.contains(":")
         let descriptor = socket(
             isIPv6 ? AF_INET6 : AF_INET,
@@ -18,7 +22,9 @@ enum Socket {
         guard descriptor >= 0 else { throw Failure(message: "socket() failed: \(errorText())") }
         var one: Int32 = 1
         setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        setsockopt(descriptor, SOL_SOCKET, SO_REUSEPORT, &one, socklen_t(MemoryLayout<Int32>.size))
+        if !probeOnly {
+            setsockopt(descriptor, SOL_SOCKET, SO_REUSEPORT, &one, socklen_t(MemoryLayout<Int32>.size))
+        }
         let bound: Int32
         if isIPv6 {
             var address = sockaddr_in6()
@@ -53,6 +59,7 @@ enum Socket {
             close(descriptor)
             throw Failure(message: "cannot listen on \(host):\(port): \(text)")
         }
+        if probeOnly { return descriptor }
         guard Glibc.listen(descriptor, backlog) == 0 else {
             let text = errorText()
             close(descriptor)
