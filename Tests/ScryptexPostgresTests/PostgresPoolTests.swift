@@ -36,6 +36,22 @@ struct PostgresPoolTests {
         }
     }
 
+    @Test func connectionsPastTheirLifetimeAreRetired() async throws {
+        try await TestDatabase.withFreshDatabase { configuration in
+            let pool = PostgresConnectionPool(
+                configuration: configuration,
+                options: .init(maximumConnections: 1, maximumLifetime: .milliseconds(200)),
+                logger: TestDatabase.logger
+            )
+            let first = try await pool.withConnection { $0.backendProcessID }
+            #expect(try await pool.withConnection { $0.backendProcessID } == first)  // reused while young
+            try await Task.sleep(for: .milliseconds(300))
+            _ = try await pool.withConnection { $0.backendProcessID }  // old: closed when it comes back
+            #expect(try await pool.withConnection { $0.backendProcessID } != first)
+            await pool.close()
+        }
+    }
+
     @Test func acquireTimesOutWhenAllConnectionsAreBusy() async throws {
         try await TestDatabase.withFreshDatabase { configuration in
             let pool = PostgresConnectionPool(

@@ -13,6 +13,8 @@ public final class PostgresConnection: Sendable {
     let handle: LibPQConnectionHandle
     private let queue: DispatchQueue
     public let configuration: PostgresConfiguration
+    /// When the connection was opened (the pool retires connections past a lifetime).
+    public let openedAt = ContinuousClock.now
     let logger: Logger
 
     private init(handle: LibPQConnectionHandle, configuration: PostgresConfiguration, logger: Logger) {

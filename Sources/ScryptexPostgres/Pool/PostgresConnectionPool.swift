@@ -20,15 +20,20 @@ public final class PostgresConnectionPool: Sendable {
         public var maximumConnections: Int
         public var acquireTimeout: Duration
         public var pingAfterIdle: Duration
+        /// A connection older than this is closed when it comes back instead of reused. A
+        /// PostgreSQL backend keeps the catalog entries of every schema it has touched; with
+        /// thousands of tenant schemas, retiring connections keeps that memory bounded.
+        public var maximumLifetime: Duration
 
         public init(
             maximumConnections: Int = 10, acquireTimeout: Duration = .seconds(10),
-            pingAfterIdle: Duration = .seconds(30)
+            pingAfterIdle: Duration = .seconds(30), maximumLifetime: Duration = .seconds(30 * 60)
         ) {
             precondition(maximumConnections > 0, "a pool needs at least one connection")
             self.maximumConnections = maximumConnections
             self.acquireTimeout = acquireTimeout
             self.pingAfterIdle = pingAfterIdle
+            self.maximumLifetime = maximumLifetime
         }
     }
 
@@ -170,6 +175,10 @@ public final class PostgresConnectionPool: Sendable {
         let healthy = await connection.isHealthy()
         guard healthy, !connection.isClosed else {
             await discard(connection, reason: "returned broken or inside a transaction")
+            return
+        }
+        if clock.now - connection.openedAt > options.maximumLifetime {
+            await discard(connection, reason: "past its lifetime")
             return
         }
         let waiter: Waiter? = state.withLock { state in
