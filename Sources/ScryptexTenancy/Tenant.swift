@@ -89,6 +89,9 @@ public enum HostName {
     /// Lowercased, without port or trailing dot; nil if it is not a valid DNS name (IDN hosts
     /// must already be in punycode, `xn--…`).
     public static func normalized(_ host: String) -> String? {
+        // Every request's Host passes here: the usual, already-normal name is checked in one
+        // pass over its bytes and returned as it is, without allocating.
+        if isNormalHostName(host) { return host }
         var name = host.lowercased()
         if let colon = name.lastIndex(of: ":"), !name.hasPrefix("[") {
             guard name[name.index(after: colon)...].allSatisfy(\.isNumber) else { return nil }
@@ -105,5 +108,30 @@ public enum HostName {
                 }
         }
         return labelsValid ? name : nil
+    }
+
+    /// Lower-case LDH labels of 1 to 63 bytes, no hyphen at either end, no port, no final dot.
+    private static func isNormalHostName(_ host: String) -> Bool {
+        var labelLength = 0
+        var previous: UInt8 = UInt8(ascii: ".")
+        var total = 0
+        for byte in host.utf8 {
+            total += 1
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                labelLength += 1
+            case UInt8(ascii: "-"):
+                guard previous != UInt8(ascii: ".") else { return false }
+                labelLength += 1
+            case UInt8(ascii: "."):
+                guard labelLength > 0, previous != UInt8(ascii: "-") else { return false }
+                labelLength = 0
+            default:
+                return false
+            }
+            guard labelLength <= 63 else { return false }
+            previous = byte
+        }
+        return total > 0 && total <= 253 && labelLength > 0 && previous != UInt8(ascii: "-")
     }
 }

@@ -179,6 +179,8 @@ public struct HTTPResponse: Sendable {
 extension String {
     /// Compares ASCII case-insensitively without allocating (header names are ASCII).
     func equalsIgnoringASCIICase(_ other: String) -> Bool {
+        // Most header names differ in length: decided without looking at a byte.
+        guard utf8.count == other.utf8.count else { return false }
         var left = utf8.makeIterator()
         var right = other.utf8.makeIterator()
         while true {
