@@ -115,15 +115,14 @@ extension HostService {
     /// Applies `tenants/*.json`; a malformed file stops start-up, naming the file and field.
     func syncTenants(pool: PostgresConnectionPool, keyring: Keyring) async throws {
         guard FileManager.default.fileExists(atPath: configuration.tenantsDirectory) else { return }
-        let provisioner = TenantIdentitySetUp.provisioner(configuration, keyring: keyring, logger: logger)
-        let report = try await TenantSync(provisioner: provisioner, logger: logger)
-            .apply(folder: configuration.tenantsDirectory, on: pool)
+        let outcome = try await TenantFiles.apply(configuration, keyring: keyring, logger: logger, on: pool)
         logger.info(
             "tenants synced",
             [
-                "folder": configuration.tenantsDirectory, "created": report.created.joined(separator: ","),
-                "updated": report.updated.joined(separator: ","),
-                "not_in_folder": report.notInFolder.joined(separator: ","),
+                "folder": configuration.tenantsDirectory, "created": outcome.report.created.joined(separator: ","),
+                "updated": outcome.report.updated.joined(separator: ","),
+                "not_in_folder": outcome.report.notInFolder.joined(separator: ","),
+                "revenue_plans_changed": outcome.plansChanged.keys.sorted().joined(separator: ","),
             ]
         )
     }

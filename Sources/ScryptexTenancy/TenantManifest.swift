@@ -71,6 +71,9 @@ public struct TenantManifest: Sendable, Decodable, Equatable {
     public var domains: [String]?
     public var branding: Branding?
     public var features: [String: Bool]?
+    /// The partner's revenue share, a flat percentage of its fees (the host turns it into a plan
+    /// version from the current month when it differs from the plan in force).
+    public var revenueSharePercent: ExactDecimal?
 
     /// Reads and checks a manifest file.
     /// - Throws: `TenancyError` naming the file, the field and the problem.
@@ -106,6 +109,13 @@ public struct TenantManifest: Sendable, Decodable, Equatable {
         }
         for feature in (manifest.features ?? [:]).keys where TenantProvisioner.defaultFeatures[feature] == nil {
             throw TenancyError(.invalidInput, "\(file): field 'features.\(feature)' is not a known feature")
+        }
+        if let share = manifest.revenueSharePercent,
+            share.isNegative || share > ExactDecimal(100) || share.significantScale > 4
+        {
+            throw TenancyError(
+                .invalidInput,
+                "\(file): field 'revenueSharePercent': a percentage from 0 to 100 with at most 4 decimals")
         }
         return manifest
     }

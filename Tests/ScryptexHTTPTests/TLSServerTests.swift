@@ -218,10 +218,11 @@ struct TLSServerTests {
             for step in 0..<4 {
                 let sessionOut = certificates.folder + "/chain-\(step).pem"
                 var arguments = ["/bin/sh", "-c"]
-                // stdin stays open a second: the TLS 1.3 ticket arrives after the handshake, and a
-                // busy machine can take longer than a few hundred milliseconds to send it.
+                // stdin stays open three seconds: the TLS 1.3 ticket arrives after the handshake,
+                // and on a 2-core machine running the whole suite in parallel one second was once
+                // not enough for it to reach s_client (a CI run missed the ticket at step 2).
                 var command =
-                    "sleep 1 | /usr/bin/openssl s_client -connect 127.0.0.1:\(server.port) -servername acme.localhost -tls1_3 -sess_out \(sessionOut)"
+                    "sleep 3 | /usr/bin/openssl s_client -connect 127.0.0.1:\(server.port) -servername acme.localhost -tls1_3 -sess_out \(sessionOut)"
                 if let previous { command += " -sess_in \(previous)" }
                 arguments.append(command + " 2>&1")
                 let outcome = try await runClient(arguments[0], Array(arguments.dropFirst()))

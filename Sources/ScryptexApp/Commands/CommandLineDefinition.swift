@@ -61,6 +61,11 @@ public enum ScryptexCommands {
                     ),
                     CommandDefinition(name: "list", summary: "List tenants with their status and domains."),
                     CommandDefinition(
+                        name: "sync",
+                        summary:
+                            "Apply $SCRYPTEX_TENANTS_DIR/*.json: create missing tenants, apply changes, report (never delete) the rest."
+                    ),
+                    CommandDefinition(
                         name: "suspend", summary: "Suspend a tenant: its domains answer 503, its data is kept.",
                         arguments: [.required("slug", "The tenant's slug.")]
                     ),

@@ -13,6 +13,26 @@ extension ScryptexProgram {
         return try await DatabaseSetup.withPool(configuration, logger: logger) { pool in
             let keyring = try MasterKeySource.keyring(for: configuration, logger: logger)
             let provisioner = TenantIdentitySetUp.provisioner(configuration, keyring: keyring, logger: logger)
+            if invocation.path == ["tenant", "sync"] {
+                do {
+                    let outcome = try await TenantFiles.apply(configuration, keyring: keyring, logger: logger, on: pool)
+                    let report = outcome.report
+                    output("created: \(report.created.isEmpty ? "none" : report.created.joined(separator: ", "))")
+                    output("updated: \(report.updated.isEmpty ? "none" : report.updated.joined(separator: ", "))")
+                    for (slug, month) in outcome.plansChanged.sorted(by: { $0.key < $1.key }) {
+                        output("revenue plan: \(slug) from \(month)")
+                    }
+                    if !report.notInFolder.isEmpty {
+                        output(
+                            "not in \(configuration.tenantsDirectory) (left unchanged, never deleted): \(report.notInFolder.joined(separator: ", "))"
+                        )
+                    }
+                    return ExitCode.success
+                } catch let error as TenancyError {
+                    errorOutput("scryptex: \(error.message); nothing of that file was applied")
+                    return ExitCode.failure
+                }
+            }
             if invocation.path == ["tenant", "suspend"] || invocation.path == ["tenant", "resume"] {
                 let suspend = invocation.path[1] == "suspend"
                 do {

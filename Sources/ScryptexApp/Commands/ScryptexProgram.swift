@@ -82,7 +82,8 @@ public struct ScryptexProgram: Sendable {
                 return try await migrate(configuration, status: invocation.hasFlag("status"), logger: logger)
             case ["tenant", "export"], ["tenant", "import"], ["tenant", "delete"]:
                 return try await tenantArchive(invocation, configuration, logger: logger)
-            case ["tenant", "create"], ["tenant", "list"], ["tenant", "suspend"], ["tenant", "resume"]:
+            case ["tenant", "create"], ["tenant", "list"], ["tenant", "suspend"], ["tenant", "resume"],
+                ["tenant", "sync"]:
                 return try await tenants(invocation, configuration, logger: logger)
             case ["apikey", "create"], ["admin-key", "create"], ["audit", "verify"], ["audit", "purge"],
                 ["keys", "rotate"], ["keys", "rewrap"]:
