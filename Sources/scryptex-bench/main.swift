@@ -87,7 +87,8 @@ let extended = MigrationSet(
     name: "tenant",
     migrations: TenantMigrations.set.migrations + [
         Migration(
-            version: 2, name: "bench_add_column", sql: "ALTER TABLE institutional_accounts ADD COLUMN bench_note text;")
+            version: (TenantMigrations.set.migrations.last?.version ?? 0) + 1, name: "bench_add_column",
+            sql: "ALTER TABLE institutional_accounts ADD COLUMN bench_note text;")
     ]
 )
 let campaignStarted = clock.now
