@@ -1,5 +1,5 @@
 public import Foundation
-import ScryptexCore
+public import ScryptexCore
 import ScryptexCrypto
 public import ScryptexPostgres
 import Synchronization
@@ -259,5 +259,18 @@ extension Keyring {
     /// The key that signs audit checkpoints, derived from the master key (so it is never stored).
     public var auditCheckpointKey: [UInt8] {
         HMAC.code(for: Array("scryptex audit checkpoint signing".utf8), key: masterBytes)
+    }
+}
+
+extension IdentityError: ServiceError {
+    public var failure: ServiceFailure {
+        switch code {
+        case .invalidInput: .invalidInput
+        case .unauthenticated: .unauthenticated
+        case .forbidden: .forbidden
+        case .notFound: .notFound
+        case .conflict: .conflict
+        case .corrupt: .corrupt
+        }
     }
 }

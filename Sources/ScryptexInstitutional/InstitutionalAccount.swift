@@ -224,3 +224,13 @@ public struct InstitutionalError: Error, Sendable, Equatable, CustomStringConver
 
     public var description: String { message }
 }
+
+extension InstitutionalError: ServiceError {
+    public var failure: ServiceFailure {
+        switch code {
+        case .invalidInput: .invalidInput
+        case .notFound: .notFound
+        case .conflict: .conflict
+        }
+    }
+}

@@ -87,3 +87,13 @@ public struct RevenueError: Error, Sendable, Equatable, CustomStringConvertible 
 
     public var description: String { message }
 }
+
+extension RevenueError: ServiceError {
+    public var failure: ServiceFailure {
+        switch code {
+        case .invalidInput: .invalidInput
+        case .conflict: .conflict
+        case .notFound: .notFound
+        }
+    }
+}

@@ -1,4 +1,5 @@
 public import Foundation
+public import ScryptexCore
 public import ScryptexPostgres
 
 /// A partner firm's isolated instance: its row in the control plane, its schema and its role.
@@ -133,5 +134,15 @@ public enum HostName {
             previous = byte
         }
         return total > 0 && total <= 253 && labelLength > 0 && previous != UInt8(ascii: "-")
+    }
+}
+
+extension TenancyError: ServiceError {
+    public var failure: ServiceFailure {
+        switch code {
+        case .invalidInput: .invalidInput
+        case .conflict: .conflict
+        case .notFound: .notFound
+        }
     }
 }

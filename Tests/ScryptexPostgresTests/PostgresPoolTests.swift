@@ -40,12 +40,14 @@ struct PostgresPoolTests {
         try await TestDatabase.withFreshDatabase { configuration in
             let pool = PostgresConnectionPool(
                 configuration: configuration,
-                options: .init(maximumConnections: 1, maximumLifetime: .milliseconds(200)),
+                // Generous: the whole suite runs in parallel on two cores, where a few hundred
+                // milliseconds can pass between two uses of a young connection.
+                options: .init(maximumConnections: 1, maximumLifetime: .seconds(3)),
                 logger: TestDatabase.logger
             )
             let first = try await pool.withConnection { $0.backendProcessID }
             #expect(try await pool.withConnection { $0.backendProcessID } == first)  // reused while young
-            try await Task.sleep(for: .milliseconds(300))
+            try await Task.sleep(for: .milliseconds(3_500))
             _ = try await pool.withConnection { $0.backendProcessID }  // old: closed when it comes back
             #expect(try await pool.withConnection { $0.backendProcessID } != first)
             await pool.close()

@@ -187,11 +187,7 @@ enum AdminTenantRoutes {
         do {
             return try await body()
         } catch let error as TenancyError {
-            switch error.code {
-            case .invalidInput: throw HTTPProblem.badRequest(error.message, type: "invalid-field")
-            case .conflict: throw HTTPProblem(.conflict, type: "conflict", detail: error.message)
-            case .notFound: throw HTTPProblem.notFound(error.message)
-            }
+            throw problem(for: error)
         }
     }
 

@@ -97,32 +97,8 @@ struct SecuredRouter {
             }
             do {
                 return try await handler(request, context)
-            } catch let error as IdentityError {
+            } catch let error as any ServiceError {
                 throw problem(for: error)
-            } catch let error as ComplianceError {
-                switch error.code {
-                case .invalidInput: throw HTTPProblem.badRequest(error.message, type: "invalid-field")
-                case .notFound: throw HTTPProblem.notFound(error.message)
-                case .disabled: throw HTTPProblem(.forbidden, type: "feature-disabled", detail: error.message)
-                }
-            } catch let error as InstitutionalError {
-                switch error.code {
-                case .invalidInput: throw HTTPProblem.badRequest(error.message, type: "invalid-field")
-                case .notFound: throw HTTPProblem.notFound(error.message)
-                case .conflict: throw HTTPProblem(.conflict, type: "conflict", detail: error.message)
-                }
-            } catch let error as RevenueError {
-                switch error.code {
-                case .invalidInput: throw HTTPProblem.badRequest(error.message, type: "invalid-field")
-                case .notFound: throw HTTPProblem.notFound(error.message)
-                case .conflict: throw HTTPProblem(.conflict, type: "conflict", detail: error.message)
-                }
-            } catch let error as TenancyError {
-                switch error.code {
-                case .invalidInput: throw HTTPProblem.badRequest(error.message, type: "invalid-field")
-                case .notFound: throw HTTPProblem.notFound(error.message)
-                case .conflict: throw HTTPProblem(.conflict, type: "conflict", detail: error.message)
-                }
             }
         }
     }
@@ -226,17 +202,20 @@ struct RouteGuard {
     }
 }
 
-/// Maps identity errors to HTTP problems without saying which part of a credential was wrong.
-func problem(for error: IdentityError) -> HTTPProblem {
-    switch error.code {
+/// Maps a service's error to an HTTP problem: its message for the caller, except that a failed
+/// authentication never says which part of a credential was wrong and corrupt data is not
+/// described.
+func problem(for error: any ServiceError) -> HTTPProblem {
+    switch error.failure {
+    case .invalidInput: HTTPProblem.badRequest(error.message, type: "invalid-field")
     case .unauthenticated:
         HTTPProblem(
             .unauthorized, type: "unauthenticated", detail: "the credentials are missing or not valid",
             headers: ["WWW-Authenticate": "Bearer"])
     case .forbidden: HTTPProblem(.forbidden, type: "forbidden", detail: error.message)
-    case .invalidInput: HTTPProblem.badRequest(error.message, type: "invalid-field")
     case .notFound: HTTPProblem.notFound(error.message)
     case .conflict: HTTPProblem(.conflict, type: "conflict", detail: error.message)
+    case .disabled: HTTPProblem(.forbidden, type: "feature-disabled", detail: error.message)
     case .corrupt: HTTPProblem(.internalServerError, type: "internal-error", detail: "stored data could not be read")
     }
 }

@@ -361,3 +361,13 @@ public struct ComplianceError: Error, Sendable, Equatable, CustomStringConvertib
 
     public var description: String { message }
 }
+
+extension ComplianceError: ServiceError {
+    public var failure: ServiceFailure {
+        switch code {
+        case .invalidInput: .invalidInput
+        case .notFound: .notFound
+        case .disabled: .disabled
+        }
+    }
+}
