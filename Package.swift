@@ -99,7 +99,7 @@ let package = Package(
             dependencies: [
                 "ScryptexApp", "ScryptexCompliance", "ScryptexCore", "ScryptexEmbeddedPostgres",
                 "ScryptexInstitutional",
-                "ScryptexPostgres", "ScryptexRevenue", "ScryptexTenancy",
+                "ScryptexPostgres", "ScryptexRevenue", "ScryptexTenancy", "ScryptexTestSupport",
             ],
             swiftSettings: strictSettings
         ),

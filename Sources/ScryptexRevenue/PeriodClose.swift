@@ -62,8 +62,6 @@ public struct RevenueStatement: Sendable, Codable, Equatable {
 public struct PeriodClose: Sendable {
     public init() {}
 
-    public typealias Statement = RevenueStatement
-
     public func close(
         partner: UUID, month: String, now: Date = Date(), in transaction: PostgresTransaction
     ) async throws -> RevenueStatement {

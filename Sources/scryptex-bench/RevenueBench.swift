@@ -4,6 +4,7 @@ import ScryptexCore
 import ScryptexEmbeddedPostgres
 import ScryptexPostgres
 import ScryptexRevenue
+import ScryptexTestSupport
 
 /// Revenue-ledger benchmark: ingest fee events for many partners in batches over a few
 /// connections, replay a share of them, close the month for every partner, reconcile.
@@ -63,7 +64,7 @@ enum RevenueBench {
         }
 
         // Events for October 2026, generated before the clock starts.
-        var random = SplitMix(seed: 42)
+        var random = SeededGenerator(seed: 42)
         let products = RevenueProduct.allCases.map(\.rawValue)
         let october = Double(CivilCalendar.daysSinceEpoch(year: 2026, month: 10, day: 1) * 86_400)
         var batches: [[PartnerFeeEvent]] = []
@@ -166,20 +167,5 @@ enum RevenueBench {
                     "| reconciliation over the whole ledger (%d ledger lines) | %.1f s, %d checks, %d differences | 0 differences |",
                 lines, reconcileSeconds, report.checks, report.differences.count))
         print("| fees on the ledger = sum of the events | \(fees) USD | exact |")
-    }
-}
-
-/// SplitMix64, so every run generates the same events.
-struct SplitMix {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var value = state
-        value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
-        return value ^ (value >> 31)
     }
 }

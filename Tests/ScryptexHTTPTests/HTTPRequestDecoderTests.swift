@@ -1,3 +1,4 @@
+import ScryptexTestSupport
 import Testing
 
 @testable import ScryptexHTTP
@@ -185,7 +186,7 @@ struct HTTPRequestDecoderTests {
     /// Seeded random and mutated inputs: the decoder never crashes, never hangs, and either
     /// asks for more data, yields requests, or refuses with a 4xx/5xx.
     @Test func randomAndMutatedInputsNeverCrash() {
-        var generator = SplitMix64(seed: 0x5C_1257_E7)
+        var generator = SeededGenerator(seed: 0x5C_1257_E7)
         let seeds = [
             "GET / HTTP/1.1\r\nHost: h\r\n\r\n",
             "POST /a HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
@@ -231,18 +232,5 @@ struct HTTPRequestDecoderTests {
                 break
             }
         }
-    }
-}
-
-/// A small, seedable random generator so failures reproduce.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var value = state
-        value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
-        return value ^ (value >> 31)
     }
 }

@@ -150,7 +150,7 @@ struct HTTPServerTests {
 
     @Test func garbageAndHalfOpenConnectionsDoNotDisturbOthers() async throws {
         try await withTestServer { server in
-            var generator = SplitMix64(seed: 7)
+            var generator = SeededGenerator(seed: 7)
             for _ in 0..<20 {
                 let client = try RawClient(port: server.port)
                 client.send((0..<512).map { _ in UInt8(truncatingIfNeeded: generator.next()) })
