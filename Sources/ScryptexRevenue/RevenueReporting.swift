@@ -25,10 +25,15 @@ public struct PartnerRevenue: Sendable, Codable, Equatable {
         public var revenue: String
     }
 
+    public struct PeriodRevenue: Sendable, Codable, Equatable {
+        public var period: String
+        public var revenue: String
+    }
+
     public struct Analytics: Sendable, Codable, Equatable {
         public var tradingVolume: String
         /// Revenue per period, oldest first.
-        public var revenueTrend: [ProductRevenue]
+        public var revenueTrend: [PeriodRevenue]
         /// Change of the last closed period's revenue against the one before, in percent.
         public var lastPeriodGrowthPercent: Double?
         public var topProducts: [ProductRevenue]
@@ -172,7 +177,7 @@ public struct RevenueReporting: Sendable {
             paid: money(-(balances["partner_paid:\(currency.code)"] ?? .zero)),
             analytics: .init(
                 tradingVolume: volume.normalized.description,
-                revenueTrend: periods.map { .init(product: $0.period, revenue: $0.revenue) },
+                revenueTrend: periods.map { .init(period: $0.period, revenue: $0.revenue) },
                 lastPeriodGrowthPercent: growth,
                 topProducts: products.sorted { $0.value == $1.value ? $0.key < $1.key : $0.value > $1.value }
                     .map { .init(product: $0.key, revenue: money($0.value)) },

@@ -171,6 +171,7 @@ struct WhiteLabelTests {
             let analytics = revenue["analytics"] as? [String: Any]
             #expect(analytics?["tradingVolume"] as? String == "2400000")
             #expect((analytics?["topProducts"] as? [[String: Any]])?.first?["product"] as? String == "trading_fees")
+            #expect((analytics?["revenueTrend"] as? [[String: Any]])?.first?["period"] as? String == "2026-10")
             let all = Self.json(await adminSend(.get, base + "/all/revenue"))
             #expect((all["summary"] as? [[String: Any]])?.first?["revenue"] as? String == "1299.99")
             #expect(
