@@ -11,18 +11,27 @@ public import ScryptexPostgres
 /// or its functions. Idempotent; a schema without a trail is left as it is.
 public enum TenantAuditProtection {
     public static func apply(_ slug: TenantSlug, in transaction: PostgresTransaction) async throws {
-        let table = slug.schema.quoted + ".audit_records"
+        try await apply(
+            schema: slug.schema, role: try await TenantRole.name(for: slug, in: transaction), in: transaction)
+    }
+
+    /// The same for a schema owned by `role` that is not (yet) a tenant's: a spare schema.
+    static func apply(
+        schema identifier: SQLIdentifier, role: SQLIdentifier, in transaction: PostgresTransaction
+    )
+        async throws
+    {
+        let table = identifier.quoted + ".audit_records"
         let present = try await transaction.query(
             """
             SELECT to_regclass(\(table)) IS NOT NULL AS table_present,
-                   to_regprocedure(\(slug.schema.quoted + ".audit_chain_append()")) IS NOT NULL AS chain_present
+                   to_regprocedure(\(identifier.quoted + ".audit_chain_append()")) IS NOT NULL AS chain_present
             """
         )
         guard let row = present.first, try row.decode("table_present", as: Bool.self),
             try row.decode("chain_present", as: Bool.self)
         else { return }
-        let role = try await TenantRole.name(for: slug, in: transaction)
-        let schema = slug.schema.quoted
+        let schema = identifier.quoted
         try await transaction.executeScript(
             """
             ALTER SCHEMA \(schema) OWNER TO CURRENT_USER;

@@ -42,12 +42,15 @@ public struct TenantProvisioner: Sendable {
 
     public let platformDomain: String
     public let tenantMigrations: MigrationSet
+    /// Schemas built ahead of need; `create` takes one when ready (see `TenantSpareSchemas`).
+    public let spares: TenantSpareSchemas
     private let logger: Logger
     private let setUp: SetUp?
 
     public init(platformDomain: String, tenantMigrations: MigrationSet, logger: Logger, setUp: SetUp? = nil) {
         self.platformDomain = platformDomain
         self.tenantMigrations = tenantMigrations
+        self.spares = TenantSpareSchemas(tenantMigrations: tenantMigrations, logger: logger)
         self.logger = logger
         self.setUp = setUp
     }
@@ -79,7 +82,7 @@ public struct TenantProvisioner: Sendable {
             )
         }
         let started = ContinuousClock.now
-        let tenant = try await pool.withTransaction { transaction -> Tenant in
+        let (tenant, fromSpare) = try await pool.withTransaction { transaction -> (Tenant, Bool) in
             let role = try await TenantRole.name(for: slug, in: transaction)
             let inserted: PostgresRows
             do {
@@ -105,22 +108,28 @@ public struct TenantProvisioner: Sendable {
                     throw TenancyError(.conflict, "the domain '\(hostname)' already belongs to another tenant")
                 }
             }
-            // The role and schema; the host's login role becomes a member so it may SET ROLE.
+            // The role and schema, from a spare when one is ready; the host's login role is a
+            // member of the role so it may SET ROLE.
+            let fromSpare: Bool
             do {
-                try await transaction.executeScript(
-                    """
-                    CREATE ROLE \(role.quoted) NOLOGIN NOINHERIT;
-                    GRANT \(role.quoted) TO CURRENT_USER;
-                    CREATE SCHEMA \(slug.schema.quoted) AUTHORIZATION \(role.quoted);
-                    REVOKE ALL ON SCHEMA \(slug.schema.quoted) FROM PUBLIC;
-                    """
-                )
+                fromSpare = try await spares.claim(for: slug, role: role, in: transaction)
+                if !fromSpare {
+                    try await transaction.executeScript(
+                        """
+                        CREATE ROLE \(role.quoted) NOLOGIN NOINHERIT;
+                        GRANT \(role.quoted) TO CURRENT_USER;
+                        CREATE SCHEMA \(slug.schema.quoted) AUTHORIZATION \(role.quoted);
+                        REVOKE ALL ON SCHEMA \(slug.schema.quoted) FROM PUBLIC;
+                        """
+                    )
+                }
             } catch let error as PostgresError
                 where error.sqlState == .duplicateObject || error.sqlState == .duplicateSchema
             {
                 throw TenancyError(.conflict, "a schema or role for '\(slug)' already exists in the database")
             }
-            // Tenant migrations run as the tenant role, so every table belongs to the tenant.
+            // Tenant migrations run as the tenant role, so every table belongs to the tenant (for
+            // a spare, only those added since it was built).
             try await TenantRole.assume(slug, in: transaction)
             try await Migrator(set: tenantMigrations, logger: logger).migrate(schema: slug.schema, within: transaction)
             try await transaction.executeScript("RESET ROLE")
@@ -128,14 +137,15 @@ public struct TenantProvisioner: Sendable {
             try await transaction.execute(
                 "INSERT INTO platform.tenant_branding (tenant_id, product_name) VALUES (\(id), \(displayName))"
             )
-            for (feature, enabled) in TenantProvisioner.defaultFeatures.merging(
-                request.features, uniquingKeysWith: { $1 }
+            let features = TenantProvisioner.defaultFeatures.merging(request.features, uniquingKeysWith: { $1 })
+                .sorted(by: { $0.key < $1.key })
+            try await transaction.execute(
+                """
+                INSERT INTO platform.tenant_features (tenant_id, feature, enabled)
+                SELECT \(id), feature, enabled
+                FROM unnest(\(features.map(\.key))::text[], \(features.map(\.value))::boolean[]) AS f(feature, enabled)
+                """
             )
-            .sorted(by: { $0.key < $1.key }) {
-                try await transaction.execute(
-                    "INSERT INTO platform.tenant_features (tenant_id, feature, enabled) VALUES (\(id), \(feature), \(enabled))"
-                )
-            }
             try await transaction.execute(
                 """
                 UPDATE platform.tenants SET status = 'active', schema_version = \(tenantMigrations.latestVersion),
@@ -145,10 +155,12 @@ public struct TenantProvisioner: Sendable {
             let tenant = Tenant(id: id, slug: slug, displayName: displayName, status: .active)
             try await setUp?(tenant, transaction)
             try await TenantChangeFeed.announce(slug.value, in: transaction)
-            return tenant
+            return (tenant, fromSpare)
         }
         let elapsed = (ContinuousClock.now - started).wholeMilliseconds
-        logger.info("tenant provisioned", ["tenant": slug.value, "elapsed_ms": String(elapsed)])
+        logger.info(
+            "tenant provisioned",
+            ["tenant": slug.value, "elapsed_ms": String(elapsed), "schema": fromSpare ? "spare" : "built"])
         return tenant
     }
 
@@ -169,6 +181,12 @@ enum TenantRole {
     private static let databaseNames = Mutex<[String: String]>([:])
 
     static func name(for slug: TenantSlug, in transaction: PostgresTransaction) async throws -> SQLIdentifier {
+        try SQLIdentifier(try await prefix(in: transaction) + slug.value)
+    }
+
+    /// `tr_<first 8 hex of SHA-256(database name)>_`: every role of this database's tenants (and
+    /// of its spare schemas) starts with it.
+    static func prefix(in transaction: PostgresTransaction) async throws -> String {
         let target = transaction.connection.configuration.redactedDescription
         let database: String
         if let known = databaseNames.withLock({ $0[target] }) {
@@ -178,7 +196,7 @@ enum TenantRole {
                 "name", as: String.self)
             databaseNames.withLock { $0[target] = database }
         }
-        return try SQLIdentifier("tr_" + String(SHA256.hexDigest(database).prefix(8)) + "_" + slug.value)
+        return "tr_" + String(SHA256.hexDigest(database).prefix(8)) + "_"
     }
 
     /// Makes the rest of the transaction run as the tenant's role, in its schema.

@@ -22,6 +22,12 @@ public final class ChildProcess: Sendable {
         }
     }
 
+    /// The output file goes with the object: a test that wants it in its failure message reads
+    /// `output` before then. (Leaving one per run behind filled `/tmp` with thousands.)
+    deinit {
+        unlink(outputPath)
+    }
+
     /// Everything the program printed so far.
     public var output: String {
         (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import ScryptexEmbeddedPostgres
+import ScryptexPostgres
 import ScryptexTestSupport
 import Testing
 
@@ -67,6 +68,36 @@ struct ServeTests {
             "https://acme.localhost:\(httpsPort)/api/enterprise/branding",
         ])
         #expect(misdirected.contains("421 Misdirected Request"))
+
+        // The host keeps two spare tenant schemas built; a tenant created meanwhile (here by the
+        // CLI, another process) takes one, answers on its domain at once, and the host builds a
+        // replacement.
+        let database = try await PostgresConnection.connect(
+            configuration: cluster.configuration, logger: TestDatabase.logger)
+        func spareCount() async throws -> Int {
+            try await database.query("SELECT count(*) AS n FROM platform.tenant_spare_schemas").first!.decode(
+                "n", as: Int.self)
+        }
+        func waitForSpares(_ expected: Int) async throws -> Bool {
+            let deadline = ContinuousClock.now + .seconds(30)
+            while ContinuousClock.now < deadline {
+                if try await spareCount() == expected { return true }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            return false
+        }
+        #expect(try await waitForSpares(2), "the host did not build its spare schemas")
+        let create = try ChildProcess(
+            executable, ["tenant", "create", "nova", "--name", "Nova Capital"],
+            environment: ["SCRYPTEX_DATA_DIR": root, "LOG_LEVEL": "info"])
+        #expect(await create.waitForExit(timeout: .seconds(30)) == 0, "\(create.output)")
+        #expect(create.output.contains(#""schema":"spare""#), "\(create.output)")
+        let novaBranding = try await Self.curl([
+            "-k", "https://nova.localhost:\(httpsPort)/api/enterprise/branding",
+        ])
+        #expect(novaBranding.contains(#""productName":"Nova Capital""#), "\(novaBranding)")
+        #expect(try await waitForSpares(2), "the host did not replace the spare that was taken")
+        await database.close()
 
         // An operator makes an owner key with the CLI; it works over HTTPS on that tenant's domain
         // only, and every other enterprise route wants a credential.

@@ -43,6 +43,9 @@ public struct Configuration: Sendable {
     public var logLevel = LogLevel.info
     /// Event loops (threads serving network I/O); nil means one per core.
     public var eventLoopCount: Int?
+    /// Tenant schemas the host keeps built ahead of need, so creating a tenant renames one
+    /// instead of running every tenant migration (0 turns it off).
+    public var spareTenantSchemas = 2
     /// The master key as text (`SCRYPTEX_MASTER_KEY`), or nil to read `masterKeyFile`.
     public var masterKey: String?
     /// Where the master key is read from when `SCRYPTEX_MASTER_KEY` is unset; created (mode
@@ -182,6 +185,7 @@ public struct Configuration: Sendable {
             guard let count = Int(text), (1...256).contains(count) else { return nil }
             return .some(count)
         }
+        spareTenantSchemas = reader.integer("SCRYPTEX_SPARE_TENANT_SCHEMAS", default: 2, in: 0...100)
         masterKey = reader.value("SCRYPTEX_MASTER_KEY", default: nil, accepted: "64 hexadecimal digits") {
             text -> String?? in (try? MasterKey(text: text)) != nil ? .some(text) : nil
         }
@@ -245,6 +249,7 @@ public struct Configuration: Sendable {
             ("HTTP_LISTEN", httpListen.description),
             ("PLATFORM_DOMAIN", platformDomain),
             ("SCRYPTEX_EVENT_LOOPS", eventLoopCount.map(String.init) ?? "(unset: one per core)"),
+            ("SCRYPTEX_SPARE_TENANT_SCHEMAS", String(spareTenantSchemas)),
             ("LOG_LEVEL", logLevel.description),
         ]
         return rows.map { ($0.0, $0.1, sources[$0.0] ?? .defaultValue) }

@@ -411,6 +411,20 @@ public enum PlatformMigrations {
                         FOR EACH ROW EXECUTE FUNCTION tenant_features_within_plan();
                     """
             ),
+            Migration(
+                version: 12,
+                name: "tenant_spare_schemas",
+                sql: """
+                    -- Tenant schemas built ahead of need (TenantSpareSchemas in ScryptexTenancy): a
+                    -- new tenant takes one by renaming it instead of running every tenant migration.
+                    CREATE TABLE tenant_spare_schemas (
+                        schema_name text PRIMARY KEY CHECK (schema_name ~ '^spare_[0-9a-f]{16}$'),
+                        role_name text NOT NULL UNIQUE,
+                        schema_version integer NOT NULL,
+                        created_at timestamptz NOT NULL DEFAULT now()
+                    );
+                    """
+            ),
         ]
     )
 }
