@@ -92,7 +92,15 @@ public enum HostName {
     public static func normalized(_ host: String) -> String? {
         // Every request's Host passes here: the usual, already-normal name is checked in one
         // pass over its bytes and returned as it is, without allocating.
-        if isNormalHostName(host) { return host }
+        let bytes = host.utf8
+        if isNormalHostName(bytes) { return host }
+        // The next most usual: a normal name with a port (any port other than 443 and 80).
+        if bytes.first != UInt8(ascii: "["), let colon = bytes.lastIndex(of: UInt8(ascii: ":")),
+            bytes[bytes.index(after: colon)...].allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }),
+            isNormalHostName(bytes[..<colon])
+        {
+            return String(host[..<colon])
+        }
         var name = host.lowercased()
         if let colon = name.lastIndex(of: ":"), !name.hasPrefix("[") {
             guard name[name.index(after: colon)...].allSatisfy(\.isNumber) else { return nil }
@@ -112,11 +120,11 @@ public enum HostName {
     }
 
     /// Lower-case LDH labels of 1 to 63 bytes, no hyphen at either end, no port, no final dot.
-    private static func isNormalHostName(_ host: String) -> Bool {
+    private static func isNormalHostName<Bytes: Collection<UInt8>>(_ host: Bytes) -> Bool {
         var labelLength = 0
         var previous: UInt8 = UInt8(ascii: ".")
         var total = 0
-        for byte in host.utf8 {
+        for byte in host {
             total += 1
             switch byte {
             case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"):

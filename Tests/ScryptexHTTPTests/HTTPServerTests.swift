@@ -80,6 +80,26 @@ struct HTTPServerTests {
         }
     }
 
+    @Test func aLongPipelineIsAnsweredWholeAndInOrder() async throws {
+        // In-memory routes are answered inline while the pipeline is read: 3,000 requests in one
+        // write must neither recurse per request nor buffer answers without bound (the client
+        // reads only after sending everything; 600 KB of answers pass the output high-water mark).
+        try await withTestServer { server in
+            let client = try RawClient(port: server.port)
+            let count = 3_000
+            var pipeline = ""
+            for index in 0..<count {
+                pipeline += "GET /healthz?n=\(index) HTTP/1.1\r\nHost: a\r\n"
+                pipeline += index == count - 1 ? "Connection: close\r\n\r\n" : "\r\n"
+            }
+            client.send(pipeline)
+            let (text, closed) = client.readUntilClosed()
+            #expect(closed)
+            #expect(text.components(separatedBy: "HTTP/1.1 200 OK").count == count + 1)
+            #expect(text.components(separatedBy: #"{"status":"ok"}"#).count == count + 1)
+        }
+    }
+
     @Test(arguments: [
         "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
         "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 5\r\n\r\nabcde",

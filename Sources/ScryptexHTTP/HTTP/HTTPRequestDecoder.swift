@@ -289,16 +289,17 @@ public struct HTTPRequestDecoder: Sendable {
     // MARK: Framing (RFC 9112 §6)
 
     private func framing(of request: HTTPRequest) throws(HTTPParseError) -> Framing {
-        let hosts = request.headers["host"]
-        if request.versionMinor == 1 && hosts.count != 1 {
+        let hosts = request.headers.count(of: "host")
+        if request.versionMinor == 1 && hosts != 1 {
             throw HTTPParseError(
-                .badRequest, hosts.isEmpty ? "the Host header is missing" : "more than one Host header")
+                .badRequest, hosts == 0 ? "the Host header is missing" : "more than one Host header")
         }
         if let expectation = request.headers.first("expect"), expectation.lowercasedASCII != "100-continue" {
             throw HTTPParseError(.expectationFailed, "only 'Expect: 100-continue' is supported")
         }
-        let lengths = request.headers["content-length"]
-        let encodings = request.headers["transfer-encoding"]
+        // Most requests have neither field: look before collecting values.
+        let lengths = request.headers.contains("content-length") ? request.headers["content-length"] : []
+        let encodings = request.headers.contains("transfer-encoding") ? request.headers["transfer-encoding"] : []
         if !lengths.isEmpty && !encodings.isEmpty {
             throw HTTPParseError(.badRequest, "both Content-Length and Transfer-Encoding are present")
         }

@@ -11,7 +11,9 @@ public struct RequestContext: Sendable {
     public var serverName: String?
     public var isSecure: Bool
     public var remoteAddress: String
-    private var values: [ObjectIdentifier: any Sendable] = [:]
+    // Inlinable (with its storage) so that the typed subscript is specialized where a key is
+    // used, instead of looking up generic metadata at run time on every request.
+    @usableFromInline var values: [ObjectIdentifier: any Sendable] = [:]
 
     public init(requestID: String, logger: Logger, serverName: String? = nil, isSecure: Bool, remoteAddress: String) {
         self.requestID = requestID
@@ -22,6 +24,7 @@ public struct RequestContext: Sendable {
     }
 
     /// Values that middleware attaches for later stages (the resolved tenant, the principal).
+    @inlinable
     public subscript<Key: RequestContextKey>(key: Key.Type) -> Key.Value? {
         get { values[ObjectIdentifier(key)] as? Key.Value }
         set { values[ObjectIdentifier(key)] = newValue }

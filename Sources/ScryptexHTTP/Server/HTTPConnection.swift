@@ -32,6 +32,17 @@ final class HTTPConnection: EventLoopSource {
     private var phaseStarted: ContinuousClock.Instant
     private var lastWriteProgress: ContinuousClock.Instant
     private var readPaused = false
+    /// The client's SNI name, read once after the handshake (it cannot change on a connection)
+    /// instead of allocating it again for every request.
+    private var serverName: String?
+    /// A request's task is running synchronously inside `dispatch`: a response completed then
+    /// must not read the next pipelined request itself (`processBufferedRequests` is already on
+    /// the stack and continues its loop), or a long pipeline would recurse once per request.
+    private var dispatchingInline = false
+    /// Requests are held back until the client reads what is already answered: a client that
+    /// pipelines without reading must not grow the output buffer without bound.
+    private var outputBacklogged = false
+    private static let outputHighWater = 256 * 1024
 
     init(loop: EventLoop, server: HTTPServerCore, descriptor: Int32, peer: String, tls: TLSSession?) {
         self.loop = loop
@@ -61,7 +72,16 @@ final class HTTPConnection: EventLoopSource {
             return
         }
         if events & SCRYPTEX_EPOLLOUT != 0 {
-            if phase == .handshake { continueHandshake() } else { flush() }
+            if phase == .handshake {
+                continueHandshake()
+            } else {
+                flush()
+                if outputBacklogged && output.count == outputOffset && phase == .reading {
+                    outputBacklogged = false
+                    pauseReading(false)
+                    processBufferedRequests()
+                }
+            }
         }
         if phase != .closed, events & (SCRYPTEX_EPOLLIN | SCRYPTEX_EPOLLHUP | SCRYPTEX_EPOLLRDHUP) != 0 {
             if phase == .handshake { continueHandshake() } else { readAvailable() }
@@ -102,6 +122,7 @@ final class HTTPConnection: EventLoopSource {
         switch tls.handshake() {
         case .done:
             server.recordHandshake(resumed: tls.isResumed)
+            serverName = tls.serverName
             phase = .reading
             phaseStarted = loop.now
             setWriteInterest(false)
@@ -143,6 +164,11 @@ final class HTTPConnection: EventLoopSource {
                 if !decoder.isMidRequest && phase == .reading { phaseStarted = loop.now }
                 decoder.append(loop.scratch[0..<count])
                 if phase == .reading { processBufferedRequests() }
+                // A read that did not fill the buffer took everything the socket had: the
+                // (level-triggered) epoll reports it again when more arrives, so skip the read
+                // that would only say EAGAIN — one system call less per request. Not while
+                // OpenSSL still holds read-ahead bytes: epoll cannot see those.
+                if count < loop.scratch.count && !(tls?.hasBufferedInput ?? false) { return }
             case .wantRead:
                 return
             case .wantWrite:
@@ -163,6 +189,11 @@ final class HTTPConnection: EventLoopSource {
 
     private func processBufferedRequests() {
         while phase == .reading {
+            if output.count - outputOffset > Self.outputHighWater {
+                outputBacklogged = true
+                pauseReading(true)
+                return
+            }
             do {
                 switch try decoder.next() {
                 case .needMoreData:
@@ -191,21 +222,26 @@ final class HTTPConnection: EventLoopSource {
     private func dispatch(_ request: HTTPRequest) {
         phase = .responding
         let context = RequestContext(
-            requestID: server.nextRequestID(loop: loop.index), logger: server.logger, serverName: tls?.serverName,
+            requestID: server.nextRequestID(loop: loop.index), logger: server.logger, serverName: serverName,
             isSecure: tls != nil, remoteAddress: peer
         )
         let application = server.application
         let bound = LoopBound(value: self, loop: loop)
-        Task(executorPreference: loop) {
+        // The task starts right here on the loop's thread and runs until it first suspends: an
+        // in-memory route (health, branding from the directory) is answered before this call
+        // returns, with no job queued and run later. A handler that waits (the database)
+        // suspends; the task prefers this loop as its executor, so it resumes here.
+        dispatchingInline = true
+        Task.immediate(executorPreference: loop) {
             let response = await application.respond(to: request, context: context)
-            // The task prefers this loop as its executor, so it normally resumes here: complete
-            // directly. Anything else (a handler that ended elsewhere) hops back to the loop.
             if bound.loop.inEventLoop {
                 bound.value.complete(request, with: response)
             } else {
+                // A handler that ended on another executor hops back to the loop.
                 bound.withValue { connection in connection.complete(request, with: response) }
             }
         }
+        dispatchingInline = false
     }
 
     private func complete(_ request: HTTPRequest, with response: HTTPResponse) {
@@ -218,7 +254,7 @@ final class HTTPConnection: EventLoopSource {
             phase = .reading
             phaseStarted = loop.now
             pauseReading(false)
-            processBufferedRequests()
+            if !dispatchingInline { processBufferedRequests() }
         }
     }
 

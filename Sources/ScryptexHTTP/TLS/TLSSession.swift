@@ -41,6 +41,10 @@ final class TLSSession {
         return transportResult(count)
     }
 
+    /// Whether OpenSSL holds bytes already taken from the socket (read ahead) that the next
+    /// `read` would return without the socket becoming readable again.
+    var hasBufferedInput: Bool { SSL_has_pending(ssl) == 1 }
+
     func write(_ bytes: ArraySlice<UInt8>) -> TransportResult {
         ERR_clear_error()
         let count = bytes.withUnsafeBytes { SSL_write(ssl, $0.baseAddress, Int32($0.count)) }
