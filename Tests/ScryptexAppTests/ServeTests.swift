@@ -92,9 +92,14 @@ struct ServeTests {
             environment: ["SCRYPTEX_DATA_DIR": root, "LOG_LEVEL": "info"])
         #expect(await create.waitForExit(timeout: .seconds(30)) == 0, "\(create.output)")
         #expect(create.output.contains(#""schema":"spare""#), "\(create.output)")
-        let novaBranding = try await Self.curl([
-            "-k", "https://nova.localhost:\(httpsPort)/api/enterprise/branding",
-        ])
+        // The host learns of it through NOTIFY (within a second).
+        var novaBranding = ""
+        let created = ContinuousClock.now
+        while ContinuousClock.now - created < .seconds(5) {
+            novaBranding = try await Self.curl(["-k", "https://nova.localhost:\(httpsPort)/api/enterprise/branding"])
+            if novaBranding.contains(#""productName":"Nova Capital""#) { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
         #expect(novaBranding.contains(#""productName":"Nova Capital""#), "\(novaBranding)")
         #expect(try await waitForSpares(2), "the host did not replace the spare that was taken")
         await database.close()

@@ -12,19 +12,15 @@ protocol EventLoopSource: AnyObject {
 
 /// One thread running `epoll_wait`, owning the sockets registered with it.
 ///
-/// It is also a Swift `TaskExecutor`: a request's task is started with the loop as its executor
-/// preference, so a handler that needs no other actor (health checks, cached data) runs start
-/// to finish on this thread with no hop, and one that awaits a database call resumes here.
+/// Work from other threads (a response whose handler finished elsewhere) arrives through
+/// `execute`.
 ///
 /// `@unchecked Sendable` is sound because the mutable state (`sources`, `nextToken`) is touched
-/// only on the loop's own thread — every entry point from other threads (`enqueue`,
-/// `execute`) goes through the `Mutex`-protected queue and the eventfd wake-up — and the
-/// descriptors are immutable after `init`.
-final class EventLoop: TaskExecutor, @unchecked Sendable {
-    private enum Work {
-        case job(UnownedJob)
-        case closure(@Sendable () -> Void)
-    }
+/// only on the loop's own thread — the one entry point from other threads, `execute`, goes
+/// through the `Mutex`-protected queue and the eventfd wake-up — and the descriptors are
+/// immutable after `init`.
+final class EventLoop: @unchecked Sendable {
+    private typealias Work = @Sendable () -> Void
 
     let index: Int
     private let epoll: Int32
@@ -42,9 +38,6 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
     /// A read buffer shared by all connections of this loop (only one reads at a time).
     var scratch = [UInt8](repeating: 0, count: 64 * 1024)
     private var cachedDate = (second: -1, text: "")
-    /// Jobs enqueued by the loop thread itself: run after the current events, with no lock and
-    /// no eventfd wake-up (the common case: a request's task started by its connection).
-    private var localJobs: [UnownedJob] = []
     /// The time when the loop last woke up: precise enough for timeouts, and one clock read per
     /// wake-up instead of several per request.
     private(set) var now = ContinuousClock.now
@@ -78,23 +71,13 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
 
     // MARK: Work from other threads
 
-    func enqueue(_ job: consuming ExecutorJob) {
-        let unowned = UnownedJob(job)
-        if inEventLoop {
-            localJobs.append(unowned)
-            return
-        }
-        queue.withLock { $0.append(.job(unowned)) }
-        wake()
-    }
-
     /// Runs `work` on the loop thread: now if already there, else soon.
     func execute(_ work: @escaping @Sendable () -> Void) {
         if inEventLoop {
             work()
             return
         }
-        queue.withLock { $0.append(.closure(work)) }
+        queue.withLock { $0.append(work) }
         wake()
     }
 
@@ -163,10 +146,8 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
         var events = [scryptex_epoll_event](repeating: scryptex_epoll_event(), count: 256)
         var lastTick = ContinuousClock.now
         while !stopRequested.load(ordering: .acquiring) {
-            // Local jobs pending (enqueued while running queued work): poll without sleeping.
-            let timeout: Int32 = localJobs.isEmpty ? 250 : 0
             let count = events.withUnsafeMutableBufferPointer {
-                scryptex_epoll_wait(epoll, $0.baseAddress, 256, timeout)
+                scryptex_epoll_wait(epoll, $0.baseAddress, 256, 250)
             }
             now = ContinuousClock.now
             if count > 0 {
@@ -195,25 +176,13 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
 
     private func runQueuedWork() {
         while true {
-            // Jobs may enqueue more jobs while running: walk by index, then empty in place.
-            var index = 0
-            while index < localJobs.count {
-                let job = localJobs[index]
-                index += 1
-                job.runSynchronously(on: asUnownedTaskExecutor())
-            }
-            localJobs.removeAll(keepingCapacity: true)
+            // Work may queue more work while running: take batches until none is left.
             let batch = queue.withLock { queue -> [Work] in
                 defer { queue.removeAll(keepingCapacity: true) }
                 return queue
             }
-            if batch.isEmpty && localJobs.isEmpty { return }
-            for work in batch {
-                switch work {
-                case .job(let job): job.runSynchronously(on: asUnownedTaskExecutor())
-                case .closure(let closure): closure()
-                }
-            }
+            if batch.isEmpty { return }
+            for work in batch { work() }
         }
     }
 }

@@ -230,14 +230,16 @@ final class HTTPConnection: EventLoopSource {
         // The task starts right here on the loop's thread and runs until it first suspends: an
         // in-memory route (health, branding from the directory) is answered before this call
         // returns, with no job queued and run later. A handler that waits (the database)
-        // suspends; the task prefers this loop as its executor, so it resumes here.
+        // suspends and continues on Swift's global executor, off the I/O thread; its response
+        // hops back to the loop. (Preferring the loop as the task's executor instead cost 1–10 %
+        // more CPU per request in-memory, measured side by side, and would run handlers' own
+        // work, such as encoding a large report, on the I/O thread.)
         dispatchingInline = true
-        Task.immediate(executorPreference: loop) {
+        Task.immediate {
             let response = await application.respond(to: request, context: context)
             if bound.loop.inEventLoop {
                 bound.value.complete(request, with: response)
             } else {
-                // A handler that ended on another executor hops back to the loop.
                 bound.withValue { connection in connection.complete(request, with: response) }
             }
         }
