@@ -114,14 +114,7 @@ public struct TenantProvisioner: Sendable {
             do {
                 fromSpare = try await spares.claim(for: slug, role: role, in: transaction)
                 if !fromSpare {
-                    try await transaction.executeScript(
-                        """
-                        CREATE ROLE \(role.quoted) NOLOGIN NOINHERIT;
-                        GRANT \(role.quoted) TO CURRENT_USER;
-                        CREATE SCHEMA \(slug.schema.quoted) AUTHORIZATION \(role.quoted);
-                        REVOKE ALL ON SCHEMA \(slug.schema.quoted) FROM PUBLIC;
-                        """
-                    )
+                    try await TenantRole.createSchema(slug.schema, ownedBy: role, in: transaction)
                 }
             } catch let error as PostgresError
                 where error.sqlState == .duplicateObject || error.sqlState == .duplicateSchema
@@ -197,6 +190,23 @@ enum TenantRole {
             databaseNames.withLock { $0[target] = database }
         }
         return "tr_" + String(SHA256.hexDigest(database).prefix(8)) + "_"
+    }
+
+    /// Creates the NOLOGIN `role` and `schema` owned by it, closed to PUBLIC; the host's login
+    /// role becomes a member of `role` so it may `SET ROLE` to it.
+    static func createSchema(
+        _ schema: SQLIdentifier, ownedBy role: SQLIdentifier, in transaction: PostgresTransaction
+    )
+        async throws
+    {
+        try await transaction.executeScript(
+            """
+            CREATE ROLE \(role.quoted) NOLOGIN NOINHERIT;
+            GRANT \(role.quoted) TO CURRENT_USER;
+            CREATE SCHEMA \(schema.quoted) AUTHORIZATION \(role.quoted);
+            REVOKE ALL ON SCHEMA \(schema.quoted) FROM PUBLIC;
+            """
+        )
     }
 
     /// Makes the rest of the transaction run as the tenant's role, in its schema.

@@ -56,16 +56,8 @@ public struct TenantSpareSchemas: Sendable {
         let token = SecureRandom.hexToken(byteCount: 8)
         let schema = try SQLIdentifier("spare_" + token)
         let role = try SQLIdentifier(try await TenantRole.prefix(in: transaction) + "_spare_" + token)
-        try await transaction.executeScript(
-            """
-            CREATE ROLE \(role.quoted) NOLOGIN NOINHERIT;
-            GRANT \(role.quoted) TO CURRENT_USER;
-            CREATE SCHEMA \(schema.quoted) AUTHORIZATION \(role.quoted);
-            REVOKE ALL ON SCHEMA \(schema.quoted) FROM PUBLIC;
-            SET LOCAL ROLE \(role.quoted);
-            SET LOCAL search_path TO \(schema.quoted);
-            """
-        )
+        try await TenantRole.createSchema(schema, ownedBy: role, in: transaction)
+        try await transaction.executeScript("SET LOCAL ROLE \(role.quoted); SET LOCAL search_path TO \(schema.quoted)")
         try await Migrator(set: tenantMigrations, logger: logger).migrate(schema: schema, within: transaction)
         try await transaction.executeScript("RESET ROLE")
         try await TenantAuditProtection.apply(schema: schema, role: role, in: transaction)
