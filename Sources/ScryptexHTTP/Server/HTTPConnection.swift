@@ -107,7 +107,9 @@ final class HTTPConnection: EventLoopSource {
                 if now - phaseStarted > limit {
                     respondToFailure(HTTPParseError(.requestTimeout, "the request did not arrive in time"))
                 }
-            } else if now - phaseStarted > timeouts.idle {
+            } else if now - phaseStarted > timeouts.idle && output.count == outputOffset {
+                // Idle only once everything answered is sent: a client still reading its answers
+                // is governed by the write timeout above.
                 close()
             }
         default:
@@ -141,8 +143,11 @@ final class HTTPConnection: EventLoopSource {
 
     private func readAvailable() {
         while phase != .closed {
-            // Hold back while a response is pending and enough is already buffered.
-            if phase == .responding && decoder.bufferedByteCount > server.configuration.limits.bodyBytes {
+            // Hold back while a response is pending (or answers wait for the client to read them)
+            // and enough is already buffered.
+            if (phase == .responding || outputBacklogged)
+                && decoder.bufferedByteCount > server.configuration.limits.bodyBytes
+            {
                 pauseReading(true)
                 return
             }
