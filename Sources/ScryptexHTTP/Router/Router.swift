@@ -1,27 +1,47 @@
 public import ScryptexCore
 
 /// What a handler knows about the request beyond the request itself.
+///
+/// A context is passed by value through every middleware and handler, several copies per
+/// request: what the server sets once (request id, logger, TLS name, peer) sits in one shared,
+/// immutable object, so a copy retains one reference instead of eight.
 public struct RequestContext: Sendable {
-    /// A unique id for this request, echoed in `X-Request-Id` and problem details.
-    public var requestID: String
+    private final class Origin: Sendable {
+        let requestID: String
+        let logger: Logger
+        let serverName: String?
+        let isSecure: Bool
+        let remoteAddress: String
+
+        init(requestID: String, logger: Logger, serverName: String?, isSecure: Bool, remoteAddress: String) {
+            self.requestID = requestID
+            self.logger = logger
+            self.serverName = serverName
+            self.isSecure = isSecure
+            self.remoteAddress = remoteAddress
+        }
+    }
+
+    private let origin: Origin
     /// Path parameters by name (`:id` in `/accounts/:id`), percent-decoded.
     public var parameters: [String: String] = [:]
-    public var logger: Logger
-    /// The TLS server name the client asked for (SNI), if the connection is TLS.
-    public var serverName: String?
-    public var isSecure: Bool
-    public var remoteAddress: String
     // Inlinable (with its storage) so that the typed subscript is specialized where a key is
     // used, instead of looking up generic metadata at run time on every request.
     @usableFromInline var values: [ObjectIdentifier: any Sendable] = [:]
 
     public init(requestID: String, logger: Logger, serverName: String? = nil, isSecure: Bool, remoteAddress: String) {
-        self.requestID = requestID
-        self.logger = logger
-        self.serverName = serverName
-        self.isSecure = isSecure
-        self.remoteAddress = remoteAddress
+        origin = Origin(
+            requestID: requestID, logger: logger, serverName: serverName, isSecure: isSecure,
+            remoteAddress: remoteAddress)
     }
+
+    /// A unique id for this request, echoed in `X-Request-Id` and problem details.
+    public var requestID: String { origin.requestID }
+    public var logger: Logger { origin.logger }
+    /// The TLS server name the client asked for (SNI), if the connection is TLS.
+    public var serverName: String? { origin.serverName }
+    public var isSecure: Bool { origin.isSecure }
+    public var remoteAddress: String { origin.remoteAddress }
 
     /// Values that middleware attaches for later stages (the resolved tenant, the principal).
     @inlinable
