@@ -168,10 +168,10 @@ public struct TenantProvisioner: Sendable {
 /// PostgreSQL cluster, so the name includes a short hash of the database name: two databases on
 /// one cluster (or parallel tests) never collide.
 enum TenantRole {
-    /// Database names by connection target. The name of the database a configuration connects to
-    /// never changes, so it is asked once instead of on every tenant transaction. Not tenant
-    /// state: one entry per database the process talks to.
-    private static let databaseNames = Mutex<[String: String]>([:])
+    /// Role-name prefixes by connection target. The database a configuration connects to never
+    /// changes, so its name is asked (and hashed) once instead of on every tenant transaction.
+    /// Not tenant state: one entry per database the process talks to.
+    private static let prefixes = Mutex<[String: String]>([:])
 
     static func name(for slug: TenantSlug, in transaction: PostgresTransaction) async throws -> SQLIdentifier {
         try SQLIdentifier(try await prefix(in: transaction) + slug.value)
@@ -181,15 +181,12 @@ enum TenantRole {
     /// of its spare schemas) starts with it.
     static func prefix(in transaction: PostgresTransaction) async throws -> String {
         let target = transaction.connection.configuration.redactedDescription
-        let database: String
-        if let known = databaseNames.withLock({ $0[target] }) {
-            database = known
-        } else {
-            database = try await transaction.query("SELECT current_database() AS name").first!.decode(
-                "name", as: String.self)
-            databaseNames.withLock { $0[target] = database }
-        }
-        return "tr_" + String(SHA256.hexDigest(database).prefix(8)) + "_"
+        if let known = prefixes.withLock({ $0[target] }) { return known }
+        let database = try await transaction.query("SELECT current_database() AS name").first!.decode(
+            "name", as: String.self)
+        let prefix = "tr_" + String(SHA256.hexDigest(database).prefix(8)) + "_"
+        prefixes.withLock { $0[target] = prefix }
+        return prefix
     }
 
     /// Creates the NOLOGIN `role` and `schema` owned by it, closed to PUBLIC; the host's login
