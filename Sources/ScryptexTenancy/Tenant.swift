@@ -92,14 +92,18 @@ public enum HostName {
     public static func normalized(_ host: String) -> String? {
         // Every request's Host passes here: the usual, already-normal name is checked in one
         // pass over its bytes and returned as it is, without allocating.
-        let bytes = host.utf8
-        if isNormalHostName(bytes) { return host }
-        // The next most usual: a normal name with a port (any port other than 443 and 80).
-        if bytes.first != UInt8(ascii: "["), let colon = bytes.lastIndex(of: UInt8(ascii: ":")),
-            bytes[bytes.index(after: colon)...].allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }),
-            isNormalHostName(bytes[..<colon])
-        {
-            return String(host[..<colon])
+        // The next most usual is a normal name with a port (any port other than 443 and 80).
+        var host = host
+        let normalLength = host.withUTF8 { bytes -> Int? in
+            if isNormalHostName(bytes) { return bytes.count }
+            guard bytes.first != UInt8(ascii: "["), let colon = bytes.lastIndex(of: UInt8(ascii: ":")),
+                bytes[(colon + 1)...].allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }),
+                isNormalHostName(bytes[..<colon])
+            else { return nil }
+            return colon
+        }
+        if let normalLength {
+            return normalLength == host.utf8.count ? host : String(Substring(host.utf8.prefix(normalLength)))
         }
         var name = host.lowercased()
         if let colon = name.lastIndex(of: ":"), !name.hasPrefix("[") {

@@ -84,6 +84,8 @@ struct RouteHarness {
         let context = RequestContext(
             requestID: "test", logger: TestDatabase.logger, serverName: host, isSecure: true, remoteAddress: "127.0.0.1"
         )
+        // As the server does: in-memory routes first, without a task.
+        if let response = application.respondImmediately(to: request, context: context) { return response }
         return await application.respond(to: request, context: context)
     }
 

@@ -1,4 +1,5 @@
 import ScryptexCore
+import Synchronization
 import Testing
 
 @testable import ScryptexHTTP
@@ -13,7 +14,7 @@ struct RouterTests {
         router.post("/api/enterprise/accounts/:id/members") { _, context in
             .json("{\"account\":\(JSONString.quoted(try context.parameter("id")))}", status: .created)
         }
-        router.get("/api/enterprise/accounts/summary") { _, _ in .json("{\"summary\":true}") }
+        router.get("/api/enterprise/accounts/summary", use: { _, _ in .json("{\"summary\":true}") })
         router.get("/fail") { _, _ in
             throw HTTPProblem.badRequest("the field 'quantity' must be positive", type: "invalid-field")
         }
@@ -38,7 +39,6 @@ struct RouterTests {
         #expect(Self.text(await Self.respond(.get, "/api/enterprise/accounts/summary")) == #"{"summary":true}"#)
         let created = await Self.respond(.post, "/api/enterprise/accounts/42/members")
         #expect(created.status == .created)
-        #expect(created.headers.first("x-request-id") == "r-1")
     }
 
     @Test func notFoundAndMethodNotAllowed() async {
@@ -61,6 +61,126 @@ struct RouterTests {
         #expect(crashed.status == .internalServerError)
         #expect(!Self.text(crashed).contains("SELECT"))
         #expect(Self.text(crashed).contains("r-1"))
+    }
+
+    static let context = RequestContext(
+        requestID: "r-2", logger: Logger(label: "test", minimumLevel: .critical), isSecure: false,
+        remoteAddress: "127.0.0.1")
+
+    @Test func routesThatDoNotAwaitAreAnsweredImmediately() async throws {
+        let application = Self.application()
+        let answered = try #require(
+            application.respondImmediately(
+                to: HTTPRequest(method: .get, target: "/api/enterprise/accounts/7"), context: Self.context))
+        #expect(Self.text(answered) == #"{"id":"7"}"#)
+        // 404, 405 and problems need no task either.
+        let missing = try #require(
+            application.respondImmediately(to: HTTPRequest(method: .get, target: "/x"), context: Self.context))
+        #expect(missing.status == .notFound)
+        let wrong = try #require(
+            application.respondImmediately(
+                to: HTTPRequest(method: .put, target: "/api/enterprise/accounts/7"), context: Self.context))
+        #expect(wrong.status == .methodNotAllowed)
+        let failed = try #require(
+            application.respondImmediately(to: HTTPRequest(method: .get, target: "/fail"), context: Self.context))
+        #expect(failed.status == .badRequest)
+        let crashed = try #require(
+            application.respondImmediately(to: HTTPRequest(method: .get, target: "/crash"), context: Self.context))
+        #expect(crashed.status == .internalServerError)
+        // A route registered with `use:` goes the async way.
+        #expect(
+            application.respondImmediately(
+                to: HTTPRequest(method: .get, target: "/api/enterprise/accounts/summary"), context: Self.context) == nil
+        )
+        #expect(
+            Self.text(
+                await application.respond(
+                    to: HTTPRequest(method: .get, target: "/api/enterprise/accounts/summary"), context: Self.context))
+                == #"{"summary":true}"#)
+    }
+
+    /// Counts the calls of a handler and of middleware steps, across tasks.
+    final class Calls: Sendable {
+        private let counts = Mutex<[String: Int]>([:])
+        func record(_ name: String) { counts.withLock { $0[name, default: 0] += 1 } }
+        subscript(name: String) -> Int { counts.withLock { $0[name] ?? 0 } }
+    }
+
+    struct Tagging: HTTPMiddleware {
+        let name: String
+        let calls: Calls
+        /// Whether this step has an immediate form.
+        let immediate: Bool
+
+        func respond(to request: HTTPRequest, context: RequestContext, next: HTTPHandler) async throws -> HTTPResponse {
+            calls.record(name + " async")
+            var response = try await next(request, context)
+            response.headers.add(name: "Step", value: name)
+            return response
+        }
+
+        func respondImmediately(
+            to request: HTTPRequest, context: RequestContext, next: HTTPImmediateNext
+        ) throws -> HTTPResponse? {
+            guard immediate else { return nil }
+            calls.record(name + " immediate")
+            guard var response = try next(request, context) else { return nil }
+            response.headers.add(name: "Step", value: name)
+            return response
+        }
+    }
+
+    @Test func middlewareRunsImmediatelyOnlyWhenEveryStepCan() async throws {
+        let calls = Calls()
+        var router = Router()
+        router.get("/now") { _, _ in
+            calls.record("handler")
+            return .ok
+        }
+        let immediate = HTTPApplication(
+            router: router,
+            middleware: [
+                Tagging(name: "outer", calls: calls, immediate: true),
+                Tagging(name: "inner", calls: calls, immediate: true),
+            ])
+        let response = try #require(
+            immediate.respondImmediately(to: HTTPRequest(method: .get, target: "/now"), context: Self.context))
+        #expect(response.headers["step"] == ["inner", "outer"])
+        #expect(calls["handler"] == 1 && calls["outer immediate"] == 1 && calls["inner immediate"] == 1)
+
+        // A step without an immediate form sends the request the async way, where the handler
+        // runs once.
+        let mixed = HTTPApplication(
+            router: router,
+            middleware: [
+                Tagging(name: "first", calls: calls, immediate: true),
+                Tagging(name: "waits", calls: calls, immediate: false),
+            ])
+        #expect(mixed.respondImmediately(to: HTTPRequest(method: .get, target: "/now"), context: Self.context) == nil)
+        #expect(calls["handler"] == 1)
+        let answered = await mixed.respond(to: HTTPRequest(method: .get, target: "/now"), context: Self.context)
+        #expect(answered.headers["step"] == ["waits", "first"])
+        #expect(calls["handler"] == 2 && calls["waits async"] == 1 && calls["first async"] == 1)
+
+        // The default immediate form of a step is "go the async way".
+        struct AsyncOnly: HTTPMiddleware {
+            func respond(
+                to request: HTTPRequest, context: RequestContext, next: HTTPHandler
+            ) async throws -> HTTPResponse {
+                try await next(request, context)
+            }
+        }
+        #expect(
+            HTTPApplication(router: router, middleware: [AsyncOnly()]).respondImmediately(
+                to: HTTPRequest(method: .get, target: "/now"), context: Self.context) == nil)
+        #expect(calls["handler"] == 2)
+    }
+
+    @Test func requestIDsAreThePrefixAndTheCounterInHex() {
+        for number: UInt64 in [0, 1, 9, 10, 15, 16, 255, 256, 0xFF_FFFF, 0x100_0000, 0xDEAD_BEEF, UInt64.max] {
+            #expect(
+                HTTPServerCore.requestID(prefix: "3fa9c1d2", number: number) == "3fa9c1d2-" + String(number, radix: 16))
+        }
     }
 
     @Test func dateHeaderFormat() {

@@ -17,10 +17,8 @@ struct BrandedPageMiddleware: HTTPMiddleware {
         do {
             return try await next(request, context)
         } catch let problem as HTTPProblem {
-            guard (request.headers.first("accept") ?? "").contains("text/html") else { throw problem }
-            if problem.status == .serviceUnavailable, problem.problemType == "tenant-unavailable",
-                let tenant = context[TenantKey.self]
-            {
+            guard wantsPage(request) else { throw problem }
+            if let tenant = unavailableTenant(problem, context: context) {
                 var response = HTTPResponse(
                     status: .serviceUnavailable, contentType: "text/html; charset=utf-8",
                     body: Array(try templates.render("suspended", try await branding(of: tenant)).utf8))
@@ -28,13 +26,46 @@ struct BrandedPageMiddleware: HTTPMiddleware {
                 response.headers.add(name: "Cache-Control", value: "no-store")
                 return response
             }
-            if problem.status == .notFound, context[TenantKey.self] == nil, request.hostName != platformDomain {
-                return HTTPResponse(
-                    status: .notFound, contentType: "text/html; charset=utf-8",
-                    body: Array(try templates.render("not-found", [:]).utf8))
-            }
+            if let page = try notFoundPage(for: problem, request: request, context: context) { return page }
             throw problem
         }
+    }
+
+    func respondImmediately(
+        to request: HTTPRequest, context: RequestContext, next: HTTPImmediateNext
+    ) throws -> HTTPResponse? {
+        // The suspended page needs the tenant's branding from the database: a browser asking a
+        // tenant that is not active goes the async way from the start.
+        if let tenant = context[TenantKey.self], tenant.status != .active, wantsPage(request) { return nil }
+        do {
+            return try next(request, context)
+        } catch let problem as HTTPProblem {
+            guard wantsPage(request) else { throw problem }
+            if let page = try notFoundPage(for: problem, request: request, context: context) { return page }
+            throw problem
+        }
+    }
+
+    private func wantsPage(_ request: HTTPRequest) -> Bool {
+        (request.headers.first("accept") ?? "").contains("text/html")
+    }
+
+    /// The tenant whose platform is unavailable, when that is the problem.
+    private func unavailableTenant(_ problem: HTTPProblem, context: RequestContext) -> Tenant? {
+        guard problem.status == .serviceUnavailable, problem.problemType == "tenant-unavailable" else { return nil }
+        return context[TenantKey.self]
+    }
+
+    /// The "no platform here" page, for a 404 on a name that is neither a tenant's nor the platform's.
+    private func notFoundPage(
+        for problem: HTTPProblem, request: HTTPRequest, context: RequestContext
+    ) throws -> HTTPResponse? {
+        guard problem.status == .notFound, context[TenantKey.self] == nil, request.hostName != platformDomain else {
+            return nil
+        }
+        return HTTPResponse(
+            status: .notFound, contentType: "text/html; charset=utf-8",
+            body: Array(try templates.render("not-found", [:]).utf8))
     }
 
     private func branding(of tenant: Tenant) async throws -> TemplateValue {

@@ -6,7 +6,9 @@ import ScryptexPostgres
 /// Routes every host name answers: liveness and readiness.
 enum PlatformRoutes {
     static func add(to router: inout Router, pool: PostgresConnectionPool) {
-        router.get("/healthz") { _, _ in .json(#"{"status":"ok"}"#) }
+        // Built once: each request gets a copy of the same bytes.
+        let alive = HTTPResponse.json(#"{"status":"ok"}"#)
+        router.get("/healthz", immediately: { _, _ in alive })
         router.get("/readyz") { _, context in
             do {
                 try await pool.query("SELECT 1", timeout: .seconds(2))
@@ -25,6 +27,16 @@ struct RedirectToHTTPSMiddleware: HTTPMiddleware {
     let httpsPort: Int
 
     func respond(to request: HTTPRequest, context: RequestContext, next: HTTPHandler) async throws -> HTTPResponse {
+        try redirect(request)
+    }
+
+    func respondImmediately(
+        to request: HTTPRequest, context: RequestContext, next: HTTPImmediateNext
+    ) throws -> HTTPResponse? {
+        try redirect(request)
+    }
+
+    private func redirect(_ request: HTTPRequest) throws -> HTTPResponse {
         guard let host = request.hostName,
             Hostname.isValid(host) || host.hasPrefix("[") || host.allSatisfy({ $0.isNumber || $0 == "." })
         else {
@@ -47,11 +59,20 @@ struct ACMEChallengeMiddleware: HTTPMiddleware {
     static let prefix = "/.well-known/acme-challenge/"
     let folder: String
 
+    func respondImmediately(
+        to request: HTTPRequest, context: RequestContext, next: HTTPImmediateNext
+    ) throws -> HTTPResponse? {
+        // A challenge is read from a file: the async way, where the read leaves the I/O thread.
+        isChallenge(request) ? nil : try next(request, context)
+    }
+
+    private func isChallenge(_ request: HTTPRequest) -> Bool {
+        request.path.hasPrefix(Self.prefix) && (request.method == .get || request.method == .head)
+    }
+
     func respond(to request: HTTPRequest, context: RequestContext, next: HTTPHandler) async throws -> HTTPResponse {
+        guard isChallenge(request) else { return try await next(request, context) }
         let path = String(request.path)
-        guard path.hasPrefix(Self.prefix), request.method == .get || request.method == .head else {
-            return try await next(request, context)
-        }
         let token = path.dropFirst(Self.prefix.count)
         // Tokens are base64url (RFC 8555 §8.3): nothing that could leave the folder.
         guard (1...256).contains(token.utf8.count),
@@ -61,10 +82,15 @@ struct ACMEChallengeMiddleware: HTTPMiddleware {
                     || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "-")
                     || byte == UInt8(ascii: "_")
             }),
-            let data = FileManager.default.contents(atPath: folder + Self.prefix + token), data.count <= 4096
+            let data = await Self.contents(of: folder + Self.prefix + token), data.count <= 4096
         else {
             throw HTTPProblem.notFound("no ACME challenge with this token")
         }
         return HTTPResponse(status: .ok, contentType: "application/octet-stream", body: Array(data))
+    }
+
+    /// Reads on Swift's global executor, not on the I/O thread the request arrived on.
+    @concurrent private static func contents(of path: String) async -> Data? {
+        FileManager.default.contents(atPath: path)
     }
 }

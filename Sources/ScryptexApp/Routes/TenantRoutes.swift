@@ -15,6 +15,17 @@ struct TenantResolutionMiddleware: HTTPMiddleware {
     let directory: TenantDirectory
 
     func respond(to request: HTTPRequest, context: RequestContext, next: HTTPHandler) async throws -> HTTPResponse {
+        try await next(request, try resolve(request, context: context))
+    }
+
+    func respondImmediately(
+        to request: HTTPRequest, context: RequestContext, next: HTTPImmediateNext
+    ) throws -> HTTPResponse? {
+        try next(request, try resolve(request, context: context))
+    }
+
+    /// The context with the request's tenant (none for the platform's own or unknown names).
+    private func resolve(_ request: HTTPRequest, context: RequestContext) throws -> RequestContext {
         guard let host = request.headers.first("host"), let name = HostName.normalized(host) else {
             throw HTTPProblem.badRequest("the Host header is missing or is not a host name", type: "missing-host")
         }
@@ -26,7 +37,7 @@ struct TenantResolutionMiddleware: HTTPMiddleware {
         }
         var context = context
         context[TenantKey.self] = directory.tenant(forHost: name)
-        return try await next(request, context)
+        return context
     }
 }
 

@@ -6,18 +6,22 @@ enum HTTPResponseEncoder {
     ///   - omitBody: For `HEAD`: headers as for `GET`, no body.
     ///   - close: Announce `Connection: close`.
     ///   - date: The `Date` header value (IMF-fixdate).
+    ///   - requestID: Sent as `X-Request-Id` unless the response has its own.
     static func encode(
-        _ response: HTTPResponse, omitBody: Bool, close: Bool, date: String, extraHeaders: [(String, String)]
+        _ response: HTTPResponse, omitBody: Bool, close: Bool, date: String, requestID: String? = nil,
+        extraHeaders: [(String, String)]
     ) -> [UInt8] {
         var bytes: [UInt8] = []
-        encode(response, into: &bytes, omitBody: omitBody, close: close, date: date, extraHeaders: extraHeaders)
+        encode(
+            response, into: &bytes, omitBody: omitBody, close: close, date: date, requestID: requestID,
+            extraHeaders: extraHeaders)
         return bytes
     }
 
     /// Appends the response to `bytes` (a connection reuses one output buffer).
     static func encode(
         _ response: HTTPResponse, into bytes: inout [UInt8], omitBody: Bool, close: Bool, date: String,
-        extraHeaders: [(String, String)]
+        requestID: String? = nil, extraHeaders: [(String, String)]
     ) {
         bytes.reserveCapacity(bytes.count + 256 + (omitBody ? 0 : response.body.count))
         func append(_ text: String) { bytes.append(contentsOf: text.utf8) }
@@ -45,6 +49,7 @@ enum HTTPResponseEncoder {
             }
             appendField(field.name, field.value)
         }
+        if let requestID, !response.headers.contains("X-Request-Id") { appendField("X-Request-Id", requestID) }
         for (name, value) in extraHeaders { appendField(name, value) }
         appendField("Date", date)
         let code = response.status.code

@@ -1,29 +1,25 @@
 import ScryptexCore
 
 /// The router behind its middleware chain, with errors turned into problem details.
+///
+/// A request whose route answers immediately (and 404 and 405 answers) goes through
+/// `respondImmediately(to:context:)` on the I/O thread, with no task, when every middleware step
+/// answers immediately too; the rest go through `respond(to:context:)` in a task.
 public struct HTTPApplication: Sendable {
+    private let router: Router
+    private let middleware: [any HTTPMiddleware]
     private let chain: HTTPHandler
 
     /// - Parameters:
     ///   - router: The routes.
     ///   - middleware: Outermost first; each wraps the ones after it and the router.
     public init(router: Router, middleware: [any HTTPMiddleware] = []) {
+        self.router = router
+        self.middleware = middleware
         var chain: HTTPHandler = { request, context in
-            switch router.match(request.method, path: request.path) {
-            case .found(let handler, let parameters):
-                var context = context
-                context.parameters = parameters
-                return try await handler(request, context)
-            case .methodNotAllowed(let allowed):
-                let allow = allowed.map(\.rawValue).joined(separator: ", ")
-                throw HTTPProblem(
-                    .methodNotAllowed, type: "method-not-allowed",
-                    detail: "\(request.method) is not allowed here; allowed: \(allow)",
-                    headers: ["Allow": allow]
-                )
-            case .notFound:
-                throw HTTPProblem.notFound()
-            }
+            var context = context
+            let route = try Self.route(for: request, in: router, parameters: &context.parameters)
+            return try await route.handler(request, context)
         }
         for layer in middleware.reversed() {
             let next = chain
@@ -32,29 +28,82 @@ public struct HTTPApplication: Sendable {
         self.chain = chain
     }
 
+    /// The request's route, with its path parameters; 404 or 405 problems when there is none.
+    private static func route(
+        for request: HTTPRequest, in router: Router, parameters: inout [String: String]
+    ) throws -> Router.Route {
+        switch router.match(request.method, path: request.path) {
+        case .found(let route, let found):
+            parameters = found
+            return route
+        case .methodNotAllowed(let allowed):
+            let allow = allowed.map(\.rawValue).joined(separator: ", ")
+            throw HTTPProblem(
+                .methodNotAllowed, type: "method-not-allowed",
+                detail: "\(request.method) is not allowed here; allowed: \(allow)",
+                headers: ["Allow": allow]
+            )
+        case .notFound:
+            throw HTTPProblem.notFound()
+        }
+    }
+
     /// Answers a request; never throws: errors become problem details, unknown ones a 500 that
     /// reveals nothing but the request id.
     public func respond(to request: HTTPRequest, context: RequestContext) async -> HTTPResponse {
-        var response: HTTPResponse
         do {
-            response = try await chain(request, context)
-        } catch let error as any HTTPResponseError {
-            response = ProblemDetails.response(for: error, requestID: context.requestID)
+            return try await chain(request, context)
         } catch {
-            context.logger.error(
-                "request failed",
-                ["request_id": context.requestID, "error": String(describing: error), "path": String(request.path)]
-            )
-            response = ProblemDetails.response(
-                status: .internalServerError, type: "internal-error",
-                detail: "the request could not be completed; quote request id \(context.requestID) to support",
-                requestID: context.requestID
-            )
+            return Self.response(for: error, request: request, context: context)
         }
-        if !response.headers.contains("X-Request-Id") {
-            response.headers.add(name: "X-Request-Id", value: context.requestID)
+    }
+
+    /// Answers a request without waiting, or returns `nil` when its route (or a middleware step)
+    /// has to wait for something: then `respond(to:context:)` answers it. Never throws, like
+    /// `respond(to:context:)`.
+    public func respondImmediately(to request: HTTPRequest, context: RequestContext) -> HTTPResponse? {
+        do {
+            // Decided before any middleware step runs: most requests that wait do not pay for
+            // the steps twice.
+            if case .found(let route, _) = router.match(request.method, path: request.path),
+                route.immediateHandler == nil
+            {
+                return nil
+            }
+            return try respondImmediately(to: request, context: context, step: 0)
+        } catch {
+            return Self.response(for: error, request: request, context: context)
         }
-        return response
+    }
+
+    /// Runs middleware step `step` and, through its `next`, the steps after it and the route.
+    private func respondImmediately(to request: HTTPRequest, context: RequestContext, step: Int) throws -> HTTPResponse?
+    {
+        guard step < middleware.count else {
+            var context = context
+            guard
+                let handler = try Self.route(for: request, in: router, parameters: &context.parameters).immediateHandler
+            else { return nil }
+            return try handler(request, context)
+        }
+        return try middleware[step].respondImmediately(to: request, context: context) { request, context in
+            try respondImmediately(to: request, context: context, step: step + 1)
+        }
+    }
+
+    private static func response(for error: any Error, request: HTTPRequest, context: RequestContext) -> HTTPResponse {
+        if let error = error as? any HTTPResponseError {
+            return ProblemDetails.response(for: error, requestID: context.requestID)
+        }
+        context.logger.error(
+            "request failed",
+            ["request_id": context.requestID, "error": String(describing: error), "path": String(request.path)]
+        )
+        return ProblemDetails.response(
+            status: .internalServerError, type: "internal-error",
+            detail: "the request could not be completed; quote request id \(context.requestID) to support",
+            requestID: context.requestID
+        )
     }
 }
 
@@ -69,25 +118,47 @@ public struct AccessLogMiddleware: HTTPMiddleware {
         // Skip all the work (clock reads, the fields dictionary) when the line would be dropped.
         guard context.logger.isEnabled(.info) else { return try await next(request, context) }
         let started = ContinuousClock.now
-        var status = 500
-        defer {
-            let microseconds = (ContinuousClock.now - started).wholeMicroseconds
-            context.logger.info(
-                "request",
-                [
-                    "method": request.method.rawValue, "path": String(request.path), "status": String(status),
-                    "duration_us": String(microseconds), "request_id": context.requestID,
-                    "remote": context.remoteAddress,
-                ]
-            )
-        }
         do {
             let response = try await next(request, context)
-            status = response.status.code
+            log(request, context: context, status: response.status.code, since: started)
             return response
-        } catch let error as any HTTPResponseError {
-            status = error.status.code
+        } catch {
+            log(request, context: context, status: Self.status(for: error), since: started)
             throw error
         }
+    }
+
+    public func respondImmediately(
+        to request: HTTPRequest, context: RequestContext, next: HTTPImmediateNext
+    ) throws -> HTTPResponse? {
+        guard context.logger.isEnabled(.info) else { return try next(request, context) }
+        let started = ContinuousClock.now
+        do {
+            // Nothing is logged when a later step has to wait: the async path logs the request.
+            guard let response = try next(request, context) else { return nil }
+            log(request, context: context, status: response.status.code, since: started)
+            return response
+        } catch {
+            log(request, context: context, status: Self.status(for: error), since: started)
+            throw error
+        }
+    }
+
+    private static func status(for error: any Error) -> Int {
+        (error as? any HTTPResponseError)?.status.code ?? HTTPStatus.internalServerError.code
+    }
+
+    private func log(
+        _ request: HTTPRequest, context: RequestContext, status: Int, since started: ContinuousClock.Instant
+    ) {
+        let microseconds = (ContinuousClock.now - started).wholeMicroseconds
+        context.logger.info(
+            "request",
+            [
+                "method": request.method.rawValue, "path": String(request.path), "status": String(status),
+                "duration_us": String(microseconds), "request_id": context.requestID,
+                "remote": context.remoteAddress,
+            ]
+        )
     }
 }

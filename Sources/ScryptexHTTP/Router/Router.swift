@@ -3,18 +3,18 @@ public import ScryptexCore
 /// What a handler knows about the request beyond the request itself.
 ///
 /// A context is passed by value through every middleware and handler, several copies per
-/// request: what the server sets once (request id, logger, TLS name, peer) sits in one shared,
-/// immutable object, so a copy retains one reference instead of eight.
+/// request: what the connection knows (logger, TLS name, peer) sits in one shared, immutable
+/// object made once per connection, so a copy retains one reference instead of several and a
+/// request allocates nothing for it.
 public struct RequestContext: Sendable {
-    private final class Origin: Sendable {
-        let requestID: String
+    /// What every request on one connection shares.
+    final class Connection: Sendable {
         let logger: Logger
         let serverName: String?
         let isSecure: Bool
         let remoteAddress: String
 
-        init(requestID: String, logger: Logger, serverName: String?, isSecure: Bool, remoteAddress: String) {
-            self.requestID = requestID
+        init(logger: Logger, serverName: String?, isSecure: Bool, remoteAddress: String) {
             self.logger = logger
             self.serverName = serverName
             self.isSecure = isSecure
@@ -22,7 +22,9 @@ public struct RequestContext: Sendable {
         }
     }
 
-    private let origin: Origin
+    private let connection: Connection
+    /// A unique id for this request, echoed in `X-Request-Id` and problem details.
+    public let requestID: String
     /// Path parameters by name (`:id` in `/accounts/:id`), percent-decoded.
     public var parameters: [String: String] = [:]
     // Inlinable (with its storage) so that the typed subscript is specialized where a key is
@@ -30,18 +32,22 @@ public struct RequestContext: Sendable {
     @usableFromInline var values: [ObjectIdentifier: any Sendable] = [:]
 
     public init(requestID: String, logger: Logger, serverName: String? = nil, isSecure: Bool, remoteAddress: String) {
-        origin = Origin(
-            requestID: requestID, logger: logger, serverName: serverName, isSecure: isSecure,
-            remoteAddress: remoteAddress)
+        self.init(
+            requestID: requestID,
+            connection: Connection(
+                logger: logger, serverName: serverName, isSecure: isSecure, remoteAddress: remoteAddress))
     }
 
-    /// A unique id for this request, echoed in `X-Request-Id` and problem details.
-    public var requestID: String { origin.requestID }
-    public var logger: Logger { origin.logger }
+    init(requestID: String, connection: Connection) {
+        self.requestID = requestID
+        self.connection = connection
+    }
+
+    public var logger: Logger { connection.logger }
     /// The TLS server name the client asked for (SNI), if the connection is TLS.
-    public var serverName: String? { origin.serverName }
-    public var isSecure: Bool { origin.isSecure }
-    public var remoteAddress: String { origin.remoteAddress }
+    public var serverName: String? { connection.serverName }
+    public var isSecure: Bool { connection.isSecure }
+    public var remoteAddress: String { connection.remoteAddress }
 
     /// Values that middleware attaches for later stages (the resolved tenant, the principal).
     @inlinable
@@ -67,9 +73,38 @@ public protocol RequestContextKey {
 /// Answers a request. Errors thrown become problem details.
 public typealias HTTPHandler = @Sendable (HTTPRequest, RequestContext) async throws -> HTTPResponse
 
+/// Answers a request from what is in memory, without waiting for anything (health, a page from
+/// a loaded template): it runs on the connection's I/O thread, with no task, so it must not
+/// block. Errors thrown become problem details.
+public typealias HTTPImmediateHandler = @Sendable (HTTPRequest, RequestContext) throws -> HTTPResponse
+
+/// The rest of the chain, for a middleware step answering immediately: `nil` when a later step
+/// has to wait for something.
+public typealias HTTPImmediateNext = (HTTPRequest, RequestContext) throws -> HTTPResponse?
+
 /// A step around every request: request ids, logging, tenant resolution, authentication, rate limits.
 public protocol HTTPMiddleware: Sendable {
     func respond(to request: HTTPRequest, context: RequestContext, next: HTTPHandler) async throws -> HTTPResponse
+
+    /// The same step for a request whose route answers immediately, run on the I/O thread with no
+    /// task. Returns `nil` when the step has to wait for something (the database, a file), or
+    /// when `next` did; the request then goes through `respond(to:context:next:)` from the first
+    /// step, so a step returns `nil` before it has any effect, and only before calling `next` or
+    /// when `next` returned `nil` (a handler runs at most once).
+    ///
+    /// The default returns `nil`: a step without an immediate form sends every request the
+    /// `async` way.
+    func respondImmediately(
+        to request: HTTPRequest, context: RequestContext, next: HTTPImmediateNext
+    ) throws -> HTTPResponse?
+}
+
+extension HTTPMiddleware {
+    public func respondImmediately(
+        to request: HTTPRequest, context: RequestContext, next: HTTPImmediateNext
+    ) throws -> HTTPResponse? {
+        nil
+    }
 }
 
 /// Routes by method and path. Paths are literal segments and `:name` parameters:
@@ -80,35 +115,58 @@ public protocol HTTPMiddleware: Sendable {
 /// router.post("/api/enterprise/accounts/:id/members", use: members.add)
 /// ```
 ///
+/// A handler that does not `await` is an immediate handler (``HTTPImmediateHandler``): the
+/// request is answered on the I/O thread without starting a task, when every middleware step
+/// has an immediate form too. A handler that awaits runs in a task.
+///
 /// A path with no route gets 404; a path whose routes take other methods gets 405 with `Allow`.
 /// `HEAD` is answered by the `GET` route (the server sends no body).
 public struct Router: Sendable {
+    /// What a route answers with.
+    public struct Route: Sendable {
+        /// Answers in a task; for an immediate route, runs the immediate handler.
+        public let handler: HTTPHandler
+        /// Answers without a task, for a route that needs nothing it has to wait for.
+        public let immediateHandler: HTTPImmediateHandler?
+
+        init(handler: @escaping HTTPHandler) {
+            self.handler = handler
+            immediateHandler = nil
+        }
+
+        init(immediateHandler: @escaping HTTPImmediateHandler) {
+            handler = { request, context in try immediateHandler(request, context) }
+            self.immediateHandler = immediateHandler
+        }
+    }
+
     private struct Node: Sendable {
         var literals: [String: Node] = [:]
         /// Zero or one parameter child (an array gives the recursive struct its indirection).
         var parameter: [Node] = []
         var parameterName: String?
-        var handlers: [HTTPMethod: HTTPHandler] = [:]
+        var routes: [HTTPMethod: Route] = [:]
     }
 
     private var root = Node()
     /// Routes without parameters, by exact path: one hash lookup on the hot path.
-    private var staticRoutes: [String: [HTTPMethod: HTTPHandler]] = [:]
+    private var staticRoutes: [String: [HTTPMethod: Route]] = [:]
 
     public init() {}
 
     public enum Match: Sendable {
-        case found(HTTPHandler, parameters: [String: String])
+        case found(Route, parameters: [String: String])
         case methodNotAllowed(allowed: [HTTPMethod])
         case notFound
     }
 
     public mutating func add(_ method: HTTPMethod, _ path: String, use handler: @escaping HTTPHandler) {
-        let segments = Self.segments(of: Substring(path))
-        Self.insert(handler, method: method, segments: segments[...], into: &root, path: path)
-        if !segments.contains(where: { $0.hasPrefix(":") }) {
-            staticRoutes["/" + segments.joined(separator: "/"), default: [:]][method] = handler
-        }
+        add(Route(handler: handler), method: method, path: path)
+    }
+
+    public mutating func add(_ method: HTTPMethod, _ path: String, immediately handler: @escaping HTTPImmediateHandler)
+    {
+        add(Route(immediateHandler: handler), method: method, path: path)
     }
 
     public mutating func get(_ path: String, use handler: @escaping HTTPHandler) { add(.get, path, use: handler) }
@@ -117,16 +175,40 @@ public struct Router: Sendable {
     public mutating func patch(_ path: String, use handler: @escaping HTTPHandler) { add(.patch, path, use: handler) }
     public mutating func delete(_ path: String, use handler: @escaping HTTPHandler) { add(.delete, path, use: handler) }
 
+    public mutating func get(_ path: String, immediately handler: @escaping HTTPImmediateHandler) {
+        add(.get, path, immediately: handler)
+    }
+    public mutating func post(_ path: String, immediately handler: @escaping HTTPImmediateHandler) {
+        add(.post, path, immediately: handler)
+    }
+    public mutating func put(_ path: String, immediately handler: @escaping HTTPImmediateHandler) {
+        add(.put, path, immediately: handler)
+    }
+    public mutating func patch(_ path: String, immediately handler: @escaping HTTPImmediateHandler) {
+        add(.patch, path, immediately: handler)
+    }
+    public mutating func delete(_ path: String, immediately handler: @escaping HTTPImmediateHandler) {
+        add(.delete, path, immediately: handler)
+    }
+
+    private mutating func add(_ route: Route, method: HTTPMethod, path: String) {
+        let segments = Self.segments(of: Substring(path))
+        Self.insert(route, method: method, segments: segments[...], into: &root, path: path)
+        if !segments.contains(where: { $0.hasPrefix(":") }) {
+            staticRoutes["/" + segments.joined(separator: "/"), default: [:]][method] = route
+        }
+    }
+
     private static func insert(
-        _ handler: @escaping HTTPHandler,
+        _ route: Route,
         method: HTTPMethod,
         segments: ArraySlice<Substring>,
         into node: inout Node,
         path: String
     ) {
         guard let segment = segments.first else {
-            precondition(node.handlers[method] == nil, "route \(method) \(path) is defined twice")
-            node.handlers[method] = handler
+            precondition(node.routes[method] == nil, "route \(method) \(path) is defined twice")
+            node.routes[method] = route
             return
         }
         if segment.hasPrefix(":") {
@@ -135,30 +217,29 @@ public struct Router: Sendable {
             precondition(node.parameterName == nil || node.parameterName == name, "route \(path) renames a parameter")
             node.parameterName = name
             if node.parameter.isEmpty { node.parameter.append(Node()) }
-            insert(handler, method: method, segments: segments.dropFirst(), into: &node.parameter[0], path: path)
+            insert(route, method: method, segments: segments.dropFirst(), into: &node.parameter[0], path: path)
         } else {
             insert(
-                handler, method: method, segments: segments.dropFirst(),
+                route, method: method, segments: segments.dropFirst(),
                 into: &node.literals[String(segment), default: Node()], path: path)
         }
     }
 
     /// Finds the handler for a method and a path (without query).
     public func match(_ method: HTTPMethod, path: Substring) -> Match {
-        if let handlers = staticRoutes[String(path)],
-            let handler = handlers[method] ?? (method == .head ? handlers[.get] : nil)
+        if let routes = staticRoutes[String(path)], let route = routes[method] ?? (method == .head ? routes[.get] : nil)
         {
-            return .found(handler, parameters: [:])
+            return .found(route, parameters: [:])
         }
         var parameters: [String: String] = [:]
         guard let node = Self.find(Self.segments(of: path)[...], in: root, parameters: &parameters) else {
             return .notFound
         }
-        if let handler = node.handlers[method] ?? (method == .head ? node.handlers[.get] : nil) {
-            return .found(handler, parameters: parameters)
+        if let route = node.routes[method] ?? (method == .head ? node.routes[.get] : nil) {
+            return .found(route, parameters: parameters)
         }
-        if node.handlers.isEmpty { return .notFound }
-        var allowed = Set(node.handlers.keys)
+        if node.routes.isEmpty { return .notFound }
+        var allowed = Set(node.routes.keys)
         if allowed.contains(.get) { allowed.insert(.head) }
         return .methodNotAllowed(allowed: allowed.sorted { $0.rawValue < $1.rawValue })
     }

@@ -177,8 +177,11 @@ final class EventLoop: @unchecked Sendable {
     private func runQueuedWork() {
         while true {
             // Work may queue more work while running: take batches until none is left.
+            // An empty queue (the usual case, once per wake-up) is left as it is: taking a copy
+            // and emptying the original would allocate fresh storage every time.
             let batch = queue.withLock { queue -> [Work] in
-                defer { queue.removeAll(keepingCapacity: true) }
+                if queue.isEmpty { return [] }
+                defer { queue = [] }
                 return queue
             }
             if batch.isEmpty { return }

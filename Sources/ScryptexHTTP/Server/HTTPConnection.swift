@@ -32,9 +32,9 @@ final class HTTPConnection: EventLoopSource {
     private var phaseStarted: ContinuousClock.Instant
     private var lastWriteProgress: ContinuousClock.Instant
     private var readPaused = false
-    /// The client's SNI name, read once after the handshake (it cannot change on a connection)
-    /// instead of allocating it again for every request.
-    private var serverName: String?
+    /// What every request's context shares, made once the connection is ready (after the TLS
+    /// handshake, with the client's SNI name, which cannot change on a connection).
+    private var contextConnection: RequestContext.Connection?
     /// A request's task is running synchronously inside `dispatch`: a response completed then
     /// must not read the next pipelined request itself (`processBufferedRequests` is already on
     /// the stack and continues its loop), or a long pipeline would recurse once per request.
@@ -52,6 +52,7 @@ final class HTTPConnection: EventLoopSource {
         self.tls = tls
         self.phase = tls == nil ? .reading : .handshake
         self.decoder = HTTPRequestDecoder(limits: server.configuration.limits)
+        if tls == nil { contextConnection = Self.contextConnection(server: server, peer: peer, tls: nil) }
         let now = ContinuousClock.now
         phaseStarted = now
         lastWriteProgress = now
@@ -124,7 +125,7 @@ final class HTTPConnection: EventLoopSource {
         switch tls.handshake() {
         case .done:
             server.recordHandshake(resumed: tls.isResumed)
-            serverName = tls.serverName
+            contextConnection = Self.contextConnection(server: server, peer: peer, tls: tls)
             phase = .reading
             phaseStarted = loop.now
             setWriteInterest(false)
@@ -221,41 +222,56 @@ final class HTTPConnection: EventLoopSource {
         closeWhenFlushed = true
         phase = .responding
         pauseReading(true)
-        enqueue(response, omitBody: false, close: true)
+        enqueue(response, requestID: nil, omitBody: false, close: true)
+    }
+
+    private static func contextConnection(
+        server: HTTPServerCore, peer: String, tls: TLSSession?
+    ) -> RequestContext.Connection {
+        RequestContext.Connection(
+            logger: server.logger, serverName: tls?.serverName, isSecure: tls != nil, remoteAddress: peer)
     }
 
     private func dispatch(_ request: HTTPRequest) {
         phase = .responding
-        let context = RequestContext(
-            requestID: server.nextRequestID(loop: loop.index), logger: server.logger, serverName: serverName,
-            isSecure: tls != nil, remoteAddress: peer
-        )
+        let connection =
+            contextConnection ?? Self.contextConnection(server: server, peer: peer, tls: tls)
+        let context = RequestContext(requestID: server.nextRequestID(loop: loop.index), connection: connection)
         let application = server.application
-        let bound = LoopBound(value: self, loop: loop)
-        // The task starts right here on the loop's thread and runs until it first suspends: an
-        // in-memory route (health, branding from the directory) is answered before this call
-        // returns, with no job queued and run later. A handler that waits (the database)
-        // suspends and continues on Swift's global executor, off the I/O thread; its response
-        // hops back to the loop. (Preferring the loop as the task's executor instead cost 1–10 %
-        // more CPU per request in-memory, measured side by side, and would run handlers' own
-        // work, such as encoding a large report, on the I/O thread.)
+        // `complete` runs inside `processBufferedRequests`, which goes on to the next pipelined
+        // request itself.
         dispatchingInline = true
+        defer { dispatchingInline = false }
+        // A route that answers from memory is answered right here, on the loop's thread, with
+        // no task at all.
+        if let response = application.respondImmediately(to: request, context: context) {
+            complete(request, requestID: context.requestID, with: response)
+            return
+        }
+        let bound = LoopBound(value: self, loop: loop)
+        // The task starts right here on the loop's thread and runs until it first suspends. A
+        // handler that waits (the database) suspends and continues on Swift's global executor,
+        // off the I/O thread; its response hops back to the loop. (Preferring the loop as the
+        // task's executor instead cost 1–10 % more CPU per request in-memory, measured side by
+        // side, and would run handlers' own work, such as encoding a large report, on the I/O
+        // thread.)
         Task.immediate {
             let response = await application.respond(to: request, context: context)
             if bound.loop.inEventLoop {
-                bound.value.complete(request, with: response)
+                bound.value.complete(request, requestID: context.requestID, with: response)
             } else {
-                bound.withValue { connection in connection.complete(request, with: response) }
+                bound.withValue { connection in
+                    connection.complete(request, requestID: context.requestID, with: response)
+                }
             }
         }
-        dispatchingInline = false
     }
 
-    private func complete(_ request: HTTPRequest, with response: HTTPResponse) {
+    private func complete(_ request: HTTPRequest, requestID: String, with response: HTTPResponse) {
         guard phase == .responding else { return }
         let keepAlive = request.keepAlive && !server.isDraining && !peerFinished
         if !keepAlive { closeWhenFlushed = true }
-        enqueue(response, omitBody: request.method == .head, close: !keepAlive)
+        enqueue(response, requestID: requestID, omitBody: request.method == .head, close: !keepAlive)
         guard phase != .closed else { return }
         if keepAlive {
             phase = .reading
@@ -275,10 +291,10 @@ final class HTTPConnection: EventLoopSource {
     }
 
     /// Encodes a response straight into the connection's output buffer and sends it.
-    private func enqueue(_ response: HTTPResponse, omitBody: Bool, close: Bool) {
+    private func enqueue(_ response: HTTPResponse, requestID: String?, omitBody: Bool, close: Bool) {
         prepareOutput()
         HTTPResponseEncoder.encode(
-            response, into: &output, omitBody: omitBody, close: close, date: loop.currentDate,
+            response, into: &output, omitBody: omitBody, close: close, date: loop.currentDate, requestID: requestID,
             extraHeaders: server.extraHeaders
         )
         lastWriteProgress = loop.now

@@ -193,9 +193,29 @@ final class HTTPServerCore: Sendable {
     func connectionOpened() { openConnections.add(1, ordering: .relaxed) }
     func connectionClosed() { openConnections.subtract(1, ordering: .relaxed) }
 
+    /// The process's random prefix, a dash, and a counter in hex: `3fa9c1d2-1b`. Written byte by
+    /// byte: up to 16.7 million requests the id fits in a small string, which needs no allocation.
     func nextRequestID(loop: Int) -> String {
-        let number = requestCounter.add(1, ordering: .relaxed).newValue
-        return requestIDPrefix + "-" + String(number, radix: 16)
+        Self.requestID(prefix: requestIDPrefix, number: requestCounter.add(1, ordering: .relaxed).newValue)
+    }
+
+    static func requestID(prefix: String, number: UInt64) -> String {
+        let digits = max(1, (UInt64.bitWidth - number.leadingZeroBitCount + 3) / 4)
+        let prefix = prefix.utf8
+        return String(unsafeUninitializedCapacity: prefix.count + 1 + digits) { buffer in
+            var index = 0
+            for byte in prefix {
+                buffer[index] = byte
+                index += 1
+            }
+            buffer[index] = UInt8(ascii: "-")
+            for position in 0..<digits {
+                let nibble = UInt8(truncatingIfNeeded: number >> (4 * UInt64(digits - 1 - position))) & 0xF
+                buffer[index + 1 + position] =
+                    nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
+            }
+            return index + 1 + digits
+        }
     }
 }
 
