@@ -89,4 +89,38 @@ static inline long scryptex_ssl_ctx_set_ticket_callback(SSL_CTX *context, scrypt
     return SSL_CTX_set_tlsext_ticket_key_evp_cb(context, callback);
 }
 
+/* The client side: the name to send in SNI. */
+static inline long scryptex_ssl_set_server_name(SSL *ssl, const char *name) {
+    return SSL_set_tlsext_host_name(ssl, name);
+}
+
+/* A certificate signing request's extensions (one, the subject alternative names) go in as a
+   stack, a macro-built type. */
+static inline int scryptex_x509_req_add_extension(X509_REQ *request, X509_EXTENSION *extension) {
+    STACK_OF(X509_EXTENSION) *extensions = sk_X509_EXTENSION_new_null();
+    if (extensions == NULL) return 0;
+    if (sk_X509_EXTENSION_push(extensions, extension) <= 0) {
+        sk_X509_EXTENSION_free(extensions);
+        return 0;
+    }
+    int result = X509_REQ_add_extensions(request, extensions);
+    sk_X509_EXTENSION_free(extensions);
+    return result;
+}
+
+/* A DER ECDSA signature as the fixed-size r || s a JWS carries (RFC 7518 section 3.4). */
+#include <openssl/ecdsa.h>
+static inline int scryptex_ecdsa_signature_to_raw(
+    const unsigned char *der, long length, unsigned char *raw, int half) {
+    const unsigned char *cursor = der;
+    ECDSA_SIG *signature = d2i_ECDSA_SIG(NULL, &cursor, length);
+    if (signature == NULL) return 0;
+    const BIGNUM *r = NULL;
+    const BIGNUM *s = NULL;
+    ECDSA_SIG_get0(signature, &r, &s);
+    int ok = BN_bn2binpad(r, raw, half) == half && BN_bn2binpad(s, raw + half, half) == half;
+    ECDSA_SIG_free(signature);
+    return ok;
+}
+
 #endif

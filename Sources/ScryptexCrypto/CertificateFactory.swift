@@ -1,4 +1,5 @@
 internal import COpenSSL
+public import Foundation
 
 /// A certificate and its private key, both PEM.
 public struct CertificateAndKey: Sendable, Equatable {
@@ -79,6 +80,90 @@ public enum CertificateFactory {
         return CertificateAndKey(certificatePEM: try pem(certificate: certificate), privateKeyPEM: try pem(key: key))
     }
 
+    /// A new private key, PEM.
+    public static func makePrivateKeyPEM(_ type: KeyType = .ecdsaP256) throws -> String {
+        let key = try generateKey(type)
+        defer { EVP_PKEY_free(key) }
+        return try pem(key: key)
+    }
+
+    /// A PKCS #10 certificate signing request (DER) for `domains`, signed by `privateKeyPEM`: the
+    /// first domain is the subject's common name, all of them are subject alternative names.
+    public static func makeSigningRequest(domains: [String], privateKeyPEM: String) throws -> [UInt8] {
+        guard let first = domains.first else { throw CryptoError("a signing request needs at least one domain") }
+        let key = try readKey(privateKeyPEM)
+        defer { EVP_PKEY_free(key) }
+        guard let request = X509_REQ_new() else { throw CryptoError("X509_REQ_new failed") }
+        defer { X509_REQ_free(request) }
+        X509_REQ_set_version(request, 0)
+        guard let name = X509_NAME_new() else { throw CryptoError("X509_NAME_new failed") }
+        defer { X509_NAME_free(name) }
+        let added = Array(first.utf8).withUnsafeBufferPointer {
+            X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, $0.baseAddress, Int32($0.count), -1, 0)
+        }
+        guard added == 1, X509_REQ_set_subject_name(request, name) == 1, X509_REQ_set_pubkey(request, key) == 1
+        else {
+            throw CryptoError("cannot fill the signing request")
+        }
+        let names = domains.map { "DNS:" + $0 }.joined(separator: ",")
+        guard let alternativeNames = X509V3_EXT_conf_nid(nil, nil, NID_subject_alt_name, names) else {
+            throw CryptoError("cannot build the subject alternative names \(names)")
+        }
+        defer { X509_EXTENSION_free(alternativeNames) }
+        guard scryptex_x509_req_add_extension(request, alternativeNames) == 1 else {
+            throw CryptoError("cannot add the subject alternative names")
+        }
+        guard X509_REQ_sign(request, key, EVP_sha256()) > 0 else { throw CryptoError("signing the request failed") }
+        let length = i2d_X509_REQ(request, nil)
+        guard length > 0 else { throw CryptoError("cannot encode the signing request") }
+        var der = [UInt8](repeating: 0, count: Int(length))
+        let written = der.withUnsafeMutableBufferPointer { buffer -> Int32 in
+            var cursor = buffer.baseAddress
+            return i2d_X509_REQ(request, &cursor)
+        }
+        guard written == length else { throw CryptoError("cannot encode the signing request") }
+        return der
+    }
+
+    /// What the first certificate in `pem` says: when it expires, the DNS names it covers, and
+    /// the organization that issued it.
+    public static func inspect(certificatePEM pem: String) throws -> CertificateSummary {
+        let certificate = try readCertificate(pem)
+        defer { X509_free(certificate) }
+        var days: Int32 = 0
+        var seconds: Int32 = 0
+        guard let notAfter = X509_get0_notAfter(certificate),
+            ASN1_TIME_diff(&days, &seconds, nil, notAfter) == 1
+        else {
+            throw CryptoError("cannot read the certificate's expiry")
+        }
+        var domains: [String] = []
+        if let names = X509_get_ext_d2i(certificate, NID_subject_alt_name, nil, nil) {
+            let stack = OpaquePointer(names)
+            defer { GENERAL_NAMES_free(stack) }
+            for index in 0..<OPENSSL_sk_num(stack) {
+                guard let entry = OPENSSL_sk_value(stack, index)?.assumingMemoryBound(to: GENERAL_NAME.self),
+                    entry.pointee.type == GEN_DNS, let text = entry.pointee.d.dNSName,
+                    let bytes = ASN1_STRING_get0_data(text)
+                else { continue }
+                domains.append(
+                    String(
+                        decoding: UnsafeBufferPointer(start: bytes, count: Int(ASN1_STRING_length(text))), as: UTF8.self
+                    ))
+            }
+        }
+        var organization = [CChar](repeating: 0, count: 256)
+        let length = X509_NAME_get_text_by_NID(
+            X509_get_issuer_name(certificate), NID_organizationName, &organization, Int32(organization.count))
+        return CertificateSummary(
+            notAfter: Date(timeIntervalSinceNow: Double(days) * 86_400 + Double(seconds)), domains: domains,
+            issuerOrganization: length > 0
+                ? String(decoding: organization.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self) : nil)
+    }
+
+    /// The organization in the certificates this factory makes (and in their CA's).
+    public static let developmentOrganization = "Scryptex Development"
+
     // MARK: OpenSSL steps
 
     private static func generateKey(_ type: KeyType) throws -> OpaquePointer {
@@ -114,7 +199,7 @@ public enum CertificateFactory {
         X509_gmtime_adj(X509_getm_notAfter(certificate), validDays * 86_400)
         guard X509_set_pubkey(certificate, key) == 1 else { throw CryptoError("X509_set_pubkey failed") }
         let name = X509_get_subject_name(certificate)
-        for (field, value) in [("O", "Scryptex Development"), ("CN", commonName)] {
+        for (field, value) in [("O", developmentOrganization), ("CN", commonName)] {
             let added = Array(value.utf8).withUnsafeBufferPointer {
                 X509_NAME_add_entry_by_txt(name, field, MBSTRING_UTF8, $0.baseAddress, Int32($0.count), -1, 0)
             }
@@ -176,19 +261,38 @@ public enum CertificateFactory {
     }
 }
 
+/// What a certificate says about itself.
+public struct CertificateSummary: Sendable {
+    public var notAfter: Date
+    /// Its DNS subject alternative names.
+    public var domains: [String]
+    /// The issuer's organization (`O`), if it names one.
+    public var issuerOrganization: String?
+}
+
 /// A failure inside OpenSSL.
 public struct CryptoError: Error, Sendable, CustomStringConvertible {
     public var message: String
 
+    /// `message`, followed by the reasons OpenSSL queued, if any.
     public init(_ message: String) {
+        let reasons = OpenSSLErrors.drain()
+        self.message = reasons.isEmpty ? message : message + " (" + reasons.joined(separator: "; ") + ")"
+    }
+
+    public var description: String { message }
+}
+
+/// OpenSSL's per-thread error queue.
+public enum OpenSSLErrors {
+    /// Empties the queue, returning each reason as text, oldest first.
+    public static func drain() -> [String] {
         var reasons: [String] = []
         while case let code = ERR_get_error(), code != 0 {
             var buffer = [CChar](repeating: 0, count: 256)
             ERR_error_string_n(code, &buffer, buffer.count)
             reasons.append(String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
         }
-        self.message = reasons.isEmpty ? message : message + " (" + reasons.joined(separator: "; ") + ")"
+        return reasons
     }
-
-    public var description: String { message }
 }

@@ -1,4 +1,5 @@
 internal import COpenSSL
+import ScryptexCrypto
 import Synchronization
 
 /// The certificates the TLS front serves, chosen per connection by the name the client asks for
@@ -116,16 +117,9 @@ public struct TLSError: Error, Sendable, CustomStringConvertible {
 
     public var description: String { message }
 
-    /// Drains OpenSSL's error queue into text.
+    /// OpenSSL's queued reasons, in parentheses, or nothing.
     static func openSSLReasons() -> String {
-        var reasons: [String] = []
-        while true {
-            let code = ERR_get_error()
-            if code == 0 { break }
-            var buffer = [CChar](repeating: 0, count: 256)
-            ERR_error_string_n(code, &buffer, buffer.count)
-            reasons.append(String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
-        }
+        let reasons = OpenSSLErrors.drain()
         return reasons.isEmpty ? "" : " (" + reasons.joined(separator: "; ") + ")"
     }
 }

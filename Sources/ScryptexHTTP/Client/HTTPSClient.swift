@@ -1,0 +1,260 @@
+internal import COpenSSL
+import Dispatch
+import Foundation
+import Glibc
+import ScryptexCrypto
+
+/// A small HTTPS/1.1 client for the host's own outbound calls (an ACME server): one request per
+/// connection, TLS 1.2 or 1.3 with the server's certificate and name verified, bodies up to
+/// `maximumBodyBytes`. The blocking socket work runs on a Dispatch queue, never on the event
+/// loops or Swift's cooperative threads.
+public struct HTTPSClient: Sendable {
+    public struct Response: Sendable {
+        public var status: Int
+        public var headers: HTTPHeaders
+        public var body: [UInt8]
+    }
+
+    /// PEM file of the certificate authorities to trust; `nil` trusts the system's.
+    public var trustedCertificatesFile: String?
+    public var timeout: Duration
+    public var maximumBodyBytes: Int
+
+    public init(
+        trustedCertificatesFile: String? = nil, timeout: Duration = .seconds(30), maximumBodyBytes: Int = 1 << 20
+    ) {
+        self.trustedCertificatesFile = trustedCertificatesFile
+        self.timeout = timeout
+        self.maximumBodyBytes = maximumBodyBytes
+    }
+
+    /// Sends one request and reads the whole response.
+    public func send(
+        _ method: HTTPMethod, _ url: String, headers: [(String, String)] = [], body: [UInt8] = []
+    ) async throws -> Response {
+        guard let components = URLComponents(string: url), components.scheme == "https", let host = components.host,
+            !host.isEmpty
+        else {
+            throw HTTPSClientError("'\(url)' is not an https URL")
+        }
+        let port = components.port ?? 443
+        var target = components.percentEncodedPath.isEmpty ? "/" : components.percentEncodedPath
+        if let query = components.percentEncodedQuery { target += "?" + query }
+        var head = "\(method.rawValue) \(target) HTTP/1.1\r\nHost: \(port == 443 ? host : "\(host):\(port)")\r\n"
+        head += "Connection: close\r\nUser-Agent: scryptex-host\r\n"
+        for (name, value) in headers { head += "\(name): \(value)\r\n" }
+        if !body.isEmpty || method == .post || method == .put { head += "Content-Length: \(body.count)\r\n" }
+        let request = Array((head + "\r\n").utf8) + body
+        let exchange = Exchange(
+            host: host, port: port, request: request, trustedCertificatesFile: trustedCertificatesFile,
+            timeout: timeout, maximumBodyBytes: maximumBodyBytes, isHead: method == .head)
+        return try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try exchange.run() })
+            }
+        }
+    }
+}
+
+/// A failed outbound request, naming the server and what went wrong.
+public struct HTTPSClientError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+
+    public init(_ message: String) { self.message = message }
+
+    public var description: String { message }
+}
+
+/// One request on one connection, run start to finish on a blocking socket.
+private struct Exchange: Sendable {
+    let host: String
+    let port: Int
+    let request: [UInt8]
+    let trustedCertificatesFile: String?
+    let timeout: Duration
+    let maximumBodyBytes: Int
+    let isHead: Bool
+
+    func run() throws -> HTTPSClient.Response {
+        let descriptor = try connect()
+        defer { close(descriptor) }
+        guard let context = SSL_CTX_new(TLS_client_method()) else { throw HTTPSClientError("SSL_CTX_new failed") }
+        defer { SSL_CTX_free(context) }
+        _ = scryptex_ssl_ctx_set_min_proto_version(context, TLS1_2_VERSION)
+        SSL_CTX_set_verify(context, SSL_VERIFY_PEER, nil)
+        let trusted =
+            if let trustedCertificatesFile {
+                SSL_CTX_load_verify_locations(context, trustedCertificatesFile, nil)
+            } else {
+                SSL_CTX_set_default_verify_paths(context)
+            }
+        guard trusted == 1 else {
+            throw HTTPSClientError("cannot load the trusted certificates \(trustedCertificatesFile ?? "of the system")")
+        }
+        guard let ssl = SSL_new(context) else { throw HTTPSClientError("SSL_new failed") }
+        defer { SSL_free(ssl) }
+        SSL_set_fd(ssl, descriptor)
+        _ = scryptex_ssl_set_server_name(ssl, host)
+        // The certificate must name the host (or its IP address).
+        guard SSL_set1_host(ssl, host) == 1 else { throw HTTPSClientError("cannot set the host name to verify") }
+        ERR_clear_error()
+        guard SSL_connect(ssl) == 1 else {
+            let verification = SSL_get_verify_result(ssl)
+            let reason =
+                verification != X509_V_OK
+                ? String(cString: X509_verify_cert_error_string(verification))
+                : OpenSSLErrors.drain().joined(separator: "; ")
+            throw HTTPSClientError("the TLS handshake with \(host):\(port) failed: \(reason)")
+        }
+        defer { _ = SSL_shutdown(ssl) }
+        var written = 0
+        while written < request.count {
+            let count = request[written...].withUnsafeBytes { SSL_write(ssl, $0.baseAddress, Int32($0.count)) }
+            guard count > 0 else { throw HTTPSClientError("sending to \(host):\(port) failed") }
+            written += Int(count)
+        }
+        var reader = ResponseReader(maximumBodyBytes: maximumBodyBytes, isHead: isHead)
+        var buffer = [UInt8](repeating: 0, count: 16_384)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { SSL_read(ssl, $0.baseAddress, Int32($0.count)) }
+            if count <= 0 {
+                if let response = try reader.finish() { return response }
+                throw HTTPSClientError("\(host):\(port) closed the connection before the response was complete")
+            }
+            if let response = try reader.append(buffer[0..<Int(count)]) { return response }
+        }
+    }
+
+    private func connect() throws -> Int32 {
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var addresses: UnsafeMutablePointer<addrinfo>?
+        let status = getaddrinfo(host, String(port), &hints, &addresses)
+        guard status == 0, let addresses else {
+            throw HTTPSClientError("cannot resolve \(host): \(String(cString: gai_strerror(status)))")
+        }
+        defer { freeaddrinfo(addresses) }
+        var seconds = timeout.components.seconds
+        if seconds <= 0 { seconds = 1 }
+        var limit = timeval(tv_sec: Int(seconds), tv_usec: 0)
+        var lastError = "no address"
+        var candidate: UnsafeMutablePointer<addrinfo>? = addresses
+        while let address = candidate {
+            candidate = address.pointee.ai_next
+            let descriptor = socket(
+                address.pointee.ai_family, address.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue), 0)
+            guard descriptor >= 0 else { continue }
+            // Connect, send and receive each give up after the timeout.
+            setsockopt(descriptor, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+            setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+            if Glibc.connect(descriptor, address.pointee.ai_addr, address.pointee.ai_addrlen) == 0 { return descriptor }
+            lastError = String(cString: strerror(errno))
+            close(descriptor)
+        }
+        throw HTTPSClientError("cannot connect to \(host):\(port): \(lastError)")
+    }
+}
+
+/// Collects a response's bytes: status line and header fields, then a body framed by
+/// `Content-Length`, chunked coding, or the end of the connection.
+struct ResponseReader {
+    let maximumBodyBytes: Int
+    let isHead: Bool
+    private var bytes: [UInt8] = []
+    private var head: (status: Int, headers: HTTPHeaders, bodyStart: Int)?
+
+    init(maximumBodyBytes: Int, isHead: Bool) {
+        self.maximumBodyBytes = maximumBodyBytes
+        self.isHead = isHead
+    }
+
+    /// Adds bytes; returns the response once it is complete.
+    mutating func append(_ more: ArraySlice<UInt8>) throws -> HTTPSClient.Response? {
+        bytes.append(contentsOf: more)
+        guard bytes.count <= maximumBodyBytes + 65_536 else {
+            throw HTTPSClientError("the response is larger than \(maximumBodyBytes) bytes")
+        }
+        if head == nil { head = try parseHead() }
+        guard let head else { return nil }
+        if isHead || head.status == 204 || head.status == 304 || (100..<200).contains(head.status) {
+            return HTTPSClient.Response(status: head.status, headers: head.headers, body: [])
+        }
+        if let length = head.headers.first("content-length") {
+            guard let expected = Int(length), expected >= 0, expected <= maximumBodyBytes else {
+                throw HTTPSClientError("the response has an unusable Content-Length '\(length)'")
+            }
+            guard bytes.count - head.bodyStart >= expected else { return nil }
+            return HTTPSClient.Response(
+                status: head.status, headers: head.headers,
+                body: Array(bytes[head.bodyStart..<(head.bodyStart + expected)]))
+        }
+        if head.headers.first("transfer-encoding")?.lowercased().hasSuffix("chunked") == true {
+            guard let body = try decodeChunks(from: head.bodyStart) else { return nil }
+            return HTTPSClient.Response(status: head.status, headers: head.headers, body: body)
+        }
+        return nil
+    }
+
+    /// The response when the connection ends: a body without framing ends there.
+    func finish() throws -> HTTPSClient.Response? {
+        guard let head else { return nil }
+        if head.headers.first("content-length") != nil || head.headers.first("transfer-encoding") != nil {
+            return nil
+        }
+        return HTTPSClient.Response(status: head.status, headers: head.headers, body: Array(bytes[head.bodyStart...]))
+    }
+
+    private func parseHead() throws -> (status: Int, headers: HTTPHeaders, bodyStart: Int)? {
+        guard let end = Self.find([13, 10, 13, 10], in: bytes[...]) else { return nil }
+        let lines = String(decoding: bytes[..<end], as: UTF8.self).components(separatedBy: "\r\n")
+        let statusLine = lines[0].split(separator: " ", maxSplits: 2)
+        guard statusLine.count >= 2, statusLine[0].hasPrefix("HTTP/1."), let status = Int(statusLine[1]),
+            (100...599).contains(status)
+        else {
+            throw HTTPSClientError("the response's status line '\(lines[0].prefix(80))' is not HTTP/1.1")
+        }
+        var headers = HTTPHeaders()
+        for line in lines.dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else {
+                throw HTTPSClientError("the response header line '\(line.prefix(80))' has no colon")
+            }
+            headers.add(
+                name: String(line[..<colon]),
+                value: line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
+        }
+        return (status, headers, end + 4)
+    }
+
+    /// The chunked body from `start`, or nil while it is incomplete.
+    private func decodeChunks(from start: Int) throws -> [UInt8]? {
+        var body: [UInt8] = []
+        var position = start
+        while true {
+            guard let lineEnd = Self.find([13, 10], in: bytes[position...]) else { return nil }
+            let sizeText =
+                String(decoding: bytes[position..<lineEnd], as: UTF8.self)
+                .split(separator: ";", maxSplits: 1).first.map(String.init) ?? ""
+            guard let size = Int(sizeText.trimmingCharacters(in: .whitespaces), radix: 16), size >= 0 else {
+                throw HTTPSClientError("the response has a malformed chunk size '\(sizeText.prefix(20))'")
+            }
+            position = lineEnd + 2
+            if size == 0 { return body }
+            guard body.count + size <= maximumBodyBytes else {
+                throw HTTPSClientError("the response is larger than \(maximumBodyBytes) bytes")
+            }
+            guard bytes.count >= position + size + 2 else { return nil }
+            body.append(contentsOf: bytes[position..<(position + size)])
+            position += size + 2
+        }
+    }
+
+    private static func find(_ pattern: [UInt8], in haystack: ArraySlice<UInt8>) -> Int? {
+        guard haystack.count >= pattern.count else { return nil }
+        var index = haystack.startIndex
+        while index + pattern.count <= haystack.endIndex {
+            if haystack[index..<(index + pattern.count)].elementsEqual(pattern) { return index }
+            index += 1
+        }
+        return nil
+    }
+}
