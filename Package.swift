@@ -81,12 +81,18 @@ let package = Package(
             dependencies: ["ScryptexCore", "ScryptexCrypto", "ScryptexPostgres"],
             swiftSettings: strictSettings
         ),
+        // Certificates from an ACME authority (RFC 8555) with HTTP-01 challenges.
+        .target(
+            name: "ScryptexACME",
+            dependencies: ["ScryptexCore", "ScryptexCrypto", "ScryptexHTTP"],
+            swiftSettings: strictSettings
+        ),
         // Composition root: configuration, migrations, commands.
         .target(
             name: "ScryptexApp",
             dependencies: [
-                "ScryptexCore", "ScryptexCrypto", "ScryptexPostgres", "ScryptexEmbeddedPostgres", "ScryptexHTTP",
-                "ScryptexCompliance", "ScryptexIdentity", "ScryptexInstitutional", "ScryptexRevenue",
+                "ScryptexACME", "ScryptexCore", "ScryptexCrypto", "ScryptexPostgres", "ScryptexEmbeddedPostgres",
+                "ScryptexHTTP", "ScryptexCompliance", "ScryptexIdentity", "ScryptexInstitutional", "ScryptexRevenue",
                 "ScryptexTemplates",
                 "ScryptexTenancy",
             ],
@@ -144,6 +150,11 @@ let package = Package(
         .testTarget(
             name: "ScryptexHTTPTests",
             dependencies: ["ScryptexHTTP", "ScryptexCrypto", "ScryptexTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ScryptexACMETests",
+            dependencies: ["ScryptexACME", "ScryptexCore", "ScryptexCrypto", "ScryptexHTTP", "ScryptexTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(
