@@ -107,7 +107,15 @@ struct HostService: Sendable {
                     logger: logger.child(label: "scryptex.tls"))
             }
         }
+        // With an ACME authority configured, every served domain gets a certificate from it,
+        // renewed before it expires; the folder watcher above serves each one as it lands.
+        let acme = Task {
+            guard configuration.acmeDirectoryURL != nil else { return }
+            await ACMECertificates(configuration: configuration, logger: logger.child(label: "scryptex.acme"))
+                .keepCertificates(directory: directory)
+        }
         let signal = await TerminationSignal.next()
+        acme.cancel()
         certificates.cancel()
         spares.cancel()
         jobs.cancel()

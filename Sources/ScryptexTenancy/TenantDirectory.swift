@@ -35,4 +35,9 @@ public final class TenantDirectory: Sendable {
     }
 
     public var count: Int { byHost.withLock { $0.count } }
+
+    /// Every host name served, with its tenant.
+    public var hosts: [(name: String, tenant: Tenant)] {
+        byHost.withLock { $0.map { ($0.key, $0.value) } }.sorted { $0.name < $1.name }
+    }
 }

@@ -59,6 +59,11 @@ struct ConfigurationTests {
         ("EXECUTIVE_DASHBOARD_REFRESH", "0", "a whole number from 1 to 86400"),
         ("SCRYPTEX_POSTGRES_PORT", "80", "a port from 1024 to 65535"),
         ("DATABASE_URL", "mysql://db/x", "postgres://"),
+        ("ACME_DIRECTORY_URL", "http://acme.example/directory", "an https URL"),
+        ("ACME_EMAIL", "ops at example.com", "an email address"),
+        ("ACME_CA_FILE", "/nonexistent/ca.pem", "a readable PEM file"),
+        ("ACME_RENEW_DAYS", "90", "a whole number from 1 to 89"),
+        ("ACME_CHECK_SECONDS", "0", "a whole number from 1 to 86400"),
     ])
     func badValuesNameVariableValueAndAcceptedValues(variable: String, value: String, accepted: String) {
         let error = #expect(throws: ConfigurationError.self) { try Configuration(environment: [variable: value]) }

@@ -109,7 +109,18 @@ public enum ScryptexCommands {
                         ],
                         discussion:
                             "Existing certificates are kept. Trust the CA with: curl --cacert $SCRYPTEX_DATA_DIR/tls/ca.pem ..."
-                    )
+                    ),
+                    CommandDefinition(
+                        name: "issue",
+                        summary: "Obtain certificates from the ACME authority in ACME_DIRECTORY_URL (HTTP-01).",
+                        options: [
+                            .value(
+                                "domain", "HOST", "A domain to obtain a certificate for.", repeatable: true,
+                                required: true)
+                        ],
+                        discussion:
+                            "The authority fetches http://HOST/.well-known/acme-challenge/TOKEN, which the host's HTTP port serves from $SCRYPTEX_DATA_DIR/acme (any web server with that folder as its webroot works too). Each certificate and its key go to $SCRYPTEX_DATA_DIR/tls/certificates; a running host serves them within 2 s. A running host with ACME_DIRECTORY_URL set also does this by itself for every domain it serves, and renews ACME_RENEW_DAYS before expiry."
+                    ),
                 ]
             ),
             CommandDefinition(

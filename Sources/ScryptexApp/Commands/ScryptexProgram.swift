@@ -94,6 +94,9 @@ public struct ScryptexProgram: Sendable {
                 return try await revenue(invocation, configuration, logger: logger)
             case ["cert", "dev"]:
                 return try developmentCertificates(configuration, extraDomains: invocation.allValues("domain"))
+            case ["cert", "issue"]:
+                return try await issueCertificates(
+                    configuration, domains: invocation.allValues("domain"), logger: logger)
             case ["db", "start"], ["db", "stop"], ["db", "status"], ["db", "url"]:
                 return try await database(command: invocation.path[1], configuration, logger: logger)
             default:
@@ -126,6 +129,30 @@ public struct ScryptexProgram: Sendable {
         output(
             "try: curl --cacert \(folder.authorityCertificatePath) https://\(example):\(configuration.httpsListen.port)/healthz"
         )
+        return ExitCode.success
+    }
+
+    private func issueCertificates(
+        _ configuration: Configuration, domains: [String], logger: Logger
+    ) async throws -> Int32 {
+        for domain in domains where !Hostname.isValid(domain) {
+            errorOutput("scryptex: '\(domain)' is not a valid host name")
+            return ExitCode.usage
+        }
+        guard configuration.acmeDirectoryURL != nil else {
+            errorOutput(
+                "scryptex: set ACME_DIRECTORY_URL to the authority's directory, e.g. https://acme-v02.api.letsencrypt.org/directory"
+            )
+            return ExitCode.usage
+        }
+        let certificates = ACMECertificates(configuration: configuration, logger: logger)
+        let folder = CertificateFolder(dataDirectory: configuration.dataDirectory)
+        for domain in domains.map({ $0.lowercased() }) {
+            let summary = try await certificates.obtain(domain)
+            output(
+                "\(domain): \(folder.certificatePath(for: domain)) (issued by \(summary.issuerOrganization ?? "the authority"), expires \(ISO8601DateFormatter().string(from: summary.notAfter)))"
+            )
+        }
         return ExitCode.success
     }
 

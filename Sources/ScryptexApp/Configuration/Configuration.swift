@@ -53,6 +53,19 @@ public struct Configuration: Sendable {
     public var masterKeyFile: String?
     /// A previous master key (`SCRYPTEX_MASTER_KEY_PREVIOUS`) during a master-key rotation.
     public var previousMasterKey: String?
+    /// The ACME directory to obtain certificates from (`ACME_DIRECTORY_URL`, e.g. Let's
+    /// Encrypt's `https://acme-v02.api.letsencrypt.org/directory`); nil keeps certificates as
+    /// they are in the folder (development certificates, or ones an operator put there).
+    public var acmeDirectoryURL: String?
+    /// The account's contact address (`ACME_EMAIL`), for the authority's expiry notices.
+    public var acmeEmail: String?
+    /// Certificate authorities that verify the ACME server's own HTTPS (`ACME_CA_FILE`), for a
+    /// private authority; nil trusts the system's.
+    public var acmeTrustedCertificatesFile: String?
+    /// A certificate is renewed this many days before it expires (`ACME_RENEW_DAYS`).
+    public var acmeRenewDays = 30
+    /// How often the host looks for domains that need a certificate (`ACME_CHECK_SECONDS`).
+    public var acmeCheckSeconds = 300
     public var apiKeyRateLimit = RateLimiter.Limit(ratePerSecond: 50, burst: 100)
     public var userRateLimit = RateLimiter.Limit(ratePerSecond: 20, burst: 40)
     public var tenantRateLimit = RateLimiter.Limit(ratePerSecond: 500, burst: 1000)
@@ -197,6 +210,30 @@ public struct Configuration: Sendable {
         masterKeyFile = reader.value("SCRYPTEX_MASTER_KEY_FILE", default: nil, accepted: "a file path") {
             text -> String?? in text.isEmpty ? nil : .some(text)
         }
+        acmeDirectoryURL = reader.value(
+            "ACME_DIRECTORY_URL", default: nil,
+            accepted: "an https URL such as https://acme-v02.api.letsencrypt.org/directory"
+        ) { text -> String?? in
+            guard let url = URLComponents(string: text), url.scheme == "https", url.host?.isEmpty == false else {
+                return nil
+            }
+            return .some(text)
+        }
+        acmeEmail = reader.value("ACME_EMAIL", default: nil, accepted: "an email address such as ops@example.com") {
+            text -> String?? in
+            let parts = text.split(separator: "@", omittingEmptySubsequences: false)
+            guard parts.count == 2, !parts[0].isEmpty, Hostname.isValid(String(parts[1])),
+                !text.contains(where: { $0 == " " || $0 == "," || $0 == "\"" })
+            else { return nil }
+            return .some(text)
+        }
+        acmeTrustedCertificatesFile = reader.value(
+            "ACME_CA_FILE", default: nil, accepted: "a readable PEM file of certificate authorities"
+        ) { text -> String?? in
+            FileManager.default.isReadableFile(atPath: text) ? .some(text) : nil
+        }
+        acmeRenewDays = reader.integer("ACME_RENEW_DAYS", default: 30, in: 1...89)
+        acmeCheckSeconds = reader.integer("ACME_CHECK_SECONDS", default: 300, in: 1...86_400)
         let rateLimit = "RATE/s or RATE/m with an optional :BURST, such as 50/s:100"
         apiKeyRateLimit = reader.value("RATE_LIMIT_API_KEY", default: apiKeyRateLimit, accepted: rateLimit) {
             RateLimiter.Limit(parsing: $0)
@@ -251,6 +288,11 @@ public struct Configuration: Sendable {
             ("SCRYPTEX_EVENT_LOOPS", eventLoopCount.map(String.init) ?? "(unset: one per core)"),
             ("SCRYPTEX_SPARE_TENANT_SCHEMAS", String(spareTenantSchemas)),
             ("LOG_LEVEL", logLevel.description),
+            ("ACME_DIRECTORY_URL", acmeDirectoryURL ?? "(unset: certificates are taken from the folder as they are)"),
+            ("ACME_EMAIL", acmeEmail ?? "(unset)"),
+            ("ACME_CA_FILE", acmeTrustedCertificatesFile ?? "(unset: the system's authorities)"),
+            ("ACME_RENEW_DAYS", String(acmeRenewDays)),
+            ("ACME_CHECK_SECONDS", String(acmeCheckSeconds)),
         ]
         return rows.map { ($0.0, $0.1, sources[$0.0] ?? .defaultValue) }
     }

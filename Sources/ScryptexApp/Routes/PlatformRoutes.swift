@@ -1,4 +1,5 @@
 import Foundation
+import ScryptexACME
 import ScryptexCore
 import ScryptexHTTP
 import ScryptexPostgres
@@ -75,13 +76,7 @@ struct ACMEChallengeMiddleware: HTTPMiddleware {
         let path = String(request.path)
         let token = path.dropFirst(Self.prefix.count)
         // Tokens are base64url (RFC 8555 §8.3): nothing that could leave the folder.
-        guard (1...256).contains(token.utf8.count),
-            token.utf8.allSatisfy({ byte in
-                (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
-                    || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
-                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "-")
-                    || byte == UInt8(ascii: "_")
-            }),
+        guard ACMEToken.isValid(token),
             let data = await Self.contents(of: folder + Self.prefix + token), data.count <= 4096
         else {
             throw HTTPProblem.notFound("no ACME challenge with this token")

@@ -113,14 +113,20 @@ struct CertificateFolder: Sendable {
         seen = recorded
     }
 
-    private static func write(_ text: String, to path: String, mode: mode_t) throws {
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+    /// Writes a file with `mode`, replacing what was there in one step (written beside it, then
+    /// renamed): the watcher of a running host never reads half a file.
+    static func write(_ text: String, to path: String, mode: mode_t) throws {
+        let partial = path + ".partial"
+        let descriptor = open(partial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         guard descriptor >= 0 else { throw CryptoError("cannot write \(path): \(String(cString: strerror(errno)))") }
-        defer { close(descriptor) }
         fchmod(descriptor, mode)
         let bytes = Array(text.utf8)
-        guard Glibc.write(descriptor, bytes, bytes.count) == bytes.count else {
-            throw CryptoError("cannot write \(path): \(String(cString: strerror(errno)))")
+        let written = Glibc.write(descriptor, bytes, bytes.count) == bytes.count && fsync(descriptor) == 0
+        close(descriptor)
+        guard written, rename(partial, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(partial)
+            throw CryptoError("cannot write \(path): \(reason)")
         }
     }
 }
