@@ -174,15 +174,23 @@ enum TenantRole {
     private static let prefixes = Mutex<[String: String]>([:])
 
     static func name(for slug: TenantSlug, in transaction: PostgresTransaction) async throws -> SQLIdentifier {
-        try SQLIdentifier(try await prefix(in: transaction) + slug.value)
+        try await name(for: slug, on: transaction.connection)
+    }
+
+    static func name(for slug: TenantSlug, on connection: PostgresConnection) async throws -> SQLIdentifier {
+        try SQLIdentifier(try await prefix(on: connection) + slug.value)
+    }
+
+    static func prefix(in transaction: PostgresTransaction) async throws -> String {
+        try await prefix(on: transaction.connection)
     }
 
     /// `tr_<first 8 hex of SHA-256(database name)>_`: every role of this database's tenants (and
     /// of its spare schemas) starts with it.
-    static func prefix(in transaction: PostgresTransaction) async throws -> String {
-        let target = transaction.connection.configuration.redactedDescription
+    static func prefix(on connection: PostgresConnection) async throws -> String {
+        let target = connection.configuration.redactedDescription
         if let known = prefixes.withLock({ $0[target] }) { return known }
-        let database = try await transaction.query("SELECT current_database() AS name").first!.decode(
+        let database = try await connection.query("SELECT current_database() AS name").first!.decode(
             "name", as: String.self)
         let prefix = "tr_" + String(SHA256.hexDigest(database).prefix(8)) + "_"
         prefixes.withLock { $0[target] = prefix }
@@ -209,7 +217,11 @@ enum TenantRole {
     /// Makes the rest of the transaction run as the tenant's role, in its schema.
     static func assume(_ slug: TenantSlug, in transaction: PostgresTransaction) async throws {
         let role = try await name(for: slug, in: transaction)
-        try await transaction.executeScript(
-            "SET LOCAL ROLE \(role.quoted); SET LOCAL search_path TO \(slug.schema.quoted)")
+        try await transaction.executeScript(assumingScript(role: role, schema: slug.schema))
+    }
+
+    /// The statements that make the rest of a transaction run as `role`, in `schema`.
+    static func assumingScript(role: SQLIdentifier, schema: SQLIdentifier) -> String {
+        "SET LOCAL ROLE \(role.quoted); SET LOCAL search_path TO \(schema.quoted)"
     }
 }

@@ -15,21 +15,25 @@ public struct TenantScope: Sendable {
         self.pool = pool
     }
 
-    /// Runs `body` in a transaction as the tenant.
+    /// Runs `body` in a transaction as the tenant. `BEGIN`, the role and path, and the canary go
+    /// to the server in one round trip.
     @discardableResult
     public func withTransaction<Result>(
         isolation: isolated (any Actor)? = #isolation,
         _ body: (PostgresTransaction) async throws -> Result
     ) async throws -> Result {
-        try await pool.withTransaction { transaction in
-            try await TenantRole.assume(tenant.slug, in: transaction)
-            // The canary: a connection that is not where it should be never runs tenant SQL.
-            let schema = try await transaction.query("SELECT current_schema() AS name").first?.decode(
-                "name", as: String?.self)
-            guard schema == tenant.schema.name else {
-                throw TenancyError(.notFound, "the schema of tenant '\(tenant.slug)' is not available")
+        try await pool.withConnection { connection in
+            let role = try await TenantRole.name(for: tenant.slug, on: connection)
+            return try await connection.withTransaction(
+                beginningWith: TenantRole.assumingScript(role: role, schema: tenant.schema)
+                    + "; SELECT current_schema() AS name"
+            ) { transaction, opened in
+                // The canary: a connection that is not where it should be never runs tenant SQL.
+                guard try opened.first?.decode("name", as: String?.self) == tenant.schema.name else {
+                    throw TenancyError(.notFound, "the schema of tenant '\(tenant.slug)' is not available")
+                }
+                return try await body(transaction)
             }
-            return try await body(transaction)
         }
     }
 }

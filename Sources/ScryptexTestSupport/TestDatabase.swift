@@ -46,12 +46,12 @@ public enum TestDatabase {
     /// Drops a test database and the tenant roles made for it (roles are cluster-wide, named
     /// `tr_<first 8 hex of SHA-256(database)>_<slug>` by the tenancy module).
     private static func drop(database name: String, using admin: PostgresConnection) async {
-        try? await admin.executeScript("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+        _ = try? await admin.executeScript("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
         let prefix = "tr_" + String(SHA256.hexDigest(name).prefix(8)) + "_"
         if let roles = try? await admin.query("SELECT rolname FROM pg_roles WHERE starts_with(rolname, \(prefix))") {
             for row in roles {
                 if let role = try? row.decode("rolname", as: String.self), let identifier = try? SQLIdentifier(role) {
-                    try? await admin.executeScript("DROP ROLE IF EXISTS \(identifier.quoted)")
+                    _ = try? await admin.executeScript("DROP ROLE IF EXISTS \(identifier.quoted)")
                 }
             }
         }

@@ -73,6 +73,36 @@ struct PostgresConnectionTests {
         }
     }
 
+    @Test func aTransactionsOpeningStatementsGoWithBegin() async throws {
+        try await TestDatabase.withFreshConnection { connection in
+            try await connection.executeScript("CREATE TABLE notes (body text); CREATE SCHEMA side")
+            let path = try await connection.withTransaction(
+                statementTimeout: .seconds(5), beginningWith: "SET LOCAL search_path TO side, public; SHOW search_path"
+            ) { transaction, opened in
+                try await transaction.execute("INSERT INTO notes VALUES ('inside')")
+                let timeout = try await transaction.query("SELECT current_setting('statement_timeout') AS t")
+                #expect(try timeout.first?.decode("t", as: String.self) == "5s")
+                return try opened.first?.decode("search_path", as: String.self)
+            }
+            #expect(path == "side, public")
+            // The settings were local to the transaction; the row committed.
+            let after = try await connection.query("SHOW search_path").first?.decode("search_path", as: String.self)
+            #expect(after != "side, public")
+            #expect(try await connection.query("SELECT body FROM notes").count == 1)
+
+            // An opening statement that fails leaves no transaction behind, and nothing of the body runs.
+            let error = await #expect(throws: PostgresError.self) {
+                try await connection.withTransaction(beginningWith: "SET LOCAL ROLE no_such_role; SELECT 1") {
+                    transaction, _ in
+                    try await transaction.execute("INSERT INTO notes VALUES ('never')")
+                }
+            }
+            #expect(error?.message.contains("no_such_role") == true)
+            #expect(await connection.isHealthy())
+            #expect(try await connection.query("SELECT body FROM notes").count == 1)
+        }
+    }
+
     @Test func savepointRollsBackOnlyItsPart() async throws {
         struct Abort: Error {}
         try await TestDatabase.withFreshConnection { connection in

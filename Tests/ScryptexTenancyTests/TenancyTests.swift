@@ -3,6 +3,7 @@ import ScryptexCore
 import ScryptexPostgres
 import ScryptexTenancy
 import ScryptexTestSupport
+import Synchronization
 import Testing
 
 /// A migrated control plane and a provisioner on a fresh database.
@@ -125,6 +126,24 @@ struct TenancyTests {
         ] as [(String, String?)])
     func hostNamesAreNormalizedOrRefused(host: String, expected: String?) {
         #expect(HostName.normalized(host) == expected)
+    }
+
+    @Test func aTenantWhoseSchemaIsNotThereRunsNoSQL() async throws {
+        try await withControlPlane { pool, provisioner in
+            let acme = try await provisioner.create(.init(slug: "acme", displayName: "Acme"), on: pool)
+            try await pool.execute("ALTER SCHEMA t_acme RENAME TO t_acme_elsewhere")
+            let ran = Mutex(false)
+            let error = await #expect(throws: TenancyError.self) {
+                try await TenantScope(tenant: acme, pool: pool).withTransaction { _ in ran.withLock { $0 = true } }
+            }
+            #expect(error?.code == .notFound)
+            #expect(!ran.withLock { $0 })
+            try await pool.execute("ALTER SCHEMA t_acme_elsewhere RENAME TO t_acme")
+            #expect(
+                try await TenantScope(tenant: acme, pool: pool).withTransaction {
+                    try await $0.query("SELECT current_user AS role").first?.decode("role", as: String.self)
+                }?.hasSuffix("_acme") == true)
+        }
     }
 
     @Test func aTenantCannotReadAnotherTenantsTables() async throws {

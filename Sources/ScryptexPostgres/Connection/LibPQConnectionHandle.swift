@@ -187,12 +187,14 @@ final class LibPQConnectionHandle: @unchecked Sendable {
         return try rows(from: result)
     }
 
-    /// Runs a script of one or more statements without parameters (simple protocol). Only for
-    /// SQL compiled into the program, such as migrations.
-    func executeScript(_ sql: String) throws(PostgresError) {
+    /// Runs a script of one or more statements without parameters (simple protocol), in one
+    /// round trip, and returns the last statement's rows. Only for SQL compiled into the program,
+    /// such as migrations.
+    @discardableResult
+    func executeScript(_ sql: String) throws(PostgresError) -> PostgresRows {
         try ensureOpen()
         let result = PQexec(connection, sql)
-        _ = try rows(from: result)
+        return try rows(from: result)
     }
 
     /// Runs `COPY … FROM STDIN` and streams `data` (COPY text format) to the server.

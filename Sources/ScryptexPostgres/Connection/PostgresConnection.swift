@@ -128,9 +128,11 @@ public final class PostgresConnection: Sendable {
         try await self.query(query, timeout: timeout).affectedRowCount
     }
 
-    /// Runs several statements separated by semicolons, without parameters (simple protocol).
-    /// Only for SQL written in the program, such as migrations; never for text built from input.
-    public func executeScript(_ script: String, timeout: Duration? = nil) async throws {
+    /// Runs several statements separated by semicolons, without parameters (simple protocol), in
+    /// one round trip; returns the rows of the last one. Only for SQL written in the program,
+    /// such as migrations; never for text built from input.
+    @discardableResult
+    public func executeScript(_ script: String, timeout: Duration? = nil) async throws -> PostgresRows {
         try await run(timeout: timeout) { handle throws(PostgresError) in
             try handle.executeScript(script)
         }
@@ -181,13 +183,39 @@ public final class PostgresConnection: Sendable {
         statementTimeout: Duration? = nil,
         _ body: (PostgresTransaction) async throws -> Result
     ) async throws -> Result {
-        try await executeScript("BEGIN ISOLATION LEVEL \(isolationLevel.sql)")
-        let transaction = PostgresTransaction(connection: self, depth: 0)
+        try await withTransaction(
+            isolationLevel: isolationLevel, statementTimeout: statementTimeout, beginningWith: nil
+        ) { transaction, _ in
+            try await body(transaction)
+        }
+    }
+
+    /// Runs `body` in a transaction whose first statements, `script`, go to the server in the
+    /// same round trip as `BEGIN` (and the statement timeout); `body` gets the rows of the
+    /// script's last statement. `script` is SQL written in the program (identifiers quoted), never
+    /// text built from input.
+    @discardableResult
+    public func withTransaction<Result>(
+        isolation: isolated (any Actor)? = #isolation,
+        isolationLevel: PostgresIsolationLevel = .readCommitted,
+        statementTimeout: Duration? = nil,
+        beginningWith script: String?,
+        _ body: (PostgresTransaction, PostgresRows) async throws -> Result
+    ) async throws -> Result {
+        var opening = "BEGIN ISOLATION LEVEL \(isolationLevel.sql)"
+        if let statementTimeout { opening += "; SET LOCAL statement_timeout = \(statementTimeout.wholeMilliseconds)" }
+        if let script { opening += "; " + script }
+        let opened: PostgresRows
         do {
-            if let statementTimeout {
-                try await executeScript("SET LOCAL statement_timeout = \(statementTimeout.wholeMilliseconds)")
-            }
-            let result = try await body(transaction)
+            opened = try await executeScript(opening)
+        } catch {
+            // A statement after BEGIN failed: the server skipped the rest of the script and holds
+            // an aborted transaction. (When BEGIN itself failed there is none to end.)
+            if statementTimeout != nil || script != nil { await rollbackQuietly("ROLLBACK") }
+            throw error
+        }
+        do {
+            let result = try await body(PostgresTransaction(connection: self, depth: 0), opened)
             try await executeScript("COMMIT")
             return result
         } catch {

@@ -18,8 +18,10 @@ public struct PostgresTransaction: Sendable {
         try await connection.execute(query, timeout: timeout)
     }
 
-    /// Runs a script of statements inside the transaction (SQL written in the program only).
-    public func executeScript(_ script: String) async throws {
+    /// Runs a script of statements inside the transaction, in one round trip (SQL written in the
+    /// program only); returns the last statement's rows.
+    @discardableResult
+    public func executeScript(_ script: String) async throws -> PostgresRows {
         try await connection.executeScript(script)
     }
 

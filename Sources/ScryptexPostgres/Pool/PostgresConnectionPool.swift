@@ -118,6 +118,22 @@ public final class PostgresConnectionPool: Sendable {
         }
     }
 
+    /// Runs `body` in a transaction on a pooled connection, with `script` sent together with
+    /// `BEGIN` (see `PostgresConnection.withTransaction(isolationLevel:statementTimeout:beginningWith:_:)`).
+    @discardableResult
+    public func withTransaction<Result>(
+        isolation: isolated (any Actor)? = #isolation,
+        isolationLevel: PostgresIsolationLevel = .readCommitted,
+        statementTimeout: Duration? = nil,
+        beginningWith script: String?,
+        _ body: (PostgresTransaction, PostgresRows) async throws -> Result
+    ) async throws -> Result {
+        try await withConnection { connection in
+            try await connection.withTransaction(
+                isolationLevel: isolationLevel, statementTimeout: statementTimeout, beginningWith: script, body)
+        }
+    }
+
     /// Runs one statement on a pooled connection.
     @discardableResult
     public func query(_ query: PostgresQuery, timeout: Duration? = nil) async throws -> PostgresRows {
