@@ -113,10 +113,7 @@ public struct RevenueReporting: Sendable {
             """
         ) {
             let statement = try row.decode("statement", as: PostgresJSON.self).decode(RevenueStatement.self)
-            let revenue =
-                try decimal(statement.revenueTotal)
-                + (try statement.adjustments.reduce(ExactDecimal.zero) { $0 + (try decimal($1.revenue)) })
-            let share = try decimal(statement.share) + (try decimal(statement.adjustmentTotal))
+            let (revenue, share) = try Self.closedTotals(of: statement)
             closedRevenue += revenue
             partnerShare += share
             volume += try decimal(statement.volume)
@@ -184,23 +181,71 @@ public struct RevenueReporting: Sendable {
                 activeUsers: activeUsers))
     }
 
-    /// Every partner with a plan, and the sums per currency.
+    /// A closed period's revenue (with the adjustments for late events booked into it) and the
+    /// partner's share of it.
+    static func closedTotals(of statement: RevenueStatement) throws -> (revenue: ExactDecimal, share: ExactDecimal) {
+        func decimal(_ text: String?) throws -> ExactDecimal { try text.map { try ExactDecimal(parsing: $0) } ?? .zero }
+        let revenue =
+            try decimal(statement.revenueTotal)
+            + (try statement.adjustments.reduce(ExactDecimal.zero) { $0 + (try decimal($1.revenue)) })
+        return (revenue, try decimal(statement.share) + (try decimal(statement.adjustmentTotal)))
+    }
+
+    /// Every partner with a plan, and the sums per currency: the totals of `partner(_:in:)` for
+    /// each, from three grouped queries however many partners there are.
     public func platform(in transaction: PostgresTransaction) async throws -> PlatformRevenue {
-        var partners: [PlatformRevenue.Partner] = []
+        struct Totals {
+            var slug: String
+            var currency: Currency
+            var revenue = ExactDecimal.zero
+            var share = ExactDecimal.zero
+        }
+        var totals: [UUID: Totals] = [:]
+        // Each partner's currency is its latest plan's.
         for row in try await transaction.query(
             """
-            SELECT t.id, t.slug FROM platform.tenants t
-            WHERE t.status <> 'deleted' AND EXISTS (SELECT 1 FROM platform.revenue_plans r WHERE r.tenant_id = t.id)
-            ORDER BY t.slug
+            SELECT DISTINCT ON (t.id) t.id, t.slug, r.plan ->> 'currency' AS currency
+            FROM platform.tenants t JOIN platform.revenue_plans r ON r.tenant_id = t.id
+            WHERE t.status <> 'deleted' ORDER BY t.id, r.effective_month DESC
             """
         ) {
-            let id = try row.decode("id", as: UUID.self)
-            let report = try await partner(id, in: transaction)
-            partners.append(
-                .init(
-                    partner: id, slug: try row.decode("slug", as: String.self), currency: report.currency,
-                    revenue: report.closedRevenue, partnerShare: report.partnerShare,
-                    platformShare: report.platformShare, pending: report.pending, paid: report.paid))
+            totals[try row.decode("id", as: UUID.self)] = Totals(
+                slug: try row.decode("slug", as: String.self),
+                currency: try Currency(try row.decode("currency", as: String?.self) ?? "USD"))
+        }
+        for row in try await transaction.query(
+            """
+            SELECT tenant_id, statement FROM platform.revenue_periods
+            WHERE status = 'closed' AND statement IS NOT NULL
+            """
+        ) {
+            let partner = try row.decode("tenant_id", as: UUID.self)
+            guard totals[partner] != nil else { continue }
+            let statement = try row.decode("statement", as: PostgresJSON.self).decode(RevenueStatement.self)
+            let (revenue, share) = try Self.closedTotals(of: statement)
+            totals[partner]?.revenue += revenue
+            totals[partner]?.share += share
+        }
+        var balances: [UUID: [String: ExactDecimal]] = [:]
+        for row in try await transaction.query(
+            """
+            SELECT tenant_id, account || ':' || currency AS key, sum(amount)::text AS total FROM platform.ledger_entries
+            GROUP BY tenant_id, account, currency
+            """
+        ) {
+            balances[try row.decode("tenant_id", as: UUID.self), default: [:]][try row.decode("key", as: String.self)] =
+                try ExactDecimal(parsing: try row.decode("total", as: String.self))
+        }
+        let partners = totals.sorted { $0.value.slug < $1.value.slug }.map { id, partner in
+            func money(_ value: ExactDecimal) -> String {
+                value.rounded(toScale: partner.currency.precision).description
+            }
+            let code = partner.currency.code
+            return PlatformRevenue.Partner(
+                partner: id, slug: partner.slug, currency: code, revenue: money(partner.revenue),
+                partnerShare: money(partner.share), platformShare: money(partner.revenue - partner.share),
+                pending: money(-(balances[id]?["partner_payable:\(code)"] ?? .zero)),
+                paid: money(-(balances[id]?["partner_paid:\(code)"] ?? .zero)))
         }
         var summary: [String: PlatformRevenue.Summary] = [:]
         for partner in partners {

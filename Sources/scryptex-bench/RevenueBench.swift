@@ -131,6 +131,17 @@ enum RevenueBench {
         let reconcileStarted = clock.now
         let report = try await pool.withTransaction { try await Reconciliation().report(in: $0) }
         let reconcileSeconds = (clock.now - reconcileStarted).secondsValue
+        // The platform admins' view of every partner, grouped, against one full report per
+        // partner (how it was built before), in the same run.
+        let platformStarted = clock.now
+        let platform = try await pool.withTransaction { try await RevenueReporting().platform(in: $0) }
+        let platformSeconds = (clock.now - platformStarted).secondsValue
+        let perPartnerStarted = clock.now
+        for entry in platform.partners {
+            let report = try await pool.withTransaction { try await RevenueReporting().partner(entry.partner, in: $0) }
+            precondition(report.partnerShare == entry.partnerShare, "the platform view differs for \(entry.slug)")
+        }
+        let perPartnerSeconds = (clock.now - perPartnerStarted).secondsValue
         let ledger = try await pool.query(
             """
             SELECT (SELECT sum(amount)::text FROM platform.ledger_entries WHERE account = 'fees_receivable') AS fees,
@@ -166,6 +177,11 @@ enum RevenueBench {
                 format:
                     "| reconciliation over the whole ledger (%d ledger lines) | %.1f s, %d checks, %d differences | 0 differences |",
                 lines, reconcileSeconds, report.checks, report.differences.count))
+        print(
+            String(
+                format:
+                    "| every partner's revenue for platform admins (%d partners) | %.2f s (one full report per partner: %.2f s) | — |",
+                platform.partners.count, platformSeconds, perPartnerSeconds))
         print("| fees on the ledger = sum of the events | \(fees) USD | exact |")
     }
 }

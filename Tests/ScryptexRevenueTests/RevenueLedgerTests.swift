@@ -79,6 +79,19 @@ struct LedgerFixture {
     func reconcile(period: String? = nil) async throws -> ReconciliationReport {
         try await pool.withTransaction { try await Reconciliation().report(period: period, in: $0) }
     }
+
+    /// Checks that the platform view (grouped queries) says what each partner's own report says.
+    func expectPlatformViewMatchesPartnerReports() async throws {
+        let platform = try await pool.withTransaction { try await RevenueReporting().platform(in: $0) }
+        #expect(platform.partners.map(\.slug) == ["acme", "zenith"])
+        for entry in platform.partners {
+            let report = try await pool.withTransaction { try await RevenueReporting().partner(entry.partner, in: $0) }
+            #expect(entry.currency == report.currency)
+            #expect(entry.revenue == report.closedRevenue)
+            #expect(entry.partnerShare == report.partnerShare && entry.platformShare == report.platformShare)
+            #expect(entry.pending == report.pending && entry.paid == report.paid)
+        }
+    }
 }
 
 @Suite("Revenue ledger: batches, late events, payouts, reconciliation")
@@ -282,6 +295,11 @@ struct RevenueLedgerTests {
             #expect(june.payouts.map(\.amount) == ["-150.00", "-50.00", "50.00"])
             #expect(june.payoutTotal == "-150.00" && june.share == "2.00" && june.closingPayable == "52.00")
             #expect(try await fixture.reconcile().differences.isEmpty)
+            let platform = try await fixture.pool.withTransaction { try await RevenueReporting().platform(in: $0) }
+            let acme = platform.partners.first { $0.slug == "acme" }
+            #expect(acme?.paid == "150.00" && acme?.pending == "52.00" && acme?.revenue == "1010.00")
+            #expect(platform.summary.first?.paid == "150.00")
+            try await fixture.expectPlatformViewMatchesPartnerReports()
         }
     }
 
@@ -370,6 +388,7 @@ struct RevenueLedgerTests {
                 #expect(revenue == events)
             }
             #expect(try await fixture.reconcile().differences.isEmpty)
+            try await fixture.expectPlatformViewMatchesPartnerReports()
         }
     }
 }
