@@ -57,7 +57,7 @@ public struct TenantSpareSchemas: Sendable {
         let schema = try SQLIdentifier("spare_" + token)
         let role = try SQLIdentifier(try await TenantRole.prefix(in: transaction) + "_spare_" + token)
         try await TenantRole.createSchema(schema, ownedBy: role, in: transaction)
-        try await transaction.executeScript("SET LOCAL ROLE \(role.quoted); SET LOCAL search_path TO \(schema.quoted)")
+        try await transaction.executeScript(TenantRole.assumingScript(role: role, schema: schema))
         try await Migrator(set: tenantMigrations, logger: logger).migrate(schema: schema, within: transaction)
         try await transaction.executeScript("RESET ROLE")
         try await TenantAuditProtection.apply(schema: schema, role: role, in: transaction)
