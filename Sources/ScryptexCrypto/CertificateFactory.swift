@@ -21,15 +21,17 @@ public enum CertificateFactory {
         case rsa2048
     }
 
-    /// A self-signed CA certificate.
+    /// A self-signed CA certificate; its organization (`O`) is `developmentOrganization` unless
+    /// another is given.
     public static func makeAuthority(
-        commonName: String, validDays: Int = 825, keyType: KeyType = .ecdsaP256
+        commonName: String, organization: String = developmentOrganization, validDays: Int = 825,
+        keyType: KeyType = .ecdsaP256
     ) throws -> CertificateAndKey {
         let key = try generateKey(keyType)
         defer { EVP_PKEY_free(key) }
         guard let certificate = X509_new() else { throw CryptoError("X509_new failed") }
         defer { X509_free(certificate) }
-        try fill(certificate, commonName: commonName, key: key, validDays: validDays)
+        try fill(certificate, commonName: commonName, organization: organization, key: key, validDays: validDays)
         X509_set_issuer_name(certificate, X509_get_subject_name(certificate))
         try addExtensions(
             to: certificate, issuer: certificate,
@@ -60,7 +62,7 @@ public enum CertificateFactory {
         defer { EVP_PKEY_free(key) }
         guard let certificate = X509_new() else { throw CryptoError("X509_new failed") }
         defer { X509_free(certificate) }
-        try fill(certificate, commonName: first, key: key, validDays: validDays)
+        try fill(certificate, commonName: first, organization: developmentOrganization, key: key, validDays: validDays)
         X509_set_issuer_name(certificate, X509_get_subject_name(authorityCertificate))
         let names = domains.map { domain in
             domain.allSatisfy({ $0.isNumber || $0 == "." }) || domain.contains(":") ? "IP:" + domain : "DNS:" + domain
@@ -189,7 +191,7 @@ public enum CertificateFactory {
     }
 
     private static func fill(
-        _ certificate: OpaquePointer, commonName: String, key: OpaquePointer, validDays: Int
+        _ certificate: OpaquePointer, commonName: String, organization: String, key: OpaquePointer, validDays: Int
     ) throws {
         X509_set_version(certificate, 2)
         // A random 63-bit positive serial number.
@@ -199,7 +201,7 @@ public enum CertificateFactory {
         X509_gmtime_adj(X509_getm_notAfter(certificate), validDays * 86_400)
         guard X509_set_pubkey(certificate, key) == 1 else { throw CryptoError("X509_set_pubkey failed") }
         let name = X509_get_subject_name(certificate)
-        for (field, value) in [("O", developmentOrganization), ("CN", commonName)] {
+        for (field, value) in [("O", organization), ("CN", commonName)] {
             let added = Array(value.utf8).withUnsafeBufferPointer {
                 X509_NAME_add_entry_by_txt(name, field, MBSTRING_UTF8, $0.baseAddress, Int32($0.count), -1, 0)
             }

@@ -1,11 +1,51 @@
 import Foundation
 import Glibc
+import ScryptexCore
 import ScryptexCrypto
 import ScryptexTestSupport
 import Testing
 
+@testable import ScryptexApp
+
 @Suite("Certificates from an ACME authority, in a running host", .serialized)
 struct ACMEServeTests {
+    @Test func aDomainNeedsACertificateWhenItHasNoneADevelopmentOneOrOneAboutToExpire() throws {
+        let root = "/tmp/scryptex-acme-renewal-" + SecureRandom.hexToken(byteCount: 6)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let configuration = try Configuration(environment: ["SCRYPTEX_DATA_DIR": root, "ACME_RENEW_DAYS": "30"])
+        let certificates = ACMECertificates(configuration: configuration, logger: TestDatabase.logger)
+        let folder = CertificateFolder(dataDirectory: root)
+        try FileManager.default.createDirectory(atPath: folder.certificatesPath, withIntermediateDirectories: true)
+        func install(_ domain: String, _ certificate: CertificateAndKey) throws {
+            try CertificateFolder.write(certificate.privateKeyPEM, to: folder.keyPath(for: domain), mode: 0o600)
+            try CertificateFolder.write(
+                certificate.certificatePEM, to: folder.certificatePath(for: domain), mode: 0o644)
+        }
+        let authority = try CertificateFactory.makeAuthority(commonName: "Test Issuer", organization: "Test Issuer Inc")
+        #expect(certificates.needsCertificate("none.example"))
+        try folder.ensureDevelopmentCertificates(for: ["dev.example"])
+        #expect(certificates.needsCertificate("dev.example"))
+        try install(
+            "fresh.example",
+            try CertificateFactory.makeServerCertificate(domains: ["fresh.example"], signedBy: authority, validDays: 90)
+        )
+        #expect(!certificates.needsCertificate("fresh.example"))
+        try install(
+            "expiring.example",
+            try CertificateFactory.makeServerCertificate(
+                domains: ["expiring.example"], signedBy: authority, validDays: 20))
+        #expect(certificates.needsCertificate("expiring.example"))
+        // 32 days left is outside a 30-day window, 28 inside.
+        #expect(!certificates.needsCertificate("fresh.example", now: Date().addingTimeInterval(58 * 86_400)))
+        #expect(certificates.needsCertificate("fresh.example", now: Date().addingTimeInterval(62 * 86_400)))
+        try install(
+            "other.example",
+            try CertificateFactory.makeServerCertificate(domains: ["another.example"], signedBy: authority))
+        #expect(certificates.needsCertificate("other.example"))
+        try FileManager.default.removeItem(atPath: folder.keyPath(for: "fresh.example"))
+        #expect(certificates.needsCertificate("fresh.example"))
+    }
+
     @Test(.timeLimit(.minutes(3)))
     func theHostObtainsCertificatesForItsDomainsAndTheCommandForMore() async throws {
         let executable = ChildProcess.scryptexExecutable
