@@ -44,6 +44,24 @@ struct ACMEServeTests {
         #expect(certificates.needsCertificate("other.example"))
         try FileManager.default.removeItem(atPath: folder.keyPath(for: "fresh.example"))
         #expect(certificates.needsCertificate("fresh.example"))
+
+        // A usable wildcard for the parent covers a name without a certificate of its own; a
+        // development wildcard does not.
+        #expect(certificates.needsCertificate("acme.partners.example"))
+        try install(
+            "*.partners.example",
+            try CertificateFactory.makeServerCertificate(domains: ["*.partners.example"], signedBy: authority))
+        #expect(!certificates.needsCertificate("acme.partners.example"))
+        #expect(certificates.needsCertificate("deep.acme.partners.example"))
+        try folder.ensureDevelopmentCertificates(for: ["*.dev-partners.example"])
+        #expect(certificates.needsCertificate("acme.dev-partners.example"))
+    }
+
+    @Test func ordersAreBudgetedPerHour() {
+        var budget = OrderBudget(limit: 2, window: .seconds(3600))
+        let start = ContinuousClock.now
+        let taken = [0, 10, 20, 3599, 3600, 3605, 3610].map { budget.spend(at: start + .seconds($0)) }
+        #expect(taken == [true, true, false, false, true, false, true])
     }
 
     @Test(.timeLimit(.minutes(3)))

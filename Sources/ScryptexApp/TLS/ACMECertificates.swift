@@ -20,16 +20,28 @@ struct ACMECertificates: Sendable {
     var webroot: String { configuration.dataDirectory + "/acme" }
     var accountKeyPath: String { folder.path + "/acme-account.key" }
 
-    /// The domain's certificate needs replacing now: missing, unreadable, a development one, not
-    /// naming the domain, or within the renewal window.
+    /// The domain needs a certificate now: its own is missing, unreadable, a development one, not
+    /// naming it, or within the renewal window — and no usable wildcard certificate for its
+    /// parent (`*.<parent>.pem` in the folder, e.g. one for `*.PLATFORM_DOMAIN` obtained with
+    /// DNS-01 elsewhere) covers it.
     func needsCertificate(_ domain: String, now: Date = Date()) -> Bool {
-        guard let chain = try? String(contentsOfFile: folder.certificatePath(for: domain), encoding: .utf8),
-            FileManager.default.fileExists(atPath: folder.keyPath(for: domain)),
+        if FileManager.default.fileExists(atPath: folder.certificatePath(for: domain)) {
+            return !isUsable(domain, for: domain, now: now)
+        }
+        guard let dot = domain.firstIndex(of: ".") else { return true }
+        let wildcard = "*" + domain[dot...]
+        return !isUsable(wildcard, for: wildcard, now: now)
+    }
+
+    /// Whether the certificate filed under `file` is one to keep serving for `name`.
+    private func isUsable(_ file: String, for name: String, now: Date) -> Bool {
+        guard let chain = try? String(contentsOfFile: folder.certificatePath(for: file), encoding: .utf8),
+            FileManager.default.fileExists(atPath: folder.keyPath(for: file)),
             let summary = try? CertificateFactory.inspect(certificatePEM: chain)
-        else { return true }
-        return summary.issuerOrganization == CertificateFactory.developmentOrganization
-            || !summary.domains.contains(domain)
-            || summary.notAfter < now.addingTimeInterval(Double(configuration.acmeRenewDays) * 86_400)
+        else { return false }
+        return summary.issuerOrganization != CertificateFactory.developmentOrganization
+            && summary.domains.contains(name)
+            && summary.notAfter >= now.addingTimeInterval(Double(configuration.acmeRenewDays) * 86_400)
     }
 
     /// Obtains a certificate for `domain` and writes it (key, then chain) into the folder.
@@ -63,14 +75,17 @@ struct ACMECertificates: Sendable {
 
     /// Checks every served domain each `ACME_CHECK_SECONDS` until cancelled. A domain that
     /// failed waits before it is tried again — an hour, doubling to a day — so a domain whose
-    /// DNS does not point here yet does not run into the authority's rate limits.
-    func keepCertificates(directory: TenantDirectory) async {
+    /// DNS does not point here yet does not run into the authority's rate limits; and at most
+    /// `ordersPerHour` orders are placed in any hour (Let's Encrypt allows 300 per 3 hours per
+    /// account), the rest waiting for the next check.
+    func keepCertificates(directory: TenantDirectory, ordersPerHour: Int = 100) async {
         var failures: [String: (count: Int, retryAt: ContinuousClock.Instant)] = [:]
+        var budget = OrderBudget(limit: ordersPerHour, window: .seconds(3600))
         while !Task.isCancelled {
             let domains = [configuration.platformDomain] + directory.hosts.map(\.name)
             for domain in Set(domains).sorted() where needsCertificate(domain) {
                 if let failure = failures[domain], ContinuousClock.now < failure.retryAt { continue }
-                if Task.isCancelled { return }
+                guard !Task.isCancelled, budget.spend(at: .now) else { break }
                 do {
                     let summary = try await obtain(domain)
                     failures[domain] = nil
@@ -91,5 +106,25 @@ struct ACMECertificates: Sendable {
             }
             try? await Task.sleep(for: .seconds(configuration.acmeCheckSeconds))
         }
+    }
+}
+
+/// At most `limit` events in any `window`: the times of the recent ones, oldest first.
+struct OrderBudget {
+    let limit: Int
+    let window: Duration
+    private var spent: [ContinuousClock.Instant] = []
+
+    init(limit: Int, window: Duration) {
+        self.limit = limit
+        self.window = window
+    }
+
+    /// Takes one from the budget at `now`; false (taking nothing) when it is used up.
+    mutating func spend(at now: ContinuousClock.Instant) -> Bool {
+        spent.removeAll { now - $0 >= window }
+        guard spent.count < limit else { return false }
+        spent.append(now)
+        return true
     }
 }
