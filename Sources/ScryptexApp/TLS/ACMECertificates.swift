@@ -25,12 +25,24 @@ struct ACMECertificates: Sendable {
     /// parent (`*.<parent>.pem` in the folder, e.g. one for `*.PLATFORM_DOMAIN` obtained with
     /// DNS-01 elsewhere) covers it.
     func needsCertificate(_ domain: String, now: Date = Date()) -> Bool {
-        if FileManager.default.fileExists(atPath: folder.certificatePath(for: domain)) {
-            return !isUsable(domain, for: domain, now: now)
+        !domainsNeedingCertificates([domain], now: now).isEmpty
+    }
+
+    /// The domains among `domains` that need a certificate now (see `needsCertificate`); each
+    /// certificate file is read once, however many names a wildcard covers.
+    func domainsNeedingCertificates(_ domains: [String], now: Date = Date()) -> [String] {
+        var usable: [String: Bool] = [:]
+        func isUsable(_ file: String) -> Bool {
+            if let known = usable[file] { return known }
+            let verdict = self.isUsable(file, for: file, now: now)
+            usable[file] = verdict
+            return verdict
         }
-        guard let dot = domain.firstIndex(of: ".") else { return true }
-        let wildcard = "*" + domain[dot...]
-        return !isUsable(wildcard, for: wildcard, now: now)
+        return domains.filter { domain in
+            if FileManager.default.fileExists(atPath: folder.certificatePath(for: domain)) { return !isUsable(domain) }
+            guard let dot = domain.firstIndex(of: ".") else { return true }
+            return !isUsable("*" + domain[dot...])
+        }
     }
 
     /// Whether the certificate filed under `file` is one to keep serving for `name`.
@@ -83,7 +95,7 @@ struct ACMECertificates: Sendable {
         var budget = OrderBudget(limit: ordersPerHour, window: .seconds(3600))
         while !Task.isCancelled {
             let domains = [configuration.platformDomain] + directory.hosts.map(\.name)
-            for domain in Set(domains).sorted() where needsCertificate(domain) {
+            for domain in domainsNeedingCertificates(Set(domains).sorted()) {
                 if let failure = failures[domain], ContinuousClock.now < failure.retryAt { continue }
                 guard !Task.isCancelled, budget.spend(at: .now) else { break }
                 do {
