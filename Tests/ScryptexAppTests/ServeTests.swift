@@ -203,6 +203,14 @@ struct ServeTests {
             "https://orion.localhost:\(httpsPort)/api/enterprise/white-label/orion/statements/2026-10",
         ])
         #expect(page.contains("<title>Orion Prime revenue-share statement 2026-10</title>"), "\(page)")
+        // A browser lays the statement out and prints it (the partner's "save as PDF").
+        try page.write(toFile: root + "/statement.html", atomically: true, encoding: .utf8)
+        try await HeadlessBrowser.printToPDF("file://\(root)/statement.html", output: root + "/statement.pdf")
+        let pdf = try String(decoding: Data(contentsOf: URL(fileURLWithPath: root + "/statement.pdf")), as: UTF8.self)
+        let pages =
+            pdf.components(separatedBy: "/Type /Page").count - 1
+            - (pdf.components(separatedBy: "/Type /Pages").count - 1)
+        #expect(pdf.hasPrefix("%PDF-") && (1...3).contains(pages), "\(pages) pages")
         let everyone = try await admin("/all/revenue")
         #expect(everyone.contains(#""slug":"orion""#) && everyone.contains(#""partnerShare":"30.00""#), "\(everyone)")
 
@@ -219,6 +227,14 @@ struct ServeTests {
             if answer.contains("503 Service Unavailable") { break }
         }
         #expect(answer.contains("503 Service Unavailable"), "the suspension did not reach the host within 1 s")
+        // What a customer's browser shows: the partner's own unavailable page, and for a name
+        // nobody serves, a page that names no partner.
+        let suspendedPage = try await HeadlessBrowser.documentObjectModel(of: "https://acme.localhost:\(httpsPort)/")
+        #expect(
+            suspendedPage.contains("Acme Prime is temporarily unavailable")
+                && suspendedPage.contains("mailto:prime-desk@acme.example"), "\(suspendedPage)")
+        let nobody = try await HeadlessBrowser.documentObjectModel(of: "https://nobody.localhost:\(httpsPort)/")
+        #expect(nobody.contains("Nothing is served at this address") && !nobody.contains("Acme"), "\(nobody)")
         #expect(cluster.status() != .stopped, "the CLI must not stop a cluster it did not start")
 
         // The plain HTTP port answers ACME HTTP-01 challenges from the webroot folder, nothing else.

@@ -262,6 +262,11 @@ struct WhiteLabelTests {
             let body = Self.text(page)
             #expect(body.contains("Acme Prime is temporarily unavailable") && body.contains("mailto:desk@acme.example"))
             #expect(body.contains("#0B3D91"))
+            // Any page of the suspended platform, not only its API routes.
+            for path in ["/", "/desk/orders"] {
+                let other = await harness.send(.get, path, headers: html)
+                #expect(other.status.code == 503 && Self.text(other).contains("Acme Prime is temporarily unavailable"))
+            }
             // An API client still gets the problem document.
             let api = await harness.send(.get, "/api/enterprise/branding")
             #expect(api.status.code == 503 && api.headers.first("content-type") == "application/problem+json")

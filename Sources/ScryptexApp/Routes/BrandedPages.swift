@@ -50,10 +50,15 @@ struct BrandedPageMiddleware: HTTPMiddleware {
         (request.headers.first("accept") ?? "").contains("text/html")
     }
 
-    /// The tenant whose platform is unavailable, when that is the problem.
+    /// The tenant whose platform is unavailable, when that is what the problem amounts to: its
+    /// 503, or a 404 on its domain while it is suspended (a browser asking for any page of it).
     private func unavailableTenant(_ problem: HTTPProblem, context: RequestContext) -> Tenant? {
-        guard problem.status == .serviceUnavailable, problem.problemType == "tenant-unavailable" else { return nil }
-        return context[TenantKey.self]
+        guard let tenant = context[TenantKey.self] else { return nil }
+        if problem.status == .serviceUnavailable && problem.problemType == "tenant-unavailable" { return tenant }
+        if problem.status == .notFound && (tenant.status == .suspended || tenant.status == .provisioning) {
+            return tenant
+        }
+        return nil
     }
 
     /// The "no platform here" page, for a 404 on a name that is neither a tenant's nor the platform's.
