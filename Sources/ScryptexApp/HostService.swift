@@ -56,12 +56,41 @@ struct HostService: Sendable {
             await database.finish(logger: logger)
             throw error
         }
+        // Metrics for Prometheus on their own listener (no authentication: bind it to an
+        // internal address). A listener asked for and not available stops start-up, as the
+        // others do.
+        var metrics: HTTPServer?
+        if let address = configuration.metricsListen {
+            let figures = HostMetrics(
+                listeners: [("https", servers.https), ("http", servers.http)], pool: pool, directory: directory,
+                certificates: CertificateExpiries(folder: CertificateFolder(dataDirectory: configuration.dataDirectory))
+            )
+            var router = Router()
+            router.get("/metrics") { _, _ in
+                HTTPResponse(
+                    status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8",
+                    body: Array(figures.render().utf8))
+            }
+            let server = HTTPServer(
+                configuration: .init(host: address.host, port: address.port, eventLoopCount: 1),
+                application: HTTPApplication(router: router), logger: logger.child(label: "scryptex.metrics"))
+            do {
+                try server.start()
+                metrics = server
+            } catch {
+                await servers.https.shutdown(gracePeriod: .zero)
+                await servers.http.shutdown(gracePeriod: .zero)
+                await pool.close()
+                await database.finish(logger: logger)
+                throw error
+            }
+        }
         logger.info(
             "scryptex host ready",
             [
                 "version": ScryptexCommands.version, "database": database.configuration.redactedDescription,
                 "platform_domain": configuration.platformDomain, "https_port": String(servers.https.port),
-                "http_port": String(servers.http.port),
+                "http_port": String(servers.http.port), "metrics_port": metrics.map { String($0.port) } ?? "none",
             ]
         )
         let retention = Task {
@@ -121,6 +150,7 @@ struct HostService: Sendable {
         jobs.cancel()
         retention.cancel()
         logger.info("shutting down", ["signal": signal == SIGINT ? "SIGINT" : "SIGTERM"])
+        await metrics?.shutdown(gracePeriod: .seconds(1))
         await servers.http.shutdown(gracePeriod: .seconds(10))
         await servers.https.shutdown(gracePeriod: .seconds(10))
         await changeListener?.stop()

@@ -23,6 +23,7 @@ struct ServeTests {
         defer { try? FileManager.default.removeItem(atPath: root) }
         let httpsPort = Int.random(in: 20_000...29_999)
         let httpPort = httpsPort + 10_000
+        let metricsPort = try Pebble.freePort(type: SOCK_STREAM)
         // The project's demo tenants, from its tenants/ folder.
         let tenants = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("tenants").path
@@ -32,6 +33,7 @@ struct ServeTests {
             environment: [
                 "SCRYPTEX_DATA_DIR": root, "LOG_LEVEL": "info", "HTTPS_LISTEN": "127.0.0.1:\(httpsPort)",
                 "HTTP_LISTEN": "127.0.0.1:\(httpPort)", "SCRYPTEX_EVENT_LOOPS": "2", "SCRYPTEX_TENANTS_DIR": tenants,
+                "METRICS_LISTEN": "127.0.0.1:\(metricsPort)",
                 "SCRYPTEX_TEMPLATES_DIR": tenants.replacingOccurrences(of: "/tenants", with: "/templates"),
             ]
         )
@@ -255,6 +257,25 @@ struct ServeTests {
         let redirect = try await Self.curl(["-i", "http://localhost:\(httpPort)/healthz?a=1"])
         #expect(redirect.contains("308 Permanent Redirect"))
         #expect(redirect.contains("Location: https://localhost:\(httpsPort)/healthz?a=1"))
+
+        // Metrics for Prometheus, in its text format, counting what happened above.
+        let exposition = try await Self.curl(["http://127.0.0.1:\(metricsPort)/metrics"])
+        let samples = try PrometheusSamples(parsing: exposition)
+        #expect(samples.value("scryptex_http_responses_total", ["listener": "https", "class": "2xx"]) ?? 0 >= 10)
+        #expect(samples.value("scryptex_http_responses_total", ["listener": "https", "class": "4xx"]) ?? 0 >= 2)
+        #expect(samples.value("scryptex_http_responses_total", ["listener": "http", "class": "3xx"]) ?? 0 >= 1)
+        #expect(samples.value("scryptex_tls_handshakes_total", ["listener": "https", "kind": "full"]) ?? 0 >= 10)
+        #expect(samples.value("scryptex_tenants", ["status": "suspended"]) == 1)
+        #expect(samples.value("scryptex_tenants", ["status": "active"]) ?? 0 >= 2)
+        #expect(samples.value("scryptex_database_connections", ["state": "idle"]) ?? 0 >= 1)
+        #expect(samples.value("scryptex_tls_certificates", [:]) ?? 0 >= 3)
+        let expiry = samples.first("scryptex_tls_certificate_earliest_expiry_timestamp_seconds")?.value ?? 0
+        #expect(expiry > Date().timeIntervalSince1970 + 86_400 * 300)  // development certificates: 397 days
+        #expect(samples.value("process_resident_memory_bytes", [:]) ?? 0 > 1_000_000)
+        #expect(samples.value("process_open_fds", [:]) ?? 0 > 5)
+        #expect(
+            try await Self.curl(["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(metricsPort)/"])
+                == "404")
 
         // Every log line is a JSON object.
         for line in host.output.split(separator: "\n") {

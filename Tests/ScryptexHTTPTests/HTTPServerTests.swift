@@ -35,6 +35,9 @@ struct HTTPServerTests {
             let wrongMethod = try await runClient("/usr/bin/curl", ["-s", "-i", "-X", "DELETE", base + "/healthz"])
             #expect(wrongMethod.output.contains("HTTP/1.1 405 Method Not Allowed"))
             #expect(wrongMethod.output.contains("Allow: GET, HEAD"))
+            // Counted by status class: three answered 200 (two GETs, a HEAD), two 4xx so far.
+            let counted = server.statistics.responsesByStatusClass
+            #expect(counted[2] == 3 && counted[4] == 2 && counted[5] == 0, "\(counted)")
 
             let body = String(repeating: "x", count: 200_000)
             let bodyFile = "/tmp/scryptex-body-\(server.port)"

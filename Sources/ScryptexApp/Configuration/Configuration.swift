@@ -39,6 +39,8 @@ public struct Configuration: Sendable {
     public var embeddedPostgresPort: Int?
     public var httpsListen = ListenAddress(host: "0.0.0.0", port: 8443)
     public var httpListen = ListenAddress(host: "0.0.0.0", port: 8080)
+    /// Where `GET /metrics` (Prometheus text format, no authentication) is served; nil: nowhere.
+    public var metricsListen: ListenAddress?
     public var platformDomain = "localhost"
     public var logLevel = LogLevel.info
     /// Event loops (threads serving network I/O); nil means one per core.
@@ -188,6 +190,11 @@ public struct Configuration: Sendable {
             "HTTP_LISTEN", default: ListenAddress(host: "0.0.0.0", port: 8080),
             accepted: "HOST:PORT such as 0.0.0.0:8080"
         ) { ListenAddress(parsing: $0) }
+        metricsListen = reader.value(
+            "METRICS_LISTEN", default: nil, accepted: "HOST:PORT such as 127.0.0.1:9464"
+        ) { text -> ListenAddress?? in
+            ListenAddress(parsing: text).map { .some($0) }
+        }
         platformDomain = reader.value(
             "PLATFORM_DOMAIN", default: "localhost", accepted: "a DNS host name such as scryptex.example.com"
         ) {
@@ -284,6 +291,7 @@ public struct Configuration: Sendable {
             ("SCRYPTEX_POSTGRES_PORT", embeddedPostgresPort.map(String.init) ?? "(unset: unix socket only)"),
             ("HTTPS_LISTEN", httpsListen.description),
             ("HTTP_LISTEN", httpListen.description),
+            ("METRICS_LISTEN", metricsListen?.description ?? "(unset: no metrics listener)"),
             ("PLATFORM_DOMAIN", platformDomain),
             ("SCRYPTEX_EVENT_LOOPS", eventLoopCount.map(String.init) ?? "(unset: one per core)"),
             ("SCRYPTEX_SPARE_TENANT_SCHEMAS", String(spareTenantSchemas)),

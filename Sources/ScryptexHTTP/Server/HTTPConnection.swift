@@ -292,6 +292,7 @@ final class HTTPConnection: EventLoopSource {
 
     /// Encodes a response straight into the connection's output buffer and sends it.
     private func enqueue(_ response: HTTPResponse, requestID: String?, omitBody: Bool, close: Bool) {
+        server.responses.record(status: response.status.code)
         prepareOutput()
         HTTPResponseEncoder.encode(
             response, into: &output, omitBody: omitBody, close: close, date: loop.currentDate, requestID: requestID,

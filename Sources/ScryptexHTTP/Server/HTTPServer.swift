@@ -67,6 +67,26 @@ public final class HTTPServer: Sendable {
     /// The port listened on (useful with port 0).
     public var port: Int { state.withLock { $0.port } }
 
+    /// What the server has done since it started, for monitoring.
+    public struct Statistics: Sendable, Equatable {
+        public var openConnections: Int
+        /// Responses written (problem answers to malformed requests included), by status class:
+        /// the key is the first digit (1 to 5).
+        public var responsesByStatusClass: [Int: Int]
+        public var fullHandshakes: Int
+        public var resumedHandshakes: Int
+    }
+
+    public var statistics: Statistics {
+        let counts = core.responses.counts
+        return Statistics(
+            openConnections: core.openConnections.load(ordering: .relaxed),
+            responsesByStatusClass: Dictionary(
+                uniqueKeysWithValues: counts.enumerated().map { ($0.offset + 1, $0.element) }),
+            fullHandshakes: core.fullHandshakes.load(ordering: .relaxed),
+            resumedHandshakes: core.resumedHandshakes.load(ordering: .relaxed))
+    }
+
     /// TLS handshakes completed so far: full ones and resumptions (from session tickets).
     public var handshakeCounts: (full: Int, resumed: Int) {
         (core.fullHandshakes.load(ordering: .relaxed), core.resumedHandshakes.load(ordering: .relaxed))
@@ -154,6 +174,34 @@ public final class HTTPServer: Sendable {
     }
 }
 
+/// Responses written, by status class (1xx to 5xx), for monitoring.
+final class ResponseCounters: Sendable {
+    private let informational = Atomic<Int>(0)
+    private let successful = Atomic<Int>(0)
+    private let redirection = Atomic<Int>(0)
+    private let clientError = Atomic<Int>(0)
+    private let serverError = Atomic<Int>(0)
+
+    func record(status: Int) {
+        switch status {
+        case ..<200: informational.add(1, ordering: .relaxed)
+        case ..<300: successful.add(1, ordering: .relaxed)
+        case ..<400: redirection.add(1, ordering: .relaxed)
+        case ..<500: clientError.add(1, ordering: .relaxed)
+        default: serverError.add(1, ordering: .relaxed)
+        }
+    }
+
+    /// Counts for 1xx, 2xx, 3xx, 4xx and 5xx, in that order.
+    var counts: [Int] {
+        [
+            informational.load(ordering: .relaxed), successful.load(ordering: .relaxed),
+            redirection.load(ordering: .relaxed), clientError.load(ordering: .relaxed),
+            serverError.load(ordering: .relaxed),
+        ]
+    }
+}
+
 /// State shared by a server's loops and connections.
 final class HTTPServerCore: Sendable {
     let configuration: HTTPServer.Configuration
@@ -163,6 +211,7 @@ final class HTTPServerCore: Sendable {
     let openConnections = Atomic<Int>(0)
     let fullHandshakes = Atomic<Int>(0)
     let resumedHandshakes = Atomic<Int>(0)
+    let responses = ResponseCounters()
     private let draining = Atomic<Bool>(false)
     private let requestCounter = Atomic<UInt64>(0)
     private let requestIDPrefix = SecureRandom.hexToken(byteCount: 4)

@@ -1,0 +1,179 @@
+import Foundation
+import Glibc
+import ScryptexCore
+import ScryptexCrypto
+import ScryptexHTTP
+import ScryptexPostgres
+import ScryptexTenancy
+import Synchronization
+
+/// The host's metrics in Prometheus' text exposition format (0.0.4), served on `METRICS_LISTEN`:
+/// responses by status class, connections and TLS handshakes per listener, the database pool,
+/// tenants by status, the certificates' earliest expiry, and the process's CPU, memory and
+/// descriptors.
+struct HostMetrics: Sendable {
+    let listeners: [(name: String, server: HTTPServer)]
+    let pool: PostgresConnectionPool
+    let directory: TenantDirectory
+    let certificates: CertificateExpiries
+
+    func render() -> String {
+        var text = PrometheusText()
+        let statistics = listeners.map { ($0.name, $0.server.statistics) }
+        text.family(
+            "scryptex_http_responses_total", .counter, help: "Responses written, by listener and status class.",
+            statistics.flatMap { name, statistics in
+                statistics.responsesByStatusClass.sorted { $0.key < $1.key }.map {
+                    ([("listener", name), ("class", "\($0.key)xx")], Double($0.value))
+                }
+            })
+        text.family(
+            "scryptex_http_open_connections", .gauge, help: "Client connections open now.",
+            statistics.map { ([("listener", $0.0)], Double($0.1.openConnections)) })
+        text.family(
+            "scryptex_tls_handshakes_total", .counter, help: "Completed TLS handshakes, full or resumed.",
+            statistics.filter { $0.1.fullHandshakes + $0.1.resumedHandshakes > 0 || $0.0 == "https" }.flatMap {
+                [
+                    ([("listener", $0.0), ("kind", "full")], Double($0.1.fullHandshakes)),
+                    ([("listener", $0.0), ("kind", "resumed")], Double($0.1.resumedHandshakes)),
+                ]
+            })
+        let database = pool.statistics
+        text.family(
+            "scryptex_database_connections", .gauge, help: "Pooled PostgreSQL connections, by state.",
+            [
+                ([("state", "busy")], Double(database.open - database.idle)),
+                ([("state", "idle")], Double(database.idle)),
+            ])
+        text.family(
+            "scryptex_database_waiting_requests", .gauge, help: "Requests waiting for a pooled connection.",
+            [([], Double(database.waiting))])
+        var tenants: [String: Set<UUID>] = [:]
+        for (_, tenant) in directory.hosts { tenants[tenant.status.rawValue, default: []].insert(tenant.id) }
+        text.family(
+            "scryptex_tenants", .gauge, help: "Tenants with at least one served domain, by status.",
+            tenants.sorted { $0.key < $1.key }.map { ([("status", $0.key)], Double($0.value.count)) })
+        let expiries = certificates.current()
+        text.family(
+            "scryptex_tls_certificates", .gauge, help: "Certificates in the certificate folder.",
+            [([], Double(expiries.count))])
+        if let earliest = expiries.min(by: { $0.value < $1.value }) {
+            text.family(
+                "scryptex_tls_certificate_earliest_expiry_timestamp_seconds", .gauge,
+                help: "When the first certificate to expire expires (Unix time), and which domain it serves.",
+                [([("domain", earliest.key)], earliest.value.timeIntervalSince1970.rounded())])
+        }
+        let process = ProcessFigures.read()
+        text.family(
+            "process_cpu_seconds_total", .counter, help: "User and system CPU time spent.", [([], process.cpuSeconds)])
+        text.family(
+            "process_resident_memory_bytes", .gauge, help: "Resident memory size.",
+            [([], Double(process.residentBytes))])
+        text.family(
+            "process_open_fds", .gauge, help: "Open file descriptors.", [([], Double(process.openDescriptors))])
+        text.family(
+            "process_start_time_seconds", .gauge, help: "When the process started (Unix time).",
+            [([], process.startTime.rounded())])
+        return text.output
+    }
+}
+
+/// The expiry of every certificate in the folder, read again only for files that changed
+/// (stamped by modification time and size), so a scrape with thousands of tenant certificates
+/// parses none of them when nothing changed.
+final class CertificateExpiries: Sendable {
+    private let folder: CertificateFolder
+    private let known = Mutex<[String: (stamp: String, notAfter: Date)]>([:])
+
+    init(folder: CertificateFolder) {
+        self.folder = folder
+    }
+
+    /// Domain → expiry, for every certificate that parses.
+    func current() -> [String: Date] {
+        let stamps = folder.stamps()
+        var cache = known.withLock { $0 }
+        cache = cache.filter { stamps[$0.key] != nil }
+        for (domain, stamp) in stamps where cache[domain]?.stamp != stamp {
+            guard let chain = try? String(contentsOfFile: folder.certificatePath(for: domain), encoding: .utf8),
+                let summary = try? CertificateFactory.inspect(certificatePEM: chain)
+            else {
+                cache[domain] = nil
+                continue
+            }
+            cache[domain] = (stamp, summary.notAfter)
+        }
+        known.withLock { $0 = cache }
+        return cache.mapValues(\.notAfter)
+    }
+}
+
+/// The process's own figures from `/proc/self`.
+struct ProcessFigures {
+    var cpuSeconds: Double
+    var residentBytes: Int
+    var openDescriptors: Int
+    var startTime: Double
+
+    static func read() -> ProcessFigures {
+        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+        let page = sysconf(Int32(_SC_PAGESIZE))
+        // /proc/self/stat: fields after the parenthesized command name; utime and stime are the
+        // 14th and 15th fields, starttime the 22nd (in ticks since boot).
+        let stat = (try? String(contentsOfFile: "/proc/self/stat", encoding: .utf8)) ?? ""
+        let fields = stat.split(separator: ")").last.map { $0.split(separator: " ") } ?? []
+        func field(_ number: Int) -> Double { fields.count > number - 3 ? Double(fields[number - 3]) ?? 0 : 0 }
+        let statm = (try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8)) ?? ""
+        let residentPages = statm.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
+        let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? 0
+        let uptime =
+            (try? String(contentsOfFile: "/proc/uptime", encoding: .utf8))?.split(separator: " ").first
+            .flatMap { Double($0) } ?? 0
+        return ProcessFigures(
+            cpuSeconds: (field(14) + field(15)) / ticks, residentBytes: residentPages * page,
+            openDescriptors: descriptors,
+            startTime: Date().timeIntervalSince1970 - uptime + field(22) / ticks)
+    }
+}
+
+/// Prometheus' text exposition format, version 0.0.4: `# HELP` and `# TYPE` lines, then one
+/// sample per line, label values escaped.
+struct PrometheusText {
+    enum Kind: String {
+        case counter, gauge
+    }
+
+    private(set) var output = ""
+
+    mutating func family(_ name: String, _ kind: Kind, help: String, _ samples: [([(String, String)], Double)]) {
+        output += "# HELP \(name) \(Self.escaped(help, quotes: false))\n# TYPE \(name) \(kind.rawValue)\n"
+        for (labels, value) in samples {
+            output += name
+            if !labels.isEmpty {
+                output +=
+                    "{" + labels.map { "\($0.0)=\"\(Self.escaped($0.1, quotes: true))\"" }.joined(separator: ",") + "}"
+            }
+            output += " " + Self.format(value) + "\n"
+        }
+    }
+
+    static func escaped(_ text: String, quotes: Bool) -> String {
+        var escaped = ""
+        for character in text {
+            switch character {
+            case "\\": escaped += "\\\\"
+            case "\n": escaped += "\\n"
+            case "\"" where quotes: escaped += "\\\""
+            default: escaped.append(character)
+            }
+        }
+        return escaped
+    }
+
+    static func format(_ value: Double) -> String {
+        if value.isNaN { return "NaN" }
+        if value.isInfinite { return value > 0 ? "+Inf" : "-Inf" }
+        if value == value.rounded() && abs(value) < 1e15 { return String(Int64(value)) }
+        return String(value)
+    }
+}
