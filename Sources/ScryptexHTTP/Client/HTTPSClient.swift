@@ -40,7 +40,9 @@ public struct HTTPSClient: Sendable {
         let port = components.port ?? 443
         var target = components.percentEncodedPath.isEmpty ? "/" : components.percentEncodedPath
         if let query = components.percentEncodedQuery { target += "?" + query }
-        var head = "\(method.rawValue) \(target) HTTP/1.1\r\nHost: \(port == 443 ? host : "\(host):\(port)")\r\n"
+        let authority = host.contains(":") ? "[\(host)]" : host
+        var head =
+            "\(method.rawValue) \(target) HTTP/1.1\r\nHost: \(port == 443 ? authority : "\(authority):\(port)")\r\n"
         head += "Connection: close\r\nUser-Agent: scryptex-host\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         if !body.isEmpty || method == .post || method == .put { head += "Content-Length: \(body.count)\r\n" }
@@ -94,9 +96,16 @@ private struct Exchange: Sendable {
         guard let ssl = SSL_new(context) else { throw HTTPSClientError("SSL_new failed") }
         defer { SSL_free(ssl) }
         SSL_set_fd(ssl, descriptor)
-        _ = scryptex_ssl_set_server_name(ssl, host)
-        // The certificate must name the host (or its IP address).
-        guard SSL_set1_host(ssl, host) == 1 else { throw HTTPSClientError("cannot set the host name to verify") }
+        // The certificate must name the host, or carry its IP address; SNI is for names only
+        // (RFC 6066 §3).
+        if Self.isAddressLiteral(host) {
+            guard X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host) == 1 else {
+                throw HTTPSClientError("cannot set the address to verify")
+            }
+        } else {
+            _ = scryptex_ssl_set_server_name(ssl, host)
+            guard SSL_set1_host(ssl, host) == 1 else { throw HTTPSClientError("cannot set the host name to verify") }
+        }
         ERR_clear_error()
         guard SSL_connect(ssl) == 1 else {
             let verification = SSL_get_verify_result(ssl)
@@ -123,6 +132,12 @@ private struct Exchange: Sendable {
             }
             if let response = try reader.append(buffer[0..<Int(count)]) { return response }
         }
+    }
+
+    static func isAddressLiteral(_ host: String) -> Bool {
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        return inet_pton(AF_INET, host, &v4) == 1 || inet_pton(AF_INET6, host, &v6) == 1
     }
 
     private func connect() throws -> Int32 {

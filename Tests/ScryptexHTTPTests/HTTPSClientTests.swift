@@ -1,0 +1,69 @@
+import Foundation
+import ScryptexCrypto
+import Testing
+
+@testable import ScryptexHTTP
+
+@Suite("HTTPS client", .serialized)
+struct HTTPSClientTests {
+    @Test func verifiesTheServersNameOrAddress() async throws {
+        let certificates = try TestCertificates()
+        defer { certificates.remove() }
+        let (store, _) = try certificates.storeWithDefault(["localhost", "127.0.0.1"])
+        try await withTestServer(tls: store) { server in
+            let client = HTTPSClient(trustedCertificatesFile: certificates.caFile)
+            for url in ["https://localhost:\(server.port)/healthz", "https://127.0.0.1:\(server.port)/healthz"] {
+                let response = try await client.send(.get, url)
+                #expect(response.status == 200, "\(url)")
+                #expect(String(decoding: response.body, as: UTF8.self) == #"{"status":"ok"}"#)
+            }
+            let echoed = try await client.send(.post, "https://localhost:\(server.port)/echo", body: Array("ping".utf8))
+            #expect(String(decoding: echoed.body, as: UTF8.self) == "ping")
+            let missing = try await client.send(.get, "https://localhost:\(server.port)/nowhere")
+            #expect(missing.status == 404 && missing.headers.first("content-type") == "application/problem+json")
+        }
+    }
+
+    @Test func refusesACertificateForAnotherNameOrAnUntrustedOne() async throws {
+        let certificates = try TestCertificates()
+        defer { certificates.remove() }
+        let (store, _) = try certificates.storeWithDefault(["elsewhere.example"])
+        try await withTestServer(tls: store) { server in
+            let client = HTTPSClient(trustedCertificatesFile: certificates.caFile)
+            for url in ["https://localhost:\(server.port)/healthz", "https://127.0.0.1:\(server.port)/healthz"] {
+                let error = await #expect(throws: HTTPSClientError.self) { try await client.send(.get, url) }
+                #expect(error?.message.contains("mismatch") == true, "\(String(describing: error))")
+            }
+            let untrusting = HTTPSClient(trustedCertificatesFile: "/etc/ssl/certs/ca-certificates.crt")
+            let error = await #expect(throws: HTTPSClientError.self) {
+                try await untrusting.send(.get, "https://localhost:\(server.port)/healthz")
+            }
+            #expect(error?.message.contains("certificate") == true, "\(String(describing: error))")
+        }
+        let error = await #expect(throws: HTTPSClientError.self) {
+            try await HTTPSClient().send(.get, "http://localhost/healthz")
+        }
+        #expect(error?.message.contains("is not an https URL") == true)
+    }
+
+    @Test func readsContentLengthChunkedAndCloseDelimitedBodies() throws {
+        func read(_ chunks: [String]) throws -> HTTPSClient.Response? {
+            var reader = ResponseReader(maximumBodyBytes: 1_000, isHead: false)
+            for chunk in chunks {
+                if let response = try reader.append(ArraySlice(chunk.utf8)) { return response }
+            }
+            return try reader.finish()
+        }
+        let sized = try read(["HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel", "lo"])
+        #expect(sized.map { String(decoding: $0.body, as: UTF8.self) } == "hello")
+        let chunked = try read([
+            "HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n", "2;ext=1\r\nde\r\n0\r\n\r\n",
+        ])
+        #expect(chunked?.status == 201 && chunked.map { String(decoding: $0.body, as: UTF8.self) } == "abcde")
+        let closed = try read(["HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the end"])
+        #expect(closed.map { String(decoding: $0.body, as: UTF8.self) } == "until the end")
+        #expect(try read(["HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort"]) == nil)
+        #expect(throws: HTTPSClientError.self) { try read(["SSH-2.0-OpenSSH\r\n\r\n"]) }
+        #expect(throws: HTTPSClientError.self) { try read(["HTTP/1.1 200 OK\r\nContent-Length: 99999\r\n\r\n"]) }
+    }
+}
