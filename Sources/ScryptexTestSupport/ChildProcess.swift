@@ -38,9 +38,18 @@ public final class ChildProcess: Sendable {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if output.contains(text) { return true }
+            if hasExited { return output.contains(text) }
             try? await Task.sleep(for: .milliseconds(100))
         }
         return output.contains(text)
+    }
+
+    /// Whether the program has ended (it is a zombie, not yet reaped by `waitForExit`).
+    public var hasExited: Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(processID)/stat", encoding: .utf8),
+            let state = stat.split(separator: ")").last?.split(separator: " ").first
+        else { return true }
+        return state == "Z" || state == "X"
     }
 
     public func send(_ signal: Int32) {

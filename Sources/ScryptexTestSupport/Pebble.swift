@@ -1,5 +1,5 @@
 import Foundation
-public import Glibc
+import Glibc
 import ScryptexCrypto
 
 /// Let's Encrypt's ACME test server (Debian's `pebble`), on loopback, with its mock DNS
@@ -26,16 +26,16 @@ public final class Pebble: Sendable {
         try authority.certificatePEM.write(toFile: trustedCertificatesFile, atomically: true, encoding: .utf8)
         try endpoint.certificatePEM.write(toFile: folder + "/endpoint.pem", atomically: true, encoding: .utf8)
         try endpoint.privateKeyPEM.write(toFile: folder + "/endpoint.key", atomically: true, encoding: .utf8)
-        let acmePort = try Self.freePort(type: SOCK_STREAM)
-        let managementPort = try Self.freePort(type: SOCK_STREAM)
-        let dnsPort = try Self.freePort(type: SOCK_DGRAM)
-        let resolverManagementPort = try Self.freePort(type: SOCK_STREAM)
+        let acmePort = try FreePort.tcp()
+        let managementPort = try FreePort.tcp()
+        let dnsPort = try FreePort.udp()
+        let resolverManagementPort = try FreePort.tcp()
         directoryURL = "https://localhost:\(acmePort)/dir"
         managementURL = "https://localhost:\(managementPort)"
         let configuration = """
             {"pebble": {"listenAddress": "127.0.0.1:\(acmePort)", "managementListenAddress": "127.0.0.1:\(managementPort)",
             "certificate": "\(folder)/endpoint.pem", "privateKey": "\(folder)/endpoint.key",
-            "httpPort": \(httpPort), "tlsPort": \(try Self.freePort(type: SOCK_STREAM)), "ocspResponderURL": "",
+            "httpPort": \(httpPort), "tlsPort": \(try FreePort.tcp()), "ocspResponderURL": "",
             "externalAccountBindingRequired": false}}
             """
         try configuration.write(toFile: folder + "/pebble.json", atomically: true, encoding: .utf8)
@@ -69,23 +69,5 @@ public final class Pebble: Sendable {
         var status: Int32 = 0
         waitpid(fetch.processID, &status, 0)
         return try String(contentsOfFile: output, encoding: .utf8)
-    }
-
-    /// A port nothing listens on now (bound to port 0, read, closed).
-    public static func freePort(type: __socket_type) throws -> Int {
-        let descriptor = socket(AF_INET, Int32(type.rawValue), 0)
-        guard descriptor >= 0 else { throw ChildProcessError(message: "socket() failed") }
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                bind(descriptor, pointer, length) == 0 && getsockname(descriptor, pointer, &length) == 0
-            }
-        }
-        guard bound else { throw ChildProcessError(message: "cannot find a free port") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }

@@ -57,6 +57,28 @@ struct ACMEServeTests {
         #expect(certificates.needsCertificate("acme.dev-partners.example"))
     }
 
+    @Test(.timeLimit(.minutes(2)))
+    func theCommandAnswersTheChallengesItselfWhenNoHostRuns() async throws {
+        let executable = ChildProcess.scryptexExecutable
+        let root = "/tmp/scryptex-acme-standalone-" + SecureRandom.hexToken(byteCount: 6)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let httpPort = try FreePort.tcp()
+        let pebble = try await Pebble(httpPort: httpPort)
+        let command = try ChildProcess(
+            executable, ["cert", "issue", "--domain", "desk.standalone.localhost"],
+            environment: [
+                "SCRYPTEX_DATA_DIR": root, "HTTP_LISTEN": "127.0.0.1:\(httpPort)", "LOG_LEVEL": "warning",
+                "ACME_DIRECTORY_URL": pebble.directoryURL, "ACME_CA_FILE": pebble.trustedCertificatesFile,
+            ])
+        #expect(await command.waitForExit(timeout: .seconds(60)) == 0, "\(command.output)")
+        #expect(command.output.contains("answering the authority's challenges on 127.0.0.1:\(httpPort)"))
+        let issued = try String(
+            contentsOfFile: root + "/tls/certificates/desk.standalone.localhost.pem", encoding: .utf8)
+        let summary = try CertificateFactory.inspect(certificatePEM: issued)
+        #expect(summary.domains == ["desk.standalone.localhost"])
+        #expect(summary.issuerOrganization != CertificateFactory.developmentOrganization)
+    }
+
     @Test func ordersAreBudgetedPerHour() {
         var budget = OrderBudget(limit: 2, window: .seconds(3600))
         let start = ContinuousClock.now
@@ -71,8 +93,8 @@ struct ACMEServeTests {
         let root = "/tmp/scryptex-acme-serve-" + SecureRandom.hexToken(byteCount: 6)
         defer { try? FileManager.default.removeItem(atPath: root) }
         // Pebble fetches HTTP-01 challenges from this port, which the host's plain HTTP port takes.
-        let httpPort = try Pebble.freePort(type: SOCK_STREAM)
-        let httpsPort = try Pebble.freePort(type: SOCK_STREAM)
+        let httpPort = try FreePort.tcp()
+        let httpsPort = try FreePort.tcp()
         let pebble = try await Pebble(httpPort: httpPort)
         let project = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()

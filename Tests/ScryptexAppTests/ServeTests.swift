@@ -21,9 +21,9 @@ struct ServeTests {
         try #require(FileManager.default.isExecutableFile(atPath: executable), "no scryptex binary at \(executable)")
         let root = "/tmp/scryptex-serve-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
         defer { try? FileManager.default.removeItem(atPath: root) }
-        let httpsPort = Int.random(in: 20_000...29_999)
-        let httpPort = httpsPort + 10_000
-        let metricsPort = try Pebble.freePort(type: SOCK_STREAM)
+        let httpsPort = try FreePort.tcp()
+        let httpPort = try FreePort.tcp()
+        let metricsPort = try FreePort.tcp()
         // The project's demo tenants, from its tenants/ folder.
         let tenants = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("tenants").path
@@ -305,13 +305,13 @@ struct ServeTests {
         defer { try? FileManager.default.removeItem(atPath: root) }
         try #"{"slug":"broken","displayName":"Broken","branding":{"productName":"B","colors":{"primary":"red"}}}"#
             .write(toFile: tenants + "/broken.json", atomically: true, encoding: .utf8)
-        let httpsPort = Int.random(in: 20_000...29_999)
+        let httpsPort = try FreePort.tcp()
         let host = try ChildProcess(
             ChildProcess.scryptexExecutable, ["serve"],
             environment: [
                 "SCRYPTEX_DATA_DIR": root + "/data", "SCRYPTEX_TENANTS_DIR": tenants,
                 "HTTPS_LISTEN": "127.0.0.1:\(httpsPort)",
-                "HTTP_LISTEN": "127.0.0.1:\(httpsPort + 10_000)",
+                "HTTP_LISTEN": "127.0.0.1:\(try FreePort.tcp())",
             ]
         )
         #expect(await host.waitForExit(timeout: .seconds(60)) == 1)

@@ -119,7 +119,7 @@ public enum ScryptexCommands {
                                 required: true)
                         ],
                         discussion:
-                            "The authority fetches http://HOST/.well-known/acme-challenge/TOKEN, which the host's HTTP port serves from $SCRYPTEX_DATA_DIR/acme (any web server with that folder as its webroot works too). Each certificate and its key go to $SCRYPTEX_DATA_DIR/tls/certificates; a running host serves them within 2 s. A running host with ACME_DIRECTORY_URL set also does this by itself for every domain it serves, and renews ACME_RENEW_DAYS before expiry."
+                            "The authority fetches http://HOST/.well-known/acme-challenge/TOKEN, which the host's HTTP port serves from $SCRYPTEX_DATA_DIR/acme; when no host is running, the command answers on HTTP_LISTEN itself (any web server with that folder as its webroot works too). Each certificate and its key go to $SCRYPTEX_DATA_DIR/tls/certificates; a running host serves them within 2 s. A running host with ACME_DIRECTORY_URL set also does this by itself for every domain it serves, and renews ACME_RENEW_DAYS before expiry."
                     ),
                 ]
             ),

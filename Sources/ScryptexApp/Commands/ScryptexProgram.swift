@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import ScryptexCore
 import ScryptexEmbeddedPostgres
+import ScryptexHTTP
 import ScryptexPostgres
 import ScryptexTenancy
 
@@ -147,12 +148,30 @@ public struct ScryptexProgram: Sendable {
         }
         let certificates = ACMECertificates(configuration: configuration, logger: logger)
         let folder = CertificateFolder(dataDirectory: configuration.dataDirectory)
-        for domain in domains.map({ $0.lowercased() }) {
-            let summary = try await certificates.obtain(domain)
-            output(
-                "\(domain): \(folder.certificatePath(for: domain)) (issued by \(summary.issuerOrganization ?? "the authority"), expires \(ISO8601DateFormatter().string(from: summary.notAfter)))"
-            )
+        // With no host running, the command answers the challenges itself on HTTP_LISTEN; a
+        // running host (holding the port) answers them from the same folder.
+        let standalone = HTTPServer(
+            configuration: .init(
+                host: configuration.httpListen.host, port: configuration.httpListen.port, eventLoopCount: 1),
+            application: HTTPApplication(
+                router: Router(), middleware: [ACMEChallengeMiddleware(folder: certificates.webroot)]),
+            logger: logger.child(label: "scryptex.acme.challenges"))
+        let answering = (try? standalone.start()) != nil
+        if answering {
+            output("answering the authority's challenges on \(configuration.httpListen) (no host is running there)")
         }
+        do {
+            for domain in domains.map({ $0.lowercased() }) {
+                let summary = try await certificates.obtain(domain)
+                output(
+                    "\(domain): \(folder.certificatePath(for: domain)) (issued by \(summary.issuerOrganization ?? "the authority"), expires \(ISO8601DateFormatter().string(from: summary.notAfter)))"
+                )
+            }
+        } catch {
+            if answering { await standalone.shutdown(gracePeriod: .zero) }
+            throw error
+        }
+        if answering { await standalone.shutdown(gracePeriod: .zero) }
         return ExitCode.success
     }
 
