@@ -31,8 +31,13 @@ struct PrometheusSamples {
             if line.hasPrefix("# HELP ") { continue }
             if line.hasPrefix("# TYPE ") {
                 let parts = line.split(separator: " ")
-                guard parts.count == 4, ["counter", "gauge"].contains(parts[3]) else { throw Malformed(line: line) }
+                guard parts.count == 4, ["counter", "gauge", "histogram"].contains(parts[3]) else {
+                    throw Malformed(line: line)
+                }
                 typed.insert(String(parts[2]))
+                if parts[3] == "histogram" {
+                    for suffix in ["_bucket", "_sum", "_count"] { typed.insert(String(parts[2]) + suffix) }
+                }
                 continue
             }
             let range = NSRange(line.startIndex..., in: line)
@@ -80,5 +85,23 @@ struct PrometheusTextTests {
         #expect(parsed.value("demo_total", ["path": #"a\"b\\c\nd"#]) == 3)
         #expect(parsed.value("demo_total", [:]) == 0.25)
         #expect(throws: (any Error).self) { try PrometheusSamples(parsing: "no_type_line 1\n") }
+
+        var histogram = PrometheusText()
+        histogram.histogram(
+            "wait_seconds", help: "Waits.",
+            [([("listener", "https")], .init(upperBounds: [0.1, 1], cumulativeCounts: [2, 5, 6], sumSeconds: 3.5))])
+        #expect(
+            histogram.output == """
+                # HELP wait_seconds Waits.
+                # TYPE wait_seconds histogram
+                wait_seconds_bucket{listener="https",le="0.1"} 2
+                wait_seconds_bucket{listener="https",le="1"} 5
+                wait_seconds_bucket{listener="https",le="+Inf"} 6
+                wait_seconds_sum{listener="https"} 3.5
+                wait_seconds_count{listener="https"} 6
+
+                """)
+        #expect(
+            try PrometheusSamples(parsing: histogram.output).value("wait_seconds_count", ["listener": "https"]) == 6)
     }
 }

@@ -265,6 +265,10 @@ struct ServeTests {
         #expect(samples.value("scryptex_http_responses_total", ["listener": "https", "class": "4xx"]) ?? 0 >= 2)
         #expect(samples.value("scryptex_http_responses_total", ["listener": "http", "class": "3xx"]) ?? 0 >= 1)
         #expect(samples.value("scryptex_tls_handshakes_total", ["listener": "https", "kind": "full"]) ?? 0 >= 10)
+        let answered = samples.value("scryptex_http_response_seconds_count", ["listener": "https"]) ?? 0
+        #expect(answered >= 10)
+        #expect(
+            samples.value("scryptex_http_response_seconds_bucket", ["listener": "https", "le": "+Inf"]) == answered)
         #expect(samples.value("scryptex_tenants", ["status": "suspended"]) == 1)
         #expect(samples.value("scryptex_tenants", ["status": "active"]) ?? 0 >= 2)
         #expect(samples.value("scryptex_database_connections", ["state": "idle"]) ?? 0 >= 1)

@@ -38,6 +38,9 @@ struct HTTPServerTests {
             // Counted by status class: three answered 200 (two GETs, a HEAD), two 4xx so far.
             let counted = server.statistics.responsesByStatusClass
             #expect(counted[2] == 3 && counted[4] == 2 && counted[5] == 0, "\(counted)")
+            let times = server.statistics.responseTimes
+            #expect(times.count == 5 && times.cumulativeCounts.count == times.upperBounds.count + 1)
+            #expect(times.cumulativeCounts == times.cumulativeCounts.sorted() && times.sumSeconds < 5)
 
             let body = String(repeating: "x", count: 200_000)
             let bodyFile = "/tmp/scryptex-body-\(server.port)"

@@ -27,6 +27,10 @@ struct HostMetrics: Sendable {
                     ([("listener", name), ("class", "\($0.key)xx")], Double($0.value))
                 }
             })
+        text.histogram(
+            "scryptex_http_response_seconds",
+            help: "From a request read in full to its answer queued for writing, by listener.",
+            statistics.map { ([("listener", $0.0)], $0.1.responseTimes) })
         text.family(
             "scryptex_http_open_connections", .gauge, help: "Client connections open now.",
             statistics.map { ([("listener", $0.0)], Double($0.1.openConnections)) })
@@ -140,7 +144,7 @@ struct ProcessFigures {
 /// sample per line, label values escaped.
 struct PrometheusText {
     enum Kind: String {
-        case counter, gauge
+        case counter, gauge, histogram
     }
 
     private(set) var output = ""
@@ -154,6 +158,30 @@ struct PrometheusText {
                     "{" + labels.map { "\($0.0)=\"\(Self.escaped($0.1, quotes: true))\"" }.joined(separator: ",") + "}"
             }
             output += " " + Self.format(value) + "\n"
+        }
+    }
+
+    /// A histogram family: cumulative `_bucket` samples with `le`, then `_sum` and `_count`.
+    mutating func histogram(
+        _ name: String, help: String, _ series: [([(String, String)], HTTPServer.Statistics.Histogram)]
+    ) {
+        output += "# HELP \(name) \(Self.escaped(help, quotes: false))\n# TYPE \(name) histogram\n"
+        for (labels, histogram) in series {
+            func line(_ suffix: String, _ extra: [(String, String)], _ value: Double) {
+                let all = labels + extra
+                output += name + suffix
+                if !all.isEmpty {
+                    output +=
+                        "{" + all.map { "\($0.0)=\"\(Self.escaped($0.1, quotes: true))\"" }.joined(separator: ",") + "}"
+                }
+                output += " " + Self.format(value) + "\n"
+            }
+            for (index, count) in histogram.cumulativeCounts.enumerated() {
+                let bound = index < histogram.upperBounds.count ? Self.format(histogram.upperBounds[index]) : "+Inf"
+                line("_bucket", [("le", bound)], Double(count))
+            }
+            line("_sum", [], histogram.sumSeconds)
+            line("_count", [], Double(histogram.count))
         }
     }
 

@@ -43,6 +43,8 @@ final class HTTPConnection: EventLoopSource {
     /// pipelines without reading must not grow the output buffer without bound.
     private var outputBacklogged = false
     private static let outputHighWater = 256 * 1024
+    /// When the request being answered was read in full.
+    private var dispatchedAt = ContinuousClock.now
 
     init(loop: EventLoop, server: HTTPServerCore, descriptor: Int32, peer: String, tls: TLSSession?) {
         self.loop = loop
@@ -234,6 +236,7 @@ final class HTTPConnection: EventLoopSource {
 
     private func dispatch(_ request: HTTPRequest) {
         phase = .responding
+        dispatchedAt = .now
         let connection =
             contextConnection ?? Self.contextConnection(server: server, peer: peer, tls: tls)
         let context = RequestContext(requestID: server.nextRequestID(loop: loop.index), connection: connection)
@@ -269,6 +272,7 @@ final class HTTPConnection: EventLoopSource {
 
     private func complete(_ request: HTTPRequest, requestID: String, with response: HTTPResponse) {
         guard phase == .responding else { return }
+        server.responseTimes.record(.now - dispatchedAt)
         let keepAlive = request.keepAlive && !server.isDraining && !peerFinished
         if !keepAlive { closeWhenFlushed = true }
         enqueue(response, requestID: requestID, omitBody: request.method == .head, close: !keepAlive)

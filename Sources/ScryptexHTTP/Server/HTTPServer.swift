@@ -75,6 +75,23 @@ public final class HTTPServer: Sendable {
         public var responsesByStatusClass: [Int: Int]
         public var fullHandshakes: Int
         public var resumedHandshakes: Int
+        /// From a request read in full to its answer queued for writing (the application's
+        /// time and any wait for a task or the database; not the network's).
+        public var responseTimes: Histogram
+
+        public struct Histogram: Sendable, Equatable {
+            /// In seconds; `cumulativeCounts` has one more entry, for the unbounded bucket.
+            public var upperBounds: [Double]
+            public var cumulativeCounts: [Int]
+            public var sumSeconds: Double
+            public var count: Int { cumulativeCounts.last ?? 0 }
+
+            public init(upperBounds: [Double], cumulativeCounts: [Int], sumSeconds: Double) {
+                self.upperBounds = upperBounds
+                self.cumulativeCounts = cumulativeCounts
+                self.sumSeconds = sumSeconds
+            }
+        }
     }
 
     public var statistics: Statistics {
@@ -84,7 +101,8 @@ public final class HTTPServer: Sendable {
             responsesByStatusClass: Dictionary(
                 uniqueKeysWithValues: counts.enumerated().map { ($0.offset + 1, $0.element) }),
             fullHandshakes: core.fullHandshakes.load(ordering: .relaxed),
-            resumedHandshakes: core.resumedHandshakes.load(ordering: .relaxed))
+            resumedHandshakes: core.resumedHandshakes.load(ordering: .relaxed),
+            responseTimes: core.responseTimes.histogram)
     }
 
     /// TLS handshakes completed so far: full ones and resumptions (from session tickets).
@@ -202,6 +220,38 @@ final class ResponseCounters: Sendable {
     }
 }
 
+/// How long requests took from being read to being answered, in histogram buckets.
+final class ResponseTimes: Sendable {
+    /// Upper bounds of the buckets, in seconds; a last, unbounded bucket follows.
+    static let upperBounds: [Double] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+
+    private final class Counter: Sendable {
+        let value = Atomic<Int>(0)
+    }
+
+    private let buckets = (0...ResponseTimes.upperBounds.count).map { _ in Counter() }
+    private let totalMicroseconds = Atomic<Int>(0)
+
+    func record(_ duration: Duration) {
+        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
+        let index = Self.upperBounds.firstIndex { seconds <= $0 } ?? Self.upperBounds.count
+        buckets[index].value.add(1, ordering: .relaxed)
+        totalMicroseconds.add(Int(seconds * 1_000_000), ordering: .relaxed)
+    }
+
+    var histogram: HTTPServer.Statistics.Histogram {
+        var cumulative: [Int] = []
+        var running = 0
+        for bucket in buckets {
+            running += bucket.value.load(ordering: .relaxed)
+            cumulative.append(running)
+        }
+        return .init(
+            upperBounds: Self.upperBounds, cumulativeCounts: cumulative,
+            sumSeconds: Double(totalMicroseconds.load(ordering: .relaxed)) / 1_000_000)
+    }
+}
+
 /// State shared by a server's loops and connections.
 final class HTTPServerCore: Sendable {
     let configuration: HTTPServer.Configuration
@@ -212,6 +262,7 @@ final class HTTPServerCore: Sendable {
     let fullHandshakes = Atomic<Int>(0)
     let resumedHandshakes = Atomic<Int>(0)
     let responses = ResponseCounters()
+    let responseTimes = ResponseTimes()
     private let draining = Atomic<Bool>(false)
     private let requestCounter = Atomic<UInt64>(0)
     private let requestIDPrefix = SecureRandom.hexToken(byteCount: 4)
