@@ -150,38 +150,35 @@ struct PrometheusText {
     private(set) var output = ""
 
     mutating func family(_ name: String, _ kind: Kind, help: String, _ samples: [([(String, String)], Double)]) {
+        appendHeader(name, kind, help: help)
+        for (labels, value) in samples { appendSample(name, labels, value) }
+    }
+
+    private mutating func appendHeader(_ name: String, _ kind: Kind, help: String) {
         output += "# HELP \(name) \(Self.escaped(help, quotes: false))\n# TYPE \(name) \(kind.rawValue)\n"
-        for (labels, value) in samples {
-            output += name
-            if !labels.isEmpty {
-                output +=
-                    "{" + labels.map { "\($0.0)=\"\(Self.escaped($0.1, quotes: true))\"" }.joined(separator: ",") + "}"
-            }
-            output += " " + Self.format(value) + "\n"
+    }
+
+    private mutating func appendSample(_ name: String, _ labels: [(String, String)], _ value: Double) {
+        output += name
+        if !labels.isEmpty {
+            output +=
+                "{" + labels.map { "\($0.0)=\"\(Self.escaped($0.1, quotes: true))\"" }.joined(separator: ",") + "}"
         }
+        output += " " + Self.format(value) + "\n"
     }
 
     /// A histogram family: cumulative `_bucket` samples with `le`, then `_sum` and `_count`.
     mutating func histogram(
         _ name: String, help: String, _ series: [([(String, String)], HTTPServer.Statistics.Histogram)]
     ) {
-        output += "# HELP \(name) \(Self.escaped(help, quotes: false))\n# TYPE \(name) histogram\n"
+        appendHeader(name, .histogram, help: help)
         for (labels, histogram) in series {
-            func line(_ suffix: String, _ extra: [(String, String)], _ value: Double) {
-                let all = labels + extra
-                output += name + suffix
-                if !all.isEmpty {
-                    output +=
-                        "{" + all.map { "\($0.0)=\"\(Self.escaped($0.1, quotes: true))\"" }.joined(separator: ",") + "}"
-                }
-                output += " " + Self.format(value) + "\n"
-            }
             for (index, count) in histogram.cumulativeCounts.enumerated() {
                 let bound = index < histogram.upperBounds.count ? Self.format(histogram.upperBounds[index]) : "+Inf"
-                line("_bucket", [("le", bound)], Double(count))
+                appendSample(name + "_bucket", labels + [("le", bound)], Double(count))
             }
-            line("_sum", [], histogram.sumSeconds)
-            line("_count", [], Double(histogram.count))
+            appendSample(name + "_sum", labels, histogram.sumSeconds)
+            appendSample(name + "_count", labels, Double(histogram.count))
         }
     }
 
