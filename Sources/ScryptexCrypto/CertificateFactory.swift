@@ -245,12 +245,13 @@ public enum CertificateFactory {
 
     private static func readCertificate(_ pemText: String) throws -> OpaquePointer {
         try withReadBIO(pemText) { PEM_read_bio_X509($0, nil, nil, nil) }
-            ?? { throw CryptoError("the CA certificate PEM does not parse") }()
+            ?? { throw CryptoError("the certificate PEM does not parse") }()
     }
 
-    private static func readKey(_ pemText: String) throws -> OpaquePointer {
+    /// A private key from PEM; the caller frees it (`EVP_PKEY_free`).
+    static func readKey(_ pemText: String) throws -> OpaquePointer {
         try withReadBIO(pemText) { PEM_read_bio_PrivateKey($0, nil, nil, nil) }
-            ?? { throw CryptoError("the CA key PEM does not parse") }()
+            ?? { throw CryptoError("the private key PEM does not parse") }()
     }
 
     private static func withReadBIO(_ text: String, _ read: (OpaquePointer) -> OpaquePointer?) throws -> OpaquePointer?

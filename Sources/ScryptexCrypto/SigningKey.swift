@@ -80,14 +80,7 @@ final class OpenSSLKey {
     let pointer: OpaquePointer
 
     init(privateKeyPEM: String) throws {
-        guard let bio = scryptex_bio_new_memory() else { throw CryptoError("BIO_new failed") }
-        defer { BIO_free(bio) }
-        let bytes = Array(privateKeyPEM.utf8)
-        _ = bytes.withUnsafeBytes { BIO_write(bio, $0.baseAddress, Int32($0.count)) }
-        guard let key = PEM_read_bio_PrivateKey(bio, nil, nil, nil) else {
-            throw CryptoError("the private key PEM does not parse")
-        }
-        pointer = key
+        pointer = try CertificateFactory.readKey(privateKeyPEM)
     }
 
     deinit { EVP_PKEY_free(pointer) }

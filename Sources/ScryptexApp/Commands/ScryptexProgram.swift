@@ -160,6 +160,7 @@ public struct ScryptexProgram: Sendable {
         if answering {
             output("answering the authority's challenges on \(configuration.httpListen) (no host is running there)")
         }
+        var failure: (any Error)?
         do {
             for domain in domains.map({ $0.lowercased() }) {
                 let summary = try await certificates.obtain(domain)
@@ -168,10 +169,10 @@ public struct ScryptexProgram: Sendable {
                 )
             }
         } catch {
-            if answering { await standalone.shutdown(gracePeriod: .zero) }
-            throw error
+            failure = error
         }
         if answering { await standalone.shutdown(gracePeriod: .zero) }
+        if let failure { throw failure }
         return ExitCode.success
     }
 

@@ -20,6 +20,7 @@ struct HostMetrics: Sendable {
     func render() -> String {
         var text = PrometheusText()
         let statistics = listeners.map { ($0.name, $0.server.statistics) }
+        let secure = Set(listeners.filter(\.server.isSecure).map(\.name))
         text.family(
             "scryptex_http_responses_total", .counter, help: "Responses written, by listener and status class.",
             statistics.flatMap { name, statistics in
@@ -36,7 +37,7 @@ struct HostMetrics: Sendable {
             statistics.map { ([("listener", $0.0)], Double($0.1.openConnections)) })
         text.family(
             "scryptex_tls_handshakes_total", .counter, help: "Completed TLS handshakes, full or resumed.",
-            statistics.filter { $0.1.fullHandshakes + $0.1.resumedHandshakes > 0 || $0.0 == "https" }.flatMap {
+            statistics.filter { secure.contains($0.0) }.flatMap {
                 [
                     ([("listener", $0.0), ("kind", "full")], Double($0.1.fullHandshakes)),
                     ([("listener", $0.0), ("kind", "resumed")], Double($0.1.resumedHandshakes)),

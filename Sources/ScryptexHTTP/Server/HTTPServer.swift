@@ -67,6 +67,9 @@ public final class HTTPServer: Sendable {
     /// The port listened on (useful with port 0).
     public var port: Int { state.withLock { $0.port } }
 
+    /// Whether the server speaks TLS.
+    public var isSecure: Bool { core.configuration.tls != nil }
+
     /// What the server has done since it started, for monitoring.
     public struct Statistics: Sendable, Equatable {
         public var openConnections: Int

@@ -112,9 +112,10 @@ public final class PostgresConnectionPool: Sendable {
         statementTimeout: Duration? = nil,
         _ body: (PostgresTransaction) async throws -> Result
     ) async throws -> Result {
-        try await withConnection { connection in
-            try await connection.withTransaction(
-                isolationLevel: isolationLevel, statementTimeout: statementTimeout, body)
+        try await withTransaction(
+            isolationLevel: isolationLevel, statementTimeout: statementTimeout, beginningWith: nil
+        ) { transaction, _ in
+            try await body(transaction)
         }
     }
 
