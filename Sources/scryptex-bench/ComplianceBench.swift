@@ -78,7 +78,7 @@ enum ComplianceBench {
             let begin = ContinuousClock.now
             let side = try TradeCheckRules.validate(
                 request, instrument: InstrumentSpec(symbol: "ETH/USDC", priceDecimals: 2, quantityDecimals: 8))
-            let decision = rules.evaluate(request, side: side, context: context, screener: screener)
+            let decision = try rules.evaluate(request, side: side, context: context, screener: screener)
             let elapsed = ContinuousClock.now - begin
             if index >= 1000 {  // the first thousand warm caches up
                 latencies.append(elapsed.secondsValue * 1_000_000)

@@ -90,10 +90,18 @@ struct ExactDecimalTests {
         // JSON numbers are read exactly, never through a binary float.
         #expect(try JSONEncoderFacade.decode(Wrapper.self, from: #"{"amount":0.1}"#).amount == ExactDecimal("0.1")!)
         #expect(
-            try JSONEncoderFacade.decode(Wrapper.self, from: #"{"amount":123456789012345678901234.56789}"#).amount
-                .description
-                == "123456789012345678901234.56789"
+            try JSONEncoderFacade.decode(Wrapper.self, from: #"{"amount":12345678901234567890.123456789012345678}"#)
+                .amount.description
+                == "12345678901234567890.123456789012345678"
         )
+        // Beyond what a numeric(38, 18) column stores, a document's decimal is refused, whether
+        // it comes as a number or a string.
+        for amount in ["1e20", "\"123456789012345678901\"", "0.0000000000000000001", "\"1e30\"", "-1e21"] {
+            #expect(throws: DecodingError.self, "\(amount)") {
+                try JSONEncoderFacade.decode(Wrapper.self, from: #"{"amount":\#(amount)}"#)
+            }
+        }
+        #expect(try JSONEncoderFacade.decode(Wrapper.self, from: #"{"amount":"-99999999999999999999"}"#).amount < .zero)
         #expect(throws: (any Error).self) { try JSONEncoderFacade.decode(Wrapper.self, from: #"{"amount":true}"#) }
     }
 
@@ -105,5 +113,45 @@ struct ExactDecimalTests {
         let (_, overflow) = ExactDecimal(significand: Int128.max / 3, scale: 0).multipliedReportingOverflow(
             by: ExactDecimal(7))
         #expect(overflow)
+    }
+
+    @Test func checkedArithmeticNamesTheFigureInsteadOfTrapping() throws {
+        let huge = ExactDecimal(significand: Int128.max - 1, scale: 0)
+        #expect(throws: DecimalRangeError.self) { try huge.adding(huge, figure: "the total") }
+        #expect(throws: DecimalRangeError.self) { try huge.multiplied(by: ExactDecimal(3), figure: "the notional") }
+        do {
+            _ = try (-huge).subtracting(huge, figure: "the position")
+            Issue.record("no error")
+        } catch {
+            #expect(error.message.contains("the position"))
+            #expect(error.failure == .invalidInput)
+        }
+        #expect(try ExactDecimal(2).multiplied(by: ExactDecimal("2.5")!, figure: "x") == ExactDecimal(5))
+    }
+
+    @Test func valuesThatNeedTheirTrailingZerosDroppedStillAdd() throws {
+        // 9e19 read back from numeric(38, 18) is 38 digits; twice it is 39 unless the zeros go.
+        let stored = try ExactDecimal(parsing: "90000000000000000000.000000000000000000")
+        #expect((stored + ExactDecimal(90_000_000_000_000_000)).description.hasPrefix("90090000000000000000"))
+        let sum = try stored.adding(try ExactDecimal(parsing: "90000000000000000000"), figure: "sum")
+        #expect(sum == (try ExactDecimal(parsing: "180000000000000000000")))
+    }
+
+    @Test func trailingZerosBeyondTheDigitsHeldParse() throws {
+        // 22 integer digits and 18 zeros: the zeros change nothing and are dropped.
+        let text = "1234567890123456789012.000000000000000000"
+        #expect(try ExactDecimal(parsing: text).description == "1234567890123456789012")
+        #expect(try ExactDecimal(parsing: "12.50").description == "12.50")
+        #expect(try ExactDecimal(parsing: "0.000").description == "0.000")
+        #expect(try ExactDecimal(parsing: "1.000e2").description == "100.0")
+    }
+
+    @Test func limitsDescribeTheStoredRange() {
+        let stored = DecimalLimits.stored
+        #expect(stored.contains(ExactDecimal("99999999999999999999.999999999999999999")!))
+        #expect(!stored.contains(ExactDecimal("100000000000000000000")!))
+        #expect(!stored.contains(ExactDecimal("0.0000000000000000001")!))
+        #expect(stored.contains(ExactDecimal("1.50000000000000000000000")!))
+        #expect(throws: DecimalRangeError.self) { try stored.check(ExactDecimal("1e25")!, field: "quantity") }
     }
 }

@@ -18,6 +18,10 @@ enum AdminRoutes {
                 var minutes: Int
             }
             let body = try request.decodeJSON(Body.self)
+            // Checked before any arithmetic: the grant's length is bounded by the service anyway.
+            guard (1...480).contains(body.minutes) else {
+                throw HTTPProblem.badRequest("field 'minutes': a grant lasts 1 to 480 minutes", type: "invalid-field")
+            }
             let slug: TenantSlug
             do { slug = try TenantSlug(body.tenant) } catch { throw HTTPProblem.badRequest("field 'tenant': \(error)") }
             let rows = try await services.pool.query(
@@ -29,7 +33,7 @@ enum AdminRoutes {
                 displayName: try row.decode("display_name", as: String.self), status: .active)
             let grant = try await services.identity.grantBreakGlass(
                 adminPrefix: String(principal.actor.dropFirst("platform-admin:".count)), tenant: tenant,
-                reason: body.reason, duration: .seconds(max(0, body.minutes) * 60), requestID: context.requestID)
+                reason: body.reason, duration: .seconds(body.minutes * 60), requestID: context.requestID)
             return try JSONResponse.encode(["grant": grant.uuidString.lowercased()], status: .created)
         }
         routes.add(.get, "/admin/api/audit-trail/verify", .platformAdmin) { _, _ in

@@ -86,19 +86,22 @@ struct SecuredRouter {
         let services = services
         router.add(method, path) { request, context in
             var context = context
-            if let feature, let tenant = context[TenantKey.self],
-                !(try await services.features.isEnabled(feature, for: tenant.id))
-            {
-                throw HTTPProblem.notFound()
-            }
-            if let principal = try await RouteGuard(services: services).admit(request, context: context, access: access)
-            {
-                context[PrincipalKey.self] = principal
-            }
             do {
+                if let feature, let tenant = context[TenantKey.self],
+                    !(try await services.features.isEnabled(feature, for: tenant.id))
+                {
+                    throw HTTPProblem.notFound()
+                }
+                if let principal = try await RouteGuard(services: services).admit(
+                    request, context: context, access: access)
+                {
+                    context[PrincipalKey.self] = principal
+                }
                 return try await handler(request, context)
             } catch let error as any ServiceError {
                 throw problem(for: error)
+            } catch let error as PostgresError {
+                throw problem(for: error) ?? error
             }
         }
     }
@@ -217,6 +220,24 @@ func problem(for error: any ServiceError) -> HTTPProblem {
     case .conflict: HTTPProblem(.conflict, type: "conflict", detail: error.message)
     case .disabled: HTTPProblem(.forbidden, type: "feature-disabled", detail: error.message)
     case .corrupt: HTTPProblem(.internalServerError, type: "internal-error", detail: "stored data could not be read")
+    }
+}
+
+/// Maps what a caller can act on from a database error: an unreachable or overloaded database is
+/// 503 with `Retry-After` (the request may be repeated), a computed number beyond what a column
+/// stores is 400. Anything else stays a 500, logged with its request id.
+func problem(for error: PostgresError) -> HTTPProblem? {
+    switch error.code {
+    case .connectionFailed, .connectionClosed, .poolTimeout, .poolClosed, .statementTimeout:
+        return HTTPProblem(
+            .serviceUnavailable, type: "database-unavailable",
+            detail: "the database is not answering; retry in a few seconds", headers: ["Retry-After": "5"])
+    case .server where error.sqlState == .numericValueOutOfRange:
+        return HTTPProblem.badRequest(
+            "a figure computed from this request is beyond what an amount holds (20 digits before the point)",
+            type: "invalid-field")
+    default:
+        return nil
     }
 }
 

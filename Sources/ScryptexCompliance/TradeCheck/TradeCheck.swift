@@ -156,6 +156,9 @@ public struct TradeCheckRules: Sendable {
         guard request.price > .zero else {
             throw ComplianceError(.invalidInput, "field 'price': must be greater than 0")
         }
+        try DecimalLimits.stored.check(request.quantity, field: "quantity")
+        try DecimalLimits.stored.check(request.price, field: "price")
+        try DecimalLimits.stored.check(try notional(of: request), field: "quantity × price (the notional)")
         guard request.quantity.significantScale <= instrument.quantityDecimals else {
             throw ComplianceError(
                 .invalidInput,
@@ -176,13 +179,21 @@ public struct TradeCheckRules: Sendable {
         return side
     }
 
+    /// The order's notional, quantity × price; throws when it does not fit 38 digits.
+    public static func notional(of request: TradeCheckRequest) throws(DecimalRangeError) -> ExactDecimal {
+        try request.quantity.multiplied(by: request.price, figure: "the notional (field 'quantity' × field 'price')")
+    }
+
     /// Evaluates every rule and decides: any failure rejects, else any review sends to review.
+    ///
+    /// - Throws: `DecimalRangeError` when a figure the rules need (the notional, today's total,
+    ///   the position after the order) is beyond what an exact decimal holds.
     public func evaluate(
         _ request: TradeCheckRequest, side: TradeCheckRequest.Side, context: TradeCheckContext,
         screener: SanctionsScreener
-    ) -> TradeDecision {
+    ) throws(DecimalRangeError) -> TradeDecision {
         var rules: [RuleOutcome] = []
-        let notional = request.quantity * request.price
+        let notional = try Self.notional(of: request)
         let account = context.accountChain[0]
 
         switch account.kycStatus {
@@ -213,13 +224,14 @@ public struct TradeCheckRules: Sendable {
             if venueProblem == nil, let allowed = limits.allowedVenues, !allowed.contains(request.venue ?? "") {
                 venueProblem = "venue '\(request.venue ?? "none")' is not among the venues \(label) allows"
             }
-            if let value = limits.maxOrderNotional, value < (maxOrder?.0 ?? value + ExactDecimal(1)) {
+            // The tightest limit along the chain binds; the nearest holder names it on a tie.
+            if let value = limits.maxOrderNotional, maxOrder.map({ value < $0.0 }) ?? true {
                 maxOrder = (value, label)
             }
-            if let value = limits.dailyNotional, value < (daily?.0 ?? value + ExactDecimal(1)) {
+            if let value = limits.dailyNotional, daily.map({ value < $0.0 }) ?? true {
                 daily = (value, label)
             }
-            if let value = limits.positionLimits?[request.symbol], value < (position?.0 ?? value + ExactDecimal(1)) {
+            if let value = limits.positionLimits?[request.symbol], position.map({ value < $0.0 }) ?? true {
                 position = (value, label)
             }
         }
@@ -233,7 +245,7 @@ public struct TradeCheckRules: Sendable {
         } else {
             rules.append(RuleOutcome("order_limit", .pass, maxOrder.map { "within \($0.0)" } ?? "no order limit"))
         }
-        let dayTotal = context.bookedToday + notional
+        let dayTotal = try context.bookedToday.adding(notional, figure: "today's notional with this order")
         if let (limit, label) = daily, dayTotal > limit {
             rules.append(
                 RuleOutcome(
@@ -243,7 +255,10 @@ public struct TradeCheckRules: Sendable {
             rules.append(RuleOutcome("daily_limit", .pass, daily.map { "\(dayTotal) of \($0.0)" } ?? "no daily limit"))
         }
         let current = context.positions[request.symbol] ?? .zero
-        let after = side == .buy ? current + request.quantity : current - request.quantity
+        let after =
+            side == .buy
+            ? try current.adding(request.quantity, figure: "the position after this order")
+            : try current.subtracting(request.quantity, figure: "the position after this order")
         let absolute = after.isNegative ? -after : after
         if let (limit, label) = position, absolute > limit {
             rules.append(
@@ -264,24 +279,7 @@ public struct TradeCheckRules: Sendable {
             rules.append(RuleOutcome("restricted_list", .pass, "not restricted"))
         }
 
-        if let reference = context.referencePrice, reference > .zero {
-            let difference = request.price > reference ? request.price - reference : reference - request.price
-            let deviation = difference.divided(by: reference, scale: 6) ?? .zero
-            let percent = (deviation * ExactDecimal(100)).rounded(toScale: 2)
-            if deviation > priceBandReject {
-                rules.append(
-                    RuleOutcome(
-                        "price_band", .fail, "price \(request.price) is \(percent)% from the reference \(reference)"))
-            } else if deviation > priceBandReview {
-                rules.append(
-                    RuleOutcome(
-                        "price_band", .review, "price \(request.price) is \(percent)% from the reference \(reference)"))
-            } else {
-                rules.append(RuleOutcome("price_band", .pass, "within \(percent)% of the reference \(reference)"))
-            }
-        } else {
-            rules.append(RuleOutcome("price_band", .review, "no reference price for \(request.symbol)"))
-        }
+        rules.append(priceBand(request.price, reference: context.referencePrice, symbol: request.symbol))
 
         let crossing = context.restingOrders.first { order in
             order.side != side && (side == .buy ? order.price <= request.price : order.price >= request.price)
@@ -294,7 +292,7 @@ public struct TradeCheckRules: Sendable {
         } else {
             rules.append(RuleOutcome("self_match", .pass, "no crossing order of the account family"))
         }
-        let tolerance = request.price * washPriceTolerance
+        let tolerance = try request.price.multiplied(by: washPriceTolerance, figure: "the wash-trade tolerance")
         let wash = context.recentTrades.first { trade in
             let gap = trade.price > request.price ? trade.price - request.price : request.price - trade.price
             return trade.side != side && trade.secondsAgo <= washWindowSeconds && gap <= tolerance
@@ -340,6 +338,32 @@ public struct TradeCheckRules: Sendable {
             decision: decision, notional: notional, rules: rules, sanctionsCandidates: candidates,
             sanctionsListVersions: Dictionary(
                 uniqueKeysWithValues: screener.versions.map { ($0.key.rawValue, $0.value) }))
+    }
+}
+
+extension TradeCheckRules {
+    /// The fat-finger rule: the order's distance from the reference price, in percent.
+    func priceBand(_ price: ExactDecimal, reference: ExactDecimal?, symbol: String) -> RuleOutcome {
+        guard let reference, reference > .zero else {
+            return RuleOutcome("price_band", .review, "no reference price for \(symbol)")
+        }
+        // Both prices fit numeric(38, 18), so their difference cannot overflow; a deviation too
+        // large to compute is beyond any band.
+        let difference = price > reference ? price - reference : reference - price
+        guard let deviation = difference.divided(by: reference, scale: 6),
+            case (let hundredfold, false) = deviation.multipliedReportingOverflow(by: ExactDecimal(100))
+        else {
+            return RuleOutcome(
+                "price_band", .fail, "price \(price) is immeasurably far from the reference \(reference)")
+        }
+        let percent = hundredfold.rounded(toScale: 2)
+        if deviation > priceBandReject {
+            return RuleOutcome("price_band", .fail, "price \(price) is \(percent)% from the reference \(reference)")
+        }
+        if deviation > priceBandReview {
+            return RuleOutcome("price_band", .review, "price \(price) is \(percent)% from the reference \(reference)")
+        }
+        return RuleOutcome("price_band", .pass, "within \(percent)% of the reference \(reference)")
     }
 }
 

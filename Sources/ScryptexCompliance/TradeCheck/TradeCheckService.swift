@@ -20,7 +20,7 @@ public struct TradeCheckService: Sendable {
         let instrument = try await Self.instrument(request.symbol, in: transaction)
         let side = try TradeCheckRules.validate(request, instrument: instrument)
         let context = try await loadContext(for: request, side: side, in: transaction)
-        let decision = rules.evaluate(request, side: side, context: context, screener: screener)
+        let decision = try rules.evaluate(request, side: side, context: context, screener: screener)
         let rows = try await transaction.query(
             """
             INSERT INTO compliance_records (account_id, kind, decision, request, outcome, checked_by)
@@ -145,7 +145,7 @@ public struct TradeCheckService: Sendable {
         let instrument = try await Self.instrument(trade.symbol, in: transaction)
         let side = try TradeCheckRules.validate(trade, instrument: instrument)
         let chain = try await chain(of: trade.accountId, in: transaction)
-        let notional = trade.quantity * trade.price
+        let notional = try TradeCheckRules.notional(of: trade)
         let signed = side == .buy ? trade.quantity : -trade.quantity
         let rows = try await transaction.query(
             """
@@ -186,14 +186,16 @@ public struct TradeCheckService: Sendable {
                         in: transaction))
             }
             let aum = chain[0].totalAUM
-            let exposure = absolute * trade.price.normalized
-            if aum > .zero, exposure > aum * concentrationShare {
+            // A product too large to compute is beyond any share of an AUM that fits numeric(38, 2).
+            let exposure = absolute.multipliedReportingOverflow(by: trade.price.normalized)
+            let threshold = aum * concentrationShare
+            if aum > .zero, exposure.overflow || exposure.partialValue > threshold {
                 alerts.append(
                     try await monitoring.raise(
                         .init(
                             kind: "concentration", severity: "medium",
                             summary:
-                                "\(trade.symbol) exposure \(exposure) exceeds \((concentrationShare * ExactDecimal(100)).normalized)% of the account's AUM \(aum)"
+                                "\(trade.symbol) exposure \(exposure.overflow ? "beyond 10^38" : exposure.partialValue.description) exceeds \((concentrationShare * ExactDecimal(100)).normalized)% of the account's AUM \(aum)"
                         ),
                         accountID: trade.accountId, subject: ["trade": id.uuidString.lowercased()], audit: audit,
                         in: transaction))
@@ -280,7 +282,7 @@ extension TradeCheckService {
             instrument: try await Self.instrument(symbol, in: transaction))
         try await transaction.execute(
             """
-            UPDATE trades SET quantity = \(newQuantity), price = \(newPrice), notional = \(newQuantity * newPrice),
+            UPDATE trades SET quantity = \(newQuantity), price = \(newPrice), notional = \(try TradeCheckRules.notional(of: TradeCheckRequest(accountId: accountID, symbol: symbol, side: side, quantity: newQuantity, price: newPrice))),
                 amended_at = now()
             WHERE id = \(tradeID)
             """

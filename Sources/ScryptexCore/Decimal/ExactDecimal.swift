@@ -8,7 +8,8 @@ import Foundation
 /// (`12.5 == 12.50`).
 ///
 /// Up to 38 significant digits are held. Arithmetic that would exceed that traps, like `Int`
-/// arithmetic; use the `reportingOverflow` forms where input is untrusted.
+/// arithmetic; use the throwing forms (`adding(_:figure:)`, `multiplied(by:figure:)`) on anything
+/// derived from input. Decoding from JSON accepts only what `DecimalLimits.stored` holds.
 public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConvertible, LosslessStringConvertible {
     /// The digits of the number as an integer: `12.50` has significand `1250` and scale `2`.
     public let significand: Int128
@@ -47,6 +48,7 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
         var sawDigit = false
         var sawPoint = false
         var exponent = 0
+        var pendingZeros = 0
         var index = text.utf8.startIndex
         let bytes = text.utf8
         if index < bytes.endIndex, bytes[index] == UInt8(ascii: "-") || bytes[index] == UInt8(ascii: "+") {
@@ -59,6 +61,20 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
             case UInt8(ascii: "0")...UInt8(ascii: "9"):
                 sawDigit = true
                 let digit = Int128(byte - UInt8(ascii: "0"))
+                if sawPoint, digit == 0 {
+                    // Held back: trailing zeros after the point change no value, so they are
+                    // applied only when a later digit needs them, or at the end if they fit.
+                    pendingZeros += 1
+                    break
+                }
+                if pendingZeros > 0 {
+                    guard let factor = Self.powerOfTen(pendingZeros) else { throw .tooManyDigits(String(text)) }
+                    let (shifted, overflow) = significand.multipliedReportingOverflow(by: factor)
+                    if overflow { throw .tooManyDigits(String(text)) }
+                    significand = shifted
+                    scale += pendingZeros
+                    pendingZeros = 0
+                }
                 let (shifted, overflow1) = significand.multipliedReportingOverflow(by: 10)
                 let (added, overflow2) = shifted.addingReportingOverflow(digit)
                 if overflow1 || overflow2 { throw .tooManyDigits(String(text)) }
@@ -80,6 +96,14 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
             index = bytes.index(after: index)
         }
         guard sawDigit else { throw .malformed(String(text)) }
+        // Keep the scale as written when it fits (`12.50` stays `12.50`); drop the zeros otherwise.
+        if pendingZeros > 0, let factor = Self.powerOfTen(pendingZeros) {
+            let (shifted, overflow) = significand.multipliedReportingOverflow(by: factor)
+            if !overflow {
+                significand = shifted
+                scale += pendingZeros
+            }
+        }
         scale -= exponent
         while scale < 0 {
             let (shifted, overflow) = significand.multipliedReportingOverflow(by: 10)
@@ -208,26 +232,31 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
     public func addingReportingOverflow(_ other: ExactDecimal) -> (partialValue: ExactDecimal, overflow: Bool) {
         let scale = max(self.scale, other.scale)
         guard let left = rescaledExactly(to: scale), let right = other.rescaledExactly(to: scale) else {
-            return (.zero, true)
+            return retryingNormalized(other) { $0.addingReportingOverflow($1) }
         }
         let (sum, overflow) = left.significand.addingReportingOverflow(right.significand)
-        return (overflow ? .zero : ExactDecimal(significand: sum, scale: scale), overflow)
+        if overflow { return retryingNormalized(other) { $0.addingReportingOverflow($1) } }
+        return (ExactDecimal(significand: sum, scale: scale), false)
+    }
+
+    /// Values read from wide numeric columns carry many trailing zeros (250000.000…000); without
+    /// them the same operation usually fits. Runs `operation` again on the normalized operands,
+    /// or reports overflow when there is nothing to drop.
+    private func retryingNormalized(
+        _ other: ExactDecimal,
+        _ operation: (ExactDecimal, ExactDecimal) -> (partialValue: ExactDecimal, overflow: Bool)
+    ) -> (partialValue: ExactDecimal, overflow: Bool) {
+        let left = normalized
+        let right = other.normalized
+        guard left.scale != scale || right.scale != other.scale else { return (.zero, true) }
+        return operation(left, right)
     }
 
     /// The exact product; the scale is the sum of both scales, reduced by dropping trailing
     /// zeros when it would exceed the maximum scale.
     public func multipliedReportingOverflow(by other: ExactDecimal) -> (partialValue: ExactDecimal, overflow: Bool) {
         let (product, overflow) = significand.multipliedReportingOverflow(by: other.significand)
-        if overflow {
-            // Values read from wide numeric columns carry many trailing zeros (250000.000…000);
-            // without them the same product usually fits.
-            let left = normalized
-            let right = other.normalized
-            if left.scale != scale || right.scale != other.scale {
-                return left.multipliedReportingOverflow(by: right)
-            }
-            return (.zero, true)
-        }
+        if overflow { return retryingNormalized(other) { $0.multipliedReportingOverflow(by: $1) } }
         var value = product
         var scale = self.scale + other.scale
         while scale > Self.maximumScale {
@@ -337,11 +366,22 @@ extension ExactDecimal: Codable {
                 debugDescription: "expected a decimal number, such as 12.50 or \"12.50\""
             )
         }
+        let value: ExactDecimal
         do {
-            self = try ExactDecimal(parsing: text)
+            value = try ExactDecimal(parsing: text)
         } catch {
             throw DecodingError.dataCorruptedError(in: container, debugDescription: error.description)
         }
+        // Every decimal a document brings must fit where amounts are stored, so arithmetic on
+        // a few of them cannot overflow and nothing is silently rounded by the database.
+        guard DecimalLimits.stored.contains(value) else {
+            throw DecodingError.dataCorruptedError(
+                in: container,
+                debugDescription:
+                    "\(text) is out of range (at most \(DecimalLimits.stored.integerDigits) digits before the point"
+                    + " and \(DecimalLimits.stored.fractionDigits) after)")
+        }
+        self = value
     }
 
     public func encode(to encoder: any Encoder) throws {
