@@ -147,6 +147,7 @@ struct HTTPRequestDecoderTests {
         ),
         ("GET / HTTP/1.1\r\n\r\n", 400, "Host header is missing"),
         ("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, "more than one Host"),
+        ("GET / HTTP/1.0\r\nHost: a\r\nhost: b\r\n\r\n", 400, "more than one Host"),
         ("GET / HTTP/2.0\r\nHost: h\r\n\r\n", 505, "only HTTP/1.0 and HTTP/1.1"),
         ("GET / HTTP/1.1 extra\r\nHost: h\r\n\r\n", 400, "protocol version is malformed"),
         ("GET  / HTTP/1.1\r\nHost: h\r\n\r\n", 400, "request line"),

@@ -1,3 +1,4 @@
+import Foundation
 import ScryptexCore
 import Testing
 
@@ -73,6 +74,52 @@ struct JSONBodyTests {
         #expect(problem?.status == .badRequest)
         #expect(problem?.problemType == "invalid-body")
         #expect(problem?.detail.contains(message) == true, "\(String(describing: problem?.detail))")
+    }
+
+    @Test(arguments: [
+        (#"{"name":"a","name":"b"}"#, "the field 'name' appears more than once"),
+        (#"{"config":{"assets":[],"assets":[]}}"#, "the field 'config.assets' appears more than once"),
+        (#"{"name":"a","n\u0061me":"b"}"#, "the field 'name' appears more than once"),
+        (#"{"name":"a\u0000b"}"#, "the field 'name' contains a NUL character"),
+        ("{\"name\":\"a\u{0}b\"}", "the field 'name' contains a NUL character"),
+        ("{\"name\":\"a\u{1}b\"}", "a control character in a string"),
+        (#"{"config":{"lookbackPeriod":123456789012345678901234567890123456789}}"#, "more than 38 digits"),
+        (#"{"name":"a"} x"#, "unexpected text after the document"),
+        (#"{"name":01}"#, "leading zero"),
+        (#"{"name":NaN}"#, "not valid JSON"),
+        (#"{"name":"\x"}"#, "invalid escape"),
+        (#"{"name":"a""#, "not valid JSON"),
+    ])
+    func documentsAreCheckedBeforeDecoding(body: String, message: String) {
+        let problem = Self.problem(body)
+        #expect(problem?.status == .badRequest)
+        #expect(problem?.detail.contains(message) == true, "\(String(describing: problem?.detail))")
+    }
+
+    @Test func validDocumentsPassTheCheck() throws {
+        for body in [
+            #"{"a":[1,-2.5e-3,0,true,false,null,"\u00e9\ud83d\ude00\n"],"b":{"a":{}},"c":[]}"#, "  [ ]  ", "0",
+            #""x""#, #"{"k":"\ud800"}"#,
+        ] {
+            try JSONDocumentCheck.check(Array(body.utf8), maximumDepth: 8)
+        }
+    }
+
+    @Test func datesAreRFC3339Timestamps() throws {
+        struct Expiry: Decodable { var at: Date }
+        func decode(_ value: String) throws -> Date {
+            let expiry = try Self.request(#"{"at":\#(value)}"#).decodeJSON(Expiry.self)
+            return expiry.at
+        }
+        #expect(try decode(#""2026-12-04T15:00:00Z""#) == Date(timeIntervalSince1970: 1_796_396_400))
+        #expect(try decode(#""2026-12-04T16:00:00.500+01:00""#) == Date(timeIntervalSince1970: 1_796_396_400.5))
+        for wrong in ["3600", #""2026-12-04""#, #""tomorrow""#] {
+            #expect(throws: HTTPProblem.self) { try decode(wrong) }
+        }
+    }
+
+    @Test func aBodyWithoutAContentTypeIsNotRead() {
+        #expect(Self.problem(#"{"name":"a"}"#, contentType: nil)?.status == .unsupportedMediaType)
     }
 
     @Test func otherMediaTypesGet415() {

@@ -6,62 +6,70 @@ extension HTTPRequest {
     ///
     /// - Parameter maximumDepth: The deepest nesting of objects and arrays accepted.
     /// - Throws: `HTTPProblem` with 415 when the body is not declared JSON, and 400 naming the
-    ///   problem otherwise: not JSON at all, nested too deeply, or a field that is missing, null,
+    ///   problem otherwise: not JSON at all, nested too deeply, a key given twice, a NUL in a
+    ///   string, a number with more than 38 digits, or a field that is missing, null,
     ///   of the wrong type or invalid (the field is named by its path, such as
     ///   `riskParameters.maxDrawdown` or `config.assets[2]`).
     public func decodeJSON<Value: Decodable>(_ type: Value.Type, maximumDepth: Int = 32) throws -> Value {
-        if let contentType = headers.first("content-type") {
-            let mediaType = contentType.split(separator: ";").first.map { $0.trimmingSpaces.lowercasedASCII } ?? ""
-            guard mediaType == "application/json" || mediaType.hasSuffix("+json") else {
-                throw HTTPProblem(
-                    .unsupportedMediaType, type: "unsupported-media-type",
-                    detail: "the body must be application/json, not \(mediaType)"
-                )
-            }
+        // A declared type is required: a browser sends a cross-site form post (text/plain,
+        // form-encoded) with the user's cookie but without a preflight, never application/json.
+        guard let contentType = headers.first("content-type") else {
+            throw HTTPProblem(
+                .unsupportedMediaType, type: "unsupported-media-type",
+                detail: "the body must be sent with Content-Type: application/json")
+        }
+        let mediaType = contentType.split(separator: ";").first.map { $0.trimmingSpaces.lowercasedASCII } ?? ""
+        guard mediaType == "application/json" || mediaType.hasSuffix("+json") else {
+            throw HTTPProblem(
+                .unsupportedMediaType, type: "unsupported-media-type",
+                detail: "the body must be application/json, not \(mediaType)"
+            )
         }
         guard !body.isEmpty else {
             throw HTTPProblem.badRequest("the request body is empty; a JSON document is expected", type: "invalid-body")
         }
-        if let problem = JSONShape.check(body, maximumDepth: maximumDepth) {
-            throw HTTPProblem.badRequest(problem, type: "invalid-body")
+        do {
+            try JSONDocumentCheck.check(body, maximumDepth: maximumDepth)
+        } catch {
+            throw HTTPProblem.badRequest(error.description, type: "invalid-body")
         }
         do {
-            return try JSONDecoder().decode(type, from: Data(body))
+            return try Self.jsonDecoder.decode(type, from: Data(body))
         } catch let error as DecodingError {
             throw HTTPProblem.badRequest(DecodingErrorDescription.describe(error), type: "invalid-body")
         }
     }
+
+    /// Dates are RFC 3339 timestamps (`2026-12-04T15:00:00Z`, fractions of a second and offsets
+    /// allowed), never bare numbers: Foundation's default reads a number as seconds since 2001.
+    private static var jsonDecoder: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let container = try decoder.singleValueContainer()
+            guard let text = try? container.decode(String.self) else {
+                throw DecodingError.dataCorruptedError(
+                    in: container, debugDescription: "expected an RFC 3339 timestamp such as \"2026-12-04T15:00:00Z\"")
+            }
+            guard let date = RFC3339.date(from: text) else {
+                throw DecodingError.dataCorruptedError(
+                    in: container,
+                    debugDescription: "'\(text)' is not an RFC 3339 timestamp such as \"2026-12-04T15:00:00Z\"")
+            }
+            return date
+        }
+        return decoder
+    }
 }
 
-/// Checks a JSON document's nesting before it is decoded, and words decoding errors.
-enum JSONShape {
-    /// A description of the problem, or nil when the nesting is within bounds.
-    static func check(_ bytes: [UInt8], maximumDepth: Int) -> String? {
-        var depth = 0
-        var inString = false
-        var escaped = false
-        for byte in bytes {
-            if inString {
-                if escaped {
-                    escaped = false
-                } else if byte == UInt8(ascii: "\\") {
-                    escaped = true
-                } else if byte == UInt8(ascii: "\"") {
-                    inString = false
-                }
-                continue
-            }
-            switch byte {
-            case UInt8(ascii: "\""): inString = true
-            case UInt8(ascii: "{"), UInt8(ascii: "["):
-                depth += 1
-                if depth > maximumDepth { return "the JSON body nests deeper than \(maximumDepth) levels" }
-            case UInt8(ascii: "}"), UInt8(ascii: "]"):
-                depth -= 1
-                if depth < 0 { return "the request body is not valid JSON: unbalanced brackets" }
-            default: break
-            }
-        }
-        return nil
+/// RFC 3339 timestamps: a date, `T`, a time with optional fraction, and `Z` or an offset.
+enum RFC3339 {
+    static func date(from text: String) -> Date? {
+        guard text.utf8.count <= 40 else { return nil }
+        let whole = ISO8601DateFormatter()
+        whole.formatOptions = [.withInternetDateTime]
+        if let date = whole.date(from: text) { return date }
+        let fractional = ISO8601DateFormatter()
+        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return fractional.date(from: text)
     }
 }

@@ -289,8 +289,10 @@ public struct HTTPRequestDecoder: Sendable {
     // MARK: Framing (RFC 9112 §6)
 
     private func framing(of request: HTTPRequest) throws(HTTPParseError) -> Framing {
+        // Two Host fields are refused in any version: a proxy and this server might pick
+        // different ones, and the tenant is chosen by it.
         let hosts = request.headers.count(of: "host")
-        if request.versionMinor == 1 && hosts != 1 {
+        if hosts > 1 || (request.versionMinor == 1 && hosts == 0) {
             throw HTTPParseError(
                 .badRequest, hosts == 0 ? "the Host header is missing" : "more than one Host header")
         }

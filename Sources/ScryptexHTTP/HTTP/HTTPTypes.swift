@@ -175,12 +175,26 @@ public struct HTTPResponse: Sendable {
         self.body = body
     }
 
-    /// A response with a body and its content type.
+    /// A response with a body and its content type. An HTML page also gets a content security
+    /// policy that runs no script, loads styles only inline and images only from HTTPS, and may
+    /// not be framed by another site (clickjacking).
     public init(status: HTTPStatus, contentType: String, body: some Collection<UInt8>) {
         self.status = status
-        self.headers = HTTPHeaders([("Content-Type", contentType)])
+        if contentType.hasPrefix("text/html") {
+            self.headers = HTTPHeaders([
+                ("Content-Type", contentType), ("Content-Security-Policy", Self.pageSecurityPolicy),
+                ("X-Frame-Options", "DENY"), ("Referrer-Policy", "no-referrer"),
+            ])
+        } else {
+            self.headers = HTTPHeaders([("Content-Type", contentType)])
+        }
         self.body = Array(body)
     }
+
+    /// The policy of server-rendered pages.
+    public static let pageSecurityPolicy =
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' https: data:; frame-ancestors 'none';"
+        + " base-uri 'none'; form-action 'self'"
 }
 
 extension String {

@@ -274,7 +274,8 @@ final class HTTPServerCore: Sendable {
         self.configuration = configuration
         self.application = application
         self.logger = logger
-        var headers: [(String, String)] = []
+        // No response is to be read as another type than it declares.
+        var headers: [(String, String)] = [("X-Content-Type-Options", "nosniff")]
         if configuration.tls != nil, let hsts = configuration.strictTransportSecurity {
             headers.append(("Strict-Transport-Security", hsts))
         }
