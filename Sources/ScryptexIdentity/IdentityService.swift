@@ -74,8 +74,24 @@ public struct IdentityService: Sendable {
         }
     }
 
-    /// Defines (or redefines) a custom role from permissions.
-    public func defineRole(name: String, permissions: [String], in transaction: PostgresTransaction) async throws {
+    /// Refuses to hand out `roleNames` unless the grantor may: each role must exist, the owner
+    /// role only from an owner, and every permission the roles carry must be the grantor's own.
+    public func checkGrant(
+        of roleNames: [String], by grantor: Grantor, in transaction: PostgresTransaction
+    ) async throws {
+        try await validateRoles(roleNames, in: transaction)
+        if roleNames.contains(Role.owner.name), !grantor.isOwner {
+            throw IdentityError(.forbidden, "only an owner can grant the owner role")
+        }
+        try grantor.checkHolds(
+            try await permissions(of: roleNames, in: transaction),
+            granting: "the roles \(roleNames.joined(separator: ", "))")
+    }
+
+    /// Defines (or redefines) a custom role from permissions, which the grantor must hold.
+    public func defineRole(
+        name: String, permissions: [String], definedBy grantor: Grantor, in transaction: PostgresTransaction
+    ) async throws {
         guard Role.isValidName(name) else {
             throw IdentityError(.invalidInput, "field 'name': a role name is \(Role.nameRule)")
         }
@@ -88,6 +104,11 @@ public struct IdentityService: Sendable {
         for permission in permissions where Permission(rawValue: permission) == nil {
             throw IdentityError(.invalidInput, "field 'permissions': unknown permission '\(permission)'")
         }
+        try grantor.checkHolds(Set(permissions.compactMap(Permission.init(rawValue:))), granting: "the role '\(name)'")
+        // Redefining a role changes what everyone holding it may do: only what the grantor could
+        // also grant outright.
+        let existing = try await self.permissions(of: [name], in: transaction)
+        try grantor.checkHolds(existing, granting: "changing the role '\(name)'")
         try await transaction.execute(
             """
             INSERT INTO custom_roles (name, permissions) VALUES (\(name), \(permissions.sorted()))
@@ -138,9 +159,10 @@ public struct IdentityService: Sendable {
         }
     }
 
-    /// Creates a user in the tenant (inside `transaction`, which runs as the tenant).
+    /// Creates a user in the tenant (inside `transaction`, which runs as the tenant), with a role
+    /// the grantor may hand out.
     public func createUser(
-        _ new: NewUser, keys: Keyring.TenantKeys, in transaction: PostgresTransaction
+        _ new: NewUser, keys: Keyring.TenantKeys, grantedBy grantor: Grantor, in transaction: PostgresTransaction
     ) async throws
         -> User
     {
@@ -149,7 +171,7 @@ public struct IdentityService: Sendable {
         if let name = new.name, !(1...200).contains(name.count) {
             throw IdentityError(.invalidInput, "field 'name': a name needs 1 to 200 characters")
         }
-        try await validateRoles([new.role], in: transaction)
+        try await checkGrant(of: [new.role], by: grantor, in: transaction)
         let hash = await options.hasher.hash(new.password)
         let rows: PostgresRows
         do {
@@ -293,13 +315,26 @@ public struct IdentityService: Sendable {
                 )
                 return false
             }
-            try await transaction.execute(
+            // The step is taken only if no concurrent login took it (or a later one) first: the
+            // row lock makes the second of two simultaneous logins with one code re-read the
+            // step the first wrote, and fail.
+            let updated = try await transaction.execute(
                 """
                 UPDATE users SET failed_logins = 0, locked_until = NULL,
                     mfa_last_step = coalesce(\(matchedStep), mfa_last_step), updated_at = now()
                 WHERE id = \(user.id)
+                  AND (\(matchedStep)::bigint IS NULL OR mfa_last_step IS NULL OR mfa_last_step < \(matchedStep))
                 """
             )
+            if updated == 0 {
+                try await trail.append(
+                    AuditEvent(
+                        actor: "user:\(user.id.uuidString.lowercased())", action: "login.failed", objectType: "user",
+                        objectID: user.id.uuidString.lowercased(), requestID: requestID,
+                        details: ["reason": "replayed_code"]),
+                    in: transaction)
+                return false
+            }
             try await transaction.execute(
                 """
                 INSERT INTO sessions (token_prefix, secret_hash, user_id, mfa_verified, expires_at)
@@ -340,34 +375,119 @@ public struct IdentityService: Sendable {
         public var provisioningURI: String
     }
 
-    /// Starts TOTP enrolment: a new secret, stored encrypted, not yet required.
-    public func beginEnrollment(for principal: Principal, tenant: Tenant, requestID: String?) async throws -> Enrollment
-    {
+    /// Starts TOTP enrolment: a new secret, stored encrypted beside the current one, which stays
+    /// in force until a code from the new one is confirmed.
+    ///
+    /// A user whose MFA is on must prove both factors again: the account's password and a current
+    /// code from the authenticator in use (or an unused recovery code, which this spends).
+    /// Otherwise a stolen session could replace the second factor.
+    public func beginEnrollment(
+        for principal: Principal, password: String?, code: String?, tenant: Tenant, requestID: String?,
+        now: Date = Date()
+    ) async throws -> Enrollment {
         guard principal.kind == .user else {
             throw IdentityError(.invalidInput, "an authenticator belongs to a signed-in user; API keys have none")
         }
         let keys = try await keyring.keys(for: tenant.id, on: pool)
+        let scope = TenantScope(tenant: tenant, pool: pool)
+        let current = try await scope.withTransaction { transaction in
+            try await transaction.query(
+                "SELECT mfa_enabled, password_hash, email_encrypted FROM users WHERE id = \(principal.id)"
+            ).first
+        }
+        guard let current else { throw Self.unauthenticated }
+        let email = try keys.open(Array(try current.decode("email_encrypted", as: Data.self)), field: "users.email")
+        let reenrolling = try current.decode("mfa_enabled", as: Bool.self)
+        if reenrolling {
+            guard let password, password.utf8.count <= 4096, let code, code.utf8.count <= 64 else {
+                throw IdentityError(
+                    .invalidInput,
+                    "fields 'password' and 'code': replacing an authenticator needs the password and a current code"
+                        + " (or a recovery code)")
+            }
+            guard
+                await options.hasher.verify(password, against: try current.decode("password_hash", as: String.self))
+            else {
+                try await auditRefusedEnrollment(
+                    principal, reason: "wrong_password", tenant: tenant, requestID: requestID)
+                throw IdentityError(.forbidden, "the password or the code is not valid")
+            }
+        }
         let secret = Base32.encode(TimeBasedOneTimePassword.generateSecret())
-        let email: String = try await TenantScope(tenant: tenant, pool: pool).withTransaction { transaction in
-            let rows = try await transaction.query(
+        let refused: String? = try await scope.withTransaction { transaction in
+            if reenrolling, let code {
+                if let reason = try await spendSecondFactor(
+                    code, of: principal.id, keys: keys, now: now, in: transaction)
+                {
+                    return reason
+                }
+            }
+            try await transaction.execute(
                 """
-                UPDATE users SET mfa_secret_encrypted = \(Data(keys.seal(secret, field: "users.mfa_secret"))),
-                    mfa_enabled = false, mfa_last_step = NULL, updated_at = now()
-                WHERE id = \(principal.id) RETURNING email_encrypted
+                UPDATE users SET mfa_pending_secret_encrypted = \(Data(keys.seal(secret, field: "users.mfa_secret"))),
+                    updated_at = now()
+                WHERE id = \(principal.id)
                 """
             )
             try await AuditTrail(schema: tenant.schema).append(
                 AuditEvent(
                     actor: principal.actor, action: "mfa.enrollment_started", objectType: "user",
-                    objectID: principal.id.uuidString.lowercased(), requestID: requestID), in: transaction)
-            return try keys.open(Array(try rows.first!.decode("email_encrypted", as: Data.self)), field: "users.email")
+                    objectID: principal.id.uuidString.lowercased(), requestID: requestID,
+                    details: ["replacing": reenrolling ? "true" : "false"]), in: transaction)
+            return nil
+        }
+        if let refused {
+            try await auditRefusedEnrollment(principal, reason: refused, tenant: tenant, requestID: requestID)
+            throw IdentityError(.forbidden, "the password or the code is not valid")
         }
         let uri = TimeBasedOneTimePassword(secret: Base32.decode(secret)!).provisioningURI(
             issuer: tenant.displayName, account: email)
         return Enrollment(secret: secret, provisioningURI: uri)
     }
 
-    /// Confirms enrolment with a current code; turns MFA on and returns ten recovery codes, once.
+    /// Checks `code` against the user's authenticator in force, or as a recovery code, and spends
+    /// it (the step, or the recovery code) in `transaction`; returns why it was refused, or nil.
+    private func spendSecondFactor(
+        _ code: String, of userID: UUID, keys: Keyring.TenantKeys, now: Date, in transaction: PostgresTransaction
+    ) async throws -> String? {
+        if code.contains("-") {
+            let used = try await transaction.execute(
+                """
+                UPDATE user_recovery_codes SET used_at = now()
+                WHERE user_id = \(userID) AND code_hash = \(RecoveryCodes.hash(code)) AND used_at IS NULL
+                """
+            )
+            return used == 1 ? nil : "wrong_recovery_code"
+        }
+        let rows = try await transaction.query(
+            "SELECT mfa_secret_encrypted, mfa_last_step FROM users WHERE id = \(userID) FOR UPDATE")
+        guard let row = rows.first, let sealed = try row.decode("mfa_secret_encrypted", as: Data?.self) else {
+            return "no_authenticator"
+        }
+        let secret = try keys.open(Array(sealed), field: "users.mfa_secret")
+        guard
+            let step = TimeBasedOneTimePassword(secret: Base32.decode(secret) ?? []).matchingStep(
+                for: code, at: Int64(now.timeIntervalSince1970),
+                lastUsedStep: try row.decode("mfa_last_step", as: Int64?.self))
+        else { return "wrong_or_replayed_code" }
+        try await transaction.execute("UPDATE users SET mfa_last_step = \(step) WHERE id = \(userID)")
+        return nil
+    }
+
+    private func auditRefusedEnrollment(
+        _ principal: Principal, reason: String, tenant: Tenant, requestID: String?
+    ) async throws {
+        try await TenantScope(tenant: tenant, pool: pool).withTransaction { transaction in
+            try await AuditTrail(schema: tenant.schema).append(
+                AuditEvent(
+                    actor: principal.actor, action: "mfa.enrollment_refused", objectType: "user",
+                    objectID: principal.id.uuidString.lowercased(), requestID: requestID, details: ["reason": reason]),
+                in: transaction)
+        }
+    }
+
+    /// Confirms enrolment with a current code from the new authenticator: it replaces the one in
+    /// force (if any), MFA is on, and ten new recovery codes are returned, once.
     public func confirmEnrollment(
         code: String, for principal: Principal, tenant: Tenant, requestID: String?, now: Date = Date()
     )
@@ -376,22 +496,24 @@ public struct IdentityService: Sendable {
         let keys = try await keyring.keys(for: tenant.id, on: pool)
         return try await TenantScope(tenant: tenant, pool: pool).withTransaction { transaction in
             let rows = try await transaction.query(
-                "SELECT mfa_secret_encrypted, mfa_last_step FROM users WHERE id = \(principal.id) FOR UPDATE")
-            guard let sealed = try rows.first?.decode("mfa_secret_encrypted", as: Data?.self) else {
+                "SELECT mfa_pending_secret_encrypted FROM users WHERE id = \(principal.id) FOR UPDATE")
+            guard let sealed = try rows.first?.decode("mfa_pending_secret_encrypted", as: Data?.self) else {
                 throw IdentityError(.invalidInput, "no authenticator enrolment is in progress; start one first")
             }
             let secret = try keys.open(Array(sealed), field: "users.mfa_secret")
             let totp = TimeBasedOneTimePassword(secret: Base32.decode(secret) ?? [])
-            guard
-                let step = totp.matchingStep(
-                    for: code, at: Int64(now.timeIntervalSince1970),
-                    lastUsedStep: try rows.first!.decode("mfa_last_step", as: Int64?.self))
+            guard let step = totp.matchingStep(for: code, at: Int64(now.timeIntervalSince1970), lastUsedStep: nil)
             else {
                 throw IdentityError(.invalidInput, "field 'code': the code is not valid for this authenticator now")
             }
             let codes = RecoveryCodes.generate()
             try await transaction.execute(
-                "UPDATE users SET mfa_enabled = true, mfa_last_step = \(step), updated_at = now() WHERE id = \(principal.id)"
+                """
+                UPDATE users SET mfa_secret_encrypted = mfa_pending_secret_encrypted,
+                    mfa_pending_secret_encrypted = NULL, mfa_enabled = true, mfa_last_step = \(step),
+                    updated_at = now()
+                WHERE id = \(principal.id)
+                """
             )
             try await transaction.execute("DELETE FROM user_recovery_codes WHERE user_id = \(principal.id)")
             for code in codes {
@@ -423,18 +545,20 @@ public struct IdentityService: Sendable {
         public var lastUsedAt: Date?
     }
 
-    /// Creates an API key in the tenant (inside `transaction`); the token is returned only here.
+    /// Creates an API key in the tenant (inside `transaction`) with roles the grantor may hand
+    /// out; the token is returned only here.
     public func createAPIKey(
-        name: String, roles: [String], expiresAt: Date?, createdBy: String, requestID: String?,
+        name: String, roles: [String], expiresAt: Date?, grantedBy grantor: Grantor, requestID: String?,
         tenant: Tenant, in transaction: PostgresTransaction, now: Date = Date()
     ) async throws -> (SecretToken, APIKey) {
+        let createdBy = grantor.actor
         guard (1...100).contains(name.count) else {
             throw IdentityError(.invalidInput, "field 'name': a key name needs 1 to 100 characters")
         }
         if let expiresAt, expiresAt <= now {
             throw IdentityError(.invalidInput, "field 'expiresAt': the expiry must be in the future")
         }
-        try await validateRoles(roles, in: transaction)
+        try await checkGrant(of: roles, by: grantor, in: transaction)
         let token = SecretToken.generate(.apiKey)
         let rows = try await transaction.query(
             """
@@ -473,15 +597,21 @@ public struct IdentityService: Sendable {
         }
     }
 
-    /// Revokes an API key by prefix.
+    /// Revokes an API key by prefix; an owner's key only by an owner.
     public func revokeAPIKey(
-        prefix: String, by actor: String, requestID: String?, tenant: Tenant, in transaction: PostgresTransaction
+        prefix: String, by grantor: Grantor, requestID: String?, tenant: Tenant, in transaction: PostgresTransaction
     )
         async throws
     {
-        let changed = try await transaction.execute(
+        let actor = grantor.actor
+        let rows = try await transaction.query(
+            "SELECT roles FROM api_keys WHERE prefix = \(prefix) AND revoked_at IS NULL FOR UPDATE")
+        guard let row = rows.first else { throw IdentityError(.notFound, "no active API key with prefix '\(prefix)'") }
+        if try row.decode("roles", as: [String].self).contains(Role.owner.name), !grantor.isOwner {
+            throw IdentityError(.forbidden, "only an owner can revoke an owner's key")
+        }
+        try await transaction.execute(
             "UPDATE api_keys SET revoked_at = now() WHERE prefix = \(prefix) AND revoked_at IS NULL")
-        guard changed == 1 else { throw IdentityError(.notFound, "no active API key with prefix '\(prefix)'") }
         try await AuditTrail(schema: tenant.schema).append(
             AuditEvent(
                 actor: actor, action: "api_key.revoked", objectType: "api_key", objectID: prefix, requestID: requestID),

@@ -37,3 +37,43 @@ public struct Principal: Sendable, Equatable {
 
     public func has(_ permission: Permission) -> Bool { permissions.contains(permission) }
 }
+
+/// Who hands out roles and permissions (creates a key or a user, defines a role, revokes a key).
+///
+/// The host itself — provisioning, the white-label set-up, `scryptex apikey create` run by the
+/// operator — may hand out anything. A tenant's principal may hand out only permissions it holds,
+/// and only an owner may hand out, or take away, the owner role.
+public enum Grantor: Sendable, Equatable {
+    /// The host acting for its operator; `actor` names it in the audit trail (`operator`,
+    /// `platform-admin:<prefix>`).
+    case host(actor: String)
+    case principal(Principal)
+
+    /// How the audit trail names the grantor.
+    public var actor: String {
+        switch self {
+        case .host(let actor): actor
+        case .principal(let principal): principal.actor
+        }
+    }
+
+    /// Whether the grantor holds the owner role (the host counts as one).
+    public var isOwner: Bool {
+        switch self {
+        case .host: true
+        case .principal(let principal): principal.roleNames.contains(Role.owner.name)
+        }
+    }
+
+    /// Throws `forbidden` unless the grantor holds every one of `permissions`.
+    public func checkHolds(_ permissions: Set<Permission>, granting what: String) throws {
+        guard case .principal(let principal) = self else { return }
+        let missing = permissions.subtracting(principal.permissions)
+        guard missing.isEmpty else {
+            throw IdentityError(
+                .forbidden,
+                "\(what) would carry permissions this credential does not hold: "
+                    + missing.sorted().map(\.rawValue).joined(separator: ", "))
+        }
+    }
+}

@@ -95,7 +95,8 @@ struct RouteHarness {
         let identity = IdentityService(pool: pool, keyring: keyring)
         return try await TenantScope(tenant: tenant, pool: pool).withTransaction { transaction in
             try await identity.createAPIKey(
-                name: "test", roles: roles, expiresAt: nil, createdBy: "operator", requestID: nil, tenant: tenant,
+                name: "test", roles: roles, expiresAt: nil, grantedBy: .host(actor: "operator"), requestID: nil,
+                tenant: tenant,
                 in: transaction)
         }.0.text
     }

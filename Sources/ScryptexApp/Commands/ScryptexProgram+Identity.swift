@@ -35,7 +35,8 @@ extension ScryptexProgram {
                         transaction in
                         try await identity.createAPIKey(
                             name: invocation.value("name") ?? "cli", roles: invocation.allValues("role"),
-                            expiresAt: nil, createdBy: "operator", requestID: nil, tenant: tenant, in: transaction)
+                            expiresAt: nil, grantedBy: .host(actor: "operator"), requestID: nil, tenant: tenant,
+                            in: transaction)
                     }
                     output(token.text)
                     errorOutput(

@@ -425,6 +425,18 @@ public enum PlatformMigrations {
                     );
                     """
             ),
+            Migration(
+                version: 13,
+                name: "tenant_job_interruptions",
+                sql: """
+                    -- How often a job's lease expired while it ran (its host stopped, most likely
+                    -- because the job crashed it); a job interrupted twice is quarantined.
+                    ALTER TABLE tenant_jobs ADD COLUMN interruptions integer NOT NULL DEFAULT 0;
+                    ALTER TABLE tenant_jobs DROP CONSTRAINT tenant_jobs_status_check;
+                    ALTER TABLE tenant_jobs ADD CONSTRAINT tenant_jobs_status_check
+                        CHECK (status IN ('queued', 'running', 'succeeded', 'failed', 'cancelled', 'quarantined'));
+                    """
+            ),
         ]
     )
 }
@@ -764,6 +776,15 @@ public enum TenantMigrations {
                         received_at timestamptz NOT NULL DEFAULT now(),
                         CHECK (expires_on IS NULL OR issued_on IS NULL OR expires_on > issued_on)
                     );
+                    """
+            ),
+            Migration(
+                version: 11,
+                name: "pending_authenticator",
+                sql: """
+                    -- A new authenticator waits here until a code from it is confirmed; the one in
+                    -- mfa_secret_encrypted stays in force until then.
+                    ALTER TABLE users ADD COLUMN mfa_pending_secret_encrypted bytea;
                     """
             ),
         ]

@@ -63,10 +63,16 @@ enum IdentityRoutes {
                     kind: principal.kind.rawValue, actor: principal.actor, roles: principal.roleNames,
                     permissions: principal.permissions.sorted().map(\.rawValue)))
         }
-        routes.add(.post, "/api/enterprise/auth/mfa/enroll", .authenticated) { _, context in
+        routes.add(.post, "/api/enterprise/auth/mfa/enroll", .authenticated) { request, context in
+            // A first authenticator needs no body; replacing one needs the password and a code.
+            struct Body: Decodable {
+                var password: String?
+                var code: String?
+            }
+            let body = request.body.isEmpty ? Body() : try request.decodeJSON(Body.self)
             let enrollment = try await identity.beginEnrollment(
-                for: try principalOf(context), tenant: try TenantRoutes.requireTenant(context),
-                requestID: context.requestID)
+                for: try principalOf(context), password: body.password, code: body.code,
+                tenant: try TenantRoutes.requireTenant(context), requestID: context.requestID)
             struct View: Encodable {
                 var secret: String
                 var otpauthURI: String
@@ -100,14 +106,11 @@ enum IdentityRoutes {
                 var role: String
             }
             let body = try request.decodeJSON(Body.self)
-            if body.role == "owner" && !principal.roleNames.contains("owner") {
-                throw HTTPProblem(.forbidden, type: "forbidden", detail: "only an owner can create another owner")
-            }
             let keys = try await identity.keyring.keys(for: tenant.id, on: services.pool)
             let user = try await TenantScope(tenant: tenant, pool: services.pool).withTransaction { transaction in
                 let user = try await identity.createUser(
                     .init(email: body.email, name: body.name, password: body.password, role: body.role), keys: keys,
-                    in: transaction)
+                    grantedBy: .principal(principal), in: transaction)
                 try await AuditTrail(schema: tenant.schema).append(
                     AuditEvent(
                         actor: principal.actor, action: "user.created", objectType: "user",
@@ -148,7 +151,8 @@ enum IdentityRoutes {
             }
             let body = try request.decodeJSON(Body.self)
             try await TenantScope(tenant: tenant, pool: services.pool).withTransaction { transaction in
-                try await identity.defineRole(name: body.name, permissions: body.permissions, in: transaction)
+                try await identity.defineRole(
+                    name: body.name, permissions: body.permissions, definedBy: .principal(principal), in: transaction)
                 try await AuditTrail(schema: tenant.schema).append(
                     AuditEvent(
                         actor: principal.actor, action: "role.defined", objectType: "role", objectID: body.name,
@@ -175,14 +179,10 @@ enum IdentityRoutes {
                 var expiresAt: Date?
             }
             let body = try request.decodeJSON(Body.self)
-            // A key never carries more than its creator holds.
-            if body.roles.contains("owner") && !principal.roleNames.contains("owner") {
-                throw HTTPProblem(.forbidden, type: "forbidden", detail: "only an owner can create an owner key")
-            }
             let (token, key) = try await TenantScope(tenant: tenant, pool: services.pool).withTransaction {
                 transaction in
                 try await identity.createAPIKey(
-                    name: body.name, roles: body.roles, expiresAt: body.expiresAt, createdBy: principal.actor,
+                    name: body.name, roles: body.roles, expiresAt: body.expiresAt, grantedBy: .principal(principal),
                     requestID: context.requestID, tenant: tenant, in: transaction)
             }
             struct Created: Encodable {
@@ -197,7 +197,8 @@ enum IdentityRoutes {
             let prefix = try context.parameter("prefix")
             try await TenantScope(tenant: tenant, pool: services.pool).withTransaction { transaction in
                 try await identity.revokeAPIKey(
-                    prefix: prefix, by: principal.actor, requestID: context.requestID, tenant: tenant, in: transaction)
+                    prefix: prefix, by: .principal(principal), requestID: context.requestID, tenant: tenant,
+                    in: transaction)
             }
             return HTTPResponse(status: .noContent)
         }

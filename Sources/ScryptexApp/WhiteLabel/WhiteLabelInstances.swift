@@ -175,7 +175,7 @@ struct WhiteLabelInstances {
             try await TenantScope.run(as: tenant, in: transaction) {
                 let (token, _) = try await identity.createAPIKey(
                     name: request.ownerKeyName ?? "first owner", roles: ["owner"], expiresAt: nil,
-                    createdBy: admin.actor, requestID: requestID, tenant: tenant, in: transaction)
+                    grantedBy: .host(actor: admin.actor), requestID: requestID, tenant: tenant, in: transaction)
                 ownerKey.withLock { $0 = token.text }
             }
         }
