@@ -123,6 +123,29 @@ public enum HostName {
         return labelsValid ? name : nil
     }
 
+    /// Why `hostname` (already normalized) cannot be a custom domain of the tenant `slug`, or nil
+    /// when it can. The platform domain answers the admin API and the platform's own pages, and
+    /// every name under it is the platform's to give: a tenant gets `<slug>.<platform domain>`
+    /// automatically, may add names under that, and no other. An IP address is not a domain (no certificate names it by SNI).
+    public static func customDomainProblem(_ hostname: String, slug: TenantSlug, platformDomain: String) -> String? {
+        let platform = platformDomain.lowercased()
+        if hostname == platform {
+            return "'\(hostname)' is the platform's own domain"
+        }
+        let own = slug.value + "." + platform
+        if hostname == own {
+            return "'\(hostname)' is the tenant's platform subdomain already"
+        }
+        if hostname.hasSuffix("." + platform), !hostname.hasSuffix("." + own) {
+            return "'\(hostname)' is under the platform's domain, where only '\(own)' and names under it"
+                + " belong to this tenant"
+        }
+        if let last = hostname.split(separator: ".").last, last.allSatisfy(\.isNumber) {
+            return "'\(hostname)' is an IP address, not a domain name"
+        }
+        return nil
+    }
+
     /// Lower-case LDH labels of 1 to 63 bytes, no hyphen at either end, no port, no final dot.
     private static func isNormalHostName<Bytes: Collection<UInt8>>(_ host: Bytes) -> Bool {
         var labelLength = 0

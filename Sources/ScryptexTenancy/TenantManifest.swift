@@ -204,6 +204,13 @@ public struct TenantSync: Sendable {
             try await TenantChangeFeed.announce(manifest.slug, in: transaction)
             for domain in manifest.domains ?? [] {
                 guard let hostname = HostName.normalized(domain) else { continue }
+                let slug = try TenantSlug(manifest.slug)
+                if hostname != slug.value + "." + provisioner.platformDomain,
+                    let problem = HostName.customDomainProblem(
+                        hostname, slug: slug, platformDomain: provisioner.platformDomain)
+                {
+                    throw TenancyError(.invalidInput, "tenant '\(manifest.slug)': field 'domains': \(problem)")
+                }
                 let owner = try await transaction.query(
                     "SELECT tenant_id FROM platform.tenant_domains WHERE hostname = \(hostname)")
                 if let other = try owner.first?.decode("tenant_id", as: UUID.self) {

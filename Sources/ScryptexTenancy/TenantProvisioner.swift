@@ -71,9 +71,11 @@ public struct TenantProvisioner: Sendable {
                 throw TenancyError(
                     .invalidInput, "the domain '\(domain)' is not a valid host name (use punycode for IDN)")
             }
-            if !domains.contains(where: { $0.0 == normalized }) {
-                domains.append((normalized, "custom"))
+            if domains.contains(where: { $0.0 == normalized }) { continue }
+            if let problem = HostName.customDomainProblem(normalized, slug: slug, platformDomain: platformDomain) {
+                throw TenancyError(.invalidInput, "field 'domains': \(problem)")
             }
+            domains.append((normalized, "custom"))
         }
         for (feature, _) in request.features where TenantProvisioner.defaultFeatures[feature] == nil {
             throw TenancyError(

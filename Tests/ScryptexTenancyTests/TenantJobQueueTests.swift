@@ -116,4 +116,55 @@ struct TenantJobQueueTests {
             #expect(try await queue.job(long)?.status == .cancelled)
         }
     }
+
+    /// A job whose run crashed its host (seen: attempts 4 of 3, the host dying 25 s after every
+    /// start) is never claimed beyond its attempts, and is quarantined after two interruptions.
+    @Test func aJobThatKeepsStoppingItsHostIsQuarantined() async throws {
+        try await withControlPlane { pool, provisioner in
+            let acme = try await provisioner.create(.init(slug: "acme", displayName: "Acme"), on: pool)
+            let queue = TenantJobQueue(pool: pool)
+            let ran = Mutex(0)
+            let worker = TenantJobWorker(
+                pool: pool,
+                handlers: [
+                    "poison": { _ in
+                        ran.withLock { $0 += 1 }
+                        return nil
+                    }
+                ],
+                owner: "host-b", lease: .seconds(30), logger: TestDatabase.logger)
+            func interrupt(_ id: UUID, attempts: Int, interruptions: Int) async throws {
+                try await pool.execute(
+                    """
+                    UPDATE platform.tenant_jobs SET status = 'running', attempts = \(attempts),
+                        interruptions = \(interruptions), lease_owner = 'host-dead',
+                        lease_expires_at = now() - interval '1 second'
+                    WHERE id = \(id)
+                    """
+                )
+            }
+            // Its last attempt was interrupted: failed, with the reason, and not run again.
+            let exhausted = try await queue.enqueue("poison", for: acme)
+            try await interrupt(exhausted, attempts: 3, interruptions: 0)
+            #expect(try await worker.runOnce() == false)
+            let failed = try #require(try await queue.job(exhausted))
+            #expect(failed.status == .failed)
+            #expect(failed.error?.contains("last attempt (3 of 3)") == true, "\(failed.error ?? "")")
+
+            // Interrupted once with attempts left: it runs again.
+            let once = try await queue.enqueue("poison", for: acme)
+            try await interrupt(once, attempts: 1, interruptions: 0)
+            #expect(try await worker.runOnce())
+            #expect(try await queue.job(once)?.status == .succeeded)
+
+            // Interrupted a second time: quarantined, never claimed.
+            let twice = try await queue.enqueue("poison", for: acme)
+            try await interrupt(twice, attempts: 2, interruptions: 1)
+            #expect(try await worker.runOnce() == false)
+            let quarantined = try #require(try await queue.job(twice))
+            #expect(quarantined.status == .quarantined)
+            #expect(quarantined.error?.hasPrefix("quarantined") == true)
+            #expect(ran.withLock { $0 } == 1)
+        }
+    }
 }

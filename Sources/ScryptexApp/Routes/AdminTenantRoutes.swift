@@ -37,7 +37,8 @@ enum AdminTenantRoutes {
                 try await TenantScope.run(as: tenant, in: transaction) {
                     let (token, _) = try await services.identity.createAPIKey(
                         name: body.ownerKeyName ?? "first owner", roles: ["owner"], expiresAt: nil,
-                        createdBy: admin.actor, requestID: context.requestID, tenant: tenant, in: transaction)
+                        grantedBy: .host(actor: admin.actor), requestID: context.requestID, tenant: tenant,
+                        in: transaction)
                     ownerKey.withLock { $0 = token }
                 }
             }
@@ -119,6 +120,11 @@ enum AdminTenantRoutes {
                 throw HTTPProblem.badRequest(
                     "field 'hostname': '\(body.hostname)' is not a valid host name (use punycode for IDN)",
                     type: "invalid-field")
+            }
+            if let problem = HostName.customDomainProblem(
+                hostname, slug: slug, platformDomain: configuration.platformDomain)
+            {
+                throw HTTPProblem.badRequest("field 'hostname': \(problem)", type: "invalid-field")
             }
             let id = try await tenantID(slug, pool: services.pool)
             try await services.pool.withTransaction { transaction in

@@ -64,8 +64,8 @@ enum WhiteLabelRoutes {
                 var events: [Event]
             }
             let body = try request.decodeJSON(Body.self)
-            guard (1...10_000).contains(body.events.count) else {
-                throw HTTPProblem.badRequest("field 'events': 1 to 10,000 events per request", type: "invalid-field")
+            guard (1...5_000).contains(body.events.count) else {
+                throw HTTPProblem.badRequest("field 'events': 1 to 5,000 events per request", type: "invalid-field")
             }
             var partners: [String: UUID] = [:]
             var events: [PartnerFeeEvent] = []

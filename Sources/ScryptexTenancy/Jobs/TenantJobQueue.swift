@@ -6,6 +6,8 @@ public import ScryptexPostgres
 public struct TenantJob: Sendable, Equatable {
     public enum Status: String, Sendable {
         case queued, running, succeeded, failed, cancelled
+        /// Interrupted twice while running (its host stopped each time): never claimed again.
+        case quarantined
     }
 
     public var id: UUID
@@ -146,14 +148,20 @@ public struct TenantJobWorker: Sendable {
     @discardableResult
     public func runOnce() async throws -> Bool {
         let leaseSeconds = lease.secondsValue
+        try await endInterruptedJobs()
+        // A running job with an expired lease was interrupted (its host stopped); it runs again
+        // only while it has attempts left and has not been interrupted before.
         let claimed = try await pool.query(
             """
             UPDATE platform.tenant_jobs j SET status = 'running', attempts = j.attempts + 1, lease_owner = \(owner),
+                interruptions = j.interruptions + CASE WHEN j.status = 'running' THEN 1 ELSE 0 END,
                 lease_expires_at = now() + make_interval(secs => \(leaseSeconds)), started_at = coalesce(j.started_at, now())
             FROM platform.tenants t
             WHERE t.id = j.tenant_id AND j.id = (
                 SELECT id FROM platform.tenant_jobs
-                WHERE ((status = 'queued' AND run_after <= now()) OR (status = 'running' AND lease_expires_at < now()))
+                WHERE ((status = 'queued' AND run_after <= now())
+                       OR (status = 'running' AND lease_expires_at < now() AND attempts < max_attempts
+                           AND interruptions + 1 < \(Self.interruptionsBeforeQuarantine)))
                     AND NOT cancel_requested
                 ORDER BY run_after FOR UPDATE SKIP LOCKED LIMIT 1)
             RETURNING j.id, j.kind, j.payload, j.attempts, j.max_attempts, j.timeout_seconds, t.id AS tenant_id, t.slug AS tenant_slug,
@@ -179,6 +187,41 @@ public struct TenantJobWorker: Sendable {
         }
         try await finish(id, ending: ending, attempt: attempt, maxAttempts: maxAttempts)
         return true
+    }
+
+    /// A job whose run stopped its host this many times is quarantined, so one poisoned job
+    /// cannot crash every host that picks it up, after every restart.
+    public static let interruptionsBeforeQuarantine = 2
+
+    /// Ends the jobs whose lease expired and that may not run again: failed when their last
+    /// attempt was interrupted, quarantined when interrupted too often. Each ending is logged.
+    func endInterruptedJobs() async throws {
+        let ended = try await pool.query(
+            """
+            UPDATE platform.tenant_jobs SET
+                interruptions = interruptions + 1,
+                status = CASE WHEN interruptions + 1 >= \(Self.interruptionsBeforeQuarantine) THEN 'quarantined'
+                              ELSE 'failed' END,
+                error = CASE WHEN interruptions + 1 >= \(Self.interruptionsBeforeQuarantine)
+                    THEN 'quarantined: its host stopped while running it ' || (interruptions + 1) || ' times'
+                    ELSE 'its host stopped while running its last attempt (' || attempts || ' of ' || max_attempts || ')'
+                    END,
+                finished_at = now(), lease_owner = NULL, lease_expires_at = NULL
+            WHERE status = 'running' AND lease_expires_at < now()
+              AND (attempts >= max_attempts OR interruptions + 1 >= \(Self.interruptionsBeforeQuarantine))
+            RETURNING id, kind, status, error
+            """
+        )
+        for row in ended {
+            logger.error(
+                "tenant job ended after interruptions",
+                [
+                    "job": try row.decode("id", as: UUID.self).uuidString.lowercased(),
+                    "kind": try row.decode("kind", as: String.self),
+                    "status": try row.decode("status", as: String.self),
+                    "error": try row.decode("error", as: String.self),
+                ])
+        }
     }
 
     /// Runs the handler with a heartbeat that extends the lease and watches for cancellation,

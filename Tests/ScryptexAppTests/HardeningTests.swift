@@ -1,0 +1,318 @@
+import Foundation
+import ScryptexCore
+import ScryptexCrypto
+import ScryptexHTTP
+import ScryptexIdentity
+import ScryptexPostgres
+import ScryptexTestSupport
+import Testing
+
+@testable import ScryptexApp
+
+/// The defects an attack on a running host found (issue 14), each reproduced as the attacker did
+/// it, through the routes.
+@Suite("Hardening: what an attacker tried", .serialized)
+struct HardeningTests {
+    static func text(_ response: HTTPResponse) -> String { String(decoding: response.body, as: UTF8.self) }
+
+    static func json(_ response: HTTPResponse) -> [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]) ?? [:]
+    }
+
+    /// An approved account with no limits, for trading.
+    static func approvedAccount(_ harness: RouteHarness, owner: [(String, String)]) async throws -> String {
+        let created = await harness.send(
+            .post, "/api/enterprise/accounts", headers: owner,
+            json:
+                #"{"accountName":"Big Fund","accountType":"hedge_fund","legalName":"Big Fund LLC","jurisdiction":"US","totalAUM":1000}"#
+        )
+        let id = try #require(Self.json(created)["id"] as? String, "\(Self.text(created))")
+        _ = await harness.send(.post, "/api/enterprise/accounts/\(id)/kyc/submit", headers: owner)
+        _ = await harness.send(
+            .post, "/api/enterprise/accounts/\(id)/kyc/decision", headers: owner,
+            json: #"{"status":"approved","reason":"verified"}"#)
+        return id
+    }
+
+    @Test func extremeNumbersAreRefusedAndNeverTrap() async throws {
+        try await RouteHarness.with { harness in
+            let owner = [("Authorization", "Bearer " + (try await harness.apiKey(roles: ["owner"])))]
+            let id = try await Self.approvedAccount(harness, owner: owner)
+            func check(_ quantity: String, _ price: String) async -> HTTPResponse {
+                await harness.send(
+                    .post, "/api/enterprise/compliance/check-trade", headers: owner,
+                    json:
+                        #"{"accountId":"\#(id)","symbol":"BTC/USD","side":"buy","quantity":\#(quantity),"price":\#(price)}"#
+                )
+            }
+            // Each of these trapped in ExactDecimal before and took the process down.
+            for (quantity, price) in [
+                (#""1e30""#, #""1e30""#), ("1e30", "1e30"), (#""99999999999999999999""#, #""99999999999999999999""#),
+                (#""1e400""#, "1"), ("1", #""-0""#), (#""NaN""#, "1"), ("170141183460469231731687303715884105727", "1"),
+            ] {
+                let answer = await check(quantity, price)
+                #expect(answer.status.code == 400, "\(quantity) × \(price): \(answer.status) \(Self.text(answer))")
+            }
+            let trade = await harness.send(
+                .post, "/api/enterprise/trades", headers: owner,
+                json: #"{"accountId":"\#(id)","symbol":"BTC/USD","side":"buy","quantity":"1e20","price":"1e20"}"#)
+            #expect(trade.status.code == 400, "\(Self.text(trade))")
+            #expect(Self.text(trade).contains("quantity"))
+            // A large booked trade, then a check whose day total (read back from numeric(38, 18),
+            // with 18 zeros after the point) took 39 digits and trapped: now it is computed exactly.
+            _ = await harness.send(
+                .put, "/api/enterprise/accounts/\(id)/limits", headers: owner, json: #"{"dailyNotional":1000}"#)
+            let big = await harness.send(
+                .post, "/api/enterprise/trades", headers: owner,
+                json:
+                    #"{"accountId":"\#(id)","symbol":"BTC/USD","side":"buy","quantity":"90000000000000000000","price":"1"}"#
+            )
+            #expect(big.status.code == 201, "\(Self.text(big))")
+            let after = await check(#""90000000000000000000""#, "1")
+            #expect(after.status.code == 200, "\(after.status) \(Self.text(after))")
+            #expect(
+                Self.text(after).contains("today's notional would be 180000000000000000000"), "\(Self.text(after))")
+            // The host still answers a normal check.
+            #expect(await check("1", "100").status.code == 200)
+        }
+    }
+
+    @Test func breakGlassMinutesAreBounded() async throws {
+        try await RouteHarness.with { harness in
+            let token = try await IdentityService(pool: harness.pool, keyring: harness.keyring).createAdminKey(
+                name: "ops", expiresAt: nil)
+            for minutes in ["200000000000000000", "-5", "0", "481"] {
+                let answer = await harness.send(
+                    .post, "/admin/api/break-glass", host: "localhost",
+                    headers: [("Authorization", "Bearer " + token.text)],
+                    json: #"{"tenant":"acme","reason":"investigating a reported outage","minutes":\#(minutes)}"#)
+                #expect(answer.status.code == 400, "minutes \(minutes): \(answer.status) \(Self.text(answer))")
+            }
+            let granted = await harness.send(
+                .post, "/admin/api/break-glass", host: "localhost",
+                headers: [("Authorization", "Bearer " + token.text)],
+                json: #"{"tenant":"acme","reason":"investigating a reported outage","minutes":30}"#)
+            #expect(granted.status.code == 201)
+        }
+    }
+
+    /// Every role tries to hand out more than it holds: keys, users and custom roles.
+    @Test func noCredentialGrantsMoreThanItHolds() async throws {
+        try await RouteHarness.with { harness in
+            let owner = [("Authorization", "Bearer " + (try await harness.apiKey(roles: ["owner"])))]
+            // A custom role holding only the right to manage keys, and one only to manage users.
+            for (name, permission) in [("key_clerk", "api_keys.manage"), ("user_clerk", "users.manage")] {
+                let defined = await harness.send(
+                    .post, "/api/enterprise/roles", headers: owner,
+                    json: #"{"name":"\#(name)","permissions":["\#(permission)"]}"#)
+                #expect(defined.status.code == 201, "\(Self.text(defined))")
+            }
+            var grantors = ["key_clerk": try await harness.apiKey(roles: ["key_clerk"])]
+            grantors["user_clerk"] = try await harness.apiKey(roles: ["user_clerk"])
+            for role in Role.builtIn { grantors[role.name] = try await harness.apiKey(roles: [role.name]) }
+            let heldBy: [String: Set<Permission>] = [
+                "key_clerk": [.apiKeysManage], "user_clerk": [.usersManage],
+            ].merging(Role.builtIn.map { ($0.name, $0.permissions) }, uniquingKeysWith: { $1 })
+
+            var user = 0
+            for (grantor, key) in grantors.sorted(by: { $0.key < $1.key }) {
+                let headers = [("Authorization", "Bearer " + key)]
+                let held = heldBy[grantor]!
+                for target in Role.builtIn {
+                    let allowed = target.permissions.isSubset(of: held) && (target != .owner || grantor == "owner")
+                    let keyAnswer = await harness.send(
+                        .post, "/api/enterprise/api-keys", headers: headers,
+                        json: #"{"name":"minted","roles":["\#(target.name)"]}"#)
+                    user += 1
+                    let userAnswer = await harness.send(
+                        .post, "/api/enterprise/users", headers: headers,
+                        json:
+                            #"{"email":"u\#(user)@acme.example","password":"correct horse battery","role":"\#(target.name)"}"#
+                    )
+                    if held.contains(.apiKeysManage) {
+                        #expect(
+                            (keyAnswer.status.code == 201) == allowed,
+                            "\(grantor) minting a \(target.name) key: \(keyAnswer.status) \(Self.text(keyAnswer))")
+                    } else {
+                        #expect(keyAnswer.status.code == 403)
+                    }
+                    if held.contains(.usersManage) {
+                        #expect(
+                            (userAnswer.status.code == 201) == allowed,
+                            "\(grantor) creating a \(target.name) user: \(userAnswer.status) \(Self.text(userAnswer))")
+                    } else {
+                        #expect(userAnswer.status.code == 403)
+                    }
+                }
+                // A custom role is no way around it: only held permissions go into one.
+                let everything = Permission.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ",")
+                let role = await harness.send(
+                    .post, "/api/enterprise/roles", headers: headers,
+                    json: #"{"name":"all_of_it_\#(grantor)","permissions":[\#(everything)]}"#)
+                #expect(
+                    (role.status.code == 201) == (grantor == "owner"),
+                    "\(grantor) defining an all-permission role: \(role.status)")
+            }
+            // Only owners revoke owners' keys.
+            for (revoker, expected) in [("admin", 403), ("key_clerk", 403), ("owner", 204)] {
+                let victim = try await harness.apiKey(roles: ["owner"])
+                let prefix = String(victim.prefix(while: { $0 != "." }))
+                let answer = await harness.send(
+                    .delete, "/api/enterprise/api-keys/\(prefix)",
+                    headers: [("Authorization", "Bearer " + grantors[revoker]!)])
+                #expect(answer.status.code == expected, "\(revoker) revoking an owner key: \(answer.status)")
+            }
+        }
+    }
+
+    /// Signs up a user with MFA on; returns the session, the authenticator and its recovery codes.
+    static func userWithMFA(
+        _ harness: RouteHarness, owner: [(String, String)]
+    ) async throws -> (
+        session: [(String, String)], totp: TimeBasedOneTimePassword, recoveryCodes: [String]
+    ) {
+        _ = await harness.send(
+            .post, "/api/enterprise/users", headers: owner,
+            json: #"{"email":"mfa@acme.example","password":"correct horse battery","role":"trader"}"#)
+        let login = await harness.send(
+            .post, "/api/enterprise/auth/login",
+            json: #"{"email":"mfa@acme.example","password":"correct horse battery"}"#)
+        let cookie = try #require(login.headers.first("Set-Cookie"))
+        let session = [("Cookie", String(cookie.split(separator: ";")[0]))]
+        let enroll = await harness.send(.post, "/api/enterprise/auth/mfa/enroll", headers: session)
+        let secret = try #require(Self.json(enroll)["secret"] as? String, "\(Self.text(enroll))")
+        let totp = TimeBasedOneTimePassword(secret: try #require(Base32.decode(secret)))
+        let confirm = await harness.send(
+            .post, "/api/enterprise/auth/mfa/confirm", headers: session,
+            json: #"{"code":"\#(totp.code(at: Int64(Date().timeIntervalSince1970) - 30))"}"#)
+        let codes = try #require(Self.json(confirm)["recoveryCodes"] as? [String], "\(Self.text(confirm))")
+        return (session, totp, codes)
+    }
+
+    @Test func aSessionAloneCannotReplaceTheSecondFactor() async throws {
+        try await RouteHarness.with { harness in
+            let owner = [("Authorization", "Bearer " + (try await harness.apiKey(roles: ["owner"])))]
+            let (session, totp, codes) = try await Self.userWithMFA(harness, owner: owner)
+            let now = Int64(Date().timeIntervalSince1970)
+            // A stolen session, without the password and a code, is refused; MFA stays on.
+            #expect(await harness.send(.post, "/api/enterprise/auth/mfa/enroll", headers: session).status.code == 400)
+            let wrongPassword = await harness.send(
+                .post, "/api/enterprise/auth/mfa/enroll", headers: session,
+                json: #"{"password":"not the password","code":"\#(totp.code(at: now))"}"#)
+            #expect(wrongPassword.status.code == 403)
+            let withoutCode = await harness.send(
+                .post, "/api/enterprise/auth/login",
+                json: #"{"email":"mfa@acme.example","password":"correct horse battery"}"#)
+            #expect(withoutCode.status.code == 401, "MFA was switched off")
+
+            // With both factors a new authenticator is started, but the old one stays in force
+            // until the new one is confirmed.
+            let started = await harness.send(
+                .post, "/api/enterprise/auth/mfa/enroll", headers: session,
+                json: #"{"password":"correct horse battery","code":"\#(codes[0])"}"#)
+            #expect(started.status.code == 200, "\(Self.text(started))")
+            let newSecret = try #require(Self.json(started)["secret"] as? String)
+            let newTOTP = TimeBasedOneTimePassword(secret: try #require(Base32.decode(newSecret)))
+            let oldStillWorks = await harness.send(
+                .post, "/api/enterprise/auth/login",
+                json:
+                    #"{"email":"mfa@acme.example","password":"correct horse battery","code":"\#(totp.code(at: now))"}"#
+            )
+            #expect(oldStillWorks.status.code == 200)
+            let confirmed = await harness.send(
+                .post, "/api/enterprise/auth/mfa/confirm", headers: session,
+                json: #"{"code":"\#(newTOTP.code(at: now))"}"#)
+            #expect(confirmed.status.code == 200, "\(Self.text(confirmed))")
+            let oldAfter = await harness.send(
+                .post, "/api/enterprise/auth/login",
+                json:
+                    #"{"email":"mfa@acme.example","password":"correct horse battery","code":"\#(totp.code(at: now + 30))"}"#
+            )
+            #expect(oldAfter.status.code == 401, "the replaced authenticator still signs in")
+        }
+    }
+
+    @Test func oneCodeSignsInOnceEvenConcurrently() async throws {
+        try await RouteHarness.with { harness in
+            let owner = [("Authorization", "Bearer " + (try await harness.apiKey(roles: ["owner"])))]
+            let (_, totp, _) = try await Self.userWithMFA(harness, owner: owner)
+            let code = totp.code(at: Int64(Date().timeIntervalSince1970) + 30)
+            let statuses = await withTaskGroup(of: Int.self) { group in
+                for _ in 0..<6 {
+                    group.addTask {
+                        await harness.send(
+                            .post, "/api/enterprise/auth/login",
+                            json: #"{"email":"mfa@acme.example","password":"correct horse battery","code":"\#(code)"}"#
+                        ).status.code
+                    }
+                }
+                return await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(statuses.filter { $0 == 200 }.count == 1, "\(statuses)")
+        }
+    }
+
+    @Test func keyExpiriesAreRFC3339TimestampsInTheFuture() async throws {
+        try await RouteHarness.with { harness in
+            let owner = [("Authorization", "Bearer " + (try await harness.apiKey(roles: ["owner"])))]
+            func create(_ expiresAt: String) async -> HTTPResponse {
+                await harness.send(
+                    .post, "/api/enterprise/api-keys", headers: owner,
+                    json: #"{"name":"temporary","roles":["viewer"],"expiresAt":\#(expiresAt)}"#)
+            }
+            let inAnHour = ISO8601DateFormatter().string(from: Date().addingTimeInterval(3600))
+            let created = await create("\"\(inAnHour)\"")
+            #expect(created.status.code == 201, "\(Self.text(created))")
+            let expiry = (Self.json(created)["apiKey"] as? [String: Any])?["expiresAt"] as? String
+            #expect(expiry == inAnHour)
+            #expect(await create(#""2026-12-04T15:00:00.250+01:00""#).status.code == 400, "a time in the past")
+            let number = await create("3600")
+            #expect(number.status.code == 400)
+            #expect(Self.text(number).contains("RFC 3339"))
+            #expect(await create(#""next tuesday""#).status.code == 400)
+        }
+    }
+
+    @Test func thePlatformDomainBelongsToNoTenant() async throws {
+        try await RouteHarness.with(environment: ["RATE_LIMIT_LOGIN": "1000/s", "CUSTOM_DOMAIN_SUPPORT": "true"]) {
+            harness in
+            let token = try await IdentityService(pool: harness.pool, keyring: harness.keyring).createAdminKey(
+                name: "ops", expiresAt: nil)
+            for hostname in ["localhost", "LOCALHOST.", "zenith.localhost", "admin.localhost", "127.0.0.1"] {
+                let answer = await harness.send(
+                    .post, "/admin/api/tenants/acme/domains", host: "localhost",
+                    headers: [("Authorization", "Bearer " + token.text)], json: #"{"hostname":"\#(hostname)"}"#)
+                #expect(answer.status.code == 400, "\(hostname): \(answer.status) \(Self.text(answer))")
+            }
+            let custom = await harness.send(
+                .post, "/admin/api/tenants/acme/domains", host: "localhost",
+                headers: [("Authorization", "Bearer " + token.text)], json: #"{"hostname":"trade.acme-fund.example"}"#)
+            #expect(custom.status.code == 201, "\(Self.text(custom))")
+            // The admin API still answers on the platform domain.
+            let listed = await harness.send(
+                .get, "/admin/api/tenants", host: "localhost", headers: [("Authorization", "Bearer " + token.text)])
+            #expect(listed.status.code == 200)
+        }
+    }
+
+    @Test func jsonBodiesAreCheckedBeforeAnyRouteSeesThem() async throws {
+        try await RouteHarness.with { harness in
+            let owner = [("Authorization", "Bearer " + (try await harness.apiKey(roles: ["owner"])))]
+            for (body, message) in [
+                (#"{"accountName":"A\u0000B","accountType":"hedge_fund"}"#, "NUL"),
+                (#"{"accountName":"A","accountName":"B"}"#, "appears more than once"),
+            ] {
+                let answer = await harness.send(.post, "/api/enterprise/accounts", headers: owner, json: body)
+                #expect(answer.status.code == 400 && Self.text(answer).contains(message), "\(Self.text(answer))")
+            }
+            // Without a declared JSON type (a cross-site form post), nothing is read.
+            let request = HTTPRequest(
+                method: .post, target: "/api/enterprise/accounts",
+                headers: HTTPHeaders([("Host", "acme.localhost")] + owner), body: Array(#"{"accountName":"A"}"#.utf8))
+            let context = RequestContext(
+                requestID: "test", logger: TestDatabase.logger, serverName: "acme.localhost", isSecure: true,
+                remoteAddress: "127.0.0.1")
+            #expect(await harness.application.respond(to: request, context: context).status.code == 415)
+        }
+    }
+}
