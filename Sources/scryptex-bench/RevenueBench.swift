@@ -21,7 +21,8 @@ enum RevenueBench {
         var server = cluster.configuration
         server.database = "postgres"
         let admin = try await PostgresConnection.connect(configuration: server, logger: logger)
-        try await admin.executeScript("DROP DATABASE IF EXISTS scryptex_revenue_bench WITH (FORCE)")
+        try await admin.executeScript(
+            "DROP DATABASE IF EXISTS scryptex_revenue_bench WITH (FORCE)", timeout: .seconds(1800))
         try await admin.executeScript("CREATE DATABASE scryptex_revenue_bench")
         if let threshold = ProcessInfo.processInfo.environment["BENCH_LOG_SLOW_MS"] {
             try await admin.executeScript(

@@ -47,7 +47,7 @@ try await cluster.start()
 var server = cluster.configuration
 server.database = "postgres"
 let admin = try await PostgresConnection.connect(configuration: server, logger: logger)
-try await admin.executeScript("DROP DATABASE IF EXISTS scryptex_bench WITH (FORCE)")
+try await admin.executeScript("DROP DATABASE IF EXISTS scryptex_bench WITH (FORCE)", timeout: .seconds(1800))
 let staleRoles = try await admin.query("SELECT rolname FROM pg_roles WHERE rolname LIKE 'tr\\_%'")
 for row in staleRoles {
     let role = try SQLIdentifier(try row.decode("rolname", as: String.self))

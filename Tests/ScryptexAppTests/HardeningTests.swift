@@ -315,4 +315,19 @@ struct HardeningTests {
             #expect(await harness.application.respond(to: request, context: context).status.code == 415)
         }
     }
+
+    @Test func anUnreachableDatabaseIs503WithRetryAfter() throws {
+        for code in [PostgresError.Code.connectionFailed, .connectionClosed, .poolTimeout, .statementTimeout] {
+            let mapped = ScryptexApp.problem(for: PostgresError(code: code, message: "stalled"))
+            let answer = try #require(mapped)
+            #expect(answer.status == .serviceUnavailable)
+            #expect(answer.headers.first("Retry-After") == "5")
+        }
+        var outOfRange = PostgresError(code: .server, message: "numeric field overflow")
+        outOfRange.sqlState = .numericValueOutOfRange
+        let badRequest = ScryptexApp.problem(for: outOfRange)
+        #expect(badRequest?.status == .badRequest)
+        let unmapped = ScryptexApp.problem(for: PostgresError(code: .decoding, message: "x"))
+        #expect(unmapped == nil)
+    }
 }

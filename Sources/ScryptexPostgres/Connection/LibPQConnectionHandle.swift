@@ -1,4 +1,5 @@
 internal import CLibPQ
+import Dispatch
 import Glibc
 import ScryptexCore
 import Synchronization
@@ -17,6 +18,7 @@ final class LibPQConnectionHandle: @unchecked Sendable {
     private let cancelToken: OpaquePointer?
     private let noticeRelay: NoticeRelay
     private let finished = Atomic<Bool>(false)
+    private let abandoned = Atomic<Bool>(false)
 
     // Cancellation bookkeeping: query ids are unique per handle, 0 means none.
     private let nextQueryID = Atomic<UInt64>(1)
@@ -86,6 +88,12 @@ final class LibPQConnectionHandle: @unchecked Sendable {
 
     var isFinished: Bool { finished.load(ordering: .acquiring) }
 
+    /// Marks the connection as given up on: a statement got no answer in time, and its thread
+    /// may stay blocked in libpq until the socket fails. It is never used again.
+    func abandon() { abandoned.store(true, ordering: .releasing) }
+
+    var isAbandoned: Bool { abandoned.load(ordering: .acquiring) }
+
     /// Whether libpq still considers the connection good.
     var isConnectionOK: Bool { !isFinished && PQstatus(connection) == CONNECTION_OK }
 
@@ -150,10 +158,21 @@ final class LibPQConnectionHandle: @unchecked Sendable {
             timedOutQuery.store(queryID, ordering: .sequentiallyConsistent)
         }
         cancelRequestedQuery.store(queryID, ordering: .sequentiallyConsistent)
-        guard activeQuery.load(ordering: .sequentiallyConsistent) == queryID, let cancelToken else { return }
-        var buffer = [CChar](repeating: 0, count: 256)
-        _ = PQcancel(cancelToken, &buffer, Int32(buffer.count))
+        guard activeQuery.load(ordering: .sequentiallyConsistent) == queryID, cancelToken != nil else { return }
+        // PQcancel opens a connection to the server and waits for it to close, with no timeout:
+        // against a stopped server it never returns. So it never runs on the caller's thread (a
+        // cancellation handler may run on the cooperative pool), and all cancel requests share
+        // one queue, so a stall blocks at most one thread. The closure keeps `self`, and with it
+        // the cancel object, alive until the request is sent.
+        Self.cancelQueue.async {
+            guard self.activeQuery.load(ordering: .sequentiallyConsistent) == queryID, let token = self.cancelToken
+            else { return }
+            var buffer = [CChar](repeating: 0, count: 256)
+            _ = PQcancel(token, &buffer, Int32(buffer.count))
+        }
     }
+
+    private static let cancelQueue = DispatchQueue(label: "scryptex.postgres.cancel")
 
     /// Turns a server "query canceled" error into a timeout or cancellation error when this
     /// client asked for it.

@@ -20,6 +20,13 @@ public struct PostgresConfiguration: Sendable, Equatable {
     /// The server-side `statement_timeout` for every statement on the connection (nil: the server's).
     public var statementTimeout: Duration?
 
+    /// The longest the client waits for the server's answer to a statement given no timeout of
+    /// its own: the server's `statement_timeout` and 5 s more, or a minute. A server that has not
+    /// answered by then is stalled (stopped, partitioned away): the connection is abandoned and
+    /// the caller gets `.statementTimeout`, instead of waiting forever. Statements that may run
+    /// longer pass a `timeout` of their own.
+    public var answerDeadline: Duration { statementTimeout.map { $0 + .seconds(5) } ?? .seconds(60) }
+
     public init(
         host: String? = nil,
         port: Int? = nil,

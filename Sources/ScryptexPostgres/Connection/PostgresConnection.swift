@@ -1,5 +1,6 @@
 import Dispatch
 public import ScryptexCore
+import Synchronization
 
 /// One connection to PostgreSQL.
 ///
@@ -17,11 +18,45 @@ public final class PostgresConnection: Sendable {
     public let openedAt = ContinuousClock.now
     let logger: Logger
 
+    /// The statement waiting for an answer, with its deadline and how to fail it.
+    private struct Waiting {
+        var deadline: ContinuousClock.Instant
+        var expire: @Sendable () -> Void
+    }
+
+    private let waiting = Mutex<Waiting?>(nil)
+    /// Checks `waiting` four times a second while the connection is open (one sleeping task per
+    /// connection, rather than a timer per statement).
+    private let watchdog = Mutex<Task<Void, Never>?>(nil)
+
     private init(handle: LibPQConnectionHandle, configuration: PostgresConfiguration, logger: Logger) {
         self.handle = handle
         self.configuration = configuration
         self.logger = logger
         self.queue = DispatchQueue(label: "scryptex.postgres.connection")
+        let watched = WeakConnection(self)
+        watchdog.withLock {
+            $0 = Task.detached {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .milliseconds(250))
+                    guard let connection = watched.connection else { return }
+                    connection.expireOverdueStatement()
+                }
+            }
+        }
+    }
+
+    deinit {
+        watchdog.withLock { $0?.cancel() }
+    }
+
+    private func expireOverdueStatement() {
+        let expire: (@Sendable () -> Void)? = waiting.withLock { waiting in
+            guard let current = waiting, ContinuousClock.now >= current.deadline else { return nil }
+            waiting = nil
+            return current.expire
+        }
+        expire?()
     }
 
     /// Opens a connection, trying once.
@@ -75,16 +110,40 @@ public final class PostgresConnection: Sendable {
 
     /// Runs blocking libpq work on this connection's queue, with cancellation and an optional
     /// client-side timeout that cancels the statement on the server.
+    ///
+    /// Whatever happens on the server, the caller gets an answer by a deadline: the timeout and
+    /// half a second for the cancel to land, or `configuration.answerDeadline`. A server that is
+    /// stopped answers neither the statement nor the cancel request; then the connection is
+    /// abandoned (the pool drops it) and the caller gets `.statementTimeout`.
     func run<Result: Sendable>(
         timeout: Duration? = nil,
         _ work: @escaping @Sendable (LibPQConnectionHandle) throws(PostgresError) -> Result
     ) async throws -> Result {
         let handle = self.handle
+        guard !handle.isAbandoned else {
+            throw PostgresError(code: .connectionClosed, message: "the connection was abandoned after a stall")
+        }
         let queue = self.queue
         let queryID = handle.reserveQueryID()
+        let deadline = timeout.map { $0 + .milliseconds(500) } ?? configuration.answerDeadline
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, any Error>) in
-                queue.async {
+                // Resumed once: by the work, or by the watchdog if the work never returns.
+                let pending = Mutex<CheckedContinuation<Result, any Error>?>(continuation)
+                @Sendable func finish(_ result: Swift.Result<Result, any Error>) {
+                    pending.withLock { $0.take() }?.resume(with: result)
+                }
+                waiting.withLock {
+                    $0 = Waiting(deadline: .now + deadline) {
+                        handle.abandon()
+                        finish(
+                            .failure(
+                                PostgresError(
+                                    code: .statementTimeout,
+                                    message: "the database did not answer within \(deadline.wholeMilliseconds) ms")))
+                    }
+                }
+                queue.async { [self] in
                     do throws(PostgresError) {
                         try handle.begin(queryID)
                         defer { handle.end(queryID) }
@@ -95,9 +154,12 @@ public final class PostgresConnection: Sendable {
                                 handle.cancel(queryID, becauseOfTimeout: true)
                             }
                         }
-                        continuation.resume(returning: try work(handle))
+                        let result = try work(handle)
+                        self.waiting.withLock { $0 = nil }
+                        finish(.success(result))
                     } catch {
-                        continuation.resume(throwing: handle.classify(error, queryID: queryID))
+                        self.waiting.withLock { $0 = nil }
+                        finish(.failure(handle.classify(error, queryID: queryID)))
                     }
                 }
             }
@@ -244,7 +306,7 @@ public final class PostgresConnection: Sendable {
 
     /// Checks with a round trip that the server answers.
     public func ping() async -> Bool {
-        (try? await query("SELECT 1")) != nil
+        (try? await query("SELECT 1", timeout: .seconds(2))) != nil
     }
 
     /// The server's version number, e.g. `150018` for 15.18.
@@ -253,11 +315,17 @@ public final class PostgresConnection: Sendable {
     /// The server process serving this connection.
     public var backendProcessID: Int32 { handle.backendProcessID }
 
-    public var isClosed: Bool { handle.isFinished }
+    public var isClosed: Bool { handle.isFinished || handle.isAbandoned }
 
-    /// Closes the connection after any running statement.
+    /// Closes the connection after any running statement (an abandoned one when its stalled
+    /// statement ends, without waiting for that).
     public func close() async {
         let handle = self.handle
+        watchdog.withLock { $0?.cancel() }
+        if handle.isAbandoned {
+            queue.async { handle.finish() }
+            return
+        }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             queue.async {
                 handle.finish()
@@ -316,5 +384,17 @@ enum CopyTextFormat {
             output.append(UInt8(ascii: "\n"))
         }
         return output
+    }
+}
+
+/// The watchdog's reference to its connection: weak, so an unreferenced connection is freed
+/// (its deinit stops the watchdog).
+private final class WeakConnection: Sendable {
+    // A weak reference is read and cleared atomically by the runtime; `let` is not allowed for
+    // weak properties, and nothing else writes it.
+    nonisolated(unsafe) weak var connection: PostgresConnection?
+
+    init(_ connection: PostgresConnection) {
+        self.connection = connection
     }
 }

@@ -189,8 +189,8 @@ public final class PostgresConnectionPool: Sendable {
 
     /// Gives a connection back: to a waiting caller, to the idle list, or closed if unusable.
     public func release(_ connection: PostgresConnection) async {
-        let healthy = await connection.isHealthy()
-        guard healthy, !connection.isClosed else {
+        // An abandoned connection's queue is blocked: do not ask it anything.
+        guard !connection.isClosed, await connection.isHealthy() else {
             await discard(connection, reason: "returned broken or inside a transaction")
             return
         }
