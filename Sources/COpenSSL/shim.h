@@ -123,4 +123,28 @@ static inline int scryptex_ecdsa_signature_to_raw(
     return ok;
 }
 
+/* r and s (`half` bytes each) as a DER ECDSA-Sig-Value; returns its length, or 0. */
+static inline int scryptex_ecdsa_signature_from_raw(
+    const unsigned char *raw, int half, unsigned char *der, int capacity) {
+    ECDSA_SIG *signature = ECDSA_SIG_new();
+    if (signature == NULL) return 0;
+    BIGNUM *r = BN_bin2bn(raw, half, NULL);
+    BIGNUM *s = BN_bin2bn(raw + half, half, NULL);
+    if (r == NULL || s == NULL || ECDSA_SIG_set0(signature, r, s) != 1) {
+        BN_free(r);
+        BN_free(s);
+        ECDSA_SIG_free(signature);
+        return 0;
+    }
+    int length = i2d_ECDSA_SIG(signature, NULL);
+    if (length <= 0 || length > capacity) {
+        ECDSA_SIG_free(signature);
+        return 0;
+    }
+    unsigned char *cursor = der;
+    length = i2d_ECDSA_SIG(signature, &cursor);
+    ECDSA_SIG_free(signature);
+    return length;
+}
+
 #endif

@@ -19,6 +19,7 @@ struct HostService: Sendable {
     func run() async throws -> Int32 {
         let directory = TenantDirectory()
         let keyring = try MasterKeySource.keyring(for: configuration, logger: logger)
+        let sealing = try AuditSealing(configuration: configuration, logger: logger.child(label: "scryptex.audit"))
         var changeListener: PostgresNotificationListener?
         let database = try await DatabaseSetup.prepare(configuration, logger: logger)
         let pool = PostgresConnectionPool(
@@ -50,7 +51,8 @@ struct HostService: Sendable {
         }
         let servers: (https: HTTPServer, http: HTTPServer, certificates: CertificateStore)
         do {
-            servers = try await startServers(pool: pool, directory: directory, keyring: keyring, sanctions: sanctions)
+            servers = try await startServers(
+                pool: pool, directory: directory, keyring: keyring, sealing: sealing, sanctions: sanctions)
         } catch {
             await pool.close()
             await database.finish(logger: logger)
@@ -96,6 +98,9 @@ struct HostService: Sendable {
         let retention = Task {
             await AuditRetention(retentionDays: configuration.auditRetentionDays, keyring: keyring, logger: logger)
                 .runPeriodically(on: pool)
+        }
+        let seals = Task {
+            await sealing.runPeriodically(on: pool, every: .seconds(configuration.auditSealIntervalSeconds))
         }
         // Tenant jobs (report generation and more) run on this host as well.
         let worker = TenantJobWorker(
@@ -149,6 +154,7 @@ struct HostService: Sendable {
         spares.cancel()
         jobs.cancel()
         retention.cancel()
+        seals.cancel()
         logger.info("shutting down", ["signal": signal == SIGINT ? "SIGINT" : "SIGTERM"])
         await metrics?.shutdown(gracePeriod: .seconds(1))
         await servers.http.shutdown(gracePeriod: .seconds(10))
@@ -186,7 +192,8 @@ extension HostService {
     }
 
     func startServers(
-        pool: PostgresConnectionPool, directory: TenantDirectory, keyring: Keyring, sanctions: SanctionsRegistry
+        pool: PostgresConnectionPool, directory: TenantDirectory, keyring: Keyring, sealing: AuditSealing,
+        sanctions: SanctionsRegistry
     ) async throws -> (https: HTTPServer, http: HTTPServer, certificates: CertificateStore) {
         let folder = CertificateFolder(dataDirectory: configuration.dataDirectory)
         // Development certificates only for the platform domain and the tenants declared in the
@@ -213,8 +220,8 @@ extension HostService {
         let templates = try TemplateLibrary(directory: configuration.templatesDirectory)
         let application = HTTPApplication(
             router: Self.routes(
-                pool: pool, keyring: keyring, configuration: configuration, logger: logger, templates: templates,
-                sanctions: sanctions
+                pool: pool, keyring: keyring, sealing: sealing, configuration: configuration, logger: logger,
+                templates: templates, sanctions: sanctions
             ).router,
             middleware: [
                 AccessLogMiddleware(), TenantResolutionMiddleware(directory: directory),
@@ -255,13 +262,13 @@ extension HostService {
 extension HostService {
     /// Every route of the host, each with the access it needs.
     static func routes(
-        pool: PostgresConnectionPool, keyring: Keyring, configuration: Configuration, logger: Logger,
-        templates: TemplateLibrary, sanctions: SanctionsRegistry? = nil
+        pool: PostgresConnectionPool, keyring: Keyring, sealing: AuditSealing, configuration: Configuration,
+        logger: Logger, templates: TemplateLibrary, sanctions: SanctionsRegistry? = nil
     ) -> SecuredRouter {
         var router = Router()
         PlatformRoutes.add(to: &router, pool: pool)
         let services = RouteServices(
-            identity: IdentityService(pool: pool, keyring: keyring), limiter: RateLimiter(),
+            identity: IdentityService(pool: pool, keyring: keyring), sealing: sealing, limiter: RateLimiter(),
             configuration: configuration, logger: logger, features: FeatureGate(pool: pool),
             sanctions: sanctions ?? SanctionsRegistry(pool: pool, logger: logger), templates: templates)
         var routes = SecuredRouter(router: router, services: services)

@@ -75,6 +75,8 @@ public enum AuditChain {
         public var headHash: String?
         /// The first broken link; nil when the chain is intact.
         public var firstBrokenLink: BrokenLink?
+        /// The position through which a signed seal vouches for the records; nil without a seal.
+        public var sealedThrough: Int64?
 
         public var isIntact: Bool { firstBrokenLink == nil }
     }

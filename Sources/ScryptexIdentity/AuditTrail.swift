@@ -1,7 +1,8 @@
 public import Foundation
 import ScryptexCore
-import ScryptexCrypto
+public import ScryptexCrypto
 public import ScryptexPostgres
+import ScryptexTenancy
 
 /// Something to record: who did what to which object.
 public struct AuditEvent: Sendable {
@@ -40,19 +41,22 @@ public struct AuditTrail: Sendable {
         self.schema = schema
     }
 
-    /// Appends `event` in `transaction`.
+    /// Appends `event` in `transaction`, as the host: a tenant's role may read its trail but
+    /// not write it.
     public func append(_ event: AuditEvent, in transaction: PostgresTransaction) async throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         let details = String(decoding: try encoder.encode(event.details), as: UTF8.self)
-        try await transaction.execute(
-            """
-            INSERT INTO \(identifier: schema, Self.table)
-                (actor, action, object_type, object_id, account_id, request_id, details, previous_hash, record_hash)
-            VALUES (\(event.actor), \(event.action), \(event.objectType), \(event.objectID), \(event.accountID),
-                    \(event.requestID), \(details)::jsonb, '', '')
-            """
-        )
+        try await TenantScope.asHost(in: transaction) {
+            try await transaction.execute(
+                """
+                INSERT INTO \(identifier: schema, Self.table)
+                    (actor, action, object_type, object_id, account_id, request_id, details, previous_hash, record_hash)
+                VALUES (\(event.actor), \(event.action), \(event.objectType), \(event.objectID), \(event.accountID),
+                        \(event.requestID), \(details)::jsonb, '', '')
+                """
+            )
+        }
     }
 
     /// Which records to list.
@@ -139,15 +143,32 @@ public struct AuditTrail: Sendable {
         }
     }
 
-    /// Verifies the whole trail, including the checkpoint that vouches for a purged beginning.
+    /// Verifies the whole trail, including the checkpoint that vouches for a purged beginning,
+    /// and, given the trail's latest seal and the key that signs seals, that no sealed record
+    /// was rewritten or removed since (which the chain alone cannot show against someone who
+    /// can write the database).
     public func verify(
-        in transaction: PostgresTransaction, checkpointKey: [UInt8]?
+        in transaction: PostgresTransaction, checkpointKey: [UInt8]?, seal: AuditSeal? = nil,
+        sealKey: P256PublicKey? = nil
     ) async throws
         -> AuditChain.Verification
     {
         var all: [AuditRecord] = []
         try await forEachRecord(in: transaction) { all.append(contentsOf: $0) }
-        return AuditTrailVerifier(checkpointKey: checkpointKey, schemaName: schema.name).verify(all)
+        return AuditTrailVerifier(checkpointKey: checkpointKey, schemaName: schema.name).verify(
+            all, seal: seal, sealKey: sealKey)
+    }
+
+    /// The last record's position and hash; nil for an empty trail.
+    public func head(in transaction: PostgresTransaction) async throws -> (position: Int64, hash: String)? {
+        let rows = try await transaction.query(
+            """
+            SELECT chain_position, record_hash FROM \(identifier: schema, Self.table)
+            ORDER BY chain_position DESC LIMIT 1
+            """
+        )
+        guard let row = rows.first else { return nil }
+        return (try row.decode("chain_position", as: Int64.self), try row.decode("record_hash", as: String.self))
     }
 
     /// Deletes records older than `cutoff`, first appending a signed checkpoint that names the
@@ -206,6 +227,43 @@ public struct AuditTrailVerifier: Sendable {
         -> String
     {
         Hex.encode(HMAC.code(for: Array("\(schemaName)|\(purgedThrough)|\(headHash)".utf8), key: key))
+    }
+
+    /// Verifies the chain, then holds its head against `seal` (signed by `sealKey`): a seal
+    /// that the trail no longer agrees with is the first broken link.
+    public func verify(
+        _ records: [AuditRecord], seal: AuditSeal?, sealKey: P256PublicKey?
+    )
+        -> AuditChain.Verification
+    {
+        var result = verify(records)
+        guard result.isIntact, let seal else { return result }
+        guard let sealKey else {
+            result.firstBrokenLink = AuditChain.BrokenLink(
+                position: seal.position, problem: "the trail is sealed but no key to check the seal was given")
+            return result
+        }
+        if let first = records.first, seal.position < first.position {
+            // The sealed record was purged behind a verified checkpoint, which now vouches for it.
+            guard seal.isSigned(by: sealKey) else {
+                result.firstBrokenLink = AuditChain.BrokenLink(
+                    position: seal.position, problem: "the seal's signature is not valid for this key")
+                return result
+            }
+            result.sealedThrough = seal.position
+            return result
+        }
+        // Records are in ascending position without gaps once the chain verified.
+        let hash: String? =
+            if let first = records.first, seal.position - first.position < Int64(records.count) {
+                records[Int(seal.position - first.position)].recordHash
+            } else { nil }
+        if let problem = seal.disagreement(hashAtPosition: hash, lastPosition: result.lastPosition, key: sealKey) {
+            result.firstBrokenLink = problem
+        } else {
+            result.sealedThrough = seal.position
+        }
+        return result
     }
 
     public func verify(_ records: [AuditRecord]) -> AuditChain.Verification {

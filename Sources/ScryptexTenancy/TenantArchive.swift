@@ -145,19 +145,21 @@ public struct TenantArchive: Sendable {
                 if table == "audit_records" {
                     // The trail is append-only and chained by the database: imported records are
                     // appended to the new tenant's chain in their old order, each keeping its
-                    // original time and position in its details.
-                    try await transaction.execute(
-                        """
-                        INSERT INTO \(identifier: tenant.schema, identifier)
-                            (actor, action, object_type, object_id, account_id, request_id, details, previous_hash, record_hash)
-                        SELECT actor, action, object_type, object_id, account_id, request_id,
-                               details || jsonb_build_object('importedOccurredAt', occurred_at,
-                                                             'importedPosition', chain_position),
-                               '', ''
-                        FROM json_populate_recordset(NULL::\(identifier: tenant.schema, identifier), \(rows)::json)
-                        ORDER BY chain_position
-                        """
-                    )
+                    // original time and position in its details. Only the host writes trails.
+                    try await TenantScope.asHost(in: transaction) {
+                        try await transaction.execute(
+                            """
+                            INSERT INTO \(identifier: tenant.schema, identifier)
+                                (actor, action, object_type, object_id, account_id, request_id, details, previous_hash, record_hash)
+                            SELECT actor, action, object_type, object_id, account_id, request_id,
+                                   details || jsonb_build_object('importedOccurredAt', occurred_at,
+                                                                 'importedPosition', chain_position),
+                                   '', ''
+                            FROM json_populate_recordset(NULL::\(identifier: tenant.schema, identifier), \(rows)::json)
+                            ORDER BY chain_position
+                            """
+                        )
+                    }
                     continue
                 }
                 try await transaction.execute(

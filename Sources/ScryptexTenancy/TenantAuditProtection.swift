@@ -6,9 +6,9 @@ public import ScryptexPostgres
 /// and an owner can do anything to its tables. After the migrations, the host's role (which is
 /// not the tenant) takes ownership of the schema, of `audit_records` and of the trail's trigger
 /// functions, and grants the tenant back only what it needs: `USAGE, CREATE` on the schema and
-/// `SELECT, INSERT` on the trail. The tenant can then neither update nor delete audit rows
-/// (no privilege, and a trigger refuses it anyway), nor drop or replace the trigger, the table
-/// or its functions. Idempotent; a schema without a trail is left as it is.
+/// `SELECT` on the trail. The tenant can then neither write, update nor delete audit rows (only
+/// the host appends them, with its own role: `TenantScope.asHost`), nor drop or replace the
+/// trigger, the table or its functions. Idempotent; a schema without a trail is left as it is.
 public enum TenantAuditProtection {
     public static func apply(_ slug: TenantSlug, in transaction: PostgresTransaction) async throws {
         try await apply(
@@ -38,7 +38,7 @@ public enum TenantAuditProtection {
             GRANT USAGE, CREATE ON SCHEMA \(schema) TO \(role.quoted);
             ALTER TABLE \(schema).audit_records OWNER TO CURRENT_USER;
             REVOKE ALL ON \(schema).audit_records FROM \(role.quoted);
-            GRANT SELECT, INSERT ON \(schema).audit_records TO \(role.quoted);
+            GRANT SELECT ON \(schema).audit_records TO \(role.quoted);
             ALTER FUNCTION \(schema).audit_chain_append() OWNER TO CURRENT_USER;
             ALTER FUNCTION \(schema).audit_append_only() OWNER TO CURRENT_USER;
             ALTER FUNCTION \(schema).audit_canonical(bigint, timestamptz, text, text, text, text, uuid, text, jsonb, text)

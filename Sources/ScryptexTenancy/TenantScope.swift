@@ -52,6 +52,28 @@ extension TenantScope {
     }
 }
 
+extension TenantScope {
+    /// Runs `body` with the host's own role inside a transaction that may have assumed a tenant's
+    /// role, then assumes that role again: for what only the host may do in a tenant's schema,
+    /// such as appending to its audit trail (the tenant role may only read it). Code running as
+    /// the tenant cannot write such rows with an actor of its choosing.
+    @discardableResult
+    public static func asHost<Result>(
+        in transaction: PostgresTransaction, _ body: () async throws -> Result
+    ) async throws -> Result {
+        let row = try await transaction.query(
+            """
+            SELECT current_user::text AS role, current_user <> session_user AS switched,
+                   CASE WHEN current_user <> session_user THEN set_config('role', 'none', true) END AS reset
+            """
+        ).first!
+        guard try row.decode("switched", as: Bool.self) else { return try await body() }
+        let result = try await body()
+        try await transaction.execute("SELECT set_config('role', \(try row.decode("role", as: String.self)), true)")
+        return result
+    }
+}
+
 /// Applies the tenant migration set to one tenant's schema, as the tenant's role (so every new
 /// object belongs to the tenant), in one transaction.
 public struct TenantMigrationRunner: Sendable {

@@ -4,6 +4,7 @@ import ScryptexCrypto
 import ScryptexHTTP
 import ScryptexIdentity
 import ScryptexPostgres
+import ScryptexTenancy
 import ScryptexTestSupport
 import Testing
 
@@ -329,5 +330,119 @@ struct HardeningTests {
         #expect(badRequest?.status == .badRequest)
         let unmapped = ScryptexApp.problem(for: PostgresError(code: .decoding, message: "x"))
         #expect(unmapped == nil)
+    }
+
+    /// What someone with the database's superuser rights does: change a record, then recompute
+    /// every later link so the chain itself is consistent again.
+    static func rewriteAsSuperuser(_ harness: RouteHarness, position: Int) async throws {
+        try await harness.pool.withTransaction { transaction in
+            try await transaction.executeScript(
+                """
+                SET LOCAL session_replication_role = replica;
+                UPDATE t_acme.audit_records SET actor = 'user:forged' WHERE chain_position = \(position);
+                DO $$
+                DECLARE
+                    r record;
+                    previous text;
+                BEGIN
+                    SELECT record_hash INTO previous FROM t_acme.audit_records WHERE chain_position = \(position) - 1;
+                    FOR r IN SELECT * FROM t_acme.audit_records WHERE chain_position >= \(position)
+                             ORDER BY chain_position LOOP
+                        UPDATE t_acme.audit_records SET previous_hash = previous,
+                            record_hash = encode(sha256(convert_to(t_acme.audit_canonical(r.chain_position,
+                                r.occurred_at, r.actor, r.action, r.object_type, r.object_id, r.account_id,
+                                r.request_id, r.details, previous), 'UTF8')), 'hex')
+                        WHERE chain_position = r.chain_position RETURNING record_hash INTO previous;
+                    END LOOP;
+                END
+                $$;
+                """
+            )
+        }
+    }
+
+    @Test func aSealedTrailRewrittenWithSuperuserRightsIsCaught() async throws {
+        try await RouteHarness.with { harness in
+            let owner = [("Authorization", "Bearer " + (try await harness.apiKey(roles: ["owner"])))]
+            for index in 0..<5 {
+                _ = await harness.send(
+                    .post, "/api/enterprise/roles", headers: owner,
+                    json: #"{"name":"role_\#(index)","permissions":["accounts.read"]}"#)
+            }
+            let schema = harness.tenant.schema
+            let seal = try #require(try await harness.sealing.seal(schema, on: harness.pool))
+            #expect(seal.isSigned(by: harness.sealing.publicKey))
+            #expect(try harness.sealing.log.latestSeal(of: schema.name) == seal)
+            // Nothing new: no new seal.
+            #expect(try await harness.sealing.seal(schema, on: harness.pool) == nil)
+
+            let verify = await harness.send(.get, "/api/enterprise/audit-trail/verify", headers: owner)
+            #expect(HardeningTests.json(verify)["sealedThrough"] as? Int == Int(seal.position), "\(Self.text(verify))")
+            let export = Self.text(await harness.send(.get, "/api/enterprise/audit-trail/export", headers: owner))
+            #expect(export.split(separator: "\n").last?.hasPrefix(#"{"seal":"#) == true)
+            #expect(try AuditExport.verify(export, checkpointKey: nil, sealKey: harness.sealing.publicKey).isIntact)
+
+            try await Self.rewriteAsSuperuser(harness, position: 3)
+            // The chain alone cannot tell…
+            let chainOnly = try await harness.pool.withTransaction { transaction in
+                try await AuditTrail(schema: schema).verify(in: transaction, checkpointKey: nil)
+            }
+            #expect(chainOnly.isIntact)
+            // …the seal can: online, from the command line's path, and in a new export.
+            let caught = Self.text(await harness.send(.get, "/api/enterprise/audit-trail/verify", headers: owner))
+            #expect(caught.contains("the trail was rewritten"), "\(caught)")
+            let rewritten = Self.text(await harness.send(.get, "/api/enterprise/audit-trail/export", headers: owner))
+            let offline = try AuditExport.verify(rewritten, checkpointKey: nil, sealKey: harness.sealing.publicKey)
+            #expect(offline.firstBrokenLink?.position == seal.position)
+
+            // A seal forged with another key is refused, and so is one whose head was swapped.
+            let forger = try P256SigningKey.generate()
+            var forged = try AuditSeal.sign(
+                trail: schema.name, position: seal.position, headHash: seal.headHash, with: forger)
+            #expect(!forged.isSigned(by: harness.sealing.publicKey))
+            forged = seal
+            forged.headHash = String(repeating: "a", count: 64)
+            #expect(!forged.isSigned(by: harness.sealing.publicKey))
+
+            // Records removed from the end, below a seal, are caught too.
+            try await harness.pool.withTransaction { transaction in
+                try await transaction.executeScript(
+                    """
+                    SET LOCAL session_replication_role = replica;
+                    DELETE FROM t_acme.audit_records WHERE chain_position >= 4;
+                    """
+                )
+            }
+            let truncated = try await harness.pool.withTransaction { transaction in
+                try await harness.sealing.verify(
+                    schema, checkpointKey: harness.keyring.auditCheckpointKey, in: transaction)
+            }
+            #expect(truncated.firstBrokenLink?.problem.contains("the trail ends at record 3") == true, "\(truncated)")
+        }
+    }
+
+    @Test func aTenantsOwnRoleCannotWriteItsTrail() async throws {
+        try await RouteHarness.with { harness in
+            let attempt = await #expect(throws: PostgresError.self) {
+                try await TenantScope(tenant: harness.tenant, pool: harness.pool).withTransaction { transaction in
+                    try await transaction.execute(
+                        """
+                        INSERT INTO audit_records (actor, action, details, previous_hash, record_hash)
+                        VALUES ('user:someone-else', 'account.deleted', '{}', '', '')
+                        """
+                    )
+                }
+            }
+            #expect(attempt?.sqlState == .insufficientPrivilege)
+            // The host still appends inside the tenant's transactions, and the role is restored.
+            let role = try await TenantScope(tenant: harness.tenant, pool: harness.pool).withTransaction {
+                transaction in
+                try await AuditTrail(schema: harness.tenant.schema).append(
+                    AuditEvent(actor: "system", action: "test.appended"), in: transaction)
+                return try await transaction.query("SELECT current_user::text AS role").first!.decode(
+                    "role", as: String.self)
+            }
+            #expect(role.hasPrefix("t_") || role.contains("acme"), "\(role)")
+        }
     }
 }

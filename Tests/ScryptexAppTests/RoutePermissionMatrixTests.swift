@@ -21,6 +21,7 @@ struct RouteHarness {
     let application: HTTPApplication
     let directory: TenantDirectory
     let sanctions: SanctionsRegistry
+    let sealing: AuditSealing
 
     static func with(
         environment: [String: String] = ["RATE_LIMIT_LOGIN": "1000/s"], _ body: (RouteHarness) async throws -> Void
@@ -35,6 +36,10 @@ struct RouteHarness {
                 }
                 var settings = try Configuration(environment: environment)
                 settings.platformDomain = "localhost"
+                // Keys and seals of this harness only, never the working folder's.
+                settings.dataDirectory = NSTemporaryDirectory() + "scryptex-harness-" + UUID().uuidString
+                defer { try? FileManager.default.removeItem(atPath: settings.dataDirectory) }
+                let sealing = try AuditSealing(configuration: settings, logger: TestDatabase.logger)
                 let keyring = Keyring(master: try MasterKey(bytes: SecureRandom.bytes(count: 32)))
                 let tenant = try await TenantIdentitySetUp.provisioner(
                     settings, keyring: keyring, logger: TestDatabase.logger
@@ -48,8 +53,8 @@ struct RouteHarness {
                     pool: pool, logger: TestDatabase.logger, checkInterval: .seconds(3600))
                 let templates = try TemplateLibrary(directory: Self.templatesDirectory)
                 let routes = HostService.routes(
-                    pool: pool, keyring: keyring, configuration: settings, logger: TestDatabase.logger,
-                    templates: templates, sanctions: sanctions)
+                    pool: pool, keyring: keyring, sealing: sealing, configuration: settings,
+                    logger: TestDatabase.logger, templates: templates, sanctions: sanctions)
                 let application = HTTPApplication(
                     router: routes.router,
                     middleware: [
@@ -59,7 +64,7 @@ struct RouteHarness {
                 try await body(
                     RouteHarness(
                         pool: pool, keyring: keyring, tenant: tenant, routes: routes, application: application,
-                        directory: directory, sanctions: sanctions)
+                        directory: directory, sanctions: sanctions, sealing: sealing)
                 )
                 await pool.close()
             } catch {
@@ -86,7 +91,13 @@ struct RouteHarness {
         )
         // As the server does: in-memory routes first, without a task.
         if let response = application.respondImmediately(to: request, context: context) { return response }
-        return await application.respond(to: request, context: context)
+        var response = await application.respond(to: request, context: context)
+        // A streamed body, as a client would read it whole.
+        if response.bodyProducer != nil {
+            response.body = (try? await response.collectedBody()) ?? Array("(the stream failed)".utf8)
+            response.bodyProducer = nil
+        }
+        return response
     }
 
     /// A new API key of the tenant with `roles`, made the way `scryptex apikey create` makes one.

@@ -43,8 +43,7 @@ struct StalledServerTests {
         for pid in stopped { kill(pid, SIGSTOP) }
         let clock = ContinuousClock()
 
-        // A readiness probe answers within its budget (the statement's own deadline, 1.5 s,
-        // usually comes first).
+        // A readiness probe answers within its budget.
         var began = clock.now
         await #expect(throws: (any Error).self) {
             try await answer(within: .milliseconds(1800)) {

@@ -37,9 +37,14 @@ struct TenantArchiveTests {
                     VALUES ('11111111-1111-1111-1111-111111111111', 'Sub', 'hedge_fund', 'Acme Sub LP', 'KY');
                     INSERT INTO institutional_team_members (account_id, email_hash, role)
                     VALUES ('11111111-1111-1111-1111-111111111111', 'abc123', 'owner');
-                    INSERT INTO audit_records (actor, action, previous_hash, record_hash) VALUES ('u1', 'create', '0', 'h1'), ('u1', 'update', 'h1', 'h2');
                     """
                 )
+                // Only the host writes a trail.
+                try await TenantScope.asHost(in: transaction) {
+                    try await transaction.executeScript(
+                        "INSERT INTO audit_records (actor, action, previous_hash, record_hash) VALUES ('u1', 'create', '0', 'h1'), ('u1', 'update', 'h1', 'h2')"
+                    )
+                }
             }
             let archive = TenantArchive(provisioner: provisioner, logger: TestDatabase.logger)
             let lines = try await archive.export("acme", on: pool)
@@ -61,9 +66,11 @@ struct TenantArchiveTests {
             #expect(try trail.map { try $0.decode("origin", as: String?.self) } == ["1", "2"])
             // New records continue the chain after the imported ones.
             let next = try await TenantScope(tenant: copy, pool: pool).withTransaction { transaction in
-                try await transaction.query(
-                    "INSERT INTO audit_records (actor, action, previous_hash, record_hash) VALUES ('u2', 'x', '', '') RETURNING chain_position"
-                ).first!.decode("chain_position", as: Int.self)
+                try await TenantScope.asHost(in: transaction) {
+                    try await transaction.query(
+                        "INSERT INTO audit_records (actor, action, previous_hash, record_hash) VALUES ('u2', 'x', '', '') RETURNING chain_position"
+                    ).first!.decode("chain_position", as: Int.self)
+                }
             }
             #expect(next == 3)
             let branding = try await pool.query(

@@ -53,10 +53,12 @@ struct TenantSpareSchemaTests {
             // The trail works (its trigger finds the table through that search_path) and the
             // tenant is as isolated as any other.
             let scope = TenantScope(tenant: acme, pool: pool)
-            let position = try await scope.withTransaction {
-                try await $0.query(
-                    "INSERT INTO audit_records (actor, action) VALUES ('test', 'spare.check') RETURNING chain_position"
-                )
+            let position = try await scope.withTransaction { transaction in
+                try await TenantScope.asHost(in: transaction) {
+                    try await transaction.query(
+                        "INSERT INTO audit_records (actor, action) VALUES ('test', 'spare.check') RETURNING chain_position"
+                    )
+                }
             }
             #expect(try position.first?.decode("chain_position", as: Int.self) == 1)
             let error = await #expect(throws: PostgresError.self) {

@@ -167,6 +167,11 @@ public enum ScryptexCommands {
                         summary:
                             "Delete records older than AUDIT_RETENTION_DAYS from every trail, behind signed checkpoints."
                     ),
+                    CommandDefinition(
+                        name: "seal",
+                        summary:
+                            "Sign the head of every trail that grew and append the seals to AUDIT_SEAL_LOG (the host does this every AUDIT_SEAL_INTERVAL)."
+                    ),
                 ]
             ),
             CommandDefinition(

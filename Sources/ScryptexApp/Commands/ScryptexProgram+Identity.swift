@@ -12,6 +12,7 @@ extension ScryptexProgram {
         async throws -> Int32
     {
         let keyring = try MasterKeySource.keyring(for: configuration, logger: logger)
+        let sealing = try AuditSealing(configuration: configuration, logger: logger)
         if invocation.path == ["audit", "verify"], let file = invocation.value("file") {
             let text: String
             do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
@@ -19,7 +20,9 @@ extension ScryptexProgram {
                 return ExitCode.failure
             }
             do {
-                return report(try AuditExport.verify(text, checkpointKey: keyring.auditCheckpointKey), name: file)
+                return report(
+                    try AuditExport.verify(
+                        text, checkpointKey: keyring.auditCheckpointKey, sealKey: sealing.publicKey), name: file)
             } catch let error as IdentityError {
                 errorOutput("scryptex: \(file): \(error.message)")
                 return ExitCode.usage
@@ -58,6 +61,11 @@ extension ScryptexProgram {
                     let count = try await pool.withTransaction { try await keyring.rewrapAll(in: $0) }
                     output("re-wrapped \(count) data keys with master key \(keyring.masterKeyIdentifier)")
                     return ExitCode.success
+                case ["audit", "seal"]:
+                    let sealed = try await sealing.sealAll(on: pool)
+                    output(
+                        "sealed \(sealed) audit trails into \(sealing.log.path) (key \(sealing.publicKey.thumbprint))")
+                    return ExitCode.success
                 case ["audit", "purge"]:
                     let (records, trails) = try await AuditRetention(
                         retentionDays: configuration.auditRetentionDays, keyring: keyring, logger: logger
@@ -74,8 +82,7 @@ extension ScryptexProgram {
                         schema = PlatformMigrations.schema
                     }
                     let verification = try await pool.withTransaction { transaction in
-                        try await AuditTrail(schema: schema).verify(
-                            in: transaction, checkpointKey: keyring.auditCheckpointKey)
+                        try await sealing.verify(schema, checkpointKey: keyring.auditCheckpointKey, in: transaction)
                     }
                     return report(verification, name: schema.name)
                 }
@@ -107,8 +114,9 @@ extension ScryptexProgram {
             return ExitCode.failure
         }
         let range = verification.firstPosition.map { "\($0)...\(verification.lastPosition ?? $0)" } ?? "empty"
+        let sealed = verification.sealedThrough.map { ", signed seal through \($0)" } ?? ", not yet sealed"
         output(
-            "audit trail \(name): intact, \(verification.recordsChecked) records (\(range)), head \(verification.headHash ?? "-")"
+            "audit trail \(name): intact, \(verification.recordsChecked) records (\(range)), head \(verification.headHash ?? "-")\(sealed)"
         )
         return ExitCode.success
     }

@@ -87,6 +87,7 @@ public struct ScryptexProgram: Sendable {
                 ["tenant", "sync"]:
                 return try await tenants(invocation, configuration, logger: logger)
             case ["apikey", "create"], ["admin-key", "create"], ["audit", "verify"], ["audit", "purge"],
+                ["audit", "seal"],
                 ["keys", "rotate"], ["keys", "rewrap"]:
                 return try await identity(invocation, configuration, logger: logger)
             case ["sanctions", "load"], ["sanctions", "status"]:

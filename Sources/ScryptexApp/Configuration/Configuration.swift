@@ -53,6 +53,14 @@ public struct Configuration: Sendable {
     /// Where the master key is read from when `SCRYPTEX_MASTER_KEY` is unset; created (mode
     /// 0600) on first start when it is the default in the data folder.
     public var masterKeyFile: String?
+    /// The P-256 key that signs audit seals, as a PEM file (`SCRYPTEX_AUDIT_SIGNING_KEY_FILE`);
+    /// nil: `<data folder>/audit-signing-key.pem`, created on first start. Like the master key,
+    /// it never enters the database.
+    public var auditSigningKeyFile: String?
+    /// The append-only file of audit seals (`AUDIT_SEAL_LOG`); nil: `<data folder>/audit-seals.jsonl`.
+    public var auditSealLog: String?
+    /// How often the host seals every audit trail that grew (`AUDIT_SEAL_INTERVAL`, seconds).
+    public var auditSealIntervalSeconds = 300
     /// A previous master key (`SCRYPTEX_MASTER_KEY_PREVIOUS`) during a master-key rotation.
     public var previousMasterKey: String?
     /// The ACME directory to obtain certificates from (`ACME_DIRECTORY_URL`, e.g. Let's
@@ -217,6 +225,13 @@ public struct Configuration: Sendable {
         masterKeyFile = reader.value("SCRYPTEX_MASTER_KEY_FILE", default: nil, accepted: "a file path") {
             text -> String?? in text.isEmpty ? nil : .some(text)
         }
+        auditSigningKeyFile = reader.value("SCRYPTEX_AUDIT_SIGNING_KEY_FILE", default: nil, accepted: "a file path") {
+            text -> String?? in text.isEmpty ? nil : .some(text)
+        }
+        auditSealLog = reader.value("AUDIT_SEAL_LOG", default: nil, accepted: "a file path") {
+            text -> String?? in text.isEmpty ? nil : .some(text)
+        }
+        auditSealIntervalSeconds = reader.integer("AUDIT_SEAL_INTERVAL", default: 300, in: 5...86_400)
         acmeDirectoryURL = reader.value(
             "ACME_DIRECTORY_URL", default: nil,
             accepted: "an https URL such as https://acme-v02.api.letsencrypt.org/directory"
@@ -275,6 +290,8 @@ public struct Configuration: Sendable {
             ("DEFAULT_JURISDICTION", defaultJurisdiction),
             ("REGULATORY_REPORTING_ENABLED", String(regulatoryReportingEnabled)),
             ("AUDIT_RETENTION_DAYS", String(auditRetentionDays)),
+            ("AUDIT_SEAL_INTERVAL", String(auditSealIntervalSeconds)),
+            ("AUDIT_SEAL_LOG", auditSealLogPath),
             ("ML_MODEL_STORAGE_PATH", mlModelStoragePath),
             ("BACKTESTING_DATA_SOURCE", backtestingDataSource),
             ("TRAINING_COMPUTE_TIER", trainingComputeTier),

@@ -15,12 +15,7 @@ struct AuditRetention: Sendable {
     @discardableResult
     func purgeAll(on pool: PostgresConnectionPool, now: Date = Date()) async throws -> (records: Int, trails: Int) {
         let cutoff = now.addingTimeInterval(-Double(retentionDays) * 86_400)
-        var schemas = [PlatformMigrations.schema]
-        let rows = try await pool.query(
-            "SELECT slug FROM platform.tenants WHERE status IN ('active', 'suspended') ORDER BY slug")
-        for row in rows {
-            schemas.append(try SQLIdentifier("t_" + (try row.decode("slug", as: String.self))))
-        }
+        let schemas = try await Self.trails(on: pool)
         var total = 0
         for schema in schemas {
             let purged = try await pool.withTransaction { transaction in
@@ -35,6 +30,17 @@ struct AuditRetention: Sendable {
             total += purged
         }
         return (total, schemas.count)
+    }
+
+    /// The schemas whose trails the host keeps: the control plane's and each live tenant's.
+    static func trails(on pool: PostgresConnectionPool) async throws -> [SQLIdentifier] {
+        var schemas = [PlatformMigrations.schema]
+        let rows = try await pool.query(
+            "SELECT slug FROM platform.tenants WHERE status IN ('active', 'suspended') ORDER BY slug")
+        for row in rows {
+            schemas.append(try SQLIdentifier("t_" + (try row.decode("slug", as: String.self))))
+        }
+        return schemas
     }
 
     /// Purges now and then every `interval` until cancelled; failures are logged, not fatal.

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import ScryptexCore
+import ScryptexCrypto
 import ScryptexIdentity
 
 /// Finds the master key: `SCRYPTEX_MASTER_KEY`, else the file `SCRYPTEX_MASTER_KEY_FILE`, else
@@ -13,36 +14,70 @@ enum MasterKeySource {
             return Keyring(master: try MasterKey(text: text), previous: previous)
         }
         let path = configuration.masterKeyFile ?? configuration.dataDirectory + "/master.key"
-        if !FileManager.default.fileExists(atPath: path) {
-            guard configuration.masterKeyFile == nil else {
-                throw IdentityError(.notFound, "SCRYPTEX_MASTER_KEY_FILE=\(path): the file does not exist")
-            }
-            try FileManager.default.createDirectory(
-                atPath: configuration.dataDirectory, withIntermediateDirectories: true)
-            let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
-            guard descriptor >= 0 else {
-                throw IdentityError(.invalidInput, "cannot create the master key file \(path): errno \(errno)")
-            }
-            let text = MasterKey.generateText() + "\n"
-            let written = text.withCString { write(descriptor, $0, strlen($0)) }
-            close(descriptor)
-            guard written == text.utf8.count else {
-                throw IdentityError(.invalidInput, "cannot write the master key file \(path)")
-            }
-            logger.notice(
-                "created a master key for encryption at rest; back it up apart from the database",
-                ["path": path])
-        }
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw IdentityError(.invalidInput, "cannot read the master key file \(path): \(error.localizedDescription)")
-        }
+        let text = try SecretFile.read(
+            path, what: "the master key", variable: configuration.masterKeyFile.map { _ in "SCRYPTEX_MASTER_KEY_FILE" },
+            dataDirectory: configuration.dataDirectory, logger: logger,
+            creating: { MasterKey.generateText() + "\n" },
+            notice: "created a master key for encryption at rest; back it up apart from the database")
         do {
             return Keyring(master: try MasterKey(text: text), previous: previous)
         } catch let error as IdentityError {
             throw IdentityError(error.code, "\(path): \(error.message)")
+        }
+    }
+
+    /// The key that signs audit seals: `SCRYPTEX_AUDIT_SIGNING_KEY_FILE`, else
+    /// `<data folder>/audit-signing-key.pem`, created (mode 0600) on first use.
+    static func auditSigningKey(for configuration: Configuration, logger: Logger) throws -> P256SigningKey {
+        let path = configuration.auditSigningKeyFile ?? configuration.dataDirectory + "/audit-signing-key.pem"
+        let text = try SecretFile.read(
+            path, what: "the audit signing key",
+            variable: configuration.auditSigningKeyFile.map { _ in "SCRYPTEX_AUDIT_SIGNING_KEY_FILE" },
+            dataDirectory: configuration.dataDirectory, logger: logger,
+            creating: { try P256SigningKey.generate().privateKeyPEM },
+            notice: "created the key that signs audit seals; back it up apart from the database")
+        do {
+            return try P256SigningKey(privateKeyPEM: text)
+        } catch {
+            throw IdentityError(.invalidInput, "\(path): \(error)")
+        }
+    }
+}
+
+extension Configuration {
+    /// Where the audit seals are appended.
+    var auditSealLogPath: String { auditSealLog ?? dataDirectory + "/audit-seals.jsonl" }
+}
+
+/// A secret kept in a file of its own, outside the database.
+enum SecretFile {
+    /// The file's text. A missing file named by `variable` is an error; a missing default file
+    /// is created with `creating()` (mode 0600, never overwriting) and announced with `notice`.
+    static func read(
+        _ path: String, what: String, variable: String?, dataDirectory: String, logger: Logger,
+        creating: () throws -> String, notice: String
+    ) throws -> String {
+        if !FileManager.default.fileExists(atPath: path) {
+            if let variable {
+                throw IdentityError(.notFound, "\(variable)=\(path): the file does not exist")
+            }
+            try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+            let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+            guard descriptor >= 0 else {
+                throw IdentityError(.invalidInput, "cannot create the file of \(what) \(path): errno \(errno)")
+            }
+            let text = try creating()
+            let written = text.withCString { write(descriptor, $0, strlen($0)) }
+            close(descriptor)
+            guard written == text.utf8.count else {
+                throw IdentityError(.invalidInput, "cannot write the file of \(what) \(path)")
+            }
+            logger.notice(notice, ["path": path])
+        }
+        do {
+            return try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw IdentityError(.invalidInput, "cannot read the file of \(what) \(path): \(error.localizedDescription)")
         }
     }
 }

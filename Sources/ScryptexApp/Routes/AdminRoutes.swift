@@ -38,8 +38,9 @@ enum AdminRoutes {
         }
         routes.add(.get, "/admin/api/audit-trail/verify", .platformAdmin) { _, _ in
             let verification = try await services.pool.withTransaction { transaction in
-                try await AuditTrail(schema: PlatformMigrations.schema).verify(
-                    in: transaction, checkpointKey: services.identity.keyring.auditCheckpointKey)
+                try await services.sealing.verify(
+                    PlatformMigrations.schema, checkpointKey: services.identity.keyring.auditCheckpointKey,
+                    in: transaction)
             }
             return try JSONResponse.encode(verification)
         }

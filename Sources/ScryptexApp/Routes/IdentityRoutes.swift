@@ -1,5 +1,6 @@
 import Foundation
 import ScryptexCore
+import ScryptexCrypto
 import ScryptexHTTP
 import ScryptexIdentity
 import ScryptexPostgres
@@ -217,24 +218,30 @@ enum IdentityRoutes {
             let key = services.identity.keyring.auditCheckpointKey
             let verification = try await TenantScope(tenant: tenant, pool: services.pool).withTransaction {
                 transaction in
-                try await AuditTrail(schema: tenant.schema).verify(in: transaction, checkpointKey: key)
+                try await services.sealing.verify(tenant.schema, checkpointKey: key, in: transaction)
             }
             return try JSONResponse.encode(verification)
+        }
+        // The public key that signs seals, to pin once and verify exports with.
+        routes.add(.get, "/api/enterprise/audit-trail/signing-key", .permission(.auditRead)) { _, _ in
+            let key = services.sealing.publicKey
+            return try JSONResponse.encode([
+                "algorithm": "ES256", "pem": key.pem, "jwk": key.jsonWebKey, "thumbprint": key.thumbprint,
+            ])
         }
         routes.add(.get, "/api/enterprise/audit-trail/export", .permission(.auditExport)) { _, context in
             let tenant = try TenantRoutes.requireTenant(context)
             let principal = try principalOf(context)
-            let lines = try await TenantScope(tenant: tenant, pool: services.pool).withTransaction { transaction in
-                let trail = AuditTrail(schema: tenant.schema)
-                try await trail.append(
+            // Recorded and committed first: the export itself holds no transaction open.
+            try await TenantScope(tenant: tenant, pool: services.pool).withTransaction { transaction in
+                try await AuditTrail(schema: tenant.schema).append(
                     AuditEvent(
                         actor: principal.actor, action: "audit.exported", objectType: "audit_trail",
                         requestID: context.requestID), in: transaction)
-                return try await AuditExport.lines(of: trail, in: transaction)
             }
-            var response = HTTPResponse(
-                status: .ok, contentType: "application/x-ndjson", body: Array(lines.joined(separator: "\n").utf8) + [10]
-            )
+            var response = HTTPResponse.streaming(contentType: "application/x-ndjson") { writer in
+                try await AuditExport.write(tenant, sealing: services.sealing, pool: services.pool, to: writer)
+            }
             response.headers.add(
                 name: "Content-Disposition", value: "attachment; filename=\"audit-\(tenant.slug.value).jsonl\"")
             return response
@@ -379,31 +386,69 @@ struct QueryParameters {
     }
 }
 
-/// The trail as JSON lines: one header line naming the schema and the export time, then one
-/// line per record with every field the hash covers, so `scryptex audit verify --file` can
-/// check it offline.
+/// The trail as JSON lines: one header line naming the schema, the export time and the public
+/// key that signs seals; then one line per record with every field the hash covers; last, the
+/// trail's latest seal (if any), so `scryptex audit verify --file` — or anyone holding the
+/// public key — can check it offline, including that no sealed record was rewritten.
 enum AuditExport {
     struct Header: Codable {
         var format = "scryptex-audit-export/1"
         var schema: String
         var exportedAt: Date
+        /// The seal-signing key as a PEM `PUBLIC KEY` (pin it from `GET …/audit-trail/signing-key`).
+        var sealKey: String?
     }
 
-    static func lines(of trail: AuditTrail, in transaction: PostgresTransaction) async throws -> [String] {
+    /// A line holding the trail's latest seal, last in the export.
+    struct SealLine: Codable {
+        var seal: AuditSeal
+    }
+
+    static var encoder: JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
-        var lines = [
-            String(decoding: try encoder.encode(Header(schema: trail.schema.name, exportedAt: Date())), as: UTF8.self)
-        ]
-        try await trail.forEachRecord(in: transaction) { page in
-            for record in page { lines.append(String(decoding: try encoder.encode(record), as: UTF8.self)) }
+        return encoder
+    }
+
+    /// Writes the export of `tenant`'s trail to `writer` a page at a time: each page is read in a
+    /// short transaction of its own (the trail is append-only, so pages by position are
+    /// consistent), so memory stays bounded and no lock is held against the tenant's writers.
+    static func write(
+        _ tenant: Tenant, sealing: AuditSealing, pool: PostgresConnectionPool, to writer: any HTTPBodyWriter
+    ) async throws {
+        let encoder = Self.encoder
+        let trail = AuditTrail(schema: tenant.schema)
+        let header = Header(schema: trail.schema.name, exportedAt: Date(), sealKey: sealing.publicKey.pem)
+        // The seal is taken before the records, so the records reach at least as far.
+        let seal = try sealing.log.latestSeal(of: trail.schema.name)
+        try await writer.write(Array(try encoder.encode(header)) + [10])
+        var cursor: Int64 = 0
+        while true {
+            let page = try await TenantScope(tenant: tenant, pool: pool).withTransaction { transaction in
+                try await trail.records(matching: .init(), after: cursor, limit: 2000, in: transaction)
+            }
+            guard let last = page.last else { break }
+            var bytes: [UInt8] = []
+            for record in page {
+                bytes += try encoder.encode(record)
+                bytes.append(10)
+            }
+            try await writer.write(bytes)
+            cursor = last.position
         }
-        return lines
+        if let seal { try await writer.write(Array(try encoder.encode(SealLine(seal: seal))) + [10]) }
     }
 
     /// Verifies exported lines; throws naming the line for anything that is not an export.
-    static func verify(_ text: String, checkpointKey: [UInt8]?) throws -> AuditChain.Verification {
+    ///
+    /// - Parameter sealKey: The key seals must be signed with; nil takes the one the export
+    ///   names (which proves consistency only: pin the key to prove authenticity).
+    static func verify(
+        _ text: String, checkpointKey: [UInt8]?, sealKey: P256PublicKey? = nil
+    ) throws
+        -> AuditChain.Verification
+    {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
         var lines = text.split(separator: "\n", omittingEmptySubsequences: true).makeIterator()
@@ -414,15 +459,27 @@ enum AuditExport {
                 .invalidInput, "line 1: not a scryptex audit export (no scryptex-audit-export/1 header)")
         }
         var records: [AuditRecord] = []
+        var seal: AuditSeal?
         var number = 1
         while let line = lines.next() {
             number += 1
+            if seal == nil, line.hasPrefix(#"{"seal":"#),
+                let sealed = try? decoder.decode(SealLine.self, from: Data(line.utf8))
+            {
+                seal = sealed.seal
+                continue
+            }
+            guard seal == nil else {
+                throw IdentityError(.invalidInput, "line \(number): nothing may follow the seal")
+            }
             do {
                 records.append(try decoder.decode(AuditRecord.self, from: Data(line.utf8)))
             } catch {
                 throw IdentityError(.invalidInput, "line \(number): not an audit record")
             }
         }
-        return AuditTrailVerifier(checkpointKey: checkpointKey, schemaName: header.schema).verify(records)
+        let key = try sealKey ?? header.sealKey.map { try P256PublicKey(pem: $0) }
+        return AuditTrailVerifier(checkpointKey: checkpointKey, schemaName: header.schema).verify(
+            records, seal: seal, sealKey: key)
     }
 }

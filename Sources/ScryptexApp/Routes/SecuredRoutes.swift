@@ -43,6 +43,7 @@ enum PrincipalKey: RequestContextKey {
 /// What routes need: the identity service, rate limits, settings, feature flags, sanctions lists.
 struct RouteServices: Sendable {
     let identity: IdentityService
+    let sealing: AuditSealing
     let limiter: RateLimiter
     let configuration: Configuration
     let logger: Logger

@@ -54,11 +54,18 @@ enum HTTPResponseEncoder {
         appendField("Date", date)
         let code = response.status.code
         let hasLength = code >= 200 && code != 204 && code != 304
-        if hasLength { appendField("Content-Length", String(response.body.count)) }
+        let streamed = response.bodyProducer != nil
+        if hasLength {
+            if streamed {
+                appendField("Transfer-Encoding", "chunked")
+            } else {
+                appendField("Content-Length", String(response.body.count))
+            }
+        }
         if close { appendField("Connection", "close") }
         bytes.append(13)
         bytes.append(10)
-        if hasLength && !omitBody {
+        if hasLength && !omitBody && !streamed {
             bytes.append(contentsOf: response.body)
         }
     }

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// An HTTP request method (RFC 9110 §9): a token, compared case-sensitively.
 public struct HTTPMethod: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public let rawValue: String
@@ -168,6 +170,10 @@ public struct HTTPResponse: Sendable {
     public var status: HTTPStatus
     public var headers: HTTPHeaders
     public var body: [UInt8]
+    /// Produces the body piece by piece instead of `body`: sent with chunked transfer coding,
+    /// each write waiting while the client reads slower than the producer writes, so a large
+    /// body (an export) never has to be held in memory.
+    public var bodyProducer: HTTPBodyProducer?
 
     public init(status: HTTPStatus, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = []) {
         self.status = status
@@ -189,6 +195,23 @@ public struct HTTPResponse: Sendable {
             self.headers = HTTPHeaders([("Content-Type", contentType)])
         }
         self.body = Array(body)
+    }
+
+    /// A response whose body `producer` writes as it goes.
+    public static func streaming(
+        status: HTTPStatus = .ok, contentType: String, producer: @escaping HTTPBodyProducer
+    ) -> HTTPResponse {
+        var response = HTTPResponse(status: status, contentType: contentType, body: [])
+        response.bodyProducer = producer
+        return response
+    }
+
+    /// The whole body: `body`, or everything the producer writes (for tests and small bodies).
+    public func collectedBody() async throws -> [UInt8] {
+        guard let bodyProducer else { return body }
+        let collector = CollectingBodyWriter()
+        try await bodyProducer(collector)
+        return collector.bytes.withLock { $0 }
     }
 
     /// The policy of server-rendered pages.
@@ -230,5 +253,25 @@ extension StringProtocol {
         while let first = view.first, first == " " || first == "\t" { view.removeFirst() }
         while let last = view.last, last == " " || last == "\t" { view.removeLast() }
         return view
+    }
+}
+
+/// Writes the body of a streamed response.
+public protocol HTTPBodyWriter: Sendable {
+    /// Sends `bytes` as the next part of the body; returns once the connection can take more.
+    /// - Throws: When the client has gone away.
+    func write(_ bytes: [UInt8]) async throws
+}
+
+/// Writes a response body through a writer; a thrown error ends the connection, since the
+/// status line has already been sent.
+public typealias HTTPBodyProducer = @Sendable (any HTTPBodyWriter) async throws -> Void
+
+/// Keeps what is written, in memory.
+final class CollectingBodyWriter: HTTPBodyWriter {
+    let bytes = Mutex<[UInt8]>([])
+
+    func write(_ bytes: [UInt8]) async throws {
+        self.bytes.withLock { $0.append(contentsOf: bytes) }
     }
 }

@@ -274,15 +274,77 @@ final class HTTPConnection: EventLoopSource {
         guard phase == .responding else { return }
         server.responseTimes.record(.now - dispatchedAt)
         let keepAlive = request.keepAlive && !server.isDraining && !peerFinished
-        if !keepAlive { closeWhenFlushed = true }
+        let producer = request.method == .head ? nil : response.bodyProducer
+        if !keepAlive && producer == nil { closeWhenFlushed = true }
         enqueue(response, requestID: requestID, omitBody: request.method == .head, close: !keepAlive)
         guard phase != .closed else { return }
+        if let producer {
+            stream(producer, keepAlive: keepAlive)
+        } else {
+            finishResponse(keepAlive: keepAlive)
+        }
+    }
+
+    /// The response is sent: read the next request, or close.
+    private func finishResponse(keepAlive: Bool) {
         if keepAlive {
             phase = .reading
             phaseStarted = loop.now
             pauseReading(false)
             if !dispatchingInline { processBufferedRequests() }
         }
+    }
+
+    // MARK: Streamed bodies
+
+    /// A producer waiting for the output to drain before it writes more.
+    private var producerWaiting: CheckedContinuation<Void, any Error>?
+
+    private func stream(_ producer: @escaping HTTPBodyProducer, keepAlive: Bool) {
+        let bound = LoopBound(value: self, loop: loop)
+        let writer = ConnectionBodyWriter(connection: bound)
+        Task {
+            do {
+                try await producer(writer)
+                bound.withValue { $0.endStream(keepAlive: keepAlive) }
+            } catch {
+                // The head is sent: the only way left to say "incomplete" is to close.
+                bound.withValue { $0.close() }
+            }
+        }
+    }
+
+    /// Sends one chunk; resumes `continuation` at once, or once the client has read the backlog.
+    fileprivate func writeChunk(_ bytes: [UInt8], then continuation: CheckedContinuation<Void, any Error>) {
+        guard phase == .responding else {
+            continuation.resume(throwing: HTTPConnectionClosed())
+            return
+        }
+        prepareOutput()
+        output.append(contentsOf: String(bytes.count, radix: 16).utf8)
+        output.append(contentsOf: [13, 10])
+        output.append(contentsOf: bytes)
+        output.append(contentsOf: [13, 10])
+        lastWriteProgress = loop.now
+        if output.count - outputOffset > Self.outputHighWater {
+            producerWaiting = continuation
+            flush()
+        } else {
+            flush()
+            if phase == .closed {
+                continuation.resume(throwing: HTTPConnectionClosed())
+            } else {
+                continuation.resume()
+            }
+        }
+    }
+
+    private func endStream(keepAlive: Bool) {
+        guard phase == .responding else { return }
+        if !keepAlive { closeWhenFlushed = true }
+        enqueue(Array("0\r\n\r\n".utf8))
+        guard phase != .closed else { return }
+        finishResponse(keepAlive: keepAlive)
     }
 
     // MARK: Writing
@@ -348,6 +410,9 @@ final class HTTPConnection: EventLoopSource {
         setWriteInterest(false)
         if closeWhenFlushed {
             close()
+        } else if let waiting = producerWaiting {
+            producerWaiting = nil
+            waiting.resume()
         }
     }
 
@@ -370,9 +435,28 @@ final class HTTPConnection: EventLoopSource {
     func close() {
         guard phase != .closed else { return }
         phase = .closed
+        if let waiting = producerWaiting {
+            producerWaiting = nil
+            waiting.resume(throwing: HTTPConnectionClosed())
+        }
         tls?.shutdown()
         loop.deregister(token: token, descriptor: descriptor)
         Glibc.close(descriptor)
         server.connectionClosed()
+    }
+}
+
+/// The client went away while a streamed body was being written.
+struct HTTPConnectionClosed: Error {}
+
+/// Hands a producer's chunks to its connection on the connection's loop.
+private struct ConnectionBodyWriter: HTTPBodyWriter {
+    let connection: LoopBound<HTTPConnection>
+
+    func write(_ bytes: [UInt8]) async throws {
+        guard !bytes.isEmpty else { return }
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            connection.withValue { $0.writeChunk(bytes, then: continuation) }
+        }
     }
 }

@@ -112,7 +112,7 @@ public final class PostgresConnection: Sendable {
     /// client-side timeout that cancels the statement on the server.
     ///
     /// Whatever happens on the server, the caller gets an answer by a deadline: the timeout and
-    /// half a second for the cancel to land, or `configuration.answerDeadline`. A server that is
+    /// two seconds for the cancel to land, or `configuration.answerDeadline`. A server that is
     /// stopped answers neither the statement nor the cancel request; then the connection is
     /// abandoned (the pool drops it) and the caller gets `.statementTimeout`.
     func run<Result: Sendable>(
@@ -125,7 +125,7 @@ public final class PostgresConnection: Sendable {
         }
         let queue = self.queue
         let queryID = handle.reserveQueryID()
-        let deadline = timeout.map { $0 + .milliseconds(500) } ?? configuration.answerDeadline
+        let deadline = timeout.map { $0 + .seconds(2) } ?? configuration.answerDeadline
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, any Error>) in
                 // Resumed once: by the work, or by the watchdog if the work never returns.
