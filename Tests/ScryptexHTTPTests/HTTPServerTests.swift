@@ -54,6 +54,47 @@ struct HTTPServerTests {
         }
     }
 
+    /// A streamed body arrives whole with chunked coding; a client that does not read holds the
+    /// producer back (memory stays bounded); a client that leaves stops it.
+    @Test func streamedBodiesAreChunkedAndHeldBackBySlowClients() async throws {
+        try await withTestServer { server in
+            let base = "http://127.0.0.1:\(server.port)"
+            let file = NSTemporaryDirectory() + "scryptex-stream-" + UUID().uuidString
+            defer { try? FileManager.default.removeItem(atPath: file) }
+            StreamProbe.written.store(0, ordering: .relaxed)
+            let fetched = try await runClient(
+                "/usr/bin/curl",
+                [
+                    "-s", "-D", "-", "-o", file, base + "/stream", "-o", "/dev/null", base + "/healthz",
+                    "-w", "connects=%{num_connects}\n",
+                ])
+            #expect(fetched.output.lowercased().contains("transfer-encoding: chunked"), "\(fetched.output)")
+            #expect(fetched.output.contains("connects=0"), "the connection was not kept alive: \(fetched.output)")
+            let body = Array(try Data(contentsOf: URL(fileURLWithPath: file)))
+            #expect(body.count == StreamProbe.chunks * 65_536)
+            #expect(body.enumerated().allSatisfy { $0.element == UInt8($0.offset % 251) })
+
+            // A client that asks and does not read: the producer stops after a bounded amount.
+            StreamProbe.written.store(0, ordering: .relaxed)
+            StreamProbe.failed.store(false, ordering: .relaxed)
+            let client = try RawClient(port: server.port)
+            var small: Int32 = 4096
+            setsockopt(client.descriptor, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+            client.send("GET /stream HTTP/1.1\r\nHost: h\r\n\r\n")
+            try await Task.sleep(for: .seconds(1))
+            let held = StreamProbe.written.load(ordering: .relaxed)
+            #expect(held < StreamProbe.chunks / 2, "the producer ran ahead of a client that does not read: \(held)")
+            // It goes on once the client reads, and stops with an error when the client leaves.
+            _ = client.read(until: "\r\n\r\n")
+            close(client.descriptor)
+            for _ in 0..<50 where !StreamProbe.failed.load(ordering: .relaxed) {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            let noticed = StreamProbe.failed.load(ordering: .relaxed)
+            #expect(noticed, "the producer did not notice the client left")
+        }
+    }
+
     @Test func aSecondServerOnAPortInUseIsRefusedInsteadOfSharingIt() async throws {
         try await withTestServer { server in
             let second = HTTPServer(

@@ -3,6 +3,7 @@ import Glibc
 import ScryptexCore
 import ScryptexCrypto
 import ScryptexTestSupport
+import Synchronization
 import Testing
 
 @testable import ScryptexHTTP
@@ -23,6 +24,25 @@ func withTestServer<Result>(
         try await Task.sleep(for: .milliseconds(700))
         return .json(#"{"slow":true}"#)
     }
+    // 320 chunks of 64 KiB (20 MiB), byte i of the body being i % 251; counts what it wrote.
+    router.get("/stream") { _, _ in
+        .streaming(contentType: "application/octet-stream") { writer in
+            let pattern = (0..<(65_536 + 251)).map { UInt8($0 % 251) }
+            var offset = 0
+            do {
+                for _ in 0..<StreamProbe.chunks {
+                    // Each chunk continues the pattern where the last one stopped.
+                    let start = offset % 251
+                    try await writer.write(Array(pattern[start..<(start + 65_536)]))
+                    offset += 65_536
+                    StreamProbe.written.add(1, ordering: .relaxed)
+                }
+            } catch {
+                StreamProbe.failed.store(true, ordering: .relaxed)
+                throw error
+            }
+        }
+    }
     router.get("/whoami") { _, context in
         .json("{\"sni\":\(JSONString.quoted(context.serverName ?? "")),\"secure\":\(context.isSecure)}")
     }
@@ -41,6 +61,13 @@ func withTestServer<Result>(
         await server.shutdown(gracePeriod: .seconds(2))
         throw error
     }
+}
+
+/// What the `/stream` route has done, for tests that watch its back-pressure.
+enum StreamProbe {
+    static let chunks = 320
+    static let written = Atomic<Int>(0)
+    static let failed = Atomic<Bool>(false)
 }
 
 /// A raw TCP client for sending exact bytes.
