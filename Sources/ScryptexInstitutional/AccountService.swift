@@ -71,16 +71,43 @@ public struct AccountService: Sendable {
         return try Self.account(from: row)
     }
 
+    /// Every direct sub-account of `id` (limits are checked against all of them).
+    func children(of id: UUID, in transaction: PostgresTransaction) async throws -> [InstitutionalAccount] {
+        let rows = try await transaction.query(
+            "SELECT \(sql: Self.columns) FROM institutional_accounts WHERE parent_id = \(id) ORDER BY created_at, id")
+        return try rows.map(Self.account(from:))
+    }
+
+    /// The largest page `accounts(parent:after:limit:in:)` returns.
+    public static let largestPage = 500
+
+    /// One page of accounts, oldest first: at most `limit`, after the account `cursor` (the last
+    /// id of the previous page). `next` is the cursor of the following page, nil on the last.
     public func accounts(
-        parent: UUID? = nil, in transaction: PostgresTransaction
-    ) async throws -> [InstitutionalAccount] {
+        parent: UUID? = nil, after cursor: UUID? = nil, limit: Int = 100, in transaction: PostgresTransaction
+    ) async throws -> (accounts: [InstitutionalAccount], next: UUID?) {
+        guard (1...Self.largestPage).contains(limit) else {
+            throw InstitutionalError(.invalidInput, "query 'limit': 1 to \(Self.largestPage) accounts per page")
+        }
+        if let cursor {
+            let known = try await transaction.query("SELECT 1 FROM institutional_accounts WHERE id = \(cursor)")
+            guard !known.isEmpty else {
+                throw InstitutionalError(
+                    .invalidInput, "query 'after': no account \(cursor.uuidString.lowercased()) to continue after")
+            }
+        }
+        // One more row than asked tells whether another page follows.
         let rows = try await transaction.query(
             """
             SELECT \(sql: Self.columns) FROM institutional_accounts
-            WHERE (\(parent)::uuid IS NULL OR parent_id = \(parent)) ORDER BY created_at, id
+            WHERE (\(parent)::uuid IS NULL OR parent_id = \(parent))
+              AND (\(cursor)::uuid IS NULL
+                   OR (created_at, id) > (SELECT created_at, id FROM institutional_accounts WHERE id = \(cursor)))
+            ORDER BY created_at, id LIMIT \(limit + 1)
             """
         )
-        return try rows.map(Self.account(from:))
+        let page = try rows.prefix(limit).map(Self.account(from:))
+        return (page, rows.count > limit ? page.last?.id : nil)
     }
 
     public func update(
@@ -143,7 +170,7 @@ public struct AccountService: Sendable {
             let excesses = limits.excesses(over: parent.limits)
             guard excesses.isEmpty else { throw InstitutionalError(.invalidInput, excesses.joined(separator: "; ")) }
         }
-        for child in try await accounts(parent: id, in: transaction) {
+        for child in try await children(of: id, in: transaction) {
             let excesses = child.limits.excesses(over: limits)
             guard excesses.isEmpty else {
                 throw InstitutionalError(

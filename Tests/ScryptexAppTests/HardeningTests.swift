@@ -445,4 +445,48 @@ struct HardeningTests {
             #expect(role.hasPrefix("t_") || role.contains("acme"), "\(role)")
         }
     }
+
+    @Test func accountsComeInPagesWithLowerCaseIDs() async throws {
+        try await RouteHarness.with { harness in
+            let owner = [("Authorization", "Bearer " + (try await harness.apiKey(roles: ["owner"])))]
+            var created: [String] = []
+            for index in 0..<7 {
+                let answer = await harness.send(
+                    .post, "/api/enterprise/accounts", headers: owner,
+                    json:
+                        #"{"accountName":"Fund \#(index)","accountType":"hedge_fund","legalName":"Fund \#(index) LP","jurisdiction":"US"}"#
+                )
+                created.append(try #require(Self.json(answer)["id"] as? String))
+            }
+            // RFC 9562: lower case, on every route.
+            #expect(created.allSatisfy { $0 == $0.lowercased() }, "\(created)")
+            var seen: [String] = []
+            var cursor: String?
+            var pages = 0
+            repeat {
+                let page = await harness.send(
+                    .get, "/api/enterprise/accounts?limit=3" + (cursor.map { "&after=\($0)" } ?? ""), headers: owner)
+                let body = Self.json(page)
+                let ids = (body["accounts"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+                #expect(ids.count <= 3)
+                seen += ids
+                cursor = body["nextCursor"] as? String
+                pages += 1
+            } while cursor != nil && pages < 10
+            #expect(seen == created, "every account once, in creation order")
+            #expect(pages == 3)
+            for bad in ["limit=0", "limit=501", "after=not-an-id", "after=\(UUID().uuidString)"] {
+                let answer = await harness.send(.get, "/api/enterprise/accounts?\(bad)", headers: owner)
+                #expect(answer.status.code == 400, "\(bad): \(answer.status)")
+            }
+            var text = Array(
+                #"{"a":"ABCDEF01-2345-6789-ABCD-EF0123456789","b":"\"ABCDEF01-2345-6789-ABCD-EF0123456789\"","c":"NOT-A-UUID-AT-ALL-ABCDEFABCDEFABCDEFA"}"#
+                    .utf8)
+            JSONResponse.lowercaseIdentifiers(in: &text)
+            let result = String(decoding: text, as: UTF8.self)
+            #expect(result.contains(#""a":"abcdef01-2345-6789-abcd-ef0123456789""#))
+            #expect(result.contains(#"\"ABCDEF01-2345-6789-ABCD-EF0123456789\""#), "inside another string: left alone")
+            #expect(result.contains("NOT-A-UUID-AT-ALL"))
+        }
+    }
 }

@@ -27,9 +27,20 @@ enum InstitutionalRoutes {
         }
         routes.add(.get, "/api/enterprise/accounts", .permission(.accountsRead), feature: feature) { request, context in
             let call = try TenantRequest(context, services: services)
-            let parent = try QueryParameters(request.query)["parentId"].map { try uuid($0, field: "parentId") }
-            let list = try await call.scope.withTransaction { try await accounts.accounts(parent: parent, in: $0) }
-            return try JSONResponse.encode(["accounts": list])
+            let query = QueryParameters(request.query)
+            let parent = try query["parentId"].map { try uuid($0, field: "parentId") }
+            let cursor = try query["after"].map { try uuid($0, field: "after") }
+            let limit = try query.integer("limit", in: 1...AccountService.largestPage) ?? 100
+            let page = try await call.scope.withTransaction {
+                try await accounts.accounts(parent: parent, after: cursor, limit: limit, in: $0)
+            }
+            struct Page: Encodable {
+                var accounts: [InstitutionalAccount]
+                /// Pass as `after` for the next page; absent on the last.
+                var nextCursor: String?
+            }
+            return try JSONResponse.encode(
+                Page(accounts: page.accounts, nextCursor: page.next?.uuidString.lowercased()))
         }
         routes.add(.get, "/api/enterprise/accounts/:id", .permission(.accountsRead), feature: feature) { _, context in
             let call = try TenantRequest(context, services: services)
