@@ -85,6 +85,15 @@ public struct EmbeddedPostgres: Sendable {
         return "/tmp/scryptex-" + String(SHA256.hexDigest(dataDirectory).prefix(12))
     }
 
+    /// How `user` connects to the cluster's database over its unix socket (local connections
+    /// are trusted: the socket folder belongs to the cluster's user).
+    public func socketConfiguration(user: String) -> PostgresConfiguration {
+        PostgresConfiguration(host: socketDirectory, port: socketPort, user: user, database: options.databaseName)
+    }
+
+    /// The database the host uses.
+    public var databaseName: String { options.databaseName }
+
     /// How to connect to the cluster's database.
     public var configuration: PostgresConfiguration {
         if let port = options.tcpPort {

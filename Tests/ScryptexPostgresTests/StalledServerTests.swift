@@ -50,7 +50,8 @@ struct StalledServerTests {
                 try await pool.query("SELECT 1", timeout: .seconds(1))
             }
         }
-        #expect(clock.now - began < .milliseconds(2500))
+        // 1.8 s, with room for a machine busy with the rest of the suite.
+        #expect(clock.now - began < .seconds(5))
 
         // Plain statements fail by the answer deadline (statement_timeout + 5 s), not never.
         began = clock.now

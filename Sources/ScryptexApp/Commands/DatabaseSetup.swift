@@ -24,9 +24,73 @@ struct DatabaseSetup: Sendable {
         let cluster = embeddedCluster(for: configuration, logger: logger)
         logger.info("DATABASE_URL is unset; using the embedded PostgreSQL cluster", ["data_dir": cluster.dataDirectory])
         let outcome = try await cluster.start()
-        return DatabaseSetup(
+        let setup = DatabaseSetup(
             configuration: cluster.configuration, cluster: cluster, startedHere: outcome != .alreadyRunning)
+        do {
+            var prepared = setup
+            prepared.configuration = try await hostRoleConfiguration(of: cluster, logger: logger)
+            return prepared
+        } catch {
+            await setup.finish(logger: logger)
+            throw error
+        }
     }
+
+    /// The role the host uses in its embedded cluster: not a superuser, only `LOGIN CREATEROLE`
+    /// and the ownership of its database (docs/DATABASE.md lists the same grants for an
+    /// external database). The cluster's superuser makes it once; a database created before
+    /// this role existed (its `platform` schema belongs to the superuser) keeps the superuser.
+    static func hostRoleConfiguration(
+        of cluster: EmbeddedPostgres, logger: Logger
+    ) async throws
+        -> PostgresConfiguration
+    {
+        let admin = try await PostgresConnection.connect(
+            configuration: cluster.configuration, retryingFor: .seconds(30), logger: logger)
+        do {
+            let configuration = try await createHostRole(of: cluster, as: admin, logger: logger)
+            await admin.close()
+            return configuration
+        } catch {
+            await admin.close()
+            throw error
+        }
+    }
+
+    private static func createHostRole(
+        of cluster: EmbeddedPostgres, as admin: PostgresConnection, logger: Logger
+    ) async throws -> PostgresConfiguration {
+        let owner = try await admin.query(
+            """
+            SELECT r.rolname AS owner FROM pg_namespace n JOIN pg_roles r ON r.oid = n.nspowner
+            WHERE n.nspname = 'platform'
+            """
+        ).first.map { try $0.decode("owner", as: String.self) }
+        if let owner, owner != hostRole.name {
+            logger.notice(
+                "this embedded database predates the host's own role; the host goes on as the cluster's superuser",
+                ["owner": owner])
+            return cluster.configuration
+        }
+        let database = try SQLIdentifier(cluster.databaseName)
+        try await admin.executeScript(
+            """
+            DO $$
+            BEGIN
+                IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '\(hostRole.name)') THEN
+                    CREATE ROLE \(hostRole.quoted) LOGIN NOSUPERUSER CREATEROLE NOCREATEDB NOREPLICATION NOBYPASSRLS;
+                END IF;
+            END
+            $$;
+            ALTER DATABASE \(database.quoted) OWNER TO \(hostRole.quoted);
+            REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+            """
+        )
+        return cluster.socketConfiguration(user: hostRole.name)
+    }
+
+    /// The embedded cluster's login role for the host.
+    static let hostRole = SQLIdentifier(static: "scryptex_host")
 
     /// Stops the embedded cluster if this command started it.
     func finish(logger: Logger) async {

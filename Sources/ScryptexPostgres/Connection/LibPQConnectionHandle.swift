@@ -161,10 +161,11 @@ final class LibPQConnectionHandle: @unchecked Sendable {
         guard activeQuery.load(ordering: .sequentiallyConsistent) == queryID, cancelToken != nil else { return }
         // PQcancel opens a connection to the server and waits for it to close, with no timeout:
         // against a stopped server it never returns. So it never runs on the caller's thread (a
-        // cancellation handler may run on the cooperative pool), and all cancel requests share
-        // one queue, so a stall blocks at most one thread. The closure keeps `self`, and with it
-        // the cancel object, alive until the request is sent.
-        Self.cancelQueue.async {
+        // cancellation handler may run on the cooperative pool), and a connection's cancel
+        // requests share one queue of its own, so a stall blocks at most one thread per
+        // connection and never another connection's cancels. The closure keeps `self`, and with
+        // it the cancel object, alive until the request is sent.
+        cancelQueue.async {
             guard self.activeQuery.load(ordering: .sequentiallyConsistent) == queryID, let token = self.cancelToken
             else { return }
             var buffer = [CChar](repeating: 0, count: 256)
@@ -172,7 +173,7 @@ final class LibPQConnectionHandle: @unchecked Sendable {
         }
     }
 
-    private static let cancelQueue = DispatchQueue(label: "scryptex.postgres.cancel")
+    private let cancelQueue = DispatchQueue(label: "scryptex.postgres.cancel")
 
     /// Turns a server "query canceled" error into a timeout or cancellation error when this
     /// client asked for it.
