@@ -154,14 +154,20 @@ struct HardeningTests {
                     (role.status.code == 201) == (grantor == "owner"),
                     "\(grantor) defining an all-permission role: \(role.status)")
             }
-            // Only owners revoke owners' keys.
-            for (revoker, expected) in [("admin", 403), ("key_clerk", 403), ("owner", 204)] {
-                let victim = try await harness.apiKey(roles: ["owner"])
-                let prefix = String(victim.prefix(while: { $0 != "." }))
-                let answer = await harness.send(
-                    .delete, "/api/enterprise/api-keys/\(prefix)",
-                    headers: [("Authorization", "Bearer " + grantors[revoker]!)])
-                #expect(answer.status.code == expected, "\(revoker) revoking an owner key: \(answer.status)")
+            // Revoking, every role against a key of every role: only holders of api_keys.manage
+            // revoke, and only owners revoke an owner's key.
+            for (revoker, key) in grantors.sorted(by: { $0.key < $1.key }) {
+                for target in Role.builtIn {
+                    let victim = try await harness.apiKey(roles: [target.name])
+                    let prefix = String(victim.prefix(while: { $0 != "." }))
+                    let answer = await harness.send(
+                        .delete, "/api/enterprise/api-keys/\(prefix)", headers: [("Authorization", "Bearer " + key)])
+                    let expected =
+                        !heldBy[revoker]!.contains(.apiKeysManage) || (target == .owner && revoker != "owner")
+                        ? 403 : 204
+                    #expect(
+                        answer.status.code == expected, "\(revoker) revoking a \(target.name) key: \(answer.status)")
+                }
             }
         }
     }

@@ -55,20 +55,12 @@ struct JSONDocumentCheck {
     }
 
     private mutating func object() throws(Problem) {
-        try enterContainer()
-        index += 1
-        skipWhitespace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
-            index += 1
-            depth -= 1
-            return
-        }
+        if try enter(closing: UInt8(ascii: "}")) { return }
         var keys: Set<[UInt8]> = []
-        while true {
+        repeat {
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw malformed("a key is expected") }
             let key = try string(collecting: true)
-            let name = String(decoding: key, as: UTF8.self)
-            path.append(.key(name))
+            path.append(.key(String(decoding: key, as: UTF8.self)))
             guard keys.insert(key).inserted else {
                 throw Problem(description: "the field '\(pathDescription)' appears more than once")
             }
@@ -78,54 +70,49 @@ struct JSONDocumentCheck {
             skipWhitespace()
             try value()
             path.removeLast()
-            skipWhitespace()
-            guard index < bytes.count else { throw malformed("the document ends early") }
-            if bytes[index] == UInt8(ascii: ",") {
-                index += 1
-                skipWhitespace()
-                continue
-            }
-            guard bytes[index] == UInt8(ascii: "}") else { throw malformed("',' or '}' is expected") }
-            index += 1
-            depth -= 1
-            return
-        }
+        } while try next(closing: UInt8(ascii: "}"))
     }
 
     private mutating func array() throws(Problem) {
-        try enterContainer()
-        index += 1
-        skipWhitespace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
-            index += 1
-            depth -= 1
-            return
-        }
+        if try enter(closing: UInt8(ascii: "]")) { return }
         var element = 0
-        while true {
+        repeat {
             path.append(.index(element))
             try value()
             path.removeLast()
             element += 1
-            skipWhitespace()
-            guard index < bytes.count else { throw malformed("the document ends early") }
-            if bytes[index] == UInt8(ascii: ",") {
-                index += 1
-                skipWhitespace()
-                continue
-            }
-            guard bytes[index] == UInt8(ascii: "]") else { throw malformed("',' or ']' is expected") }
-            index += 1
-            depth -= 1
-            return
-        }
+        } while try next(closing: UInt8(ascii: "]"))
     }
 
-    private mutating func enterContainer() throws(Problem) {
+    /// Steps into the object or array at `index`; true (and out again) when it is empty.
+    private mutating func enter(closing: UInt8) throws(Problem) -> Bool {
         depth += 1
         if depth > maximumDepth {
             throw Problem(description: "the JSON body nests deeper than \(maximumDepth) levels")
         }
+        index += 1
+        skipWhitespace()
+        guard index < bytes.count, bytes[index] == closing else { return false }
+        index += 1
+        depth -= 1
+        return true
+    }
+
+    /// After a member or an element: true when another follows, false once the container closes.
+    private mutating func next(closing: UInt8) throws(Problem) -> Bool {
+        skipWhitespace()
+        guard index < bytes.count else { throw malformed("the document ends early") }
+        if bytes[index] == UInt8(ascii: ",") {
+            index += 1
+            skipWhitespace()
+            return true
+        }
+        guard bytes[index] == closing else {
+            throw malformed("',' or '\(Character(Unicode.Scalar(closing)))' is expected")
+        }
+        index += 1
+        depth -= 1
+        return false
     }
 
     /// Reads a string from its opening quote; returns its unescaped UTF-8 bytes when `collecting`.
