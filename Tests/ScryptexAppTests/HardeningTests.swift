@@ -495,4 +495,15 @@ struct HardeningTests {
             #expect(result.contains("NOT-A-UUID-AT-ALL"))
         }
     }
+
+    @Test func pagesForbidScriptsFramingAndSniffing() async throws {
+        try await RouteHarness.with { harness in
+            let page = await harness.send(.get, "/", host: "nobody.localhost", headers: [("Accept", "text/html")])
+            #expect(page.headers.first("Content-Type")?.hasPrefix("text/html") == true)
+            let policy = page.headers.first("Content-Security-Policy") ?? ""
+            #expect(policy.contains("default-src 'none'") && policy.contains("frame-ancestors 'none'"), "\(policy)")
+            #expect(page.headers.first("X-Content-Type-Options") == "nosniff")
+            #expect(page.headers.first("X-Frame-Options") == "DENY")
+        }
+    }
 }

@@ -182,14 +182,14 @@ public struct HTTPResponse: Sendable {
     }
 
     /// A response with a body and its content type. An HTML page also gets a content security
-    /// policy that runs no script, loads styles only inline and images only from HTTPS, and may
-    /// not be framed by another site (clickjacking).
+    /// policy that runs no script, loads styles only inline and images only from HTTPS, may not
+    /// be framed by another site (clickjacking), and is never sniffed as another type.
     public init(status: HTTPStatus, contentType: String, body: some Collection<UInt8>) {
         self.status = status
         if contentType.hasPrefix("text/html") {
             self.headers = HTTPHeaders([
                 ("Content-Type", contentType), ("Content-Security-Policy", Self.pageSecurityPolicy),
-                ("X-Frame-Options", "DENY"), ("Referrer-Policy", "no-referrer"),
+                ("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"), ("Referrer-Policy", "no-referrer"),
             ])
         } else {
             self.headers = HTTPHeaders([("Content-Type", contentType)])

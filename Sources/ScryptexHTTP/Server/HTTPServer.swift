@@ -274,8 +274,7 @@ final class HTTPServerCore: Sendable {
         self.configuration = configuration
         self.application = application
         self.logger = logger
-        // No response is to be read as another type than it declares.
-        var headers: [(String, String)] = [("X-Content-Type-Options", "nosniff")]
+        var headers: [(String, String)] = []
         if configuration.tls != nil, let hsts = configuration.strictTransportSecurity {
             headers.append(("Strict-Transport-Security", hsts))
         }
