@@ -77,10 +77,20 @@ public struct AuditSeal: Sendable, Codable, Equatable {
 }
 
 /// The seals, one JSON line each, in a file the host only ever appends to (and syncs), outside
-/// the database. The latest seal of each trail is kept in memory once the file has been read.
+/// the database. The latest seal of each trail is kept in memory; lines appended since the last
+/// read (by this process, or by `scryptex audit seal` in another) are read when asked, from where
+/// the last read stopped.
 public final class AuditSealLog: Sendable {
     public let path: String
-    private let latest = Mutex<[String: AuditSeal]?>(nil)
+
+    private struct Known {
+        var seals: [String: AuditSeal] = [:]
+        /// How many bytes of the file have been read (whole lines only).
+        var offset = 0
+        var lines = 0
+    }
+
+    private let known = Mutex(Known())
 
     public init(path: String) {
         self.path = path
@@ -100,8 +110,6 @@ public final class AuditSealLog: Sendable {
         guard written == line.count, fsync(descriptor) == 0 else {
             throw IdentityError(.invalidInput, "cannot write the audit seal log \(path): errno \(errno)")
         }
-        _ = try? latestSeals()
-        latest.withLock { $0?[seal.trail] = seal }
     }
 
     /// The latest seal of `trail`, or nil if it was never sealed (or the log does not exist).
@@ -109,25 +117,33 @@ public final class AuditSealLog: Sendable {
         try latestSeals()[trail]
     }
 
-    /// The latest seal of every trail: the file is read once, then kept up to date.
+    /// The latest seal of every trail, after reading whatever was appended since the last call.
     public func latestSeals() throws -> [String: AuditSeal] {
-        if let known = latest.withLock({ $0 }) { return known }
-        var seals: [String: AuditSeal] = [:]
-        if FileManager.default.fileExists(atPath: path) {
-            let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        try known.withLock { known in
+            guard let handle = FileHandle(forReadingAtPath: path) else { return known.seals }
+            defer { try? handle.close() }
+            try handle.seek(toOffset: UInt64(known.offset))
+            let data = try handle.readToEnd() ?? Data()
+            // Only whole lines: a seal being appended right now is read next time.
+            guard let end = data.lastIndex(of: UInt8(ascii: "\n")) else { return known.seals }
             let decoder = JSONDecoder()
-            for (index, line) in data.split(separator: UInt8(ascii: "\n")).enumerated() {
+            var seals = known.seals
+            var number = known.lines
+            for line in data[data.startIndex...end].split(separator: UInt8(ascii: "\n")) {
+                number += 1
                 guard let seal = try? decoder.decode(AuditSeal.self, from: line) else {
-                    throw IdentityError(.corrupt, "\(path): line \(index + 1) is not an audit seal")
+                    throw IdentityError(.corrupt, "\(path): line \(number) is not an audit seal")
                 }
-                if let known = seals[seal.trail], known.position > seal.position {
+                if let earlier = seals[seal.trail], earlier.position > seal.position {
                     throw IdentityError(
-                        .corrupt, "\(path): line \(index + 1) seals \(seal.trail) at an earlier position than before")
+                        .corrupt, "\(path): line \(number) seals \(seal.trail) at an earlier position than before")
                 }
                 seals[seal.trail] = seal
             }
+            known.seals = seals
+            known.lines = number
+            known.offset += data.distance(from: data.startIndex, to: end) + 1
+            return known.seals
         }
-        latest.withLock { $0 = $0 ?? seals }
-        return latest.withLock { $0 ?? seals }
     }
 }
