@@ -97,37 +97,58 @@ public enum AuditChain {
     public static func verify(
         _ records: some Sequence<AuditRecord>, startingAfter anchor: (position: Int64, hash: String)? = nil
     ) -> Verification {
-        var result = Verification(recordsChecked: 0)
-        var expectedPosition = (anchor?.position ?? 0) + 1
-        var expectedPrevious = anchor?.hash ?? genesisHash
+        var walk = Walk(startingAfter: anchor)
         for record in records {
-            if result.firstPosition == nil { result.firstPosition = record.position }
-            result.recordsChecked += 1
+            guard walk.check(record) else { break }
+        }
+        return walk.verification
+    }
+
+    /// Checks records one at a time, in chain order, keeping only the last link: a trail of any
+    /// length is verified in constant memory, page by page.
+    public struct Walk: Sendable {
+        public private(set) var verification = Verification(recordsChecked: 0)
+        private var expectedPosition: Int64
+        private var expectedPrevious: String
+
+        /// - Parameter anchor: The last purged record's position and hash (from a verified
+        ///   checkpoint), or nil for a chain that starts at 1.
+        public init(startingAfter anchor: (position: Int64, hash: String)? = nil) {
+            expectedPosition = (anchor?.position ?? 0) + 1
+            expectedPrevious = anchor?.hash ?? genesisHash
+        }
+
+        /// Checks the next record; false once a link is broken (nothing after it is checked).
+        @discardableResult
+        public mutating func check(_ record: AuditRecord) -> Bool {
+            guard verification.isIntact else { return false }
+            if verification.firstPosition == nil { verification.firstPosition = record.position }
+            verification.recordsChecked += 1
             if record.position != expectedPosition {
                 let problem =
                     record.position > expectedPosition
                     ? "records \(expectedPosition) to \(record.position - 1) are missing"
                     : "out of order: expected record \(expectedPosition)"
-                result.firstBrokenLink = BrokenLink(position: record.position, problem: problem)
-                return result
+                verification.firstBrokenLink = BrokenLink(position: record.position, problem: problem)
+                return false
             }
             if !ConstantTime.equals(record.previousHash, expectedPrevious) {
-                result.firstBrokenLink = BrokenLink(
+                verification.firstBrokenLink = BrokenLink(
                     position: record.position,
                     problem: "its previous-hash does not match the hash of record \(record.position - 1)")
-                return result
+                return false
             }
             if !ConstantTime.equals(hash(of: record), record.recordHash) {
-                result.firstBrokenLink = BrokenLink(
+                verification.firstBrokenLink = BrokenLink(
                     position: record.position, problem: "its contents do not match its hash (the record was altered)")
-                return result
+                return false
             }
-            result.lastPosition = record.position
-            result.headHash = record.recordHash
+            verification.lastPosition = record.position
+            verification.headHash = record.recordHash
             expectedPosition += 1
             expectedPrevious = record.recordHash
+            return true
         }
-        return result
     }
 }
 

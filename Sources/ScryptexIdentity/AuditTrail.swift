@@ -153,10 +153,43 @@ public struct AuditTrail: Sendable {
     ) async throws
         -> AuditChain.Verification
     {
-        var all: [AuditRecord] = []
-        try await forEachRecord(in: transaction) { all.append(contentsOf: $0) }
-        return AuditTrailVerifier(checkpointKey: checkpointKey, schemaName: schema.name).verify(
-            all, seal: seal, sealKey: sealKey)
+        // Page by page, in constant memory: the first record, the checkpoint that vouches for a
+        // purged beginning, then every record through the chain walk.
+        let verifier = AuditTrailVerifier(checkpointKey: checkpointKey, schemaName: schema.name)
+        guard let first = try await records(matching: Filter(), limit: 1, in: transaction).first else {
+            return verifier.verify([], seal: seal, sealKey: sealKey)
+        }
+        var checkpoints: [AuditRecord] = []
+        if first.position > 1 {
+            let rows = try await transaction.query(
+                """
+                SELECT \(sql: Self.columns) FROM \(identifier: schema, Self.table)
+                WHERE action = 'audit.checkpoint' AND details ->> 'purgedThrough' = \(String(first.position - 1))
+                ORDER BY chain_position DESC
+                """
+            )
+            checkpoints = try rows.map(Self.record(from:))
+        }
+        var walk: AuditChain.Walk
+        switch verifier.walk(from: first, checkpoints: checkpoints) {
+        case .walk(let start): walk = start
+        case .broken(let verification): return verification
+        }
+        var hashAtSeal: String?
+        var cursor = first.position - 1
+        paging: while true {
+            let page = try await records(matching: Filter(), after: cursor, limit: 5000, in: transaction)
+            guard let last = page.last else { break }
+            for record in page {
+                if record.position == seal?.position { hashAtSeal = record.recordHash }
+                guard walk.check(record) else { break paging }
+            }
+            cursor = last.position
+        }
+        var result = walk.verification
+        verifier.hold(
+            &result, against: seal, sealKey: sealKey, hashAtSealedPosition: hashAtSeal, firstPosition: first.position)
+        return result
     }
 
     /// The last record's position and hash; nil for an empty trail.
@@ -237,40 +270,64 @@ public struct AuditTrailVerifier: Sendable {
         -> AuditChain.Verification
     {
         var result = verify(records)
-        guard result.isIntact, let seal else { return result }
+        let hash = records.first { $0.position == seal?.position }?.recordHash
+        hold(
+            &result, against: seal, sealKey: sealKey, hashAtSealedPosition: hash, firstPosition: records.first?.position
+        )
+        return result
+    }
+
+    /// Holds a verified chain against its latest seal: the sealed record must still carry the
+    /// sealed hash and the trail reach that far (or the record was purged behind a checkpoint).
+    func hold(
+        _ result: inout AuditChain.Verification, against seal: AuditSeal?, sealKey: P256PublicKey?,
+        hashAtSealedPosition hash: String?, firstPosition: Int64?
+    ) {
+        guard result.isIntact, let seal else { return }
         guard let sealKey else {
             result.firstBrokenLink = AuditChain.BrokenLink(
                 position: seal.position, problem: "the trail is sealed but no key to check the seal was given")
-            return result
+            return
         }
-        if let first = records.first, seal.position < first.position {
+        if let firstPosition, seal.position < firstPosition {
             // The sealed record was purged behind a verified checkpoint, which now vouches for it.
             guard seal.isSigned(by: sealKey) else {
                 result.firstBrokenLink = AuditChain.BrokenLink(
                     position: seal.position, problem: "the seal's signature is not valid for this key")
-                return result
+                return
             }
             result.sealedThrough = seal.position
-            return result
+            return
         }
-        // Records are in ascending position without gaps once the chain verified.
-        let hash: String? =
-            if let first = records.first, seal.position - first.position < Int64(records.count) {
-                records[Int(seal.position - first.position)].recordHash
-            } else { nil }
         if let problem = seal.disagreement(hashAtPosition: hash, lastPosition: result.lastPosition, key: sealKey) {
             result.firstBrokenLink = problem
         } else {
             result.sealedThrough = seal.position
         }
-        return result
     }
 
     public func verify(_ records: [AuditRecord]) -> AuditChain.Verification {
-        guard let first = records.first, first.position > 1 else { return AuditChain.verify(records) }
+        guard let first = records.first else { return AuditChain.verify(records) }
+        switch walk(from: first, checkpoints: records.reversed().lazy.filter { $0.action == "audit.checkpoint" }) {
+        case .walk(var walk):
+            for record in records {
+                guard walk.check(record) else { break }
+            }
+            return walk.verification
+        case .broken(let verification):
+            return verification
+        }
+    }
+
+    /// Where the walk starts: at 1, or, when the beginning was purged, after the record a
+    /// checkpoint (newest first in `checkpoints`) names with a valid signature.
+    func walk(
+        from first: AuditRecord, checkpoints: some Sequence<AuditRecord>
+    ) -> WalkStart {
+        guard first.position > 1 else { return .walk(AuditChain.Walk()) }
         // The beginning was purged: a checkpoint later in the chain must name exactly what is gone.
         let anchorPosition = first.position - 1
-        for record in records.reversed() where record.action == "audit.checkpoint" {
+        for record in checkpoints {
             guard let details = try? JSONDecoder().decode([String: String].self, from: Data(record.details.utf8)),
                 details["purgedThrough"] == String(anchorPosition), let headHash = details["headHash"]
             else { continue }
@@ -281,15 +338,21 @@ public struct AuditTrailVerifier: Sendable {
                     var result = AuditChain.Verification(recordsChecked: 0)
                     result.firstBrokenLink = AuditChain.BrokenLink(
                         position: record.position, problem: "the checkpoint's signature is not valid")
-                    return result
+                    return .broken(result)
                 }
             }
-            return AuditChain.verify(records, startingAfter: (anchorPosition, headHash))
+            return .walk(AuditChain.Walk(startingAfter: (anchorPosition, headHash)))
         }
         var result = AuditChain.Verification(recordsChecked: 0)
         result.firstBrokenLink = AuditChain.BrokenLink(
             position: first.position,
             problem: "records 1 to \(anchorPosition) are missing and no checkpoint accounts for them")
-        return result
+        return .broken(result)
+    }
+
+    /// How a walk begins: from its start, or already broken (a purge no checkpoint vouches for).
+    enum WalkStart {
+        case walk(AuditChain.Walk)
+        case broken(AuditChain.Verification)
     }
 }
