@@ -35,10 +35,8 @@ public struct AuditSeal: Sendable, Codable, Equatable {
     public static func sign(
         trail: String, position: Int64, headHash: String, at date: Date = Date(), with key: P256SigningKey
     ) throws -> AuditSeal {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         var seal = AuditSeal(
-            trail: trail, position: position, headHash: headHash, sealedAt: formatter.string(from: date),
+            trail: trail, position: position, headHash: headHash, sealedAt: Timestamp.format(date),
             keyThumbprint: key.publicKey.thumbprint, signature: "")
         seal.signature = Base64URL.encode(try key.sign(seal.signingInput))
         return seal

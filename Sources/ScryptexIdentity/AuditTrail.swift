@@ -124,25 +124,6 @@ public struct AuditTrail: Sendable {
         )
     }
 
-    /// Every record in chain order, page by page (for verification and export).
-    public func forEachRecord(
-        in transaction: PostgresTransaction, pageSize: Int = 5000, _ body: ([AuditRecord]) throws -> Void
-    ) async throws {
-        var cursor: Int64 = 0
-        while true {
-            let rows = try await transaction.query(
-                """
-                SELECT \(sql: Self.columns) FROM \(identifier: schema, Self.table)
-                WHERE chain_position > \(cursor) ORDER BY chain_position LIMIT \(pageSize)
-                """
-            )
-            let page = try rows.map(Self.record(from:))
-            guard let last = page.last else { return }
-            try body(page)
-            cursor = last.position
-        }
-    }
-
     /// Verifies the whole trail, including the checkpoint that vouches for a purged beginning,
     /// and, given the trail's latest seal and the key that signs seals, that no sealed record
     /// was rewritten or removed since (which the chain alone cannot show against someone who

@@ -235,7 +235,7 @@ func problem(for error: PostgresError) -> HTTPProblem? {
             detail: "the database is not answering; retry in a few seconds", headers: ["Retry-After": "5"])
     case .server where error.sqlState == .numericValueOutOfRange:
         return HTTPProblem.badRequest(
-            "a figure computed from this request is beyond what an amount holds (20 digits before the point)",
+            "a figure computed from this request is beyond what an amount holds (\(DecimalLimits.stored))",
             type: "invalid-field")
     default:
         return nil

@@ -39,7 +39,7 @@ extension ExactDecimal {
 /// `stored` is what every amount, quantity and price column holds (PostgreSQL `numeric(38, 18)`),
 /// and what a decimal read from a JSON document may be, so a value the host accepts can always be
 /// stored and two of them can always be added.
-public struct DecimalLimits: Sendable, Equatable {
+public struct DecimalLimits: Sendable, Equatable, CustomStringConvertible {
     public var integerDigits: Int
     public var fractionDigits: Int
 
@@ -63,13 +63,12 @@ public struct DecimalLimits: Sendable, Equatable {
     /// Returns `value` when it fits, or throws naming `field` and the limits.
     @discardableResult
     public func check(_ value: ExactDecimal, field: String) throws(DecimalRangeError) -> ExactDecimal {
-        guard contains(value) else {
-            throw DecimalRangeError(
-                "field '\(field)': \(value) is out of range (at most \(integerDigits) digits before the point"
-                    + " and \(fractionDigits) after)")
-        }
+        guard contains(value) else { throw DecimalRangeError("field '\(field)': \(value) is out of range (\(self))") }
         return value
     }
+
+    /// The limits in words: "at most 20 digits before the point and 18 after".
+    public var description: String { "at most \(integerDigits) digits before the point and \(fractionDigits) after" }
 }
 
 /// A number outside the range its field or figure may take: bad input, answered with a 400.

@@ -376,10 +376,7 @@ extension ExactDecimal: Codable {
         // a few of them cannot overflow and nothing is silently rounded by the database.
         guard DecimalLimits.stored.contains(value) else {
             throw DecodingError.dataCorruptedError(
-                in: container,
-                debugDescription:
-                    "\(text) is out of range (at most \(DecimalLimits.stored.integerDigits) digits before the point"
-                    + " and \(DecimalLimits.stored.fractionDigits) after)")
+                in: container, debugDescription: "\(text) is out of range (\(DecimalLimits.stored))")
         }
         self = value
     }

@@ -50,7 +50,7 @@ extension HTTPRequest {
                 throw DecodingError.dataCorruptedError(
                     in: container, debugDescription: "expected an RFC 3339 timestamp such as \"2026-12-04T15:00:00Z\"")
             }
-            guard let date = RFC3339.date(from: text) else {
+            guard let date = Timestamp.parse(text) else {
                 throw DecodingError.dataCorruptedError(
                     in: container,
                     debugDescription: "'\(text)' is not an RFC 3339 timestamp such as \"2026-12-04T15:00:00Z\"")
@@ -58,18 +58,5 @@ extension HTTPRequest {
             return date
         }
         return decoder
-    }
-}
-
-/// RFC 3339 timestamps: a date, `T`, a time with optional fraction, and `Z` or an offset.
-enum RFC3339 {
-    static func date(from text: String) -> Date? {
-        guard text.utf8.count <= 40 else { return nil }
-        let whole = ISO8601DateFormatter()
-        whole.formatOptions = [.withInternetDateTime]
-        if let date = whole.date(from: text) { return date }
-        let fractional = ISO8601DateFormatter()
-        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return fractional.date(from: text)
     }
 }
