@@ -32,16 +32,20 @@ let package = Package(
         .target(name: "ScryptexCore", swiftSettings: strictSettings),
         // OpenSSL wrapped once: digests and secure random bytes.
         .target(name: "ScryptexCrypto", dependencies: ["COpenSSL", "ScryptexCore"], swiftSettings: strictSettings),
-        // PostgreSQL client over libpq: connections, queries, pool, migrations, LISTEN/NOTIFY.
+        // epoll event loops with timers, also Swift task executors: the threads every socket
+        // (HTTP and PostgreSQL) is served on.
+        .target(name: "ScryptexEventLoops", dependencies: ["CLinux"], swiftSettings: strictSettings),
+        // PostgreSQL client over libpq, driven by the event loops: connections, pipelines,
+        // queries, pool, migrations, LISTEN/NOTIFY.
         .target(
             name: "ScryptexPostgres",
-            dependencies: ["CLibPQ", "ScryptexCore", "ScryptexCrypto"],
+            dependencies: ["CLibPQ", "ScryptexCore", "ScryptexCrypto", "ScryptexEventLoops"],
             swiftSettings: strictSettings
         ),
         // The HTTP/1.1 server: epoll event loops, TLS on OpenSSL with SNI, parser, router.
         .target(
             name: "ScryptexHTTP",
-            dependencies: ["CLinux", "COpenSSL", "ScryptexCore", "ScryptexCrypto"],
+            dependencies: ["CLinux", "COpenSSL", "ScryptexCore", "ScryptexCrypto", "ScryptexEventLoops"],
             swiftSettings: strictSettings
         ),
         // Tenants: provisioning, schema-per-tenant scoping, the host → tenant directory.
@@ -143,6 +147,9 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(name: "ScryptexCoreTests", dependencies: ["ScryptexCore"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "ScryptexEventLoopsTests", dependencies: ["ScryptexEventLoops"], swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "ScryptexTemplatesTests", dependencies: ["ScryptexTemplates", "ScryptexTestSupport"],
             swiftSettings: strictSettings

@@ -226,4 +226,9 @@ enum TenantRole {
     static func assumingScript(role: SQLIdentifier, schema: SQLIdentifier) -> String {
         "SET LOCAL ROLE \(role.quoted); SET LOCAL search_path TO \(schema.quoted)"
     }
+
+    /// The same as statements for a pipeline: `set_config` is `SET LOCAL` with bound values.
+    static func assumingStatements(role: SQLIdentifier, schema: SQLIdentifier) -> [PostgresQuery] {
+        ["SELECT set_config('role', \(role.name), true), set_config('search_path', \(schema.quoted), true)"]
+    }
 }

@@ -16,23 +16,31 @@ public struct TenantScope: Sendable {
     }
 
     /// Runs `body` in a transaction as the tenant. `BEGIN`, the role and path, and the canary go
-    /// to the server in one round trip.
+    /// to the server in the same pipeline as the body's first statement: a tenant read is one
+    /// round trip, and with `readOnly` (the server refuses writes) its `COMMIT` is not waited for.
     @discardableResult
     public func withTransaction<Result>(
         isolation: isolated (any Actor)? = #isolation,
+        readOnly: Bool = false,
         _ body: (PostgresTransaction) async throws -> Result
     ) async throws -> Result {
         try await pool.withConnection { connection in
             let role = try await TenantRole.name(for: tenant.slug, on: connection)
-            return try await connection.withTransaction(
-                beginningWith: TenantRole.assumingScript(role: role, schema: tenant.schema)
-                    + "; SELECT current_schema() AS name"
-            ) { transaction, opened in
-                // The canary: a connection that is not where it should be never runs tenant SQL.
-                guard try opened.first?.decode("name", as: String?.self) == tenant.schema.name else {
-                    throw TenancyError(.notFound, "the schema of tenant '\(tenant.slug)' is not available")
-                }
-                return try await body(transaction)
+            return try await connection.withTransaction(readOnly: readOnly, opening: opening(role: role), body)
+        }
+    }
+
+    /// Assume the tenant's role and path, then the canary: a connection that is not where it
+    /// should be never lets tenant SQL's results through (the transaction fails and rolls back).
+    private func opening(role: SQLIdentifier) -> PostgresTransactionOpening {
+        let tenant = self.tenant
+        return PostgresTransactionOpening(
+            statements: TenantRole.assumingStatements(role: role, schema: tenant.schema) + [
+                "SELECT current_schema() AS name"
+            ]
+        ) { rows in
+            guard try rows.first?.decode("name", as: String?.self) == tenant.schema.name else {
+                throw TenancyError(.notFound, "the schema of tenant '\(tenant.slug)' is not available")
             }
         }
     }

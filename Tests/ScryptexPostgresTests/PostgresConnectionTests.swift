@@ -1,6 +1,7 @@
 import ScryptexCore
 import ScryptexPostgres
 import ScryptexTestSupport
+import Synchronization
 import Testing
 
 @Suite("Statements, errors, transactions, bulk insert")
@@ -69,22 +70,23 @@ struct PostgresConnectionTests {
             }
             let total = try await connection.query("SELECT coalesce(sum(amount), 0) AS total FROM ledger")
             #expect(try total.first?.decode("total", as: ExactDecimal.self) == ExactDecimal("10.00")!)
-            #expect(await connection.isHealthy())
+            #expect(connection.isHealthy)
         }
     }
 
     @Test func aTransactionsOpeningStatementsGoWithBegin() async throws {
         try await TestDatabase.withFreshConnection { connection in
             try await connection.executeScript("CREATE TABLE notes (body text); CREATE SCHEMA side")
-            let path = try await connection.withTransaction(
-                statementTimeout: .seconds(5), beginningWith: "SET LOCAL search_path TO side, public; SHOW search_path"
-            ) { transaction, opened in
+            let seen = Mutex<String?>(nil)
+            let opening = PostgresTransactionOpening(
+                statements: ["SELECT set_config('search_path', 'side, public', true) AS search_path"]
+            ) { rows in seen.withLock { $0 = try? rows.first?.decode("search_path", as: String.self) } }
+            try await connection.withTransaction(statementTimeout: .seconds(5), opening: opening) { transaction in
                 try await transaction.execute("INSERT INTO notes VALUES ('inside')")
                 let timeout = try await transaction.query("SELECT current_setting('statement_timeout') AS t")
                 #expect(try timeout.first?.decode("t", as: String.self) == "5s")
-                return try opened.first?.decode("search_path", as: String.self)
             }
-            #expect(path == "side, public")
+            #expect(seen.withLock { $0 } == "side, public")
             // The settings were local to the transaction; the row committed.
             let after = try await connection.query("SHOW search_path").first?.decode("search_path", as: String.self)
             #expect(after != "side, public")
@@ -92,13 +94,25 @@ struct PostgresConnectionTests {
 
             // An opening statement that fails leaves no transaction behind, and nothing of the body runs.
             let error = await #expect(throws: PostgresError.self) {
-                try await connection.withTransaction(beginningWith: "SET LOCAL ROLE no_such_role; SELECT 1") {
-                    transaction, _ in
+                try await connection.withTransaction(
+                    opening: PostgresTransactionOpening(statements: ["SELECT set_config('role', 'no_such_role', true)"])
+                ) { transaction in
                     try await transaction.execute("INSERT INTO notes VALUES ('never')")
                 }
             }
             #expect(error?.message.contains("no_such_role") == true)
-            #expect(await connection.isHealthy())
+            #expect(connection.isHealthy)
+            #expect(try await connection.query("SELECT body FROM notes").count == 1)
+
+            // A failing check of the opening's rows fails the transaction: the body's write is rolled back.
+            struct WrongPlace: Error {}
+            await #expect(throws: WrongPlace.self) {
+                try await connection.withTransaction(
+                    opening: PostgresTransactionOpening(statements: ["SELECT 1 AS one"]) { _ in throw WrongPlace() }
+                ) { transaction in
+                    try await transaction.execute("INSERT INTO notes VALUES ('never either')")
+                }
+            }
             #expect(try await connection.query("SELECT body FROM notes").count == 1)
         }
     }
@@ -154,7 +168,7 @@ struct PostgresConnectionTests {
                 }
             }
             #expect(error?.sqlState == .queryCanceled)
-            #expect(await connection.isHealthy())
+            #expect(connection.isHealthy)
         }
     }
 

@@ -134,10 +134,19 @@ struct TenancyTests {
             try await pool.execute("ALTER SCHEMA t_acme RENAME TO t_acme_elsewhere")
             let ran = Mutex(false)
             let error = await #expect(throws: TenancyError.self) {
-                try await TenantScope(tenant: acme, pool: pool).withTransaction { _ in ran.withLock { $0 = true } }
+                try await TenantScope(tenant: acme, pool: pool).withTransaction { transaction in
+                    // The opening goes out with this statement: its result never reaches the body.
+                    try await transaction.query("SELECT 1")
+                    ran.withLock { $0 = true }
+                }
             }
             #expect(error?.code == .notFound)
             #expect(!ran.withLock { $0 })
+            // A body that runs no SQL still learns that the tenant is not there.
+            let quiet = await #expect(throws: TenancyError.self) {
+                try await TenantScope(tenant: acme, pool: pool).withTransaction { _ in }
+            }
+            #expect(quiet?.code == .notFound)
             try await pool.execute("ALTER SCHEMA t_acme_elsewhere RENAME TO t_acme")
             #expect(
                 try await TenantScope(tenant: acme, pool: pool).withTransaction {

@@ -1,6 +1,7 @@
 import CLinux
 import Glibc
 import ScryptexCore
+import ScryptexEventLoops
 
 /// One client connection, owned by one event loop: reads bytes (through TLS when secure),
 /// decodes requests one at a time, runs the application, and writes responses in order.
@@ -15,7 +16,7 @@ final class HTTPConnection: EventLoopSource {
     }
 
     private let loop: EventLoop
-    private let server: HTTPServerCore
+    let server: HTTPServerCore
     private let descriptor: Int32
     private let tls: TLSSession?
     private let peer: String
@@ -361,7 +362,8 @@ final class HTTPConnection: EventLoopSource {
         server.responses.record(status: response.status.code)
         prepareOutput()
         HTTPResponseEncoder.encode(
-            response, into: &output, omitBody: omitBody, close: close, date: loop.currentDate, requestID: requestID,
+            response, into: &output, omitBody: omitBody, close: close,
+            date: loop.perSecondText(HTTPDate.format(secondsSinceEpoch:)), requestID: requestID,
             extraHeaders: server.extraHeaders
         )
         lastWriteProgress = loop.now

@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 public import ScryptexCore
 import ScryptexCrypto
+public import ScryptexEventLoops
 import Synchronization
 
 /// An HTTP/1.1 server on Linux `epoll`: one event loop per core, each with its own
@@ -32,6 +33,10 @@ public final class HTTPServer: Sendable {
         public var host: String
         public var port: Int
         public var eventLoopCount: Int
+        /// Loops to serve on instead of starting `eventLoopCount` of the server's own (which it
+        /// stops on shutdown); the host passes `EventLoopGroup.shared`, where its database
+        /// connections run too.
+        public var eventLoopGroup: EventLoopGroup?
         public var tls: CertificateStore?
         public var limits: HTTPRequestDecoder.Limits
         public var timeouts: Timeouts
@@ -42,6 +47,7 @@ public final class HTTPServer: Sendable {
             host: String,
             port: Int,
             eventLoopCount: Int? = nil,
+            eventLoopGroup: EventLoopGroup? = nil,
             tls: CertificateStore? = nil,
             limits: HTTPRequestDecoder.Limits = .init(),
             timeouts: Timeouts = .init(),
@@ -49,7 +55,9 @@ public final class HTTPServer: Sendable {
         ) {
             self.host = host
             self.port = port
-            self.eventLoopCount = max(1, eventLoopCount ?? ProcessInfo.processInfo.activeProcessorCount)
+            self.eventLoopGroup = eventLoopGroup
+            self.eventLoopCount =
+                eventLoopGroup?.loops.count ?? max(1, eventLoopCount ?? ProcessInfo.processInfo.activeProcessorCount)
             self.tls = tls
             self.limits = limits
             self.timeouts = timeouts
@@ -58,7 +66,8 @@ public final class HTTPServer: Sendable {
     }
 
     private let core: HTTPServerCore
-    private let state = Mutex<(loops: [EventLoop], listeners: [Listener], port: Int)>(([], [], 0))
+    private let state = Mutex<(loops: [EventLoop], ownsLoops: Bool, listeners: [Listener], port: Int)>(
+        ([], false, [], 0))
 
     public init(configuration: Configuration, application: HTTPApplication, logger: Logger) {
         core = HTTPServerCore(configuration: configuration, application: application, logger: logger)
@@ -142,7 +151,11 @@ public final class HTTPServer: Sendable {
                 let descriptor = try Socket.listen(host: configuration.host, port: port)
                 descriptors.append(descriptor)
                 if port == 0 { port = Socket.boundPort(descriptor) }
-                loops.append(try EventLoop(index: index))
+                if let group = configuration.eventLoopGroup {
+                    loops.append(group.loops[index])
+                } else {
+                    loops.append(try EventLoop(index: index))
+                }
             }
         } catch {
             descriptors.forEach { close($0) }
@@ -152,10 +165,11 @@ public final class HTTPServer: Sendable {
         for (loop, descriptor) in zip(loops, descriptors) {
             let listener = Listener(loop: loop, server: core, descriptor: descriptor)
             listeners.append(listener)
-            loop.start()
+            if configuration.eventLoopGroup == nil { loop.start() }
             loop.execute { listener.register() }
         }
-        state.withLock { $0 = (loops, listeners, port) }
+        let ownsLoops = configuration.eventLoopGroup == nil
+        state.withLock { $0 = (loops, ownsLoops, listeners, port) }
         core.logger.info(
             "listening",
             [
@@ -168,7 +182,7 @@ public final class HTTPServer: Sendable {
     /// Stops accepting, lets in-flight requests finish within `gracePeriod`, closes idle
     /// connections at once and the rest when the period ends, then stops the loops.
     public func shutdown(gracePeriod: Duration = .seconds(10)) async {
-        let (loops, listeners) = state.withLock { ($0.loops, $0.listeners) }
+        let (loops, ownsLoops, listeners) = state.withLock { ($0.loops, $0.ownsLoops, $0.listeners) }
         core.beginDraining()
         for listener in listeners {
             listener.loop.execute { listener.close() }
@@ -177,13 +191,22 @@ public final class HTTPServer: Sendable {
         while core.openConnections.load(ordering: .relaxed) > 0 && ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(50))
         }
+        let core = self.core
         for loop in loops {
-            loop.execute { [loop] in
-                loop.forEachSource { ($0 as? HTTPConnection)?.close() }
+            // Shared loops serve other servers and database connections: close only ours.
+            await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                loop.execute { [loop] in
+                    loop.forEachSource { source in
+                        if let connection = source as? HTTPConnection, connection.server === core { connection.close() }
+                    }
+                    done.resume()
+                }
             }
         }
-        for loop in loops { await loop.stop() }
-        state.withLock { $0 = ([], [], $0.port) }
+        if ownsLoops {
+            for loop in loops { await loop.stop() }
+        }
+        state.withLock { $0 = ([], false, [], $0.port) }
         let handshakes = handshakeCounts
         core.logger.notice(
             "stopped listening",

@@ -2,33 +2,21 @@ internal import CLibPQ
 import Dispatch
 import Glibc
 import ScryptexCore
-import Synchronization
 
-/// Owns one libpq connection (`PGconn`). This file is the only place in the module that touches
-/// libpq's pointers; everything else works with Swift values.
+/// Owns one libpq connection (`PGconn`) in non-blocking mode. This file is the only place in the
+/// module that touches libpq's pointers; everything else works with Swift values.
 ///
-/// `@unchecked Sendable` is sound here because:
-/// - `connection` is used only from blocks running on the owning `PostgresConnection`'s serial
-///   dispatch queue (one at a time), or from `deinit` once no other reference exists;
-/// - `cancelToken` (`PGcancel`) is documented by libpq as safe to use from any thread with
-///   `PQcancel` while the connection is busy, and is freed only in `deinit`;
-/// - all other mutable state is `Atomic`.
-final class LibPQConnectionHandle: @unchecked Sendable {
+/// Not `Sendable`: a handle belongs to one `PostgresConnectionDriver` and is used only on that
+/// driver's event loop thread. No call here blocks: connecting goes through `PQconnectPoll`,
+/// statements are sent with `PQsend…` and read with `PQconsumeInput` / `PQgetResult` once the
+/// loop reports the socket readable.
+final class LibPQConnectionHandle {
     private let connection: OpaquePointer
-    private let cancelToken: OpaquePointer?
     private let noticeRelay: NoticeRelay
-    private let finished = Atomic<Bool>(false)
-    private let abandoned = Atomic<Bool>(false)
-
-    // Cancellation bookkeeping: query ids are unique per handle, 0 means none.
-    private let nextQueryID = Atomic<UInt64>(1)
-    private let activeQuery = Atomic<UInt64>(0)
-    private let cancelRequestedQuery = Atomic<UInt64>(0)
-    private let timedOutQuery = Atomic<UInt64>(0)
+    private(set) var isFinished = false
 
     private init(connection: OpaquePointer, logger: Logger) {
         self.connection = connection
-        self.cancelToken = PQgetCancel(connection)
         self.noticeRelay = NoticeRelay(logger: logger)
         // Server notices (NOTICE, WARNING) go to the JSON log instead of libpq's raw stderr
         // output. The relay lives as long as this handle, which outlives the connection.
@@ -43,16 +31,17 @@ final class LibPQConnectionHandle: @unchecked Sendable {
     }
 
     deinit {
-        if !finished.load(ordering: .acquiring) {
-            PQfinish(connection)
-        }
-        if let cancelToken {
-            PQfreeCancel(cancelToken)
-        }
+        finish()
     }
 
-    /// Opens a connection with keyword/value parameters (never a spliced connection string).
-    static func connect(parameters: [(String, String)], logger: Logger) throws(PostgresError) -> LibPQConnectionHandle {
+    /// Starts connecting with keyword/value parameters (never a spliced connection string);
+    /// `pollConnect` carries it on. A host name (not an address or socket folder) is resolved
+    /// here, which may wait on DNS.
+    static func startConnecting(
+        parameters: [(String, String)], logger: Logger
+    ) throws(PostgresError)
+        -> LibPQConnectionHandle
+    {
         let keywords = parameters.map { strdup($0.0) }
         let values = parameters.map { strdup($0.1) }
         defer {
@@ -63,13 +52,13 @@ final class LibPQConnectionHandle: @unchecked Sendable {
         let valuePointers = values.map { UnsafePointer<CChar>($0) } + [nil]
         let connection = keywordPointers.withUnsafeBufferPointer { keywordBuffer in
             valuePointers.withUnsafeBufferPointer { valueBuffer in
-                PQconnectdbParams(keywordBuffer.baseAddress, valueBuffer.baseAddress, 0)
+                PQconnectStartParams(keywordBuffer.baseAddress, valueBuffer.baseAddress, 0)
             }
         }
         guard let connection else {
             throw PostgresError(code: .connectionFailed, message: "libpq could not allocate a connection")
         }
-        guard PQstatus(connection) == CONNECTION_OK else {
+        guard PQstatus(connection) != CONNECTION_BAD else {
             let message = Self.trimmedMessage(PQerrorMessage(connection))
             PQfinish(connection)
             throw PostgresError(code: .connectionFailed, message: message)
@@ -77,43 +66,156 @@ final class LibPQConnectionHandle: @unchecked Sendable {
         return LibPQConnectionHandle(connection: connection, logger: logger)
     }
 
-    // MARK: Lifecycle and state
+    enum ConnectProgress {
+        case waitForReadable
+        case waitForWritable
+        case connected
+        case failed(PostgresError)
+    }
 
-    /// Closes the connection; later calls fail with `.connectionClosed`.
-    func finish() {
-        if finished.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged {
-            PQfinish(connection)
+    /// One step of connecting; call again when the socket is ready as asked.
+    func pollConnect() -> ConnectProgress {
+        switch PQconnectPoll(connection) {
+        case PGRES_POLLING_READING: return .waitForReadable
+        case PGRES_POLLING_WRITING: return .waitForWritable
+        case PGRES_POLLING_OK:
+            guard PQsetnonblocking(connection, 1) == 0 else {
+                return .failed(
+                    PostgresError(code: .connectionFailed, message: "cannot make the connection non-blocking"))
+            }
+            return .connected
+        default:
+            return .failed(
+                PostgresError(code: .connectionFailed, message: Self.trimmedMessage(PQerrorMessage(connection))))
         }
     }
 
-    var isFinished: Bool { finished.load(ordering: .acquiring) }
+    /// Closes the connection (idempotent).
+    func finish() {
+        guard !isFinished else { return }
+        isFinished = true
+        PQfinish(connection)
+    }
 
-    /// Marks the connection as given up on: a statement got no answer in time, and its thread
-    /// may stay blocked in libpq until the socket fails. It is never used again.
-    func abandon() { abandoned.store(true, ordering: .releasing) }
-
-    var isAbandoned: Bool { abandoned.load(ordering: .acquiring) }
-
-    /// Whether libpq still considers the connection good.
+    var socket: Int32 { isFinished ? -1 : PQsocket(connection) }
     var isConnectionOK: Bool { !isFinished && PQstatus(connection) == CONNECTION_OK }
-
-    /// Whether the connection is outside any transaction and idle.
     var isIdleOutsideTransaction: Bool { !isFinished && PQtransactionStatus(connection) == PQTRANS_IDLE }
-
     var serverVersion: Int { Int(PQserverVersion(connection)) }
     var backendProcessID: Int32 { PQbackendPID(connection) }
-    var socket: Int32 { PQsocket(connection) }
 
-    /// Reads whatever the server has sent without blocking (libpq keeps its socket non-blocking),
-    /// so a server that went away is noticed. Returns false if the connection is broken.
-    func consumeInput() -> Bool {
-        guard !isFinished else { return false }
-        // A server that shuts down sends a FATAL message, then closes the socket: the first read
-        // may return only the message, so read a second time to see the end of the stream.
-        for _ in 0..<2 {
-            guard PQconsumeInput(connection) == 1, PQstatus(connection) == CONNECTION_OK else { return false }
+    /// A canceller for statements on this connection, usable from any thread.
+    func makeCanceller() -> PostgresCanceller? {
+        PQgetCancel(connection).map(PostgresCanceller.init(token:))
+    }
+
+    // MARK: Sending
+
+    func enterPipelineMode() -> Bool { PQenterPipelineMode(connection) == 1 }
+    func exitPipelineMode() -> Bool { PQexitPipelineMode(connection) == 1 }
+    func pipelineSync() -> Bool { PQpipelineSync(connection) == 1 }
+    var isInPipelineMode: Bool { PQpipelineStatus(connection) != PQ_PIPELINE_OFF }
+
+    /// Queues one statement with bound parameters (extended protocol, text format, unnamed).
+    func sendStatement(_ sql: String, bindings: PostgresBindings) -> Bool {
+        withParameters(bindings) { count, types, values in
+            PQsendQueryParams(connection, sql, count, types, values, nil, nil, 0) == 1
         }
-        return true
+    }
+
+    /// Queues the preparation of a named statement.
+    func sendPrepare(name: String, sql: String, bindings: PostgresBindings) -> Bool {
+        let types = bindings.types.map { Oid($0.rawValue) }
+        return types.withUnsafeBufferPointer {
+            PQsendPrepare(connection, name, sql, Int32(types.count), $0.baseAddress) == 1
+        }
+    }
+
+    /// Queues the execution of a statement prepared as `name`.
+    func sendPrepared(name: String, bindings: PostgresBindings) -> Bool {
+        withParameters(bindings) { count, _, values in
+            PQsendQueryPrepared(connection, name, count, values, nil, nil, 0) == 1
+        }
+    }
+
+    /// Queues a script of one or more statements without parameters (simple protocol; not in
+    /// pipeline mode). Only SQL compiled into the program.
+    func sendScript(_ sql: String) -> Bool { PQsendQuery(connection, sql) == 1 }
+
+    private func withParameters(
+        _ bindings: PostgresBindings,
+        _ body: (Int32, UnsafePointer<Oid>?, UnsafePointer<UnsafePointer<CChar>?>?) -> Bool
+    ) -> Bool {
+        let values = bindings.values.map { $0.map { strdup($0) } ?? nil }
+        defer { values.forEach { free($0) } }
+        let types = bindings.types.map { Oid($0.rawValue) }
+        let valuePointers = values.map { UnsafePointer<CChar>($0) }
+        return valuePointers.withUnsafeBufferPointer { valueBuffer in
+            types.withUnsafeBufferPointer { typeBuffer in
+                body(Int32(bindings.count), typeBuffer.baseAddress, valueBuffer.baseAddress)
+            }
+        }
+    }
+
+    enum FlushOutcome {
+        case done
+        case pending
+        case failed
+    }
+
+    /// Sends queued output without blocking.
+    func flush() -> FlushOutcome {
+        switch PQflush(connection) {
+        case 0: .done
+        case 1: .pending
+        default: .failed
+        }
+    }
+
+    /// Queues COPY data: true if queued, false if libpq's buffer is full (flush, then retry),
+    /// nil on a broken connection.
+    func putCopyData(_ bytes: ArraySlice<UInt8>) -> Bool? {
+        let status = bytes.withUnsafeBytes { chunk in
+            PQputCopyData(connection, chunk.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(chunk.count))
+        }
+        return status == 1 ? true : status == 0 ? false : nil
+    }
+
+    func putCopyEnd(failure: String?) -> Bool? {
+        let status = PQputCopyEnd(connection, failure)
+        return status == 1 ? true : status == 0 ? false : nil
+    }
+
+    // MARK: Receiving
+
+    /// Reads what the server has sent without blocking. False if the connection is broken.
+    func consumeInput() -> Bool {
+        !isFinished && PQconsumeInput(connection) == 1 && PQstatus(connection) == CONNECTION_OK
+    }
+
+    /// Whether `nextResult` would have to wait for more input.
+    var isBusy: Bool { PQisBusy(connection) == 1 }
+
+    enum Result {
+        case rows(PostgresRows)
+        case error(PostgresError)
+        case copyIn
+        case pipelineSync
+        case pipelineAborted
+        /// The end of one statement's results.
+        case end
+    }
+
+    /// The next result, copied into Swift values (never call while `isBusy`).
+    func nextResult() -> Result {
+        guard let result = PQgetResult(connection) else { return .end }
+        defer { PQclear(result) }
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY: return .rows(rows(from: result))
+        case PGRES_COPY_IN: return .copyIn
+        case PGRES_PIPELINE_SYNC: return .pipelineSync
+        case PGRES_PIPELINE_ABORTED: return .pipelineAborted
+        default: return .error(serverError(from: result))
+        }
     }
 
     /// Notifications received so far, oldest first.
@@ -133,175 +235,37 @@ final class LibPQConnectionHandle: @unchecked Sendable {
         return notifications
     }
 
-    // MARK: Cancellation
-
-    func reserveQueryID() -> UInt64 {
-        nextQueryID.wrappingAdd(1, ordering: .relaxed).oldValue
-    }
-
-    /// Marks `queryID` as running; throws if it was cancelled before it started.
-    func begin(_ queryID: UInt64) throws(PostgresError) {
-        activeQuery.store(queryID, ordering: .sequentiallyConsistent)
-        if cancelRequestedQuery.load(ordering: .sequentiallyConsistent) == queryID {
-            activeQuery.store(0, ordering: .sequentiallyConsistent)
-            throw PostgresError(code: .cancelled, message: "the statement was cancelled before it started")
-        }
-    }
-
-    func end(_ queryID: UInt64) {
-        activeQuery.store(0, ordering: .sequentiallyConsistent)
-    }
-
-    /// Asks the server to cancel `queryID` if it is still running. Safe from any thread.
-    func cancel(_ queryID: UInt64, becauseOfTimeout: Bool) {
-        if becauseOfTimeout {
-            timedOutQuery.store(queryID, ordering: .sequentiallyConsistent)
-        }
-        cancelRequestedQuery.store(queryID, ordering: .sequentiallyConsistent)
-        guard activeQuery.load(ordering: .sequentiallyConsistent) == queryID, cancelToken != nil else { return }
-        // PQcancel opens a connection to the server and waits for it to close, with no timeout:
-        // against a stopped server it never returns. So it never runs on the caller's thread (a
-        // cancellation handler may run on the cooperative pool), and a connection's cancel
-        // requests share one queue of its own, so a stall blocks at most one thread per
-        // connection and never another connection's cancels. The closure keeps `self`, and with
-        // it the cancel object, alive until the request is sent.
-        cancelQueue.async {
-            guard self.activeQuery.load(ordering: .sequentiallyConsistent) == queryID, let token = self.cancelToken
-            else { return }
-            var buffer = [CChar](repeating: 0, count: 256)
-            _ = PQcancel(token, &buffer, Int32(buffer.count))
-        }
-    }
-
-    private let cancelQueue = DispatchQueue(label: "scryptex.postgres.cancel")
-
-    /// Turns a server "query canceled" error into a timeout or cancellation error when this
-    /// client asked for it.
-    func classify(_ error: PostgresError, queryID: UInt64) -> PostgresError {
-        guard error.sqlState == .queryCanceled else { return error }
-        var classified = error
-        if timedOutQuery.load(ordering: .sequentiallyConsistent) == queryID {
-            classified.code = .statementTimeout
-        } else if cancelRequestedQuery.load(ordering: .sequentiallyConsistent) == queryID {
-            classified.code = .cancelled
-        }
-        return classified
-    }
-
-    // MARK: Statements
-
-    /// Runs one statement with bound parameters (extended protocol, text format).
-    func execute(_ sql: String, bindings: PostgresBindings) throws(PostgresError) -> PostgresRows {
-        try ensureOpen()
-        let values = bindings.values.map { $0.map { strdup($0) } ?? nil }
-        defer { values.forEach { free($0) } }
-        let types = bindings.types.map { Oid($0.rawValue) }
-        let valuePointers = values.map { UnsafePointer<CChar>($0) }
-        let result = valuePointers.withUnsafeBufferPointer { valueBuffer in
-            types.withUnsafeBufferPointer { typeBuffer in
-                PQexecParams(
-                    connection, sql, Int32(bindings.count), typeBuffer.baseAddress, valueBuffer.baseAddress, nil, nil, 0
-                )
-            }
-        }
-        return try rows(from: result)
-    }
-
-    /// Runs a script of one or more statements without parameters (simple protocol), in one
-    /// round trip, and returns the last statement's rows. Only for SQL compiled into the program,
-    /// such as migrations.
-    @discardableResult
-    func executeScript(_ sql: String) throws(PostgresError) -> PostgresRows {
-        try ensureOpen()
-        let result = PQexec(connection, sql)
-        return try rows(from: result)
-    }
-
-    /// Runs `COPY … FROM STDIN` and streams `data` (COPY text format) to the server.
-    /// - Returns: The number of rows copied.
-    func copyIn(_ sql: String, data: [UInt8]) throws(PostgresError) -> Int {
-        try ensureOpen()
-        guard let start = PQexec(connection, sql) else { throw connectionError() }
-        guard PQresultStatus(start) == PGRES_COPY_IN else {
-            _ = try rows(from: start)
-            throw PostgresError(code: .server, message: "the server did not enter COPY IN mode")
-        }
-        PQclear(start)
-        let chunkSize = 64 * 1024
-        var offset = 0
-        var failure: PostgresError?
-        while offset < data.count {
-            let end = min(offset + chunkSize, data.count)
-            let status = data[offset..<end].withUnsafeBytes { chunk in
-                PQputCopyData(connection, chunk.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(chunk.count))
-            }
-            if status != 1 {
-                failure = connectionError()
-                break
-            }
-            offset = end
-        }
-        if PQputCopyEnd(connection, failure == nil ? nil : "client failed while sending data") != 1 {
-            failure = failure ?? connectionError()
-        }
-        var copied = 0
-        var serverError: PostgresError?
-        while let result = PQgetResult(connection) {
-            do {
-                copied = try rows(from: result).affectedRowCount
-            } catch {
-                serverError = serverError ?? error
-            }
-        }
-        if let error = serverError ?? failure { throw error }
-        return copied
-    }
-
     // MARK: Results
 
-    private func ensureOpen() throws(PostgresError) {
-        guard !isFinished else {
-            throw PostgresError(code: .connectionClosed, message: "the connection is closed")
+    private func rows(from result: OpaquePointer) -> PostgresRows {
+        let rowCount = Int(PQntuples(result))
+        let columnCount = Int(PQnfields(result))
+        var names: [String] = []
+        var types: [PostgresDataType] = []
+        names.reserveCapacity(columnCount)
+        types.reserveCapacity(columnCount)
+        for column in 0..<Int32(columnCount) {
+            names.append(String(cString: PQfname(result, column)))
+            types.append(PostgresDataType(rawValue: PQftype(result, column)))
         }
-    }
-
-    /// Copies a result into Swift values and frees it, or turns it into an error.
-    private func rows(from result: OpaquePointer?) throws(PostgresError) -> PostgresRows {
-        guard let result else { throw connectionError() }
-        defer { PQclear(result) }
-        switch PQresultStatus(result) {
-        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
-            let rowCount = Int(PQntuples(result))
-            let columnCount = Int(PQnfields(result))
-            var names: [String] = []
-            var types: [PostgresDataType] = []
-            names.reserveCapacity(columnCount)
-            types.reserveCapacity(columnCount)
+        var cells: [String?] = []
+        cells.reserveCapacity(rowCount * columnCount)
+        for row in 0..<Int32(rowCount) {
             for column in 0..<Int32(columnCount) {
-                names.append(String(cString: PQfname(result, column)))
-                types.append(PostgresDataType(rawValue: PQftype(result, column)))
-            }
-            var cells: [String?] = []
-            cells.reserveCapacity(rowCount * columnCount)
-            for row in 0..<Int32(rowCount) {
-                for column in 0..<Int32(columnCount) {
-                    if PQgetisnull(result, row, column) == 1 {
-                        cells.append(nil)
-                    } else {
-                        cells.append(String(cString: PQgetvalue(result, row, column)))
-                    }
+                if PQgetisnull(result, row, column) == 1 {
+                    cells.append(nil)
+                } else {
+                    cells.append(String(cString: PQgetvalue(result, row, column)))
                 }
             }
-            let affected = Int(String(cString: PQcmdTuples(result))) ?? 0
-            return PostgresRows(
-                columns: PostgresColumns(names: names, types: types),
-                cells: cells,
-                affectedRowCount: affected,
-                commandTag: String(cString: PQcmdStatus(result))
-            )
-        default:
-            throw serverError(from: result)
         }
+        let affected = Int(String(cString: PQcmdTuples(result))) ?? 0
+        return PostgresRows(
+            columns: PostgresColumns(names: names, types: types),
+            cells: cells,
+            affectedRowCount: affected,
+            commandTag: String(cString: PQcmdStatus(result))
+        )
     }
 
     private func serverError(from result: OpaquePointer) -> PostgresError {
@@ -328,14 +292,47 @@ final class LibPQConnectionHandle: @unchecked Sendable {
         return error
     }
 
-    private func connectionError() -> PostgresError {
-        PostgresError(code: .connectionClosed, message: Self.trimmedMessage(PQerrorMessage(connection)))
+    /// The connection's last error, as a `.connectionClosed` error.
+    func connectionError() -> PostgresError {
+        PostgresError(
+            code: .connectionClosed,
+            message: isFinished ? "the connection is closed" : Self.trimmedMessage(PQerrorMessage(connection)))
     }
 
     private static func trimmedMessage(_ message: UnsafePointer<CChar>?) -> String {
         guard let message else { return "unknown libpq error" }
         let text = String(cString: message).trimmingWhitespace()
         return text.isEmpty ? "the connection to the server was lost" : text
+    }
+}
+
+/// Sends cancel requests for one connection's statements.
+///
+/// `PQcancel` opens a connection of its own and waits for the server to close it, with no
+/// timeout: against a stopped server it never returns. So it runs on a serial queue of this
+/// canceller's (a named helper thread while a request is out, none otherwise), never on an event
+/// loop or the caller's thread, and a stall there holds up only this connection's cancels.
+///
+/// `@unchecked Sendable` is sound: libpq documents the `PGcancel` object as safe to use from any
+/// thread, it is used only on `queue`, and freed in `deinit` once no request can be running.
+final class PostgresCanceller: @unchecked Sendable {
+    private let token: OpaquePointer
+    private let queue = DispatchQueue(label: "scryptex.postgres.cancel")
+
+    init(token: OpaquePointer) {
+        self.token = token
+    }
+
+    deinit {
+        PQfreeCancel(token)
+    }
+
+    /// Asks the server to cancel whatever the connection is running.
+    func requestCancel() {
+        queue.async {
+            var buffer = [CChar](repeating: 0, count: 256)
+            _ = PQcancel(self.token, &buffer, Int32(buffer.count))
+        }
     }
 }
 

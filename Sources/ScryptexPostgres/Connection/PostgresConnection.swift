@@ -1,81 +1,75 @@
-import Dispatch
 public import ScryptexCore
+public import ScryptexEventLoops
 import Synchronization
 
-/// One connection to PostgreSQL.
+/// One connection to PostgreSQL, driven by an event loop.
 ///
-/// libpq's calls block, so each connection runs them on its own serial dispatch queue: a
-/// thread from Dispatch's pool waits on the socket, never a thread of the Swift concurrency pool
-/// and never a network event loop. Callers simply `await`.
+/// The connection's socket is registered with one `EventLoop` (the caller's, when it runs on
+/// one); statements are sent with libpq's non-blocking calls and their results read when the
+/// loop sees the socket readable. No thread ever waits on the database: a caller suspends, and
+/// is resumed by the loop when the answer is in. Statements that do not need each other's
+/// results go out together in pipeline mode (`BEGIN`, the opening of a transaction and its first
+/// statement: one round trip), and statements are prepared once per connection and then
+/// executed by name.
 ///
 /// A connection serves one task at a time; share connections through `PostgresConnectionPool`.
 /// Cancelling the awaiting task cancels the running statement on the server.
 public final class PostgresConnection: Sendable {
-    let handle: LibPQConnectionHandle
-    private let queue: DispatchQueue
+    private let driver: LoopBound<PostgresConnectionDriver>
+    let status: PostgresConnectionStatus
     public let configuration: PostgresConfiguration
+    /// The loop the connection's socket is registered with.
+    public let loop: EventLoop
     /// When the connection was opened (the pool retires connections past a lifetime).
     public let openedAt = ContinuousClock.now
+    /// The server's version number, e.g. `150018` for 15.18.
+    public let serverVersion: Int
+    /// The server process serving this connection.
+    public let backendProcessID: Int32
     let logger: Logger
+    private let nextRequestID = Atomic<UInt64>(1)
+    /// Statements of a transaction not sent yet: they go out with the next statement.
+    private let pendingOpening = Mutex<PostgresTransactionOpening?>(nil)
 
-    /// The statement waiting for an answer, with its deadline and how to fail it.
-    private struct Waiting {
-        var deadline: ContinuousClock.Instant
-        var expire: @Sendable () -> Void
-    }
-
-    private let waiting = Mutex<Waiting?>(nil)
-    /// Checks `waiting` four times a second while the connection is open (one sleeping task per
-    /// connection, rather than a timer per statement).
-    private let watchdog = Mutex<Task<Void, Never>?>(nil)
-
-    private init(handle: LibPQConnectionHandle, configuration: PostgresConfiguration, logger: Logger) {
-        self.handle = handle
+    private init(
+        driver: PostgresConnectionDriver, configuration: PostgresConfiguration, logger: Logger
+    ) {
+        self.driver = LoopBound(value: driver, loop: driver.loop)
+        self.status = driver.status
+        self.loop = driver.loop
         self.configuration = configuration
         self.logger = logger
-        self.queue = DispatchQueue(label: "scryptex.postgres.connection")
-        let watched = WeakConnection(self)
-        watchdog.withLock {
-            $0 = Task.detached {
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: .milliseconds(250))
-                    guard let connection = watched.connection else { return }
-                    connection.expireOverdueStatement()
-                }
-            }
-        }
+        // Read on the loop right after connecting, before anyone else has the driver.
+        self.serverVersion = driver.serverVersion
+        self.backendProcessID = driver.backendProcessID
     }
 
     deinit {
-        watchdog.withLock { $0?.cancel() }
+        driver.withValue { $0.close() }
     }
 
-    private func expireOverdueStatement() {
-        let expire: (@Sendable () -> Void)? = waiting.withLock { waiting in
-            guard let current = waiting, ContinuousClock.now >= current.deadline else { return nil }
-            waiting = nil
-            return current.expire
-        }
-        expire?()
-    }
-
-    /// Opens a connection, trying once.
+    /// Opens a connection, trying once, on `loop` (by default the caller's loop if it runs on
+    /// one of the shared group's, else the next of that group).
     /// - Throws: `PostgresError` with code `.connectionFailed` and libpq's reason.
-    public static func connect(configuration: PostgresConfiguration, logger: Logger) async throws -> PostgresConnection
-    {
-        let parameters = configuration.libpqParameters
-        let handle = try await withCheckedThrowingContinuation {
-            (continuation: CheckedContinuation<LibPQConnectionHandle, any Error>) in
-            DispatchQueue.global().async {
-                do {
-                    continuation.resume(
-                        returning: try LibPQConnectionHandle.connect(parameters: parameters, logger: logger))
-                } catch {
-                    continuation.resume(throwing: error)
-                }
+    public static func connect(
+        configuration: PostgresConfiguration, on loop: EventLoop? = nil, logger: Logger
+    ) async throws -> PostgresConnection {
+        let loop = loop ?? EventLoopGroup.shared.preferredLoop()
+        let handle = try LibPQConnectionHandle.startConnecting(
+            parameters: configuration.libpqParameters, logger: logger)
+        let driver = PostgresConnectionDriver(
+            loop: loop, handle: handle, status: PostgresConnectionStatus(), logger: logger)
+        let bound = LoopBound(value: driver, loop: loop)
+        let timeout = Duration.seconds(configuration.connectTimeoutSeconds)
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            bound.withValue { $0.connect(timeout: timeout, continuation: continuation) }
+        }
+        return await withCheckedContinuation { (continuation: CheckedContinuation<PostgresConnection, Never>) in
+            bound.withValue { driver in
+                continuation.resume(
+                    returning: PostgresConnection(driver: driver, configuration: configuration, logger: logger))
             }
         }
-        return PostgresConnection(handle: handle, configuration: configuration, logger: logger)
     }
 
     /// Opens a connection, retrying with exponential back-off (0.1 s doubling to 2 s) until
@@ -108,64 +102,84 @@ public final class PostgresConnection: Sendable {
         }
     }
 
-    /// Runs blocking libpq work on this connection's queue, with cancellation and an optional
-    /// client-side timeout that cancels the statement on the server.
-    ///
-    /// Whatever happens on the server, the caller gets an answer by a deadline: the timeout and
-    /// two seconds for the cancel to land, or `configuration.answerDeadline`. A server that is
-    /// stopped answers neither the statement nor the cancel request; then the connection is
-    /// abandoned (the pool drops it) and the caller gets `.statementTimeout`.
-    func run<Result: Sendable>(
-        timeout: Duration? = nil,
-        _ work: @escaping @Sendable (LibPQConnectionHandle) throws(PostgresError) -> Result
-    ) async throws -> Result {
-        let handle = self.handle
-        guard !handle.isAbandoned else {
-            throw PostgresError(code: .connectionClosed, message: "the connection was abandoned after a stall")
-        }
-        let queue = self.queue
-        let queryID = handle.reserveQueryID()
+    // MARK: Sending work
+
+    /// Hands `work` to the loop and waits for its answer. Whatever happens on the server, the
+    /// answer comes by a deadline: the timeout and two seconds for the cancel to land, or
+    /// `configuration.answerDeadline`; a server that answers neither the statement nor the cancel
+    /// (stopped, partitioned away) gets the connection closed and the caller `.statementTimeout`.
+    func send(
+        _ work: PostgresWork, timeout: Duration? = nil, endsTransaction: Bool = false
+    ) async throws
+        -> PostgresOutput
+    {
+        let id = nextRequestID.wrappingAdd(1, ordering: .relaxed).oldValue
         let deadline = timeout.map { $0 + .seconds(2) } ?? configuration.answerDeadline
+        let driver = self.driver
         return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, any Error>) in
-                // Resumed once: by the work, or by the watchdog if the work never returns.
-                let pending = Mutex<CheckedContinuation<Result, any Error>?>(continuation)
-                @Sendable func finish(_ result: Swift.Result<Result, any Error>) {
-                    pending.withLock { $0.take() }?.resume(with: result)
+            try await withCheckedThrowingContinuation {
+                (continuation: CheckedContinuation<PostgresOutput, any Error>) in
+                let request = PostgresRequest(id: id, work: work, timeout: timeout, answerDeadline: deadline) {
+                    continuation.resume(with: $0)
                 }
-                waiting.withLock {
-                    $0 = Waiting(deadline: .now + deadline) {
-                        handle.abandon()
-                        finish(
-                            .failure(
-                                PostgresError(
-                                    code: .statementTimeout,
-                                    message: "the database did not answer within \(deadline.wholeMilliseconds) ms")))
-                    }
-                }
-                queue.async { [self] in
-                    do throws(PostgresError) {
-                        try handle.begin(queryID)
-                        defer { handle.end(queryID) }
-                        if let timeout {
-                            DispatchQueue.global().asyncAfter(
-                                deadline: .now() + .milliseconds(Int(timeout.wholeMilliseconds))
-                            ) {
-                                handle.cancel(queryID, becauseOfTimeout: true)
-                            }
-                        }
-                        let result = try work(handle)
-                        self.waiting.withLock { $0 = nil }
-                        finish(.success(result))
-                    } catch {
-                        self.waiting.withLock { $0 = nil }
-                        finish(.failure(handle.classify(error, queryID: queryID)))
-                    }
-                }
+                request.endsTransaction = endsTransaction
+                let box = RequestBox(request: request)
+                driver.withValue { $0.submit(box.request) }
             }
         } onCancel: {
-            handle.cancel(queryID, becauseOfTimeout: false)
+            driver.withValue { $0.cancel(id, becauseOfTimeout: false) }
         }
+    }
+
+    /// Sends a request and does not wait for its answer (a read-only transaction's COMMIT): the
+    /// connection runs it before anything sent later, and closes itself if it fails.
+    func sendWithoutWaiting(_ work: PostgresWork, endsTransaction: Bool) {
+        let id = nextRequestID.wrappingAdd(1, ordering: .relaxed).oldValue
+        let logger = self.logger
+        let request = PostgresRequest(
+            id: id, work: work, timeout: nil, answerDeadline: configuration.answerDeadline
+        ) { outcome in
+            if case .failure(let error) = outcome {
+                logger.warning("a statement sent without waiting failed", ["error": String(describing: error)])
+            }
+        }
+        request.endsTransaction = endsTransaction
+        let box = RequestBox(request: request)
+        driver.withValue { $0.submit(box.request) }
+    }
+
+    /// Runs statements in one pipeline (one round trip), sending first any transaction opening
+    /// still pending; returns one outcome per statement.
+    func pipeline(
+        _ statements: [PostgresStatement], timeout: Duration? = nil
+    ) async throws
+        -> [Result<PostgresRows, PostgresError>]
+    {
+        let opening = pendingOpening.withLock { $0.take() }
+        let all = (opening?.statements ?? []) + statements
+        guard case .pipeline(let results) = try await send(.pipeline(all), timeout: timeout) else {
+            preconditionFailure("a pipeline answers with a pipeline's results")
+        }
+        guard let opening else { return results }
+        let openingCount = opening.statements.count
+        for result in results.prefix(openingCount) {
+            if case .failure(let error) = result { throw error }
+        }
+        if openingCount > 0, case .success(let rows) = results[openingCount - 1] {
+            try opening.verify(rows)
+        }
+        return Array(results.dropFirst(openingCount))
+    }
+
+    /// Sends a pending transaction opening on its own (before a script or a COPY).
+    private func sendPendingOpening() async throws {
+        if pendingOpening.withLock({ $0 != nil }) { _ = try await pipeline([]) }
+    }
+
+    var hasPendingOpening: Bool { pendingOpening.withLock { $0 != nil } }
+
+    func setPendingOpening(_ opening: PostgresTransactionOpening?) {
+        pendingOpening.withLock { $0 = opening }
     }
 
     // MARK: Statements
@@ -177,11 +191,7 @@ public final class PostgresConnection: Sendable {
     /// - Throws: `PostgresError`; a server error carries its SQLSTATE and fields.
     @discardableResult
     public func query(_ query: PostgresQuery, timeout: Duration? = nil) async throws -> PostgresRows {
-        let sql = query.sql
-        let bindings = query.bindings
-        return try await run(timeout: timeout) { handle throws(PostgresError) in
-            try handle.execute(sql, bindings: bindings)
-        }
+        try await pipeline([PostgresStatement(query)], timeout: timeout)[0].get()
     }
 
     /// Runs a statement and returns how many rows it affected.
@@ -195,9 +205,11 @@ public final class PostgresConnection: Sendable {
     /// such as migrations; never for text built from input.
     @discardableResult
     public func executeScript(_ script: String, timeout: Duration? = nil) async throws -> PostgresRows {
-        try await run(timeout: timeout) { handle throws(PostgresError) in
-            try handle.executeScript(script)
+        try await sendPendingOpening()
+        guard case .rows(let rows) = try await send(.script(script), timeout: timeout) else {
+            preconditionFailure("a script answers with rows")
         }
+        return rows
     }
 
     /// Copies rows into a table with `COPY … FROM STDIN`, the fastest bulk insert.
@@ -221,10 +233,11 @@ public final class PostgresConnection: Sendable {
         }
         let target = (schema.map { $0.quoted + "." } ?? "") + table.quoted
         let sql = "COPY \(target) (\(columns.map(\.quoted).joined(separator: ", "))) FROM STDIN"
-        let data = CopyTextFormat.encode(rows)
-        return try await run { handle throws(PostgresError) in
-            try handle.copyIn(sql, data: data)
+        try await sendPendingOpening()
+        guard case .rows(let result) = try await send(.copy(sql: sql, data: CopyTextFormat.encode(rows))) else {
+            preconditionFailure("a COPY answers with rows")
         }
+        return result.affectedRowCount
     }
 
     /// Sends a notification to every session listening on `channel`.
@@ -235,62 +248,76 @@ public final class PostgresConnection: Sendable {
     // MARK: Transactions
 
     /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
+    ///
+    /// `BEGIN` (with the statement timeout and `opening`) is not sent on its own: it goes out in
+    /// the same pipeline as the body's first statement. A read-only transaction's `COMMIT` is
+    /// not waited for: the connection runs it before anything else, and the server refuses any
+    /// write inside (`BEGIN … READ ONLY`), so the body's results stand whatever it answers.
     /// - Parameters:
     ///   - isolationLevel: The transaction's isolation level.
+    ///   - readOnly: Whether the transaction may only read.
     ///   - statementTimeout: A `SET LOCAL statement_timeout` for every statement inside.
+    ///   - opening: Statements that open the transaction (assuming a tenant's role, say) and a
+    ///     check of the rows of the last one, run before the body's first statement is trusted.
     @discardableResult
     public func withTransaction<Result>(
         isolation: isolated (any Actor)? = #isolation,
         isolationLevel: PostgresIsolationLevel = .readCommitted,
+        readOnly: Bool = false,
         statementTimeout: Duration? = nil,
+        opening: PostgresTransactionOpening? = nil,
         _ body: (PostgresTransaction) async throws -> Result
     ) async throws -> Result {
-        try await withTransaction(
-            isolationLevel: isolationLevel, statementTimeout: statementTimeout, beginningWith: nil
-        ) { transaction, _ in
-            try await body(transaction)
+        var statements = [
+            PostgresStatement(static: "BEGIN ISOLATION LEVEL \(isolationLevel.sql)\(readOnly ? " READ ONLY" : "")")
+        ]
+        if let statementTimeout {
+            statements.append(
+                PostgresStatement(static: "SET LOCAL statement_timeout = \(statementTimeout.wholeMilliseconds)"))
+        }
+        statements += opening?.statements ?? []
+        let verify: @Sendable (PostgresRows) throws -> Void =
+            opening?.verify ?? PostgresTransactionOpening.acceptAnything
+        setPendingOpening(PostgresTransactionOpening(statements: statements, verify: verify))
+        do {
+            let result = try await body(PostgresTransaction(connection: self, depth: 0))
+            if opening != nil && hasPendingOpening {
+                // The body ran no statement, but the opening's check must still pass.
+                _ = try await pipeline([])
+            } else if pendingOpening.withLock({ $0.take() }) != nil {
+                // The body ran no statement: there is no transaction to end.
+                return result
+            }
+            if readOnly {
+                sendWithoutWaiting(.pipeline([PostgresStatement(static: "COMMIT")]), endsTransaction: true)
+            } else {
+                try await endTransaction("COMMIT")
+            }
+            return result
+        } catch {
+            if pendingOpening.withLock({ $0.take() }) == nil { await rollbackQuietly("ROLLBACK") }
+            throw error
         }
     }
 
-    /// Runs `body` in a transaction whose first statements, `script`, go to the server in the
-    /// same round trip as `BEGIN` (and the statement timeout); `body` gets the rows of the
-    /// script's last statement. `script` is SQL written in the program (identifiers quoted), never
-    /// text built from input.
-    @discardableResult
-    public func withTransaction<Result>(
-        isolation: isolated (any Actor)? = #isolation,
-        isolationLevel: PostgresIsolationLevel = .readCommitted,
-        statementTimeout: Duration? = nil,
-        beginningWith script: String?,
-        _ body: (PostgresTransaction, PostgresRows) async throws -> Result
-    ) async throws -> Result {
-        var opening = "BEGIN ISOLATION LEVEL \(isolationLevel.sql)"
-        if let statementTimeout { opening += "; SET LOCAL statement_timeout = \(statementTimeout.wholeMilliseconds)" }
-        if let script { opening += "; " + script }
-        let opened: PostgresRows
-        do {
-            opened = try await executeScript(opening)
-        } catch {
-            // A statement after BEGIN failed: the server skipped the rest of the script and holds
-            // an aborted transaction. (When BEGIN itself failed there is none to end.)
-            if statementTimeout != nil || script != nil { await rollbackQuietly("ROLLBACK") }
-            throw error
-        }
-        do {
-            let result = try await body(PostgresTransaction(connection: self, depth: 0), opened)
-            try await executeScript("COMMIT")
-            return result
-        } catch {
-            await rollbackQuietly("ROLLBACK")
-            throw error
-        }
+    /// Ends the transaction with `statement` (COMMIT or ROLLBACK) and waits for the answer.
+    private func endTransaction(_ statement: String) async throws {
+        guard
+            case .pipeline(let results) = try await send(
+                .pipeline([PostgresStatement(static: statement)]), endsTransaction: true)
+        else { preconditionFailure("a pipeline answers with a pipeline's results") }
+        _ = try results[0].get()
     }
 
     /// Issues a rollback, logging instead of throwing when it fails: the body's error is the one
     /// that matters, and a connection whose rollback failed is discarded by the pool.
     func rollbackQuietly(_ statement: String) async {
         do {
-            try await executeScript(statement)
+            if statement == "ROLLBACK" {
+                try await endTransaction(statement)
+            } else {
+                try await executeScript(statement)
+            }
         } catch {
             logger.warning("rollback failed", ["error": String(describing: error)])
         }
@@ -298,10 +325,10 @@ public final class PostgresConnection: Sendable {
 
     // MARK: Health
 
-    /// Whether the connection is usable: not closed, not broken, not inside a transaction.
-    /// Reads pending input first, so a server restart is noticed without a round trip.
-    public func isHealthy() async -> Bool {
-        (try? await run { handle in handle.consumeInput() && handle.isIdleOutsideTransaction }) ?? false
+    /// Whether the connection is open and will be outside any transaction once the requests
+    /// sent so far are answered: known without a round trip (the loop notices a closed socket).
+    public var isHealthy: Bool {
+        !status.isClosed.load(ordering: .acquiring) && status.endsIdle.load(ordering: .relaxed)
     }
 
     /// Checks with a round trip that the server answers.
@@ -309,26 +336,13 @@ public final class PostgresConnection: Sendable {
         (try? await query("SELECT 1", timeout: .seconds(2))) != nil
     }
 
-    /// The server's version number, e.g. `150018` for 15.18.
-    public var serverVersion: Int { handle.serverVersion }
+    public var isClosed: Bool { status.isClosed.load(ordering: .acquiring) }
 
-    /// The server process serving this connection.
-    public var backendProcessID: Int32 { handle.backendProcessID }
-
-    public var isClosed: Bool { handle.isFinished || handle.isAbandoned }
-
-    /// Closes the connection after any running statement (an abandoned one when its stalled
-    /// statement ends, without waiting for that).
+    /// Closes the connection after the requests already sent.
     public func close() async {
-        let handle = self.handle
-        watchdog.withLock { $0?.cancel() }
-        if handle.isAbandoned {
-            queue.async { handle.finish() }
-            return
-        }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            queue.async {
-                handle.finish()
+            driver.withValue { driver in
+                driver.close()
                 continuation.resume()
             }
         }
@@ -336,12 +350,51 @@ public final class PostgresConnection: Sendable {
 
     // MARK: Notifications (used by the listener)
 
-    func receiveNotifications() async throws -> (alive: Bool, notifications: [PostgresNotification]) {
-        try await run { handle in
-            let alive = handle.consumeInput()
-            return (alive, handle.takeNotifications())
+    /// Delivers every notification received on this connection to `handler` (on the loop), and
+    /// calls `closed` once when the connection breaks.
+    func observe(
+        notifications handler: @escaping @Sendable (PostgresNotification) -> Void,
+        closed: @escaping @Sendable () -> Void
+    ) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            driver.withValue { driver in
+                driver.notificationHandler = handler
+                if driver.status.isClosed.load(ordering: .acquiring) {
+                    closed()
+                } else {
+                    driver.closeHandler = closed
+                }
+                continuation.resume()
+            }
         }
     }
+}
+
+/// Statements that open a transaction, sent with its first statement, and a check of the rows
+/// of the last one (a tenant's schema canary, say): a failing check fails the transaction before
+/// the body sees any result.
+public struct PostgresTransactionOpening: Sendable {
+    @Sendable static func acceptAnything(_ rows: PostgresRows) {}
+
+    var statements: [PostgresStatement]
+    var verify: @Sendable (PostgresRows) throws -> Void
+
+    public init(statements: [PostgresQuery], verify: @escaping @Sendable (PostgresRows) throws -> Void = { _ in }) {
+        self.statements = statements.map { PostgresStatement($0) }
+        self.verify = verify
+    }
+
+    init(statements: [PostgresStatement], verify: @escaping @Sendable (PostgresRows) throws -> Void) {
+        self.statements = statements
+        self.verify = verify
+    }
+}
+
+/// Carries a request (loop-confined, not `Sendable`) to the loop that will own it.
+/// `@unchecked Sendable` is sound: the request is created here and touched only on the loop
+/// from the moment it is handed over.
+private struct RequestBox: @unchecked Sendable {
+    let request: PostgresRequest
 }
 
 /// Transaction isolation levels.
@@ -384,17 +437,5 @@ enum CopyTextFormat {
             output.append(UInt8(ascii: "\n"))
         }
         return output
-    }
-}
-
-/// The watchdog's reference to its connection: weak, so an unreferenced connection is freed
-/// (its deinit stops the watchdog).
-private final class WeakConnection: Sendable {
-    // A weak reference is read and cleared atomically by the runtime; `let` is not allowed for
-    // weak properties, and nothing else writes it.
-    nonisolated(unsafe) weak var connection: PostgresConnection?
-
-    init(_ connection: PostgresConnection) {
-        self.connection = connection
     }
 }

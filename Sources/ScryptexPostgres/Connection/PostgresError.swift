@@ -118,6 +118,9 @@ public struct SQLState: RawRepresentable, Hashable, Sendable, CustomStringConver
     public static let cannotConnectNow = SQLState(rawValue: "57P03")
     public static let serializationFailure = SQLState(rawValue: "40001")
     public static let deadlockDetected = SQLState(rawValue: "40P01")
+    /// Among others, "cached plan must not change result type" for a prepared statement.
+    public static let featureNotSupported = SQLState(rawValue: "0A000")
+    public static let invalidSQLStatementName = SQLState(rawValue: "26000")
     public static let inFailedTransaction = SQLState(rawValue: "25P02")
     public static let raiseException = SQLState(rawValue: "P0001")
 }

@@ -26,6 +26,10 @@ public struct PostgresRows: Sendable, RandomAccessCollection {
     /// The command tag, such as `INSERT 0 1` or `SELECT 3`.
     public let commandTag: String
 
+    /// No rows and no columns (an empty script).
+    static let empty = PostgresRows(
+        columns: PostgresColumns(names: [], types: []), cells: [], affectedRowCount: 0, commandTag: "")
+
     public var startIndex: Int { 0 }
     public var endIndex: Int { columns.names.isEmpty ? 0 : cells.count / columns.names.count }
 

@@ -4,9 +4,11 @@ import Synchronization
 /// Listens on PostgreSQL channels (`LISTEN`) on a dedicated connection and delivers what
 /// arrives as an `AsyncStream`.
 ///
-/// When the connection breaks (the server restarts, say), the listener reconnects with back-off,
-/// listens again and yields `.reconnected`: notifications sent in between were missed, so a
-/// consumer reloads its state then.
+/// The connection is driven by its event loop like any other: a notification is yielded the
+/// moment its bytes arrive, with no polling interval. When the connection breaks (the server
+/// restarts, say), the listener reconnects with back-off, listens again and yields
+/// `.reconnected`: notifications sent in between were missed, so a consumer reloads its state
+/// then.
 ///
 /// ```swift
 /// let listener = try PostgresNotificationListener(configuration: configuration, channels: ["tenants"], logger: logger)
@@ -29,23 +31,19 @@ public final class PostgresNotificationListener: Sendable {
     private let configuration: PostgresConfiguration
     private let channels: [SQLIdentifier]
     private let logger: Logger
-    private let pollInterval: Duration
     private let task = Mutex<Task<Void, Never>?>(nil)
 
     /// - Parameters:
     ///   - channels: Channel names; each must be a valid SQL identifier.
-    ///   - pollInterval: How often the connection is checked for new input.
     /// - Throws: `PostgresError` with `.invalidArgument` for an invalid channel name.
     public init(
         configuration: PostgresConfiguration,
         channels: [String],
-        pollInterval: Duration = .milliseconds(50),
         logger: Logger
     ) throws {
         self.configuration = configuration
         self.channels = try channels.map { try SQLIdentifier($0) }
         self.logger = logger
-        self.pollInterval = pollInterval
         (events, continuation) = AsyncStream.makeStream(of: Event.self, bufferingPolicy: .bufferingNewest(10_000))
     }
 
@@ -85,14 +83,16 @@ public final class PostgresNotificationListener: Sendable {
             delay = .milliseconds(100)
             continuation.yield(connectedBefore ? .reconnected : .listening)
             connectedBefore = true
-            // Poll for input; libpq reads without blocking, so this never holds a thread.
-            while !Task.isCancelled {
-                guard let (alive, notifications) = try? await connection.receiveNotifications() else { break }
-                for notification in notifications {
-                    continuation.yield(.notification(notification))
-                }
-                guard alive else { break }
-                try? await Task.sleep(for: pollInterval)
+            // The loop yields each notification as it arrives and says when the connection breaks.
+            let (closedSignal, closedContinuation) = AsyncStream.makeStream(of: Void.self)
+            let events = continuation
+            await connection.observe(
+                notifications: { events.yield(.notification($0)) },
+                closed: { closedContinuation.finish() })
+            await withTaskCancellationHandler {
+                for await _ in closedSignal {}
+            } onCancel: {
+                closedContinuation.finish()
             }
             await connection.close()
             if !Task.isCancelled {

@@ -1,14 +1,19 @@
 public import ScryptexCore
+public import ScryptexEventLoops
 import Synchronization
 
-/// A bounded pool of connections.
+/// A bounded pool of connections, each tied to one event loop.
 ///
 /// - At most `maximumConnections` are open; a caller that finds none free waits up to
 ///   `acquireTimeout`, then gets `PostgresError.Code.poolTimeout`.
-/// - A connection is checked when it is taken: pending input is read (so a restarted server is
-///   noticed at no cost), and one idle longer than `pingAfterIdle` is pinged. A broken one is
-///   closed and replaced, so the pool recovers by itself after the server restarts.
-/// - A connection returned inside a transaction, or broken, is closed instead of reused.
+/// - A caller running on an event loop gets a connection of that loop when one is idle, so its
+///   statements are sent and answered on its own thread.
+/// - Checking a connection costs no round trip: the loop notices a closed socket as it happens,
+///   and a connection knows whether it is inside a transaction. One idle longer than
+///   `pingAfterIdle` is pinged before use. A broken one is closed and replaced, so the pool
+///   recovers by itself after the server restarts.
+/// - A connection returned inside a transaction, broken or past its lifetime is closed.
+/// - The decisions live in `PoolStateMachine`; this type carries them out.
 ///
 /// ```swift
 /// let tenants = try await pool.withConnection { connection in
@@ -39,39 +44,33 @@ public final class PostgresConnectionPool: Sendable {
 
     /// What a waiting caller is handed.
     private enum Grant: Sendable {
-        case connection(PostgresConnection)
+        case connection(PostgresConnection, ping: Bool)
         /// Room to open a new connection (already counted as open).
         case openSlot
     }
 
-    private struct IdleConnection {
-        var connection: PostgresConnection
-        var since: ContinuousClock.Instant
-    }
-
-    private struct Waiter {
-        var id: UInt64
-        var continuation: CheckedContinuation<Grant, any Error>
-    }
-
-    private struct State {
-        var idle: [IdleConnection] = []
-        var openCount = 0
-        var waiters: [Waiter] = []
-        var nextWaiterID: UInt64 = 0
-        var isClosed = false
-    }
+    private typealias Machine = PoolStateMachine<PostgresConnection, CheckedContinuation<Grant, any Error>>
 
     public let configuration: PostgresConfiguration
     public let options: Options
+    public let eventLoops: EventLoopGroup
     private let logger: Logger
-    private let state = Mutex(State())
+    private let state: Mutex<Machine>
     private let clock = ContinuousClock()
 
-    public init(configuration: PostgresConfiguration, options: Options = Options(), logger: Logger) {
+    public init(
+        configuration: PostgresConfiguration, options: Options = Options(), eventLoops: EventLoopGroup = .shared,
+        logger: Logger
+    ) {
         self.configuration = configuration
         self.options = options
+        self.eventLoops = eventLoops
         self.logger = logger
+        state = Mutex(
+            Machine(
+                options: .init(
+                    maximumConnections: options.maximumConnections, pingAfterIdle: options.pingAfterIdle,
+                    maximumLifetime: options.maximumLifetime)))
     }
 
     /// Statistics for monitoring.
@@ -82,12 +81,13 @@ public final class PostgresConnectionPool: Sendable {
     }
 
     public var statistics: Statistics {
-        state.withLock { Statistics(open: $0.openCount, idle: $0.idle.count, waiting: $0.waiters.count) }
+        state.withLock { Statistics(open: $0.openCount, idle: $0.idle.count, waiting: $0.waitingCount) }
     }
 
     // MARK: Use
 
-    /// Lends a connection to `body` and takes it back afterwards, whatever happens.
+    /// Lends a connection to `body` and takes it back afterwards, whatever happens. The lease
+    /// ends with `body`: the connection must not be kept beyond it.
     @discardableResult
     public func withConnection<Result>(
         isolation: isolated (any Actor)? = #isolation,
@@ -96,42 +96,29 @@ public final class PostgresConnectionPool: Sendable {
         let connection = try await acquire()
         do {
             let result = try await body(connection)
-            await release(connection)
+            release(connection)
             return result
         } catch {
-            await release(connection)
+            release(connection)
             throw error
         }
     }
 
-    /// Runs `body` in a transaction on a pooled connection.
+    /// Runs `body` in a transaction on a pooled connection (see
+    /// `PostgresConnection.withTransaction(isolationLevel:readOnly:statementTimeout:opening:_:)`).
     @discardableResult
     public func withTransaction<Result>(
         isolation: isolated (any Actor)? = #isolation,
         isolationLevel: PostgresIsolationLevel = .readCommitted,
+        readOnly: Bool = false,
         statementTimeout: Duration? = nil,
+        opening: PostgresTransactionOpening? = nil,
         _ body: (PostgresTransaction) async throws -> Result
-    ) async throws -> Result {
-        try await withTransaction(
-            isolationLevel: isolationLevel, statementTimeout: statementTimeout, beginningWith: nil
-        ) { transaction, _ in
-            try await body(transaction)
-        }
-    }
-
-    /// Runs `body` in a transaction on a pooled connection, with `script` sent together with
-    /// `BEGIN` (see `PostgresConnection.withTransaction(isolationLevel:statementTimeout:beginningWith:_:)`).
-    @discardableResult
-    public func withTransaction<Result>(
-        isolation: isolated (any Actor)? = #isolation,
-        isolationLevel: PostgresIsolationLevel = .readCommitted,
-        statementTimeout: Duration? = nil,
-        beginningWith script: String?,
-        _ body: (PostgresTransaction, PostgresRows) async throws -> Result
     ) async throws -> Result {
         try await withConnection { connection in
             try await connection.withTransaction(
-                isolationLevel: isolationLevel, statementTimeout: statementTimeout, beginningWith: script, body)
+                isolationLevel: isolationLevel, readOnly: readOnly, statementTimeout: statementTimeout,
+                opening: opening, body)
         }
     }
 
@@ -148,102 +135,107 @@ public final class PostgresConnectionPool: Sendable {
 
     // MARK: Acquire and release
 
-    private enum Decision {
-        case reuse(IdleConnection)
-        case open
-        case wait
-        case closed
-    }
-
     /// Takes a healthy connection, opening one if there is room, else waiting for one.
-    public func acquire() async throws -> PostgresConnection {
+    func acquire() async throws -> PostgresConnection {
+        let loop = eventLoops.preferredLoop()
         while true {
-            let decision: Decision = state.withLock { state in
-                if state.isClosed { return .closed }
-                if let idle = state.idle.popLast() { return .reuse(idle) }
-                if state.openCount < options.maximumConnections {
-                    state.openCount += 1
-                    return .open
+            switch try await grant(preferring: loop) {
+            case .connection(let connection, let ping):
+                if connection.isHealthy {
+                    if !ping { return connection }
+                    if await connection.ping() { return connection }
                 }
-                return .wait
-            }
-            switch decision {
-            case .closed:
-                throw PostgresError(code: .poolClosed, message: "the connection pool is closed")
-            case .reuse(let idle):
-                if await isUsable(idle) { return idle.connection }
-                await discard(idle.connection, reason: "broken or stale on checkout")
-            case .open:
-                return try await openConnection()
-            case .wait:
-                switch try await waitForGrant() {
-                case .connection(let connection):
-                    if await isUsable(IdleConnection(connection: connection, since: clock.now)) { return connection }
-                    await discard(connection, reason: "broken on hand-over")
-                case .openSlot:
-                    return try await openConnection()
-                }
+                await discard(connection, reason: "broken or stale on checkout")
+            case .openSlot:
+                return try await openConnection(on: loop)
             }
         }
+    }
+
+    /// What the state machine decides for one caller: an idle connection, room to open one, or
+    /// (after waiting) a connection handed over or a slot freed by another caller.
+    private func grant(preferring loop: EventLoop) async throws -> Grant {
+        let waiting = Mutex<UInt64?>(nil)
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Grant, any Error>) in
+                let action = state.withLock { machine in
+                    machine.acquire(loop: loop.index, waiter: { continuation }, now: clock.now)
+                }
+                switch action {
+                case .closed:
+                    continuation.resume(
+                        throwing: PostgresError(code: .poolClosed, message: "the connection pool is closed"))
+                case .use(let connection, _, let ping):
+                    continuation.resume(returning: .connection(connection, ping: ping))
+                case .open:
+                    continuation.resume(returning: .openSlot)
+                case .wait(let id):
+                    waiting.withLock { $0 = id }
+                    let timeout = options.acquireTimeout
+                    let limit = options.maximumConnections
+                    loop.execute { [weak self] in
+                        loop.schedule(at: loop.now + timeout) {
+                            self?.failWaiter(
+                                id,
+                                with: PostgresError(
+                                    code: .poolTimeout,
+                                    message: "no database connection became free within \(timeout) (pool of \(limit))"))
+                        }
+                    }
+                    if Task.isCancelled {
+                        // The cancellation handler may have run before the waiter was queued.
+                        failWaiter(
+                            id,
+                            with: PostgresError(code: .cancelled, message: "cancelled while waiting for a connection"))
+                    }
+                }
+            }
+        } onCancel: {
+            if let id = waiting.withLock({ $0 }) {
+                failWaiter(
+                    id, with: PostgresError(code: .cancelled, message: "cancelled while waiting for a connection"))
+            }
+        }
+    }
+
+    private func failWaiter(_ id: UInt64, with error: PostgresError) {
+        state.withLock { $0.removeWaiter(id) }?.resume(throwing: error)
     }
 
     /// Gives a connection back: to a waiting caller, to the idle list, or closed if unusable.
-    public func release(_ connection: PostgresConnection) async {
-        // An abandoned connection's queue is blocked: do not ask it anything.
-        guard !connection.isClosed, await connection.isHealthy() else {
-            await discard(connection, reason: "returned broken or inside a transaction")
-            return
+    func release(_ connection: PostgresConnection) {
+        let action = state.withLock { machine in
+            machine.release(
+                connection, loop: connection.loop.index, healthy: connection.isHealthy,
+                openedAt: connection.openedAt, now: clock.now)
         }
-        if clock.now - connection.openedAt > options.maximumLifetime {
-            await discard(connection, reason: "past its lifetime")
-            return
-        }
-        let waiter: Waiter? = state.withLock { state in
-            if state.isClosed { return nil }
-            if !state.waiters.isEmpty { return state.waiters.removeFirst() }
-            state.idle.append(IdleConnection(connection: connection, since: clock.now))
-            return nil
-        }
-        if let waiter {
-            waiter.continuation.resume(returning: .connection(connection))
-        } else if state.withLock({ $0.isClosed }) {
-            await discard(connection, reason: "pool closed")
+        switch action {
+        case .handOver(let connection, let waiter):
+            waiter.resume(returning: .connection(connection, ping: false))
+        case .keep:
+            break
+        case .close(let connection):
+            Task { await discard(connection, reason: "returned broken, inside a transaction, or past its lifetime") }
         }
     }
 
     /// Closes every idle connection and fails every waiter; connections in use are closed when
     /// they come back.
     public func close() async {
-        let (idle, waiters) = state.withLock { state in
-            state.isClosed = true
-            defer {
-                state.idle.removeAll()
-                state.waiters.removeAll()
-            }
-            return (state.idle, state.waiters)
-        }
+        let (idle, waiters) = state.withLock { $0.close() }
         for waiter in waiters {
-            waiter.continuation.resume(
-                throwing: PostgresError(code: .poolClosed, message: "the connection pool is closed"))
+            waiter.resume(throwing: PostgresError(code: .poolClosed, message: "the connection pool is closed"))
         }
-        for entry in idle {
-            await discard(entry.connection, reason: "pool closed")
+        for connection in idle {
+            await discard(connection, reason: "pool closed")
         }
     }
 
-    private func isUsable(_ idle: IdleConnection) async -> Bool {
-        guard await idle.connection.isHealthy() else { return false }
-        if clock.now - idle.since > options.pingAfterIdle {
-            return await idle.connection.ping()
-        }
-        return true
-    }
-
-    private func openConnection() async throws -> PostgresConnection {
+    private func openConnection(on loop: EventLoop) async throws -> PostgresConnection {
         do {
-            return try await PostgresConnection.connect(configuration: configuration, logger: logger)
+            return try await PostgresConnection.connect(configuration: configuration, on: loop, logger: logger)
         } catch {
-            giveUpSlot()
+            slotFreed()
             throw error
         }
     }
@@ -251,65 +243,13 @@ public final class PostgresConnectionPool: Sendable {
     private func discard(_ connection: PostgresConnection, reason: String) async {
         logger.debug("closing pooled connection", ["reason": reason])
         await connection.close()
-        giveUpSlot()
+        slotFreed()
     }
 
     /// One fewer connection is open: hand the room to a waiter, if any.
-    private func giveUpSlot() {
-        let waiter: Waiter? = state.withLock { state in
-            guard !state.waiters.isEmpty, !state.isClosed else {
-                state.openCount -= 1
-                return nil
-            }
-            return state.waiters.removeFirst()
+    private func slotFreed() {
+        if case .openFor(let waiter) = state.withLock({ $0.closed() }) {
+            waiter.resume(returning: .openSlot)
         }
-        waiter?.continuation.resume(returning: .openSlot)
-    }
-
-    private func waitForGrant() async throws -> Grant {
-        let id = state.withLock { state in
-            state.nextWaiterID += 1
-            return state.nextWaiterID
-        }
-        let timeout = options.acquireTimeout
-        let timer = Task { [weak self] in
-            try await Task.sleep(for: timeout)
-            self?.failWaiter(
-                id,
-                with: PostgresError(
-                    code: .poolTimeout,
-                    message:
-                        "no database connection became free within \(timeout) (pool of \(self?.options.maximumConnections ?? 0))"
-                )
-            )
-        }
-        defer { timer.cancel() }
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Grant, any Error>) in
-                let stillOpen = state.withLock { state in
-                    guard !state.isClosed else { return false }
-                    state.waiters.append(Waiter(id: id, continuation: continuation))
-                    return true
-                }
-                if !stillOpen {
-                    continuation.resume(
-                        throwing: PostgresError(code: .poolClosed, message: "the connection pool is closed"))
-                } else if Task.isCancelled {
-                    // The cancellation handler may have run before the waiter was registered.
-                    failWaiter(
-                        id, with: PostgresError(code: .cancelled, message: "cancelled while waiting for a connection"))
-                }
-            }
-        } onCancel: {
-            failWaiter(id, with: PostgresError(code: .cancelled, message: "cancelled while waiting for a connection"))
-        }
-    }
-
-    private func failWaiter(_ id: UInt64, with error: PostgresError) {
-        let waiter: Waiter? = state.withLock { state in
-            guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
-            return state.waiters.remove(at: index)
-        }
-        waiter?.continuation.resume(throwing: error)
     }
 }
