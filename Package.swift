@@ -95,7 +95,8 @@ let package = Package(
         .target(
             name: "ScryptexApp",
             dependencies: [
-                "ScryptexACME", "ScryptexCore", "ScryptexCrypto", "ScryptexPostgres", "ScryptexEmbeddedPostgres",
+                "ScryptexACME", "ScryptexCore", "ScryptexCrypto", "ScryptexEventLoops", "ScryptexPostgres",
+                "ScryptexEmbeddedPostgres",
                 "ScryptexHTTP", "ScryptexCompliance", "ScryptexIdentity", "ScryptexInstitutional", "ScryptexRevenue",
                 "ScryptexTemplates",
                 "ScryptexTenancy",

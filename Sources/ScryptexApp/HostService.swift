@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 import ScryptexCompliance
 import ScryptexCore
+import ScryptexEventLoops
 import ScryptexHTTP
 import ScryptexIdentity
 import ScryptexPostgres
@@ -21,10 +22,15 @@ struct HostService: Sendable {
         let keyring = try MasterKeySource.keyring(for: configuration, logger: logger)
         let sealing = try AuditSealing(configuration: configuration, logger: logger.child(label: "scryptex.audit"))
         var changeListener: PostgresNotificationListener?
+        var credentialListener: PostgresNotificationListener?
+        let credentials = CredentialCache()
         let database = try await DatabaseSetup.prepare(configuration, logger: logger)
+        // The HTTPS server and the database connections share these loops: a request and its
+        // statements run on one thread.
+        let loops = try configuration.eventLoopCount.map { try EventLoopGroup(loopCount: $0) } ?? .shared
         let pool = PostgresConnectionPool(
             configuration: database.configuration,
-            options: .init(maximumConnections: 20, acquireTimeout: .seconds(10)),
+            options: .init(maximumConnections: 20, acquireTimeout: .seconds(10)), eventLoops: loops,
             logger: logger.child(label: "scryptex.postgres.pool")
         )
         let sanctions = SanctionsRegistry(pool: pool, logger: logger.child(label: "scryptex.compliance"))
@@ -44,6 +50,8 @@ struct HostService: Sendable {
             changeListener = try directory.follow(
                 configuration: database.configuration, pool: pool, logger: logger.child(label: "scryptex.tenancy")
             )
+            credentialListener = try credentials.follow(
+                configuration: database.configuration, logger: logger.child(label: "scryptex.identity"))
         } catch {
             await pool.close()
             await database.finish(logger: logger)
@@ -52,7 +60,8 @@ struct HostService: Sendable {
         let servers: (https: HTTPServer, http: HTTPServer, certificates: CertificateStore)
         do {
             servers = try await startServers(
-                pool: pool, directory: directory, keyring: keyring, sealing: sealing, sanctions: sanctions)
+                pool: pool, directory: directory, keyring: keyring, sealing: sealing, sanctions: sanctions,
+                credentials: credentials)
         } catch {
             await pool.close()
             await database.finish(logger: logger)
@@ -160,6 +169,7 @@ struct HostService: Sendable {
         await servers.http.shutdown(gracePeriod: .seconds(10))
         await servers.https.shutdown(gracePeriod: .seconds(10))
         await changeListener?.stop()
+        await credentialListener?.stop()
         await spares.value
         await pool.close()
         await database.finish(logger: logger)
@@ -193,7 +203,7 @@ extension HostService {
 
     func startServers(
         pool: PostgresConnectionPool, directory: TenantDirectory, keyring: Keyring, sealing: AuditSealing,
-        sanctions: SanctionsRegistry
+        sanctions: SanctionsRegistry, credentials: CredentialCache
     ) async throws -> (https: HTTPServer, http: HTTPServer, certificates: CertificateStore) {
         let folder = CertificateFolder(dataDirectory: configuration.dataDirectory)
         // Development certificates only for the platform domain and the tenants declared in the
@@ -221,7 +231,7 @@ extension HostService {
         let application = HTTPApplication(
             router: Self.routes(
                 pool: pool, keyring: keyring, sealing: sealing, configuration: configuration, logger: logger,
-                templates: templates, sanctions: sanctions
+                templates: templates, sanctions: sanctions, credentials: credentials
             ).router,
             middleware: [
                 AccessLogMiddleware(), TenantResolutionMiddleware(directory: directory),
@@ -231,7 +241,7 @@ extension HostService {
         let https = HTTPServer(
             configuration: .init(
                 host: configuration.httpsListen.host, port: configuration.httpsListen.port,
-                eventLoopCount: configuration.eventLoopCount, tls: store
+                eventLoopGroup: pool.eventLoops, tls: store
             ),
             application: application,
             logger: logger.child(label: "scryptex.https")
@@ -263,12 +273,14 @@ extension HostService {
     /// Every route of the host, each with the access it needs.
     static func routes(
         pool: PostgresConnectionPool, keyring: Keyring, sealing: AuditSealing, configuration: Configuration,
-        logger: Logger, templates: TemplateLibrary, sanctions: SanctionsRegistry? = nil
+        logger: Logger, templates: TemplateLibrary, sanctions: SanctionsRegistry? = nil,
+        credentials: CredentialCache = CredentialCache()
     ) -> SecuredRouter {
         var router = Router()
         PlatformRoutes.add(to: &router, pool: pool)
         let services = RouteServices(
-            identity: IdentityService(pool: pool, keyring: keyring), sealing: sealing, limiter: RateLimiter(),
+            identity: IdentityService(pool: pool, keyring: keyring, credentials: credentials), sealing: sealing,
+            limiter: RateLimiter(),
             configuration: configuration, logger: logger, features: FeatureGate(pool: pool),
             sanctions: sanctions ?? SanctionsRegistry(pool: pool, logger: logger), templates: templates)
         var routes = SecuredRouter(router: router, services: services)

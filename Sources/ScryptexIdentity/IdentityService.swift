@@ -23,11 +23,17 @@ public struct IdentityService: Sendable {
     public let pool: PostgresConnectionPool
     public let keyring: Keyring
     public let options: Options
+    /// Verified credentials for a few seconds; used only while it follows the change channel.
+    public let credentials: CredentialCache
 
-    public init(pool: PostgresConnectionPool, keyring: Keyring, options: Options = Options()) {
+    public init(
+        pool: PostgresConnectionPool, keyring: Keyring, options: Options = Options(),
+        credentials: CredentialCache = CredentialCache()
+    ) {
         self.pool = pool
         self.keyring = keyring
         self.options = options
+        self.credentials = credentials
     }
 
     static let unauthenticated = IdentityError(.unauthenticated, "the credentials are not valid")
@@ -366,6 +372,8 @@ public struct IdentityService: Sendable {
                     actor: principal.actor, action: "logout", objectType: "session", objectID: prefix,
                     requestID: requestID), in: transaction)
         }
+        // Other hosts hear of it from the trigger's notification; this one forgets at once.
+        credentials.invalidate(schema: tenant.schema.name)
     }
 
     // MARK: - MFA
@@ -643,10 +651,14 @@ public struct IdentityService: Sendable {
     }
 
     private func authenticateAPIKey(_ token: SecretToken, tenant: Tenant) async throws -> Principal {
-        try await TenantScope(tenant: tenant, pool: pool).withTransaction { transaction in
+        if let known = credentials.principal(for: token.text, schema: tenant.schema.name) { return known }
+        let generation = credentials.beginLookup()
+        let (principal, expiresAt) = try await TenantScope(tenant: tenant, pool: pool).withTransaction {
+            transaction in
             let rows = try await transaction.query(
                 """
-                SELECT id, secret_hash, roles, (revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())) AS usable,
+                SELECT id, secret_hash, roles, expires_at,
+                       (revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())) AS usable,
                        (last_used_at IS NULL OR last_used_at < now() - interval '60 seconds') AS stale
                 FROM api_keys WHERE prefix = \(token.prefix)
                 """
@@ -660,17 +672,24 @@ public struct IdentityService: Sendable {
                 try await transaction.execute("UPDATE api_keys SET last_used_at = now() WHERE id = \(id)")
             }
             let roles = try row.decode("roles", as: [String].self)
-            return Principal(
+            let principal = Principal(
                 kind: .apiKey, id: id, tenantID: tenant.id, roleNames: roles,
                 permissions: try await permissions(of: roles, in: transaction), actor: "api-key:" + token.prefix)
+            return (principal, try row.decode("expires_at", as: Date?.self))
         }
+        credentials.store(
+            principal, for: token.text, schema: tenant.schema.name, generation: generation, validUntil: expiresAt)
+        return principal
     }
 
     private func authenticateSession(_ token: SecretToken, tenant: Tenant) async throws -> Principal {
-        try await TenantScope(tenant: tenant, pool: pool).withTransaction { transaction in
+        if let known = credentials.principal(for: token.text, schema: tenant.schema.name) { return known }
+        let generation = credentials.beginLookup()
+        let (principal, expiresAt) = try await TenantScope(tenant: tenant, pool: pool).withTransaction {
+            transaction in
             let rows = try await transaction.query(
                 """
-                SELECT s.secret_hash, s.user_id, s.mfa_verified, u.role, u.mfa_enabled, u.status,
+                SELECT s.secret_hash, s.user_id, s.mfa_verified, s.expires_at, u.role, u.mfa_enabled, u.status,
                        (s.revoked_at IS NULL AND s.expires_at > now()
                         AND s.last_seen_at > now() - make_interval(secs => \(options.sessionIdleTimeout.secondsValue))) AS usable
                 FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_prefix = \(token.prefix)
@@ -683,11 +702,15 @@ public struct IdentityService: Sendable {
                 "UPDATE sessions SET last_seen_at = now() WHERE token_prefix = \(token.prefix)")
             let userID = try row.decode("user_id", as: UUID.self)
             let role = try row.decode("role", as: String.self)
-            return Principal(
+            let principal = Principal(
                 kind: .user, id: userID, tenantID: tenant.id, roleNames: [role],
                 permissions: try await permissions(of: [role], in: transaction),
                 actor: "user:" + userID.uuidString.lowercased(), sessionPrefix: token.prefix)
+            return (principal, try row.decode("expires_at", as: Date.self))
         }
+        credentials.store(
+            principal, for: token.text, schema: tenant.schema.name, generation: generation, validUntil: expiresAt)
+        return principal
     }
 
     /// A platform admin on a tenant's domain: allowed only under an active break-glass grant for

@@ -787,6 +787,33 @@ public enum TenantMigrations {
                     ALTER TABLE users ADD COLUMN mfa_pending_secret_encrypted bytea;
                     """
             ),
+            Migration(
+                version: 12,
+                name: "credential_change_notifications",
+                sql: """
+                    -- Hosts keep verified credentials in memory for a few seconds. Any change that
+                    -- can take access away tells every host at commit, on one channel, with the
+                    -- tenant's schema as payload; each host then forgets that tenant's entries.
+                    CREATE FUNCTION credentials_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+                    BEGIN
+                        PERFORM pg_notify('scryptex_credentials', TG_TABLE_SCHEMA);
+                        RETURN NULL;
+                    END
+                    $$;
+                    CREATE TRIGGER api_keys_changed
+                        AFTER UPDATE OF revoked_at, expires_at, roles, secret_hash OR DELETE OR TRUNCATE ON api_keys
+                        FOR EACH STATEMENT EXECUTE FUNCTION credentials_changed();
+                    CREATE TRIGGER sessions_changed
+                        AFTER UPDATE OF revoked_at, expires_at, mfa_verified, secret_hash OR DELETE OR TRUNCATE ON sessions
+                        FOR EACH STATEMENT EXECUTE FUNCTION credentials_changed();
+                    CREATE TRIGGER users_changed
+                        AFTER UPDATE OF role, status, mfa_enabled, password_hash OR DELETE OR TRUNCATE ON users
+                        FOR EACH STATEMENT EXECUTE FUNCTION credentials_changed();
+                    CREATE TRIGGER custom_roles_changed
+                        AFTER UPDATE OR DELETE OR TRUNCATE ON custom_roles
+                        FOR EACH STATEMENT EXECUTE FUNCTION credentials_changed();
+                    """
+            ),
         ]
     )
 }

@@ -31,7 +31,7 @@ enum InstitutionalRoutes {
             let parent = try query["parentId"].map { try uuid($0, field: "parentId") }
             let cursor = try query["after"].map { try uuid($0, field: "after") }
             let limit = try query.integer("limit", in: 1...AccountService.largestPage) ?? 100
-            let page = try await call.scope.withTransaction {
+            let page = try await call.scope.withTransaction(readOnly: true) {
                 try await accounts.accounts(parent: parent, after: cursor, limit: limit, in: $0)
             }
             struct Page: Encodable {
@@ -45,7 +45,9 @@ enum InstitutionalRoutes {
         routes.add(.get, "/api/enterprise/accounts/:id", .permission(.accountsRead), feature: feature) { _, context in
             let call = try TenantRequest(context, services: services)
             let id = try accountID(context)
-            let account = try await call.scope.withTransaction { try await accounts.account(id, in: $0) }
+            let account = try await call.scope.withTransaction(readOnly: true) {
+                try await accounts.account(id, in: $0)
+            }
             return try JSONResponse.encode(account)
         }
         routes.add(.patch, "/api/enterprise/accounts/:id", .permission(.accountsWrite), feature: feature) {
@@ -163,7 +165,7 @@ enum InstitutionalRoutes {
             let call = try TenantRequest(context, services: services)
             let id = try accountID(context)
             let keys = try await call.keys()
-            let members = try await call.scope.withTransaction {
+            let members = try await call.scope.withTransaction(readOnly: true) {
                 try await accounts.members(of: id, sealer: keys, in: $0)
             }
             return try JSONResponse.encode(["members": members])
