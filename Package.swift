@@ -29,12 +29,12 @@ let package = Package(
         .target(name: "CLinux"),
 
         // Foundations shared by every module: logging, exact decimals, command-line parsing.
-        .target(name: "ScryptexCore", swiftSettings: strictSettings),
+        .target(name: "ScryptexCore", dependencies: ["CLinux"], swiftSettings: strictSettings),
         // OpenSSL wrapped once: digests and secure random bytes.
         .target(name: "ScryptexCrypto", dependencies: ["COpenSSL", "ScryptexCore"], swiftSettings: strictSettings),
         // epoll event loops with timers, also Swift task executors: the threads every socket
         // (HTTP and PostgreSQL) is served on.
-        .target(name: "ScryptexEventLoops", dependencies: ["CLinux"], swiftSettings: strictSettings),
+        .target(name: "ScryptexEventLoops", dependencies: ["CLinux", "ScryptexCore"], swiftSettings: strictSettings),
         // PostgreSQL client over libpq, driven by the event loops: connections, pipelines,
         // queries, pool, migrations, LISTEN/NOTIFY.
         .target(

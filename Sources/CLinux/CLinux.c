@@ -3,6 +3,8 @@
 
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <pthread.h>
+#include <string.h>
 #include <unistd.h>
 
 int scryptex_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
@@ -51,4 +53,11 @@ int scryptex_eventfd_drain(int descriptor) {
 
 int scryptex_accept(int listener, struct sockaddr *address, socklen_t *length) {
     return accept4(listener, address, length, SOCK_NONBLOCK | SOCK_CLOEXEC);
+}
+
+void scryptex_name_thread(const char *name) {
+    char truncated[16];
+    strncpy(truncated, name, sizeof truncated - 1);
+    truncated[sizeof truncated - 1] = 0;
+    pthread_setname_np(pthread_self(), truncated);
 }

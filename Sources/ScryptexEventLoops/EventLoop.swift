@@ -1,6 +1,7 @@
 import CLinux
 import Foundation
 import Glibc
+import ScryptexCore
 import Synchronization
 
 /// Something registered with an event loop for readiness events.
@@ -91,8 +92,12 @@ public final class EventLoop: @unchecked Sendable {
 
     /// Starts the loop's thread, named `<name>-<index>`.
     public func start(name: String = "scryptex-loop") {
-        let thread = Thread { [self] in self.run() }
-        thread.name = "\(name)-\(index)"
+        let threadName = "\(name)-\(index)"
+        let thread = Thread { [self] in
+            scryptex_name_thread(threadName)
+            self.run()
+        }
+        thread.name = threadName
         thread.stackSize = 1 << 20
         thread.start()
     }
@@ -202,6 +207,7 @@ public final class EventLoop: @unchecked Sendable {
     private func run() {
         threadIdentity.store(UInt(bitPattern: Int(bitPattern: pthread_self())), ordering: .relaxed)
         pthread_setspecific(Self.currentKey, Unmanaged.passUnretained(self).toOpaque())
+        LogOutput.adoptThreadBuffer()
         var events = [scryptex_epoll_event](repeating: scryptex_epoll_event(), count: 256)
         var lastTick = ContinuousClock.now
         while !stopRequested.load(ordering: .acquiring) {
@@ -228,12 +234,15 @@ public final class EventLoop: @unchecked Sendable {
             runQueuedWork()
             // Taken out first and run afterwards: a timer's work may schedule or cancel others.
             for work in timers.takeDue(upTo: now) { work() }
+            // What this iteration logged leaves in one batch (nothing while logging is unbuffered).
+            LogOutput.standardError.flushCurrentThread()
             if now - lastTick >= .milliseconds(250) {
                 lastTick = now
                 forEachSource { $0.tick(now: now) }
             }
         }
         runQueuedWork()
+        LogOutput.standardError.flushCurrentThread()
         pthread_setspecific(Self.currentKey, nil)
         let waiters = finished.withLock { waiters -> [CheckedContinuation<Void, Never>] in
             defer { waiters = nil }

@@ -31,6 +31,9 @@ int scryptex_eventfd_create(void);
 int scryptex_eventfd_signal(int descriptor);
 int scryptex_eventfd_drain(int descriptor);
 
+/* Names the calling thread (at most 15 bytes are kept), as top -H and /proc show it. */
+void scryptex_name_thread(const char *name);
+
 /* accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC. */
 int scryptex_accept(int listener, struct sockaddr *address, socklen_t *length);
 

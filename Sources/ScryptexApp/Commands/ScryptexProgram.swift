@@ -75,6 +75,9 @@ public struct ScryptexProgram: Sendable {
                 return ExitCode.success
             case ["serve"]:
                 for fallback in configuration.fallbacks { logger.notice(fallback) }
+                // Lines leave in batches while the host runs (no lock or system call per line).
+                LogOutput.standardError.startBuffering()
+                defer { LogOutput.standardError.stopBuffering() }
                 return try await HostService(configuration: configuration, logger: logger).run()
             case ["migrate"]:
                 if invocation.hasFlag("check-drift") {

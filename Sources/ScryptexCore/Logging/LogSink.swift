@@ -1,4 +1,3 @@
-import Glibc
 import Synchronization
 
 /// Where finished log lines go. A sink receives one complete JSON object per call.
@@ -6,27 +5,14 @@ public protocol LogSink: Sendable {
     func write(line: String)
 }
 
-/// Writes each line to standard error with a single `write(2)` under a lock, so lines from
-/// concurrent threads never interleave.
+/// Writes each line to standard error through `LogOutput.standardError`: one `write(2)` per line
+/// under a lock (lines from concurrent threads never interleave), or buffered per thread and
+/// written in batches while a server runs.
 public struct StandardErrorLogSink: LogSink {
-    private static let lock = Mutex(())
-
     public init() {}
 
     public func write(line: String) {
-        var bytes = Array(line.utf8)
-        bytes.append(UInt8(ascii: "\n"))
-        Self.lock.withLock { _ in
-            var offset = 0
-            while offset < bytes.count {
-                let written = bytes[offset...].withUnsafeBytes { Glibc.write(2, $0.baseAddress, $0.count) }
-                if written <= 0 {
-                    if written < 0 && errno == EINTR { continue }
-                    return
-                }
-                offset += written
-            }
-        }
+        LogOutput.standardError.write(line: line)
     }
 }
 

@@ -144,6 +144,8 @@ public final class PostgresConnection: Sendable {
             }
         }
         request.endsTransaction = endsTransaction
+        // Said now, not when the loop takes the request: the pool may look before that.
+        if endsTransaction { status.endsIdle.store(true, ordering: .relaxed) }
         let box = RequestBox(request: request)
         driver.withValue { $0.submit(box.request) }
     }

@@ -1,0 +1,70 @@
+import Foundation
+import Glibc
+import Synchronization
+import Testing
+
+@testable import ScryptexCore
+
+@Suite("Buffered log output")
+struct LogOutputTests {
+    /// A pipe whose write end the output writes to; the test reads the other end.
+    private static func pipeDescriptors() -> (read: Int32, write: Int32) {
+        var descriptors: [Int32] = [0, 0]
+        precondition(pipe(&descriptors) == 0)
+        return (descriptors[0], descriptors[1])
+    }
+
+    private static func readAll(_ descriptor: Int32, until done: (String) -> Bool) -> String {
+        var collected: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while !done(String(decoding: collected, as: UTF8.self)) {
+            let count = buffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
+            if count <= 0 { break }
+            collected += buffer[0..<count]
+        }
+        return String(decoding: collected, as: UTF8.self)
+    }
+
+    @Test func aThreadsLinesLeaveInOrderInBatches() async throws {
+        let (readEnd, writeEnd) = Self.pipeDescriptors()
+        defer {
+            close(readEnd)
+            close(writeEnd)
+        }
+        let output = LogOutput(descriptor: writeEnd)
+        output.startBuffering()
+        let thread = Thread {
+            LogOutput.adoptThreadBuffer()
+            for number in 0..<1000 { output.write(line: "line \(number)") }
+            output.flushCurrentThread()
+        }
+        thread.start()
+        let text = Self.readAll(readEnd) { $0.hasSuffix("line 999\n") }
+        output.stopBuffering()
+        #expect(text.split(separator: "\n") == (0..<1000).map { "line \($0)"[...] })
+    }
+
+    @Test func whenTheReaderStallsLinesAreDroppedAndCountedNotWaitedFor() async throws {
+        let (readEnd, writeEnd) = Self.pipeDescriptors()
+        defer {
+            close(readEnd)
+            close(writeEnd)
+        }
+        let output = LogOutput(descriptor: writeEnd)
+        output.startBuffering()
+        // Nobody reads: the pipe (64 KiB) fills, the writer blocks, and 4 MiB wait at most.
+        let line = String(repeating: "x", count: 1000)
+        let clock = ContinuousClock()
+        let elapsed = clock.measure {
+            for _ in 0..<20_000 { output.write(line: line) }
+        }
+        // 20 MB offered; the writer thread holds the blocked write, callers never do.
+        #expect(elapsed < .seconds(10))
+        let text = Self.readAll(readEnd) { $0.contains("log lines dropped") && $0.hasSuffix("\n") }
+        output.stopBuffering()
+        let notice = try #require(text.split(separator: "\n").first { $0.contains("log lines dropped") })
+        let count = try #require(
+            notice.firstRange(of: #""count":""#).map { Int(notice[$0.upperBound...].prefix { $0.isNumber }) ?? 0 })
+        #expect(count > 10_000)
+    }
+}
