@@ -148,7 +148,7 @@ done
 
 requests_per_second() { awk '/^Requests\/sec:/ { print $2 }'; }
 tps() { awk '/^tps = / { print $3 }'; }
-p99_ms() { awk '$1 == "99%" { v = $2; if (v ~ /us$/) { sub(/us$/, "", v); v = v / 1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v) } else if (v ~ /s$/) { sub(/s$/, "", v); v = v * 1000 } printf "%.2f", v }'; }
+p99_ms() { awk '$1 == "99%" { v = $2; if (v ~ /us$/) { sub(/us$/, "", v); v = v / 1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v) } else if (v ~ /s$/) { sub(/s$/, "", v); v = v * 1000 } printf "%.2f\n", v }'; }
 non_2xx() { awk '/Non-2xx/ { print $NF; found = 1 } END { if (!found) print 0 }'; }
 median_of() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 column() { # file-prefix extractor: the per-round values, one per line

@@ -24,7 +24,10 @@ struct HostService: Sendable {
         var changeListener: PostgresNotificationListener?
         var credentialListener: PostgresNotificationListener?
         let credentials = CredentialCache()
-        let database = try await DatabaseSetup.prepare(configuration, logger: logger)
+        var database = try await DatabaseSetup.prepare(configuration, logger: logger)
+        if database.configuration.statementTimeout == nil {
+            database.configuration.statementTimeout = .seconds(configuration.databaseStatementTimeoutSeconds)
+        }
         // The HTTPS server and the database connections share these loops: a request and its
         // statements run on one thread.
         let loops = try configuration.eventLoopCount.map { try EventLoopGroup(loopCount: $0) } ?? .shared

@@ -190,7 +190,9 @@ enum TenantRole {
     /// `tr_<first 8 hex of SHA-256(database name)>_`: every role of this database's tenants (and
     /// of its spare schemas) starts with it.
     static func prefix(on connection: PostgresConnection) async throws -> String {
-        let target = connection.configuration.redactedDescription
+        // Which database: a cheap key (this runs for every tenant transaction).
+        let configuration = connection.configuration
+        let target = "\(configuration.host ?? "")|\(configuration.port ?? 0)|\(configuration.database ?? "")"
         if let known = prefixes.withLock({ $0[target] }) { return known }
         let database = try await connection.query("SELECT current_database() AS name").first!.decode(
             "name", as: String.self)

@@ -95,7 +95,8 @@ public struct TenantMigrationRunner: Sendable {
 
     @discardableResult
     public func migrate(_ slug: TenantSlug, on connection: PostgresConnection) async throws -> Migrator.Report {
-        try await connection.withTransaction { transaction in
+        // A migration may rebuild a tenant's large tables: no statement timeout applies.
+        try await connection.withTransaction(statementTimeout: .zero) { transaction in
             try await TenantRole.assume(slug, in: transaction)
             let report = try await Migrator(set: set, logger: logger).migrate(schema: slug.schema, within: transaction)
             try await transaction.executeScript("RESET ROLE")

@@ -117,6 +117,49 @@ struct PostgresConnectionTests {
         }
     }
 
+    @Test func aReadOnlyTransactionRunsAsFlightsThatEachCarryTheOpening() async throws {
+        try await TestDatabase.withFreshConnection { connection in
+            try await connection.executeScript("CREATE TABLE notes (body text); CREATE SCHEMA side")
+            try await connection.executeScript(
+                "CREATE TABLE side.marks (body text); INSERT INTO side.marks VALUES ('x')")
+            let opening = PostgresTransactionOpening(
+                statements: [
+                    "SELECT set_config('search_path', 'side', true) AS path", "SELECT current_schema() AS name",
+                ]
+            ) { rows in
+                guard try rows.first?.decode("name", as: String.self) == "side" else {
+                    throw PostgresError(code: .invalidArgument, message: "wrong schema")
+                }
+            }
+            let counts = try await connection.withTransaction(readOnly: true, opening: opening) { transaction in
+                // Each statement is its own flight, and each sees the opening's path.
+                let first = try await transaction.query("SELECT count(*) AS n FROM marks")
+                let second = try await transaction.query("SELECT current_setting('transaction_read_only') AS ro")
+                return (try first.first!.decode("n", as: Int.self), try second.first!.decode("ro", as: String.self))
+            }
+            #expect(counts.0 == 1 && counts.1 == "on")
+            // Writes are refused by the server, scripts by the client; nothing stays behind.
+            let write = await #expect(throws: PostgresError.self) {
+                try await connection.withTransaction(readOnly: true, opening: opening) { transaction in
+                    try await transaction.execute("INSERT INTO marks VALUES ('y')")
+                }
+            }
+            #expect(write?.sqlState == SQLState(rawValue: "25006"))
+            let script = await #expect(throws: PostgresError.self) {
+                try await connection.withTransaction(readOnly: true) { transaction in
+                    try await transaction.executeScript("SELECT 1")
+                }
+            }
+            #expect(script?.code == .invalidArgument)
+            #expect(
+                try await connection.query("SELECT count(*) AS n FROM side.marks").first?.decode("n", as: Int.self) == 1
+            )
+            #expect(
+                try await connection.query("SHOW search_path").first?.decode("search_path", as: String.self) != "side")
+            #expect(connection.isHealthy)
+        }
+    }
+
     @Test func savepointRollsBackOnlyItsPart() async throws {
         struct Abort: Error {}
         try await TestDatabase.withFreshConnection { connection in

@@ -20,7 +20,7 @@ enum PlatformRoutes {
                 return .json(#"{"status":"ready","database":"reachable"}"#)
             } catch {
                 context.logger.warning("readiness check failed", ["error": String(describing: error)])
-                throw HTTPProblem(.serviceUnavailable, type: "not-ready", detail: "the database is not reachable")
+                throw HTTPProblem(.serviceUnavailable, type: "not-ready", detail: Self.unreadiness(error))
             }
         }
     }
@@ -91,5 +91,21 @@ struct ACMEChallengeMiddleware: HTTPMiddleware {
     /// Reads on Swift's global executor, not on the I/O thread the request arrived on.
     @concurrent private static func contents(of path: String) async -> Data? {
         FileManager.default.contents(atPath: path)
+    }
+}
+
+extension PlatformRoutes {
+    /// Why the host is not ready, for an operator: what failed, never credentials.
+    static func unreadiness(_ error: any Error) -> String {
+        switch error {
+        case is TimeLimitExceeded:
+            return "the database did not answer within 1.8 s (stopped, overloaded or unreachable)"
+        case let error as PostgresError where error.code == .poolTimeout:
+            return "the database is not reachable: every pooled connection is busy (\(error.message))"
+        case let error as PostgresError:
+            return "the database is not reachable: \(error.code): \(error.message)"
+        default:
+            return "the database is not reachable"
+        }
     }
 }

@@ -21,11 +21,12 @@ public struct PostgresConfiguration: Sendable, Equatable {
     public var statementTimeout: Duration?
 
     /// The longest the client waits for the server's answer to a statement given no timeout of
-    /// its own: the server's `statement_timeout` and 5 s more, or a minute. A server that has not
-    /// answered by then is stalled (stopped, partitioned away): the connection is abandoned and
-    /// the caller gets `.statementTimeout`, instead of waiting forever. Statements that may run
-    /// longer pass a `timeout` of their own.
-    public var answerDeadline: Duration { statementTimeout.map { $0 + .seconds(5) } ?? .seconds(60) }
+    /// its own: the server's `statement_timeout` and 2 s more (the server cancels the statement
+    /// itself at its timeout), or a minute. A server that has not answered by then is stalled
+    /// (stopped, partitioned away): the connection is closed and the caller gets
+    /// `.statementTimeout`, instead of waiting forever. Statements that may run longer pass a
+    /// `timeout` of their own, or run in a transaction with a `statementTimeout` of its own.
+    public var answerDeadline: Duration { statementTimeout.map { $0 + .seconds(2) } ?? .seconds(60) }
 
     public init(
         host: String? = nil,

@@ -30,6 +30,10 @@ public final class PostgresConnection: Sendable {
     private let nextRequestID = Atomic<UInt64>(1)
     /// Statements of a transaction not sent yet: they go out with the next statement.
     private let pendingOpening = Mutex<PostgresTransactionOpening?>(nil)
+    /// The opening every pipeline of a read-only transaction carries, and whether one was sent.
+    private let repeatingOpening = Mutex<(opening: PostgresTransactionOpening, used: Bool)?>(nil)
+    /// The `statementTimeout` of the transaction in progress, if it set one (zero: none).
+    private let transactionStatementTimeout = Mutex<Duration?>(nil)
 
     private init(
         driver: PostgresConnectionDriver, configuration: PostgresConfiguration, logger: Logger
@@ -114,7 +118,7 @@ public final class PostgresConnection: Sendable {
         -> PostgresOutput
     {
         let id = nextRequestID.wrappingAdd(1, ordering: .relaxed).oldValue
-        let deadline = timeout.map { $0 + .seconds(2) } ?? configuration.answerDeadline
+        let deadline = answerDeadline(timeout: timeout)
         let driver = self.driver
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation {
@@ -129,6 +133,17 @@ public final class PostgresConnection: Sendable {
         } onCancel: {
             driver.withValue { $0.cancel(id, becauseOfTimeout: false) }
         }
+    }
+
+    /// How long a request may go unanswered before the server counts as stalled: its own timeout,
+    /// else the transaction's statement timeout (none: an hour), each with 2 s for the answer
+    /// to arrive, else the configuration's.
+    private func answerDeadline(timeout: Duration?) -> Duration {
+        if let timeout { return timeout + .seconds(2) }
+        if let limit = transactionStatementTimeout.withLock({ $0 }) {
+            return limit == .zero ? .seconds(3600) : limit + .seconds(2)
+        }
+        return configuration.answerDeadline
     }
 
     /// Sends a request and does not wait for its answer (a read-only transaction's COMMIT): the
@@ -157,7 +172,11 @@ public final class PostgresConnection: Sendable {
     ) async throws
         -> [Result<PostgresRows, PostgresError>]
     {
-        let opening = pendingOpening.withLock { $0.take() }
+        let repeating = repeatingOpening.withLock { state -> PostgresTransactionOpening? in
+            state?.used = true
+            return state?.opening
+        }
+        let opening = repeating ?? pendingOpening.withLock { $0.take() }
         let all = (opening?.statements ?? []) + statements
         guard case .pipeline(let results) = try await send(.pipeline(all), timeout: timeout) else {
             preconditionFailure("a pipeline answers with a pipeline's results")
@@ -175,6 +194,11 @@ public final class PostgresConnection: Sendable {
 
     /// Sends a pending transaction opening on its own (before a script or a COPY).
     private func sendPendingOpening() async throws {
+        if repeatingOpening.withLock({ $0 != nil }) {
+            throw PostgresError(
+                code: .invalidArgument,
+                message: "a script or COPY cannot run in a read-only transaction (it runs as single pipelines)")
+        }
         if pendingOpening.withLock({ $0 != nil }) { _ = try await pipeline([]) }
     }
 
@@ -258,7 +282,8 @@ public final class PostgresConnection: Sendable {
     /// - Parameters:
     ///   - isolationLevel: The transaction's isolation level.
     ///   - readOnly: Whether the transaction may only read.
-    ///   - statementTimeout: A `SET LOCAL statement_timeout` for every statement inside.
+    ///   - statementTimeout: A `SET LOCAL statement_timeout` for every statement inside (zero:
+    ///     none, for migrations); the client waits that long (and 2 s) for each answer.
     ///   - opening: Statements that open the transaction (assuming a tenant's role, say) and a
     ///     check of the rows of the last one, run before the body's first statement is trusted.
     @discardableResult
@@ -270,6 +295,9 @@ public final class PostgresConnection: Sendable {
         opening: PostgresTransactionOpening? = nil,
         _ body: (PostgresTransaction) async throws -> Result
     ) async throws -> Result {
+        if readOnly && isolationLevel == .readCommitted && statementTimeout == nil {
+            return try await withReadOnlyFlights(opening: opening, body)
+        }
         var statements = [
             PostgresStatement(static: "BEGIN ISOLATION LEVEL \(isolationLevel.sql)\(readOnly ? " READ ONLY" : "")")
         ]
@@ -281,6 +309,8 @@ public final class PostgresConnection: Sendable {
         let verify: @Sendable (PostgresRows) throws -> Void =
             opening?.verify ?? PostgresTransactionOpening.acceptAnything
         setPendingOpening(PostgresTransactionOpening(statements: statements, verify: verify))
+        transactionStatementTimeout.withLock { $0 = statementTimeout }
+        defer { transactionStatementTimeout.withLock { $0 = nil } }
         do {
             let result = try await body(PostgresTransaction(connection: self, depth: 0))
             if opening != nil && hasPendingOpening {
@@ -300,6 +330,34 @@ public final class PostgresConnection: Sendable {
             if pendingOpening.withLock({ $0.take() }) == nil { await rollbackQuietly("ROLLBACK") }
             throw error
         }
+    }
+
+    /// A read-only READ COMMITTED transaction as a series of flights: each of the body's pipelines
+    /// carries the opening in front (`transaction_read_only` and the caller's statements) and is
+    /// its own implicit transaction, ended by its sync point — no `BEGIN`, no `COMMIT`. The body
+    /// cannot tell the difference: under READ COMMITTED every statement takes a fresh snapshot
+    /// anyway, writes are refused by the server, and the opening's settings are local to each
+    /// flight. Scripts and COPY (which cannot join a pipeline) are refused.
+    private func withReadOnlyFlights<Result>(
+        isolation: isolated (any Actor)? = #isolation,
+        opening: PostgresTransactionOpening?,
+        _ body: (PostgresTransaction) async throws -> Result
+    ) async throws -> Result {
+        let statements =
+            [PostgresStatement(static: "SELECT set_config('transaction_read_only', 'on', true)")]
+            + (opening?.statements ?? [])
+        let verify: @Sendable (PostgresRows) throws -> Void =
+            opening?.verify ?? PostgresTransactionOpening.acceptAnything
+        repeatingOpening.withLock {
+            $0 = (PostgresTransactionOpening(statements: statements, verify: verify), false)
+        }
+        defer { repeatingOpening.withLock { $0 = nil } }
+        let result = try await body(PostgresTransaction(connection: self, depth: 0))
+        if opening != nil, repeatingOpening.withLock({ $0?.used == false }) {
+            // The body ran no statement, but the opening's check must still pass.
+            _ = try await pipeline([])
+        }
+        return result
     }
 
     /// Ends the transaction with `statement` (COMMIT or ROLLBACK) and waits for the answer.

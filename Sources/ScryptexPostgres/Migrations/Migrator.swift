@@ -38,7 +38,10 @@ public struct Migrator: Sendable {
     @discardableResult
     public func migrate(schema: SQLIdentifier, on connection: PostgresConnection) async throws -> Report {
         var applied: [Int] = []
-        while let version = try await connection.withTransaction({ try await applyNext(schema: schema, in: $0) }) {
+        // A migration may rebuild large tables: no statement timeout of the host's applies.
+        while let version = try await connection.withTransaction(
+            statementTimeout: .zero, { try await applyNext(schema: schema, in: $0) })
+        {
             applied.append(version)
         }
         return Report(schema: schema.name, applied: applied, currentVersion: set.latestVersion)

@@ -46,7 +46,7 @@ struct PoolStateMachine<Connection, Waiter> {
     let options: Options
     private(set) var idle: [Idle] = []
     private(set) var openCount = 0
-    private var waiters: [(id: UInt64, waiter: Waiter)] = []
+    private var waiters: [(id: UInt64, loop: Int, waiter: Waiter)] = []
     private var nextWaiterID: UInt64 = 0
     private(set) var isClosed = false
 
@@ -56,21 +56,28 @@ struct PoolStateMachine<Connection, Waiter> {
 
     var waitingCount: Int { waiters.count }
 
-    /// A caller wants a connection, preferably one on `loop`.
-    mutating func acquire(loop: Int?, waiter: () -> Waiter, now: ContinuousClock.Instant) -> AcquireAction {
+    /// A caller on `loop` wants a connection: an idle one of its loop (most recently used first,
+    /// so the rest can age out), else a new one while there is room (opened on its loop), else an
+    /// idle one of another loop, else it waits.
+    mutating func acquire(loop: Int, waiter: () -> Waiter, now: ContinuousClock.Instant) -> AcquireAction {
         if isClosed { return .closed }
-        let index = loop.flatMap { loop in idle.lastIndex { $0.loop == loop } } ?? (idle.isEmpty ? nil : idle.count - 1)
-        if let index {
-            let entry = idle.remove(at: index)
-            return .use(entry.connection, openedAt: entry.openedAt, ping: now - entry.since > options.pingAfterIdle)
+        if let index = idle.lastIndex(where: { $0.loop == loop }) {
+            return use(idle.remove(at: index), now: now)
         }
         if openCount < options.maximumConnections {
             openCount += 1
             return .open
         }
+        if !idle.isEmpty {
+            return use(idle.removeLast(), now: now)
+        }
         nextWaiterID += 1
-        waiters.append((nextWaiterID, waiter()))
+        waiters.append((nextWaiterID, loop, waiter()))
         return .wait(nextWaiterID)
+    }
+
+    private func use(_ entry: Idle, now: ContinuousClock.Instant) -> AcquireAction {
+        .use(entry.connection, openedAt: entry.openedAt, ping: now - entry.since > options.pingAfterIdle)
     }
 
     /// A connection comes back. `healthy`: open and outside any transaction.
@@ -79,8 +86,9 @@ struct PoolStateMachine<Connection, Waiter> {
         now: ContinuousClock.Instant
     ) -> ReleaseAction {
         guard healthy, !isClosed, now - openedAt <= options.maximumLifetime else { return .close(connection) }
-        if !waiters.isEmpty {
-            return .handOver(connection, to: waiters.removeFirst().waiter)
+        // The longest-waiting caller of the connection's loop, else the longest-waiting one.
+        if let index = waiters.firstIndex(where: { $0.loop == loop }) ?? (waiters.isEmpty ? nil : 0) {
+            return .handOver(connection, to: waiters.remove(at: index).waiter)
         }
         idle.append(Idle(connection: connection, loop: loop, since: now, openedAt: openedAt))
         return .keep
