@@ -28,6 +28,12 @@ struct HostService: Sendable {
         if database.configuration.statementTimeout == nil {
             database.configuration.statementTimeout = .seconds(configuration.databaseStatementTimeoutSeconds)
         }
+        // A request that needs a new connection to a stalled server waits no longer than one
+        // that has a connection.
+        if let limit = database.configuration.statementTimeout {
+            database.configuration.connectTimeoutSeconds = max(
+                1, min(database.configuration.connectTimeoutSeconds, Int(limit.components.seconds)))
+        }
         // The HTTPS server and the database connections share these loops: a request and its
         // statements run on one thread.
         let loops = try configuration.eventLoopCount.map { try EventLoopGroup(loopCount: $0) } ?? .shared

@@ -154,12 +154,15 @@ struct PostgresRestartTests {
 
             #expect(await events.next() == .disconnected)
             #expect(await events.next() == .reconnected)
-            try await pool.withConnection { try await $0.notify(channel: "tenant_changes", payload: "after restart") }
+            let sender = try await pool.withConnection { connection in
+                try await connection.notify(channel: "tenant_changes", payload: "after restart")
+                return connection.backendProcessID
+            }
             #expect(
                 await events.next()
                     == .notification(
                         PostgresNotification(
-                            channel: "tenant_changes", payload: "after restart", senderProcessID: after)
+                            channel: "tenant_changes", payload: "after restart", senderProcessID: sender)
                     ))
             await listener.stop()
             await pool.close()

@@ -187,10 +187,17 @@ struct RouteGuard {
     /// or an oversized value.
     private func bearer(of request: HTTPRequest) throws -> String? {
         guard let header = request.headers.first("authorization") else { return nil }
-        guard header.utf8.count <= 512, header.count > 7, header.prefix(7).lowercased() == "bearer " else {
+        // Byte-wise: this runs on every authenticated request.
+        let bytes = header.utf8
+        guard bytes.count <= 512, bytes.count > 7,
+            bytes.prefix(7).elementsEqual("bearer ".utf8, by: { ($0 | 0x20) == $1 })
+        else {
             throw problem(for: IdentityError(.unauthenticated, "the credentials are not valid"))
         }
-        return String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        let isBlank: (UInt8) -> Bool = { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
+        let token = bytes.dropFirst(7).drop(while: isBlank)
+        let end = token.lastIndex { !isBlank($0) }.map { bytes.index(after: $0) } ?? token.startIndex
+        return String(Substring(header.utf8[token.startIndex..<end]))
     }
 
     private func sessionToken(of request: HTTPRequest) -> String? {

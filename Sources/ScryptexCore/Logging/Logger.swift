@@ -86,7 +86,8 @@ public struct Logger: Sendable {
         JSONString.append(message, to: &line)
         line += ",\"label\":"
         JSONString.append(label, to: &line)
-        let merged = metadata.merging(fields) { _, new in new }
+        // The access log's lines have fields and no metadata: no merged copy for them.
+        let merged = metadata.isEmpty ? fields : fields.isEmpty ? metadata : metadata.merging(fields) { _, new in new }
         for key in merged.keys.sorted() where !Self.reservedKeys.contains(key) {
             line += ","
             JSONString.append(key, to: &line)

@@ -255,12 +255,10 @@ public struct Router: Sendable {
         }
         if let name = node.parameterName, let child = node.parameter.first, let value = PercentEncoding.decode(segment)
         {
-            var attempt = parameters
-            attempt[name] = value
-            if let found = find(segments.dropFirst(), in: child, parameters: &attempt) {
-                parameters = attempt
-                return found
-            }
+            // Set, and taken back if the rest does not match (no copy of the dictionary).
+            let previous = parameters.updateValue(value, forKey: name)
+            if let found = find(segments.dropFirst(), in: child, parameters: &parameters) { return found }
+            parameters[name] = previous
         }
         return nil
     }
