@@ -68,3 +68,24 @@ struct LogOutputTests {
         #expect(count > 10_000)
     }
 }
+
+@Suite("Log lines")
+struct LogLineTests {
+    @Test func fieldsInKeyOrderWriteTheSameLineAsADictionary() {
+        let sink = MemoryLogSink()
+        var logger = Logger(label: "scryptex.test", sink: sink)
+        logger.log(.info, "request", orderedFields: ["a": "1", "b": "quote \" and \\ and \n", "c": "ünï"])
+        logger.info("request", ["c": "ünï", "a": "1", "b": "quote \" and \\ and \n"])
+        // Out of order, or with metadata: the same line still (through the dictionary path).
+        logger.log(.info, "request", orderedFields: ["c": "ünï", "a": "1", "b": "quote \" and \\ and \n"])
+        logger[metadataKey: "tenant"] = "acme"
+        logger.log(.info, "request", orderedFields: ["a": "1"])
+        let lines = sink.lines.map { String($0.drop { $0 != "," }) }  // without the time
+        #expect(lines[0] == lines[1] && lines[1] == lines[2])
+        #expect(
+            lines[0]
+                == #","level":"info","message":"request","label":"scryptex.test","a":"1","b":"quote \" and \\ and \n","c":"ünï"}"#
+        )
+        #expect(lines[3] == #","level":"info","message":"request","label":"scryptex.test","a":"1","tenant":"acme"}"#)
+    }
+}

@@ -2,6 +2,13 @@
 /// control characters.
 public enum JSONString {
     public static func append(_ value: String, to output: inout String) {
+        // Most strings need no escape: copy them whole (one check per byte, one append).
+        if !value.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0x7F }) {
+            output += "\""
+            output += value
+            output += "\""
+            return
+        }
         output.unicodeScalars.append("\"")
         for scalar in value.unicodeScalars {
             switch scalar {

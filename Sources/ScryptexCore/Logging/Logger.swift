@@ -49,6 +49,27 @@ public struct Logger: Sendable {
             line: Self.encode(level: level, message: message(), label: label, metadata: metadata, fields: fields))
     }
 
+    /// Logs fields given in key order, without building a dictionary (the access log's line per
+    /// request). The output is the same as `log(_:_:_:)` with these fields.
+    public func log(_ level: LogLevel, _ message: String, orderedFields fields: KeyValuePairs<String, String>) {
+        guard isEnabled(level) else { return }
+        guard metadata.isEmpty, fields.allSatisfy({ !Self.reservedKeys.contains($0.key) }),
+            zip(fields, fields.dropFirst()).allSatisfy({ $0.0.key < $0.1.key })
+        else {
+            log(level, message, Dictionary(fields.map { ($0.key, $0.value) }) { _, last in last })
+            return
+        }
+        var line = Self.head(level: level, message: message, label: label)
+        for (key, value) in fields {
+            line += ","
+            JSONString.append(key, to: &line)
+            line += ":"
+            JSONString.append(value, to: &line)
+        }
+        line += "}"
+        sink.write(line: line)
+    }
+
     public func trace(_ message: @autoclosure () -> String, _ fields: [String: String] = [:]) {
         log(.trace, message(), fields)
     }
@@ -78,14 +99,7 @@ public struct Logger: Sendable {
         metadata: [String: String],
         fields: [String: String]
     ) -> String {
-        var line = "{\"time\":\""
-        line += Self.timestamp()
-        line += "\",\"level\":\""
-        line += level.description
-        line += "\",\"message\":"
-        JSONString.append(message, to: &line)
-        line += ",\"label\":"
-        JSONString.append(label, to: &line)
+        var line = head(level: level, message: message, label: label)
         // The access log's lines have fields and no metadata: no merged copy for them.
         let merged = metadata.isEmpty ? fields : fields.isEmpty ? metadata : metadata.merging(fields) { _, new in new }
         for key in merged.keys.sorted() where !Self.reservedKeys.contains(key) {
@@ -100,22 +114,70 @@ public struct Logger: Sendable {
 
     private static let reservedKeys: Set<String> = ["time", "level", "message", "label"]
 
+    /// `{"time":…,"level":…,"message":…,"label":…` — a line without its fields and closing brace.
+    private static func head(level: LogLevel, message: String, label: String) -> String {
+        var line = "{\"time\":\""
+        line.reserveCapacity(320)
+        line += Self.timestamp()
+        line += "\",\"level\":\""
+        line += level.description
+        line += "\",\"message\":"
+        JSONString.append(message, to: &line)
+        line += ",\"label\":"
+        JSONString.append(label, to: &line)
+        return line
+    }
+
     /// The current UTC time as ISO 8601 with milliseconds, e.g. `2026-11-25T16:34:38.123Z`.
     static func timestamp() -> String {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
-        var seconds = now.tv_sec
+        let milliseconds = Int(now.tv_nsec) / 1_000_000
+        // The part up to the second is formatted once per second per thread.
+        let cache = SecondStamp.current
+        if cache.second != now.tv_sec {
+            cache.second = now.tv_sec
+            cache.text = secondText(now.tv_sec)
+        }
+        return cache.text + Self.pad(milliseconds, 3) + "Z"
+    }
+
+    /// `2026-11-25T16:34:38.` for a count of seconds since the epoch.
+    private static func secondText(_ epochSeconds: Int) -> String {
+        var seconds = epochSeconds
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        let milliseconds = Int(now.tv_nsec) / 1_000_000
         return Self.pad(Int(parts.tm_year) + 1900, 4) + "-" + Self.pad(Int(parts.tm_mon) + 1, 2) + "-"
             + Self.pad(Int(parts.tm_mday), 2) + "T" + Self.pad(Int(parts.tm_hour), 2) + ":"
             + Self.pad(Int(parts.tm_min), 2) + ":" + Self.pad(Int(parts.tm_sec), 2) + "."
-            + Self.pad(milliseconds, 3) + "Z"
     }
 
     private static func pad(_ value: Int, _ width: Int) -> String {
         let digits = String(value)
         return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+    }
+}
+
+/// The formatted second of the last log line on this thread (thread-specific: no lock).
+private final class SecondStamp {
+    var second = -1
+    var text = ""
+
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key) { pointer in
+            guard let pointer else { return }
+            Unmanaged<SecondStamp>.fromOpaque(pointer).release()
+        }
+        return key
+    }()
+
+    static var current: SecondStamp {
+        if let raw = pthread_getspecific(key) {
+            return Unmanaged<SecondStamp>.fromOpaque(raw).takeUnretainedValue()
+        }
+        let stamp = SecondStamp()
+        pthread_setspecific(key, Unmanaged.passRetained(stamp).toOpaque())
+        return stamp
     }
 }
