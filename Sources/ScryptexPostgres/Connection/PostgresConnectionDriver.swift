@@ -313,16 +313,9 @@ final class PostgresConnectionDriver: EventLoopSource {
             switch request.work {
             case .pipeline:
                 if let output = request.receivePipelineResult(result) { complete(request, output, startNext: true) }
-            case .script:
-                if case .end = result {
-                    complete(
-                        request, request.firstError.map { .failure($0) } ?? .success(.rows(request.lastRows ?? .empty)),
-                        startNext: true)
-                } else {
-                    request.receiveScriptResult(result)
-                }
-            case .copy:
-                if case .copyIn = result {
+            case .script, .copy:
+                // A COPY is a script whose server asks for the data first.
+                if case .copyIn = result, case .copy = request.work {
                     request.copyOffset = 0
                     flushOutput()
                     return
