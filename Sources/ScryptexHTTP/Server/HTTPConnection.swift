@@ -48,6 +48,9 @@ final class HTTPConnection: EventLoopSource {
     private var dispatchedAt = ContinuousClock.now
     /// The handler answering the current request, until its response is queued.
     private var handlerTask: Task<Void, Never>?
+    /// Counts handlers that finished, so `dispatch` can tell whether the one it started finished
+    /// before `Task.immediate` returned (a streamed response, answered at once).
+    private var handlersFinished = 0
 
     init(loop: EventLoop, server: HTTPServerCore, descriptor: Int32, peer: String, tls: TLSSession?) {
         self.loop = loop
@@ -258,6 +261,7 @@ final class HTTPConnection: EventLoopSource {
             return
         }
         let bound = LoopBound(value: self, loop: loop)
+        let finishedBefore = handlersFinished
         // The task starts right here on the loop's thread and keeps the loop as its executor:
         // a handler that waits for the database is resumed on this thread by the same loop that
         // reads the database's answer (its connections are tied to loops), and its response is
@@ -273,11 +277,14 @@ final class HTTPConnection: EventLoopSource {
                 }
             }
         }
-        if phase == .responding { handlerTask = task }
+        // Kept only while the handler still runs: a streamed response whose handler already
+        // returned is not cancelled when the client half-closes.
+        if phase == .responding && handlersFinished == finishedBefore { handlerTask = task }
     }
 
     private func complete(_ request: HTTPRequest, requestID: String, with response: HTTPResponse) {
         handlerTask = nil
+        handlersFinished &+= 1
         guard phase == .responding else { return }
         server.responseTimes.record(.now - dispatchedAt)
         let keepAlive = request.keepAlive && !server.isDraining && !peerFinished
