@@ -29,6 +29,20 @@ public enum JSONString {
         output.unicodeScalars.append("\"")
     }
 
+    /// The same literal, appended as UTF-8 bytes.
+    public static func append(_ value: String, toUTF8 output: inout [UInt8]) {
+        let utf8 = value.utf8
+        if !utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0x7F }) {
+            output.append(UInt8(ascii: "\""))
+            output.append(contentsOf: utf8)
+            output.append(UInt8(ascii: "\""))
+            return
+        }
+        var escaped = ""
+        append(value, to: &escaped)
+        output.append(contentsOf: escaped.utf8)
+    }
+
     /// The JSON string literal for `value`.
     public static func quoted(_ value: String) -> String {
         var output = ""

@@ -42,20 +42,29 @@ public final class LogOutput: Sendable {
 
     /// Writes one line (without its newline).
     public func write(line: String) {
+        write(line.utf8)
+    }
+
+    /// Writes one line given as UTF-8 bytes (without its newline).
+    public func write(utf8 line: [UInt8]) {
+        write(line)
+    }
+
+    private func write(_ line: some Collection<UInt8>) {
         guard isBuffering.load(ordering: .relaxed) else {
-            var bytes = Array(line.utf8)
+            var bytes = Array(line)
             bytes.append(UInt8(ascii: "\n"))
             pending.withLock { _ in writeFully(bytes) }
             return
         }
         if let buffer = ThreadLogBuffer.current {
-            buffer.bytes.append(contentsOf: line.utf8)
+            buffer.bytes.append(contentsOf: line)
             buffer.bytes.append(UInt8(ascii: "\n"))
             buffer.lines += 1
             if buffer.bytes.count >= Self.wakeWriterAt { flushCurrentThread() }
             return
         }
-        var bytes = Array(line.utf8)
+        var bytes = Array(line)
         bytes.append(UInt8(ascii: "\n"))
         enqueue(bytes, lines: 1)
     }

@@ -3,6 +3,14 @@ import Synchronization
 /// Where finished log lines go. A sink receives one complete JSON object per call.
 public protocol LogSink: Sendable {
     func write(line: String)
+    /// The same, as UTF-8 bytes (a sink that writes bytes takes them without a conversion).
+    func write(utf8 line: [UInt8])
+}
+
+extension LogSink {
+    public func write(utf8 line: [UInt8]) {
+        write(line: String(decoding: line, as: UTF8.self))
+    }
 }
 
 /// Writes each line to standard error through `LogOutput.standardError`: one `write(2)` per line
@@ -13,6 +21,10 @@ public struct StandardErrorLogSink: LogSink {
 
     public func write(line: String) {
         LogOutput.standardError.write(line: line)
+    }
+
+    public func write(utf8 line: [UInt8]) {
+        LogOutput.standardError.write(utf8: line)
     }
 }
 

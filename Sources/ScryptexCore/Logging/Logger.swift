@@ -59,15 +59,25 @@ public struct Logger: Sendable {
             log(level, message, Dictionary(fields.map { ($0.key, $0.value) }) { _, last in last })
             return
         }
-        var line = Self.head(level: level, message: message, label: label)
+        // Built as bytes: no string growth and no UTF-8 re-validation on the way out.
+        var line: [UInt8] = []
+        line.reserveCapacity(320)
+        line.append(contentsOf: #"{"time":""#.utf8)
+        Self.appendTimestamp(to: &line)
+        line.append(contentsOf: #"","level":""#.utf8)
+        line.append(contentsOf: level.description.utf8)
+        line.append(contentsOf: #"","message":"#.utf8)
+        JSONString.append(message, toUTF8: &line)
+        line.append(contentsOf: #","label":"#.utf8)
+        JSONString.append(label, toUTF8: &line)
         for (key, value) in fields {
-            line += ","
-            JSONString.append(key, to: &line)
-            line += ":"
-            JSONString.append(value, to: &line)
+            line.append(UInt8(ascii: ","))
+            JSONString.append(key, toUTF8: &line)
+            line.append(UInt8(ascii: ":"))
+            JSONString.append(value, toUTF8: &line)
         }
-        line += "}"
-        sink.write(line: line)
+        line.append(UInt8(ascii: "}"))
+        sink.write(utf8: line)
     }
 
     public func trace(_ message: @autoclosure () -> String, _ fields: [String: String] = [:]) {
@@ -140,6 +150,23 @@ public struct Logger: Sendable {
             cache.text = secondText(now.tv_sec)
         }
         return cache.text + Self.pad(milliseconds, 3) + "Z"
+    }
+
+    /// The same as `timestamp()`, appended as bytes.
+    static func appendTimestamp(to line: inout [UInt8]) {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let milliseconds = Int(now.tv_nsec) / 1_000_000
+        let cache = SecondStamp.current
+        if cache.second != now.tv_sec {
+            cache.second = now.tv_sec
+            cache.text = secondText(now.tv_sec)
+        }
+        line.append(contentsOf: cache.text.utf8)
+        line.append(UInt8(ascii: "0") + UInt8(milliseconds / 100))
+        line.append(UInt8(ascii: "0") + UInt8(milliseconds / 10 % 10))
+        line.append(UInt8(ascii: "0") + UInt8(milliseconds % 10))
+        line.append(UInt8(ascii: "Z"))
     }
 
     /// `2026-11-25T16:34:38.` for a count of seconds since the epoch.
