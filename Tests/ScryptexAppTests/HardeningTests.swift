@@ -485,10 +485,10 @@ struct HardeningTests {
                 let answer = await harness.send(.get, "/api/enterprise/accounts?\(bad)", headers: owner)
                 #expect(answer.status.code == 400, "\(bad): \(answer.status)")
             }
-            var text = Array(
-                #"{"a":"ABCDEF01-2345-6789-ABCD-EF0123456789","b":"\"ABCDEF01-2345-6789-ABCD-EF0123456789\"","c":"NOT-A-UUID-AT-ALL-ABCDEFABCDEFABCDEFA"}"#
-                    .utf8)
-            JSONResponse.lowercaseIdentifiers(in: &text)
+            let text = try SortedJSONEncoder().encode([
+                "a": "ABCDEF01-2345-6789-ABCD-EF0123456789", "b": #""ABCDEF01-2345-6789-ABCD-EF0123456789""#,
+                "c": "NOT-A-UUID-AT-ALL-ABCDEFABCDEFABCDEFA",
+            ])
             let result = String(decoding: text, as: UTF8.self)
             #expect(result.contains(#""a":"abcdef01-2345-6789-abcd-ef0123456789""#))
             #expect(result.contains(#"\"ABCDEF01-2345-6789-ABCD-EF0123456789\""#), "inside another string: left alone")

@@ -251,49 +251,9 @@ func problem(for error: PostgresError) -> HTTPProblem? {
 
 /// JSON responses with the project's conventions: camelCase, ISO 8601 dates, sorted keys.
 enum JSONResponse {
+    /// `value` as a JSON body: keys sorted, dates in ISO 8601, identifiers in lower case.
     static func encode(_ value: some Encodable, status: HTTPStatus = .ok) throws -> HTTPResponse {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
-        var bytes = Array(try encoder.encode(value))
-        lowercaseIdentifiers(in: &bytes)
-        return .json(String(decoding: bytes, as: UTF8.self), status: status)
-    }
-
-    /// Foundation writes a `UUID` in upper case; RFC 9562 says lower. Every JSON string that is
-    /// exactly a UUID (8-4-4-4-12 hexadecimal digits) is lower-cased in place, so ids read the
-    /// same on every route whichever way they were made.
-    static func lowercaseIdentifiers(in bytes: inout [UInt8]) {
-        var index = 0
-        while index < bytes.count {
-            guard bytes[index] == UInt8(ascii: "\"") else {
-                index += 1
-                continue
-            }
-            // A string: find its closing quote, stepping over escapes.
-            let start = index + 1
-            var end = start
-            while end < bytes.count, bytes[end] != UInt8(ascii: "\"") {
-                end += bytes[end] == UInt8(ascii: "\\") ? 2 : 1
-            }
-            if end - start == 36, isIdentifier(bytes[start..<end]) {
-                for position in start..<end where (UInt8(ascii: "A")...UInt8(ascii: "F")).contains(bytes[position]) {
-                    bytes[position] += 32
-                }
-            }
-            index = end + 1
-        }
-    }
-
-    private static func isIdentifier(_ text: ArraySlice<UInt8>) -> Bool {
-        for (offset, byte) in text.enumerated() {
-            if offset == 8 || offset == 13 || offset == 18 || offset == 23 {
-                guard byte == UInt8(ascii: "-") else { return false }
-            } else if Hex.value(of: byte) == nil {
-                return false
-            }
-        }
-        return true
+        HTTPResponse(status: status, contentType: "application/json", body: try SortedJSONEncoder().encode(value))
     }
 }
 

@@ -31,16 +31,25 @@ public enum JSONString {
 
     /// The same literal, appended as UTF-8 bytes.
     public static func append(_ value: String, toUTF8 output: inout [UInt8]) {
-        let utf8 = value.utf8
-        if !utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0x7F }) {
+        var value = value
+        // Checked and copied as one contiguous run of bytes (a native string already is one).
+        let copied = value.withUTF8 { bytes in
+            guard !bytes.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0x7F }) else { return false }
             output.append(UInt8(ascii: "\""))
-            output.append(contentsOf: utf8)
+            output.append(contentsOf: bytes)
             output.append(UInt8(ascii: "\""))
-            return
+            return true
         }
+        if copied { return }
         var escaped = ""
         append(value, to: &escaped)
         output.append(contentsOf: escaped.utf8)
+    }
+
+    /// `value`'s UTF-8 bytes as they are, for text known to need no escape (a level, a timestamp).
+    public static func appendUnquoted(_ value: String, toUTF8 output: inout [UInt8]) {
+        var value = value
+        value.withUTF8 { output.append(contentsOf: $0) }
     }
 
     /// The JSON string literal for `value`.

@@ -53,7 +53,7 @@ public struct Logger: Sendable {
     /// request). The output is the same as `log(_:_:_:)` with these fields.
     public func log(_ level: LogLevel, _ message: String, orderedFields fields: KeyValuePairs<String, String>) {
         guard isEnabled(level) else { return }
-        guard metadata.isEmpty, fields.allSatisfy({ !Self.reservedKeys.contains($0.key) }),
+        guard metadata.isEmpty, fields.allSatisfy({ !Self.isReserved($0.key) }),
             zip(fields, fields.dropFirst()).allSatisfy({ $0.0.key < $0.1.key })
         else {
             log(level, message, Dictionary(fields.map { ($0.key, $0.value) }) { _, last in last })
@@ -62,13 +62,13 @@ public struct Logger: Sendable {
         // Built as bytes: no string growth and no UTF-8 re-validation on the way out.
         var line: [UInt8] = []
         line.reserveCapacity(320)
-        line.append(contentsOf: #"{"time":""#.utf8)
+        Self.append(#"{"time":""#, to: &line)
         Self.appendTimestamp(to: &line)
-        line.append(contentsOf: #"","level":""#.utf8)
-        line.append(contentsOf: level.description.utf8)
-        line.append(contentsOf: #"","message":"#.utf8)
+        Self.append(#"","level":""#, to: &line)
+        JSONString.appendUnquoted(level.description, toUTF8: &line)
+        Self.append(#"","message":"#, to: &line)
         JSONString.append(message, toUTF8: &line)
-        line.append(contentsOf: #","label":"#.utf8)
+        Self.append(#","label":"#, to: &line)
         JSONString.append(label, toUTF8: &line)
         for (key, value) in fields {
             line.append(UInt8(ascii: ","))
@@ -112,7 +112,7 @@ public struct Logger: Sendable {
         var line = head(level: level, message: message, label: label)
         // The access log's lines have fields and no metadata: no merged copy for them.
         let merged = metadata.isEmpty ? fields : fields.isEmpty ? metadata : metadata.merging(fields) { _, new in new }
-        for key in merged.keys.sorted() where !Self.reservedKeys.contains(key) {
+        for key in merged.keys.sorted() where !Self.isReserved(key) {
             line += ","
             JSONString.append(key, to: &line)
             line += ":"
@@ -122,7 +122,11 @@ public struct Logger: Sendable {
         return line
     }
 
-    private static let reservedKeys: Set<String> = ["time", "level", "message", "label"]
+    /// The keys every line starts with; a field by one of these names is left out.
+    /// (Compared one by one: cheaper than hashing the key into a set, on every access-log line.)
+    private static func isReserved(_ key: String) -> Bool {
+        key == "time" || key == "level" || key == "message" || key == "label"
+    }
 
     /// `{"time":…,"level":…,"message":…,"label":…` — a line without its fields and closing brace.
     private static func head(level: LogLevel, message: String, label: String) -> String {
@@ -162,11 +166,16 @@ public struct Logger: Sendable {
             cache.second = now.tv_sec
             cache.text = secondText(now.tv_sec)
         }
-        line.append(contentsOf: cache.text.utf8)
+        JSONString.appendUnquoted(cache.text, toUTF8: &line)
         line.append(UInt8(ascii: "0") + UInt8(milliseconds / 100))
         line.append(UInt8(ascii: "0") + UInt8(milliseconds / 10 % 10))
         line.append(UInt8(ascii: "0") + UInt8(milliseconds % 10))
         line.append(UInt8(ascii: "Z"))
+    }
+
+    /// A literal's bytes, copied whole.
+    private static func append(_ literal: StaticString, to line: inout [UInt8]) {
+        literal.withUTF8Buffer { line.append(contentsOf: $0) }
     }
 
     /// `2026-11-25T16:34:38.` for a count of seconds since the epoch.

@@ -18,6 +18,13 @@ public struct HTTPApplication: Sendable {
         self.middleware = middleware
         var chain: HTTPHandler = { request, context in
             var context = context
+            // Found already when the request was first offered to `respondImmediately`, unless a
+            // middleware step has since changed the method or the path.
+            if let matched = context.matched, matched.method == request.method, matched.path == request.path {
+                context.matched = nil
+                context.parameters = matched.parameters
+                return try await matched.route.handler(request, context)
+            }
             let route = try Self.route(for: request, in: router, parameters: &context.parameters)
             return try await route.handler(request, context)
         }
@@ -62,12 +69,21 @@ public struct HTTPApplication: Sendable {
     /// has to wait for something: then `respond(to:context:)` answers it. Never throws, like
     /// `respond(to:context:)`.
     public func respondImmediately(to request: HTTPRequest, context: RequestContext) -> HTTPResponse? {
+        var context = context
+        return respondImmediately(to: request, context: &context)
+    }
+
+    /// `respondImmediately(to:context:)`, keeping in `context` the route it found when it returns
+    /// `nil`: `respond(to:context:)` then does not look for it again.
+    func respondImmediately(to request: HTTPRequest, context: inout RequestContext) -> HTTPResponse? {
         do {
             // Decided before any middleware step runs: most requests that wait do not pay for
             // the steps twice.
-            if case .found(let route, _) = router.match(request.method, path: request.path),
+            if case .found(let route, let parameters) = router.match(request.method, path: request.path),
                 route.immediateHandler == nil
             {
+                context.matched = MatchedRoute(
+                    method: request.method, path: request.path, route: route, parameters: parameters)
                 return nil
             }
             return try respondImmediately(to: request, context: context, step: 0)

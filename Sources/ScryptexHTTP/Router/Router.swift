@@ -30,6 +30,9 @@ public struct RequestContext: Sendable {
     // Inlinable (with its storage) so that the typed subscript is specialized where a key is
     // used, instead of looking up generic metadata at run time on every request.
     @usableFromInline var values: [ObjectIdentifier: any Sendable] = [:]
+    /// The route found for this request's method and path before its middleware ran, so the
+    /// router is not asked twice (see `HTTPApplication.respondImmediately(to:context:)`).
+    var matched: MatchedRoute?
 
     public init(requestID: String, logger: Logger, serverName: String? = nil, isSecure: Bool, remoteAddress: String) {
         self.init(
@@ -63,6 +66,14 @@ public struct RequestContext: Sendable {
         }
         return value
     }
+}
+
+/// A route found for a method and a path, with that path's parameters.
+struct MatchedRoute: Sendable {
+    let method: HTTPMethod
+    let path: Substring
+    let route: Router.Route
+    let parameters: [String: String]
 }
 
 /// A typed key for values stored in a `RequestContext`.

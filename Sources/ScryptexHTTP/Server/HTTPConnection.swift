@@ -248,7 +248,7 @@ final class HTTPConnection: EventLoopSource {
         dispatchedAt = .now
         let connection =
             contextConnection ?? Self.contextConnection(server: server, peer: peer, tls: tls)
-        let context = RequestContext(requestID: server.nextRequestID(loop: loop.index), connection: connection)
+        var offered = RequestContext(requestID: server.nextRequestID(loop: loop.index), connection: connection)
         let application = server.application
         // `complete` runs inside `processBufferedRequests`, which goes on to the next pipelined
         // request itself.
@@ -256,10 +256,11 @@ final class HTTPConnection: EventLoopSource {
         defer { dispatchingInline = false }
         // A route that answers from memory is answered right here, on the loop's thread, with
         // no task at all.
-        if let response = application.respondImmediately(to: request, context: context) {
-            complete(request, requestID: context.requestID, with: response)
+        if let response = application.respondImmediately(to: request, context: &offered) {
+            complete(request, requestID: offered.requestID, with: response)
             return
         }
+        let context = offered
         let bound = LoopBound(value: self, loop: loop)
         let finishedBefore = handlersFinished
         // The task starts right here on the loop's thread and keeps the loop as its executor:
