@@ -193,7 +193,7 @@ public struct IdentityService: Sendable {
             throw IdentityError(.conflict, "field 'email': a user with this e-mail address already exists")
         }
         return User(
-            id: try rows.first!.decode("id", as: UUID.self), email: email, name: new.name, role: new.role,
+            id: try rows.firstRow.decode("id", as: UUID.self), email: email, name: new.name, role: new.role,
             status: "active", mfaEnabled: false)
     }
 
@@ -581,8 +581,9 @@ public struct IdentityService: Sendable {
                 requestID: requestID, details: ["roles": roles.joined(separator: ","), "name": name]),
             in: transaction)
         let key = APIKey(
-            id: try rows.first!.decode("id", as: UUID.self), prefix: token.prefix, name: name, roles: roles,
-            createdBy: createdBy, createdAt: try rows.first!.decode("created_at", as: Date.self), expiresAt: expiresAt)
+            id: try rows.firstRow.decode("id", as: UUID.self), prefix: token.prefix, name: name, roles: roles,
+            createdBy: createdBy, createdAt: try rows.firstRow.decode("created_at", as: Date.self), expiresAt: expiresAt
+        )
         return (token, key)
     }
 

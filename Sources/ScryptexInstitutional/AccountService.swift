@@ -45,7 +45,7 @@ public struct AccountService: Sendable {
             RETURNING \(sql: Self.columns)
             """
         )
-        let account = try Self.account(from: rows.first!)
+        let account = try Self.account(from: rows.firstRow)
         try await audit.record(
             "account.created", objectType: "institutional_account", objectID: account.id.uuidString.lowercased(),
             accountID: account.id, details: ["accountType": type.rawValue, "jurisdiction": jurisdiction],
@@ -152,7 +152,7 @@ public struct AccountService: Sendable {
         try await audit.record(
             "account.updated", objectType: "institutional_account", objectID: id.uuidString.lowercased(), accountID: id,
             details: ["fields": changed.joined(separator: ",")], in: transaction)
-        return try Self.account(from: rows.first!)
+        return try Self.account(from: rows.firstRow)
     }
 
     // MARK: - Limits and kill switch
@@ -188,7 +188,7 @@ public struct AccountService: Sendable {
         try await audit.record(
             "account.limits_set", objectType: "institutional_account", objectID: id.uuidString.lowercased(),
             accountID: id, details: ["limits": try PostgresJSON(encoding: limits).text], in: transaction)
-        return try Self.account(from: rows.first!)
+        return try Self.account(from: rows.firstRow)
     }
 
     /// Engages or releases the kill switch; engaged, every trade check for the account (and its
@@ -208,7 +208,7 @@ public struct AccountService: Sendable {
             engaged ? "account.kill_switch_engaged" : "account.kill_switch_released",
             objectType: "institutional_account", objectID: id.uuidString.lowercased(), accountID: id,
             details: ["reason": reason], in: transaction)
-        return try Self.account(from: rows.first!)
+        return try Self.account(from: rows.firstRow)
     }
 
     // MARK: - KYC
@@ -263,7 +263,7 @@ public struct AccountService: Sendable {
         try await audit.record(
             "kyc.\(next.rawValue)", objectType: "institutional_account", objectID: id.uuidString.lowercased(),
             accountID: id, details: ["from": account.kycStatus.rawValue, "reason": reason], in: transaction)
-        return try Self.account(from: rows.first!)
+        return try Self.account(from: rows.firstRow)
     }
 
     public struct BeneficialOwner: Sendable, Codable, Equatable {
@@ -290,7 +290,7 @@ public struct AccountService: Sendable {
         _ = try await account(accountID, in: transaction, forUpdate: true)
         let total = try await transaction.query(
             "SELECT coalesce(sum(ownership_percent), 0) AS total FROM beneficial_owners WHERE account_id = \(accountID)"
-        ).first!.decode("total", as: ExactDecimal.self)
+        ).firstRow.decode("total", as: ExactDecimal.self)
         guard total + owner.ownershipPercent <= ExactDecimal(100) else {
             throw InstitutionalError(
                 .invalidInput,
@@ -304,7 +304,7 @@ public struct AccountService: Sendable {
             RETURNING id
             """
         )
-        let id = try rows.first!.decode("id", as: UUID.self)
+        let id = try rows.firstRow.decode("id", as: UUID.self)
         try await audit.record(
             "kyc.beneficial_owner_added", objectType: "beneficial_owner", objectID: id.uuidString.lowercased(),
             accountID: accountID, details: ["nationality": nationality], in: transaction)
@@ -464,7 +464,7 @@ extension AccountService {
             """
         )
         var stored = document
-        stored.id = try rows.first!.decode("id", as: UUID.self)
+        stored.id = try rows.firstRow.decode("id", as: UUID.self)
         stored.reference = reference
         try await audit.record(
             "kyc.document_received", objectType: "kyc_document", objectID: stored.id!.uuidString.lowercased(),

@@ -40,13 +40,13 @@ extension AccountService {
         } catch let error as PostgresError where error.sqlState == .uniqueViolation {
             throw InstitutionalError(.conflict, "field 'email': this person is already a member of the account")
         }
-        let id = try rows.first!.decode("id", as: UUID.self)
+        let id = try rows.firstRow.decode("id", as: UUID.self)
         try await audit.record(
             "member.added", objectType: "team_member", objectID: id.uuidString.lowercased(), accountID: accountID,
             details: ["role": role], in: transaction)
         return TeamMember(
             id: id, accountId: accountID, email: email, name: name, role: role,
-            createdAt: try rows.first!.decode("created_at", as: Date.self))
+            createdAt: try rows.firstRow.decode("created_at", as: Date.self))
     }
 
     public func members(

@@ -39,7 +39,7 @@ public struct PayoutService: Sendable {
             WHERE tenant_id = \(partner) AND currency = \(currency.code) AND status = 'pending'
             """
         )
-        return (owed - (try ExactDecimal(parsing: try pending.first!.decode("total", as: String.self)))).normalized
+        return (owed - (try ExactDecimal(parsing: try pending.firstRow.decode("total", as: String.self)))).normalized
     }
 
     /// Creates a pending payout.
@@ -71,7 +71,7 @@ public struct PayoutService: Sendable {
             RETURNING \(sql: Self.columns)
             """
         )
-        return try Self.payout(rows.first!)
+        return try Self.payout(rows.firstRow)
     }
 
     /// Moves a payout to `status`, posting what the move means.
@@ -89,7 +89,7 @@ public struct PayoutService: Sendable {
         let current = try Self.payout(
             try await transaction.query(
                 "SELECT \(sql: Self.columns) FROM platform.revenue_payouts WHERE id = \(id) FOR UPDATE"
-            ).first!)
+            ).firstRow)
         let allowed: [Payout.Status: Set<Payout.Status>] = [
             .pending: [.sent, .failed], .sent: [.settled, .failed], .settled: [], .failed: [],
         ]
@@ -125,7 +125,7 @@ public struct PayoutService: Sendable {
             WHERE id = \(id) RETURNING \(sql: Self.columns)
             """
         )
-        return try Self.payout(rows.first!)
+        return try Self.payout(rows.firstRow)
     }
 
     public func list(partner: UUID, in transaction: PostgresTransaction) async throws -> [Payout] {

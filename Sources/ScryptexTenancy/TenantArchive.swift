@@ -38,7 +38,7 @@ public struct TenantArchive: Sendable {
             FROM platform.tenants WHERE id = \(tenant.id)
             """
         )
-        lines.append(try header.first!.decode("line", as: String.self))
+        lines.append(try header.firstRow.decode("line", as: String.self))
         for name in ["tenants", "tenant_branding", "tenant_features", "tenant_domains"] {
             let column = name == "tenants" ? "id" : "tenant_id"
             let rows = try await pool.query(

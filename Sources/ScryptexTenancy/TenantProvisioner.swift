@@ -30,10 +30,8 @@ public struct TenantProvisioner: Sendable {
     }
 
     /// The features every tenant has a flag for, and their platform defaults.
-    public static let defaultFeatures: [String: Bool] = [
-        "institutional": true, "compliance": true, "quant": true, "ml": true, "market_making": true, "tradfi": true,
-        "bi": true, "white_label": true,
-    ]
+    public static let defaultFeatures: [String: Bool] = Dictionary(
+        uniqueKeysWithValues: Feature.allCases.map { ($0.rawValue, true) })
 
     /// Work that belongs to creating a tenant in other modules (its data key, its first audit
     /// records, a first credential), run inside the provisioning transaction as the host role,
@@ -97,7 +95,7 @@ public struct TenantProvisioner: Sendable {
             } catch let error as PostgresError where error.sqlState == .uniqueViolation {
                 throw TenancyError(.conflict, "the slug '\(slug)' is already taken")
             }
-            let id = try inserted.first!.decode("id", as: UUID.self)
+            let id = try inserted.firstRow.decode("id", as: UUID.self)
             for (hostname, kind) in domains {
                 do {
                     try await transaction.execute(
@@ -194,7 +192,7 @@ enum TenantRole {
         let configuration = connection.configuration
         let target = "\(configuration.host ?? "")|\(configuration.port ?? 0)|\(configuration.database ?? "")"
         if let known = prefixes.withLock({ $0[target] }) { return known }
-        let database = try await connection.query("SELECT current_database() AS name").first!.decode(
+        let database = try await connection.query("SELECT current_database() AS name").firstRow.decode(
             "name", as: String.self)
         let prefix = "tr_" + String(SHA256.hexDigest(database).prefix(8)) + "_"
         prefixes.withLock { $0[target] = prefix }

@@ -74,7 +74,7 @@ extension TenantScope {
             SELECT current_user::text AS role, current_user <> session_user AS switched,
                    CASE WHEN current_user <> session_user THEN set_config('role', 'none', true) END AS reset
             """
-        ).first!
+        ).firstRow
         guard try row.decode("switched", as: Bool.self) else { return try await body() }
         let result = try await body()
         try await transaction.execute("SELECT set_config('role', \(try row.decode("role", as: String.self)), true)")

@@ -30,7 +30,7 @@ public struct TenantSpareSchemas: Sendable {
 
     /// How many spares are ready.
     public func readyCount(on pool: PostgresConnectionPool) async throws -> Int {
-        try await pool.query("SELECT count(*) AS ready FROM platform.tenant_spare_schemas").first!.decode(
+        try await pool.query("SELECT count(*) AS ready FROM platform.tenant_spare_schemas").firstRow.decode(
             "ready", as: Int.self)
     }
 
@@ -51,7 +51,7 @@ public struct TenantSpareSchemas: Sendable {
         try await transaction.execute(
             "SELECT pg_advisory_xact_lock(hashtextextended('scryptex.tenant-spare-schemas', 0))")
         let ready = try await transaction.query("SELECT count(*) AS ready FROM platform.tenant_spare_schemas")
-            .first!.decode("ready", as: Int.self)
+            .firstRow.decode("ready", as: Int.self)
         guard ready < target else { return false }
         let token = SecureRandom.hexToken(byteCount: 8)
         let schema = try SQLIdentifier("spare_" + token)

@@ -56,7 +56,7 @@ enum RevenueBench {
                     INSERT INTO platform.tenants (slug, display_name, status)
                     VALUES (\("partner\(index)"), \("Partner \(index)"), 'active') RETURNING id
                     """
-                ).first!.decode("id", as: UUID.self)
+                ).firstRow.decode("id", as: UUID.self)
                 try await RevenuePlanStore().add(
                     index % 2 == 0 ? flat : tiered, effectiveMonth: "2026-01", partner: id, createdBy: "bench",
                     in: transaction)
@@ -148,7 +148,7 @@ enum RevenueBench {
             SELECT (SELECT sum(amount)::text FROM platform.ledger_entries WHERE account = 'fees_receivable') AS fees,
                    (SELECT count(*) FROM platform.ledger_entries) AS lines
             """
-        ).first!
+        ).firstRow
         let fees = try ExactDecimal(parsing: try ledger.decode("fees", as: String.self))
         precondition(fees == expected, "the ledger holds \(fees) of fees, the events \(expected)")
         let lines = try ledger.decode("lines", as: Int.self)

@@ -13,7 +13,7 @@ enum ScaleSetup {
         let configuration = try PostgresConfiguration(url: databaseURL)
         let pool = PostgresConnectionPool(
             configuration: configuration, options: .init(maximumConnections: 3), logger: logger)
-        let existing = try await pool.query("SELECT count(*) AS n FROM platform.tenants").first!.decode(
+        let existing = try await pool.query("SELECT count(*) AS n FROM platform.tenants").firstRow.decode(
             "n", as: Int.self)
         let provisioner = TenantProvisioner(
             platformDomain: "bench.example", tenantMigrations: TenantMigrations.set, logger: logger)
@@ -37,7 +37,8 @@ enum ScaleSetup {
             }
             try await group.waitForAll()
         }
-        let total = try await pool.query("SELECT count(*) AS n FROM platform.tenants").first!.decode("n", as: Int.self)
+        let total = try await pool.query("SELECT count(*) AS n FROM platform.tenants").firstRow.decode(
+            "n", as: Int.self)
         print("tenants: \(total) (created in \(Int((ContinuousClock.now - started).secondsValue)) s)")
         await pool.close()
     }

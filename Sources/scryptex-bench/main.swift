@@ -15,6 +15,11 @@ if arguments.dropFirst().first == "check-trade" {
     try ComplianceBench.run(sharedFolder: shared, iterations: iterations)
     exit(0)
 }
+if arguments.dropFirst().first == "json" {
+    let iterations = arguments.firstIndex(of: "--iterations").flatMap { Int(arguments[$0 + 1]) } ?? 20_000
+    try JSONBench.run(iterations: iterations, rounds: 7)
+    exit(0)
+}
 if arguments.dropFirst().first == "scale-setup" {
     let url = arguments.firstIndex(of: "--database").map { arguments[$0 + 1] } ?? ""
     let count = arguments.firstIndex(of: "--tenants").flatMap { Int(arguments[$0 + 1]) } ?? 10_000
@@ -133,8 +138,8 @@ let lookupTime = milliseconds(clock.now - lookupStarted) * 1000 / Double(lookups
 let catalog = try await pool.query(
     "SELECT pg_database_size(current_database()) AS bytes, (SELECT count(*) FROM pg_class) AS relations"
 )
-let databaseBytes = try catalog.first!.decode("bytes", as: Int.self)
-let relations = try catalog.first!.decode("relations", as: Int.self)
+let databaseBytes = try catalog.firstRow.decode("bytes", as: Int.self)
+let relations = try catalog.firstRow.decode("relations", as: Int.self)
 await pool.close()
 await admin.close()
 try await cluster.stop()

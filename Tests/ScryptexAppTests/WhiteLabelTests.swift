@@ -226,9 +226,11 @@ struct WhiteLabelTests {
             for row in try await harness.pool.query("SELECT plan, features FROM platform.commercial_plans") {
                 catalogue[try row.decode("plan", as: String.self)] = Set(try row.decode("features", as: [String].self))
             }
-            #expect(
-                catalogue
-                    == Dictionary(uniqueKeysWithValues: CommercialPlan.allCases.map { ($0.rawValue, $0.features) }))
+            let inCode = Dictionary(
+                uniqueKeysWithValues: CommercialPlan.allCases.map { plan in
+                    (plan.rawValue, Set(plan.features.map(\.rawValue)))
+                })
+            #expect(catalogue == inCode)
         }
     }
 

@@ -55,6 +55,19 @@ struct PostgresConnectionTests {
         }
     }
 
+    @Test func aMissingFirstRowIsAnErrorNotACrash() async throws {
+        try await TestDatabase.withFreshConnection { connection in
+            try await connection.executeScript("CREATE TABLE items (n int)")
+            let inserted = try await connection.query("INSERT INTO items VALUES (\(7)) RETURNING n")
+            #expect(try inserted.firstRow.decode("n", as: Int.self) == 7)
+            let error = try await #require(throws: PostgresError.self) {
+                try await connection.query("UPDATE items SET n = 8 WHERE n = \(0) RETURNING n").firstRow
+            }
+            #expect(error.code == .decoding)
+            #expect(error.message.contains("returned no row") && error.message.contains("UPDATE 0"), "\(error)")
+        }
+    }
+
     @Test func transactionCommitsOrRollsBack() async throws {
         struct Abort: Error {}
         try await TestDatabase.withFreshConnection { connection in

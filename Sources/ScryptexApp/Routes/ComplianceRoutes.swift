@@ -5,6 +5,7 @@ import ScryptexHTTP
 import ScryptexIdentity
 import ScryptexInstitutional
 import ScryptexPostgres
+import ScryptexTenancy
 
 /// `/api/enterprise/compliance/…` and trade booking: pre-trade checks, screening, the tenant's
 /// reference prices and restricted list.
@@ -13,7 +14,7 @@ enum ComplianceRoutes {
         let services = routes.services
         let checks = TradeCheckService()
         let monitoring = MonitoringService(enabled: services.configuration.complianceMonitoringEnabled)
-        let feature = "compliance"
+        let feature = Feature.compliance
 
         routes.add(.post, "/api/enterprise/compliance/check-trade", .permission(.complianceCheck), feature: feature) {
             request, context in
@@ -150,7 +151,7 @@ enum ComplianceRoutes {
             }
             return HTTPResponse(status: .noContent)
         }
-        routes.add(.post, "/api/enterprise/trades", .permission(.tradesBook), feature: "institutional") {
+        routes.add(.post, "/api/enterprise/trades", .permission(.tradesBook), feature: .institutional) {
             request, context in
             let call = try TenantRequest(context, services: services)
             struct Body: Decodable {
@@ -177,7 +178,7 @@ enum ComplianceRoutes {
             }
             return try JSONResponse.encode(Booked(id: id.uuidString.lowercased(), alerts: alerts), status: .created)
         }
-        routes.add(.patch, "/api/enterprise/trades/:id", .permission(.tradesBook), feature: "institutional") {
+        routes.add(.patch, "/api/enterprise/trades/:id", .permission(.tradesBook), feature: .institutional) {
             request, context in
             let call = try TenantRequest(context, services: services)
             guard let tradeID = UUID(uuidString: try context.parameter("id")) else {
@@ -194,7 +195,7 @@ enum ComplianceRoutes {
             }
             return HTTPResponse(status: .noContent)
         }
-        routes.add(.post, "/api/enterprise/trades/:id/cancel", .permission(.tradesBook), feature: "institutional") {
+        routes.add(.post, "/api/enterprise/trades/:id/cancel", .permission(.tradesBook), feature: .institutional) {
             request, context in
             let call = try TenantRequest(context, services: services)
             guard let tradeID = UUID(uuidString: try context.parameter("id")) else {
@@ -207,8 +208,7 @@ enum ComplianceRoutes {
             }
             return HTTPResponse(status: .noContent)
         }
-        routes.add(.post, "/api/enterprise/accounts/:id/transfers", .permission(.tradesBook), feature: "institutional")
-        {
+        routes.add(.post, "/api/enterprise/accounts/:id/transfers", .permission(.tradesBook), feature: .institutional) {
             request, context in
             let call = try TenantRequest(context, services: services)
             let accountID = try InstitutionalRoutes.accountID(context)

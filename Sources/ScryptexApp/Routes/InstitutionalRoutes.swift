@@ -14,7 +14,7 @@ enum InstitutionalRoutes {
         let services = routes.services
         let accounts = AccountService(kycProvider: ManualKYCProvider())
         let jurisdiction = services.configuration.defaultJurisdiction
-        let feature = "institutional"
+        let feature = Feature.institutional
 
         routes.add(.post, "/api/enterprise/accounts", .permission(.accountsWrite), feature: feature) {
             request, context in

@@ -14,7 +14,7 @@ enum ReportRoutes {
     static func add(to routes: inout SecuredRouter) {
         let services = routes.services
         let reports = RegulatoryReportService()
-        let feature = "compliance"
+        let feature = Feature.compliance
 
         routes.add(
             .post, "/api/enterprise/accounts/:id/compliance/reports", .permission(.reportsGenerate), feature: feature

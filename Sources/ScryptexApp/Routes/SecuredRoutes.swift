@@ -65,7 +65,7 @@ struct SecuredRouter {
         var path: String
         var access: RouteAccess
         /// The tenant feature flag the route belongs to; with the flag off the route is 404.
-        var feature: String?
+        var feature: Feature?
     }
 
     typealias Handler = @Sendable (HTTPRequest, RequestContext) async throws -> HTTPResponse
@@ -80,7 +80,7 @@ struct SecuredRouter {
     }
 
     mutating func add(
-        _ method: HTTPMethod, _ path: String, _ access: RouteAccess, feature: String? = nil,
+        _ method: HTTPMethod, _ path: String, _ access: RouteAccess, feature: Feature? = nil,
         use handler: @escaping Handler
     ) {
         entries.append(Entry(method: method, path: path, access: access, feature: feature))
@@ -275,8 +275,8 @@ final class FeatureGate: Sendable {
         self.pool = pool
     }
 
-    func isEnabled(_ feature: String, for tenantID: UUID) async throws -> Bool {
-        try await settings(for: tenantID).flags[feature] ?? false
+    func isEnabled(_ feature: Feature, for tenantID: UUID) async throws -> Bool {
+        try await settings(for: tenantID).flags[feature.rawValue] ?? false
     }
 
     /// The instance's request limit, or nil for the platform's (`RATE_LIMIT_TENANT`).

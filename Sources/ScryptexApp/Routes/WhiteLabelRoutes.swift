@@ -174,7 +174,7 @@ enum WhiteLabelRoutes {
         }
 
         // Readable by the partner (owner, admin) on its own domain and by platform admins.
-        routes.add(.get, base + "/:id/revenue", partnerRead, feature: "white_label") { _, context in
+        routes.add(.get, base + "/:id/revenue", partnerRead, feature: .whiteLabel) { _, context in
             try requireEnabled(services)
             let reference = try context.parameter("id")
             if reference == "all" {
@@ -191,14 +191,14 @@ enum WhiteLabelRoutes {
                     SELECT (SELECT count(DISTINCT user_id) FROM sessions WHERE last_seen_at > now() - interval '30 days')
                          + (SELECT count(*) FROM api_keys WHERE last_used_at > now() - interval '30 days') AS n
                     """
-                ).first!.decode("n", as: Int.self)
+                ).firstRow.decode("n", as: Int.self)
             }
             let report = try await services.pool.withTransaction {
                 try await RevenueReporting().partner(partner.tenant, activeUsers: activeUsers, in: $0)
             }
             return try JSONResponse.encode(report)
         }
-        routes.add(.get, base + "/:id/statements/:month", partnerRead, feature: "white_label") { request, context in
+        routes.add(.get, base + "/:id/statements/:month", partnerRead, feature: .whiteLabel) { request, context in
             try requireEnabled(services)
             let partner = try await partner(try context.parameter("id"), context: context, instances: instances)
             let month = try context.parameter("month")
@@ -251,7 +251,7 @@ enum WhiteLabelRoutes {
                     body: Array(try services.templates.render("statement", value).utf8))
             }
         }
-        routes.add(.get, base + "/:id/payouts", partnerRead, feature: "white_label") { _, context in
+        routes.add(.get, base + "/:id/payouts", partnerRead, feature: .whiteLabel) { _, context in
             try requireEnabled(services)
             let partner = try await partner(try context.parameter("id"), context: context, instances: instances)
             let payouts = try await services.pool.withTransaction {
@@ -300,7 +300,7 @@ enum WhiteLabelRoutes {
     static func tenantOf(_ partner: WhiteLabelInstances.Reference, services: RouteServices) async throws -> Tenant {
         let row = try await services.pool.query(
             "SELECT display_name, status FROM platform.tenants WHERE id = \(partner.tenant)"
-        ).first!
+        ).firstRow
         return Tenant(
             id: partner.tenant, slug: try TenantSlug(partner.slug),
             displayName: try row.decode("display_name", as: String.self),

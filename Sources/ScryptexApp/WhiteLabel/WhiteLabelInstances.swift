@@ -11,11 +11,11 @@ import Synchronization
 enum CommercialPlan: String, CaseIterable, Codable, Sendable {
     case starter, professional, enterprise
 
-    var features: Set<String> {
+    var features: Set<Feature> {
         switch self {
-        case .starter: ["institutional", "compliance", "bi", "white_label"]
-        case .professional: ["institutional", "compliance", "bi", "white_label", "quant", "ml", "tradfi"]
-        case .enterprise: Set(TenantProvisioner.defaultFeatures.keys)
+        case .starter: [.institutional, .compliance, .bi, .whiteLabel]
+        case .professional: [.institutional, .compliance, .bi, .whiteLabel, .quant, .ml, .tradfi]
+        case .enterprise: Set(Feature.allCases)
         }
     }
 
@@ -31,18 +31,17 @@ enum CommercialPlan: String, CaseIterable, Codable, Sendable {
     /// Every feature's flag under this plan: included ones on unless `requested` turns them
     /// off, the rest off. Asking for a feature the plan lacks is an error naming it.
     func flags(requested: [String: Bool], current: [String: Bool] = [:]) throws(TenancyError) -> [String: Bool] {
-        for (feature, enabled) in requested.sorted(by: { $0.key < $1.key }) {
-            guard TenantProvisioner.defaultFeatures[feature] != nil else {
-                throw TenancyError(.invalidInput, "field 'features.\(feature)': unknown feature")
-            }
+        for (name, enabled) in requested.sorted(by: { $0.key < $1.key }) {
+            let feature = try Feature.named(name)
             if enabled, !features.contains(feature) {
                 throw TenancyError(
-                    .invalidInput, "field 'features.\(feature)': not included in the '\(rawValue)' plan")
+                    .invalidInput, "field 'features.\(name)': not included in the '\(rawValue)' plan")
             }
         }
         var flags: [String: Bool] = [:]
-        for feature in TenantProvisioner.defaultFeatures.keys {
-            flags[feature] = features.contains(feature) && (requested[feature] ?? current[feature] ?? true)
+        for feature in Feature.allCases {
+            let name = feature.rawValue
+            flags[name] = features.contains(feature) && (requested[name] ?? current[name] ?? true)
         }
         return flags
     }
@@ -205,7 +204,7 @@ struct WhiteLabelInstances {
                                          WHERE f.tenant_id = w.tenant_id), '{}') AS features
                 FROM platform.white_label_instances w WHERE w.id = \(instance.id) FOR UPDATE
                 """
-            ).first!
+            ).firstRow
             let current = try CommercialPlan.named(try row.decode("plan", as: String.self))
             let plan = try request.plan.map { try CommercialPlan.named($0) } ?? current
             let flags = try plan.flags(
@@ -320,7 +319,7 @@ struct WhiteLabelInstances {
             }
         return WhiteLabelInstanceView(
             id: try row.decode("id", as: UUID.self).uuidString.lowercased(), tenant: tenant, plan: plan.rawValue,
-            includedFeatures: plan.features.sorted(), branding: branding,
+            includedFeatures: plan.features.sorted().map(\.rawValue), branding: branding,
             revenueShare: try row.decode("revenue_share", as: PostgresJSON?.self)?.decode(
                 WhiteLabelInstanceView.RevenueShareVersion.self),
             placement: try row.decode("placement", as: String.self),

@@ -199,7 +199,7 @@ public struct MonitoringService: Sendable {
             RETURNING id
             """
         )
-        let id = try rows.first!.decode("id", as: UUID.self)
+        let id = try rows.firstRow.decode("id", as: UUID.self)
         try await audit.record(
             "transfer.recorded", objectType: "transfer", objectID: id.uuidString.lowercased(), accountID: accountID,
             details: [
@@ -230,7 +230,7 @@ public struct MonitoringService: Sendable {
             RETURNING \(sql: Self.columns)
             """
         )
-        let alert = try Self.alert(from: rows.first!)
+        let alert = try Self.alert(from: rows.firstRow)
         try await audit.record(
             "alert.raised", objectType: "compliance_alert", objectID: alert.id.uuidString.lowercased(),
             accountID: accountID, details: ["kind": finding.kind, "severity": finding.severity], in: transaction)
@@ -297,7 +297,7 @@ public struct MonitoringService: Sendable {
             "alert.\(action == "assign" ? "assigned" : action == "escalate" ? "escalated" : "closed")",
             objectType: "compliance_alert", objectID: alertID.uuidString.lowercased(), accountID: alert.accountId,
             details: ["from": alert.status, "to": next], in: transaction)
-        return try Self.alert(from: updated.first!)
+        return try Self.alert(from: updated.firstRow)
     }
 
     static func alert(from row: PostgresRow) throws -> ComplianceAlert {

@@ -64,7 +64,7 @@ public struct PositionReports: Sendable {
             SELECT account_name, legal_name, total_aum::text AS aum, regulatory_identifiers ->> 'lei' AS lei
             FROM institutional_accounts WHERE id = \(accountID)
             """
-        ).first!
+        ).firstRow
         let holdings = try await holdings(of: accountID, before: period.end, in: transaction)
         var long = ExactDecimal.zero
         var short = ExactDecimal.zero

@@ -60,7 +60,7 @@ public struct RegulatoryReportService: Sendable {
             RETURNING \(sql: Self.columns)
             """
         )
-        let report = try Self.report(from: rows.first!)
+        let report = try Self.report(from: rows.firstRow)
         try await audit.record(
             "report.requested", objectType: "regulatory_report", objectID: report.id.uuidString.lowercased(),
             accountID: accountID, details: ["type": kind.rawValue, "period": period.description], in: transaction)

@@ -42,7 +42,7 @@ public struct SanctionsStore: Sendable {
                 RETURNING id, loaded_at
                 """
             )
-            let id = try rows.first!.decode("id", as: UUID.self)
+            let id = try rows.firstRow.decode("id", as: UUID.self)
             try await transaction.execute(
                 """
                 INSERT INTO platform.sanctions_entries (version_id, identifier, entry)
@@ -55,7 +55,7 @@ public struct SanctionsStore: Sendable {
             try await transaction.execute("UPDATE platform.sanctions_list_versions SET active = true WHERE id = \(id)")
             try await transaction.execute("SELECT pg_notify('scryptex_sanctions', \(source.rawValue))")
             return Version(
-                id: id, source: source, loadedAt: try rows.first!.decode("loaded_at", as: Date.self),
+                id: id, source: source, loadedAt: try rows.firstRow.decode("loaded_at", as: Date.self),
                 entryCount: entries.count, checksum: checksum, active: true)
         }
     }

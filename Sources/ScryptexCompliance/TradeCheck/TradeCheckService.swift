@@ -29,7 +29,7 @@ public struct TradeCheckService: Sendable {
             RETURNING id
             """
         )
-        let id = try rows.first!.decode("id", as: UUID.self)
+        let id = try rows.firstRow.decode("id", as: UUID.self)
         try await audit.record(
             "compliance.trade_checked", objectType: "compliance_record", objectID: id.uuidString.lowercased(),
             accountID: request.accountId,
@@ -87,7 +87,7 @@ public struct TradeCheckService: Sendable {
               (SELECT reason FROM restricted_instruments WHERE symbol = \(request.symbol)) AS restricted,
               (SELECT price FROM reference_prices WHERE symbol = \(request.symbol)) AS reference_price
             """
-        ).first!
+        ).firstRow
         // The account family: everything under the same top-level account.
         let family = try await transaction.query(
             """
@@ -161,8 +161,8 @@ public struct TradeCheckService: Sendable {
             ON CONFLICT (account_id, symbol) DO UPDATE SET quantity = positions.quantity + EXCLUDED.quantity, updated_at = now()
             RETURNING quantity
             """
-        ).first!.decode("quantity", as: ExactDecimal.self).normalized
-        let id = try rows.first!.decode("id", as: UUID.self)
+        ).firstRow.decode("quantity", as: ExactDecimal.self).normalized
+        let id = try rows.firstRow.decode("id", as: UUID.self)
         try await audit.record(
             "trade.booked", objectType: "trade", objectID: id.uuidString.lowercased(), accountID: trade.accountId,
             details: [

@@ -37,6 +37,21 @@ public struct PostgresRows: Sendable, RandomAccessCollection {
         let width = columns.names.count
         return PostgresRow(columns: columns, cells: cells[(position * width)..<((position + 1) * width)])
     }
+
+    /// The first row, for a statement that always returns one (`RETURNING`, an aggregate);
+    /// throws a `PostgresError` saying it returned none instead of stopping the process.
+    public var firstRow: PostgresRow {
+        get throws {
+            guard let row = first else {
+                throw PostgresError(
+                    code: .decoding,
+                    message:
+                        "the statement returned no row where one was expected (\(commandTag.isEmpty ? "no command tag" : commandTag))"
+                )
+            }
+            return row
+        }
+    }
 }
 
 /// One result row. Values are decoded by column name or position into the type asked for.

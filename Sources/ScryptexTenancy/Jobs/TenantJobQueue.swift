@@ -78,7 +78,7 @@ public struct TenantJobQueue: Sendable {
             RETURNING id
             """
         )
-        return try rows.first!.decode("id", as: UUID.self)
+        return try rows.firstRow.decode("id", as: UUID.self)
     }
 
     /// The job's current state.
