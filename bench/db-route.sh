@@ -118,6 +118,10 @@ run_wrk() { # name url extra-args...
 }
 # Host CPU (cores used) and threads while a load runs: sampled in the middle of the run.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$HOST_PID/stat"; }
+# Every PostgreSQL process's CPU ticks, and the machine's busy ticks (all CPUs, not idle or iowait).
+postgres_ticks() { for pid in $(pgrep -u "$(stat -c %U "$SCRYPTEX_DATA_DIR/postgres/PG_VERSION")" postgres); do
+    awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null; done | awk '{ sum += $1 } END { print sum + 0 }'; }
+machine_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
 sample_threads() {
     sleep $((seconds / 2))
     ls "/proc/$HOST_PID/task" | wc -l >"$OUT/threads-$1.txt"
@@ -129,13 +133,17 @@ wrk -t2 -c16 -d2s -H "$AUTH" "$ROUTE" >/dev/null
 wrk -t2 -c16 -d2s "https://localhost:$NGINX_PORT/healthz" >/dev/null
 "$PGBENCH" -n -M prepared -c4 -j2 -T2 -f "$OUT/select.sql" "$URL" >/dev/null 2>&1
 for round in $(seq 1 "$ROUNDS"); do
-    before=$(cpu_ticks)
+    before=$(cpu_ticks) postgres_before=$(postgres_ticks) machine_before=$(machine_ticks)
     sample_threads "$round" &
     sampler=$!
     run_wrk "host-read-$round" "$ROUTE" -H "$AUTH"
     wait $sampler
-    after=$(cpu_ticks)
+    after=$(cpu_ticks) postgres_after=$(postgres_ticks) machine_after=$(machine_ticks)
     echo "$before $after $seconds $(getconf CLK_TCK)" | awk '{ printf "%.2f\n", ($2 - $1) / $4 / $3 }' >"$OUT/cpu-$round.txt"
+    echo "$postgres_before $postgres_after $seconds $(getconf CLK_TCK)" |
+        awk '{ printf "%.2f\n", ($2 - $1) / $4 / $3 }' >"$OUT/postgres-cpu-$round.txt"
+    echo "$machine_before $machine_after $seconds $(getconf CLK_TCK)" |
+        awk '{ printf "%.2f\n", ($2 - $1) / $4 / $3 }' >"$OUT/machine-cpu-$round.txt"
     run_pgbench select "pgbench-read-$round"
     run_pgbench insert "pgbench-write-$round"
     run_wrk "host-write-$round" "https://localhost:$PORT/api/enterprise/accounts" -H "$AUTH" -s "$OUT/post.lua"
@@ -172,6 +180,8 @@ health_host=$(column host-healthz requests_per_second | median_of)
 health_nginx=$(column nginx-healthz requests_per_second | median_of)
 errors=$(for round in $(seq 1 "$ROUNDS"); do for name in host-read host-write host-healthz; do non_2xx <"$OUT/$name-$round.txt"; done; done | paste -sd+ | bc)
 cpu=$(cat "$OUT"/cpu-*.txt | median_of)
+postgres_cpu=$(cat "$OUT"/postgres-cpu-*.txt | median_of)
+machine_cpu=$(cat "$OUT"/machine-cpu-*.txt | median_of)
 threads=$(cat "$OUT"/threads-*.txt | median_of)
 thread_names=$(cat "$OUT/thread-names-1.txt")
 host_lines=$(grep -c '"message":"request"' "$OUT/host.log" || true)
@@ -195,6 +205,7 @@ autogroup=$(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null || echo "n/
     echo "| the write route's p99 latency (ms), median | $write_p99 | | | |"
     echo "| GET /healthz, access log on (LOG_LEVEL=info; nginx buffer=64k flush=1s), req/s | $health_host | $health_nginx | $(ratios host-healthz requests_per_second nginx-healthz requests_per_second) | ≥ 1.0 |"
     echo
-    echo "During the read load the host used $cpu cores and ran $threads threads ($thread_names)." \
+    echo "During the read load the host used $cpu cores, PostgreSQL $postgres_cpu, the whole machine $machine_cpu of $(nproc)" \
+        "(the rest: wrk and the kernel's loopback work); the host ran $threads threads ($thread_names)." \
         "Non-2xx answers over all host runs: $errors. Access-log lines the host wrote: $host_lines."
 } | tee -a bench/RESULTS.md
