@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 
 /// Encodes an `Encodable` value as compact JSON bytes, object keys in byte order: what
 /// Foundation's `JSONEncoder` writes with `[.sortedKeys, .withoutEscapingSlashes]` and `.iso8601`
@@ -175,7 +174,7 @@ private final class JSONTreeEncoder: Encoder {
     )
         throws -> JSONNode
     {
-        if Value.self == Date.self { return .string(Self.iso8601(value as! Date)) }
+        if Value.self == Date.self { return .string(Timestamp.format(value as! Date)) }
         if Value.self == UUID.self { return .string((value as! UUID).uuidString) }
         if Value.self == Data.self { return .string((value as! Data).base64EncodedString()) }
         if Value.self == URL.self { return .string((value as! URL).absoluteString) }
@@ -193,19 +192,6 @@ private final class JSONTreeEncoder: Encoder {
         var text = value.description
         if text.hasSuffix(".0") { text.removeLast(2) }
         return .number(text)
-    }
-
-    /// `2026-12-05T08:40:29Z`: whole seconds, UTC, as `JSONEncoder.DateEncodingStrategy.iso8601`.
-    private static func iso8601(_ date: Date) -> String {
-        var seconds = Int(date.timeIntervalSince1970.rounded(.down))
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        func pad(_ value: Int32, _ width: Int) -> String {
-            let digits = String(value)
-            return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
-        }
-        return pad(parts.tm_year + 1900, 4) + "-" + pad(parts.tm_mon + 1, 2) + "-" + pad(parts.tm_mday, 2) + "T"
-            + pad(parts.tm_hour, 2) + ":" + pad(parts.tm_min, 2) + ":" + pad(parts.tm_sec, 2) + "Z"
     }
 }
 
