@@ -101,12 +101,12 @@ public final class AuditSealLog: Sendable {
         let line = Array(try encoder.encode(seal)) + [UInt8(ascii: "\n")]
         let descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
-            throw IdentityError(.invalidInput, "cannot open the audit seal log \(path): errno \(errno)")
+            throw ServiceError(.invalidInput, "cannot open the audit seal log \(path): errno \(errno)")
         }
         defer { close(descriptor) }
         let written = line.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
         guard written == line.count, fsync(descriptor) == 0 else {
-            throw IdentityError(.invalidInput, "cannot write the audit seal log \(path): errno \(errno)")
+            throw ServiceError(.invalidInput, "cannot write the audit seal log \(path): errno \(errno)")
         }
     }
 
@@ -130,10 +130,10 @@ public final class AuditSealLog: Sendable {
             for line in data[data.startIndex...end].split(separator: UInt8(ascii: "\n")) {
                 number += 1
                 guard let seal = try? decoder.decode(AuditSeal.self, from: line) else {
-                    throw IdentityError(.corrupt, "\(path): line \(number) is not an audit seal")
+                    throw ServiceError(.corrupt, "\(path): line \(number) is not an audit seal")
                 }
                 if let earlier = seals[seal.trail], earlier.position > seal.position {
-                    throw IdentityError(
+                    throw ServiceError(
                         .corrupt, "\(path): line \(number) seals \(seal.trail) at an earlier position than before")
                 }
                 seals[seal.trail] = seal

@@ -36,7 +36,7 @@ public struct IdentityService: Sendable {
         self.credentials = credentials
     }
 
-    static let unauthenticated = IdentityError(.unauthenticated, "the credentials are not valid")
+    static let unauthenticated = ServiceError(.unauthenticated, "the credentials are not valid")
 
     // MARK: - Roles
 
@@ -66,14 +66,14 @@ public struct IdentityService: Sendable {
     /// Checks that every role name exists (built in, or custom in this tenant).
     public func validateRoles(_ roleNames: [String], in transaction: PostgresTransaction) async throws {
         guard !roleNames.isEmpty else {
-            throw IdentityError(.invalidInput, "field 'roles': at least one role is needed")
+            throw ServiceError(.invalidInput, "field 'roles': at least one role is needed")
         }
         let custom = roleNames.filter { Role.builtIn(named: $0) == nil }
         guard !custom.isEmpty else { return }
         let rows = try await transaction.query("SELECT name FROM custom_roles WHERE name = ANY(\(custom))")
         let known = Set(try rows.map { try $0.decode("name", as: String.self) })
         if let unknown = custom.first(where: { !known.contains($0) }) {
-            throw IdentityError(
+            throw ServiceError(
                 .invalidInput,
                 "field 'roles': unknown role '\(unknown)'; built in: \(Role.builtIn.map(\.name).joined(separator: ", "))"
             )
@@ -87,7 +87,7 @@ public struct IdentityService: Sendable {
     ) async throws {
         try await validateRoles(roleNames, in: transaction)
         if roleNames.contains(Role.owner.name), !grantor.isOwner {
-            throw IdentityError(.forbidden, "only an owner can grant the owner role")
+            throw ServiceError(.forbidden, "only an owner can grant the owner role")
         }
         try grantor.checkHolds(
             try await permissions(of: roleNames, in: transaction),
@@ -99,16 +99,16 @@ public struct IdentityService: Sendable {
         name: String, permissions: [String], definedBy grantor: Grantor, in transaction: PostgresTransaction
     ) async throws {
         guard Role.isValidName(name) else {
-            throw IdentityError(.invalidInput, "field 'name': a role name is \(Role.nameRule)")
+            throw ServiceError(.invalidInput, "field 'name': a role name is \(Role.nameRule)")
         }
         guard Role.builtIn(named: name) == nil else {
-            throw IdentityError(.conflict, "field 'name': '\(name)' is a built-in role and cannot be redefined")
+            throw ServiceError(.conflict, "field 'name': '\(name)' is a built-in role and cannot be redefined")
         }
         guard !permissions.isEmpty else {
-            throw IdentityError(.invalidInput, "field 'permissions': a role needs at least one permission")
+            throw ServiceError(.invalidInput, "field 'permissions': a role needs at least one permission")
         }
         for permission in permissions where Permission(rawValue: permission) == nil {
-            throw IdentityError(.invalidInput, "field 'permissions': unknown permission '\(permission)'")
+            throw ServiceError(.invalidInput, "field 'permissions': unknown permission '\(permission)'")
         }
         try grantor.checkHolds(Set(permissions.compactMap(Permission.init(rawValue:))), granting: "the role '\(name)'")
         // Redefining a role changes what everyone holding it may do: only what the grantor could
@@ -154,14 +154,14 @@ public struct IdentityService: Sendable {
         guard trimmed.utf8.count <= 254, parts.count == 2, !parts[0].isEmpty, parts[1].contains("."),
             !parts[1].hasPrefix("."), !parts[1].hasSuffix("."), !trimmed.contains(where: { $0.isWhitespace })
         else {
-            throw IdentityError(.invalidInput, "field 'email': not an e-mail address like name@example.com")
+            throw ServiceError(.invalidInput, "field 'email': not an e-mail address like name@example.com")
         }
         return trimmed
     }
 
     public static func checkPassword(_ password: String) throws {
         guard (12...1024).contains(password.count) else {
-            throw IdentityError(.invalidInput, "field 'password': a password needs 12 to 1024 characters")
+            throw ServiceError(.invalidInput, "field 'password': a password needs 12 to 1024 characters")
         }
     }
 
@@ -175,7 +175,7 @@ public struct IdentityService: Sendable {
         let email = try Self.normalizedEmail(new.email)
         try Self.checkPassword(new.password)
         if let name = new.name, !(1...200).contains(name.count) {
-            throw IdentityError(.invalidInput, "field 'name': a name needs 1 to 200 characters")
+            throw ServiceError(.invalidInput, "field 'name': a name needs 1 to 200 characters")
         }
         try await checkGrant(of: [new.role], by: grantor, in: transaction)
         let hash = await options.hasher.hash(new.password)
@@ -190,7 +190,7 @@ public struct IdentityService: Sendable {
                 """
             )
         } catch let error as PostgresError where error.sqlState == .uniqueViolation {
-            throw IdentityError(.conflict, "field 'email': a user with this e-mail address already exists")
+            throw ServiceError(.conflict, "field 'email': a user with this e-mail address already exists")
         }
         return User(
             id: try rows.firstRow.decode("id", as: UUID.self), email: email, name: new.name, role: new.role,
@@ -394,7 +394,7 @@ public struct IdentityService: Sendable {
         now: Date = Date()
     ) async throws -> Enrollment {
         guard principal.kind == .user else {
-            throw IdentityError(.invalidInput, "an authenticator belongs to a signed-in user; API keys have none")
+            throw ServiceError(.invalidInput, "an authenticator belongs to a signed-in user; API keys have none")
         }
         let keys = try await keyring.keys(for: tenant.id, on: pool)
         let scope = TenantScope(tenant: tenant, pool: pool)
@@ -408,7 +408,7 @@ public struct IdentityService: Sendable {
         let reenrolling = try current.decode("mfa_enabled", as: Bool.self)
         if reenrolling {
             guard let password, password.utf8.count <= 4096, let code, code.utf8.count <= 64 else {
-                throw IdentityError(
+                throw ServiceError(
                     .invalidInput,
                     "fields 'password' and 'code': replacing an authenticator needs the password and a current code"
                         + " (or a recovery code)")
@@ -418,7 +418,7 @@ public struct IdentityService: Sendable {
             else {
                 try await auditRefusedEnrollment(
                     principal, reason: "wrong_password", tenant: tenant, requestID: requestID)
-                throw IdentityError(.forbidden, "the password or the code is not valid")
+                throw ServiceError(.forbidden, "the password or the code is not valid")
             }
         }
         let secret = Base32.encode(TimeBasedOneTimePassword.generateSecret())
@@ -446,7 +446,7 @@ public struct IdentityService: Sendable {
         }
         if let refused {
             try await auditRefusedEnrollment(principal, reason: refused, tenant: tenant, requestID: requestID)
-            throw IdentityError(.forbidden, "the password or the code is not valid")
+            throw ServiceError(.forbidden, "the password or the code is not valid")
         }
         let uri = TimeBasedOneTimePassword(secret: Base32.decode(secret)!).provisioningURI(
             issuer: tenant.displayName, account: email)
@@ -506,13 +506,13 @@ public struct IdentityService: Sendable {
             let rows = try await transaction.query(
                 "SELECT mfa_pending_secret_encrypted FROM users WHERE id = \(principal.id) FOR UPDATE")
             guard let sealed = try rows.first?.decode("mfa_pending_secret_encrypted", as: Data?.self) else {
-                throw IdentityError(.invalidInput, "no authenticator enrolment is in progress; start one first")
+                throw ServiceError(.invalidInput, "no authenticator enrolment is in progress; start one first")
             }
             let secret = try keys.open(Array(sealed), field: "users.mfa_secret")
             let totp = TimeBasedOneTimePassword(secret: Base32.decode(secret) ?? [])
             guard let step = totp.matchingStep(for: code, at: Int64(now.timeIntervalSince1970), lastUsedStep: nil)
             else {
-                throw IdentityError(.invalidInput, "field 'code': the code is not valid for this authenticator now")
+                throw ServiceError(.invalidInput, "field 'code': the code is not valid for this authenticator now")
             }
             let codes = RecoveryCodes.generate()
             try await transaction.execute(
@@ -561,10 +561,10 @@ public struct IdentityService: Sendable {
     ) async throws -> (SecretToken, APIKey) {
         let createdBy = grantor.actor
         guard (1...100).contains(name.count) else {
-            throw IdentityError(.invalidInput, "field 'name': a key name needs 1 to 100 characters")
+            throw ServiceError(.invalidInput, "field 'name': a key name needs 1 to 100 characters")
         }
         if let expiresAt, expiresAt <= now {
-            throw IdentityError(.invalidInput, "field 'expiresAt': the expiry must be in the future")
+            throw ServiceError(.invalidInput, "field 'expiresAt': the expiry must be in the future")
         }
         try await checkGrant(of: roles, by: grantor, in: transaction)
         let token = SecretToken.generate(.apiKey)
@@ -615,9 +615,9 @@ public struct IdentityService: Sendable {
         let actor = grantor.actor
         let rows = try await transaction.query(
             "SELECT roles FROM api_keys WHERE prefix = \(prefix) AND revoked_at IS NULL FOR UPDATE")
-        guard let row = rows.first else { throw IdentityError(.notFound, "no active API key with prefix '\(prefix)'") }
+        guard let row = rows.first else { throw ServiceError(.notFound, "no active API key with prefix '\(prefix)'") }
         if try row.decode("roles", as: [String].self).contains(Role.owner.name), !grantor.isOwner {
-            throw IdentityError(.forbidden, "only an owner can revoke an owner's key")
+            throw ServiceError(.forbidden, "only an owner can revoke an owner's key")
         }
         try await transaction.execute(
             "UPDATE api_keys SET revoked_at = now() WHERE prefix = \(prefix) AND revoked_at IS NULL")
@@ -726,7 +726,7 @@ public struct IdentityService: Sendable {
             """
         )
         guard let grant = try rows.first?.decode("id", as: UUID.self) else {
-            throw IdentityError(
+            throw ServiceError(
                 .forbidden, "platform admins have no access to a tenant's data without a break-glass grant")
         }
         var principal = admin
@@ -763,7 +763,7 @@ public struct IdentityService: Sendable {
     /// Creates a platform-admin key (CLI only); audited in the control plane's trail.
     public func createAdminKey(name: String, expiresAt: Date?) async throws -> SecretToken {
         guard (1...100).contains(name.count) else {
-            throw IdentityError(.invalidInput, "the key name needs 1 to 100 characters")
+            throw ServiceError(.invalidInput, "the key name needs 1 to 100 characters")
         }
         let token = SecretToken.generate(.adminKey)
         try await pool.withTransaction { transaction in
@@ -787,10 +787,10 @@ public struct IdentityService: Sendable {
         adminPrefix: String, tenant: Tenant, reason: String, duration: Duration, requestID: String?
     ) async throws -> UUID {
         guard reason.trimmingCharacters(in: .whitespaces).count >= 10 else {
-            throw IdentityError(.invalidInput, "field 'reason': say why, in at least 10 characters")
+            throw ServiceError(.invalidInput, "field 'reason': say why, in at least 10 characters")
         }
         guard duration > .zero, duration <= .seconds(8 * 3600) else {
-            throw IdentityError(.invalidInput, "field 'minutes': a grant lasts 1 minute to 8 hours")
+            throw ServiceError(.invalidInput, "field 'minutes': a grant lasts 1 minute to 8 hours")
         }
         return try await pool.withTransaction { transaction in
             let rows = try await transaction.query(
@@ -802,7 +802,7 @@ public struct IdentityService: Sendable {
                 """
             )
             guard let id = try rows.first?.decode("id", as: UUID.self) else {
-                throw IdentityError(.notFound, "no active platform-admin key with prefix '\(adminPrefix)'")
+                throw ServiceError(.notFound, "no active platform-admin key with prefix '\(adminPrefix)'")
             }
             let event = AuditEvent(
                 actor: "platform-admin:" + adminPrefix, action: "break_glass.granted", objectType: "tenant",

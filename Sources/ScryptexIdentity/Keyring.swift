@@ -1,5 +1,5 @@
 public import Foundation
-public import ScryptexCore
+import ScryptexCore
 import ScryptexCrypto
 public import ScryptexPostgres
 import Synchronization
@@ -14,7 +14,7 @@ public struct MasterKey: Sendable {
 
     public init(bytes: [UInt8]) throws {
         guard bytes.count == 32 else {
-            throw IdentityError(
+            throw ServiceError(
                 .invalidInput, "the master key must be 32 bytes (64 hexadecimal digits or 43 base64url characters)")
         }
         self.bytes = bytes
@@ -30,7 +30,7 @@ public struct MasterKey: Sendable {
         } else if let bytes = Base64URL.decode(trimmed), bytes.count == 32 {
             try self.init(bytes: bytes)
         } else {
-            throw IdentityError(
+            throw ServiceError(
                 .invalidInput, "the master key must be 64 hexadecimal digits or 43 base64url characters")
         }
     }
@@ -86,17 +86,17 @@ public final class Keyring: Sendable {
         /// Opens a sealed value of `table.column`.
         public func open(_ box: [UInt8], field: String) throws -> String {
             guard box.count > 5, box[0] == 1 else {
-                throw IdentityError(.corrupt, "an encrypted field has an unknown format")
+                throw ServiceError(.corrupt, "an encrypted field has an unknown format")
             }
             let version = box[1...4].reduce(Int32(0)) { ($0 << 8) | Int32($1) }
             guard let key = keys[version] else {
-                throw IdentityError(.corrupt, "the data key version \(version) of this tenant no longer exists")
+                throw ServiceError(.corrupt, "the data key version \(version) of this tenant no longer exists")
             }
             do {
                 return String(
                     decoding: try AES256GCM.open(box[5...], key: key, associatedData: aad(field)), as: UTF8.self)
             } catch {
-                throw IdentityError(.corrupt, "an encrypted field of \(field) does not open with this tenant's key")
+                throw ServiceError(.corrupt, "an encrypted field of \(field) does not open with this tenant's key")
             }
         }
 
@@ -157,19 +157,19 @@ public final class Keyring: Sendable {
             let version = try row.decode("version", as: Int32.self)
             let identifier = try row.decode("master_key_id", as: String.self)
             guard let wrapping = ([master] + previousMasters).first(where: { $0.identifier == identifier }) else {
-                throw IdentityError(
+                throw ServiceError(
                     .corrupt, "the tenant's data key is wrapped by master key \(identifier), which is not configured")
             }
             let wrapped = Array(try row.decode("wrapped_key", as: Data.self))
             guard
                 let key = try? AES256GCM.open(wrapped, key: wrapping.bytes, associatedData: wrapAAD(tenantID, version))
             else {
-                throw IdentityError(.corrupt, "the tenant's data key version \(version) does not unwrap")
+                throw ServiceError(.corrupt, "the tenant's data key version \(version) does not unwrap")
             }
             keys[version] = key
         }
         guard let current = keys.keys.max() else {
-            throw IdentityError(.notFound, "this tenant has no data key (it was deleted, or its data was shredded)")
+            throw ServiceError(.notFound, "this tenant has no data key (it was deleted, or its data was shredded)")
         }
         return TenantKeys(tenantID: tenantID, keys: keys, currentVersion: current)
     }
@@ -233,44 +233,9 @@ public final class Keyring: Sendable {
     }
 }
 
-/// An identity failure with a kind the HTTP layer maps to a status.
-public struct IdentityError: Error, Sendable, Equatable, CustomStringConvertible {
-    public enum Code: Sendable, Equatable {
-        case invalidInput
-        case unauthenticated
-        case forbidden
-        case notFound
-        case conflict
-        case corrupt
-    }
-
-    public var code: Code
-    public var message: String
-
-    public init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    public var description: String { message }
-}
-
 extension Keyring {
     /// The key that signs audit checkpoints, derived from the master key (so it is never stored).
     public var auditCheckpointKey: [UInt8] {
         HMAC.code(for: Array("scryptex audit checkpoint signing".utf8), key: masterBytes)
-    }
-}
-
-extension IdentityError: ServiceError {
-    public var failure: ServiceFailure {
-        switch code {
-        case .invalidInput: .invalidInput
-        case .unauthenticated: .unauthenticated
-        case .forbidden: .forbidden
-        case .notFound: .notFound
-        case .conflict: .conflict
-        case .corrupt: .corrupt
-        }
     }
 }

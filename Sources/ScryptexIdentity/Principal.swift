@@ -1,4 +1,5 @@
 public import Foundation
+import ScryptexCore
 
 /// Who is making a request, once authenticated.
 public struct Principal: Sendable, Equatable {
@@ -70,7 +71,7 @@ public enum Grantor: Sendable, Equatable {
         guard case .principal(let principal) = self else { return }
         let missing = permissions.subtracting(principal.permissions)
         guard missing.isEmpty else {
-            throw IdentityError(
+            throw ServiceError(
                 .forbidden,
                 "\(what) would carry permissions this credential does not hold: "
                     + missing.sorted().map(\.rawValue).joined(separator: ", "))

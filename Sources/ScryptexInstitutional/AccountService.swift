@@ -25,7 +25,7 @@ public struct AccountService: Sendable {
         let name = try Self.text(draft.accountName, field: "accountName")
         let legalName = try Self.text(draft.legalName, field: "legalName")
         guard let type = AccountType(rawValue: draft.accountType) else {
-            throw InstitutionalError(
+            throw ServiceError(
                 .invalidInput, "field 'accountType': '\(draft.accountType)' is not one of \(AccountType.accepted)")
         }
         let jurisdiction = try Self.jurisdiction(draft.jurisdiction ?? defaultJurisdiction)
@@ -66,7 +66,7 @@ public struct AccountService: Sendable {
                 "SELECT \(sql: Self.columns) FROM institutional_accounts WHERE id = \(id) FOR UPDATE")
             : try await transaction.query("SELECT \(sql: Self.columns) FROM institutional_accounts WHERE id = \(id)")
         guard let row = rows.first else {
-            throw InstitutionalError(.notFound, "no account with id \(id.uuidString.lowercased())")
+            throw ServiceError(.notFound, "no account with id \(id.uuidString.lowercased())")
         }
         return try Self.account(from: row)
     }
@@ -87,12 +87,12 @@ public struct AccountService: Sendable {
         parent: UUID? = nil, after cursor: UUID? = nil, limit: Int = 100, in transaction: PostgresTransaction
     ) async throws -> (accounts: [InstitutionalAccount], next: UUID?) {
         guard (1...Self.largestPage).contains(limit) else {
-            throw InstitutionalError(.invalidInput, "query 'limit': 1 to \(Self.largestPage) accounts per page")
+            throw ServiceError(.invalidInput, "query 'limit': 1 to \(Self.largestPage) accounts per page")
         }
         if let cursor {
             let known = try await transaction.query("SELECT 1 FROM institutional_accounts WHERE id = \(cursor)")
             guard !known.isEmpty else {
-                throw InstitutionalError(
+                throw ServiceError(
                     .invalidInput, "query 'after': no account \(cursor.uuidString.lowercased()) to continue after")
             }
         }
@@ -136,7 +136,7 @@ public struct AccountService: Sendable {
             changed.append("regulatoryIdentifiers")
         }
         guard !changed.isEmpty else {
-            throw InstitutionalError(
+            throw ServiceError(
                 .invalidInput,
                 "nothing to change: send accountName, legalName, jurisdiction, totalAUM or regulatoryIdentifiers")
         }
@@ -163,17 +163,17 @@ public struct AccountService: Sendable {
         _ limits: TradingLimits, of id: UUID, audit: any AuditSink, in transaction: PostgresTransaction
     ) async throws -> InstitutionalAccount {
         let problems = limits.problems()
-        guard problems.isEmpty else { throw InstitutionalError(.invalidInput, problems.joined(separator: "; ")) }
+        guard problems.isEmpty else { throw ServiceError(.invalidInput, problems.joined(separator: "; ")) }
         let account = try await account(id, in: transaction, forUpdate: true)
         if let parentID = account.parentId {
             let parent = try await self.account(parentID, in: transaction)
             let excesses = limits.excesses(over: parent.limits)
-            guard excesses.isEmpty else { throw InstitutionalError(.invalidInput, excesses.joined(separator: "; ")) }
+            guard excesses.isEmpty else { throw ServiceError(.invalidInput, excesses.joined(separator: "; ")) }
         }
         for child in try await children(of: id, in: transaction) {
             let excesses = child.limits.excesses(over: limits)
             guard excesses.isEmpty else {
-                throw InstitutionalError(
+                throw ServiceError(
                     .invalidInput,
                     "sub-account \(child.id.uuidString.lowercased()) (\(child.accountName)) has wider limits; lower them first: "
                         + excesses.joined(separator: "; "))
@@ -237,7 +237,7 @@ public struct AccountService: Sendable {
         let account = try await account(id, in: transaction, forUpdate: true)
         guard account.kycStatus.allowedNext.contains(next) else {
             let allowed = account.kycStatus.allowedNext.map(\.rawValue).joined(separator: ", ")
-            throw InstitutionalError(
+            throw ServiceError(
                 .conflict,
                 "field 'status': KYC cannot go from \(account.kycStatus.rawValue) to \(next.rawValue); from \(account.kycStatus.rawValue) it can go to \(allowed)"
             )
@@ -283,7 +283,7 @@ public struct AccountService: Sendable {
         guard owner.ownershipPercent > .zero, owner.ownershipPercent <= ExactDecimal(100),
             owner.ownershipPercent.significantScale <= 4
         else {
-            throw InstitutionalError(
+            throw ServiceError(
                 .invalidInput, "field 'ownershipPercent': a percentage above 0 and at most 100, with at most 4 decimals"
             )
         }
@@ -292,7 +292,7 @@ public struct AccountService: Sendable {
             "SELECT coalesce(sum(ownership_percent), 0) AS total FROM beneficial_owners WHERE account_id = \(accountID)"
         ).firstRow.decode("total", as: ExactDecimal.self)
         guard total + owner.ownershipPercent <= ExactDecimal(100) else {
-            throw InstitutionalError(
+            throw ServiceError(
                 .invalidInput,
                 "field 'ownershipPercent': owners would hold \(total + owner.ownershipPercent) %, more than 100 %")
         }
@@ -338,14 +338,14 @@ public struct AccountService: Sendable {
     static func text(_ value: String, field: String) throws -> String {
         let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
         guard (1...200).contains(trimmed.count) else {
-            throw InstitutionalError(.invalidInput, "field '\(field)': 1 to 200 characters")
+            throw ServiceError(.invalidInput, "field '\(field)': 1 to 200 characters")
         }
         return trimmed
     }
 
     static func jurisdiction(_ value: String, field: String = "jurisdiction") throws -> String {
         guard CountryCode.isValid(value) else {
-            throw InstitutionalError(
+            throw ServiceError(
                 .invalidInput, "field '\(field)': '\(value)' is not an ISO 3166-1 alpha-2 country code such as US or GB"
             )
         }
@@ -354,13 +354,13 @@ public struct AccountService: Sendable {
 
     static func aum(_ value: ExactDecimal) throws -> ExactDecimal {
         guard !value.isNegative else {
-            throw InstitutionalError(.invalidInput, "field 'totalAUM': must not be negative")
+            throw ServiceError(.invalidInput, "field 'totalAUM': must not be negative")
         }
         guard value.significantScale <= 2 else {
-            throw InstitutionalError(.invalidInput, "field 'totalAUM': at most 2 decimals (cents)")
+            throw ServiceError(.invalidInput, "field 'totalAUM': at most 2 decimals (cents)")
         }
         guard value < ExactDecimal(significand: Int128(10).power(36), scale: 0) else {
-            throw InstitutionalError(.invalidInput, "field 'totalAUM': too large")
+            throw ServiceError(.invalidInput, "field 'totalAUM': too large")
         }
         return value
     }
@@ -368,7 +368,7 @@ public struct AccountService: Sendable {
     static func identifiers(_ values: [String: String]) throws -> [String: String] {
         for (kind, value) in values.sorted(by: { $0.key < $1.key }) {
             if let problem = RegulatoryIdentifier.problem(kind: kind, value: value) {
-                throw InstitutionalError(.invalidInput, "field 'regulatoryIdentifiers.\(kind)': \(problem)")
+                throw ServiceError(.invalidInput, "field 'regulatoryIdentifiers.\(kind)': \(problem)")
             }
         }
         return values
@@ -443,17 +443,17 @@ extension AccountService {
         _ document: KYCDocument, to accountID: UUID, audit: any AuditSink, in transaction: PostgresTransaction
     ) async throws -> KYCDocument {
         guard KYCDocument.kinds.contains(document.kind) else {
-            throw InstitutionalError(
+            throw ServiceError(
                 .invalidInput, "field 'kind': one of \(KYCDocument.kinds.joined(separator: ", "))")
         }
         let reference = try Self.text(document.reference, field: "reference")
         for (field, value) in [("issuedOn", document.issuedOn), ("expiresOn", document.expiresOn)] {
             if let value, !Self.isDate(value) {
-                throw InstitutionalError(.invalidInput, "field '\(field)': a date such as 2027-03-31")
+                throw ServiceError(.invalidInput, "field '\(field)': a date such as 2027-03-31")
             }
         }
         if let issued = document.issuedOn, let expires = document.expiresOn, expires <= issued {
-            throw InstitutionalError(.invalidInput, "field 'expiresOn': must be after issuedOn")
+            throw ServiceError(.invalidInput, "field 'expiresOn': must be after issuedOn")
         }
         _ = try await account(accountID, in: transaction)
         let rows = try await transaction.query(

@@ -205,32 +205,3 @@ public struct AccountChanges: Sendable, Decodable {
     public var totalAUM: ExactDecimal?
     public var regulatoryIdentifiers: [String: String]?
 }
-
-/// A rule an input broke, naming the field.
-public struct InstitutionalError: Error, Sendable, Equatable, CustomStringConvertible {
-    public enum Code: Sendable, Equatable {
-        case invalidInput
-        case notFound
-        case conflict
-    }
-
-    public var code: Code
-    public var message: String
-
-    public init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    public var description: String { message }
-}
-
-extension InstitutionalError: ServiceError {
-    public var failure: ServiceFailure {
-        switch code {
-        case .invalidInput: .invalidInput
-        case .notFound: .notFound
-        case .conflict: .conflict
-        }
-    }
-}

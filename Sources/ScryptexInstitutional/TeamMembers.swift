@@ -23,7 +23,7 @@ extension AccountService {
         let email = try Self.email(email)
         let name = try name.map { try Self.text($0, field: "name") }
         guard try await roleExists(role) else {
-            throw InstitutionalError(.invalidInput, "field 'role': unknown role '\(role)'")
+            throw ServiceError(.invalidInput, "field 'role': unknown role '\(role)'")
         }
         _ = try await account(accountID, in: transaction)
         let rows: PostgresRows
@@ -38,7 +38,7 @@ extension AccountService {
                 """
             )
         } catch let error as PostgresError where error.sqlState == .uniqueViolation {
-            throw InstitutionalError(.conflict, "field 'email': this person is already a member of the account")
+            throw ServiceError(.conflict, "field 'email': this person is already a member of the account")
         }
         let id = try rows.firstRow.decode("id", as: UUID.self)
         try await audit.record(
@@ -69,7 +69,7 @@ extension AccountService {
         roleExists: (String) async throws -> Bool, audit: any AuditSink, in transaction: PostgresTransaction
     ) async throws -> TeamMember {
         guard try await roleExists(role) else {
-            throw InstitutionalError(.invalidInput, "field 'role': unknown role '\(role)'")
+            throw ServiceError(.invalidInput, "field 'role': unknown role '\(role)'")
         }
         let rows = try await transaction.query(
             """
@@ -79,7 +79,7 @@ extension AccountService {
             """
         )
         guard let row = rows.first else {
-            throw InstitutionalError(.notFound, "no member \(memberID.uuidString.lowercased()) on this account")
+            throw ServiceError(.notFound, "no member \(memberID.uuidString.lowercased()) on this account")
         }
         try await audit.record(
             "member.role_changed", objectType: "team_member", objectID: memberID.uuidString.lowercased(),
@@ -93,7 +93,7 @@ extension AccountService {
         let removed = try await transaction.execute(
             "DELETE FROM institutional_team_members WHERE id = \(memberID) AND account_id = \(accountID)")
         guard removed == 1 else {
-            throw InstitutionalError(.notFound, "no member \(memberID.uuidString.lowercased()) on this account")
+            throw ServiceError(.notFound, "no member \(memberID.uuidString.lowercased()) on this account")
         }
         try await audit.record(
             "member.removed", objectType: "team_member", objectID: memberID.uuidString.lowercased(),
@@ -117,7 +117,7 @@ extension AccountService {
         guard email.utf8.count <= 254, parts.count == 2, !parts[0].isEmpty, parts[1].contains("."),
             !email.contains(where: \.isWhitespace)
         else {
-            throw InstitutionalError(.invalidInput, "field 'email': not an e-mail address like name@example.com")
+            throw ServiceError(.invalidInput, "field 'email': not an e-mail address like name@example.com")
         }
         return email
     }

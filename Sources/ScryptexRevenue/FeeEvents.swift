@@ -65,36 +65,36 @@ public struct FeeEventIngestion: Sendable {
     }
 
     /// Validates an event; throws naming the field.
-    public static func validate(_ event: FeeEvent) throws(RevenueError) -> (RevenueProduct, Currency) {
+    public static func validate(_ event: FeeEvent) throws(ServiceError) -> (RevenueProduct, Currency) {
         guard (1...128).contains(event.idempotencyKey.utf8.count),
             event.idempotencyKey.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F })
         else {
-            throw RevenueError(.invalidInput, "field 'idempotencyKey': 1 to 128 printable ASCII characters")
+            throw ServiceError(.invalidInput, "field 'idempotencyKey': 1 to 128 printable ASCII characters")
         }
         guard let product = RevenueProduct(rawValue: event.product) else {
-            throw RevenueError(
+            throw ServiceError(
                 .invalidInput,
                 "field 'product': unknown product '\(event.product)'; known: \(RevenueProduct.allCases.map(\.rawValue).joined(separator: ", "))"
             )
         }
         let currency = try Currency(event.currency)
         guard !event.amount.isNegative else {
-            throw RevenueError(.invalidInput, "field 'amount': must not be negative")
+            throw ServiceError(.invalidInput, "field 'amount': must not be negative")
         }
         guard event.amount.significantScale <= currency.precision else {
-            throw RevenueError(
+            throw ServiceError(
                 .invalidInput, "field 'amount': \(currency) amounts have at most \(currency.precision) decimals")
         }
         if let volume = event.volume {
             guard !volume.isNegative else {
-                throw RevenueError(.invalidInput, "field 'volume': must not be negative")
+                throw ServiceError(.invalidInput, "field 'volume': must not be negative")
             }
             guard volume.significantScale <= 18 else {
-                throw RevenueError(.invalidInput, "field 'volume': at most 18 decimals")
+                throw ServiceError(.invalidInput, "field 'volume': at most 18 decimals")
             }
         }
         guard RevenueMonth.isValid(RevenueMonth.of(event.occurredAt)) else {
-            throw RevenueError(.invalidInput, "field 'occurredAt': a time between the years 2000 and 2100")
+            throw ServiceError(.invalidInput, "field 'occurredAt': a time between the years 2000 and 2100")
         }
         return (product, currency)
     }
@@ -114,7 +114,7 @@ public struct FeeEventIngestion: Sendable {
     }
 
     /// Records a batch of events in `transaction`; all or nothing.
-    /// - Throws: `RevenueError` naming the event and field (`events[3].amount`) for bad input,
+    /// - Throws: `ServiceError` naming the event and field (`events[3].amount`) for bad input,
     ///   an unknown or deleted partner, or a currency other than the partner's plan's;
     ///   `.conflict` for a known key with a different payload.
     public func ingest(_ events: [PartnerFeeEvent], in transaction: PostgresTransaction) async throws -> Summary {
@@ -124,7 +124,7 @@ public struct FeeEventIngestion: Sendable {
     private func ingest(
         _ events: [PartnerFeeEvent], in transaction: PostgresTransaction, prefix: String?
     ) async throws -> Summary {
-        func named(_ index: Int, _ error: RevenueError) -> RevenueError {
+        func named(_ index: Int, _ error: ServiceError) -> ServiceError {
             guard let prefix else { return error }
             var error = error
             if let range = error.message.range(of: "field '") {
@@ -171,14 +171,14 @@ public struct FeeEventIngestion: Sendable {
             guard let partner = state[item.partner], partner.acceptsFees else {
                 throw named(
                     index,
-                    RevenueError(
+                    ServiceError(
                         .invalidInput,
                         "field 'partner': unknown or deleted partner \(item.partner.uuidString.lowercased())"))
             }
             let identity = Identity(partner: item.partner, key: item.event.idempotencyKey)
             if let first = firstIndex[identity] {
                 guard Self.samePayload(events[first].event, item.event) else {
-                    throw RevenueError(
+                    throw ServiceError(
                         .conflict,
                         "field 'idempotencyKey': '\(item.event.idempotencyKey)' is used twice in the batch for different events"
                     )
@@ -192,7 +192,7 @@ public struct FeeEventIngestion: Sendable {
             if let planCurrency = partner.planCurrency(in: booked), planCurrency != currencies[index].code {
                 throw named(
                     index,
-                    RevenueError(
+                    ServiceError(
                         .invalidInput,
                         "field 'currency': \(currencies[index]) is not the currency of the partner's plan for \(booked) (\(planCurrency))"
                     ))
@@ -234,7 +234,7 @@ public struct FeeEventIngestion: Sendable {
                 let position = try row.decode("position", as: Int.self) - 1
                 if try row.decode("ours", as: Bool.self) { continue }
                 guard try row.decode("same", as: Bool.self) else {
-                    throw RevenueError(
+                    throw ServiceError(
                         .conflict,
                         "field 'idempotencyKey': '\(columns.keys[position])' was already used for a different event")
                 }

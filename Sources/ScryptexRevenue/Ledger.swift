@@ -45,21 +45,21 @@ public struct Posting: Sendable, Equatable {
     public var memo: String
     public var lines: [Line]
 
-    /// - Throws: `RevenueError` when the lines do not balance, or a line other than the rounding
+    /// - Throws: `ServiceError` when the lines do not balance, or a line other than the rounding
     ///   account is finer than the currency's minor unit.
-    public init(memo: String, lines: [Line]) throws(RevenueError) {
+    public init(memo: String, lines: [Line]) throws(ServiceError) {
         var totals: [Currency: ExactDecimal] = [:]
         for line in lines {
             totals[line.amount.currency, default: .zero] += line.amount.amount
             if line.account.holdsMinorUnitsOnly, line.amount.amount.significantScale > line.amount.currency.precision {
-                throw RevenueError(
+                throw ServiceError(
                     .invalidInput,
                     "posting '\(memo)': \(line.account.rawValue) \(line.amount.amount) is finer than \(line.amount.currency)'s minor unit"
                 )
             }
         }
         for (currency, total) in totals where !total.isZero {
-            throw RevenueError(.invalidInput, "posting '\(memo)' does not balance in \(currency): off by \(total)")
+            throw ServiceError(.invalidInput, "posting '\(memo)' does not balance in \(currency): off by \(total)")
         }
         self.memo = memo
         self.lines = lines
@@ -69,7 +69,7 @@ public struct Posting: Sendable, Equatable {
     /// change payable, the remainder in the rounding account.
     public static func adjustment(
         exact: ExactDecimal, currency: Currency, memo: String
-    ) throws(RevenueError) -> Posting {
+    ) throws(ServiceError) -> Posting {
         let rounded = exact.rounded(toScale: currency.precision, rule: .halfEven)
         var lines = [Line(.adjustments, Money(exact, currency)), Line(.partnerPayable, Money(-rounded, currency))]
         if rounded != exact { lines.append(Line(.roundingRemainder, Money(rounded - exact, currency))) }
@@ -77,13 +77,13 @@ public struct Posting: Sendable, Equatable {
     }
 
     /// Fees earned: receivable against platform revenue.
-    public static func feesEarned(_ amount: Money, memo: String) throws(RevenueError) -> Posting {
+    public static func feesEarned(_ amount: Money, memo: String) throws(ServiceError) -> Posting {
         try Posting(memo: memo, lines: [Line(.feesReceivable, amount), Line(.platformRevenue, -amount)])
     }
 
     /// A closed period's share: the exact share as expense, the rounded share payable to the
     /// partner, and the remainder in the rounding account, so the entry balances exactly.
-    public static func periodShare(_ calculation: ShareCalculation, memo: String) throws(RevenueError) -> Posting {
+    public static func periodShare(_ calculation: ShareCalculation, memo: String) throws(ServiceError) -> Posting {
         let currency = calculation.share.currency
         var lines = [
             Line(.revenueShareExpense, Money(calculation.exactShare, currency)),

@@ -13,10 +13,10 @@ public struct Currency: Sendable, Hashable, Codable, CustomStringConvertible {
         "USDC": 6, "USDT": 6, "BTC": 8, "ETH": 8,
     ]
 
-    /// - Throws: `RevenueError` naming the field for an unknown code.
-    public init(_ code: String, field: String = "currency") throws(RevenueError) {
+    /// - Throws: `ServiceError` naming the field for an unknown code.
+    public init(_ code: String, field: String = "currency") throws(ServiceError) {
         guard let precision = Self.known[code] else {
-            throw RevenueError(
+            throw ServiceError(
                 .invalidInput,
                 "field '\(field)': unknown currency '\(code)'; known: \(Self.known.keys.sorted().joined(separator: ", "))"
             )
@@ -67,33 +67,4 @@ public struct Money: Sendable, Hashable, CustomStringConvertible {
     }
 
     public static prefix func - (value: Money) -> Money { Money(-value.amount, value.currency) }
-}
-
-/// A revenue failure naming the field and the rule.
-public struct RevenueError: Error, Sendable, Equatable, CustomStringConvertible {
-    public enum Code: Sendable, Equatable {
-        case invalidInput
-        case conflict
-        case notFound
-    }
-
-    public var code: Code
-    public var message: String
-
-    public init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    public var description: String { message }
-}
-
-extension RevenueError: ServiceError {
-    public var failure: ServiceFailure {
-        switch code {
-        case .invalidInput: .invalidInput
-        case .conflict: .conflict
-        case .notFound: .notFound
-        }
-    }
 }

@@ -43,24 +43,24 @@ public struct PayoutService: Sendable {
     }
 
     /// Creates a pending payout.
-    /// - Throws: `RevenueError` naming the field for a bad amount or currency; `.conflict` when
+    /// - Throws: `ServiceError` naming the field for a bad amount or currency; `.conflict` when
     ///   the amount exceeds what is owed and not yet reserved.
     public func create(
         partner: UUID, amount: ExactDecimal, currency: Currency, reference: String?, createdBy: String,
         in transaction: PostgresTransaction
     ) async throws -> Payout {
-        guard amount > .zero else { throw RevenueError(.invalidInput, "field 'amount': must be above zero") }
+        guard amount > .zero else { throw ServiceError(.invalidInput, "field 'amount': must be above zero") }
         guard amount.significantScale <= currency.precision else {
-            throw RevenueError(
+            throw ServiceError(
                 .invalidInput, "field 'amount': \(currency) amounts have at most \(currency.precision) decimals")
         }
         if let reference, reference.count > 200 || reference.contains(where: \.isNewline) {
-            throw RevenueError(.invalidInput, "field 'reference': one line of at most 200 characters")
+            throw ServiceError(.invalidInput, "field 'reference': one line of at most 200 characters")
         }
         try await RevenueLocks.exclusive(partner, in: transaction)
         let available = try await available(partner: partner, currency: currency, in: transaction)
         guard amount <= available else {
-            throw RevenueError(
+            throw ServiceError(
                 .conflict,
                 "field 'amount': \(amount) \(currency) exceeds what can be paid out (\(available) \(currency))")
         }
@@ -84,7 +84,7 @@ public struct PayoutService: Sendable {
             let partner = try await transaction.query(
                 "SELECT tenant_id FROM platform.revenue_payouts WHERE id = \(id)"
             ).first?.decode("tenant_id", as: UUID.self)
-        else { throw RevenueError(.notFound, "no payout \(id.uuidString.lowercased())") }
+        else { throw ServiceError(.notFound, "no payout \(id.uuidString.lowercased())") }
         try await RevenueLocks.exclusive(partner, in: transaction)
         let current = try Self.payout(
             try await transaction.query(
@@ -94,11 +94,11 @@ public struct PayoutService: Sendable {
             .pending: [.sent, .failed], .sent: [.settled, .failed], .settled: [], .failed: [],
         ]
         guard allowed[current.status]!.contains(status) else {
-            throw RevenueError(
+            throw ServiceError(
                 .conflict, "field 'status': a \(current.status.rawValue) payout cannot become \(status.rawValue)")
         }
         if status == .failed, (reason ?? "").isEmpty {
-            throw RevenueError(.invalidInput, "field 'reason': say why the payout failed")
+            throw ServiceError(.invalidInput, "field 'reason': say why the payout failed")
         }
         let currency = try Currency(current.currency)
         let amount = Money(try ExactDecimal(parsing: current.amount), currency)

@@ -66,10 +66,10 @@ public struct PeriodClose: Sendable {
         partner: UUID, month: String, now: Date = Date(), in transaction: PostgresTransaction
     ) async throws -> RevenueStatement {
         guard RevenueMonth.isValid(month) else {
-            throw RevenueError(.invalidInput, "field 'period': a month such as 2026-10")
+            throw ServiceError(.invalidInput, "field 'period': a month such as 2026-10")
         }
         guard month < RevenueMonth.of(now) else {
-            throw RevenueError(.invalidInput, "field 'period': \(month) is not over yet")
+            throw ServiceError(.invalidInput, "field 'period': \(month) is not over yet")
         }
         // Ingestion holds this lock shared: the month's events are all committed and none can
         // be booked into it while it closes.
@@ -82,7 +82,7 @@ public struct PeriodClose: Sendable {
         ).first
         let lastClosed = try last?.decode("period", as: String.self)
         if let lastClosed, month <= lastClosed {
-            throw RevenueError(
+            throw ServiceError(
                 .conflict,
                 month == lastClosed
                     ? "period \(month) is already closed"
@@ -95,11 +95,11 @@ public struct PeriodClose: Sendable {
             WHERE tenant_id = \(partner) AND booked_period < \(month) AND booked_period > \(lastClosed ?? "")
             """
         ).first?.decode("earlier", as: String?.self) {
-            throw RevenueError(.conflict, "months close in order: close \(earlier) first (fee events are booked in it)")
+            throw ServiceError(.conflict, "months close in order: close \(earlier) first (fee events are booked in it)")
         }
         let plans = RevenuePlanStore()
         guard let plan = try await plans.plan(for: partner, in: month, transaction: transaction) else {
-            throw RevenueError(.notFound, "the partner has no revenue plan in force for \(month)")
+            throw ServiceError(.notFound, "the partner has no revenue plan in force for \(month)")
         }
         let currency = plan.currency
         /// Money in the statement: at the currency's precision (these amounts are whole minor units).
@@ -242,7 +242,7 @@ public struct PeriodClose: Sendable {
         month: String, now: Date = Date(), concurrency: Int = 4, on pool: PostgresConnectionPool
     ) async throws -> [PartnerResult] {
         guard RevenueMonth.isValid(month) else {
-            throw RevenueError(.invalidInput, "field 'period': a month such as 2026-10")
+            throw ServiceError(.invalidInput, "field 'period': a month such as 2026-10")
         }
         let partners = try await pool.query(
             """
@@ -266,7 +266,7 @@ public struct PeriodClose: Sendable {
                                 try await close(partner: id, month: month, now: now, in: $0)
                             }
                             results.append(.init(partner: id, slug: slug, outcome: "closed", detail: nil))
-                        } catch let error as RevenueError {
+                        } catch let error as ServiceError {
                             results.append(.init(partner: id, slug: slug, outcome: "failed", detail: error.message))
                         } catch {
                             results.append(.init(partner: id, slug: slug, outcome: "failed", detail: "\(error)"))

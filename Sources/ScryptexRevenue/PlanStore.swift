@@ -8,7 +8,7 @@ public struct RevenuePlanStore: Sendable {
     public init() {}
 
     /// Adds a plan version for `partner` from `effectiveMonth` (`YYYY-MM`).
-    /// - Throws: `RevenueError` naming the field for an invalid plan or month; `.conflict` when
+    /// - Throws: `ServiceError` naming the field for an invalid plan or month; `.conflict` when
     ///   the month is already closed or a version already starts then.
     public func add(
         _ plan: RevenuePlan, effectiveMonth: String, partner: UUID, createdBy: String,
@@ -16,7 +16,7 @@ public struct RevenuePlanStore: Sendable {
     ) async throws {
         try plan.validate()
         guard RevenueMonth.isValid(effectiveMonth) else {
-            throw RevenueError(.invalidInput, "field 'effectiveFrom': a month such as 2026-12")
+            throw ServiceError(.invalidInput, "field 'effectiveFrom': a month such as 2026-12")
         }
         let closed = try await transaction.query(
             """
@@ -24,7 +24,7 @@ public struct RevenuePlanStore: Sendable {
             """
         ).first?.decode("last", as: String?.self)
         if let closed, effectiveMonth <= closed {
-            throw RevenueError(
+            throw ServiceError(
                 .conflict,
                 "field 'effectiveFrom': \(effectiveMonth) is closed (closed through \(closed)); a plan change starts in an open month"
             )
@@ -37,7 +37,7 @@ public struct RevenuePlanStore: Sendable {
                 """
             )
         } catch let error as PostgresError where error.sqlState == .uniqueViolation {
-            throw RevenueError(.conflict, "field 'effectiveFrom': a plan version already starts in \(effectiveMonth)")
+            throw ServiceError(.conflict, "field 'effectiveFrom': a plan version already starts in \(effectiveMonth)")
         }
     }
 

@@ -32,7 +32,7 @@ public struct Reconciliation: Sendable {
         period: String? = nil, partner: UUID? = nil, in transaction: PostgresTransaction
     ) async throws -> ReconciliationReport {
         if let period, !RevenueMonth.isValid(period) {
-            throw RevenueError(.invalidInput, "field 'period': a month such as 2026-10")
+            throw ServiceError(.invalidInput, "field 'period': a month such as 2026-10")
         }
         var slugs: [UUID: String] = [:]
         for row in try await transaction.query(

@@ -64,61 +64,61 @@ public struct RevenuePlan: Sendable, Codable, Equatable {
     }
 
     /// Checks the plan; throws naming the field and the rule.
-    public func validate() throws(RevenueError) {
-        func percentage(_ value: ExactDecimal, _ field: String) throws(RevenueError) {
+    public func validate() throws(ServiceError) {
+        func percentage(_ value: ExactDecimal, _ field: String) throws(ServiceError) {
             guard value >= .zero, value <= ExactDecimal(100), value.significantScale <= 4 else {
-                throw RevenueError(
+                throw ServiceError(
                     .invalidInput, "field '\(field)': a percentage from 0 to 100 with at most 4 decimals")
             }
         }
         switch model {
         case .flat:
-            guard let percent else { throw RevenueError(.invalidInput, "field 'percent': a flat plan needs it") }
+            guard let percent else { throw ServiceError(.invalidInput, "field 'percent': a flat plan needs it") }
             try percentage(percent, "percent")
         case .tiered:
             guard let tiers, !tiers.isEmpty else {
-                throw RevenueError(.invalidInput, "field 'tiers': a tiered plan needs at least one tier")
+                throw ServiceError(.invalidInput, "field 'tiers': a tiered plan needs at least one tier")
             }
             guard tiers[0].from == .zero else {
-                throw RevenueError(.invalidInput, "field 'tiers[0].from': the first tier starts at 0")
+                throw ServiceError(.invalidInput, "field 'tiers[0].from': the first tier starts at 0")
             }
             for (index, tier) in tiers.enumerated() {
                 try percentage(tier.percent, "tiers[\(index)].percent")
                 if let upTo = tier.upTo, upTo <= tier.from {
-                    throw RevenueError(.invalidInput, "field 'tiers[\(index)].upTo': must be above 'from'")
+                    throw ServiceError(.invalidInput, "field 'tiers[\(index)].upTo': must be above 'from'")
                 }
                 if index + 1 < tiers.count {
                     guard let upTo = tier.upTo else {
-                        throw RevenueError(
+                        throw ServiceError(
                             .invalidInput, "field 'tiers[\(index)].upTo': only the last tier may be open-ended")
                     }
                     let next = tiers[index + 1].from
                     if next > upTo {
-                        throw RevenueError(
+                        throw ServiceError(
                             .invalidInput, "field 'tiers[\(index + 1)].from': a gap between \(upTo) and \(next)")
                     }
                     if next < upTo {
-                        throw RevenueError(
+                        throw ServiceError(
                             .invalidInput,
                             "field 'tiers[\(index + 1)].from': overlaps the tier before (\(next) < \(upTo))")
                     }
                 } else if tier.upTo != nil {
-                    throw RevenueError(.invalidInput, "field 'tiers[\(index)].upTo': the last tier must be open-ended")
+                    throw ServiceError(.invalidInput, "field 'tiers[\(index)].upTo': the last tier must be open-ended")
                 }
             }
         case .perProduct:
             guard let productPercents, !productPercents.isEmpty else {
-                throw RevenueError(.invalidInput, "field 'productPercents': a per-product plan needs rates")
+                throw ServiceError(.invalidInput, "field 'productPercents': a per-product plan needs rates")
             }
             for (product, value) in productPercents { try percentage(value, "productPercents.\(product.rawValue)") }
         }
         for (field, value) in [("minimumGuarantee", minimumGuarantee), ("cap", cap)] {
             if let value, value.isNegative {
-                throw RevenueError(.invalidInput, "field '\(field)': must not be negative")
+                throw ServiceError(.invalidInput, "field '\(field)': must not be negative")
             }
         }
         if let minimum = minimumGuarantee, let cap, cap < minimum {
-            throw RevenueError(.invalidInput, "field 'cap': below the minimum guarantee")
+            throw ServiceError(.invalidInput, "field 'cap': below the minimum guarantee")
         }
     }
 }

@@ -42,8 +42,8 @@ public struct TenantSlug: Sendable, Hashable, CustomStringConvertible {
 
     public static let rule = "a lowercase letter followed by 1 to 39 lowercase letters, digits or underscores"
 
-    /// - Throws: `TenancyError` with code `.invalidInput` naming the rule.
-    public init(_ value: String) throws(TenancyError) {
+    /// - Throws: `ServiceError` with code `.invalidInput` naming the rule.
+    public init(_ value: String) throws(ServiceError) {
         let bytes = Array(value.utf8)
         guard (2...40).contains(bytes.count), (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(bytes[0]),
             bytes.allSatisfy({
@@ -52,7 +52,7 @@ public struct TenantSlug: Sendable, Hashable, CustomStringConvertible {
                     || $0 == UInt8(ascii: "_")
             })
         else {
-            throw TenancyError(.invalidInput, "the slug '\(value)' is not valid: use \(Self.rule)")
+            throw ServiceError(.invalidInput, "the slug '\(value)' is not valid: use \(Self.rule)")
         }
         self.value = value
     }
@@ -63,26 +63,6 @@ public struct TenantSlug: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { value }
-}
-
-/// A tenancy failure. `code` says what kind (bad input, conflict, not found) so the HTTP layer
-/// can answer 400, 409 or 404; the message names the field or the conflicting value.
-public struct TenancyError: Error, Sendable, Equatable, CustomStringConvertible {
-    public enum Code: Sendable, Equatable {
-        case invalidInput
-        case conflict
-        case notFound
-    }
-
-    public var code: Code
-    public var message: String
-
-    public init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    public var description: String { message }
 }
 
 /// Host names as the tenant router compares them.
@@ -169,15 +149,5 @@ public enum HostName {
             previous = byte
         }
         return total > 0 && total <= 253 && labelLength > 0 && previous != UInt8(ascii: "-")
-    }
-}
-
-extension TenancyError: ServiceError {
-    public var failure: ServiceFailure {
-        switch code {
-        case .invalidInput: .invalidInput
-        case .conflict: .conflict
-        case .notFound: .notFound
-        }
     }
 }

@@ -28,7 +28,7 @@ public struct TenantArchive: Sendable {
     public func export(_ slug: String, on pool: PostgresConnectionPool) async throws -> [String] {
         let slug = try TenantSlug(slug)
         guard let tenant = try await provisioner.list(on: pool).first(where: { $0.slug == slug }) else {
-            throw TenancyError(.notFound, "no tenant has the slug '\(slug)'")
+            throw ServiceError(.notFound, "no tenant has the slug '\(slug)'")
         }
         var lines: [String] = []
         let header = try await pool.query(
@@ -68,17 +68,17 @@ public struct TenantArchive: Sendable {
     // MARK: Import
 
     /// Restores an archive as a new tenant `slug`.
-    /// - Throws: `TenancyError` for a malformed archive, a schema version other than this
+    /// - Throws: `ServiceError` for a malformed archive, a schema version other than this
     ///   program's, or a taken slug; nothing is created then.
     @discardableResult
     public func `import`(_ lines: [String], as slug: String, on pool: PostgresConnectionPool) async throws -> Tenant {
         guard let first = lines.first, let header = Self.object(first), header["format"] as? String == Self.format
         else {
-            throw TenancyError(.invalidInput, "line 1: this is not a Scryptex tenant archive")
+            throw ServiceError(.invalidInput, "line 1: this is not a Scryptex tenant archive")
         }
         guard let version = header["schemaVersion"] as? Int, version == provisioner.tenantMigrations.latestVersion
         else {
-            throw TenancyError(
+            throw ServiceError(
                 .invalidInput,
                 "line 1: the archive is from tenant schema version \(header["schemaVersion"] ?? "?"), this program is at \(provisioner.tenantMigrations.latestVersion)"
             )
@@ -88,7 +88,7 @@ public struct TenantArchive: Sendable {
         var tableOrder: [String] = []
         for (index, line) in lines.enumerated().dropFirst() {
             guard let object = Self.object(line), let row = object["row"] as? [String: Any] else {
-                throw TenancyError(.invalidInput, "line \(index + 1): not an archive row")
+                throw ServiceError(.invalidInput, "line \(index + 1): not an archive row")
             }
             if let name = object["controlPlane"] as? String {
                 controlPlane[name, default: []].append(row)
@@ -97,11 +97,11 @@ public struct TenantArchive: Sendable {
                 let data = try JSONSerialization.data(withJSONObject: row, options: [.sortedKeys])
                 tables[table, default: []].append(String(decoding: data, as: UTF8.self))
             } else {
-                throw TenancyError(.invalidInput, "line \(index + 1): names no valid table")
+                throw ServiceError(.invalidInput, "line \(index + 1): names no valid table")
             }
         }
         guard let exported = controlPlane["tenants"]?.first else {
-            throw TenancyError(.invalidInput, "the archive has no tenant row")
+            throw ServiceError(.invalidInput, "the archive has no tenant row")
         }
         var features: [String: Bool] = [:]
         for row in controlPlane["tenant_features"] ?? [] {
@@ -259,7 +259,7 @@ public struct TenantDeletion: Sendable {
     /// - Parameters:
     ///   - confirmation: The slug, typed again.
     ///   - writeExport: Stores the final export; deletion proceeds only when it succeeds.
-    /// - Throws: `TenancyError` when the confirmation differs, the tenant is not suspended, or it
+    /// - Throws: `ServiceError` when the confirmation differs, the tenant is not suspended, or it
     ///   does not exist.
     public func delete(
         _ slug: String,
@@ -269,13 +269,13 @@ public struct TenantDeletion: Sendable {
     ) async throws {
         let slug = try TenantSlug(slug)
         guard confirmation == slug.value else {
-            throw TenancyError(.invalidInput, "to delete tenant '\(slug)', type its slug again as the confirmation")
+            throw ServiceError(.invalidInput, "to delete tenant '\(slug)', type its slug again as the confirmation")
         }
         let status = try await pool.query("SELECT status FROM platform.tenants WHERE slug = \(slug.value)")
             .first?.decode("status", as: String.self)
-        guard let status else { throw TenancyError(.notFound, "no tenant has the slug '\(slug)'") }
+        guard let status else { throw ServiceError(.notFound, "no tenant has the slug '\(slug)'") }
         guard status == "suspended" else {
-            throw TenancyError(.invalidInput, "tenant '\(slug)' is \(status); suspend it before deleting it")
+            throw ServiceError(.invalidInput, "tenant '\(slug)' is \(status); suspend it before deleting it")
         }
         try writeExport(try await archive.export(slug.value, on: pool))
         try await pool.withTransaction { transaction in
@@ -284,7 +284,7 @@ public struct TenantDeletion: Sendable {
                 "SELECT id FROM platform.tenants WHERE slug = \(slug.value) AND status = 'suspended' FOR UPDATE"
             )
             guard let id = try locked.first?.decode("id", as: UUID.self) else {
-                throw TenancyError(.invalidInput, "tenant '\(slug)' changed while it was being deleted; try again")
+                throw ServiceError(.invalidInput, "tenant '\(slug)' changed while it was being deleted; try again")
             }
             try await record?(
                 TenantEvent(slug: slug, tenantID: id, action: "tenant.deleted", tenantSchemaExists: false), transaction)

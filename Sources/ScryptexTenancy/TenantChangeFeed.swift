@@ -57,7 +57,7 @@ public struct TenantLifecycle: Sendable {
         self.record = record
     }
 
-    /// - Throws: `TenancyError` `.notFound` for an unknown slug, `.invalidInput` for a tenant being deleted.
+    /// - Throws: `ServiceError` `.notFound` for an unknown slug, `.invalidInput` for a tenant being deleted.
     public func setStatus(_ status: Tenant.Status, of slug: String, on pool: PostgresConnectionPool) async throws {
         let slug = try TenantSlug(slug)
         precondition(status == .active || status == .suspended, "only suspend and resume change status here")
@@ -67,10 +67,10 @@ public struct TenantLifecycle: Sendable {
             guard let value = try current.first?.decode("status", as: String.self),
                 let id = try current.first?.decode("id", as: UUID.self)
             else {
-                throw TenancyError(.notFound, "no tenant has the slug '\(slug)'")
+                throw ServiceError(.notFound, "no tenant has the slug '\(slug)'")
             }
             guard value == "active" || value == "suspended" else {
-                throw TenancyError(
+                throw ServiceError(
                     .invalidInput,
                     "tenant '\(slug)' is \(value) and cannot be \(status == .active ? "resumed" : "suspended")")
             }

@@ -35,17 +35,17 @@ public struct TenantManifest: Sendable, Decodable, Equatable {
         }
 
         /// Checks the branding; throws naming the field.
-        public func validate(field: String = "branding") throws(TenancyError) {
+        public func validate(field: String = "branding") throws(ServiceError) {
             guard (1...200).contains(productName.count) else {
-                throw TenancyError(.invalidInput, "field '\(field).productName': 1 to 200 characters")
+                throw ServiceError(.invalidInput, "field '\(field).productName': 1 to 200 characters")
             }
             for (name, value) in colors ?? [:] where !TenantManifest.isHexColor(value) {
-                throw TenancyError(
+                throw ServiceError(
                     .invalidInput, "field '\(field).colors.\(name)': '\(value)' is not a colour such as #0B3D91")
             }
             for (name, value) in [("logoURL", logoURL), ("supportURL", supportURL)] {
                 if let value, !(value.hasPrefix("https://") && value.count <= 2_000) {
-                    throw TenancyError(.invalidInput, "field '\(field).\(name)': an https:// URL")
+                    throw ServiceError(.invalidInput, "field '\(field).\(name)': an https:// URL")
                 }
             }
         }
@@ -76,44 +76,44 @@ public struct TenantManifest: Sendable, Decodable, Equatable {
     public var revenueSharePercent: ExactDecimal?
 
     /// Reads and checks a manifest file.
-    /// - Throws: `TenancyError` naming the file, the field and the problem.
+    /// - Throws: `ServiceError` naming the file, the field and the problem.
     public static func load(path: String) throws -> TenantManifest {
         let file = (path as NSString).lastPathComponent
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw TenancyError(.invalidInput, "\(file): cannot be read")
+            throw ServiceError(.invalidInput, "\(file): cannot be read")
         }
         let manifest: TenantManifest
         do {
             manifest = try JSONDecoder().decode(TenantManifest.self, from: data)
         } catch let error as DecodingError {
-            throw TenancyError(.invalidInput, "\(file): \(DecodingErrorDescription.describe(error))")
+            throw ServiceError(.invalidInput, "\(file): \(DecodingErrorDescription.describe(error))")
         }
         do {
             _ = try TenantSlug(manifest.slug)
         } catch {
-            throw TenancyError(.invalidInput, "\(file): field 'slug': \(error.message)")
+            throw ServiceError(.invalidInput, "\(file): field 'slug': \(error.message)")
         }
         guard (file as NSString).deletingPathExtension == manifest.slug else {
-            throw TenancyError(
+            throw ServiceError(
                 .invalidInput,
                 "\(file): field 'slug' is '\(manifest.slug)' but the file must be named \(manifest.slug).json")
         }
         for (index, domain) in (manifest.domains ?? []).enumerated() where HostName.normalized(domain) == nil {
-            throw TenancyError(
+            throw ServiceError(
                 .invalidInput, "\(file): field 'domains[\(index)]': '\(domain)' is not a valid host name")
         }
         for (name, value) in manifest.branding?.colors ?? [:] where !Self.isHexColor(value) {
-            throw TenancyError(
+            throw ServiceError(
                 .invalidInput, "\(file): field 'branding.colors.\(name)': '\(value)' is not a colour like #0B3D91"
             )
         }
         for feature in (manifest.features ?? [:]).keys where TenantProvisioner.defaultFeatures[feature] == nil {
-            throw TenancyError(.invalidInput, "\(file): field 'features.\(feature)' is not a known feature")
+            throw ServiceError(.invalidInput, "\(file): field 'features.\(feature)' is not a known feature")
         }
         if let share = manifest.revenueSharePercent,
             share.isNegative || share > ExactDecimal(100) || share.significantScale > 4
         {
-            throw TenancyError(
+            throw ServiceError(
                 .invalidInput,
                 "\(file): field 'revenueSharePercent': a percentage from 0 to 100 with at most 4 decimals")
         }
@@ -188,7 +188,7 @@ public struct TenantSync: Sendable {
             guard
                 let id = try await transaction.query("SELECT id FROM platform.tenants WHERE slug = \(manifest.slug)")
                     .first?.decode("id", as: UUID.self)
-            else { throw TenancyError(.notFound, "tenant '\(manifest.slug)' disappeared during the sync") }
+            else { throw ServiceError(.notFound, "tenant '\(manifest.slug)' disappeared during the sync") }
             try await transaction.execute(
                 "UPDATE platform.tenants SET display_name = \(manifest.displayName), legal_name = \(manifest.legalName), updated_at = now() WHERE id = \(id)"
             )
@@ -209,13 +209,13 @@ public struct TenantSync: Sendable {
                     let problem = HostName.customDomainProblem(
                         hostname, slug: slug, platformDomain: provisioner.platformDomain)
                 {
-                    throw TenancyError(.invalidInput, "tenant '\(manifest.slug)': field 'domains': \(problem)")
+                    throw ServiceError(.invalidInput, "tenant '\(manifest.slug)': field 'domains': \(problem)")
                 }
                 let owner = try await transaction.query(
                     "SELECT tenant_id FROM platform.tenant_domains WHERE hostname = \(hostname)")
                 if let other = try owner.first?.decode("tenant_id", as: UUID.self) {
                     if other != id {
-                        throw TenancyError(
+                        throw ServiceError(
                             .conflict, "the domain '\(hostname)' of tenant '\(manifest.slug)' belongs to another tenant"
                         )
                     }

@@ -54,29 +54,29 @@ public struct TenantProvisioner: Sendable {
     }
 
     /// Creates a tenant.
-    /// - Throws: `TenancyError` (`.invalidInput` naming the field, `.conflict` naming the taken
+    /// - Throws: `ServiceError` (`.invalidInput` naming the field, `.conflict` naming the taken
     ///   slug or domain); database errors otherwise. Nothing is created when it throws.
     @discardableResult
     public func create(_ request: Request, on pool: PostgresConnectionPool) async throws -> Tenant {
         let slug = try TenantSlug(request.slug)
         let displayName = request.displayName.trimmingCharacters(in: .whitespaces)
         guard (1...200).contains(displayName.count) else {
-            throw TenancyError(.invalidInput, "the display name must have 1 to 200 characters")
+            throw ServiceError(.invalidInput, "the display name must have 1 to 200 characters")
         }
         var domains = [(slug.value + "." + platformDomain, "platform-subdomain")]
         for domain in request.domains {
             guard let normalized = HostName.normalized(domain) else {
-                throw TenancyError(
+                throw ServiceError(
                     .invalidInput, "the domain '\(domain)' is not a valid host name (use punycode for IDN)")
             }
             if domains.contains(where: { $0.0 == normalized }) { continue }
             if let problem = HostName.customDomainProblem(normalized, slug: slug, platformDomain: platformDomain) {
-                throw TenancyError(.invalidInput, "field 'domains': \(problem)")
+                throw ServiceError(.invalidInput, "field 'domains': \(problem)")
             }
             domains.append((normalized, "custom"))
         }
         for (feature, _) in request.features where TenantProvisioner.defaultFeatures[feature] == nil {
-            throw TenancyError(
+            throw ServiceError(
                 .invalidInput,
                 "unknown feature '\(feature)'; known: \(TenantProvisioner.defaultFeatures.keys.sorted().joined(separator: ", "))"
             )
@@ -93,7 +93,7 @@ public struct TenantProvisioner: Sendable {
                     """
                 )
             } catch let error as PostgresError where error.sqlState == .uniqueViolation {
-                throw TenancyError(.conflict, "the slug '\(slug)' is already taken")
+                throw ServiceError(.conflict, "the slug '\(slug)' is already taken")
             }
             let id = try inserted.firstRow.decode("id", as: UUID.self)
             for (hostname, kind) in domains {
@@ -105,7 +105,7 @@ public struct TenantProvisioner: Sendable {
                         """
                     )
                 } catch let error as PostgresError where error.sqlState == .uniqueViolation {
-                    throw TenancyError(.conflict, "the domain '\(hostname)' already belongs to another tenant")
+                    throw ServiceError(.conflict, "the domain '\(hostname)' already belongs to another tenant")
                 }
             }
             // The role and schema, from a spare when one is ready; the host's login role is a
@@ -119,7 +119,7 @@ public struct TenantProvisioner: Sendable {
             } catch let error as PostgresError
                 where error.sqlState == .duplicateObject || error.sqlState == .duplicateSchema
             {
-                throw TenancyError(.conflict, "a schema or role for '\(slug)' already exists in the database")
+                throw ServiceError(.conflict, "a schema or role for '\(slug)' already exists in the database")
             }
             // Tenant migrations run as the tenant role, so every table belongs to the tenant (for
             // a spare, only those added since it was built).

@@ -40,7 +40,7 @@ public struct TenantScope: Sendable {
             ]
         ) { rows in
             guard try rows.first?.decode("name", as: String?.self) == tenant.schema.name else {
-                throw TenancyError(.notFound, "the schema of tenant '\(tenant.slug)' is not available")
+                throw ServiceError(.notFound, "the schema of tenant '\(tenant.slug)' is not available")
             }
         }
     }

@@ -29,7 +29,7 @@ enum ScaleSetup {
                         do {
                             _ = try await provisioner.create(
                                 .init(slug: "tenant\(index)", displayName: "Tenant \(index)"), on: pool)
-                        } catch let error as TenancyError where error.code == .conflict {
+                        } catch let error as ServiceError where error.code == .conflict {
                             continue  // made by an earlier, interrupted run
                         }
                     }

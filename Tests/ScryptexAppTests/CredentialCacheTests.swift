@@ -41,7 +41,7 @@ struct CredentialCacheTests {
             try await harness.pool.execute("ALTER SCHEMA t_acme_away RENAME TO t_acme")
             // A wrong secret with the same prefix never matches a cached entry.
             let forged = String(bearer.dropLast()) + (bearer.last == "a" ? "b" : "a")
-            await #expect(throws: IdentityError.self) {
+            await #expect(throws: ServiceError.self) {
                 try await hostB.authenticate(bearer: forged, sessionToken: nil, tenant: tenant)
             }
 
@@ -56,7 +56,7 @@ struct CredentialCacheTests {
                 do {
                     _ = try await hostB.authenticate(bearer: bearer, sessionToken: nil, tenant: tenant)
                     try await Task.sleep(for: .milliseconds(10))
-                } catch is IdentityError {
+                } catch is ServiceError {
                     refusedAfter = ContinuousClock.now - revokedAt
                     break
                 }

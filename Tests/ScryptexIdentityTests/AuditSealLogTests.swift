@@ -1,4 +1,5 @@
 import Foundation
+import ScryptexCore
 import ScryptexCrypto
 import ScryptexIdentity
 import Testing
@@ -27,12 +28,12 @@ struct AuditSealLogTests {
         // A seal going backwards, or a line that is not a seal, is reported with its line.
         let backwards = try AuditSeal.sign(trail: "t_acme", position: 5, headHash: "d", with: key)
         try command.append(backwards)
-        #expect(throws: IdentityError.self) { try host.latestSeals() }
+        #expect(throws: ServiceError.self) { try host.latestSeals() }
         let fresh = AuditSealLog(path: path)
         do {
             _ = try fresh.latestSeals()
             Issue.record("a seal going backwards was accepted")
-        } catch let error as IdentityError {
+        } catch let error as ServiceError {
             #expect(error.message.contains("line 4"), "\(error.message)")
         }
     }

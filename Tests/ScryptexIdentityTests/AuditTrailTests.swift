@@ -192,7 +192,7 @@ struct AuditTrailTests {
             let remaining = try await pool.query(
                 "SELECT count(*) AS n FROM platform.tenant_data_keys WHERE tenant_id = \(tenant.id)")
             #expect(try remaining.first?.decode("n", as: Int.self) == 0)
-            await #expect(throws: IdentityError.self) { try await keyring.keys(for: tenant.id, on: pool) }
+            await #expect(throws: ServiceError.self) { try await keyring.keys(for: tenant.id, on: pool) }
         }
     }
 
@@ -210,7 +210,7 @@ struct AuditTrailTests {
                 try await keyring.retireKeys(olderThan: 2, for: tenant.id, in: transaction)
             }
             let after = try await keyring.keys(for: tenant.id, on: pool)
-            #expect(throws: IdentityError.self) { try after.open(sealed, field: "users.name") }
+            #expect(throws: ServiceError.self) { try after.open(sealed, field: "users.name") }
             #expect(try after.open(resealed, field: "users.name") == "secret name")
 
             // A new master key re-wraps every data key; the old one is then no longer needed.

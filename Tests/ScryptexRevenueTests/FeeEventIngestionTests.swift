@@ -46,7 +46,7 @@ struct FeeEventIngestionTests {
                     == .duplicate)
             var changed = event
             changed.amount = ExactDecimal(1)
-            await #expect(throws: RevenueError.self) {
+            await #expect(throws: ServiceError.self) {
                 try await pool.withTransaction { try await ingestion.ingest(changed, partner: partner, in: $0) }
             }
             let balances = try await pool.withTransaction { try await LedgerStore.balances(of: partner, in: $0) }
@@ -89,7 +89,7 @@ struct FeeEventIngestionTests {
                 do {
                     _ = try await pool.withTransaction { try await ingestion.ingest(event, partner: partner, in: $0) }
                     Issue.record("\(field) was accepted")
-                } catch let error as RevenueError {
+                } catch let error as ServiceError {
                     #expect(error.message.contains("field '\(field)'"), "\(error.message)")
                 }
             }
@@ -158,11 +158,11 @@ struct RevenuePlanStoreTests {
                             twenty, effectiveMonth: month, partner: partner, createdBy: "admin", in: transaction)
                     }
                     Issue.record("\(month) was accepted")
-                } catch let error as RevenueError {
+                } catch let error as ServiceError {
                     #expect(error.message.contains(message), "\(error.message)")
                 }
             }
-            await #expect(throws: RevenueError.self) {
+            await #expect(throws: ServiceError.self) {
                 try await pool.withTransaction { transaction in
                     try await store.add(
                         RevenuePlan(model: .flat, currency: usd, percent: ExactDecimal(120)), effectiveMonth: "2026-09",
@@ -209,13 +209,13 @@ struct PeriodCloseTests {
             let balances = try await pool.withTransaction { try await LedgerStore.balances(of: partner, in: $0) }
             #expect(balances["partner_payable:USD"] == -ExactDecimal(significand: 12_501, scale: 2))
             #expect(balances.values.reduce(ExactDecimal.zero, +).isZero)
-            await #expect(throws: RevenueError.self) {
+            await #expect(throws: ServiceError.self) {
                 try await pool.withTransaction {
                     try await PeriodClose().close(partner: partner, month: "2026-05", in: $0)
                 }
             }
             // The closed month now refuses a plan change.
-            await #expect(throws: RevenueError.self) {
+            await #expect(throws: ServiceError.self) {
                 try await pool.withTransaction { transaction in
                     try await RevenuePlanStore().add(
                         RevenuePlan(model: .flat, currency: usd, percent: ExactDecimal(1)), effectiveMonth: "2026-05",

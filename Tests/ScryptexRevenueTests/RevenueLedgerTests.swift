@@ -136,7 +136,7 @@ struct RevenueLedgerTests {
                 do {
                     _ = try await fixture.ingest(events)
                     Issue.record("accepted: \(message)")
-                } catch let error as RevenueError {
+                } catch let error as ServiceError {
                     #expect(error.code == .invalidInput && error.message.contains(message), "\(error.message)")
                 }
             }
@@ -148,11 +148,11 @@ struct RevenueLedgerTests {
                     PartnerFeeEvent(partner: fixture.acme, event: LedgerFixture.event("a1", "100.01", month: 5)),
                 ])
                 Issue.record("a changed payload was accepted")
-            } catch let error as RevenueError {
+            } catch let error as ServiceError {
                 #expect(error.code == .conflict && error.message.contains("'a1'"))
             }
             // The same key twice in one batch with different payloads is a conflict too.
-            await #expect(throws: RevenueError.self) {
+            await #expect(throws: ServiceError.self) {
                 _ = try await fixture.ingest([
                     PartnerFeeEvent(partner: fixture.acme, event: LedgerFixture.event("d1", "1", month: 6)),
                     PartnerFeeEvent(partner: fixture.acme, event: LedgerFixture.event("d1", "2", month: 6)),
@@ -220,15 +220,15 @@ struct RevenueLedgerTests {
             do {
                 _ = try await fixture.close(fixture.acme, "2026-09")
                 Issue.record("closed September before August")
-            } catch let error as RevenueError {
+            } catch let error as ServiceError {
                 #expect(error.message.contains("close 2026-08 first"), "\(error.message)")
             }
-            await #expect(throws: RevenueError.self) { _ = try await fixture.close(fixture.acme, "2026-06") }
-            await #expect(throws: RevenueError.self) { _ = try await fixture.close(fixture.acme, "2026-04") }
+            await #expect(throws: ServiceError.self) { _ = try await fixture.close(fixture.acme, "2026-06") }
+            await #expect(throws: ServiceError.self) { _ = try await fixture.close(fixture.acme, "2026-04") }
             do {
                 _ = try await fixture.close(fixture.acme, RevenueMonth.of(Date()))
                 Issue.record("closed the current month")
-            } catch let error as RevenueError {
+            } catch let error as ServiceError {
                 #expect(error.message.contains("is not over yet"))
             }
         }
@@ -258,11 +258,11 @@ struct RevenueLedgerTests {
             do {
                 _ = try await create("60")
                 Issue.record("over-reserved")
-            } catch let error as RevenueError {
+            } catch let error as ServiceError {
                 #expect(error.code == .conflict && error.message.contains("exceeds what can be paid out (50 USD)"))
             }
-            await #expect(throws: RevenueError.self) { _ = try await create("0") }
-            await #expect(throws: RevenueError.self) { _ = try await create("1.001") }
+            await #expect(throws: ServiceError.self) { _ = try await create("0") }
+            await #expect(throws: ServiceError.self) { _ = try await create("1.001") }
             #expect(try await fixture.owed(fixture.acme) == ExactDecimal(200))  // pending posts nothing
             _ = try await move(first, .sent)
             #expect(try await fixture.owed(fixture.acme) == ExactDecimal(50))
@@ -270,12 +270,12 @@ struct RevenueLedgerTests {
             do {
                 _ = try await move(first, .failed, reason: "bounced")
                 Issue.record("a settled payout failed")
-            } catch let error as RevenueError {
+            } catch let error as ServiceError {
                 #expect(error.code == .conflict)
             }
             let second = try await create("50")
             _ = try await move(second, .sent)
-            await #expect(throws: RevenueError.self) { _ = try await move(second, .failed) }  // needs a reason
+            await #expect(throws: ServiceError.self) { _ = try await move(second, .failed) }  // needs a reason
             let failed = try await move(second, .failed, reason: "account closed")
             #expect(failed.status == .failed && failed.failureReason == "account closed")
             #expect(try await fixture.owed(fixture.acme) == ExactDecimal(50))

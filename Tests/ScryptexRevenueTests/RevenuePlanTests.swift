@@ -84,7 +84,7 @@ struct RevenuePlanTests {
     ])
     func badPlansAreRefusedNamingTheField(tiers: [RevenueTier], message: String) {
         let plan = RevenuePlan(model: .tiered, currency: Self.usd, tiers: tiers)
-        #expect(throws: RevenueError.self) { try plan.validate() }
+        #expect(throws: ServiceError.self) { try plan.validate() }
         do {
             try plan.validate()
         } catch {
@@ -94,11 +94,11 @@ struct RevenuePlanTests {
     }
 
     @Test func unknownCurrenciesAndUnbalancedPostingsAreRefused() throws {
-        #expect(throws: RevenueError.self) { try Currency("XYZ") }
-        #expect(throws: RevenueError.self) {
+        #expect(throws: ServiceError.self) { try Currency("XYZ") }
+        #expect(throws: ServiceError.self) {
             try Posting(memo: "bad", lines: [.init(.feesReceivable, Money(ExactDecimal(10), Self.usd))])
         }
-        #expect(throws: RevenueError.self) {
+        #expect(throws: ServiceError.self) {
             try Posting(
                 memo: "sub-cent",
                 lines: [

@@ -72,17 +72,17 @@ struct TenancyTests {
     @Test func conflictsNameTheTakenValueAndLeaveNothingBehind() async throws {
         try await withControlPlane { pool, provisioner in
             try await provisioner.create(.init(slug: "acme", displayName: "Acme", domains: ["acme.example"]), on: pool)
-            let slugTaken = await #expect(throws: TenancyError.self) {
+            let slugTaken = await #expect(throws: ServiceError.self) {
                 try await provisioner.create(.init(slug: "acme", displayName: "Other"), on: pool)
             }
-            #expect(slugTaken == TenancyError(.conflict, "the slug 'acme' is already taken"))
+            #expect(slugTaken == ServiceError(.conflict, "the slug 'acme' is already taken"))
 
-            let domainTaken = await #expect(throws: TenancyError.self) {
+            let domainTaken = await #expect(throws: ServiceError.self) {
                 try await provisioner.create(
                     .init(slug: "zenith", displayName: "Zenith", domains: ["ACME.example"]), on: pool)
             }
             #expect(
-                domainTaken == TenancyError(.conflict, "the domain 'acme.example' already belongs to another tenant"))
+                domainTaken == ServiceError(.conflict, "the domain 'acme.example' already belongs to another tenant"))
             // Nothing of the failed tenant exists: no row, no schema, no role.
             let leftovers = try await pool.query(
                 """
@@ -106,7 +106,7 @@ struct TenancyTests {
         (String(repeating: "a", count: 41), "is not valid"),
     ])
     func invalidSlugsAreRefused(slug: String, message: String) async throws {
-        let error = #expect(throws: TenancyError.self) { try TenantSlug(slug) }
+        let error = #expect(throws: ServiceError.self) { try TenantSlug(slug) }
         #expect(error?.code == .invalidInput)
         #expect(error?.message.contains(message) == true)
         #expect(error?.message.contains(TenantSlug.rule) == true)
@@ -133,7 +133,7 @@ struct TenancyTests {
             let acme = try await provisioner.create(.init(slug: "acme", displayName: "Acme"), on: pool)
             try await pool.execute("ALTER SCHEMA t_acme RENAME TO t_acme_elsewhere")
             let ran = Mutex(false)
-            let error = await #expect(throws: TenancyError.self) {
+            let error = await #expect(throws: ServiceError.self) {
                 try await TenantScope(tenant: acme, pool: pool).withTransaction { transaction in
                     // The opening goes out with this statement: its result never reaches the body.
                     try await transaction.query("SELECT 1")
@@ -143,7 +143,7 @@ struct TenancyTests {
             #expect(error?.code == .notFound)
             #expect(!ran.withLock { $0 })
             // A body that runs no SQL still learns that the tenant is not there.
-            let quiet = await #expect(throws: TenancyError.self) {
+            let quiet = await #expect(throws: ServiceError.self) {
                 try await TenantScope(tenant: acme, pool: pool).withTransaction { _ in }
             }
             #expect(quiet?.code == .notFound)

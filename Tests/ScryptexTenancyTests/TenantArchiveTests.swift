@@ -1,4 +1,5 @@
 import ScryptexApp
+import ScryptexCore
 import ScryptexPostgres
 import ScryptexTenancy
 import ScryptexTestSupport
@@ -91,12 +92,12 @@ struct TenantArchiveTests {
     @Test func badArchivesAreRefusedAndLeaveNothing() async throws {
         try await withControlPlane { pool, provisioner in
             let archive = TenantArchive(provisioner: provisioner, logger: TestDatabase.logger)
-            let notArchive = await #expect(throws: TenancyError.self) {
+            let notArchive = await #expect(throws: ServiceError.self) {
                 try await archive.import(["{}"], as: "copy", on: pool)
             }
             #expect(notArchive?.message == "line 1: this is not a Scryptex tenant archive")
             let future = #"{"format":"scryptex-tenant-export","slug":"x","schemaVersion":99}"#
-            let tooNew = await #expect(throws: TenancyError.self) {
+            let tooNew = await #expect(throws: ServiceError.self) {
                 try await archive.import([future], as: "copy", on: pool)
             }
             #expect(tooNew?.message.contains("schema version 99") == true)
@@ -116,12 +117,12 @@ struct TenantDeletionTests {
             let deletion = TenantDeletion(archive: archive)
             var exported: [String] = []
 
-            let active = await #expect(throws: TenancyError.self) {
+            let active = await #expect(throws: ServiceError.self) {
                 try await deletion.delete("acme", confirmation: "acme", on: pool) { exported = $0 }
             }
             #expect(active?.message == "tenant 'acme' is active; suspend it before deleting it")
             try await TenantLifecycle().setStatus(.suspended, of: "acme", on: pool)
-            let unconfirmed = await #expect(throws: TenancyError.self) {
+            let unconfirmed = await #expect(throws: ServiceError.self) {
                 try await deletion.delete("acme", confirmation: "acm", on: pool) { exported = $0 }
             }
             #expect(unconfirmed?.code == .invalidInput)

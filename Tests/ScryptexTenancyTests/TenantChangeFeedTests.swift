@@ -1,4 +1,5 @@
 import ScryptexApp
+import ScryptexCore
 import ScryptexPostgres
 import ScryptexTenancy
 import ScryptexTestSupport
@@ -77,7 +78,7 @@ struct TenantChangeFeedTests {
             #expect(try await provisioner.list(on: pool).first?.status == .suspended)
             try await lifecycle.setStatus(.active, of: "acme", on: pool)
             #expect(try await provisioner.list(on: pool).first?.status == .active)
-            let missing = await #expect(throws: TenancyError.self) {
+            let missing = await #expect(throws: ServiceError.self) {
                 try await lifecycle.setStatus(.suspended, of: "nobody", on: pool)
             }
             #expect(missing?.code == .notFound)

@@ -1,5 +1,6 @@
 import Foundation
 import ScryptexApp
+import ScryptexCore
 import ScryptexPostgres
 import ScryptexTenancy
 import ScryptexTestSupport
@@ -69,7 +70,7 @@ struct TenantSyncTests {
     func malformedFilesNameFileFieldAndProblem(text: String, message: String) throws {
         let path = try Self.folder(["acme.json": text])
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let error = #expect(throws: TenancyError.self) { try TenantManifest.load(path: path + "/acme.json") }
+        let error = #expect(throws: ServiceError.self) { try TenantManifest.load(path: path + "/acme.json") }
         #expect(error?.code == .invalidInput)
         #expect(error?.message.hasPrefix(String(message.prefix(10))) == true)
         #expect(error?.message.contains(message.dropFirst(11)) == true, "\(String(describing: error?.message))")
@@ -79,7 +80,7 @@ struct TenantSyncTests {
         try await withControlPlane { pool, provisioner in
             let path = try Self.folder(["acme.json": Self.acme, "zenith.json": #"{"slug":"zenith"}"#])
             defer { try? FileManager.default.removeItem(atPath: path) }
-            await #expect(throws: TenancyError.self) {
+            await #expect(throws: ServiceError.self) {
                 try await TenantSync(provisioner: provisioner, logger: TestDatabase.logger).apply(
                     folder: path, on: pool)
             }

@@ -23,7 +23,7 @@ extension ScryptexProgram {
                 return report(
                     try AuditExport.verify(
                         text, checkpointKey: keyring.auditCheckpointKey, sealKey: sealing.publicKey), name: file)
-            } catch let error as IdentityError {
+            } catch let error as ServiceError {
                 errorOutput("scryptex: \(file): \(error.message)")
                 return ExitCode.usage
             }
@@ -86,10 +86,7 @@ extension ScryptexProgram {
                     }
                     return report(verification, name: schema.name)
                 }
-            } catch let error as IdentityError {
-                errorOutput("scryptex: \(error.message)")
-                return error.code == .invalidInput ? ExitCode.usage : ExitCode.failure
-            } catch let error as TenancyError {
+            } catch let error as ServiceError {
                 errorOutput("scryptex: \(error.message)")
                 return error.code == .invalidInput ? ExitCode.usage : ExitCode.failure
             }
@@ -101,7 +98,7 @@ extension ScryptexProgram {
         let rows = try await pool.query(
             "SELECT id, display_name, status FROM platform.tenants WHERE slug = \(slug.value) AND status IN ('active', 'suspended')"
         )
-        guard let row = rows.first else { throw TenancyError(.notFound, "no live tenant has the slug '\(slug)'") }
+        guard let row = rows.first else { throw ServiceError(.notFound, "no live tenant has the slug '\(slug)'") }
         return Tenant(
             id: try row.decode("id", as: UUID.self), slug: slug,
             displayName: try row.decode("display_name", as: String.self),

@@ -48,8 +48,8 @@ extension ScryptexProgram {
                             let summary: FeeEventIngestion.Summary
                             do {
                                 summary = try await FeeEventIngestion().ingest(batch, in: transaction)
-                            } catch let error as RevenueError {
-                                throw RevenueError(
+                            } catch let error as ServiceError {
+                                throw ServiceError(
                                     error.code, FeeEventCSV.naming(error.message, rows: rows, offset: start))
                             }
                             total.recorded += summary.recorded
@@ -62,7 +62,7 @@ extension ScryptexProgram {
                         "ingested \(path): \(summary.recorded) recorded, \(summary.duplicates) already known, \(summary.late) late (booked in the next open month)"
                     )
                     return ExitCode.success
-                } catch let error as RevenueError {
+                } catch let error as ServiceError {
                     errorOutput("scryptex: \(path): \(error.message); nothing was ingested")
                     return ExitCode.failure
                 }
@@ -80,7 +80,7 @@ extension ScryptexProgram {
                             "closed \(month) for \(slug): share \(statement.share) \(statement.currency), owed \(statement.closingPayable)"
                         )
                         return ExitCode.success
-                    } catch let error as RevenueError {
+                    } catch let error as ServiceError {
                         errorOutput("scryptex: \(error.message)")
                         return ExitCode.failure
                     }

@@ -28,7 +28,7 @@ extension ScryptexProgram {
                         )
                     }
                     return ExitCode.success
-                } catch let error as TenancyError {
+                } catch let error as ServiceError {
                     errorOutput("scryptex: \(error.message); nothing of that file was applied")
                     return ExitCode.failure
                 }
@@ -39,7 +39,7 @@ extension ScryptexProgram {
                     try await TenantLifecycle(record: TenantIdentitySetUp.lifecycleRecorder(actor: "operator"))
                         .setStatus(
                             suspend ? .suspended : .active, of: invocation.arguments[0], on: pool)
-                } catch let error as TenancyError {
+                } catch let error as ServiceError {
                     return report(error)
                 }
                 output("tenant \(invocation.arguments[0]) \(suspend ? "suspended" : "resumed")")
@@ -74,7 +74,7 @@ extension ScryptexProgram {
                 )
                 output("created tenant \(tenant.slug) (\(tenant.id)) in schema \(tenant.schema.name)")
                 return ExitCode.success
-            } catch let error as TenancyError {
+            } catch let error as ServiceError {
                 return report(error)
             }
         }
@@ -134,14 +134,14 @@ extension ScryptexProgram {
                     output("imported tenant \(tenant.slug) (\(tenant.id)) in schema \(tenant.schema.name)")
                 }
                 return ExitCode.success
-            } catch let error as TenancyError {
+            } catch let error as ServiceError {
                 return report(error)
             }
         }
     }
 
     /// Prints a tenancy error; bad input exits 2 (like a usage error), anything else 1.
-    private func report(_ error: TenancyError) -> Int32 {
+    private func report(_ error: ServiceError) -> Int32 {
         errorOutput("scryptex: \(error.message)")
         return error.code == .invalidInput ? ExitCode.usage : ExitCode.failure
     }

@@ -46,7 +46,7 @@ enum TenantFiles {
                                 desired, effectiveMonth: start, partner: id, createdBy: "tenants-folder", in: savepoint)
                         }
                         return start
-                    } catch let error as RevenueError where error.code == .conflict {
+                    } catch let error as ServiceError where error.code == .conflict {
                         continue
                     }
                 }

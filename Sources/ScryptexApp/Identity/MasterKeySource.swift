@@ -21,8 +21,8 @@ enum MasterKeySource {
             notice: "created a master key for encryption at rest; back it up apart from the database")
         do {
             return Keyring(master: try MasterKey(text: text), previous: previous)
-        } catch let error as IdentityError {
-            throw IdentityError(error.code, "\(path): \(error.message)")
+        } catch let error as ServiceError {
+            throw ServiceError(error.code, "\(path): \(error.message)")
         }
     }
 
@@ -39,7 +39,7 @@ enum MasterKeySource {
         do {
             return try P256SigningKey(privateKeyPEM: text)
         } catch {
-            throw IdentityError(.invalidInput, "\(path): \(error)")
+            throw ServiceError(.invalidInput, "\(path): \(error)")
         }
     }
 }
@@ -59,25 +59,25 @@ enum SecretFile {
     ) throws -> String {
         if !FileManager.default.fileExists(atPath: path) {
             if let variable {
-                throw IdentityError(.notFound, "\(variable)=\(path): the file does not exist")
+                throw ServiceError(.notFound, "\(variable)=\(path): the file does not exist")
             }
             try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
             let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
             guard descriptor >= 0 else {
-                throw IdentityError(.invalidInput, "cannot create the file of \(what) \(path): errno \(errno)")
+                throw ServiceError(.invalidInput, "cannot create the file of \(what) \(path): errno \(errno)")
             }
             let text = try creating()
             let written = text.withCString { write(descriptor, $0, strlen($0)) }
             close(descriptor)
             guard written == text.utf8.count else {
-                throw IdentityError(.invalidInput, "cannot write the file of \(what) \(path)")
+                throw ServiceError(.invalidInput, "cannot write the file of \(what) \(path)")
             }
             logger.notice(notice, ["path": path])
         }
         do {
             return try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            throw IdentityError(.invalidInput, "cannot read the file of \(what) \(path): \(error.localizedDescription)")
+            throw ServiceError(.invalidInput, "cannot read the file of \(what) \(path): \(error.localizedDescription)")
         }
     }
 }

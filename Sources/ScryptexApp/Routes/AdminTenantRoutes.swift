@@ -175,7 +175,7 @@ enum AdminTenantRoutes {
     static func slugParameter(_ context: RequestContext) throws -> TenantSlug {
         do {
             return try TenantSlug(try context.parameter("slug"))
-        } catch let error as TenancyError {
+        } catch let error as ServiceError {
             throw HTTPProblem.badRequest(error.message, type: "invalid-field")
         }
     }
@@ -192,7 +192,7 @@ enum AdminTenantRoutes {
     static func tenancy<Result>(_ body: () async throws -> Result) async throws -> Result {
         do {
             return try await body()
-        } catch let error as TenancyError {
+        } catch let error as ServiceError {
             throw problem(for: error)
         }
     }
@@ -249,7 +249,7 @@ enum TenantExportFile {
                 atPath: path, contents: Data((lines.joined(separator: "\n") + "\n").utf8),
                 attributes: [.posixPermissions: 0o600])
         else {
-            throw TenancyError(.invalidInput, "cannot write the export to \(path); nothing was deleted")
+            throw ServiceError(.invalidInput, "cannot write the export to \(path); nothing was deleted")
         }
     }
 }

@@ -109,7 +109,7 @@ enum ComplianceRoutes {
             }
             try await call.scope.withTransaction { transaction in
                 guard try await TradeCheckService.instrumentExists(body.symbol, in: transaction) else {
-                    throw ComplianceError(.invalidInput, "field 'symbol': unknown instrument '\(body.symbol)'")
+                    throw ServiceError(.invalidInput, "field 'symbol': unknown instrument '\(body.symbol)'")
                 }
                 try await transaction.execute(
                     """
@@ -137,7 +137,7 @@ enum ComplianceRoutes {
             }
             try await call.scope.withTransaction { transaction in
                 guard try await TradeCheckService.instrumentExists(body.symbol, in: transaction) else {
-                    throw ComplianceError(.invalidInput, "field 'symbol': unknown instrument '\(body.symbol)'")
+                    throw ServiceError(.invalidInput, "field 'symbol': unknown instrument '\(body.symbol)'")
                 }
                 try await transaction.execute(
                     """

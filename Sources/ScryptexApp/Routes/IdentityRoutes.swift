@@ -271,7 +271,7 @@ enum IdentityRoutes {
 
     static func principalOf(_ context: RequestContext) throws -> Principal {
         guard let principal = context[PrincipalKey.self] else {
-            throw IdentityError(.unauthenticated, "the credentials are not valid")
+            throw ServiceError(.unauthenticated, "the credentials are not valid")
         }
         return principal
     }
@@ -455,7 +455,7 @@ enum AuditExport {
         guard let first = lines.next(), let header = try? decoder.decode(Header.self, from: Data(first.utf8)),
             header.format == "scryptex-audit-export/1"
         else {
-            throw IdentityError(
+            throw ServiceError(
                 .invalidInput, "line 1: not a scryptex audit export (no scryptex-audit-export/1 header)")
         }
         var records: [AuditRecord] = []
@@ -470,12 +470,12 @@ enum AuditExport {
                 continue
             }
             guard seal == nil else {
-                throw IdentityError(.invalidInput, "line \(number): nothing may follow the seal")
+                throw ServiceError(.invalidInput, "line \(number): nothing may follow the seal")
             }
             do {
                 records.append(try decoder.decode(AuditRecord.self, from: Data(line.utf8)))
             } catch {
-                throw IdentityError(.invalidInput, "line \(number): not an audit record")
+                throw ServiceError(.invalidInput, "line \(number): not an audit record")
             }
         }
         let key = try sealKey ?? header.sealKey.map { try P256PublicKey(pem: $0) }

@@ -227,7 +227,7 @@ enum InstitutionalRoutes {
         do {
             try await services.identity.validateRoles([role], in: transaction)
             return true
-        } catch is IdentityError {
+        } catch is ServiceError {
             return false
         }
     }

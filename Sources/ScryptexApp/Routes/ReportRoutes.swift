@@ -174,7 +174,7 @@ enum ReportRoutes {
         { context in
             let payload = try context.payload.decode([String: String].self)
             guard let id = payload["reportId"].flatMap(UUID.init(uuidString:)) else {
-                throw ComplianceError(.invalidInput, "the job has no report id")
+                throw ServiceError(.invalidInput, "the job has no report id")
             }
             let audit = TenantAuditSink(schema: context.tenant.schema, actor: "system:job", requestID: nil)
             do {

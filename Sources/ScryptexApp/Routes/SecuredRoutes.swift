@@ -99,7 +99,7 @@ struct SecuredRouter {
                     context[PrincipalKey.self] = principal
                 }
                 return try await handler(request, context)
-            } catch let error as any ServiceError {
+            } catch let error as ServiceError {
                 throw problem(for: error)
             } catch let error as PostgresError {
                 throw problem(for: error) ?? error
@@ -127,7 +127,7 @@ struct RouteGuard {
             try limit("ip:" + context.remoteAddress, services.configuration.userRateLimit)
             do {
                 return try await services.identity.authenticateAdmin(bearer: try bearer(of: request))
-            } catch let error as IdentityError {
+            } catch let error as ServiceError {
                 throw problem(for: error)
             }
         }
@@ -140,7 +140,7 @@ struct RouteGuard {
         do {
             principal = try await services.identity.authenticate(
                 bearer: try bearer(of: request), sessionToken: sessionToken(of: request), tenant: tenant)
-        } catch let error as IdentityError {
+        } catch let error as ServiceError {
             // Failed attempts are audited, after a per-address limit so a flood cannot fill the trail.
             try limit("auth-failure:" + context.remoteAddress, services.configuration.loginRateLimit)
             try await record(
@@ -192,7 +192,7 @@ struct RouteGuard {
         guard bytes.count <= 512, bytes.count > 7,
             bytes.prefix(7).elementsEqual("bearer ".utf8, by: { ($0 | 0x20) == $1 })
         else {
-            throw problem(for: IdentityError(.unauthenticated, "the credentials are not valid"))
+            throw problem(for: ServiceError(.unauthenticated, "the credentials are not valid"))
         }
         let isBlank: (UInt8) -> Bool = { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
         let token = bytes.dropFirst(7).drop(while: isBlank)
@@ -216,8 +216,8 @@ struct RouteGuard {
 /// Maps a service's error to an HTTP problem: its message for the caller, except that a failed
 /// authentication never says which part of a credential was wrong and corrupt data is not
 /// described.
-func problem(for error: any ServiceError) -> HTTPProblem {
-    switch error.failure {
+func problem(for error: ServiceError) -> HTTPProblem {
+    switch error.code {
     case .invalidInput: HTTPProblem.badRequest(error.message, type: "invalid-field")
     case .unauthenticated:
         HTTPProblem(

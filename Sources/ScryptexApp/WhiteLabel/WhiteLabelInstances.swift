@@ -19,9 +19,9 @@ enum CommercialPlan: String, CaseIterable, Codable, Sendable {
         }
     }
 
-    static func named(_ name: String, field: String = "plan") throws(TenancyError) -> CommercialPlan {
+    static func named(_ name: String, field: String = "plan") throws(ServiceError) -> CommercialPlan {
         guard let plan = CommercialPlan(rawValue: name) else {
-            throw TenancyError(
+            throw ServiceError(
                 .invalidInput,
                 "field '\(field)': unknown plan '\(name)'; plans: \(allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -30,11 +30,11 @@ enum CommercialPlan: String, CaseIterable, Codable, Sendable {
 
     /// Every feature's flag under this plan: included ones on unless `requested` turns them
     /// off, the rest off. Asking for a feature the plan lacks is an error naming it.
-    func flags(requested: [String: Bool], current: [String: Bool] = [:]) throws(TenancyError) -> [String: Bool] {
+    func flags(requested: [String: Bool], current: [String: Bool] = [:]) throws(ServiceError) -> [String: Bool] {
         for (name, enabled) in requested.sorted(by: { $0.key < $1.key }) {
             let feature = try Feature.named(name)
             if enabled, !features.contains(feature) {
-                throw TenancyError(
+                throw ServiceError(
                     .invalidInput, "field 'features.\(name)': not included in the '\(rawValue)' plan")
             }
         }
@@ -52,12 +52,12 @@ struct InstanceLimits: Codable, Equatable, Sendable {
     var requestsPerSecond: Int
     var burst: Int?
 
-    func validate() throws(TenancyError) {
+    func validate() throws(ServiceError) {
         guard (1...1_000_000).contains(requestsPerSecond) else {
-            throw TenancyError(.invalidInput, "field 'limits.requestsPerSecond': 1 to 1,000,000")
+            throw ServiceError(.invalidInput, "field 'limits.requestsPerSecond': 1 to 1,000,000")
         }
         if let burst, !(1...10_000_000).contains(burst) {
-            throw TenancyError(.invalidInput, "field 'limits.burst': 1 to 10,000,000")
+            throw ServiceError(.invalidInput, "field 'limits.burst': 1 to 10,000,000")
         }
     }
 
@@ -114,9 +114,9 @@ struct WhiteLabelInstances {
         var limits: InstanceLimits?
     }
 
-    static func validatePlacement(_ placement: String?) throws(TenancyError) {
+    static func validatePlacement(_ placement: String?) throws(ServiceError) {
         if let placement, placement.range(of: "^[a-z][a-z0-9-]{0,39}$", options: .regularExpression) == nil {
-            throw TenancyError(.invalidInput, "field 'placement': a database node name such as primary or eu-west-1")
+            throw ServiceError(.invalidInput, "field 'placement': a database node name such as primary or eu-west-1")
         }
     }
 
@@ -137,11 +137,10 @@ struct WhiteLabelInstances {
             try request.revenueShare
             ?? RevenuePlan(
                 model: .flat, currency: try Currency("USD"), percent: services.configuration.partnerRevenueShareDefault)
-        do throws(RevenueError) {
+        do throws(ServiceError) {
             try share.validate()
         } catch {
-            throw RevenueError(
-                error.code, error.message.replacingOccurrences(of: "field '", with: "field 'revenueShare."))
+            throw error.nested(under: "revenueShare")
         }
         let month = RevenueMonth.of(Date())
         let ownerKey = Mutex<String?>(nil)
@@ -195,7 +194,7 @@ struct WhiteLabelInstances {
         try Self.validatePlacement(request.placement)
         try request.limits?.validate()
         if let displayName = request.displayName, !(1...200).contains(displayName.count) {
-            throw TenancyError(.invalidInput, "field 'displayName': 1 to 200 characters")
+            throw ServiceError(.invalidInput, "field 'displayName': 1 to 200 characters")
         }
         try await services.pool.withTransaction { transaction in
             let row = try await transaction.query(
@@ -245,12 +244,10 @@ struct WhiteLabelInstances {
                 changed["branding"] = "replaced"
             }
             if let version = request.revenueShare {
-                do throws(RevenueError) {
+                do throws(ServiceError) {
                     try version.plan.validate()
                 } catch {
-                    throw RevenueError(
-                        error.code, error.message.replacingOccurrences(of: "field '", with: "field 'revenueShare.plan.")
-                    )
+                    throw error.nested(under: "revenueShare.plan")
                 }
                 try await RevenuePlanStore().add(
                     version.plan, effectiveMonth: version.effectiveFrom, partner: instance.tenant,
@@ -284,7 +281,7 @@ struct WhiteLabelInstances {
             """
         )
         guard let row = rows.first else {
-            throw TenancyError(.notFound, "no white-label instance '\(reference)'")
+            throw ServiceError(.notFound, "no white-label instance '\(reference)'")
         }
         return Reference(
             id: try row.decode("id", as: UUID.self), tenant: try row.decode("tenant_id", as: UUID.self),
@@ -305,7 +302,7 @@ struct WhiteLabelInstances {
             WHERE t.slug = \(slug)
             """
         )
-        guard let row = rows.first else { throw TenancyError(.notFound, "no white-label instance '\(slug)'") }
+        guard let row = rows.first else { throw ServiceError(.notFound, "no white-label instance '\(slug)'") }
         let plan = try CommercialPlan.named(try row.decode("plan", as: String.self))
         let branding: TenantManifest.Branding? =
             try row.decode("product_name", as: String?.self).map { productName in

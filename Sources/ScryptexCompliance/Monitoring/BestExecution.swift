@@ -36,12 +36,12 @@ public struct BestExecutionService: Sendable {
         -> BestExecutionReport
     {
         guard from < until else {
-            throw ComplianceError(.invalidInput, "query 'from' must be before 'until'")
+            throw ServiceError(.invalidInput, "query 'from' must be before 'until'")
         }
         let exists = try await transaction.query(
             "SELECT 1 AS found FROM institutional_accounts WHERE id = \(accountID)")
         guard !exists.isEmpty else {
-            throw ComplianceError(.notFound, "no account with id \(accountID.uuidString.lowercased())")
+            throw ServiceError(.notFound, "no account with id \(accountID.uuidString.lowercased())")
         }
         let rows = try await transaction.query(
             """

@@ -40,7 +40,7 @@ public struct ComplianceStatusService: Sendable {
             """
         )
         guard let row = rows.first else {
-            throw ComplianceError(.notFound, "no account with id \(accountID.uuidString.lowercased())")
+            throw ServiceError(.notFound, "no account with id \(accountID.uuidString.lowercased())")
         }
         let kyc = try row.decode("kyc_status", as: String.self)
         let reviewDue = try row.decode("kyc_review_due", as: String?.self)

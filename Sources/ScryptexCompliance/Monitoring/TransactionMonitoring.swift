@@ -155,28 +155,28 @@ public struct MonitoringService: Sendable {
         in transaction: PostgresTransaction, now: Date = Date()
     ) async throws -> (id: UUID, alerts: [ComplianceAlert]) {
         guard let direction = Transfer.Direction(rawValue: transfer.direction) else {
-            throw ComplianceError(
+            throw ServiceError(
                 .invalidInput, "field 'direction': 'deposit' or 'withdrawal', not '\(transfer.direction)'")
         }
         guard transfer.amount > .zero else {
-            throw ComplianceError(.invalidInput, "field 'amount': must be greater than 0")
+            throw ServiceError(.invalidInput, "field 'amount': must be greater than 0")
         }
         guard !transfer.usdValue.isNegative, transfer.usdValue.significantScale <= 2 else {
-            throw ComplianceError(.invalidInput, "field 'usdValue': a non-negative amount with at most 2 decimals")
+            throw ServiceError(.invalidInput, "field 'usdValue': a non-negative amount with at most 2 decimals")
         }
         guard transfer.amount.significantScale <= 18 else {
-            throw ComplianceError(.invalidInput, "field 'amount': at most 18 decimals")
+            throw ServiceError(.invalidInput, "field 'amount': at most 18 decimals")
         }
         guard (2...12).contains(transfer.asset.count),
             transfer.asset.allSatisfy({ $0.isASCII && ($0.isUppercase || $0.isNumber) })
-        else { throw ComplianceError(.invalidInput, "field 'asset': a code such as BTC, ETH or USD") }
+        else { throw ServiceError(.invalidInput, "field 'asset': a code such as BTC, ETH or USD") }
         if let country = transfer.counterpartyCountry, !(country.count == 2 && country.allSatisfy(\.isUppercase)) {
-            throw ComplianceError(.invalidInput, "field 'counterpartyCountry': an ISO 3166-1 alpha-2 code such as US")
+            throw ServiceError(.invalidInput, "field 'counterpartyCountry': an ISO 3166-1 alpha-2 code such as US")
         }
         let exists = try await transaction.query(
             "SELECT 1 AS found FROM institutional_accounts WHERE id = \(accountID)")
         guard !exists.isEmpty else {
-            throw ComplianceError(.notFound, "no account with id \(accountID.uuidString.lowercased())")
+            throw ServiceError(.notFound, "no account with id \(accountID.uuidString.lowercased())")
         }
         let history = try await transaction.query(
             """
@@ -259,32 +259,32 @@ public struct MonitoringService: Sendable {
         let rows = try await transaction.query(
             "SELECT \(sql: Self.columns) FROM compliance_alerts WHERE id = \(alertID) FOR UPDATE")
         guard let row = rows.first else {
-            throw ComplianceError(.notFound, "no alert \(alertID.uuidString.lowercased())")
+            throw ServiceError(.notFound, "no alert \(alertID.uuidString.lowercased())")
         }
         let alert = try Self.alert(from: row)
         guard alert.status != "closed" else {
-            throw ComplianceError(.invalidInput, "the alert is closed; open a new case instead")
+            throw ServiceError(.invalidInput, "the alert is closed; open a new case instead")
         }
         let next: String
         switch action {
         case "assign":
             guard let assignee, (1...200).contains(assignee.count) else {
-                throw ComplianceError(.invalidInput, "field 'assignee': who takes the case (1 to 200 characters)")
+                throw ServiceError(.invalidInput, "field 'assignee': who takes the case (1 to 200 characters)")
             }
             next = alert.status == "escalated" ? "escalated" : "assigned"
         case "escalate":
             guard alert.status == "assigned" else {
-                throw ComplianceError(
+                throw ServiceError(
                     .invalidInput, "only an assigned case can be escalated (this one is \(alert.status))")
             }
             next = "escalated"
         case "close":
             guard let note, (3...1000).contains(note.count) else {
-                throw ComplianceError(.invalidInput, "field 'reason': why the case is closed (3 to 1000 characters)")
+                throw ServiceError(.invalidInput, "field 'reason': why the case is closed (3 to 1000 characters)")
             }
             next = "closed"
         default:
-            throw ComplianceError(.invalidInput, "unknown action '\(action)'; use assign, escalate or close")
+            throw ServiceError(.invalidInput, "unknown action '\(action)'; use assign, escalate or close")
         }
         let updated = try await transaction.query(
             """

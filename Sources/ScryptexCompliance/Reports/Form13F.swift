@@ -6,18 +6,18 @@ public struct ReportPeriod: Sendable, Equatable, CustomStringConvertible {
     public var year: Int
     public var quarter: Int
 
-    /// - Throws: `ComplianceError` naming the field when malformed or not yet ended at `now`.
+    /// - Throws: `ServiceError` naming the field when malformed or not yet ended at `now`.
     public init(parsing text: String, now: Date = Date()) throws {
         let parts = text.split(separator: "-")
         guard parts.count == 2, let year = Int(parts[0]), (2000...2100).contains(year), parts[1].count == 2,
             parts[1].first == "Q", let quarter = Int(parts[1].dropFirst()), (1...4).contains(quarter)
         else {
-            throw ComplianceError(.invalidInput, "field 'period': a calendar quarter such as 2026-Q3, not '\(text)'")
+            throw ServiceError(.invalidInput, "field 'period': a calendar quarter such as 2026-Q3, not '\(text)'")
         }
         self.year = year
         self.quarter = quarter
         guard end <= now else {
-            throw ComplianceError(
+            throw ServiceError(
                 .invalidInput, "field 'period': \(text) has not ended yet; report a quarter that is over")
         }
     }

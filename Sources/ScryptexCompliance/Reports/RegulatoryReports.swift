@@ -43,14 +43,14 @@ public struct RegulatoryReportService: Sendable {
         in transaction: PostgresTransaction, now: Date = Date()
     ) async throws -> Report {
         guard let kind = Kind(rawValue: type) else {
-            throw ComplianceError(
+            throw ServiceError(
                 .invalidInput, "field 'type': unknown report type '\(type)'; supported: \(Self.supported)")
         }
         let period = try ReportPeriod(parsing: period, now: now)
         let exists = try await transaction.query(
             "SELECT 1 AS found FROM institutional_accounts WHERE id = \(accountID)")
         guard !exists.isEmpty else {
-            throw ComplianceError(.notFound, "no account with id \(accountID.uuidString.lowercased())")
+            throw ServiceError(.notFound, "no account with id \(accountID.uuidString.lowercased())")
         }
         let rows = try await transaction.query(
             """
@@ -84,7 +84,7 @@ public struct RegulatoryReportService: Sendable {
             """
         )
         guard let row = rows.first else {
-            throw ComplianceError(.notFound, "no report \(id.uuidString.lowercased()) for this account")
+            throw ServiceError(.notFound, "no report \(id.uuidString.lowercased()) for this account")
         }
         return (
             try Self.report(from: row), try row.decode("document", as: String?.self),
@@ -103,7 +103,7 @@ public struct RegulatoryReportService: Sendable {
     public func generate(_ id: UUID, audit: any AuditSink, in transaction: PostgresTransaction) async throws {
         let rows = try await transaction.query(
             "SELECT account_id, report_type, period FROM regulatory_reports WHERE id = \(id) FOR UPDATE")
-        guard let row = rows.first else { throw ComplianceError(.notFound, "no report \(id)") }
+        guard let row = rows.first else { throw ServiceError(.notFound, "no report \(id)") }
         let accountID = try row.decode("account_id", as: UUID.self)
         let period = try ReportPeriod(parsing: try row.decode("period", as: String.self))
         let document: String
@@ -214,7 +214,7 @@ public struct RegulatoryReportService: Sendable {
         let identifiers = try await transaction.query(
             "SELECT regulatory_identifiers ->> 'lei' AS lei FROM institutional_accounts WHERE id = \(accountID)")
         guard let lei = try identifiers.first?.decode("lei", as: String?.self) else {
-            throw ComplianceError(.invalidInput, "\(report) need the account's LEI (regulatoryIdentifiers.lei)")
+            throw ServiceError(.invalidInput, "\(report) need the account's LEI (regulatoryIdentifiers.lei)")
         }
         return lei
     }
@@ -316,7 +316,7 @@ public struct RegulatoryReportService: Sendable {
                 let issuer = try row.decode("issuer_name", as: String?.self),
                 let title = try row.decode("title_of_class", as: String?.self)
             else {
-                throw ComplianceError(
+                throw ServiceError(
                     .invalidInput,
                     "instrument \(try row.decode("symbol", as: String.self)) is flagged 13(f) but has no CUSIP, issuer or class"
                 )

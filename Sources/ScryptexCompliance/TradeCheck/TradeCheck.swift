@@ -145,53 +145,53 @@ public struct TradeCheckRules: Sendable {
         _ request: TradeCheckRequest, instrument: InstrumentSpec?
     ) throws -> TradeCheckRequest.Side {
         guard let side = TradeCheckRequest.Side(rawValue: request.side) else {
-            throw ComplianceError(.invalidInput, "field 'side': 'buy' or 'sell', not '\(request.side)'")
+            throw ServiceError(.invalidInput, "field 'side': 'buy' or 'sell', not '\(request.side)'")
         }
         guard let instrument else {
-            throw ComplianceError(.invalidInput, "field 'symbol': unknown instrument '\(request.symbol)'")
+            throw ServiceError(.invalidInput, "field 'symbol': unknown instrument '\(request.symbol)'")
         }
         guard request.quantity > .zero else {
-            throw ComplianceError(.invalidInput, "field 'quantity': must be greater than 0")
+            throw ServiceError(.invalidInput, "field 'quantity': must be greater than 0")
         }
         guard request.price > .zero else {
-            throw ComplianceError(.invalidInput, "field 'price': must be greater than 0")
+            throw ServiceError(.invalidInput, "field 'price': must be greater than 0")
         }
         try DecimalLimits.stored.check(request.quantity, field: "quantity")
         try DecimalLimits.stored.check(request.price, field: "price")
         try DecimalLimits.stored.check(try notional(of: request), field: "quantity × price (the notional)")
         guard request.quantity.significantScale <= instrument.quantityDecimals else {
-            throw ComplianceError(
+            throw ServiceError(
                 .invalidInput,
                 "field 'quantity': \(instrument.symbol) quantities have at most \(instrument.quantityDecimals) decimals"
             )
         }
         guard request.price.significantScale <= instrument.priceDecimals else {
-            throw ComplianceError(
+            throw ServiceError(
                 .invalidInput,
                 "field 'price': \(instrument.symbol) prices have at most \(instrument.priceDecimals) decimals")
         }
         if let counterparty = request.counterparty, counterparty.count > 300 {
-            throw ComplianceError(.invalidInput, "field 'counterparty': at most 300 characters")
+            throw ServiceError(.invalidInput, "field 'counterparty': at most 300 characters")
         }
         if let wallet = request.walletAddress, wallet.count > 128 || wallet.contains(where: \.isWhitespace) {
-            throw ComplianceError(.invalidInput, "field 'walletAddress': at most 128 characters, no spaces")
+            throw ServiceError(.invalidInput, "field 'walletAddress': at most 128 characters, no spaces")
         }
         return side
     }
 
     /// The order's notional, quantity × price; throws when it does not fit 38 digits.
-    public static func notional(of request: TradeCheckRequest) throws(DecimalRangeError) -> ExactDecimal {
+    public static func notional(of request: TradeCheckRequest) throws(ServiceError) -> ExactDecimal {
         try request.quantity.multiplied(by: request.price, figure: "the notional (field 'quantity' × field 'price')")
     }
 
     /// Evaluates every rule and decides: any failure rejects, else any review sends to review.
     ///
-    /// - Throws: `DecimalRangeError` when a figure the rules need (the notional, today's total,
+    /// - Throws: `ServiceError` when a figure the rules need (the notional, today's total,
     ///   the position after the order) is beyond what an exact decimal holds.
     public func evaluate(
         _ request: TradeCheckRequest, side: TradeCheckRequest.Side, context: TradeCheckContext,
         screener: SanctionsScreener
-    ) throws(DecimalRangeError) -> TradeDecision {
+    ) throws(ServiceError) -> TradeDecision {
         var rules: [RuleOutcome] = []
         let notional = try Self.notional(of: request)
         let account = context.accountChain[0]
@@ -364,34 +364,5 @@ extension TradeCheckRules {
             return RuleOutcome("price_band", .review, "price \(price) is \(percent)% from the reference \(reference)")
         }
         return RuleOutcome("price_band", .pass, "within \(percent)% of the reference \(reference)")
-    }
-}
-
-/// A compliance failure with a kind the HTTP layer maps to 400, 403 or 404.
-public struct ComplianceError: Error, Sendable, Equatable, CustomStringConvertible {
-    public enum Code: Sendable, Equatable {
-        case invalidInput
-        case notFound
-        case disabled
-    }
-
-    public var code: Code
-    public var message: String
-
-    public init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    public var description: String { message }
-}
-
-extension ComplianceError: ServiceError {
-    public var failure: ServiceFailure {
-        switch code {
-        case .invalidInput: .invalidInput
-        case .notFound: .notFound
-        case .disabled: .disabled
-        }
     }
 }

@@ -60,8 +60,8 @@ public struct TradeCheckService: Sendable {
             let account: InstitutionalAccount
             do {
                 account = try await accounts.account(id, in: transaction)
-            } catch let error as InstitutionalError where error.code == .notFound {
-                throw ComplianceError(.notFound, "no account with id \(accountID.uuidString.lowercased())")
+            } catch let error as ServiceError where error.code == .notFound {
+                throw ServiceError(.notFound, "no account with id \(accountID.uuidString.lowercased())")
             }
             chain.append(account)
             next = account.parentId
@@ -223,7 +223,7 @@ extension TradeCheckService {
         async throws
     {
         guard (3...500).contains(reason.count) else {
-            throw ComplianceError(.invalidInput, "field 'reason': why the trade is cancelled (3 to 500 characters)")
+            throw ServiceError(.invalidInput, "field 'reason': why the trade is cancelled (3 to 500 characters)")
         }
         let rows = try await transaction.query(
             """
@@ -232,7 +232,7 @@ extension TradeCheckService {
             """
         )
         guard let row = rows.first else {
-            throw ComplianceError(
+            throw ServiceError(
                 .notFound, "no open trade \(tradeID.uuidString.lowercased()) (unknown or already cancelled)")
         }
         let accountID = try row.decode("account_id", as: UUID.self)
@@ -258,7 +258,7 @@ extension TradeCheckService {
         in transaction: PostgresTransaction
     ) async throws {
         guard quantity != nil || price != nil else {
-            throw ComplianceError(.invalidInput, "send 'quantity', 'price' or both")
+            throw ServiceError(.invalidInput, "send 'quantity', 'price' or both")
         }
         let rows = try await transaction.query(
             """
@@ -267,7 +267,7 @@ extension TradeCheckService {
             """
         )
         guard let row = rows.first else {
-            throw ComplianceError(.notFound, "no open trade \(tradeID.uuidString.lowercased())")
+            throw ServiceError(.notFound, "no open trade \(tradeID.uuidString.lowercased())")
         }
         let symbol = try row.decode("symbol", as: String.self)
         let side = try row.decode("side", as: String.self)

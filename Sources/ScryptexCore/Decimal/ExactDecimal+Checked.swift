@@ -5,18 +5,18 @@ extension ExactDecimal {
     /// The exact sum, or an error naming `figure` when it does not fit 38 digits.
     public func adding(
         _ other: ExactDecimal, figure: @autoclosure () -> String
-    ) throws(DecimalRangeError)
+    ) throws(ServiceError)
         -> ExactDecimal
     {
         let (sum, overflow) = addingReportingOverflow(other)
-        if overflow { throw DecimalRangeError(overflowOf: figure()) }
+        if overflow { throw ServiceError.overflow(of: figure()) }
         return sum
     }
 
     /// The exact difference, or an error naming `figure` when it does not fit 38 digits.
     public func subtracting(
         _ other: ExactDecimal, figure: @autoclosure () -> String
-    ) throws(DecimalRangeError)
+    ) throws(ServiceError)
         -> ExactDecimal
     {
         try adding(-other, figure: figure())
@@ -25,11 +25,11 @@ extension ExactDecimal {
     /// The exact product, or an error naming `figure` when it does not fit 38 digits.
     public func multiplied(
         by other: ExactDecimal, figure: @autoclosure () -> String
-    ) throws(DecimalRangeError)
+    ) throws(ServiceError)
         -> ExactDecimal
     {
         let (product, overflow) = multipliedReportingOverflow(by: other)
-        if overflow { throw DecimalRangeError(overflowOf: figure()) }
+        if overflow { throw ServiceError.overflow(of: figure()) }
         return product
     }
 }
@@ -62,8 +62,10 @@ public struct DecimalLimits: Sendable, Equatable, CustomStringConvertible {
 
     /// Returns `value` when it fits, or throws naming `field` and the limits.
     @discardableResult
-    public func check(_ value: ExactDecimal, field: String) throws(DecimalRangeError) -> ExactDecimal {
-        guard contains(value) else { throw DecimalRangeError("field '\(field)': \(value) is out of range (\(self))") }
+    public func check(_ value: ExactDecimal, field: String) throws(ServiceError) -> ExactDecimal {
+        guard contains(value) else {
+            throw ServiceError(.invalidInput, "field '\(field)': \(value) is out of range (\(self))")
+        }
         return value
     }
 
@@ -71,18 +73,9 @@ public struct DecimalLimits: Sendable, Equatable, CustomStringConvertible {
     public var description: String { "at most \(integerDigits) digits before the point and \(fractionDigits) after" }
 }
 
-/// A number outside the range its field or figure may take: bad input, answered with a 400.
-public struct DecimalRangeError: ServiceError, Equatable {
-    public let message: String
-
-    public init(_ message: String) {
-        self.message = message
+extension ServiceError {
+    /// A figure too large to compute exactly: bad input, answered with a 400.
+    static func overflow(of figure: String) -> ServiceError {
+        ServiceError(.invalidInput, "\(figure) is too large to compute exactly (more than 38 digits)")
     }
-
-    init(overflowOf figure: String) {
-        self.message = "\(figure) is too large to compute exactly (more than 38 digits)"
-    }
-
-    public var failure: ServiceFailure { .invalidInput }
-    public var description: String { message }
 }
