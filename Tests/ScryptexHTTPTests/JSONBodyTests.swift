@@ -72,7 +72,7 @@ struct JSONBodyTests {
     func problemsNameTheField(body: String, message: String) {
         let problem = Self.problem(body)
         #expect(problem?.status == .badRequest)
-        #expect(problem?.problemType == "invalid-body")
+        #expect(problem?.problemType == .invalidBody)
         #expect(problem?.detail.contains(message) == true, "\(String(describing: problem?.detail))")
     }
 

@@ -16,7 +16,7 @@ struct RouterTests {
         }
         router.get("/api/enterprise/accounts/summary", use: { _, _ in .json("{\"summary\":true}") })
         router.get("/fail") { _, _ in
-            throw HTTPProblem.badRequest("the field 'quantity' must be positive", type: "invalid-field")
+            throw HTTPProblem.badRequest("the field 'quantity' must be positive", type: .invalidField)
         }
         router.get("/crash") { _, _ in
             struct Secret: Error { var sql = "SELECT password FROM users" }

@@ -20,7 +20,7 @@ enum AdminRoutes {
             let body = try request.decodeJSON(Body.self)
             // Checked before any arithmetic: the grant's length is bounded by the service anyway.
             guard (1...480).contains(body.minutes) else {
-                throw HTTPProblem.badRequest("field 'minutes': a grant lasts 1 to 480 minutes", type: "invalid-field")
+                throw HTTPProblem.badRequest("field 'minutes': a grant lasts 1 to 480 minutes", type: .invalidField)
             }
             let slug: TenantSlug
             do { slug = try TenantSlug(body.tenant) } catch { throw HTTPProblem.badRequest("field 'tenant': \(error)") }

@@ -113,18 +113,18 @@ enum AdminTenantRoutes {
             let body = try request.decodeJSON(Body.self)
             guard configuration.customDomainSupport else {
                 throw HTTPProblem(
-                    .forbidden, type: "feature-disabled",
+                    .forbidden, type: .featureDisabled,
                     detail: "custom domains are disabled (CUSTOM_DOMAIN_SUPPORT=false)")
             }
             guard let hostname = HostName.normalized(body.hostname) else {
                 throw HTTPProblem.badRequest(
                     "field 'hostname': '\(body.hostname)' is not a valid host name (use punycode for IDN)",
-                    type: "invalid-field")
+                    type: .invalidField)
             }
             if let problem = HostName.customDomainProblem(
                 hostname, slug: slug, platformDomain: configuration.platformDomain)
             {
-                throw HTTPProblem.badRequest("field 'hostname': \(problem)", type: "invalid-field")
+                throw HTTPProblem.badRequest("field 'hostname': \(problem)", type: .invalidField)
             }
             let id = try await tenantID(slug, pool: services.pool)
             try await services.pool.withTransaction { transaction in
@@ -137,7 +137,7 @@ enum AdminTenantRoutes {
                     )
                 } catch let error as PostgresError where error.sqlState == .uniqueViolation {
                     throw HTTPProblem(
-                        .conflict, type: "conflict", detail: "the domain '\(hostname)' already belongs to a tenant")
+                        .conflict, type: .conflict, detail: "the domain '\(hostname)' already belongs to a tenant")
                 }
                 try await AuditTrail(schema: PlatformMigrations.schema).append(
                     AuditEvent(
@@ -176,7 +176,7 @@ enum AdminTenantRoutes {
         do {
             return try TenantSlug(try context.parameter("slug"))
         } catch let error as ServiceError {
-            throw HTTPProblem.badRequest(error.message, type: "invalid-field")
+            throw HTTPProblem.badRequest(error.message, type: .invalidField)
         }
     }
 

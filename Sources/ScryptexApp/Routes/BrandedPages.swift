@@ -54,7 +54,7 @@ struct BrandedPageMiddleware: HTTPMiddleware {
     /// 503, or a 404 on its domain while it is suspended (a browser asking for any page of it).
     private func unavailableTenant(_ problem: HTTPProblem, context: RequestContext) -> Tenant? {
         guard let tenant = context[TenantKey.self] else { return nil }
-        if problem.status == .serviceUnavailable && problem.problemType == "tenant-unavailable" { return tenant }
+        if problem.status == .serviceUnavailable && problem.problemType == .tenantUnavailable { return tenant }
         if problem.status == .notFound && (tenant.status == .suspended || tenant.status == .provisioning) {
             return tenant
         }

@@ -41,14 +41,14 @@ enum ComplianceRoutes {
             }
             let body = try request.decodeJSON(Body.self)
             guard body.name != nil || body.address != nil else {
-                throw HTTPProblem.badRequest("send 'name', 'address' or both", type: "invalid-field")
+                throw HTTPProblem.badRequest("send 'name', 'address' or both", type: .invalidField)
             }
             if let name = body.name, !(1...300).contains(name.count) {
-                throw HTTPProblem.badRequest("field 'name': 1 to 300 characters", type: "invalid-field")
+                throw HTTPProblem.badRequest("field 'name': 1 to 300 characters", type: .invalidField)
             }
             let threshold = body.threshold ?? 0.88
             guard (0.5...1).contains(threshold) else {
-                throw HTTPProblem.badRequest("field 'threshold': from 0.5 to 1", type: "invalid-field")
+                throw HTTPProblem.badRequest("field 'threshold': from 0.5 to 1", type: .invalidField)
             }
             let screener = services.sanctions.screener()
             var candidates: [ScreeningCandidate] = []
@@ -105,7 +105,7 @@ enum ComplianceRoutes {
             }
             let body = try request.decodeJSON(Body.self)
             guard body.price > .zero else {
-                throw HTTPProblem.badRequest("field 'price': must be greater than 0", type: "invalid-field")
+                throw HTTPProblem.badRequest("field 'price': must be greater than 0", type: .invalidField)
             }
             try await call.scope.withTransaction { transaction in
                 guard try await TradeCheckService.instrumentExists(body.symbol, in: transaction) else {
@@ -133,7 +133,7 @@ enum ComplianceRoutes {
             }
             let body = try request.decodeJSON(Body.self)
             guard (3...300).contains(body.reason.count) else {
-                throw HTTPProblem.badRequest("field 'reason': 3 to 300 characters", type: "invalid-field")
+                throw HTTPProblem.badRequest("field 'reason': 3 to 300 characters", type: .invalidField)
             }
             try await call.scope.withTransaction { transaction in
                 guard try await TradeCheckService.instrumentExists(body.symbol, in: transaction) else {
@@ -230,7 +230,7 @@ enum ComplianceRoutes {
             let status = QueryParameters(request.query)["status"]
             if let status, !["open", "assigned", "escalated", "closed"].contains(status) {
                 throw HTTPProblem.badRequest(
-                    "query 'status': open, assigned, escalated or closed", type: "invalid-field")
+                    "query 'status': open, assigned, escalated or closed", type: .invalidField)
             }
             let alerts = try await call.scope.withTransaction { try await monitoring.alerts(status: status, in: $0) }
             return try JSONResponse.encode(["alerts": alerts])
@@ -266,7 +266,7 @@ enum ComplianceRoutes {
                 guard let text = query[name] else { return fallback }
                 guard let date = ISO8601DateFormatter().date(from: text) else {
                     throw HTTPProblem.badRequest(
-                        "query '\(name)': not an ISO 8601 time like 2026-01-31T00:00:00Z", type: "invalid-field")
+                        "query '\(name)': not an ISO 8601 time like 2026-01-31T00:00:00Z", type: .invalidField)
                 }
                 return date
             }

@@ -25,7 +25,7 @@ enum IdentityRoutes {
                 "login:\(tenant.id):\(context.remoteAddress)", limit: services.configuration.loginRateLimit)
             {
                 throw HTTPProblem(
-                    .tooManyRequests, type: "rate-limited", detail: "too many sign-in attempts; retry in \(seconds) s",
+                    .tooManyRequests, type: .rateLimited, detail: "too many sign-in attempts; retry in \(seconds) s",
                     headers: ["Retry-After": String(seconds)])
             }
             let outcome = try await identity.logIn(

@@ -108,7 +108,7 @@ enum InstitutionalRoutes {
             guard let status = KYCStatus(rawValue: body.status) else {
                 throw HTTPProblem.badRequest(
                     "field 'status': one of \(KYCStatus.allCases.map(\.rawValue).joined(separator: ", "))",
-                    type: "invalid-field")
+                    type: .invalidField)
             }
             let account = try await call.scope.withTransaction {
                 try await accounts.transition(
@@ -242,7 +242,7 @@ enum InstitutionalRoutes {
 
     static func uuid(_ text: String, field: String) throws -> UUID {
         guard let id = UUID(uuidString: text) else {
-            throw HTTPProblem.badRequest("field '\(field)': not a UUID", type: "invalid-field")
+            throw HTTPProblem.badRequest("field '\(field)': not a UUID", type: .invalidField)
         }
         return id
     }

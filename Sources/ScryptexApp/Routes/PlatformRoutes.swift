@@ -20,7 +20,7 @@ enum PlatformRoutes {
                 return .json(#"{"status":"ready","database":"reachable"}"#)
             } catch {
                 context.logger.warning("readiness check failed", ["error": String(describing: error)])
-                throw HTTPProblem(.serviceUnavailable, type: "not-ready", detail: Self.unreadiness(error))
+                throw HTTPProblem(.serviceUnavailable, type: .notReady, detail: Self.unreadiness(error))
             }
         }
     }

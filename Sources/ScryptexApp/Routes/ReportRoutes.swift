@@ -21,7 +21,7 @@ enum ReportRoutes {
         ) { request, context in
             guard services.configuration.regulatoryReportingEnabled else {
                 throw HTTPProblem(
-                    .forbidden, type: "feature-disabled",
+                    .forbidden, type: .featureDisabled,
                     detail: "regulatory reporting is disabled on this host (REGULATORY_REPORTING_ENABLED=false)")
             }
             let call = try TenantRequest(context, services: services)
@@ -74,7 +74,7 @@ enum ReportRoutes {
             if QueryParameters(request.query)["format"] == "csv" {
                 guard let csv else {
                     throw HTTPProblem(
-                        .conflict, type: "not-ready", detail: "this report has no CSV form (or is \(report.status))")
+                        .conflict, type: .notReady, detail: "this report has no CSV form (or is \(report.status))")
                 }
                 return HTTPResponse(status: .ok, contentType: "text/csv", body: Array(csv.utf8))
             }
@@ -82,7 +82,7 @@ enum ReportRoutes {
             if QueryParameters(request.query)["format"] == "document" {
                 guard let document, let contentType = report.contentType else {
                     throw HTTPProblem(
-                        .conflict, type: "not-ready", detail: "the report is \(report.status), not completed")
+                        .conflict, type: .notReady, detail: "the report is \(report.status), not completed")
                 }
                 return HTTPResponse(status: .ok, contentType: contentType, body: Array(document.utf8))
             }
@@ -111,29 +111,29 @@ enum ReportRoutes {
             if let isin = body.isin, !ISIN.isValid(isin) {
                 throw HTTPProblem.badRequest(
                     "field 'isin': '\(isin)' is not an ISIN (2 letters, 9 letters or digits, a check digit that verifies)",
-                    type: "invalid-field")
+                    type: .invalidField)
             }
             guard Instrument.isValidSymbol(body.symbol) else {
                 throw HTTPProblem.badRequest(
-                    "field 'symbol': BASE/QUOTE in capitals, such as ETH/USDC", type: "invalid-field")
+                    "field 'symbol': BASE/QUOTE in capitals, such as ETH/USDC", type: .invalidField)
             }
             guard (0...18).contains(body.priceDecimals), (0...18).contains(body.quantityDecimals) else {
                 throw HTTPProblem.badRequest(
-                    "fields 'priceDecimals' and 'quantityDecimals': 0 to 18", type: "invalid-field")
+                    "fields 'priceDecimals' and 'quantityDecimals': 0 to 18", type: .invalidField)
             }
             if body.is13FSecurity == true {
                 guard let cusip = body.cusip, cusip.count == 9,
                     cusip.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) })
                 else {
                     throw HTTPProblem.badRequest(
-                        "field 'cusip': a 13(f) security needs its 9-character CUSIP", type: "invalid-field")
+                        "field 'cusip': a 13(f) security needs its 9-character CUSIP", type: .invalidField)
                 }
                 guard let issuer = body.issuerName, (1...150).contains(issuer.count), let title = body.titleOfClass,
                     (1...150).contains(title.count)
                 else {
                     throw HTTPProblem.badRequest(
                         "fields 'issuerName' and 'titleOfClass': a 13(f) security needs both (1 to 150 characters)",
-                        type: "invalid-field")
+                        type: .invalidField)
                 }
                 // EDGAR accepts only these characters in the information table's names.
                 let allowed = Set(
@@ -142,7 +142,7 @@ enum ReportRoutes {
                 where !value.allSatisfy({ allowed.contains($0) }) {
                     throw HTTPProblem.badRequest(
                         "field '\(field)': EDGAR allows only letters, digits, spaces and !\\#$(),.:;`=@'-{}|/&",
-                        type: "invalid-field")
+                        type: .invalidField)
                 }
             }
             try await call.scope.withTransaction { transaction in

@@ -164,7 +164,7 @@ struct RouteGuard {
                 ),
                 tenant: tenant)
             throw HTTPProblem(
-                .forbidden, type: "forbidden", detail: "this credential lacks the permission '\(permission.rawValue)'")
+                .forbidden, type: .forbidden, detail: "this credential lacks the permission '\(permission.rawValue)'")
         }
         return principal
     }
@@ -178,7 +178,7 @@ struct RouteGuard {
     private func limit(_ key: String, _ limit: RateLimiter.Limit) throws {
         if case .limited(let seconds) = services.limiter.take(key, limit: limit) {
             throw HTTPProblem(
-                .tooManyRequests, type: "rate-limited", detail: "too many requests; retry in \(seconds) s",
+                .tooManyRequests, type: .rateLimited, detail: "too many requests; retry in \(seconds) s",
                 headers: ["Retry-After": String(seconds)])
         }
     }
@@ -218,16 +218,16 @@ struct RouteGuard {
 /// described.
 func problem(for error: ServiceError) -> HTTPProblem {
     switch error.code {
-    case .invalidInput: HTTPProblem.badRequest(error.message, type: "invalid-field")
+    case .invalidInput: HTTPProblem.badRequest(error.message, type: .invalidField)
     case .unauthenticated:
         HTTPProblem(
-            .unauthorized, type: "unauthenticated", detail: "the credentials are missing or not valid",
+            .unauthorized, type: .unauthenticated, detail: "the credentials are missing or not valid",
             headers: ["WWW-Authenticate": "Bearer"])
-    case .forbidden: HTTPProblem(.forbidden, type: "forbidden", detail: error.message)
+    case .forbidden: HTTPProblem(.forbidden, type: .forbidden, detail: error.message)
     case .notFound: HTTPProblem.notFound(error.message)
-    case .conflict: HTTPProblem(.conflict, type: "conflict", detail: error.message)
-    case .disabled: HTTPProblem(.forbidden, type: "feature-disabled", detail: error.message)
-    case .corrupt: HTTPProblem(.internalServerError, type: "internal-error", detail: "stored data could not be read")
+    case .conflict: HTTPProblem(.conflict, type: .conflict, detail: error.message)
+    case .disabled: HTTPProblem(.forbidden, type: .featureDisabled, detail: error.message)
+    case .corrupt: HTTPProblem(.internalServerError, type: .internalError, detail: "stored data could not be read")
     }
 }
 
@@ -238,12 +238,12 @@ func problem(for error: PostgresError) -> HTTPProblem? {
     switch error.code {
     case .connectionFailed, .connectionClosed, .poolTimeout, .poolClosed, .statementTimeout:
         return HTTPProblem(
-            .serviceUnavailable, type: "database-unavailable",
+            .serviceUnavailable, type: .databaseUnavailable,
             detail: "the database is not answering; retry in a few seconds", headers: ["Retry-After": "5"])
     case .server where error.sqlState == .numericValueOutOfRange:
         return HTTPProblem.badRequest(
             "a figure computed from this request is beyond what an amount holds (\(DecimalLimits.stored))",
-            type: "invalid-field")
+            type: .invalidField)
     default:
         return nil
     }

@@ -27,11 +27,11 @@ struct TenantResolutionMiddleware: HTTPMiddleware {
     /// The context with the request's tenant (none for the platform's own or unknown names).
     private func resolve(_ request: HTTPRequest, context: RequestContext) throws -> RequestContext {
         guard let host = request.headers.first("host"), let name = HostName.normalized(host) else {
-            throw HTTPProblem.badRequest("the Host header is missing or is not a host name", type: "missing-host")
+            throw HTTPProblem.badRequest("the Host header is missing or is not a host name", type: .missingHost)
         }
         if let serverName = context.serverName, serverName != name {
             throw HTTPProblem(
-                .misdirectedRequest, type: "misdirected-request",
+                .misdirectedRequest, type: .misdirectedRequest,
                 detail: "this connection was opened for another host name; open a new connection for \(name)"
             )
         }
@@ -77,7 +77,7 @@ enum TenantRoutes {
         }
         guard tenant.status == .active else {
             throw HTTPProblem(
-                .serviceUnavailable, type: "tenant-unavailable", detail: "this platform is temporarily unavailable")
+                .serviceUnavailable, type: .tenantUnavailable, detail: "this platform is temporarily unavailable")
         }
         return tenant
     }

@@ -65,7 +65,7 @@ enum WhiteLabelRoutes {
             }
             let body = try request.decodeJSON(Body.self)
             guard (1...5_000).contains(body.events.count) else {
-                throw HTTPProblem.badRequest("field 'events': 1 to 5,000 events per request", type: "invalid-field")
+                throw HTTPProblem.badRequest("field 'events': 1 to 5,000 events per request", type: .invalidField)
             }
             var partners: [String: UUID] = [:]
             var events: [PartnerFeeEvent] = []
@@ -73,13 +73,13 @@ enum WhiteLabelRoutes {
                 guard let occurredAt = Timestamp.parse(event.occurredAt) else {
                     throw HTTPProblem.badRequest(
                         "field 'events[\(index)].occurredAt': an ISO 8601 time such as 2026-11-02T10:00:00Z",
-                        type: "invalid-field")
+                        type: .invalidField)
                 }
                 if partners[event.partner] == nil {
                     guard let partner = try? await instances.find(event.partner) else {
                         throw HTTPProblem.badRequest(
                             "field 'events[\(index)].partner': unknown or deleted partner '\(event.partner)'",
-                            type: "invalid-field")
+                            type: .invalidField)
                     }
                     partners[event.partner] = partner.tenant
                 }
@@ -160,7 +160,7 @@ enum WhiteLabelRoutes {
             guard let status = Payout.Status(rawValue: body.status) else {
                 throw HTTPProblem.badRequest(
                     "field 'status': one of \(Payout.Status.allCases.map(\.rawValue).joined(separator: ", "))",
-                    type: "invalid-field")
+                    type: .invalidField)
             }
             guard let id = UUID(uuidString: try context.parameter("payout")) else {
                 throw HTTPProblem.notFound("no payout '\(try context.parameter("payout"))'")
@@ -280,7 +280,7 @@ enum WhiteLabelRoutes {
     static func requireEnabled(_ services: RouteServices) throws {
         guard services.configuration.whiteLabelEnabled else {
             throw HTTPProblem(
-                .forbidden, type: "feature-disabled",
+                .forbidden, type: .featureDisabled,
                 detail: "the white-label API is turned off on this platform (WHITE_LABEL_ENABLED=false)")
         }
     }

@@ -15,28 +15,28 @@ extension HTTPRequest {
         // form-encoded) with the user's cookie but without a preflight, never application/json.
         guard let contentType = headers.first("content-type") else {
             throw HTTPProblem(
-                .unsupportedMediaType, type: "unsupported-media-type",
+                .unsupportedMediaType, type: .unsupportedMediaType,
                 detail: "the body must be sent with Content-Type: application/json")
         }
         let mediaType = contentType.split(separator: ";").first.map { $0.trimmingSpaces.lowercasedASCII } ?? ""
         guard mediaType == "application/json" || mediaType.hasSuffix("+json") else {
             throw HTTPProblem(
-                .unsupportedMediaType, type: "unsupported-media-type",
+                .unsupportedMediaType, type: .unsupportedMediaType,
                 detail: "the body must be application/json, not \(mediaType)"
             )
         }
         guard !body.isEmpty else {
-            throw HTTPProblem.badRequest("the request body is empty; a JSON document is expected", type: "invalid-body")
+            throw HTTPProblem.badRequest("the request body is empty; a JSON document is expected", type: .invalidBody)
         }
         do {
             try JSONDocumentCheck.check(body, maximumDepth: maximumDepth)
         } catch {
-            throw HTTPProblem.badRequest(error.description, type: "invalid-body")
+            throw HTTPProblem.badRequest(error.description, type: .invalidBody)
         }
         do {
             return try Self.jsonDecoder.decode(type, from: Data(body))
         } catch let error as DecodingError {
-            throw HTTPProblem.badRequest(DecodingErrorDescription.describe(error), type: "invalid-body")
+            throw HTTPProblem.badRequest(DecodingErrorDescription.describe(error), type: .invalidBody)
         }
     }
 

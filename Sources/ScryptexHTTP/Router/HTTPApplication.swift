@@ -46,7 +46,7 @@ public struct HTTPApplication: Sendable {
         case .methodNotAllowed(let allowed):
             let allow = allowed.map(\.rawValue).joined(separator: ", ")
             throw HTTPProblem(
-                .methodNotAllowed, type: "method-not-allowed",
+                .methodNotAllowed, type: .methodNotAllowed,
                 detail: "\(request.method) is not allowed here; allowed: \(allow)",
                 headers: ["Allow": allow]
             )
@@ -116,7 +116,7 @@ public struct HTTPApplication: Sendable {
             ["request_id": context.requestID, "error": String(describing: error), "path": String(request.path)]
         )
         return ProblemDetails.response(
-            status: .internalServerError, type: "internal-error",
+            status: .internalServerError, type: .internalError,
             detail: "the request could not be completed; quote request id \(context.requestID) to support",
             requestID: context.requestID
         )

@@ -229,7 +229,7 @@ final class HTTPConnection: EventLoopSource {
 
     private func respondToFailure(_ error: HTTPParseError) {
         let response = ProblemDetails.response(
-            status: error.status, type: "malformed-request", detail: error.reason, requestID: nil)
+            status: error.status, type: .malformedRequest, detail: error.reason, requestID: nil)
         closeWhenFlushed = true
         phase = .responding
         pauseReading(true)
