@@ -65,44 +65,8 @@ public struct TenantSlug: Sendable, Hashable, CustomStringConvertible {
     public var description: String { value }
 }
 
-/// Host names as the tenant router compares them.
-public enum HostName {
-    /// Lowercased, without port or trailing dot; nil if it is not a valid DNS name (IDN hosts
-    /// must already be in punycode, `xn--…`).
-    public static func normalized(_ host: String) -> String? {
-        // Every request's Host passes here: the usual, already-normal name is checked in one
-        // pass over its bytes and returned as it is, without allocating.
-        // The next most usual is a normal name with a port (any port other than 443 and 80).
-        var host = host
-        let normalLength = host.withUTF8 { bytes -> Int? in
-            if isNormalHostName(bytes) { return bytes.count }
-            guard bytes.first != UInt8(ascii: "["), let colon = bytes.lastIndex(of: UInt8(ascii: ":")),
-                bytes[(colon + 1)...].allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }),
-                isNormalHostName(bytes[..<colon])
-            else { return nil }
-            return colon
-        }
-        if let normalLength {
-            return normalLength == host.utf8.count ? host : String(Substring(host.utf8.prefix(normalLength)))
-        }
-        var name = host.lowercased()
-        if let colon = name.lastIndex(of: ":"), !name.hasPrefix("[") {
-            guard name[name.index(after: colon)...].allSatisfy(\.isNumber) else { return nil }
-            name = String(name[..<colon])
-        }
-        if name.hasSuffix(".") { name.removeLast() }
-        guard !name.isEmpty, name.utf8.count <= 253 else { return nil }
-        let labelsValid = name.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { label in
-            (1...63).contains(label.utf8.count) && label.first != "-" && label.last != "-"
-                && label.utf8.allSatisfy {
-                    (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0)
-                        || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
-                        || $0 == UInt8(ascii: "-")
-                }
-        }
-        return labelsValid ? name : nil
-    }
-
+/// The tenant router's rule for custom domains (the name type itself is ScryptexCore's).
+extension HostName {
     /// Why `hostname` (already normalized) cannot be a custom domain of the tenant `slug`, or nil
     /// when it can. The platform domain answers the admin API and the platform's own pages, and
     /// every name under it is the platform's to give: a tenant gets `<slug>.<platform domain>`
@@ -124,30 +88,5 @@ public enum HostName {
             return "'\(hostname)' is an IP address, not a domain name"
         }
         return nil
-    }
-
-    /// Lower-case LDH labels of 1 to 63 bytes, no hyphen at either end, no port, no final dot.
-    private static func isNormalHostName<Bytes: Collection<UInt8>>(_ host: Bytes) -> Bool {
-        var labelLength = 0
-        var previous: UInt8 = UInt8(ascii: ".")
-        var total = 0
-        for byte in host {
-            total += 1
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-                labelLength += 1
-            case UInt8(ascii: "-"):
-                guard previous != UInt8(ascii: ".") else { return false }
-                labelLength += 1
-            case UInt8(ascii: "."):
-                guard labelLength > 0, previous != UInt8(ascii: "-") else { return false }
-                labelLength = 0
-            default:
-                return false
-            }
-            guard labelLength <= 63 else { return false }
-            previous = byte
-        }
-        return total > 0 && total <= 253 && labelLength > 0 && previous != UInt8(ascii: "-")
     }
 }

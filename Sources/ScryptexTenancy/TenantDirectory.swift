@@ -1,4 +1,5 @@
 import Foundation
+import ScryptexCore
 public import ScryptexPostgres
 import Synchronization
 

@@ -70,6 +70,13 @@ struct ServeTests {
             "https://acme.localhost:\(httpsPort)/api/enterprise/branding",
         ])
         #expect(misdirected.contains("421 Misdirected Request"))
+        // The server name and the Host header are compared in one normal form: capitals and a
+        // final dot name the same tenant.
+        let capitals = try await Self.curl([
+            "--cacert", ca, "--connect-to", "::127.0.0.1:\(httpsPort)",
+            "https://ACME.Localhost.:\(httpsPort)/api/enterprise/branding",
+        ])
+        #expect(capitals.contains("\"productName\":\"Acme Prime\""), "\(capitals)")
 
         // The host keeps two spare tenant schemas built; a tenant created meanwhile (here by the
         // CLI, another process) takes one, answers on its domain at once, and the host builds a

@@ -112,22 +112,6 @@ struct TenancyTests {
         #expect(error?.message.contains(TenantSlug.rule) == true)
     }
 
-    @Test(
-        arguments: [
-            ("acme.localhost", "acme.localhost"), ("ACME.Localhost.", "acme.localhost"),
-            ("acme.localhost:8443", "acme.localhost"), ("Acme.LOCALHOST:8443", "acme.localhost"),
-            ("acme.localhost.:8443", "acme.localhost"), ("localhost:9443", "localhost"),
-            ("xn--bcher-kva.example", "xn--bcher-kva.example"), ("trade-desk.acme.example", "trade-desk.acme.example"),
-            ("trade-desk.acme.example:8443", "trade-desk.acme.example"), (":", nil),
-            ("acme.localhost:", "acme.localhost"),
-            ("acme.localhost:84a3", nil), ("-acme.localhost", nil), ("acme-.localhost", nil), ("a..b", nil),
-            ("", nil), (":8443", nil), ("bücher.example", nil), ("[::1]:8443", nil), ("acme_fund.example", nil),
-            (String(repeating: "a", count: 64) + ".example:8443", nil),
-        ] as [(String, String?)])
-    func hostNamesAreNormalizedOrRefused(host: String, expected: String?) {
-        #expect(HostName.normalized(host) == expected)
-    }
-
     @Test func aTenantWhoseSchemaIsNotThereRunsNoSQL() async throws {
         try await withControlPlane { pool, provisioner in
             let acme = try await provisioner.create(.init(slug: "acme", displayName: "Acme"), on: pool)

@@ -118,7 +118,7 @@ public struct ScryptexProgram: Sendable {
     }
 
     private func developmentCertificates(_ configuration: Configuration, extraDomains: [String]) throws -> Int32 {
-        for domain in extraDomains where !Hostname.isValid(domain) {
+        for domain in extraDomains where HostName(domain) == nil {
             errorOutput("scryptex: '\(domain)' is not a valid host name")
             return ExitCode.usage
         }
@@ -140,7 +140,7 @@ public struct ScryptexProgram: Sendable {
     private func issueCertificates(
         _ configuration: Configuration, domains: [String], logger: Logger
     ) async throws -> Int32 {
-        for domain in domains where !Hostname.isValid(domain) {
+        for domain in domains where HostName(domain) == nil {
             errorOutput("scryptex: '\(domain)' is not a valid host name")
             return ExitCode.usage
         }

@@ -209,7 +209,7 @@ public struct Configuration: Sendable {
         platformDomain = reader.value(
             "PLATFORM_DOMAIN", default: "localhost", accepted: "a DNS host name such as scryptex.example.com"
         ) {
-            Hostname.isValid($0) ? $0.lowercased() : nil
+            HostName($0)?.value
         }
         eventLoopCount = reader.value("SCRYPTEX_EVENT_LOOPS", default: nil, accepted: "a whole number from 1 to 256") {
             text -> Int?? in
@@ -247,7 +247,7 @@ public struct Configuration: Sendable {
         acmeEmail = reader.value("ACME_EMAIL", default: nil, accepted: "an email address such as ops@example.com") {
             text -> String?? in
             let parts = text.split(separator: "@", omittingEmptySubsequences: false)
-            guard parts.count == 2, !parts[0].isEmpty, Hostname.isValid(String(parts[1])),
+            guard parts.count == 2, !parts[0].isEmpty, HostName(String(parts[1])) != nil,
                 !text.contains(where: { $0 == " " || $0 == "," || $0 == "\"" })
             else { return nil }
             return .some(text)
@@ -355,22 +355,6 @@ public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
-}
-
-/// DNS host name rules (RFC 1123 labels).
-public enum Hostname {
-    public static func isValid(_ name: String) -> Bool {
-        let trimmed = name.hasSuffix(".") ? String(name.dropLast()) : name
-        guard !trimmed.isEmpty, trimmed.utf8.count <= 253 else { return false }
-        return trimmed.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { label in
-            guard (1...63).contains(label.utf8.count), label.first != "-", label.last != "-" else { return false }
-            return label.utf8.allSatisfy {
-                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0 | 0x20)
-                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
-                    || $0 == UInt8(ascii: "-")
-            }
-        }
-    }
 }
 
 /// One or more environment variables with values that cannot be used.

@@ -43,7 +43,7 @@ struct RedirectToHTTPSMiddleware: HTTPMiddleware {
 
     private func redirect(_ request: HTTPRequest) throws -> HTTPResponse {
         guard let host = request.hostName,
-            Hostname.isValid(host) || host.hasPrefix("[") || host.allSatisfy({ $0.isNumber || $0 == "." })
+            HostName(host) != nil || host.hasPrefix("[") || host.allSatisfy({ $0.isNumber || $0 == "." })
         else {
             throw HTTPProblem.badRequest("the Host header is missing or is not a host name")
         }

@@ -1,4 +1,5 @@
 import Foundation
+import ScryptexCore
 import ScryptexHTTP
 import ScryptexPostgres
 import ScryptexTenancy

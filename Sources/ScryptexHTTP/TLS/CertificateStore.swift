@@ -1,4 +1,5 @@
 internal import COpenSSL
+import ScryptexCore
 import ScryptexCrypto
 import Synchronization
 
@@ -94,9 +95,7 @@ public final class CertificateStore: Sendable {
     }
 
     private func domainContext(forServerName name: String?) -> TLSContext? {
-        guard let name else { return nil }
-        var host = name.lowercased()
-        if host.hasSuffix(".") { host.removeLast() }
+        guard let name, let host = HostName(name)?.value else { return nil }
         return contexts.withLock { contexts -> TLSContext? in
             if let exact = contexts[host] { return exact }
             if let dot = host.firstIndex(of: ".") {

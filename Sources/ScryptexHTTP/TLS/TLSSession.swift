@@ -1,5 +1,6 @@
 internal import COpenSSL
 import Glibc
+import ScryptexCore
 
 /// One server-side TLS connection over a non-blocking socket.
 ///
@@ -61,9 +62,14 @@ final class TLSSession {
         ERR_clear_error()
     }
 
-    /// The server name the client sent (SNI), lowercased.
+    /// The server name the client sent (SNI) in `HostName`'s normal form, the form the `Host`
+    /// header is compared in; a name that is not a host name stays as sent, lower-cased, so it
+    /// never equals a valid `Host`.
     var serverName: String? {
-        SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name).map { String(cString: $0).lowercased() }
+        SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name).map {
+            let sent = String(cString: $0)
+            return HostName(sent)?.value ?? sent.lowercased()
+        }
     }
 
     var protocolVersion: String { String(cString: SSL_get_version(ssl)) }
