@@ -74,7 +74,25 @@ let package = Package(
         ),
         // White-label revenue sharing: plans, exact double-entry postings, statements.
         .target(
-            name: "ScryptexRevenue", dependencies: ["ScryptexCore", "ScryptexCrypto", "ScryptexPostgres"],
+            name: "ScryptexRevenue",
+            dependencies: ["ScryptexCore", "ScryptexCrypto", "ScryptexPostgres", "ScryptexTenancy"],
+            swiftSettings: strictSettings
+        ),
+        // White-label instances: commercial plans and their feature catalogue.
+        .target(
+            name: "ScryptexWhiteLabel",
+            dependencies: ["ScryptexCore", "ScryptexPostgres", "ScryptexTenancy"],
+            swiftSettings: strictSettings
+        ),
+        // The migration sets from before each module owned its tables, frozen, and where they
+        // end in the module sets (the conversion of databases they built).
+        .target(
+            name: "ScryptexSchemaHistory",
+            dependencies: [
+                "ScryptexCompliance", "ScryptexIdentity", "ScryptexInstitutional", "ScryptexPostgres",
+                "ScryptexRevenue",
+                "ScryptexTenancy", "ScryptexWhiteLabel",
+            ],
             swiftSettings: strictSettings
         ),
         // Mustache templates for branded pages and printable statements.
@@ -98,8 +116,7 @@ let package = Package(
                 "ScryptexACME", "ScryptexCore", "ScryptexCrypto", "ScryptexEventLoops", "ScryptexPostgres",
                 "ScryptexEmbeddedPostgres",
                 "ScryptexHTTP", "ScryptexCompliance", "ScryptexIdentity", "ScryptexInstitutional", "ScryptexRevenue",
-                "ScryptexTemplates",
-                "ScryptexTenancy",
+                "ScryptexSchemaHistory", "ScryptexTemplates", "ScryptexTenancy", "ScryptexWhiteLabel",
             ],
             swiftSettings: strictSettings
         ),
@@ -129,7 +146,9 @@ let package = Package(
         ),
         .testTarget(
             name: "ScryptexIdentityTests",
-            dependencies: ["ScryptexIdentity", "ScryptexCrypto", "ScryptexApp", "ScryptexTestSupport"],
+            dependencies: [
+                "ScryptexIdentity", "ScryptexCore", "ScryptexCrypto", "ScryptexTenancy", "ScryptexTestSupport",
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(
@@ -144,7 +163,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ScryptexRevenueTests",
-            dependencies: ["ScryptexRevenue", "ScryptexCore", "ScryptexApp", "ScryptexTenancy", "ScryptexTestSupport"],
+            dependencies: ["ScryptexRevenue", "ScryptexCore", "ScryptexTenancy", "ScryptexTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(name: "ScryptexCoreTests", dependencies: ["ScryptexCore"], swiftSettings: strictSettings),
@@ -179,10 +198,16 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "ScryptexSchemaHistoryTests",
+            dependencies: ["ScryptexPostgres", "ScryptexSchemaHistory"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "ScryptexAppTests",
             dependencies: [
                 "ScryptexApp", "ScryptexCompliance", "ScryptexCore", "ScryptexCrypto", "ScryptexHTTP",
-                "ScryptexIdentity", "ScryptexRevenue", "ScryptexTemplates",
+                "ScryptexIdentity", "ScryptexPostgres", "ScryptexRevenue", "ScryptexSchemaHistory", "ScryptexTemplates",
+                "ScryptexTenancy", "ScryptexWhiteLabel",
                 "ScryptexTestSupport",
             ],
             swiftSettings: strictSettings

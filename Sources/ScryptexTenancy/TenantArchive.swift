@@ -76,11 +76,11 @@ public struct TenantArchive: Sendable {
         else {
             throw ServiceError(.invalidInput, "line 1: this is not a Scryptex tenant archive")
         }
-        guard let version = header["schemaVersion"] as? Int, version == provisioner.tenantMigrations.latestVersion
+        guard let version = header["schemaVersion"] as? Int, version == provisioner.tenantMigrations.generation
         else {
             throw ServiceError(
                 .invalidInput,
-                "line 1: the archive is from tenant schema version \(header["schemaVersion"] ?? "?"), this program is at \(provisioner.tenantMigrations.latestVersion)"
+                "line 1: the archive is from tenant schema version \(header["schemaVersion"] ?? "?"), this program is at \(provisioner.tenantMigrations.generation)"
             )
         }
         var controlPlane: [String: [[String: Any]]] = [:]

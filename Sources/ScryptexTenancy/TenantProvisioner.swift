@@ -39,13 +39,13 @@ public struct TenantProvisioner: Sendable {
     public typealias SetUp = @Sendable (Tenant, PostgresTransaction) async throws -> Void
 
     public let platformDomain: String
-    public let tenantMigrations: MigrationSet
+    public let tenantMigrations: MigrationPlan
     /// Schemas built ahead of need; `create` takes one when ready (see `TenantSpareSchemas`).
     public let spares: TenantSpareSchemas
     private let logger: Logger
     private let setUp: SetUp?
 
-    public init(platformDomain: String, tenantMigrations: MigrationSet, logger: Logger, setUp: SetUp? = nil) {
+    public init(platformDomain: String, tenantMigrations: MigrationPlan, logger: Logger, setUp: SetUp? = nil) {
         self.platformDomain = platformDomain
         self.tenantMigrations = tenantMigrations
         self.spares = TenantSpareSchemas(tenantMigrations: tenantMigrations, logger: logger)
@@ -124,7 +124,7 @@ public struct TenantProvisioner: Sendable {
             // Tenant migrations run as the tenant role, so every table belongs to the tenant (for
             // a spare, only those added since it was built).
             try await TenantRole.assume(slug, in: transaction)
-            try await Migrator(set: tenantMigrations, logger: logger).migrate(schema: slug.schema, within: transaction)
+            try await Migrator(plan: tenantMigrations, logger: logger).migrate(schema: slug.schema, within: transaction)
             try await transaction.executeScript("RESET ROLE")
             try await TenantAuditProtection.apply(slug, in: transaction)
             try await transaction.execute(
@@ -141,7 +141,7 @@ public struct TenantProvisioner: Sendable {
             )
             try await transaction.execute(
                 """
-                UPDATE platform.tenants SET status = 'active', schema_version = \(tenantMigrations.latestVersion),
+                UPDATE platform.tenants SET status = 'active', schema_version = \(tenantMigrations.generation),
                     updated_at = now() WHERE id = \(id)
                 """
             )

@@ -4,13 +4,13 @@ public import ScryptexPostgres
 
 /// Compares each tenant's schema with the one its migrations should have produced: tables,
 /// columns (type, nullability, default), constraints and indexes. The expected shape is built
-/// by applying the tenant migration set to a scratch schema in a transaction that is rolled back.
+/// by applying the tenant migration plan to a scratch schema in a transaction that is rolled back.
 public struct TenantSchemaDrift: Sendable {
-    public let set: MigrationSet
+    public let plan: MigrationPlan
     private let logger: Logger
 
-    public init(set: MigrationSet, logger: Logger) {
-        self.set = set
+    public init(plan: MigrationPlan, logger: Logger) {
+        self.plan = plan
         self.logger = logger
     }
 
@@ -35,7 +35,7 @@ public struct TenantSchemaDrift: Sendable {
         let reference = SQLIdentifier(static: "scryptex_drift_reference")
         do {
             try await pool.withTransaction { transaction in
-                try await Migrator(set: set, logger: logger).migrate(schema: reference, within: transaction)
+                try await Migrator(plan: plan, logger: logger).migrate(schema: reference, within: transaction)
                 throw RolledBack(shape: try await Self.shape(of: reference, on: transaction.connection))
             }
         } catch let rolledBack as RolledBack {

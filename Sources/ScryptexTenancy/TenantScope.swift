@@ -82,14 +82,14 @@ extension TenantScope {
     }
 }
 
-/// Applies the tenant migration set to one tenant's schema, as the tenant's role (so every new
+/// Applies the tenant migration plan to one tenant's schema, as the tenant's role (so every new
 /// object belongs to the tenant), in one transaction.
 public struct TenantMigrationRunner: Sendable {
-    public let set: MigrationSet
+    public let plan: MigrationPlan
     private let logger: Logger
 
-    public init(set: MigrationSet, logger: Logger) {
-        self.set = set
+    public init(plan: MigrationPlan, logger: Logger) {
+        self.plan = plan
         self.logger = logger
     }
 
@@ -98,11 +98,12 @@ public struct TenantMigrationRunner: Sendable {
         // A migration may rebuild a tenant's large tables: no statement timeout applies.
         try await connection.withTransaction(statementTimeout: .zero) { transaction in
             try await TenantRole.assume(slug, in: transaction)
-            let report = try await Migrator(set: set, logger: logger).migrate(schema: slug.schema, within: transaction)
+            let report = try await Migrator(plan: plan, logger: logger).migrate(
+                schema: slug.schema, within: transaction)
             try await transaction.executeScript("RESET ROLE")
             try await TenantAuditProtection.apply(slug, in: transaction)
             try await transaction.execute(
-                "UPDATE platform.tenants SET schema_version = \(report.currentVersion), updated_at = now() WHERE slug = \(slug.value)"
+                "UPDATE platform.tenants SET schema_version = \(report.generation), updated_at = now() WHERE slug = \(slug.value)"
             )
             return report
         }

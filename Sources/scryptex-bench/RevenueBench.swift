@@ -4,6 +4,7 @@ import ScryptexCore
 import ScryptexEmbeddedPostgres
 import ScryptexPostgres
 import ScryptexRevenue
+import ScryptexTenancy
 import ScryptexTestSupport
 
 /// Revenue-ledger benchmark: ingest fee events for many partners in batches over a few
@@ -33,8 +34,8 @@ enum RevenueBench {
         let pool = PostgresConnectionPool(
             configuration: configuration, options: .init(maximumConnections: max(4, lanes)), logger: logger)
         try await pool.withConnection {
-            try await Migrator(set: PlatformMigrations.set, logger: logger).migrate(
-                schema: PlatformMigrations.schema, on: $0)
+            try await Migrator(plan: SchemaPlans.platform, logger: logger).migrate(
+                schema: PlatformSchema.name, on: $0)
         }
 
         // Partners: control-plane rows only (the ledger lives in the control plane; tenant

@@ -63,11 +63,11 @@ var configuration = server
 configuration.database = "scryptex_bench"
 let pool = PostgresConnectionPool(configuration: configuration, options: .init(maximumConnections: 4), logger: logger)
 try await pool.withConnection {
-    try await Migrator(set: PlatformMigrations.set, logger: logger).migrate(schema: PlatformMigrations.schema, on: $0)
+    try await Migrator(plan: SchemaPlans.platform, logger: logger).migrate(schema: PlatformSchema.name, on: $0)
 }
 
 let provisioner = TenantProvisioner(
-    platformDomain: "bench.example", tenantMigrations: TenantMigrations.set, logger: logger)
+    platformDomain: "bench.example", tenantMigrations: SchemaPlans.tenant, logger: logger)
 var durations: [Double] = []
 let clock = ContinuousClock()
 for index in 0..<tenantCount {
@@ -107,17 +107,17 @@ let migrateStatus = await program.run(arguments: ["migrate"])
 let migrateTime = milliseconds(clock.now - migrateStarted)
 
 // One new migration over every tenant: canary first, then 4 at a time.
-let extended = MigrationSet(
-    name: "tenant",
-    migrations: TenantMigrations.set.migrations + [
-        Migration(
-            version: (TenantMigrations.set.migrations.last?.version ?? 0) + 1, name: "bench_add_column",
-            sql: "ALTER TABLE institutional_accounts ADD COLUMN bench_note text;")
-    ]
-)
+let extended = SchemaPlans.tenant.appending(
+    MigrationSet(
+        name: "bench",
+        migrations: [
+            Migration(
+                version: 1, name: "bench_add_column",
+                sql: "ALTER TABLE institutional_accounts ADD COLUMN bench_note text;")
+        ]))
 let campaignStarted = clock.now
 let campaign = await TenantMigrationCampaign(
-    runner: TenantMigrationRunner(set: extended, logger: logger), concurrency: 4
+    runner: TenantMigrationRunner(plan: extended, logger: logger), concurrency: 4
 )
 .run(try (0..<tenantCount).map { try TenantSlug("tenant\($0)") }, on: pool)
 let campaignTime = milliseconds(clock.now - campaignStarted)

@@ -73,6 +73,11 @@ struct ProgramTests {
         #expect(text.contains("debug  (environment)"))
     }
 
+    /// "tenancy 1, tenancy 2, …, compliance 1": every migration of the plan's sets, in order.
+    static func everyMigration(of plan: MigrationPlan) -> String {
+        plan.sets.flatMap { set in set.migrations.map { "\(set.name) \($0.version)" } }.joined(separator: ", ")
+    }
+
     @Test func migrateAppliesPlatformAndTenantSchemas() async throws {
         try await TestDatabase.withFreshDatabase { configuration in
             let environment = ["DATABASE_URL": configuration.url()]
@@ -80,12 +85,12 @@ struct ProgramTests {
             #expect(await program.run(["migrate"], environment: environment) == 0)
             #expect(
                 program.output.contains(
-                    "platform schema platform: applied \((1...PlatformMigrations.set.latestVersion).map(String.init).joined(separator: ", ")); now at version \(PlatformMigrations.set.latestVersion)"
+                    "platform schema platform: applied \(Self.everyMigration(of: SchemaPlans.platform)); now at generation \(SchemaPlans.platform.generation)"
                 ))
             #expect(await program.run(["migrate"], environment: environment) == 0)
             #expect(
                 program.output.contains(
-                    "platform schema platform: up to date at version \(PlatformMigrations.set.latestVersion)"))
+                    "platform schema platform: up to date at generation \(SchemaPlans.platform.generation)"))
 
             // A provisioned tenant's schema is migrated as its own role.
             #expect(
@@ -94,7 +99,7 @@ struct ProgramTests {
             #expect(await program.run(["migrate"], environment: environment) == 0)
             #expect(
                 program.output.contains(
-                    "tenant schemas: 1 total, 1 already up to date, 0 migrated, 0 failed (tenant set at version \(TenantMigrations.set.latestVersion))"
+                    "tenant schemas: 1 total, 1 already up to date, 0 migrated, 0 failed (tenant schemas at generation \(SchemaPlans.tenant.generation))"
                 ))
             let connection = try await PostgresConnection.connect(
                 configuration: configuration, logger: TestDatabase.logger)
@@ -108,11 +113,11 @@ struct ProgramTests {
                 ])
             )
             let version = try await connection.query("SELECT schema_version FROM platform.tenants WHERE slug = 'acme'")
-            #expect(try version.first?.decode("schema_version", as: Int.self) == TenantMigrations.set.latestVersion)
+            #expect(try version.first?.decode("schema_version", as: Int.self) == SchemaPlans.tenant.generation)
             await connection.close()
 
             #expect(await program.run(["migrate", "--status"], environment: environment) == 0)
-            #expect(program.output.contains("platform 1 create_control_plane: applied"))
+            #expect(program.output.contains("platform tenancy 1 create_control_plane: applied"))
         }
     }
 
@@ -134,7 +139,7 @@ struct ProgramTests {
             #expect(await program.run(["tenant", "list"], environment: environment) == 0)
             #expect(
                 program.output.last
-                    == "acme  active  v\(TenantMigrations.set.latestVersion)  Acme  [acme.example acme.localhost]")
+                    == "acme  active  v\(SchemaPlans.tenant.generation)  Acme  [acme.example acme.localhost]")
             let archivePath = "/tmp/scryptex-export-\(UInt64.random(in: 0...UInt64.max)).jsonl"
             defer { try? FileManagerFacade.remove(archivePath) }
             #expect(
@@ -186,7 +191,7 @@ struct ProgramTests {
         #expect(await program.run(["migrate"], environment: environment) == 0)
         #expect(
             program.output.contains(
-                "platform schema platform: up to date at version \(PlatformMigrations.set.latestVersion)"))
+                "platform schema platform: up to date at generation \(SchemaPlans.platform.generation)"))
         #expect(await program.run(["db", "status"], environment: environment) == 3)
         try? FileManagerFacade.remove(root)
     }

@@ -31,8 +31,8 @@ struct RouteHarness {
                 configuration: configuration, options: .init(maximumConnections: 6), logger: TestDatabase.logger)
             do {
                 try await pool.withConnection { connection in
-                    try await Migrator(set: PlatformMigrations.set, logger: TestDatabase.logger).migrate(
-                        schema: PlatformMigrations.schema, on: connection)
+                    try await Migrator(plan: SchemaPlans.platform, logger: TestDatabase.logger).migrate(
+                        schema: PlatformSchema.name, on: connection)
                 }
                 var settings = try Configuration(environment: environment)
                 settings.platformDomain = "localhost"

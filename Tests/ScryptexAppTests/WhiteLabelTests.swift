@@ -5,6 +5,7 @@ import ScryptexIdentity
 import ScryptexPostgres
 import ScryptexTenancy
 import ScryptexTestSupport
+import ScryptexWhiteLabel
 import Testing
 
 @testable import ScryptexApp

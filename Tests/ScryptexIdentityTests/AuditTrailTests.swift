@@ -1,5 +1,4 @@
 import Foundation
-import ScryptexApp
 import ScryptexCore
 import ScryptexCrypto
 import ScryptexIdentity
@@ -17,12 +16,16 @@ func withIdentityTenant<Result>(
             configuration: configuration, options: .init(maximumConnections: 4), logger: TestDatabase.logger)
         do {
             try await pool.withConnection { connection in
-                try await Migrator(set: PlatformMigrations.set, logger: TestDatabase.logger).migrate(
-                    schema: PlatformMigrations.schema, on: connection)
+                try await Migrator(
+                    plan: MigrationPlan([TenancyMigrations.platform, IdentityMigrations.platform]),
+                    logger: TestDatabase.logger
+                ).migrate(
+                    schema: PlatformSchema.name, on: connection)
             }
             let keyring = Keyring(master: try MasterKey(bytes: SecureRandom.bytes(count: 32)))
             let provisioner = TenantProvisioner(
-                platformDomain: "localhost", tenantMigrations: TenantMigrations.set, logger: TestDatabase.logger
+                platformDomain: "localhost", tenantMigrations: MigrationPlan([IdentityMigrations.tenant]),
+                logger: TestDatabase.logger
             ) { tenant, transaction in
                 try await keyring.createFirstKey(for: tenant.id, in: transaction)
             }

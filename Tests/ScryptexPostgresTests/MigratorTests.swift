@@ -14,14 +14,14 @@ struct MigratorTests {
             let migrator = Migrator(
                 set: MigrationSet(name: "test", migrations: [Self.first]), logger: TestDatabase.logger)
             let report = try await migrator.migrate(schema: Self.schema, on: connection)
-            #expect(report.applied == [1])
-            #expect(report.currentVersion == 1)
-            #expect(try await migrator.migrate(schema: Self.schema, on: connection).applied == [])
+            #expect(report.applied.map(\.version) == [1])
+            #expect(report.generation == 1)
+            #expect(try await migrator.migrate(schema: Self.schema, on: connection).applied.map(\.version) == [])
 
             let extended = Migrator(
                 set: MigrationSet(name: "test", migrations: [Self.first, Self.second]), logger: TestDatabase.logger)
             #expect(try await extended.status(schema: Self.schema, on: connection).map(\.isApplied) == [true, false])
-            #expect(try await extended.migrate(schema: Self.schema, on: connection).applied == [2])
+            #expect(try await extended.migrate(schema: Self.schema, on: connection).applied.map(\.version) == [2])
             try await connection.execute("INSERT INTO inventory.widgets (id, name, colour) VALUES (1, 'a', 'red')")
             let recorded = try await connection.query(
                 "SELECT version, checksum FROM inventory.scryptex_migrations ORDER BY version")
@@ -109,8 +109,107 @@ struct MigratorTests {
                 for try await report in group { all.append(report) }
                 return all
             }
-            #expect(reports.flatMap(\.applied).sorted() == [1, 2, 3])
-            #expect(reports.allSatisfy { $0.currentVersion == 3 })
+            #expect(reports.flatMap(\.applied).map(\.version).sorted() == [1, 2, 3])
+            #expect(reports.allSatisfy { $0.generation == 3 })
+        }
+    }
+
+    // Module sets and the legacy conversion.
+
+    static let widgets = MigrationSet(name: "widgets", migrations: [first, second])
+    static let gadgets = MigrationSet(
+        name: "gadgets",
+        migrations: [
+            Migration(version: 1, name: "create_gadgets", sql: "CREATE TABLE gadgets (id int REFERENCES widgets (id));")
+        ])
+
+    @Test func eachSetCountsItsOwnVersionsInPlanOrder() async throws {
+        try await TestDatabase.withFreshConnection { connection in
+            let plan = MigrationPlan([Self.widgets, Self.gadgets])
+            let report = try await Migrator(plan: plan, logger: TestDatabase.logger).migrate(
+                schema: Self.schema, on: connection)
+            #expect(report.applied.map(\.description) == ["widgets 1", "widgets 2", "gadgets 1"])
+            #expect(report.generation == 3)
+            let recorded = try await connection.query(
+                "SELECT migration_set || ' ' || version AS entry FROM inventory.scryptex_migrations ORDER BY applied_at, version"
+            )
+            #expect(
+                try recorded.map { try $0.decode("entry", as: String.self) }.sorted() == [
+                    "gadgets 1", "widgets 1", "widgets 2",
+                ])
+            // A set the program does not have is refused by name.
+            let error = await #expect(throws: MigrationError.self) {
+                try await Migrator(set: Self.widgets, logger: TestDatabase.logger).migrate(
+                    schema: Self.schema, on: connection)
+            }
+            #expect(error?.code == .unknownSet)
+            #expect(error?.message.contains("no migration set 'gadgets'") == true)
+        }
+    }
+
+    @Test func aLegacySchemaIsBroughtToItsEndThenConvertedWithoutRunningAnything() async throws {
+        try await TestDatabase.withFreshConnection { connection in
+            // The legacy set: one list that built both tables (its second migration not yet applied).
+            let legacy = MigrationSet(
+                name: "old",
+                migrations: [
+                    Migration(
+                        version: 1, name: "create_both",
+                        sql:
+                            "CREATE TABLE widgets (id int PRIMARY KEY, name text); CREATE TABLE gadgets (id int REFERENCES widgets (id));"
+                    ),
+                    Migration(version: 2, name: "add_colour", sql: "ALTER TABLE widgets ADD COLUMN colour text;"),
+                ])
+            try await Migrator(
+                set: MigrationSet(name: "old", migrations: [legacy.migrations[0]]), logger: TestDatabase.logger
+            )
+            .migrate(schema: Self.schema, on: connection)
+            try await connection.execute("INSERT INTO inventory.widgets (id, name) VALUES (7, 'kept')")
+            // The bookkeeping table as the legacy program made it: the version alone was the key.
+            try await connection.execute(
+                "ALTER TABLE inventory.scryptex_migrations DROP CONSTRAINT scryptex_migrations_pkey, ADD PRIMARY KEY (version)"
+            )
+
+            let later = Migration(version: 3, name: "add_size", sql: "ALTER TABLE widgets ADD COLUMN size int;")
+            let plan = MigrationPlan(
+                [MigrationSet(name: "widgets", migrations: [Self.first, Self.second, later]), Self.gadgets],
+                legacy: LegacyMigrations(set: legacy, endPoints: ["widgets": 2, "gadgets": 1]))
+            let report = try await Migrator(plan: plan, logger: TestDatabase.logger).migrate(
+                schema: Self.schema, on: connection)
+            // The legacy set's pending migration, the conversion, then what came after the end points.
+            #expect(report.applied.map(\.description) == ["old 2", "widgets 3"])
+            #expect(report.converted)
+            #expect(report.generation == 2 + 3 + 1)
+            let row = try await connection.query("SELECT name, colour, size FROM inventory.widgets WHERE id = 7")
+                .firstRow
+            #expect(try row.decode("name", as: String.self) == "kept")
+            let entries = try await Migrator(plan: plan, logger: TestDatabase.logger).status(
+                schema: Self.schema, on: connection)
+            #expect(entries.allSatisfy { $0.isApplied })
+            #expect(
+                entries.map { "\($0.set) \($0.version)" } == [
+                    "old 1", "old 2", "widgets 1", "widgets 2", "widgets 3", "gadgets 1",
+                ])
+            let key = try await connection.query(
+                """
+                SELECT pg_get_constraintdef(oid) AS definition FROM pg_constraint
+                WHERE conrelid = 'inventory.scryptex_migrations'::regclass AND contype = 'p'
+                """)
+            #expect(try key.firstRow.decode("definition", as: String.self) == "PRIMARY KEY (migration_set, version)")
+            // Nothing left to do; a changed legacy migration is still caught.
+            #expect(
+                try await Migrator(plan: plan, logger: TestDatabase.logger).migrate(schema: Self.schema, on: connection)
+                    .applied.isEmpty)
+            let edited = MigrationSet(
+                name: "old",
+                migrations: [legacy.migrations[0], Migration(version: 2, name: "add_colour", sql: "SELECT 1;")])
+            let error = await #expect(throws: MigrationError.self) {
+                try await Migrator(
+                    plan: MigrationPlan(plan.sets, legacy: LegacyMigrations(set: edited, endPoints: ["widgets": 2])),
+                    logger: TestDatabase.logger
+                ).migrate(schema: Self.schema, on: connection)
+            }
+            #expect(error?.code == .checksumMismatch)
         }
     }
 }

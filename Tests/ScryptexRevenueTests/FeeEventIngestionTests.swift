@@ -1,5 +1,4 @@
 import Foundation
-import ScryptexApp
 import ScryptexCore
 import ScryptexPostgres
 import ScryptexRevenue
@@ -15,11 +14,14 @@ struct FeeEventIngestionTests {
                 configuration: configuration, options: .init(maximumConnections: 4), logger: TestDatabase.logger)
             do {
                 try await pool.withConnection { connection in
-                    try await Migrator(set: PlatformMigrations.set, logger: TestDatabase.logger).migrate(
-                        schema: PlatformMigrations.schema, on: connection)
+                    try await Migrator(
+                        plan: MigrationPlan([TenancyMigrations.platform, RevenueMigrations.platform]),
+                        logger: TestDatabase.logger
+                    ).migrate(
+                        schema: PlatformSchema.name, on: connection)
                 }
                 let tenant = try await TenantProvisioner(
-                    platformDomain: "localhost", tenantMigrations: TenantMigrations.set, logger: TestDatabase.logger
+                    platformDomain: "localhost", tenantMigrations: MigrationPlan([]), logger: TestDatabase.logger
                 ).create(.init(slug: "acme", displayName: "Acme"), on: pool)
                 try await body(pool, tenant.id)
                 await pool.close()

@@ -1,5 +1,4 @@
 import Foundation
-import ScryptexApp
 import ScryptexCore
 import ScryptexPostgres
 import ScryptexRevenue
@@ -22,11 +21,14 @@ struct LedgerFixture {
                 configuration: configuration, options: .init(maximumConnections: 4), logger: TestDatabase.logger)
             do {
                 try await pool.withConnection { connection in
-                    try await Migrator(set: PlatformMigrations.set, logger: TestDatabase.logger).migrate(
-                        schema: PlatformMigrations.schema, on: connection)
+                    try await Migrator(
+                        plan: MigrationPlan([TenancyMigrations.platform, RevenueMigrations.platform]),
+                        logger: TestDatabase.logger
+                    ).migrate(
+                        schema: PlatformSchema.name, on: connection)
                 }
                 let provisioner = TenantProvisioner(
-                    platformDomain: "localhost", tenantMigrations: TenantMigrations.set, logger: TestDatabase.logger)
+                    platformDomain: "localhost", tenantMigrations: MigrationPlan([]), logger: TestDatabase.logger)
                 let acme = try await provisioner.create(.init(slug: "acme", displayName: "Acme"), on: pool).id
                 let zenith = try await provisioner.create(.init(slug: "zenith", displayName: "Zenith"), on: pool).id
                 let usd = try Currency("USD")

@@ -14,11 +14,11 @@ func withControlPlane<Result>(
         let pool = PostgresConnectionPool(
             configuration: configuration, options: .init(maximumConnections: 4), logger: TestDatabase.logger)
         try await pool.withConnection { connection in
-            try await Migrator(set: PlatformMigrations.set, logger: TestDatabase.logger).migrate(
-                schema: PlatformMigrations.schema, on: connection)
+            try await Migrator(plan: SchemaPlans.platform, logger: TestDatabase.logger).migrate(
+                schema: PlatformSchema.name, on: connection)
         }
         let provisioner = TenantProvisioner(
-            platformDomain: "localhost", tenantMigrations: TenantMigrations.set, logger: TestDatabase.logger)
+            platformDomain: "localhost", tenantMigrations: SchemaPlans.tenant, logger: TestDatabase.logger)
         do {
             let result = try await body(pool, provisioner)
             await pool.close()

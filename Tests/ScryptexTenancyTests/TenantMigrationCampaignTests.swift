@@ -7,15 +7,15 @@ import Testing
 
 @Suite("Migrating many tenants")
 struct TenantMigrationCampaignTests {
-    /// The tenant set plus one new migration.
-    static let extended = MigrationSet(
-        name: "tenant",
-        migrations: TenantMigrations.set.migrations + [
-            Migration(
-                version: TenantMigrations.set.latestVersion + 1, name: "add_account_note",
-                sql: "ALTER TABLE institutional_accounts ADD COLUMN note text;")
-        ]
-    )
+    /// The tenant plan plus one new migration.
+    static let extended = SchemaPlans.tenant.appending(
+        MigrationSet(
+            name: "test",
+            migrations: [
+                Migration(
+                    version: 1, name: "add_account_note",
+                    sql: "ALTER TABLE institutional_accounts ADD COLUMN note text;")
+            ]))
 
     static func versions(_ pool: PostgresConnectionPool) async throws -> [String: Int] {
         var result: [String: Int] = [:]
@@ -31,7 +31,7 @@ struct TenantMigrationCampaignTests {
             for slug in slugs { try await provisioner.create(.init(slug: slug, displayName: slug), on: pool) }
             // Sabotage gamma: the new column already exists there, so its migration fails.
             try await pool.execute("ALTER TABLE t_gamma.institutional_accounts ADD COLUMN note text")
-            let runner = TenantMigrationRunner(set: Self.extended, logger: TestDatabase.logger)
+            let runner = TenantMigrationRunner(plan: Self.extended, logger: TestDatabase.logger)
             let seen = Mutex<[Int]>([])
             let outcome = await TenantMigrationCampaign(runner: runner, concurrency: 2, canaryCount: 1)
                 .run(try slugs.map { try TenantSlug($0) }, on: pool) { progress in
@@ -41,7 +41,7 @@ struct TenantMigrationCampaignTests {
             #expect(outcome.failed.map(\.tenant) == ["gamma"])
             #expect(outcome.failed.first?.error.contains("add_account_note") == true)
             #expect(seen.withLock { $0 }.sorted() == [1, 2, 3, 4])
-            let base = TenantMigrations.set.latestVersion
+            let base = SchemaPlans.tenant.generation
             #expect(
                 try await Self.versions(pool) == ["acme": base + 1, "beta": base + 1, "delta": base + 1, "gamma": base])
 
@@ -60,11 +60,11 @@ struct TenantMigrationCampaignTests {
             }
             try await pool.execute("ALTER TABLE t_acme.institutional_accounts ADD COLUMN note text")
             let outcome = await TenantMigrationCampaign(
-                runner: TenantMigrationRunner(set: Self.extended, logger: TestDatabase.logger), canaryCount: 1
+                runner: TenantMigrationRunner(plan: Self.extended, logger: TestDatabase.logger), canaryCount: 1
             ).run(try ["acme", "beta", "gamma"].map { try TenantSlug($0) }, on: pool)
             #expect(outcome.stoppedAfterCanary)
             #expect(outcome.migrated.isEmpty)
-            let base = TenantMigrations.set.latestVersion
+            let base = SchemaPlans.tenant.generation
             #expect(try await Self.versions(pool) == ["acme": base, "beta": base, "gamma": base])
         }
     }

@@ -11,7 +11,7 @@ struct TenantSchemaDriftTests {
             for slug in ["acme", "zenith"] {
                 try await provisioner.create(.init(slug: slug, displayName: slug), on: pool)
             }
-            let checker = TenantSchemaDrift(set: TenantMigrations.set, logger: TestDatabase.logger)
+            let checker = TenantSchemaDrift(plan: SchemaPlans.tenant, logger: TestDatabase.logger)
             let slugs = try ["acme", "zenith"].map { try TenantSlug($0) }
             let clean = try await checker.check(slugs, on: pool)
             #expect(clean.isEmpty, "\(clean)")

@@ -29,7 +29,7 @@ struct TenantSpareSchemaTests {
             #expect(try await Self.spareSchemaNames(on: pool).count == 1)
 
             // Same shape, same ownership, trail functions pointed at the tenant's own schema.
-            let drift = try await TenantSchemaDrift(set: TenantMigrations.set, logger: TestDatabase.logger)
+            let drift = try await TenantSchemaDrift(plan: SchemaPlans.tenant, logger: TestDatabase.logger)
                 .check([acme.slug, zenith.slug], on: pool)
             #expect(drift.isEmpty, "\(drift)")
             let owners = try await pool.query(
@@ -71,7 +71,7 @@ struct TenantSpareSchemaTests {
     @Test func aFailedCreationGivesTheSpareBack() async throws {
         try await withControlPlane { pool, _ in
             let failing = TenantProvisioner(
-                platformDomain: "localhost", tenantMigrations: TenantMigrations.set, logger: TestDatabase.logger,
+                platformDomain: "localhost", tenantMigrations: SchemaPlans.tenant, logger: TestDatabase.logger,
                 setUp: { _, _ in throw SetUpFailed() })
             try await failing.spares.replenish(to: 1, on: pool)
             let spare = try await Self.spareSchemaNames(on: pool)
@@ -97,14 +97,19 @@ struct TenantSpareSchemaTests {
 
     @Test func aSpareBuiltBeforeANewMigrationGetsItWhenTaken() async throws {
         try await withControlPlane { pool, provisioner in
-            let older = MigrationSet(name: "tenant", migrations: Array(TenantMigrations.set.migrations.dropLast(2)))
+            var sets = SchemaPlans.tenant.sets
+            let last = sets.removeLast()
+            let older = MigrationPlan(
+                sets + [MigrationSet(name: last.name, migrations: Array(last.migrations.dropLast(2)))])
             try await TenantSpareSchemas(tenantMigrations: older, logger: TestDatabase.logger).replenish(
                 to: 1, on: pool)
             let acme = try await provisioner.create(.init(slug: "acme", displayName: "Acme"), on: pool)
             #expect(try await provisioner.spares.readyCount(on: pool) == 0)
-            let versions = try await pool.query("SELECT max(version) AS latest FROM t_acme.scryptex_migrations")
-            #expect(try versions.first?.decode("latest", as: Int.self) == TenantMigrations.set.latestVersion)
-            let drift = try await TenantSchemaDrift(set: TenantMigrations.set, logger: TestDatabase.logger)
+            let applied = try await pool.query("SELECT count(*) AS n FROM t_acme.scryptex_migrations")
+            #expect(
+                try applied.firstRow.decode("n", as: Int.self)
+                    == SchemaPlans.tenant.sets.reduce(0) { $0 + $1.migrations.count })
+            let drift = try await TenantSchemaDrift(plan: SchemaPlans.tenant, logger: TestDatabase.logger)
                 .check([acme.slug], on: pool)
             #expect(drift.isEmpty, "\(drift)")
         }

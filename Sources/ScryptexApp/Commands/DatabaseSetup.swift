@@ -1,6 +1,7 @@
 import ScryptexCore
 import ScryptexEmbeddedPostgres
 import ScryptexPostgres
+import ScryptexTenancy
 
 /// The database a command works with: `DATABASE_URL`, or the embedded cluster, started if
 /// needed (and stopped again by `finish` when this command started it).
@@ -141,8 +142,8 @@ struct DatabaseSetup: Sendable {
     ) async throws -> Result {
         try await withConnection(configuration, logger: logger) { connection in
             if migratingPlatform {
-                try await Migrator(set: PlatformMigrations.set, logger: logger)
-                    .migrate(schema: PlatformMigrations.schema, on: connection)
+                try await Migrator(plan: SchemaPlans.platform, logger: logger)
+                    .migrate(schema: PlatformSchema.name, on: connection)
             }
             let pool = PostgresConnectionPool(
                 configuration: connection.configuration, options: .init(maximumConnections: 4), logger: logger

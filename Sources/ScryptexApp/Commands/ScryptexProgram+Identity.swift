@@ -79,7 +79,7 @@ extension ScryptexProgram {
                     if let slug = invocation.value("tenant") {
                         schema = try await liveTenant(slug, on: pool).schema
                     } else {
-                        schema = PlatformMigrations.schema
+                        schema = PlatformSchema.name
                     }
                     let verification = try await pool.withTransaction { transaction in
                         try await sealing.verify(schema, checkpointKey: keyring.auditCheckpointKey, in: transaction)

@@ -243,7 +243,7 @@ public struct ScryptexProgram: Sendable {
                 "SELECT slug FROM platform.tenants WHERE status <> 'deleted' ORDER BY slug"
             )
             .map { try TenantSlug(try $0.decode("slug", as: String.self)) }
-            let drift = try await TenantSchemaDrift(set: TenantMigrations.set, logger: logger).check(slugs, on: pool)
+            let drift = try await TenantSchemaDrift(plan: SchemaPlans.tenant, logger: logger).check(slugs, on: pool)
             for slug in drift.keys.sorted() {
                 for line in drift[slug] ?? [] { output("tenant \(slug): \(line)") }
             }

@@ -2,6 +2,7 @@ import Foundation
 import ScryptexCore
 import ScryptexIdentity
 import ScryptexPostgres
+import ScryptexTenancy
 
 /// Applies `AUDIT_RETENTION_DAYS` to every trail (the control plane's and each live tenant's):
 /// records older than the retention period are deleted behind a signed checkpoint. The host runs
@@ -34,7 +35,7 @@ struct AuditRetention: Sendable {
 
     /// The schemas whose trails the host keeps: the control plane's and each live tenant's.
     static func trails(on pool: PostgresConnectionPool) async throws -> [SQLIdentifier] {
-        var schemas = [PlatformMigrations.schema]
+        var schemas = [PlatformSchema.name]
         let rows = try await pool.query(
             "SELECT slug FROM platform.tenants WHERE status IN ('active', 'suspended') ORDER BY slug")
         for row in rows {

@@ -10,7 +10,7 @@ enum TenantIdentitySetUp {
     /// trail and in the control plane's, all inside the provisioning transaction.
     static func provisioner(_ configuration: Configuration, keyring: Keyring, logger: Logger) -> TenantProvisioner {
         TenantProvisioner(
-            platformDomain: configuration.platformDomain, tenantMigrations: TenantMigrations.set, logger: logger
+            platformDomain: configuration.platformDomain, tenantMigrations: SchemaPlans.tenant, logger: logger
         ) { tenant, transaction in
             try await setUp(tenant, keyring: keyring, actor: "system", requestID: nil, in: transaction)
         }
@@ -25,7 +25,7 @@ enum TenantIdentitySetUp {
             actor: actor, action: "tenant.provisioned", objectType: "tenant", objectID: tenant.slug.value,
             requestID: requestID, details: ["displayName": tenant.displayName])
         try await AuditTrail(schema: tenant.schema).append(event, in: transaction)
-        try await AuditTrail(schema: PlatformMigrations.schema).append(event, in: transaction)
+        try await AuditTrail(schema: PlatformSchema.name).append(event, in: transaction)
     }
 
     /// Writes tenant lifecycle events to the control plane's trail and, while it exists, the
@@ -35,7 +35,7 @@ enum TenantIdentitySetUp {
             let record = AuditEvent(
                 actor: actor, action: event.action, objectType: "tenant", objectID: event.slug.value,
                 requestID: requestID)
-            try await AuditTrail(schema: PlatformMigrations.schema).append(record, in: transaction)
+            try await AuditTrail(schema: PlatformSchema.name).append(record, in: transaction)
             if event.tenantSchemaExists {
                 try await AuditTrail(schema: event.slug.schema).append(record, in: transaction)
             }

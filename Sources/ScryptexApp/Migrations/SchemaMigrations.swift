@@ -2,7 +2,7 @@ import ScryptexCore
 import ScryptexPostgres
 import ScryptexTenancy
 
-/// Applies the platform migrations, then the tenant migrations to every tenant's schema.
+/// Applies the platform plan, then the tenant plan to every tenant's schema (`SchemaPlans`).
 struct SchemaMigrations: Sendable {
     let logger: Logger
 
@@ -20,14 +20,14 @@ struct SchemaMigrations: Sendable {
     ) async throws -> Outcome {
         var outcome = Outcome()
         let platform = try await pool.withConnection { connection in
-            try await Migrator(set: PlatformMigrations.set, logger: logger).migrate(
-                schema: PlatformMigrations.schema, on: connection)
+            try await Migrator(plan: SchemaPlans.platform, logger: logger).migrate(
+                schema: PlatformSchema.name, on: connection)
         }
         outcome.lines.append(Self.describe(set: "platform", report: platform))
 
         // Each tenant's applied version is recorded in the control plane, so an up-to-date tenant
         // costs nothing here: one query finds the tenants behind (a no-op run is one round trip).
-        let latest = TenantMigrations.set.latestVersion
+        let latest = SchemaPlans.tenant.generation
         let rows = try await pool.query(
             """
             SELECT slug, schema_version < \(latest) AS behind FROM platform.tenants
@@ -38,7 +38,7 @@ struct SchemaMigrations: Sendable {
             try TenantSlug(try $0.decode("slug", as: String.self))
         }
         let campaign = TenantMigrationCampaign(
-            runner: TenantMigrationRunner(set: TenantMigrations.set, logger: logger), concurrency: concurrency
+            runner: TenantMigrationRunner(plan: SchemaPlans.tenant, logger: logger), concurrency: concurrency
         )
         let result = await campaign.run(pending, on: pool, progress: progress)
         for failure in result.failed {
@@ -51,22 +51,27 @@ struct SchemaMigrations: Sendable {
                 "the canary tenant failed: the other \(pending.count - 1) pending tenants were not touched")
         }
         outcome.lines.append(
-            "tenant schemas: \(rows.count) total, \(rows.count - pending.count) already up to date, \(result.migrated.count) migrated, \(result.failed.count) failed (tenant set at version \(latest))"
+            "tenant schemas: \(rows.count) total, \(rows.count - pending.count) already up to date, \(result.migrated.count) migrated, \(result.failed.count) failed (tenant schemas at generation \(latest))"
         )
         return outcome
     }
 
     func statusLines(on connection: PostgresConnection) async throws -> [String] {
-        let entries = try await Migrator(set: PlatformMigrations.set, logger: logger)
-            .status(schema: PlatformMigrations.schema, on: connection)
-        return entries.map { "platform \($0.version) \($0.name): \($0.isApplied ? "applied" : "pending")" }
+        let entries = try await Migrator(plan: SchemaPlans.platform, logger: logger)
+            .status(schema: PlatformSchema.name, on: connection)
+        return entries.map { "platform \($0.set) \($0.version) \($0.name): \($0.isApplied ? "applied" : "pending")" }
     }
 
     static func describe(set: String, report: Migrator.Report) -> String {
-        if report.applied.isEmpty {
-            return "\(set) schema \(report.schema): up to date at version \(report.currentVersion)"
+        var parts: [String] = []
+        if !report.applied.isEmpty {
+            parts.append("applied " + report.applied.map(\.description).joined(separator: ", "))
         }
-        let versions = report.applied.map(String.init).joined(separator: ", ")
-        return "\(set) schema \(report.schema): applied \(versions); now at version \(report.currentVersion)"
+        if report.converted { parts.append("converted its legacy migrations to the module sets") }
+        if parts.isEmpty {
+            return "\(set) schema \(report.schema): up to date at generation \(report.generation)"
+        }
+        return
+            "\(set) schema \(report.schema): \(parts.joined(separator: "; ")); now at generation \(report.generation)"
     }
 }

@@ -39,7 +39,7 @@ enum AdminRoutes {
         routes.add(.get, "/admin/api/audit-trail/verify", .platformAdmin) { _, _ in
             let verification = try await services.pool.withTransaction { transaction in
                 try await services.sealing.verify(
-                    PlatformMigrations.schema, checkpointKey: services.identity.keyring.auditCheckpointKey,
+                    PlatformSchema.name, checkpointKey: services.identity.keyring.auditCheckpointKey,
                     in: transaction)
             }
             return try JSONResponse.encode(verification)

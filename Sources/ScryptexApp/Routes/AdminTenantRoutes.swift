@@ -139,7 +139,7 @@ enum AdminTenantRoutes {
                     throw HTTPProblem(
                         .conflict, type: .conflict, detail: "the domain '\(hostname)' already belongs to a tenant")
                 }
-                try await AuditTrail(schema: PlatformMigrations.schema).append(
+                try await AuditTrail(schema: PlatformSchema.name).append(
                     AuditEvent(
                         actor: admin.actor, action: "domain.added", objectType: "tenant", objectID: slug.value,
                         requestID: context.requestID, details: ["hostname": hostname]), in: transaction)
@@ -162,7 +162,7 @@ enum AdminTenantRoutes {
                 guard removed == 1 else {
                     throw HTTPProblem.notFound("tenant '\(slug)' has no custom domain '\(hostname)'")
                 }
-                try await AuditTrail(schema: PlatformMigrations.schema).append(
+                try await AuditTrail(schema: PlatformSchema.name).append(
                     AuditEvent(
                         actor: admin.actor, action: "domain.removed", objectType: "tenant", objectID: slug.value,
                         requestID: context.requestID, details: ["hostname": hostname]), in: transaction)

@@ -310,7 +310,7 @@ enum WhiteLabelRoutes {
     static func auditPayout(
         _ payout: Payout, admin: Principal, requestID: String, in transaction: PostgresTransaction
     ) async throws {
-        try await AuditTrail(schema: PlatformMigrations.schema).append(
+        try await AuditTrail(schema: PlatformSchema.name).append(
             AuditEvent(
                 actor: admin.actor, action: "revenue.payout.\(payout.status.rawValue)", objectType: "payout",
                 objectID: payout.id.uuidString.lowercased(), requestID: requestID,

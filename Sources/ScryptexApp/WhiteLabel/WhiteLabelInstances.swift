@@ -4,48 +4,8 @@ import ScryptexIdentity
 import ScryptexPostgres
 import ScryptexRevenue
 import ScryptexTenancy
+import ScryptexWhiteLabel
 import Synchronization
-
-/// The commercial plans a white-label instance is sold on, and the features each includes. A
-/// partner's flags can turn an included feature off, never a missing one on.
-enum CommercialPlan: String, CaseIterable, Codable, Sendable {
-    case starter, professional, enterprise
-
-    var features: Set<Feature> {
-        switch self {
-        case .starter: [.institutional, .compliance, .bi, .whiteLabel]
-        case .professional: [.institutional, .compliance, .bi, .whiteLabel, .quant, .ml, .tradfi]
-        case .enterprise: Set(Feature.allCases)
-        }
-    }
-
-    static func named(_ name: String, field: String = "plan") throws(ServiceError) -> CommercialPlan {
-        guard let plan = CommercialPlan(rawValue: name) else {
-            throw ServiceError(
-                .invalidInput,
-                "field '\(field)': unknown plan '\(name)'; plans: \(allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-        return plan
-    }
-
-    /// Every feature's flag under this plan: included ones on unless `requested` turns them
-    /// off, the rest off. Asking for a feature the plan lacks is an error naming it.
-    func flags(requested: [String: Bool], current: [String: Bool] = [:]) throws(ServiceError) -> [String: Bool] {
-        for (name, enabled) in requested.sorted(by: { $0.key < $1.key }) {
-            let feature = try Feature.named(name)
-            if enabled, !features.contains(feature) {
-                throw ServiceError(
-                    .invalidInput, "field 'features.\(name)': not included in the '\(rawValue)' plan")
-            }
-        }
-        var flags: [String: Bool] = [:]
-        for feature in Feature.allCases {
-            let name = feature.rawValue
-            flags[name] = features.contains(feature) && (requested[name] ?? current[name] ?? true)
-        }
-        return flags
-    }
-}
 
 /// An instance's own request limit, in place of `RATE_LIMIT_TENANT` for its tenant.
 struct InstanceLimits: Codable, Equatable, Sendable {
@@ -147,7 +107,7 @@ struct WhiteLabelInstances {
         let keyring = services.identity.keyring
         let identity = services.identity
         let provisioner = TenantProvisioner(
-            platformDomain: services.configuration.platformDomain, tenantMigrations: TenantMigrations.set,
+            platformDomain: services.configuration.platformDomain, tenantMigrations: SchemaPlans.tenant,
             logger: services.logger
         ) { tenant, transaction in
             try await TenantIdentitySetUp.setUp(
@@ -165,7 +125,7 @@ struct WhiteLabelInstances {
             try await request.branding?.save(for: tenant.id, in: transaction)
             try await RevenuePlanStore().add(
                 share, effectiveMonth: month, partner: tenant.id, createdBy: admin.actor, in: transaction)
-            try await AuditTrail(schema: PlatformMigrations.schema).append(
+            try await AuditTrail(schema: PlatformSchema.name).append(
                 AuditEvent(
                     actor: admin.actor, action: "white_label.instance.created", objectType: "tenant",
                     objectID: tenant.slug.value, requestID: requestID, details: ["plan": plan.rawValue]),
@@ -254,7 +214,7 @@ struct WhiteLabelInstances {
                     createdBy: admin.actor, in: transaction)
                 changed["revenueShareFrom"] = version.effectiveFrom
             }
-            try await AuditTrail(schema: PlatformMigrations.schema).append(
+            try await AuditTrail(schema: PlatformSchema.name).append(
                 AuditEvent(
                     actor: admin.actor, action: "white_label.instance.updated", objectType: "tenant",
                     objectID: instance.slug, requestID: requestID, details: changed),

@@ -1,0 +1,26 @@
+import ScryptexCompliance
+import ScryptexIdentity
+import ScryptexInstitutional
+public import ScryptexPostgres
+import ScryptexRevenue
+import ScryptexSchemaHistory
+import ScryptexTenancy
+import ScryptexWhiteLabel
+
+/// The order in which the modules' migration sets apply: each module owns its tables and its
+/// sets; the app only puts them in order (a set may use the tables of the sets before it).
+public enum SchemaPlans {
+    /// The control plane (`platform`): tenancy first (every table refers to `tenants`).
+    public static let platform = MigrationPlan(
+        [
+            TenancyMigrations.platform, IdentityMigrations.platform, WhiteLabelMigrations.platform,
+            RevenueMigrations.platform, ComplianceMigrations.platform,
+        ],
+        legacy: LegacySchema.platform)
+
+    /// Every tenant's schema (`t_<slug>`): identity first (its audit trail), then institutional
+    /// accounts, then compliance (which refers to accounts).
+    public static let tenant = MigrationPlan(
+        [IdentityMigrations.tenant, InstitutionalMigrations.tenant, ComplianceMigrations.tenant],
+        legacy: LegacySchema.tenant)
+}

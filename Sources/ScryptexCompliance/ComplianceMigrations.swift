@@ -1,0 +1,212 @@
+public import ScryptexPostgres
+
+/// The compliance module's tables: the sanctions lists in `platform`; the instrument master,
+/// positions, trades, orders, compliance records, reports, transfers and alerts in every
+/// tenant's schema (they refer to institutional accounts).
+///
+/// Applied migrations must never be edited: add a new one.
+public enum ComplianceMigrations {
+    /// In the `platform` schema.
+    public static let platform = MigrationSet(
+        name: "compliance",
+        migrations: [
+            Migration(
+                version: 1,
+                name: "create_sanctions_lists",
+                sql: """
+                    CREATE TABLE sanctions_list_versions (
+                        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                        source text NOT NULL CHECK (source IN ('ofac_sdn', 'ofac_consolidated', 'un_consolidated')),
+                        loaded_at timestamptz NOT NULL DEFAULT now(),
+                        loaded_by text NOT NULL,
+                        checksum text NOT NULL,
+                        entry_count integer NOT NULL CHECK (entry_count > 0),
+                        active boolean NOT NULL DEFAULT false
+                    );
+                    CREATE UNIQUE INDEX sanctions_one_active_version ON sanctions_list_versions (source) WHERE active;
+
+                    CREATE TABLE sanctions_entries (
+                        version_id uuid NOT NULL REFERENCES sanctions_list_versions (id) ON DELETE CASCADE,
+                        identifier text NOT NULL,
+                        entry jsonb NOT NULL,
+                        PRIMARY KEY (version_id, identifier)
+                    );
+                    """
+            )
+        ]
+    )
+
+    /// In every tenant's schema, after institutional's.
+    public static let tenant = MigrationSet(
+        name: "compliance",
+        migrations: [
+            Migration(
+                version: 1,
+                name: "compliance_trading_records",
+                sql: """
+                    -- The tenant's instrument master: what it trades and with what precision.
+                    CREATE TABLE instruments (
+                        symbol text PRIMARY KEY CHECK (symbol ~ '^[A-Z0-9]{2,12}/[A-Z0-9]{2,12}$'),
+                        price_decimals integer NOT NULL CHECK (price_decimals BETWEEN 0 AND 18),
+                        quantity_decimals integer NOT NULL CHECK (quantity_decimals BETWEEN 0 AND 18),
+                        is_13f_security boolean NOT NULL DEFAULT false,
+                        cusip text,
+                        issuer_name text,
+                        title_of_class text
+                    );
+                    INSERT INTO instruments (symbol, price_decimals, quantity_decimals) VALUES
+                        ('BTC/USD', 2, 8), ('BTC/USDC', 2, 8), ('BTC/USDT', 2, 8), ('ETH/USD', 2, 8), ('ETH/USDC', 2, 8),
+                        ('ETH/USDT', 2, 8), ('ETH/BTC', 8, 8), ('SOL/USDC', 4, 6), ('SOL/USD', 4, 6);
+
+                    CREATE TABLE positions (
+                        account_id uuid NOT NULL REFERENCES institutional_accounts (id) ON DELETE CASCADE,
+                        symbol text NOT NULL REFERENCES instruments (symbol),
+                        quantity numeric(38, 18) NOT NULL,
+                        updated_at timestamptz NOT NULL DEFAULT now(),
+                        PRIMARY KEY (account_id, symbol)
+                    );
+
+                    CREATE TABLE trades (
+                        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                        account_id uuid NOT NULL REFERENCES institutional_accounts (id) ON DELETE CASCADE,
+                        symbol text NOT NULL REFERENCES instruments (symbol),
+                        side text NOT NULL CHECK (side IN ('buy', 'sell')),
+                        quantity numeric(38, 18) NOT NULL CHECK (quantity > 0),
+                        price numeric(38, 18) NOT NULL CHECK (price > 0),
+                        notional numeric(38, 18) NOT NULL,
+                        venue text,
+                        counterparty text,
+                        arrival_price numeric(38, 18),
+                        executed_at timestamptz NOT NULL DEFAULT now()
+                    );
+                    CREATE INDEX trades_account_time ON trades (account_id, executed_at);
+                    CREATE INDEX trades_symbol_time ON trades (symbol, executed_at);
+
+                    CREATE TABLE open_orders (
+                        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                        account_id uuid NOT NULL REFERENCES institutional_accounts (id) ON DELETE CASCADE,
+                        symbol text NOT NULL REFERENCES instruments (symbol),
+                        side text NOT NULL CHECK (side IN ('buy', 'sell')),
+                        price numeric(38, 18) NOT NULL CHECK (price > 0),
+                        quantity numeric(38, 18) NOT NULL CHECK (quantity > 0),
+                        created_at timestamptz NOT NULL DEFAULT now()
+                    );
+                    CREATE INDEX open_orders_symbol ON open_orders (symbol, account_id);
+
+                    CREATE TABLE restricted_instruments (
+                        symbol text PRIMARY KEY REFERENCES instruments (symbol),
+                        reason text NOT NULL,
+                        added_at timestamptz NOT NULL DEFAULT now()
+                    );
+
+                    CREATE TABLE reference_prices (
+                        symbol text PRIMARY KEY REFERENCES instruments (symbol),
+                        price numeric(38, 18) NOT NULL CHECK (price > 0),
+                        as_of timestamptz NOT NULL DEFAULT now()
+                    );
+
+                    -- Every compliance decision, with its inputs and each rule's outcome.
+                    CREATE TABLE compliance_records (
+                        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                        account_id uuid REFERENCES institutional_accounts (id) ON DELETE SET NULL,
+                        kind text NOT NULL,
+                        decision text NOT NULL CHECK (decision IN ('approved', 'rejected', 'review')),
+                        request jsonb NOT NULL,
+                        outcome jsonb NOT NULL,
+                        checked_by text NOT NULL,
+                        created_at timestamptz NOT NULL DEFAULT now()
+                    );
+                    CREATE INDEX compliance_records_account ON compliance_records (account_id, created_at);
+                    """
+            ),
+            Migration(
+                version: 2,
+                name: "regulatory_reports",
+                sql: """
+                    CREATE TABLE regulatory_reports (
+                        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                        account_id uuid NOT NULL REFERENCES institutional_accounts (id) ON DELETE CASCADE,
+                        report_type text NOT NULL,
+                        period text NOT NULL,
+                        due_date date NOT NULL,
+                        status text NOT NULL CHECK (status IN ('queued', 'running', 'completed', 'failed')),
+                        requested_by text NOT NULL,
+                        job_id uuid,
+                        document text,
+                        content_type text,
+                        checksum text,
+                        summary jsonb,
+                        error text,
+                        created_at timestamptz NOT NULL DEFAULT now(),
+                        completed_at timestamptz
+                    );
+                    CREATE INDEX regulatory_reports_account ON regulatory_reports (account_id, created_at);
+                    """
+            ),
+            Migration(
+                version: 3,
+                name: "aml_monitoring",
+                sql: """
+                    CREATE TABLE account_transfers (
+                        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                        account_id uuid NOT NULL REFERENCES institutional_accounts (id) ON DELETE CASCADE,
+                        direction text NOT NULL CHECK (direction IN ('deposit', 'withdrawal')),
+                        asset text NOT NULL,
+                        amount numeric(38, 18) NOT NULL CHECK (amount > 0),
+                        usd_value numeric(38, 2) NOT NULL CHECK (usd_value >= 0),
+                        counterparty_name text,
+                        wallet_address text,
+                        counterparty_country text CHECK (counterparty_country ~ '^[A-Z]{2}$'),
+                        occurred_at timestamptz NOT NULL DEFAULT now()
+                    );
+                    CREATE INDEX account_transfers_account_time ON account_transfers (account_id, occurred_at);
+
+                    CREATE TABLE compliance_alerts (
+                        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                        account_id uuid REFERENCES institutional_accounts (id) ON DELETE SET NULL,
+                        kind text NOT NULL,
+                        severity text NOT NULL CHECK (severity IN ('low', 'medium', 'high')),
+                        status text NOT NULL CHECK (status IN ('open', 'assigned', 'escalated', 'closed')),
+                        assignee text,
+                        summary text NOT NULL,
+                        details jsonb NOT NULL DEFAULT '{}',
+                        close_reason text,
+                        created_at timestamptz NOT NULL DEFAULT now(),
+                        updated_at timestamptz NOT NULL DEFAULT now()
+                    );
+                    CREATE INDEX compliance_alerts_status ON compliance_alerts (status, created_at);
+                    """
+            ),
+            Migration(
+                version: 4,
+                name: "mifir_identifiers_and_trade_cancellation",
+                sql: """
+                    ALTER TABLE instruments ADD COLUMN isin text CHECK (isin ~ '^[A-Z]{2}[A-Z0-9]{9}[0-9]$');
+                    ALTER TABLE trades ADD COLUMN cancelled_at timestamptz;
+                    """
+            ),
+            Migration(
+                version: 5,
+                name: "position_reports",
+                sql: """
+                    ALTER TABLE instruments ADD COLUMN reportable_level numeric(38, 18) CHECK (reportable_level > 0);
+                    ALTER TABLE regulatory_reports ADD COLUMN document_csv text;
+                    """
+            ),
+            Migration(
+                version: 6,
+                name: "derivative_instruments",
+                sql: """
+                    ALTER TABLE instruments ADD COLUMN is_derivative boolean NOT NULL DEFAULT false;
+                    """
+            ),
+            Migration(
+                version: 7,
+                name: "trade_amendments",
+                sql: """
+                    ALTER TABLE trades ADD COLUMN amended_at timestamptz;
+                    """
+            ),
+        ]
+    )
+}

@@ -1,0 +1,93 @@
+import ScryptexCompliance
+import ScryptexIdentity
+import ScryptexInstitutional
+import ScryptexPostgres
+import ScryptexRevenue
+import ScryptexTenancy
+import ScryptexWhiteLabel
+import Testing
+
+/// A released migration is never edited (databases recorded its checksum and refuse a changed
+/// one at start-up): these are the checksums of every module migration released so far. A new
+/// migration is added to its module's set and pinned here when it ships; an edited one fails this
+/// test before it can fail a deployment.
+@Suite("Released module migrations")
+struct ReleasedMigrationTests {
+    static let released: [(set: MigrationSet, checksums: [String])] = [
+        (
+            TenancyMigrations.platform,
+            [
+                "85eef9b5f7fb4253a5822851ebc94aabe959f1e7b8256e51e24fe611ef0e1bd7",
+                "3d8a31705f587d4fd302660cdfb66299ed3f113885dfe8923bbff5c166114d98",
+                "3a53a8562d4d30bf616465c45e6ec25cdf29964f913a2c22020b4fbf64702aba",
+                "c51091e4c6aa08199077406b8d287c3bd114e67e17f78dc4807c231b193d46b3",
+            ]
+        ),
+        (
+            IdentityMigrations.platform,
+            [
+                "ec928fa6b94a22010917f0163e07e4f726d812fd730e10416e31e2a22ae0bf96"
+            ]
+        ),
+        (
+            WhiteLabelMigrations.platform,
+            [
+                "1d6ac283df5332f823df344d226b8bea1d6ff05c1d710169c25aee88e0cfb5e0",
+                "430282098efcb061ac1644d8e8add84ff8fdea24a195e38169eb30b29380fbb3",
+            ]
+        ),
+        (
+            RevenueMigrations.platform,
+            [
+                "1decdb29b69885f10623e2ac548034cf7d30718b7bced225bbd619aa930a9836",
+                "41aee4091a6afc01af7a724d27583b4904ded947e19fa89d79fc97476790799b",
+                "37f7146f0c83f1ac806f3d3df5cffc1d331812897dd2121b2adb6836bcfb37dd",
+                "812b42e862b542167a804c885a0f6859d98abf92fe3262f1fa7293061204a8cf",
+                "c5c22f71a434a66550d1d580d63b4c92f656aae422b72fadbb457316002fd6bf",
+                "b4a0f5839ccc1a0983b43d45573a0911da1c03419bb978c6a3494d795f6b46cb",
+            ]
+        ),
+        (
+            ComplianceMigrations.platform,
+            [
+                "12aa4b63d78bc35e91e5607638af2119bd2d65ea1e57dabd6741c54e3cabbc2d"
+            ]
+        ),
+        (
+            IdentityMigrations.tenant,
+            [
+                "a85123be20f71238a24d281bea640162e25290a329f083c857da16261ae6ed27",
+                "352c1a9d67b10ab6968452a49f69468bb1eaa1b5752b4623e9021b8a4742f9f0",
+                "06b223a9a8812ab9715eecf1c18e8f9abb8d6e6f2147079d082dc7545f76e0e7",
+                "610ffae43d16b6ee75eb4f465a2119a1a78f87fdc137a809c71b565bbe1694c8",
+            ]
+        ),
+        (
+            InstitutionalMigrations.tenant,
+            [
+                "a8e56b236102818f2b75a6807f437ebbf425b5cd26cf3a7d8d194d9437a0ed53",
+                "f6e08f3a3c35322a79f43da587ab877457cc4fc9906b5fb2b3018defa46ab7f9",
+                "be12184ac386d9c7b4fa2ae63059984786318cf1daea74aee2ccd051b592b5e5",
+            ]
+        ),
+        (
+            ComplianceMigrations.tenant,
+            [
+                "ed858301360f612cb3ed82c3476480c0112e7aafd413110dbed384ac2697a803",
+                "42f38ef0cce747de310b65e3fb3c90298cf134930b67637b0ba8d9f67d88210c",
+                "520a5614419c4ac3b92d75ff75fb893ce00d096413610af612fb3e75203fc619",
+                "d4bb904356875be82283105eaa26aa7c9b477b3e4625ea7602634be6c78642b7",
+                "fddf81ee8a14531033791cef237283c34889b82a5c7d9cd2f8c13af70358fcb9",
+                "f522c1fdd5f64718ebf2963f82ff90f048fbd4b7416aed071589310bcc514c15",
+                "c89188b929b79eff73e481fe18d273b5260bcc11b0b60d4a45da24361db4365c",
+            ]
+        ),
+    ]
+
+    @Test func noReleasedMigrationChanged() {
+        for (set, checksums) in Self.released {
+            let current = set.migrations.prefix(checksums.count).map(\.checksum)
+            #expect(current == checksums, "\(set.name): \(set.migrations.map(\.checksum))")
+        }
+    }
+}
