@@ -134,7 +134,7 @@ struct HostService: Sendable {
         // instead of waiting for every tenant migration. Checked every second; building one takes
         // a tenant's worth of DDL, off every request path.
         let spares = Task {
-            let keeper = TenantSpareSchemas(tenantMigrations: SchemaPlans.tenant, logger: logger)
+            let keeper = TenantSpareSchemas(tenantSchema: SchemaPlans.tenant, logger: logger)
             let target = configuration.spareTenantSchemas
             while target > 0 && !Task.isCancelled {
                 do {

@@ -76,11 +76,11 @@ public struct TenantArchive: Sendable {
         else {
             throw ServiceError(.invalidInput, "line 1: this is not a Scryptex tenant archive")
         }
-        guard let version = header["schemaVersion"] as? Int, version == provisioner.tenantMigrations.generation
+        guard let version = header["schemaVersion"] as? Int, version == provisioner.tenantSchema.generation
         else {
             throw ServiceError(
                 .invalidInput,
-                "line 1: the archive is from tenant schema version \(header["schemaVersion"] ?? "?"), this program is at \(provisioner.tenantMigrations.generation)"
+                "line 1: the archive is from tenant schema version \(header["schemaVersion"] ?? "?"), this program is at \(provisioner.tenantSchema.generation)"
             )
         }
         var controlPlane: [String: [[String: Any]]] = [:]
@@ -135,31 +135,18 @@ public struct TenantArchive: Sendable {
         on pool: PostgresConnectionPool
     ) async throws {
         try await TenantScope(tenant: tenant, pool: pool).withTransaction { transaction in
-            // Rows the migrations seeded (such as the instrument master) give way to the archive's.
-            for table in order.reversed() where table != "scryptex_migrations" && table != "audit_records" {
+            // Rows the migrations seeded (such as the instrument master) give way to the archive's;
+            // tables an extension loads itself (an append-only trail) are left to it.
+            let schemaPlan = provisioner.tenantSchema
+            for table in order.reversed() where table != "scryptex_migrations" && schemaPlan.importer(of: table) == nil
+            {
                 try await transaction.execute("DELETE FROM \(identifier: tenant.schema, try SQLIdentifier(table))")
             }
             for table in order where table != "scryptex_migrations" {
                 let identifier = try SQLIdentifier(table)
                 let rows = "[" + (tables[table] ?? []).joined(separator: ",") + "]"
-                if table == "audit_records" {
-                    // The trail is append-only and chained by the database: imported records are
-                    // appended to the new tenant's chain in their old order, each keeping its
-                    // original time and position in its details. Only the host writes trails.
-                    try await TenantScope.asHost(in: transaction) {
-                        try await transaction.execute(
-                            """
-                            INSERT INTO \(identifier: tenant.schema, identifier)
-                                (actor, action, object_type, object_id, account_id, request_id, details, previous_hash, record_hash)
-                            SELECT actor, action, object_type, object_id, account_id, request_id,
-                                   details || jsonb_build_object('importedOccurredAt', occurred_at,
-                                                                 'importedPosition', chain_position),
-                                   '', ''
-                            FROM json_populate_recordset(NULL::\(identifier: tenant.schema, identifier), \(rows)::json)
-                            ORDER BY chain_position
-                            """
-                        )
-                    }
+                if let importer = schemaPlan.importer(of: table) {
+                    try await importer.importRows(rows, of: identifier, into: tenant.schema, in: transaction)
                     continue
                 }
                 try await transaction.execute(
@@ -171,9 +158,9 @@ public struct TenantArchive: Sendable {
             }
             // Identity columns continue after the imported values.
             let identities = try await transaction.query(
-                "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = \(tenant.schema.name) AND is_identity = 'YES' AND table_name <> 'audit_records'"
+                "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = \(tenant.schema.name) AND is_identity = 'YES'"
             )
-            for row in identities {
+            for row in identities where schemaPlan.importer(of: try row.decode("table_name", as: String.self)) == nil {
                 let table = try SQLIdentifier(try row.decode("table_name", as: String.self))
                 let column = try SQLIdentifier(try row.decode("column_name", as: String.self))
                 try await transaction.execute(

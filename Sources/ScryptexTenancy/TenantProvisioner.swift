@@ -39,16 +39,16 @@ public struct TenantProvisioner: Sendable {
     public typealias SetUp = @Sendable (Tenant, PostgresTransaction) async throws -> Void
 
     public let platformDomain: String
-    public let tenantMigrations: MigrationPlan
+    public let tenantSchema: TenantSchemaPlan
     /// Schemas built ahead of need; `create` takes one when ready (see `TenantSpareSchemas`).
     public let spares: TenantSpareSchemas
     private let logger: Logger
     private let setUp: SetUp?
 
-    public init(platformDomain: String, tenantMigrations: MigrationPlan, logger: Logger, setUp: SetUp? = nil) {
+    public init(platformDomain: String, tenantSchema: TenantSchemaPlan, logger: Logger, setUp: SetUp? = nil) {
         self.platformDomain = platformDomain
-        self.tenantMigrations = tenantMigrations
-        self.spares = TenantSpareSchemas(tenantMigrations: tenantMigrations, logger: logger)
+        self.tenantSchema = tenantSchema
+        self.spares = TenantSpareSchemas(tenantSchema: tenantSchema, logger: logger)
         self.logger = logger
         self.setUp = setUp
     }
@@ -124,9 +124,10 @@ public struct TenantProvisioner: Sendable {
             // Tenant migrations run as the tenant role, so every table belongs to the tenant (for
             // a spare, only those added since it was built).
             try await TenantRole.assume(slug, in: transaction)
-            try await Migrator(plan: tenantMigrations, logger: logger).migrate(schema: slug.schema, within: transaction)
+            try await Migrator(plan: tenantSchema.migrations, logger: logger).migrate(
+                schema: slug.schema, within: transaction)
             try await transaction.executeScript("RESET ROLE")
-            try await TenantAuditProtection.apply(slug, in: transaction)
+            try await tenantSchema.secure(slug, in: transaction)
             try await transaction.execute(
                 "INSERT INTO platform.tenant_branding (tenant_id, product_name) VALUES (\(id), \(displayName))"
             )
@@ -141,7 +142,7 @@ public struct TenantProvisioner: Sendable {
             )
             try await transaction.execute(
                 """
-                UPDATE platform.tenants SET status = 'active', schema_version = \(tenantMigrations.generation),
+                UPDATE platform.tenants SET status = 'active', schema_version = \(tenantSchema.generation),
                     updated_at = now() WHERE id = \(id)
                 """
             )

@@ -6,10 +6,10 @@ public import ScryptexPostgres
 /// columns (type, nullability, default), constraints and indexes. The expected shape is built
 /// by applying the tenant migration plan to a scratch schema in a transaction that is rolled back.
 public struct TenantSchemaDrift: Sendable {
-    public let plan: MigrationPlan
+    public let plan: TenantSchemaPlan
     private let logger: Logger
 
-    public init(plan: MigrationPlan, logger: Logger) {
+    public init(plan: TenantSchemaPlan, logger: Logger) {
         self.plan = plan
         self.logger = logger
     }
@@ -35,7 +35,8 @@ public struct TenantSchemaDrift: Sendable {
         let reference = SQLIdentifier(static: "scryptex_drift_reference")
         do {
             try await pool.withTransaction { transaction in
-                try await Migrator(plan: plan, logger: logger).migrate(schema: reference, within: transaction)
+                try await Migrator(plan: plan.migrations, logger: logger).migrate(
+                    schema: reference, within: transaction)
                 throw RolledBack(shape: try await Self.shape(of: reference, on: transaction.connection))
             }
         } catch let rolledBack as RolledBack {

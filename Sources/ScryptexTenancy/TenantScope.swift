@@ -85,10 +85,10 @@ extension TenantScope {
 /// Applies the tenant migration plan to one tenant's schema, as the tenant's role (so every new
 /// object belongs to the tenant), in one transaction.
 public struct TenantMigrationRunner: Sendable {
-    public let plan: MigrationPlan
+    public let plan: TenantSchemaPlan
     private let logger: Logger
 
-    public init(plan: MigrationPlan, logger: Logger) {
+    public init(plan: TenantSchemaPlan, logger: Logger) {
         self.plan = plan
         self.logger = logger
     }
@@ -98,10 +98,10 @@ public struct TenantMigrationRunner: Sendable {
         // A migration may rebuild a tenant's large tables: no statement timeout applies.
         try await connection.withTransaction(statementTimeout: .zero) { transaction in
             try await TenantRole.assume(slug, in: transaction)
-            let report = try await Migrator(plan: plan, logger: logger).migrate(
+            let report = try await Migrator(plan: plan.migrations, logger: logger).migrate(
                 schema: slug.schema, within: transaction)
             try await transaction.executeScript("RESET ROLE")
-            try await TenantAuditProtection.apply(slug, in: transaction)
+            try await plan.secure(slug, in: transaction)
             try await transaction.execute(
                 "UPDATE platform.tenants SET schema_version = \(report.generation), updated_at = now() WHERE slug = \(slug.value)"
             )

@@ -20,11 +20,11 @@ public import ScryptexPostgres
 /// same transaction, exactly as for a schema built on the spot. With no spare ready,
 /// provisioning builds the schema itself.
 public struct TenantSpareSchemas: Sendable {
-    public let tenantMigrations: MigrationPlan
+    public let tenantSchema: TenantSchemaPlan
     private let logger: Logger
 
-    public init(tenantMigrations: MigrationPlan, logger: Logger) {
-        self.tenantMigrations = tenantMigrations
+    public init(tenantSchema: TenantSchemaPlan, logger: Logger) {
+        self.tenantSchema = tenantSchema
         self.logger = logger
     }
 
@@ -58,13 +58,13 @@ public struct TenantSpareSchemas: Sendable {
         let role = try SQLIdentifier(try await TenantRole.prefix(in: transaction) + "_spare_" + token)
         try await TenantRole.createSchema(schema, ownedBy: role, in: transaction)
         try await transaction.executeScript(TenantRole.assumingScript(role: role, schema: schema))
-        try await Migrator(plan: tenantMigrations, logger: logger).migrate(schema: schema, within: transaction)
+        try await Migrator(plan: tenantSchema.migrations, logger: logger).migrate(schema: schema, within: transaction)
         try await transaction.executeScript("RESET ROLE")
-        try await TenantAuditProtection.apply(schema: schema, role: role, in: transaction)
+        try await tenantSchema.secure(schema: schema, role: role, in: transaction)
         try await transaction.execute(
             """
             INSERT INTO platform.tenant_spare_schemas (schema_name, role_name, schema_version)
-            VALUES (\(schema.name), \(role.name), \(tenantMigrations.generation))
+            VALUES (\(schema.name), \(role.name), \(tenantSchema.generation))
             """
         )
         return true

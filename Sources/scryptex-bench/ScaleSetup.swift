@@ -16,7 +16,7 @@ enum ScaleSetup {
         let existing = try await pool.query("SELECT count(*) AS n FROM platform.tenants").firstRow.decode(
             "n", as: Int.self)
         let provisioner = TenantProvisioner(
-            platformDomain: "bench.example", tenantMigrations: SchemaPlans.tenant, logger: logger)
+            platformDomain: "bench.example", tenantSchema: SchemaPlans.tenant, logger: logger)
         if existing == 0 {
             _ = try await provisioner.create(
                 .init(slug: "probe", displayName: "Probe", domains: ["localhost"]), on: pool)

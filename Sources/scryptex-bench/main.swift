@@ -67,7 +67,7 @@ try await pool.withConnection {
 }
 
 let provisioner = TenantProvisioner(
-    platformDomain: "bench.example", tenantMigrations: SchemaPlans.tenant, logger: logger)
+    platformDomain: "bench.example", tenantSchema: SchemaPlans.tenant, logger: logger)
 var durations: [Double] = []
 let clock = ContinuousClock()
 for index in 0..<tenantCount {

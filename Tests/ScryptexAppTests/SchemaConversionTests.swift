@@ -1,4 +1,5 @@
 import ScryptexCore
+import ScryptexIdentity
 import ScryptexPostgres
 import ScryptexSchemaHistory
 import ScryptexTenancy
@@ -72,7 +73,9 @@ struct SchemaConversionTests {
                     let behind = MigrationSet(
                         name: "tenant", migrations: Array(LegacySchema.tenant.set.migrations.dropLast(2)))
                     let acme = try await TenantProvisioner(
-                        platformDomain: "localhost", tenantMigrations: MigrationPlan([behind]),
+                        platformDomain: "localhost",
+                        tenantSchema: TenantSchemaPlan(
+                            MigrationPlan([behind]), extensions: [TenantAuditTrailExtension()]),
                         logger: TestDatabase.logger
                     ).create(.init(slug: "acme", displayName: "Acme"), on: legacy)
                     try await Self.narrowBookkeepingKey(of: "platform", on: legacy)

@@ -24,7 +24,9 @@ func withIdentityTenant<Result>(
             }
             let keyring = Keyring(master: try MasterKey(bytes: SecureRandom.bytes(count: 32)))
             let provisioner = TenantProvisioner(
-                platformDomain: "localhost", tenantMigrations: MigrationPlan([IdentityMigrations.tenant]),
+                platformDomain: "localhost",
+                tenantSchema: TenantSchemaPlan(
+                    MigrationPlan([IdentityMigrations.tenant]), extensions: [TenantAuditTrailExtension()]),
                 logger: TestDatabase.logger
             ) { tenant, transaction in
                 try await keyring.createFirstKey(for: tenant.id, in: transaction)

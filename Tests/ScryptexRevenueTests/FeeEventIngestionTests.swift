@@ -21,7 +21,8 @@ struct FeeEventIngestionTests {
                         schema: PlatformSchema.name, on: connection)
                 }
                 let tenant = try await TenantProvisioner(
-                    platformDomain: "localhost", tenantMigrations: MigrationPlan([]), logger: TestDatabase.logger
+                    platformDomain: "localhost", tenantSchema: TenantSchemaPlan(MigrationPlan([])),
+                    logger: TestDatabase.logger
                 ).create(.init(slug: "acme", displayName: "Acme"), on: pool)
                 try await body(pool, tenant.id)
                 await pool.close()

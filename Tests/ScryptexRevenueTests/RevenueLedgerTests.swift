@@ -28,7 +28,8 @@ struct LedgerFixture {
                         schema: PlatformSchema.name, on: connection)
                 }
                 let provisioner = TenantProvisioner(
-                    platformDomain: "localhost", tenantMigrations: MigrationPlan([]), logger: TestDatabase.logger)
+                    platformDomain: "localhost", tenantSchema: TenantSchemaPlan(MigrationPlan([])),
+                    logger: TestDatabase.logger)
                 let acme = try await provisioner.create(.init(slug: "acme", displayName: "Acme"), on: pool).id
                 let zenith = try await provisioner.create(.init(slug: "zenith", displayName: "Zenith"), on: pool).id
                 let usd = try Currency("USD")

@@ -18,7 +18,7 @@ func withControlPlane<Result>(
                 schema: PlatformSchema.name, on: connection)
         }
         let provisioner = TenantProvisioner(
-            platformDomain: "localhost", tenantMigrations: SchemaPlans.tenant, logger: TestDatabase.logger)
+            platformDomain: "localhost", tenantSchema: SchemaPlans.tenant, logger: TestDatabase.logger)
         do {
             let result = try await body(pool, provisioner)
             await pool.close()

@@ -71,7 +71,7 @@ struct TenantSpareSchemaTests {
     @Test func aFailedCreationGivesTheSpareBack() async throws {
         try await withControlPlane { pool, _ in
             let failing = TenantProvisioner(
-                platformDomain: "localhost", tenantMigrations: SchemaPlans.tenant, logger: TestDatabase.logger,
+                platformDomain: "localhost", tenantSchema: SchemaPlans.tenant, logger: TestDatabase.logger,
                 setUp: { _, _ in throw SetUpFailed() })
             try await failing.spares.replenish(to: 1, on: pool)
             let spare = try await Self.spareSchemaNames(on: pool)
@@ -97,18 +97,19 @@ struct TenantSpareSchemaTests {
 
     @Test func aSpareBuiltBeforeANewMigrationGetsItWhenTaken() async throws {
         try await withControlPlane { pool, provisioner in
-            var sets = SchemaPlans.tenant.sets
+            var sets = SchemaPlans.tenant.migrations.sets
             let last = sets.removeLast()
-            let older = MigrationPlan(
-                sets + [MigrationSet(name: last.name, migrations: Array(last.migrations.dropLast(2)))])
-            try await TenantSpareSchemas(tenantMigrations: older, logger: TestDatabase.logger).replenish(
+            let older = TenantSchemaPlan(
+                MigrationPlan(sets + [MigrationSet(name: last.name, migrations: Array(last.migrations.dropLast(2)))]),
+                extensions: SchemaPlans.tenant.extensions)
+            try await TenantSpareSchemas(tenantSchema: older, logger: TestDatabase.logger).replenish(
                 to: 1, on: pool)
             let acme = try await provisioner.create(.init(slug: "acme", displayName: "Acme"), on: pool)
             #expect(try await provisioner.spares.readyCount(on: pool) == 0)
             let applied = try await pool.query("SELECT count(*) AS n FROM t_acme.scryptex_migrations")
             #expect(
                 try applied.firstRow.decode("n", as: Int.self)
-                    == SchemaPlans.tenant.sets.reduce(0) { $0 + $1.migrations.count })
+                    == SchemaPlans.tenant.migrations.sets.reduce(0) { $0 + $1.migrations.count })
             let drift = try await TenantSchemaDrift(plan: SchemaPlans.tenant, logger: TestDatabase.logger)
                 .check([acme.slug], on: pool)
             #expect(drift.isEmpty, "\(drift)")

@@ -10,7 +10,7 @@ enum TenantIdentitySetUp {
     /// trail and in the control plane's, all inside the provisioning transaction.
     static func provisioner(_ configuration: Configuration, keyring: Keyring, logger: Logger) -> TenantProvisioner {
         TenantProvisioner(
-            platformDomain: configuration.platformDomain, tenantMigrations: SchemaPlans.tenant, logger: logger
+            platformDomain: configuration.platformDomain, tenantSchema: SchemaPlans.tenant, logger: logger
         ) { tenant, transaction in
             try await setUp(tenant, keyring: keyring, actor: "system", requestID: nil, in: transaction)
         }

@@ -4,7 +4,7 @@ import ScryptexInstitutional
 public import ScryptexPostgres
 import ScryptexRevenue
 import ScryptexSchemaHistory
-import ScryptexTenancy
+public import ScryptexTenancy
 import ScryptexWhiteLabel
 
 /// The order in which the modules' migration sets apply: each module owns its tables and its
@@ -20,7 +20,10 @@ public enum SchemaPlans {
 
     /// Every tenant's schema (`t_<slug>`): identity first (its audit trail), then institutional
     /// accounts, then compliance (which refers to accounts).
-    public static let tenant = MigrationPlan(
-        [IdentityMigrations.tenant, InstitutionalMigrations.tenant, ComplianceMigrations.tenant],
-        legacy: LegacySchema.tenant)
+    /// Identity's extension keeps each tenant's audit trail append-only for the tenant's role.
+    public static let tenant = TenantSchemaPlan(
+        MigrationPlan(
+            [IdentityMigrations.tenant, InstitutionalMigrations.tenant, ComplianceMigrations.tenant],
+            legacy: LegacySchema.tenant),
+        extensions: [TenantAuditTrailExtension()])
 }

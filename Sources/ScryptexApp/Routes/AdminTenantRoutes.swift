@@ -29,7 +29,7 @@ enum AdminTenantRoutes {
             let base = TenantIdentitySetUp.provisioner(
                 configuration, keyring: services.identity.keyring, logger: services.logger)
             let provisioner = TenantProvisioner(
-                platformDomain: base.platformDomain, tenantMigrations: base.tenantMigrations, logger: services.logger
+                platformDomain: base.platformDomain, tenantSchema: base.tenantSchema, logger: services.logger
             ) { tenant, transaction in
                 try await TenantIdentitySetUp.setUp(
                     tenant, keyring: services.identity.keyring, actor: admin.actor, requestID: context.requestID,

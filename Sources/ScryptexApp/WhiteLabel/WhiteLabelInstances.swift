@@ -107,7 +107,7 @@ struct WhiteLabelInstances {
         let keyring = services.identity.keyring
         let identity = services.identity
         let provisioner = TenantProvisioner(
-            platformDomain: services.configuration.platformDomain, tenantMigrations: SchemaPlans.tenant,
+            platformDomain: services.configuration.platformDomain, tenantSchema: SchemaPlans.tenant,
             logger: services.logger
         ) { tenant, transaction in
             try await TenantIdentitySetUp.setUp(

@@ -1,6 +1,8 @@
 public import ScryptexPostgres
+public import ScryptexTenancy
 
-/// Makes a tenant's audit trail append-only for the tenant's own role.
+/// Keeps every tenant's audit trail append-only for the tenant's own role, and restores a trail
+/// from a tenant archive by appending to the new tenant's chain.
 ///
 /// Tenant migrations run as the tenant role, so everything they create belongs to the tenant,
 /// and an owner can do anything to its tables. After the migrations, the host's role (which is
@@ -9,14 +11,10 @@ public import ScryptexPostgres
 /// `SELECT` on the trail. The tenant can then neither write, update nor delete audit rows (only
 /// the host appends them, with its own role: `TenantScope.asHost`), nor drop or replace the
 /// trigger, the table or its functions. Idempotent; a schema without a trail is left as it is.
-public enum TenantAuditProtection {
-    public static func apply(_ slug: TenantSlug, in transaction: PostgresTransaction) async throws {
-        try await apply(
-            schema: slug.schema, role: try await TenantRole.name(for: slug, in: transaction), in: transaction)
-    }
+public struct TenantAuditTrailExtension: TenantSchemaExtension {
+    public init() {}
 
-    /// The same for a schema owned by `role` that is not (yet) a tenant's: a spare schema.
-    static func apply(
+    public func secure(
         schema identifier: SQLIdentifier, role: SQLIdentifier, in transaction: PostgresTransaction
     )
         async throws
@@ -28,8 +26,8 @@ public enum TenantAuditProtection {
                    to_regprocedure(\(identifier.quoted + ".audit_chain_append()")) IS NOT NULL AS chain_present
             """
         )
-        guard let row = present.first, try row.decode("table_present", as: Bool.self),
-            try row.decode("chain_present", as: Bool.self)
+        let row = try present.firstRow
+        guard try row.decode("table_present", as: Bool.self), try row.decode("chain_present", as: Bool.self)
         else { return }
         let schema = identifier.quoted
         try await transaction.executeScript(
@@ -45,5 +43,29 @@ public enum TenantAuditProtection {
                 OWNER TO CURRENT_USER;
             """
         )
+    }
+
+    public var importedTables: Set<String> { ["audit_records"] }
+
+    /// The trail is append-only and chained by the database: imported records are appended to
+    /// the new tenant's chain in their old order, each keeping its original time and position in
+    /// its details. Only the host writes trails.
+    public func importRows(
+        _ rows: String, of table: SQLIdentifier, into schema: SQLIdentifier, in transaction: PostgresTransaction
+    ) async throws {
+        try await TenantScope.asHost(in: transaction) {
+            try await transaction.execute(
+                """
+                INSERT INTO \(identifier: schema, table)
+                    (actor, action, object_type, object_id, account_id, request_id, details, previous_hash, record_hash)
+                SELECT actor, action, object_type, object_id, account_id, request_id,
+                       details || jsonb_build_object('importedOccurredAt', occurred_at,
+                                                     'importedPosition', chain_position),
+                       '', ''
+                FROM json_populate_recordset(NULL::\(identifier: schema, table), \(rows)::json)
+                ORDER BY chain_position
+                """
+            )
+        }
     }
 }
