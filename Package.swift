@@ -141,7 +141,7 @@ let package = Package(
 
         .testTarget(
             name: "ScryptexTenancyTests",
-            dependencies: ["ScryptexTenancy", "ScryptexApp", "ScryptexTestSupport"],
+            dependencies: ["ScryptexCore", "ScryptexPostgres", "ScryptexTenancy", "ScryptexTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -14,7 +14,7 @@ public import ScryptexPostgres
 public struct TenantArchive: Sendable {
     public static let format = "scryptex-tenant-export"
 
-    private let provisioner: TenantProvisioner
+    let provisioner: TenantProvisioner
     private let logger: Logger
 
     public init(provisioner: TenantProvisioner, logger: Logger) {
@@ -278,9 +278,12 @@ public struct TenantDeletion: Sendable {
             try await transaction.executeScript(
                 "DROP SCHEMA IF EXISTS \(slug.schema.quoted) CASCADE; DROP ROLE IF EXISTS \(role.quoted)"
             )
-            // The data keys go too: whatever personal data survives in exports or backups can never
-            // be decrypted again (crypto-shredding).
-            for table in ["tenant_domains", "tenant_branding", "tenant_features", "tenant_data_keys"] {
+            // Each module forgets what it keeps of the tenant in the control plane (Identity its
+            // data keys: crypto-shredding).
+            for schemaExtension in archive.provisioner.tenantSchema.extensions {
+                try await schemaExtension.forgetTenant(id, in: transaction)
+            }
+            for table in ["tenant_domains", "tenant_branding", "tenant_features"] {
                 try await transaction.execute(
                     "DELETE FROM \(identifier: SQLIdentifier(static: "platform"), try SQLIdentifier(table)) WHERE tenant_id = \(id)"
                 )

@@ -1,3 +1,4 @@
+public import Foundation
 public import ScryptexPostgres
 
 /// What every tenant's schema gets: the modules' migrations (run as the tenant's role, so what
@@ -57,4 +58,18 @@ public protocol TenantSchemaExtension: Sendable {
     func importRows(
         _ rows: String, of table: SQLIdentifier, into schema: SQLIdentifier, in transaction: PostgresTransaction
     ) async throws
+
+    /// Removes what the module keeps of a deleted tenant in the control plane, inside the
+    /// deletion's transaction (the tenant's row stays, marked deleted).
+    func forgetTenant(_ id: UUID, in transaction: PostgresTransaction) async throws
+}
+
+extension TenantSchemaExtension {
+    public var importedTables: Set<String> { [] }
+
+    public func importRows(
+        _ rows: String, of table: SQLIdentifier, into schema: SQLIdentifier, in transaction: PostgresTransaction
+    ) async throws {}
+
+    public func forgetTenant(_ id: UUID, in transaction: PostgresTransaction) async throws {}
 }

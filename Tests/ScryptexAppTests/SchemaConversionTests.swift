@@ -75,7 +75,7 @@ struct SchemaConversionTests {
                     let acme = try await TenantProvisioner(
                         platformDomain: "localhost",
                         tenantSchema: TenantSchemaPlan(
-                            MigrationPlan([behind]), extensions: [TenantAuditTrailExtension()]),
+                            MigrationPlan([behind]), extensions: [IdentityTenantSchemaExtension()]),
                         logger: TestDatabase.logger
                     ).create(.init(slug: "acme", displayName: "Acme"), on: legacy)
                     try await Self.narrowBookkeepingKey(of: "platform", on: legacy)

@@ -26,7 +26,7 @@ func withIdentityTenant<Result>(
             let provisioner = TenantProvisioner(
                 platformDomain: "localhost",
                 tenantSchema: TenantSchemaPlan(
-                    MigrationPlan([IdentityMigrations.tenant]), extensions: [TenantAuditTrailExtension()]),
+                    MigrationPlan([IdentityMigrations.tenant]), extensions: [IdentityTenantSchemaExtension()]),
                 logger: TestDatabase.logger
             ) { tenant, transaction in
                 try await keyring.createFirstKey(for: tenant.id, in: transaction)

@@ -1,4 +1,3 @@
-import ScryptexApp
 import ScryptexCore
 import ScryptexPostgres
 import ScryptexTenancy
@@ -14,11 +13,11 @@ func withControlPlane<Result>(
         let pool = PostgresConnectionPool(
             configuration: configuration, options: .init(maximumConnections: 4), logger: TestDatabase.logger)
         try await pool.withConnection { connection in
-            try await Migrator(plan: SchemaPlans.platform, logger: TestDatabase.logger).migrate(
+            try await Migrator(plan: TenancyFixture.platform, logger: TestDatabase.logger).migrate(
                 schema: PlatformSchema.name, on: connection)
         }
         let provisioner = TenantProvisioner(
-            platformDomain: "localhost", tenantSchema: SchemaPlans.tenant, logger: TestDatabase.logger)
+            platformDomain: "localhost", tenantSchema: TenancyFixture.tenant, logger: TestDatabase.logger)
         do {
             let result = try await body(pool, provisioner)
             await pool.close()
@@ -42,8 +41,7 @@ struct TenancyTests {
             )
             #expect(
                 Set(try tables.map { try $0.decode("tablename", as: String.self) }).isSuperset(of: [
-                    "api_keys", "audit_records", "custom_roles", "institutional_accounts", "institutional_team_members",
-                    "scryptex_migrations", "sessions", "user_recovery_codes", "users",
+                    "audit_records", "institutional_accounts", "institutional_team_members", "scryptex_migrations",
                 ]))
             // The tenant's role owns its tables, except the audit trail, which the host owns so
             // the tenant can only read and append; the role cannot log in.

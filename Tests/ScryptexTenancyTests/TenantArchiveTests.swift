@@ -1,4 +1,3 @@
-import ScryptexApp
 import ScryptexCore
 import ScryptexPostgres
 import ScryptexTenancy
@@ -43,7 +42,7 @@ struct TenantArchiveTests {
                 // Only the host writes a trail.
                 try await TenantScope.asHost(in: transaction) {
                     try await transaction.executeScript(
-                        "INSERT INTO audit_records (actor, action, previous_hash, record_hash) VALUES ('u1', 'create', '0', 'h1'), ('u1', 'update', 'h1', 'h2')"
+                        "INSERT INTO audit_records (actor, action) VALUES ('u1', 'create'), ('u1', 'update')"
                     )
                 }
             }
@@ -57,7 +56,7 @@ struct TenantArchiveTests {
             #expect(original.count == 5)
             let isAudit: (String) -> Bool = { $0.hasPrefix("audit_records ") }
             #expect(restored.filter { !isAudit($0) } == original.filter { !isAudit($0) })
-            // The trail is re-chained in the new tenant, in the same order, with provenance.
+            // The trail is appended by its extension in the new tenant, in the same order, with provenance.
             let trail = try await TenantScope(tenant: copy, pool: pool).withTransaction { transaction in
                 try await transaction.query(
                     "SELECT actor, action, details ->> 'importedPosition' AS origin FROM audit_records ORDER BY chain_position"
@@ -69,7 +68,7 @@ struct TenantArchiveTests {
             let next = try await TenantScope(tenant: copy, pool: pool).withTransaction { transaction in
                 try await TenantScope.asHost(in: transaction) {
                     try await transaction.query(
-                        "INSERT INTO audit_records (actor, action, previous_hash, record_hash) VALUES ('u2', 'x', '', '') RETURNING chain_position"
+                        "INSERT INTO audit_records (actor, action) VALUES ('u2', 'x') RETURNING chain_position"
                     ).first!.decode("chain_position", as: Int.self)
                 }
             }

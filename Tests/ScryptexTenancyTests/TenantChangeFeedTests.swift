@@ -1,4 +1,3 @@
-import ScryptexApp
 import ScryptexCore
 import ScryptexPostgres
 import ScryptexTenancy

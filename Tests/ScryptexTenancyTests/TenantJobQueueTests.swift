@@ -1,5 +1,4 @@
 import Foundation
-import ScryptexApp
 import ScryptexPostgres
 import ScryptexTenancy
 import ScryptexTestSupport

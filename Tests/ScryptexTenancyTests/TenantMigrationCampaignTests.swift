@@ -1,4 +1,3 @@
-import ScryptexApp
 import ScryptexPostgres
 import ScryptexTenancy
 import ScryptexTestSupport
@@ -8,7 +7,7 @@ import Testing
 @Suite("Migrating many tenants")
 struct TenantMigrationCampaignTests {
     /// The tenant plan plus one new migration.
-    static let extended = SchemaPlans.tenant.appending(
+    static let extended = TenancyFixture.tenant.appending(
         MigrationSet(
             name: "test",
             migrations: [
@@ -41,7 +40,7 @@ struct TenantMigrationCampaignTests {
             #expect(outcome.failed.map(\.tenant) == ["gamma"])
             #expect(outcome.failed.first?.error.contains("add_account_note") == true)
             #expect(seen.withLock { $0 }.sorted() == [1, 2, 3, 4])
-            let base = SchemaPlans.tenant.generation
+            let base = TenancyFixture.tenant.generation
             #expect(
                 try await Self.versions(pool) == ["acme": base + 1, "beta": base + 1, "delta": base + 1, "gamma": base])
 
@@ -64,7 +63,7 @@ struct TenantMigrationCampaignTests {
             ).run(try ["acme", "beta", "gamma"].map { try TenantSlug($0) }, on: pool)
             #expect(outcome.stoppedAfterCanary)
             #expect(outcome.migrated.isEmpty)
-            let base = SchemaPlans.tenant.generation
+            let base = TenancyFixture.tenant.generation
             #expect(try await Self.versions(pool) == ["acme": base, "beta": base, "gamma": base])
         }
     }

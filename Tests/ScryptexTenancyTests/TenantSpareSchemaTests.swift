@@ -1,4 +1,3 @@
-import ScryptexApp
 import ScryptexCore
 import ScryptexPostgres
 import ScryptexTenancy
@@ -29,7 +28,7 @@ struct TenantSpareSchemaTests {
             #expect(try await Self.spareSchemaNames(on: pool).count == 1)
 
             // Same shape, same ownership, trail functions pointed at the tenant's own schema.
-            let drift = try await TenantSchemaDrift(plan: SchemaPlans.tenant, logger: TestDatabase.logger)
+            let drift = try await TenantSchemaDrift(plan: TenancyFixture.tenant, logger: TestDatabase.logger)
                 .check([acme.slug, zenith.slug], on: pool)
             #expect(drift.isEmpty, "\(drift)")
             let owners = try await pool.query(
@@ -62,7 +61,7 @@ struct TenantSpareSchemaTests {
             }
             #expect(try position.first?.decode("chain_position", as: Int.self) == 1)
             let error = await #expect(throws: PostgresError.self) {
-                try await scope.withTransaction { try await $0.query("SELECT * FROM t_zenith.users") }
+                try await scope.withTransaction { try await $0.query("SELECT * FROM t_zenith.institutional_accounts") }
             }
             #expect(error?.sqlState == .insufficientPrivilege)
         }
@@ -71,7 +70,7 @@ struct TenantSpareSchemaTests {
     @Test func aFailedCreationGivesTheSpareBack() async throws {
         try await withControlPlane { pool, _ in
             let failing = TenantProvisioner(
-                platformDomain: "localhost", tenantSchema: SchemaPlans.tenant, logger: TestDatabase.logger,
+                platformDomain: "localhost", tenantSchema: TenancyFixture.tenant, logger: TestDatabase.logger,
                 setUp: { _, _ in throw SetUpFailed() })
             try await failing.spares.replenish(to: 1, on: pool)
             let spare = try await Self.spareSchemaNames(on: pool)
@@ -97,11 +96,11 @@ struct TenantSpareSchemaTests {
 
     @Test func aSpareBuiltBeforeANewMigrationGetsItWhenTaken() async throws {
         try await withControlPlane { pool, provisioner in
-            var sets = SchemaPlans.tenant.migrations.sets
+            var sets = TenancyFixture.tenant.migrations.sets
             let last = sets.removeLast()
             let older = TenantSchemaPlan(
                 MigrationPlan(sets + [MigrationSet(name: last.name, migrations: Array(last.migrations.dropLast(2)))]),
-                extensions: SchemaPlans.tenant.extensions)
+                extensions: TenancyFixture.tenant.extensions)
             try await TenantSpareSchemas(tenantSchema: older, logger: TestDatabase.logger).replenish(
                 to: 1, on: pool)
             let acme = try await provisioner.create(.init(slug: "acme", displayName: "Acme"), on: pool)
@@ -109,8 +108,8 @@ struct TenantSpareSchemaTests {
             let applied = try await pool.query("SELECT count(*) AS n FROM t_acme.scryptex_migrations")
             #expect(
                 try applied.firstRow.decode("n", as: Int.self)
-                    == SchemaPlans.tenant.migrations.sets.reduce(0) { $0 + $1.migrations.count })
-            let drift = try await TenantSchemaDrift(plan: SchemaPlans.tenant, logger: TestDatabase.logger)
+                    == TenancyFixture.tenant.migrations.sets.reduce(0) { $0 + $1.migrations.count })
+            let drift = try await TenantSchemaDrift(plan: TenancyFixture.tenant, logger: TestDatabase.logger)
                 .check([acme.slug], on: pool)
             #expect(drift.isEmpty, "\(drift)")
         }

@@ -1,5 +1,4 @@
 import Foundation
-import ScryptexApp
 import ScryptexCore
 import ScryptexPostgres
 import ScryptexTenancy

@@ -25,5 +25,5 @@ public enum SchemaPlans {
         MigrationPlan(
             [IdentityMigrations.tenant, InstitutionalMigrations.tenant, ComplianceMigrations.tenant],
             legacy: LegacySchema.tenant),
-        extensions: [TenantAuditTrailExtension()])
+        extensions: [IdentityTenantSchemaExtension()])
 }

@@ -1,8 +1,11 @@
+public import Foundation
 public import ScryptexPostgres
 public import ScryptexTenancy
 
-/// Keeps every tenant's audit trail append-only for the tenant's own role, and restores a trail
-/// from a tenant archive by appending to the new tenant's chain.
+/// Identity's part of every tenant's schema beyond its migrations: it keeps the audit trail
+/// append-only for the tenant's own role, restores a trail from a tenant archive by appending to
+/// the new tenant's chain, and destroys a deleted tenant's data keys (whatever personal data
+/// survives in exports or backups can never be decrypted again).
 ///
 /// Tenant migrations run as the tenant role, so everything they create belongs to the tenant,
 /// and an owner can do anything to its tables. After the migrations, the host's role (which is
@@ -11,7 +14,7 @@ public import ScryptexTenancy
 /// `SELECT` on the trail. The tenant can then neither write, update nor delete audit rows (only
 /// the host appends them, with its own role: `TenantScope.asHost`), nor drop or replace the
 /// trigger, the table or its functions. Idempotent; a schema without a trail is left as it is.
-public struct TenantAuditTrailExtension: TenantSchemaExtension {
+public struct IdentityTenantSchemaExtension: TenantSchemaExtension {
     public init() {}
 
     public func secure(
@@ -67,5 +70,9 @@ public struct TenantAuditTrailExtension: TenantSchemaExtension {
                 """
             )
         }
+    }
+
+    public func forgetTenant(_ id: UUID, in transaction: PostgresTransaction) async throws {
+        try await transaction.execute("DELETE FROM platform.tenant_data_keys WHERE tenant_id = \(id)")
     }
 }
