@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import ScryptexCore
 public import ScryptexPostgres
 
@@ -11,65 +11,11 @@ public import ScryptexPostgres
 ///  "features": {"market_making": false}}
 /// ```
 public struct TenantManifest: Sendable, Decodable, Equatable {
-    public struct Branding: Sendable, Codable, Equatable {
-        public var productName: String
-        public var logoURL: String?
-        public var colors: [String: String]?
-        public var cssVariables: [String: String]?
-        public var supportEmail: String?
-        public var supportURL: String?
-        public var legalFooter: String?
-
-        public init(
-            productName: String, logoURL: String? = nil, colors: [String: String]? = nil,
-            cssVariables: [String: String]? = nil, supportEmail: String? = nil, supportURL: String? = nil,
-            legalFooter: String? = nil
-        ) {
-            self.productName = productName
-            self.logoURL = logoURL
-            self.colors = colors
-            self.cssVariables = cssVariables
-            self.supportEmail = supportEmail
-            self.supportURL = supportURL
-            self.legalFooter = legalFooter
-        }
-
-        /// Checks the branding; throws naming the field.
-        public func validate(field: String = "branding") throws(ServiceError) {
-            guard (1...200).contains(productName.count) else {
-                throw ServiceError(.invalidInput, "field '\(field).productName': 1 to 200 characters")
-            }
-            for (name, value) in colors ?? [:] where !TenantManifest.isHexColor(value) {
-                throw ServiceError(
-                    .invalidInput, "field '\(field).colors.\(name)': '\(value)' is not a colour such as #0B3D91")
-            }
-            for (name, value) in [("logoURL", logoURL), ("supportURL", supportURL)] {
-                if let value, !(value.hasPrefix("https://") && value.count <= 2_000) {
-                    throw ServiceError(.invalidInput, "field '\(field).\(name)': an https:// URL")
-                }
-            }
-        }
-
-        /// Replaces a tenant's branding in `transaction`.
-        public func save(for tenant: UUID, in transaction: PostgresTransaction) async throws {
-            try await transaction.execute(
-                """
-                UPDATE platform.tenant_branding SET product_name = \(productName), logo_url = \(logoURL),
-                    colors = \(try PostgresJSON(encoding: colors ?? [:])),
-                    css_variables = \(try PostgresJSON(encoding: cssVariables ?? [:])),
-                    support_email = \(supportEmail), support_url = \(supportURL),
-                    legal_footer = \(legalFooter), updated_at = now()
-                WHERE tenant_id = \(tenant)
-                """
-            )
-        }
-    }
-
     public var slug: String
     public var displayName: String
     public var legalName: String?
     public var domains: [String]?
-    public var branding: Branding?
+    public var branding: TenantBranding?
     public var features: [String: Bool]?
     /// The partner's revenue share, a flat percentage of its fees (the host turns it into a plan
     /// version from the current month when it differs from the plan in force).
@@ -102,7 +48,7 @@ public struct TenantManifest: Sendable, Decodable, Equatable {
             throw ServiceError(
                 .invalidInput, "\(file): field 'domains[\(index)]': '\(domain)' is not a valid host name")
         }
-        for (name, value) in manifest.branding?.colors ?? [:] where !Self.isHexColor(value) {
+        for (name, value) in manifest.branding?.colors ?? [:] where !TenantBranding.isHexColor(value) {
             throw ServiceError(
                 .invalidInput, "\(file): field 'branding.colors.\(name)': '\(value)' is not a colour like #0B3D91"
             )
@@ -118,12 +64,6 @@ public struct TenantManifest: Sendable, Decodable, Equatable {
                 "\(file): field 'revenueSharePercent': a percentage from 0 to 100 with at most 4 decimals")
         }
         return manifest
-    }
-
-    static func isHexColor(_ text: String) -> Bool {
-        let digits = text.utf8.dropFirst()
-        return text.hasPrefix("#") && (digits.count == 6 || digits.count == 3)
-            && digits.allSatisfy { Hex.value(of: $0) != nil }
     }
 }
 

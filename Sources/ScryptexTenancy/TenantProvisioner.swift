@@ -128,9 +128,7 @@ public struct TenantProvisioner: Sendable {
                 schema: slug.schema, within: transaction)
             try await transaction.executeScript("RESET ROLE")
             try await tenantSchema.secure(slug, in: transaction)
-            try await transaction.execute(
-                "INSERT INTO platform.tenant_branding (tenant_id, product_name) VALUES (\(id), \(displayName))"
-            )
+            try await TenantBranding.create(for: id, productName: displayName, in: transaction)
             let features = TenantProvisioner.defaultFeatures.merging(request.features, uniquingKeysWith: { $1 })
                 .sorted(by: { $0.key < $1.key })
             try await transaction.execute(

@@ -60,6 +60,14 @@ struct ServeTests {
             ])
             #expect(branding.contains("\"productName\":\"\(product)\""), "\(domain): \(branding)")
         }
+        // The whole answer, as a partner's front end reads it (keys sorted, unset fields left out).
+        let acmeBranding = try await Self.curl([
+            "--cacert", ca, "https://acme.localhost:\(httpsPort)/api/enterprise/branding",
+        ])
+        #expect(
+            acmeBranding
+                == ##"{"colors":{"accent":"#F2A900","background":"#FFFFFF","primary":"#0B3D91"},"cssVariables":{"--font-family":"IBM Plex Sans, sans-serif","--radius":"4px"},"displayName":"Acme Capital","legalFooter":"Acme Capital Management LLC is a demonstration tenant of Scryptex Host.","productName":"Acme Prime","supportEmail":"prime-desk@acme.example","supportURL":"https://acme.example/support"}"##,
+            "\(acmeBranding)")
         let platform = try await Self.curl([
             "-i", "--cacert", ca, "https://localhost:\(httpsPort)/api/enterprise/branding",
         ])

@@ -74,21 +74,13 @@ struct BrandedPageMiddleware: HTTPMiddleware {
     }
 
     private func branding(of tenant: Tenant) async throws -> TemplateValue {
-        let row = try await pool.query(
-            """
-            SELECT product_name, logo_url, colors, support_email, support_url, legal_footer
-            FROM platform.tenant_branding WHERE tenant_id = \(tenant.id)
-            """
-        ).first
-        func text(_ column: String) throws -> TemplateValue {
-            (try row?.decode(column, as: String?.self)).map { .string($0) } ?? .null
-        }
+        let branding = try await TenantBranding.load(for: tenant.id, from: pool)
+        func text(_ value: String?) -> TemplateValue { value.map { .string($0) } ?? .null }
         return .object([
-            "productName": .string(try row?.decode("product_name", as: String.self) ?? tenant.displayName),
-            "logoURL": try text("logo_url"), "supportEmail": try text("support_email"),
-            "supportURL": try text("support_url"), "legalFooter": try text("legal_footer"),
-            "colors": try TemplateValue(
-                json: Data((try row?.decode("colors", as: PostgresJSON.self))?.text.utf8 ?? "{}".utf8)),
+            "productName": .string(branding?.productName ?? tenant.displayName),
+            "logoURL": text(branding?.logoURL), "supportEmail": text(branding?.supportEmail),
+            "supportURL": text(branding?.supportURL), "legalFooter": text(branding?.legalFooter),
+            "colors": .object((branding?.colors ?? [:]).mapValues { .string($0) }),
         ])
     }
 }

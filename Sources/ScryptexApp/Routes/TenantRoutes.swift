@@ -48,23 +48,10 @@ enum TenantRoutes {
         let pool = routes.services.pool
         routes.add(.get, "/api/enterprise/branding", .publicTenant) { _, context in
             let tenant = try requireTenant(context)
-            let rows = try await pool.query(
-                """
-                SELECT b.product_name, b.logo_url, b.colors, b.css_variables, b.support_email, b.support_url, b.legal_footer
-                FROM platform.tenant_branding b WHERE b.tenant_id = \(tenant.id)
-                """
-            )
-            guard let row = rows.first else { throw HTTPProblem.notFound("this tenant has no branding yet") }
-            let branding = Branding(
-                displayName: tenant.displayName,
-                productName: try row.decode("product_name", as: String.self),
-                logoURL: try row.decode("logo_url", as: String?.self),
-                colors: try row.decode("colors", as: PostgresJSON.self).decode([String: String].self),
-                cssVariables: try row.decode("css_variables", as: PostgresJSON.self).decode([String: String].self),
-                supportEmail: try row.decode("support_email", as: String?.self),
-                supportURL: try row.decode("support_url", as: String?.self),
-                legalFooter: try row.decode("legal_footer", as: String?.self)
-            )
+            guard let stored = try await TenantBranding.load(for: tenant.id, from: pool) else {
+                throw HTTPProblem.notFound("this tenant has no branding yet")
+            }
+            let branding = Branding(displayName: tenant.displayName, branding: stored)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             return .json(String(decoding: try encoder.encode(branding), as: UTF8.self))
@@ -83,14 +70,17 @@ enum TenantRoutes {
         return tenant
     }
 
+    /// The tenant's branding with its display name, as one JSON object.
     struct Branding: Encodable {
         var displayName: String
-        var productName: String
-        var logoURL: String?
-        var colors: [String: String]
-        var cssVariables: [String: String]
-        var supportEmail: String?
-        var supportURL: String?
-        var legalFooter: String?
+        var branding: TenantBranding
+
+        enum CodingKeys: String, CodingKey { case displayName }
+
+        func encode(to encoder: any Encoder) throws {
+            try branding.encode(to: encoder)
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(displayName, forKey: .displayName)
+        }
     }
 }

@@ -204,10 +204,8 @@ enum WhiteLabelRoutes {
             let month = try context.parameter("month")
             let rows = try await services.pool.query(
                 """
-                SELECT p.statement, p.closed_at, t.display_name, t.legal_name,
-                    b.product_name, b.logo_url, b.colors, b.legal_footer
+                SELECT p.statement, p.closed_at, t.display_name, t.legal_name
                 FROM platform.revenue_periods p JOIN platform.tenants t ON t.id = p.tenant_id
-                LEFT JOIN platform.tenant_branding b ON b.tenant_id = t.id
                 WHERE p.tenant_id = \(partner.tenant) AND p.period = \(month) AND p.status = 'closed'
                 """
             )
@@ -224,6 +222,8 @@ enum WhiteLabelRoutes {
                     value: "attachment; filename=\"statement-\(partner.slug)-\(month).csv\"")
                 return response
             case .html:
+                let branding = try await TenantBranding.load(for: partner.tenant, from: services.pool)
+                let productName = try branding?.productName ?? row.decode("display_name", as: String.self)
                 let value = TemplateValue.object([
                     "statement": try TemplateValue(encoding: statement),
                     "products": .list(
@@ -237,13 +237,10 @@ enum WhiteLabelRoutes {
                         "legalName": (try row.decode("legal_name", as: String?.self)).map { .string($0) } ?? .null,
                     ],
                     "branding": [
-                        "productName": .string(
-                            try row.decode("product_name", as: String?.self)
-                                ?? (try row.decode("display_name", as: String.self))),
-                        "logoURL": (try row.decode("logo_url", as: String?.self)).map { .string($0) } ?? .null,
-                        "legalFooter": (try row.decode("legal_footer", as: String?.self)).map { .string($0) } ?? .null,
-                        "colors": try TemplateValue(
-                            json: Data((try row.decode("colors", as: PostgresJSON?.self))?.text.utf8 ?? "{}".utf8)),
+                        "productName": .string(productName),
+                        "logoURL": branding?.logoURL.map { .string($0) } ?? .null,
+                        "legalFooter": branding?.legalFooter.map { .string($0) } ?? .null,
+                        "colors": .object((branding?.colors ?? [:]).mapValues { .string($0) }),
                     ],
                 ])
                 return HTTPResponse(

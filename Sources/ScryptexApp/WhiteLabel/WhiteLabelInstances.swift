@@ -32,7 +32,7 @@ struct WhiteLabelInstanceView: Encodable {
     var tenant: AdminTenantRoutes.TenantView
     var plan: String
     var includedFeatures: [String]
-    var branding: TenantManifest.Branding?
+    var branding: TenantBranding?
     var revenueShare: RevenueShareVersion?
     var placement: String
     var limits: InstanceLimits?
@@ -57,7 +57,7 @@ struct WhiteLabelInstances {
         var plan: String?
         var features: [String: Bool]?
         var domains: [String]?
-        var branding: TenantManifest.Branding?
+        var branding: TenantBranding?
         var revenueShare: RevenuePlan?
         var placement: String?
         var limits: InstanceLimits?
@@ -68,7 +68,7 @@ struct WhiteLabelInstances {
         var displayName: String?
         var plan: String?
         var features: [String: Bool]?
-        var branding: TenantManifest.Branding?
+        var branding: TenantBranding?
         var revenueShare: WhiteLabelInstanceView.RevenueShareVersion?
         var placement: String?
         var limits: InstanceLimits?
@@ -252,28 +252,18 @@ struct WhiteLabelInstances {
         let tenant = try await AdminTenantRoutes.TenantView.load(try TenantSlug(slug), pool: services.pool)
         let rows = try await services.pool.query(
             """
-            SELECT w.id, w.plan, w.created_at, w.updated_at, t.placement, w.isolation -> 'limits' AS limits,
-                b.product_name, b.logo_url, b.colors, b.css_variables, b.support_email, b.support_url, b.legal_footer,
+            SELECT w.id, w.tenant_id, w.plan, w.created_at, w.updated_at, t.placement, w.isolation -> 'limits' AS limits,
                 (SELECT jsonb_build_object('effectiveFrom', r.effective_month, 'plan', r.plan)
                  FROM platform.revenue_plans r WHERE r.tenant_id = t.id AND r.effective_month <= \(RevenueMonth.of(Date()))
                  ORDER BY r.effective_month DESC LIMIT 1) AS revenue_share
             FROM platform.white_label_instances w JOIN platform.tenants t ON t.id = w.tenant_id
-            LEFT JOIN platform.tenant_branding b ON b.tenant_id = t.id
             WHERE t.slug = \(slug)
             """
         )
         guard let row = rows.first else { throw ServiceError(.notFound, "no white-label instance '\(slug)'") }
         let plan = try CommercialPlan.named(try row.decode("plan", as: String.self))
-        let branding: TenantManifest.Branding? =
-            try row.decode("product_name", as: String?.self).map { productName in
-                TenantManifest.Branding(
-                    productName: productName, logoURL: try row.decode("logo_url", as: String?.self),
-                    colors: try row.decode("colors", as: PostgresJSON.self).decode([String: String].self),
-                    cssVariables: try row.decode("css_variables", as: PostgresJSON.self).decode([String: String].self),
-                    supportEmail: try row.decode("support_email", as: String?.self),
-                    supportURL: try row.decode("support_url", as: String?.self),
-                    legalFooter: try row.decode("legal_footer", as: String?.self))
-            }
+        let branding = try await TenantBranding.load(
+            for: try row.decode("tenant_id", as: UUID.self), from: services.pool)
         return WhiteLabelInstanceView(
             id: try row.decode("id", as: UUID.self).uuidString.lowercased(), tenant: tenant, plan: plan.rawValue,
             includedFeatures: plan.features.sorted().map(\.rawValue), branding: branding,
