@@ -219,15 +219,8 @@ extension HostService {
         // tenants folder (the demo set): never one per database tenant, which at thousands of
         // tenants would make start-up slow and hold an OpenSSL context per domain.
         let declared = Set(Self.declaredTenantSlugs(in: configuration.tenantsDirectory))
-        let tenantHosts = try await pool.query(
-            """
-            SELECT d.hostname, t.slug FROM platform.tenant_domains d JOIN platform.tenants t ON t.id = d.tenant_id
-            ORDER BY d.hostname
-            """
-        ).compactMap { row in
-            declared.contains(try row.decode("slug", as: String.self))
-                ? try row.decode("hostname", as: String.self) : nil
-        }
+        let tenantHosts = try await TenantRegistry().hostNames(from: pool).filter { declared.contains($0.slug) }.map(
+            \.hostName)
         let made = try folder.ensureDevelopmentCertificates(for: [configuration.platformDomain] + tenantHosts)
         for domain in made {
             logger.notice(

@@ -109,6 +109,18 @@ public final class Keyring: Sendable {
         private func aad(_ field: String) -> [UInt8] { Array("\(tenantID.uuidString.lowercased())|\(field)".utf8) }
     }
 
+    /// Gives a first data key to each of `tenants` that has none (tenants created before keys existed).
+    public func createMissingKeys(for tenants: [UUID], in transaction: PostgresTransaction) async throws {
+        let rows = try await transaction.query(
+            """
+            SELECT id FROM unnest(\(tenants)::uuid[]) AS t(id)
+            WHERE NOT EXISTS (SELECT 1 FROM platform.tenant_data_keys k WHERE k.tenant_id = t.id)
+            """)
+        for row in rows {
+            try await createFirstKey(for: try row.decode("id", as: UUID.self), in: transaction)
+        }
+    }
+
     /// Creates the tenant's first data key (inside the provisioning transaction).
     public func createFirstKey(for tenantID: UUID, in transaction: PostgresTransaction) async throws {
         try await insertKey(SecureRandom.bytes(count: 32), version: 1, for: tenantID, in: transaction)

@@ -193,6 +193,26 @@ public struct RevenueReporting: Sendable {
 
     /// Every partner with a plan, and the sums per currency: the totals of `partner(_:in:)` for
     /// each, from three grouped queries however many partners there are.
+    /// A partner's statement for a closed month, with the time it was closed; nil while the month
+    /// is open or unknown.
+    public func closedStatement(
+        of partner: UUID, for month: String, from database: some PostgresQuerying
+    )
+        async throws -> (statement: RevenueStatement, closedAt: Date?)?
+    {
+        let rows = try await database.query(
+            """
+            SELECT statement, closed_at FROM platform.revenue_periods
+            WHERE tenant_id = \(partner) AND period = \(month) AND status = 'closed'
+            """,
+            timeout: nil)
+        guard let row = rows.first else { return nil }
+        return (
+            try row.decode("statement", as: PostgresJSON.self).decode(RevenueStatement.self),
+            try row.decode("closed_at", as: Date?.self)
+        )
+    }
+
     public func platform(in transaction: PostgresTransaction) async throws -> PlatformRevenue {
         struct Totals {
             var slug: String

@@ -125,22 +125,13 @@ public struct TenantSync: Sendable {
     /// Brings branding, flags and domains in line with the manifest.
     private func apply(_ manifest: TenantManifest, on pool: PostgresConnectionPool) async throws {
         try await pool.withTransaction { transaction in
-            guard
-                let id = try await transaction.query("SELECT id FROM platform.tenants WHERE slug = \(manifest.slug)")
-                    .first?.decode("id", as: UUID.self)
+            let registry = TenantRegistry()
+            guard let id = try await registry.tenant(try TenantSlug(manifest.slug), from: transaction)?.id
             else { throw ServiceError(.notFound, "tenant '\(manifest.slug)' disappeared during the sync") }
-            try await transaction.execute(
-                "UPDATE platform.tenants SET display_name = \(manifest.displayName), legal_name = \(manifest.legalName), updated_at = now() WHERE id = \(id)"
-            )
+            try await registry.rename(
+                id, displayName: manifest.displayName, legalName: manifest.legalName, in: transaction)
             if let branding = manifest.branding { try await branding.save(for: id, in: transaction) }
-            for (feature, enabled) in (manifest.features ?? [:]).sorted(by: { $0.key < $1.key }) {
-                try await transaction.execute(
-                    """
-                    INSERT INTO platform.tenant_features (tenant_id, feature, enabled) VALUES (\(id), \(feature), \(enabled))
-                    ON CONFLICT (tenant_id, feature) DO UPDATE SET enabled = excluded.enabled, updated_at = now()
-                    """
-                )
-            }
+            try await registry.setFeatureFlags(manifest.features ?? [:], of: id, in: transaction)
             try await TenantChangeFeed.announce(manifest.slug, in: transaction)
             for domain in manifest.domains ?? [] {
                 guard let hostname = HostName.normalized(domain) else { continue }
@@ -151,9 +142,7 @@ public struct TenantSync: Sendable {
                 {
                     throw ServiceError(.invalidInput, "tenant '\(manifest.slug)': field 'domains': \(problem)")
                 }
-                let owner = try await transaction.query(
-                    "SELECT tenant_id FROM platform.tenant_domains WHERE hostname = \(hostname)")
-                if let other = try owner.first?.decode("tenant_id", as: UUID.self) {
+                if let other = try await registry.owner(of: hostname, from: transaction) {
                     if other != id {
                         throw ServiceError(
                             .conflict, "the domain '\(hostname)' of tenant '\(manifest.slug)' belongs to another tenant"
@@ -161,12 +150,7 @@ public struct TenantSync: Sendable {
                     }
                     continue
                 }
-                try await transaction.execute(
-                    """
-                    INSERT INTO platform.tenant_domains (hostname, tenant_id, kind, verification_token)
-                    VALUES (\(hostname), \(id), 'custom', \(UUID().uuidString.lowercased()))
-                    """
-                )
+                try await registry.addCustomDomain(hostname, to: id, in: transaction)
             }
         }
     }

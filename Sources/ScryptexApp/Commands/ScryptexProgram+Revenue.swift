@@ -2,6 +2,7 @@ import Foundation
 import ScryptexCore
 import ScryptexPostgres
 import ScryptexRevenue
+import ScryptexTenancy
 
 /// `scryptex revenue ingest|close|statement|reconcile`.
 extension ScryptexProgram {
@@ -25,8 +26,8 @@ extension ScryptexProgram {
             return try await DatabaseSetup.withPool(configuration, logger: logger) { pool in
                 let slugs = Array(Set(rows.map(\.partner)))
                 var partners: [String: UUID] = [:]
-                for row in try await pool.query("SELECT id, slug FROM platform.tenants WHERE slug = ANY(\(slugs))") {
-                    partners[try row.decode("slug", as: String.self)] = try row.decode("id", as: UUID.self)
+                for tenant in try await TenantRegistry().tenants(from: pool) where slugs.contains(tenant.slug.value) {
+                    partners[tenant.slug.value] = tenant.id
                 }
                 var events: [PartnerFeeEvent] = []
                 events.reserveCapacity(rows.count)
@@ -104,17 +105,12 @@ extension ScryptexProgram {
             return try await DatabaseSetup.withPool(configuration, logger: logger) { pool in
                 guard let partner = try await partnerID(slug, pool: pool) else { return ExitCode.failure }
                 guard
-                    let row = try await pool.query(
-                        """
-                        SELECT statement FROM platform.revenue_periods
-                        WHERE tenant_id = \(partner) AND period = \(month) AND status = 'closed'
-                        """
-                    ).first
+                    let (statement, _) = try await RevenueReporting().closedStatement(
+                        of: partner, for: month, from: pool)
                 else {
                     errorOutput("scryptex: \(slug) has no closed statement for \(month)")
                     return ExitCode.failure
                 }
-                let statement = try row.decode("statement", as: PostgresJSON.self).decode(RevenueStatement.self)
                 if format == "csv" {
                     output(statement.csv.replacingOccurrences(of: "\r\n", with: "\n").trimmingCharacters(in: .newlines))
                 } else {
@@ -148,10 +144,7 @@ extension ScryptexProgram {
     }
 
     private func partnerID(_ slug: String, pool: PostgresConnectionPool) async throws -> UUID? {
-        guard
-            let id = try await pool.query("SELECT id FROM platform.tenants WHERE slug = \(slug)").first?.decode(
-                "id", as: UUID.self)
-        else {
+        guard let slug = try? TenantSlug(slug), let id = try await TenantRegistry().tenant(slug, from: pool)?.id else {
             errorOutput("scryptex: no partner '\(slug)'")
             return nil
         }

@@ -46,21 +46,12 @@ extension ScryptexProgram {
                 return ExitCode.success
             }
             if invocation.path == ["tenant", "list"] {
-                let rows = try await pool.query(
-                    """
-                    SELECT t.slug, t.display_name, t.status, t.schema_version,
-                           coalesce(string_agg(d.hostname, ' ' ORDER BY d.hostname), '') AS domains
-                    FROM platform.tenants t LEFT JOIN platform.tenant_domains d ON d.tenant_id = t.id
-                    GROUP BY t.id ORDER BY t.slug
-                    """
-                )
-                if rows.isEmpty { output("no tenants") }
-                for row in rows {
+                let tenants = try await TenantRegistry().summaries(from: pool)
+                if tenants.isEmpty { output("no tenants") }
+                for tenant in tenants {
                     output(
-                        "\(try row.decode("slug", as: String.self))  \(try row.decode("status", as: String.self))  "
-                            + "v\(try row.decode("schema_version", as: Int.self))  \(try row.decode("display_name", as: String.self))  "
-                            + "[\(try row.decode("domains", as: String.self))]"
-                    )
+                        "\(tenant.slug)  \(tenant.status)  v\(tenant.schemaVersion)  \(tenant.displayName)  "
+                            + "[\(tenant.domains.joined(separator: " "))]")
                 }
                 return ExitCode.success
             }

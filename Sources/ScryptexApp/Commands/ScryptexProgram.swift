@@ -239,10 +239,7 @@ public struct ScryptexProgram: Sendable {
 
     private func checkDrift(_ configuration: Configuration, logger: Logger) async throws -> Int32 {
         try await DatabaseSetup.withPool(configuration, logger: logger) { pool in
-            let slugs = try await pool.query(
-                "SELECT slug FROM platform.tenants WHERE status <> 'deleted' ORDER BY slug"
-            )
-            .map { try TenantSlug(try $0.decode("slug", as: String.self)) }
+            let slugs = try await TenantRegistry().tenants(from: pool).filter { $0.status != .deleted }.map(\.slug)
             let drift = try await TenantSchemaDrift(plan: SchemaPlans.tenant, logger: logger).check(slugs, on: pool)
             for slug in drift.keys.sorted() {
                 for line in drift[slug] ?? [] { output("tenant \(slug): \(line)") }

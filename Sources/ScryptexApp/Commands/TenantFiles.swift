@@ -31,10 +31,7 @@ enum TenantFiles {
             let desired = RevenuePlan(model: .flat, currency: try Currency("USD"), percent: percent)
             let month = RevenueMonth.of(now)
             let changed: String? = try await pool.withTransaction { transaction in
-                guard
-                    let id = try await transaction.query(
-                        "SELECT id FROM platform.tenants WHERE slug = \(manifest.slug)"
-                    ).first?.decode("id", as: UUID.self)
+                guard let id = try await TenantRegistry().tenant(try TenantSlug(manifest.slug), from: transaction)?.id
                 else { return nil }
                 let store = RevenuePlanStore()
                 if try await store.plan(for: id, in: month, transaction: transaction) == desired { return nil }

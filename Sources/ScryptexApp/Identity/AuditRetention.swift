@@ -35,13 +35,8 @@ struct AuditRetention: Sendable {
 
     /// The schemas whose trails the host keeps: the control plane's and each live tenant's.
     static func trails(on pool: PostgresConnectionPool) async throws -> [SQLIdentifier] {
-        var schemas = [PlatformSchema.name]
-        let rows = try await pool.query(
-            "SELECT slug FROM platform.tenants WHERE status IN ('active', 'suspended') ORDER BY slug")
-        for row in rows {
-            schemas.append(try SQLIdentifier("t_" + (try row.decode("slug", as: String.self))))
-        }
-        return schemas
+        [PlatformSchema.name]
+            + (try await TenantRegistry().tenants(statuses: [.active, .suspended], from: pool)).map(\.schema)
     }
 
     /// Purges now and then every `interval` until cancelled; failures are logged, not fatal.

@@ -45,16 +45,9 @@ enum TenantIdentitySetUp {
     /// Gives a data key to every live tenant that has none (tenants created before keys existed).
     static func ensureDataKeys(keyring: Keyring, on pool: PostgresConnectionPool) async throws {
         try await pool.withTransaction { transaction in
-            let rows = try await transaction.query(
-                """
-                SELECT t.id FROM platform.tenants t
-                WHERE t.status IN ('provisioning', 'active', 'suspended')
-                  AND NOT EXISTS (SELECT 1 FROM platform.tenant_data_keys k WHERE k.tenant_id = t.id)
-                """
-            )
-            for row in rows {
-                try await keyring.createFirstKey(for: try row.decode("id", as: UUID.self), in: transaction)
-            }
+            let live = try await TenantRegistry().tenants(
+                statuses: [.provisioning, .active, .suspended], from: transaction)
+            try await keyring.createMissingKeys(for: live.map(\.id), in: transaction)
         }
     }
 }

@@ -24,13 +24,12 @@ enum AdminRoutes {
             }
             let slug: TenantSlug
             do { slug = try TenantSlug(body.tenant) } catch { throw HTTPProblem.badRequest("field 'tenant': \(error)") }
-            let rows = try await services.pool.query(
-                "SELECT id, slug, display_name, status FROM platform.tenants WHERE slug = \(slug.value) AND status IN ('active', 'suspended')"
-            )
-            guard let row = rows.first else { throw HTTPProblem.notFound("no tenant '\(slug)'") }
-            let tenant = Tenant(
-                id: try row.decode("id", as: UUID.self), slug: slug,
-                displayName: try row.decode("display_name", as: String.self), status: .active)
+            guard
+                var tenant = try await TenantRegistry().tenant(
+                    slug, statuses: [.active, .suspended], from: services.pool)
+            else { throw HTTPProblem.notFound("no tenant '\(slug)'") }
+            // Break-glass reaches a suspended tenant's data too.
+            tenant.status = .active
             let grant = try await services.identity.grantBreakGlass(
                 adminPrefix: String(principal.actor.dropFirst("platform-admin:".count)), tenant: tenant,
                 reason: body.reason, duration: .seconds(body.minutes * 60), requestID: context.requestID)

@@ -50,28 +50,21 @@ enum AdminTenantRoutes {
                     on: services.pool)
             }
             struct Created: Encodable {
-                var tenant: TenantView
+                var tenant: TenantSummary
                 var ownerKey: String
             }
             return try JSONResponse.encode(
                 Created(
-                    tenant: try await TenantView.load(tenant.slug, pool: services.pool),
+                    tenant: try await summary(tenant.slug, pool: services.pool),
                     ownerKey: ownerKey.withLock { $0?.text } ?? ""),
                 status: .created)
         }
         routes.add(.get, "/admin/api/tenants", .platformAdmin) { _, _ in
-            let rows = try await services.pool.query("SELECT slug FROM platform.tenants ORDER BY slug")
-            var tenants: [TenantView] = []
-            for row in rows {
-                tenants.append(
-                    try await TenantView.load(
-                        try TenantSlug(try row.decode("slug", as: String.self)), pool: services.pool))
-            }
-            return try JSONResponse.encode(["tenants": tenants])
+            return try JSONResponse.encode(["tenants": try await TenantRegistry().summaries(from: services.pool)])
         }
         routes.add(.get, "/admin/api/tenants/:slug", .platformAdmin) { _, context in
             let slug = try slugParameter(context)
-            return try JSONResponse.encode(try await TenantView.load(slug, pool: services.pool))
+            return try JSONResponse.encode(try await summary(slug, pool: services.pool))
         }
         for (action, status) in [("suspend", Tenant.Status.suspended), ("resume", .active)] {
             routes.add(.post, "/admin/api/tenants/:slug/\(action)", .platformAdmin) { _, context in
@@ -82,7 +75,7 @@ enum AdminTenantRoutes {
                         record: TenantIdentitySetUp.lifecycleRecorder(actor: admin.actor, requestID: context.requestID)
                     ).setStatus(status, of: slug.value, on: services.pool)
                 }
-                return try JSONResponse.encode(try await TenantView.load(slug, pool: services.pool))
+                return try JSONResponse.encode(try await summary(slug, pool: services.pool))
             }
         }
         // Two steps, as on the command line: suspended first, then the slug again as `confirm`.
@@ -127,25 +120,17 @@ enum AdminTenantRoutes {
                 throw HTTPProblem.badRequest("field 'hostname': \(problem)", type: .invalidField)
             }
             let id = try await tenantID(slug, pool: services.pool)
-            try await services.pool.withTransaction { transaction in
-                do {
-                    try await transaction.execute(
-                        """
-                        INSERT INTO platform.tenant_domains (hostname, tenant_id, kind, verification_token)
-                        VALUES (\(hostname), \(id), 'custom', \(SecureRandom.hexToken(byteCount: 16)))
-                        """
-                    )
-                } catch let error as PostgresError where error.sqlState == .uniqueViolation {
-                    throw HTTPProblem(
-                        .conflict, type: .conflict, detail: "the domain '\(hostname)' already belongs to a tenant")
+            try await tenancy {
+                try await services.pool.withTransaction { transaction in
+                    try await TenantRegistry().addCustomDomain(hostname, to: id, in: transaction)
+                    try await AuditTrail(schema: PlatformSchema.name).append(
+                        AuditEvent(
+                            actor: admin.actor, action: "domain.added", objectType: "tenant", objectID: slug.value,
+                            requestID: context.requestID, details: ["hostname": hostname]), in: transaction)
+                    try await TenantChangeFeed.announce(slug.value, in: transaction)
                 }
-                try await AuditTrail(schema: PlatformSchema.name).append(
-                    AuditEvent(
-                        actor: admin.actor, action: "domain.added", objectType: "tenant", objectID: slug.value,
-                        requestID: context.requestID, details: ["hostname": hostname]), in: transaction)
-                try await TenantChangeFeed.announce(slug.value, in: transaction)
             }
-            return try JSONResponse.encode(try await TenantView.load(slug, pool: services.pool), status: .created)
+            return try JSONResponse.encode(try await summary(slug, pool: services.pool), status: .created)
         }
         routes.add(.delete, "/admin/api/tenants/:slug/domains/:hostname", .platformAdmin) { _, context in
             let slug = try slugParameter(context)
@@ -153,13 +138,7 @@ enum AdminTenantRoutes {
             let hostname = HostName.normalized(try context.parameter("hostname")) ?? ""
             let id = try await tenantID(slug, pool: services.pool)
             try await services.pool.withTransaction { transaction in
-                let removed = try await transaction.execute(
-                    """
-                    DELETE FROM platform.tenant_domains
-                    WHERE hostname = \(hostname) AND tenant_id = \(id) AND kind = 'custom'
-                    """
-                )
-                guard removed == 1 else {
+                guard try await TenantRegistry().removeCustomDomain(hostname, from: id, in: transaction) else {
                     throw HTTPProblem.notFound("tenant '\(slug)' has no custom domain '\(hostname)'")
                 }
                 try await AuditTrail(schema: PlatformSchema.name).append(
@@ -181,11 +160,10 @@ enum AdminTenantRoutes {
     }
 
     static func tenantID(_ slug: TenantSlug, pool: PostgresConnectionPool) async throws -> UUID {
-        let rows = try await pool.query("SELECT id FROM platform.tenants WHERE slug = \(slug.value)")
-        guard let id = try rows.first?.decode("id", as: UUID.self) else {
+        guard let tenant = try await TenantRegistry().tenant(slug, from: pool) else {
             throw HTTPProblem.notFound("no tenant has the slug '\(slug)'")
         }
-        return id
+        return tenant.id
     }
 
     /// Runs tenancy work, answering its errors as 400, 404 or 409 with their message.
@@ -197,41 +175,12 @@ enum AdminTenantRoutes {
         }
     }
 
-    struct TenantView: Encodable {
-        var id: String
-        var slug: String
-        var displayName: String
-        var legalName: String?
-        var status: String
-        var plan: String
-        var schemaVersion: Int
-        var domains: [String]
-        var features: [String: Bool]
-        var createdAt: Date
-
-        static func load(_ slug: TenantSlug, pool: PostgresConnectionPool) async throws -> TenantView {
-            let rows = try await pool.query(
-                """
-                SELECT t.id, t.slug, t.display_name, t.legal_name, t.status, t.plan, t.schema_version, t.created_at,
-                       coalesce((SELECT array_agg(hostname ORDER BY hostname) FROM platform.tenant_domains d
-                                 WHERE d.tenant_id = t.id), '{}') AS domains,
-                       coalesce((SELECT jsonb_object_agg(feature, enabled) FROM platform.tenant_features f
-                                 WHERE f.tenant_id = t.id), '{}') AS features
-                FROM platform.tenants t WHERE t.slug = \(slug.value)
-                """
-            )
-            guard let row = rows.first else { throw HTTPProblem.notFound("no tenant has the slug '\(slug)'") }
-            return TenantView(
-                id: try row.decode("id", as: UUID.self).uuidString.lowercased(),
-                slug: try row.decode("slug", as: String.self),
-                displayName: try row.decode("display_name", as: String.self),
-                legalName: try row.decode("legal_name", as: String?.self),
-                status: try row.decode("status", as: String.self), plan: try row.decode("plan", as: String.self),
-                schemaVersion: try row.decode("schema_version", as: Int.self),
-                domains: try row.decode("domains", as: [String].self),
-                features: try row.decode("features", as: PostgresJSON.self).decode([String: Bool].self),
-                createdAt: try row.decode("created_at", as: Date.self))
+    /// A tenant as admins see it; 404 when there is none.
+    static func summary(_ slug: TenantSlug, pool: PostgresConnectionPool) async throws -> TenantSummary {
+        guard let summary = try await TenantRegistry().summary(of: slug, from: pool) else {
+            throw HTTPProblem.notFound("no tenant has the slug '\(slug)'")
         }
+        return summary
     }
 }
 

@@ -202,15 +202,10 @@ enum WhiteLabelRoutes {
             try requireEnabled(services)
             let partner = try await partner(try context.parameter("id"), context: context, instances: instances)
             let month = try context.parameter("month")
-            let rows = try await services.pool.query(
-                """
-                SELECT p.statement, p.closed_at, t.display_name, t.legal_name
-                FROM platform.revenue_periods p JOIN platform.tenants t ON t.id = p.tenant_id
-                WHERE p.tenant_id = \(partner.tenant) AND p.period = \(month) AND p.status = 'closed'
-                """
-            )
-            guard let row = rows.first else { throw HTTPProblem.notFound("no closed statement for \(month)") }
-            let statement = try row.decode("statement", as: PostgresJSON.self).decode(RevenueStatement.self)
+            guard
+                let (statement, closedAt) = try await RevenueReporting().closedStatement(
+                    of: partner.tenant, for: month, from: services.pool)
+            else { throw HTTPProblem.notFound("no closed statement for \(month)") }
             switch StatementFormat(request) {
             case .json:
                 return try JSONResponse.encode(statement)
@@ -223,18 +218,19 @@ enum WhiteLabelRoutes {
                 return response
             case .html:
                 let branding = try await TenantBranding.load(for: partner.tenant, from: services.pool)
-                let productName = try branding?.productName ?? row.decode("display_name", as: String.self)
+                let summary = try await TenantRegistry().summary(of: try TenantSlug(partner.slug), from: services.pool)
+                let displayName = summary?.displayName ?? partner.slug
+                let productName = branding?.productName ?? displayName
                 let value = TemplateValue.object([
                     "statement": try TemplateValue(encoding: statement),
                     "products": .list(
                         statement.revenueByProduct.sorted { $0.key < $1.key }.map {
                             ["product": .string($0.key), "revenue": .string($0.value)]
                         }),
-                    "closedAt": .string(
-                        (try row.decode("closed_at", as: Date?.self)).map { Timestamp.format($0) } ?? ""),
+                    "closedAt": .string(closedAt.map { Timestamp.format($0) } ?? ""),
                     "partner": [
-                        "displayName": .string(try row.decode("display_name", as: String.self)),
-                        "legalName": (try row.decode("legal_name", as: String?.self)).map { .string($0) } ?? .null,
+                        "displayName": .string(displayName),
+                        "legalName": summary?.legalName.map { .string($0) } ?? .null,
                     ],
                     "branding": [
                         "productName": .string(productName),
@@ -295,13 +291,10 @@ enum WhiteLabelRoutes {
     }
 
     static func tenantOf(_ partner: WhiteLabelInstances.Reference, services: RouteServices) async throws -> Tenant {
-        let row = try await services.pool.query(
-            "SELECT display_name, status FROM platform.tenants WHERE id = \(partner.tenant)"
-        ).firstRow
-        return Tenant(
-            id: partner.tenant, slug: try TenantSlug(partner.slug),
-            displayName: try row.decode("display_name", as: String.self),
-            status: Tenant.Status(rawValue: try row.decode("status", as: String.self)) ?? .active)
+        guard let tenant = try await TenantRegistry().tenant(id: partner.tenant, from: services.pool) else {
+            throw HTTPProblem.notFound("no white-label instance '\(partner.slug)'")
+        }
+        return tenant
     }
 
     static func auditPayout(

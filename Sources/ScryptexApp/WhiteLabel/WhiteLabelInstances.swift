@@ -29,7 +29,7 @@ struct InstanceLimits: Codable, Equatable, Sendable {
 /// A white-label instance: a tenant plus its commercial terms.
 struct WhiteLabelInstanceView: Encodable {
     var id: String
-    var tenant: AdminTenantRoutes.TenantView
+    var tenant: TenantSummary
     var plan: String
     var includedFeatures: [String]
     var branding: TenantBranding?
@@ -249,7 +249,7 @@ struct WhiteLabelInstances {
     }
 
     func view(_ slug: String) async throws -> WhiteLabelInstanceView {
-        let tenant = try await AdminTenantRoutes.TenantView.load(try TenantSlug(slug), pool: services.pool)
+        let tenant = try await AdminTenantRoutes.summary(try TenantSlug(slug), pool: services.pool)
         let rows = try await services.pool.query(
             """
             SELECT w.id, w.tenant_id, w.plan, w.created_at, w.updated_at, t.placement, w.isolation -> 'limits' AS limits,

@@ -1,0 +1,61 @@
+import ScryptexCore
+import ScryptexPostgres
+import ScryptexTenancy
+import ScryptexTestSupport
+import Testing
+
+@Suite("The tenant registry: tenants, domains and flags for the other modules")
+struct TenantRegistryTests {
+    @Test func tenantsAreFoundBySlugIdAndStatus() async throws {
+        try await withControlPlane { pool, provisioner in
+            let acme = try await provisioner.create(.init(slug: "acme", displayName: "Acme"), on: pool)
+            try await provisioner.create(.init(slug: "zenith", displayName: "Zenith"), on: pool)
+            try await TenantLifecycle().setStatus(.suspended, of: "zenith", on: pool)
+            let registry = TenantRegistry()
+            #expect(try await registry.tenant(try TenantSlug("acme"), from: pool) == acme)
+            #expect(try await registry.tenant(id: acme.id, from: pool) == acme)
+            #expect(try await registry.tenant(try TenantSlug("zenith"), statuses: [.active], from: pool) == nil)
+            #expect(try await registry.tenant(try TenantSlug("nobody"), from: pool) == nil)
+            #expect(try await registry.tenants(statuses: [.suspended], from: pool).map(\.slug.value) == ["zenith"])
+            #expect(try await registry.tenants(from: pool).map(\.slug.value) == ["acme", "zenith"])
+
+            let summary = try #require(try await registry.summary(of: try TenantSlug("acme"), from: pool))
+            #expect(summary.id == acme.id && summary.status == "active" && summary.domains == ["acme.localhost"])
+            #expect(summary.features == TenantProvisioner.defaultFeatures)
+            #expect(try await registry.summaries(from: pool).map(\.slug) == ["acme", "zenith"])
+        }
+    }
+
+    @Test func customDomainsAndFlagsChangeInTheCallersTransaction() async throws {
+        try await withControlPlane { pool, provisioner in
+            let acme = try await provisioner.create(.init(slug: "acme", displayName: "Acme"), on: pool)
+            let zenith = try await provisioner.create(.init(slug: "zenith", displayName: "Zenith"), on: pool)
+            let registry = TenantRegistry()
+            try await pool.withTransaction { transaction in
+                try await registry.addCustomDomain("trade.acme.example", to: acme.id, in: transaction)
+                try await registry.setFeatureFlags(["ml": false], of: acme.id, in: transaction)
+            }
+            let taken = await #expect(throws: ServiceError.self) {
+                try await pool.withTransaction { transaction in
+                    try await registry.addCustomDomain("trade.acme.example", to: zenith.id, in: transaction)
+                }
+            }
+            #expect(taken?.code == .conflict)
+            #expect(try await registry.owner(of: "trade.acme.example", from: pool) == acme.id)
+            #expect(try await registry.featureFlags(of: acme.id, from: pool)["ml"] == false)
+            #expect(
+                try await registry.hostNames(from: pool).map(\.hostName) == [
+                    "acme.localhost", "trade.acme.example", "zenith.localhost",
+                ])
+            try await pool.withTransaction { transaction in
+                // Only custom domains go; the platform subdomain stays.
+                #expect(!(try await registry.removeCustomDomain("acme.localhost", from: acme.id, in: transaction)))
+                #expect(try await registry.removeCustomDomain("trade.acme.example", from: acme.id, in: transaction))
+                try await registry.update(acme.id, displayName: "Acme Prime", plan: "enterprise", in: transaction)
+            }
+            let summary = try #require(try await registry.summary(of: acme.slug, from: pool))
+            #expect(summary.domains == ["acme.localhost"])
+            #expect(summary.displayName == "Acme Prime" && summary.plan == "enterprise")
+        }
+    }
+}
