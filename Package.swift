@@ -81,7 +81,9 @@ let package = Package(
         // White-label instances: commercial plans and their feature catalogue.
         .target(
             name: "ScryptexWhiteLabel",
-            dependencies: ["ScryptexCore", "ScryptexPostgres", "ScryptexTenancy"],
+            dependencies: [
+                "ScryptexCore", "ScryptexIdentity", "ScryptexPostgres", "ScryptexRevenue", "ScryptexTenancy",
+            ],
             swiftSettings: strictSettings
         ),
         // The migration sets from before each module owned its tables, frozen, and where they

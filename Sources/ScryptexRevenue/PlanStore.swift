@@ -41,6 +41,27 @@ public struct RevenuePlanStore: Sendable {
         }
     }
 
+    /// The version in force for `month` — the latest starting on or before it — with the month it
+    /// starts in.
+    public func version(
+        for partner: UUID, in month: String, from database: some PostgresQuerying
+    ) async throws
+        -> (effectiveMonth: String, plan: RevenuePlan)?
+    {
+        let rows = try await database.query(
+            """
+            SELECT effective_month, plan FROM platform.revenue_plans
+            WHERE tenant_id = \(partner) AND effective_month <= \(month)
+            ORDER BY effective_month DESC LIMIT 1
+            """,
+            timeout: nil)
+        guard let row = rows.first else { return nil }
+        return (
+            try row.decode("effective_month", as: String.self),
+            try row.decode("plan", as: PostgresJSON.self).decode(RevenuePlan.self)
+        )
+    }
+
     /// The plan in force for `month`: the latest version starting on or before it.
     public func plan(for partner: UUID, in month: String, transaction: PostgresTransaction) async throws -> RevenuePlan?
     {

@@ -42,6 +42,26 @@ public struct TenantRegistry: Sendable {
         }
     }
 
+    /// The live tenants (provisioning, active or suspended) and those of them whose schema is at
+    /// a generation below `generation`, by slug: one query, so a migration run with nothing to do
+    /// costs one round trip.
+    public func schemasBehind(
+        generation: Int, from database: some PostgresQuerying
+    ) async throws
+        -> (live: Int, behind: [TenantSlug])
+    {
+        let rows = try await database.query(
+            """
+            SELECT slug, schema_version < \(generation) AS behind FROM platform.tenants
+            WHERE status IN ('active', 'suspended', 'provisioning') ORDER BY slug
+            """,
+            timeout: nil)
+        let behind = try rows.filter { try $0.decode("behind", as: Bool.self) }.map {
+            try TenantSlug(try $0.decode("slug", as: String.self))
+        }
+        return (rows.count, behind)
+    }
+
     /// A tenant with everything the control plane holds of it but its branding, or nil.
     public func summary(of slug: TenantSlug, from database: some PostgresQuerying) async throws -> TenantSummary? {
         try await summaries(where: slug, from: database).first

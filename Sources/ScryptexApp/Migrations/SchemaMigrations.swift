@@ -28,15 +28,7 @@ struct SchemaMigrations: Sendable {
         // Each tenant's applied version is recorded in the control plane, so an up-to-date tenant
         // costs nothing here: one query finds the tenants behind (a no-op run is one round trip).
         let latest = SchemaPlans.tenant.generation
-        let rows = try await pool.query(
-            """
-            SELECT slug, schema_version < \(latest) AS behind FROM platform.tenants
-            WHERE status IN ('active', 'suspended', 'provisioning') ORDER BY slug
-            """
-        )
-        let pending = try rows.filter { try $0.decode("behind", as: Bool.self) }.map {
-            try TenantSlug(try $0.decode("slug", as: String.self))
-        }
+        let (total, pending) = try await TenantRegistry().schemasBehind(generation: latest, from: pool)
         let campaign = TenantMigrationCampaign(
             runner: TenantMigrationRunner(plan: SchemaPlans.tenant, logger: logger), concurrency: concurrency
         )
@@ -51,7 +43,7 @@ struct SchemaMigrations: Sendable {
                 "the canary tenant failed: the other \(pending.count - 1) pending tenants were not touched")
         }
         outcome.lines.append(
-            "tenant schemas: \(rows.count) total, \(rows.count - pending.count) already up to date, \(result.migrated.count) migrated, \(result.failed.count) failed (tenant schemas at generation \(latest))"
+            "tenant schemas: \(total) total, \(total - pending.count) already up to date, \(result.migrated.count) migrated, \(result.failed.count) failed (tenant schemas at generation \(latest))"
         )
         return outcome
     }

@@ -8,6 +8,7 @@ import ScryptexPostgres
 import ScryptexRevenue
 import ScryptexTemplates
 import ScryptexTenancy
+import ScryptexWhiteLabel
 import Synchronization
 
 /// Who may call a route.
@@ -287,20 +288,9 @@ final class FeatureGate: Sendable {
     private func settings(for tenantID: UUID) async throws -> Settings {
         let now = ContinuousClock.now
         if let entry = cache.withLock({ $0[tenantID] }), now - entry.loaded < lifetime { return entry }
-        let rows = try await pool.query(
-            """
-            SELECT f.feature, f.enabled, NULL::jsonb AS limits FROM platform.tenant_features f WHERE f.tenant_id = \(tenantID)
-            UNION ALL
-            SELECT NULL, NULL, w.isolation -> 'limits' FROM platform.white_label_instances w WHERE w.tenant_id = \(tenantID)
-            """)
-        var settings = Settings(flags: [:], limit: nil, loaded: now)
-        for row in rows {
-            if let feature = try row.decode("feature", as: String?.self) {
-                settings.flags[feature] = try row.decode("enabled", as: Bool.self)
-            } else if let limits = try row.decode("limits", as: PostgresJSON?.self) {
-                settings.limit = try limits.decode(InstanceLimits.self).rateLimit
-            }
-        }
+        let settings = Settings(
+            flags: try await TenantRegistry().featureFlags(of: tenantID, from: pool),
+            limit: try await WhiteLabelStore().limits(of: tenantID, from: pool)?.rateLimit, loaded: now)
         cache.withLock { cache in
             if cache.count > 10_000 { cache.removeAll() }
             cache[tenantID] = settings

@@ -6,6 +6,7 @@ import ScryptexPostgres
 import ScryptexRevenue
 import ScryptexTemplates
 import ScryptexTenancy
+import ScryptexWhiteLabel
 
 /// White-label instances (platform admins, on the platform domain) and the revenue-share
 /// ledger: fee-event ingestion, period close, plans, payouts and reconciliation for platform
@@ -16,7 +17,17 @@ enum WhiteLabelRoutes {
 
     static func add(to routes: inout SecuredRouter) {
         let services = routes.services
-        let instances = WhiteLabelInstances(services: services)
+        let keyring = services.identity.keyring
+        let instances = WhiteLabelInstances(
+            pool: services.pool, identity: services.identity,
+            options: .init(
+                platformDomain: services.configuration.platformDomain, tenantSchema: SchemaPlans.tenant,
+                defaultRevenueSharePercent: services.configuration.partnerRevenueShareDefault),
+            logger: services.logger
+        ) { tenant, actor, requestID, transaction in
+            try await TenantIdentitySetUp.setUp(
+                tenant, keyring: keyring, actor: actor, requestID: requestID, in: transaction)
+        }
         let partnerRead = RouteAccess.partnerOrPlatformAdmin(.revenueRead)
 
         routes.add(.post, base + "/instances", .platformAdmin) { request, context in
@@ -282,7 +293,7 @@ enum WhiteLabelRoutes {
     /// only the tenant's own (others are 404, as if they did not exist).
     static func partner(
         _ reference: String, context: RequestContext, instances: WhiteLabelInstances
-    ) async throws -> WhiteLabelInstances.Reference {
+    ) async throws -> WhiteLabelRecord {
         let partner = try await instances.find(reference)
         if let tenant = context[TenantKey.self], tenant.id != partner.tenant {
             throw HTTPProblem.notFound("no white-label instance '\(reference)'")
@@ -290,7 +301,7 @@ enum WhiteLabelRoutes {
         return partner
     }
 
-    static func tenantOf(_ partner: WhiteLabelInstances.Reference, services: RouteServices) async throws -> Tenant {
+    static func tenantOf(_ partner: WhiteLabelRecord, services: RouteServices) async throws -> Tenant {
         guard let tenant = try await TenantRegistry().tenant(id: partner.tenant, from: services.pool) else {
             throw HTTPProblem.notFound("no white-label instance '\(partner.slug)'")
         }
