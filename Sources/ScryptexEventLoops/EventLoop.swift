@@ -108,18 +108,11 @@ public final class EventLoop: @unchecked Sendable {
 
     // MARK: Work from other threads
 
-    /// Runs `work` on the loop thread: now if already there, else soon.
+    /// Runs `work` on the loop thread after what is running now — also when called on the loop,
+    /// so it never runs re-entrantly inside its caller. (Work queued from the loop's own thread
+    /// runs in the same turn, with no wake-up.) To act at once when already on the loop, a
+    /// caller says so: `LoopBound.withValue`.
     public func execute(_ work: @escaping @Sendable () -> Void) {
-        if inEventLoop {
-            work()
-            return
-        }
-        submit(work)
-    }
-
-    /// Runs `work` on the loop thread after what is running now, even when called on the loop:
-    /// never re-entrantly.
-    public func executeLater(_ work: @escaping @Sendable () -> Void) {
         submit(work)
     }
 
@@ -356,10 +349,12 @@ extension Duration {
 }
 
 /// Carries a loop-confined object into a `@Sendable` closure that will only touch it on that
-/// loop (through `EventLoop.execute`). `@unchecked Sendable` is sound because `value` is never
-/// dereferenced off its loop: `EventLoop.execute` runs the closure on the loop thread.
+/// loop. `@unchecked Sendable` is sound because the value is reachable only through `withValue`
+/// (which runs its body on the loop thread: at once when called there, else queued with
+/// `EventLoop.execute`) and `assumingOnLoop()` (which stops the process when called on any
+/// other thread): never off its loop.
 public struct LoopBound<Value: AnyObject>: @unchecked Sendable {
-    public let value: Value
+    private let value: Value
     public let loop: EventLoop
 
     public init(value: Value, loop: EventLoop) {
@@ -367,12 +362,23 @@ public struct LoopBound<Value: AnyObject>: @unchecked Sendable {
         self.loop = loop
     }
 
-    /// Runs `body` with the value on its loop: now when called there, else soon.
+    /// Runs `body` with the value on its loop: now when called there (the caller is between two
+    /// of the value's own steps, never inside one), else in the loop's next turn.
     public func withValue(_ body: @escaping (Value) -> Void) {
-        let value = self.value
+        if loop.inEventLoop {
+            body(value)
+            return
+        }
         let bound = UncheckedBox(body)
         let box = UncheckedBox(value)
         loop.execute { bound.value(box.value) }
+    }
+
+    /// The value, for code that is on its loop by construction (a task whose executor is the loop).
+    /// - Precondition: called on the loop's thread.
+    public func assumingOnLoop() -> Value {
+        precondition(loop.inEventLoop, "a loop-bound value was touched off its loop")
+        return value
     }
 }
 

@@ -58,14 +58,14 @@ struct EventLoopTests {
     }
 
     @Test("work queued from the loop runs after the current work, not inside it")
-    func executeLaterIsNotReentrant() async throws {
+    func executeIsNeverReentrant() async throws {
         let group = try EventLoopGroup(loopCount: 1, name: "test-order")
         defer { Task { await group.shutdown() } }
         let loop = group.loops[0]
         let order = Mutex<[String]>([])
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
             loop.execute {
-                loop.executeLater {
+                loop.execute {
                     order.withLock { $0.append("later") }
                     done.resume()
                 }
@@ -73,5 +73,30 @@ struct EventLoopTests {
             }
         }
         #expect(order.withLock { $0 } == ["now", "later"])
+    }
+
+    @Test("a loop-bound value is used at once on its loop, queued from elsewhere, never off it")
+    func loopBoundValuesStayOnTheirLoop() async throws {
+        let group = try EventLoopGroup(loopCount: 1, name: "test-bound")
+        defer { Task { await group.shutdown() } }
+        let loop = group.loops[0]
+        final class Counter { var value = 0 }
+        let bound = LoopBound(value: Counter(), loop: loop)
+        let seen = Mutex<[String]>([])
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            // From another thread: queued, and run on the loop.
+            bound.withValue { counter in
+                counter.value += 1
+                seen.withLock { $0.append("queued on loop: \(loop.inEventLoop)") }
+                // On the loop: at once, before the next line.
+                bound.withValue { counter in
+                    counter.value += 1
+                    seen.withLock { $0.append("at once: \(counter.value)") }
+                }
+                seen.withLock { $0.append("after: \(bound.assumingOnLoop().value)") }
+                done.resume()
+            }
+        }
+        #expect(seen.withLock { $0 } == ["queued on loop: true", "at once: 2", "after: 2"])
     }
 }

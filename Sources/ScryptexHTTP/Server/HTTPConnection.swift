@@ -270,12 +270,8 @@ final class HTTPConnection: EventLoopSource {
         // hash) move that work off the loop themselves.
         let task = Task.immediate(executorPreference: loop) {
             let response = await application.respond(to: request, context: context)
-            if bound.loop.inEventLoop {
-                bound.value.complete(request, requestID: context.requestID, with: response)
-            } else {
-                bound.withValue { connection in
-                    connection.complete(request, requestID: context.requestID, with: response)
-                }
+            bound.withValue { connection in
+                connection.complete(request, requestID: context.requestID, with: response)
             }
         }
         // Kept only while the handler still runs: a streamed response whose handler already
