@@ -18,13 +18,34 @@ struct HostService: Sendable {
     let logger: Logger
 
     func run() async throws -> Int32 {
+        var teardown = TeardownSteps()
+        let services: [any LifecycleService]
+        do {
+            services = try await start(&teardown)
+        } catch {
+            await teardown.unwind()
+            throw error
+        }
+        let logger = logger
+        let failure = await ServiceGroup(services, logger: logger).run {
+            guard let signal = await TerminationSignal.next() else { return }
+            logger.info("shutting down", ["signal": signal == SIGINT ? "SIGINT" : "SIGTERM"])
+        }
+        await teardown.unwind()
+        logger.info("stopped")
+        if let failure { throw failure }
+        return 0
+    }
+
+    /// Opens everything the host needs, pushing a teardown step for each resource as it opens;
+    /// returns the long-running parts, servers first (they stop last).
+    private func start(_ teardown: inout TeardownSteps) async throws -> [any LifecycleService] {
         let directory = TenantDirectory()
         let keyring = try MasterKeySource.keyring(for: configuration, logger: logger)
         let sealing = try AuditSealing(configuration: configuration, logger: logger.child(label: "scryptex.audit"))
-        var changeListener: PostgresNotificationListener?
-        var credentialListener: PostgresNotificationListener?
         let credentials = CredentialCache()
         var database = try await DatabaseSetup.prepare(configuration, logger: logger)
+        teardown.push("database") { [database, logger] in await database.finish(logger: logger) }
         if database.configuration.statementTimeout == nil {
             database.configuration.statementTimeout = .seconds(configuration.databaseStatementTimeoutSeconds)
         }
@@ -42,101 +63,96 @@ struct HostService: Sendable {
             options: .init(maximumConnections: 20, acquireTimeout: .seconds(10)), eventLoops: loops,
             logger: logger.child(label: "scryptex.postgres.pool")
         )
+        teardown.push("pool") { await pool.close() }
         let sanctions = SanctionsRegistry(pool: pool, logger: logger.child(label: "scryptex.compliance"))
-        do {
-            // The database may still be starting (or restarting): wait for it, within bounds.
-            let first = try await PostgresConnection.connect(
-                configuration: database.configuration, retryingFor: .seconds(30), logger: logger
-            )
-            await first.close()
-            let outcome = try await SchemaMigrations(logger: logger).migrateAll(on: pool)
-            for line in outcome.lines { logger.info(line) }
-            try await TenantIdentitySetUp.ensureDataKeys(keyring: keyring, on: pool)
-            try await sanctions.load()
-            try await syncTenants(pool: pool, keyring: keyring)
-            try await directory.reload(from: pool)
-            logger.info("tenant directory loaded", ["hosts": String(directory.count)])
-            changeListener = try directory.follow(
-                configuration: database.configuration, pool: pool, logger: logger.child(label: "scryptex.tenancy")
-            )
-            credentialListener = try credentials.follow(
-                configuration: database.configuration, logger: logger.child(label: "scryptex.identity"))
-        } catch {
-            await pool.close()
-            await database.finish(logger: logger)
-            throw error
-        }
-        let servers: (https: HTTPServer, http: HTTPServer, certificates: CertificateStore)
-        do {
-            servers = try await startServers(
-                pool: pool, directory: directory, keyring: keyring, sealing: sealing, sanctions: sanctions,
-                credentials: credentials)
-        } catch {
-            await pool.close()
-            await database.finish(logger: logger)
-            throw error
-        }
+        // The database may still be starting (or restarting): wait for it, within bounds.
+        let first = try await PostgresConnection.connect(
+            configuration: database.configuration, retryingFor: .seconds(30), logger: logger
+        )
+        await first.close()
+        let outcome = try await SchemaMigrations(logger: logger).migrateAll(on: pool)
+        for line in outcome.lines { logger.info(line) }
+        try await TenantIdentitySetUp.ensureDataKeys(keyring: keyring, on: pool)
+        try await sanctions.load()
+        try await syncTenants(pool: pool, keyring: keyring)
+        try await directory.reload(from: pool)
+        logger.info("tenant directory loaded", ["hosts": String(directory.count)])
+        let changes = try directory.follow(
+            configuration: database.configuration, pool: pool, logger: logger.child(label: "scryptex.tenancy"))
+        teardown.push("tenant directory follower") { await changes.stop() }
+        let revocations = try credentials.follow(
+            configuration: database.configuration, logger: logger.child(label: "scryptex.identity"))
+        teardown.push("credential revocations") { await revocations.stop() }
+
+        let https = try await startHTTPS(
+            pool: pool, directory: directory, keyring: keyring, sealing: sealing, sanctions: sanctions,
+            credentials: credentials)
+        teardown.push("https (if not yet stopped)") { await https.server.shutdown(gracePeriod: .zero) }
+        let http = try startRedirect(httpsPort: https.server.port)
+        teardown.push("http (if not yet stopped)") { await http.shutdown(gracePeriod: .zero) }
+        var services: [any LifecycleService] = [
+            ServerService(name: "https", server: https.server, gracePeriod: .seconds(10)),
+            ServerService(name: "http", server: http, gracePeriod: .seconds(10)),
+        ]
         // Metrics for Prometheus on their own listener (no authentication: bind it to an
         // internal address). A listener asked for and not available stops start-up, as the
         // others do.
-        var metrics: HTTPServer?
         if let address = configuration.metricsListen {
-            let figures = HostMetrics(
-                listeners: [("https", servers.https), ("http", servers.http)], pool: pool, directory: directory,
-                certificates: CertificateExpiries(folder: CertificateFolder(dataDirectory: configuration.dataDirectory))
-            )
-            var router = Router()
-            router.get("/metrics") { _, _ in
-                HTTPResponse(
-                    status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8",
-                    body: Array(figures.render().utf8))
-            }
-            let server = HTTPServer(
-                configuration: .init(host: address.host, port: address.port, eventLoopCount: 1),
-                application: HTTPApplication(router: router), logger: logger.child(label: "scryptex.metrics"))
-            do {
-                try server.start()
-                metrics = server
-            } catch {
-                await servers.https.shutdown(gracePeriod: .zero)
-                await servers.http.shutdown(gracePeriod: .zero)
-                await pool.close()
-                await database.finish(logger: logger)
-                throw error
-            }
+            let metrics = try startMetrics(
+                address: address, https: https.server, http: http, pool: pool, directory: directory)
+            teardown.push("metrics (if not yet stopped)") { await metrics.shutdown(gracePeriod: .zero) }
+            services.append(ServerService(name: "metrics", server: metrics, gracePeriod: .seconds(1)))
         }
+        services += periodicServices(
+            pool: pool, keyring: keyring, sealing: sealing, directory: directory, certificates: https.certificates)
         logger.info(
             "scryptex host ready",
             [
                 "version": ScryptexCommands.version, "database": database.configuration.redactedDescription,
-                "platform_domain": configuration.platformDomain, "https_port": String(servers.https.port),
-                "http_port": String(servers.http.port), "metrics_port": metrics.map { String($0.port) } ?? "none",
+                "platform_domain": configuration.platformDomain, "https_port": String(https.server.port),
+                "http_port": String(http.port),
+                "metrics_port": (services.first { $0.name == "metrics" } as? ServerService).map {
+                    String($0.server.port)
+                } ?? "none",
             ]
         )
-        let retention = Task {
-            await AuditRetention(retentionDays: configuration.auditRetentionDays, keyring: keyring, logger: logger)
-                .runPeriodically(on: pool)
-        }
-        let seals = Task {
-            await sealing.runPeriodically(on: pool, every: .seconds(configuration.auditSealIntervalSeconds))
-        }
+        return services
+    }
+
+    /// What the host does in the background while it serves.
+    private func periodicServices(
+        pool: PostgresConnectionPool, keyring: Keyring, sealing: AuditSealing, directory: TenantDirectory,
+        certificates: CertificateStore
+    ) -> [any LifecycleService] {
+        let configuration = configuration
+        let logger = logger
         // Tenant jobs (report generation and more) run on this host as well.
         let worker = TenantJobWorker(
             pool: pool, handlers: Self.jobHandlers(logger: logger), owner: "host-\(getpid())",
             logger: logger.child(label: "scryptex.jobs"))
-        let jobs = Task {
-            while !Task.isCancelled {
-                let ran = (try? await worker.runOnce()) ?? false
-                if !ran { try? await Task.sleep(for: .milliseconds(500)) }
-            }
-        }
         // Spare tenant schemas, so that creating a tenant (here or on another host) renames one
         // instead of waiting for every tenant migration. Checked every second; building one takes
         // a tenant's worth of DDL, off every request path.
-        let spares = Task {
-            let keeper = TenantSpareSchemas(tenantSchema: SchemaPlans.tenant, logger: logger)
-            let target = configuration.spareTenantSchemas
-            while target > 0 && !Task.isCancelled {
+        let keeper = TenantSpareSchemas(tenantSchema: SchemaPlans.tenant, logger: logger)
+        let folder = CertificateFolder(dataDirectory: configuration.dataDirectory)
+        let seen = Mutex(folder.stamps())
+        var services: [any LifecycleService] = [
+            BackgroundService(name: "audit retention") {
+                await AuditRetention(retentionDays: configuration.auditRetentionDays, keyring: keyring, logger: logger)
+                    .runPeriodically(on: pool)
+            },
+            BackgroundService(name: "audit seals") {
+                await sealing.runPeriodically(on: pool, every: .seconds(configuration.auditSealIntervalSeconds))
+            },
+            BackgroundService(name: "tenant jobs") {
+                while !Task.isCancelled {
+                    let ran = (try? await worker.runOnce()) ?? false
+                    if !ran { try? await Task.sleep(for: .milliseconds(500)) }
+                }
+            },
+            PeriodicService(name: "spare tenant schemas", interval: .seconds(1)) {
+                let target = configuration.spareTenantSchemas
+                guard target > 0 else { return }
                 do {
                     if try await keeper.readyCount(on: pool) < target {
                         let built = try await keeper.replenish(to: target, on: pool)
@@ -145,50 +161,51 @@ struct HostService: Sendable {
                 } catch {
                     logger.warning("could not build a spare tenant schema", ["error": "\(error)"])
                 }
-                try? await Task.sleep(for: .seconds(1))
-            }
-        }
-        // Certificates added, replaced or removed in the folder are served without a restart.
-        let certificates = Task {
-            let folder = CertificateFolder(dataDirectory: configuration.dataDirectory)
-            var seen = folder.stamps()
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(2))
-                folder.synchronize(
-                    servers.certificates, defaultDomain: configuration.platformDomain, seen: &seen,
-                    logger: logger.child(label: "scryptex.tls"))
-            }
-        }
+            },
+            // Certificates added, replaced or removed in the folder are served without a restart.
+            PeriodicService(name: "certificate folder", interval: .seconds(2)) {
+                seen.withLock { seen in
+                    folder.synchronize(
+                        certificates, defaultDomain: configuration.platformDomain, seen: &seen,
+                        logger: logger.child(label: "scryptex.tls"))
+                }
+            },
+        ]
         // With an ACME authority configured, every served domain gets a certificate from it,
-        // renewed before it expires; the folder watcher above serves each one as it lands.
-        let acme = Task {
-            guard configuration.acmeDirectoryURL != nil else { return }
-            await ACMECertificates(configuration: configuration, logger: logger.child(label: "scryptex.acme"))
-                .keepCertificates(directory: directory)
+        // renewed before it expires; the folder watcher serves each one as it lands.
+        if configuration.acmeDirectoryURL != nil {
+            services.append(
+                BackgroundService(name: "acme") {
+                    await ACMECertificates(configuration: configuration, logger: logger.child(label: "scryptex.acme"))
+                        .keepCertificates(directory: directory)
+                })
         }
-        let signal = await TerminationSignal.next()
-        acme.cancel()
-        certificates.cancel()
-        spares.cancel()
-        jobs.cancel()
-        retention.cancel()
-        seals.cancel()
-        logger.info("shutting down", ["signal": signal == SIGINT ? "SIGINT" : "SIGTERM"])
-        await metrics?.shutdown(gracePeriod: .seconds(1))
-        await servers.http.shutdown(gracePeriod: .seconds(10))
-        await servers.https.shutdown(gracePeriod: .seconds(10))
-        await changeListener?.stop()
-        await credentialListener?.stop()
-        await spares.value
-        await pool.close()
-        await database.finish(logger: logger)
-        logger.info("stopped")
-        return 0
+        return services
+    }
+
+    private func startMetrics(
+        address: ListenAddress, https: HTTPServer, http: HTTPServer, pool: PostgresConnectionPool,
+        directory: TenantDirectory
+    ) throws -> HTTPServer {
+        let figures = HostMetrics(
+            listeners: [("https", https), ("http", http)], pool: pool, directory: directory,
+            certificates: CertificateExpiries(folder: CertificateFolder(dataDirectory: configuration.dataDirectory))
+        )
+        var router = Router()
+        router.get("/metrics") { _, _ in
+            HTTPResponse(
+                status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8",
+                body: Array(figures.render().utf8))
+        }
+        let server = HTTPServer(
+            configuration: .init(host: address.host, port: address.port, eventLoopCount: 1),
+            application: HTTPApplication(router: router), logger: logger.child(label: "scryptex.metrics"))
+        try server.start()
+        return server
     }
 }
 
 extension HostService {
-    /// Starts the HTTPS front (certificates by SNI) and the plain HTTP port that redirects to it.
     /// The slugs of the tenant files in `folder` (file names without `.json`).
     static func declaredTenantSlugs(in folder: String) -> [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { $0.hasSuffix(".json") }
@@ -210,10 +227,11 @@ extension HostService {
         )
     }
 
-    func startServers(
+    /// Starts the HTTPS front: every route, certificates chosen by SNI.
+    func startHTTPS(
         pool: PostgresConnectionPool, directory: TenantDirectory, keyring: Keyring, sealing: AuditSealing,
         sanctions: SanctionsRegistry, credentials: CredentialCache
-    ) async throws -> (https: HTTPServer, http: HTTPServer, certificates: CertificateStore) {
+    ) async throws -> (server: HTTPServer, certificates: CertificateStore) {
         let folder = CertificateFolder(dataDirectory: configuration.dataDirectory)
         // Development certificates only for the platform domain and the tenants declared in the
         // tenants folder (the demo set): never one per database tenant, which at thousands of
@@ -249,11 +267,16 @@ extension HostService {
             logger: logger.child(label: "scryptex.https")
         )
         try https.start()
+        return (https, store)
+    }
+
+    /// Starts the plain HTTP port: ACME challenges, and a redirect to HTTPS for everything else.
+    func startRedirect(httpsPort: Int) throws -> HTTPServer {
         let redirect = HTTPApplication(
             router: Router(),
             middleware: [
                 ACMEChallengeMiddleware(folder: configuration.dataDirectory + "/acme"),
-                RedirectToHTTPSMiddleware(httpsPort: https.port),
+                RedirectToHTTPSMiddleware(httpsPort: httpsPort),
             ])
         let http = HTTPServer(
             configuration: .init(
@@ -261,13 +284,8 @@ extension HostService {
             application: redirect,
             logger: logger.child(label: "scryptex.http")
         )
-        do {
-            try http.start()
-        } catch {
-            Task { await https.shutdown(gracePeriod: .zero) }
-            throw error
-        }
-        return (https, http, store)
+        try http.start()
+        return http
     }
 }
 
@@ -306,32 +324,69 @@ extension HostService {
 
 /// Waits for SIGINT or SIGTERM.
 enum TerminationSignal {
-    /// Dispatch sources are thread-safe (they may be resumed and cancelled from any thread), and
-    /// this box only keeps them alive until the first signal arrives.
-    private final class Sources: @unchecked Sendable {
-        var sources: [any DispatchSourceSignal] = []
+    /// The first signal's delivery: the waiter, and the signal sources kept alive until then.
+    /// Dispatch sources are thread-safe (they may be resumed and cancelled from any thread); both
+    /// live behind the mutex.
+    private final class Delivery: Sendable {
+        // @unchecked: DispatchSourceSignal is not marked Sendable, but dispatch sources may be
+        // resumed and cancelled from any thread, and this state is only touched under the mutex.
+        private struct State: @unchecked Sendable {
+            var done = false
+            var waiter: CheckedContinuation<Int32?, Never>?
+            var sources: [any DispatchSourceSignal] = []
+        }
+
+        private let state = Mutex(State())
+
+        func wait(_ waiter: CheckedContinuation<Int32?, Never>) {
+            let cancelled = state.withLock { state -> Bool in
+                if state.done { return true }
+                state.waiter = waiter
+                return false
+            }
+            if cancelled { waiter.resume(returning: nil) }
+        }
+
+        func keep(_ source: any DispatchSourceSignal) {
+            let late = state.withLock { state -> Bool in
+                if !state.done { state.sources.append(source) }
+                return state.done
+            }
+            if late { source.cancel() }
+        }
+
+        /// Hands `number` (nil: cancelled) to the waiter, once; stops listening.
+        func deliver(_ number: Int32?) {
+            let (waiter, sources) = state.withLock {
+                state -> (CheckedContinuation<Int32?, Never>?, [any DispatchSourceSignal]) in
+                guard !state.done else { return (nil, []) }
+                state.done = true
+                defer { state.waiter = nil }
+                return (state.waiter, state.sources)
+            }
+            sources.forEach { $0.cancel() }
+            waiter?.resume(returning: number)
+        }
     }
 
-    /// Returns the number of the first termination signal received.
-    static func next() async -> Int32 {
+    /// Returns the number of the first termination signal received, or nil when the task is
+    /// cancelled first.
+    static func next() async -> Int32? {
         signal(SIGINT, SIG_IGN)
         signal(SIGTERM, SIG_IGN)
-        let box = Sources()
-        let delivered = Atomic<Bool>(false)
-        return await withCheckedContinuation { (continuation: CheckedContinuation<Int32, Never>) in
-            for number in [SIGINT, SIGTERM] {
-                let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-                source.setEventHandler {
-                    guard
-                        delivered.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing)
-                            .exchanged
-                    else { return }
-                    box.sources.forEach { $0.cancel() }
-                    continuation.resume(returning: number)
+        let delivery = Delivery()
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Int32?, Never>) in
+                delivery.wait(continuation)
+                for number in [SIGINT, SIGTERM] {
+                    let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+                    source.setEventHandler { delivery.deliver(number) }
+                    delivery.keep(source)
+                    source.resume()
                 }
-                box.sources.append(source)
-                source.resume()
             }
+        } onCancel: {
+            delivery.deliver(nil)
         }
     }
 }

@@ -337,4 +337,25 @@ struct ServeTests {
         #expect(
             host.output.contains("broken.json: field 'branding.colors.primary': 'red' is not a colour like #0B3D91"))
     }
+
+    @Test func aFailedStartUndoesWhatItOpenedInReverse() async throws {
+        let root = "/tmp/scryptex-serve-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        // The redirect port is the HTTPS port: the second listener cannot start.
+        let port = try FreePort.tcp()
+        let host = try ChildProcess(
+            ChildProcess.scryptexExecutable, ["serve"],
+            environment: [
+                "SCRYPTEX_DATA_DIR": root + "/data", "SCRYPTEX_TENANTS_DIR": root + "/no-tenants",
+                "HTTPS_LISTEN": "127.0.0.1:\(port)", "HTTP_LISTEN": "127.0.0.1:\(port)",
+            ]
+        )
+        #expect(await host.waitForExit(timeout: .seconds(60)) == 1)
+        #expect(host.output.contains("\(port)"), "\(host.output)")
+        #expect(!host.output.contains("scryptex host ready"))
+        // The cluster it started is stopped again.
+        #expect(host.output.contains("embedded PostgreSQL stopped"), "\(host.output)")
+        let cluster = EmbeddedPostgres(options: .init(rootDirectory: root + "/data"), logger: TestDatabase.logger)
+        #expect(cluster.status() == .stopped)
+    }
 }
