@@ -77,12 +77,6 @@ struct HostService: Sendable {
         try await syncTenants(pool: pool, keyring: keyring)
         try await directory.reload(from: pool)
         logger.info("tenant directory loaded", ["hosts": String(directory.count)])
-        let changes = try directory.follow(
-            configuration: database.configuration, pool: pool, logger: logger.child(label: "scryptex.tenancy"))
-        teardown.push("tenant directory follower") { await changes.stop() }
-        let revocations = try credentials.follow(
-            configuration: database.configuration, logger: logger.child(label: "scryptex.identity"))
-        teardown.push("credential revocations") { await revocations.stop() }
 
         let https = try await startHTTPS(
             pool: pool, directory: directory, keyring: keyring, sealing: sealing, sanctions: sanctions,
@@ -90,7 +84,18 @@ struct HostService: Sendable {
         teardown.push("https (if not yet stopped)") { await https.server.shutdown(gracePeriod: .zero) }
         let http = try startRedirect(httpsPort: https.server.port)
         teardown.push("http (if not yet stopped)") { await http.shutdown(gracePeriod: .zero) }
+        // The followers stop after the listeners (last in, first out).
+        let databaseConfiguration = database.configuration
+        let logger = logger
         var services: [any LifecycleService] = [
+            BackgroundService(name: "tenant directory follower") {
+                try? await directory.follow(
+                    configuration: databaseConfiguration, pool: pool, logger: logger.child(label: "scryptex.tenancy"))
+            },
+            BackgroundService(name: "credential revocations") {
+                try? await credentials.follow(
+                    configuration: databaseConfiguration, logger: logger.child(label: "scryptex.identity"))
+            },
             ServerService(name: "https", server: https.server, gracePeriod: .seconds(10)),
             ServerService(name: "http", server: http, gracePeriod: .seconds(10)),
         ]

@@ -107,12 +107,12 @@ public final class CredentialCache: Sendable {
 
     /// Listens for credential changes and keeps the cache honest: trusted while listening,
     /// emptied and bypassed while the listening connection is lost.
-    /// - Returns: The listener; stop it on shutdown.
-    public func follow(configuration: PostgresConfiguration, logger: Logger) throws -> PostgresNotificationListener {
+    /// Runs until its task is cancelled.
+    public func follow(configuration: PostgresConfiguration, logger: Logger) async throws {
         let listener = try PostgresNotificationListener(
             configuration: configuration, channels: [Self.channel], logger: logger)
-        listener.start()
-        Task { [self] in
+        await withDiscardingTaskGroup { group in
+            group.addTask { await listener.run() }
             for await event in listener.events {
                 switch event {
                 case .listening, .reconnected: reset(trusted: true)
@@ -120,8 +120,7 @@ public final class CredentialCache: Sendable {
                 case .notification(let notification): invalidate(schema: notification.payload)
                 }
             }
-            reset(trusted: false)
         }
-        return listener
+        reset(trusted: false)
     }
 }

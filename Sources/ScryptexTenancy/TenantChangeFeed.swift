@@ -18,18 +18,18 @@ public enum TenantChangeFeed {
 extension TenantDirectory {
     /// Keeps the directory current: reloads on every change notification, and in full whenever the
     /// listening connection comes back after a loss (changes made meanwhile were not heard).
-    /// - Returns: The listener; stop it on shutdown.
+    /// Runs until its task is cancelled.
     public func follow(
         configuration: PostgresConfiguration,
         pool: PostgresConnectionPool,
         logger: Logger
-    ) throws -> PostgresNotificationListener {
+    ) async throws {
         let listener = try PostgresNotificationListener(
             configuration: configuration, channels: [TenantChangeFeed.channel], logger: logger
         )
-        listener.start()
         let directory = self
-        Task {
+        await withDiscardingTaskGroup { group in
+            group.addTask { await listener.run() }
             for await event in listener.events {
                 switch event {
                 case .notification, .reconnected, .listening:
@@ -44,7 +44,6 @@ extension TenantDirectory {
                 }
             }
         }
-        return listener
     }
 }
 

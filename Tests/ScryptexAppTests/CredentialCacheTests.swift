@@ -18,10 +18,13 @@ struct CredentialCacheTests {
             let tenant = harness.tenant
             let hostA = IdentityService(pool: harness.pool, keyring: harness.keyring, credentials: CredentialCache())
             let hostB = IdentityService(pool: harness.pool, keyring: harness.keyring, credentials: CredentialCache())
-            let listeners = try [hostA, hostB].map {
-                try $0.credentials.follow(configuration: harness.pool.configuration, logger: TestDatabase.logger)
+            let followers = [hostA, hostB].map { host in
+                Task {
+                    try await host.credentials.follow(
+                        configuration: harness.pool.configuration, logger: TestDatabase.logger)
+                }
             }
-            defer { Task { for listener in listeners { await listener.stop() } } }
+            defer { followers.forEach { $0.cancel() } }
             try await waitUntil { hostA.credentials.isTrusted && hostB.credentials.isTrusted }
 
             let (token, _) = try await TenantScope(tenant: tenant, pool: harness.pool).withTransaction {
@@ -70,10 +73,13 @@ struct CredentialCacheTests {
         try await RouteHarness.with { harness in
             let identity = IdentityService(pool: harness.pool, keyring: harness.keyring, credentials: CredentialCache())
             #expect(!identity.credentials.isTrusted)
-            let listener = try identity.credentials.follow(
-                configuration: harness.pool.configuration, logger: TestDatabase.logger)
+            let follower = Task {
+                try await identity.credentials.follow(
+                    configuration: harness.pool.configuration, logger: TestDatabase.logger)
+            }
             try await waitUntil { identity.credentials.isTrusted }
-            await listener.stop()
+            follower.cancel()
+            try await follower.value
             try await waitUntil { !identity.credentials.isTrusted }
         }
     }

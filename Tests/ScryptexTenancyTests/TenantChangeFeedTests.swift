@@ -25,12 +25,14 @@ struct TenantChangeFeedTests {
                     logger: TestDatabase.logger)
             }
             let directories = hosts.map { _ in TenantDirectory() }
-            var listeners: [PostgresNotificationListener] = []
+            var followers: [Task<Void, any Error>] = []
             for (directory, hostPool) in zip(directories, hosts) {
                 try await directory.reload(from: hostPool)
-                listeners.append(
-                    try directory.follow(configuration: pool.configuration, pool: hostPool, logger: TestDatabase.logger)
-                )
+                followers.append(
+                    Task {
+                        try await directory.follow(
+                            configuration: pool.configuration, pool: hostPool, logger: TestDatabase.logger)
+                    })
             }
             try await Task.sleep(for: .milliseconds(300))  // both listening
 
@@ -64,7 +66,10 @@ struct TenantChangeFeedTests {
                 #expect(seen != nil, "a host missed a change made while its listener was reconnecting")
             }
 
-            for listener in listeners { await listener.stop() }
+            for follower in followers {
+                follower.cancel()
+                try await follower.value
+            }
             for host in hosts { await host.close() }
         }
     }

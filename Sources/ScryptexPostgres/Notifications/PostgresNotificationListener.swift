@@ -12,8 +12,10 @@ import Synchronization
 ///
 /// ```swift
 /// let listener = try PostgresNotificationListener(configuration: configuration, channels: ["tenants"], logger: logger)
-/// listener.start()
-/// for await event in listener.events { ... }
+/// await withDiscardingTaskGroup { group in
+///     group.addTask { await listener.run() }  // until the task is cancelled
+///     for await event in listener.events { ... }
+/// }
 /// ```
 public final class PostgresNotificationListener: Sendable {
     public enum Event: Sendable, Equatable {
@@ -31,7 +33,6 @@ public final class PostgresNotificationListener: Sendable {
     private let configuration: PostgresConfiguration
     private let channels: [SQLIdentifier]
     private let logger: Logger
-    private let task = Mutex<Task<Void, Never>?>(nil)
 
     /// - Parameters:
     ///   - channels: Channel names; each must be a valid SQL identifier.
@@ -47,23 +48,9 @@ public final class PostgresNotificationListener: Sendable {
         (events, continuation) = AsyncStream.makeStream(of: Event.self, bufferingPolicy: .bufferingNewest(10_000))
     }
 
-    /// Starts listening in the background.
-    public func start() {
-        task.withLock { task in
-            guard task == nil else { return }
-            task = Task { await self.run() }
-        }
-    }
-
-    /// Stops listening and finishes the stream.
-    public func stop() async {
-        let running = task.withLock { $0 }
-        running?.cancel()
-        await running?.value
-        continuation.finish()
-    }
-
-    private func run() async {
+    /// Listens (reconnecting as needed) until the task is cancelled, then finishes `events`.
+    public func run() async {
+        defer { continuation.finish() }
         var connectedBefore = false
         var delay = Duration.milliseconds(100)
         while !Task.isCancelled {
