@@ -1,0 +1,129 @@
+import Foundation
+import ScryptexCompliance
+import ScryptexCore
+import ScryptexInstitutional
+import Testing
+
+/// The pre-trade rules as the pure function they are: a request and its context in, a decision
+/// and each rule's verdict out — no database.
+@Suite("Pre-trade rules without a database")
+struct TradeCheckRulesTests {
+    static let parentID = UUID()
+    static let accountID = UUID()
+
+    static func account(
+        _ id: UUID, parent: UUID? = nil, name: String, kyc: KYCStatus = .approved, killSwitch: Bool = false,
+        limits: TradingLimits = TradingLimits()
+    ) -> InstitutionalAccount {
+        InstitutionalAccount(
+            id: id, parentId: parent, accountName: name, accountType: .hedgeFund, legalName: name + " LP",
+            jurisdiction: "US", totalAUM: ExactDecimal(1_000_000), regulatoryIdentifiers: [:], kycStatus: kyc,
+            kycReviewDue: nil, killSwitchEngaged: killSwitch, limits: limits, createdAt: Date(), updatedAt: Date())
+    }
+
+    /// Buy 2 BTC at 50,000 (notional 100,000) for a fund under a master fund.
+    static func check(
+        side: TradeCheckRequest.Side = .buy, account: InstitutionalAccount? = nil,
+        parent: InstitutionalAccount? = nil, context: (inout TradeCheckContext) -> Void = { _ in }
+    ) throws -> TradeDecision {
+        let request = TradeCheckRequest(
+            accountId: accountID, symbol: "BTC/USD", side: side.rawValue, quantity: ExactDecimal(2),
+            price: ExactDecimal(50_000), venue: "coinbase")
+        var loaded = TradeCheckContext(
+            accountChain: [
+                account ?? Self.account(accountID, parent: parentID, name: "Fund"),
+                parent ?? Self.account(parentID, name: "Master"),
+            ],
+            positions: ["BTC/USD": ExactDecimal(1)], referencePrice: ExactDecimal(50_100))
+        context(&loaded)
+        return try TradeCheckRules().evaluate(
+            request, side: side, context: loaded, screener: SanctionsScreener(lists: []))
+    }
+
+    static func verdict(_ rule: String, in decision: TradeDecision) -> RuleOutcome? {
+        decision.rules.first { $0.rule == rule }
+    }
+
+    @Test func aCleanOrderPassesEveryRule() throws {
+        let decision = try Self.check()
+        #expect(decision.decision == .approved)
+        #expect(decision.notional == ExactDecimal(100_000))
+        #expect(decision.rules.allSatisfy { $0.outcome == .pass }, "\(decision.rules)")
+    }
+
+    @Test func theAccountAndItsParentsStateDecide() throws {
+        let pending = try Self.check(
+            account: Self.account(Self.accountID, parent: Self.parentID, name: "Fund", kyc: .pending))
+        #expect(pending.decision == .rejected)
+        #expect(Self.verdict("account_state", in: pending)?.reason == "the account's KYC is pending, not approved")
+        let halted = try Self.check(parent: Self.account(Self.parentID, name: "Master", killSwitch: true))
+        #expect(Self.verdict("kill_switch", in: halted)?.reason == "the parent account Master's kill switch is engaged")
+    }
+
+    @Test func theTightestLimitAlongTheChainBindsAndIsNamed() throws {
+        let parentLimits = TradingLimits(maxOrderNotional: ExactDecimal(90_000), dailyNotional: ExactDecimal(150_000))
+        let accountLimits = TradingLimits(maxOrderNotional: ExactDecimal(500_000))
+        let decision = try Self.check(
+            account: Self.account(Self.accountID, parent: Self.parentID, name: "Fund", limits: accountLimits),
+            parent: Self.account(Self.parentID, name: "Master", limits: parentLimits)
+        ) { $0.bookedToday = ExactDecimal(60_000) }
+        #expect(decision.decision == .rejected)
+        #expect(
+            Self.verdict("order_limit", in: decision)?.reason
+                == "notional 100000 exceeds parent account Master's order limit 90000")
+        #expect(
+            Self.verdict("daily_limit", in: decision)?.reason
+                == "today's notional would be 160000, above parent account Master's daily limit 150000")
+    }
+
+    @Test func positionsCountTheSideOfTheOrder() throws {
+        let limits = TradingLimits(positionLimits: ["BTC/USD": ExactDecimal(2)])
+        let account = Self.account(Self.accountID, parent: Self.parentID, name: "Fund", limits: limits)
+        // Long 1, buying 2: 3 > 2. Selling 2: −1, within ±2.
+        #expect(Self.verdict("position_limit", in: try Self.check(account: account))?.outcome == .fail)
+        #expect(Self.verdict("position_limit", in: try Self.check(side: .sell, account: account))?.outcome == .pass)
+    }
+
+    @Test func marketIntegrityRules() throws {
+        let restricted = try Self.check { $0.restricted = ["BTC/USD": "pending corporate action"] }
+        #expect(Self.verdict("restricted_list", in: restricted)?.outcome == .fail)
+        let crossing = try Self.check {
+            $0.restingOrders = [RestingOrder(accountId: Self.parentID, side: .sell, price: ExactDecimal(49_900))]
+        }
+        #expect(Self.verdict("self_match", in: crossing)?.outcome == .fail)
+        let wash = try Self.check {
+            $0.recentTrades = [
+                RecentTrade(accountId: Self.accountID, side: .sell, price: ExactDecimal(50_010), secondsAgo: 60)
+            ]
+        }
+        #expect(wash.decision == .review)
+        #expect(Self.verdict("wash_trade", in: wash)?.outcome == .review)
+        let farFromReference = try Self.check { $0.referencePrice = ExactDecimal(40_000) }
+        #expect(Self.verdict("price_band", in: farFromReference)?.outcome == .fail)
+        let noReference = try Self.check { $0.referencePrice = nil }
+        #expect(Self.verdict("price_band", in: noReference)?.outcome == .review)
+    }
+
+    @Test func requestsAreValidatedAgainstTheInstrument() throws {
+        let instrument = InstrumentSpec(symbol: "BTC/USD", priceDecimals: 2, quantityDecimals: 8)
+        func request(side: String = "buy", quantity: String = "1", price: String = "50000") -> TradeCheckRequest {
+            TradeCheckRequest(
+                accountId: Self.accountID, symbol: "BTC/USD", side: side, quantity: ExactDecimal(quantity)!,
+                price: ExactDecimal(price)!)
+        }
+        #expect(try TradeCheckRules.validate(request(), instrument: instrument) == .buy)
+        for (bad, message) in [
+            (request(side: "hold"), "field 'side': 'buy' or 'sell', not 'hold'"),
+            (request(quantity: "0"), "field 'quantity': must be greater than 0"),
+            (request(price: "50000.001"), "field 'price': BTC/USD prices have at most 2 decimals"),
+            (request(quantity: "0.000000001"), "field 'quantity': BTC/USD quantities have at most 8 decimals"),
+        ] {
+            #expect(throws: ServiceError(.invalidInput, message)) {
+                try TradeCheckRules.validate(bad, instrument: instrument)
+            }
+        }
+        #expect(throws: ServiceError(.invalidInput, "field 'symbol': unknown instrument 'BTC/USD'")) {
+            try TradeCheckRules.validate(request(), instrument: nil)
+        }
+    }
+}
