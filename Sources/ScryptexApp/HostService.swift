@@ -102,11 +102,13 @@ struct HostService: Sendable {
         // Metrics for Prometheus on their own listener (no authentication: bind it to an
         // internal address). A listener asked for and not available stops start-up, as the
         // others do.
+        var metricsPort: Int?
         if let address = configuration.metricsListen {
             let metrics = try startMetrics(
                 address: address, https: https.server, http: http, pool: pool, directory: directory)
             teardown.push("metrics (if not yet stopped)") { await metrics.shutdown(gracePeriod: .zero) }
             services.append(ServerService(name: "metrics", server: metrics, gracePeriod: .seconds(1)))
+            metricsPort = metrics.port
         }
         services += periodicServices(
             pool: pool, keyring: keyring, sealing: sealing, directory: directory, certificates: https.certificates)
@@ -116,9 +118,7 @@ struct HostService: Sendable {
                 "version": ScryptexCommands.version, "database": database.configuration.redactedDescription,
                 "platform_domain": configuration.platformDomain, "https_port": String(https.server.port),
                 "http_port": String(http.port),
-                "metrics_port": (services.first { $0.name == "metrics" } as? ServerService).map {
-                    String($0.server.port)
-                } ?? "none",
+                "metrics_port": metricsPort.map(String.init) ?? "none",
             ]
         )
         return services

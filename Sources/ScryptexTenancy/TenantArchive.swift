@@ -27,7 +27,7 @@ public struct TenantArchive: Sendable {
     /// The archive's lines for tenant `slug`.
     public func export(_ slug: String, on pool: PostgresConnectionPool) async throws -> [String] {
         let slug = try TenantSlug(slug)
-        guard let tenant = try await provisioner.list(on: pool).first(where: { $0.slug == slug }) else {
+        guard let tenant = try await TenantRegistry().tenant(slug, from: pool) else {
             throw ServiceError(.notFound, "no tenant has the slug '\(slug)'")
         }
         var lines: [String] = []

@@ -158,8 +158,7 @@ public struct TenantProvisioner: Sendable {
 
     /// Every tenant, by slug.
     public func list(on pool: PostgresConnectionPool) async throws -> [Tenant] {
-        let rows = try await pool.query("SELECT id, slug, display_name, status FROM platform.tenants ORDER BY slug")
-        return try rows.map { try Tenant(row: $0) }
+        try await TenantRegistry().tenants(from: pool)
     }
 }
 
