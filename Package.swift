@@ -111,11 +111,23 @@ let package = Package(
             dependencies: ["ScryptexCore", "ScryptexCrypto", "ScryptexHTTP"],
             swiftSettings: strictSettings
         ),
+        // The HTTP API: the request pipeline (tenant resolution, the access guard, typed calls) and
+        // one route collection per service, each handler a method.
+        .target(
+            name: "ScryptexAPI",
+            dependencies: [
+                "ScryptexACME", "ScryptexCompliance", "ScryptexCore", "ScryptexCrypto", "ScryptexHTTP",
+                "ScryptexIdentity", "ScryptexInstitutional", "ScryptexPostgres", "ScryptexRevenue", "ScryptexTemplates",
+                "ScryptexTenancy", "ScryptexWhiteLabel",
+            ],
+            swiftSettings: strictSettings
+        ),
         // Composition root: configuration, migrations, commands.
         .target(
             name: "ScryptexApp",
             dependencies: [
-                "ScryptexACME", "ScryptexCore", "ScryptexCrypto", "ScryptexEventLoops", "ScryptexPostgres",
+                "ScryptexACME", "ScryptexAPI", "ScryptexCore", "ScryptexCrypto", "ScryptexEventLoops",
+                "ScryptexPostgres",
                 "ScryptexEmbeddedPostgres",
                 "ScryptexHTTP", "ScryptexCompliance", "ScryptexIdentity", "ScryptexInstitutional", "ScryptexRevenue",
                 "ScryptexSchemaHistory", "ScryptexTemplates", "ScryptexTenancy", "ScryptexWhiteLabel",
@@ -205,9 +217,17 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "ScryptexAPITests",
+            dependencies: [
+                "ScryptexAPI", "ScryptexCore", "ScryptexCrypto", "ScryptexHTTP", "ScryptexIdentity", "ScryptexPostgres",
+                "ScryptexTenancy", "ScryptexTestSupport",
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "ScryptexAppTests",
             dependencies: [
-                "ScryptexApp", "ScryptexCompliance", "ScryptexCore", "ScryptexCrypto", "ScryptexHTTP",
+                "ScryptexAPI", "ScryptexApp", "ScryptexCompliance", "ScryptexCore", "ScryptexCrypto", "ScryptexHTTP",
                 "ScryptexIdentity", "ScryptexPostgres", "ScryptexRevenue", "ScryptexSchemaHistory", "ScryptexTemplates",
                 "ScryptexTenancy", "ScryptexWhiteLabel",
                 "ScryptexTestSupport",

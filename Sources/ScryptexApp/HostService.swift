@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Glibc
+import ScryptexAPI
 import ScryptexCompliance
 import ScryptexCore
 import ScryptexEventLoops
@@ -9,6 +10,7 @@ import ScryptexIdentity
 import ScryptexPostgres
 import ScryptexTemplates
 import ScryptexTenancy
+import ScryptexWhiteLabel
 import Synchronization
 
 /// The running host: database ready and migrated, connection pool open, serving until a
@@ -258,10 +260,11 @@ extension HostService {
                 pool: pool, keyring: keyring, sealing: sealing, configuration: configuration, logger: logger,
                 templates: templates, sanctions: sanctions, credentials: credentials
             ).router,
+            filters: [TenantResolutionFilter(directory: directory)],
             middleware: [
-                AccessLogMiddleware(), TenantResolutionMiddleware(directory: directory),
-                BrandedPageMiddleware(templates: templates, pool: pool, platformDomain: configuration.platformDomain),
-            ]
+                BrandedPageMiddleware(templates: templates, pool: pool, platformDomain: configuration.platformDomain)
+            ],
+            accessLog: AccessLog()
         )
         let https = HTTPServer(
             configuration: .init(
@@ -277,16 +280,11 @@ extension HostService {
 
     /// Starts the plain HTTP port: ACME challenges, and a redirect to HTTPS for everything else.
     func startRedirect(httpsPort: Int) throws -> HTTPServer {
-        let redirect = HTTPApplication(
-            router: Router(),
-            middleware: [
-                ACMEChallengeMiddleware(folder: configuration.dataDirectory + "/acme"),
-                RedirectToHTTPSMiddleware(httpsPort: httpsPort),
-            ])
         let http = HTTPServer(
             configuration: .init(
                 host: configuration.httpListen.host, port: configuration.httpListen.port, eventLoopCount: 1),
-            application: redirect,
+            application: PlainHTTP.application(
+                httpsPort: httpsPort, challengeFolder: configuration.dataDirectory + "/acme"),
             logger: logger.child(label: "scryptex.http")
         )
         try http.start()
@@ -295,32 +293,59 @@ extension HostService {
 }
 
 extension HostService {
-    /// Every route of the host, each with the access it needs.
+    /// Every route of the host, each service's collection given its part of the configuration.
     static func routes(
         pool: PostgresConnectionPool, keyring: Keyring, sealing: AuditSealing, configuration: Configuration,
         logger: Logger, templates: TemplateLibrary, sanctions: SanctionsRegistry? = nil,
         credentials: CredentialCache = CredentialCache()
-    ) -> SecuredRouter {
+    ) -> SecuredRoutes {
+        let identity = IdentityService(pool: pool, keyring: keyring, credentials: credentials)
+        let services = APIServices(
+            identity: identity,
+            options: APIOptions(
+                platformDomain: configuration.platformDomain, tenantRateLimit: configuration.tenantRateLimit,
+                userRateLimit: configuration.userRateLimit, apiKeyRateLimit: configuration.apiKeyRateLimit,
+                loginRateLimit: configuration.loginRateLimit),
+            logger: logger)
+        let instances = WhiteLabelInstances(
+            pool: pool, identity: identity,
+            options: .init(
+                platformDomain: configuration.platformDomain, tenantSchema: SchemaPlans.tenant,
+                defaultRevenueSharePercent: configuration.partnerRevenueShareDefault),
+            logger: logger
+        ) { tenant, actor, requestID, transaction in
+            try await TenantIdentitySetUp.setUp(
+                tenant, keyring: keyring, actor: actor, requestID: requestID, in: transaction)
+        }
         var router = Router()
-        PlatformRoutes.add(to: &router, pool: pool)
-        let services = RouteServices(
-            identity: IdentityService(pool: pool, keyring: keyring, credentials: credentials), sealing: sealing,
-            limiter: RateLimiter(),
-            configuration: configuration, logger: logger, features: FeatureGate(pool: pool),
-            sanctions: sanctions ?? SanctionsRegistry(pool: pool, logger: logger), templates: templates)
-        var routes = SecuredRouter(router: router, services: services)
-        TenantRoutes.add(to: &routes)
-        IdentityRoutes.add(to: &routes)
-        InstitutionalRoutes.add(to: &routes)
-        ComplianceRoutes.add(to: &routes)
-        ReportRoutes.add(to: &routes)
-        AdminRoutes.add(to: &routes)
-        WhiteLabelRoutes.add(to: &routes)
+        HealthRoutes.add(to: &router, pool: pool)
+        var routes = SecuredRoutes(router: router, services: services)
+        routes.add(TenantRoutes(services: services))
+        routes.add(IdentityRoutes(services: services))
+        routes.add(AuditRoutes(sealing: sealing, services: services))
+        routes.add(InstitutionalRoutes(defaultJurisdiction: configuration.defaultJurisdiction, services: services))
+        routes.add(
+            ComplianceRoutes(
+                monitoringEnabled: configuration.complianceMonitoringEnabled,
+                sanctions: sanctions ?? SanctionsRegistry(pool: pool, logger: logger)))
+        routes.add(
+            ReportRoutes(
+                reportingEnabled: configuration.regulatoryReportingEnabled,
+                generationTimeout: .seconds(configuration.reportGenerationTimeoutSeconds)))
+        routes.add(
+            AdminRoutes(
+                options: .init(
+                    platformDomain: configuration.platformDomain, tenantSchema: SchemaPlans.tenant,
+                    dataDirectory: configuration.dataDirectory, customDomainSupport: configuration.customDomainSupport),
+                sealing: sealing, services: services))
+        routes.add(WhiteLabelRoutes(instances: instances, enabled: configuration.whiteLabelEnabled))
+        routes.add(
+            RevenueRoutes(
+                instances: instances, templates: templates, enabled: configuration.whiteLabelEnabled,
+                services: services))
         return routes
     }
-}
 
-extension HostService {
     /// The handlers of every tenant job kind the host runs.
     static func jobHandlers(logger: Logger) -> [String: TenantJobQueue.Handler] {
         [ReportRoutes.jobKind: ReportRoutes.jobHandler(logger: logger)]

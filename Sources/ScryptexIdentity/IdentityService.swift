@@ -817,3 +817,49 @@ public struct IdentityService: Sendable {
         }
     }
 }
+
+extension IdentityService {
+    /// Whether `role` names a built-in role or one of this tenant's custom roles.
+    public func roleExists(_ role: String, in transaction: PostgresTransaction) async throws -> Bool {
+        do {
+            try await validateRoles([role], in: transaction)
+            return true
+        } catch is ServiceError {
+            return false
+        }
+    }
+}
+
+extension IdentityService {
+    /// A role and what it permits.
+    public struct RoleDefinition: Encodable, Sendable {
+        public var name: String
+        public var builtIn: Bool
+        public var permissions: [String]
+    }
+
+    /// The built-in roles, then the tenant's custom roles by name.
+    public func roles(in transaction: PostgresTransaction) async throws -> [RoleDefinition] {
+        var roles = Role.builtIn.map {
+            RoleDefinition(name: $0.name, builtIn: true, permissions: $0.permissions.sorted().map(\.rawValue))
+        }
+        for row in try await transaction.query("SELECT name, permissions FROM custom_roles ORDER BY name") {
+            roles.append(
+                RoleDefinition(
+                    name: try row.decode("name", as: String.self), builtIn: false,
+                    permissions: try row.decode("permissions", as: [String].self)))
+        }
+        return roles
+    }
+
+    /// People and keys active in the last 30 days: distinct users with a session seen, plus API
+    /// keys used.
+    public func activeUserCount(in transaction: PostgresTransaction) async throws -> Int {
+        try await transaction.query(
+            """
+            SELECT (SELECT count(DISTINCT user_id) FROM sessions WHERE last_seen_at > now() - interval '30 days')
+                 + (SELECT count(*) FROM api_keys WHERE last_used_at > now() - interval '30 days') AS n
+            """
+        ).firstRow.decode("n", as: Int.self)
+    }
+}

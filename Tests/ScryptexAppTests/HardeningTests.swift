@@ -323,21 +323,6 @@ struct HardeningTests {
         }
     }
 
-    @Test func anUnreachableDatabaseIs503WithRetryAfter() throws {
-        for code in [PostgresError.Code.connectionFailed, .connectionClosed, .poolTimeout, .statementTimeout] {
-            let mapped = ScryptexApp.problem(for: PostgresError(code: code, message: "stalled"))
-            let answer = try #require(mapped)
-            #expect(answer.status == .serviceUnavailable)
-            #expect(answer.headers.first("Retry-After") == "5")
-        }
-        var outOfRange = PostgresError(code: .server, message: "numeric field overflow")
-        outOfRange.sqlState = .numericValueOutOfRange
-        let badRequest = ScryptexApp.problem(for: outOfRange)
-        #expect(badRequest?.status == .badRequest)
-        let unmapped = ScryptexApp.problem(for: PostgresError(code: .decoding, message: "x"))
-        #expect(unmapped == nil)
-    }
-
     /// What someone with the database's superuser rights does: change a record, then recompute
     /// every later link so the chain itself is consistent again.
     static func rewriteAsSuperuser(_ harness: RouteHarness, position: Int) async throws {

@@ -164,11 +164,8 @@ struct InstitutionalRoutesTests {
                     "member.removed",
                 ])
             // Another tenant's account id is simply not found.
-            let zenithKey = try await harness.apiKey(
-                roles: ["owner"],
-                tenant: Tenant(
-                    id: try await AdminTenantRoutes.tenantID(try TenantSlug("zenith"), pool: harness.pool),
-                    slug: try TenantSlug("zenith"), displayName: "Zenith", status: .active))
+            let zenith = try await TenantRegistry().tenant(try TenantSlug("zenith"), from: harness.pool)
+            let zenithKey = try await harness.apiKey(roles: ["owner"], tenant: zenith)
             let foreign = await harness.send(
                 .get, "/api/enterprise/accounts/\(id)", host: "zenith.localhost",
                 headers: [("Authorization", "Bearer " + zenithKey)])

@@ -1,4 +1,5 @@
 import Foundation
+import ScryptexAPI
 import ScryptexCompliance
 import ScryptexCore
 import ScryptexCrypto
@@ -17,7 +18,7 @@ struct RouteHarness {
     let pool: PostgresConnectionPool
     let keyring: Keyring
     let tenant: Tenant
-    let routes: SecuredRouter
+    let routes: SecuredRoutes
     let application: HTTPApplication
     let directory: TenantDirectory
     let sanctions: SanctionsRegistry
@@ -56,11 +57,8 @@ struct RouteHarness {
                     pool: pool, keyring: keyring, sealing: sealing, configuration: settings,
                     logger: TestDatabase.logger, templates: templates, sanctions: sanctions)
                 let application = HTTPApplication(
-                    router: routes.router,
-                    middleware: [
-                        TenantResolutionMiddleware(directory: directory),
-                        BrandedPageMiddleware(templates: templates, pool: pool, platformDomain: "localhost"),
-                    ])
+                    router: routes.router, filters: [TenantResolutionFilter(directory: directory)],
+                    middleware: [BrandedPageMiddleware(templates: templates, pool: pool, platformDomain: "localhost")])
                 try await body(
                     RouteHarness(
                         pool: pool, keyring: keyring, tenant: tenant, routes: routes, application: application,
@@ -89,8 +87,6 @@ struct RouteHarness {
         let context = RequestContext(
             requestID: "test", logger: TestDatabase.logger, serverName: host, isSecure: true, remoteAddress: "127.0.0.1"
         )
-        // As the server does: in-memory routes first, without a task.
-        if let response = application.respondImmediately(to: request, context: context) { return response }
         var response = await application.respond(to: request, context: context)
         // A streamed body, as a client would read it whole.
         if response.bodyProducer != nil {

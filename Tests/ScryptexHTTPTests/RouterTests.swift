@@ -109,71 +109,94 @@ struct RouterTests {
     struct Tagging: HTTPMiddleware {
         let name: String
         let calls: Calls
-        /// Whether this step has an immediate form.
-        let immediate: Bool
 
         func respond(to request: HTTPRequest, context: RequestContext, next: HTTPHandler) async throws -> HTTPResponse {
-            calls.record(name + " async")
-            var response = try await next(request, context)
-            response.headers.add(name: "Step", value: name)
-            return response
-        }
-
-        func respondImmediately(
-            to request: HTTPRequest, context: RequestContext, next: HTTPImmediateNext
-        ) throws -> HTTPResponse? {
-            guard immediate else { return nil }
-            calls.record(name + " immediate")
-            guard var response = try next(request, context) else { return nil }
-            response.headers.add(name: "Step", value: name)
-            return response
+            calls.record(name)
+            do {
+                var response = try await next(request, context)
+                response.headers.add(name: "Step", value: name)
+                return response
+            } catch let problem as HTTPProblem {
+                // Presents errors its own way, as the branded pages do.
+                return HTTPResponse(status: problem.status, contentType: "text/plain", body: Array(name.utf8))
+            }
         }
     }
 
-    @Test func middlewareRunsImmediatelyOnlyWhenEveryStepCan() async throws {
+    enum MarkKey: RequestContextKey {
+        typealias Value = String
+    }
+
+    /// Answers `/stop` itself and marks the context for every other request.
+    struct Marking: HTTPRequestFilter {
+        let calls: Calls
+
+        func filter(_ request: HTTPRequest, context: inout RequestContext) throws -> HTTPResponse? {
+            calls.record("filter")
+            if request.path == "/refuse" { throw HTTPProblem.badRequest("refused by the filter") }
+            if request.path == "/stop" { return HTTPResponse(status: .accepted) }
+            context[MarkKey.self] = "yes"
+            return nil
+        }
+    }
+
+    @Test func filtersRunOnceBeforeRoutingAndMiddlewareWrapsOnlyWhatRunsInATask() async throws {
         let calls = Calls()
         var router = Router()
-        router.get("/now") { _, _ in
+        router.get(
+            "/now",
+            immediately: { _, context in
+                calls.record("immediate")
+                return .json(JSONString.quoted(context[MarkKey.self] ?? "no"))
+            })
+        router.get("/later") { _, context in
+            await Task.yield()
             calls.record("handler")
-            return .ok
+            return .json(JSONString.quoted(context[MarkKey.self] ?? "no"))
         }
-        let immediate = HTTPApplication(
-            router: router,
-            middleware: [
-                Tagging(name: "outer", calls: calls, immediate: true),
-                Tagging(name: "inner", calls: calls, immediate: true),
-            ])
-        let response = try #require(
-            immediate.respondImmediately(to: HTTPRequest(method: .get, target: "/now"), context: Self.context))
-        #expect(response.headers["step"] == ["inner", "outer"])
-        #expect(calls["handler"] == 1 && calls["outer immediate"] == 1 && calls["inner immediate"] == 1)
+        let application = HTTPApplication(
+            router: router, filters: [Marking(calls: calls)],
+            middleware: [Tagging(name: "outer", calls: calls), Tagging(name: "inner", calls: calls)])
 
-        // A step without an immediate form sends the request the async way, where the handler
-        // runs once.
-        let mixed = HTTPApplication(
-            router: router,
-            middleware: [
-                Tagging(name: "first", calls: calls, immediate: true),
-                Tagging(name: "waits", calls: calls, immediate: false),
-            ])
-        #expect(mixed.respondImmediately(to: HTTPRequest(method: .get, target: "/now"), context: Self.context) == nil)
-        #expect(calls["handler"] == 1)
-        let answered = await mixed.respond(to: HTTPRequest(method: .get, target: "/now"), context: Self.context)
-        #expect(answered.headers["step"] == ["waits", "first"])
-        #expect(calls["handler"] == 2 && calls["waits async"] == 1 && calls["first async"] == 1)
+        // An immediate route: the filter, then the handler, on the caller's thread; no middleware.
+        let now = try #require(
+            application.respondImmediately(to: HTTPRequest(method: .get, target: "/now"), context: Self.context))
+        #expect(Self.text(now) == #""yes""# && now.headers["step"].isEmpty)
+        #expect(calls["filter"] == 1 && calls["immediate"] == 1 && calls["outer"] == 0)
 
-        // The default immediate form of a step is "go the async way".
-        struct AsyncOnly: HTTPMiddleware {
-            func respond(
-                to request: HTTPRequest, context: RequestContext, next: HTTPHandler
-            ) async throws -> HTTPResponse {
-                try await next(request, context)
-            }
-        }
+        // A route that waits: the filter once on dispatch, then the middleware and the handler in
+        // the task, with the context the filter left.
+        guard
+            case .pending(let pending) = application.dispatch(
+                HTTPRequest(method: .get, target: "/later"), context: Self.context)
+        else { Issue.record("a route that awaits must be pending"); return }
+        #expect(calls["filter"] == 2 && calls["handler"] == 0)
+        let later = await pending.respond()
+        #expect(Self.text(later) == #""yes""#)
+        #expect(later.headers["step"] == ["inner", "outer"])
+        #expect(calls["filter"] == 2 && calls["handler"] == 1 && calls["outer"] == 1 && calls["inner"] == 1)
+
+        // A filter's answer and a filter's error end the request before routing and middleware.
         #expect(
-            HTTPApplication(router: router, middleware: [AsyncOnly()]).respondImmediately(
-                to: HTTPRequest(method: .get, target: "/now"), context: Self.context) == nil)
-        #expect(calls["handler"] == 2)
+            application.respondImmediately(to: HTTPRequest(method: .get, target: "/stop"), context: Self.context)?
+                .status == .accepted)
+        let refused = try #require(
+            application.respondImmediately(to: HTTPRequest(method: .get, target: "/refuse"), context: Self.context))
+        #expect(refused.status == .badRequest && refused.headers.first("content-type") == "application/problem+json")
+        #expect(calls["outer"] == 1)
+
+        // A request no route takes is presented by the middleware (in a task) when there is some…
+        let missing = await application.respond(
+            to: HTTPRequest(method: .get, target: "/nowhere"), context: Self.context)
+        #expect(missing.status == .notFound && Self.text(missing) == "inner")
+        #expect(
+            application.respondImmediately(to: HTTPRequest(method: .get, target: "/nowhere"), context: Self.context)
+                == nil)
+        // …and answered at once, as a problem, when there is none.
+        let bare = HTTPApplication(router: router)
+        let unrouted = try #require(
+            bare.respondImmediately(to: HTTPRequest(method: .delete, target: "/later"), context: Self.context))
+        #expect(unrouted.status == .methodNotAllowed && unrouted.headers.first("allow") == "GET, HEAD")
     }
 
     @Test func requestIDsAreThePrefixAndTheCounterInHex() {

@@ -1,5 +1,6 @@
 import Foundation
 import ScryptexCore
+import ScryptexIdentity
 import ScryptexPostgres
 import ScryptexTenancy
 

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import ScryptexAPI
 import ScryptexCore
 import ScryptexEmbeddedPostgres
 import ScryptexHTTP
@@ -157,8 +158,7 @@ public struct ScryptexProgram: Sendable {
         let standalone = HTTPServer(
             configuration: .init(
                 host: configuration.httpListen.host, port: configuration.httpListen.port, eventLoopCount: 1),
-            application: HTTPApplication(
-                router: Router(), middleware: [ACMEChallengeMiddleware(folder: certificates.webroot)]),
+            application: PlainHTTP.application(httpsPort: nil, challengeFolder: certificates.webroot),
             logger: logger.child(label: "scryptex.acme.challenges"))
         let answering = (try? standalone.start()) != nil
         if answering {

@@ -3,6 +3,7 @@ import Glibc
 import ScryptexCore
 import ScryptexCrypto
 import ScryptexIdentity
+import ScryptexTenancy
 
 /// Finds the master key: `SCRYPTEX_MASTER_KEY`, else the file `SCRYPTEX_MASTER_KEY_FILE`, else
 /// `<data folder>/master.key`, which is created (mode 0600) on first use. The key never goes into
@@ -79,5 +80,23 @@ enum SecretFile {
         } catch {
             throw ServiceError(.invalidInput, "cannot read the file of \(what) \(path): \(error.localizedDescription)")
         }
+    }
+}
+
+extension AuditSealing {
+    /// Seals signed with the configured audit signing key, appended to `AUDIT_SEAL_LOG`.
+    init(configuration: Configuration, logger: Logger) throws {
+        self.init(
+            key: try MasterKeySource.auditSigningKey(for: configuration, logger: logger),
+            log: AuditSealLog(path: configuration.auditSealLogPath), logger: logger)
+    }
+}
+
+extension TenantIdentitySetUp {
+    /// The host's provisioner: its platform domain, the modules' tenant schema, data keys.
+    static func provisioner(_ configuration: Configuration, keyring: Keyring, logger: Logger) -> TenantProvisioner {
+        provisioner(
+            platformDomain: configuration.platformDomain, tenantSchema: SchemaPlans.tenant, keyring: keyring,
+            logger: logger)
     }
 }

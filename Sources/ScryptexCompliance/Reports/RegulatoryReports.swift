@@ -344,3 +344,10 @@ public struct RegulatoryReportService: Sendable {
             completedAt: try row.decode("completed_at", as: Date?.self))
     }
 }
+
+extension RegulatoryReportService {
+    /// Notes the job that generates `report`, so its progress can be followed from the report.
+    public func attach(job: UUID, to report: UUID, in transaction: PostgresTransaction) async throws {
+        try await transaction.execute("UPDATE regulatory_reports SET job_id = \(job) WHERE id = \(report)")
+    }
+}

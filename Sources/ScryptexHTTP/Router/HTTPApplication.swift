@@ -1,113 +1,129 @@
 import ScryptexCore
 
-/// The router behind its middleware chain, with errors turned into problem details.
+/// A step that runs on the connection's I/O thread before the request is routed, with no task:
+/// it answers on its own (a redirect, an ACME challenge, a misdirected request) or adds to the
+/// context what every later stage needs (the request's tenant). It must not block or wait.
+public protocol HTTPRequestFilter: Sendable {
+    /// A response that ends the request here, or `nil` to go on (with `context` as changed).
+    /// An error thrown becomes its problem document.
+    func filter(_ request: HTTPRequest, context: inout RequestContext) throws -> HTTPResponse?
+}
+
+/// A step around every handler that runs in a task (authentication, pages for errors): it may
+/// wait for the database. Immediate routes do not pass through middleware.
+public protocol HTTPMiddleware: Sendable {
+    func respond(to request: HTTPRequest, context: RequestContext, next: HTTPHandler) async throws -> HTTPResponse
+}
+
+/// The router behind its filters and middleware, with errors turned into problem details.
 ///
-/// A request whose route answers immediately (and 404 and 405 answers) goes through
-/// `respondImmediately(to:context:)` on the I/O thread, with no task, when every middleware step
-/// answers immediately too; the rest go through `respond(to:context:)` in a task.
+/// A request goes through four stages, each run once:
+/// 1. the filters, in order, on the I/O thread;
+/// 2. the route, found once by method and path;
+/// 3. an immediate route answers right there, on the I/O thread (``HTTPDispatch/answered(_:)``);
+///    any other route — and a request no route takes, so its error is presented like the
+///    rest — becomes ``HTTPDispatch/pending(_:)``: its middleware and handler run in a task;
+/// 4. with an access log, one line when the response is ready.
 public struct HTTPApplication: Sendable {
     private let router: Router
+    private let filters: [any HTTPRequestFilter]
     private let middleware: [any HTTPMiddleware]
-    private let chain: HTTPHandler
+    private let accessLog: AccessLog?
 
     /// - Parameters:
     ///   - router: The routes.
-    ///   - middleware: Outermost first; each wraps the ones after it and the router.
-    public init(router: Router, middleware: [any HTTPMiddleware] = []) {
+    ///   - filters: Synchronous steps before routing, in order.
+    ///   - middleware: Outermost first; each wraps the ones after it and the handler.
+    ///   - accessLog: Writes one line per request when given.
+    public init(
+        router: Router, filters: [any HTTPRequestFilter] = [], middleware: [any HTTPMiddleware] = [],
+        accessLog: AccessLog? = nil
+    ) {
         self.router = router
+        self.filters = filters
         self.middleware = middleware
-        var chain: HTTPHandler = { request, context in
-            var context = context
-            // Found already when the request was first offered to `respondImmediately`, unless a
-            // middleware step has since changed the method or the path.
-            if let matched = context.matched, matched.method == request.method, matched.path == request.path {
-                context.matched = nil
-                context.parameters = matched.parameters
-                return try await matched.route.handler(request, context)
+        self.accessLog = accessLog
+    }
+
+    /// Runs the stages that need no task: the response, or what is left to run in one.
+    public func dispatch(_ request: HTTPRequest, context: RequestContext) -> HTTPDispatch {
+        let started = accessLog?.start(context)
+        var context = context
+        let handler: HTTPHandler
+        do {
+            for filter in filters {
+                if let response = try filter.filter(request, context: &context) {
+                    return .answered(finish(response, request, context, started))
+                }
             }
-            let route = try Self.route(for: request, in: router, parameters: &context.parameters)
-            return try await route.handler(request, context)
+            switch router.match(request.method, path: request.path) {
+            case .found(let route, let parameters):
+                context.parameters = parameters
+                if let immediate = route.immediateHandler {
+                    return .answered(finish(try immediate(request, context), request, context, started))
+                }
+                handler = route.handler
+            case .methodNotAllowed(let allowed):
+                throw Unrouted(problem: Self.methodNotAllowed(request.method, allowed: allowed))
+            case .notFound:
+                throw Unrouted(problem: HTTPProblem.notFound())
+            }
+        } catch let unrouted as Unrouted where !middleware.isEmpty {
+            // A request no route takes goes through the middleware like the rest, which may
+            // present its error differently (a page for a browser).
+            handler = { _, _ in throw unrouted.problem }
+        } catch {
+            // Answered here: filters stand before the middleware, immediate routes do not pass
+            // through it, and with no middleware an unrouted request needs no task.
+            let problem: any Error = (error as? Unrouted)?.problem ?? error
+            let response = Self.response(for: problem, request: request, context: context)
+            return .answered(finish(response, request, context, started))
         }
+        return .pending(
+            PendingResponse(
+                request: request, context: context, chain: chain(ending: handler), accessLog: accessLog,
+                started: started))
+    }
+
+    /// Answers a request through every stage; never throws: errors become problem details,
+    /// unknown ones a 500 that reveals nothing but the request id.
+    public func respond(to request: HTTPRequest, context: RequestContext) async -> HTTPResponse {
+        switch dispatch(request, context: context) {
+        case .answered(let response): response
+        case .pending(let pending): await pending.respond()
+        }
+    }
+
+    /// The response when it needs no task, or `nil` when it does.
+    public func respondImmediately(to request: HTTPRequest, context: RequestContext) -> HTTPResponse? {
+        if case .answered(let response) = dispatch(request, context: context) { return response }
+        return nil
+    }
+
+    private func chain(ending handler: @escaping HTTPHandler) -> HTTPHandler {
+        var chain = handler
         for layer in middleware.reversed() {
             let next = chain
             chain = { request, context in try await layer.respond(to: request, context: context, next: next) }
         }
-        self.chain = chain
+        return chain
     }
 
-    /// The request's route, with its path parameters; 404 or 405 problems when there is none.
-    private static func route(
-        for request: HTTPRequest, in router: Router, parameters: inout [String: String]
-    ) throws -> Router.Route {
-        switch router.match(request.method, path: request.path) {
-        case .found(let route, let found):
-            parameters = found
-            return route
-        case .methodNotAllowed(let allowed):
-            let allow = allowed.map(\.rawValue).joined(separator: ", ")
-            throw HTTPProblem(
-                .methodNotAllowed, type: .methodNotAllowed,
-                detail: "\(request.method) is not allowed here; allowed: \(allow)",
-                headers: ["Allow": allow]
-            )
-        case .notFound:
-            throw HTTPProblem.notFound()
-        }
+    private func finish(
+        _ response: HTTPResponse, _ request: HTTPRequest, _ context: RequestContext, _ started: ContinuousClock.Instant?
+    ) -> HTTPResponse {
+        if let started { accessLog?.record(request, context: context, status: response.status.code, since: started) }
+        return response
     }
 
-    /// Answers a request; never throws: errors become problem details, unknown ones a 500 that
-    /// reveals nothing but the request id.
-    public func respond(to request: HTTPRequest, context: RequestContext) async -> HTTPResponse {
-        do {
-            return try await chain(request, context)
-        } catch {
-            return Self.response(for: error, request: request, context: context)
-        }
+    private static func methodNotAllowed(_ method: HTTPMethod, allowed: [HTTPMethod]) -> HTTPProblem {
+        let allow = allowed.map(\.rawValue).joined(separator: ", ")
+        return HTTPProblem(
+            .methodNotAllowed, type: .methodNotAllowed, detail: "\(method) is not allowed here; allowed: \(allow)",
+            headers: ["Allow": allow])
     }
 
-    /// Answers a request without waiting, or returns `nil` when its route (or a middleware step)
-    /// has to wait for something: then `respond(to:context:)` answers it. Never throws, like
-    /// `respond(to:context:)`.
-    public func respondImmediately(to request: HTTPRequest, context: RequestContext) -> HTTPResponse? {
-        var context = context
-        return respondImmediately(to: request, context: &context)
-    }
-
-    /// `respondImmediately(to:context:)`, keeping in `context` the route it found when it returns
-    /// `nil`: `respond(to:context:)` then does not look for it again.
-    func respondImmediately(to request: HTTPRequest, context: inout RequestContext) -> HTTPResponse? {
-        do {
-            // Decided before any middleware step runs: most requests that wait do not pay for
-            // the steps twice.
-            if case .found(let route, let parameters) = router.match(request.method, path: request.path),
-                route.immediateHandler == nil
-            {
-                context.matched = MatchedRoute(
-                    method: request.method, path: request.path, route: route, parameters: parameters)
-                return nil
-            }
-            return try respondImmediately(to: request, context: context, step: 0)
-        } catch {
-            return Self.response(for: error, request: request, context: context)
-        }
-    }
-
-    /// Runs middleware step `step` and, through its `next`, the steps after it and the route.
-    private func respondImmediately(to request: HTTPRequest, context: RequestContext, step: Int) throws -> HTTPResponse?
-    {
-        guard step < middleware.count else {
-            var context = context
-            guard
-                let handler = try Self.route(for: request, in: router, parameters: &context.parameters).immediateHandler
-            else { return nil }
-            return try handler(request, context)
-        }
-        return try middleware[step].respondImmediately(to: request, context: context) { request, context in
-            try respondImmediately(to: request, context: context, step: step + 1)
-        }
-    }
-
-    private static func response(for error: any Error, request: HTTPRequest, context: RequestContext) -> HTTPResponse {
+    static func response(for error: any Error, request: HTTPRequest, context: RequestContext) -> HTTPResponse {
         if let error = error as? any HTTPResponseError {
             return ProblemDetails.response(for: error, requestID: context.requestID)
         }
@@ -123,50 +139,52 @@ public struct HTTPApplication: Sendable {
     }
 }
 
-/// Writes one access-log line per request: method, path (no query: it may carry secrets),
-/// status, duration, request id.
-public struct AccessLogMiddleware: HTTPMiddleware {
+/// A request no route takes: 404, or 405 with the methods its path allows.
+private struct Unrouted: Error {
+    let problem: HTTPProblem
+}
+
+/// What `HTTPApplication.dispatch(_:context:)` decided on the I/O thread.
+public enum HTTPDispatch: Sendable {
+    /// Answered without a task.
+    case answered(HTTPResponse)
+    /// Middleware and a handler that wait: run `respond()` in a task.
+    case pending(PendingResponse)
+}
+
+/// A routed request whose middleware and handler are still to run.
+public struct PendingResponse: Sendable {
+    let request: HTTPRequest
+    /// The context after the filters, with the route's parameters.
+    public let context: RequestContext
+    let chain: HTTPHandler
+    let accessLog: AccessLog?
+    let started: ContinuousClock.Instant?
+
+    /// Runs the middleware and the handler; never throws (errors become problem details).
+    public func respond() async -> HTTPResponse {
+        let response: HTTPResponse
+        do {
+            response = try await chain(request, context)
+        } catch {
+            response = HTTPApplication.response(for: error, request: request, context: context)
+        }
+        if let started { accessLog?.record(request, context: context, status: response.status.code, since: started) }
+        return response
+    }
+}
+
+/// One access-log line per request: method, path (no query: it may carry secrets), status,
+/// duration, request id.
+public struct AccessLog: Sendable {
     public init() {}
 
-    public func respond(
-        to request: HTTPRequest, context: RequestContext, next: HTTPHandler
-    ) async throws -> HTTPResponse {
-        // Skip all the work (clock reads, the fields dictionary) when the line would be dropped.
-        guard context.logger.isEnabled(.info) else { return try await next(request, context) }
-        let started = ContinuousClock.now
-        do {
-            let response = try await next(request, context)
-            log(request, context: context, status: response.status.code, since: started)
-            return response
-        } catch {
-            log(request, context: context, status: Self.status(for: error), since: started)
-            throw error
-        }
+    /// The start time, or nil when the line would be dropped (no clock read, no fields).
+    func start(_ context: RequestContext) -> ContinuousClock.Instant? {
+        context.logger.isEnabled(.info) ? ContinuousClock.now : nil
     }
 
-    public func respondImmediately(
-        to request: HTTPRequest, context: RequestContext, next: HTTPImmediateNext
-    ) throws -> HTTPResponse? {
-        guard context.logger.isEnabled(.info) else { return try next(request, context) }
-        let started = ContinuousClock.now
-        do {
-            // Nothing is logged when a later step has to wait: the async path logs the request.
-            guard let response = try next(request, context) else { return nil }
-            log(request, context: context, status: response.status.code, since: started)
-            return response
-        } catch {
-            log(request, context: context, status: Self.status(for: error), since: started)
-            throw error
-        }
-    }
-
-    private static func status(for error: any Error) -> Int {
-        (error as? any HTTPResponseError)?.status.code ?? HTTPStatus.internalServerError.code
-    }
-
-    private func log(
-        _ request: HTTPRequest, context: RequestContext, status: Int, since started: ContinuousClock.Instant
-    ) {
+    func record(_ request: HTTPRequest, context: RequestContext, status: Int, since started: ContinuousClock.Instant) {
         let microseconds = (ContinuousClock.now - started).wholeMicroseconds
         // In key order: the line is written without a dictionary or a sort.
         context.logger.log(

@@ -30,9 +30,6 @@ public struct RequestContext: Sendable {
     // Inlinable (with its storage) so that the typed subscript is specialized where a key is
     // used, instead of looking up generic metadata at run time on every request.
     @usableFromInline var values: [ObjectIdentifier: any Sendable] = [:]
-    /// The route found for this request's method and path before its middleware ran, so the
-    /// router is not asked twice (see `HTTPApplication.respondImmediately(to:context:)`).
-    var matched: MatchedRoute?
 
     public init(requestID: String, logger: Logger, serverName: String? = nil, isSecure: Bool, remoteAddress: String) {
         self.init(
@@ -68,14 +65,6 @@ public struct RequestContext: Sendable {
     }
 }
 
-/// A route found for a method and a path, with that path's parameters.
-struct MatchedRoute: Sendable {
-    let method: HTTPMethod
-    let path: Substring
-    let route: Router.Route
-    let parameters: [String: String]
-}
-
 /// A typed key for values stored in a `RequestContext`.
 public protocol RequestContextKey {
     associatedtype Value: Sendable
@@ -89,35 +78,6 @@ public typealias HTTPHandler = @Sendable (HTTPRequest, RequestContext) async thr
 /// block. Errors thrown become problem details.
 public typealias HTTPImmediateHandler = @Sendable (HTTPRequest, RequestContext) throws -> HTTPResponse
 
-/// The rest of the chain, for a middleware step answering immediately: `nil` when a later step
-/// has to wait for something.
-public typealias HTTPImmediateNext = (HTTPRequest, RequestContext) throws -> HTTPResponse?
-
-/// A step around every request: request ids, logging, tenant resolution, authentication, rate limits.
-public protocol HTTPMiddleware: Sendable {
-    func respond(to request: HTTPRequest, context: RequestContext, next: HTTPHandler) async throws -> HTTPResponse
-
-    /// The same step for a request whose route answers immediately, run on the I/O thread with no
-    /// task. Returns `nil` when the step has to wait for something (the database, a file), or
-    /// when `next` did; the request then goes through `respond(to:context:next:)` from the first
-    /// step, so a step returns `nil` before it has any effect, and only before calling `next` or
-    /// when `next` returned `nil` (a handler runs at most once).
-    ///
-    /// The default returns `nil`: a step without an immediate form sends every request the
-    /// `async` way.
-    func respondImmediately(
-        to request: HTTPRequest, context: RequestContext, next: HTTPImmediateNext
-    ) throws -> HTTPResponse?
-}
-
-extension HTTPMiddleware {
-    public func respondImmediately(
-        to request: HTTPRequest, context: RequestContext, next: HTTPImmediateNext
-    ) throws -> HTTPResponse? {
-        nil
-    }
-}
-
 /// Routes by method and path. Paths are literal segments and `:name` parameters:
 ///
 /// ```swift
@@ -127,8 +87,8 @@ extension HTTPMiddleware {
 /// ```
 ///
 /// A handler that does not `await` is an immediate handler (``HTTPImmediateHandler``): the
-/// request is answered on the I/O thread without starting a task, when every middleware step
-/// has an immediate form too. A handler that awaits runs in a task.
+/// request is answered on the I/O thread right after the filters, without a task and without
+/// middleware. A handler that awaits runs in a task, inside the middleware.
 ///
 /// A path with no route gets 404; a path whose routes take other methods gets 405 with `Allow`.
 /// `HEAD` is answered by the `GET` route (the server sends no body).

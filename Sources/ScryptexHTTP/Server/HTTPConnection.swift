@@ -248,19 +248,21 @@ final class HTTPConnection: EventLoopSource {
         dispatchedAt = .now
         let connection =
             contextConnection ?? Self.contextConnection(server: server, peer: peer, tls: tls)
-        var offered = RequestContext(requestID: server.nextRequestID(loop: loop.index), connection: connection)
-        let application = server.application
+        let offered = RequestContext(requestID: server.nextRequestID(loop: loop.index), connection: connection)
         // `complete` runs inside `processBufferedRequests`, which goes on to the next pipelined
         // request itself.
         dispatchingInline = true
         defer { dispatchingInline = false }
         // A route that answers from memory is answered right here, on the loop's thread, with
         // no task at all.
-        if let response = application.respondImmediately(to: request, context: &offered) {
+        let pending: PendingResponse
+        switch server.application.dispatch(request, context: offered) {
+        case .answered(let response):
             complete(request, requestID: offered.requestID, with: response)
             return
+        case .pending(let waiting):
+            pending = waiting
         }
-        let context = offered
         let bound = LoopBound(value: self, loop: loop)
         let finishedBefore = handlersFinished
         // The task starts right here on the loop's thread and keeps the loop as its executor:
@@ -269,9 +271,9 @@ final class HTTPConnection: EventLoopSource {
         // queued without a hop. Handlers that compute for long (a large report, a password
         // hash) move that work off the loop themselves.
         let task = Task.immediate(executorPreference: loop) {
-            let response = await application.respond(to: request, context: context)
+            let response = await pending.respond()
             bound.withValue { connection in
-                connection.complete(request, requestID: context.requestID, with: response)
+                connection.complete(request, requestID: offered.requestID, with: response)
             }
         }
         // Kept only while the handler still runs: a streamed response whose handler already

@@ -1,20 +1,27 @@
-import Foundation
-import ScryptexCore
-import ScryptexIdentity
-import ScryptexPostgres
+public import Foundation
+public import ScryptexCore
+public import ScryptexPostgres
 import ScryptexTenancy
 
 /// Applies `AUDIT_RETENTION_DAYS` to every trail (the control plane's and each live tenant's):
 /// records older than the retention period are deleted behind a signed checkpoint. The host runs
 /// it at start and then daily; `scryptex audit purge` runs it on demand.
-struct AuditRetention: Sendable {
+public struct AuditRetention: Sendable {
     let retentionDays: Int
     let keyring: Keyring
     let logger: Logger
 
+    public init(retentionDays: Int, keyring: Keyring, logger: Logger) {
+        self.retentionDays = retentionDays
+        self.keyring = keyring
+        self.logger = logger
+    }
+
     /// - Returns: How many records were purged, and from how many trails.
     @discardableResult
-    func purgeAll(on pool: PostgresConnectionPool, now: Date = Date()) async throws -> (records: Int, trails: Int) {
+    public func purgeAll(
+        on pool: PostgresConnectionPool, now: Date = Date()
+    ) async throws -> (records: Int, trails: Int) {
         let cutoff = now.addingTimeInterval(-Double(retentionDays) * 86_400)
         let schemas = try await Self.trails(on: pool)
         var total = 0
@@ -34,13 +41,13 @@ struct AuditRetention: Sendable {
     }
 
     /// The schemas whose trails the host keeps: the control plane's and each live tenant's.
-    static func trails(on pool: PostgresConnectionPool) async throws -> [SQLIdentifier] {
+    public static func trails(on pool: PostgresConnectionPool) async throws -> [SQLIdentifier] {
         [PlatformSchema.name]
             + (try await TenantRegistry().tenants(statuses: [.active, .suspended], from: pool)).map(\.schema)
     }
 
     /// Purges now and then every `interval` until cancelled; failures are logged, not fatal.
-    func runPeriodically(on pool: PostgresConnectionPool, every interval: Duration = .seconds(86_400)) async {
+    public func runPeriodically(on pool: PostgresConnectionPool, every interval: Duration = .seconds(86_400)) async {
         while !Task.isCancelled {
             do {
                 try await purgeAll(on: pool)

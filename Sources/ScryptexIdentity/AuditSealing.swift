@@ -1,29 +1,29 @@
 import Foundation
-import ScryptexCore
-import ScryptexCrypto
-import ScryptexIdentity
-import ScryptexPostgres
+public import ScryptexCore
+public import ScryptexCrypto
+public import ScryptexPostgres
 
 /// Seals every audit trail that grew since its latest seal: signs its head with the audit signing
 /// key and appends the seal to the seal log, outside the database. The host seals at start and
 /// every `AUDIT_SEAL_INTERVAL`; `scryptex audit seal` seals on demand.
-struct AuditSealing: Sendable {
+public struct AuditSealing: Sendable {
     let key: P256SigningKey
-    let log: AuditSealLog
+    /// Where seals are appended, outside the database.
+    public let log: AuditSealLog
     let logger: Logger
 
-    init(configuration: Configuration, logger: Logger) throws {
-        key = try MasterKeySource.auditSigningKey(for: configuration, logger: logger)
-        log = AuditSealLog(path: configuration.auditSealLogPath)
+    public init(key: P256SigningKey, log: AuditSealLog, logger: Logger) {
+        self.key = key
+        self.log = log
         self.logger = logger
     }
 
-    var publicKey: P256PublicKey { key.publicKey }
+    public var publicKey: P256PublicKey { key.publicKey }
 
     /// Seals `schema`'s trail if it has records its latest seal does not cover.
     /// - Returns: The new seal, or nil when there was nothing new.
     @discardableResult
-    func seal(_ schema: SQLIdentifier, on pool: PostgresConnectionPool) async throws -> AuditSeal? {
+    public func seal(_ schema: SQLIdentifier, on pool: PostgresConnectionPool) async throws -> AuditSeal? {
         guard
             let head = try await pool.withTransaction({ transaction in
                 try await AuditTrail(schema: schema).head(in: transaction)
@@ -37,7 +37,7 @@ struct AuditSealing: Sendable {
 
     /// Seals every trail that grew. - Returns: How many were sealed.
     @discardableResult
-    func sealAll(on pool: PostgresConnectionPool) async throws -> Int {
+    public func sealAll(on pool: PostgresConnectionPool) async throws -> Int {
         var sealed = 0
         for schema in try await AuditRetention.trails(on: pool) where try await seal(schema, on: pool) != nil {
             sealed += 1
@@ -46,7 +46,7 @@ struct AuditSealing: Sendable {
     }
 
     /// Seals now and then every `interval` until cancelled; failures are logged, not fatal.
-    func runPeriodically(on pool: PostgresConnectionPool, every interval: Duration) async {
+    public func runPeriodically(on pool: PostgresConnectionPool, every interval: Duration) async {
         while !Task.isCancelled {
             do {
                 let sealed = try await sealAll(on: pool)
@@ -59,7 +59,7 @@ struct AuditSealing: Sendable {
     }
 
     /// Verifies `schema`'s trail against its latest seal.
-    func verify(
+    public func verify(
         _ schema: SQLIdentifier, checkpointKey: [UInt8], in transaction: PostgresTransaction
     ) async throws
         -> AuditChain.Verification

@@ -1,23 +1,31 @@
 import Foundation
-import ScryptexHTTP
-import ScryptexPostgres
-import ScryptexTemplates
+public import ScryptexHTTP
+public import ScryptexPostgres
+public import ScryptexTemplates
 import ScryptexTenancy
 
 /// Answers browsers with pages instead of problem documents where a person is the reader: a
 /// suspended partner's platform gets its own branded 503 page, an address that serves no
 /// partner a plain 404 page that names none. API clients (no `text/html` in `Accept`) keep the
 /// JSON problem.
-struct BrandedPageMiddleware: HTTPMiddleware {
+public struct BrandedPageMiddleware: HTTPMiddleware {
     let templates: TemplateLibrary
     let pool: PostgresConnectionPool
     let platformDomain: String
 
-    func respond(to request: HTTPRequest, context: RequestContext, next: HTTPHandler) async throws -> HTTPResponse {
+    public init(templates: TemplateLibrary, pool: PostgresConnectionPool, platformDomain: String) {
+        self.templates = templates
+        self.pool = pool
+        self.platformDomain = platformDomain
+    }
+
+    public func respond(
+        to request: HTTPRequest, context: RequestContext, next: HTTPHandler
+    ) async throws -> HTTPResponse {
         do {
             return try await next(request, context)
         } catch let problem as HTTPProblem {
-            guard wantsPage(request) else { throw problem }
+            guard (request.headers.first("accept") ?? "").contains("text/html") else { throw problem }
             if let tenant = unavailableTenant(problem, context: context) {
                 var response = HTTPResponse(
                     status: .serviceUnavailable, contentType: "text/html; charset=utf-8",
@@ -26,51 +34,25 @@ struct BrandedPageMiddleware: HTTPMiddleware {
                 response.headers.add(name: "Cache-Control", value: "no-store")
                 return response
             }
-            if let page = try notFoundPage(for: problem, request: request, context: context) { return page }
+            // The "no platform here" page, for a 404 on a name that is neither a tenant's nor the platform's.
+            if problem.status == .notFound, context.tenant == nil, request.hostName != platformDomain {
+                return HTTPResponse(
+                    status: .notFound, contentType: "text/html; charset=utf-8",
+                    body: Array(try templates.render("not-found", [:]).utf8))
+            }
             throw problem
         }
-    }
-
-    func respondImmediately(
-        to request: HTTPRequest, context: RequestContext, next: HTTPImmediateNext
-    ) throws -> HTTPResponse? {
-        // The suspended page needs the tenant's branding from the database: a browser asking a
-        // tenant that is not active goes the async way from the start.
-        if let tenant = context[TenantKey.self], tenant.status != .active, wantsPage(request) { return nil }
-        do {
-            return try next(request, context)
-        } catch let problem as HTTPProblem {
-            guard wantsPage(request) else { throw problem }
-            if let page = try notFoundPage(for: problem, request: request, context: context) { return page }
-            throw problem
-        }
-    }
-
-    private func wantsPage(_ request: HTTPRequest) -> Bool {
-        (request.headers.first("accept") ?? "").contains("text/html")
     }
 
     /// The tenant whose platform is unavailable, when that is what the problem amounts to: its
     /// 503, or a 404 on its domain while it is suspended (a browser asking for any page of it).
     private func unavailableTenant(_ problem: HTTPProblem, context: RequestContext) -> Tenant? {
-        guard let tenant = context[TenantKey.self] else { return nil }
+        guard let tenant = context.tenant else { return nil }
         if problem.status == .serviceUnavailable && problem.problemType == .tenantUnavailable { return tenant }
         if problem.status == .notFound && (tenant.status == .suspended || tenant.status == .provisioning) {
             return tenant
         }
         return nil
-    }
-
-    /// The "no platform here" page, for a 404 on a name that is neither a tenant's nor the platform's.
-    private func notFoundPage(
-        for problem: HTTPProblem, request: HTTPRequest, context: RequestContext
-    ) throws -> HTTPResponse? {
-        guard problem.status == .notFound, context[TenantKey.self] == nil, request.hostName != platformDomain else {
-            return nil
-        }
-        return HTTPResponse(
-            status: .notFound, contentType: "text/html; charset=utf-8",
-            body: Array(try templates.render("not-found", [:]).utf8))
     }
 
     private func branding(of tenant: Tenant) async throws -> TemplateValue {

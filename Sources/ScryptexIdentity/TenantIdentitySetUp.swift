@@ -1,23 +1,23 @@
 import Foundation
-import ScryptexCore
-import ScryptexIdentity
-import ScryptexPostgres
-import ScryptexTenancy
+public import ScryptexCore
+public import ScryptexPostgres
+public import ScryptexTenancy
 
 /// The identity side of a tenant's life: its data key and the first records of its trail.
-enum TenantIdentitySetUp {
+public enum TenantIdentitySetUp {
     /// A provisioner whose tenants get a data key and a `tenant.provisioned` record in their own
     /// trail and in the control plane's, all inside the provisioning transaction.
-    static func provisioner(_ configuration: Configuration, keyring: Keyring, logger: Logger) -> TenantProvisioner {
-        TenantProvisioner(
-            platformDomain: configuration.platformDomain, tenantSchema: SchemaPlans.tenant, logger: logger
-        ) { tenant, transaction in
+    public static func provisioner(
+        platformDomain: String, tenantSchema: TenantSchemaPlan, keyring: Keyring, logger: Logger
+    ) -> TenantProvisioner {
+        TenantProvisioner(platformDomain: platformDomain, tenantSchema: tenantSchema, logger: logger) {
+            tenant, transaction in
             try await setUp(tenant, keyring: keyring, actor: "system", requestID: nil, in: transaction)
         }
     }
 
     /// The data key and the `tenant.provisioned` records, inside the provisioning transaction.
-    static func setUp(
+    public static func setUp(
         _ tenant: Tenant, keyring: Keyring, actor: String, requestID: String?, in transaction: PostgresTransaction
     ) async throws {
         try await keyring.createFirstKey(for: tenant.id, in: transaction)
@@ -30,7 +30,7 @@ enum TenantIdentitySetUp {
 
     /// Writes tenant lifecycle events to the control plane's trail and, while it exists, the
     /// tenant's own, naming `actor` (`operator` for the CLI, the admin key for the API).
-    static func lifecycleRecorder(actor: String, requestID: String? = nil) -> TenantEventRecorder {
+    public static func lifecycleRecorder(actor: String, requestID: String? = nil) -> TenantEventRecorder {
         { event, transaction in
             let record = AuditEvent(
                 actor: actor, action: event.action, objectType: "tenant", objectID: event.slug.value,
@@ -43,7 +43,7 @@ enum TenantIdentitySetUp {
     }
 
     /// Gives a data key to every live tenant that has none (tenants created before keys existed).
-    static func ensureDataKeys(keyring: Keyring, on pool: PostgresConnectionPool) async throws {
+    public static func ensureDataKeys(keyring: Keyring, on pool: PostgresConnectionPool) async throws {
         try await pool.withTransaction { transaction in
             let live = try await TenantRegistry().tenants(
                 statuses: [.provisioning, .active, .suspended], from: transaction)

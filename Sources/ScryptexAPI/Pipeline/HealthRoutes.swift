@@ -1,0 +1,40 @@
+import ScryptexCore
+public import ScryptexHTTP
+public import ScryptexPostgres
+
+/// Routes every host name answers, before any tenant is looked at: liveness and readiness.
+public enum HealthRoutes {
+    /// `GET /healthz` (immediate: no task, no database) and `GET /readyz` (the database answers).
+    public static func add(to router: inout Router, pool: PostgresConnectionPool) {
+        // Built once: each request gets a copy of the same bytes.
+        let alive = HTTPResponse.json(#"{"status":"ok"}"#)
+        router.get("/healthz", immediately: { _, _ in alive })
+        router.get("/readyz") { _, context in
+            do {
+                // Answered within the probe's 2 s budget even when the database is stalled (the
+                // statement itself is given up on 3 s after it was sent, its connection dropped).
+                try await answer(within: .milliseconds(1800)) {
+                    try await pool.query("SELECT 1", timeout: .milliseconds(1000))
+                }
+                return .json(#"{"status":"ready","database":"reachable"}"#)
+            } catch {
+                context.logger.warning("readiness check failed", ["error": String(describing: error)])
+                throw HTTPProblem(.serviceUnavailable, type: .notReady, detail: unreadiness(error))
+            }
+        }
+    }
+
+    /// Why the host is not ready, for an operator: what failed, never credentials.
+    static func unreadiness(_ error: any Error) -> String {
+        switch error {
+        case is TimeLimitExceeded:
+            return "the database did not answer within 1.8 s (stopped, overloaded or unreachable)"
+        case let error as PostgresError where error.code == .poolTimeout:
+            return "the database is not reachable: every pooled connection is busy (\(error.message))"
+        case let error as PostgresError:
+            return "the database is not reachable: \(error.code): \(error.message)"
+        default:
+            return "the database is not reachable"
+        }
+    }
+}

@@ -1,0 +1,173 @@
+public import Foundation
+public import ScryptexCore
+public import ScryptexInstitutional
+public import ScryptexPostgres
+
+/// The tenant's reference data the checks and reports read: reference prices, the restricted
+/// list, the instrument master, and stored check records.
+public struct ComplianceReferenceData: Sendable {
+    public init() {}
+
+    /// Sets the reference price the fat-finger and best-execution checks compare against.
+    public func setReferencePrice(
+        _ price: ExactDecimal, of symbol: String, audit: any AuditSink, in transaction: PostgresTransaction
+    ) async throws {
+        guard price > .zero else { throw ServiceError(.invalidInput, "field 'price': must be greater than 0") }
+        try await requireInstrument(symbol, in: transaction)
+        try await transaction.execute(
+            """
+            INSERT INTO reference_prices (symbol, price) VALUES (\(symbol), \(price))
+            ON CONFLICT (symbol) DO UPDATE SET price = EXCLUDED.price, as_of = now()
+            """
+        )
+        try await audit.record(
+            "compliance.reference_price_set", objectType: "instrument", objectID: symbol, accountID: nil,
+            details: ["price": price.description], in: transaction)
+    }
+
+    /// Puts an instrument on the restricted list: every trade in it is rejected.
+    public func restrict(
+        _ symbol: String, reason: String, audit: any AuditSink, in transaction: PostgresTransaction
+    ) async throws {
+        guard (3...300).contains(reason.count) else {
+            throw ServiceError(.invalidInput, "field 'reason': 3 to 300 characters")
+        }
+        try await requireInstrument(symbol, in: transaction)
+        try await transaction.execute(
+            """
+            INSERT INTO restricted_instruments (symbol, reason) VALUES (\(symbol), \(reason))
+            ON CONFLICT (symbol) DO UPDATE SET reason = EXCLUDED.reason, added_at = now()
+            """
+        )
+        try await audit.record(
+            "compliance.instrument_restricted", objectType: "instrument", objectID: symbol, accountID: nil,
+            details: ["reason": reason], in: transaction)
+    }
+
+    private func requireInstrument(_ symbol: String, in transaction: PostgresTransaction) async throws {
+        guard try await TradeCheckService.instrumentExists(symbol, in: transaction) else {
+            throw ServiceError(.invalidInput, "field 'symbol': unknown instrument '\(symbol)'")
+        }
+    }
+
+    /// An instrument as the master stores it.
+    public struct InstrumentDefinition: Decodable, Sendable {
+        public var symbol: String
+        public var priceDecimals: Int
+        public var quantityDecimals: Int
+        public var is13FSecurity: Bool?
+        public var cusip: String?
+        public var issuerName: String?
+        public var titleOfClass: String?
+        public var isin: String?
+        public var reportableLevel: ExactDecimal?
+        public var isDerivative: Bool?
+
+        /// Throws naming the first field that is not valid.
+        func validate() throws {
+            if let isin, !ISIN.isValid(isin) {
+                throw ServiceError(
+                    .invalidInput,
+                    "field 'isin': '\(isin)' is not an ISIN (2 letters, 9 letters or digits, a check digit that verifies)"
+                )
+            }
+            guard Instrument.isValidSymbol(symbol) else {
+                throw ServiceError(.invalidInput, "field 'symbol': BASE/QUOTE in capitals, such as ETH/USDC")
+            }
+            guard (0...18).contains(priceDecimals), (0...18).contains(quantityDecimals) else {
+                throw ServiceError(.invalidInput, "fields 'priceDecimals' and 'quantityDecimals': 0 to 18")
+            }
+            guard is13FSecurity == true else { return }
+            guard let cusip, cusip.count == 9, cusip.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else {
+                throw ServiceError(.invalidInput, "field 'cusip': a 13(f) security needs its 9-character CUSIP")
+            }
+            guard let issuerName, (1...150).contains(issuerName.count), let titleOfClass,
+                (1...150).contains(titleOfClass.count)
+            else {
+                throw ServiceError(
+                    .invalidInput,
+                    "fields 'issuerName' and 'titleOfClass': a 13(f) security needs both (1 to 150 characters)")
+            }
+            // EDGAR accepts only these characters in the information table's names.
+            let allowed = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 !\\#$(),.:;`=@'-{}|/&")
+            for (field, value) in [("issuerName", issuerName), ("titleOfClass", titleOfClass)]
+            where !value.allSatisfy({ allowed.contains($0) }) {
+                throw ServiceError(
+                    .invalidInput,
+                    "field '\(field)': EDGAR allows only letters, digits, spaces and !\\#$(),.:;`=@'-{}|/&")
+            }
+        }
+    }
+
+    /// Adds an instrument to the master or replaces its definition.
+    public func save(
+        _ instrument: InstrumentDefinition, audit: any AuditSink, in transaction: PostgresTransaction
+    ) async throws {
+        try instrument.validate()
+        try await transaction.execute(
+            """
+            INSERT INTO instruments
+                (symbol, price_decimals, quantity_decimals, is_13f_security, cusip, issuer_name, title_of_class, isin,
+                 reportable_level, is_derivative)
+            VALUES (\(instrument.symbol), \(instrument.priceDecimals), \(instrument.quantityDecimals),
+                    \(instrument.is13FSecurity ?? false), \(instrument.cusip), \(instrument.issuerName),
+                    \(instrument.titleOfClass), \(instrument.isin), \(instrument.reportableLevel),
+                    \(instrument.isDerivative ?? false))
+            ON CONFLICT (symbol) DO UPDATE SET price_decimals = EXCLUDED.price_decimals,
+                quantity_decimals = EXCLUDED.quantity_decimals, is_13f_security = EXCLUDED.is_13f_security,
+                cusip = EXCLUDED.cusip, issuer_name = EXCLUDED.issuer_name, title_of_class = EXCLUDED.title_of_class,
+                isin = EXCLUDED.isin, reportable_level = EXCLUDED.reportable_level,
+                is_derivative = EXCLUDED.is_derivative
+            """
+        )
+        try await audit.record(
+            "instrument.saved", objectType: "instrument", objectID: instrument.symbol, accountID: nil,
+            details: ["is13FSecurity": String(instrument.is13FSecurity ?? false)], in: transaction)
+    }
+
+    /// A stored check's record as one JSON object (its request and outcome as stored), or nil.
+    public func record(_ id: UUID, in transaction: PostgresTransaction) async throws -> String? {
+        guard
+            let row = try await transaction.query(
+                """
+                SELECT kind, decision, request::text AS request, outcome::text AS outcome, checked_by
+                FROM compliance_records WHERE id = \(id)
+                """
+            ).first
+        else { return nil }
+        return "{\"id\":\(JSONString.quoted(id.uuidString.lowercased())),"
+            + "\"kind\":\(JSONString.quoted(try row.decode("kind", as: String.self))),"
+            + "\"decision\":\(JSONString.quoted(try row.decode("decision", as: String.self))),"
+            + "\"checkedBy\":\(JSONString.quoted(try row.decode("checked_by", as: String.self))),"
+            + "\"request\":\(try row.decode("request", as: String.self)),"
+            + "\"outcome\":\(try row.decode("outcome", as: String.self))}"
+    }
+}
+
+/// ISO 6166 identifiers: country code, 9 alphanumerics and a Luhn check digit over the digits
+/// with letters expanded (A = 10 … Z = 35).
+public enum ISIN {
+    public static func isValid(_ text: String) -> Bool {
+        let characters = Array(text)
+        guard characters.count == 12, characters[0...1].allSatisfy({ $0.isASCII && $0.isUppercase }),
+            characters[2...10].allSatisfy({ $0.isASCII && ($0.isUppercase || $0.isNumber) }),
+            let check = characters[11].wholeNumberValue
+        else { return false }
+        var digits: [Int] = []
+        for character in characters[0...10] {
+            if let digit = character.wholeNumberValue {
+                digits.append(digit)
+            } else {
+                let value = Int(character.asciiValue! - Character("A").asciiValue!) + 10
+                digits.append(value / 10)
+                digits.append(value % 10)
+            }
+        }
+        var sum = 0
+        for (position, digit) in digits.reversed().enumerated() {
+            let doubled = position % 2 == 0 ? digit * 2 : digit
+            sum += doubled > 9 ? doubled - 9 : doubled
+        }
+        return (10 - sum % 10) % 10 == check
+    }
+}
