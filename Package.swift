@@ -134,12 +134,21 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        .executableTarget(name: "scryptex", dependencies: ["ScryptexApp"], swiftSettings: strictSettings),
+        // The command line: one type per command; its definitions are its dispatch.
+        .target(
+            name: "ScryptexCommandLine",
+            dependencies: [
+                "ScryptexAPI", "ScryptexApp", "ScryptexCompliance", "ScryptexCore", "ScryptexEmbeddedPostgres",
+                "ScryptexHTTP", "ScryptexIdentity", "ScryptexPostgres", "ScryptexRevenue", "ScryptexTenancy",
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(name: "scryptex", dependencies: ["ScryptexCommandLine"], swiftSettings: strictSettings),
         // Benchmarks that drive the modules directly (bench/*.sh runs them).
         .executableTarget(
             name: "scryptex-bench",
             dependencies: [
-                "ScryptexApp", "ScryptexCompliance", "ScryptexCore", "ScryptexEmbeddedPostgres",
+                "ScryptexApp", "ScryptexCommandLine", "ScryptexCompliance", "ScryptexCore", "ScryptexEmbeddedPostgres",
                 "ScryptexInstitutional",
                 "ScryptexPostgres", "ScryptexRevenue", "ScryptexTenancy", "ScryptexTestSupport",
             ],
@@ -227,7 +236,8 @@ let package = Package(
         .testTarget(
             name: "ScryptexAppTests",
             dependencies: [
-                "ScryptexAPI", "ScryptexApp", "ScryptexCompliance", "ScryptexCore", "ScryptexCrypto", "ScryptexHTTP",
+                "ScryptexAPI", "ScryptexApp", "ScryptexCommandLine", "ScryptexCompliance", "ScryptexCore",
+                "ScryptexCrypto", "ScryptexHTTP",
                 "ScryptexIdentity", "ScryptexPostgres", "ScryptexRevenue", "ScryptexSchemaHistory", "ScryptexTemplates",
                 "ScryptexTenancy", "ScryptexWhiteLabel",
                 "ScryptexTestSupport",

@@ -3,7 +3,7 @@ import Foundation
 import Glibc
 import ScryptexAPI
 import ScryptexCompliance
-import ScryptexCore
+package import ScryptexCore
 import ScryptexEventLoops
 import ScryptexHTTP
 import ScryptexIdentity
@@ -15,11 +15,16 @@ import Synchronization
 
 /// The running host: database ready and migrated, connection pool open, serving until a
 /// termination signal, then shut down in order.
-struct HostService: Sendable {
+package struct HostService: Sendable {
     let configuration: Configuration
     let logger: Logger
 
-    func run() async throws -> Int32 {
+    package init(configuration: Configuration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    package func run() async throws -> Int32 {
         var teardown = TeardownSteps()
         let services: [any LifecycleService]
         do {
@@ -117,7 +122,7 @@ struct HostService: Sendable {
         logger.info(
             "scryptex host ready",
             [
-                "version": ScryptexCommands.version, "database": database.configuration.redactedDescription,
+                "version": ScryptexVersion.current, "database": database.configuration.redactedDescription,
                 "platform_domain": configuration.platformDomain, "https_port": String(https.server.port),
                 "http_port": String(http.port),
                 "metrics_port": metricsPort.map(String.init) ?? "none",

@@ -1,5 +1,6 @@
 import Foundation
 import ScryptexApp
+import ScryptexCommandLine
 import ScryptexCore
 import ScryptexEmbeddedPostgres
 import ScryptexPostgres

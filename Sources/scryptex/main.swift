@@ -1,5 +1,5 @@
 import Foundation
-import ScryptexApp
+import ScryptexCommandLine
 
 // The executable only hands the command line to the app module.
 let arguments = Array(CommandLine.arguments.dropFirst())

@@ -1,4 +1,5 @@
 import ScryptexApp
+import ScryptexCommandLine
 import ScryptexPostgres
 import ScryptexTestSupport
 import Synchronization
@@ -27,7 +28,7 @@ struct ProgramTests {
         let program = CapturedProgram()
         #expect(await program.run(["--help"]) == 0)
         #expect(await program.run(["version"]) == 0)
-        #expect(program.output.contains("scryptex \(ScryptexCommands.version)"))
+        #expect(program.output.contains("scryptex \(ScryptexProgram.version)"))
         for command in ["serve", "db", "migrate", "config", "version"] {
             #expect(program.output.joined().contains(command))
             #expect(await program.run([command, "--help"]) == 0)

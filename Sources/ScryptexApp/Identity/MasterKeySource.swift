@@ -1,15 +1,15 @@
 import Foundation
 import Glibc
-import ScryptexCore
+package import ScryptexCore
 import ScryptexCrypto
-import ScryptexIdentity
-import ScryptexTenancy
+package import ScryptexIdentity
+package import ScryptexTenancy
 
 /// Finds the master key: `SCRYPTEX_MASTER_KEY`, else the file `SCRYPTEX_MASTER_KEY_FILE`, else
 /// `<data folder>/master.key`, which is created (mode 0600) on first use. The key never goes into
 /// the database or the logs.
-enum MasterKeySource {
-    static func keyring(for configuration: Configuration, logger: Logger) throws -> Keyring {
+package enum MasterKeySource {
+    package static func keyring(for configuration: Configuration, logger: Logger) throws -> Keyring {
         let previous = try configuration.previousMasterKey.map { [try MasterKey(text: $0)] } ?? []
         if let text = configuration.masterKey {
             return Keyring(master: try MasterKey(text: text), previous: previous)
@@ -85,7 +85,7 @@ enum SecretFile {
 
 extension AuditSealing {
     /// Seals signed with the configured audit signing key, appended to `AUDIT_SEAL_LOG`.
-    init(configuration: Configuration, logger: Logger) throws {
+    package init(configuration: Configuration, logger: Logger) throws {
         self.init(
             key: try MasterKeySource.auditSigningKey(for: configuration, logger: logger),
             log: AuditSealLog(path: configuration.auditSealLogPath), logger: logger)
@@ -94,7 +94,9 @@ extension AuditSealing {
 
 extension TenantIdentitySetUp {
     /// The host's provisioner: its platform domain, the modules' tenant schema, data keys.
-    static func provisioner(_ configuration: Configuration, keyring: Keyring, logger: Logger) -> TenantProvisioner {
+    package static func provisioner(
+        _ configuration: Configuration, keyring: Keyring, logger: Logger
+    ) -> TenantProvisioner {
         provisioner(
             platformDomain: configuration.platformDomain, tenantSchema: SchemaPlans.tenant, keyring: keyring,
             logger: logger)

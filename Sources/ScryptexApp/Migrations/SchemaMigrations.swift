@@ -1,19 +1,23 @@
-import ScryptexCore
-import ScryptexPostgres
-import ScryptexTenancy
+package import ScryptexCore
+package import ScryptexPostgres
+package import ScryptexTenancy
 
 /// Applies the platform plan, then the tenant plan to every tenant's schema (`SchemaPlans`).
-struct SchemaMigrations: Sendable {
+package struct SchemaMigrations: Sendable {
     let logger: Logger
 
-    struct Outcome {
-        var lines: [String] = []
-        var failures: [String] = []
+    package init(logger: Logger) {
+        self.logger = logger
+    }
+
+    package struct Outcome {
+        package var lines: [String] = []
+        package var failures: [String] = []
     }
 
     /// Migrates the platform schema, then every tenant behind the latest version (canaries first,
     /// then in parallel), reporting each tenant through `progress`.
-    func migrateAll(
+    package func migrateAll(
         on pool: PostgresConnectionPool,
         concurrency: Int = 4,
         progress: @escaping @Sendable (TenantMigrationCampaign.Progress) -> Void = { _ in }
@@ -48,7 +52,7 @@ struct SchemaMigrations: Sendable {
         return outcome
     }
 
-    func statusLines(on connection: PostgresConnection) async throws -> [String] {
+    package func statusLines(on connection: PostgresConnection) async throws -> [String] {
         let entries = try await Migrator(plan: SchemaPlans.platform, logger: logger)
             .status(schema: PlatformSchema.name, on: connection)
         return entries.map { "platform \($0.set) \($0.version) \($0.name): \($0.isApplied ? "applied" : "pending")" }

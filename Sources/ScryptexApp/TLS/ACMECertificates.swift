@@ -1,8 +1,8 @@
 import Foundation
 import Glibc
 import ScryptexACME
-import ScryptexCore
-import ScryptexCrypto
+package import ScryptexCore
+package import ScryptexCrypto
 import ScryptexHTTP
 import ScryptexTenancy
 
@@ -12,12 +12,17 @@ import ScryptexTenancy
 /// only a development certificate, or has one that expires within `ACME_RENEW_DAYS`. Challenges
 /// are answered from `$SCRYPTEX_DATA_DIR/acme`, which the plain HTTP port serves; so the
 /// authority must reach that port on port 80 of each domain.
-struct ACMECertificates: Sendable {
+package struct ACMECertificates: Sendable {
     let configuration: Configuration
     let logger: Logger
 
+    package init(configuration: Configuration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
     private var folder: CertificateFolder { CertificateFolder(dataDirectory: configuration.dataDirectory) }
-    var webroot: String { configuration.dataDirectory + "/acme" }
+    package var webroot: String { configuration.dataDirectory + "/acme" }
     var accountKeyPath: String { folder.path + "/acme-account.key" }
 
     /// The domain needs a certificate now: its own is missing, unreadable, a development one, not
@@ -57,7 +62,7 @@ struct ACMECertificates: Sendable {
     }
 
     /// Obtains a certificate for `domain` and writes it (key, then chain) into the folder.
-    func obtain(_ domain: String) async throws -> CertificateSummary {
+    package func obtain(_ domain: String) async throws -> CertificateSummary {
         guard let directoryURL = configuration.acmeDirectoryURL else {
             throw ACMEError("ACME_DIRECTORY_URL is not set: no ACME authority to ask")
         }

@@ -7,24 +7,24 @@ import ScryptexHTTP
 /// The certificates on disk, in `$SCRYPTEX_DATA_DIR/tls`:
 /// `ca.pem` and `ca-key.pem` (the development CA) and `certificates/<domain>.pem` with
 /// `certificates/<domain>.key`. Keys are written with mode 0600.
-struct CertificateFolder: Sendable {
+package struct CertificateFolder: Sendable {
     let path: String
 
-    init(dataDirectory: String) {
+    package init(dataDirectory: String) {
         path = dataDirectory + "/tls"
     }
 
-    var authorityCertificatePath: String { path + "/ca.pem" }
+    package var authorityCertificatePath: String { path + "/ca.pem" }
     var authorityKeyPath: String { path + "/ca-key.pem" }
     var certificatesPath: String { path + "/certificates" }
 
-    func certificatePath(for domain: String) -> String { certificatesPath + "/\(domain).pem" }
+    package func certificatePath(for domain: String) -> String { certificatesPath + "/\(domain).pem" }
     func keyPath(for domain: String) -> String { certificatesPath + "/\(domain).key" }
 
     /// Makes the development CA if it is missing, and a certificate for each domain that has
     /// none. Returns the domains it made certificates for.
     @discardableResult
-    func ensureDevelopmentCertificates(for domains: [String]) throws -> [String] {
+    package func ensureDevelopmentCertificates(for domains: [String]) throws -> [String] {
         let fileManager = FileManager.default
         try fileManager.createDirectory(atPath: certificatesPath, withIntermediateDirectories: true)
         chmod(path, 0o700)

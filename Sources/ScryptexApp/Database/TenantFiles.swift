@@ -1,20 +1,20 @@
-import Foundation
-import ScryptexCore
-import ScryptexIdentity
-import ScryptexPostgres
+package import Foundation
+package import ScryptexCore
+package import ScryptexIdentity
+package import ScryptexPostgres
 import ScryptexRevenue
-import ScryptexTenancy
+package import ScryptexTenancy
 
 /// Applies the tenants folder (`tenants/*.json`): the tenancy part through `TenantSync`, then each
 /// file's `revenueSharePercent` as a flat revenue plan. Used at start and by `scryptex tenant sync`.
-enum TenantFiles {
-    struct Outcome {
-        var report: TenantSync.Report
+package enum TenantFiles {
+    package struct Outcome {
+        package var report: TenantSync.Report
         /// Tenants whose revenue plan changed, with the month the new version starts.
-        var plansChanged: [String: String]
+        package var plansChanged: [String: String]
     }
 
-    static func apply(
+    package static func apply(
         _ configuration: Configuration, keyring: Keyring, logger: Logger, on pool: PostgresConnectionPool,
         now: Date = Date()
     ) async throws -> Outcome {

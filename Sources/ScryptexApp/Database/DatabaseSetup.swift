@@ -1,16 +1,16 @@
-import ScryptexCore
-import ScryptexEmbeddedPostgres
-import ScryptexPostgres
+package import ScryptexCore
+package import ScryptexEmbeddedPostgres
+package import ScryptexPostgres
 import ScryptexTenancy
 
 /// The database a command works with: `DATABASE_URL`, or the embedded cluster, started if
 /// needed (and stopped again by `finish` when this command started it).
-struct DatabaseSetup: Sendable {
+package struct DatabaseSetup: Sendable {
     var configuration: PostgresConfiguration
     var cluster: EmbeddedPostgres?
     var startedHere: Bool
 
-    static func embeddedCluster(for configuration: Configuration, logger: Logger) -> EmbeddedPostgres {
+    package static func embeddedCluster(for configuration: Configuration, logger: Logger) -> EmbeddedPostgres {
         EmbeddedPostgres(
             options: .init(rootDirectory: configuration.dataDirectory, tcpPort: configuration.embeddedPostgresPort),
             logger: logger.child(label: "scryptex.embedded-postgres")
@@ -105,7 +105,7 @@ struct DatabaseSetup: Sendable {
 
     /// Prepares the database, lends `body` one connection, then closes it and stops an embedded
     /// cluster this call started, whether `body` succeeded or not.
-    static func withConnection<Result>(
+    package static func withConnection<Result>(
         _ configuration: Configuration,
         logger: Logger,
         isolation: isolated (any Actor)? = #isolation,
@@ -133,7 +133,7 @@ struct DatabaseSetup: Sendable {
 
     /// Like `withConnection`, with a small pool, and (unless told otherwise) the platform schema
     /// migrated first.
-    static func withPool<Result>(
+    package static func withPool<Result>(
         _ configuration: Configuration,
         logger: Logger,
         migratingPlatform: Bool = true,
