@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Glibc
+import ScryptexACME
 import ScryptexAPI
 import ScryptexCompliance
 package import ScryptexCore
@@ -188,8 +189,9 @@ package struct HostService: Sendable {
         if configuration.acmeDirectoryURL != nil {
             services.append(
                 BackgroundService(name: "acme") {
+                    let platformDomain = configuration.platformDomain
                     await ACMECertificates(configuration: configuration, logger: logger.child(label: "scryptex.acme"))
-                        .keepCertificates(directory: directory)
+                        .keepCertificates { [platformDomain] + directory.hosts.map(\.name) }
                 })
         }
         return services

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import ScryptexACME
 import ScryptexAPI
 import ScryptexApp
 import ScryptexCore

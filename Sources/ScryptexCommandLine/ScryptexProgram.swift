@@ -1,5 +1,5 @@
 import Foundation
-public import ScryptexApp
+import ScryptexApp
 public import ScryptexCore
 
 /// One command of the `scryptex` program: its definition (name, summary, options, arguments)

@@ -9,54 +9,6 @@ import Testing
 
 @Suite("Certificates from an ACME authority, in a running host", .serialized)
 struct ACMEServeTests {
-    @Test func aDomainNeedsACertificateWhenItHasNoneADevelopmentOneOrOneAboutToExpire() throws {
-        let root = "/tmp/scryptex-acme-renewal-" + SecureRandom.hexToken(byteCount: 6)
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        let configuration = try Configuration(environment: ["SCRYPTEX_DATA_DIR": root, "ACME_RENEW_DAYS": "30"])
-        let certificates = ACMECertificates(configuration: configuration, logger: TestDatabase.logger)
-        let folder = CertificateFolder(dataDirectory: root)
-        try FileManager.default.createDirectory(atPath: folder.certificatesPath, withIntermediateDirectories: true)
-        func install(_ domain: String, _ certificate: CertificateAndKey) throws {
-            try CertificateFolder.write(certificate.privateKeyPEM, to: folder.keyPath(for: domain), mode: 0o600)
-            try CertificateFolder.write(
-                certificate.certificatePEM, to: folder.certificatePath(for: domain), mode: 0o644)
-        }
-        let authority = try CertificateFactory.makeAuthority(commonName: "Test Issuer", organization: "Test Issuer Inc")
-        #expect(certificates.needsCertificate("none.example"))
-        try folder.ensureDevelopmentCertificates(for: ["dev.example"])
-        #expect(certificates.needsCertificate("dev.example"))
-        try install(
-            "fresh.example",
-            try CertificateFactory.makeServerCertificate(domains: ["fresh.example"], signedBy: authority, validDays: 90)
-        )
-        #expect(!certificates.needsCertificate("fresh.example"))
-        try install(
-            "expiring.example",
-            try CertificateFactory.makeServerCertificate(
-                domains: ["expiring.example"], signedBy: authority, validDays: 20))
-        #expect(certificates.needsCertificate("expiring.example"))
-        // 32 days left is outside a 30-day window, 28 inside.
-        #expect(!certificates.needsCertificate("fresh.example", now: Date().addingTimeInterval(58 * 86_400)))
-        #expect(certificates.needsCertificate("fresh.example", now: Date().addingTimeInterval(62 * 86_400)))
-        try install(
-            "other.example",
-            try CertificateFactory.makeServerCertificate(domains: ["another.example"], signedBy: authority))
-        #expect(certificates.needsCertificate("other.example"))
-        try FileManager.default.removeItem(atPath: folder.keyPath(for: "fresh.example"))
-        #expect(certificates.needsCertificate("fresh.example"))
-
-        // A usable wildcard for the parent covers a name without a certificate of its own; a
-        // development wildcard does not.
-        #expect(certificates.needsCertificate("acme.partners.example"))
-        try install(
-            "*.partners.example",
-            try CertificateFactory.makeServerCertificate(domains: ["*.partners.example"], signedBy: authority))
-        #expect(!certificates.needsCertificate("acme.partners.example"))
-        #expect(certificates.needsCertificate("deep.acme.partners.example"))
-        try folder.ensureDevelopmentCertificates(for: ["*.dev-partners.example"])
-        #expect(certificates.needsCertificate("acme.dev-partners.example"))
-    }
-
     @Test(.timeLimit(.minutes(2)))
     func theCommandAnswersTheChallengesItselfWhenNoHostRuns() async throws {
         let executable = ChildProcess.scryptexExecutable
@@ -77,13 +29,6 @@ struct ACMEServeTests {
         let summary = try CertificateFactory.inspect(certificatePEM: issued)
         #expect(summary.domains == ["desk.standalone.localhost"])
         #expect(summary.issuerOrganization != CertificateFactory.developmentOrganization)
-    }
-
-    @Test func ordersAreBudgetedPerHour() {
-        var budget = OrderBudget(limit: 2, window: .seconds(3600))
-        let start = ContinuousClock.now
-        let taken = [0, 10, 20, 3599, 3600, 3605, 3610].map { budget.spend(at: start + .seconds($0)) }
-        #expect(taken == [true, true, false, false, true, false, true])
     }
 
     @Test(.timeLimit(.minutes(3)))

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import ScryptexACME
 import ScryptexCore
 import ScryptexCrypto
 import ScryptexHTTP
@@ -80,36 +81,6 @@ struct HostMetrics: Sendable {
             "process_start_time_seconds", .gauge, help: "When the process started (Unix time).",
             [([], process.startTime.rounded())])
         return text.output
-    }
-}
-
-/// The expiry of every certificate in the folder, read again only for files that changed
-/// (stamped by modification time and size), so a scrape with thousands of tenant certificates
-/// parses none of them when nothing changed.
-final class CertificateExpiries: Sendable {
-    private let folder: CertificateFolder
-    private let known = Mutex<[String: (stamp: String, notAfter: Date)]>([:])
-
-    init(folder: CertificateFolder) {
-        self.folder = folder
-    }
-
-    /// Domain → expiry, for every certificate that parses.
-    func current() -> [String: Date] {
-        let stamps = folder.stamps()
-        var cache = known.withLock { $0 }
-        cache = cache.filter { stamps[$0.key] != nil }
-        for (domain, stamp) in stamps where cache[domain]?.stamp != stamp {
-            guard let chain = try? String(contentsOfFile: folder.certificatePath(for: domain), encoding: .utf8),
-                let summary = try? CertificateFactory.inspect(certificatePEM: chain)
-            else {
-                cache[domain] = nil
-                continue
-            }
-            cache[domain] = (stamp, summary.notAfter)
-        }
-        known.withLock { $0 = cache }
-        return cache.mapValues(\.notAfter)
     }
 }
 

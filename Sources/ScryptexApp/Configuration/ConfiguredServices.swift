@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+package import ScryptexACME
 package import ScryptexCore
 import ScryptexCrypto
 package import ScryptexIdentity
@@ -99,6 +100,19 @@ extension TenantIdentitySetUp {
     ) -> TenantProvisioner {
         provisioner(
             platformDomain: configuration.platformDomain, tenantSchema: SchemaPlans.tenant, keyring: keyring,
+            logger: logger)
+    }
+}
+
+extension ACMECertificates {
+    /// The ACME settings from the host's configuration.
+    package init(configuration: Configuration, logger: Logger) {
+        self.init(
+            options: .init(
+                directoryURL: configuration.acmeDirectoryURL, email: configuration.acmeEmail,
+                trustedCertificatesFile: configuration.acmeTrustedCertificatesFile,
+                renewDays: configuration.acmeRenewDays, checkInterval: .seconds(configuration.acmeCheckSeconds),
+                dataDirectory: configuration.dataDirectory),
             logger: logger)
     }
 }

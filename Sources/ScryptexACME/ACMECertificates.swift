@@ -1,28 +1,54 @@
 import Foundation
 import Glibc
-import ScryptexACME
-package import ScryptexCore
-package import ScryptexCrypto
+public import ScryptexCore
+public import ScryptexCrypto
 import ScryptexHTTP
-import ScryptexTenancy
 
-/// Certificates from the ACME authority in `ACME_DIRECTORY_URL` for every domain the host
-/// serves — the platform domain and each tenant's domains — written into the certificate folder,
-/// which the running host loads from the next handshake. A domain gets one when it has none, has
-/// only a development certificate, or has one that expires within `ACME_RENEW_DAYS`. Challenges
-/// are answered from `$SCRYPTEX_DATA_DIR/acme`, which the plain HTTP port serves; so the
-/// authority must reach that port on port 80 of each domain.
-package struct ACMECertificates: Sendable {
-    let configuration: Configuration
+/// Certificates from an ACME authority for every domain the host serves — the platform domain
+/// and each tenant's domains — written into the certificate folder, which the running host loads
+/// from the next handshake. A domain gets one when it has none, has only a development
+/// certificate, or has one that expires within the renewal window. Challenges are answered from
+/// `<data folder>/acme`, which the plain HTTP port serves; so the authority must reach that port
+/// on port 80 of each domain.
+public struct ACMECertificates: Sendable {
+    /// The host's ACME settings.
+    public struct Options: Sendable {
+        /// The authority's directory (`ACME_DIRECTORY_URL`); nil: no authority to ask.
+        public var directoryURL: String?
+        /// The account's contact (`ACME_EMAIL`).
+        public var email: String?
+        /// Extra CA certificates to trust for the authority (`ACME_TRUSTED_CERTIFICATES`).
+        public var trustedCertificatesFile: String?
+        /// Renew this many days before expiry (`ACME_RENEW_DAYS`).
+        public var renewDays: Int
+        /// How often the served domains are checked (`ACME_CHECK_SECONDS`).
+        public var checkInterval: Duration
+        /// The host's data folder: certificates under `tls/`, challenges under `acme/`.
+        public var dataDirectory: String
+
+        public init(
+            directoryURL: String?, email: String?, trustedCertificatesFile: String?, renewDays: Int,
+            checkInterval: Duration, dataDirectory: String
+        ) {
+            self.directoryURL = directoryURL
+            self.email = email
+            self.trustedCertificatesFile = trustedCertificatesFile
+            self.renewDays = renewDays
+            self.checkInterval = checkInterval
+            self.dataDirectory = dataDirectory
+        }
+    }
+
+    let options: Options
     let logger: Logger
 
-    package init(configuration: Configuration, logger: Logger) {
-        self.configuration = configuration
+    public init(options: Options, logger: Logger) {
+        self.options = options
         self.logger = logger
     }
 
-    private var folder: CertificateFolder { CertificateFolder(dataDirectory: configuration.dataDirectory) }
-    package var webroot: String { configuration.dataDirectory + "/acme" }
+    private var folder: CertificateFolder { CertificateFolder(dataDirectory: options.dataDirectory) }
+    public var webroot: String { options.dataDirectory + "/acme" }
     var accountKeyPath: String { folder.path + "/acme-account.key" }
 
     /// The domain needs a certificate now: its own is missing, unreadable, a development one, not
@@ -58,18 +84,18 @@ package struct ACMECertificates: Sendable {
         else { return false }
         return summary.issuerOrganization != CertificateFactory.developmentOrganization
             && summary.domains.contains(name)
-            && summary.notAfter >= now.addingTimeInterval(Double(configuration.acmeRenewDays) * 86_400)
+            && summary.notAfter >= now.addingTimeInterval(Double(options.renewDays) * 86_400)
     }
 
     /// Obtains a certificate for `domain` and writes it (key, then chain) into the folder.
-    package func obtain(_ domain: String) async throws -> CertificateSummary {
-        guard let directoryURL = configuration.acmeDirectoryURL else {
+    public func obtain(_ domain: String) async throws -> CertificateSummary {
+        guard let directoryURL = options.directoryURL else {
             throw ACMEError("ACME_DIRECTORY_URL is not set: no ACME authority to ask")
         }
         let client = ACMEClient(
             directoryURL: directoryURL, accountKey: try accountKey(),
-            contacts: configuration.acmeEmail.map { ["mailto:" + $0] } ?? [],
-            transport: HTTPSClient(trustedCertificatesFile: configuration.acmeTrustedCertificatesFile),
+            contacts: options.email.map { ["mailto:" + $0] } ?? [],
+            transport: HTTPSClient(trustedCertificatesFile: options.trustedCertificatesFile),
             logger: logger)
         let issued = try await client.issueCertificate(for: [domain], publishing: ACMEWebroot(folder: webroot))
         try FileManager.default.createDirectory(atPath: folder.certificatesPath, withIntermediateDirectories: true)
@@ -90,17 +116,18 @@ package struct ACMECertificates: Sendable {
         return key
     }
 
-    /// Checks every served domain each `ACME_CHECK_SECONDS` until cancelled. A domain that
+    /// Checks every domain `domains` names each check interval until cancelled. A domain that
     /// failed waits before it is tried again — an hour, doubling to a day — so a domain whose
     /// DNS does not point here yet does not run into the authority's rate limits; and at most
     /// `ordersPerHour` orders are placed in any hour (Let's Encrypt allows 300 per 3 hours per
     /// account), the rest waiting for the next check.
-    func keepCertificates(directory: TenantDirectory, ordersPerHour: Int = 100) async {
+    public func keepCertificates(
+        of domains: @Sendable () -> [String], ordersPerHour: Int = 100
+    ) async {
         var failures: [String: (count: Int, retryAt: ContinuousClock.Instant)] = [:]
         var budget = OrderBudget(limit: ordersPerHour, window: .seconds(3600))
         while !Task.isCancelled {
-            let domains = [configuration.platformDomain] + directory.hosts.map(\.name)
-            for domain in domainsNeedingCertificates(Set(domains).sorted()) {
+            for domain in domainsNeedingCertificates(Set(domains()).sorted()) {
                 if let failure = failures[domain], ContinuousClock.now < failure.retryAt { continue }
                 guard !Task.isCancelled, budget.spend(at: .now) else { break }
                 do {
@@ -121,7 +148,7 @@ package struct ACMECertificates: Sendable {
                         ])
                 }
             }
-            try? await Task.sleep(for: .seconds(configuration.acmeCheckSeconds))
+            try? await Task.sleep(for: options.checkInterval)
         }
     }
 }

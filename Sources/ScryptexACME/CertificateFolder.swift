@@ -1,30 +1,31 @@
-import Foundation
+public import Foundation
 import Glibc
-import ScryptexCore
+public import ScryptexCore
 import ScryptexCrypto
-import ScryptexHTTP
+public import ScryptexHTTP
+import Synchronization
 
 /// The certificates on disk, in `$SCRYPTEX_DATA_DIR/tls`:
 /// `ca.pem` and `ca-key.pem` (the development CA) and `certificates/<domain>.pem` with
 /// `certificates/<domain>.key`. Keys are written with mode 0600.
-package struct CertificateFolder: Sendable {
-    let path: String
+public struct CertificateFolder: Sendable {
+    public let path: String
 
-    package init(dataDirectory: String) {
+    public init(dataDirectory: String) {
         path = dataDirectory + "/tls"
     }
 
-    package var authorityCertificatePath: String { path + "/ca.pem" }
-    var authorityKeyPath: String { path + "/ca-key.pem" }
-    var certificatesPath: String { path + "/certificates" }
+    public var authorityCertificatePath: String { path + "/ca.pem" }
+    public var authorityKeyPath: String { path + "/ca-key.pem" }
+    public var certificatesPath: String { path + "/certificates" }
 
-    package func certificatePath(for domain: String) -> String { certificatesPath + "/\(domain).pem" }
-    func keyPath(for domain: String) -> String { certificatesPath + "/\(domain).key" }
+    public func certificatePath(for domain: String) -> String { certificatesPath + "/\(domain).pem" }
+    public func keyPath(for domain: String) -> String { certificatesPath + "/\(domain).key" }
 
     /// Makes the development CA if it is missing, and a certificate for each domain that has
     /// none. Returns the domains it made certificates for.
     @discardableResult
-    package func ensureDevelopmentCertificates(for domains: [String]) throws -> [String] {
+    public func ensureDevelopmentCertificates(for domains: [String]) throws -> [String] {
         let fileManager = FileManager.default
         try fileManager.createDirectory(atPath: certificatesPath, withIntermediateDirectories: true)
         chmod(path, 0o700)
@@ -53,7 +54,7 @@ package struct CertificateFolder: Sendable {
 
     /// Loads every certificate in the folder into a store; `defaultDomain`'s certificate also
     /// answers clients that name no known domain.
-    func loadStore(defaultDomain: String, logger: Logger) throws -> CertificateStore {
+    public func loadStore(defaultDomain: String, logger: Logger) throws -> CertificateStore {
         let store = try CertificateStore(unknownNamePolicy: .defaultCertificate)
         var seen: [String: String] = [:]
         synchronize(store, defaultDomain: defaultDomain, seen: &seen, logger: logger)
@@ -61,7 +62,7 @@ package struct CertificateFolder: Sendable {
     }
 
     /// Each domain's certificate and key files, stamped by modification time and size.
-    func stamps() -> [String: String] {
+    public func stamps() -> [String: String] {
         var stamps: [String: String] = [:]
         let files = (try? FileManager.default.contentsOfDirectory(atPath: certificatesPath)) ?? []
         for file in files where file.hasSuffix(".pem") {
@@ -80,7 +81,7 @@ package struct CertificateFolder: Sendable {
     /// Brings the store in line with the folder: certificates added or replaced on disk are
     /// loaded (served from the next handshake; connections already open keep theirs), removed
     /// ones are dropped. `seen` holds the stamps of the last pass.
-    func synchronize(
+    public func synchronize(
         _ store: CertificateStore, defaultDomain: String, seen: inout [String: String], logger: Logger
     ) {
         let current = stamps()
@@ -115,7 +116,7 @@ package struct CertificateFolder: Sendable {
 
     /// Writes a file with `mode`, replacing what was there in one step (written beside it, then
     /// renamed): the watcher of a running host never reads half a file.
-    static func write(_ text: String, to path: String, mode: mode_t) throws {
+    public static func write(_ text: String, to path: String, mode: mode_t) throws {
         let partial = path + ".partial"
         let descriptor = open(partial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         guard descriptor >= 0 else { throw CryptoError("cannot write \(path): \(String(cString: strerror(errno)))") }
@@ -128,5 +129,35 @@ package struct CertificateFolder: Sendable {
             unlink(partial)
             throw CryptoError("cannot write \(path): \(reason)")
         }
+    }
+}
+
+/// The expiry of every certificate in the folder, read again only for files that changed
+/// (stamped by modification time and size), so a scrape with thousands of tenant certificates
+/// parses none of them when nothing changed.
+public final class CertificateExpiries: Sendable {
+    private let folder: CertificateFolder
+    private let known = Mutex<[String: (stamp: String, notAfter: Date)]>([:])
+
+    public init(folder: CertificateFolder) {
+        self.folder = folder
+    }
+
+    /// Domain → expiry, for every certificate that parses.
+    public func current() -> [String: Date] {
+        let stamps = folder.stamps()
+        var cache = known.withLock { $0 }
+        cache = cache.filter { stamps[$0.key] != nil }
+        for (domain, stamp) in stamps where cache[domain]?.stamp != stamp {
+            guard let chain = try? String(contentsOfFile: folder.certificatePath(for: domain), encoding: .utf8),
+                let summary = try? CertificateFactory.inspect(certificatePEM: chain)
+            else {
+                cache[domain] = nil
+                continue
+            }
+            cache[domain] = (stamp, summary.notAfter)
+        }
+        known.withLock { $0 = cache }
+        return cache.mapValues(\.notAfter)
     }
 }
