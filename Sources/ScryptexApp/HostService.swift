@@ -309,17 +309,10 @@ extension HostService {
         let identity = IdentityService(pool: pool, keyring: keyring, credentials: credentials)
         let services = APIServices(
             identity: identity,
-            options: APIOptions(
-                platformDomain: configuration.platformDomain, tenantRateLimit: configuration.tenantRateLimit,
-                userRateLimit: configuration.userRateLimit, apiKeyRateLimit: configuration.apiKeyRateLimit,
-                loginRateLimit: configuration.loginRateLimit),
-            logger: logger)
+            options: configuration.apiOptions, logger: logger)
         let instances = WhiteLabelInstances(
             pool: pool, identity: identity,
-            options: .init(
-                platformDomain: configuration.platformDomain, tenantSchema: SchemaPlans.tenant,
-                defaultRevenueSharePercent: configuration.partnerRevenueShareDefault),
-            logger: logger
+            options: configuration.whiteLabelOptions, logger: logger
         ) { tenant, actor, requestID, transaction in
             try await TenantIdentitySetUp.setUp(
                 tenant, keyring: keyring, actor: actor, requestID: requestID, in: transaction)
@@ -340,11 +333,7 @@ extension HostService {
                 reportingEnabled: configuration.regulatoryReportingEnabled,
                 generationTimeout: .seconds(configuration.reportGenerationTimeoutSeconds)))
         routes.add(
-            AdminRoutes(
-                options: .init(
-                    platformDomain: configuration.platformDomain, tenantSchema: SchemaPlans.tenant,
-                    dataDirectory: configuration.dataDirectory, customDomainSupport: configuration.customDomainSupport),
-                sealing: sealing, services: services))
+            AdminRoutes(options: configuration.adminOptions, sealing: sealing, services: services))
         routes.add(WhiteLabelRoutes(instances: instances, enabled: configuration.whiteLabelEnabled))
         routes.add(
             RevenueRoutes(

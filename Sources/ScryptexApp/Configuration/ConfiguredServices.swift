@@ -1,10 +1,12 @@
 import Foundation
 import Glibc
 package import ScryptexACME
+import ScryptexAPI
 package import ScryptexCore
 import ScryptexCrypto
 package import ScryptexIdentity
 package import ScryptexTenancy
+import ScryptexWhiteLabel
 
 /// Finds the master key: `SCRYPTEX_MASTER_KEY`, else the file `SCRYPTEX_MASTER_KEY_FILE`, else
 /// `<data folder>/master.key`, which is created (mode 0600) on first use. The key never goes into
@@ -107,12 +109,33 @@ extension TenantIdentitySetUp {
 extension ACMECertificates {
     /// The ACME settings from the host's configuration.
     package init(configuration: Configuration, logger: Logger) {
-        self.init(
-            options: .init(
-                directoryURL: configuration.acmeDirectoryURL, email: configuration.acmeEmail,
-                trustedCertificatesFile: configuration.acmeTrustedCertificatesFile,
-                renewDays: configuration.acmeRenewDays, checkInterval: .seconds(configuration.acmeCheckSeconds),
-                dataDirectory: configuration.dataDirectory),
-            logger: logger)
+        self.init(options: configuration.acmeOptions, logger: logger)
+    }
+}
+
+/// The configuration, read once, as each module's options.
+extension Configuration {
+    var apiOptions: APIOptions {
+        APIOptions(
+            platformDomain: platformDomain, tenantRateLimit: tenantRateLimit, userRateLimit: userRateLimit,
+            apiKeyRateLimit: apiKeyRateLimit, loginRateLimit: loginRateLimit)
+    }
+
+    var adminOptions: AdminRoutes.Options {
+        AdminRoutes.Options(
+            platformDomain: platformDomain, tenantSchema: SchemaPlans.tenant, dataDirectory: dataDirectory,
+            customDomainSupport: customDomainSupport)
+    }
+
+    var whiteLabelOptions: WhiteLabelInstances.Options {
+        WhiteLabelInstances.Options(
+            platformDomain: platformDomain, tenantSchema: SchemaPlans.tenant,
+            defaultRevenueSharePercent: partnerRevenueShareDefault)
+    }
+
+    var acmeOptions: ACMECertificates.Options {
+        ACMECertificates.Options(
+            directoryURL: acmeDirectoryURL, email: acmeEmail, trustedCertificatesFile: acmeTrustedCertificatesFile,
+            renewDays: acmeRenewDays, checkInterval: .seconds(acmeCheckSeconds), dataDirectory: dataDirectory)
     }
 }
