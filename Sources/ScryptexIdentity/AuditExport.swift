@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import ScryptexCore
 public import ScryptexCrypto
 public import ScryptexPostgres

@@ -1,5 +1,5 @@
 import Foundation
-public import ScryptexCore
+import ScryptexCore
 
 /// Fee events as CSV (RFC 4180, a header row): `partner,idempotency_key,product,amount,currency,
 /// volume,occurred_at` — `partner` a tenant slug, `volume` may be empty, `occurred_at` ISO 8601.

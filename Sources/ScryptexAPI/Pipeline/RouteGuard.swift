@@ -1,6 +1,6 @@
 import Foundation
 import ScryptexCore
-public import ScryptexHTTP
+import ScryptexHTTP
 public import ScryptexIdentity
 import ScryptexTenancy
 

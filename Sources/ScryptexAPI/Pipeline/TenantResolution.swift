@@ -1,4 +1,4 @@
-public import ScryptexCore
+import ScryptexCore
 public import ScryptexHTTP
 public import ScryptexTenancy
 
