@@ -4,16 +4,9 @@ import ScryptexCore
 import ScryptexEventLoops
 
 /// One client connection, owned by one event loop: reads bytes (through TLS when secure),
-/// decodes requests one at a time, runs the application, and writes responses in order.
+/// decodes requests one at a time, runs the application, and writes responses in order. What
+/// to do next is decided by its `HTTPConnectionStateMachine`; this class does the I/O.
 final class HTTPConnection: EventLoopSource {
-    private enum Phase {
-        case handshake
-        /// Waiting for (more of) a request.
-        case reading
-        /// A request is with the application.
-        case responding
-        case closed
-    }
 
     private let loop: EventLoop
     let server: HTTPServerCore
@@ -21,36 +14,19 @@ final class HTTPConnection: EventLoopSource {
     private let tls: TLSSession?
     private let peer: String
     private var token: UInt64 = 0
-    private var phase: Phase
+    private var state: HTTPConnectionStateMachine
     private var decoder: HTTPRequestDecoder
     private var output: [UInt8] = []
     private var outputOffset = 0
-    /// Close once the output is written: the last response is queued.
-    private var closeWhenFlushed = false
-    /// The peer finished sending (half-close) while a response was in progress.
-    private var peerFinished = false
     private var interest: UInt32 = SCRYPTEX_EPOLLIN | SCRYPTEX_EPOLLRDHUP
-    private var phaseStarted: ContinuousClock.Instant
-    private var lastWriteProgress: ContinuousClock.Instant
-    private var readPaused = false
     /// What every request's context shares, made once the connection is ready (after the TLS
     /// handshake, with the client's SNI name, which cannot change on a connection).
     private var contextConnection: RequestContext.Connection?
-    /// A request's task is running synchronously inside `dispatch`: a response completed then
-    /// must not read the next pipelined request itself (`processBufferedRequests` is already on
-    /// the stack and continues its loop), or a long pipeline would recurse once per request.
-    private var dispatchingInline = false
-    /// Requests are held back until the client reads what is already answered: a client that
-    /// pipelines without reading must not grow the output buffer without bound.
-    private var outputBacklogged = false
     private static let outputHighWater = 256 * 1024
     /// When the request being answered was read in full.
     private var dispatchedAt = ContinuousClock.now
     /// The handler answering the current request, until its response is queued.
     private var handlerTask: Task<Void, Never>?
-    /// Counts handlers that finished, so `dispatch` can tell whether the one it started finished
-    /// before `Task.immediate` returned (a streamed response, answered at once).
-    private var handlersFinished = 0
 
     init(loop: EventLoop, server: HTTPServerCore, descriptor: Int32, peer: String, tls: TLSSession?) {
         self.loop = loop
@@ -58,12 +34,9 @@ final class HTTPConnection: EventLoopSource {
         self.descriptor = descriptor
         self.peer = peer
         self.tls = tls
-        self.phase = tls == nil ? .reading : .handshake
+        self.state = HTTPConnectionStateMachine(secure: tls != nil, now: .now)
         self.decoder = HTTPRequestDecoder(limits: server.configuration.limits)
         if tls == nil { contextConnection = Self.contextConnection(server: server, peer: peer, tls: nil) }
-        let now = ContinuousClock.now
-        phaseStarted = now
-        lastWriteProgress = now
     }
 
     func register() {
@@ -71,7 +44,7 @@ final class HTTPConnection: EventLoopSource {
         server.connectionOpened()
     }
 
-    var isIdle: Bool { phase == .reading && !decoder.isMidRequest && output.count == outputOffset }
+    private var outputPending: Bool { output.count > outputOffset }
 
     // MARK: Events
 
@@ -81,48 +54,30 @@ final class HTTPConnection: EventLoopSource {
             return
         }
         if events & SCRYPTEX_EPOLLOUT != 0 {
-            if phase == .handshake {
+            if state.phase == .handshake {
                 continueHandshake()
             } else {
                 flush()
-                if outputBacklogged && output.count == outputOffset && phase == .reading {
-                    outputBacklogged = false
-                    pauseReading(false)
+                if state.writable(outputEmpty: !outputPending) {
+                    updateInterest()
                     processBufferedRequests()
                 }
             }
         }
-        if phase != .closed, events & (SCRYPTEX_EPOLLIN | SCRYPTEX_EPOLLHUP | SCRYPTEX_EPOLLRDHUP) != 0 {
-            if phase == .handshake { continueHandshake() } else { readAvailable() }
+        if state.phase != .closed, events & (SCRYPTEX_EPOLLIN | SCRYPTEX_EPOLLHUP | SCRYPTEX_EPOLLRDHUP) != 0 {
+            if state.phase == .handshake { continueHandshake() } else { readAvailable() }
         }
     }
 
     func tick(now: ContinuousClock.Instant) {
-        guard phase != .closed else { return }
-        let timeouts = server.configuration.timeouts
-        if output.count > outputOffset, now - lastWriteProgress > timeouts.write {
-            close()
-            return
-        }
-        switch phase {
-        case .handshake where now - phaseStarted > timeouts.header:
-            close()
-        case .reading:
-            if server.isDraining && isIdle {
-                close()
-            } else if decoder.isMidRequest {
-                // Headers must arrive within the header timeout (slowloris); a body within the body timeout.
-                let limit = decoder.isReadingBody ? timeouts.body : timeouts.header
-                if now - phaseStarted > limit {
-                    respondToFailure(HTTPParseError(.requestTimeout, "the request did not arrive in time"))
-                }
-            } else if now - phaseStarted > timeouts.idle && output.count == outputOffset {
-                // Idle only once everything answered is sent: a client still reading its answers
-                // is governed by the write timeout above.
-                close()
-            }
-        default:
-            break
+        let expiry = state.expiry(
+            at: now, timeouts: server.configuration.timeouts, outputPending: outputPending,
+            midRequest: decoder.isMidRequest, readingBody: decoder.isReadingBody, draining: server.isDraining)
+        switch expiry {
+        case .none: break
+        case .close: close()
+        case .requestTimedOut:
+            respondToFailure(HTTPParseError(.requestTimeout, "the request did not arrive in time"))
         }
     }
 
@@ -134,8 +89,7 @@ final class HTTPConnection: EventLoopSource {
         case .done:
             server.recordHandshake(resumed: tls.isResumed)
             contextConnection = Self.contextConnection(server: server, peer: peer, tls: tls)
-            phase = .reading
-            phaseStarted = loop.now
+            state.handshakeCompleted(now: loop.now)
             setWriteInterest(false)
             readAvailable()
         case .wantRead:
@@ -151,13 +105,10 @@ final class HTTPConnection: EventLoopSource {
     // MARK: Reading
 
     private func readAvailable() {
-        while phase != .closed {
-            // Hold back while a response is pending (or answers wait for the client to read them)
-            // and enough is already buffered.
-            if (phase == .responding || outputBacklogged)
-                && decoder.bufferedByteCount > server.configuration.limits.bodyBytes
-            {
-                pauseReading(true)
+        while state.phase != .closed {
+            guard state.mayRead(bufferedBytes: decoder.bufferedByteCount, limit: server.configuration.limits.bodyBytes)
+            else {
+                updateInterest()
                 return
             }
             let result: TransportResult
@@ -175,9 +126,9 @@ final class HTTPConnection: EventLoopSource {
             }
             switch result {
             case .bytes(let count):
-                if !decoder.isMidRequest && phase == .reading { phaseStarted = loop.now }
+                state.bytesArrived(startsRequest: !decoder.isMidRequest, now: loop.now)
                 decoder.append(loop.scratch[0..<count])
-                if phase == .reading { processBufferedRequests() }
+                if state.phase == .reading { processBufferedRequests() }
                 // A read that did not fill the buffer took everything the socket had: the
                 // (level-triggered) epoll reports it again when more arrives, so skip the read
                 // that would only say EAGAIN — one system call less per request. Not while
@@ -193,11 +144,9 @@ final class HTTPConnection: EventLoopSource {
                 // while waiting for an answer). A handler still at work is cancelled, and with
                 // it any statement it has running on the database; a streamed response already
                 // under way is left to finish.
-                if phase == .responding && handlerTask == nil {
-                    peerFinished = true
-                    pauseReading(true)
-                } else {
-                    close()
+                switch state.inputEnded() {
+                case .finishResponse: updateInterest()
+                case .close: close()
                 }
                 return
             }
@@ -205,10 +154,10 @@ final class HTTPConnection: EventLoopSource {
     }
 
     private func processBufferedRequests() {
-        while phase == .reading {
-            if output.count - outputOffset > Self.outputHighWater {
-                outputBacklogged = true
-                pauseReading(true)
+        while state.phase == .reading {
+            guard state.mayDecodeRequest(pendingOutput: output.count - outputOffset, highWater: Self.outputHighWater)
+            else {
+                updateInterest()
                 return
             }
             do {
@@ -230,9 +179,8 @@ final class HTTPConnection: EventLoopSource {
     private func respondToFailure(_ error: HTTPParseError) {
         let response = ProblemDetails.response(
             status: error.status, type: .malformedRequest, detail: error.reason, requestID: nil)
-        closeWhenFlushed = true
-        phase = .responding
-        pauseReading(true)
+        state.requestFailed()
+        updateInterest()
         enqueue(response, requestID: nil, omitBody: false, close: true)
     }
 
@@ -244,15 +192,12 @@ final class HTTPConnection: EventLoopSource {
     }
 
     private func dispatch(_ request: HTTPRequest) {
-        phase = .responding
+        state.requestDispatched()
+        defer { state.dispatchReturned() }
         dispatchedAt = .now
         let connection =
             contextConnection ?? Self.contextConnection(server: server, peer: peer, tls: tls)
         let offered = RequestContext(requestID: server.nextRequestID(loop: loop.index), connection: connection)
-        // `complete` runs inside `processBufferedRequests`, which goes on to the next pipelined
-        // request itself.
-        dispatchingInline = true
-        defer { dispatchingInline = false }
         // A route that answers from memory is answered right here, on the loop's thread, with
         // no task at all.
         let pending: PendingResponse
@@ -264,7 +209,6 @@ final class HTTPConnection: EventLoopSource {
             pending = waiting
         }
         let bound = LoopBound(value: self, loop: loop)
-        let finishedBefore = handlersFinished
         // The task starts right here on the loop's thread and keeps the loop as its executor:
         // a handler that waits for the database is resumed on this thread by the same loop that
         // reads the database's answer (its connections are tied to loops), and its response is
@@ -278,19 +222,19 @@ final class HTTPConnection: EventLoopSource {
         }
         // Kept only while the handler still runs: a streamed response whose handler already
         // returned is not cancelled when the client half-closes.
-        if phase == .responding && handlersFinished == finishedBefore { handlerTask = task }
+        if state.handlerRunning { handlerTask = task }
     }
 
     private func complete(_ request: HTTPRequest, requestID: String, with response: HTTPResponse) {
         handlerTask = nil
-        handlersFinished &+= 1
-        guard phase == .responding else { return }
-        server.responseTimes.record(.now - dispatchedAt)
-        let keepAlive = request.keepAlive && !server.isDraining && !peerFinished
         let producer = request.method == .head ? nil : response.bodyProducer
-        if !keepAlive && producer == nil { closeWhenFlushed = true }
+        guard
+            let keepAlive = state.responseReady(
+                keepAliveRequested: request.keepAlive, draining: server.isDraining, streamed: producer != nil)
+        else { return }
+        server.responseTimes.record(.now - dispatchedAt)
         enqueue(response, requestID: requestID, omitBody: request.method == .head, close: !keepAlive)
-        guard phase != .closed else { return }
+        guard state.phase != .closed else { return }
         if let producer {
             stream(producer, keepAlive: keepAlive)
         } else {
@@ -300,12 +244,9 @@ final class HTTPConnection: EventLoopSource {
 
     /// The response is sent: read the next request, or close.
     private func finishResponse(keepAlive: Bool) {
-        if keepAlive {
-            phase = .reading
-            phaseStarted = loop.now
-            pauseReading(false)
-            if !dispatchingInline { processBufferedRequests() }
-        }
+        let readNext = state.responseFinished(keepAlive: keepAlive, now: loop.now)
+        updateInterest()
+        if readNext { processBufferedRequests() }
     }
 
     // MARK: Streamed bodies
@@ -329,7 +270,7 @@ final class HTTPConnection: EventLoopSource {
 
     /// Sends one chunk; resumes `continuation` at once, or once the client has read the backlog.
     fileprivate func writeChunk(_ bytes: [UInt8], then continuation: CheckedContinuation<Void, any Error>) {
-        guard phase == .responding else {
+        guard state.acceptsChunks else {
             continuation.resume(throwing: HTTPConnectionClosed())
             return
         }
@@ -338,13 +279,13 @@ final class HTTPConnection: EventLoopSource {
         output.append(contentsOf: [13, 10])
         output.append(contentsOf: bytes)
         output.append(contentsOf: [13, 10])
-        lastWriteProgress = loop.now
+        state.outputQueued(now: loop.now)
         if output.count - outputOffset > Self.outputHighWater {
             producerWaiting = continuation
             flush()
         } else {
             flush()
-            if phase == .closed {
+            if state.phase == .closed {
                 continuation.resume(throwing: HTTPConnectionClosed())
             } else {
                 continuation.resume()
@@ -353,10 +294,9 @@ final class HTTPConnection: EventLoopSource {
     }
 
     private func endStream(keepAlive: Bool) {
-        guard phase == .responding else { return }
-        if !keepAlive { closeWhenFlushed = true }
+        guard state.streamEnded(keepAlive: keepAlive) else { return }
         enqueue(Array("0\r\n\r\n".utf8))
-        guard phase != .closed else { return }
+        guard state.phase != .closed else { return }
         finishResponse(keepAlive: keepAlive)
     }
 
@@ -365,7 +305,7 @@ final class HTTPConnection: EventLoopSource {
     private func enqueue(_ bytes: [UInt8]) {
         prepareOutput()
         output.append(contentsOf: bytes)
-        lastWriteProgress = loop.now
+        state.outputQueued(now: loop.now)
         flush()
     }
 
@@ -378,7 +318,7 @@ final class HTTPConnection: EventLoopSource {
             date: loop.perSecondText(HTTPDate.format(secondsSinceEpoch:)), requestID: requestID,
             extraHeaders: server.extraHeaders
         )
-        lastWriteProgress = loop.now
+        state.outputQueued(now: loop.now)
         flush()
     }
 
@@ -408,7 +348,7 @@ final class HTTPConnection: EventLoopSource {
             switch result {
             case .bytes(let count):
                 outputOffset += count
-                lastWriteProgress = loop.now
+                state.outputWritten(now: loop.now)
             case .wantWrite, .wantRead:
                 setWriteInterest(true)
                 return
@@ -422,33 +362,36 @@ final class HTTPConnection: EventLoopSource {
         output.removeAll(keepingCapacity: output.capacity <= 4096)
         outputOffset = 0
         setWriteInterest(false)
-        if closeWhenFlushed {
+        switch state.outputDrained(producerWaiting: producerWaiting != nil) {
+        case .close:
             close()
-        } else if let waiting = producerWaiting {
+        case .resumeProducer:
+            let waiting = producerWaiting
             producerWaiting = nil
-            waiting.resume()
+            waiting?.resume()
+        case .nothing:
+            break
         }
     }
 
     private func setWriteInterest(_ wanted: Bool) {
-        var events = readPaused ? SCRYPTEX_EPOLLRDHUP : SCRYPTEX_EPOLLIN | SCRYPTEX_EPOLLRDHUP
+        var events = state.readPaused ? SCRYPTEX_EPOLLRDHUP : SCRYPTEX_EPOLLIN | SCRYPTEX_EPOLLRDHUP
         if wanted { events |= SCRYPTEX_EPOLLOUT }
-        guard events != interest, phase != .closed else { return }
+        guard events != interest, state.phase != .closed else { return }
         interest = events
         loop.modify(token: token, descriptor: descriptor, events: events)
     }
 
-    private func pauseReading(_ paused: Bool) {
-        guard readPaused != paused else { return }
-        readPaused = paused
+    /// Watches the socket for what the state machine now wants (reading paused or not), keeping
+    /// the interest in writing as it is.
+    private func updateInterest() {
         setWriteInterest(interest & SCRYPTEX_EPOLLOUT != 0)
     }
 
     // MARK: Closing
 
     func close() {
-        guard phase != .closed else { return }
-        phase = .closed
+        guard state.closing() else { return }
         handlerTask?.cancel()
         handlerTask = nil
         if let waiting = producerWaiting {
