@@ -16,15 +16,19 @@ struct ServerService: LifecycleService {
 
 /// Work that loops on its own (sleeping between rounds, stopping when its task is cancelled): it
 /// runs in a child task that is cancelled on shutdown, and the service returns once it has ended.
+/// An error it throws before shutdown fails the service, which stops the host (a follower that
+/// cannot listen must not leave revocations unheard); what it throws once cancelled is not one.
 struct BackgroundService: LifecycleService {
     let name: String
-    let body: @Sendable () async -> Void
+    let body: @Sendable () async throws -> Void
 
     func run(until shutdown: OneShotEvent) async throws {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await body() }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await body() }
             group.addTask { await shutdown.wait() }
-            await group.next()
+            // The first to end: the body (its error, if any, is rethrown here) or the shutdown.
+            // Leaving the group then cancels the other and waits for it, dropping what it throws.
+            try await group.next()
             group.cancelAll()
         }
     }

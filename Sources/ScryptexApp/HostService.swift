@@ -97,11 +97,12 @@ package struct HostService: Sendable {
         let logger = logger
         var services: [any LifecycleService] = [
             BackgroundService(name: "tenant directory follower") {
-                try? await directory.follow(
+                try await directory.follow(
                     configuration: databaseConfiguration, pool: pool, logger: logger.child(label: "scryptex.tenancy"))
             },
+            BackgroundService(name: "sanctions lists") { await sanctions.follow() },
             BackgroundService(name: "credential revocations") {
-                try? await credentials.follow(
+                try await credentials.follow(
                     configuration: databaseConfiguration, logger: logger.child(label: "scryptex.identity"))
             },
             ServerService(name: "https", server: https.server, gracePeriod: .seconds(10)),
@@ -159,7 +160,13 @@ package struct HostService: Sendable {
             },
             BackgroundService(name: "tenant jobs") {
                 while !Task.isCancelled {
-                    let ran = (try? await worker.runOnce()) ?? false
+                    var ran = false
+                    do {
+                        ran = try await worker.runOnce()
+                    } catch {
+                        // The database may be away for a while: tried again after the pause.
+                        logger.warning("could not claim a tenant job", ["error": String(describing: error)])
+                    }
                     if !ran { try? await Task.sleep(for: .milliseconds(500)) }
                 }
             },

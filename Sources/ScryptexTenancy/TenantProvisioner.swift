@@ -166,11 +166,6 @@ public struct TenantProvisioner: Sendable {
 /// PostgreSQL cluster, so the name includes a short hash of the database name: two databases on
 /// one cluster (or parallel tests) never collide.
 enum TenantRole {
-    /// Role-name prefixes by connection target. The database a configuration connects to never
-    /// changes, so its name is asked (and hashed) once instead of on every tenant transaction.
-    /// Not tenant state: one entry per database the process talks to.
-    private static let prefixes = Mutex<[String: String]>([:])
-
     static func name(for slug: TenantSlug, in transaction: PostgresTransaction) async throws -> SQLIdentifier {
         try await name(for: slug, on: transaction.connection)
     }
@@ -186,15 +181,12 @@ enum TenantRole {
     /// `tr_<first 8 hex of SHA-256(database name)>_`: every role of this database's tenants (and
     /// of its spare schemas) starts with it.
     static func prefix(on connection: PostgresConnection) async throws -> String {
-        // Which database: a cheap key (this runs for every tenant transaction).
-        let configuration = connection.configuration
-        let target = "\(configuration.host ?? "")|\(configuration.port ?? 0)|\(configuration.database ?? "")"
-        if let known = prefixes.withLock({ $0[target] }) { return known }
-        let database = try await connection.query("SELECT current_database() AS name").firstRow.decode(
-            "name", as: String.self)
-        let prefix = "tr_" + String(SHA256.hexDigest(database).prefix(8)) + "_"
-        prefixes.withLock { $0[target] = prefix }
-        return prefix
+        // Asked once per connection (this runs for every tenant transaction), kept with it.
+        try await connection.remember("tenant-role-prefix") {
+            let database = try await connection.query("SELECT current_database() AS name").firstRow.decode(
+                "name", as: String.self)
+            return "tr_" + String(SHA256.hexDigest(database).prefix(8)) + "_"
+        }
     }
 
     /// Creates the NOLOGIN `role` and `schema` owned by it, closed to PUBLIC; the host's login

@@ -197,11 +197,11 @@ struct TLSServerTests {
             let resumed = try await connect(["-sess_in", session])
             #expect(resumed.contains("Reused, TLSv1.2"))
             // After one rotation the previous key still opens the ticket.
-            TicketKeys.shared.rotate()
+            store.rotateTicketKeys()
             let afterOneRotation = try await connect(["-sess_in", session])
             #expect(afterOneRotation.contains("Reused, TLSv1.2"))
             // After two, the key is gone: a full handshake, not an error.
-            TicketKeys.shared.rotate()
+            store.rotateTicketKeys()
             let afterTwoRotations = try await connect(["-sess_in", session])
             #expect(afterTwoRotations.contains("New, TLSv1.2"))
         }

@@ -3,14 +3,12 @@ public import ScryptexCore
 public import ScryptexPostgres
 import Synchronization
 
-/// The screener for the active list versions, shared by every request of the process. It checks
-/// at most every few seconds whether another version became active (on any host) and then
-/// rebuilds the index in the background, serving the previous one meanwhile.
+/// The screener for the active list versions, shared by every request of the process. The host
+/// runs `follow()`, which checks every few seconds whether another version became active (on any
+/// host) and then rebuilds the index, serving the previous one meanwhile.
 public final class SanctionsRegistry: Sendable {
     private struct State {
         var screener = SanctionsScreener(lists: [])
-        var lastCheck: ContinuousClock.Instant?
-        var rebuilding = false
     }
 
     private let pool: PostgresConnectionPool
@@ -28,10 +26,7 @@ public final class SanctionsRegistry: Sendable {
     public func load() async throws {
         let lists = try await SanctionsStore().lists(on: pool)
         let screener = SanctionsScreener(lists: lists)
-        state.withLock {
-            $0.screener = screener
-            $0.lastCheck = .now
-        }
+        state.withLock { $0.screener = screener }
         logger.info(
             "sanctions lists loaded",
             [
@@ -40,31 +35,32 @@ public final class SanctionsRegistry: Sendable {
             ])
     }
 
-    /// The current screener; starts a refresh when the active versions may have changed.
+    /// The screener for the active versions as last loaded.
     public func screener() -> SanctionsScreener {
-        let now = ContinuousClock.now
-        let (screener, due) = state.withLock { state -> (SanctionsScreener, Bool) in
-            let due = !state.rebuilding && (state.lastCheck.map { now - $0 >= checkInterval } ?? true)
-            if due {
-                state.lastCheck = now
-                state.rebuilding = true
-            }
-            return (state.screener, due)
+        state.withLock { $0.screener }
+    }
+
+    /// Follows the active versions until cancelled: every check interval, asks which versions
+    /// are active (another host may have loaded one) and rebuilds the index when they changed,
+    /// serving the previous one meanwhile. Failures are logged and tried again next time.
+    public func follow() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: checkInterval)
+            guard !Task.isCancelled else { return }
+            await refresh()
         }
-        if due {
-            Task.detached { [self] in
-                defer { state.withLock { $0.rebuilding = false } }
-                do {
-                    let active = Dictionary(
-                        uniqueKeysWithValues: try await SanctionsStore().versions(on: pool).filter(\.active).map {
-                            ($0.source, $0.id)
-                        })
-                    if active != screener.versions { try await load() }
-                } catch {
-                    logger.warning("sanctions list refresh failed", ["error": String(describing: error)])
-                }
-            }
+    }
+
+    /// Reloads the lists when the active versions differ from the served ones.
+    func refresh() async {
+        do {
+            let active = Dictionary(
+                uniqueKeysWithValues: try await SanctionsStore().versions(on: pool).filter(\.active).map {
+                    ($0.source, $0.id)
+                })
+            if active != screener().versions { try await load() }
+        } catch {
+            logger.warning("sanctions list refresh failed", ["error": String(describing: error)])
         }
-        return screener
     }
 }

@@ -253,11 +253,15 @@ final class HTTPConnection: EventLoopSource {
 
     /// A producer waiting for the output to drain before it writes more.
     private var producerWaiting: CheckedContinuation<Void, any Error>?
+    /// The task writing a streamed body, owned by the connection: cancelled when it closes.
+    private var streamTask: Task<Void, Never>?
 
     private func stream(_ producer: @escaping HTTPBodyProducer, keepAlive: Bool) {
         let bound = LoopBound(value: self, loop: loop)
         let writer = ConnectionBodyWriter(connection: bound)
-        Task {
+        // On the loop, like the handler (each chunk is queued without a hop), from the loop's
+        // next turn: the writer must not run inside this step of the connection.
+        streamTask = Task(executorPreference: loop) {
             do {
                 try await producer(writer)
                 bound.withValue { $0.endStream(keepAlive: keepAlive) }
@@ -294,6 +298,7 @@ final class HTTPConnection: EventLoopSource {
     }
 
     private func endStream(keepAlive: Bool) {
+        streamTask = nil
         guard state.streamEnded(keepAlive: keepAlive) else { return }
         enqueue(Array("0\r\n\r\n".utf8))
         guard state.phase != .closed else { return }
@@ -394,6 +399,8 @@ final class HTTPConnection: EventLoopSource {
         guard state.closing() else { return }
         handlerTask?.cancel()
         handlerTask = nil
+        streamTask?.cancel()
+        streamTask = nil
         if let waiting = producerWaiting {
             producerWaiting = nil
             waiting.resume(throwing: HTTPConnectionClosed())

@@ -25,11 +25,15 @@ public final class CertificateStore: Sendable {
     /// context switch. Replacing the default swaps in a new base; connections already started
     /// keep the one they have (OpenSSL reference-counts it).
     private let baseContext: Mutex<(context: TLSContext, holdsDefault: Bool)>
+    /// The keys of session tickets, shared by every context of the store, so a ticket issued in
+    /// one domain's handshake is understood by the next.
+    private let ticketKeys: TicketKeys
 
     /// - Throws: `TLSError` if OpenSSL cannot create a context.
     public init(unknownNamePolicy: UnknownNamePolicy = .defaultCertificate) throws {
         self.unknownNamePolicy = unknownNamePolicy
-        let base = try TLSContext()
+        ticketKeys = TicketKeys(rotationInterval: .seconds(12 * 3600))
+        let base = try TLSContext(ticketKeys: ticketKeys)
         baseContext = Mutex((base, false))
         base.installServerNameCallback(store: self)
     }
@@ -43,7 +47,7 @@ public final class CertificateStore: Sendable {
     ///   - privateKeyPEM: The matching private key, PEM. Never logged.
     /// - Throws: `TLSError` if the PEM does not parse or the key does not match.
     public func setCertificate(forDomain domain: String, certificateChainPEM: String, privateKeyPEM: String) throws {
-        let context = try TLSContext()
+        let context = try TLSContext(ticketKeys: ticketKeys)
         try context.useCertificate(chainPEM: certificateChainPEM, privateKeyPEM: privateKeyPEM)
         contexts.withLock { $0[domain.lowercased()] = context }
     }
@@ -56,10 +60,15 @@ public final class CertificateStore: Sendable {
 
     /// Sets the certificate served to clients that name no known domain.
     public func setDefaultCertificate(certificateChainPEM: String, privateKeyPEM: String) throws {
-        let context = try TLSContext()
+        let context = try TLSContext(ticketKeys: ticketKeys)
         try context.useCertificate(chainPEM: certificateChainPEM, privateKeyPEM: privateKeyPEM)
         context.installServerNameCallback(store: self)
         baseContext.withLock { $0 = (context, true) }
+    }
+
+    /// Starts a new ticket key now (tickets under the previous one still resume once more).
+    func rotateTicketKeys() {
+        ticketKeys.rotate()
     }
 
     /// The domains with a certificate, sorted.

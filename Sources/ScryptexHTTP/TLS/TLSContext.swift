@@ -8,6 +8,9 @@ import Glibc
 /// several threads at once (it reference-counts and locks internally).
 final class TLSContext: @unchecked Sendable {
     let pointer: OpaquePointer
+    /// The keys its ticket callback uses (found through the context's ex-data), kept alive as
+    /// long as the context.
+    private let ticketKeys: TicketKeys
 
     /// TLS 1.2 suites: ECDHE key exchange (forward secrecy) with AEAD ciphers only.
     static let tls12Ciphers = [
@@ -16,9 +19,10 @@ final class TLSContext: @unchecked Sendable {
     ].joined(separator: ":")
     static let tls13Suites = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
 
-    init() throws {
+    init(ticketKeys: TicketKeys) throws {
         guard let context = SSL_CTX_new(TLS_server_method()) else { throw TLSError("SSL_CTX_new failed") }
         pointer = context
+        self.ticketKeys = ticketKeys
         _ = scryptex_ssl_ctx_set_min_proto_version(context, TLS1_2_VERSION)
         _ = scryptex_ssl_ctx_set_max_proto_version(context, TLS1_3_VERSION)
         _ = SSL_CTX_set_options(context, scryptex_ssl_server_options())
@@ -35,7 +39,7 @@ final class TLSContext: @unchecked Sendable {
         // Stateless resumption through tickets; no server-side session cache to grow.
         _ = scryptex_ssl_ctx_set_session_cache_mode(context, Int(SSL_SESS_CACHE_OFF))
         SSL_CTX_set_alpn_select_cb(context, alpnSelect, nil)
-        TicketKeys.shared.install(on: context)
+        ticketKeys.install(on: context)
     }
 
     deinit {

@@ -24,10 +24,6 @@ final class TicketKeys: Sendable {
         }
     }
 
-    /// The process's ticket keys, shared by every TLS context so a ticket from one domain's
-    /// handshake is understood by the next (OpenSSL's callback carries no context argument).
-    static let shared = TicketKeys(rotationInterval: .seconds(12 * 3600))
-
     let rotationInterval: Duration
     /// AES-256-CBC fetched from the provider once: the legacy `EVP_aes_256_cbc()` getter makes
     /// OpenSSL 3 fetch the implementation again on every ticket, which showed up in benchmarks.
@@ -62,8 +58,24 @@ final class TicketKeys: Sendable {
         }
     }
 
+    /// Makes these the keys of `context`'s tickets. OpenSSL's callback carries no argument of
+    /// its own: the keys are found through the context's ex-data, unretained (the `TLSContext`
+    /// holds them as long as the `SSL_CTX` lives).
     func install(on context: OpaquePointer) {
+        _ = SSL_CTX_set_ex_data(context, Self.exDataIndex, Unmanaged.passUnretained(self).toOpaque())
         _ = scryptex_ssl_ctx_set_ticket_callback(context, ticketKeyCallback)
+    }
+
+    /// The ex-data slot of `SSL_CTX` that holds the keys: registered with OpenSSL once per
+    /// process (a constant once made, like OpenSSL's own indexes).
+    static let exDataIndex: Int32 = CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_SSL_CTX, 0, nil, nil, nil, nil)
+
+    /// The keys installed on the context `ssl` uses now (after any SNI switch).
+    static func installed(for ssl: OpaquePointer) -> TicketKeys? {
+        guard let context = SSL_get_SSL_CTX(ssl), let keys = SSL_CTX_get_ex_data(context, exDataIndex) else {
+            return nil
+        }
+        return Unmanaged<TicketKeys>.fromOpaque(keys).takeUnretainedValue()
     }
 }
 
@@ -94,8 +106,7 @@ private func ticketKeyCallback(
     mac: OpaquePointer?,
     encrypt: Int32
 ) -> Int32 {
-    guard let name, let iv, let cipher, let mac else { return -1 }
-    let keys = TicketKeys.shared
+    guard let ssl, let name, let iv, let cipher, let mac, let keys = TicketKeys.installed(for: ssl) else { return -1 }
     if encrypt == 1 {
         let key = keys.currentKey()
         for index in 0..<16 { name[index] = key.name[index] }

@@ -34,6 +34,9 @@ public final class PostgresConnection: Sendable {
     private let repeatingOpening = Mutex<(opening: PostgresTransactionOpening, used: Bool)?>(nil)
     /// The `statementTimeout` of the transaction in progress, if it set one (zero: none).
     private let transactionStatementTimeout = Mutex<Duration?>(nil)
+    /// Values derived from what this connection is connected to (which never changes), made
+    /// once per connection by `remember(_:as:)`.
+    private let remembered = Mutex<[String: String]>([:])
 
     private init(
         driver: PostgresConnectionDriver, configuration: PostgresConfiguration, logger: Logger
@@ -401,10 +404,16 @@ public final class PostgresConnection: Sendable {
     /// Closes the connection after the requests already sent.
     public func close() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            driver.withValue { driver in
-                driver.close()
-                continuation.resume()
-            }
+            close { continuation.resume() }
+        }
+    }
+
+    /// Closes the connection on its loop without waiting for it: `closed` runs on the loop once
+    /// it is (for a caller that must not suspend, such as the pool giving a connection back).
+    func close(then closed: @escaping @Sendable () -> Void) {
+        driver.withValue { driver in
+            driver.close()
+            closed()
         }
     }
 
@@ -497,5 +506,17 @@ enum CopyTextFormat {
             output.append(UInt8(ascii: "\n"))
         }
         return output
+    }
+}
+
+extension PostgresConnection {
+    /// A value derived from this connection's server or database (its database's name, a role
+    /// prefix made from it): made by `make` the first time `key` is asked on this connection,
+    /// then kept for the connection's life.
+    public func remember(_ key: String, as make: () async throws -> String) async throws -> String {
+        if let known = remembered.withLock({ $0[key] }) { return known }
+        let value = try await make()
+        remembered.withLock { $0[key] = value }
+        return value
     }
 }

@@ -215,7 +215,9 @@ public final class PostgresConnectionPool: Sendable {
         case .keep:
             break
         case .close(let connection):
-            Task { await discard(connection, reason: "returned broken, inside a transaction, or past its lifetime") }
+            logger.debug(
+                "closing pooled connection", ["reason": "returned broken, inside a transaction, or past its lifetime"])
+            connection.close { [self] in slotFreed() }
         }
     }
 
