@@ -9,7 +9,7 @@ public func fuzzHTTPRequestDecoder(_ start: UnsafeRawPointer, _ count: Int) -> C
     guard let first = input.first else { return 0 }
     let pieceSize = Int(first % 64) + 1
     var limits = HTTPRequestDecoder.Limits()
-    limits.requestLineLength = 512
+    limits.startLineLength = 512
     limits.headerBytes = 2048
     limits.headerCount = 32
     limits.bodyBytes = 4096
@@ -27,7 +27,7 @@ public func fuzzHTTPRequestDecoder(_ start: UnsafeRawPointer, _ count: Int) -> C
                     continue feeding
                 case .expectsContinue:
                     continue
-                case .request(let request):
+                case .message(let request):
                     requests += 1
                     precondition(request.body.count <= 4096, "a body over the limit was accepted")
                     precondition(request.headers.count <= 32, "more headers than the limit were accepted")

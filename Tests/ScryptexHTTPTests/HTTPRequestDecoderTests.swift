@@ -17,7 +17,7 @@ struct HTTPRequestDecoderTests {
                 switch try decoder.next() {
                 case .needMoreData: return (requests, nil)
                 case .expectsContinue: continue
-                case .request(let request): requests.append(request)
+                case .message(let request): requests.append(request)
                 }
             }
         } catch {
@@ -67,7 +67,7 @@ struct HTTPRequestDecoderTests {
         var requests: [HTTPRequest] = []
         for byte in text.utf8 {
             decoder.append([byte])
-            while case .request(let request) = try decoder.next() { requests.append(request) }
+            while case .message(let request) = try decoder.next() { requests.append(request) }
         }
         #expect(requests.map(\.target) == ["/a", "/b"])
         #expect(requests.first.map { String(decoding: $0.body, as: UTF8.self) } == "abc")
@@ -86,7 +86,7 @@ struct HTTPRequestDecoderTests {
             return
         }
         decoder.append(Array("abc".utf8))
-        guard case .request(let request) = try decoder.next() else {
+        guard case .message(let request) = try decoder.next() else {
             Issue.record("expected the request")
             return
         }
@@ -165,7 +165,7 @@ struct HTTPRequestDecoderTests {
 
     @Test func limits() {
         var limits = HTTPRequestDecoder.Limits()
-        limits.requestLineLength = 64
+        limits.startLineLength = 64
         limits.headerBytes = 128
         limits.headerCount = 3
         limits.bodyBytes = 10
@@ -222,7 +222,7 @@ struct HTTPRequestDecoderTests {
                     do {
                         switch try decoder.next() {
                         case .needMoreData: continue outer
-                        case .expectsContinue, .request: continue
+                        case .expectsContinue, .message: continue
                         }
                     } catch {
                         #expect(error.status.code >= 400)

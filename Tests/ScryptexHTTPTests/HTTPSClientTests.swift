@@ -66,4 +66,40 @@ struct HTTPSClientTests {
         #expect(throws: HTTPSClientError.self) { try read(["SSH-2.0-OpenSSH\r\n\r\n"]) }
         #expect(throws: HTTPSClientError.self) { try read(["HTTP/1.1 200 OK\r\nContent-Length: 99999\r\n\r\n"]) }
     }
+
+    @Test func responsesAreReadWithTheServersRules() throws {
+        func read(_ text: String, head: Bool = false, byteAtATime: Bool = false) throws -> HTTPSClient.Response? {
+            var reader = ResponseReader(maximumBodyBytes: 1_000, isHead: head)
+            let bytes = Array(text.utf8)
+            for piece in byteAtATime ? bytes.map({ [$0] }) : [bytes] {
+                if let response = try reader.append(piece[...]) { return response }
+            }
+            return try reader.finish()
+        }
+        let text = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX: y\r\n\r\n4\r\nwxyz\r\n0\r\nT: 1\r\n\r\n"
+        #expect(try read(text, byteAtATime: true)?.body == Array("wxyz".utf8))
+        #expect(try read(text)?.headers.first("x") == "y")
+        // Interim responses are skipped; HEAD, 204 and 304 have no body whatever the fields say.
+        let interim = try read("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok")
+        #expect(interim?.status == 201 && interim?.body == Array("ok".utf8))
+        #expect(try read("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", head: true)?.body == [])
+        #expect(try read("HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n")?.status == 204)
+        #expect(try read("HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n")?.status == 200)
+        // What the server refuses in requests is refused in responses too.
+        for malformed in [
+            "HTTP/1.1 200 OK\nContent-Length: 0\r\n\r\n",  // bare LF
+            "HTTP/1.1 200 OK\r\nX: 1\r\n 2\r\nContent-Length: 0\r\n\r\n",  // obs-fold
+            "HTTP/1.1 200 OK\r\nContent-Length: 1, 2\r\n\r\nab",  // conflicting lengths
+            "HTTP/1.1 20 OK\r\n\r\n",  // not three digits
+            "HTTP/2.0 200 OK\r\n\r\n",  // not HTTP/1.x
+            "HTTP/1.1 200 OK\r\nBad Name: 1\r\n\r\n",  // whitespace in a field name
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",  // chunk size not hex
+        ] {
+            #expect(throws: HTTPSClientError.self, "\(malformed)") { try read(malformed) }
+        }
+        // A body that runs to the close is bounded like the others.
+        #expect(throws: HTTPSClientError.self) {
+            try read("HTTP/1.1 200 OK\r\n\r\n" + String(repeating: "x", count: 1_001))
+        }
+    }
 }

@@ -185,7 +185,7 @@ struct HTTPServerTests {
     @Test func limitsAnswer413And414And431() async throws {
         var limits = HTTPRequestDecoder.Limits()
         limits.bodyBytes = 1000
-        limits.requestLineLength = 200
+        limits.startLineLength = 200
         try await withTestServer(limits: limits) { server in
             let base = "http://127.0.0.1:\(server.port)"
             let large = try await runClient(

@@ -9,11 +9,7 @@ import ScryptexCrypto
 /// `maximumBodyBytes`. The blocking socket work runs on a Dispatch queue, never on the event
 /// loops or Swift's cooperative threads.
 public struct HTTPSClient: Sendable {
-    public struct Response: Sendable {
-        public var status: Int
-        public var headers: HTTPHeaders
-        public var body: [UInt8]
-    }
+    public typealias Response = HTTPClientResponse
 
     /// PEM file of the certificate authorities to trust; `nil` trusts the system's.
     public var trustedCertificatesFile: String?
@@ -127,7 +123,7 @@ private struct Exchange: Sendable {
         while true {
             let count = buffer.withUnsafeMutableBytes { SSL_read(ssl, $0.baseAddress, Int32($0.count)) }
             if count <= 0 {
-                if let response = try reader.finish() { return response }
+                if let response = try reader.finish(), !(100..<200).contains(response.status) { return response }
                 throw HTTPSClientError("\(host):\(port) closed the connection before the response was complete")
             }
             if let response = try reader.append(buffer[0..<Int(count)]) { return response }
@@ -170,106 +166,39 @@ private struct Exchange: Sendable {
     }
 }
 
-/// Collects a response's bytes: status line and header fields, then a body framed by
-/// `Content-Length`, chunked coding, or the end of the connection.
+/// Collects a response's bytes with the server's own decoder (`HTTPMessageDecoder`): the same
+/// strict rules for the head, lengths and chunked bodies, plus a body that runs until the
+/// connection closes. Interim (1xx) responses are skipped.
 struct ResponseReader {
-    let maximumBodyBytes: Int
-    let isHead: Bool
-    private var bytes: [UInt8] = []
-    private var head: (status: Int, headers: HTTPHeaders, bodyStart: Int)?
+    private var decoder: HTTPMessageDecoder<HTTPClientResponse>
 
     init(maximumBodyBytes: Int, isHead: Bool) {
-        self.maximumBodyBytes = maximumBodyBytes
-        self.isHead = isHead
+        var limits = HTTPMessageLimits()
+        limits.bodyBytes = maximumBodyBytes
+        decoder = HTTPMessageDecoder(limits: limits)
+        decoder.answeringHead = isHead
     }
 
     /// Adds bytes; returns the response once it is complete.
     mutating func append(_ more: ArraySlice<UInt8>) throws -> HTTPSClient.Response? {
-        bytes.append(contentsOf: more)
-        guard bytes.count <= maximumBodyBytes + 65_536 else {
-            throw HTTPSClientError("the response is larger than \(maximumBodyBytes) bytes")
-        }
-        if head == nil { head = try parseHead() }
-        guard let head else { return nil }
-        if isHead || head.status == 204 || head.status == 304 || (100..<200).contains(head.status) {
-            return HTTPSClient.Response(status: head.status, headers: head.headers, body: [])
-        }
-        if let length = head.headers.first("content-length") {
-            guard let expected = Int(length), expected >= 0, expected <= maximumBodyBytes else {
-                throw HTTPSClientError("the response has an unusable Content-Length '\(length)'")
+        decoder.append(more)
+        do {
+            while true {
+                switch try decoder.next() {
+                case .needMoreData: return nil
+                case .message(let response) where (100..<200).contains(response.status): continue
+                case .message(let response): return response
+                case .expectsContinue: continue
+                }
             }
-            guard bytes.count - head.bodyStart >= expected else { return nil }
-            return HTTPSClient.Response(
-                status: head.status, headers: head.headers,
-                body: Array(bytes[head.bodyStart..<(head.bodyStart + expected)]))
-        }
-        if head.headers.first("transfer-encoding")?.lowercased().hasSuffix("chunked") == true {
-            guard let body = try decodeChunks(from: head.bodyStart) else { return nil }
-            return HTTPSClient.Response(status: head.status, headers: head.headers, body: body)
-        }
-        return nil
-    }
-
-    /// The response when the connection ends: a body without framing ends there.
-    func finish() throws -> HTTPSClient.Response? {
-        guard let head else { return nil }
-        if head.headers.first("content-length") != nil || head.headers.first("transfer-encoding") != nil {
-            return nil
-        }
-        return HTTPSClient.Response(status: head.status, headers: head.headers, body: Array(bytes[head.bodyStart...]))
-    }
-
-    private func parseHead() throws -> (status: Int, headers: HTTPHeaders, bodyStart: Int)? {
-        guard let end = Self.find([13, 10, 13, 10], in: bytes[...]) else { return nil }
-        let lines = String(decoding: bytes[..<end], as: UTF8.self).components(separatedBy: "\r\n")
-        let statusLine = lines[0].split(separator: " ", maxSplits: 2)
-        guard statusLine.count >= 2, statusLine[0].hasPrefix("HTTP/1."), let status = Int(statusLine[1]),
-            (100...599).contains(status)
-        else {
-            throw HTTPSClientError("the response's status line '\(lines[0].prefix(80))' is not HTTP/1.1")
-        }
-        var headers = HTTPHeaders()
-        for line in lines.dropFirst() {
-            guard let colon = line.firstIndex(of: ":") else {
-                throw HTTPSClientError("the response header line '\(line.prefix(80))' has no colon")
-            }
-            headers.add(
-                name: String(line[..<colon]),
-                value: line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
-        }
-        return (status, headers, end + 4)
-    }
-
-    /// The chunked body from `start`, or nil while it is incomplete.
-    private func decodeChunks(from start: Int) throws -> [UInt8]? {
-        var body: [UInt8] = []
-        var position = start
-        while true {
-            guard let lineEnd = Self.find([13, 10], in: bytes[position...]) else { return nil }
-            let sizeText =
-                String(decoding: bytes[position..<lineEnd], as: UTF8.self)
-                .split(separator: ";", maxSplits: 1).first.map(String.init) ?? ""
-            guard let size = Int(sizeText.trimmingCharacters(in: .whitespaces), radix: 16), size >= 0 else {
-                throw HTTPSClientError("the response has a malformed chunk size '\(sizeText.prefix(20))'")
-            }
-            position = lineEnd + 2
-            if size == 0 { return body }
-            guard body.count + size <= maximumBodyBytes else {
-                throw HTTPSClientError("the response is larger than \(maximumBodyBytes) bytes")
-            }
-            guard bytes.count >= position + size + 2 else { return nil }
-            body.append(contentsOf: bytes[position..<(position + size)])
-            position += size + 2
+        } catch {
+            throw HTTPSClientError("the response is not valid HTTP/1.1: \(error.reason)")
         }
     }
 
-    private static func find(_ pattern: [UInt8], in haystack: ArraySlice<UInt8>) -> Int? {
-        guard haystack.count >= pattern.count else { return nil }
-        var index = haystack.startIndex
-        while index + pattern.count <= haystack.endIndex {
-            if haystack[index..<(index + pattern.count)].elementsEqual(pattern) { return index }
-            index += 1
-        }
-        return nil
+    /// The response when the connection ends (a body without framing ends there); nil when the
+    /// response was cut short.
+    mutating func finish() throws -> HTTPSClient.Response? {
+        try? decoder.endOfInput()
     }
 }

@@ -166,7 +166,7 @@ final class HTTPConnection: EventLoopSource {
                     return
                 case .expectsContinue:
                     enqueue(HTTPResponseEncoder.continueResponse)
-                case .request(let request):
+                case .message(let request):
                     dispatch(request)
                 }
             } catch {
