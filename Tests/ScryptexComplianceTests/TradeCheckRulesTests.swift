@@ -1,8 +1,9 @@
 import Foundation
-import ScryptexCompliance
 import ScryptexCore
 import ScryptexInstitutional
 import Testing
+
+@testable import ScryptexCompliance
 
 /// The pre-trade rules as the pure function they are: a request and its context in, a decision
 /// and each rule's verdict out — no database.
@@ -102,6 +103,23 @@ struct TradeCheckRulesTests {
         #expect(Self.verdict("price_band", in: farFromReference)?.outcome == .fail)
         let noReference = try Self.check { $0.referencePrice = nil }
         #expect(Self.verdict("price_band", in: noReference)?.outcome == .review)
+    }
+
+    /// Deviations a hair past each band, computed exactly, with the reason saying so.
+    @Test(arguments: [
+        ("110.00004", "fail", "10.00004"),  // past the 10 % band: rejected (was review after rounding)
+        ("105.00004", "review", "5.00004"),  // past the 5 % band: review (was approved)
+        ("89.99996", "fail", "10.00004"),  // below the reference too
+        ("110", "review", "10.00"),  // exactly on the reject band: not past it
+        ("105", "pass", "5.00"),  // exactly on the review band
+        ("100.000000001", "pass", "0.00"),
+        ("105.000000000000000001", "review", "5.000001"),  // 10^-18 past: shown rounded away from the band
+    ])
+    func priceBandsCompareTheExactDeviation(price: String, outcome: String, percent: String) throws {
+        let rules = TradeCheckRules()
+        let verdict = rules.priceBand(try #require(ExactDecimal(price)), reference: ExactDecimal(100), symbol: "X/USD")
+        #expect(verdict.outcome.rawValue == outcome)
+        #expect(verdict.reason.contains(percent + "%"), "\(verdict.reason)")
     }
 
     @Test func requestsAreValidatedAgainstTheInstrument() throws {

@@ -54,6 +54,9 @@ struct ExactDecimalTests {
         ("2.3451", 2, .halfEven, "2.35"),
         ("2.349", 2, .towardZero, "2.34"),
         ("-2.349", 2, .towardZero, "-2.34"),
+        ("2.341", 2, .awayFromZero, "2.35"),
+        ("-2.341", 2, .awayFromZero, "-2.35"),
+        ("2.340", 2, .awayFromZero, "2.34"),
         ("0.5", 0, .halfEven, "0"),
         ("1.5", 0, .halfEven, "2"),
         ("7", 2, .halfEven, "7.00"),
@@ -71,6 +74,14 @@ struct ExactDecimalTests {
         #expect(ExactDecimal("0.125000001")!.divided(by: ExactDecimal("1")!, scale: 2)?.description == "0.13")
         #expect(ExactDecimal("-7")!.divided(by: ExactDecimal("2")!, scale: 0)?.description == "-4")
         #expect(ExactDecimal("1")!.divided(by: .zero, scale: 2) == nil)
+        // Away from zero: any remainder, however far beyond the extra digit, moves the last digit.
+        #expect(
+            ExactDecimal("1.000000001")!.divided(by: ExactDecimal("1")!, scale: 2, rule: .awayFromZero)?.description
+                == "1.01")
+        #expect(
+            ExactDecimal("-1")!.divided(by: ExactDecimal("3")!, scale: 2, rule: .awayFromZero)?.description == "-0.34")
+        #expect(
+            ExactDecimal("1")!.divided(by: ExactDecimal("4")!, scale: 2, rule: .awayFromZero)?.description == "0.25")
     }
 
     @Test func overflowIsReported() {

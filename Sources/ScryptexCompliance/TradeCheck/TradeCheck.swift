@@ -342,27 +342,40 @@ public struct TradeCheckRules: Sendable {
 }
 
 extension TradeCheckRules {
-    /// The fat-finger rule: the order's distance from the reference price, in percent.
+    /// The fat-finger rule: the order's distance from the reference price. The comparison is
+    /// exact — `|price − reference| > band × reference`, no division, nothing rounded — so a price
+    /// 10.00004 % away is past a 10 % band; the reason shows the distance to 6 decimals of a
+    /// percent, rounded toward the band it was compared with (never shown inside it).
     func priceBand(_ price: ExactDecimal, reference: ExactDecimal?, symbol: String) -> RuleOutcome {
         guard let reference, reference > .zero else {
             return RuleOutcome("price_band", .review, "no reference price for \(symbol)")
         }
-        // Both prices fit numeric(38, 18), so their difference cannot overflow; a deviation too
-        // large to compute is beyond any band.
+        // Both prices fit numeric(38, 18), so their difference cannot overflow; a band times the
+        // reference that cannot be computed is treated as beyond any band.
         let difference = price > reference ? price - reference : reference - price
-        guard let deviation = difference.divided(by: reference, scale: 6),
-            case (let hundredfold, false) = deviation.multipliedReportingOverflow(by: ExactDecimal(100))
+        guard case (let rejectAt, false) = reference.multipliedReportingOverflow(by: priceBandReject),
+            case (let reviewAt, false) = reference.multipliedReportingOverflow(by: priceBandReview)
         else {
             return RuleOutcome(
                 "price_band", .fail, "price \(price) is immeasurably far from the reference \(reference)")
         }
-        let percent = hundredfold.rounded(toScale: 2)
-        if deviation > priceBandReject {
-            return RuleOutcome("price_band", .fail, "price \(price) is \(percent)% from the reference \(reference)")
+        func percent(toward rule: ExactDecimal.RoundingRule) -> String {
+            guard let share = difference.divided(by: reference, scale: 8, rule: rule),
+                case (let hundredfold, false) = share.multipliedReportingOverflow(by: ExactDecimal(100))
+            else { return "more than 10^20 " }
+            let shown = hundredfold.normalized
+            return shown.rounded(toScale: max(2, shown.scale)).description
         }
-        if deviation > priceBandReview {
-            return RuleOutcome("price_band", .review, "price \(price) is \(percent)% from the reference \(reference)")
+        if difference > rejectAt {
+            return RuleOutcome(
+                "price_band", .fail,
+                "price \(price) is \(percent(toward: .awayFromZero))% from the reference \(reference)")
         }
-        return RuleOutcome("price_band", .pass, "within \(percent)% of the reference \(reference)")
+        if difference > reviewAt {
+            return RuleOutcome(
+                "price_band", .review,
+                "price \(price) is \(percent(toward: .awayFromZero))% from the reference \(reference)")
+        }
+        return RuleOutcome("price_band", .pass, "within \(percent(toward: .towardZero))% of the reference \(reference)")
     }
 }

@@ -182,6 +182,8 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
         case halfUp
         /// Drops the extra digits (toward zero).
         case towardZero
+        /// Any extra digit moves away from zero (the bound a figure is known to exceed).
+        case awayFromZero
     }
 
     /// This number rounded to `scale` digits after the point.
@@ -196,6 +198,7 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
         let away: Bool
         switch rule {
         case .towardZero: away = false
+        case .awayFromZero: away = true
         case .halfUp: away = twiceRemainder >= factor.magnitude
         case .halfEven:
             away = twiceRemainder > factor.magnitude || (twiceRemainder == factor.magnitude && quotient % 2 != 0)
