@@ -207,6 +207,30 @@ public enum ComplianceMigrations {
                     ALTER TABLE trades ADD COLUMN amended_at timestamptz;
                     """
             ),
+            Migration(
+                version: 8,
+                name: "market_price_history",
+                sql: """
+                    CREATE TABLE market_prices (
+                        symbol text NOT NULL REFERENCES instruments (symbol),
+                        as_of timestamptz NOT NULL,
+                        price numeric(38, 18) NOT NULL CHECK (price > 0),
+                        recorded_at timestamptz NOT NULL DEFAULT now(),
+                        PRIMARY KEY (symbol, as_of)
+                    );
+                    INSERT INTO market_prices (symbol, as_of, price) SELECT symbol, as_of, price FROM reference_prices;
+
+                    -- Why a trade was cancelled: a bust (erroneous, as if never executed) or an early
+                    -- termination (it stood until cancelled). Cancellations before this were
+                    -- reported as terminations, and stay so.
+                    ALTER TABLE trades ADD COLUMN cancellation text CHECK (cancellation IN ('bust', 'termination'));
+                    UPDATE trades SET cancellation = 'termination' WHERE cancelled_at IS NOT NULL;
+                    ALTER TABLE trades
+                        ADD CONSTRAINT trades_cancellation_given CHECK ((cancelled_at IS NULL) = (cancellation IS NULL));
+                    -- The order trades were booked in (several can share an execution time).
+                    ALTER TABLE trades ADD COLUMN booked_at timestamptz NOT NULL DEFAULT clock_timestamp();
+                    """
+            ),
         ]
     )
 }

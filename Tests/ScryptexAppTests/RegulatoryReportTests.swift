@@ -124,6 +124,102 @@ struct RegulatoryReportTests {
         }
     }
 
+    /// Requests a report, runs its job and returns the finished report and its document.
+    static func generate(
+        _ type: String, period: String, account: String, harness: RouteHarness, headers: [(String, String)]
+    ) async throws -> (summary: [String: String], document: String) {
+        let requested = await harness.send(
+            .post, "/api/enterprise/accounts/\(account)/compliance/reports", headers: headers,
+            json: #"{"type":"\#(type)","period":"\#(period)"}"#)
+        #expect(requested.status.code == 202, "\(String(decoding: requested.body, as: UTF8.self))")
+        let reportID = try #require((Self.json(requested)["report"] as? [String: Any])?["id"] as? String)
+        let worker = TenantJobWorker(
+            pool: harness.pool, handlers: HostService.jobHandlers(logger: TestDatabase.logger), owner: "test",
+            logger: TestDatabase.logger)
+        #expect(try await worker.runOnce())
+        let done = await harness.send(
+            .get, "/api/enterprise/accounts/\(account)/compliance/reports/\(reportID)", headers: headers)
+        let report = try #require(Self.json(done)["report"] as? [String: Any])
+        #expect(report["status"] as? String == "completed", "\(report)")
+        let document = await harness.send(
+            .get, "/api/enterprise/accounts/\(account)/compliance/reports/\(reportID)?format=document",
+            headers: headers)
+        return (report["summary"] as? [String: String] ?? [:], String(decoding: document.body, as: UTF8.self))
+    }
+
+    /// Issue 17: a busted print (999.99) valued MSFT at $4,999,950 instead of $2,000,000; and
+    /// every trade was stamped "now", whatever its execution time.
+    @Test func holdingsAreValuedAtTheQuarterEndPriceNeverAtABustedPrint() async throws {
+        try await RouteHarness.with { harness in
+            let owner = [("Authorization", "Bearer " + (try await harness.apiKey(roles: ["owner"])))]
+            let created = await harness.send(
+                .post, "/api/enterprise/accounts", headers: owner,
+                json:
+                    #"{"accountName":"Acme Equity","accountType":"asset_manager","legalName":"Acme Equity LLC","jurisdiction":"US"}"#
+            )
+            let account = try #require(Self.json(created)["id"] as? String)
+            let instrument = await harness.send(
+                .post, "/api/enterprise/compliance/instruments", headers: owner,
+                json:
+                    #"{"symbol":"MSFT/USD","priceDecimals":2,"quantityDecimals":0,"is13FSecurity":true,"cusip":"594918104","issuerName":"MICROSOFT CORP","titleOfClass":"COM"}"#
+            )
+            #expect(instrument.status.code == 204)
+            func book(_ quantity: Int, at price: String, executedAt: String) async -> HTTPResponse {
+                await harness.send(
+                    .post, "/api/enterprise/trades", headers: owner,
+                    json:
+                        #"{"accountId":"\#(account)","symbol":"MSFT/USD","side":"buy","quantity":\#(quantity),"price":\#(price),"executedAt":"\#(executedAt)"}"#
+                )
+            }
+            let real = await book(5_000, at: "400", executedAt: "2026-06-10T14:30:00.123456Z")
+            #expect(real.status.code == 201, "\(String(decoding: real.body, as: UTF8.self))")
+            let bust = await book(1, at: "999.99", executedAt: "2026-06-20T10:00:00Z")
+            let bustID = try #require(Self.json(bust)["id"] as? String)
+            let cancelled = await harness.send(
+                .post, "/api/enterprise/trades/\(bustID)/cancel", headers: owner, json: #"{"reason":"erroneous print"}"#
+            )
+            #expect(cancelled.status.code == 204)
+            // The execution time is kept to the microsecond; one in the future is refused.
+            let stamped = try await harness.pool.query(
+                """
+                SELECT to_char(executed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') AS at
+                FROM t_acme.trades WHERE price = 400
+                """
+            ).firstRow.decode("at", as: String.self)
+            #expect(stamped == "2026-06-10T14:30:00.123456")
+            let future = await book(1, at: "400", executedAt: "2099-01-01T00:00:00Z")
+            #expect(future.status.code == 400)
+            #expect(String(decoding: future.body, as: UTF8.self).contains("executedAt"))
+
+            // No reference price for the quarter's end: the last trade that stands, never the bust.
+            let expected = Decimal(5_000) * Decimal(400)
+            var (summary, xml) = try await Self.generate(
+                "form_13f", period: "2026-Q2", account: account, harness: harness, headers: owner)
+            #expect(summary["totalValue"] == "\(expected)")
+            #expect(xml.contains("<value>2000000</value>") && !xml.contains("4999950"))
+
+            // With a closing price for the quarter's last day, that price; one after the quarter
+            // changes nothing, and one in the future is refused.
+            for (price, asOf, status) in [
+                ("410", "2026-06-30T20:00:00Z", 204), ("500", "2026-07-05T20:00:00Z", 204),
+                ("600", "2099-07-05T20:00:00Z", 400),
+            ] {
+                let set = await harness.send(
+                    .post, "/api/enterprise/compliance/reference-prices", headers: owner,
+                    json: #"{"symbol":"MSFT/USD","price":\#(price),"asOf":"\#(asOf)"}"#)
+                #expect(set.status.code == status, "\(String(decoding: set.body, as: UTF8.self))")
+            }
+            (summary, xml) = try await Self.generate(
+                "form_13f", period: "2026-Q2", account: account, harness: harness, headers: owner)
+            #expect(summary["totalValue"] == "\(Decimal(5_000) * Decimal(410))")
+            #expect(xml.contains("<value>2050000</value>"))
+            // The checks compare against the latest price (500), not the quarter's.
+            let current = try await harness.pool.query("SELECT price::text AS p FROM t_acme.reference_prices")
+                .firstRow.decode("p", as: String.self)
+            #expect(current.hasPrefix("500"))
+        }
+    }
+
     @Test func reportingCanBeSwitchedOff() async throws {
         try await RouteHarness.with(environment: ["REGULATORY_REPORTING_ENABLED": "false"]) { harness in
             let owner = [("Authorization", "Bearer " + (try await harness.apiKey(roles: ["owner"])))]
@@ -315,7 +411,9 @@ struct RegulatoryReportTests {
             #expect(try await Self.validate(empty, schema: Self.schemas + "/emir_refit/auth.030.001.03.xsd").0 == 0)
 
             var trades: [String] = []
-            for (side, counterparty) in [("buy", "HWUPKR0MPOU8FGXBT394"), ("sell", "Some Desk")] {
+            for (side, counterparty) in [
+                ("buy", "HWUPKR0MPOU8FGXBT394"), ("sell", "Some Desk"), ("buy", "HWUPKR0MPOU8FGXBT394"),
+            ] {
                 let booked = await harness.send(
                     .post, "/api/enterprise/trades", headers: owner,
                     json:
@@ -323,8 +421,18 @@ struct RegulatoryReportTests {
                 )
                 trades.append(try #require(Self.json(booked)["id"] as? String))
             }
-            _ = await harness.send(
-                .post, "/api/enterprise/trades/\(trades[1])/cancel", headers: owner, json: #"{"reason":"unwound"}"#)
+            let unwound = await harness.send(
+                .post, "/api/enterprise/trades/\(trades[1])/cancel", headers: owner,
+                json: #"{"reason":"unwound","kind":"termination"}"#)
+            #expect(unwound.status.code == 204)
+            // A bust (the default kind) is reported as an error, not a termination.
+            let busted = await harness.send(
+                .post, "/api/enterprise/trades/\(trades[2])/cancel", headers: owner, json: #"{"reason":"fat finger"}"#)
+            #expect(busted.status.code == 204)
+            let unknownKind = await harness.send(
+                .post, "/api/enterprise/trades/\(trades[0])/cancel", headers: owner,
+                json: #"{"reason":"no reason","kind":"whim"}"#)
+            #expect(unknownKind.status.code == 400)
             let amended = await harness.send(
                 .patch, "/api/enterprise/trades/\(trades[0])", headers: owner, json: #"{"quantity":3}"#)
             #expect(amended.status.code == 204)
@@ -335,8 +443,10 @@ struct RegulatoryReportTests {
                 "UPDATE t_acme.trades SET executed_at = '2026-04-02T08:00:00Z', amended_at = CASE WHEN amended_at IS NULL THEN NULL ELSE timestamptz '2026-04-02T09:00:00Z' END, cancelled_at = CASE WHEN cancelled_at IS NULL THEN NULL ELSE timestamptz '2026-04-03T08:00:00Z' END"
             )
             let xml = try await report("2026-Q2")
-            #expect(xml.components(separatedBy: "<New>").count - 1 == 2)
+            #expect(xml.components(separatedBy: "<New>").count - 1 == 3)
             #expect(xml.components(separatedBy: "<Termntn>").count - 1 == 1)
+            #expect(xml.components(separatedBy: "<Err>").count - 1 == 1)
+            #expect(xml.components(separatedBy: "<EarlyTermntnDt>").count - 1 == 1, "a bust has no termination date")
             #expect(xml.components(separatedBy: "<Mod>").count - 1 == 1)
             #expect(xml.contains("<EarlyTermntnDt>2026-04-03</EarlyTermntnDt>"))
             #expect(xml.contains("<LEI>HWUPKR0MPOU8FGXBT394</LEI>"))

@@ -80,6 +80,7 @@ struct ReleasedMigrationTests {
                 "fddf81ee8a14531033791cef237283c34889b82a5c7d9cd2f8c13af70358fcb9",
                 "f522c1fdd5f64718ebf2963f82ff90f048fbd4b7416aed071589310bcc514c15",
                 "c89188b929b79eff73e481fe18d273b5260bcc11b0b60d4a45da24361db4365c",
+                "ae9f477ea221a4bdcf98c0d76a4d432608841762d7f719c96d9fdb635aa70f13",
             ]
         ),
     ]

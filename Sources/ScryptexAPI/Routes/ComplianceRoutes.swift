@@ -113,10 +113,13 @@ public struct ComplianceRoutes: RouteCollection {
         struct Body: Decodable {
             var symbol: String
             var price: ExactDecimal
+            /// When the price held (a quarter's closing price, say); default now.
+            var asOf: Date?
         }
         let body = try request.decodeJSON(Body.self)
         try await call.scope.withTransaction {
-            try await referenceData.setReferencePrice(body.price, of: body.symbol, audit: call.audit, in: $0)
+            try await referenceData.setReferencePrice(
+                body.price, of: body.symbol, asOf: body.asOf, audit: call.audit, in: $0)
         }
         return .noContent
     }
@@ -143,6 +146,8 @@ public struct ComplianceRoutes: RouteCollection {
             var venue: String?
             var counterparty: String?
             var arrivalPrice: ExactDecimal?
+            /// When it was executed (RFC 3339, fractions kept to the microsecond); default now.
+            var executedAt: Date?
         }
         let body = try request.decodeJSON(Body.self)
         let trade = TradeCheckRequest(
@@ -150,7 +155,8 @@ public struct ComplianceRoutes: RouteCollection {
             price: body.price, venue: body.venue, counterparty: body.counterparty)
         let (id, alerts) = try await call.scope.withTransaction { transaction in
             try await checks.book(
-                trade, arrivalPrice: body.arrivalPrice, audit: call.audit, monitoring: monitoring, in: transaction)
+                trade, arrivalPrice: body.arrivalPrice, executedAt: body.executedAt, audit: call.audit,
+                monitoring: monitoring, in: transaction)
         }
         struct Booked: Encodable {
             var id: String
@@ -175,10 +181,19 @@ public struct ComplianceRoutes: RouteCollection {
 
     @Sendable func cancel(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
         let tradeID = try call.context.identifier("id", notFound: "no trade with this id")
-        struct Body: Decodable { var reason: String }
+        struct Body: Decodable {
+            var reason: String
+            /// `bust` (erroneous, the default) or `termination` (ended early).
+            var kind: String?
+        }
         let body = try request.decodeJSON(Body.self)
+        guard let kind = TradeCancellation(rawValue: body.kind ?? TradeCancellation.bust.rawValue) else {
+            throw HTTPProblem.badRequest(
+                "field 'kind': bust (erroneous) or termination (ended early), not '\(body.kind ?? "")'",
+                type: .invalidField)
+        }
         try await call.scope.withTransaction { transaction in
-            try await checks.cancel(tradeID, reason: body.reason, audit: call.audit, in: transaction)
+            try await checks.cancel(tradeID, reason: body.reason, kind: kind, audit: call.audit, in: transaction)
         }
         return .noContent
     }

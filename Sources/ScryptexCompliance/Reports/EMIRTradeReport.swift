@@ -9,7 +9,11 @@ public import Foundation
 /// constraints that are not public in the material available here.
 public enum EMIRTradeReport {
     public struct Derivative: Sendable, Equatable {
-        public enum Action: String, Sendable { case new = "New", modify = "Mod", terminate = "Termntn" }
+        public enum Action: String, Sendable {
+            case new = "New", modify = "Mod", terminate = "Termntn"
+            /// A trade reported in error (a bust): EMIR's `EROR`.
+            case error = "Err"
+        }
 
         public var action: Action
         public var tradeID: UUID

@@ -17,25 +17,26 @@ public struct PositionReports: Sendable {
 
     public init() {}
 
-    /// Positions at the end of the period from booked, uncancelled trades, valued at the last
-    /// trade price on or before it.
+    /// Positions at the end of the period from booked trades not cancelled by then, valued at the
+    /// price of that date (`ValuationPrices`: the reference price, else the last valid trade).
     func holdings(of accountID: UUID, before end: Date, in transaction: PostgresTransaction) async throws -> [Holding] {
         let rows = try await transaction.query(
             """
-            SELECT t.symbol, sum(CASE WHEN t.side = 'buy' THEN t.quantity ELSE -t.quantity END)::text AS quantity,
-                   (SELECT t2.price FROM trades t2 WHERE t2.symbol = t.symbol AND t2.executed_at < \(end)
-                    ORDER BY t2.executed_at DESC LIMIT 1)::text AS price
+            SELECT t.symbol, sum(CASE WHEN t.side = 'buy' THEN t.quantity ELSE -t.quantity END)::text AS quantity
             FROM trades t
             WHERE t.account_id = \(accountID) AND t.executed_at < \(end)
-              AND (t.cancelled_at IS NULL OR t.cancelled_at >= \(end))
+              AND (t.cancelled_at IS NULL OR (t.cancellation = 'termination' AND t.cancelled_at >= \(end)))
             GROUP BY t.symbol ORDER BY t.symbol
             """
         )
+        let prices = try await ValuationPrices.prices(
+            of: try rows.map { try $0.decode("symbol", as: String.self) }, before: end, in: transaction)
         var holdings: [Holding] = []
         for row in rows {
             let quantity = try ExactDecimal(parsing: try row.decode("quantity", as: String.self)).normalized
-            guard !quantity.isZero, let priceText = try row.decode("price", as: String?.self) else { continue }
-            let price = try ExactDecimal(parsing: priceText).normalized
+            guard !quantity.isZero, let price = prices[try row.decode("symbol", as: String.self)]?.value else {
+                continue
+            }
             let value = (quantity * price).rounded(toScale: 2)
             holdings.append(
                 Holding(

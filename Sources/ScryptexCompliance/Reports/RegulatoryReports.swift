@@ -234,7 +234,7 @@ public struct RegulatoryReportService: Sendable {
         let start = period.start
         let rows = try await transaction.query(
             """
-            SELECT t.id, t.executed_at, t.cancelled_at, t.amended_at, t.side, t.venue, t.counterparty
+            SELECT t.id, t.executed_at, t.cancelled_at, t.cancellation, t.amended_at, t.side, t.venue, t.counterparty
             FROM trades t JOIN instruments i ON i.symbol = t.symbol
             WHERE t.account_id = \(accountID) AND i.is_derivative
               AND ((t.executed_at >= \(start) AND t.executed_at < \(period.end))
@@ -268,10 +268,13 @@ public struct RegulatoryReportService: Sendable {
                         counterpartyLEI: counterparty))
             }
             if let cancelledAt, cancelledAt >= start, cancelledAt < period.end {
+                // A bust is reported as an error (EROR); an early termination as a termination.
+                let bust = try row.decode("cancellation", as: String?.self) == TradeCancellation.bust.rawValue
                 derivatives.append(
                     .init(
-                        action: .terminate, tradeID: id, executedAt: executedAt, terminatedAt: cancelledAt, buy: buy,
-                        venueMIC: venue, counterpartyLEI: counterparty))
+                        action: bust ? .error : .terminate, tradeID: id, executedAt: executedAt,
+                        terminatedAt: bust ? nil : cancelledAt, buy: buy, venueMIC: venue,
+                        counterpartyLEI: counterparty))
             }
         }
         let document = EMIRTradeReport.document(reportingLEI: lei, derivatives: derivatives, reportedAt: Date())
@@ -281,6 +284,7 @@ public struct RegulatoryReportService: Sendable {
                 "new": String(derivatives.filter { $0.action == .new }.count),
                 "modified": String(derivatives.filter { $0.action == .modify }.count),
                 "terminated": String(derivatives.filter { $0.action == .terminate }.count),
+                "errors": String(derivatives.filter { $0.action == .error }.count),
                 "reportingCounterparty": lei, "schema": "auth.030.001.03 (generic ISO 20022)",
             ]
         )
@@ -295,21 +299,23 @@ public struct RegulatoryReportService: Sendable {
         let rows = try await transaction.query(
             """
             SELECT i.symbol, i.cusip, i.issuer_name, i.title_of_class,
-                   sum(CASE WHEN t.side = 'buy' THEN t.quantity ELSE -t.quantity END) AS quantity,
-                   (SELECT t2.price FROM trades t2 WHERE t2.symbol = i.symbol AND t2.executed_at < \(period.end)
-                    ORDER BY t2.executed_at DESC LIMIT 1) AS price
+                   sum(CASE WHEN t.side = 'buy' THEN t.quantity ELSE -t.quantity END) AS quantity
             FROM trades t JOIN instruments i ON i.symbol = t.symbol
             WHERE t.account_id = \(accountID) AND t.executed_at < \(period.end) AND i.is_13f_security
-              AND (t.cancelled_at IS NULL OR t.cancelled_at >= \(period.end))
+              AND (t.cancelled_at IS NULL OR (t.cancellation = 'termination' AND t.cancelled_at >= \(period.end)))
             GROUP BY i.symbol, i.cusip, i.issuer_name, i.title_of_class
             ORDER BY i.issuer_name, i.symbol
             """
         )
+        let prices = try await ValuationPrices.prices(
+            of: try rows.map { try $0.decode("symbol", as: String.self) }, before: period.end, in: transaction)
         var holdings: [Form13FHolding] = []
         var total: Int64 = 0
         for row in rows {
             let quantity = try row.decode("quantity", as: ExactDecimal.self)
-            guard quantity > .zero, let price = try row.decode("price", as: ExactDecimal?.self) else { continue }
+            guard quantity > .zero, let price = prices[try row.decode("symbol", as: String.self)]?.value else {
+                continue
+            }
             let value = (quantity * price).rounded(toScale: 0, rule: .halfEven)
             let shares = quantity.rounded(toScale: 0, rule: .halfEven)
             guard let cusip = try row.decode("cusip", as: String?.self),

@@ -8,21 +8,36 @@ public import ScryptexPostgres
 public struct ComplianceReferenceData: Sendable {
     public init() {}
 
-    /// Sets the reference price the fat-finger and best-execution checks compare against.
+    /// Records the market price of `symbol` at `asOf` (default: now). Every price is kept with
+    /// its time, so reports value holdings at the price of their valuation date; the latest one
+    /// is also the reference the fat-finger and best-execution checks compare against.
     public func setReferencePrice(
-        _ price: ExactDecimal, of symbol: String, audit: any AuditSink, in transaction: PostgresTransaction
+        _ price: ExactDecimal, of symbol: String, asOf: Date? = nil, audit: any AuditSink,
+        in transaction: PostgresTransaction, now: Date = Date()
     ) async throws {
         guard price > .zero else { throw ServiceError(.invalidInput, "field 'price': must be greater than 0") }
+        let asOf = asOf ?? now
+        guard asOf <= now.addingTimeInterval(60) else {
+            throw ServiceError(.invalidInput, "field 'asOf': \(Timestamp.format(asOf)) is in the future")
+        }
         try await requireInstrument(symbol, in: transaction)
         try await transaction.execute(
             """
-            INSERT INTO reference_prices (symbol, price) VALUES (\(symbol), \(price))
-            ON CONFLICT (symbol) DO UPDATE SET price = EXCLUDED.price, as_of = now()
+            INSERT INTO market_prices (symbol, as_of, price) VALUES (\(symbol), \(asOf), \(price))
+            ON CONFLICT (symbol, as_of) DO UPDATE SET price = EXCLUDED.price, recorded_at = now()
+            """
+        )
+        // The current reference is the latest price; an older one only fills the history.
+        try await transaction.execute(
+            """
+            INSERT INTO reference_prices (symbol, price, as_of) VALUES (\(symbol), \(price), \(asOf))
+            ON CONFLICT (symbol) DO UPDATE SET price = EXCLUDED.price, as_of = EXCLUDED.as_of
+                WHERE reference_prices.as_of <= EXCLUDED.as_of
             """
         )
         try await audit.record(
             "compliance.reference_price_set", objectType: "instrument", objectID: symbol, accountID: nil,
-            details: ["price": price.description], in: transaction)
+            details: ["price": price.description, "asOf": Timestamp.format(asOf)], in: transaction)
     }
 
     /// Puts an instrument on the restricted list: every trade in it is rejected.

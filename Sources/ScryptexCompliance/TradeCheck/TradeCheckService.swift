@@ -137,11 +137,18 @@ public struct TradeCheckService: Sendable {
     /// With `monitoring`, the booked position is checked at once (real-time monitoring): a
     /// position beyond the limit of the account or a parent, or worth more than
     /// `concentrationShare` of the account's AUM, raises an alert.
+    /// - Parameter executedAt: When the trade was executed (to the microsecond, as reports need
+    ///   it); nil: now. A time in the future is refused.
     public func book(
-        _ trade: TradeCheckRequest, arrivalPrice: ExactDecimal?, audit: any AuditSink,
+        _ trade: TradeCheckRequest, arrivalPrice: ExactDecimal?, executedAt: Date? = nil, audit: any AuditSink,
         monitoring: MonitoringService? = nil,
-        in transaction: PostgresTransaction
+        in transaction: PostgresTransaction, now: Date = Date()
     ) async throws -> (id: UUID, alerts: [ComplianceAlert]) {
+        let executedAt = executedAt ?? now
+        guard executedAt <= now.addingTimeInterval(60) else {
+            throw ServiceError(
+                .invalidInput, "field 'executedAt': \(Timestamp.format(executedAt)) is in the future")
+        }
         let instrument = try await Self.instrument(trade.symbol, in: transaction)
         let side = try TradeCheckRules.validate(trade, instrument: instrument)
         let chain = try await chain(of: trade.accountId, in: transaction)
@@ -149,9 +156,10 @@ public struct TradeCheckService: Sendable {
         let signed = side == .buy ? trade.quantity : -trade.quantity
         let rows = try await transaction.query(
             """
-            INSERT INTO trades (account_id, symbol, side, quantity, price, notional, venue, counterparty, arrival_price)
+            INSERT INTO trades
+                (account_id, symbol, side, quantity, price, notional, venue, counterparty, arrival_price, executed_at)
             VALUES (\(trade.accountId), \(trade.symbol), \(side.rawValue), \(trade.quantity), \(trade.price), \(notional),
-                    \(trade.venue), \(trade.counterparty), \(arrivalPrice))
+                    \(trade.venue), \(trade.counterparty), \(arrivalPrice), \(executedAt))
             RETURNING id
             """
         )
@@ -217,8 +225,11 @@ extension TradeCheckService {
 extension TradeCheckService {
     /// Cancels a booked trade: marked cancelled (never deleted, so reports can cancel it too) and
     /// its effect on the position reversed.
+    /// - Parameter kind: A bust (the trade was erroneous: reported as an error, never valued,
+    ///   never held) or an early termination (it stood until now).
     public func cancel(
-        _ tradeID: UUID, reason: String, audit: any AuditSink, in transaction: PostgresTransaction
+        _ tradeID: UUID, reason: String, kind: TradeCancellation = .bust, audit: any AuditSink,
+        in transaction: PostgresTransaction
     )
         async throws
     {
@@ -227,7 +238,8 @@ extension TradeCheckService {
         }
         let rows = try await transaction.query(
             """
-            UPDATE trades SET cancelled_at = now() WHERE id = \(tradeID) AND cancelled_at IS NULL
+            UPDATE trades SET cancelled_at = now(), cancellation = \(kind.rawValue)
+            WHERE id = \(tradeID) AND cancelled_at IS NULL
             RETURNING account_id, symbol, side, quantity
             """
         )
@@ -246,8 +258,16 @@ extension TradeCheckService {
         )
         try await audit.record(
             "trade.cancelled", objectType: "trade", objectID: tradeID.uuidString.lowercased(), accountID: accountID,
-            details: ["reason": reason], in: transaction)
+            details: ["reason": reason, "kind": kind.rawValue], in: transaction)
     }
+}
+
+/// Why a booked trade is cancelled.
+public enum TradeCancellation: String, Sendable, CaseIterable, Codable {
+    /// Erroneous: as if it had never been executed (EMIR `EROR`, MiFIR `Cxl`).
+    case bust
+    /// Ended early: it stood until it was cancelled (EMIR early termination).
+    case termination
 }
 
 extension TradeCheckService {
