@@ -40,6 +40,70 @@ struct CheckTradeTests {
         return (decision["decision"] as? String ?? "?", rules.compactMap { $0["rule"] as? String })
     }
 
+    /// Issue 17: a parent's limits bind the sum over its sub-accounts (the family figures come
+    /// from the database), and a parent whose KYC is suspended blocks its children.
+    @Test func aParentsLimitsAndKYCBindItsSubAccounts() async throws {
+        try await RouteHarness.with { harness in
+            let owner = [("Authorization", "Bearer " + (try await harness.apiKey(roles: ["owner"])))]
+            func create(_ name: String, parent: String? = nil) async throws -> String {
+                let parentField = parent.map { #","parentId":"\#($0)""# } ?? ""
+                let created = await harness.send(
+                    .post, "/api/enterprise/accounts", headers: owner,
+                    json:
+                        #"{"accountName":"\#(name)","accountType":"hedge_fund","legalName":"\#(name) LP","jurisdiction":"US","totalAUM":1000000000\#(parentField)}"#
+                )
+                let id = try #require(Self.json(created)["id"] as? String, "\(Self.text(created))")
+                _ = await harness.send(.post, "/api/enterprise/accounts/\(id)/kyc/submit", headers: owner)
+                let approved = await harness.send(
+                    .post, "/api/enterprise/accounts/\(id)/kyc/decision", headers: owner,
+                    json: #"{"status":"approved","reason":"verified"}"#)
+                #expect(approved.status.code == 200, "\(Self.text(approved))")
+                return id
+            }
+            let master = try await create("Master")
+            let limits = await harness.send(
+                .put, "/api/enterprise/accounts/\(master)/limits", headers: owner,
+                json: #"{"dailyNotional":150000,"positionLimits":{"ETH/USDC":50}}"#)
+            #expect(limits.status.code == 200, "\(Self.text(limits))")
+            let first = try await create("Fund A", parent: master)
+            let second = try await create("Fund B", parent: master)
+            _ = await harness.send(
+                .post, "/api/enterprise/compliance/reference-prices", headers: owner,
+                json: #"{"symbol":"ETH/USDC","price":2500}"#)
+            // Fund A buys 40 at 2,500: 100,000 today, long 40.
+            let booked = await harness.send(
+                .post, "/api/enterprise/trades", headers: owner,
+                json: #"{"accountId":"\#(first)","symbol":"ETH/USDC","side":"buy","quantity":40,"price":2500}"#)
+            #expect(booked.status.code == 201, "\(Self.text(booked))")
+            func check(_ quantity: Int, side: String = "buy") async -> HTTPResponse {
+                await harness.send(
+                    .post, "/api/enterprise/compliance/check-trade", headers: owner,
+                    json:
+                        #"{"accountId":"\#(second)","symbol":"ETH/USDC","side":"\#(side)","quantity":\#(quantity),"price":2500}"#
+                )
+            }
+            // Fund B alone holds nothing; the family would hold 40 + 20 = 60 > 50, while its day,
+            // 100,000 + 50,000, is exactly the limit.
+            #expect(Self.verdict(await check(20)) == ("rejected", ["position_limit"]))
+            #expect(Self.text(await check(20)).contains("beyond parent account Master's limit 50"))
+            // 21 more: 152,500 > 150,000 too.
+            #expect(Self.verdict(await check(21)) == ("rejected", ["daily_limit", "position_limit"]))
+            #expect(Self.verdict(await check(10)).0 == "approved")
+            // Fund B selling 10 (at 2,600: away from the family's buy, no wash) leaves the family
+            // long 30 and its day at 126,000.
+            let selling = await harness.send(
+                .post, "/api/enterprise/compliance/check-trade", headers: owner,
+                json: #"{"accountId":"\#(second)","symbol":"ETH/USDC","side":"sell","quantity":10,"price":2600}"#)
+            #expect(Self.verdict(selling).0 == "approved", "\(Self.text(selling))")
+            // The master's KYC suspended: its funds cannot trade.
+            let suspended = await harness.send(
+                .post, "/api/enterprise/accounts/\(master)/kyc/decision", headers: owner,
+                json: #"{"status":"suspended","reason":"periodic review overdue"}"#)
+            #expect(suspended.status.code == 200, "\(Self.text(suspended))")
+            #expect(Self.verdict(await check(1)) == ("rejected", ["account_state"]))
+        }
+    }
+
     @Test func everyRuleDecidesWithItsReason() async throws {
         try await RouteHarness.with { harness in
             try await SharedSanctions.loadSDN(into: harness)

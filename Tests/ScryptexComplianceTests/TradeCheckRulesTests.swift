@@ -77,6 +77,44 @@ struct TradeCheckRulesTests {
                 == "today's notional would be 160000, above parent account Master's daily limit 150000")
     }
 
+    /// Issue 17: a parent's daily and position limits bind the sum over its sub-accounts, and a
+    /// parent whose KYC is suspended blocks its children.
+    @Test func aParentsLimitsBindItsWholeFamily() throws {
+        let parentLimits = TradingLimits(
+            dailyNotional: ExactDecimal(150_000), positionLimits: ["BTC/USD": ExactDecimal(5)])
+        let parent = Self.account(Self.parentID, name: "Master", limits: parentLimits)
+        // Alone, the fund is inside both limits (40,000 today + 100,000; long 1 + 2)…
+        let alone = try Self.check(parent: parent) { $0.bookedToday = ExactDecimal(40_000) }
+        #expect(alone.decision == .approved, "\(alone.rules)")
+        // …but with its sister funds the family booked 130,000 today and holds 4: 230,000 > 150,000
+        // and 6 > 5.
+        let family = try Self.check(parent: parent) {
+            $0.bookedToday = ExactDecimal(40_000)
+            $0.familyFigures[Self.parentID] = .init(position: ExactDecimal(4), bookedToday: ExactDecimal(130_000))
+        }
+        #expect(family.decision == .rejected)
+        #expect(
+            Self.verdict("daily_limit", in: family)?.reason
+                == "today's notional would be 230000 (with its sub-accounts), above parent account Master's daily limit 150000"
+        )
+        #expect(
+            Self.verdict("position_limit", in: family)?.reason
+                == "position in BTC/USD would be 6 (with its sub-accounts) (now 4), beyond parent account Master's limit 5"
+        )
+        // Selling brings the family back inside: 4 − 2 = 2.
+        let selling = try Self.check(side: .sell, parent: parent) {
+            $0.familyFigures[Self.parentID] = .init(position: ExactDecimal(4), bookedToday: ExactDecimal(0))
+        }
+        #expect(Self.verdict("position_limit", in: selling)?.outcome == .pass)
+        for kyc in [KYCStatus.suspended, .rejected] {
+            let blocked = try Self.check(parent: Self.account(Self.parentID, name: "Master", kyc: kyc))
+            #expect(blocked.decision == .rejected)
+            #expect(
+                Self.verdict("account_state", in: blocked)?.reason
+                    == "the parent account Master's KYC is \(kyc.rawValue)")
+        }
+    }
+
     @Test func positionsCountTheSideOfTheOrder() throws {
         let limits = TradingLimits(positionLimits: ["BTC/USD": ExactDecimal(2)])
         let account = Self.account(Self.accountID, parent: Self.parentID, name: "Fund", limits: limits)

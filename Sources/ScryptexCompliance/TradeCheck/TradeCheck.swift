@@ -108,6 +108,21 @@ public struct TradeCheckContext: Sendable {
     public var referencePrice: ExactDecimal?
     public var restingOrders: [RestingOrder]
     public var recentTrades: [RecentTrade]
+    /// For each account of the chain, what its whole family (it and every sub-account below it)
+    /// holds and booked today: a parent's daily and position limits bind the sum. An account
+    /// missing here is taken alone (its own position and day).
+    public var familyFigures: [UUID: FamilyFigures] = [:]
+
+    /// One account's family figures in the order's instrument.
+    public struct FamilyFigures: Sendable, Equatable {
+        public var position: ExactDecimal
+        public var bookedToday: ExactDecimal
+
+        public init(position: ExactDecimal, bookedToday: ExactDecimal) {
+            self.position = position
+            self.bookedToday = bookedToday
+        }
+    }
 
     public init(
         accountChain: [InstitutionalAccount], positions: [String: ExactDecimal] = [:],
@@ -196,11 +211,19 @@ public struct TradeCheckRules: Sendable {
         let notional = try Self.notional(of: request)
         let account = context.accountChain[0]
 
-        switch account.kycStatus {
-        case .approved: rules.append(RuleOutcome("account_state", .pass, "KYC approved"))
-        default:
+        // A parent whose KYC is suspended or rejected blocks its sub-accounts, as its kill switch does.
+        if account.kycStatus != .approved {
             rules.append(
                 RuleOutcome("account_state", .fail, "the account's KYC is \(account.kycStatus.rawValue), not approved"))
+        } else if let blocked = context.accountChain.dropFirst().first(where: {
+            $0.kycStatus == .suspended || $0.kycStatus == .rejected
+        }) {
+            rules.append(
+                RuleOutcome(
+                    "account_state", .fail,
+                    "the parent account \(blocked.accountName)'s KYC is \(blocked.kycStatus.rawValue)"))
+        } else {
+            rules.append(RuleOutcome("account_state", .pass, "KYC approved"))
         }
 
         if let engaged = context.accountChain.first(where: \.killSwitchEngaged) {
@@ -213,8 +236,6 @@ public struct TradeCheckRules: Sendable {
         var instrumentProblem: String?
         var venueProblem: String?
         var maxOrder: (ExactDecimal, String)?
-        var daily: (ExactDecimal, String)?
-        var position: (ExactDecimal, String)?
         for (depth, holder) in context.accountChain.enumerated() {
             let label = depth == 0 ? "the account" : "parent account \(holder.accountName)"
             let limits = holder.limits
@@ -228,12 +249,6 @@ public struct TradeCheckRules: Sendable {
             if let value = limits.maxOrderNotional, maxOrder.map({ value < $0.0 }) ?? true {
                 maxOrder = (value, label)
             }
-            if let value = limits.dailyNotional, daily.map({ value < $0.0 }) ?? true {
-                daily = (value, label)
-            }
-            if let value = limits.positionLimits?[request.symbol], position.map({ value < $0.0 }) ?? true {
-                position = (value, label)
-            }
         }
         rules.append(
             RuleOutcome("instrument_allowed", instrumentProblem == nil ? .pass : .fail, instrumentProblem ?? "allowed"))
@@ -245,33 +260,8 @@ public struct TradeCheckRules: Sendable {
         } else {
             rules.append(RuleOutcome("order_limit", .pass, maxOrder.map { "within \($0.0)" } ?? "no order limit"))
         }
-        let dayTotal = try context.bookedToday.adding(notional, figure: "today's notional with this order")
-        if let (limit, label) = daily, dayTotal > limit {
-            rules.append(
-                RuleOutcome(
-                    "daily_limit", .fail, "today's notional would be \(dayTotal), above \(label)'s daily limit \(limit)"
-                ))
-        } else {
-            rules.append(RuleOutcome("daily_limit", .pass, daily.map { "\(dayTotal) of \($0.0)" } ?? "no daily limit"))
-        }
-        let current = context.positions[request.symbol] ?? .zero
-        let after =
-            side == .buy
-            ? try current.adding(request.quantity, figure: "the position after this order")
-            : try current.subtracting(request.quantity, figure: "the position after this order")
-        let absolute = after.isNegative ? -after : after
-        if let (limit, label) = position, absolute > limit {
-            rules.append(
-                RuleOutcome(
-                    "position_limit", .fail,
-                    "position in \(request.symbol) would be \(after) (now \(current)), beyond \(label)'s limit \(limit)"
-                ))
-        } else {
-            rules.append(
-                RuleOutcome(
-                    "position_limit", .pass,
-                    position.map { "position would be \(after) of ±\($0.0)" } ?? "no position limit"))
-        }
+        rules.append(try familyLimit(.daily, request: request, side: side, notional: notional, context: context))
+        rules.append(try familyLimit(.position, request: request, side: side, notional: notional, context: context))
 
         if let reason = context.restricted[request.symbol] {
             rules.append(RuleOutcome("restricted_list", .fail, "\(request.symbol) is restricted: \(reason)"))
@@ -342,6 +332,59 @@ public struct TradeCheckRules: Sendable {
 }
 
 extension TradeCheckRules {
+    enum FamilyLimit { case daily, position }
+
+    /// The daily-notional or position rule: every account of the chain with such a limit binds
+    /// the sum over its family (it and its sub-accounts) with this order; the nearest account
+    /// whose limit would be passed is named.
+    func familyLimit(
+        _ kind: FamilyLimit, request: TradeCheckRequest, side: TradeCheckRequest.Side, notional: ExactDecimal,
+        context: TradeCheckContext
+    ) throws(ServiceError) -> RuleOutcome {
+        let own = TradeCheckContext.FamilyFigures(
+            position: context.positions[request.symbol] ?? .zero, bookedToday: context.bookedToday)
+        // The pass reason names the limit with the least headroom left.
+        var tightest: (reason: String, headroom: ExactDecimal)?
+        for (depth, holder) in context.accountChain.enumerated() {
+            let label = depth == 0 ? "the account" : "parent account \(holder.accountName)"
+            let family = context.familyFigures[holder.id] ?? own
+            let scope = context.familyFigures[holder.id] == nil ? "" : " (with its sub-accounts)"
+            switch kind {
+            case .daily:
+                guard let limit = holder.limits.dailyNotional else { continue }
+                let total = try family.bookedToday.adding(notional, figure: "today's notional with this order")
+                if total > limit {
+                    return RuleOutcome(
+                        "daily_limit", .fail,
+                        "today's notional would be \(total)\(scope), above \(label)'s daily limit \(limit)")
+                }
+                if tightest.map({ limit - total < $0.headroom }) ?? true {
+                    tightest = ("\(total) of \(limit)", limit - total)
+                }
+            case .position:
+                guard let limit = holder.limits.positionLimits?[request.symbol] else { continue }
+                let after =
+                    side == .buy
+                    ? try family.position.adding(request.quantity, figure: "the position after this order")
+                    : try family.position.subtracting(request.quantity, figure: "the position after this order")
+                let absolute = after.isNegative ? -after : after
+                if absolute > limit {
+                    return RuleOutcome(
+                        "position_limit", .fail,
+                        "position in \(request.symbol) would be \(after)\(scope) (now \(family.position)), beyond \(label)'s limit \(limit)"
+                    )
+                }
+                if tightest.map({ limit - absolute < $0.headroom }) ?? true {
+                    tightest = ("position would be \(after) of ±\(limit)", limit - absolute)
+                }
+            }
+        }
+        switch kind {
+        case .daily: return RuleOutcome("daily_limit", .pass, tightest?.reason ?? "no daily limit")
+        case .position: return RuleOutcome("position_limit", .pass, tightest?.reason ?? "no position limit")
+        }
+    }
+
     /// The fat-finger rule: the order's distance from the reference price. The comparison is
     /// exact — `|price − reference| > band × reference`, no division, nothing rounded — so a price
     /// 10.00004 % away is past a 10 % band; the reason shows the distance to 6 decimals of a

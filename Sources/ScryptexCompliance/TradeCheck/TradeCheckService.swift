@@ -125,11 +125,48 @@ public struct TradeCheckService: Sendable {
         }
         var restricted: [String: String] = [:]
         if let reason = try figures.decode("restricted", as: String?.self) { restricted[request.symbol] = reason }
-        return TradeCheckContext(
+        var context = TradeCheckContext(
             accountChain: chain, positions: positions,
             bookedToday: try figures.decode("booked_today", as: ExactDecimal.self),
             restricted: restricted, referencePrice: try figures.decode("reference_price", as: ExactDecimal?.self),
             restingOrders: resting, recentTrades: recent)
+        context.familyFigures = try await familyFigures(
+            of: chain.filter { $0.limits.dailyNotional != nil || $0.limits.positionLimits?[request.symbol] != nil }
+                .map(\.id),
+            symbol: request.symbol, in: transaction)
+        return context
+    }
+
+    /// For each of `accounts`, the position in `symbol` and today's booked notional summed over
+    /// the account and every sub-account below it (one query; none for accounts without a
+    /// family limit).
+    func familyFigures(
+        of accounts: [UUID], symbol: String, in transaction: PostgresTransaction
+    ) async throws -> [UUID: TradeCheckContext.FamilyFigures] {
+        guard !accounts.isEmpty else { return [:] }
+        let rows = try await transaction.query(
+            """
+            WITH RECURSIVE family AS (
+                SELECT id, id AS head FROM institutional_accounts WHERE id = ANY(\(accounts)::uuid[])
+                UNION ALL
+                SELECT a.id, f.head FROM institutional_accounts a JOIN family f ON a.parent_id = f.id
+            )
+            SELECT f.head,
+                   coalesce((SELECT sum(p.quantity) FROM positions p
+                             WHERE p.symbol = \(symbol) AND p.account_id = ANY(array_agg(f.id))), 0) AS position,
+                   coalesce((SELECT sum(t.notional) FROM trades t
+                             WHERE t.account_id = ANY(array_agg(f.id)) AND t.executed_at >= date_trunc('day', now())
+                               AND t.cancelled_at IS NULL), 0) AS booked_today
+            FROM family f GROUP BY f.head
+            """
+        )
+        var figures: [UUID: TradeCheckContext.FamilyFigures] = [:]
+        for row in rows {
+            figures[try row.decode("head", as: UUID.self)] = TradeCheckContext.FamilyFigures(
+                position: try row.decode("position", as: ExactDecimal.self).normalized,
+                bookedToday: try row.decode("booked_today", as: ExactDecimal.self))
+        }
+        return figures
     }
 
     /// Books an execution: the trade, the position, and the audit record, in one transaction.
