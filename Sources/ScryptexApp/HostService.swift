@@ -333,7 +333,7 @@ extension HostService {
         routes.add(InstitutionalRoutes(defaultJurisdiction: configuration.defaultJurisdiction, services: services))
         routes.add(
             ComplianceRoutes(
-                monitoringEnabled: configuration.complianceMonitoringEnabled,
+                monitoringEnabled: configuration.complianceMonitoringEnabled, rules: configuration.tradeCheckRules,
                 sanctions: sanctions ?? SanctionsRegistry(pool: pool, logger: logger)))
         routes.add(
             ReportRoutes(

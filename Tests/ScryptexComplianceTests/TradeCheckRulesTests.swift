@@ -143,6 +143,24 @@ struct TradeCheckRulesTests {
         #expect(Self.verdict("price_band", in: noReference)?.outcome == .review)
     }
 
+    /// Issue 17: a stale reference price no longer vouches for a price; venues are MICs in any case.
+    @Test func staleReferencePricesGoToReviewAndVenuesIgnoreCase() throws {
+        let fresh = try Self.check { $0.referencePriceAgeSeconds = 86_400 }
+        #expect(Self.verdict("price_band", in: fresh)?.outcome == .pass)
+        let stale = try Self.check { $0.referencePriceAgeSeconds = 86_401 + 3 * 3_600 }
+        #expect(stale.decision == .review)
+        #expect(
+            Self.verdict("price_band", in: stale)?.reason
+                == "the reference price for BTC/USD is 27 h old, older than 24 h: it no longer vouches for the price")
+        let venues = TradingLimits(allowedVenues: ["COINBASE", "XNAS"])
+        let account = Self.account(Self.accountID, parent: Self.parentID, name: "Fund", limits: venues)
+        // The order's venue is "coinbase".
+        #expect(Self.verdict("venue_allowed", in: try Self.check(account: account))?.outcome == .pass)
+        let elsewhere = Self.account(
+            Self.accountID, parent: Self.parentID, name: "Fund", limits: TradingLimits(allowedVenues: ["XNAS"]))
+        #expect(Self.verdict("venue_allowed", in: try Self.check(account: elsewhere))?.outcome == .fail)
+    }
+
     /// Deviations a hair past each band, computed exactly, with the reason saying so.
     @Test(arguments: [
         ("110.00004", "fail", "10.00004"),  // past the 10 % band: rejected (was review after rounding)

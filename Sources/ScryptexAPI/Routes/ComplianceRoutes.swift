@@ -9,14 +9,17 @@ import ScryptexTenancy
 /// `/api/enterprise/compliance/…`, trade booking and transfers: pre-trade checks, screening,
 /// monitoring alerts, the tenant's reference data, best execution and compliance status.
 public struct ComplianceRoutes: RouteCollection {
-    let checks = TradeCheckService()
+    let checks: TradeCheckService
     let referenceData = ComplianceReferenceData()
     let monitoring: MonitoringService
     let sanctions: SanctionsRegistry
 
-    /// - Parameter monitoringEnabled: Whether bookings and transfers raise AML alerts
-    ///   (`COMPLIANCE_MONITORING_ENABLED`).
-    public init(monitoringEnabled: Bool, sanctions: SanctionsRegistry) {
+    /// - Parameters:
+    ///   - monitoringEnabled: Whether bookings and transfers raise AML alerts
+    ///     (`COMPLIANCE_MONITORING_ENABLED`).
+    ///   - rules: The pre-trade rules' thresholds (`REFERENCE_PRICE_MAX_AGE` among them).
+    public init(monitoringEnabled: Bool, rules: TradeCheckRules = TradeCheckRules(), sanctions: SanctionsRegistry) {
+        checks = TradeCheckService(rules: rules)
         monitoring = MonitoringService(enabled: monitoringEnabled)
         self.sanctions = sanctions
     }

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 package import ScryptexACME
 import ScryptexAPI
+import ScryptexCompliance
 package import ScryptexCore
 import ScryptexCrypto
 package import ScryptexIdentity
@@ -131,6 +132,12 @@ extension Configuration {
         WhiteLabelInstances.Options(
             platformDomain: platformDomain, tenantSchema: SchemaPlans.tenant,
             defaultRevenueSharePercent: partnerRevenueShareDefault)
+    }
+
+    var tradeCheckRules: TradeCheckRules {
+        var rules = TradeCheckRules()
+        rules.referencePriceMaxAgeSeconds = referencePriceMaxAgeSeconds
+        return rules
     }
 
     var acmeOptions: ACMECertificates.Options {

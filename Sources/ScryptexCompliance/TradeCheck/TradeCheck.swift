@@ -106,6 +106,8 @@ public struct TradeCheckContext: Sendable {
     public var bookedToday: ExactDecimal
     public var restricted: [String: String]
     public var referencePrice: ExactDecimal?
+    /// How old the reference price is, in seconds (nil: unknown, taken as current).
+    public var referencePriceAgeSeconds: Int?
     public var restingOrders: [RestingOrder]
     public var recentTrades: [RecentTrade]
     /// For each account of the chain, what its whole family (it and every sub-account below it)
@@ -146,6 +148,8 @@ public struct TradeCheckRules: Sendable {
     public var priceBandReview = ExactDecimal(significand: 5, scale: 2)
     /// …and beyond this it is rejected as a likely fat finger.
     public var priceBandReject = ExactDecimal(significand: 10, scale: 2)
+    /// A reference price older than this no longer vouches for a price: the order goes to review.
+    public var referencePriceMaxAgeSeconds = 86_400
     /// Name-screening scores from here go to review; from `sanctionsReject` they are rejected.
     public var sanctionsReview = 0.88
     public var sanctionsReject = 0.95
@@ -242,7 +246,10 @@ public struct TradeCheckRules: Sendable {
             if instrumentProblem == nil, let allowed = limits.allowedInstruments, !allowed.contains(request.symbol) {
                 instrumentProblem = "\(request.symbol) is not among the instruments \(label) allows"
             }
-            if venueProblem == nil, let allowed = limits.allowedVenues, !allowed.contains(request.venue ?? "") {
+            // Venues are MICs: compared without regard to case.
+            if venueProblem == nil, let allowed = limits.allowedVenues,
+                !allowed.contains(where: { $0.uppercased() == (request.venue ?? "").uppercased() })
+            {
                 venueProblem = "venue '\(request.venue ?? "none")' is not among the venues \(label) allows"
             }
             // The tightest limit along the chain binds; the nearest holder names it on a tie.
@@ -269,7 +276,16 @@ public struct TradeCheckRules: Sendable {
             rules.append(RuleOutcome("restricted_list", .pass, "not restricted"))
         }
 
-        rules.append(priceBand(request.price, reference: context.referencePrice, symbol: request.symbol))
+        if let age = context.referencePriceAgeSeconds, age > referencePriceMaxAgeSeconds, context.referencePrice != nil
+        {
+            rules.append(
+                RuleOutcome(
+                    "price_band", .review,
+                    "the reference price for \(request.symbol) is \(Self.duration(age)) old, older than \(Self.duration(referencePriceMaxAgeSeconds)): it no longer vouches for the price"
+                ))
+        } else {
+            rules.append(priceBand(request.price, reference: context.referencePrice, symbol: request.symbol))
+        }
 
         let crossing = context.restingOrders.first { order in
             order.side != side && (side == .buy ? order.price <= request.price : order.price >= request.price)
@@ -332,6 +348,16 @@ public struct TradeCheckRules: Sendable {
 }
 
 extension TradeCheckRules {
+    /// `90 s`, `3 min`, `26 h`, `3 d`: an age as a person reads it (whole units, rounded down).
+    static func duration(_ seconds: Int) -> String {
+        switch seconds {
+        case ..<120: "\(seconds) s"
+        case ..<7_200: "\(seconds / 60) min"
+        case ..<172_800: "\(seconds / 3_600) h"
+        default: "\(seconds / 86_400) d"
+        }
+    }
+
     enum FamilyLimit { case daily, position }
 
     /// The daily-notional or position rule: every account of the chain with such a limit binds

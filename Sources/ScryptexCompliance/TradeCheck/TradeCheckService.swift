@@ -85,7 +85,9 @@ public struct TradeCheckService: Sendable {
                  WHERE account_id = \(request.accountId) AND executed_at >= date_trunc('day', now())
                    AND cancelled_at IS NULL) AS booked_today,
               (SELECT reason FROM restricted_instruments WHERE symbol = \(request.symbol)) AS restricted,
-              (SELECT price FROM reference_prices WHERE symbol = \(request.symbol)) AS reference_price
+              (SELECT price FROM reference_prices WHERE symbol = \(request.symbol)) AS reference_price,
+              (SELECT extract(epoch FROM now() - as_of)::bigint FROM reference_prices WHERE symbol = \(request.symbol))
+                AS reference_age
             """
         ).firstRow
         // The account family: everything under the same top-level account.
@@ -130,6 +132,7 @@ public struct TradeCheckService: Sendable {
             bookedToday: try figures.decode("booked_today", as: ExactDecimal.self),
             restricted: restricted, referencePrice: try figures.decode("reference_price", as: ExactDecimal?.self),
             restingOrders: resting, recentTrades: recent)
+        context.referencePriceAgeSeconds = try figures.decode("reference_age", as: Int?.self)
         context.familyFigures = try await familyFigures(
             of: chain.filter { $0.limits.dailyNotional != nil || $0.limits.positionLimits?[request.symbol] != nil }
                 .map(\.id),
