@@ -49,6 +49,13 @@ struct RegulatoryReportTests {
                 .post, "/api/enterprise/compliance/instruments", headers: owner,
                 json: #"{"symbol":"GBTC/USD","priceDecimals":2,"quantityDecimals":0,"is13FSecurity":true}"#)
             #expect(missingCUSIP.status.code == 400)
+            let badCheckDigit = await harness.send(
+                .post, "/api/enterprise/compliance/instruments", headers: owner,
+                json:
+                    #"{"symbol":"GBTC/USD","priceDecimals":2,"quantityDecimals":0,"is13FSecurity":true,"cusip":"389375107","issuerName":"GRAYSCALE BITCOIN TRUST","titleOfClass":"SHS"}"#
+            )
+            #expect(badCheckDigit.status.code == 400)
+            #expect(String(decoding: badCheckDigit.body, as: UTF8.self).contains("check digit"))
             let badName = await harness.send(
                 .post, "/api/enterprise/compliance/instruments", headers: owner,
                 json:

@@ -93,8 +93,14 @@ public struct ComplianceReferenceData: Sendable {
                 throw ServiceError(.invalidInput, "fields 'priceDecimals' and 'quantityDecimals': 0 to 18")
             }
             guard is13FSecurity == true else { return }
-            guard let cusip, cusip.count == 9, cusip.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else {
+            guard let cusip else {
                 throw ServiceError(.invalidInput, "field 'cusip': a 13(f) security needs its 9-character CUSIP")
+            }
+            guard CUSIP.isValid(cusip) else {
+                throw ServiceError(
+                    .invalidInput,
+                    "field 'cusip': '\(cusip)' is not a CUSIP (8 capital letters or digits and a check digit that verifies)"
+                )
             }
             guard let issuerName, (1...150).contains(issuerName.count), let titleOfClass,
                 (1...150).contains(titleOfClass.count)
@@ -156,6 +162,33 @@ public struct ComplianceReferenceData: Sendable {
             + "\"checkedBy\":\(JSONString.quoted(try row.decode("checked_by", as: String.self))),"
             + "\"request\":\(try row.decode("request", as: String.self)),"
             + "\"outcome\":\(try row.decode("outcome", as: String.self))}"
+    }
+}
+
+/// CUSIPs (ANSI X9.6): 6 characters of issuer, 2 of issue, a check digit — the "modulus 10
+/// double add double" sum over the first eight (digits as themselves, A = 10 … Z = 35, `*` 36,
+/// `@` 37, `#` 38; every second one doubled; the digits of each product added).
+public enum CUSIP {
+    public static func isValid(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        guard bytes.count == 9, let check = (bytes[8] >= 48 && bytes[8] <= 57) ? Int(bytes[8] - 48) : nil else {
+            return false
+        }
+        var sum = 0
+        for (position, byte) in bytes[0..<8].enumerated() {
+            let value: Int
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): value = Int(byte - UInt8(ascii: "0"))
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"): value = Int(byte - UInt8(ascii: "A")) + 10
+            case UInt8(ascii: "*"): value = 36
+            case UInt8(ascii: "@"): value = 37
+            case UInt8(ascii: "#"): value = 38
+            default: return false
+            }
+            let weighted = position % 2 == 1 ? value * 2 : value
+            sum += weighted / 10 + weighted % 10
+        }
+        return (10 - sum % 10) % 10 == check
     }
 }
 
