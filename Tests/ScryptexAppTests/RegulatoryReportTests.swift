@@ -198,6 +198,13 @@ struct RegulatoryReportTests {
             #expect(future.status.code == 400)
             #expect(String(decoding: future.body, as: UTF8.self).contains("executedAt"))
 
+            // A quarter with no holdings has nothing to file: the report says so, with no document.
+            let (emptySummary, emptyDocument) = try await Self.generate(
+                "form_13f", period: "2026-Q1", account: account, harness: harness, headers: owner)
+            #expect(emptySummary["holdings"] == "0")
+            #expect(emptySummary["noDocument"]?.contains("no information table to file") == true)
+            #expect(emptyDocument.contains("no 13(f) securities were held at the end of 2026-Q1"))
+
             // No reference price for the quarter's end: the last trade that stands, never the bust.
             let expected = Decimal(5_000) * Decimal(400)
             var (summary, xml) = try await Self.generate(

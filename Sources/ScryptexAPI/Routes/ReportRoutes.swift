@@ -88,6 +88,7 @@ public struct ReportRoutes: RouteCollection {
         case "document":
             // The filing itself (EDGAR XML for Form 13F).
             guard let document, let contentType = report.contentType else {
+                if let reason = report.summary?["noDocument"] { throw HTTPProblem.notFound(reason) }
                 throw HTTPProblem(.conflict, type: .notReady, detail: "the report is \(report.status), not completed")
             }
             return HTTPResponse(status: .ok, contentType: contentType, body: Array(document.utf8))

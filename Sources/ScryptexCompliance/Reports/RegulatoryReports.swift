@@ -106,8 +106,8 @@ public struct RegulatoryReportService: Sendable {
         guard let row = rows.first else { throw ServiceError(.notFound, "no report \(id)") }
         let accountID = try row.decode("account_id", as: UUID.self)
         let period = try ReportPeriod(parsing: try row.decode("period", as: String.self))
-        let document: String
-        let summary: [String: String]
+        var document: String?
+        var summary: [String: String]
         var contentType = "application/xml"
         var csv: String?
         switch Kind(rawValue: try row.decode("report_type", as: String.self)) {
@@ -124,15 +124,23 @@ public struct RegulatoryReportService: Sendable {
             contentType = "application/json"
         default:
             let holdings = try await form13FHoldings(of: accountID, at: period, in: transaction)
-            document = Form13F.informationTable(holdings.holdings)
             summary = [
                 "holdings": String(holdings.holdings.count), "totalValue": String(holdings.total),
                 "filingThreshold": Form13F.filingThreshold.description,
                 "thresholdMet": holdings.total >= 100_000_000 ? "true" : "false", "valuedAsOf": period.lastDay,
-                "valuation": "quantity at quarter end × the last trade price on or before it, whole dollars, half-even",
+                "valuation":
+                    "quantity at quarter end × the reference price in force then (else the last trade not busted), whole dollars, half-even",
             ]
+            if holdings.holdings.isEmpty {
+                // An information table needs at least one line (the schema): an empty quarter has
+                // nothing to file, which the report says instead of storing an invalid document.
+                summary["noDocument"] =
+                    "no 13(f) securities were held at the end of \(period): there is no information table to file"
+            } else {
+                document = Form13F.informationTable(holdings.holdings)
+            }
         }
-        let checksum = SHA256.hexDigest(document)
+        let checksum = document.map { SHA256.hexDigest($0) }
         try await transaction.execute(
             """
             UPDATE regulatory_reports SET status = 'completed', document = \(document), checksum = \(checksum),
@@ -143,7 +151,7 @@ public struct RegulatoryReportService: Sendable {
         )
         try await audit.record(
             "report.generated", objectType: "regulatory_report", objectID: id.uuidString.lowercased(),
-            accountID: accountID, details: ["checksum": checksum], in: transaction)
+            accountID: accountID, details: ["checksum": checksum ?? "none"], in: transaction)
     }
 
     /// Marks a report failed (the job's last attempt failed).
