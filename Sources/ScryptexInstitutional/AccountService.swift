@@ -214,8 +214,10 @@ public struct AccountService: Sendable {
     // MARK: - KYC
 
     /// Sends the account to the KYC provider: `pending` (or `rejected`) → `in_review`.
+    /// - Parameter actor: Who submits (the audit trail's name for the principal): the one person
+    ///   who may not approve the account afterwards.
     public func submitForReview(
-        _ id: UUID, audit: any AuditSink, in transaction: PostgresTransaction
+        _ id: UUID, actor: String, audit: any AuditSink, in transaction: PostgresTransaction
     ) async throws
         -> InstitutionalAccount
     {
@@ -225,12 +227,13 @@ public struct AccountService: Sendable {
             "UPDATE institutional_accounts SET kyc_provider = \(kycProvider.name), kyc_reference = \(submission.reference) WHERE id = \(id)"
         )
         return try await transition(
-            id, to: .inReview, reason: "submitted to \(kycProvider.name)", audit: audit, in: transaction)
+            id, to: .inReview, reason: "submitted to \(kycProvider.name)", actor: actor, audit: audit, in: transaction)
     }
 
-    /// Moves the KYC state along an allowed edge, recording who and why.
+    /// Moves the KYC state along an allowed edge, recording who and why. An approval needs a
+    /// second person (four eyes): whoever put the account in review cannot approve it.
     public func transition(
-        _ id: UUID, to next: KYCStatus, reason: String, reviewDue: Date? = nil, audit: any AuditSink,
+        _ id: UUID, to next: KYCStatus, reason: String, reviewDue: Date? = nil, actor: String, audit: any AuditSink,
         in transaction: PostgresTransaction
     ) async throws -> InstitutionalAccount {
         let reason = try Self.text(reason, field: "reason")
@@ -241,6 +244,20 @@ public struct AccountService: Sendable {
                 .conflict,
                 "field 'status': KYC cannot go from \(account.kycStatus.rawValue) to \(next.rawValue); from \(account.kycStatus.rawValue) it can go to \(allowed)"
             )
+        }
+        if next == .approved {
+            let submitter = try await transaction.query(
+                """
+                SELECT actor FROM kyc_events WHERE account_id = \(id) AND to_status = 'in_review'
+                ORDER BY occurred_at DESC LIMIT 1
+                """
+            ).first?.decode("actor", as: String.self)
+            if submitter == actor {
+                throw ServiceError(
+                    .forbidden,
+                    "four eyes: \(actor) put this account in review and cannot also approve it; another person with compliance.manage must"
+                )
+            }
         }
         // An approval sets the next periodic review (a year by default).
         let formatter = ISO8601DateFormatter()
@@ -257,7 +274,7 @@ public struct AccountService: Sendable {
         try await transaction.execute(
             """
             INSERT INTO kyc_events (account_id, from_status, to_status, reason, actor)
-            VALUES (\(id), \(account.kycStatus.rawValue), \(next.rawValue), \(reason), 'see audit')
+            VALUES (\(id), \(account.kycStatus.rawValue), \(next.rawValue), \(reason), \(actor))
             """
         )
         try await audit.record(

@@ -45,6 +45,7 @@ struct CheckTradeTests {
     @Test func aParentsLimitsAndKYCBindItsSubAccounts() async throws {
         try await RouteHarness.with { harness in
             let owner = [("Authorization", "Bearer " + (try await harness.apiKey(roles: ["owner"])))]
+            let officer = [("Authorization", "Bearer " + (try await harness.apiKey(roles: ["compliance_officer"])))]
             func create(_ name: String, parent: String? = nil) async throws -> String {
                 let parentField = parent.map { #","parentId":"\#($0)""# } ?? ""
                 let created = await harness.send(
@@ -55,7 +56,7 @@ struct CheckTradeTests {
                 let id = try #require(Self.json(created)["id"] as? String, "\(Self.text(created))")
                 _ = await harness.send(.post, "/api/enterprise/accounts/\(id)/kyc/submit", headers: owner)
                 let approved = await harness.send(
-                    .post, "/api/enterprise/accounts/\(id)/kyc/decision", headers: owner,
+                    .post, "/api/enterprise/accounts/\(id)/kyc/decision", headers: officer,
                     json: #"{"status":"approved","reason":"verified"}"#)
                 #expect(approved.status.code == 200, "\(Self.text(approved))")
                 return id
@@ -126,8 +127,9 @@ struct CheckTradeTests {
             #expect(Self.verdict(await check(order)).0 == "rejected")
             #expect(Self.verdict(await check(order)).1.contains("account_state"))
             _ = await harness.send(.post, "/api/enterprise/accounts/\(id)/kyc/submit", headers: owner)
+            let officer = [("Authorization", "Bearer " + (try await harness.apiKey(roles: ["compliance_officer"])))]
             _ = await harness.send(
-                .post, "/api/enterprise/accounts/\(id)/kyc/decision", headers: owner,
+                .post, "/api/enterprise/accounts/\(id)/kyc/decision", headers: officer,
                 json: #"{"status":"approved","reason":"verified"}"#)
             _ = await harness.send(
                 .put, "/api/enterprise/accounts/\(id)/limits", headers: owner,

@@ -29,8 +29,10 @@ struct HardeningTests {
         )
         let id = try #require(Self.json(created)["id"] as? String, "\(Self.text(created))")
         _ = await harness.send(.post, "/api/enterprise/accounts/\(id)/kyc/submit", headers: owner)
+        // A second person approves (four eyes).
+        let officer = [("Authorization", "Bearer " + (try await harness.apiKey(roles: ["compliance_officer"])))]
         _ = await harness.send(
-            .post, "/api/enterprise/accounts/\(id)/kyc/decision", headers: owner,
+            .post, "/api/enterprise/accounts/\(id)/kyc/decision", headers: officer,
             json: #"{"status":"approved","reason":"verified"}"#)
         return id
     }

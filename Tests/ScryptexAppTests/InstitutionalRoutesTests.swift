@@ -97,8 +97,15 @@ struct InstitutionalRoutesTests {
             #expect(
                 await harness.send(.post, "/api/enterprise/accounts/\(id)/kyc/submit", headers: owner).status.code
                     == 200)
-            let approved = await harness.send(
+            // Four eyes: whoever submitted cannot approve; a second person can.
+            let selfApproved = await harness.send(
                 .post, "/api/enterprise/accounts/\(id)/kyc/decision", headers: owner,
+                json: #"{"status":"approved","reason":"documents verified"}"#)
+            #expect(selfApproved.status.code == 403)
+            #expect(Self.text(selfApproved).contains("four eyes"), "\(Self.text(selfApproved))")
+            let officer = [("Authorization", "Bearer " + (try await harness.apiKey(roles: ["compliance_officer"])))]
+            let approved = await harness.send(
+                .post, "/api/enterprise/accounts/\(id)/kyc/decision", headers: officer,
                 json: #"{"status":"approved","reason":"documents verified"}"#)
             #expect(Self.json(approved)["kycStatus"] as? String == "approved", "\(Self.text(approved))")
             #expect(Self.json(approved)["kycReviewDue"] != nil)

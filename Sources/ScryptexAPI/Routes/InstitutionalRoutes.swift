@@ -111,7 +111,7 @@ public struct InstitutionalRoutes: RouteCollection {
     @Sendable func submitForReview(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
         let id = try call.accountID()
         let account = try await call.scope.withTransaction {
-            try await accounts.submitForReview(id, audit: call.audit, in: $0)
+            try await accounts.submitForReview(id, actor: call.principal.actor, audit: call.audit, in: $0)
         }
         return try .json(encoding: account)
     }
@@ -131,7 +131,8 @@ public struct InstitutionalRoutes: RouteCollection {
         }
         let account = try await call.scope.withTransaction {
             try await accounts.transition(
-                id, to: status, reason: body.reason, reviewDue: body.reviewDue, audit: call.audit, in: $0)
+                id, to: status, reason: body.reason, reviewDue: body.reviewDue, actor: call.principal.actor,
+                audit: call.audit, in: $0)
         }
         return try .json(encoding: account)
     }
