@@ -285,7 +285,7 @@ struct RegulatoryReportTests {
                 json: #"{"reason":"booked twice"}"#)
             #expect(again.status.code == 404)
             try await harness.pool.execute(
-                "UPDATE t_acme.trades SET executed_at = '2026-05-04T09:30:00Z', cancelled_at = CASE WHEN cancelled_at IS NULL THEN NULL ELSE timestamptz '2026-05-04T10:00:00Z' END"
+                "UPDATE t_acme.trades SET executed_at = '2026-05-04T09:30:00.123456Z', cancelled_at = CASE WHEN cancelled_at IS NULL THEN NULL ELSE timestamptz '2026-05-04T10:00:00Z' END"
             )
             let requested = await harness.send(
                 .post, "/api/enterprise/accounts/\(id)/compliance/reports", headers: owner,
@@ -303,6 +303,16 @@ struct RegulatoryReportTests {
             #expect(xml.components(separatedBy: "<Cxl>").count - 1 == 1)
             #expect(xml.contains("<TradVn>XNAS</TradVn>") && xml.contains("<TradVn>XOFF</TradVn>"))
             #expect(xml.contains("<Id>US19260Q1076</Id>") && !xml.contains("ETH"))
+            // Issue 17: the trading time to the microsecond (RTS 25), not truncated to the second;
+            // transaction references in RTS 22's character set (capital letters and digits).
+            #expect(xml.contains("<TradDt>2026-05-04T09:30:00.123456Z</TradDt>"), "\(xml)")
+            let references = xml.components(separatedBy: "<TxId>").dropFirst().map { $0.prefix { $0 != "<" } }
+            #expect(references.count == 4)
+            #expect(
+                references.allSatisfy { reference in
+                    (1...52).contains(reference.count)
+                        && reference.allSatisfy { ("A"..."Z").contains($0) || ("0"..."9").contains($0) }
+                }, "\(references)")
             let (status, output) = try await Self.validate(
                 xml, schema: Self.schemas + "/mifir_rts22/auth.016.001.03.xsd")
             #expect(status == 0, "xmllint: \(output)")

@@ -1,4 +1,5 @@
 public import Foundation
+import ScryptexCore
 
 /// EMIR REFIT derivative trade reports as ISO 20022 `auth.030.001.03` (`DerivsTradRpt`): a
 /// `New` for each derivative executed in the period, a `Mod` for each one amended in it, and a
@@ -66,7 +67,7 @@ public enum EMIRTradeReport {
                 ?? "<OthrCtrPty/>"
             var transaction = "<TxId><UnqTxIdr>\(uti(lei: reportingLEI, tradeID: derivative.tradeID))</UnqTxIdr></TxId>"
             transaction += "<PltfmIdr>\(derivative.venueMIC ?? "XXXX")</PltfmIdr>"
-            transaction += "<ExctnTmStmp>\(timestamp.string(from: derivative.executedAt))</ExctnTmStmp>"
+            transaction += "<ExctnTmStmp>\(Timestamp.formatMicroseconds(derivative.executedAt))</ExctnTmStmp>"
             transaction += "<FctvDt>\(day.string(from: derivative.executedAt))</FctvDt>"
             if let terminatedAt = derivative.terminatedAt, derivative.action == .terminate {
                 transaction += "<EarlyTermntnDt>\(day.string(from: terminatedAt))</EarlyTermntnDt>"

@@ -30,11 +30,15 @@ public enum MiFIRTransactionReport {
         }
     }
 
+    /// A trade's transaction reference number (RTS 22 field 2): up to 52 capital letters and
+    /// digits — its id without the dashes.
+    public static func transactionReference(_ tradeID: UUID) -> String {
+        tradeID.uuidString.uppercased().replacingOccurrences(of: "-", with: "")
+    }
+
     /// The document. `firmLEI` is the executing and submitting entity; the other side of each
     /// trade is the venue (its MIC) or, off venue, an internal counterparty (`INTC`).
     public static func document(firmLEI: String, new executions: [Execution], cancelled: [String]) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
         var xml = """
             <?xml version="1.0" encoding="UTF-8"?>
             <Document xmlns="urn:iso:std:iso:20022:tech:xsd:auth.016.001.03">
@@ -57,7 +61,7 @@ public enum MiFIRTransactionReport {
                         <Sellr>\(execution.buy ? them : us)</Sellr>
                         <OrdrTrnsmssn><TrnsmssnInd>false</TrnsmssnInd></OrdrTrnsmssn>
                         <Tx>
-                          <TradDt>\(formatter.string(from: execution.executedAt))</TradDt>
+                          <TradDt>\(Timestamp.formatMicroseconds(execution.executedAt))</TradDt>
                           <TradgCpcty>DEAL</TradgCpcty>
                           <Qty><Unit>\(execution.quantity.normalized)</Unit></Qty>
                           <Pric><Pric><MntryVal><Amt Ccy="\(execution.currency)">\(execution.price.normalized)</Amt></MntryVal></Pric></Pric>

@@ -183,7 +183,7 @@ public struct RegulatoryReportService: Sendable {
         var executions: [MiFIRTransactionReport.Execution] = []
         var cancelled: [String] = []
         for row in rows {
-            let id = try row.decode("id", as: UUID.self).uuidString.lowercased()
+            let id = MiFIRTransactionReport.transactionReference(try row.decode("id", as: UUID.self))
             let executedAt = try row.decode("executed_at", as: Date.self)
             if executedAt >= start && executedAt < period.end {
                 let venue = try row.decode("venue", as: String?.self)

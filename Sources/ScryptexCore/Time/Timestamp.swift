@@ -58,6 +58,16 @@ public enum Timestamp {
         return Date(timeIntervalSince1970: Double(seconds) + Double(microseconds) / 1_000_000)
     }
 
+    /// `2026-11-02T10:00:00.123456Z` (UTC, to the microsecond: RTS 25's finest granularity, and
+    /// what PostgreSQL keeps).
+    public static func formatMicroseconds(_ date: Date) -> String {
+        let total = (date.timeIntervalSince1970 * 1_000_000).rounded()
+        let seconds = Int((total / 1_000_000).rounded(.down))
+        let micro = Int(total) - seconds * 1_000_000
+        let whole = format(Date(timeIntervalSince1970: Double(seconds)))
+        return String(whole.dropLast()) + "." + CivilCalendar.pad(micro, 6) + "Z"
+    }
+
     /// `2026-11-02T10:00:00Z` (UTC, whole seconds).
     public static func format(_ date: Date) -> String {
         let seconds = Int(date.timeIntervalSince1970.rounded(.down))
