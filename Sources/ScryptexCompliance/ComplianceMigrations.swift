@@ -231,6 +231,25 @@ public enum ComplianceMigrations {
                     ALTER TABLE trades ADD COLUMN booked_at timestamptz NOT NULL DEFAULT clock_timestamp();
                     """
             ),
+            Migration(
+                version: 9,
+                name: "fx_rates_and_usd_notional",
+                sql: """
+                    -- What one unit of a currency (EUR, or BTC, or a stablecoin such as USDC, which is
+                    -- not USD) was worth in US dollars, with the time it held.
+                    CREATE TABLE fx_rates (
+                        currency text NOT NULL CHECK (currency ~ '^[A-Z0-9]{2,10}$'),
+                        as_of timestamptz NOT NULL,
+                        usd_per_unit numeric(38, 18) NOT NULL CHECK (usd_per_unit > 0),
+                        recorded_at timestamptz NOT NULL DEFAULT now(),
+                        PRIMARY KEY (currency, as_of)
+                    );
+                    -- A trade's notional in US dollars at booking (null: no rate then), so today's
+                    -- totals add like with like.
+                    ALTER TABLE trades ADD COLUMN notional_usd numeric(38, 18);
+                    UPDATE trades SET notional_usd = notional WHERE split_part(symbol, '/', 2) = 'USD';
+                    """
+            ),
         ]
     )
 }

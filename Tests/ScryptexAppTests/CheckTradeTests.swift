@@ -71,6 +71,11 @@ struct CheckTradeTests {
             _ = await harness.send(
                 .post, "/api/enterprise/compliance/reference-prices", headers: owner,
                 json: #"{"symbol":"ETH/USDC","price":2500}"#)
+            // Limits are in US dollars, and USDC is not USD: its rate is recorded (at par here).
+            let rate = await harness.send(
+                .post, "/api/enterprise/compliance/fx-rates", headers: owner,
+                json: #"{"currency":"USDC","usdPerUnit":1}"#)
+            #expect(rate.status.code == 204, "\(Self.text(rate))")
             // Fund A buys 40 at 2,500: 100,000 today, long 40.
             let booked = await harness.send(
                 .post, "/api/enterprise/trades", headers: owner,
@@ -105,6 +110,50 @@ struct CheckTradeTests {
         }
     }
 
+    /// Issue 17: an ETH/BTC order of 2,500 BTC (≈ $150 million at 60,000) passed a 3,000,000
+    /// limit, the notional compared in BTC.
+    @Test func notionalLimitsAreInUSDollars() async throws {
+        try await RouteHarness.with { harness in
+            let owner = [("Authorization", "Bearer " + (try await harness.apiKey(roles: ["owner"])))]
+            let officer = [("Authorization", "Bearer " + (try await harness.apiKey(roles: ["compliance_officer"])))]
+            let created = await harness.send(
+                .post, "/api/enterprise/accounts", headers: owner,
+                json:
+                    #"{"accountName":"Cross Fund","accountType":"hedge_fund","legalName":"Cross Fund LP","jurisdiction":"US","totalAUM":1000000000}"#
+            )
+            let id = try #require(Self.json(created)["id"] as? String)
+            _ = await harness.send(.post, "/api/enterprise/accounts/\(id)/kyc/submit", headers: owner)
+            _ = await harness.send(
+                .post, "/api/enterprise/accounts/\(id)/kyc/decision", headers: officer,
+                json: #"{"status":"approved","reason":"verified"}"#)
+            _ = await harness.send(
+                .put, "/api/enterprise/accounts/\(id)/limits", headers: owner, json: #"{"maxOrderNotional":3000000}"#)
+            for body in [#"{"symbol":"ETH/BTC","price":0.05}"#, #"{"symbol":"BTC/USD","price":60000}"#] {
+                let set = await harness.send(
+                    .post, "/api/enterprise/compliance/reference-prices", headers: owner, json: body)
+                #expect(set.status.code == 204, "\(Self.text(set))")
+            }
+            // 50,000 ETH at 0.05 BTC: 2,500 BTC, worth 150,000,000 USD through BTC/USD.
+            let order = await harness.send(
+                .post, "/api/enterprise/compliance/check-trade", headers: owner,
+                json: #"{"accountId":"\#(id)","symbol":"ETH/BTC","side":"buy","quantity":50000,"price":0.05}"#)
+            #expect(Self.verdict(order) == ("rejected", ["order_limit"]))
+            #expect(
+                Self.text(order).contains(
+                    "notional 2500.00 BTC (150000000 USD) exceeds the account's order limit 3000000"),
+                "\(Self.text(order))")
+            // 1 ETH (0.05 BTC, 3,000 USD) is inside it.
+            let small = await harness.send(
+                .post, "/api/enterprise/compliance/check-trade", headers: owner,
+                json: #"{"accountId":"\#(id)","symbol":"ETH/BTC","side":"buy","quantity":1,"price":0.05}"#)
+            #expect(Self.verdict(small).0 == "approved", "\(Self.text(small))")
+            let badRate = await harness.send(
+                .post, "/api/enterprise/compliance/fx-rates", headers: owner,
+                json: #"{"currency":"usd","usdPerUnit":1}"#)
+            #expect(badRate.status.code == 400)
+        }
+    }
+
     @Test func everyRuleDecidesWithItsReason() async throws {
         try await RouteHarness.with { harness in
             try await SharedSanctions.loadSDN(into: harness)
@@ -136,6 +185,14 @@ struct CheckTradeTests {
                 json:
                     #"{"maxOrderNotional":3000000,"dailyNotional":5000000,"positionLimits":{"ETH/USDC":1000},"allowedInstruments":["ETH/USDC","BTC/USDC"]}"#
             )
+            // Limits are in US dollars and USDC is not USD: with no rate for it the notional
+            // limits cannot be checked, and the order goes to review.
+            let unvalued = await check(order)
+            #expect(Self.verdict(unvalued).1.contains("order_limit"))
+            #expect(Self.text(unvalued).contains("cannot value the order in US dollars"))
+            _ = await harness.send(
+                .post, "/api/enterprise/compliance/fx-rates", headers: owner,
+                json: #"{"currency":"USDC","usdPerUnit":0.9998}"#)
             // No reference price yet: review, not approval.
             #expect(Self.verdict(await check(order)) == ("review", ["price_band"]))
             #expect(

@@ -31,6 +31,7 @@ public struct ComplianceRoutes: RouteCollection {
             compliance.get("sanctions-lists", .complianceRead, use: sanctionsLists)
             compliance.get("records/:id", .complianceRead, use: record)
             compliance.post("reference-prices", .complianceManage, use: setReferencePrice)
+            compliance.post("fx-rates", .complianceManage, use: setFXRate)
             compliance.post("restricted-instruments", .complianceManage, use: restrictInstrument)
             compliance.get("alerts", .complianceRead, use: alerts)
             compliance.post("alerts/:id/:action", .complianceManage, use: actOnAlert)
@@ -123,6 +124,23 @@ public struct ComplianceRoutes: RouteCollection {
         try await call.scope.withTransaction {
             try await referenceData.setReferencePrice(
                 body.price, of: body.symbol, asOf: body.asOf, audit: call.audit, in: $0)
+        }
+        return .noContent
+    }
+
+    @Sendable func setFXRate(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        struct Body: Decodable {
+            /// The currency valued (EUR, BTC, USDC…).
+            var currency: String
+            /// What one unit was worth in US dollars.
+            var usdPerUnit: ExactDecimal
+            /// When the rate held; default now.
+            var asOf: Date?
+        }
+        let body = try request.decodeJSON(Body.self)
+        try await call.scope.withTransaction {
+            try await referenceData.setFXRate(
+                body.usdPerUnit, of: body.currency, asOf: body.asOf, audit: call.audit, in: $0)
         }
         return .noContent
     }

@@ -40,6 +40,55 @@ public struct ComplianceReferenceData: Sendable {
             details: ["price": price.description, "asOf": Timestamp.format(asOf)], in: transaction)
     }
 
+    /// Records what one unit of `currency` was worth in US dollars at `asOf` (default: now).
+    public func setFXRate(
+        _ usdPerUnit: ExactDecimal, of currency: String, asOf: Date? = nil, audit: any AuditSink,
+        in transaction: PostgresTransaction, now: Date = Date()
+    ) async throws {
+        guard (2...10).contains(currency.count), currency.allSatisfy({ $0.isASCII && ($0.isUppercase || $0.isNumber) })
+        else {
+            throw ServiceError(.invalidInput, "field 'currency': a code in capitals such as EUR, BTC or USDC")
+        }
+        guard currency != "USD" else { throw ServiceError(.invalidInput, "field 'currency': USD is worth 1 USD") }
+        guard usdPerUnit > .zero else {
+            throw ServiceError(.invalidInput, "field 'usdPerUnit': must be greater than 0")
+        }
+        let asOf = asOf ?? now
+        guard asOf <= now.addingTimeInterval(60) else {
+            throw ServiceError(.invalidInput, "field 'asOf': \(Timestamp.format(asOf)) is in the future")
+        }
+        try await transaction.execute(
+            """
+            INSERT INTO fx_rates (currency, as_of, usd_per_unit) VALUES (\(currency), \(asOf), \(usdPerUnit))
+            ON CONFLICT (currency, as_of) DO UPDATE SET usd_per_unit = EXCLUDED.usd_per_unit, recorded_at = now()
+            """
+        )
+        try await audit.record(
+            "compliance.fx_rate_set", objectType: "currency", objectID: currency, accountID: nil,
+            details: ["usdPerUnit": usdPerUnit.description, "asOf": Timestamp.format(asOf)], in: transaction)
+    }
+
+    /// What one unit of `currency` is worth in US dollars at `instant`: 1 for USD, else the latest
+    /// FX rate recorded before it, else the latest market price of the instrument `<currency>/USD`;
+    /// nil when there is neither (a stablecoin is not taken as a dollar).
+    public static func usdPerUnit(
+        of currency: String, at instant: Date, in transaction: PostgresTransaction
+    ) async throws -> ExactDecimal? {
+        if currency == "USD" { return ExactDecimal(1) }
+        let row = try await transaction.query(
+            """
+            SELECT (SELECT usd_per_unit FROM fx_rates WHERE currency = \(currency) AND as_of <= \(instant)
+                    ORDER BY as_of DESC LIMIT 1)::text AS fx,
+                   (SELECT price FROM market_prices WHERE symbol = \(currency + "/USD") AND as_of <= \(instant)
+                    ORDER BY as_of DESC LIMIT 1)::text AS market
+            """
+        ).firstRow
+        guard let text = try row.decode("fx", as: String?.self) ?? row.decode("market", as: String?.self) else {
+            return nil
+        }
+        return try ExactDecimal(parsing: text).normalized
+    }
+
     /// Puts an instrument on the restricted list: every trade in it is rejected.
     public func restrict(
         _ symbol: String, reason: String, audit: any AuditSink, in transaction: PostgresTransaction

@@ -108,6 +108,9 @@ public struct TradeCheckContext: Sendable {
     public var referencePrice: ExactDecimal?
     /// How old the reference price is, in seconds (nil: unknown, taken as current).
     public var referencePriceAgeSeconds: Int?
+    /// US dollars per unit of the order's quote currency (limits are in US dollars); nil when no
+    /// rate is known, which sends an order that a notional limit applies to to review.
+    public var usdPerQuoteUnit: ExactDecimal? = ExactDecimal(1)
     public var restingOrders: [RestingOrder]
     public var recentTrades: [RecentTrade]
     /// For each account of the chain, what its whole family (it and every sub-account below it)
@@ -261,13 +264,32 @@ public struct TradeCheckRules: Sendable {
             RuleOutcome("instrument_allowed", instrumentProblem == nil ? .pass : .fail, instrumentProblem ?? "allowed"))
         rules.append(RuleOutcome("venue_allowed", venueProblem == nil ? .pass : .fail, venueProblem ?? "allowed"))
 
-        if let (limit, label) = maxOrder, notional > limit {
-            rules.append(
-                RuleOutcome("order_limit", .fail, "notional \(notional) exceeds \(label)'s order limit \(limit)"))
+        let quote = request.symbol.split(separator: "/").last.map(String.init) ?? "USD"
+        let hasNotionalLimit = maxOrder != nil || context.accountChain.contains { $0.limits.dailyNotional != nil }
+        // Limits are in US dollars: the order's notional is converted from its quote currency.
+        var notionalUSD: ExactDecimal?
+        if let rate = context.usdPerQuoteUnit {
+            notionalUSD = try notional.multiplied(by: rate, figure: "the notional in US dollars").rounded(toScale: 18)
+                .normalized
+        }
+        if hasNotionalLimit, notionalUSD == nil {
+            let reason =
+                "cannot value the order in US dollars: no FX rate or \(quote)/USD price for \(quote) (record one with POST /api/enterprise/compliance/fx-rates)"
+            rules.append(RuleOutcome("order_limit", .review, reason))
+            rules.append(RuleOutcome("daily_limit", .review, reason))
+        } else if let (limit, label) = maxOrder, let notionalUSD, notionalUSD > limit {
+            let shown =
+                quote == "USD" ? "notional \(notionalUSD)" : "notional \(notional) \(quote) (\(notionalUSD) USD)"
+            rules.append(RuleOutcome("order_limit", .fail, "\(shown) exceeds \(label)'s order limit \(limit)"))
         } else {
             rules.append(RuleOutcome("order_limit", .pass, maxOrder.map { "within \($0.0)" } ?? "no order limit"))
         }
-        rules.append(try familyLimit(.daily, request: request, side: side, notional: notional, context: context))
+        if let notionalUSD {
+            rules.append(
+                try familyLimit(.daily, request: request, side: side, notional: notionalUSD, context: context))
+        } else if !hasNotionalLimit {
+            rules.append(RuleOutcome("daily_limit", .pass, "no daily limit"))
+        }
         rules.append(try familyLimit(.position, request: request, side: side, notional: notional, context: context))
 
         if let reason = context.restricted[request.symbol] {

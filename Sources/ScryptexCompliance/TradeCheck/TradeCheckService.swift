@@ -81,7 +81,7 @@ public struct TradeCheckService: Sendable {
             """
             SELECT
               (SELECT quantity FROM positions WHERE account_id = \(request.accountId) AND symbol = \(request.symbol)) AS position,
-              (SELECT coalesce(sum(notional), 0) FROM trades
+              (SELECT coalesce(sum(coalesce(notional_usd, notional)), 0) FROM trades
                  WHERE account_id = \(request.accountId) AND executed_at >= date_trunc('day', now())
                    AND cancelled_at IS NULL) AS booked_today,
               (SELECT reason FROM restricted_instruments WHERE symbol = \(request.symbol)) AS restricted,
@@ -133,11 +133,18 @@ public struct TradeCheckService: Sendable {
             restricted: restricted, referencePrice: try figures.decode("reference_price", as: ExactDecimal?.self),
             restingOrders: resting, recentTrades: recent)
         context.referencePriceAgeSeconds = try figures.decode("reference_age", as: Int?.self)
+        context.usdPerQuoteUnit = try await ComplianceReferenceData.usdPerUnit(
+            of: Self.quoteCurrency(of: request.symbol), at: Date(), in: transaction)
         context.familyFigures = try await familyFigures(
             of: chain.filter { $0.limits.dailyNotional != nil || $0.limits.positionLimits?[request.symbol] != nil }
                 .map(\.id),
             symbol: request.symbol, in: transaction)
         return context
+    }
+
+    /// The currency an instrument is priced in: what follows the `/` (`ETH/BTC` → `BTC`).
+    static func quoteCurrency(of symbol: String) -> String {
+        symbol.split(separator: "/").last.map(String.init) ?? symbol
     }
 
     /// For each of `accounts`, the position in `symbol` and today's booked notional summed over
@@ -157,7 +164,7 @@ public struct TradeCheckService: Sendable {
             SELECT f.head,
                    coalesce((SELECT sum(p.quantity) FROM positions p
                              WHERE p.symbol = \(symbol) AND p.account_id = ANY(array_agg(f.id))), 0) AS position,
-                   coalesce((SELECT sum(t.notional) FROM trades t
+                   coalesce((SELECT sum(coalesce(t.notional_usd, t.notional)) FROM trades t
                              WHERE t.account_id = ANY(array_agg(f.id)) AND t.executed_at >= date_trunc('day', now())
                                AND t.cancelled_at IS NULL), 0) AS booked_today
             FROM family f GROUP BY f.head
@@ -193,12 +200,21 @@ public struct TradeCheckService: Sendable {
         let side = try TradeCheckRules.validate(trade, instrument: instrument)
         let chain = try await chain(of: trade.accountId, in: transaction)
         let notional = try TradeCheckRules.notional(of: trade)
+        var notionalUSD: ExactDecimal?
+        if let rate = try await ComplianceReferenceData.usdPerUnit(
+            of: Self.quoteCurrency(of: trade.symbol), at: executedAt, in: transaction)
+        {
+            notionalUSD = try notional.multiplied(by: rate, figure: "the notional in US dollars").rounded(toScale: 18)
+                .normalized
+        }
         let signed = side == .buy ? trade.quantity : -trade.quantity
         let rows = try await transaction.query(
             """
             INSERT INTO trades
-                (account_id, symbol, side, quantity, price, notional, venue, counterparty, arrival_price, executed_at)
+                (account_id, symbol, side, quantity, price, notional, notional_usd, venue, counterparty, arrival_price,
+                 executed_at)
             VALUES (\(trade.accountId), \(trade.symbol), \(side.rawValue), \(trade.quantity), \(trade.price), \(notional),
+                    \(notionalUSD),
                     \(trade.venue), \(trade.counterparty), \(arrivalPrice), \(executedAt))
             RETURNING id
             """
