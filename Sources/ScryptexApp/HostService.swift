@@ -324,6 +324,7 @@ extension HostService {
             try await TenantIdentitySetUp.setUp(
                 tenant, keyring: keyring, actor: actor, requestID: requestID, in: transaction)
         }
+        let registry = sanctions ?? SanctionsRegistry(pool: pool, logger: logger)
         var router = Router()
         HealthRoutes.add(to: &router, pool: pool)
         var routes = SecuredRoutes(router: router, services: services)
@@ -334,7 +335,11 @@ extension HostService {
         routes.add(
             ComplianceRoutes(
                 monitoringEnabled: configuration.complianceMonitoringEnabled, rules: configuration.tradeCheckRules,
-                sanctions: sanctions ?? SanctionsRegistry(pool: pool, logger: logger)))
+                sanctions: registry))
+        routes.add(
+            OrderRoutes(
+                monitoringEnabled: configuration.complianceMonitoringEnabled, rules: configuration.tradeCheckRules,
+                sanctions: registry))
         routes.add(
             ReportRoutes(
                 reportingEnabled: configuration.regulatoryReportingEnabled,

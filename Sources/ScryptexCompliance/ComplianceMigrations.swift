@@ -250,6 +250,44 @@ public enum ComplianceMigrations {
                     UPDATE trades SET notional_usd = notional WHERE split_part(symbol, '/', 2) = 'USD';
                     """
             ),
+            Migration(
+                version: 10,
+                name: "orders",
+                sql: """
+                    -- Orders entered through the host: checked in their own transaction, held for a
+                    -- second person's review, resting while open, filled by booked trades.
+                    CREATE TABLE orders (
+                        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                        account_id uuid NOT NULL REFERENCES institutional_accounts (id) ON DELETE CASCADE,
+                        client_order_id text NOT NULL CHECK (length(client_order_id) BETWEEN 1 AND 64),
+                        symbol text NOT NULL REFERENCES instruments (symbol),
+                        side text NOT NULL CHECK (side IN ('buy', 'sell')),
+                        order_type text NOT NULL CHECK (order_type IN ('limit', 'market')),
+                        time_in_force text NOT NULL CHECK (time_in_force IN ('gtc', 'day')),
+                        quantity numeric(38, 18) NOT NULL CHECK (quantity > 0),
+                        limit_price numeric(38, 18) CHECK (limit_price > 0),
+                        check_price numeric(38, 18) NOT NULL CHECK (check_price > 0),
+                        venue text,
+                        counterparty text,
+                        status text NOT NULL
+                            CHECK (status IN ('rejected', 'held', 'open', 'filled', 'cancelled', 'declined', 'expired')),
+                        filled_quantity numeric(38, 18) NOT NULL DEFAULT 0 CHECK (filled_quantity >= 0),
+                        check_id uuid NOT NULL,
+                        submitted_by text NOT NULL,
+                        decided_by text,
+                        expires_at timestamptz,
+                        created_at timestamptz NOT NULL DEFAULT now(),
+                        updated_at timestamptz NOT NULL DEFAULT now(),
+                        UNIQUE (account_id, client_order_id),
+                        CHECK ((order_type = 'limit') = (limit_price IS NOT NULL)),
+                        CHECK (filled_quantity <= quantity)
+                    );
+                    CREATE INDEX orders_open ON orders (symbol, account_id) WHERE status = 'open';
+                    ALTER TABLE trades ADD COLUMN order_id uuid REFERENCES orders (id);
+                    -- Resting orders are the open orders now; the old table never had a writer.
+                    DROP TABLE open_orders;
+                    """
+            ),
         ]
     )
 }

@@ -98,8 +98,9 @@ public struct TradeCheckService: Sendable {
                 UNION ALL
                 SELECT a.id FROM institutional_accounts a JOIN family f ON a.parent_id = f.id
             )
-            SELECT 'order' AS kind, o.account_id, o.side, o.price, 0 AS seconds_ago FROM open_orders o
-              WHERE o.symbol = \(request.symbol) AND o.account_id IN (SELECT id FROM family)
+            SELECT 'order' AS kind, o.account_id, o.side, o.limit_price AS price, 0 AS seconds_ago FROM orders o
+              WHERE o.symbol = \(request.symbol) AND o.account_id IN (SELECT id FROM family) AND o.status = 'open'
+                AND o.limit_price IS NOT NULL AND (o.expires_at IS NULL OR o.expires_at > now())
             UNION ALL
             SELECT 'trade', t.account_id, t.side, t.price, extract(epoch FROM now() - t.executed_at)::int FROM trades t
               WHERE t.symbol = \(request.symbol) AND t.account_id IN (SELECT id FROM family) AND t.cancelled_at IS NULL
@@ -187,7 +188,8 @@ public struct TradeCheckService: Sendable {
     /// - Parameter executedAt: When the trade was executed (to the microsecond, as reports need
     ///   it); nil: now. A time in the future is refused.
     public func book(
-        _ trade: TradeCheckRequest, arrivalPrice: ExactDecimal?, executedAt: Date? = nil, audit: any AuditSink,
+        _ trade: TradeCheckRequest, arrivalPrice: ExactDecimal?, executedAt: Date? = nil, orderID: UUID? = nil,
+        audit: any AuditSink,
         monitoring: MonitoringService? = nil,
         in transaction: PostgresTransaction, now: Date = Date()
     ) async throws -> (id: UUID, alerts: [ComplianceAlert]) {
@@ -212,10 +214,10 @@ public struct TradeCheckService: Sendable {
             """
             INSERT INTO trades
                 (account_id, symbol, side, quantity, price, notional, notional_usd, venue, counterparty, arrival_price,
-                 executed_at)
+                 executed_at, order_id)
             VALUES (\(trade.accountId), \(trade.symbol), \(side.rawValue), \(trade.quantity), \(trade.price), \(notional),
                     \(notionalUSD),
-                    \(trade.venue), \(trade.counterparty), \(arrivalPrice), \(executedAt))
+                    \(trade.venue), \(trade.counterparty), \(arrivalPrice), \(executedAt), \(orderID))
             RETURNING id
             """
         )

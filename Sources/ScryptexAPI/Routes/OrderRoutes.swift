@@ -1,0 +1,112 @@
+import Foundation
+public import ScryptexCompliance
+import ScryptexCore
+import ScryptexHTTP
+import ScryptexPostgres
+import ScryptexTenancy
+
+/// `/api/enterprise/orders`: order entry where the pre-trade check binds — refused, held for a
+/// second person, or resting until filled, cancelled or expired.
+public struct OrderRoutes: RouteCollection {
+    let orders: OrderService
+    let monitoring: MonitoringService
+    let sanctions: SanctionsRegistry
+
+    /// - Parameters:
+    ///   - monitoringEnabled: Whether fills raise AML alerts as bookings do.
+    ///   - rules: The pre-trade rules' thresholds.
+    public init(monitoringEnabled: Bool, rules: TradeCheckRules = TradeCheckRules(), sanctions: SanctionsRegistry) {
+        orders = OrderService(checks: TradeCheckService(rules: rules))
+        monitoring = MonitoringService(enabled: monitoringEnabled)
+        self.sanctions = sanctions
+    }
+
+    public func add(to routes: inout SecuredRoutes) {
+        routes.group("/api/enterprise/orders", as: TenantCall.self, feature: .institutional) { orders in
+            orders.post(.tradesBook, use: submit)
+            orders.get(.complianceRead, use: list)
+            orders.get(":id", .complianceRead, use: order)
+            orders.post(":id/approve", .complianceManage, use: approve)
+            orders.post(":id/decline", .complianceManage, use: decline)
+            orders.post(":id/fills", .tradesBook, use: fill)
+            orders.post(":id/cancel", .tradesBook, use: cancel)
+        }
+    }
+
+    @Sendable func submit(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        let draft = try request.decodeJSON(OrderDraft.self)
+        let screener = sanctions.screener()
+        let (order, decision, created) = try await call.scope.withTransaction { transaction in
+            try await orders.submit(
+                draft, actor: call.principal.actor, screener: screener, audit: call.audit, in: transaction)
+        }
+        struct Entered: Encodable {
+            var order: Order
+            var decision: TradeDecision?
+        }
+        // Refused by the check: 422 with the decision (the order is kept, so its id is spent).
+        let status: HTTPStatus = order.status == .rejected ? .unprocessableContent : created ? .created : .ok
+        return try .json(encoding: Entered(order: order, decision: decision), status: status)
+    }
+
+    @Sendable func list(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        let query = QueryParameters(request)
+        guard let account = query["accountId"].flatMap(UUID.init(uuidString:)) else {
+            throw HTTPProblem.badRequest("query 'accountId': the account whose orders to list", type: .invalidField)
+        }
+        var status: Order.Status?
+        if let text = query["status"] {
+            guard let known = Order.Status(rawValue: text) else {
+                throw HTTPProblem.badRequest(
+                    "query 'status': one of \(Order.Status.allCases.map(\.rawValue).joined(separator: ", "))",
+                    type: .invalidField)
+            }
+            status = known
+        }
+        let list = try await call.scope.withTransaction { try await orders.orders(of: account, status: status, in: $0) }
+        return try .json(encoding: ["orders": list])
+    }
+
+    @Sendable func order(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        let id = try call.orderID()
+        return try .json(encoding: try await call.scope.withTransaction { try await orders.order(id, in: $0) })
+    }
+
+    @Sendable func approve(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        try await decide(call, approve: true)
+    }
+
+    @Sendable func decline(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        try await decide(call, approve: false)
+    }
+
+    private func decide(_ call: TenantCall, approve: Bool) async throws -> HTTPResponse {
+        let id = try call.orderID()
+        let order = try await call.scope.withTransaction {
+            try await orders.decide(id, approve: approve, actor: call.principal.actor, audit: call.audit, in: $0)
+        }
+        return try .json(encoding: order)
+    }
+
+    @Sendable func fill(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        let id = try call.orderID()
+        let execution = try request.decodeJSON(Execution.self)
+        let filled = try await call.scope.withTransaction { transaction in
+            try await orders.fill(id, with: execution, audit: call.audit, monitoring: monitoring, in: transaction)
+        }
+        return try .json(encoding: filled, status: .created)
+    }
+
+    @Sendable func cancel(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        let id = try call.orderID()
+        return try .json(
+            encoding: try await call.scope.withTransaction { try await orders.cancel(id, audit: call.audit, in: $0) })
+    }
+}
+
+extension TenantCall {
+    /// The order id from the path; a malformed one is "not found", like an unknown one.
+    func orderID() throws -> UUID {
+        try context.identifier("id", notFound: "no order with this id")
+    }
+}
