@@ -288,6 +288,16 @@ public enum ComplianceMigrations {
                     DROP TABLE open_orders;
                     """
             ),
+            Migration(
+                version: 11,
+                name: "critical_alerts",
+                sql: """
+                    -- A trade booked against the controls (kill switch, KYC, limits) is critical.
+                    ALTER TABLE compliance_alerts DROP CONSTRAINT compliance_alerts_severity_check,
+                        ADD CONSTRAINT compliance_alerts_severity_check
+                            CHECK (severity IN ('low', 'medium', 'high', 'critical'));
+                    """
+            ),
         ]
     )
 }

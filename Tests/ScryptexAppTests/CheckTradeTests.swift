@@ -151,6 +151,34 @@ struct CheckTradeTests {
                 .post, "/api/enterprise/compliance/fx-rates", headers: owner,
                 json: #"{"currency":"usd","usdPerUnit":1}"#)
             #expect(badRate.status.code == 400)
+
+            // Booked directly (an execution reported from outside), the trade is kept, but against
+            // the controls it raises a critical alert at once.
+            func book(_ quantity: Int) async -> HTTPResponse {
+                await harness.send(
+                    .post, "/api/enterprise/trades", headers: owner,
+                    json:
+                        #"{"accountId":"\#(id)","symbol":"ETH/BTC","side":"buy","quantity":\#(quantity),"price":0.05}"#
+                )
+            }
+            let overLimit = await book(50_000)
+            #expect(overLimit.status.code == 201)
+            let alerts = Self.json(overLimit)["alerts"] as? [[String: Any]] ?? []
+            #expect(
+                alerts.contains {
+                    $0["severity"] as? String == "critical"
+                        && ($0["summary"] as? String)?.contains("exceeds the order limit 3000000") == true
+                }, "\(Self.text(overLimit))")
+            let inside = await book(1)
+            #expect((Self.json(inside)["alerts"] as? [[String: Any]])?.isEmpty == true, "\(Self.text(inside))")
+            _ = await harness.send(
+                .post, "/api/enterprise/accounts/\(id)/kill-switch", headers: owner,
+                json: #"{"engaged":true,"reason":"desk halted"}"#)
+            let halted = await book(1)
+            #expect(halted.status.code == 201)
+            #expect(
+                Self.text(halted).contains("booked although the account's kill switch is engaged"),
+                "\(Self.text(halted))")
         }
     }
 

@@ -75,7 +75,10 @@ struct MonitoringTests {
             let booked = await harness.send(
                 .post, "/api/enterprise/trades", headers: owner,
                 json: #"{"accountId":"\#(id)","symbol":"ETH/USDC","side":"buy","quantity":150,"price":2500}"#)
-            #expect(Self.kinds(booked) == ["position_limit_breach", "concentration"])
+            // The account's KYC was never approved: the booking is kept, and critical.
+            #expect(Self.kinds(booked) == ["booking_against_controls", "position_limit_breach", "concentration"])
+            #expect(
+                String(decoding: booked.body, as: UTF8.self).contains("booked although the account's KYC is pending"))
 
             // The case workflow.
             let open = await harness.send(.get, "/api/enterprise/compliance/alerts?status=open", headers: owner)

@@ -83,6 +83,7 @@ struct ReleasedMigrationTests {
                 "ae9f477ea221a4bdcf98c0d76a4d432608841762d7f719c96d9fdb635aa70f13",
                 "5e1ecf76ea089a42e30c5502ed4f4c225b0cc56c572a33f5b18fb2dd80ff0a53",
                 "f5314a5e6eb47944c2ead509099147fc99d3fbc02055f2e3d259606396535f34",
+                "4ba9450aeafb0f2b3f4ce50576dcb5b94df09aa5d72a15b3cded2a6935b9f685",
             ]
         ),
     ]

@@ -143,6 +143,29 @@ public struct TradeCheckService: Sendable {
         return context
     }
 
+    /// What a booking breaks of the controls an order would have been stopped by: a kill switch
+    /// along the chain, the account's (or a parent's) KYC, the order limit.
+    static func controlBreaches(chain: [InstitutionalAccount], notionalUSD: ExactDecimal?) -> [String] {
+        var breaches: [String] = []
+        if let halted = chain.first(where: \.killSwitchEngaged) {
+            breaches.append(
+                halted.id == chain[0].id
+                    ? "the account's kill switch is engaged"
+                    : "the parent account \(halted.accountName)'s kill switch is engaged")
+        }
+        if chain[0].kycStatus != .approved {
+            breaches.append("the account's KYC is \(chain[0].kycStatus.rawValue)")
+        } else if let blocked = chain.dropFirst().first(where: {
+            $0.kycStatus == .suspended || $0.kycStatus == .rejected
+        }) {
+            breaches.append("the parent account \(blocked.accountName)'s KYC is \(blocked.kycStatus.rawValue)")
+        }
+        if let notionalUSD, let limit = chain.compactMap(\.limits.maxOrderNotional).min(), notionalUSD > limit {
+            breaches.append("its notional \(notionalUSD) USD exceeds the order limit \(limit)")
+        }
+        return breaches
+    }
+
     /// The currency an instrument is priced in: what follows the `/` (`ETH/BTC` → `BTC`).
     static func quoteCurrency(of symbol: String) -> String {
         symbol.split(separator: "/").last.map(String.init) ?? symbol
@@ -237,6 +260,20 @@ public struct TradeCheckService: Sendable {
             ],
             in: transaction)
         var alerts: [ComplianceAlert] = []
+        // A booking is an execution reported from outside: it is never refused (the fact is
+        // kept), but one made against the controls raises a critical alert at once.
+        if let monitoring {
+            let breaches = Self.controlBreaches(chain: chain, notionalUSD: notionalUSD)
+            if !breaches.isEmpty {
+                alerts.append(
+                    try await monitoring.raise(
+                        .init(
+                            kind: "booking_against_controls", severity: "critical",
+                            summary: "booked although " + breaches.joined(separator: "; ")),
+                        accountID: trade.accountId, subject: ["trade": id.uuidString.lowercased()], audit: audit,
+                        in: transaction))
+            }
+        }
         if let monitoring, monitoring.enabled {
             let absolute = position.isNegative ? -position : position
             let limit = chain.compactMap { $0.limits.positionLimits?[trade.symbol] }.min()
