@@ -34,7 +34,7 @@ struct RegulatoryReportTests {
             let created = await harness.send(
                 .post, "/api/enterprise/accounts", headers: owner,
                 json:
-                    #"{"accountName":"Acme 13F","accountType":"asset_manager","legalName":"Acme Asset Management LLC","jurisdiction":"US"}"#
+                    #"{"accountName":"Acme 13F","accountType":"asset_manager","legalName":"Acme Asset Management LLC","jurisdiction":"US","regulatoryIdentifiers":{"cik":"0001234567"}}"#
             )
             let id = try #require(Self.json(created)["id"] as? String)
             for body in [
@@ -162,7 +162,7 @@ struct RegulatoryReportTests {
             let created = await harness.send(
                 .post, "/api/enterprise/accounts", headers: owner,
                 json:
-                    #"{"accountName":"Acme Equity","accountType":"asset_manager","legalName":"Acme Equity LLC","jurisdiction":"US"}"#
+                    #"{"accountName":"Acme Equity","accountType":"asset_manager","legalName":"Acme Equity LLC","jurisdiction":"US","regulatoryIdentifiers":{"cik":"0007654321"}}"#
             )
             let account = try #require(Self.json(created)["id"] as? String)
             let instrument = await harness.send(
@@ -227,6 +227,72 @@ struct RegulatoryReportTests {
                 "form_13f", period: "2026-Q2", account: account, harness: harness, headers: owner)
             #expect(summary["totalValue"] == "\(Decimal(5_000) * Decimal(410))")
             #expect(xml.contains("<value>2050000</value>"))
+            // The same manager (CIK) holds MSFT through a second account, bought in EUR: one line per
+            // CUSIP, the EUR value converted at the quarter end's rate.
+            let second = await harness.send(
+                .post, "/api/enterprise/accounts", headers: owner,
+                json:
+                    #"{"accountName":"Acme Equity EU","accountType":"asset_manager","legalName":"Acme Equity LLC","jurisdiction":"US","regulatoryIdentifiers":{"cik":"0007654321"}}"#
+            )
+            let secondAccount = try #require(Self.json(second)["id"] as? String)
+            let euro = await harness.send(
+                .post, "/api/enterprise/compliance/instruments", headers: owner,
+                json:
+                    #"{"symbol":"MSFT/EUR","priceDecimals":2,"quantityDecimals":0,"is13FSecurity":true,"cusip":"594918104","issuerName":"MICROSOFT CORP","titleOfClass":"COM"}"#
+            )
+            #expect(euro.status.code == 204)
+            let bookedInEuro = await harness.send(
+                .post, "/api/enterprise/trades", headers: owner,
+                json:
+                    #"{"accountId":"\#(secondAccount)","symbol":"MSFT/EUR","side":"buy","quantity":1000,"price":380,"executedAt":"2026-06-11T09:00:00Z"}"#
+            )
+            #expect(bookedInEuro.status.code == 201)
+            // No EUR rate yet: the report fails, saying which currency lacks one.
+            let failing = await harness.send(
+                .post, "/api/enterprise/accounts/\(account)/compliance/reports", headers: owner,
+                json: #"{"type":"form_13f","period":"2026-Q2"}"#)
+            let failingID = try #require((Self.json(failing)["report"] as? [String: Any])?["id"] as? String)
+            let worker = TenantJobWorker(
+                pool: harness.pool, handlers: HostService.jobHandlers(logger: TestDatabase.logger), owner: "test",
+                logger: TestDatabase.logger)
+            _ = try await worker.runOnce()
+            let failed = await harness.send(
+                .get, "/api/enterprise/accounts/\(account)/compliance/reports/\(failingID)", headers: owner)
+            #expect(String(decoding: failed.body, as: UTF8.self).contains("priced in EUR, which has no USD rate"))
+            for (rate, asOf) in [("1.08", "2026-06-30T16:00:00Z"), ("1.50", "2026-07-02T16:00:00Z")] {
+                let set = await harness.send(
+                    .post, "/api/enterprise/compliance/fx-rates", headers: owner,
+                    json: #"{"currency":"EUR","usdPerUnit":\#(rate),"asOf":"\#(asOf)"}"#)
+                #expect(set.status.code == 204)
+            }
+            (summary, xml) = try await Self.generate(
+                "form_13f", period: "2026-Q2", account: account, harness: harness, headers: owner)
+            // 5,000 × 410 + 1,000 × 380 × 1.08 = 2,050,000 + 410,400, on one MSFT line of 6,000 shares.
+            let combined = Decimal(5_000) * Decimal(410) + Decimal(1_000) * Decimal(380) * Decimal(string: "1.08")!
+            #expect(summary["totalValue"] == "\(combined)")
+            #expect(summary["managerAccounts"] == "2" && summary["cik"] == "0007654321")
+            #expect(xml.components(separatedBy: "<infoTable>").count - 1 == 1)
+            #expect(xml.contains("<value>2460400</value>") && xml.contains("<sshPrnamt>6000</sshPrnamt>"), "\(xml)")
+            let (status, output) = try await Self.validate(
+                xml, schema: Self.schemas + "/sec_13f/validation/eis_13FDocument.xsd")
+            #expect(status == 0, "xmllint: \(output)")
+
+            // A manager without a CIK cannot file.
+            let noCIK = await harness.send(
+                .post, "/api/enterprise/accounts", headers: owner,
+                json:
+                    #"{"accountName":"No CIK","accountType":"asset_manager","legalName":"No CIK LLC","jurisdiction":"US"}"#
+            )
+            let noCIKAccount = try #require(Self.json(noCIK)["id"] as? String)
+            let refused = await harness.send(
+                .post, "/api/enterprise/accounts/\(noCIKAccount)/compliance/reports", headers: owner,
+                json: #"{"type":"form_13f","period":"2026-Q2"}"#)
+            let refusedID = try #require((Self.json(refused)["report"] as? [String: Any])?["id"] as? String)
+            _ = try await worker.runOnce()
+            let noFiling = await harness.send(
+                .get, "/api/enterprise/accounts/\(noCIKAccount)/compliance/reports/\(refusedID)", headers: owner)
+            #expect(String(decoding: noFiling.body, as: UTF8.self).contains("regulatoryIdentifiers.cik"))
+
             // The checks compare against the latest price (500), not the quarter's.
             let current = try await harness.pool.query("SELECT price::text AS p FROM t_acme.reference_prices")
                 .firstRow.decode("p", as: String.self)

@@ -126,6 +126,7 @@ public struct RegulatoryReportService: Sendable {
             let holdings = try await form13FHoldings(of: accountID, at: period, in: transaction)
             summary = [
                 "holdings": String(holdings.holdings.count), "totalValue": String(holdings.total),
+                "cik": holdings.cik, "managerAccounts": String(holdings.accounts),
                 "filingThreshold": Form13F.filingThreshold.description,
                 "thresholdMet": holdings.total >= 100_000_000 ? "true" : "false", "valuedAsOf": period.lastDay,
                 "valuation":
@@ -299,17 +300,35 @@ public struct RegulatoryReportService: Sendable {
     }
 
     /// Holdings of 13(f) securities at the end of the quarter, from the booked trades.
+    /// Holdings of 13(f) securities at the end of the quarter of the manager (CIK) `accountID`
+    /// files for: every account of the tenant with that CIK, one line per CUSIP and class (the
+    /// same security bought in USD and in EUR is one line), valued in whole US dollars at the
+    /// price of the quarter's end converted at that day's rate.
+    /// - Throws: `ServiceError` when the account has no CIK (a manager without one cannot file),
+    ///   or a holding's currency has no USD rate at the quarter's end.
     func form13FHoldings(
         of accountID: UUID, at period: ReportPeriod, in transaction: PostgresTransaction
     ) async throws
-        -> (holdings: [Form13FHolding], total: Int64)
+        -> (holdings: [Form13FHolding], total: Int64, cik: String, accounts: Int)
     {
+        guard
+            let cik = try await transaction.query(
+                "SELECT regulatory_identifiers ->> 'cik' AS cik FROM institutional_accounts WHERE id = \(accountID)"
+            ).first?.decode("cik", as: String?.self)
+        else {
+            throw ServiceError(
+                .invalidInput,
+                "Form 13F is filed by a manager with a CIK: set the account's regulatoryIdentifiers.cik (10 digits)")
+        }
+        let accounts = try await transaction.query(
+            "SELECT id FROM institutional_accounts WHERE regulatory_identifiers ->> 'cik' = \(cik)"
+        ).map { try $0.decode("id", as: UUID.self) }
         let rows = try await transaction.query(
             """
             SELECT i.symbol, i.cusip, i.issuer_name, i.title_of_class,
                    sum(CASE WHEN t.side = 'buy' THEN t.quantity ELSE -t.quantity END) AS quantity
             FROM trades t JOIN instruments i ON i.symbol = t.symbol
-            WHERE t.account_id = \(accountID) AND t.executed_at < \(period.end) AND i.is_13f_security
+            WHERE t.account_id = ANY(\(accounts)::uuid[]) AND t.executed_at < \(period.end) AND i.is_13f_security
               AND (t.cancelled_at IS NULL OR (t.cancellation = 'termination' AND t.cancelled_at >= \(period.end)))
             GROUP BY i.symbol, i.cusip, i.issuer_name, i.title_of_class
             ORDER BY i.issuer_name, i.symbol
@@ -317,32 +336,56 @@ public struct RegulatoryReportService: Sendable {
         )
         let prices = try await ValuationPrices.prices(
             of: try rows.map { try $0.decode("symbol", as: String.self) }, before: period.end, in: transaction)
-        var holdings: [Form13FHolding] = []
-        var total: Int64 = 0
+        struct Line {
+            var issuer: String
+            var title: String
+            var cusip: String
+            var shares = ExactDecimal.zero
+            var dollars = ExactDecimal.zero
+        }
+        var lines: [String: Line] = [:]
+        var order: [String] = []
         for row in rows {
+            let symbol = try row.decode("symbol", as: String.self)
             let quantity = try row.decode("quantity", as: ExactDecimal.self)
-            guard quantity > .zero, let price = prices[try row.decode("symbol", as: String.self)]?.value else {
-                continue
-            }
-            let value = (quantity * price).rounded(toScale: 0, rule: .halfEven)
-            let shares = quantity.rounded(toScale: 0, rule: .halfEven)
+            guard quantity > .zero, let price = prices[symbol]?.value else { continue }
             guard let cusip = try row.decode("cusip", as: String?.self),
                 let issuer = try row.decode("issuer_name", as: String?.self),
                 let title = try row.decode("title_of_class", as: String?.self)
             else {
                 throw ServiceError(
+                    .invalidInput, "instrument \(symbol) is flagged 13(f) but has no CUSIP, issuer or class")
+            }
+            let currency = TradeCheckService.quoteCurrency(of: symbol)
+            guard
+                let rate = try await ComplianceReferenceData.usdPerUnit(
+                    of: currency, at: period.end.addingTimeInterval(-0.000001), in: transaction)
+            else {
+                throw ServiceError(
                     .invalidInput,
-                    "instrument \(try row.decode("symbol", as: String.self)) is flagged 13(f) but has no CUSIP, issuer or class"
+                    "\(symbol) is priced in \(currency), which has no USD rate at the end of \(period) (POST /api/enterprise/compliance/fx-rates)"
                 )
             }
-            let dollars = Int64(value.description) ?? 0
+            let key = cusip + "|" + title
+            if lines[key] == nil {
+                lines[key] = Line(issuer: issuer, title: title, cusip: cusip)
+                order.append(key)
+            }
+            lines[key]!.shares = lines[key]!.shares + quantity
+            lines[key]!.dollars = lines[key]!.dollars + quantity * price * rate
+        }
+        var holdings: [Form13FHolding] = []
+        var total: Int64 = 0
+        for key in order {
+            guard let line = lines[key] else { continue }
+            let dollars = Int64(line.dollars.rounded(toScale: 0, rule: .halfEven).description) ?? 0
             holdings.append(
                 Form13FHolding(
-                    nameOfIssuer: issuer, titleOfClass: title, cusip: cusip, value: dollars,
-                    shares: Int64(shares.description) ?? 0))
+                    nameOfIssuer: line.issuer, titleOfClass: line.title, cusip: line.cusip, value: dollars,
+                    shares: Int64(line.shares.rounded(toScale: 0, rule: .halfEven).description) ?? 0))
             total += dollars
         }
-        return (holdings, total)
+        return (holdings, total, cik, accounts.count)
     }
 
     static func report(from row: PostgresRow) throws -> Report {
