@@ -37,7 +37,8 @@ public struct PositionReports: Sendable {
             guard !quantity.isZero, let price = prices[try row.decode("symbol", as: String.self)]?.value else {
                 continue
             }
-            let value = (quantity * price).rounded(toScale: 2)
+            let symbol = try row.decode("symbol", as: String.self)
+            let value = try quantity.multiplied(by: price, figure: "the value of \(symbol)").rounded(toScale: 2)
             holdings.append(
                 Holding(
                     symbol: try row.decode("symbol", as: String.self), quantity: quantity.description,

@@ -371,8 +371,12 @@ public struct RegulatoryReportService: Sendable {
                 lines[key] = Line(issuer: issuer, title: title, cusip: cusip)
                 order.append(key)
             }
-            lines[key]!.shares = lines[key]!.shares + quantity
-            lines[key]!.dollars = lines[key]!.dollars + quantity * price * rate
+            // Checked: figures from stored trades and rates could pass what a decimal holds, which
+            // must fail this report, not trap the host.
+            let value = try quantity.multiplied(by: price, figure: "the value of \(symbol)")
+                .multiplied(by: rate, figure: "the US-dollar value of \(symbol)")
+            lines[key]!.shares = try lines[key]!.shares.adding(quantity, figure: "the shares of \(cusip)")
+            lines[key]!.dollars = try lines[key]!.dollars.adding(value, figure: "the value of \(cusip)")
         }
         var holdings: [Form13FHolding] = []
         var total: Int64 = 0
