@@ -319,6 +319,15 @@ public struct OrderService: Sendable {
         return try Self.order(from: rows.firstRow)
     }
 
+    /// The stored status; one the code does not know is corrupt data, never read as another.
+    static func status(_ row: PostgresRow) throws -> Order.Status {
+        let text = try row.decode("status", as: String.self)
+        guard let status = Order.Status(rawValue: text) else {
+            throw ServiceError(.corrupt, "order status '\(text)' is not one this version knows")
+        }
+        return status
+    }
+
     static func order(from row: PostgresRow) throws -> Order {
         Order(
             id: try row.decode("id", as: UUID.self), accountId: try row.decode("account_id", as: UUID.self),
@@ -328,7 +337,7 @@ public struct OrderService: Sendable {
             timeInForce: try row.decode("time_in_force", as: String.self),
             quantity: try row.decode("quantity", as: ExactDecimal.self).normalized,
             limitPrice: try row.decode("limit_price", as: ExactDecimal?.self)?.normalized,
-            status: Order.Status(rawValue: try row.decode("status", as: String.self)) ?? .rejected,
+            status: try status(row),
             filledQuantity: try row.decode("filled_quantity", as: ExactDecimal.self).normalized,
             checkId: try row.decode("check_id", as: UUID.self),
             submittedBy: try row.decode("submitted_by", as: String.self),

@@ -75,6 +75,7 @@ public struct TradeCheckService: Sendable {
         async throws -> TradeCheckContext
     {
         let chain = try await chain(of: request.accountId, in: transaction)
+        let quote = Self.quoteCurrency(of: request.symbol)
         let root = chain.last!.id
         // One round trip for the account's own figures.
         let figures = try await transaction.query(
@@ -87,7 +88,11 @@ public struct TradeCheckService: Sendable {
               (SELECT reason FROM restricted_instruments WHERE symbol = \(request.symbol)) AS restricted,
               (SELECT price FROM reference_prices WHERE symbol = \(request.symbol)) AS reference_price,
               (SELECT extract(epoch FROM now() - as_of)::bigint FROM reference_prices WHERE symbol = \(request.symbol))
-                AS reference_age
+                AS reference_age,
+              (SELECT usd_per_unit FROM fx_rates WHERE currency = \(quote) AND as_of <= now()
+                 ORDER BY as_of DESC LIMIT 1)::text AS quote_fx,
+              (SELECT price FROM market_prices WHERE symbol = \(quote + "/USD") AND as_of <= now()
+                 ORDER BY as_of DESC LIMIT 1)::text AS quote_market
             """
         ).firstRow
         // The account family: everything under the same top-level account.
@@ -134,8 +139,15 @@ public struct TradeCheckService: Sendable {
             restricted: restricted, referencePrice: try figures.decode("reference_price", as: ExactDecimal?.self),
             restingOrders: resting, recentTrades: recent)
         context.referencePriceAgeSeconds = try figures.decode("reference_age", as: Int?.self)
-        context.usdPerQuoteUnit = try await ComplianceReferenceData.usdPerUnit(
-            of: Self.quoteCurrency(of: request.symbol), at: Date(), in: transaction)
+        // In the same round trip as the other figures (the order's check is a hot path); the same
+        // rule as `ComplianceReferenceData.usdPerUnit`: USD, else the FX rate, else the market price.
+        if quote == "USD" {
+            context.usdPerQuoteUnit = ExactDecimal(1)
+        } else {
+            context.usdPerQuoteUnit = try
+                (figures.decode("quote_fx", as: String?.self)
+                ?? figures.decode("quote_market", as: String?.self)).map { try ExactDecimal(parsing: $0).normalized }
+        }
         context.familyFigures = try await familyFigures(
             of: chain.filter { $0.limits.dailyNotional != nil || $0.limits.positionLimits?[request.symbol] != nil }
                 .map(\.id),
