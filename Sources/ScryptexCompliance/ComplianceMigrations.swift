@@ -298,6 +298,83 @@ public enum ComplianceMigrations {
                             CHECK (severity IN ('low', 'medium', 'high', 'critical'));
                     """
             ),
+            Migration(
+                version: 12,
+                name: "reportable_trade_details",
+                sql: """
+                    -- What transaction and trade reports need of a trade beyond its economics.
+                    ALTER TABLE trades
+                        ADD COLUMN capacity text NOT NULL DEFAULT 'DEAL' CHECK (capacity IN ('DEAL', 'MTCH', 'AOTC')),
+                        ADD COLUMN short_selling text CHECK (short_selling IN ('SESH', 'SSEX', 'SELL', 'UNDI')),
+                        ADD COLUMN decision_maker jsonb,
+                        ADD COLUMN executing_person jsonb,
+                        ADD COLUMN counterparty_lei text CHECK (counterparty_lei ~ '^[A-Z0-9]{18}[0-9]{2}$'),
+                        ADD COLUMN ccp_lei text CHECK (ccp_lei ~ '^[A-Z0-9]{18}[0-9]{2}$'),
+                        ADD COLUMN aggregated boolean NOT NULL DEFAULT false,
+                        ADD COLUMN version integer NOT NULL DEFAULT 1 CHECK (version >= 1);
+                    -- Orders carry the reporting details their fills book.
+                    ALTER TABLE orders ADD COLUMN reporting jsonb;
+
+                    -- Each amendment of a trade, with the figures it replaced: version n's
+                    -- reports cancel version n - 1's.
+                    CREATE TABLE trade_amendments (
+                        trade_id uuid NOT NULL REFERENCES trades (id) ON DELETE CASCADE,
+                        version integer NOT NULL CHECK (version >= 2),
+                        previous_quantity numeric(38, 18) NOT NULL,
+                        previous_price numeric(38, 18) NOT NULL,
+                        quantity numeric(38, 18) NOT NULL,
+                        price numeric(38, 18) NOT NULL,
+                        amended_at timestamptz NOT NULL DEFAULT now(),
+                        PRIMARY KEY (trade_id, version)
+                    );
+
+                    -- Derivative terms (contract type, asset class, identifiers, underlying,
+                    -- maturity, option terms, multiplier) and where an instrument is reportable.
+                    ALTER TABLE instruments
+                        ADD COLUMN derivative_terms jsonb,
+                        ADD COLUMN traded_in_eea boolean NOT NULL DEFAULT false,
+                        ADD COLUMN cftc_reportable boolean NOT NULL DEFAULT false;
+
+                    -- Trading venues by ISO 10383 market identifier code, with their country (an
+                    -- EEA venue puts its trades in MiFIR's scope). Tenants add the venues they use.
+                    CREATE TABLE trading_venues (
+                        mic text PRIMARY KEY CHECK (mic ~ '^[A-Z0-9]{4}$'),
+                        name text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+                        country text CHECK (country ~ '^[A-Z]{2}$'),
+                        added_at timestamptz NOT NULL DEFAULT now()
+                    );
+                    INSERT INTO trading_venues (mic, name, country) VALUES
+                        ('XOFF', 'Off venue (RTS 22)', NULL),
+                        ('XXXX', 'No venue (EMIR, off venue)', NULL),
+                        ('XNAS', 'Nasdaq', 'US'), ('XNYS', 'New York Stock Exchange', 'US'),
+                        ('ARCX', 'NYSE Arca', 'US'), ('XCME', 'Chicago Mercantile Exchange', 'US'),
+                        ('XCBT', 'Chicago Board of Trade', 'US'), ('XNYM', 'New York Mercantile Exchange', 'US'),
+                        ('XCBO', 'Cboe Options Exchange', 'US'), ('XETR', 'Xetra', 'DE'),
+                        ('XFRA', 'Boerse Frankfurt', 'DE'), ('XEUR', 'Eurex Deutschland', 'DE'),
+                        ('XPAR', 'Euronext Paris', 'FR'), ('XAMS', 'Euronext Amsterdam', 'NL'),
+                        ('XBRU', 'Euronext Brussels', 'BE'), ('XLIS', 'Euronext Lisbon', 'PT'),
+                        ('XMIL', 'Euronext Milan', 'IT'), ('XDUB', 'Euronext Dublin', 'IE'),
+                        ('XMAD', 'Bolsa de Madrid', 'ES'), ('XWBO', 'Wiener Boerse', 'AT'),
+                        ('XHEL', 'Nasdaq Helsinki', 'FI'), ('XSTO', 'Nasdaq Stockholm', 'SE'),
+                        ('XCSE', 'Nasdaq Copenhagen', 'DK'), ('XOSL', 'Oslo Bors', 'NO'),
+                        ('XWAR', 'Warsaw Stock Exchange', 'PL'), ('XLUX', 'Luxembourg Stock Exchange', 'LU'),
+                        ('XLON', 'London Stock Exchange', 'GB'), ('XSWX', 'SIX Swiss Exchange', 'CH'),
+                        ('XTKS', 'Tokyo Stock Exchange', 'JP'), ('XHKG', 'Hong Kong Exchanges', 'HK'),
+                        ('XTSE', 'Toronto Stock Exchange', 'CA'), ('XASX', 'ASX', 'AU'),
+                        ('XSES', 'Singapore Exchange', 'SG');
+                    -- How a 13F manager holds an account's securities: investment discretion and who
+                    -- votes them (Form 13F information table columns 6 and 8).
+                    CREATE TABLE form_13f_profiles (
+                        account_id uuid PRIMARY KEY REFERENCES institutional_accounts (id) ON DELETE CASCADE,
+                        investment_discretion text NOT NULL CHECK (investment_discretion IN ('SOLE', 'DFND', 'OTR')),
+                        voting_authority text NOT NULL CHECK (voting_authority IN ('sole', 'shared', 'none')),
+                        updated_at timestamptz NOT NULL DEFAULT now()
+                    );
+
+                    -- Venues booked before were free text: a MIC-shaped one is kept in capitals.
+                    UPDATE trades SET venue = upper(venue) WHERE venue ~* '^[A-Z0-9]{4}$';
+                    """
+            ),
         ]
     )
 }

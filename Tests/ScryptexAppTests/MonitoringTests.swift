@@ -140,8 +140,22 @@ struct MonitoringTests {
                 .post, "/api/enterprise/accounts", headers: owner,
                 json: #"{"accountName":"Acme","accountType":"hedge_fund","legalName":"Acme LLC","jurisdiction":"US"}"#)
             let id = try #require(Self.json(created)["id"] as? String)
+            // Venues are market identifier codes the tenant knows: a crypto venue is registered,
+            // a name that is not a MIC is refused.
+            let registered = await harness.send(
+                .post, "/api/enterprise/compliance/venues", headers: owner,
+                json: #"{"mic":"VENA","name":"Venue A","country":"US"}"#)
+            #expect(registered.status.code == 204)
+            let notAMIC = await harness.send(
+                .post, "/api/enterprise/trades", headers: owner,
+                json:
+                    #"{"accountId":"\#(id)","symbol":"ETH/USDC","side":"buy","quantity":2,"price":2500,"venue":"Venue A"}"#
+            )
+            #expect(
+                notAMIC.status.code == 400
+                    && String(decoding: notAMIC.body, as: UTF8.self).contains("market identifier code"))
             for (side, price, venue) in [
-                ("buy", "2510", "VENUEA"), ("sell", "2490", "VENUEA"), ("buy", "2480", "VENUEB"),
+                ("buy", "2510", "VENA"), ("sell", "2490", "vena"), ("buy", "2480", "XNAS"),
             ] {
                 let booked = await harness.send(
                     .post, "/api/enterprise/trades", headers: owner,
@@ -154,11 +168,11 @@ struct MonitoringTests {
                 await harness.send(.get, "/api/enterprise/accounts/\(id)/compliance/best-execution", headers: owner))
             let lines = report["lines"] as? [[String: Any]] ?? []
             #expect(lines.count == 2)
-            let a = try #require(lines.first { $0["venue"] as? String == "VENUEA" })
+            let a = try #require(lines.first { $0["venue"] as? String == "VENA" })
             #expect(a["executions"] as? Int == 2)
             #expect(a["averageSlippageBasisPoints"] as? Double == 40)
             #expect(a["notional"] as? String == "10000")
-            let b = try #require(lines.first { $0["venue"] as? String == "VENUEB" })
+            let b = try #require(lines.first { $0["venue"] as? String == "XNAS" })
             #expect(b["worstSlippageBasisPoints"] as? Double == -80)
             #expect(b["beyondThreshold"] as? Int == 0)
             let bad = await harness.send(

@@ -37,6 +37,15 @@ struct RegulatoryReportTests {
                     #"{"accountName":"Acme 13F","accountType":"asset_manager","legalName":"Acme Asset Management LLC","jurisdiction":"US","regulatoryIdentifiers":{"cik":"0001234567"}}"#
             )
             let id = try #require(Self.json(created)["id"] as? String)
+            let badProfile = await harness.send(
+                .put, "/api/enterprise/accounts/\(id)/compliance/form-13f", headers: owner,
+                json: #"{"investmentDiscretion":"SOLO","votingAuthority":"sole"}"#)
+            #expect(badProfile.status.code == 400)
+            #expect(
+                await harness.send(
+                    .put, "/api/enterprise/accounts/\(id)/compliance/form-13f", headers: owner,
+                    json: #"{"investmentDiscretion":"SOLE","votingAuthority":"sole"}"#
+                ).status.code == 204)
             for body in [
                 #"{"symbol":"COIN/USD","priceDecimals":2,"quantityDecimals":0,"is13FSecurity":true,"cusip":"19260Q107","issuerName":"COINBASE GLOBAL INC","titleOfClass":"COM CL A"}"#,
                 #"{"symbol":"MSTR/USD","priceDecimals":2,"quantityDecimals":0,"is13FSecurity":true,"cusip":"594972408","issuerName":"MICROSTRATEGY INC & CO","titleOfClass":"CL A NEW"}"#,
@@ -165,6 +174,11 @@ struct RegulatoryReportTests {
                     #"{"accountName":"Acme Equity","accountType":"asset_manager","legalName":"Acme Equity LLC","jurisdiction":"US","regulatoryIdentifiers":{"cik":"0007654321"}}"#
             )
             let account = try #require(Self.json(created)["id"] as? String)
+            #expect(
+                await harness.send(
+                    .put, "/api/enterprise/accounts/\(account)/compliance/form-13f", headers: owner,
+                    json: #"{"investmentDiscretion":"SOLE","votingAuthority":"sole"}"#
+                ).status.code == 204)
             let instrument = await harness.send(
                 .post, "/api/enterprise/compliance/instruments", headers: owner,
                 json:
@@ -235,6 +249,12 @@ struct RegulatoryReportTests {
                     #"{"accountName":"Acme Equity EU","accountType":"asset_manager","legalName":"Acme Equity LLC","jurisdiction":"US","regulatoryIdentifiers":{"cik":"0007654321"}}"#
             )
             let secondAccount = try #require(Self.json(second)["id"] as? String)
+            // The second account's securities are voted with others (shared voting authority).
+            #expect(
+                await harness.send(
+                    .put, "/api/enterprise/accounts/\(secondAccount)/compliance/form-13f", headers: owner,
+                    json: #"{"investmentDiscretion":"SOLE","votingAuthority":"shared"}"#
+                ).status.code == 204)
             let euro = await harness.send(
                 .post, "/api/enterprise/compliance/instruments", headers: owner,
                 json:
@@ -273,6 +293,7 @@ struct RegulatoryReportTests {
             #expect(summary["managerAccounts"] == "2" && summary["cik"] == "0007654321")
             #expect(xml.components(separatedBy: "<infoTable>").count - 1 == 1)
             #expect(xml.contains("<value>2460400</value>") && xml.contains("<sshPrnamt>6000</sshPrnamt>"), "\(xml)")
+            #expect(xml.contains("<Sole>5000</Sole><Shared>1000</Shared><None>0</None>"), "\(xml)")
             let (status, output) = try await Self.validate(
                 xml, schema: Self.schemas + "/sec_13f/validation/eis_13FDocument.xsd")
             #expect(status == 0, "xmllint: \(output)")
@@ -311,7 +332,11 @@ struct RegulatoryReportTests {
         }
     }
 
-    @Test func mifirTransactionReportsNewAndCancelledTradesAsValidAuth016() async throws {
+    /// Issue 17: a day's RTS 22 file for an EEA firm — buyer and seller from the CCP's and the
+    /// counterparty's LEIs (INTC only for an aggregated order), capacity, short selling, decision
+    /// maker and executing person from the trade, an amendment as a cancellation and a new report,
+    /// a bust as a cancellation, trades outside the EEA left out, due the next working day.
+    @Test func mifirReportsADaysTransactionsInScopeWithTheirPartiesAsValidAuth016() async throws {
         try await RouteHarness.with { harness in
             let owner = [("Authorization", "Bearer " + (try await harness.apiKey(roles: ["owner"])))]
             let created = await harness.send(
@@ -324,39 +349,84 @@ struct RegulatoryReportTests {
                 .post, "/api/enterprise/compliance/instruments", headers: owner,
                 json: #"{"symbol":"COIN/USD","priceDecimals":2,"quantityDecimals":0,"isin":"US19260Q1077"}"#)
             #expect(badISIN.status.code == 400)
+            for body in [
+                #"{"symbol":"COIN/USD","priceDecimals":2,"quantityDecimals":0,"isin":"US19260Q1076"}"#,
+                #"{"symbol":"SAP/EUR","priceDecimals":2,"quantityDecimals":0,"isin":"DE0007164600"}"#,
+                #"{"symbol":"ASML/EUR","priceDecimals":2,"quantityDecimals":0,"isin":"NL0010273215","tradedInEEA":true}"#,
+                #"{"symbol":"ASML/USDC","priceDecimals":2,"quantityDecimals":0,"isin":"NL0010273215","tradedInEEA":true}"#,
+            ] {
+                let saved = await harness.send(
+                    .post, "/api/enterprise/compliance/instruments", headers: owner, json: body)
+                #expect(saved.status.code == 204, "\(String(decoding: saved.body, as: UTF8.self))")
+            }
+            let ccp = "529900LN3S50JPU47S06"
+            let counterparty = "5493000IBP32UQZ0KL24"
+            let trader = #"{"person":"DE19800101JOHN#SMITH","country":"DE","scheme":"CONCAT"}"#
+            func book(_ fields: String) async throws -> String {
+                let booked = await harness.send(
+                    .post, "/api/enterprise/trades", headers: owner, json: #"{"accountId":"\#(id)",\#(fields)}"#)
+                #expect(booked.status.code == 201, "\(String(decoding: booked.body, as: UTF8.self))")
+                return try #require(Self.json(booked)["id"] as? String)
+            }
+            // Bad reporting details are refused, naming the field.
+            for (fields, problem) in [
+                (
+                    #""symbol":"SAP/EUR","side":"buy","quantity":1,"price":120,"counterpartyLei":"5493000IBP32UQZ0KL25""#,
+                    "counterpartyLei"
+                ),
+                (#""symbol":"SAP/EUR","side":"buy","quantity":1,"price":120,"shortSelling":"SESH""#, "shortSelling"),
+                (
+                    #""symbol":"SAP/EUR","side":"buy","quantity":1,"price":120,"executingPerson":{"person":"X","country":"ZZ","scheme":"NIDN"}"#,
+                    "executingPerson"
+                ),
+                (#""symbol":"SAP/EUR","side":"buy","quantity":1,"price":120,"venue":"FRANKFURT""#, "venue"),
+            ] {
+                let refused = await harness.send(
+                    .post, "/api/enterprise/trades", headers: owner, json: #"{"accountId":"\#(id)",\#(fields)}"#)
+                let text = String(decoding: refused.body, as: UTF8.self)
+                #expect(refused.status.code == 400 && text.contains("'\(problem)"), "\(text)")
+            }
+            let onXetra = try await book(
+                #""symbol":"SAP/EUR","side":"buy","quantity":100,"price":120.5,"venue":"xetr","ccpLei":"\#(ccp)","decisionMaker":{"algorithm":"ALPHA-7"},"executingPerson":\#(trader),"executedAt":"2026-05-04T09:30:00.123456Z""#
+            )
+            _ = try await book(
+                #""symbol":"SAP/EUR","side":"sell","quantity":40,"price":121,"venue":"XETR","counterpartyLei":"\#(counterparty)","shortSelling":"SESH","capacity":"MTCH","executingPerson":{"algorithm":"EXEC-1"},"executedAt":"2026-05-04T10:00:00Z""#
+            )
+            let amended = try await book(
+                #""symbol":"ASML/EUR","side":"buy","quantity":10,"price":650,"venue":"XOFF","counterpartyLei":"\#(counterparty)","executingPerson":\#(trader),"executedAt":"2026-05-04T11:00:00Z""#
+            )
+            _ = try await book(
+                #""symbol":"ASML/EUR","side":"buy","quantity":5,"price":650,"aggregated":true,"capacity":"AOTC","executingPerson":\#(trader),"executedAt":"2026-05-04T11:30:00Z""#
+            )
+            _ = try await book(
+                #""symbol":"COIN/USD","side":"buy","quantity":100,"price":201.5,"venue":"XNAS","executingPerson":\#(trader),"executedAt":"2026-05-04T14:00:00Z""#
+            )
+            let busted = try await book(
+                #""symbol":"SAP/EUR","side":"buy","quantity":1,"price":120.5,"venue":"XETR","ccpLei":"\#(ccp)","executingPerson":\#(trader),"executedAt":"2026-05-04T15:00:00Z""#
+            )
             #expect(
                 await harness.send(
-                    .post, "/api/enterprise/compliance/instruments", headers: owner,
-                    json: #"{"symbol":"COIN/USD","priceDecimals":2,"quantityDecimals":0,"isin":"US19260Q1076"}"#
+                    .patch, "/api/enterprise/trades/\(amended)", headers: owner, json: #"{"price":651}"#
                 ).status.code == 204)
-            var tradeIDs: [String] = []
-            for (side, venue) in [("buy", "XNAS"), ("sell", "off-exchange desk"), ("buy", "XNAS")] {
-                let booked = await harness.send(
-                    .post, "/api/enterprise/trades", headers: owner,
-                    json:
-                        #"{"accountId":"\#(id)","symbol":"COIN/USD","side":"\#(side)","quantity":100,"price":201.5,"venue":"\#(venue)"}"#
-                )
-                tradeIDs.append(try #require(Self.json(booked)["id"] as? String))
-            }
-            // A spot crypto trade without an ISIN is not MiFIR-reportable.
-            _ = await harness.send(
-                .post, "/api/enterprise/trades", headers: owner,
-                json: #"{"accountId":"\#(id)","symbol":"ETH/USDC","side":"buy","quantity":1,"price":2500}"#)
-            let cancel = await harness.send(
-                .post, "/api/enterprise/trades/\(tradeIDs[2])/cancel", headers: owner,
-                json: #"{"reason":"booked twice"}"#)
-            #expect(cancel.status.code == 204)
-            let again = await harness.send(
-                .post, "/api/enterprise/trades/\(tradeIDs[2])/cancel", headers: owner,
-                json: #"{"reason":"booked twice"}"#)
-            #expect(again.status.code == 404)
+            #expect(
+                await harness.send(
+                    .post, "/api/enterprise/trades/\(busted)/cancel", headers: owner,
+                    json: #"{"reason":"booked twice"}"#
+                ).status.code == 204)
             try await harness.pool.execute(
-                "UPDATE t_acme.trades SET executed_at = '2026-05-04T09:30:00.123456Z', cancelled_at = CASE WHEN cancelled_at IS NULL THEN NULL ELSE timestamptz '2026-05-04T10:00:00Z' END"
-            )
-            let requested = await harness.send(
+                "UPDATE t_acme.trade_amendments SET amended_at = '2026-05-04T11:15:00Z'")
+            try await harness.pool.execute(
+                "UPDATE t_acme.trades SET cancelled_at = '2026-05-04T16:00:00Z' WHERE cancelled_at IS NOT NULL")
+
+            let quarter = await harness.send(
                 .post, "/api/enterprise/accounts/\(id)/compliance/reports", headers: owner,
                 json: #"{"type":"mifir_rts22","period":"2026-Q2"}"#)
-            #expect(requested.status.code == 202)
+            #expect(quarter.status.code == 400)
+            #expect(String(decoding: quarter.body, as: UTF8.self).contains("reported per day"))
+            let requested = await harness.send(
+                .post, "/api/enterprise/accounts/\(id)/compliance/reports", headers: owner,
+                json: #"{"type":"mifir_rts22","period":"2026-05-04"}"#)
+            #expect((Self.json(requested)["report"] as? [String: Any])?["dueDate"] as? String == "2026-05-05")
             let reportID = try #require((Self.json(requested)["report"] as? [String: Any])?["id"] as? String)
             let worker = TenantJobWorker(
                 pool: harness.pool, handlers: HostService.jobHandlers(logger: TestDatabase.logger), owner: "test",
@@ -365,45 +435,140 @@ struct RegulatoryReportTests {
             let document = await harness.send(
                 .get, "/api/enterprise/accounts/\(id)/compliance/reports/\(reportID)?format=document", headers: owner)
             let xml = String(decoding: document.body, as: UTF8.self)
-            #expect(xml.components(separatedBy: "<New>").count - 1 == 3)
-            #expect(xml.components(separatedBy: "<Cxl>").count - 1 == 1)
-            #expect(xml.contains("<TradVn>XNAS</TradVn>") && xml.contains("<TradVn>XOFF</TradVn>"))
-            #expect(xml.contains("<Id>US19260Q1076</Id>") && !xml.contains("ETH"))
-            // Issue 17: the trading time to the microsecond (RTS 25), not truncated to the second;
-            // transaction references in RTS 22's character set (capital letters and digits).
-            #expect(xml.contains("<TradDt>2026-05-04T09:30:00.123456Z</TradDt>"), "\(xml)")
-            let references = xml.components(separatedBy: "<TxId>").dropFirst().map { $0.prefix { $0 != "<" } }
-            #expect(references.count == 4)
-            #expect(
-                references.allSatisfy { reference in
-                    (1...52).contains(reference.count)
-                        && reference.allSatisfy { ("A"..."Z").contains($0) || ("0"..."9").contains($0) }
-                }, "\(references)")
             let (status, output) = try await Self.validate(
                 xml, schema: Self.schemas + "/mifir_rts22/auth.016.001.03.xsd")
             #expect(status == 0, "xmllint: \(output)")
 
-            // Without an LEI the report fails with the reason, visible on the report.
-            let noLEI = await harness.send(
-                .post, "/api/enterprise/accounts", headers: owner,
-                json:
-                    #"{"accountName":"No LEI","accountType":"asset_manager","legalName":"No LEI Ltd","jurisdiction":"GB"}"#
+            // Each record, in order, as (action, TxId, buyer, seller): recomputed from the bookings.
+            let reference = { (trade: String) in trade.uppercased().replacingOccurrences(of: "-", with: "") }
+            var parsed: [(action: String, body: String)] = []
+            var rest = xml[...]
+            while let next = ["New", "Cxl"].compactMap({ tag in rest.range(of: "<\(tag)>").map { (tag, $0) } })
+                .min(by: { $0.1.lowerBound < $1.1.lowerBound }),
+                let end = rest.range(of: "</\(next.0)>", range: next.1.upperBound..<rest.endIndex)
+            {
+                parsed.append((next.0, String(rest[next.1.upperBound..<end.lowerBound])))
+                rest = rest[end.upperBound...]
+            }
+            let records = parsed.map(\.body)
+            func element(_ name: String, in text: String) -> String? {
+                guard let start = text.range(of: "<\(name)>"),
+                    let end = text.range(of: "</\(name)>", range: start.upperBound..<text.endIndex)
+                else { return nil }
+                return String(text[start.upperBound..<end.lowerBound])
+            }
+            let actions = parsed.map(\.action)
+            #expect(actions == ["New", "New", "New", "Cxl", "New", "New", "New", "Cxl"], "\(xml)")
+            #expect(!xml.contains("US19260Q1076"), "COIN on Nasdaq is outside MiFIR's scope")
+            let us = "<AcctOwnr><Id><LEI>529900T8BM49AURSDO55</LEI></Id></AcctOwnr>"
+            // 1: bought on Xetra, cleared: the CCP sold; decided by an algorithm, executed by a person.
+            #expect(element("TxId", in: records[0]) == reference(onXetra))
+            #expect(element("Buyr", in: records[0]) == us)
+            #expect(element("Sellr", in: records[0]) == "<AcctOwnr><Id><LEI>\(ccp)</LEI></Id></AcctOwnr>")
+            #expect(element("TradDt", in: records[0]) == "2026-05-04T09:30:00.123456Z")
+            #expect(element("TradVn", in: records[0]) == "XETR")
+            #expect(records[0].contains(#"<Amt Ccy="EUR">120.5</Amt>"#))
+            #expect(element("InvstmtDcsnPrsn", in: records[0]) == "<Algo>ALPHA-7</Algo>")
+            #expect(
+                element("ExctgPrsn", in: records[0])
+                    == "<Prsn><CtryOfBrnch>DE</CtryOfBrnch><Othr><Id>DE19800101JOHN#SMITH</Id><SchmeNm><Prtry>CONCAT</Prtry></SchmeNm></Othr></Prsn>"
             )
-            let noLEIID = try #require(Self.json(noLEI)["id"] as? String)
-            let failing = await harness.send(
-                .post, "/api/enterprise/accounts/\(noLEIID)/compliance/reports", headers: owner,
-                json: #"{"type":"mifir_rts22","period":"2026-Q2"}"#)
-            let failingID = try #require((Self.json(failing)["report"] as? [String: Any])?["id"] as? String)
-            _ = try await worker.runOnce()
-            let failed = await harness.send(
-                .get, "/api/enterprise/accounts/\(noLEIID)/compliance/reports/\(failingID)", headers: owner)
-            let report = Self.json(failed)["report"] as? [String: Any]
-            #expect(report?["status"] as? String == "failed")
-            #expect((report?["error"] as? String)?.contains("LEI") == true)
+            // 2: a short sale to a named counterparty, in matched principal capacity.
+            #expect(element("Buyr", in: records[1]) == "<AcctOwnr><Id><LEI>\(counterparty)</LEI></Id></AcctOwnr>")
+            #expect(element("Sellr", in: records[1]) == us)
+            #expect(element("ShrtSellgInd", in: records[1]) == "SESH")
+            #expect(element("TradgCpcty", in: records[1]) == "MTCH")
+            // 3: off venue at 650, amended to 651: the first version cancelled, the second reported.
+            #expect(element("TxId", in: records[2]) == reference(amended))
+            #expect(records[2].contains(#"<Amt Ccy="EUR">650</Amt>"#) && element("TradVn", in: records[2]) == "XOFF")
+            #expect(element("TxId", in: records[3]) == reference(amended))
+            #expect(element("TxId", in: records[4]) == reference(amended) + "V2")
+            #expect(records[4].contains(#"<Amt Ccy="EUR">651</Amt>"#))
+            // 4: the market side of an aggregated order: INTC.
+            #expect(element("Sellr", in: records[5]) == "<AcctOwnr><Id><Intl>INTC</Intl></Id></AcctOwnr>")
+            #expect(element("TradgCpcty", in: records[5]) == "AOTC")
+            // 6: executed and busted the same day.
+            #expect(element("TxId", in: records[6]) == reference(busted))
+            #expect(element("TxId", in: records[7]) == reference(busted))
+            let summary = try #require(
+                (Self.json(
+                    await harness.send(
+                        .get, "/api/enterprise/accounts/\(id)/compliance/reports/\(reportID)", headers: owner)
+                )["report"] as? [String: Any])?["summary"] as? [String: String])
+            #expect(summary["new"] == "6" && summary["cancelled"] == "2" && summary["outOfScope"] == "1")
+
+            // A Friday's report is due on Monday; a day without transactions has nothing to file.
+            let friday = try await Self.generate(
+                "mifir_rts22", period: "2026-05-08", account: id, harness: harness, headers: owner)
+            #expect(friday.summary["noDocument"] != nil && friday.summary["new"] == "0")
+            let reports = Self.json(
+                await harness.send(.get, "/api/enterprise/accounts/\(id)/compliance/reports", headers: owner))
+            let fridayReport = (reports["reports"] as? [[String: Any]])?.first {
+                $0["period"] as? String == "2026-05-08"
+            }
+            #expect(fridayReport?["dueDate"] as? String == "2026-05-11")
+
+            // What a report cannot be made of fails it, naming the trade or instrument.
+            func failure(on day: String) async throws -> String {
+                let failing = await harness.send(
+                    .post, "/api/enterprise/accounts/\(id)/compliance/reports", headers: owner,
+                    json: #"{"type":"mifir_rts22","period":"\#(day)"}"#)
+                let failingID = try #require((Self.json(failing)["report"] as? [String: Any])?["id"] as? String)
+                _ = try await worker.runOnce()
+                let failed = await harness.send(
+                    .get, "/api/enterprise/accounts/\(id)/compliance/reports/\(failingID)", headers: owner)
+                let report = Self.json(failed)["report"] as? [String: Any]
+                #expect(report?["status"] as? String == "failed")
+                return report?["error"] as? String ?? ""
+            }
+            _ = try await book(
+                #""symbol":"ASML/USDC","side":"buy","quantity":1,"price":650,"venue":"XOFF","counterpartyLei":"\#(counterparty)","executingPerson":\#(trader),"executedAt":"2026-05-05T09:00:00Z""#
+            )
+            #expect(try await failure(on: "2026-05-05").contains("ASML/USDC is quoted in USDC, which is not one"))
+            let anonymous = try await book(
+                #""symbol":"ASML/EUR","side":"buy","quantity":1,"price":650,"venue":"XOFF","executingPerson":\#(trader),"executedAt":"2026-05-06T09:00:00Z""#
+            )
+            #expect(try await failure(on: "2026-05-06").contains("\(anonymous) was off venue with no counterpartyLei"))
+            _ = try await book(
+                #""symbol":"SAP/EUR","side":"buy","quantity":1,"price":120,"venue":"XETR","executedAt":"2026-05-07T09:00:00Z""#
+            )
+            #expect(try await failure(on: "2026-05-07").contains("has no executingPerson"))
+
+            // A firm outside the EEA has no MiFIR reports; without an LEI none can be made.
+            for (body, problem) in [
+                (
+                    #"{"accountName":"Acme US","accountType":"asset_manager","legalName":"Acme US LLC","jurisdiction":"US","regulatoryIdentifiers":{"lei":"529900T8BM49AURSDO55"}}"#,
+                    "not in it"
+                ),
+                (
+                    #"{"accountName":"No LEI","accountType":"asset_manager","legalName":"No LEI SA","jurisdiction":"FR"}"#,
+                    "LEI"
+                ),
+            ] {
+                let other = try #require(
+                    Self.json(await harness.send(.post, "/api/enterprise/accounts", headers: owner, json: body))["id"]
+                        as? String)
+                let failing = await harness.send(
+                    .post, "/api/enterprise/accounts/\(other)/compliance/reports", headers: owner,
+                    json: #"{"type":"mifir_rts22","period":"2026-05-04"}"#)
+                let failingID = try #require((Self.json(failing)["report"] as? [String: Any])?["id"] as? String)
+                _ = try await worker.runOnce()
+                let report =
+                    Self.json(
+                        await harness.send(
+                            .get, "/api/enterprise/accounts/\(other)/compliance/reports/\(failingID)", headers: owner)
+                    )["report"] as? [String: Any]
+                #expect(report?["status"] as? String == "failed")
+                #expect((report?["error"] as? String)?.contains(problem) == true, "\(report ?? [:])")
+            }
         }
     }
 
-    @Test func formPFAndLargeTraderReportsComeAsNamedJSONAndCSV() async throws {
+    /// Issue 17: Form PF from positions — no busted price, every value in US dollars, net asset
+    /// value from the positions (not the declared AUM), credit exposure to counterparties as the
+    /// mark-to-market of open derivatives, due 60 days after the quarter — and CFTC large-trader
+    /// positions per day in CFTC-reportable contracts only, at each contract's level.
+    @Test func formPFAndLargeTraderReportsComeFromPositionsInUSDollars() async throws {
         try await RouteHarness.with { harness in
             let owner = [("Authorization", "Bearer " + (try await harness.apiKey(roles: ["owner"])))]
             let created = await harness.send(
@@ -412,62 +577,129 @@ struct RegulatoryReportTests {
                     #"{"accountName":"Acme Fund I","accountType":"hedge_fund","legalName":"Acme Fund I LP","jurisdiction":"KY","totalAUM":250000000}"#
             )
             let id = try #require(Self.json(created)["id"] as? String)
+            let cme = "MP6I5ZYZBEU3UXPYFY54"
+            let eurex = "529900LN3S50JPU47S06"
+            let refused = await harness.send(
+                .post, "/api/enterprise/compliance/instruments", headers: owner,
+                json: #"{"symbol":"BTCF2609/USD","priceDecimals":0,"quantityDecimals":0,"cftcReportable":true}"#)
             #expect(
-                await harness.send(
-                    .post, "/api/enterprise/compliance/instruments", headers: owner,
-                    json: #"{"symbol":"BTC/USD","priceDecimals":2,"quantityDecimals":8,"reportableLevel":25}"#
-                ).status.code == 204)
-            for (symbol, side, quantity, price, counterparty) in [
-                ("BTC/USD", "buy", "30", "60000", "Cumberland"), ("ETH/USD", "buy", "100", "3000", "Wintermute"),
-                ("SOL/USD", "sell", "500", "150", "Cumberland"),
+                refused.status.code == 400 && String(decoding: refused.body, as: UTF8.self).contains("reportableLevel"))
+            for body in [
+                #"{"symbol":"SAP/EUR","priceDecimals":2,"quantityDecimals":0,"isin":"DE0007164600"}"#,
+                #"{"symbol":"BTCF2609/USD","priceDecimals":0,"quantityDecimals":0,"cftcReportable":true,"reportableLevel":25,"derivative":{"contractType":"FUTR","assetClass":"COMM","cfi":"FCECSX","isin":"DE000C6EV128","notionalCurrency":"USD","maturity":"2026-09-25","multiplier":5}}"#,
+                #"{"symbol":"FDAX2609/EUR","priceDecimals":1,"quantityDecimals":0,"reportableLevel":10,"derivative":{"contractType":"FUTR","assetClass":"EQUI","cfi":"FFICSX","isin":"DE000C6EV128","notionalCurrency":"EUR","maturity":"2026-09-18","multiplier":25}}"#,
+            ] {
+                let saved = await harness.send(
+                    .post, "/api/enterprise/compliance/instruments", headers: owner, json: body)
+                #expect(saved.status.code == 204, "\(String(decoding: saved.body, as: UTF8.self))")
+            }
+            var busted = ""
+            for (fields, bust) in [
+                (#""symbol":"BTC/USD","side":"buy","quantity":30,"price":60000,"counterparty":"Cumberland""#, false),
+                (#""symbol":"BTC/USD","side":"buy","quantity":10,"price":99999,"counterparty":"Cumberland""#, true),
+                (#""symbol":"ETH/USD","side":"buy","quantity":100,"price":3000"#, false),
+                (#""symbol":"SOL/USD","side":"sell","quantity":500,"price":150"#, false),
+                (#""symbol":"SAP/EUR","side":"buy","quantity":1000,"price":120,"venue":"XETR""#, false),
+                (
+                    #""symbol":"BTCF2609/USD","side":"buy","quantity":30,"price":61000,"venue":"XCME","ccpLei":"\#(cme)""#,
+                    false
+                ),
+                (
+                    #""symbol":"FDAX2609/EUR","side":"buy","quantity":20,"price":22000,"venue":"XEUR","ccpLei":"\#(eurex)""#,
+                    false
+                ),
             ] {
                 let booked = await harness.send(
                     .post, "/api/enterprise/trades", headers: owner,
-                    json:
-                        #"{"accountId":"\#(id)","symbol":"\#(symbol)","side":"\#(side)","quantity":\#(quantity),"price":\#(price),"counterparty":"\#(counterparty)"}"#
-                )
-                #expect(booked.status.code == 201)
+                    json: #"{"accountId":"\#(id)",\#(fields),"executedAt":"2026-05-20T12:00:00Z"}"#)
+                #expect(booked.status.code == 201, "\(String(decoding: booked.body, as: UTF8.self))")
+                if bust { busted = try #require(Self.json(booked)["id"] as? String) }
             }
-            try await harness.pool.execute("UPDATE t_acme.trades SET executed_at = '2026-05-20T12:00:00Z'")
+            #expect(
+                await harness.send(
+                    .post, "/api/enterprise/trades/\(busted)/cancel", headers: owner, json: #"{"reason":"fat finger"}"#
+                ).status.code == 204)
+            for (symbol, price) in [
+                ("BTC/USD", "62000"), ("ETH/USD", "3100"), ("SOL/USD", "140"), ("SAP/EUR", "125"),
+                ("BTCF2609/USD", "62500"), ("FDAX2609/EUR", "23000"),
+            ] {
+                #expect(
+                    await harness.send(
+                        .post, "/api/enterprise/compliance/reference-prices", headers: owner,
+                        json: #"{"symbol":"\#(symbol)","price":\#(price),"asOf":"2026-06-30T16:00:00Z"}"#
+                    ).status.code == 204)
+            }
             let worker = TenantJobWorker(
                 pool: harness.pool, handlers: HostService.jobHandlers(logger: TestDatabase.logger), owner: "test",
                 logger: TestDatabase.logger)
-            var documents: [String: (json: String, csv: String)] = [:]
-            for type in ["form_pf", "cftc_large_trader"] {
+            func generate(
+                _ type: String, _ period: String
+            ) async throws -> (report: [String: Any], json: String, csv: String) {
                 let requested = await harness.send(
                     .post, "/api/enterprise/accounts/\(id)/compliance/reports", headers: owner,
-                    json: #"{"type":"\#(type)","period":"2026-Q2"}"#)
+                    json: #"{"type":"\#(type)","period":"\#(period)"}"#)
                 let reportID = try #require((Self.json(requested)["report"] as? [String: Any])?["id"] as? String)
                 #expect(try await worker.runOnce())
                 let base = "/api/enterprise/accounts/\(id)/compliance/reports/\(reportID)"
+                let report =
+                    Self.json(await harness.send(.get, base, headers: owner))["report"] as? [String: Any] ?? [:]
                 let json = await harness.send(.get, base + "?format=document", headers: owner)
                 let csv = await harness.send(.get, base + "?format=csv", headers: owner)
-                #expect(json.headers.first("Content-Type") == "application/json")
-                #expect(csv.headers.first("Content-Type") == "text/csv")
-                documents[type] = (
-                    String(decoding: json.body, as: UTF8.self), String(decoding: csv.body, as: UTF8.self)
-                )
+                return (report, String(decoding: json.body, as: UTF8.self), String(decoding: csv.body, as: UTF8.self))
             }
-            let pf = try #require(documents["form_pf"])
+            // No EUR rate: Form PF fails naming the currency.
+            let noRate = try await generate("form_pf", "2026-Q2")
+            #expect(noRate.report["status"] as? String == "failed")
+            #expect(
+                (noRate.report["error"] as? String)?.contains("no US dollar rate for EUR") == true, "\(noRate.report)")
+            #expect(
+                await harness.send(
+                    .post, "/api/enterprise/compliance/fx-rates", headers: owner,
+                    json: #"{"currency":"EUR","usdPerUnit":1.10,"asOf":"2026-06-30T16:00:00Z"}"#
+                ).status.code == 204)
+            let pf = try await generate("form_pf", "2026-Q2")
+            #expect(pf.report["dueDate"] as? String == "2026-08-29")
             let sections = try #require(try JSONSerialization.jsonObject(with: Data(pf.json.utf8)) as? [String: Any])
             #expect((sections["format"] as? String)?.contains("Form PF has no public XML schema") == true)
-            // Long 30 × 60,000 + 100 × 3,000; short 500 × 150.
-            #expect(sections["longExposure"] as? String == "2100000.00")
-            #expect(sections["shortExposure"] as? String == "75000.00")
-            #expect(sections["grossAssetValue"] as? String == "2175000.00")
-            #expect(sections["netAssetValue"] as? String == "250000000")
-            let top = sections["topCounterparties"] as? [[String: String]] ?? []
-            #expect(top.first?["name"] == "Cumberland" && top.first?["notional"] == "1875000")
-            #expect(pf.csv.hasPrefix("section,symbol,side,quantity,price,value\n"))
-            #expect(pf.csv.contains("holdings,SOL/USD,short,-500,150,-75000.00"))
-            let large = try #require(documents["cftc_large_trader"])
+            // Owned: 30 × 62,000 + 100 × 3,100 + 1,000 × 125 × 1.10 = 2,307,500, plus the futures'
+            // gains (62,500 − 61,000) × 30 × 5 = 225,000 and (23,000 − 22,000) × 20 × 25 × 1.10 = 550,000.
+            #expect(sections["grossAssetValue"] as? String == "3082500.00", "\(pf.json)")
+            // Less the SOL short, 500 × 140 = 70,000: far below the declared AUM of 250 million.
+            #expect(sections["netAssetValue"] as? String == "3012500.00")
+            // Exposure counts the futures at their notional: 30 × 5 × 62,500 and 20 × 25 × 23,000 × 1.10.
+            #expect(sections["longExposure"] as? String == "\(2_307_500 + 9_375_000 + 12_650_000).00")
+            #expect(sections["shortExposure"] as? String == "70000.00")
+            let top = sections["topCounterpartyExposures"] as? [[String: String]] ?? []
             #expect(
-                large.csv == "as_of,symbol,side,quantity,price,value\n2026-06-30,BTC/USD,long,30,60000,1800000.00\n")
-            #expect(large.json.contains("the CFTC schemas are not public"))
+                top == [
+                    ["counterparty": eurex, "exposureUSD": "550000.00"],
+                    ["counterparty": cme, "exposureUSD": "225000.00"],
+                ])
+            #expect(pf.csv.hasPrefix("section,symbol,side,quantity,price,currency,value,value_usd\n"))
+            #expect(
+                pf.csv.contains("holdings,BTC/USD,long,30,62000,USD,1860000.00,1860000.00"),
+                "the busted print is not held")
+            #expect(pf.csv.contains("holdings,SAP/EUR,long,1000,125,EUR,125000.00,137500.00"))
+
+            let cftc = try await generate("cftc_large_trader", "2026-06-30")
+            #expect(cftc.report["dueDate"] as? String == "2026-07-01")
+            // The CME future at or above its 25-contract level; not the Eurex one, which the CFTC
+            // does not regulate, nor spot.
+            #expect(
+                cftc.csv == "as_of,symbol,side,quantity,price,value\n2026-06-30,BTCF2609/USD,long,30,62500,9375000.00\n"
+            )
+            #expect(cftc.json.contains("the CFTC schemas are not public"))
+            let quarterly = await harness.send(
+                .post, "/api/enterprise/accounts/\(id)/compliance/reports", headers: owner,
+                json: #"{"type":"cftc_large_trader","period":"2026-Q2"}"#)
+            #expect(quarterly.status.code == 400)
         }
     }
 
-    @Test func emirReportsNewAndTerminatedDerivativesAsValidAuth030() async throws {
+    /// Issue 17: a day's EMIR REFIT file with a cleared future, an amended listed option and an
+    /// OTC forward terminated early: notional, price, quantity, identifiers, maturity, clearing,
+    /// and a mark-to-market valuation of what is still outstanding, each recomputed here.
+    @Test func emirReportsADaysDerivativesWithTheirTermsAndValuationsAsValidAuth030() async throws {
         try await RouteHarness.with { harness in
             let owner = [("Authorization", "Bearer " + (try await harness.apiKey(roles: ["owner"])))]
             let created = await harness.send(
@@ -476,76 +708,194 @@ struct RegulatoryReportTests {
                     #"{"accountName":"Acme EU","accountType":"hedge_fund","legalName":"Acme Europe SA","jurisdiction":"LU","regulatoryIdentifiers":{"lei":"529900T8BM49AURSDO55"}}"#
             )
             let id = try #require(Self.json(created)["id"] as? String)
-            #expect(
-                await harness.send(
-                    .post, "/api/enterprise/compliance/instruments", headers: owner,
-                    json: #"{"symbol":"BTCPERP/USD","priceDecimals":1,"quantityDecimals":4,"isDerivative":true}"#
-                ).status.code == 204)
+            let ccp = "529900LN3S50JPU47S06"
+            let bank = "213800ZBKL9BHSL2K459"
+            let dealer = "5493000IBP32UQZ0KL24"
+            for (body, problem) in [
+                (
+                    #"{"symbol":"FDAX2606/EUR","priceDecimals":1,"quantityDecimals":0,"derivative":{"contractType":"FUTR","assetClass":"EQUI","cfi":"OCASPS","isin":"DE000C6EV128","notionalCurrency":"EUR","maturity":"2026-06-19"}}"#,
+                    "derivative.cfi"
+                ),
+                (
+                    #"{"symbol":"FDAX2606/EUR","priceDecimals":1,"quantityDecimals":0,"derivative":{"contractType":"OPTN","assetClass":"EQUI","cfi":"OCASPS","isin":"DE000C6EV128","notionalCurrency":"EUR","maturity":"2026-06-19"}}"#,
+                    "derivative.optionType"
+                ),
+                (
+                    #"{"symbol":"FDAX2606/EUR","priceDecimals":1,"quantityDecimals":0,"derivative":{"contractType":"FUTR","assetClass":"EQUI","cfi":"FFICSX","notionalCurrency":"EUR","maturity":"2026-06-19"}}"#,
+                    "derivative.isin"
+                ),
+                (
+                    #"{"symbol":"FDAX2606/EUR","priceDecimals":1,"quantityDecimals":0,"derivative":{"contractType":"FUTR","assetClass":"EQUI","cfi":"FFICSX","isin":"DE000C6EV128","notionalCurrency":"USDC","maturity":"2026-06-19"}}"#,
+                    "derivative.notionalCurrency"
+                ),
+                (
+                    #"{"symbol":"FDAX2606/EUR","priceDecimals":1,"quantityDecimals":0,"derivative":{"contractType":"FUTR","assetClass":"EQUI","cfi":"FFICSX","isin":"DE000C6EV128","notionalCurrency":"EUR","maturity":"June"}}"#,
+                    "derivative.maturity"
+                ),
+            ] {
+                let refused = await harness.send(
+                    .post, "/api/enterprise/compliance/instruments", headers: owner, json: body)
+                let text = String(decoding: refused.body, as: UTF8.self)
+                #expect(refused.status.code == 400 && text.contains("'\(problem)'"), "\(text)")
+            }
+            for body in [
+                #"{"symbol":"FDAX2606/EUR","priceDecimals":1,"quantityDecimals":0,"derivative":{"contractType":"FUTR","assetClass":"EQUI","cfi":"FFICSX","isin":"DE000C6EV128","underlyingIsin":"DE0008469008","notionalCurrency":"EUR","maturity":"2026-06-19","multiplier":25}}"#,
+                #"{"symbol":"COIN/USD","priceDecimals":2,"quantityDecimals":0}"#,
+                #"{"symbol":"COINC250/USD","priceDecimals":2,"quantityDecimals":0,"derivative":{"contractType":"OPTN","assetClass":"EQUI","cfi":"OCASPS","upi":"QZ7XT2B9K4LM","underlyingIsin":"US19260Q1076","underlyingSymbol":"COIN/USD","notionalCurrency":"USD","maturity":"2026-12-18","optionType":"call","strike":250,"multiplier":100}}"#,
+                #"{"symbol":"EURUSDF/USD","priceDecimals":4,"quantityDecimals":0,"derivative":{"contractType":"FORW","assetClass":"CURR","cfi":"JFTXFP","upi":"QZ4TTW5C0NXD","notionalCurrency":"USD","maturity":"2026-09-30"}}"#,
+            ] {
+                let saved = await harness.send(
+                    .post, "/api/enterprise/compliance/instruments", headers: owner, json: body)
+                #expect(saved.status.code == 204, "\(String(decoding: saved.body, as: UTF8.self))")
+            }
             let worker = TenantJobWorker(
                 pool: harness.pool, handlers: HostService.jobHandlers(logger: TestDatabase.logger), owner: "test",
                 logger: TestDatabase.logger)
-            func report(_ period: String) async throws -> String {
-                let requested = await harness.send(
-                    .post, "/api/enterprise/accounts/\(id)/compliance/reports", headers: owner,
-                    json: #"{"type":"emir_refit","period":"\#(period)"}"#)
-                let reportID = try #require((Self.json(requested)["report"] as? [String: Any])?["id"] as? String)
-                #expect(try await worker.runOnce())
-                let document = await harness.send(
-                    .get, "/api/enterprise/accounts/\(id)/compliance/reports/\(reportID)?format=document",
-                    headers: owner)
-                return String(decoding: document.body, as: UTF8.self)
-            }
-            // No derivatives yet: a "no transactions" report.
-            let empty = try await report("2026-Q1")
-            #expect(empty.contains("<DataSetActn>NOTX</DataSetActn>"))
-            #expect(try await Self.validate(empty, schema: Self.schemas + "/emir_refit/auth.030.001.03.xsd").0 == 0)
-
-            var trades: [String] = []
-            for (side, counterparty) in [
-                ("buy", "HWUPKR0MPOU8FGXBT394"), ("sell", "Some Desk"), ("buy", "HWUPKR0MPOU8FGXBT394"),
-            ] {
-                let booked = await harness.send(
-                    .post, "/api/enterprise/trades", headers: owner,
-                    json:
-                        #"{"accountId":"\#(id)","symbol":"BTCPERP/USD","side":"\#(side)","quantity":2,"price":61000.5,"venue":"XEUR","counterparty":"\#(counterparty)"}"#
-                )
-                trades.append(try #require(Self.json(booked)["id"] as? String))
-            }
-            let unwound = await harness.send(
-                .post, "/api/enterprise/trades/\(trades[1])/cancel", headers: owner,
-                json: #"{"reason":"unwound","kind":"termination"}"#)
-            #expect(unwound.status.code == 204)
-            // A bust (the default kind) is reported as an error, not a termination.
-            let busted = await harness.send(
-                .post, "/api/enterprise/trades/\(trades[2])/cancel", headers: owner, json: #"{"reason":"fat finger"}"#)
-            #expect(busted.status.code == 204)
-            let unknownKind = await harness.send(
-                .post, "/api/enterprise/trades/\(trades[0])/cancel", headers: owner,
-                json: #"{"reason":"no reason","kind":"whim"}"#)
-            #expect(unknownKind.status.code == 400)
-            let amended = await harness.send(
-                .patch, "/api/enterprise/trades/\(trades[0])", headers: owner, json: #"{"quantity":3}"#)
-            #expect(amended.status.code == 204)
-            let badAmend = await harness.send(
-                .patch, "/api/enterprise/trades/\(trades[0])", headers: owner, json: #"{"price":1.55}"#)
-            #expect(badAmend.status.code == 400, "BTCPERP/USD prices have one decimal")
-            try await harness.pool.execute(
-                "UPDATE t_acme.trades SET executed_at = '2026-04-02T08:00:00Z', amended_at = CASE WHEN amended_at IS NULL THEN NULL ELSE timestamptz '2026-04-02T09:00:00Z' END, cancelled_at = CASE WHEN cancelled_at IS NULL THEN NULL ELSE timestamptz '2026-04-03T08:00:00Z' END"
+            // No derivatives that day: a "no transactions" report.
+            let empty = try await Self.generate(
+                "emir_refit", period: "2026-04-01", account: id, harness: harness, headers: owner)
+            #expect(empty.document.contains("<DataSetActn>NOTX</DataSetActn>"))
+            #expect(
+                try await Self.validate(empty.document, schema: Self.schemas + "/emir_refit/auth.030.001.03.xsd").0 == 0
             )
-            let xml = try await report("2026-Q2")
-            #expect(xml.components(separatedBy: "<New>").count - 1 == 3)
-            #expect(xml.components(separatedBy: "<Termntn>").count - 1 == 1)
-            #expect(xml.components(separatedBy: "<Err>").count - 1 == 1)
-            #expect(xml.components(separatedBy: "<EarlyTermntnDt>").count - 1 == 1, "a bust has no termination date")
-            #expect(xml.components(separatedBy: "<Mod>").count - 1 == 1)
-            #expect(xml.contains("<EarlyTermntnDt>2026-04-03</EarlyTermntnDt>"))
-            #expect(xml.contains("<LEI>HWUPKR0MPOU8FGXBT394</LEI>"))
-            let uti = EMIRTradeReport.uti(
-                lei: "529900T8BM49AURSDO55", tradeID: try #require(UUID(uuidString: trades[0])))
-            #expect(xml.contains("<UnqTxIdr>\(uti)</UnqTxIdr>"))
+
+            func book(_ fields: String) async throws -> String {
+                let booked = await harness.send(
+                    .post, "/api/enterprise/trades", headers: owner, json: #"{"accountId":"\#(id)",\#(fields)}"#)
+                #expect(booked.status.code == 201, "\(String(decoding: booked.body, as: UTF8.self))")
+                return try #require(Self.json(booked)["id"] as? String)
+            }
+            let future = try await book(
+                #""symbol":"FDAX2606/EUR","side":"buy","quantity":2,"price":22000.5,"venue":"XEUR","ccpLei":"\#(ccp)","executedAt":"2026-04-02T08:00:00Z""#
+            )
+            let option = try await book(
+                #""symbol":"COINC250/USD","side":"sell","quantity":3,"price":12.35,"venue":"XCBO","counterpartyLei":"\#(dealer)","executedAt":"2026-04-02T09:00:00Z""#
+            )
+            let forward = try await book(
+                #""symbol":"EURUSDF/USD","side":"buy","quantity":1000000,"price":1.085,"counterpartyLei":"\#(bank)","executedAt":"2026-04-02T11:00:00Z""#
+            )
+            let busted = try await book(
+                #""symbol":"FDAX2606/EUR","side":"buy","quantity":1,"price":22010,"venue":"XEUR","ccpLei":"\#(ccp)","executedAt":"2026-04-02T12:00:00Z""#
+            )
+            #expect(
+                await harness.send(.patch, "/api/enterprise/trades/\(option)", headers: owner, json: #"{"quantity":4}"#)
+                    .status.code == 204)
+            #expect(
+                await harness.send(
+                    .post, "/api/enterprise/trades/\(forward)/cancel", headers: owner,
+                    json: #"{"reason":"unwound with the bank","kind":"termination"}"#
+                ).status.code == 204)
+            #expect(
+                await harness.send(
+                    .post, "/api/enterprise/trades/\(busted)/cancel", headers: owner, json: #"{"reason":"fat finger"}"#
+                ).status.code == 204)
+            try await harness.pool.execute("UPDATE t_acme.trade_amendments SET amended_at = '2026-04-02T10:00:00Z'")
+            try await harness.pool.execute(
+                "UPDATE t_acme.trades SET cancelled_at = CASE WHEN cancellation = 'termination' THEN timestamptz '2026-04-02T13:00:00Z' ELSE timestamptz '2026-04-02T14:00:00Z' END WHERE cancelled_at IS NOT NULL"
+            )
+            for (symbol, price) in [("FDAX2606/EUR", "22100.5"), ("COINC250/USD", "13")] {
+                #expect(
+                    await harness.send(
+                        .post, "/api/enterprise/compliance/reference-prices", headers: owner,
+                        json: #"{"symbol":"\#(symbol)","price":\#(price),"asOf":"2026-04-02T17:00:00Z"}"#
+                    ).status.code == 204)
+            }
+            let quarter = await harness.send(
+                .post, "/api/enterprise/accounts/\(id)/compliance/reports", headers: owner,
+                json: #"{"type":"emir_refit","period":"2026-Q2"}"#)
+            #expect(quarter.status.code == 400)
+
+            let (summary, xml) = try await Self.generate(
+                "emir_refit", period: "2026-04-02", account: id, harness: harness, headers: owner)
             let (status, output) = try await Self.validate(
                 xml, schema: Self.schemas + "/emir_refit/auth.030.001.03.xsd")
             #expect(status == 0, "xmllint: \(output)")
+            var records: [(action: String, body: String)] = []
+            var rest = xml[...]
+            while let start = rest.range(of: "<Rpt>"),
+                let end = rest.range(of: "</Rpt>", range: start.upperBound..<rest.endIndex)
+            {
+                let body = rest[start.upperBound..<end.lowerBound].trimmingCharacters(in: .whitespacesAndNewlines)
+                records.append((String(body.dropFirst().prefix { $0 != ">" }), body))
+                rest = rest[end.upperBound...]
+            }
+            func element(_ name: String, in text: String) -> String? {
+                guard let start = text.range(of: "<\(name)>"),
+                    let end = text.range(of: "</\(name)>", range: start.upperBound..<text.endIndex)
+                else { return nil }
+                return String(text[start.upperBound..<end.lowerBound])
+            }
+            #expect(
+                records.map(\.action) == ["New", "New", "Mod", "New", "New", "Termntn", "Err", "ValtnUpd", "ValtnUpd"],
+                "\(xml)")
+            #expect(summary["new"] == "4" && summary["modified"] == "1" && summary["valuations"] == "2", "\(summary)")
+            let uti = { (trade: String) in
+                EMIRTradeReport.uti(lei: "529900T8BM49AURSDO55", tradeID: UUID(uuidString: trade)!)
+            }
+            // The cleared future: 2 contracts × 25 × 22,000.5 = 1,100,025 EUR on 50 index units.
+            let first = records[0].body
+            #expect(element("UnqTxIdr", in: first) == uti(future))
+            #expect(element("CtrctTp", in: first) == "FUTR" && element("AsstClss", in: first) == "EQUI")
+            #expect(element("PdctClssfctn", in: first) == "FFICSX")
+            #expect(element("PdctId", in: first) == "<ISIN>DE000C6EV128</ISIN>")
+            #expect(element("UndrlygInstrm", in: first) == "<ISIN>DE0008469008</ISIN>")
+            #expect(element("NtnlAmt", in: first) == #"<FrstLeg><Amt><Amt Ccy="EUR">1100025</Amt></Amt></FrstLeg>"#)
+            #expect(element("TtlQty", in: first) == "50" && element("Qty", in: first) == "<Unit>2</Unit>")
+            #expect(element("PltfmIdr", in: first) == "XEUR" && element("XprtnDt", in: first) == "2026-06-19")
+            #expect(
+                element("TradClr", in: first)
+                    == "<ClrSts><Clrd><Dtls><CCP><LEI>\(ccp)</LEI></CCP></Dtls></Clrd></ClrSts>")
+            #expect(first.contains("<OthrCtrPty><IdTp><Lgl><Id><LEI>\(ccp)</LEI></Id></Lgl></IdTp></OthrCtrPty>"))
+            // The booked notional counts the multiplier too (limits and daily totals add it up).
+            let stored = try await harness.pool.query(
+                "SELECT notional::text AS n FROM t_acme.trades WHERE id = \(future)::uuid"
+            ).firstRow.decode("n", as: String.self)
+            #expect(try ExactDecimal(parsing: stored) == ExactDecimal(1_100_025))
+            // The option as sold (3 contracts), then modified to 4: 4 × 100 × 12.35 = 4,940 USD.
+            #expect(
+                element("Optn", in: records[1].body)
+                    == #"<Tp>CALL</Tp><StrkPric><MntryVal><Amt Ccy="USD">250</Amt></MntryVal></StrkPric>"#)
+            #expect(element("Qty", in: records[1].body) == "<Unit>3</Unit>")
+            #expect(element("CtrPtySd", in: records[1].body) == "SLLR")
+            #expect(element("Qty", in: records[2].body) == "<Unit>4</Unit>")
+            #expect(
+                element("NtnlAmt", in: records[2].body) == #"<FrstLeg><Amt><Amt Ccy="USD">4940</Amt></Amt></FrstLeg>"#)
+            #expect(element("UnqPdctIdr", in: records[2].body) == "<Id>QZ7XT2B9K4LM</Id>")
+            // The forward: bilateral, not cleared, off venue; terminated early, not an error.
+            #expect(element("PltfmIdr", in: records[3].body) == "XXXX")
+            #expect(element("TradClr", in: records[3].body) == "<ClrSts><NonClrd><Rsn>NORE</Rsn></NonClrd></ClrSts>")
+            #expect(element("UndrlygInstrm", in: records[3].body) == "<IdNotAvlbl>UKWN</IdNotAvlbl>")
+            #expect(element("UnqTxIdr", in: records[5].body) == uti(forward))
+            #expect(element("EarlyTermntnDt", in: records[5].body) == "2026-04-02")
+            #expect(
+                element("UnqTxIdr", in: records[6].body) == uti(busted)
+                    && element("EarlyTermntnDt", in: records[6].body) == nil)
+            // Still outstanding at the day's end, marked to 22,100.5 and 13: the future gains
+            // (22,100.5 − 22,000.5) × 2 × 25 = 5,000 EUR; the sold option loses (13 − 12.35) × 4 × 100 = 260 USD.
+            #expect(element("UnqTxIdr", in: records[7].body) == uti(future))
+            #expect(element("CtrctVal", in: records[7].body) == #"<Amt Ccy="EUR">5000</Amt><Sgn>true</Sgn>"#)
+            #expect(element("UnqTxIdr", in: records[8].body) == uti(option))
+            #expect(element("CtrctVal", in: records[8].body) == #"<Amt Ccy="USD">260</Amt><Sgn>false</Sgn>"#)
+            #expect(element("Tp", in: records[8].body.components(separatedBy: "<Valtn>").last ?? "") == "MTMA")
+
+            // A counterparty without an LEI is an error the user sees, never an empty element.
+            let anonymous = try await book(
+                #""symbol":"EURUSDF/USD","side":"sell","quantity":500000,"price":1.09,"counterparty":"Some Desk","executedAt":"2026-04-03T09:00:00Z""#
+            )
+            let failing = await harness.send(
+                .post, "/api/enterprise/accounts/\(id)/compliance/reports", headers: owner,
+                json: #"{"type":"emir_refit","period":"2026-04-03"}"#)
+            let failingID = try #require((Self.json(failing)["report"] as? [String: Any])?["id"] as? String)
+            _ = try await worker.runOnce()
+            let failed =
+                Self.json(
+                    await harness.send(
+                        .get, "/api/enterprise/accounts/\(id)/compliance/reports/\(failingID)", headers: owner)
+                )["report"] as? [String: Any]
+            #expect(failed?["status"] as? String == "failed")
+            #expect(
+                (failed?["error"] as? String)?.contains("\(anonymous) has no counterpartyLei") == true,
+                "\(failed ?? [:])")
         }
     }
 }

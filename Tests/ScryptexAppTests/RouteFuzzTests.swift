@@ -49,6 +49,9 @@ struct RouteFuzzTests {
         "positionLimits", "allowedInstruments", "allowedVenues", "engaged", "reviewDue", "priceDecimals",
         "quantityDecimals", "reportableLevel", "isin", "cusip", "type", "period", "note", "reference", "kind",
         "issuedOn", "expiresOn", "ownershipPercent", "upTo", "rateLimit", "revenueShare", "branding", "colors",
+        "executedAt", "capacity", "shortSelling", "decisionMaker", "executingPerson", "counterpartyLei", "ccpLei",
+        "aggregated", "derivative", "tradedInEEA", "cftcReportable", "mic", "country", "investmentDiscretion",
+        "votingAuthority", "usdPerUnit", "asOf", "clientOrderId", "timeInForce", "reporting",
     ]
 
     /// Valid bodies of the routes that compute with numbers; `ACCOUNT` becomes a real account id.
@@ -79,6 +82,19 @@ struct RouteFuzzTests {
         (
             .post, "/api/enterprise/compliance/instruments",
             #"{"symbol":"ABC/USD","priceDecimals":2,"quantityDecimals":8}"#
+        ),
+        (
+            .post, "/api/enterprise/compliance/instruments",
+            #"{"symbol":"ABCF/USD","priceDecimals":2,"quantityDecimals":0,"cftcReportable":true,"reportableLevel":25,"derivative":{"contractType":"OPTN","assetClass":"EQUI","cfi":"OCASPS","upi":"QZ7XT2B9K4LM","notionalCurrency":"USD","maturity":"2026-12-18","optionType":"call","strike":"250","multiplier":"100"}}"#
+        ),
+        (
+            .post, "/api/enterprise/trades",
+            #"{"accountId":"ACCOUNT","symbol":"BTC/USD","side":"sell","quantity":"2","price":"100","venue":"XNAS","capacity":"MTCH","shortSelling":"SESH","counterpartyLei":"5493000IBP32UQZ0KL24","executingPerson":{"person":"DE19800101JOHN#SMITH","country":"DE","scheme":"CONCAT"},"decisionMaker":{"algorithm":"A-1"},"executedAt":"2026-05-04T09:30:00.123456Z"}"#
+        ),
+        (.post, "/api/enterprise/compliance/venues", #"{"mic":"ABCD","name":"A venue","country":"DE"}"#),
+        (
+            .put, "/api/enterprise/accounts/ACCOUNT/compliance/form-13f",
+            #"{"investmentDiscretion":"SOLE","votingAuthority":"none"}"#
         ),
         (.post, "/api/enterprise/api-keys", #"{"name":"k","roles":["viewer"],"expiresAt":"2030-01-01T00:00:00Z"}"#),
         (.post, "/admin/api/break-glass", #"{"tenant":"acme","reason":"a reason of some length","minutes":5}"#),

@@ -84,6 +84,7 @@ struct ReleasedMigrationTests {
                 "5e1ecf76ea089a42e30c5502ed4f4c225b0cc56c572a33f5b18fb2dd80ff0a53",
                 "f5314a5e6eb47944c2ead509099147fc99d3fbc02055f2e3d259606396535f34",
                 "4ba9450aeafb0f2b3f4ce50576dcb5b94df09aa5d72a15b3cded2a6935b9f685",
+                "ec194432e5d6ae42c7ae532052393c4b575c46f680cc30afb92425abfabeb9b3",
             ]
         ),
     ]

@@ -169,14 +169,26 @@ public struct ComplianceRoutes: RouteCollection {
             var arrivalPrice: ExactDecimal?
             /// When it was executed (RFC 3339, fractions kept to the microsecond); default now.
             var executedAt: Date?
+            var capacity: TradingCapacity?
+            var shortSelling: ShortSellingIndicator?
+            var decisionMaker: ResponsibleParty?
+            var executingPerson: ResponsibleParty?
+            var counterpartyLei: String?
+            var ccpLei: String?
+            var aggregated: Bool?
         }
         let body = try request.decodeJSON(Body.self)
+        let details = TradeReportingDetails(
+            capacity: body.capacity, shortSelling: body.shortSelling, decisionMaker: body.decisionMaker,
+            executingPerson: body.executingPerson, counterpartyLei: body.counterpartyLei, ccpLei: body.ccpLei,
+            aggregated: body.aggregated)
         let trade = TradeCheckRequest(
             accountId: body.accountId, symbol: body.symbol, side: body.side, quantity: body.quantity,
             price: body.price, venue: body.venue, counterparty: body.counterparty)
         let (id, alerts) = try await call.scope.withTransaction { transaction in
             try await checks.book(
-                trade, arrivalPrice: body.arrivalPrice, executedAt: body.executedAt, audit: call.audit,
+                trade, arrivalPrice: body.arrivalPrice, executedAt: body.executedAt, details: details,
+                audit: call.audit,
                 monitoring: monitoring, in: transaction)
         }
         struct Booked: Encodable {

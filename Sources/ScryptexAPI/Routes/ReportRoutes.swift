@@ -36,8 +36,16 @@ public struct ReportRoutes: RouteCollection {
             reports.get(use: list)
             reports.get(":reportId", use: report)
         }
+        routes.group(
+            "/api/enterprise/accounts/:id/compliance", as: TenantCall.self, permission: .complianceManage,
+            feature: .compliance
+        ) { account in
+            account.put("form-13f", use: setForm13FProfile)
+        }
         routes.group("/api/enterprise/compliance", as: TenantCall.self, feature: .compliance) { master in
             master.post("instruments", .complianceManage, use: saveInstrument)
+            master.post("venues", .complianceManage, use: registerVenue)
+            master.get("venues", .complianceRead, use: venues)
         }
     }
 
@@ -107,6 +115,28 @@ public struct ReportRoutes: RouteCollection {
             try await ComplianceReferenceData().save(instrument, audit: call.audit, in: $0)
         }
         return .noContent
+    }
+
+    @Sendable func setForm13FProfile(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        let accountID = try call.accountID()
+        let profile = try request.decodeJSON(Form13FProfile.self)
+        try await call.scope.withTransaction {
+            try await reports.setForm13FProfile(profile, of: accountID, audit: call.audit, in: $0)
+        }
+        return .noContent
+    }
+
+    @Sendable func registerVenue(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        let venue = try request.decodeJSON(ComplianceReferenceData.TradingVenue.self)
+        try await call.scope.withTransaction {
+            try await ComplianceReferenceData().register(venue, audit: call.audit, in: $0)
+        }
+        return .noContent
+    }
+
+    @Sendable func venues(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        let venues = try await call.scope.withTransaction { try await ComplianceReferenceData().venues(in: $0) }
+        return try .json(encoding: ["venues": venues])
     }
 
     /// The tenant job that generates a requested report.

@@ -46,6 +46,10 @@ public struct Execution: Sendable, Decodable {
     /// When it was executed (RFC 3339, to the microsecond); default now.
     public var executedAt: Date?
     public var venue: String?
+    /// The other side's LEI, when the execution names it.
+    public var counterpartyLei: String?
+    /// The central counterparty's LEI, when the execution is cleared.
+    public var ccpLei: String?
 }
 
 /// A fill booked against an order: the order as it stands after it, and the trade.
@@ -72,6 +76,9 @@ public struct OrderDraft: Sendable, Codable, Equatable {
     public var timeInForce: String?
     public var venue: String?
     public var counterparty: String?
+    /// What the fills' transaction reports carry: capacity, short selling, who decided and who
+    /// executes (the counterparty's and CCP's LEIs come with each execution).
+    public var reporting: TradeReportingDetails?
 }
 
 /// Order entry: the pre-trade check binds. A rejected order is refused, a reviewed one is held
@@ -112,6 +119,9 @@ public struct OrderService: Sendable {
         }
         if type == "market", draft.price != nil {
             throw ServiceError(.invalidInput, "field 'price': a market order has no price (send type limit)")
+        }
+        if let reporting = draft.reporting, let side = TradeCheckRequest.Side(rawValue: draft.side) {
+            try reporting.validate(side: side)
         }
         try await expireDue(in: transaction)
         if let existing = try await order(account: draft.accountId, clientOrderId: draft.clientOrderId, in: transaction)
@@ -155,11 +165,12 @@ public struct OrderService: Sendable {
             """
             INSERT INTO orders
                 (account_id, client_order_id, symbol, side, order_type, time_in_force, quantity, limit_price,
-                 check_price, venue, counterparty, status, check_id, submitted_by, expires_at)
+                 check_price, venue, counterparty, status, check_id, submitted_by, expires_at, reporting)
             VALUES (\(draft.accountId), \(draft.clientOrderId), \(draft.symbol), \(draft.side), \(type), \(timeInForce),
-                    \(draft.quantity), \(draft.price), \(checkPrice), \(draft.venue), \(draft.counterparty),
+                    \(draft.quantity), \(draft.price), \(checkPrice), \(draft.venue?.uppercased()), \(draft.counterparty),
                     \(status.rawValue), \(checkID), \(actor),
-                    CASE WHEN \(timeInForce) = 'day' THEN date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' + interval '1 day' END)
+                    CASE WHEN \(timeInForce) = 'day' THEN date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' + interval '1 day' END,
+                    \(try draft.reporting.map { try PostgresJSON(encoding: $0) }))
             RETURNING \(sql: Self.columns)
             """
         )
@@ -227,8 +238,13 @@ public struct OrderService: Sendable {
         let trade = TradeCheckRequest(
             accountId: order.accountId, symbol: order.symbol, side: order.side, quantity: quantity, price: price,
             venue: venue)
+        var details =
+            try await transaction.query("SELECT reporting FROM orders WHERE id = \(id)").firstRow.decode(
+                "reporting", as: PostgresJSON?.self)?.decode(TradeReportingDetails.self) ?? TradeReportingDetails()
+        details.counterpartyLei = execution.counterpartyLei
+        details.ccpLei = execution.ccpLei
         let (tradeID, alerts) = try await checks.book(
-            trade, arrivalPrice: order.limitPrice, executedAt: executedAt, orderID: id, audit: audit,
+            trade, arrivalPrice: order.limitPrice, executedAt: executedAt, orderID: id, details: details, audit: audit,
             monitoring: monitoring, in: transaction)
         let filled = order.filledQuantity + quantity
         let rows = try await transaction.query(

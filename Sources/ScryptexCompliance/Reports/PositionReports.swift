@@ -11,38 +11,69 @@ public struct PositionReports: Sendable {
         public var symbol: String
         public var quantity: String
         public var price: String
+        /// The currency the instrument is priced in.
+        public var currency: String
+        /// Quantity × price × multiplier, in `currency`, to the cent.
         public var value: String
+        /// The value in US dollars at the rate of the valuation date, to the cent.
+        public var valueUSD: String
         public var side: String
+        /// A derivative: its value is its notional exposure, not an asset the fund owns.
+        public var derivative: Bool
     }
 
     public init() {}
 
     /// Positions at the end of the period from booked trades not cancelled by then, valued at the
-    /// price of that date (`ValuationPrices`: the reference price, else the last valid trade).
-    func holdings(of accountID: UUID, before end: Date, in transaction: PostgresTransaction) async throws -> [Holding] {
+    /// price of that date (`ValuationPrices`: the reference price, else the last valid trade) and
+    /// converted to US dollars at that date's rate.
+    /// - Throws: `ServiceError` naming the currency when a held instrument's currency has no rate.
+    func holdings(
+        of accountID: UUID, before end: Date, only cftcReportable: Bool = false, in transaction: PostgresTransaction
+    ) async throws -> [Holding] {
         let rows = try await transaction.query(
             """
-            SELECT t.symbol, sum(CASE WHEN t.side = 'buy' THEN t.quantity ELSE -t.quantity END)::text AS quantity
-            FROM trades t
+            SELECT t.symbol, sum(CASE WHEN t.side = 'buy' THEN t.quantity ELSE -t.quantity END)::text AS quantity,
+                   coalesce(i.derivative_terms ->> 'multiplier', '1') AS multiplier, i.is_derivative
+            FROM trades t JOIN instruments i ON i.symbol = t.symbol
             WHERE t.account_id = \(accountID) AND t.executed_at < \(end)
               AND (t.cancelled_at IS NULL OR (t.cancellation = 'termination' AND t.cancelled_at >= \(end)))
-            GROUP BY t.symbol ORDER BY t.symbol
+              AND (NOT \(cftcReportable) OR i.cftc_reportable)
+              AND coalesce((i.derivative_terms ->> 'maturity')::date >= (\(end) AT TIME ZONE 'UTC')::date, true)
+            GROUP BY t.symbol, i.derivative_terms, i.is_derivative ORDER BY t.symbol
             """
         )
         let prices = try await ValuationPrices.prices(
             of: try rows.map { try $0.decode("symbol", as: String.self) }, before: end, in: transaction)
+        var rates: [String: ExactDecimal] = [:]
         var holdings: [Holding] = []
         for row in rows {
-            let quantity = try ExactDecimal(parsing: try row.decode("quantity", as: String.self)).normalized
-            guard !quantity.isZero, let price = prices[try row.decode("symbol", as: String.self)]?.value else {
-                continue
-            }
             let symbol = try row.decode("symbol", as: String.self)
-            let value = try quantity.multiplied(by: price, figure: "the value of \(symbol)").rounded(toScale: 2)
+            let quantity = try ExactDecimal(parsing: try row.decode("quantity", as: String.self)).normalized
+            guard !quantity.isZero, let price = prices[symbol]?.value else { continue }
+            let multiplier = try ExactDecimal(parsing: try row.decode("multiplier", as: String.self))
+            let currency = TradeCheckService.quoteCurrency(of: symbol)
+            if rates[currency] == nil {
+                guard
+                    let rate = try await ComplianceReferenceData.usdPerUnit(
+                        of: currency, at: end.addingTimeInterval(-0.000001), in: transaction)
+                else {
+                    throw ServiceError(
+                        .invalidInput,
+                        "no US dollar rate for \(currency) before \(Timestamp.format(end)) to value \(symbol): record one at /api/enterprise/compliance/fx-rates"
+                    )
+                }
+                rates[currency] = rate
+            }
+            let exact = try quantity.multiplied(by: multiplier, figure: "the value of \(symbol)").multiplied(
+                by: price, figure: "the value of \(symbol)")
+            let usd = try exact.multiplied(by: rates[currency]!, figure: "the US dollar value of \(symbol)")
             holdings.append(
                 Holding(
-                    symbol: try row.decode("symbol", as: String.self), quantity: quantity.description,
-                    price: price.description, value: value.description, side: quantity.isNegative ? "short" : "long"))
+                    symbol: symbol, quantity: quantity.description, price: price.description, currency: currency,
+                    value: exact.rounded(toScale: 2).description, valueUSD: usd.rounded(toScale: 2).description,
+                    side: quantity.isNegative ? "short" : "long",
+                    derivative: try row.decode("is_derivative", as: Bool.self)))
         }
         return holdings
     }
@@ -68,34 +99,51 @@ public struct PositionReports: Sendable {
             """
         ).firstRow
         let holdings = try await holdings(of: accountID, before: period.end, in: transaction)
+        // Exposure counts every position at its market value (a derivative at its notional);
+        // assets count what the fund owns: other positions at market value, derivatives at their
+        // mark-to-market.
         var long = ExactDecimal.zero
         var short = ExactDecimal.zero
+        var assets = ExactDecimal.zero
+        var liabilities = ExactDecimal.zero
         for holding in holdings {
-            let value = try ExactDecimal(parsing: holding.value)
-            if value.isNegative { short -= value } else { long += value }
+            let value = try ExactDecimal(parsing: holding.valueUSD)
+            if value.isNegative {
+                short = try short.subtracting(value, figure: "the short exposure")
+                if !holding.derivative { liabilities = try liabilities.subtracting(value, figure: "the liabilities") }
+            } else {
+                long = try long.adding(value, figure: "the long exposure")
+                if !holding.derivative { assets = try assets.adding(value, figure: "the gross assets") }
+            }
         }
-        let start = period.start
-        let counterparties = try await transaction.query(
-            """
-            SELECT coalesce(counterparty, 'unspecified') AS counterparty, sum(notional)::text AS notional
-            FROM trades WHERE account_id = \(accountID) AND executed_at >= \(start) AND executed_at < \(period.end)
-              AND cancelled_at IS NULL
-            GROUP BY 1 ORDER BY sum(notional) DESC LIMIT 5
-            """
-        )
+        let exposures = try await counterpartyExposures(of: accountID, at: period.end, in: transaction)
+        for (_, markToMarket) in exposures {
+            if markToMarket.isNegative {
+                liabilities = try liabilities.subtracting(markToMarket, figure: "the liabilities")
+            } else {
+                assets = try assets.adding(markToMarket, figure: "the gross assets")
+            }
+        }
         struct Counterparty: Encodable {
-            var name: String
-            var notional: String
+            var counterparty: String
+            var exposureUSD: String
         }
         struct Sections: Encodable {
             var format = "scryptex Form PF sections 1 (structured JSON; Form PF has no public XML schema)"
             var reportingPeriod: String
             var fund: [String: String]
+            var currency = "USD"
+            /// What the fund owns: long positions at market value, derivatives in its favour at
+            /// their mark-to-market (positions only: the host records no cash balances).
             var grossAssetValue: String
+            /// Gross assets less what it owes (short positions, derivatives against it).
             var netAssetValue: String
             var longExposure: String
             var shortExposure: String
-            var topCounterparties: [Counterparty]
+            var dueDate: String
+            /// Net mark-to-market credit exposure to each counterparty of open derivatives (what
+            /// it would lose if the counterparty failed), the largest five.
+            var topCounterpartyExposures: [Counterparty]
             var holdings: [Holding]
         }
         let sections = Sections(
@@ -105,45 +153,95 @@ public struct PositionReports: Sendable {
                 "legalName": try account.decode("legal_name", as: String.self),
                 "lei": try account.decode("lei", as: String?.self) ?? "",
             ],
-            grossAssetValue: (long + short).description,
-            netAssetValue: try ExactDecimal(parsing: try account.decode("aum", as: String.self)).normalized.description,
-            longExposure: long.description, shortExposure: short.description,
-            topCounterparties: try counterparties.map {
-                Counterparty(
-                    name: try $0.decode("counterparty", as: String.self),
-                    notional: try ExactDecimal(parsing: try $0.decode("notional", as: String.self)).normalized
-                        .description)
+            grossAssetValue: assets.rounded(toScale: 2).description,
+            netAssetValue: try assets.subtracting(liabilities, figure: "the net asset value").rounded(toScale: 2)
+                .description,
+            longExposure: long.rounded(toScale: 2).description, shortExposure: short.rounded(toScale: 2).description,
+            dueDate: period.due(daysAfterEnd: 60),
+            topCounterpartyExposures: exposures.filter { $0.exposure > .zero }.prefix(5).map {
+                Counterparty(counterparty: $0.counterparty, exposureUSD: $0.exposure.description)
             },
             holdings: holdings)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
         let json = String(decoding: try encoder.encode(sections), as: UTF8.self)
         let csv = Self.csv(
-            ["section", "symbol", "side", "quantity", "price", "value"],
-            holdings.map { ["holdings", $0.symbol, $0.side, $0.quantity, $0.price, $0.value] })
+            ["section", "symbol", "side", "quantity", "price", "currency", "value", "value_usd"],
+            holdings.map {
+                ["holdings", $0.symbol, $0.side, $0.quantity, $0.price, $0.currency, $0.value, $0.valueUSD]
+            })
         return (
             json, csv,
             [
                 "holdings": String(holdings.count), "grossAssetValue": sections.grossAssetValue,
-                "schema": "none published",
+                "netAssetValue": sections.netAssetValue, "schema": "none published",
             ]
         )
     }
 
-    /// CFTC large-trader positions: every position at or above its instrument's reportable level.
+    /// Each counterparty's net mark-to-market on the account's derivatives open at `end`
+    /// ((price then − trade price) × signed contracts × multiplier, in US dollars), largest first
+    /// (positive: what the counterparty owes the fund).
+    func counterpartyExposures(
+        of accountID: UUID, at end: Date, in transaction: PostgresTransaction
+    ) async throws -> [(counterparty: String, exposure: ExactDecimal)] {
+        let rows = try await transaction.query(
+            """
+            SELECT t.symbol, coalesce(t.counterparty_lei, t.ccp_lei, t.counterparty, 'unspecified') AS counterparty,
+                   (CASE WHEN t.side = 'buy' THEN t.quantity ELSE -t.quantity END)::text AS quantity,
+                   t.price::text AS price, coalesce(i.derivative_terms ->> 'multiplier', '1') AS multiplier
+            FROM trades t JOIN instruments i ON i.symbol = t.symbol
+            WHERE t.account_id = \(accountID) AND i.is_derivative AND t.executed_at < \(end)
+              AND (t.cancelled_at IS NULL OR (t.cancellation = 'termination' AND t.cancelled_at >= \(end)))
+              AND coalesce((i.derivative_terms ->> 'maturity')::date >= (\(end) AT TIME ZONE 'UTC')::date, true)
+            """
+        )
+        let symbols = try Array(Set(rows.map { try $0.decode("symbol", as: String.self) }))
+        let prices = try await ValuationPrices.prices(of: symbols, before: end, in: transaction)
+        var exposures: [String: ExactDecimal] = [:]
+        for row in rows {
+            let symbol = try row.decode("symbol", as: String.self)
+            guard let price = prices[symbol]?.value else { continue }
+            let currency = TradeCheckService.quoteCurrency(of: symbol)
+            guard
+                let rate = try await ComplianceReferenceData.usdPerUnit(
+                    of: currency, at: end.addingTimeInterval(-0.000001), in: transaction)
+            else {
+                throw ServiceError(.invalidInput, "no US dollar rate for \(currency) to value \(symbol)")
+            }
+            let figure = "the exposure on \(symbol)"
+            let change = try price.subtracting(
+                try ExactDecimal(parsing: try row.decode("price", as: String.self)), figure: figure)
+            let value = try change.multiplied(
+                by: try ExactDecimal(parsing: try row.decode("quantity", as: String.self)), figure: figure
+            )
+            .multiplied(by: try ExactDecimal(parsing: try row.decode("multiplier", as: String.self)), figure: figure)
+            .multiplied(by: rate, figure: figure)
+            let counterparty = try row.decode("counterparty", as: String.self)
+            exposures[counterparty] = try (exposures[counterparty] ?? .zero).adding(value, figure: figure)
+        }
+        return exposures.map { ($0.key, $0.value.rounded(toScale: 2)) }
+            .sorted { ($0.1, $1.0) > ($1.1, $0.0) }
+    }
+
+    /// CFTC large-trader positions at the end of a day: every position in a CFTC-reportable
+    /// contract at or above that contract's reportable level (in contracts).
     public func largeTrader(
         of accountID: UUID, for period: ReportPeriod, in transaction: PostgresTransaction
     )
         async throws -> (json: String, csv: String, summary: [String: String])
     {
         let levels = try await transaction.query(
-            "SELECT symbol, reportable_level::text AS level FROM instruments WHERE reportable_level IS NOT NULL")
+            "SELECT symbol, reportable_level::text AS level FROM instruments WHERE cftc_reportable AND reportable_level IS NOT NULL"
+        )
         var level: [String: ExactDecimal] = [:]
         for row in levels {
             level[try row.decode("symbol", as: String.self)] = try ExactDecimal(
                 parsing: try row.decode("level", as: String.self))
         }
-        let reportable = try await holdings(of: accountID, before: period.end, in: transaction).filter { holding in
+        let reportable = try await holdings(
+            of: accountID, before: period.end, only: true, in: transaction
+        ).filter { holding in
             guard let threshold = level[holding.symbol], let quantity = try? ExactDecimal(parsing: holding.quantity)
             else { return false }
             return (quantity.isNegative ? -quantity : quantity) >= threshold
@@ -151,12 +249,14 @@ public struct PositionReports: Sendable {
         struct Positions: Encodable {
             var format = "scryptex CFTC large-trader positions 1 (structured JSON; the CFTC schemas are not public)"
             var asOf: String
+            var dueDate: String
             var positions: [Holding]
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
         let json = String(
-            decoding: try encoder.encode(Positions(asOf: period.lastDay, positions: reportable)), as: UTF8.self)
+            decoding: try encoder.encode(
+                Positions(asOf: period.lastDay, dueDate: period.nextWorkingDay, positions: reportable)), as: UTF8.self)
         let csv = Self.csv(
             ["as_of", "symbol", "side", "quantity", "price", "value"],
             reportable.map { [period.lastDay, $0.symbol, $0.side, $0.quantity, $0.price, $0.value] })

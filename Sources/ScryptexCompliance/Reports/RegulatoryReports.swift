@@ -13,6 +13,24 @@ public struct RegulatoryReportService: Sendable {
         case formPF = "form_pf"
         case cftcLargeTrader = "cftc_large_trader"
         case emirRefit = "emir_refit"
+
+        /// What the report covers: a quarter for the filings, a day for T+1 reporting.
+        var periodLength: ReportPeriod.Length {
+            switch self {
+            case .form13F, .formPF: .quarter
+            case .mifirRTS22, .emirRefit, .cftcLargeTrader: .day
+            }
+        }
+
+        /// When a report of `period` is due.
+        func dueDate(of period: ReportPeriod) -> String {
+            switch self {
+            case .form13F: period.form13FDueDate
+            // Large advisers file Form PF within 60 days of the quarter's end.
+            case .formPF: period.due(daysAfterEnd: 60)
+            case .mifirRTS22, .emirRefit, .cftcLargeTrader: period.nextWorkingDay
+            }
+        }
     }
 
     /// What the API shows of a report.
@@ -47,6 +65,13 @@ public struct RegulatoryReportService: Sendable {
                 .invalidInput, "field 'type': unknown report type '\(type)'; supported: \(Self.supported)")
         }
         let period = try ReportPeriod(parsing: period, now: now)
+        guard period.length == kind.periodLength else {
+            throw ServiceError(
+                .invalidInput,
+                kind.periodLength == .day
+                    ? "field 'period': \(kind.rawValue) is reported per day (due the next working day): a day such as 2026-05-04"
+                    : "field 'period': \(kind.rawValue) is filed per calendar quarter: a quarter such as 2026-Q2")
+        }
         let exists = try await transaction.query(
             "SELECT 1 AS found FROM institutional_accounts WHERE id = \(accountID)")
         guard !exists.isEmpty else {
@@ -56,7 +81,7 @@ public struct RegulatoryReportService: Sendable {
             """
             INSERT INTO regulatory_reports (account_id, report_type, period, due_date, status, requested_by)
             VALUES (\(accountID), \(kind.rawValue), \(period.description),
-                    \(kind == .form13F ? period.form13FDueDate : period.nextDay)::date, 'queued', \(requestedBy))
+                    \(kind.dueDate(of: period))::date, 'queued', \(requestedBy))
             RETURNING \(sql: Self.columns)
             """
         )
@@ -161,57 +186,108 @@ public struct RegulatoryReportService: Sendable {
             "UPDATE regulatory_reports SET status = 'failed', error = \(error), completed_at = now() WHERE id = \(id)")
     }
 
-    /// Transactions of the quarter in instruments with an ISIN (reportable under MiFIR), and
-    /// cancellations of transactions in the quarter.
+    /// The day's transaction reports: a `New` for each trade executed that day, a `Cxl` of the
+    /// version reported before and a `New` of the amended one for each amendment, a `Cxl` for
+    /// each trade busted that day — for trades in MiFIR's scope (on an EEA venue, or in an
+    /// instrument traded in the EEA) of a firm in the EEA.
     func mifirReport(
         of accountID: UUID, for period: ReportPeriod, in transaction: PostgresTransaction
     ) async throws
-        -> (String, [String: String])
+        -> (String?, [String: String])
     {
-        let lei = try await accountLEI(accountID, neededFor: "MiFIR transaction reports", in: transaction)
-        let start = period.start
-        let rows = try await transaction.query(
-            """
-            SELECT t.id, t.executed_at, t.side, t.quantity, t.price, t.venue, t.cancelled_at, i.isin,
-                   split_part(t.symbol, '/', 2) AS currency
-            FROM trades t JOIN instruments i ON i.symbol = t.symbol
-            WHERE t.account_id = \(accountID) AND i.isin IS NOT NULL
-              AND ((t.executed_at >= \(start) AND t.executed_at < \(period.end))
-                   OR (t.cancelled_at >= \(start) AND t.cancelled_at < \(period.end)))
-            ORDER BY t.executed_at, t.id
-            """
-        )
-        var executions: [MiFIRTransactionReport.Execution] = []
-        var cancelled: [String] = []
-        for row in rows {
-            let id = MiFIRTransactionReport.transactionReference(try row.decode("id", as: UUID.self))
-            let executedAt = try row.decode("executed_at", as: Date.self)
-            if executedAt >= start && executedAt < period.end {
-                let venue = try row.decode("venue", as: String?.self)
-                let currency = try row.decode("currency", as: String.self)
-                executions.append(
-                    .init(
-                        transactionID: id, executedAt: executedAt,
-                        buy: try row.decode("side", as: String.self) == "buy",
-                        quantity: try row.decode("quantity", as: ExactDecimal.self),
-                        price: try row.decode("price", as: ExactDecimal.self),
-                        currency: currency.count == 3 ? currency : "USD", isin: try row.decode("isin", as: String.self),
-                        venueMIC: Self.venueMIC(venue)))
+        let report = "MiFIR transaction reports"
+        let lei = try await accountLEI(accountID, neededFor: report, in: transaction)
+        let jurisdiction = try await transaction.query(
+            "SELECT jurisdiction FROM institutional_accounts WHERE id = \(accountID)"
+        ).firstRow.decode("jurisdiction", as: String.self)
+        guard EconomicArea.contains(jurisdiction: jurisdiction) else {
+            throw ServiceError(
+                .invalidInput,
+                "\(report) are for investment firms in the EEA: the account's jurisdiction \(jurisdiction) is not in it"
+            )
+        }
+        var events: [(at: Date, record: MiFIRTransactionReport.Record)] = []
+        var outOfScope = 0
+        for trade in try await ReportableTrade.load(
+            of: accountID, in: period, derivatives: false, transaction: transaction)
+        {
+            let onEEAVenue = trade.venueCountry.map(EconomicArea.members.contains) ?? false
+            guard onEEAVenue || trade.tradedInEEA else {
+                outOfScope += 1
+                continue
             }
-            if let cancelledAt = try row.decode("cancelled_at", as: Date?.self), cancelledAt >= start,
-                cancelledAt < period.end
+            func execution(version: Int) throws -> MiFIRTransactionReport.Execution {
+                try Self.mifirExecution(of: trade, version: version, firmLEI: lei)
+            }
+            if trade.happened(trade.executedAt, in: period) {
+                events.append((trade.executedAt, .new(try execution(version: 1))))
+            }
+            for amendment in trade.amendments where trade.happened(amendment.amendedAt, in: period) {
+                let previous = MiFIRTransactionReport.transactionReference(trade.id, version: amendment.version - 1)
+                events.append((amendment.amendedAt, .cancel(transactionID: previous)))
+                events.append((amendment.amendedAt, .new(try execution(version: amendment.version))))
+            }
+            // Only a bust cancels the report: an early termination does not undo an execution.
+            if trade.cancellation == .bust, let cancelledAt = trade.cancelledAt, trade.happened(cancelledAt, in: period)
             {
-                cancelled.append(id)
+                let reference = MiFIRTransactionReport.transactionReference(trade.id, version: trade.version)
+                events.append((cancelledAt, .cancel(transactionID: reference)))
             }
         }
-        let document = MiFIRTransactionReport.document(firmLEI: lei, new: executions, cancelled: cancelled)
-        return (
-            document,
-            [
-                "new": String(executions.count), "cancelled": String(cancelled.count), "executingEntity": lei,
-                "schema": "auth.016.001.03",
-            ]
-        )
+        // Stable: events at the same instant keep their order (a cancellation before its new version).
+        let records = events.enumerated().sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }
+            .map(\.element.record)
+        var summary = [
+            "new": String(records.filter { if case .new = $0 { true } else { false } }.count),
+            "cancelled": String(records.filter { if case .cancel = $0 { true } else { false } }.count),
+            "outOfScope": String(outOfScope), "executingEntity": lei, "schema": "auth.016.001.03",
+            "day": period.description,
+        ]
+        guard !records.isEmpty else {
+            summary["noDocument"] = "no reportable transactions on \(period): there is nothing to submit"
+            return (nil, summary)
+        }
+        return (MiFIRTransactionReport.document(firmLEI: lei, records: records), summary)
+    }
+
+    /// One version of a trade as RTS 22 reports it.
+    /// - Throws: `ServiceError` naming the trade and what a report needs of it.
+    static func mifirExecution(
+        of trade: ReportableTrade, version: Int, firmLEI: String
+    ) throws -> MiFIRTransactionReport.Execution {
+        let name = "trade \(trade.id.uuidString.lowercased())"
+        guard let executingPerson = trade.executingPerson else {
+            throw ServiceError(
+                .invalidInput,
+                "MiFIR transaction reports need who executed each trade: \(name) has no executingPerson (an algorithm or a person)"
+            )
+        }
+        // The other side: the CCP of a cleared trade, else the named counterparty, else the
+        // venue of an anonymous trade on it; INTC only for an aggregated order's market side.
+        let other: MiFIRTransactionReport.Party
+        if let ccp = trade.ccpLEI {
+            other = .lei(ccp)
+        } else if let counterparty = trade.counterpartyLEI {
+            other = .lei(counterparty)
+        } else if trade.aggregated {
+            other = .aggregation
+        } else if let venue = trade.venue, venue != "XOFF" {
+            other = .venue(venue)
+        } else {
+            throw ServiceError(
+                .invalidInput,
+                "MiFIR transaction reports need the other side of each trade: \(name) was off venue with no counterpartyLei"
+            )
+        }
+        let us = MiFIRTransactionReport.Party.lei(firmLEI)
+        let figures = trade.figures(version: version)
+        return MiFIRTransactionReport.Execution(
+            transactionID: MiFIRTransactionReport.transactionReference(trade.id, version: version),
+            executedAt: trade.executedAt, buyer: trade.buy ? us : other, seller: trade.buy ? other : us,
+            capacity: trade.capacity, quantity: figures.quantity, price: figures.price,
+            currency: try CurrencyCode.reportingCurrency(of: trade.symbol, for: "MiFIR transaction reports"),
+            isin: trade.isin ?? "", venueMIC: trade.venue ?? "XOFF", decisionMaker: trade.decisionMaker,
+            executingPerson: executingPerson, shortSelling: trade.shortSelling)
     }
 
     /// The account's LEI, which transaction and trade reports identify the firm by.
@@ -228,75 +304,103 @@ public struct RegulatoryReportService: Sendable {
         return lei
     }
 
-    /// A venue as a market identifier code, when the booked venue is one (four capitals or digits).
-    static func venueMIC(_ venue: String?) -> String? {
-        venue.flatMap { $0.count == 4 && $0.allSatisfy { $0.isUppercase || $0.isNumber } ? $0 : nil }
-    }
-
-    /// Derivative trades executed (New) or cancelled (early termination) in the quarter.
+    /// The day's derivative trade reports: a `New` for each derivative executed that day, a `Mod`
+    /// with the changed figures for each amendment, an `Err` for a bust and a `Termntn` for an
+    /// early termination, and a `ValtnUpd` marking each derivative outstanding at the day's end
+    /// to the reference price then.
+    /// - Throws: `ServiceError` naming the trade or instrument when one lacks what EMIR needs (the
+    ///   other counterparty's LEI, the derivative's terms).
     func emirReport(
-        of accountID: UUID, for period: ReportPeriod, in transaction: PostgresTransaction
+        of accountID: UUID, for period: ReportPeriod, in transaction: PostgresTransaction, now: Date = Date()
     ) async throws
         -> (String, [String: String])
     {
         let lei = try await accountLEI(accountID, neededFor: "EMIR trade reports", in: transaction)
-        let start = period.start
-        let rows = try await transaction.query(
-            """
-            SELECT t.id, t.executed_at, t.cancelled_at, t.cancellation, t.amended_at, t.side, t.venue, t.counterparty
-            FROM trades t JOIN instruments i ON i.symbol = t.symbol
-            WHERE t.account_id = \(accountID) AND i.is_derivative
-              AND ((t.executed_at >= \(start) AND t.executed_at < \(period.end))
-                   OR (t.cancelled_at >= \(start) AND t.cancelled_at < \(period.end))
-                   OR (t.amended_at >= \(start) AND t.amended_at < \(period.end)))
-            ORDER BY t.executed_at, t.id
-            """
-        )
-        var derivatives: [EMIRTradeReport.Derivative] = []
-        for row in rows {
-            let id = try row.decode("id", as: UUID.self)
-            let executedAt = try row.decode("executed_at", as: Date.self)
-            let cancelledAt = try row.decode("cancelled_at", as: Date?.self)
-            let venue = Self.venueMIC(try row.decode("venue", as: String?.self))
-            let counterparty = try row.decode("counterparty", as: String?.self).flatMap {
-                RegulatoryIdentifier.isValidLEI($0) ? $0 : nil
+        let trades = try await ReportableTrade.load(
+            of: accountID, in: period, derivatives: true, transaction: transaction)
+        let prices = try await ValuationPrices.prices(
+            of: Array(Set(trades.map(\.symbol))), before: period.end, in: transaction)
+        var events: [(at: Date, record: EMIRTradeReport.Derivative)] = []
+        var unvalued: Set<String> = []
+        for trade in trades {
+            let name = "trade \(trade.id.uuidString.lowercased())"
+            guard let terms = trade.terms else {
+                throw ServiceError(
+                    .invalidInput,
+                    "EMIR trade reports need the derivative's terms: \(trade.symbol) has none (set 'derivative' on the instrument)"
+                )
             }
-            let buy = try row.decode("side", as: String.self) == "buy"
-            if executedAt >= start && executedAt < period.end {
-                derivatives.append(
-                    .init(
-                        action: .new, tradeID: id, executedAt: executedAt, terminatedAt: nil, buy: buy, venueMIC: venue,
-                        counterpartyLEI: counterparty))
+            guard let counterparty = trade.counterpartyLEI ?? trade.ccpLEI else {
+                throw ServiceError(
+                    .invalidInput,
+                    "EMIR trade reports need the other counterparty's LEI: \(name) has no counterpartyLei or ccpLei")
             }
-            if let amendedAt = try row.decode("amended_at", as: Date?.self), amendedAt >= start, amendedAt < period.end
-            {
-                derivatives.append(
-                    .init(
-                        action: .modify, tradeID: id, executedAt: executedAt, terminatedAt: nil, buy: buy,
-                        venueMIC: venue,
-                        counterpartyLEI: counterparty))
+            func record(
+                _ action: EMIRTradeReport.Derivative.Action, version: Int, terminatedAt: Date? = nil,
+                valuation: EMIRTradeReport.Derivative.Valuation? = nil
+            ) -> EMIRTradeReport.Derivative {
+                let figures = trade.figures(version: version)
+                return EMIRTradeReport.Derivative(
+                    action: action, tradeID: trade.id, executedAt: trade.executedAt, terminatedAt: terminatedAt,
+                    buy: trade.buy, venueMIC: trade.venue.flatMap { $0 == "XOFF" ? nil : $0 },
+                    counterpartyLEI: counterparty, ccpLEI: trade.ccpLEI, terms: terms, quantity: figures.quantity,
+                    price: figures.price, valuation: valuation)
             }
-            if let cancelledAt, cancelledAt >= start, cancelledAt < period.end {
+            if trade.happened(trade.executedAt, in: period) {
+                events.append((trade.executedAt, record(.new, version: 1)))
+            }
+            for amendment in trade.amendments where trade.happened(amendment.amendedAt, in: period) {
+                events.append((amendment.amendedAt, record(.modify, version: amendment.version)))
+            }
+            if let cancelledAt = trade.cancelledAt, trade.happened(cancelledAt, in: period) {
                 // A bust is reported as an error (EROR); an early termination as a termination.
-                let bust = try row.decode("cancellation", as: String?.self) == TradeCancellation.bust.rawValue
-                derivatives.append(
-                    .init(
-                        action: bust ? .error : .terminate, tradeID: id, executedAt: executedAt,
-                        terminatedAt: bust ? nil : cancelledAt, buy: buy, venueMIC: venue,
-                        counterpartyLEI: counterparty))
+                let bust = trade.cancellation == .bust
+                events.append(
+                    (
+                        cancelledAt,
+                        record(
+                            bust ? .error : .terminate, version: trade.version, terminatedAt: bust ? nil : cancelledAt)
+                    ))
+            }
+            // Outstanding at the day's end (not cancelled by then, not matured): marked to market.
+            let outstanding =
+                trade.executedAt < period.end && (trade.cancelledAt.map { $0 >= period.end } ?? true)
+                && (terms.maturityDate.map { $0 >= period.start } ?? false)
+            if outstanding {
+                guard let price = prices[trade.symbol] else {
+                    unvalued.insert(trade.symbol)
+                    continue
+                }
+                let figures = trade.figures(version: trade.version)
+                let change = try price.value.subtracting(figures.price, figure: "the valuation")
+                let value = try change.multiplied(by: figures.quantity, figure: "the valuation").multiplied(
+                    by: terms.contractSize, figure: "the valuation")
+                let at = period.end.addingTimeInterval(-1)
+                events.append(
+                    (
+                        period.end,
+                        record(
+                            .valuation, version: trade.version,
+                            valuation: .init(amount: trade.buy ? value : -value, at: at))
+                    ))
             }
         }
-        let document = EMIRTradeReport.document(reportingLEI: lei, derivatives: derivatives, reportedAt: Date())
-        return (
-            document,
-            [
-                "new": String(derivatives.filter { $0.action == .new }.count),
-                "modified": String(derivatives.filter { $0.action == .modify }.count),
-                "terminated": String(derivatives.filter { $0.action == .terminate }.count),
-                "errors": String(derivatives.filter { $0.action == .error }.count),
-                "reportingCounterparty": lei, "schema": "auth.030.001.03 (generic ISO 20022)",
-            ]
-        )
+        let records = events.enumerated().sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }
+            .map(\.element.record)
+        let document = try EMIRTradeReport.document(reportingLEI: lei, derivatives: records, reportedAt: now)
+        func count(_ action: EMIRTradeReport.Derivative.Action) -> String {
+            String(records.filter { $0.action == action }.count)
+        }
+        var summary = [
+            "new": count(.new), "modified": count(.modify), "terminated": count(.terminate), "errors": count(.error),
+            "valuations": count(.valuation), "reportingCounterparty": lei, "day": period.description,
+            "schema": "auth.030.001.03 (generic ISO 20022)",
+        ]
+        if !unvalued.isEmpty {
+            summary["unvalued"] =
+                "no reference price before the day's end for \(unvalued.sorted().joined(separator: ", ")): those contracts carry no valuation"
+        }
+        return (document, summary)
     }
 
     /// Holdings of 13(f) securities at the end of the quarter, from the booked trades.
@@ -320,35 +424,81 @@ public struct RegulatoryReportService: Sendable {
                 .invalidInput,
                 "Form 13F is filed by a manager with a CIK: set the account's regulatoryIdentifiers.cik (10 digits)")
         }
-        let accounts = try await transaction.query(
-            "SELECT id FROM institutional_accounts WHERE regulatory_identifiers ->> 'cik' = \(cik)"
-        ).map { try $0.decode("id", as: UUID.self) }
+        // Every account of the manager, with how it holds its securities (no profile: no filing).
+        let accountRows = try await transaction.query(
+            """
+            SELECT a.id, a.account_name, p.investment_discretion, p.voting_authority
+            FROM institutional_accounts a LEFT JOIN form_13f_profiles p ON p.account_id = a.id
+            WHERE a.regulatory_identifiers ->> 'cik' = \(cik)
+            """
+        )
+        var profiles: [UUID: Form13FProfile] = [:]
+        for row in accountRows {
+            let id = try row.decode("id", as: UUID.self)
+            guard let discretion = try row.decode("investment_discretion", as: String?.self),
+                let voting = try row.decode("voting_authority", as: String?.self)
+            else { continue }
+            guard let discretionCode = Form13FProfile.Discretion(rawValue: discretion),
+                let votingCode = Form13FProfile.VotingAuthority(rawValue: voting)
+            else { throw ServiceError(.corrupt, "the Form 13F profile of account \(id) holds unknown codes") }
+            profiles[id] = Form13FProfile(investmentDiscretion: discretionCode, votingAuthority: votingCode)
+        }
+        let accounts = try accountRows.map { try $0.decode("id", as: UUID.self) }
         let rows = try await transaction.query(
             """
-            SELECT i.symbol, i.cusip, i.issuer_name, i.title_of_class,
+            SELECT t.account_id, i.symbol, i.cusip, i.issuer_name, i.title_of_class, i.derivative_terms,
                    sum(CASE WHEN t.side = 'buy' THEN t.quantity ELSE -t.quantity END) AS quantity
             FROM trades t JOIN instruments i ON i.symbol = t.symbol
             WHERE t.account_id = ANY(\(accounts)::uuid[]) AND t.executed_at < \(period.end) AND i.is_13f_security
               AND (t.cancelled_at IS NULL OR (t.cancellation = 'termination' AND t.cancelled_at >= \(period.end)))
-            GROUP BY i.symbol, i.cusip, i.issuer_name, i.title_of_class
+            GROUP BY t.account_id, i.symbol, i.cusip, i.issuer_name, i.title_of_class, i.derivative_terms
             ORDER BY i.issuer_name, i.symbol
             """
         )
-        let prices = try await ValuationPrices.prices(
-            of: try rows.map { try $0.decode("symbol", as: String.self) }, before: period.end, in: transaction)
+        // An option is reported as the underlying's shares, valued at the underlying's price.
+        var terms: [String: DerivativeTerms] = [:]
+        for row in rows {
+            if let json = try row.decode("derivative_terms", as: PostgresJSON?.self) {
+                terms[try row.decode("symbol", as: String.self)] = try json.decode(DerivativeTerms.self)
+            }
+        }
+        let priced = try Set(rows.map { try $0.decode("symbol", as: String.self) }).map {
+            terms[$0]?.underlyingSymbol ?? $0
+        }
+        let prices = try await ValuationPrices.prices(of: Array(Set(priced)), before: period.end, in: transaction)
         struct Line {
             var issuer: String
             var title: String
             var cusip: String
+            var putCall: Form13FHolding.PutCall?
+            var discretion: Form13FProfile.Discretion
             var shares = ExactDecimal.zero
             var dollars = ExactDecimal.zero
+            var voting: [Form13FProfile.VotingAuthority: ExactDecimal] = [:]
         }
         var lines: [String: Line] = [:]
         var order: [String] = []
         for row in rows {
             let symbol = try row.decode("symbol", as: String.self)
+            let accountID = try row.decode("account_id", as: UUID.self)
             let quantity = try row.decode("quantity", as: ExactDecimal.self)
-            guard quantity > .zero, let price = prices[symbol]?.value else { continue }
+            let option = terms[symbol].flatMap { $0.optionType == nil ? nil : $0 }
+            let pricedSymbol = option?.underlyingSymbol ?? symbol
+            guard quantity > .zero else { continue }
+            if option != nil, option?.underlyingSymbol == nil {
+                throw ServiceError(
+                    .invalidInput,
+                    "\(symbol) is a 13(f) option: its derivative terms need the underlyingSymbol that values it")
+            }
+            guard let price = prices[pricedSymbol]?.value else { continue }
+            guard let profile = profiles[accountID] else {
+                let name = try accountRows.first { try $0.decode("id", as: UUID.self) == accountID }?.decode(
+                    "account_name", as: String.self)
+                throw ServiceError(
+                    .invalidInput,
+                    "Form 13F reports investment discretion and voting authority from each account: account '\(name ?? "")' (\(accountID.uuidString.lowercased())) has no Form 13F profile (PUT /api/enterprise/accounts/{id}/compliance/form-13f)"
+                )
+            }
             guard let cusip = try row.decode("cusip", as: String?.self),
                 let issuer = try row.decode("issuer_name", as: String?.self),
                 let title = try row.decode("title_of_class", as: String?.self)
@@ -356,40 +506,79 @@ public struct RegulatoryReportService: Sendable {
                 throw ServiceError(
                     .invalidInput, "instrument \(symbol) is flagged 13(f) but has no CUSIP, issuer or class")
             }
-            let currency = TradeCheckService.quoteCurrency(of: symbol)
+            let currency = TradeCheckService.quoteCurrency(of: pricedSymbol)
             guard
                 let rate = try await ComplianceReferenceData.usdPerUnit(
                     of: currency, at: period.end.addingTimeInterval(-0.000001), in: transaction)
             else {
                 throw ServiceError(
                     .invalidInput,
-                    "\(symbol) is priced in \(currency), which has no USD rate at the end of \(period) (POST /api/enterprise/compliance/fx-rates)"
+                    "\(pricedSymbol) is priced in \(currency), which has no USD rate at the end of \(period) (POST /api/enterprise/compliance/fx-rates)"
                 )
             }
-            let key = cusip + "|" + title
+            let putCall = option?.optionType.map { $0 == .put ? Form13FHolding.PutCall.put : .call }
+            let key = [cusip, title, putCall?.rawValue ?? "", profile.investmentDiscretion.rawValue].joined(
+                separator: "|")
             if lines[key] == nil {
-                lines[key] = Line(issuer: issuer, title: title, cusip: cusip)
+                lines[key] = Line(
+                    issuer: issuer, title: title, cusip: cusip, putCall: putCall,
+                    discretion: profile.investmentDiscretion)
                 order.append(key)
             }
             // Checked: figures from stored trades and rates could pass what a decimal holds, which
             // must fail this report, not trap the host.
-            let value = try quantity.multiplied(by: price, figure: "the value of \(symbol)")
+            let shares = try quantity.multiplied(
+                by: option?.contractSize ?? ExactDecimal(1), figure: "the shares of \(symbol)")
+            let value = try shares.multiplied(by: price, figure: "the value of \(symbol)")
                 .multiplied(by: rate, figure: "the US-dollar value of \(symbol)")
-            lines[key]!.shares = try lines[key]!.shares.adding(quantity, figure: "the shares of \(cusip)")
+            lines[key]!.shares = try lines[key]!.shares.adding(shares, figure: "the shares of \(cusip)")
             lines[key]!.dollars = try lines[key]!.dollars.adding(value, figure: "the value of \(cusip)")
+            lines[key]!.voting[profile.votingAuthority] = try (lines[key]!.voting[profile.votingAuthority] ?? .zero)
+                .adding(shares, figure: "the shares of \(cusip)")
+        }
+        func whole(_ value: ExactDecimal?) -> Int64 {
+            Int64((value ?? .zero).rounded(toScale: 0, rule: .halfEven).description) ?? 0
         }
         var holdings: [Form13FHolding] = []
         var total: Int64 = 0
         for key in order {
             guard let line = lines[key] else { continue }
-            let dollars = Int64(line.dollars.rounded(toScale: 0, rule: .halfEven).description) ?? 0
+            let dollars = whole(line.dollars)
             holdings.append(
                 Form13FHolding(
                     nameOfIssuer: line.issuer, titleOfClass: line.title, cusip: line.cusip, value: dollars,
-                    shares: Int64(line.shares.rounded(toScale: 0, rule: .halfEven).description) ?? 0))
+                    shares: whole(line.shares), putCall: line.putCall, investmentDiscretion: line.discretion,
+                    votingSole: whole(line.voting[.sole]), votingShared: whole(line.voting[.shared]),
+                    votingNone: whole(line.voting[.none])))
             total += dollars
         }
         return (holdings, total, cik, accounts.count)
+    }
+
+    /// Records how the manager holds `accountID`'s 13(f) securities.
+    public func setForm13FProfile(
+        _ profile: Form13FProfile, of accountID: UUID, audit: any AuditSink, in transaction: PostgresTransaction
+    ) async throws {
+        let exists = try await transaction.query(
+            "SELECT 1 AS found FROM institutional_accounts WHERE id = \(accountID)")
+        guard !exists.isEmpty else {
+            throw ServiceError(.notFound, "no account with id \(accountID.uuidString.lowercased())")
+        }
+        try await transaction.execute(
+            """
+            INSERT INTO form_13f_profiles (account_id, investment_discretion, voting_authority)
+            VALUES (\(accountID), \(profile.investmentDiscretion.rawValue), \(profile.votingAuthority.rawValue))
+            ON CONFLICT (account_id) DO UPDATE SET investment_discretion = EXCLUDED.investment_discretion,
+                voting_authority = EXCLUDED.voting_authority, updated_at = now()
+            """
+        )
+        try await audit.record(
+            "report.form_13f_profile_set", objectType: "account", objectID: accountID.uuidString.lowercased(),
+            accountID: accountID,
+            details: [
+                "investmentDiscretion": profile.investmentDiscretion.rawValue,
+                "votingAuthority": profile.votingAuthority.rawValue,
+            ], in: transaction)
     }
 
     static func report(from row: PostgresRow) throws -> Report {

@@ -108,6 +108,67 @@ public struct ComplianceReferenceData: Sendable {
             details: ["reason": reason], in: transaction)
     }
 
+    /// A trading venue: its ISO 10383 MIC, its name and country (nil for XOFF and XXXX).
+    public struct TradingVenue: Sendable, Codable, Equatable {
+        public var mic: String
+        public var name: String
+        public var country: String?
+
+        public init(mic: String, name: String, country: String?) {
+            self.mic = mic
+            self.name = name
+            self.country = country
+        }
+    }
+
+    /// Adds a venue the tenant trades on (or renames it).
+    public func register(_ venue: TradingVenue, audit: any AuditSink, in transaction: PostgresTransaction) async throws
+    {
+        guard venue.mic.count == 4, venue.mic.allSatisfy({ $0.isASCII && ($0.isUppercase || $0.isNumber) }) else {
+            throw ServiceError(.invalidInput, "field 'mic': an ISO 10383 MIC is 4 capital letters or digits")
+        }
+        guard (1...200).contains(venue.name.count) else {
+            throw ServiceError(.invalidInput, "field 'name': 1 to 200 characters")
+        }
+        guard let country = venue.country, CountryCode.isValid(country) else {
+            throw ServiceError(.invalidInput, "field 'country': the venue's ISO 3166 country code, such as DE")
+        }
+        try await transaction.execute(
+            """
+            INSERT INTO trading_venues (mic, name, country) VALUES (\(venue.mic), \(venue.name), \(country))
+            ON CONFLICT (mic) DO UPDATE SET name = EXCLUDED.name, country = EXCLUDED.country
+            """
+        )
+        try await audit.record(
+            "compliance.venue_registered", objectType: "venue", objectID: venue.mic, accountID: nil,
+            details: ["name": venue.name, "country": country], in: transaction)
+    }
+
+    public func venues(in transaction: PostgresTransaction) async throws -> [TradingVenue] {
+        try await transaction.query("SELECT mic, name, country FROM trading_venues ORDER BY mic").map {
+            TradingVenue(
+                mic: try $0.decode("mic", as: String.self), name: try $0.decode("name", as: String.self),
+                country: try $0.decode("country", as: String?.self))
+        }
+    }
+
+    /// The MIC a booked or checked venue stands for: any case, a venue the tenant knows.
+    /// - Throws: `ServiceError` naming the field when it is not a known MIC.
+    public static func venueMIC(
+        _ venue: String?, field: String = "venue", in transaction: PostgresTransaction
+    ) async throws -> String? {
+        guard let venue else { return nil }
+        let mic = venue.uppercased()
+        let known = try await transaction.query("SELECT 1 AS known FROM trading_venues WHERE mic = \(mic)")
+        guard !known.isEmpty else {
+            throw ServiceError(
+                .invalidInput,
+                "field '\(field)': '\(venue)' is not a known market identifier code (ISO 10383); use XOFF off venue, or register the venue at /api/enterprise/compliance/venues"
+            )
+        }
+        return mic
+    }
+
     private func requireInstrument(_ symbol: String, in transaction: PostgresTransaction) async throws {
         guard try await TradeCheckService.instrumentExists(symbol, in: transaction) else {
             throw ServiceError(.invalidInput, "field 'symbol': unknown instrument '\(symbol)'")
@@ -126,6 +187,14 @@ public struct ComplianceReferenceData: Sendable {
         public var isin: String?
         public var reportableLevel: ExactDecimal?
         public var isDerivative: Bool?
+        /// The terms of a derivative (contract type, identifiers, maturity…): every derivative
+        /// reported under EMIR needs them.
+        public var derivative: DerivativeTerms?
+        /// Admitted to trading or traded on an EEA venue: its trades are in MiFIR's scope
+        /// wherever they are executed.
+        public var tradedInEEA: Bool?
+        /// A contract the CFTC's large-trader reporting covers (a US futures or options contract).
+        public var cftcReportable: Bool?
 
         /// Throws naming the first field that is not valid.
         func validate() throws {
@@ -140,6 +209,29 @@ public struct ComplianceReferenceData: Sendable {
             }
             guard (0...18).contains(priceDecimals), (0...18).contains(quantityDecimals) else {
                 throw ServiceError(.invalidInput, "fields 'priceDecimals' and 'quantityDecimals': 0 to 18")
+            }
+            if let derivative {
+                try derivative.validate()
+                if isDerivative == false {
+                    throw ServiceError(
+                        .invalidInput, "field 'isDerivative': an instrument with derivative terms is one")
+                }
+            }
+            if let reportableLevel {
+                guard reportableLevel > .zero else {
+                    throw ServiceError(
+                        .invalidInput, "field 'reportableLevel': the number of contracts that is reportable, above 0")
+                }
+                try DecimalLimits.stored.check(reportableLevel, field: "reportableLevel")
+            }
+            if let derivative {
+                for (field, value) in [("strike", derivative.strike), ("multiplier", derivative.multiplier)] {
+                    if let value { try DecimalLimits.stored.check(value, field: "derivative.\(field)") }
+                }
+            }
+            if cftcReportable == true, reportableLevel == nil {
+                throw ServiceError(
+                    .invalidInput, "field 'reportableLevel': a CFTC-reportable contract needs its reportable level")
             }
             guard is13FSecurity == true else { return }
             guard let cusip else {
@@ -178,16 +270,19 @@ public struct ComplianceReferenceData: Sendable {
             """
             INSERT INTO instruments
                 (symbol, price_decimals, quantity_decimals, is_13f_security, cusip, issuer_name, title_of_class, isin,
-                 reportable_level, is_derivative)
+                 reportable_level, is_derivative, derivative_terms, traded_in_eea, cftc_reportable)
             VALUES (\(instrument.symbol), \(instrument.priceDecimals), \(instrument.quantityDecimals),
                     \(instrument.is13FSecurity ?? false), \(instrument.cusip), \(instrument.issuerName),
                     \(instrument.titleOfClass), \(instrument.isin), \(instrument.reportableLevel),
-                    \(instrument.isDerivative ?? false))
+                    \(instrument.isDerivative ?? (instrument.derivative != nil)),
+                    \(try instrument.derivative.map { try PostgresJSON(encoding: $0) })::jsonb,
+                    \(instrument.tradedInEEA ?? false), \(instrument.cftcReportable ?? false))
             ON CONFLICT (symbol) DO UPDATE SET price_decimals = EXCLUDED.price_decimals,
                 quantity_decimals = EXCLUDED.quantity_decimals, is_13f_security = EXCLUDED.is_13f_security,
                 cusip = EXCLUDED.cusip, issuer_name = EXCLUDED.issuer_name, title_of_class = EXCLUDED.title_of_class,
                 isin = EXCLUDED.isin, reportable_level = EXCLUDED.reportable_level,
-                is_derivative = EXCLUDED.is_derivative
+                is_derivative = EXCLUDED.is_derivative, derivative_terms = EXCLUDED.derivative_terms,
+                traded_in_eea = EXCLUDED.traded_in_eea, cftc_reportable = EXCLUDED.cftc_reportable
             """
         )
         try await audit.record(

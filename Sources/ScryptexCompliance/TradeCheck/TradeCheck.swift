@@ -60,11 +60,15 @@ public struct InstrumentSpec: Sendable, Equatable {
     public var symbol: String
     public var priceDecimals: Int
     public var quantityDecimals: Int
+    /// Units of the underlying per contract (a derivative's multiplier; 1 otherwise).
+    public var contractSize: ExactDecimal
 
-    public init(symbol: String, priceDecimals: Int, quantityDecimals: Int) {
+    public init(symbol: String, priceDecimals: Int, quantityDecimals: Int, contractSize: ExactDecimal = ExactDecimal(1))
+    {
         self.symbol = symbol
         self.priceDecimals = priceDecimals
         self.quantityDecimals = quantityDecimals
+        self.contractSize = contractSize
     }
 }
 
@@ -117,6 +121,9 @@ public struct TradeCheckContext: Sendable {
     /// holds and booked today: a parent's daily and position limits bind the sum. An account
     /// missing here is taken alone (its own position and day).
     public var familyFigures: [UUID: FamilyFigures] = [:]
+    /// Units of the underlying per contract of the order's instrument: its notional is
+    /// quantity × price × this.
+    public var contractSize = ExactDecimal(1)
 
     /// One account's family figures in the order's instrument.
     public struct FamilyFigures: Sendable, Equatable {
@@ -180,7 +187,9 @@ public struct TradeCheckRules: Sendable {
         }
         try DecimalLimits.stored.check(request.quantity, field: "quantity")
         try DecimalLimits.stored.check(request.price, field: "price")
-        try DecimalLimits.stored.check(try notional(of: request), field: "quantity × price (the notional)")
+        try DecimalLimits.stored.check(
+            try notional(of: request, contractSize: instrument.contractSize),
+            field: "quantity × price × multiplier (the notional)")
         guard request.quantity.significantScale <= instrument.quantityDecimals else {
             throw ServiceError(
                 .invalidInput,
@@ -201,9 +210,13 @@ public struct TradeCheckRules: Sendable {
         return side
     }
 
-    /// The order's notional, quantity × price; throws when it does not fit 38 digits.
-    public static func notional(of request: TradeCheckRequest) throws(ServiceError) -> ExactDecimal {
+    /// The order's notional, quantity × price × the contract size (a derivative's multiplier);
+    /// throws when it does not fit 38 digits.
+    public static func notional(
+        of request: TradeCheckRequest, contractSize: ExactDecimal = ExactDecimal(1)
+    ) throws(ServiceError) -> ExactDecimal {
         try request.quantity.multiplied(by: request.price, figure: "the notional (field 'quantity' × field 'price')")
+            .multiplied(by: contractSize, figure: "the notional (quantity × price × the contract's multiplier)")
     }
 
     /// Evaluates every rule and decides: any failure rejects, else any review sends to review.
@@ -215,7 +228,7 @@ public struct TradeCheckRules: Sendable {
         screener: SanctionsScreener
     ) throws(ServiceError) -> TradeDecision {
         var rules: [RuleOutcome] = []
-        let notional = try Self.notional(of: request)
+        let notional = try Self.notional(of: request, contractSize: context.contractSize)
         let account = context.accountChain[0]
 
         // A parent whose KYC is suspended or rejected blocks its sub-accounts, as its kill switch does.

@@ -17,9 +17,12 @@ public struct TradeCheckService: Sendable {
         _ request: TradeCheckRequest, screener: SanctionsScreener, audit: any AuditSink, actor: String,
         in transaction: PostgresTransaction
     ) async throws -> (id: UUID, decision: TradeDecision) {
+        var request = request
+        request.venue = try await ComplianceReferenceData.venueMIC(request.venue, in: transaction)
         let instrument = try await Self.instrument(request.symbol, in: transaction)
         let side = try TradeCheckRules.validate(request, instrument: instrument)
-        let context = try await loadContext(for: request, side: side, in: transaction)
+        var context = try await loadContext(for: request, side: side, in: transaction)
+        context.contractSize = instrument?.contractSize ?? ExactDecimal(1)
         let decision = try rules.evaluate(request, side: side, context: context, screener: screener)
         let rows = try await transaction.query(
             """
@@ -43,12 +46,17 @@ public struct TradeCheckService: Sendable {
 
     static func instrument(_ symbol: String, in transaction: PostgresTransaction) async throws -> InstrumentSpec? {
         let rows = try await transaction.query(
-            "SELECT symbol, price_decimals, quantity_decimals FROM instruments WHERE symbol = \(symbol)")
+            """
+            SELECT symbol, price_decimals, quantity_decimals, coalesce(derivative_terms ->> 'multiplier', '1') AS multiplier
+            FROM instruments WHERE symbol = \(symbol)
+            """
+        )
         return try rows.first.map { row in
             InstrumentSpec(
                 symbol: try row.decode("symbol", as: String.self),
                 priceDecimals: try row.decode("price_decimals", as: Int.self),
-                quantityDecimals: try row.decode("quantity_decimals", as: Int.self))
+                quantityDecimals: try row.decode("quantity_decimals", as: Int.self),
+                contractSize: try ExactDecimal(parsing: try row.decode("multiplier", as: String.self)))
         }
     }
 
@@ -224,7 +232,7 @@ public struct TradeCheckService: Sendable {
     ///   it); nil: now. A time in the future is refused.
     public func book(
         _ trade: TradeCheckRequest, arrivalPrice: ExactDecimal?, executedAt: Date? = nil, orderID: UUID? = nil,
-        audit: any AuditSink,
+        details: TradeReportingDetails = TradeReportingDetails(), audit: any AuditSink,
         monitoring: MonitoringService? = nil,
         in transaction: PostgresTransaction, now: Date = Date()
     ) async throws -> (id: UUID, alerts: [ComplianceAlert]) {
@@ -233,10 +241,14 @@ public struct TradeCheckService: Sendable {
             throw ServiceError(
                 .invalidInput, "field 'executedAt': \(Timestamp.format(executedAt)) is in the future")
         }
+        var trade = trade
+        trade.venue = try await ComplianceReferenceData.venueMIC(trade.venue, in: transaction)
         let instrument = try await Self.instrument(trade.symbol, in: transaction)
         let side = try TradeCheckRules.validate(trade, instrument: instrument)
+        try details.validate(side: side)
         let chain = try await chain(of: trade.accountId, in: transaction)
-        let notional = try TradeCheckRules.notional(of: trade)
+        let notional = try TradeCheckRules.notional(
+            of: trade, contractSize: instrument?.contractSize ?? ExactDecimal(1))
         var notionalUSD: ExactDecimal?
         if let rate = try await ComplianceReferenceData.usdPerUnit(
             of: Self.quoteCurrency(of: trade.symbol), at: executedAt, in: transaction)
@@ -249,10 +261,15 @@ public struct TradeCheckService: Sendable {
             """
             INSERT INTO trades
                 (account_id, symbol, side, quantity, price, notional, notional_usd, venue, counterparty, arrival_price,
-                 executed_at, order_id)
+                 executed_at, order_id, capacity, short_selling, decision_maker, executing_person, counterparty_lei,
+                 ccp_lei, aggregated)
             VALUES (\(trade.accountId), \(trade.symbol), \(side.rawValue), \(trade.quantity), \(trade.price), \(notional),
                     \(notionalUSD),
-                    \(trade.venue), \(trade.counterparty), \(arrivalPrice), \(executedAt), \(orderID))
+                    \(trade.venue), \(trade.counterparty), \(arrivalPrice), \(executedAt), \(orderID),
+                    \((details.capacity ?? .dealing).rawValue), \(details.shortSelling?.rawValue),
+                    \(try details.decisionMaker.map { try PostgresJSON(encoding: $0) })::jsonb,
+                    \(try details.executingPerson.map { try PostgresJSON(encoding: $0) })::jsonb,
+                    \(details.counterpartyLei), \(details.ccpLei), \(details.aggregated ?? false))
             RETURNING id
             """
         )
@@ -302,7 +319,10 @@ public struct TradeCheckService: Sendable {
             }
             let aum = chain[0].totalAUM
             // A product too large to compute is beyond any share of an AUM that fits numeric(38, 2).
-            let exposure = absolute.multipliedReportingOverflow(by: trade.price.normalized)
+            let unitPrice = trade.price.normalized.multipliedReportingOverflow(
+                by: instrument?.contractSize ?? ExactDecimal(1))
+            var exposure = absolute.multipliedReportingOverflow(by: unitPrice.partialValue)
+            exposure.overflow = exposure.overflow || unitPrice.overflow
             let threshold = aum * concentrationShare
             if aum > .zero, exposure.overflow || exposure.partialValue > threshold {
                 alerts.append(
@@ -404,14 +424,24 @@ extension TradeCheckService {
         let oldPrice = try row.decode("price", as: ExactDecimal.self).normalized
         let newPrice = price ?? oldPrice
         // Validated like a new trade on the same instrument.
-        _ = try TradeCheckRules.validate(
-            TradeCheckRequest(accountId: accountID, symbol: symbol, side: side, quantity: newQuantity, price: newPrice),
-            instrument: try await Self.instrument(symbol, in: transaction))
+        let amended = TradeCheckRequest(
+            accountId: accountID, symbol: symbol, side: side, quantity: newQuantity, price: newPrice)
+        let instrument = try await Self.instrument(symbol, in: transaction)
+        _ = try TradeCheckRules.validate(amended, instrument: instrument)
+        let notional = try TradeCheckRules.notional(
+            of: amended, contractSize: instrument?.contractSize ?? ExactDecimal(1))
+        // The figures replaced are kept: reports cancel the version they reported and report the
+        // new one.
         try await transaction.execute(
             """
-            UPDATE trades SET quantity = \(newQuantity), price = \(newPrice), notional = \(try TradeCheckRules.notional(of: TradeCheckRequest(accountId: accountID, symbol: symbol, side: side, quantity: newQuantity, price: newPrice))),
-                amended_at = now()
-            WHERE id = \(tradeID)
+            WITH amended AS (
+                UPDATE trades SET quantity = \(newQuantity), price = \(newPrice), notional = \(notional),
+                    amended_at = now(), version = version + 1
+                WHERE id = \(tradeID)
+                RETURNING version
+            )
+            INSERT INTO trade_amendments (trade_id, version, previous_quantity, previous_price, quantity, price)
+            SELECT \(tradeID), version, \(oldQuantity), \(oldPrice), \(newQuantity), \(newPrice) FROM amended
             """
         )
         let difference = newQuantity - oldQuantity
