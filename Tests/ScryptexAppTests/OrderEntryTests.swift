@@ -49,7 +49,15 @@ struct OrderEntryTests {
             }
 
             // Accepted: it rests as an open order.
-            let resting = await submit("a-1", #""symbol":"ETH/USDC","side":"buy","quantity":100,"price":2500"#)
+            // What the fills' transaction reports carry comes with the order (bad details: 400).
+            let reporting =
+                #""reporting":{"capacity":"AOTC","decisionMaker":{"algorithm":"TWAP-2"},"executingPerson":{"algorithm":"ROUTER-1"}}"#
+            let badReporting = await submit(
+                "a-0",
+                #""symbol":"ETH/USDC","side":"buy","quantity":1,"price":2500,"reporting":{"shortSelling":"SESH"}"#)
+            #expect(badReporting.status.code == 400 && Self.text(badReporting).contains("'shortSelling'"))
+            let resting = await submit(
+                "a-1", #""symbol":"ETH/USDC","side":"buy","quantity":100,"price":2500,\#(reporting)"#)
             #expect(resting.status.code == 201, "\(Self.text(resting))")
             #expect(Self.order(resting)["status"] as? String == "open")
             let orderID = try #require(Self.order(resting)["id"] as? String)
@@ -88,7 +96,9 @@ struct OrderEntryTests {
                     .post, "/api/enterprise/orders/\(orderID)/fills", headers: trader, json: "{\(fields)}")
             }
             #expect(await fill(#""quantity":60,"price":2501"#).status.code == 400, "a buy never fills above its limit")
-            let first = await fill(#""quantity":60,"price":2499.5,"executedAt":"2026-12-01T10:00:00.250Z""#)
+            let first = await fill(
+                #""quantity":60,"price":2499.5,"executedAt":"2026-12-01T10:00:00.250Z","venue":"xoff","counterpartyLei":"5493000IBP32UQZ0KL24""#
+            )
             #expect(first.status.code == 201, "\(Self.text(first))")
             #expect(Self.order(first)["filledQuantity"] as? String == "60")
             #expect(Self.order(first)["status"] as? String == "open")
@@ -101,6 +111,18 @@ struct OrderEntryTests {
                 """
             ).firstRow
             #expect(try booked.decode("n", as: Int.self) == 2 && booked.decode("q", as: String.self).hasPrefix("100"))
+            let reported = try await harness.pool.query(
+                """
+                SELECT capacity, venue, counterparty_lei, decision_maker ->> 'algorithm' AS decided,
+                       executing_person ->> 'algorithm' AS executed
+                FROM t_acme.trades WHERE order_id = \(UUID(uuidString: orderID)!) ORDER BY executed_at LIMIT 1
+                """
+            ).firstRow
+            #expect(try reported.decode("capacity", as: String.self) == "AOTC")
+            #expect(try reported.decode("venue", as: String?.self) == "XOFF")
+            #expect(try reported.decode("counterparty_lei", as: String?.self) == "5493000IBP32UQZ0KL24")
+            #expect(try reported.decode("decided", as: String?.self) == "TWAP-2")
+            #expect(try reported.decode("executed", as: String?.self) == "ROUTER-1")
             #expect(
                 await harness.send(.post, "/api/enterprise/orders/\(orderID)/cancel", headers: trader).status.code
                     == 409)

@@ -332,6 +332,113 @@ struct RegulatoryReportTests {
         }
     }
 
+    /// Issue 17: an option is a line of its own with `putCall`, reporting the underlying's shares
+    /// (contracts × multiplier) valued at the underlying's quarter-end price; investment discretion
+    /// splits lines, voting authority comes from each account.
+    @Test func form13FReportsOptionsAsTheUnderlyingsSharesWithPutOrCall() async throws {
+        try await RouteHarness.with { harness in
+            let owner = [("Authorization", "Bearer " + (try await harness.apiKey(roles: ["owner"])))]
+            var accounts: [String] = []
+            for (name, discretion, voting) in [("Acme Options", "SOLE", "sole"), ("Acme Managed", "DFND", "none")] {
+                let created = await harness.send(
+                    .post, "/api/enterprise/accounts", headers: owner,
+                    json:
+                        #"{"accountName":"\#(name)","accountType":"asset_manager","legalName":"Acme Options LLC","jurisdiction":"US","regulatoryIdentifiers":{"cik":"0001122334"}}"#
+                )
+                let id = try #require(Self.json(created)["id"] as? String)
+                #expect(
+                    await harness.send(
+                        .put, "/api/enterprise/accounts/\(id)/compliance/form-13f", headers: owner,
+                        json: #"{"investmentDiscretion":"\#(discretion)","votingAuthority":"\#(voting)"}"#
+                    ).status.code == 204)
+                accounts.append(id)
+            }
+            for body in [
+                #"{"symbol":"MSFT/USD","priceDecimals":2,"quantityDecimals":0,"is13FSecurity":true,"cusip":"594918104","issuerName":"MICROSOFT CORP","titleOfClass":"COM"}"#,
+                #"{"symbol":"MSFTC450/USD","priceDecimals":2,"quantityDecimals":0,"is13FSecurity":true,"cusip":"594918104","issuerName":"MICROSOFT CORP","titleOfClass":"COM","derivative":{"contractType":"OPTN","assetClass":"EQUI","cfi":"OCASPS","upi":"QZ7XT2B9K4LM","underlyingSymbol":"MSFT/USD","notionalCurrency":"USD","maturity":"2026-12-18","optionType":"call","strike":450,"multiplier":100}}"#,
+                #"{"symbol":"MSFTP350/USD","priceDecimals":2,"quantityDecimals":0,"is13FSecurity":true,"cusip":"594918104","issuerName":"MICROSOFT CORP","titleOfClass":"COM","derivative":{"contractType":"OPTN","assetClass":"EQUI","cfi":"OPASPS","upi":"QZ7XT2B9K4LN","underlyingSymbol":"MSFT/USD","notionalCurrency":"USD","maturity":"2026-12-18","optionType":"put","strike":350,"multiplier":100}}"#,
+            ] {
+                let saved = await harness.send(
+                    .post, "/api/enterprise/compliance/instruments", headers: owner, json: body)
+                #expect(saved.status.code == 204, "\(String(decoding: saved.body, as: UTF8.self))")
+            }
+            for (account, symbol, quantity, price) in [
+                (accounts[0], "MSFT/USD", 1_000, "390"), (accounts[0], "MSFTC450/USD", 10, "12.5"),
+                (accounts[0], "MSFTP350/USD", 4, "3.2"), (accounts[1], "MSFT/USD", 500, "395"),
+            ] {
+                let booked = await harness.send(
+                    .post, "/api/enterprise/trades", headers: owner,
+                    json:
+                        #"{"accountId":"\#(account)","symbol":"\#(symbol)","side":"buy","quantity":\#(quantity),"price":\#(price),"executedAt":"2026-05-12T15:00:00Z"}"#
+                )
+                #expect(booked.status.code == 201, "\(String(decoding: booked.body, as: UTF8.self))")
+            }
+            for (symbol, price) in [("MSFT/USD", "400"), ("MSFTC450/USD", "5"), ("MSFTP350/USD", "1.1")] {
+                #expect(
+                    await harness.send(
+                        .post, "/api/enterprise/compliance/reference-prices", headers: owner,
+                        json: #"{"symbol":"\#(symbol)","price":\#(price),"asOf":"2026-06-30T20:00:00Z"}"#
+                    ).status.code == 204)
+            }
+            let (summary, xml) = try await Self.generate(
+                "form_13f", period: "2026-Q2", account: accounts[0], harness: harness, headers: owner)
+            let (status, output) = try await Self.validate(
+                xml, schema: Self.schemas + "/sec_13f/validation/eis_13FDocument.xsd")
+            #expect(status == 0, "xmllint: \(output)")
+            let lines = xml.components(separatedBy: "<infoTable>").dropFirst().map { String($0) }
+            #expect(lines.count == 4, "\(xml)")
+            func line(putCall: String?, discretion: String) -> String? {
+                lines.first { text in
+                    let kind = putCall.map { text.contains("<putCall>\($0)</putCall>") } ?? !text.contains("<putCall>")
+                    return kind && text.contains("<investmentDiscretion>\(discretion)</investmentDiscretion>")
+                }
+            }
+            // Shares: 1,000 × 400 = 400,000 held with sole discretion and voting.
+            let shares = try #require(line(putCall: nil, discretion: "SOLE"))
+            #expect(shares.contains("<value>400000</value>") && shares.contains("<sshPrnamt>1000</sshPrnamt>"))
+            #expect(shares.contains("<Sole>1000</Sole><Shared>0</Shared><None>0</None>"))
+            // 10 calls × 100 = 1,000 underlying shares × 400 (not the option's own price of 5).
+            let calls = try #require(line(putCall: "Call", discretion: "SOLE"))
+            #expect(calls.contains("<value>400000</value>") && calls.contains("<sshPrnamt>1000</sshPrnamt>"))
+            let puts = try #require(line(putCall: "Put", discretion: "SOLE"))
+            #expect(puts.contains("<value>160000</value>") && puts.contains("<sshPrnamt>400</sshPrnamt>"))
+            // The managed account's 500 shares: shared-defined discretion, no voting authority.
+            let managed = try #require(line(putCall: nil, discretion: "DFND"))
+            #expect(
+                managed.contains("<value>200000</value>")
+                    && managed.contains("<Sole>0</Sole><Shared>0</Shared><None>500</None>"))
+            #expect(summary["totalValue"] == "1160000")
+
+            // An account of the manager without a profile cannot be reported.
+            let bare = await harness.send(
+                .post, "/api/enterprise/accounts", headers: owner,
+                json:
+                    #"{"accountName":"Acme New","accountType":"asset_manager","legalName":"Acme Options LLC","jurisdiction":"US","regulatoryIdentifiers":{"cik":"0001122334"}}"#
+            )
+            let bareID = try #require(Self.json(bare)["id"] as? String)
+            _ = await harness.send(
+                .post, "/api/enterprise/trades", headers: owner,
+                json:
+                    #"{"accountId":"\#(bareID)","symbol":"MSFT/USD","side":"buy","quantity":1,"price":390,"executedAt":"2026-05-12T15:00:00Z"}"#
+            )
+            let failing = await harness.send(
+                .post, "/api/enterprise/accounts/\(accounts[0])/compliance/reports", headers: owner,
+                json: #"{"type":"form_13f","period":"2026-Q2"}"#)
+            let failingID = try #require((Self.json(failing)["report"] as? [String: Any])?["id"] as? String)
+            let worker = TenantJobWorker(
+                pool: harness.pool, handlers: HostService.jobHandlers(logger: TestDatabase.logger), owner: "test",
+                logger: TestDatabase.logger)
+            _ = try await worker.runOnce()
+            let failed =
+                Self.json(
+                    await harness.send(
+                        .get, "/api/enterprise/accounts/\(accounts[0])/compliance/reports/\(failingID)", headers: owner)
+                )["report"] as? [String: Any]
+            #expect((failed?["error"] as? String)?.contains("'Acme New'") == true, "\(failed ?? [:])")
+            #expect((failed?["error"] as? String)?.contains("no Form 13F profile") == true)
+        }
+    }
+
     /// Issue 17: a day's RTS 22 file for an EEA firm — buyer and seller from the CCP's and the
     /// counterparty's LEIs (INTC only for an aggregated order), capacity, short selling, decision
     /// maker and executing person from the trade, an amendment as a cancellation and a new report,
