@@ -179,6 +179,24 @@ struct CheckTradeTests {
             #expect(
                 Self.text(halted).contains("booked although the account's kill switch is engaged"),
                 "\(Self.text(halted))")
+            _ = await harness.send(
+                .post, "/api/enterprise/accounts/\(id)/kill-switch", headers: owner,
+                json: #"{"engaged":false,"reason":"desk resumed"}"#)
+
+            // An FX rate takes precedence over the BTC/USD price; ten days old, it no longer values
+            // an order against the limits (FX_RATE_MAX_AGE, four days by default).
+            let tenDaysAgo = ISO8601DateFormatter().string(from: Date().addingTimeInterval(-10 * 86_400))
+            let staleRate = await harness.send(
+                .post, "/api/enterprise/compliance/fx-rates", headers: owner,
+                json: #"{"currency":"BTC","usdPerUnit":60000,"asOf":"\#(tenDaysAgo)"}"#)
+            #expect(staleRate.status.code == 204)
+            let stale = await harness.send(
+                .post, "/api/enterprise/compliance/check-trade", headers: owner,
+                json: #"{"accountId":"\#(id)","symbol":"ETH/BTC","side":"buy","quantity":1,"price":0.05}"#)
+            #expect(Self.verdict(stale).0 == "review", "\(Self.text(stale))")
+            #expect(
+                Self.text(stale).contains("the US dollar rate for BTC is 10 d old, older than 4 d"),
+                "\(Self.text(stale))")
         }
     }
 

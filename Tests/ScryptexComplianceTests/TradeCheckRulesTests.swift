@@ -161,6 +161,29 @@ struct TradeCheckRulesTests {
         #expect(Self.verdict("venue_allowed", in: try Self.check(account: elsewhere))?.outcome == .fail)
     }
 
+    /// Issue 17: a stale US dollar rate no longer values an order against the limits; without a
+    /// limit it does not matter. A derivative's notional counts its multiplier.
+    @Test func staleDollarRatesSendLimitedOrdersToReviewAndMultipliersCount() throws {
+        let limited = Self.account(
+            Self.accountID, parent: Self.parentID, name: "Fund",
+            limits: TradingLimits(maxOrderNotional: ExactDecimal(1_000_000), dailyNotional: ExactDecimal(5_000_000)))
+        let fresh = try Self.check(account: limited) { $0.usdRateAgeSeconds = 4 * 86_400 }
+        #expect(fresh.decision == .approved, "\(fresh.rules)")
+        let stale = try Self.check(account: limited) { $0.usdRateAgeSeconds = 5 * 86_400 }
+        #expect(stale.decision == .review)
+        #expect(Self.verdict("order_limit", in: stale)?.outcome == .review)
+        #expect(stale.rules.filter { $0.rule == "daily_limit" }.count == 1, "\(stale.rules)")
+        #expect(
+            Self.verdict("daily_limit", in: stale)?.reason.contains(
+                "the US dollar rate for USD is 5 d old, older than 4 d") == true, "\(stale.rules)")
+        let unlimited = try Self.check { $0.usdRateAgeSeconds = 30 * 86_400 }
+        #expect(unlimited.decision == .approved)
+        // 2 contracts × 50,000 × 25 = 2,500,000: over the 1,000,000 order limit.
+        let future = try Self.check(account: limited) { $0.contractSize = ExactDecimal(25) }
+        #expect(future.notional == ExactDecimal(2_500_000))
+        #expect(Self.verdict("order_limit", in: future)?.outcome == .fail)
+    }
+
     /// Deviations a hair past each band, computed exactly, with the reason saying so.
     @Test(arguments: [
         ("110.00004", "fail", "10.00004"),  // past the 10 % band: rejected (was review after rounding)

@@ -64,6 +64,9 @@ public struct Configuration: Sendable {
     /// A reference price older than this (`REFERENCE_PRICE_MAX_AGE`, seconds) no longer vouches for
     /// an order's price: the price-band rule sends the order to review.
     public var referencePriceMaxAgeSeconds = 86_400
+    /// A US dollar rate older than this (`FX_RATE_MAX_AGE`, seconds) no longer values an order
+    /// against the limits: it goes to review.
+    public var fxRateMaxAgeSeconds = 4 * 86_400
     /// A previous master key (`SCRYPTEX_MASTER_KEY_PREVIOUS`) during a master-key rotation.
     public var previousMasterKey: String?
     /// The ACME directory to obtain certificates from (`ACME_DIRECTORY_URL`, e.g. Let's
@@ -240,6 +243,7 @@ public struct Configuration: Sendable {
         auditSealIntervalSeconds = reader.integer("AUDIT_SEAL_INTERVAL", default: 300, in: 5...86_400)
         referencePriceMaxAgeSeconds = reader.integer(
             "REFERENCE_PRICE_MAX_AGE", default: 86_400, in: 60...(366 * 86_400))
+        fxRateMaxAgeSeconds = reader.integer("FX_RATE_MAX_AGE", default: 4 * 86_400, in: 60...(366 * 86_400))
         acmeDirectoryURL = reader.value(
             "ACME_DIRECTORY_URL", default: nil,
             accepted: "an https URL such as https://acme-v02.api.letsencrypt.org/directory"
@@ -301,6 +305,7 @@ public struct Configuration: Sendable {
             ("AUDIT_RETENTION_DAYS", String(auditRetentionDays)),
             ("AUDIT_SEAL_INTERVAL", String(auditSealIntervalSeconds)),
             ("REFERENCE_PRICE_MAX_AGE", String(referencePriceMaxAgeSeconds)),
+            ("FX_RATE_MAX_AGE", String(fxRateMaxAgeSeconds)),
             ("AUDIT_SEAL_LOG", auditSealLogPath),
             ("ML_MODEL_STORAGE_PATH", mlModelStoragePath),
             ("BACKTESTING_DATA_SOURCE", backtestingDataSource),

@@ -137,6 +137,7 @@ extension Configuration {
     var tradeCheckRules: TradeCheckRules {
         var rules = TradeCheckRules()
         rules.referencePriceMaxAgeSeconds = referencePriceMaxAgeSeconds
+        rules.fxRateMaxAgeSeconds = fxRateMaxAgeSeconds
         return rules
     }
 

@@ -115,6 +115,8 @@ public struct TradeCheckContext: Sendable {
     /// US dollars per unit of the order's quote currency (limits are in US dollars); nil when no
     /// rate is known, which sends an order that a notional limit applies to to review.
     public var usdPerQuoteUnit: ExactDecimal? = ExactDecimal(1)
+    /// How old that rate is, in seconds (nil: current, as USD itself is).
+    public var usdRateAgeSeconds: Int?
     public var restingOrders: [RestingOrder]
     public var recentTrades: [RecentTrade]
     /// For each account of the chain, what its whole family (it and every sub-account below it)
@@ -160,6 +162,10 @@ public struct TradeCheckRules: Sendable {
     public var priceBandReject = ExactDecimal(significand: 10, scale: 2)
     /// A reference price older than this no longer vouches for a price: the order goes to review.
     public var referencePriceMaxAgeSeconds = 86_400
+    /// A US dollar rate older than this no longer values an order against the limits: an order a
+    /// notional limit applies to goes to review (four days by default: a rate from before a long
+    /// weekend still counts).
+    public var fxRateMaxAgeSeconds = 4 * 86_400
     /// Name-screening scores from here go to review; from `sanctionsReject` they are rejected.
     public var sanctionsReview = 0.88
     public var sanctionsReject = 0.95
@@ -285,9 +291,12 @@ public struct TradeCheckRules: Sendable {
             notionalUSD = try notional.multiplied(by: rate, figure: "the notional in US dollars").rounded(toScale: 18)
                 .normalized
         }
-        if hasNotionalLimit, notionalUSD == nil {
+        let staleRate = context.usdRateAgeSeconds.map { $0 > fxRateMaxAgeSeconds } ?? false
+        if hasNotionalLimit, notionalUSD == nil || staleRate {
             let reason =
-                "cannot value the order in US dollars: no FX rate or \(quote)/USD price for \(quote) (record one with POST /api/enterprise/compliance/fx-rates)"
+                notionalUSD == nil
+                ? "cannot value the order in US dollars: no FX rate or \(quote)/USD price for \(quote) (record one with POST /api/enterprise/compliance/fx-rates)"
+                : "the US dollar rate for \(quote) is \(Self.duration(context.usdRateAgeSeconds ?? 0)) old, older than \(Self.duration(fxRateMaxAgeSeconds)): it no longer values the order against the limits"
             rules.append(RuleOutcome("order_limit", .review, reason))
             rules.append(RuleOutcome("daily_limit", .review, reason))
         } else if let (limit, label) = maxOrder, let notionalUSD, notionalUSD > limit {
@@ -297,7 +306,7 @@ public struct TradeCheckRules: Sendable {
         } else {
             rules.append(RuleOutcome("order_limit", .pass, maxOrder.map { "within \($0.0)" } ?? "no order limit"))
         }
-        if let notionalUSD {
+        if let notionalUSD, !(hasNotionalLimit && staleRate) {
             rules.append(
                 try familyLimit(.daily, request: request, side: side, notional: notionalUSD, context: context))
         } else if !hasNotionalLimit {

@@ -99,8 +99,12 @@ public struct TradeCheckService: Sendable {
                 AS reference_age,
               (SELECT usd_per_unit FROM fx_rates WHERE currency = \(quote) AND as_of <= now()
                  ORDER BY as_of DESC LIMIT 1)::text AS quote_fx,
+              (SELECT extract(epoch FROM now() - as_of)::bigint FROM fx_rates WHERE currency = \(quote) AND as_of <= now()
+                 ORDER BY as_of DESC LIMIT 1) AS quote_fx_age,
               (SELECT price FROM market_prices WHERE symbol = \(quote + "/USD") AND as_of <= now()
-                 ORDER BY as_of DESC LIMIT 1)::text AS quote_market
+                 ORDER BY as_of DESC LIMIT 1)::text AS quote_market,
+              (SELECT extract(epoch FROM now() - as_of)::bigint FROM market_prices
+                 WHERE symbol = \(quote + "/USD") AND as_of <= now() ORDER BY as_of DESC LIMIT 1) AS quote_market_age
             """
         ).firstRow
         // The account family: everything under the same top-level account.
@@ -152,9 +156,15 @@ public struct TradeCheckService: Sendable {
         if quote == "USD" {
             context.usdPerQuoteUnit = ExactDecimal(1)
         } else {
-            context.usdPerQuoteUnit = try
-                (figures.decode("quote_fx", as: String?.self)
-                ?? figures.decode("quote_market", as: String?.self)).map { try ExactDecimal(parsing: $0).normalized }
+            if let rate = try figures.decode("quote_fx", as: String?.self) {
+                context.usdPerQuoteUnit = try ExactDecimal(parsing: rate).normalized
+                context.usdRateAgeSeconds = try figures.decode("quote_fx_age", as: Int?.self)
+            } else if let price = try figures.decode("quote_market", as: String?.self) {
+                context.usdPerQuoteUnit = try ExactDecimal(parsing: price).normalized
+                context.usdRateAgeSeconds = try figures.decode("quote_market_age", as: Int?.self)
+            } else {
+                context.usdPerQuoteUnit = nil
+            }
         }
         context.familyFigures = try await familyFigures(
             of: chain.filter { $0.limits.dailyNotional != nil || $0.limits.positionLimits?[request.symbol] != nil }
