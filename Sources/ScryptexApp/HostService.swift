@@ -182,6 +182,21 @@ package struct HostService: Sendable {
                     logger.warning("could not build a spare tenant schema", ["error": "\(error)"])
                 }
             },
+            // Day orders past their day read as expired at once; this stores them so.
+            PeriodicService(name: "order expiry", interval: .seconds(60)) {
+                do {
+                    for tenant in try await TenantRegistry().tenants(statuses: [.active, .suspended], from: pool) {
+                        let expired = try await TenantScope(tenant: tenant, pool: pool).withTransaction {
+                            try await OrderService().storeExpired(in: $0)
+                        }
+                        if expired > 0 {
+                            logger.info("day orders expired", ["tenant": tenant.slug.value, "orders": String(expired)])
+                        }
+                    }
+                } catch {
+                    logger.warning("could not store expired orders", ["error": "\(error)"])
+                }
+            },
             // Certificates added, replaced or removed in the folder are served without a restart.
             PeriodicService(name: "certificate folder", interval: .seconds(2)) {
                 seen.withLock { seen in

@@ -1,5 +1,7 @@
 import Foundation
+import ScryptexCompliance
 import ScryptexHTTP
+import ScryptexTenancy
 import ScryptexTestSupport
 import Testing
 
@@ -137,6 +139,18 @@ struct OrderEntryTests {
             )
             let expired = await harness.send(.get, "/api/enterprise/orders/\(dayID)", headers: trader)
             #expect(Self.json(expired)["status"] as? String == "expired")
+            // It reads as expired at once; the host's minute sweep stores it so.
+            func stored() async throws -> String {
+                try await harness.pool.query(
+                    "SELECT status FROM t_acme.orders WHERE id = \(UUID(uuidString: dayID)!)"
+                ).firstRow.decode("status", as: String.self)
+            }
+            #expect(try await stored() == "open")
+            let swept = try await TenantScope(tenant: harness.tenant, pool: harness.pool).withTransaction {
+                try await OrderService().storeExpired(in: $0)
+            }
+            let storedAfter = try await stored()
+            #expect(swept == 1 && storedAfter == "expired")
             #expect(
                 await harness.send(
                     .post, "/api/enterprise/orders/\(dayID)/fills", headers: trader,

@@ -83,7 +83,8 @@ struct ProgramTests {
         try await TestDatabase.withFreshDatabase { configuration in
             let environment = ["DATABASE_URL": configuration.url()]
             let program = CapturedProgram()
-            #expect(await program.run(["migrate"], environment: environment) == 0)
+            let first = await program.run(["migrate"], environment: environment)
+            #expect(first == 0, "\(program.errors)")
             #expect(
                 program.output.contains(
                     "platform schema platform: applied \(Self.everyMigration(of: SchemaPlans.platform)); now at generation \(SchemaPlans.platform.generation)"
