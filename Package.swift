@@ -242,6 +242,8 @@ let package = Package(
                 "ScryptexTenancy", "ScryptexWhiteLabel",
                 "ScryptexTestSupport",
             ],
+            // Schemas the tests read from disk (see Fixtures/form-13f-primary/README.md).
+            exclude: ["Fixtures"],
             swiftSettings: strictSettings
         ),
     ],

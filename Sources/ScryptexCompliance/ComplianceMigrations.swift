@@ -375,6 +375,20 @@ public enum ComplianceMigrations {
                     UPDATE trades SET venue = upper(venue) WHERE venue ~* '^[A-Z0-9]{4}$';
                     """
             ),
+            Migration(
+                version: 13,
+                name: "form_13f_cover_page",
+                sql: """
+                    -- The filing manager and signatory a Form 13F cover page names, per CIK.
+                    CREATE TABLE form_13f_managers (
+                        cik text PRIMARY KEY CHECK (cik ~ '^[0-9]{10}$'),
+                        profile jsonb NOT NULL,
+                        updated_at timestamptz NOT NULL DEFAULT now()
+                    );
+                    -- The primary document (cover and summary pages) beside the information table.
+                    ALTER TABLE regulatory_reports ADD COLUMN document_cover text;
+                    """
+            ),
         ]
     )
 }

@@ -97,6 +97,20 @@ struct RegulatoryReportTests {
             #expect(unknown.status.code == 400)
             #expect(String(decoding: unknown.body, as: UTF8.self).contains("supported: form_13f"))
 
+            // The cover page names the filing manager and signatory, kept per CIK.
+            let manager =
+                #"{"name":"Acme Asset Management LLC","address":{"street1":"1 Main Street","street2":"Floor 20","city":"New York","stateOrCountry":"NY","zipCode":"10001"},"form13FFileNumber":"028-12345","signatory":{"name":"Jane Doe","title":"Chief Compliance Officer","phone":"212-555-0100","city":"New York","stateOrCountry":"NY"}}"#
+            let badManager = await harness.send(
+                .put, "/api/enterprise/compliance/form-13f-managers/0001234567", headers: owner,
+                json: manager.replacingOccurrences(
+                    of: #""stateOrCountry":"NY","zipCode""#, with: #""stateOrCountry":"New York","zipCode""#))
+            #expect(badManager.status.code == 400)
+            #expect(String(decoding: badManager.body, as: UTF8.self).contains("'address.stateOrCountry'"))
+            #expect(
+                await harness.send(
+                    .put, "/api/enterprise/compliance/form-13f-managers/0001234567", headers: owner, json: manager
+                ).status.code == 204)
+
             let requested = await harness.send(
                 .post, "/api/enterprise/accounts/\(id)/compliance/reports", headers: owner,
                 json: #"{"type":"form_13f","period":"2026-Q2"}"#)
@@ -134,6 +148,33 @@ struct RegulatoryReportTests {
                 xml, schema: Self.schemas + "/sec_13f/validation/eis_13FDocument.xsd")
             #expect(status == 0, "xmllint: \(output)")
             #expect(output.contains("validates"))
+
+            // The primary document: cover, signature and summary pages, the summary matching the
+            // information table; the filer's CCC is added on the way out, never stored.
+            let coverPath = "/api/enterprise/accounts/\(id)/compliance/reports/\(reportID)?format=cover"
+            let withoutCredentials = await harness.send(.get, coverPath, headers: owner)
+            #expect(withoutCredentials.status.code == 200)
+            #expect(withoutCredentials.headers.first("Warning")?.contains("EDGAR-CCC") == true)
+            let badCCC = await harness.send(.get, coverPath, headers: owner + [("EDGAR-CCC", "short")])
+            #expect(badCCC.status.code == 400)
+            let primary = String(
+                decoding: await harness.send(.get, coverPath, headers: owner + [("EDGAR-CCC", "X1#y2$Z3")]).body,
+                as: UTF8.self)
+            let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+                .appendingPathComponent("Fixtures/form-13f-primary").path
+            let (coverStatus, coverOutput) = try await Self.validate(
+                primary, schema: fixtures + "/thirteenffiler-from-spec.xsd")
+            #expect(coverStatus == 0, "xmllint: \(coverOutput)\n\(primary)")
+            #expect(primary.contains("<cik>0001234567</cik>\n          <ccc>X1#y2$Z3</ccc>"))
+            #expect(primary.contains("<periodOfReport>06-30-2026</periodOfReport>"))
+            #expect(primary.contains("<reportCalendarOrQuarter>06-30-2026</reportCalendarOrQuarter>"))
+            #expect(primary.contains("<tableEntryTotal>2</tableEntryTotal>"))
+            #expect(primary.contains("<tableValueTotal>173769500</tableValueTotal>"))
+            #expect(primary.contains("<signature>/s/ Jane Doe</signature>"))
+            let stored = try await harness.pool.query(
+                "SELECT document_cover FROM t_acme.regulatory_reports WHERE id = \(UUID(uuidString: reportID)!)"
+            ).firstRow.decode("document_cover", as: String.self)
+            #expect(!stored.contains("<ccc>"), "the CCC is never stored")
 
             let list = await harness.send(.get, "/api/enterprise/accounts/\(id)/compliance/reports", headers: owner)
             #expect((Self.json(list)["reports"] as? [Any])?.count == 1)

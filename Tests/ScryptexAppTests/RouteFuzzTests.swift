@@ -51,7 +51,8 @@ struct RouteFuzzTests {
         "issuedOn", "expiresOn", "ownershipPercent", "upTo", "rateLimit", "revenueShare", "branding", "colors",
         "executedAt", "capacity", "shortSelling", "decisionMaker", "executingPerson", "counterpartyLei", "ccpLei",
         "aggregated", "derivative", "tradedInEEA", "cftcReportable", "mic", "country", "investmentDiscretion",
-        "votingAuthority", "usdPerUnit", "asOf", "clientOrderId", "timeInForce", "reporting",
+        "votingAuthority", "usdPerUnit", "asOf", "clientOrderId", "timeInForce", "reporting", "street1", "city",
+        "stateOrCountry", "zipCode", "signatory", "form13FFileNumber", "title", "phone",
     ]
 
     /// Valid bodies of the routes that compute with numbers; `ACCOUNT` becomes a real account id.
@@ -92,6 +93,10 @@ struct RouteFuzzTests {
             #"{"accountId":"ACCOUNT","symbol":"BTC/USD","side":"sell","quantity":"2","price":"100","venue":"XNAS","capacity":"MTCH","shortSelling":"SESH","counterpartyLei":"5493000IBP32UQZ0KL24","executingPerson":{"person":"DE19800101JOHN#SMITH","country":"DE","scheme":"CONCAT"},"decisionMaker":{"algorithm":"A-1"},"executedAt":"2026-05-04T09:30:00.123456Z"}"#
         ),
         (.post, "/api/enterprise/compliance/venues", #"{"mic":"ABCD","name":"A venue","country":"DE"}"#),
+        (
+            .put, "/api/enterprise/compliance/form-13f-managers/0001234567",
+            #"{"name":"Acme LLC","address":{"street1":"1 Main Street","city":"New York","stateOrCountry":"NY","zipCode":"10001"},"signatory":{"name":"Jane Doe","title":"CCO","phone":"212-555-0100","city":"New York","stateOrCountry":"NY"}}"#
+        ),
         (
             .put, "/api/enterprise/accounts/ACCOUNT/compliance/form-13f",
             #"{"investmentDiscretion":"SOLE","votingAuthority":"none"}"#

@@ -85,6 +85,7 @@ struct ReleasedMigrationTests {
                 "f5314a5e6eb47944c2ead509099147fc99d3fbc02055f2e3d259606396535f34",
                 "4ba9450aeafb0f2b3f4ce50576dcb5b94df09aa5d72a15b3cded2a6935b9f685",
                 "ec194432e5d6ae42c7ae532052393c4b575c46f680cc30afb92425abfabeb9b3",
+                "70b86cdd7a32603ac52a59fb8a8709a2394008556bfbcd826dc5a55f3ecc0796",
             ]
         ),
     ]

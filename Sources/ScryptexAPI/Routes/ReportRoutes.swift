@@ -46,6 +46,8 @@ public struct ReportRoutes: RouteCollection {
             master.post("instruments", .complianceManage, use: saveInstrument)
             master.post("venues", .complianceManage, use: registerVenue)
             master.get("venues", .complianceRead, use: venues)
+            master.put("form-13f-managers/:cik", .complianceManage, use: setForm13FManager)
+            master.get("form-13f-managers/:cik", .complianceRead, use: form13FManager)
         }
     }
 
@@ -82,10 +84,29 @@ public struct ReportRoutes: RouteCollection {
     @Sendable func report(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
         let accountID = try call.accountID()
         let reportID = try call.context.identifier("reportId", notFound: "no report with this id")
-        let (report, document, csv) = try await call.scope.withTransaction {
+        let (report, document, csv, cover) = try await call.scope.withTransaction {
             try await reports.report(reportID, of: accountID, in: $0)
         }
         switch QueryParameters(request)["format"] {
+        case "cover":
+            // Form 13F's primary document; the filer's CCC comes with the request, never stored.
+            guard let cover else {
+                if let reason = report.summary?["coverPage"] ?? report.summary?["noDocument"] {
+                    throw HTTPProblem.notFound(reason)
+                }
+                throw HTTPProblem(
+                    .conflict, type: .notReady, detail: "this report has no cover page (or is \(report.status))")
+            }
+            var response = HTTPResponse(status: .ok, contentType: "application/xml", body: [])
+            if let ccc = request.headers.first("EDGAR-CCC") {
+                response.body = Array(try Form13F.withCredentials(cover, ccc: ccc).utf8)
+            } else {
+                response.body = Array(cover.utf8)
+                response.headers.add(
+                    name: "Warning",
+                    value: #"299 scryptex "the filer's CCC is missing: send it in the EDGAR-CCC header""#)
+            }
+            return response
         case "csv":
             // Form PF and CFTC large-trader reports.
             guard let csv else {
@@ -124,6 +145,22 @@ public struct ReportRoutes: RouteCollection {
             try await reports.setForm13FProfile(profile, of: accountID, audit: call.audit, in: $0)
         }
         return .noContent
+    }
+
+    @Sendable func setForm13FManager(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        let cik = try call.parameter("cik")
+        let manager = try request.decodeJSON(Form13FManager.self)
+        try await call.scope.withTransaction {
+            try await reports.setForm13FManager(manager, cik: cik, audit: call.audit, in: $0)
+        }
+        return .noContent
+    }
+
+    @Sendable func form13FManager(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        let cik = try call.parameter("cik")
+        guard let manager = try await call.scope.withTransaction({ try await reports.form13FManager(cik: cik, in: $0) })
+        else { throw HTTPProblem.notFound("no filing manager for CIK \(cik)") }
+        return try .json(encoding: manager)
     }
 
     @Sendable func registerVenue(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {

@@ -100,11 +100,11 @@ public struct RegulatoryReportService: Sendable {
     public func report(
         _ id: UUID, of accountID: UUID, in transaction: PostgresTransaction
     ) async throws -> (
-        Report, document: String?, csv: String?
+        Report, document: String?, csv: String?, cover: String?
     ) {
         let rows = try await transaction.query(
             """
-            SELECT \(sql: Self.columns), document, document_csv FROM regulatory_reports
+            SELECT \(sql: Self.columns), document, document_csv, document_cover FROM regulatory_reports
             WHERE id = \(id) AND account_id = \(accountID)
             """
         )
@@ -113,7 +113,7 @@ public struct RegulatoryReportService: Sendable {
         }
         return (
             try Self.report(from: row), try row.decode("document", as: String?.self),
-            try row.decode("document_csv", as: String?.self)
+            try row.decode("document_csv", as: String?.self), try row.decode("document_cover", as: String?.self)
         )
     }
 
@@ -125,7 +125,9 @@ public struct RegulatoryReportService: Sendable {
     }
 
     /// Generates a queued report (run by the tenant job, inside the tenant's transaction).
-    public func generate(_ id: UUID, audit: any AuditSink, in transaction: PostgresTransaction) async throws {
+    public func generate(
+        _ id: UUID, audit: any AuditSink, in transaction: PostgresTransaction, now: Date = Date()
+    ) async throws {
         let rows = try await transaction.query(
             "SELECT account_id, report_type, period FROM regulatory_reports WHERE id = \(id) FOR UPDATE")
         guard let row = rows.first else { throw ServiceError(.notFound, "no report \(id)") }
@@ -135,6 +137,7 @@ public struct RegulatoryReportService: Sendable {
         var summary: [String: String]
         var contentType = "application/xml"
         var csv: String?
+        var cover: String?
         switch Kind(rawValue: try row.decode("report_type", as: String.self)) {
         case .mifirRTS22:
             (document, summary) = try await mifirReport(of: accountID, for: period, in: transaction)
@@ -164,13 +167,22 @@ public struct RegulatoryReportService: Sendable {
                     "no 13(f) securities were held at the end of \(period): there is no information table to file"
             } else {
                 document = Form13F.informationTable(holdings.holdings)
+                if let manager = try await form13FManager(cik: holdings.cik, in: transaction) {
+                    cover = Form13F.primaryDocument(
+                        manager: manager, cik: holdings.cik, period: period, holdings: holdings.holdings,
+                        totalValue: holdings.total, signedOn: now)
+                } else {
+                    summary["coverPage"] =
+                        "no filing manager for CIK \(holdings.cik): PUT /api/enterprise/compliance/form-13f-managers/\(holdings.cik) to add the cover and summary pages"
+                }
             }
         }
         let checksum = document.map { SHA256.hexDigest($0) }
         try await transaction.execute(
             """
             UPDATE regulatory_reports SET status = 'completed', document = \(document), checksum = \(checksum),
-                content_type = \(contentType), document_csv = \(csv), summary = \(try PostgresJSON(encoding: summary))::jsonb,
+                content_type = \(contentType), document_csv = \(csv), document_cover = \(cover),
+                summary = \(try PostgresJSON(encoding: summary))::jsonb,
                 completed_at = now()
             WHERE id = \(id)
             """
@@ -553,6 +565,31 @@ public struct RegulatoryReportService: Sendable {
             total += dollars
         }
         return (holdings, total, cik, accounts.count)
+    }
+
+    /// Records the filing manager and signatory of the manager with `cik` (the cover page).
+    public func setForm13FManager(
+        _ manager: Form13FManager, cik: String, audit: any AuditSink, in transaction: PostgresTransaction
+    ) async throws {
+        guard cik.count == 10, cik.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+            throw ServiceError(.invalidInput, "the CIK is 10 digits, such as 0001234567")
+        }
+        try manager.validate()
+        try await transaction.execute(
+            """
+            INSERT INTO form_13f_managers (cik, profile) VALUES (\(cik), \(try PostgresJSON(encoding: manager)))
+            ON CONFLICT (cik) DO UPDATE SET profile = EXCLUDED.profile, updated_at = now()
+            """
+        )
+        try await audit.record(
+            "report.form_13f_manager_set", objectType: "form_13f_manager", objectID: cik, accountID: nil,
+            details: ["name": manager.name], in: transaction)
+    }
+
+    public func form13FManager(cik: String, in transaction: PostgresTransaction) async throws -> Form13FManager? {
+        try await transaction.query("SELECT profile FROM form_13f_managers WHERE cik = \(cik)").first?.decode(
+            "profile", as: PostgresJSON.self
+        ).decode(Form13FManager.self)
     }
 
     /// Records how the manager holds `accountID`'s 13(f) securities.
