@@ -165,6 +165,38 @@ struct ServeTests {
         ])
         #expect(check.contains(#""decision":"rejected""#) && check.contains("KYC is pending"), "\(check)")
 
+        // Orders over HTTPS: KYC approved by a second person, then an order is checked, rests,
+        // is filled, and the fill is booked as a trade.
+        let officerMaker = try ChildProcess(
+            executable, ["apikey", "create", "--tenant", "acme", "--role", "compliance_officer"],
+            environment: ["SCRYPTEX_DATA_DIR": root, "LOG_LEVEL": "error"])
+        #expect(await officerMaker.waitForExit(timeout: .seconds(30)) == 0, "\(officerMaker.output)")
+        let officerKey = try #require(officerMaker.output.split(separator: "\n").first { $0.hasPrefix("sxk_") })
+        func acme(_ path: String, key: Substring, _ body: String? = nil) async throws -> [String: Any] {
+            let text = try await Self.curl(
+                ["--cacert", ca, "-H", "Authorization: Bearer \(key)", "-H", "Content-Type: application/json"]
+                    + (body.map { ["-d", $0] } ?? []) + ["https://acme.localhost:\(httpsPort)/api/enterprise" + path])
+            return (try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]) ?? ["raw": text]
+        }
+        _ = try await acme("/accounts/\(accountID)/kyc/submit", key: key, "")
+        let approved = try await acme(
+            "/accounts/\(accountID)/kyc/decision", key: officerKey, #"{"status":"approved","reason":"verified"}"#)
+        #expect(approved["kycStatus"] as? String == "approved", "\(approved)")
+        _ = try await acme("/compliance/reference-prices", key: key, #"{"symbol":"ETH/USDC","price":2500}"#)
+        _ = try await acme("/compliance/fx-rates", key: key, #"{"currency":"USDC","usdPerUnit":1}"#)
+        let order = try await acme(
+            "/orders", key: key,
+            #"{"accountId":"\#(accountID)","clientOrderId":"https-1","symbol":"ETH/USDC","side":"buy","quantity":10,"price":2500}"#
+        )
+        let placed = try #require(order["order"] as? [String: Any], "\(order)")
+        #expect(placed["status"] as? String == "open", "\(order)")
+        let orderID = try #require(placed["id"] as? String)
+        let fill = try await acme("/orders/\(orderID)/fills", key: key, #"{"quantity":10,"price":2499.5}"#)
+        #expect((fill["order"] as? [String: Any])?["status"] as? String == "filled", "\(fill)")
+        #expect(fill["tradeId"] as? String != nil)
+        let stored = try await acme("/orders/\(orderID)", key: key)
+        #expect(stored["status"] as? String == "filled" && stored["filledQuantity"] as? String == "10", "\(stored)")
+
         // White-label end to end over HTTPS: a platform admin creates an instance, fee events flow
         // in, October closes; a certificate for the new domain made on disk is served without a
         // restart, and the partner reads its statement on its own domain.
