@@ -71,6 +71,18 @@ public struct AccountService: Sendable {
         return try Self.account(from: row)
     }
 
+    /// The accounts whose regulatory identifier `kind` is `value` (a manager's accounts by CIK).
+    public func accounts(
+        withIdentifier kind: String, _ value: String, in transaction: PostgresTransaction
+    ) async throws -> [InstitutionalAccount] {
+        try await transaction.query(
+            """
+            SELECT \(sql: Self.columns) FROM institutional_accounts
+            WHERE regulatory_identifiers ->> \(kind) = \(value) ORDER BY created_at, id
+            """
+        ).map(Self.account(from:))
+    }
+
     /// Every direct sub-account of `id` (limits are checked against all of them).
     func children(of id: UUID, in transaction: PostgresTransaction) async throws -> [InstitutionalAccount] {
         let rows = try await transaction.query(

@@ -1,5 +1,6 @@
 public import Foundation
 import ScryptexCore
+import ScryptexInstitutional
 public import ScryptexPostgres
 
 /// Execution quality by venue and instrument: how far executions landed from the arrival price
@@ -38,11 +39,7 @@ public struct BestExecutionService: Sendable {
         guard from < until else {
             throw ServiceError(.invalidInput, "query 'from' must be before 'until'")
         }
-        let exists = try await transaction.query(
-            "SELECT 1 AS found FROM institutional_accounts WHERE id = \(accountID)")
-        guard !exists.isEmpty else {
-            throw ServiceError(.notFound, "no account with id \(accountID.uuidString.lowercased())")
-        }
+        _ = try await AccountService().account(accountID, in: transaction)
         let rows = try await transaction.query(
             """
             WITH executions AS (

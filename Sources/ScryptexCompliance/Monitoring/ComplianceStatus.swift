@@ -1,5 +1,6 @@
 public import Foundation
 import ScryptexCore
+import ScryptexInstitutional
 public import ScryptexPostgres
 
 /// An account's compliance picture: a score, what is open, and what is due.
@@ -28,22 +29,20 @@ public struct ComplianceStatusService: Sendable {
         "100, minus 20 if KYC is not approved, 10 if the KYC review is overdue, 10 per open high-severity alert and 5 per other open alert, 2 per rejected trade check in the last 30 days (at most 20), and 15 per overdue report; never below 0"
 
     public func status(of accountID: UUID, in transaction: PostgresTransaction) async throws -> ComplianceStatus {
-        let rows = try await transaction.query(
+        let account = try await AccountService().account(accountID, in: transaction)
+        let row = try await transaction.query(
             """
-            SELECT a.kyc_status, a.kyc_review_due::text AS kyc_review_due, a.kyc_review_due < current_date AS review_overdue,
-              (SELECT count(*) FROM compliance_alerts c WHERE c.account_id = a.id AND c.status <> 'closed') AS open_alerts,
+            SELECT
+              (SELECT count(*) FROM compliance_alerts c WHERE c.account_id = \(accountID) AND c.status <> 'closed') AS open_alerts,
               (SELECT count(*) FROM compliance_alerts c
-                 WHERE c.account_id = a.id AND c.status <> 'closed' AND c.severity = 'high') AS open_high,
-              (SELECT count(*) FROM compliance_records r WHERE r.account_id = a.id AND r.decision = 'rejected'
-                 AND r.created_at > now() - interval '30 days') AS rejected
-            FROM institutional_accounts a WHERE a.id = \(accountID)
+                 WHERE c.account_id = \(accountID) AND c.status <> 'closed' AND c.severity = 'high') AS open_high,
+              (SELECT count(*) FROM compliance_records r WHERE r.account_id = \(accountID) AND r.decision = 'rejected'
+                 AND r.created_at > now() - interval '30 days') AS rejected,
+              \(account.kycReviewDue)::date < current_date AS review_overdue
             """
-        )
-        guard let row = rows.first else {
-            throw ServiceError(.notFound, "no account with id \(accountID.uuidString.lowercased())")
-        }
-        let kyc = try row.decode("kyc_status", as: String.self)
-        let reviewDue = try row.decode("kyc_review_due", as: String?.self)
+        ).firstRow
+        let kyc = account.kycStatus.rawValue
+        let reviewDue = account.kycReviewDue
         let reviewOverdue = try row.decode("review_overdue", as: Bool?.self) ?? false
         let openAlerts = try row.decode("open_alerts", as: Int.self)
         let openHigh = try row.decode("open_high", as: Int.self)

@@ -173,11 +173,7 @@ public struct MonitoringService: Sendable {
         if let country = transfer.counterpartyCountry, !(country.count == 2 && country.allSatisfy(\.isUppercase)) {
             throw ServiceError(.invalidInput, "field 'counterpartyCountry': an ISO 3166-1 alpha-2 code such as US")
         }
-        let exists = try await transaction.query(
-            "SELECT 1 AS found FROM institutional_accounts WHERE id = \(accountID)")
-        guard !exists.isEmpty else {
-            throw ServiceError(.notFound, "no account with id \(accountID.uuidString.lowercased())")
-        }
+        _ = try await AccountService().account(accountID, in: transaction)
         let history = try await transaction.query(
             """
             SELECT direction, usd_value, occurred_at FROM account_transfers

@@ -1,5 +1,6 @@
 public import Foundation
 import ScryptexCore
+import ScryptexInstitutional
 public import ScryptexPostgres
 
 /// Form PF and CFTC large-trader position reports. Neither has a public machine-readable
@@ -92,12 +93,7 @@ public struct PositionReports: Sendable {
     ) async throws
         -> (json: String, csv: String, summary: [String: String])
     {
-        let account = try await transaction.query(
-            """
-            SELECT account_name, legal_name, total_aum::text AS aum, regulatory_identifiers ->> 'lei' AS lei
-            FROM institutional_accounts WHERE id = \(accountID)
-            """
-        ).firstRow
+        let account = try await AccountService().account(accountID, in: transaction)
         let holdings = try await holdings(of: accountID, before: period.end, in: transaction)
         // Exposure counts every position at its market value (a derivative at its notional);
         // assets count what the fund owns: other positions at market value, derivatives at their
@@ -149,9 +145,8 @@ public struct PositionReports: Sendable {
         let sections = Sections(
             reportingPeriod: period.description,
             fund: [
-                "name": try account.decode("account_name", as: String.self),
-                "legalName": try account.decode("legal_name", as: String.self),
-                "lei": try account.decode("lei", as: String?.self) ?? "",
+                "name": account.accountName, "legalName": account.legalName,
+                "lei": account.regulatoryIdentifiers["lei"] ?? "",
             ],
             grossAssetValue: assets.rounded(toScale: 2).description,
             netAssetValue: try assets.subtracting(liabilities, figure: "the net asset value").rounded(toScale: 2)

@@ -72,11 +72,7 @@ public struct RegulatoryReportService: Sendable {
                     ? "field 'period': \(kind.rawValue) is reported per day (due the next working day): a day such as 2026-05-04"
                     : "field 'period': \(kind.rawValue) is filed per calendar quarter: a quarter such as 2026-Q2")
         }
-        let exists = try await transaction.query(
-            "SELECT 1 AS found FROM institutional_accounts WHERE id = \(accountID)")
-        guard !exists.isEmpty else {
-            throw ServiceError(.notFound, "no account with id \(accountID.uuidString.lowercased())")
-        }
+        _ = try await AccountService().account(accountID, in: transaction)
         let rows = try await transaction.query(
             """
             INSERT INTO regulatory_reports (account_id, report_type, period, due_date, status, requested_by)
@@ -209,9 +205,7 @@ public struct RegulatoryReportService: Sendable {
     {
         let report = "MiFIR transaction reports"
         let lei = try await accountLEI(accountID, neededFor: report, in: transaction)
-        let jurisdiction = try await transaction.query(
-            "SELECT jurisdiction FROM institutional_accounts WHERE id = \(accountID)"
-        ).firstRow.decode("jurisdiction", as: String.self)
+        let jurisdiction = try await AccountService().account(accountID, in: transaction).jurisdiction
         guard EconomicArea.contains(jurisdiction: jurisdiction) else {
             throw ServiceError(
                 .invalidInput,
@@ -308,9 +302,8 @@ public struct RegulatoryReportService: Sendable {
     ) async throws
         -> String
     {
-        let identifiers = try await transaction.query(
-            "SELECT regulatory_identifiers ->> 'lei' AS lei FROM institutional_accounts WHERE id = \(accountID)")
-        guard let lei = try identifiers.first?.decode("lei", as: String?.self) else {
+        guard let lei = try await AccountService().account(accountID, in: transaction).regulatoryIdentifiers["lei"]
+        else {
             throw ServiceError(.invalidInput, "\(report) need the account's LEI (regulatoryIdentifiers.lei)")
         }
         return lei
@@ -427,35 +420,31 @@ public struct RegulatoryReportService: Sendable {
     ) async throws
         -> (holdings: [Form13FHolding], total: Int64, cik: String, accounts: Int)
     {
-        guard
-            let cik = try await transaction.query(
-                "SELECT regulatory_identifiers ->> 'cik' AS cik FROM institutional_accounts WHERE id = \(accountID)"
-            ).first?.decode("cik", as: String?.self)
+        guard let cik = try await AccountService().account(accountID, in: transaction).regulatoryIdentifiers["cik"]
         else {
             throw ServiceError(
                 .invalidInput,
                 "Form 13F is filed by a manager with a CIK: set the account's regulatoryIdentifiers.cik (10 digits)")
         }
         // Every account of the manager, with how it holds its securities (no profile: no filing).
-        let accountRows = try await transaction.query(
-            """
-            SELECT a.id, a.account_name, p.investment_discretion, p.voting_authority
-            FROM institutional_accounts a LEFT JOIN form_13f_profiles p ON p.account_id = a.id
-            WHERE a.regulatory_identifiers ->> 'cik' = \(cik)
-            """
-        )
+        let managed = try await AccountService().accounts(withIdentifier: "cik", cik, in: transaction)
+        let accounts = managed.map(\.id)
         var profiles: [UUID: Form13FProfile] = [:]
-        for row in accountRows {
-            let id = try row.decode("id", as: UUID.self)
-            guard let discretion = try row.decode("investment_discretion", as: String?.self),
-                let voting = try row.decode("voting_authority", as: String?.self)
-            else { continue }
-            guard let discretionCode = Form13FProfile.Discretion(rawValue: discretion),
-                let votingCode = Form13FProfile.VotingAuthority(rawValue: voting)
+        for row in try await transaction.query(
+            """
+            SELECT account_id, investment_discretion, voting_authority FROM form_13f_profiles
+            WHERE account_id = ANY(\(accounts)::uuid[])
+            """
+        ) {
+            let id = try row.decode("account_id", as: UUID.self)
+            guard
+                let discretion = Form13FProfile.Discretion(
+                    rawValue: try row.decode("investment_discretion", as: String.self)),
+                let voting = Form13FProfile.VotingAuthority(
+                    rawValue: try row.decode("voting_authority", as: String.self))
             else { throw ServiceError(.corrupt, "the Form 13F profile of account \(id) holds unknown codes") }
-            profiles[id] = Form13FProfile(investmentDiscretion: discretionCode, votingAuthority: votingCode)
+            profiles[id] = Form13FProfile(investmentDiscretion: discretion, votingAuthority: voting)
         }
-        let accounts = try accountRows.map { try $0.decode("id", as: UUID.self) }
         let rows = try await transaction.query(
             """
             SELECT t.account_id, i.symbol, i.cusip, i.issuer_name, i.title_of_class, i.derivative_terms,
@@ -504,8 +493,7 @@ public struct RegulatoryReportService: Sendable {
             }
             guard let price = prices[pricedSymbol]?.value else { continue }
             guard let profile = profiles[accountID] else {
-                let name = try accountRows.first { try $0.decode("id", as: UUID.self) == accountID }?.decode(
-                    "account_name", as: String.self)
+                let name = managed.first { $0.id == accountID }?.accountName
                 throw ServiceError(
                     .invalidInput,
                     "Form 13F reports investment discretion and voting authority from each account: account '\(name ?? "")' (\(accountID.uuidString.lowercased())) has no Form 13F profile (PUT /api/enterprise/accounts/{id}/compliance/form-13f)"
@@ -596,11 +584,7 @@ public struct RegulatoryReportService: Sendable {
     public func setForm13FProfile(
         _ profile: Form13FProfile, of accountID: UUID, audit: any AuditSink, in transaction: PostgresTransaction
     ) async throws {
-        let exists = try await transaction.query(
-            "SELECT 1 AS found FROM institutional_accounts WHERE id = \(accountID)")
-        guard !exists.isEmpty else {
-            throw ServiceError(.notFound, "no account with id \(accountID.uuidString.lowercased())")
-        }
+        _ = try await AccountService().account(accountID, in: transaction)
         try await transaction.execute(
             """
             INSERT INTO form_13f_profiles (account_id, investment_discretion, voting_authority)
