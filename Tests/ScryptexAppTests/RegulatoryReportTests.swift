@@ -204,6 +204,28 @@ struct RegulatoryReportTests {
         return (report["summary"] as? [String: String] ?? [:], String(decoding: document.body, as: UTF8.self))
     }
 
+    /// Requests a report that cannot be made, runs its job, and returns the error the report
+    /// shows (recording an issue unless it failed).
+    static func failure(
+        _ type: String, period: String, account: String, harness: RouteHarness, headers: [(String, String)]
+    ) async throws -> String {
+        let requested = await harness.send(
+            .post, "/api/enterprise/accounts/\(account)/compliance/reports", headers: headers,
+            json: #"{"type":"\#(type)","period":"\#(period)"}"#)
+        let reportID = try #require((Self.json(requested)["report"] as? [String: Any])?["id"] as? String)
+        let worker = TenantJobWorker(
+            pool: harness.pool, handlers: HostService.jobHandlers(logger: TestDatabase.logger), owner: "test",
+            logger: TestDatabase.logger)
+        _ = try await worker.runOnce()
+        let report =
+            Self.json(
+                await harness.send(
+                    .get, "/api/enterprise/accounts/\(account)/compliance/reports/\(reportID)", headers: headers)
+            )["report"] as? [String: Any]
+        #expect(report?["status"] as? String == "failed", "\(report ?? [:])")
+        return report?["error"] as? String ?? ""
+    }
+
     /// Issue 17: a busted print (999.99) valued MSFT at $4,999,950 instead of $2,000,000; and
     /// every trade was stamped "now", whatever its execution time.
     @Test func holdingsAreValuedAtTheQuarterEndPriceNeverAtABustedPrint() async throws {
@@ -309,17 +331,12 @@ struct RegulatoryReportTests {
             )
             #expect(bookedInEuro.status.code == 201)
             // No EUR rate yet: the report fails, saying which currency lacks one.
-            let failing = await harness.send(
-                .post, "/api/enterprise/accounts/\(account)/compliance/reports", headers: owner,
-                json: #"{"type":"form_13f","period":"2026-Q2"}"#)
-            let failingID = try #require((Self.json(failing)["report"] as? [String: Any])?["id"] as? String)
+            let noRate = try await Self.failure(
+                "form_13f", period: "2026-Q2", account: account, harness: harness, headers: owner)
+            #expect(noRate.contains("priced in EUR, which has no USD rate"), "\(noRate)")
             let worker = TenantJobWorker(
                 pool: harness.pool, handlers: HostService.jobHandlers(logger: TestDatabase.logger), owner: "test",
                 logger: TestDatabase.logger)
-            _ = try await worker.runOnce()
-            let failed = await harness.send(
-                .get, "/api/enterprise/accounts/\(account)/compliance/reports/\(failingID)", headers: owner)
-            #expect(String(decoding: failed.body, as: UTF8.self).contains("priced in EUR, which has no USD rate"))
             for (rate, asOf) in [("1.08", "2026-06-30T16:00:00Z"), ("1.50", "2026-07-02T16:00:00Z")] {
                 let set = await harness.send(
                     .post, "/api/enterprise/compliance/fx-rates", headers: owner,
@@ -462,21 +479,9 @@ struct RegulatoryReportTests {
                 json:
                     #"{"accountId":"\#(bareID)","symbol":"MSFT/USD","side":"buy","quantity":1,"price":390,"executedAt":"2026-05-12T15:00:00Z"}"#
             )
-            let failing = await harness.send(
-                .post, "/api/enterprise/accounts/\(accounts[0])/compliance/reports", headers: owner,
-                json: #"{"type":"form_13f","period":"2026-Q2"}"#)
-            let failingID = try #require((Self.json(failing)["report"] as? [String: Any])?["id"] as? String)
-            let worker = TenantJobWorker(
-                pool: harness.pool, handlers: HostService.jobHandlers(logger: TestDatabase.logger), owner: "test",
-                logger: TestDatabase.logger)
-            _ = try await worker.runOnce()
-            let failed =
-                Self.json(
-                    await harness.send(
-                        .get, "/api/enterprise/accounts/\(accounts[0])/compliance/reports/\(failingID)", headers: owner)
-                )["report"] as? [String: Any]
-            #expect((failed?["error"] as? String)?.contains("'Acme New'") == true, "\(failed ?? [:])")
-            #expect((failed?["error"] as? String)?.contains("no Form 13F profile") == true)
+            let noProfile = try await Self.failure(
+                "form_13f", period: "2026-Q2", account: accounts[0], harness: harness, headers: owner)
+            #expect(noProfile.contains("'Acme New'") && noProfile.contains("no Form 13F profile"), "\(noProfile)")
         }
     }
 
@@ -658,16 +663,7 @@ struct RegulatoryReportTests {
 
             // What a report cannot be made of fails it, naming the trade or instrument.
             func failure(on day: String) async throws -> String {
-                let failing = await harness.send(
-                    .post, "/api/enterprise/accounts/\(id)/compliance/reports", headers: owner,
-                    json: #"{"type":"mifir_rts22","period":"\#(day)"}"#)
-                let failingID = try #require((Self.json(failing)["report"] as? [String: Any])?["id"] as? String)
-                _ = try await worker.runOnce()
-                let failed = await harness.send(
-                    .get, "/api/enterprise/accounts/\(id)/compliance/reports/\(failingID)", headers: owner)
-                let report = Self.json(failed)["report"] as? [String: Any]
-                #expect(report?["status"] as? String == "failed")
-                return report?["error"] as? String ?? ""
+                try await Self.failure("mifir_rts22", period: day, account: id, harness: harness, headers: owner)
             }
             _ = try await book(
                 #""symbol":"ASML/USDC","side":"buy","quantity":1,"price":650,"venue":"XOFF","counterpartyLei":"\#(counterparty)","executingPerson":\#(trader),"executedAt":"2026-05-05T09:00:00Z""#
@@ -696,18 +692,9 @@ struct RegulatoryReportTests {
                 let other = try #require(
                     Self.json(await harness.send(.post, "/api/enterprise/accounts", headers: owner, json: body))["id"]
                         as? String)
-                let failing = await harness.send(
-                    .post, "/api/enterprise/accounts/\(other)/compliance/reports", headers: owner,
-                    json: #"{"type":"mifir_rts22","period":"2026-05-04"}"#)
-                let failingID = try #require((Self.json(failing)["report"] as? [String: Any])?["id"] as? String)
-                _ = try await worker.runOnce()
-                let report =
-                    Self.json(
-                        await harness.send(
-                            .get, "/api/enterprise/accounts/\(other)/compliance/reports/\(failingID)", headers: owner)
-                    )["report"] as? [String: Any]
-                #expect(report?["status"] as? String == "failed")
-                #expect((report?["error"] as? String)?.contains(problem) == true, "\(report ?? [:])")
+                let error = try await Self.failure(
+                    "mifir_rts22", period: "2026-05-04", account: other, harness: harness, headers: owner)
+                #expect(error.contains(problem), "\(error)")
             }
         }
     }
@@ -896,9 +883,6 @@ struct RegulatoryReportTests {
                     .post, "/api/enterprise/compliance/instruments", headers: owner, json: body)
                 #expect(saved.status.code == 204, "\(String(decoding: saved.body, as: UTF8.self))")
             }
-            let worker = TenantJobWorker(
-                pool: harness.pool, handlers: HostService.jobHandlers(logger: TestDatabase.logger), owner: "test",
-                logger: TestDatabase.logger)
             // No derivatives that day: a "no transactions" report.
             let empty = try await Self.generate(
                 "emir_refit", period: "2026-04-01", account: id, harness: harness, headers: owner)
@@ -1030,20 +1014,9 @@ struct RegulatoryReportTests {
             let anonymous = try await book(
                 #""symbol":"EURUSDF/USD","side":"sell","quantity":500000,"price":1.09,"counterparty":"Some Desk","executedAt":"2026-04-03T09:00:00Z""#
             )
-            let failing = await harness.send(
-                .post, "/api/enterprise/accounts/\(id)/compliance/reports", headers: owner,
-                json: #"{"type":"emir_refit","period":"2026-04-03"}"#)
-            let failingID = try #require((Self.json(failing)["report"] as? [String: Any])?["id"] as? String)
-            _ = try await worker.runOnce()
-            let failed =
-                Self.json(
-                    await harness.send(
-                        .get, "/api/enterprise/accounts/\(id)/compliance/reports/\(failingID)", headers: owner)
-                )["report"] as? [String: Any]
-            #expect(failed?["status"] as? String == "failed")
-            #expect(
-                (failed?["error"] as? String)?.contains("\(anonymous) has no counterpartyLei") == true,
-                "\(failed ?? [:])")
+            let error = try await Self.failure(
+                "emir_refit", period: "2026-04-03", account: id, harness: harness, headers: owner)
+            #expect(error.contains("\(anonymous) has no counterpartyLei"), "\(error)")
         }
     }
 }

@@ -169,19 +169,10 @@ public struct ComplianceRoutes: RouteCollection {
             var arrivalPrice: ExactDecimal?
             /// When it was executed (RFC 3339, fractions kept to the microsecond); default now.
             var executedAt: Date?
-            var capacity: TradingCapacity?
-            var shortSelling: ShortSellingIndicator?
-            var decisionMaker: ResponsibleParty?
-            var executingPerson: ResponsibleParty?
-            var counterpartyLei: String?
-            var ccpLei: String?
-            var aggregated: Bool?
         }
         let body = try request.decodeJSON(Body.self)
-        let details = TradeReportingDetails(
-            capacity: body.capacity, shortSelling: body.shortSelling, decisionMaker: body.decisionMaker,
-            executingPerson: body.executingPerson, counterpartyLei: body.counterpartyLei, ccpLei: body.ccpLei,
-            aggregated: body.aggregated)
+        // What reports need of the trade sits beside its economics in the same object.
+        let details = try request.decodeJSON(TradeReportingDetails.self)
         let trade = TradeCheckRequest(
             accountId: body.accountId, symbol: body.symbol, side: body.side, quantity: body.quantity,
             price: body.price, venue: body.venue, counterparty: body.counterparty)
