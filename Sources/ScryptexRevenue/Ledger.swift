@@ -65,12 +65,12 @@ public struct Posting: Sendable, Equatable {
         self.lines = lines
     }
 
-    /// A true-up of a closed period's share: the exact change as an adjustment, the rounded
-    /// change payable, the remainder in the rounding account.
+    /// A true-up of a closed period's share: the exact change as an adjustment, the change of
+    /// the rounded share payable (the restated share as rounded, less what was paid), the
+    /// remainder in the rounding account.
     public static func adjustment(
-        exact: ExactDecimal, currency: Currency, memo: String
+        exact: ExactDecimal, rounded: ExactDecimal, currency: Currency, memo: String
     ) throws(ServiceError) -> Posting {
-        let rounded = exact.rounded(toScale: currency.precision, rule: .halfEven)
         var lines = [Line(.adjustments, Money(exact, currency)), Line(.partnerPayable, Money(-rounded, currency))]
         if rounded != exact { lines.append(Line(.roundingRemainder, Money(rounded - exact, currency))) }
         return try Posting(memo: memo, lines: lines)

@@ -115,7 +115,7 @@ public struct PeriodClose: Sendable {
             GROUP BY product
             """,
             in: transaction)
-        let calculation = plan.share(of: own.byProduct, volume: own.volume)
+        let calculation = try plan.share(of: own.byProduct, volume: own.volume)
         var entries = [
             LedgerStore.Entry(
                 posting: try Posting.periodShare(calculation, memo: "revenue share \(month)"), partner: partner,
@@ -154,14 +154,17 @@ public struct PeriodClose: Sendable {
                 GROUP BY product
                 """,
                 in: transaction)
-            let exact =
-                earlierPlan.share(of: before.adding(late).byProduct, volume: before.volume + late.volume).exactShare
-                - earlierPlan.share(of: before.byProduct, volume: before.volume).exactShare
+            // The month is restated with its late events and trued up to the restated share as
+            // rounded, so what it paid in all equals an exact recomputation of the month.
+            let restated = try earlierPlan.share(
+                of: before.adding(late).byProduct, volume: before.volume + late.volume)
+            let recognised = try earlierPlan.share(of: before.byProduct, volume: before.volume)
+            let exact = restated.exactShare - recognised.exactShare
+            let rounded = restated.share.amount - recognised.share.amount
             let posting = try Posting.adjustment(
-                exact: exact, currency: currency,
+                exact: exact, rounded: rounded, currency: currency,
                 memo: "adjustment for \(occurred): \(late.events) late events booked in \(month)")
             entries.append(LedgerStore.Entry(posting: posting, partner: partner, source: nil, period: month))
-            let rounded = exact.rounded(toScale: currency.precision, rule: .halfEven)
             adjustmentTotal += rounded
             adjustments.append(
                 .init(

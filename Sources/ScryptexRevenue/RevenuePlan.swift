@@ -131,70 +131,114 @@ public struct ShareCalculation: Sendable, Equatable {
         public var share: ExactDecimal
     }
 
-    /// The exact share by product, before the minimum and cap.
+    /// Each product's part of the share, for the statement (a volume-tiered or revenue-tiered
+    /// share is allocated in proportion to revenue, to 18 decimals); the share itself is never
+    /// summed from these.
     public var byProduct: [RevenueProduct: ExactDecimal]
     public var tierParts: [TierPart]
-    /// The exact share after the minimum guarantee and cap.
+    /// The share after the minimum guarantee and cap, exact — or, where its decimals do not end
+    /// (a volume-tiered share is a fraction), to the ledger's 18 decimals.
     public var exactShare: ExactDecimal
-    /// Rounded to the currency's precision (half-even); `exactShare - share` is the rounding
-    /// remainder, booked so statements tie to the ledger.
+    /// The exact share rounded once, half-even, to the currency's precision; `exactShare −
+    /// share` is the rounding remainder, booked so statements tie to the ledger.
     public var share: Money
     public var roundingRemainder: ExactDecimal
     public var adjustedBy: String?
 }
 
 extension RevenuePlan {
-    /// The partner's share of a period's revenue by product (and, for volume tiers, its volume).
-    public func share(of revenue: [RevenueProduct: ExactDecimal], volume: ExactDecimal = .zero) -> ShareCalculation {
-        let hundred = ExactDecimal(100)
-        func part(_ amount: ExactDecimal, _ percent: ExactDecimal) -> ExactDecimal {
-            // Percentages have at most 4 decimals, so dividing by 100 at 12 decimals is exact.
-            (amount * percent).divided(by: hundred, scale: 12) ?? .zero
+    /// The ledger keeps amounts to 18 decimals.
+    static let ledgerScale = 18
+
+    /// The partner's share of a period's revenue by product (and, for volume tiers, its volume),
+    /// computed exactly and rounded once: percentages scale amounts exactly, tier earnings add
+    /// exactly, and a volume-tiered share (earnings × revenue ÷ volume, a fraction) is rounded
+    /// from the fraction itself, never from a rounded rate.
+    /// - Throws: `ServiceError` naming the figure when one does not fit 38 digits.
+    public func share(
+        of revenue: [RevenueProduct: ExactDecimal], volume: ExactDecimal = .zero
+    ) throws(ServiceError) -> ShareCalculation {
+        let onePercent = ExactDecimal(significand: 1, scale: 2)
+        func part(
+            _ amount: ExactDecimal, _ percent: ExactDecimal, _ figure: String
+        ) throws(ServiceError)
+            -> ExactDecimal
+        {
+            try amount.multiplied(by: percent, figure: figure).multiplied(by: onePercent, figure: figure).normalized
         }
+        var total = ExactDecimal.zero
+        for amount in revenue.values { total = try total.adding(amount, figure: "the period's revenue") }
         var byProduct: [RevenueProduct: ExactDecimal] = [:]
         var tierParts: [ShareCalculation.TierPart] = []
-        let total = revenue.values.reduce(ExactDecimal.zero, +)
+        // The share as numerator ÷ denominator (the denominator is 1 except for volume tiers).
+        var numerator = ExactDecimal.zero
+        var denominator = ExactDecimal(1)
         switch model {
-        case .flat:
-            for (product, amount) in revenue { byProduct[product] = part(amount, percent ?? .zero) }
-        case .perProduct:
-            for (product, amount) in revenue { byProduct[product] = part(amount, productPercents?[product] ?? .zero) }
+        case .flat, .perProduct:
+            for (product, amount) in revenue {
+                let rate = model == .flat ? percent ?? .zero : productPercents?[product] ?? .zero
+                let share = try part(amount, rate, "the share of \(product.rawValue)")
+                byProduct[product] = share
+                numerator = try numerator.adding(share, figure: "the share")
+            }
         case .tiered:
             // The base is cut into the tiers' bands; each band earns its own percentage. With a
-            // volume basis, the bands are of volume and the resulting average rate applies to
-            // revenue.
+            // volume basis, the bands are of volume and the earnings per unit of volume apply to
+            // revenue: earnings × revenue ÷ volume, kept as that fraction.
             let base = tierBasis == .volume ? volume : total
             var earned = ExactDecimal.zero
             for (index, tier) in (tiers ?? []).enumerated() where base > tier.from {
                 let top = tier.upTo.map { min($0, base) } ?? base
-                let band = top - tier.from
-                let share = part(band, tier.percent)
+                let band = try top.subtracting(tier.from, figure: "tier \(index)'s band")
+                let share = try part(band, tier.percent, "tier \(index)'s share")
                 tierParts.append(.init(tier: index, base: band, share: share))
-                earned += share
+                earned = try earned.adding(share, figure: "the tiers' earnings")
             }
             if tierBasis == .volume {
-                // Average rate over the volume, applied to each product's revenue.
-                let rate = base.isZero ? .zero : (earned.divided(by: base, scale: 12) ?? .zero)
-                for (product, amount) in revenue { byProduct[product] = amount * rate }
+                numerator = try earned.multiplied(by: total, figure: "the tiers' earnings × revenue")
+                denominator = volume
+                if volume.isZero { numerator = .zero; denominator = ExactDecimal(1) }
             } else {
-                for (product, amount) in revenue {
-                    byProduct[product] = total.isZero ? .zero : (earned * amount).divided(by: total, scale: 12) ?? .zero
-                }
+                numerator = earned
+            }
+            for (product, amount) in revenue {
+                byProduct[product] =
+                    total.isZero
+                    ? .zero
+                    : try Self.fraction(
+                        numerator, times: amount, over: try denominator.multiplied(by: total, figure: "the share"),
+                        scale: Self.ledgerScale, rule: .halfEven, figure: "the share of \(product.rawValue)")
             }
         }
-        var exact = byProduct.values.reduce(ExactDecimal.zero, +)
+        // The minimum guarantee and the cap compare with the exact fraction.
         var adjustedBy: String?
-        if let minimum = minimumGuarantee, exact < minimum {
-            exact = minimum
-            adjustedBy = "minimum_guarantee"
+        if let minimum = minimumGuarantee,
+            numerator < (try minimum.multiplied(by: denominator, figure: "the minimum guarantee"))
+        {
+            (numerator, denominator, adjustedBy) = (minimum, ExactDecimal(1), "minimum_guarantee")
         }
-        if let cap, exact > cap {
-            exact = cap
-            adjustedBy = "cap"
+        if let cap, numerator > (try cap.multiplied(by: denominator, figure: "the cap")) {
+            (numerator, denominator, adjustedBy) = (cap, ExactDecimal(1), "cap")
         }
-        let rounded = exact.rounded(toScale: currency.precision, rule: .halfEven)
+        let rounded = try Self.fraction(
+            numerator, times: ExactDecimal(1), over: denominator, scale: currency.precision, rule: .halfEven,
+            figure: "the share")
+        let exact = try Self.fraction(
+            numerator, times: ExactDecimal(1), over: denominator, scale: Self.ledgerScale, rule: .halfEven,
+            figure: "the share"
+        ).normalized
         return ShareCalculation(
             byProduct: byProduct, tierParts: tierParts, exactShare: exact, share: Money(rounded, currency),
-            roundingRemainder: exact - rounded, adjustedBy: adjustedBy)
+            roundingRemainder: try exact.subtracting(rounded, figure: "the rounding remainder"), adjustedBy: adjustedBy)
+    }
+
+    static func fraction(
+        _ value: ExactDecimal, times multiplier: ExactDecimal, over divisor: ExactDecimal, scale: Int,
+        rule: ExactDecimal.RoundingRule, figure: String
+    ) throws(ServiceError) -> ExactDecimal {
+        guard let result = value.multiplied(by: multiplier, dividedBy: divisor, scale: scale, rule: rule) else {
+            throw ServiceError(.invalidInput, "\(figure) is beyond what an exact decimal holds (38 digits)")
+        }
+        return result
     }
 }

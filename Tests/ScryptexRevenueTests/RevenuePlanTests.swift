@@ -22,7 +22,7 @@ struct RevenuePlanTests {
     @Test(arguments: [("50000", "5000"), ("100000", "10000"), ("250000", "40000"), ("700000", "150000")])
     func tiersAreMarginal(revenue: String, expected: String) throws {
         try Self.tiered.validate()
-        let result = Self.tiered.share(of: [.tradingFees: Self.decimal(revenue)])
+        let result = try Self.tiered.share(of: [.tradingFees: Self.decimal(revenue)])
         #expect(result.share.amount == Self.decimal(expected))
         #expect(result.roundingRemainder.isZero)
     }
@@ -31,7 +31,7 @@ struct RevenuePlanTests {
         var plan = Self.tiered
         plan.tierBasis = .volume
         // Volume 250k → 40k on 250k = 16 % average; applied to 10,000 of fees = 1,600.
-        let result = plan.share(of: [.tradingFees: ExactDecimal(10_000)], volume: ExactDecimal(250_000))
+        let result = try plan.share(of: [.tradingFees: ExactDecimal(10_000)], volume: ExactDecimal(250_000))
         #expect(result.share.amount == ExactDecimal(1_600))
     }
 
@@ -40,29 +40,29 @@ struct RevenuePlanTests {
             model: .perProduct, currency: Self.usd,
             productPercents: [.tradingFees: ExactDecimal(20), .subscriptions: ExactDecimal(50), .data: ExactDecimal(5)])
         try plan.validate()
-        let result = plan.share(of: [
+        let result = try plan.share(of: [
             .tradingFees: ExactDecimal(1_000), .subscriptions: ExactDecimal(200), .data: ExactDecimal(100),
         ])
         #expect(result.byProduct[.tradingFees] == ExactDecimal(200))
         #expect(result.share.amount == ExactDecimal(305))
         plan.minimumGuarantee = ExactDecimal(500)
-        #expect(plan.share(of: [.tradingFees: ExactDecimal(1_000)]).share.amount == ExactDecimal(500))
-        #expect(plan.share(of: [.tradingFees: ExactDecimal(1_000)]).adjustedBy == "minimum_guarantee")
+        #expect(try plan.share(of: [.tradingFees: ExactDecimal(1_000)]).share.amount == ExactDecimal(500))
+        #expect(try plan.share(of: [.tradingFees: ExactDecimal(1_000)]).adjustedBy == "minimum_guarantee")
         plan.minimumGuarantee = nil
         plan.cap = ExactDecimal(100)
-        #expect(plan.share(of: [.tradingFees: ExactDecimal(1_000)]).share.amount == ExactDecimal(100))
+        #expect(try plan.share(of: [.tradingFees: ExactDecimal(1_000)]).share.amount == ExactDecimal(100))
     }
 
     @Test func roundingIsHalfEvenAndTheRemainderIsBooked() throws {
         let plan = RevenuePlan(model: .flat, currency: Self.usd, percent: Self.decimal("12.5"))
         // 12.5 % of 0.20 = 0.025 → 0.02 (half-even), remainder 0.005.
-        let result = plan.share(of: [.tradingFees: Self.decimal("0.20")])
+        let result = try plan.share(of: [.tradingFees: Self.decimal("0.20")])
         #expect(result.share.amount == Self.decimal("0.02"))
         #expect(result.roundingRemainder == Self.decimal("0.005"))
         let posting = try Posting.periodShare(result, memo: "close")
         #expect(posting.lines.count == 3)
         // 12.5 % of 0.60 = 0.075 → 0.08 (half-even rounds to the even cent).
-        #expect(plan.share(of: [.tradingFees: Self.decimal("0.60")]).share.amount == Self.decimal("0.08"))
+        #expect(try plan.share(of: [.tradingFees: Self.decimal("0.60")]).share.amount == Self.decimal("0.08"))
     }
 
     @Test(arguments: [
@@ -132,7 +132,7 @@ struct RevenuePlanTests {
                     balances[line.account, default: .zero] += line.amount.amount
                 }
             }
-            let calculation = plan.share(of: revenue)
+            let calculation = try plan.share(of: revenue)
             for line in try Posting.periodShare(calculation, memo: "close").lines {
                 balances[line.account, default: .zero] += line.amount.amount
             }
