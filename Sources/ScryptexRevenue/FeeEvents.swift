@@ -4,6 +4,10 @@ public import ScryptexPostgres
 
 /// A fee the platform earned on a partner's platform, reported once with an idempotency key.
 public struct FeeEvent: Sendable, Codable, Equatable {
+    /// What one fee may be: below 10^15 (a quadrillion) in its currency, so that a month of
+    /// millions of them still adds up exactly.
+    public static let amountLimits = DecimalLimits(integerDigits: 15, fractionDigits: 18)
+
     public var idempotencyKey: String
     public var product: String
     public var amount: ExactDecimal
@@ -81,6 +85,8 @@ public struct FeeEventIngestion: Sendable {
         guard !event.amount.isNegative else {
             throw ServiceError(.invalidInput, "field 'amount': must not be negative")
         }
+        // A month's amounts add up exactly however many events it holds.
+        try FeeEvent.amountLimits.check(event.amount, field: "amount")
         guard event.amount.significantScale <= currency.precision else {
             throw ServiceError(
                 .invalidInput, "field 'amount': \(currency) amounts have at most \(currency.precision) decimals")
@@ -89,9 +95,7 @@ public struct FeeEventIngestion: Sendable {
             guard !volume.isNegative else {
                 throw ServiceError(.invalidInput, "field 'volume': must not be negative")
             }
-            guard volume.significantScale <= 18 else {
-                throw ServiceError(.invalidInput, "field 'volume': at most 18 decimals")
-            }
+            try DecimalLimits.stored.check(volume, field: "volume")
         }
         guard RevenueMonth.isValid(RevenueMonth.of(event.occurredAt)) else {
             throw ServiceError(.invalidInput, "field 'occurredAt': a time between the years 2000 and 2100")
@@ -166,6 +170,12 @@ public struct FeeEventIngestion: Sendable {
         // conflict when it says something else.
         var firstIndex: [Identity: Int] = [:]
         firstIndex.reserveCapacity(events.count)
+        struct PartnerMonth: Hashable {
+            var partner: UUID
+            var period: String
+        }
+        /// Months without a plan: the currency of their events in this batch.
+        var unplanned: [PartnerMonth: String] = [:]
         var summary = Summary()
         for (index, item) in events.enumerated() {
             guard let partner = state[item.partner], partner.acceptsFees else {
@@ -197,10 +207,46 @@ public struct FeeEventIngestion: Sendable {
                         "field 'currency': \(currencies[index]) is not the currency of the partner's plan for \(booked) (\(planCurrency))"
                     ))
             }
+            // Without a plan yet, a month still has one currency: its first event's.
+            if partner.planCurrency(in: booked) == nil {
+                let month = PartnerMonth(partner: item.partner, period: booked)
+                if let other = unplanned[month], other != currencies[index].code {
+                    throw named(
+                        index,
+                        ServiceError(
+                            .invalidInput,
+                            "field 'currency': \(currencies[index]) beside \(other) in \(booked): a month's fee events share one currency"
+                        ))
+                }
+                unplanned[month] = currencies[index].code
+            }
             let group = Group(partner: item.partner, currency: currencies[index].code, period: booked)
             let postingID = postingIDs[group] ?? UUID()
             postingIDs[group] = postingID
             columns.append(item, bookedPeriod: booked, postingID: postingID, late: booked != occurred)
+        }
+
+        // …and the one of the events already booked in those months.
+        if !unplanned.isEmpty {
+            let months = Array(unplanned.keys)
+            for row in try await transaction.query(
+                """
+                SELECT DISTINCT e.tenant_id, e.booked_period, e.currency FROM platform.fee_events e
+                JOIN unnest(\(months.map(\.partner))::uuid[], \(months.map(\.period))::text[]) AS m (tenant_id, period)
+                    ON e.tenant_id = m.tenant_id AND e.booked_period = m.period
+                """
+            ) {
+                let month = PartnerMonth(
+                    partner: try row.decode("tenant_id", as: UUID.self),
+                    period: try row.decode("booked_period", as: String.self))
+                let stored = try row.decode("currency", as: String.self)
+                if let incoming = unplanned[month], incoming != stored {
+                    throw ServiceError(
+                        .invalidInput,
+                        "field 'currency': \(incoming) beside the \(stored) fee events already booked in \(month.period): a month's fee events share one currency"
+                    )
+                }
+            }
         }
 
         let insertedCount = try await transaction.execute(

@@ -102,6 +102,20 @@ public struct PeriodClose: Sendable {
             throw ServiceError(.notFound, "the partner has no revenue plan in force for \(month)")
         }
         let currency = plan.currency
+        // Every fee of a month is in its plan's currency (ingestion and plan changes see to it);
+        // a month that still mixes them, from before that rule, is not closed as if it did not.
+        if let other = try await transaction.query(
+            """
+            SELECT currency, count(*) AS events FROM platform.fee_events
+            WHERE tenant_id = \(partner) AND booked_period = \(month) AND currency <> \(currency.code)
+            GROUP BY currency LIMIT 1
+            """
+        ).first {
+            throw ServiceError(
+                .conflict,
+                "\(month) holds \(try other.decode("events", as: Int.self)) fee events in \(try other.decode("currency", as: String.self)), not the plan's \(currency.code): they cannot be closed into its statement"
+            )
+        }
         /// Money in the statement: at the currency's precision (these amounts are whole minor units).
         func money(_ value: ExactDecimal) -> String { value.rounded(toScale: currency.precision).description }
 

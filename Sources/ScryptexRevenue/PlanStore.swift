@@ -29,6 +29,24 @@ public struct RevenuePlanStore: Sendable {
                 "field 'effectiveFrom': \(effectiveMonth) is closed (closed through \(closed)); a plan change starts in an open month"
             )
         }
+        // No ingestion runs while the plan changes (it holds this lock shared), and the months
+        // the version governs hold no fee event in another currency.
+        try await RevenueLocks.exclusive(partner, in: transaction)
+        if let clash = try await transaction.query(
+            """
+            SELECT currency, min(booked_period) AS first, count(*) AS events FROM platform.fee_events
+            WHERE tenant_id = \(partner) AND booked_period >= \(effectiveMonth) AND currency <> \(plan.currency.code)
+              AND booked_period < coalesce(
+                  (SELECT min(effective_month) FROM platform.revenue_plans
+                   WHERE tenant_id = \(partner) AND effective_month > \(effectiveMonth)), '9999-12')
+            GROUP BY currency ORDER BY first LIMIT 1
+            """
+        ).first {
+            throw ServiceError(
+                .conflict,
+                "field 'plan.currency': \(plan.currency.code) contradicts \(try clash.decode("events", as: Int.self)) fee events in \(try clash.decode("currency", as: String.self)) already booked from \(try clash.decode("first", as: String.self)); a plan's months are in one currency"
+            )
+        }
         do {
             try await transaction.execute(
                 """

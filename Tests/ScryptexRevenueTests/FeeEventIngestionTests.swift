@@ -88,6 +88,22 @@ struct FeeEventIngestionTests {
                         idempotencyKey: "", product: "data", amount: ExactDecimal(1), currency: "USD",
                         occurredAt: Self.when), "idempotencyKey"
                 ),
+                // Issue 18: a 21-digit amount hit numeric(38, 18) and answered 500.
+                (
+                    FeeEvent(
+                        idempotencyKey: "e", product: "data", amount: ExactDecimal("123456789012345678901")!,
+                        currency: "USD", occurredAt: Self.when), "amount"
+                ),
+                (
+                    FeeEvent(
+                        idempotencyKey: "f", product: "data", amount: ExactDecimal("1000000000000000")!,
+                        currency: "USD", occurredAt: Self.when), "amount"
+                ),
+                (
+                    FeeEvent(
+                        idempotencyKey: "g", product: "data", amount: ExactDecimal(1), currency: "USD",
+                        volume: ExactDecimal("123456789012345678901")!, occurredAt: Self.when), "volume"
+                ),
             ] {
                 do {
                     _ = try await pool.withTransaction { try await ingestion.ingest(event, partner: partner, in: $0) }
@@ -98,6 +114,62 @@ struct FeeEventIngestionTests {
             }
             let count = try await pool.query("SELECT count(*) AS n FROM platform.ledger_entries")
             #expect(try count.first!.decode("n", as: Int.self) == 0)
+        }
+    }
+
+    /// Issue 18: with no plan for a month, a EUR event was accepted beside USD ones, and a USD
+    /// plan added later closed the month with the EUR summed in as dollars.
+    @Test func aMonthsFeesShareOneCurrencyWithOrWithoutAPlan() async throws {
+        try await Self.withPartner { pool, partner in
+            let ingestion = FeeEventIngestion()
+            func event(_ key: String, _ amount: Int, _ currency: String) -> FeeEvent {
+                FeeEvent(
+                    idempotencyKey: key, product: "trading_fees", amount: ExactDecimal(amount), currency: currency,
+                    occurredAt: Self.when)
+            }
+            let month = RevenueMonth.of(Self.when)
+            _ = try await pool.withTransaction {
+                try await ingestion.ingest(event("u-1", 500, "USD"), partner: partner, in: $0)
+            }
+            // No plan yet: the month's first currency is its currency.
+            do {
+                _ = try await pool.withTransaction {
+                    try await ingestion.ingest(event("e-1", 100, "EUR"), partner: partner, in: $0)
+                }
+                Issue.record("a EUR fee was booked beside USD ones")
+            } catch let error as ServiceError {
+                #expect(error.message.contains("field 'currency'") && error.message.contains("share one currency"))
+            }
+            // Within one batch too.
+            do {
+                _ = try await pool.withTransaction {
+                    try await ingestion.ingest(
+                        [
+                            PartnerFeeEvent(partner: partner, event: event("u-2", 1, "USD")),
+                            PartnerFeeEvent(partner: partner, event: event("e-2", 1, "EUR")),
+                        ], in: $0)
+                }
+                Issue.record("a mixed batch was booked")
+            } catch let error as ServiceError {
+                #expect(error.message.contains("field 'events[1].currency'"), "\(error.message)")
+            }
+            // A plan whose currency contradicts what is booked is refused; the right one is taken.
+            let plans = RevenuePlanStore()
+            do {
+                try await pool.withTransaction {
+                    try await plans.add(
+                        RevenuePlan(model: .flat, currency: try Currency("EUR"), percent: ExactDecimal(20)),
+                        effectiveMonth: month, partner: partner, createdBy: "test", in: $0)
+                }
+                Issue.record("a EUR plan was added over USD fees")
+            } catch let error as ServiceError {
+                #expect(error.code == .conflict && error.message.contains("field 'plan.currency'"), "\(error.message)")
+            }
+            try await pool.withTransaction {
+                try await plans.add(
+                    RevenuePlan(model: .flat, currency: try Currency("USD"), percent: ExactDecimal(20)),
+                    effectiveMonth: month, partner: partner, createdBy: "test", in: $0)
+            }
         }
     }
 
