@@ -22,6 +22,10 @@ public struct RevenueStatement: Sendable, Codable, Equatable {
         public var period: String
         public var events: Int
         public var revenue: String
+        /// The late events' revenue by product and their volume (nil in statements closed before
+        /// these were kept).
+        public var revenueByProduct: [String: String]?
+        public var volume: String?
         /// The change of that month's exact share, and its rounded payable part.
         public var exactShare: String
         public var share: String
@@ -120,15 +124,7 @@ public struct PeriodClose: Sendable {
         func money(_ value: ExactDecimal) -> String { value.rounded(toScale: currency.precision).description }
 
         // The month's own events.
-        let own = try await Revenue.load(
-            """
-            SELECT product, sum(amount)::text AS amount, sum(volume)::text AS volume, count(*) AS events
-            FROM platform.fee_events
-            WHERE tenant_id = \(partner) AND booked_period = \(month)
-              AND to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM') = \(month)
-            GROUP BY product
-            """,
-            in: transaction)
+        let own = try await Revenue.occurred(in: month, bookedIn: month, partner: partner, in: transaction)
         let calculation = try plan.share(of: own.byProduct, volume: own.volume)
         var entries = [
             LedgerStore.Entry(
@@ -150,24 +146,9 @@ public struct PeriodClose: Sendable {
         var adjustmentTotal = ExactDecimal.zero
         for occurred in lateMonths {
             let earlierPlan = try await plans.plan(for: partner, in: occurred, transaction: transaction) ?? plan
-            let before = try await Revenue.load(
-                """
-                SELECT product, sum(amount)::text AS amount, sum(volume)::text AS volume, count(*) AS events
-                FROM platform.fee_events
-                WHERE tenant_id = \(partner) AND booked_period < \(month)
-                  AND to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM') = \(occurred)
-                GROUP BY product
-                """,
-                in: transaction)
-            let late = try await Revenue.load(
-                """
-                SELECT product, sum(amount)::text AS amount, sum(volume)::text AS volume, count(*) AS events
-                FROM platform.fee_events
-                WHERE tenant_id = \(partner) AND booked_period = \(month)
-                  AND to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM') = \(occurred)
-                GROUP BY product
-                """,
-                in: transaction)
+            let before = try await Revenue.occurred(
+                in: occurred, bookedBefore: month, partner: partner, in: transaction)
+            let late = try await Revenue.occurred(in: occurred, bookedIn: month, partner: partner, in: transaction)
             // The month is restated with its late events and trued up to the restated share as
             // rounded, so what it paid in all equals an exact recomputation of the month.
             let restated = try earlierPlan.share(
@@ -183,6 +164,9 @@ public struct PeriodClose: Sendable {
             adjustments.append(
                 .init(
                     period: occurred, events: late.events, revenue: money(late.total),
+                    revenueByProduct: Dictionary(
+                        uniqueKeysWithValues: late.byProduct.map { ($0.key.rawValue, money($0.value)) }),
+                    volume: late.volume.description,
                     exactShare: exact.normalized.description, share: money(rounded)))
         }
 
@@ -192,7 +176,11 @@ public struct PeriodClose: Sendable {
         var payoutTotal = ExactDecimal.zero
         for row in try await transaction.query(
             """
-            SELECT l.source_id, p.status, (-l.amount)::text AS amount FROM platform.ledger_entries l
+            SELECT l.source_id, (-l.amount)::text AS amount,
+                   -- What happened then, not the payout's status now: a payout's moves that reach
+                   -- the payable are its sending (debit) and its failure (credit).
+                   CASE WHEN l.amount > 0 THEN 'sent' ELSE 'failed' END AS status
+            FROM platform.ledger_entries l
             JOIN platform.revenue_payouts p ON p.id = l.source_id
             WHERE l.tenant_id = \(partner) AND l.account = 'partner_payable' AND l.currency = \(currency.code)
               AND l.id > \(previousPosition)
@@ -313,6 +301,36 @@ struct Revenue {
         sum.volume += other.volume
         sum.events += other.events
         return sum
+    }
+
+    /// The revenue of events that occurred in `occurred` and were booked in `booked`.
+    static func occurred(
+        in occurred: String, bookedIn booked: String, partner: UUID, in transaction: PostgresTransaction
+    ) async throws -> Revenue {
+        try await load(
+            """
+            SELECT product, sum(amount)::text AS amount, sum(volume)::text AS volume, count(*) AS events
+            FROM platform.fee_events
+            WHERE tenant_id = \(partner) AND booked_period = \(booked)
+              AND to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM') = \(occurred)
+            GROUP BY product
+            """,
+            in: transaction)
+    }
+
+    /// The revenue of events that occurred in `occurred` and were booked before `month`.
+    static func occurred(
+        in occurred: String, bookedBefore month: String, partner: UUID, in transaction: PostgresTransaction
+    ) async throws -> Revenue {
+        try await load(
+            """
+            SELECT product, sum(amount)::text AS amount, sum(volume)::text AS volume, count(*) AS events
+            FROM platform.fee_events
+            WHERE tenant_id = \(partner) AND booked_period < \(month)
+              AND to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM') = \(occurred)
+            GROUP BY product
+            """,
+            in: transaction)
     }
 
     /// Reads rows of `product, amount, volume, events`.

@@ -159,6 +159,42 @@ public struct Reconciliation: Sendable {
             compare(
                 "statement closing = opening + payouts + share + adjustments", tenant, currency: statement.currency,
                 period: month, expected: parts, actual: movement)
+
+            // The share recomputed from the month's events under the plan in force then, and
+            // each true-up from the late events under their month's plan: a rounding or
+            // currency error shows here before any payout.
+            let plans = RevenuePlanStore()
+            if let plan = try await plans.plan(for: tenant, in: month, transaction: transaction) {
+                let own = try await Revenue.occurred(in: month, bookedIn: month, partner: tenant, in: transaction)
+                compare(
+                    "statement share vs share recomputed from its events", tenant, currency: statement.currency,
+                    period: month, expected: try plan.share(of: own.byProduct, volume: own.volume).share.amount,
+                    actual: try ExactDecimal(parsing: statement.share))
+            }
+            for adjustment in statement.adjustments {
+                guard
+                    let plan = try await plans.plan(for: tenant, in: adjustment.period, transaction: transaction)
+                else { continue }
+                let before = try await Revenue.occurred(
+                    in: adjustment.period, bookedBefore: month, partner: tenant, in: transaction)
+                let late = try await Revenue.occurred(
+                    in: adjustment.period, bookedIn: month, partner: tenant, in: transaction)
+                let restated = try plan.share(of: before.adding(late).byProduct, volume: before.volume + late.volume)
+                let recognised = try plan.share(of: before.byProduct, volume: before.volume)
+                compare(
+                    "adjustment vs true-up recomputed from its events", tenant, currency: statement.currency,
+                    period: month, expected: restated.share.amount - recognised.share.amount,
+                    actual: try ExactDecimal(parsing: adjustment.share))
+            }
+            let otherCurrencies = events.filter { key, _ in
+                let (other, currency, booked) = split(key)
+                return other == tenant && booked == month && currency != statement.currency
+            }
+            for (key, amount) in otherCurrencies {
+                compare(
+                    "fee events in another currency than the statement's", tenant, currency: split(key).1,
+                    period: month, expected: .zero, actual: amount)
+            }
         }
 
         // 4. The last statement's closing payable is the ledger's payable at its close.

@@ -116,16 +116,26 @@ public struct RevenueReporting: Sendable {
             let (revenue, share) = try Self.closedTotals(of: statement)
             closedRevenue += revenue
             partnerShare += share
-            volume += try decimal(statement.volume)
-            for (product, amount) in statement.revenueByProduct {
-                products[product, default: .zero] += try decimal(amount)
+            // Late events count where they were booked, as their revenue does: by product and
+            // in volume too.
+            var periodVolume = try decimal(statement.volume)
+            var periodProducts: [String: ExactDecimal] = [:]
+            for (product, amount) in statement.revenueByProduct { periodProducts[product] = try decimal(amount) }
+            for adjustment in statement.adjustments {
+                periodVolume += try decimal(adjustment.volume)
+                for (product, amount) in adjustment.revenueByProduct ?? [:] {
+                    periodProducts[product, default: .zero] += try decimal(amount)
+                }
             }
+            volume += periodVolume
+            for (product, amount) in periodProducts { products[product, default: .zero] += amount }
             closed.insert(statement.period)
             periods.append(
                 .init(
-                    period: statement.period, status: "closed", events: statement.eventCount,
-                    revenue: money(revenue), revenueByProduct: statement.revenueByProduct,
-                    volume: (try decimal(statement.volume)).normalized.description, partnerShare: money(share),
+                    period: statement.period, status: "closed",
+                    events: statement.eventCount + statement.adjustments.reduce(0) { $0 + $1.events },
+                    revenue: money(revenue), revenueByProduct: periodProducts.mapValues(money),
+                    volume: periodVolume.normalized.description, partnerShare: money(share),
                     platformShare: money(revenue - share), adjustments: statement.adjustmentTotal,
                     tiers: statement.tiers))
         }

@@ -191,7 +191,9 @@ struct RevenueLedgerTests {
             // 500 more for May arrives after May closed: booked in June. Together May earns
             // 10 % of 1,000 + 20 % of 300 = 160, so the true-up is 80.
             let late = try await fixture.ingest([
-                PartnerFeeEvent(partner: fixture.acme, event: LedgerFixture.event("m2", "500", month: 5)),
+                PartnerFeeEvent(
+                    partner: fixture.acme,
+                    event: LedgerFixture.event("m2", "500", month: 5, product: "data", volume: "12500")),
                 PartnerFeeEvent(partner: fixture.acme, event: LedgerFixture.event("j1", "100.01", month: 6)),
             ])
             #expect(late.recorded == 2 && late.late == 1)
@@ -215,6 +217,17 @@ struct RevenueLedgerTests {
             #expect(june.openingPayable == "80.00" && june.closingPayable == "170.00")
             #expect(try await fixture.owed(fixture.acme) == ExactDecimal(170))
             #expect(try await fixture.reconcile().differences.isEmpty)
+            // Issue 18: the partner's analytics count the late events where their revenue is
+            // counted — June — by product and in volume, not only in revenue.
+            let report = try await fixture.pool.withTransaction {
+                try await RevenueReporting().partner(fixture.acme, in: $0)
+            }
+            let juneView = try #require(report.periods.first { $0.period == "2026-06" })
+            #expect(juneView.revenue == "600.01" && juneView.events == 2)
+            #expect(juneView.revenueByProduct["data"] == "500.00" && juneView.volume == "12500", "\(juneView)")
+            #expect(report.analytics.tradingVolume == "12500")
+            #expect(report.analytics.topProducts.first?.product == "trading_fees")
+            #expect(report.analytics.topProducts.map(\.revenue) == ["900.01", "500.00"], "\(report.analytics)")
 
             // Months close in order, and only once they are over.
             _ = try await fixture.ingest([
@@ -296,6 +309,9 @@ struct RevenueLedgerTests {
             let june = try await fixture.close(fixture.acme, "2026-06")
             #expect(june.openingPayable == "200.00")
             #expect(june.payouts.map(\.amount) == ["-150.00", "-50.00", "50.00"])
+            // Issue 18: each move as it happened — the second payout was sent, then failed (it
+            // read "failed" twice, its status now).
+            #expect(june.payouts.map(\.status) == ["sent", "sent", "failed"], "\(june.payouts)")
             #expect(june.payoutTotal == "-150.00" && june.share == "2.00" && june.closingPayable == "52.00")
             #expect(try await fixture.reconcile().differences.isEmpty)
             let platform = try await fixture.pool.withTransaction { try await RevenueReporting().platform(in: $0) }
@@ -321,11 +337,31 @@ struct RevenueLedgerTests {
                 VALUES (\(fixture.zenith), 'rogue', 'data', 3, 'USD', '2026-05-20', 'x', '2026-05')
                 """)
             let report = try await fixture.reconcile(period: "2026-05")
+            // (The share recomputed from the events, the rogue one among them, differs as well.)
             #expect(
                 report.differences.map(\.check).sorted() == [
                     "fee events vs fees receivable", "statement revenue vs fee events",
+                    "statement share vs share recomputed from its events",
                 ])
-            #expect(report.differences.allSatisfy { $0.slug == "zenith" && $0.difference.hasSuffix("3") })
+            #expect(report.differences.allSatisfy { $0.slug == "zenith" })
+
+            // Issue 18: a statement whose share is a cent off what its events and plan give — the
+            // tables agree with each other, so only recomputing the share finds it.
+            try await fixture.pool.execute(
+                "DELETE FROM platform.fee_events WHERE idempotency_key = 'rogue'")
+            let statement = try await fixture.pool.query(
+                "SELECT statement ->> 'share' AS share FROM platform.revenue_periods WHERE tenant_id = \(fixture.zenith)"
+            ).firstRow.decode("share", as: String.self)
+            let offByACent = (ExactDecimal(statement)! + ExactDecimal(significand: 1, scale: 2)).description
+            try await fixture.pool.execute(
+                """
+                UPDATE platform.revenue_periods SET statement = jsonb_set(statement, '{share}', to_jsonb(\(offByACent)::text))
+                WHERE tenant_id = \(fixture.zenith)
+                """)
+            let recomputed = try await fixture.reconcile(period: "2026-05")
+            #expect(
+                recomputed.differences.map(\.check).contains("statement share vs share recomputed from its events"),
+                "\(recomputed.differences)")
         }
     }
 
