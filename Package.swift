@@ -63,7 +63,7 @@ let package = Package(
         // Institutional accounts: hierarchy, KYC, limits and kill switch, team members.
         .target(
             name: "ScryptexInstitutional",
-            dependencies: ["ScryptexCore", "ScryptexPostgres"],
+            dependencies: ["ScryptexCore", "ScryptexPostgres", "ScryptexTenancy"],
             swiftSettings: strictSettings
         ),
         // The compliance engine: sanctions screening, pre-trade checks, AML monitoring, reports.

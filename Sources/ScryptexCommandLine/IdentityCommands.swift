@@ -169,7 +169,9 @@ struct KeyRotateCommand: DatabaseCommand {
         _ invocation: CommandLineParser.Invocation, in context: CommandContext, pool: PostgresConnectionPool
     ) async throws -> Int32 {
         let tenant = try await context.liveTenant(invocation.value("tenant") ?? "", on: pool)
-        let (version, resealed) = try await DataKeyRotation(keyring: try context.keyring()).rotate(
+        let (version, resealed) = try await DataKeyRotation(
+            keyring: try context.keyring(), columns: SchemaPlans.tenant.sealedColumns
+        ).rotate(
             tenant, actor: "operator", on: pool)
         context.output("tenant \(tenant.slug): data key version \(version), \(resealed) values re-encrypted")
         return ScryptexProgram.ExitCode.success

@@ -3,24 +3,15 @@ import ScryptexCore
 public import ScryptexPostgres
 public import ScryptexTenancy
 
-/// A column whose values are sealed with the tenant's data key.
-public struct SealedColumn: Sendable {
-    public var table: SQLIdentifier
-    public var column: SQLIdentifier
-    /// The associated-data name the values were sealed with, such as `users.email`.
-    public var field: String
-
-    public init(table: StaticString, column: StaticString, field: String) {
-        self.table = SQLIdentifier(static: table)
-        self.column = SQLIdentifier(static: column)
-        self.field = field
-    }
-
-    /// The sealed columns of the identity tables. Services that seal more columns add theirs.
+extension SealedColumn {
+    /// The sealed columns of the identity tables.
     public static let identity: [SealedColumn] = [
-        SealedColumn(table: "users", column: "email_encrypted", field: "users.email"),
+        SealedColumn(
+            table: "users", column: "email_encrypted", field: "users.email",
+            lookup: .init(column: "email_lookup", purpose: "email")),
         SealedColumn(table: "users", column: "name_encrypted", field: "users.name"),
         SealedColumn(table: "users", column: "mfa_secret_encrypted", field: "users.mfa_secret"),
+        SealedColumn(table: "users", column: "mfa_pending_secret_encrypted", field: "users.mfa_secret"),
     ]
 }
 
@@ -31,7 +22,8 @@ public struct DataKeyRotation: Sendable {
     public let keyring: Keyring
     public let columns: [SealedColumn]
 
-    public init(keyring: Keyring, columns: [SealedColumn] = SealedColumn.identity) {
+    /// - Parameter columns: The registry (`TenantSchemaPlan.sealedColumns`).
+    public init(keyring: Keyring, columns: [SealedColumn]) {
         self.keyring = keyring
         self.columns = columns
     }
@@ -63,16 +55,26 @@ public struct DataKeyRotation: Sendable {
                         WHERE id = \(id)
                         """
                     )
-                    if column.field == "users.email" {
+                    if let lookup = column.lookup {
                         try await transaction.execute(
                             """
                             UPDATE \(identifier: tenant.schema, column.table)
-                            SET email_lookup = \(keys.lookupHash(plain, purpose: "email")) WHERE id = \(id)
+                            SET \(identifier: lookup.column) = \(keys.lookupHash(plain, purpose: lookup.purpose)) WHERE id = \(id)
                             """
                         )
                     }
                     resealed += 1
                 }
+            }
+            // Old versions go only when no value in the schema still uses one — any encrypted
+            // column, declared or not.
+            let stale = try await Self.valuesOnOldVersions(
+                in: tenant.schema, current: keys.currentVersion, transaction: transaction)
+            guard stale.isEmpty else {
+                throw ServiceError(
+                    .corrupt,
+                    "values sealed with an older key remain in \(stale.joined(separator: ", ")), which the registry of sealed columns does not name: nothing was changed"
+                )
             }
             try await keyring.retireKeys(olderThan: keys.currentVersion, for: tenant.id, in: transaction)
             let event = AuditEvent(
@@ -84,5 +86,34 @@ public struct DataKeyRotation: Sendable {
         }
         keyring.forget(tenant.id)
         return result
+    }
+
+    /// The `table.column` of every encrypted (bytea) column of `schema` holding a value sealed
+    /// with a key version other than `current`.
+    static func valuesOnOldVersions(
+        in schema: SQLIdentifier, current: Int32, transaction: PostgresTransaction
+    ) async throws -> [String] {
+        var stale: [String] = []
+        let columns = try await transaction.query(
+            """
+            SELECT table_name, column_name FROM information_schema.columns
+            WHERE table_schema = \(schema.name) AND data_type = 'bytea' ORDER BY table_name, column_name
+            """
+        )
+        var version = current.bigEndian
+        let currentBytes = Data(withUnsafeBytes(of: &version) { Array($0) })
+        for row in columns {
+            let table = try SQLIdentifier(try row.decode("table_name", as: String.self))
+            let column = try SQLIdentifier(try row.decode("column_name", as: String.self))
+            let count = try await transaction.query(
+                """
+                SELECT count(*) AS n FROM \(identifier: schema, table)
+                WHERE \(identifier: column) IS NOT NULL AND get_byte(\(identifier: column), 0) = 1
+                  AND substring(\(identifier: column) FROM 2 FOR 4) <> \(currentBytes)
+                """
+            ).firstRow.decode("n", as: Int.self)
+            if count > 0 { stale.append("\(table.name).\(column.name) (\(count))") }
+        }
+        return stale
     }
 }

@@ -1,10 +1,22 @@
 public import ScryptexPostgres
+public import ScryptexTenancy
 
 /// The institutional module's tables in every tenant's schema: accounts, team members, KYC
 /// events, beneficial owners and KYC documents.
 ///
 /// Applied migrations must never be edited: add a new one.
 public enum InstitutionalMigrations {
+    /// The columns this module seals with the tenant's data key (team members' e-mail and name,
+    /// beneficial owners' names).
+    public static let sealedColumns: [SealedColumn] = [
+        SealedColumn(
+            table: "institutional_team_members", column: "email_encrypted", field: "institutional_team_members.email",
+            lookup: .init(column: "email_hash", purpose: "email")),
+        SealedColumn(
+            table: "institutional_team_members", column: "name_encrypted", field: "institutional_team_members.name"),
+        SealedColumn(table: "beneficial_owners", column: "name_encrypted", field: "beneficial_owners.name"),
+    ]
+
     /// In every tenant's schema, after identity's.
     public static let tenant = MigrationSet(
         name: "institutional",

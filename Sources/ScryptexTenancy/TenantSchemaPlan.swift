@@ -7,10 +7,15 @@ public import ScryptexPostgres
 public struct TenantSchemaPlan: Sendable {
     public let migrations: MigrationPlan
     public let extensions: [any TenantSchemaExtension]
+    /// Every column of the tenant schema sealed with the tenant's data key.
+    public let sealedColumns: [SealedColumn]
 
-    public init(_ migrations: MigrationPlan, extensions: [any TenantSchemaExtension] = []) {
+    public init(
+        _ migrations: MigrationPlan, extensions: [any TenantSchemaExtension] = [], sealedColumns: [SealedColumn] = []
+    ) {
         self.migrations = migrations
         self.extensions = extensions
+        self.sealedColumns = sealedColumns
     }
 
     /// The migrations' generation (recorded per tenant in `platform.tenants.schema_version`).
@@ -18,7 +23,7 @@ public struct TenantSchemaPlan: Sendable {
 
     /// The plan with one more migration set applied after the others (a test's, or a benchmark's).
     public func appending(_ set: MigrationSet) -> TenantSchemaPlan {
-        TenantSchemaPlan(migrations.appending(set), extensions: extensions)
+        TenantSchemaPlan(migrations.appending(set), extensions: extensions, sealedColumns: sealedColumns)
     }
 
     /// Runs every extension's `secure` on `schema`, owned by `role`, as the host.

@@ -384,10 +384,32 @@ struct RoutePermissionMatrixTests {
                     #"{"email":"ana@acme.example","name":"Ana Lima","password":"a very good password","role":"viewer"}"#
             )
             #expect(created.status.code == 201)
+            // Issue 18: rotation re-sealed only users' fields, then deleted the old key: team
+            // members and beneficial owners answered 500 ever after.
+            let account = try #require(
+                (try? JSONSerialization.jsonObject(
+                    with: Data(
+                        await harness.send(
+                            .post, "/api/enterprise/accounts", headers: owner,
+                            json: #"{"accountName":"Acme Fund","accountType":"hedge_fund","legalName":"Acme Fund LP"}"#
+                        ).body)) as? [String: Any])?["id"] as? String)
+            #expect(
+                await harness.send(
+                    .post, "/api/enterprise/accounts/\(account)/members", headers: owner,
+                    json: #"{"email":"tom@acme.example","name":"Tom Trader","role":"trader"}"#
+                ).status.code == 201)
+            #expect(
+                await harness.send(
+                    .post, "/api/enterprise/accounts/\(account)/kyc/beneficial-owners", headers: owner,
+                    json: #"{"name":"Jane Founder","nationality":"US","ownershipPercent":60}"#
+                ).status.code == 201)
             let before = try await harness.pool.query("SELECT email_encrypted, email_lookup FROM t_acme.users")
-            let (version, resealed) = try await DataKeyRotation(keyring: harness.keyring).rotate(
+            let (version, resealed) = try await DataKeyRotation(
+                keyring: harness.keyring, columns: SchemaPlans.tenant.sealedColumns
+            ).rotate(
                 harness.tenant, actor: "operator", on: harness.pool)
-            #expect(version == 2 && resealed == 2)
+            // Ana's e-mail and name, Tom's e-mail and name, Jane's name.
+            #expect(version == 2 && resealed == 5)
             let after = try await harness.pool.query("SELECT email_encrypted, email_lookup FROM t_acme.users")
             #expect(
                 try after.first!.decode("email_lookup", as: String.self)
@@ -401,6 +423,32 @@ struct RoutePermissionMatrixTests {
             #expect(login.status.code == 200)
             let users = await harness.send(.get, "/api/enterprise/users", headers: owner)
             #expect(String(decoding: users.body, as: UTF8.self).contains("Ana Lima"))
+            let members = await harness.send(.get, "/api/enterprise/accounts/\(account)/members", headers: owner)
+            #expect(members.status.code == 200 && String(decoding: members.body, as: UTF8.self).contains("Tom Trader"))
+            let owners = await harness.send(
+                .get, "/api/enterprise/accounts/\(account)/kyc/beneficial-owners", headers: owner)
+            #expect(owners.status.code == 200 && String(decoding: owners.body, as: UTF8.self).contains("Jane Founder"))
+            // The blind index moved with the key: the same address is still one member.
+            let again = await harness.send(
+                .post, "/api/enterprise/accounts/\(account)/members", headers: owner,
+                json: #"{"email":"tom@acme.example","role":"analyst"}"#)
+            #expect(again.status.code == 409, "\(String(decoding: again.body, as: UTF8.self))")
+        }
+    }
+
+    /// Every encrypted column of a tenant schema is in the registry rotation and import work
+    /// from, and the registry names no column that does not exist.
+    @Test func everySealedColumnIsRegistered() async throws {
+        try await RouteHarness.with { harness in
+            let columns = try await harness.pool.query(
+                """
+                SELECT table_name || '.' || column_name AS name FROM information_schema.columns
+                WHERE table_schema = 't_acme' AND data_type = 'bytea' ORDER BY 1
+                """
+            ).map { try $0.decode("name", as: String.self) }
+            let registered = SchemaPlans.tenant.sealedColumns.map { "\($0.table.name).\($0.column.name)" }.sorted()
+            #expect(columns == registered)
+            #expect(!columns.isEmpty)
         }
     }
 }

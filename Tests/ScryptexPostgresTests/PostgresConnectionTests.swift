@@ -211,7 +211,7 @@ struct PostgresConnectionTests {
             #expect(error?.code == .statementTimeout)
             #expect(error?.sqlState == .queryCanceled)
             // The retry window ends it (not a latency measure: a loaded two-core machine took 5.7 s).
-        #expect(ContinuousClock.now - started < .seconds(30))
+            #expect(ContinuousClock.now - started < .seconds(30))
             let one = try await connection.query("SELECT 1 AS one").first?.decode("one", as: Int.self)
             #expect(one == 1)
         }
@@ -241,7 +241,7 @@ struct PostgresConnectionTests {
                 #expect(error.code == .cancelled)
             }
             // The retry window ends it (not a latency measure: a loaded two-core machine took 5.7 s).
-        #expect(ContinuousClock.now - started < .seconds(30))
+            #expect(ContinuousClock.now - started < .seconds(30))
             #expect(await connection.ping())
         }
     }

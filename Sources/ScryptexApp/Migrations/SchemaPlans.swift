@@ -25,5 +25,6 @@ public enum SchemaPlans {
         MigrationPlan(
             [IdentityMigrations.tenant, InstitutionalMigrations.tenant, ComplianceMigrations.tenant],
             legacy: LegacySchema.tenant),
-        extensions: [IdentityTenantSchemaExtension()])
+        extensions: [IdentityTenantSchemaExtension()],
+        sealedColumns: SealedColumn.identity + InstitutionalMigrations.sealedColumns)
 }
