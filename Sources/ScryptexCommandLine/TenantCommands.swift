@@ -32,8 +32,15 @@ extension CommandContext {
             configuration, keyring: try MasterKeySource.keyring(for: configuration, logger: logger), logger: logger)
     }
 
+    /// Archives carry the tenant's data keys (wrapped), so sealed values survive an import.
     func archive() throws -> TenantArchive {
-        TenantArchive(provisioner: try provisioner(), logger: logger)
+        TenantArchive(
+            provisioner: try provisioner(),
+            participants: [
+                DataKeyArchive(
+                    keyring: try MasterKeySource.keyring(for: configuration, logger: logger),
+                    columns: SchemaPlans.tenant.sealedColumns)
+            ], logger: logger)
     }
 }
 

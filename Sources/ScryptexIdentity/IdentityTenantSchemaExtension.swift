@@ -69,6 +69,23 @@ public struct IdentityTenantSchemaExtension: TenantSchemaExtension {
                 ORDER BY chain_position
                 """
             )
+            // The import is an event of its own, naming the source chain's head, so the new chain
+            // can be tied to the one it continues.
+            let source = try await transaction.query(
+                """
+                SELECT count(*) AS records,
+                       (SELECT record_hash FROM json_populate_recordset(NULL::\(identifier: schema, table), \(rows)::json)
+                        ORDER BY chain_position DESC LIMIT 1) AS head
+                FROM json_populate_recordset(NULL::\(identifier: schema, table), \(rows)::json)
+                """
+            ).firstRow
+            try await AuditTrail(schema: schema).append(
+                AuditEvent(
+                    actor: "system:import", action: "tenant.imported", objectType: "tenant", objectID: schema.name,
+                    details: [
+                        "sourceChainHead": try source.decode("head", as: String?.self) ?? "",
+                        "sourceRecords": String(try source.decode("records", as: Int.self)),
+                    ]), in: transaction)
         }
     }
 

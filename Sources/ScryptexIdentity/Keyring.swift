@@ -164,16 +164,54 @@ public final class Keyring: Sendable {
     }
 
     private func unwrap(_ rows: some Sequence<PostgresRow>, tenantID: UUID) throws -> TenantKeys {
+        try unwrap(
+            try rows.map {
+                ArchivedKey(
+                    version: try $0.decode("version", as: Int32.self),
+                    wrappedKey: Hex.encode(Array(try $0.decode("wrapped_key", as: Data.self))),
+                    masterKeyID: try $0.decode("master_key_id", as: String.self))
+            }, tenantID: tenantID)
+    }
+
+    /// A data key version as a tenant archive carries it: still wrapped by the master key, so an
+    /// archive holds no key in the clear and opens only where that master key is configured.
+    public struct ArchivedKey: Sendable, Codable, Equatable {
+        public var version: Int32
+        /// Hexadecimal.
+        public var wrappedKey: String
+        public var masterKeyID: String
+    }
+
+    /// The tenant's data key versions, wrapped, for its archive.
+    public func archivedKeys(for tenantID: UUID, in transaction: PostgresTransaction) async throws -> [ArchivedKey] {
+        try await transaction.query(
+            """
+            SELECT version, wrapped_key, master_key_id FROM platform.tenant_data_keys
+            WHERE tenant_id = \(tenantID) ORDER BY version
+            """
+        ).map {
+            ArchivedKey(
+                version: try $0.decode("version", as: Int32.self),
+                wrappedKey: Hex.encode(Array(try $0.decode("wrapped_key", as: Data.self))),
+                masterKeyID: try $0.decode("master_key_id", as: String.self))
+        }
+    }
+
+    /// The keys an archive of tenant `tenantID` carries, unwrapped.
+    /// - Throws: `ServiceError` when a key was wrapped by a master key this host does not have.
+    public func keys(archived: [ArchivedKey], of tenantID: UUID) throws -> TenantKeys {
+        try unwrap(archived, tenantID: tenantID)
+    }
+
+    private func unwrap(_ archived: [ArchivedKey], tenantID: UUID) throws -> TenantKeys {
         var keys: [Int32: [UInt8]] = [:]
-        for row in rows {
-            let version = try row.decode("version", as: Int32.self)
-            let identifier = try row.decode("master_key_id", as: String.self)
+        for entry in archived {
+            let (version, identifier) = (entry.version, entry.masterKeyID)
             guard let wrapping = ([master] + previousMasters).first(where: { $0.identifier == identifier }) else {
                 throw ServiceError(
                     .corrupt, "the tenant's data key is wrapped by master key \(identifier), which is not configured")
             }
-            let wrapped = Array(try row.decode("wrapped_key", as: Data.self))
-            guard
+            guard let wrapped = Hex.decode(entry.wrappedKey),
                 let key = try? AES256GCM.open(wrapped, key: wrapping.bytes, associatedData: wrapAAD(tenantID, version))
             else {
                 throw ServiceError(.corrupt, "the tenant's data key version \(version) does not unwrap")

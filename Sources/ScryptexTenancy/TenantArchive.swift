@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 public import ScryptexCore
 public import ScryptexPostgres
 
@@ -15,10 +15,14 @@ public struct TenantArchive: Sendable {
     public static let format = "scryptex-tenant-export"
 
     let provisioner: TenantProvisioner
+    let participants: [any TenantArchiveParticipant]
     private let logger: Logger
 
-    public init(provisioner: TenantProvisioner, logger: Logger) {
+    /// - Parameter participants: Modules that carry more than the schema's rows (Identity: the
+    ///   data keys, so sealed values open after an import).
+    public init(provisioner: TenantProvisioner, participants: [any TenantArchiveParticipant] = [], logger: Logger) {
         self.provisioner = provisioner
+        self.participants = participants
         self.logger = logger
     }
 
@@ -49,6 +53,20 @@ public struct TenantArchive: Sendable {
                 """
             )
             lines += try rows.map { try $0.decode("line", as: String.self) }
+        }
+        try await pool.withTransaction { transaction in
+            for participant in participants {
+                for section in try await participant.export(tenant, in: transaction) {
+                    let object: [String: Any] = [
+                        "section": participant.section,
+                        "row": try JSONSerialization.jsonObject(with: Data(section.text.utf8)),
+                    ]
+                    lines.append(
+                        String(
+                            decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]),
+                            as: UTF8.self))
+                }
+            }
         }
         try await TenantScope(tenant: tenant, pool: pool).withTransaction { transaction in
             for table in try await Self.tablesInDependencyOrder(schema: tenant.schema, in: transaction) {
@@ -84,6 +102,7 @@ public struct TenantArchive: Sendable {
             )
         }
         var controlPlane: [String: [[String: Any]]] = [:]
+        var sections: [String: [PostgresJSON]] = [:]
         var tables: [String: [String]] = [:]
         var tableOrder: [String] = []
         for (index, line) in lines.enumerated().dropFirst() {
@@ -92,6 +111,9 @@ public struct TenantArchive: Sendable {
             }
             if let name = object["controlPlane"] as? String {
                 controlPlane[name, default: []].append(row)
+            } else if let section = object["section"] as? String {
+                let data = try JSONSerialization.data(withJSONObject: row, options: [.sortedKeys])
+                sections[section, default: []].append(PostgresJSON(text: String(decoding: data, as: UTF8.self)))
             } else if let table = object["table"] as? String, SQLIdentifier.isValid(table) {
                 if tables[table] == nil { tableOrder.append(table) }
                 let data = try JSONSerialization.data(withJSONObject: row, options: [.sortedKeys])
@@ -100,8 +122,16 @@ public struct TenantArchive: Sendable {
                 throw ServiceError(.invalidInput, "line \(index + 1): names no valid table")
             }
         }
-        guard let exported = controlPlane["tenants"]?.first else {
+        guard let exported = controlPlane["tenants"]?.first,
+            let source = (exported["id"] as? String).flatMap(UUID.init(uuidString:))
+        else {
             throw ServiceError(.invalidInput, "the archive has no tenant row")
+        }
+        for participant in participants where sections[participant.section] == nil {
+            throw ServiceError(
+                .invalidInput,
+                "the archive has no \(participant.section) section: it was exported by a version that did not carry it"
+            )
         }
         var features: [String: Bool] = [:]
         for row in controlPlane["tenant_features"] ?? [] {
@@ -120,7 +150,13 @@ public struct TenantArchive: Sendable {
         do {
             try await load(
                 tables: tables, order: tableOrder, branding: controlPlane["tenant_branding"]?.first, into: tenant,
-                on: pool)
+                on: pool
+            ) { transaction in
+                for participant in participants {
+                    try await participant.restore(
+                        sections[participant.section] ?? [], from: source, into: tenant, in: transaction)
+                }
+            }
         } catch {
             // Leave nothing half-imported: remove the tenant the import created.
             try? await TenantRemoval().removeImmediately(tenant, on: pool)
@@ -132,7 +168,7 @@ public struct TenantArchive: Sendable {
 
     private func load(
         tables: [String: [String]], order: [String], branding: [String: Any]?, into tenant: Tenant,
-        on pool: PostgresConnectionPool
+        on pool: PostgresConnectionPool, then restore: (PostgresTransaction) async throws -> Void
     ) async throws {
         try await TenantScope(tenant: tenant, pool: pool).withTransaction { transaction in
             // Rows the migrations seeded (such as the instrument master) give way to the archive's;
@@ -170,6 +206,8 @@ public struct TenantArchive: Sendable {
                     """
                 )
             }
+            // What the modules restore beyond rows, in the same transaction: all or nothing.
+            try await restore(transaction)
         }
         if let branding {
             let data = try JSONSerialization.data(withJSONObject: branding)
@@ -215,6 +253,22 @@ public struct TenantArchive: Sendable {
     private static func object(_ line: String) -> [String: Any]? {
         (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
     }
+}
+
+/// A module that carries more of a tenant in its archive than the schema's rows (Identity: the
+/// tenant's data keys, wrapped, so its sealed values can be re-sealed for the imported tenant).
+public protocol TenantArchiveParticipant: Sendable {
+    /// The archive lines' section name, such as `identity.dataKeys`.
+    var section: String { get }
+
+    /// The section's rows for `tenant` (JSON objects), read in a transaction of the host role.
+    func export(_ tenant: Tenant, in transaction: PostgresTransaction) async throws -> [PostgresJSON]
+
+    /// Restores the section for `tenant`, imported from tenant `source`, inside the import's
+    /// transaction (the tenant's role; `TenantScope.asHost` for the control plane).
+    func restore(
+        _ rows: [PostgresJSON], from source: UUID, into tenant: Tenant, in transaction: PostgresTransaction
+    ) async throws
 }
 
 /// Removes a tenant outright: schema, role and control-plane rows. Used to undo a failed import;

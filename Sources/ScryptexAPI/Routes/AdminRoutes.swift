@@ -132,6 +132,7 @@ public struct AdminRoutes: RouteCollection {
             provisioner: TenantIdentitySetUp.provisioner(
                 platformDomain: options.platformDomain, tenantSchema: options.tenantSchema, keyring: identity.keyring,
                 logger: logger),
+            participants: [DataKeyArchive(keyring: identity.keyring, columns: options.tenantSchema.sealedColumns)],
             logger: logger)
         let path = TenantExportFile.finalExportPath(for: slug.value, dataDirectory: options.dataDirectory)
         try await TenantDeletion(archive: archive, record: call.lifecycleRecorder).delete(
