@@ -219,7 +219,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ScryptexEmbeddedPostgresTests",
-            dependencies: ["ScryptexEmbeddedPostgres", "ScryptexTestSupport"],
+            dependencies: ["ScryptexCrypto", "ScryptexEmbeddedPostgres", "ScryptexTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -73,7 +73,45 @@ public struct EmbeddedPostgres: Sendable {
     // MARK: Paths
 
     public var rootDirectory: String { Self.absolute(options.rootDirectory) }
-    public var dataDirectory: String { rootDirectory + "/postgres" }
+
+    /// The cluster's files: `<root>/postgres`, unless the host runs as root and the unprivileged
+    /// user that runs PostgreSQL cannot pass through the folders above the root (a clone inside
+    /// `/root`, which is 0700) — then a folder of its own under `/var/lib/scryptex/clusters`,
+    /// named after the root folder, so every run finds the same one. A cluster already in
+    /// either place stays there.
+    public var dataDirectory: String { Self.dataDirectory(for: rootDirectory) }
+
+    /// Where clusters go whose root folder the cluster user cannot reach.
+    public static let reachableClusters = "/var/lib/scryptex/clusters"
+
+    static func dataDirectory(for root: String) -> String {
+        let local = root + "/postgres"
+        guard geteuid() == 0, !FileManager.default.fileExists(atPath: local + "/PG_VERSION") else { return local }
+        let relocated = reachableClusters + "/" + String(SHA256.hexDigest(root).prefix(16)) + "/postgres"
+        if FileManager.default.fileExists(atPath: relocated + "/PG_VERSION") { return relocated }
+        // The user that will run PostgreSQL (created later when neither exists: then only what
+        // any user may pass counts).
+        let account = ["postgres", "scryptex-postgres"].lazy.compactMap { (name: String) in getpwnam(name) }.first
+        let (uid, gid) = account.map { ($0.pointee.pw_uid, $0.pointee.pw_gid) } ?? (uid_t.max, gid_t.max)
+        return canTraverse(ancestorsOf: root, uid: uid, gid: gid) ? local : relocated
+    }
+
+    /// Whether a user may pass through every existing folder above `path` (the root folder
+    /// itself is made passable when the cluster is created).
+    static func canTraverse(ancestorsOf path: String, uid: uid_t, gid: gid_t) -> Bool {
+        var folder = ""
+        for component in path.split(separator: "/").dropLast() {
+            folder += "/" + component
+            var info = stat()
+            guard stat(folder, &info) == 0 else { return true }  // created later, passable
+            let mode = info.st_mode
+            let passable =
+                info.st_uid == uid
+                ? mode & S_IXUSR != 0 : info.st_gid == gid ? mode & S_IXGRP != 0 : mode & S_IXOTH != 0
+            if !passable { return false }
+        }
+        return true
+    }
     public var logFile: String { dataDirectory + "/server.log" }
     var passwordFile: String { rootDirectory + "/postgres.password" }
     var socketPort: Int { options.tcpPort ?? 5432 }
@@ -194,6 +232,11 @@ public struct EmbeddedPostgres: Sendable {
             throw EmbeddedPostgresError(
                 "\(dataDirectory) exists and is not empty but holds no PostgreSQL cluster (no PG_VERSION); move it away, it was not touched"
             )
+        }
+        if !dataDirectory.hasPrefix(rootDirectory + "/") {
+            logger.notice(
+                "the cluster's files go to a folder PostgreSQL's user can reach: the folders above the data folder are closed to it",
+                ["cluster_dir": dataDirectory, "data_dir": rootDirectory, "run_as": user ?? "self"])
         }
         try fileManager.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
         chmod(dataDirectory, 0o700)

@@ -88,6 +88,10 @@ public enum TestDatabase {
     public static func removeScratchCluster(_ cluster: EmbeddedPostgres) async {
         _ = try? await cluster.stop()
         try? FileManager.default.removeItem(atPath: cluster.rootDirectory)
+        if !cluster.dataDirectory.hasPrefix(cluster.rootDirectory + "/") {
+            // A cluster kept where PostgreSQL's user can reach it: its own folder goes too.
+            try? FileManager.default.removeItem(atPath: (cluster.dataDirectory as NSString).deletingLastPathComponent)
+        }
         if cluster.socketDirectory != cluster.dataDirectory {
             try? FileManager.default.removeItem(atPath: cluster.socketDirectory)
         }

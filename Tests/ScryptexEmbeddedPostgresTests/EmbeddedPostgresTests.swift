@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import ScryptexCrypto
 import ScryptexEmbeddedPostgres
 import ScryptexPostgres
 import ScryptexTestSupport
@@ -46,6 +47,35 @@ struct EmbeddedPostgresTests {
                 try FileManager.default.attributesOfItem(atPath: cluster.dataDirectory)[.ownerAccountName] as? String
             #expect(owner != "root")
         }
+        await TestDatabase.removeScratchCluster(cluster)
+    }
+
+    /// Issue 18: cloned into `/root` (mode 0700) and run as root, the README's first command
+    /// failed: PostgreSQL's user cannot pass through `/root`. The cluster's files then go where
+    /// that user can reach them, and the cluster runs.
+    @Test func aDataFolderClosedToPostgresUsersStillGetsACluster() async throws {
+        let closed = "/tmp/scryptex-closed-" + SecureRandom.hexToken(byteCount: 6)
+        try FileManager.default.createDirectory(atPath: closed + "/project", withIntermediateDirectories: true)
+        chmod(closed, 0o700)
+        defer { try? FileManager.default.removeItem(atPath: closed) }
+        let cluster = EmbeddedPostgres(
+            options: .init(rootDirectory: closed + "/project/.scryptex", isDurable: false), logger: TestDatabase.logger)
+        guard geteuid() == 0 else {
+            // Not root: PostgreSQL runs as this user, who can reach its own folders.
+            #expect(cluster.dataDirectory == closed + "/project/.scryptex/postgres")
+            return
+        }
+        #expect(cluster.dataDirectory.hasPrefix(EmbeddedPostgres.reachableClusters + "/"), "\(cluster.dataDirectory)")
+        #expect(try await cluster.start() == .started(initialized: true))
+        let connection = try await PostgresConnection.connect(
+            configuration: cluster.configuration, logger: TestDatabase.logger)
+        #expect(try await connection.query("SELECT 1 AS one").first?.decode("one", as: Int.self) == 1)
+        await connection.close()
+        // The next run finds the same cluster.
+        let again = EmbeddedPostgres(
+            options: .init(rootDirectory: closed + "/project/.scryptex", isDurable: false), logger: TestDatabase.logger)
+        #expect(again.dataDirectory == cluster.dataDirectory)
+        #expect(try await again.start() == .alreadyRunning)
         await TestDatabase.removeScratchCluster(cluster)
     }
 
