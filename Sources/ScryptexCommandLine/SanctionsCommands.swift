@@ -8,12 +8,16 @@ struct SanctionsLoadCommand: ScryptexCommand {
     static let definition = CommandDefinition(
         name: "load",
         summary:
-            "Load a list: ofac_sdn or ofac_consolidated (primary CSV, then alt and add CSVs), or un_consolidated (XML).",
+            "Load a list: ofac_sdn or ofac_consolidated (primary CSV, then alt, add and comments CSVs), or un_consolidated (XML).",
         arguments: [
             .required("source", "ofac_sdn, ofac_consolidated or un_consolidated."),
             .required("file", "The primary file (sdn.csv, cons_prim.csv or the UN XML)."),
             .optional("aliases", "OFAC only: alt.csv (or cons_alt.csv)."),
             .optional("addresses", "OFAC only: add.csv (or cons_add.csv)."),
+            .optional(
+                "comments",
+                "OFAC only: sdn_comments.csv (or cons_comments.csv), the rest of remarks the primary file cuts off (wallet addresses among them)."
+            ),
         ],
         discussion: "A file in the wrong format fails the whole load, naming the line; the active list stays."
     )
@@ -53,11 +57,11 @@ struct SanctionsLoadCommand: ScryptexCommand {
                     return String(decoding: try read(arguments[index]), as: UTF8.self)
                 }
                 entries = try OFACListParser.parse(
-                    primary: try text(1) ?? "", aliases: try text(2), addresses: try text(3),
+                    primary: try text(1) ?? "", aliases: try text(2), addresses: try text(3), comments: try text(4),
                     names: (
                         arguments[1], arguments.count > 2 ? arguments[2] : "aliases",
                         arguments.count > 3 ? arguments[3] : "addresses"
-                    ))
+                    ), commentsName: arguments.count > 4 ? arguments[4] : "comments")
             }
         } catch let error as SanctionsFormatError {
             context.errorOutput("scryptex: \(error); nothing was loaded, the active list is unchanged")

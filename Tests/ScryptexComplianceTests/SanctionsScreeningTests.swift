@@ -14,7 +14,9 @@ enum SharedLists {
     static func sdn() throws -> [SanctionsEntry] {
         try OFACListParser.parse(
             primary: try text("ofac_sdn_2021-07-bench/sdn.csv"), aliases: try text("ofac_sdn_2021-07-bench/alt.csv"),
-            addresses: try text("ofac_sdn_2021-07-bench/add.csv"), names: ("sdn.csv", "alt.csv", "add.csv"))
+            addresses: try text("ofac_sdn_2021-07-bench/add.csv"),
+            comments: try text("ofac_sdn_2021-07-bench/sdn_comments.csv"), names: ("sdn.csv", "alt.csv", "add.csv"),
+            commentsName: "sdn_comments.csv")
     }
 
     static func un() throws -> [SanctionsEntry] {
@@ -34,6 +36,28 @@ enum SharedLists {
 
 @Suite("Sanctions lists and screening on the real OFAC and UN files")
 struct SanctionsScreeningTests {
+    /// Issue 18: the remarks OFAC cuts off continue in sdn_comments.csv, with wallet addresses
+    /// in them (entries 29703 and 30518) — and one address split across the two files. Every
+    /// listed address is found: 95 in this list (counted by a separate script over the raw CSV
+    /// fields), 79 of them without the comments file; hexadecimal ones in any letter case.
+    @Test func everyListedWalletAddressIsFoundIncludingThoseInTheComments() throws {
+        let entries = try SharedLists.sdn()
+        let addresses = Set(entries.flatMap { $0.digitalCurrencyAddresses.map(\.address) })
+        #expect(addresses.count == 95)
+        let screener = SanctionsScreener(lists: [.init(source: .ofacSDN, version: UUID(), entries: entries)])
+        for address in addresses {
+            #expect(!screener.screen(address: address).isEmpty, "\(address) is listed but not found")
+        }
+        let andreyev = screener.screen(address: "0x8576acc5c05d6ce88f4e49bf65bdf0c62f91353c")
+        #expect(andreyev.first?.identifier == "29703", "\(andreyev)")
+        // EIP-55 writes the same address with capitals: still a match.
+        #expect(screener.screen(address: "0x8576ACC5C05D6CE88F4E49BF65BDF0C62F91353C").first?.identifier == "29703")
+        // Cut between the files: "… XBT 1Gq" + "ChmWqGts…".
+        #expect(screener.screen(address: "1GqChmWqGtsaLrGbHfgdrV5Nkvahtjjuxr").first?.identifier == "30518")
+        // Other formats compare exactly.
+        #expect(screener.screen(address: "1gqchmwqgtsalrgbhfgdrv5nkvahtjjuxr").isEmpty)
+    }
+
     @Test func theOFACFilesParseCompletely() throws {
         let entries = try SharedLists.sdn()
         #expect(entries.count == 8_976)

@@ -1,12 +1,16 @@
 import Foundation
 
 /// Reads OFAC's legacy CSV files: the primary file (`sdn.csv` / `cons_prim.csv`), aliases
-/// (`alt.csv`) and addresses (`add.csv`). No header row; `-0-` means empty; several programs
-/// are packed as `PROG1] [PROG2`; digital-currency addresses are in the remarks as
-/// `Digital Currency Address - XBT 1Abc…`.
+/// (`alt.csv`), addresses (`add.csv`) and remarks overflow (`sdn_comments.csv` /
+/// `cons_comments.csv`). No header row; `-0-` means empty; several programs are packed as
+/// `PROG1] [PROG2`; digital-currency addresses are in the remarks as
+/// `Digital Currency Address - XBT 1Abc…`. The primary file cuts long remarks off (mid-word,
+/// even mid-address); the comments file carries the rest, so addresses are read from the
+/// remarks joined back together.
 public enum OFACListParser {
     public static func parse(
-        primary: String, aliases: String?, addresses: String?, names: (String, String, String)
+        primary: String, aliases: String?, addresses: String?, comments: String? = nil,
+        names: (String, String, String), commentsName: String = "comments"
     )
         throws -> [SanctionsEntry]
     {
@@ -71,6 +75,25 @@ public enum OFACListParser {
                 }
                 let parts = fields[2...4].compactMap(value)
                 if !parts.isEmpty { entries[position].addresses.append(parts.joined(separator: ", ")) }
+            }
+        }
+        if let comments {
+            for (number, fields) in try CSVRecords.parse(comments, file: commentsName).enumerated() {
+                guard fields.count >= 2 else {
+                    throw SanctionsFormatError(
+                        file: commentsName, line: number + 1,
+                        problem: "expected 2 columns of the OFAC comments format (ent_num, remarks)")
+                }
+                guard let position = index[fields[0].trimmingSpaces] else {
+                    throw SanctionsFormatError(
+                        file: commentsName, line: number + 1,
+                        problem: "remarks for unknown ent_num \(fields[0].trimmingSpaces)")
+                }
+                // The continuation follows the cut exactly (no separator).
+                let continuation = fields[1...].joined(separator: ",")
+                let remarks = (entries[position].remarks ?? "") + continuation
+                entries[position].remarks = remarks
+                entries[position].digitalCurrencyAddresses = digitalCurrencyAddresses(in: remarks)
             }
         }
         return entries
