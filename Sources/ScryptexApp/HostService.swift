@@ -289,7 +289,8 @@ extension HostService {
                 pool: pool, keyring: keyring, sealing: sealing, configuration: configuration, logger: logger,
                 templates: templates, sanctions: sanctions, credentials: credentials
             ).router,
-            filters: [TenantResolutionFilter(directory: directory)],
+            filters: (configuration.enterpriseFeaturesEnabled ? [] : [EnterpriseSwitchFilter()])
+                + [TenantResolutionFilter(directory: directory)],
             middleware: [
                 BrandedPageMiddleware(templates: templates, pool: pool, platformDomain: configuration.platformDomain)
             ],

@@ -108,6 +108,25 @@ struct RequestPipelineTests {
         #expect(anonymous.status == .unauthorized && anonymous.headers.first("www-authenticate") == "Bearer")
     }
 
+    /// Issue 18: `ENABLE_ENTERPRISE_FEATURES=false` was read and ignored.
+    @Test func theEnterpriseSwitchClosesEveryEnterpriseRouteNamingTheVariable() async throws {
+        var routes = SecuredRoutes(services: try Self.services())
+        routes.add(Sample())
+        let application = HTTPApplication(
+            router: routes.router,
+            filters: [EnterpriseSwitchFilter(), TenantResolutionFilter(directory: TenantDirectory())])
+        for (method, target) in [
+            (HTTPMethod.get, "/api/enterprise/things"), (.get, "/api/enterprise/open"), (.post, "/api/enterprise"),
+            (.get, "/api/enterprise/anything/at/all?x=1"),
+        ] {
+            let response = await Self.send(application, method, target, host: "acme.example")
+            #expect(response.status == .forbidden, "\(target)")
+            #expect(String(decoding: response.body, as: UTF8.self).contains("ENABLE_ENTERPRISE_FEATURES=false"))
+        }
+        // Other paths go on (here: to tenant resolution, which knows no tenant).
+        #expect(await Self.send(application, .get, "/api/enterprisey", host: "acme.example").status == .notFound)
+    }
+
     @Test func serviceAndDatabaseErrorsBecomeProblemsACallerCanActOn() throws {
         for code in [PostgresError.Code.connectionFailed, .connectionClosed, .poolTimeout, .statementTimeout] {
             let answer = try #require(HTTPProblem(PostgresError(code: code, message: "stalled")))

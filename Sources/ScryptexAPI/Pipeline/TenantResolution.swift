@@ -53,3 +53,19 @@ public struct TenantResolutionFilter: HTTPRequestFilter {
         return nil
     }
 }
+
+/// `ENABLE_ENTERPRISE_FEATURES=false`: every `/api/enterprise` route answers 403, naming the
+/// variable, before anything else runs.
+public struct EnterpriseSwitchFilter: HTTPRequestFilter {
+    public static let prefix = "/api/enterprise"
+
+    public init() {}
+
+    public func filter(_ request: HTTPRequest, context: inout RequestContext) throws -> HTTPResponse? {
+        let path = request.path
+        guard path == Self.prefix || path.hasPrefix(Self.prefix + "/") else { return nil }
+        throw HTTPProblem(
+            .forbidden, type: .featureDisabled,
+            detail: "the enterprise API is switched off on this host (ENABLE_ENTERPRISE_FEATURES=false)")
+    }
+}
