@@ -150,6 +150,7 @@ public struct TenantSync: Sendable {
                     }
                     continue
                 }
+                guard provisioner.allowsCustomDomains else { throw TenantProvisioner.customDomainsDisabled(hostname) }
                 try await registry.addCustomDomain(hostname, to: id, in: transaction)
             }
         }

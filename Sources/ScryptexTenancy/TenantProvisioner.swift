@@ -44,6 +44,10 @@ public struct TenantProvisioner: Sendable {
     public let spares: TenantSpareSchemas
     private let logger: Logger
     private let setUp: SetUp?
+    /// `CUSTOM_DOMAIN_SUPPORT`: off, a tenant gets only its platform subdomain — however it is
+    /// created (admin API, white-label instance, tenant files, command line) — and tenant files
+    /// add none.
+    public var allowsCustomDomains = true
 
     public init(platformDomain: String, tenantSchema: TenantSchemaPlan, logger: Logger, setUp: SetUp? = nil) {
         self.platformDomain = platformDomain
@@ -51,6 +55,14 @@ public struct TenantProvisioner: Sendable {
         self.spares = TenantSpareSchemas(tenantSchema: tenantSchema, logger: logger)
         self.logger = logger
         self.setUp = setUp
+    }
+
+    /// The refusal of a custom domain while custom domains are switched off.
+    public static func customDomainsDisabled(_ domain: String) -> ServiceError {
+        ServiceError(
+            .forbidden,
+            "field 'domains': '\(domain)' is a custom domain, and custom domains are disabled (CUSTOM_DOMAIN_SUPPORT=false)"
+        )
     }
 
     /// Creates a tenant.
@@ -73,6 +85,7 @@ public struct TenantProvisioner: Sendable {
             if let problem = HostName.customDomainProblem(normalized, slug: slug, platformDomain: platformDomain) {
                 throw ServiceError(.invalidInput, "field 'domains': \(problem)")
             }
+            guard allowsCustomDomains else { throw Self.customDomainsDisabled(normalized) }
             domains.append((normalized, "custom"))
         }
         for (feature, _) in request.features where TenantProvisioner.defaultFeatures[feature] == nil {

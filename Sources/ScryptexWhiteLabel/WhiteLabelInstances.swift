@@ -39,11 +39,17 @@ public struct WhiteLabelInstances: Sendable {
         public var tenantSchema: TenantSchemaPlan
         /// The share a new instance gets when its request names none.
         public var defaultRevenueSharePercent: ExactDecimal
+        /// `CUSTOM_DOMAIN_SUPPORT`: off, an instance gets only its platform subdomain.
+        public var customDomainSupport: Bool
 
-        public init(platformDomain: String, tenantSchema: TenantSchemaPlan, defaultRevenueSharePercent: ExactDecimal) {
+        public init(
+            platformDomain: String, tenantSchema: TenantSchemaPlan, defaultRevenueSharePercent: ExactDecimal,
+            customDomainSupport: Bool = true
+        ) {
             self.platformDomain = platformDomain
             self.tenantSchema = tenantSchema
             self.defaultRevenueSharePercent = defaultRevenueSharePercent
+            self.customDomainSupport = customDomainSupport
         }
     }
 
@@ -135,7 +141,7 @@ public struct WhiteLabelInstances: Sendable {
         let ownerKey = Mutex<String?>(nil)
         let identity = identity
         let setUpTenant = setUpTenant
-        let provisioner = TenantProvisioner(
+        var provisioner = TenantProvisioner(
             platformDomain: options.platformDomain, tenantSchema: options.tenantSchema, logger: logger
         ) { tenant, transaction in
             try await setUpTenant(tenant, admin.actor, requestID, transaction)
@@ -157,6 +163,7 @@ public struct WhiteLabelInstances: Sendable {
                 ownerKey.withLock { $0 = token.text }
             }
         }
+        provisioner.allowsCustomDomains = options.customDomainSupport
         let tenant = try await provisioner.create(
             .init(
                 slug: request.slug, displayName: request.displayName, legalName: request.legalName,

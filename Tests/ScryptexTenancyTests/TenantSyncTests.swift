@@ -45,6 +45,34 @@ struct TenantSyncTests {
         }
     }
 
+    /// Issue 18: `CUSTOM_DOMAIN_SUPPORT=false` was enforced on one of five ways to add a domain;
+    /// the provisioner now refuses one whichever way it comes (files and direct creation here).
+    @Test func customDomainsSwitchedOffAreRefusedFromFilesAndOnCreation() async throws {
+        try await withControlPlane { pool, provisioner in
+            var closed = provisioner
+            closed.allowsCustomDomains = false
+            do {
+                try await closed.create(
+                    .init(slug: "vega", displayName: "Vega", domains: ["trade.vega.example"]), on: pool)
+                Issue.record("a custom domain was added with custom domains switched off")
+            } catch let error as ServiceError {
+                #expect(error.code == .forbidden && error.message.contains("CUSTOM_DOMAIN_SUPPORT=false"))
+            }
+            // The platform subdomain is not a custom domain.
+            try await closed.create(.init(slug: "vega", displayName: "Vega"), on: pool)
+            let path = try Self.folder(["acme.json": Self.acme])
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            do {
+                _ = try await TenantSync(provisioner: closed, logger: TestDatabase.logger).apply(folder: path, on: pool)
+                Issue.record("tenant files added a custom domain with custom domains switched off")
+            } catch let error as ServiceError {
+                #expect(error.message.contains("CUSTOM_DOMAIN_SUPPORT=false"), "\(error.message)")
+            }
+            let domains = try await pool.query("SELECT hostname FROM platform.tenant_domains WHERE kind = 'custom'")
+            #expect(domains.isEmpty)
+        }
+    }
+
     @Test(arguments: [
         (
             #"{"slug":"acme","displayName":"Acme","branding":{"productName":"A","colors":{"primary":"blue"}}}"#,

@@ -76,7 +76,7 @@ public struct AdminRoutes: RouteCollection {
         // The first owner credential is made inside the provisioning transaction and shown once.
         let ownerKey = Mutex<SecretToken?>(nil)
         let (identity, keyring, actor, requestID) = (identity, identity.keyring, call.admin.actor, call.requestID)
-        let provisioner = TenantProvisioner(
+        var provisioner = TenantProvisioner(
             platformDomain: options.platformDomain, tenantSchema: options.tenantSchema, logger: logger
         ) { tenant, transaction in
             try await TenantIdentitySetUp.setUp(
@@ -88,6 +88,7 @@ public struct AdminRoutes: RouteCollection {
                 ownerKey.withLock { $0 = token }
             }
         }
+        provisioner.allowsCustomDomains = options.customDomainSupport
         let tenant = try await provisioner.create(
             .init(
                 slug: body.slug, displayName: body.displayName, legalName: body.legalName,

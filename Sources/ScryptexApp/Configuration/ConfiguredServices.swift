@@ -101,9 +101,11 @@ extension TenantIdentitySetUp {
     package static func provisioner(
         _ configuration: Configuration, keyring: Keyring, logger: Logger
     ) -> TenantProvisioner {
-        provisioner(
+        var provisioner = provisioner(
             platformDomain: configuration.platformDomain, tenantSchema: SchemaPlans.tenant, keyring: keyring,
             logger: logger)
+        provisioner.allowsCustomDomains = configuration.customDomainSupport
+        return provisioner
     }
 }
 
@@ -131,7 +133,7 @@ extension Configuration {
     var whiteLabelOptions: WhiteLabelInstances.Options {
         WhiteLabelInstances.Options(
             platformDomain: platformDomain, tenantSchema: SchemaPlans.tenant,
-            defaultRevenueSharePercent: partnerRevenueShareDefault)
+            defaultRevenueSharePercent: partnerRevenueShareDefault, customDomainSupport: customDomainSupport)
     }
 
     var tradeCheckRules: TradeCheckRules {
