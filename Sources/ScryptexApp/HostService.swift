@@ -150,6 +150,8 @@ package struct HostService: Sendable {
         let keeper = TenantSpareSchemas(tenantSchema: SchemaPlans.tenant, logger: logger)
         let folder = CertificateFolder(dataDirectory: configuration.dataDirectory)
         let seen = Mutex(folder.stamps())
+        /// The directory's host names at the last look (nil before the first).
+        let known = Mutex<Set<String>?>(nil)
         var services: [any LifecycleService] = [
             BackgroundService(name: "audit retention") {
                 await AuditRetention(retentionDays: configuration.auditRetentionDays, keyring: keyring, logger: logger)
@@ -195,6 +197,32 @@ package struct HostService: Sendable {
                     }
                 } catch {
                     logger.warning("could not store expired orders", ["error": "\(error)"])
+                }
+            },
+            // Without an ACME authority, a domain that appears while the host runs (a tenant or
+            // instance created, a custom domain added) gets a development certificate from the
+            // local authority, as the declared tenants' do at start; the folder watcher below
+            // serves it. Domains present at start are left alone (thousands would not each get one).
+            PeriodicService(name: "development certificates", interval: .seconds(2)) {
+                guard configuration.acmeDirectoryURL == nil else { return }
+                let current = Set(directory.hosts.map(\.name))
+                let added = known.withLock { known -> [String] in
+                    guard let seen = known else {
+                        known = current
+                        return []
+                    }
+                    known = current
+                    return current.subtracting(seen).sorted()
+                }
+                guard !added.isEmpty else { return }
+                do {
+                    for domain in try folder.ensureDevelopmentCertificates(for: added) {
+                        logger.notice(
+                            "created a development certificate for a new domain; replace it for production",
+                            ["domain": domain, "ca": folder.authorityCertificatePath])
+                    }
+                } catch {
+                    logger.warning("could not create a development certificate", ["error": "\(error)"])
                 }
             },
             // Certificates added, replaced or removed in the folder are served without a restart.

@@ -227,10 +227,8 @@ struct ServeTests {
         )
         #expect(ingested.contains(#""recorded":1"#), "\(ingested)")
         #expect(try await admin("/periods/2026-10/close", "").contains(#""slug":"orion""#))
-        let certificateMaker = try ChildProcess(
-            executable, ["cert", "dev", "--domain", "orion.localhost"],
-            environment: ["SCRYPTEX_DATA_DIR": root, "LOG_LEVEL": "error"])
-        #expect(await certificateMaker.waitForExit(timeout: .seconds(30)) == 0, "\(certificateMaker.output)")
+        // Issue 18: the new instance's domain gets a development certificate by itself (no ACME
+        // here), so the partner's domain is served without `curl -k` and without a restart.
         var served = false
         let waitingSince = ContinuousClock.now
         while !served, ContinuousClock.now - waitingSince < .seconds(10) {
@@ -240,7 +238,7 @@ struct ServeTests {
             served = await probe.waitForExit(timeout: .seconds(10)) == 0
             if !served { try await Task.sleep(for: .milliseconds(250)) }
         }
-        #expect(served, "the new certificate was not served within 10 s")
+        #expect(served, "no certificate for the new domain was served within 10 s:\n\(host.output)")
         let statement = try await Self.curl([
             "--cacert", ca, "-H", "Authorization: Bearer \(ownerKey)",
             "https://orion.localhost:\(httpsPort)/api/enterprise/white-label/orion/statements/2026-10",
