@@ -8,6 +8,7 @@ package import ScryptexCore
 import ScryptexEventLoops
 import ScryptexHTTP
 import ScryptexIdentity
+import ScryptexInstitutional
 import ScryptexPostgres
 import ScryptexTemplates
 import ScryptexTenancy
@@ -100,7 +101,13 @@ package struct HostService: Sendable {
                 try await directory.follow(
                     configuration: databaseConfiguration, pool: pool, logger: logger.child(label: "scryptex.tenancy"))
             },
-            BackgroundService(name: "sanctions lists") { await sanctions.follow() },
+            BackgroundService(name: "sanctions lists") {
+                await sanctions.follow {
+                    await Self.screenEveryAccount(
+                        pool: pool, keyring: keyring, registry: sanctions,
+                        logger: logger.child(label: "scryptex.compliance"))
+                }
+            },
             BackgroundService(name: "credential revocations") {
                 try await credentials.follow(
                     configuration: databaseConfiguration, logger: logger.child(label: "scryptex.identity"))
@@ -131,6 +138,38 @@ package struct HostService: Sendable {
             ]
         )
         return services
+    }
+
+    /// Screens every account's legal name and beneficial owners against the active lists (after
+    /// another list version became active), tenant by tenant; new matches raise alerts.
+    static func screenEveryAccount(
+        pool: PostgresConnectionPool, keyring: Keyring, registry: SanctionsRegistry, logger: Logger
+    ) async {
+        let screening = KYCSanctionsScreening(registry: registry, monitoring: MonitoringService())
+        let accounts = AccountService()
+        do {
+            for tenant in try await TenantRegistry().tenants(statuses: [.active, .suspended], from: pool) {
+                let keys = try await keyring.keys(for: tenant.id, on: pool)
+                let audit = TenantAuditSink(schema: tenant.schema, actor: "system:sanctions", requestID: nil)
+                try await TenantScope(tenant: tenant, pool: pool).withTransaction { transaction in
+                    var cursor: UUID?
+                    repeat {
+                        let page = try await accounts.accounts(
+                            after: cursor, limit: AccountService.largestPage, in: transaction)
+                        for account in page.accounts {
+                            try await screening.screen(
+                                account,
+                                beneficialOwners: try await accounts.beneficialOwners(
+                                    of: account.id, sealer: keys, in: transaction), audit: audit, in: transaction)
+                        }
+                        cursor = page.next
+                    } while cursor != nil
+                }
+            }
+            logger.info("accounts screened against the new sanctions lists")
+        } catch {
+            logger.warning("screening accounts against the new lists failed", ["error": "\(error)"])
+        }
     }
 
     /// What the host does in the background while it serves.
@@ -375,7 +414,10 @@ extension HostService {
         routes.add(TenantRoutes(services: services))
         routes.add(IdentityRoutes(services: services))
         routes.add(AuditRoutes(sealing: sealing, services: services))
-        routes.add(InstitutionalRoutes(defaultJurisdiction: configuration.defaultJurisdiction, services: services))
+        routes.add(
+            InstitutionalRoutes(
+                defaultJurisdiction: configuration.defaultJurisdiction, services: services,
+                screening: KYCSanctionsScreening(registry: registry, monitoring: MonitoringService())))
         routes.add(
             ComplianceRoutes(
                 monitoringEnabled: configuration.complianceMonitoringEnabled, rules: configuration.tradeCheckRules,

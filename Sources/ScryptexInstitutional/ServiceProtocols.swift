@@ -17,3 +17,13 @@ public protocol AuditSink: Sendable {
         in transaction: PostgresTransaction
     ) async throws
 }
+
+/// Screens an account's legal name and its beneficial owners against sanctions lists (the
+/// compliance module answers), at KYC submission and whenever a list changes; a new hit raises
+/// an alert in the same transaction.
+public protocol KYCNameScreening: Sendable {
+    func screen(
+        _ account: InstitutionalAccount, beneficialOwners: [AccountService.BeneficialOwner], audit: any AuditSink,
+        in transaction: PostgresTransaction
+    ) async throws
+}

@@ -14,11 +14,16 @@ public struct InstitutionalRoutes: RouteCollection {
     let accounts = AccountService(kycProvider: ManualKYCProvider())
     let defaultJurisdiction: String
     let identity: IdentityService
+    let screening: (any KYCNameScreening)?
 
-    /// - Parameter defaultJurisdiction: For accounts created without one (`DEFAULT_JURISDICTION`).
-    public init(defaultJurisdiction: String, services: APIServices) {
+    /// - Parameters:
+    ///   - defaultJurisdiction: For accounts created without one (`DEFAULT_JURISDICTION`).
+    ///   - screening: Screens the legal name and beneficial owners when an account is submitted
+    ///     for KYC (the compliance module's sanctions screening).
+    public init(defaultJurisdiction: String, services: APIServices, screening: (any KYCNameScreening)? = nil) {
         self.defaultJurisdiction = defaultJurisdiction
         identity = services.identity
+        self.screening = screening
     }
 
     public func add(to routes: inout SecuredRoutes) {
@@ -110,8 +115,18 @@ public struct InstitutionalRoutes: RouteCollection {
 
     @Sendable func submitForReview(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
         let id = try call.accountID()
-        let account = try await call.scope.withTransaction {
-            try await accounts.submitForReview(id, actor: call.principal.actor, audit: call.audit, in: $0)
+        let keys = try await call.keys()
+        let account = try await call.scope.withTransaction { transaction in
+            let account = try await accounts.submitForReview(
+                id, actor: call.principal.actor, audit: call.audit, in: transaction)
+            // The names are screened as they are submitted; a match raises an alert with it.
+            if let screening {
+                try await screening.screen(
+                    account,
+                    beneficialOwners: try await accounts.beneficialOwners(of: id, sealer: keys, in: transaction),
+                    audit: call.audit, in: transaction)
+            }
+            return account
         }
         return try .json(encoding: account)
     }

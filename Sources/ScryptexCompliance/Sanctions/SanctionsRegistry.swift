@@ -43,24 +43,31 @@ public final class SanctionsRegistry: Sendable {
     /// Follows the active versions until cancelled: every check interval, asks which versions
     /// are active (another host may have loaded one) and rebuilds the index when they changed,
     /// serving the previous one meanwhile. Failures are logged and tried again next time.
-    public func follow() async {
+    /// - Parameter changed: Runs after the index was rebuilt for other active versions (the host
+    ///   screens every account's names again: a new entry may match a name that was clean).
+    public func follow(whenChanged changed: (@Sendable () async -> Void)? = nil) async {
         while !Task.isCancelled {
             try? await Task.sleep(for: checkInterval)
             guard !Task.isCancelled else { return }
-            await refresh()
+            if await refresh() { await changed?() }
         }
     }
 
     /// Reloads the lists when the active versions differ from the served ones.
-    func refresh() async {
+    /// - Returns: Whether they did.
+    @discardableResult
+    func refresh() async -> Bool {
         do {
             let active = Dictionary(
                 uniqueKeysWithValues: try await SanctionsStore().versions(on: pool).filter(\.active).map {
                     ($0.source, $0.id)
                 })
-            if active != screener().versions { try await load() }
+            guard active != screener().versions else { return false }
+            try await load()
+            return true
         } catch {
             logger.warning("sanctions list refresh failed", ["error": String(describing: error)])
+            return false
         }
     }
 }
