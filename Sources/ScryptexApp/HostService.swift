@@ -223,6 +223,27 @@ package struct HostService: Sendable {
                     logger.warning("could not build a spare tenant schema", ["error": "\(error)"])
                 }
             },
+            // Custom domains: pending ones are served once their TXT record proves ownership,
+            // verified ones are checked again and stop being served when it is gone.
+            PeriodicService(
+                name: "domain verification", interval: .seconds(configuration.domainVerificationIntervalSeconds)
+            ) {
+                do {
+                    let outcomes = try await DomainVerification(
+                        lookup: DNSResolver.system(configuration.dnsResolver)
+                    ).checkAll(on: pool)
+                    for outcome in outcomes where outcome.error != nil {
+                        logger.info(
+                            "custom domain not verified",
+                            [
+                                "domain": outcome.hostname, "state": outcome.state.rawValue,
+                                "reason": outcome.error ?? "",
+                            ])
+                    }
+                } catch {
+                    logger.warning("could not check custom domains", ["error": "\(error)"])
+                }
+            },
             // Day orders past their day read as expired at once; this stores them so.
             PeriodicService(name: "order expiry", interval: .seconds(60)) {
                 do {
@@ -280,7 +301,10 @@ package struct HostService: Sendable {
                 BackgroundService(name: "acme") {
                     let platformDomain = configuration.platformDomain
                     await ACMECertificates(configuration: configuration, logger: logger.child(label: "scryptex.acme"))
-                        .keepCertificates { [platformDomain] + directory.hosts.map(\.name) }
+                        // Verified domains (the directory holds no others) of active tenants.
+                        .keepCertificates {
+                            [platformDomain] + directory.hosts.filter { $0.tenant.status == .active }.map(\.name)
+                        }
                 })
         }
         return services

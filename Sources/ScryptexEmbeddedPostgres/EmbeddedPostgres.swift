@@ -25,19 +25,24 @@ public struct EmbeddedPostgres: Sendable {
         public var isDurable: Bool
         public var databaseName: String
         public var superuser: String
+        /// PostgreSQL's `max_connections`: 200 for a host; the shared test server, which every
+        /// test's pools and listeners use at once, takes more.
+        public var maximumConnections: Int
 
         public init(
             rootDirectory: String,
             tcpPort: Int? = nil,
             isDurable: Bool = true,
             databaseName: String = "scryptex",
-            superuser: String = "scryptex"
+            superuser: String = "scryptex",
+            maximumConnections: Int = 200
         ) {
             self.rootDirectory = rootDirectory
             self.tcpPort = tcpPort
             self.isDurable = isDurable
             self.databaseName = databaseName
             self.superuser = superuser
+            self.maximumConnections = maximumConnections
         }
     }
 
@@ -289,7 +294,7 @@ public struct EmbeddedPostgres: Sendable {
             port = \(socketPort)
             unix_socket_directories = '\(socketDirectory.replacingOccurrences(of: "'", with: "''"))'
             unix_socket_permissions = 0700
-            max_connections = 200
+            max_connections = \(options.maximumConnections)
             shared_buffers = 256MB
             log_min_messages = warning
             log_line_prefix = '%m [%p] '

@@ -123,6 +123,22 @@ public enum TenancyMigrations {
                         CHECK (status IN ('queued', 'running', 'succeeded', 'failed', 'cancelled', 'quarantined'));
                     """
             ),
+            Migration(
+                version: 5,
+                name: "custom_domain_verification",
+                sql: """
+                    -- A custom domain is served only once its owner proved control of it (a DNS TXT
+                    -- record), and stops being served when a re-check fails.
+                    ALTER TABLE tenant_domains
+                        ADD COLUMN verified_at timestamptz,
+                        ADD COLUMN checked_at timestamptz,
+                        ADD COLUMN verification_error text;
+                    -- Platform subdomains are the platform's own. Custom domains added before this
+                    -- were served: they count as verified until their next re-check.
+                    UPDATE tenant_domains SET verification_state = 'verified', verified_at = now()
+                    WHERE kind = 'platform-subdomain' OR verification_state = 'pending';
+                    """
+            ),
         ]
     )
 }

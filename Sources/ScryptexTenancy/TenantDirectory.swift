@@ -16,7 +16,7 @@ public final class TenantDirectory: Sendable {
             """
             SELECT d.hostname, t.id, t.slug, t.display_name, t.status
             FROM platform.tenant_domains d JOIN platform.tenants t ON t.id = d.tenant_id
-            WHERE t.status <> 'deleted'
+            WHERE t.status <> 'deleted' AND d.verification_state = 'verified'
             """
         )
         var index: [String: Tenant] = [:]

@@ -113,8 +113,9 @@ public struct TenantProvisioner: Sendable {
                 do {
                     try await transaction.execute(
                         """
-                        INSERT INTO platform.tenant_domains (hostname, tenant_id, kind, verification_token)
-                        VALUES (\(hostname), \(id), \(kind), \(SecureRandom.hexToken(byteCount: 16)))
+                        INSERT INTO platform.tenant_domains (hostname, tenant_id, kind, verification_token, verification_state)
+                        VALUES (\(hostname), \(id), \(kind), \(SecureRandom.hexToken(byteCount: 16)),
+                                \(DomainVerification.initialState(of: hostname, kind: kind).rawValue))
                         """
                     )
                 } catch let error as PostgresError where error.sqlState == .uniqueViolation {

@@ -177,14 +177,16 @@ public struct TenantRegistry: Sendable {
         ).first?.decode("tenant_id", as: UUID.self)
     }
 
-    /// Adds a custom domain (already normalized and checked against the platform's names).
+    /// Adds a custom domain (already normalized and checked against the platform's names); it is
+    /// served once verified (`DomainVerification`).
     /// - Throws: `ServiceError.conflict` when another tenant, or this one, has it already.
     public func addCustomDomain(_ hostName: String, to tenant: UUID, in transaction: PostgresTransaction) async throws {
         do {
             try await transaction.execute(
                 """
-                INSERT INTO platform.tenant_domains (hostname, tenant_id, kind, verification_token)
-                VALUES (\(hostName), \(tenant), 'custom', \(SecureRandom.hexToken(byteCount: 16)))
+                INSERT INTO platform.tenant_domains (hostname, tenant_id, kind, verification_token, verification_state)
+                VALUES (\(hostName), \(tenant), 'custom', \(SecureRandom.hexToken(byteCount: 16)),
+                        \(DomainVerification.initialState(of: hostName, kind: "custom").rawValue))
                 """)
         } catch let error as PostgresError where error.sqlState == .uniqueViolation {
             throw ServiceError(.conflict, "the domain '\(hostName)' already belongs to a tenant")

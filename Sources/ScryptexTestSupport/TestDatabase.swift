@@ -118,7 +118,8 @@ private actor SharedServer {
         }
         let root = environment["SCRYPTEX_TEST_DATA_DIR"] ?? "/tmp/scryptex-test-cluster"
         let cluster = EmbeddedPostgres(
-            options: .init(rootDirectory: root, isDurable: false, databaseName: "scryptex_tests"),
+            options: .init(
+                rootDirectory: root, isDurable: false, databaseName: "scryptex_tests", maximumConnections: 600),
             logger: TestDatabase.logger
         )
         try await cluster.start()

@@ -33,6 +33,13 @@ struct AdminAPITests {
             #expect(tenant["domains"] as? [String] == ["orion.localhost", "trade.orion.example"])
             #expect((tenant["features"] as? [String: Bool])?["ml"] == false)
 
+            // The custom domain is served once its ownership is proven (here as if the DNS check
+            // had passed: DomainVerificationTests checks against a real DNS server).
+            try await harness.directory.reload(from: harness.pool)
+            #expect(harness.directory.tenant(forHost: "trade.orion.example") == nil)
+            try await harness.pool.execute(
+                "UPDATE platform.tenant_domains SET verification_state = 'verified' WHERE hostname = 'trade.orion.example'"
+            )
             // The first owner key works on the new tenant's domain, and nowhere else.
             try await harness.directory.reload(from: harness.pool)
             let me = await harness.send(

@@ -132,6 +132,11 @@ struct WhiteLabelTests {
             let document = Self.json(statement)
             #expect(document["share"] as? String == "160.00" && document["revenueTotal"] as? String == "1299.99")
             #expect(document["closingPayable"] as? String == "160.00")
+            // The instance's custom domain, once proven (as if the DNS check had passed).
+            try await harness.pool.execute(
+                "UPDATE platform.tenant_domains SET verification_state = 'verified' WHERE hostname = 'trade.orion.example'"
+            )
+            try await harness.directory.reload(from: harness.pool)
             let csv = await harness.send(
                 .get, base + "/orion/statements/2026-10?format=csv", host: "trade.orion.example", headers: owner)
             #expect(csv.headers.first("content-type")?.hasPrefix("text/csv") == true)

@@ -21,6 +21,7 @@ struct ReleasedMigrationTests {
                 "3d8a31705f587d4fd302660cdfb66299ed3f113885dfe8923bbff5c166114d98",
                 "3a53a8562d4d30bf616465c45e6ec25cdf29964f913a2c22020b4fbf64702aba",
                 "c51091e4c6aa08199077406b8d287c3bd114e67e17f78dc4807c231b193d46b3",
+                "4c3515fb6abf76ab414a1d2c0a6150e3bcae5a1ec03be33466776c9d841b9535",
             ]
         ),
         (

@@ -180,6 +180,12 @@ struct TenancyTests {
                 .init(slug: "acme", displayName: "Acme", domains: ["trade.acme.example"]), on: pool)
             let directory = TenantDirectory()
             try await directory.reload(from: pool)
+            // A custom domain is served once its ownership is proven (DomainVerification).
+            #expect(directory.count == 1 && directory.tenant(forHost: "trade.acme.example") == nil)
+            try await pool.execute(
+                "UPDATE platform.tenant_domains SET verification_state = 'verified' WHERE hostname = 'trade.acme.example'"
+            )
+            try await directory.reload(from: pool)
             #expect(directory.count == 2)
             for host in [
                 "trade.acme.example", "TRADE.ACME.EXAMPLE", "trade.acme.example.", "trade.acme.example:8443",

@@ -20,14 +20,18 @@ public struct AdminRoutes: RouteCollection {
         public var dataDirectory: String
         /// `CUSTOM_DOMAIN_SUPPORT`: off, adding a custom domain is 403.
         public var customDomainSupport: Bool
+        /// Checks custom domains' TXT records (`DNS_RESOLVER`).
+        public var domainLookup: any TXTLookup
 
         public init(
-            platformDomain: String, tenantSchema: TenantSchemaPlan, dataDirectory: String, customDomainSupport: Bool
+            platformDomain: String, tenantSchema: TenantSchemaPlan, dataDirectory: String, customDomainSupport: Bool,
+            domainLookup: any TXTLookup
         ) {
             self.platformDomain = platformDomain
             self.tenantSchema = tenantSchema
             self.dataDirectory = dataDirectory
             self.customDomainSupport = customDomainSupport
+            self.domainLookup = domainLookup
         }
     }
 
@@ -54,6 +58,7 @@ public struct AdminRoutes: RouteCollection {
             tenants.post(":slug/resume", use: resume)
             tenants.delete(":slug", use: delete)
             tenants.post(":slug/domains", use: addDomain)
+            tenants.post(":slug/domains/:hostname/verify", use: verifyDomain)
             tenants.delete(":slug/domains/:hostname", use: removeDomain)
         }
         routes.group("/admin/api", as: AdminCall.self) { admin in
@@ -168,7 +173,42 @@ public struct AdminRoutes: RouteCollection {
                 "domain.added", slug: slug, details: ["hostname": hostname], in: transaction)
             try await TenantChangeFeed.announce(slug.value, in: transaction)
         }
-        return try .json(encoding: try await summary(slug), status: .created)
+        // Served once its owner proves control of it: the TXT record to publish.
+        let token = try await pool.query(
+            "SELECT verification_token, verification_state FROM platform.tenant_domains WHERE hostname = \(hostname)"
+        ).firstRow
+        struct Added: Encodable {
+            var tenant: TenantSummary
+            var domain: DomainVerification.Outcome
+        }
+        let state =
+            DomainVerification.State(rawValue: try token.decode("verification_state", as: String.self)) ?? .pending
+        return try .json(
+            encoding: Added(
+                tenant: try await summary(slug),
+                domain: .init(
+                    hostname: hostname, state: state,
+                    challenge: state == .pending
+                        ? .init(
+                            recordName: DomainVerification.recordName(for: hostname),
+                            value: try token.decode("verification_token", as: String.self)) : nil,
+                    error: nil)),
+            status: .created)
+    }
+
+    /// Checks the domain's TXT record now: verified, it is served; otherwise the answer says what
+    /// is missing.
+    @Sendable func verifyDomain(_ request: HTTPRequest, _ call: AdminCall) async throws -> HTTPResponse {
+        let slug = try call.slug()
+        let hostname = HostName.normalized(try call.parameter("hostname")) ?? ""
+        let outcome = try await DomainVerification(lookup: options.domainLookup).verify(
+            hostname, of: try await tenantID(slug), on: pool)
+        try await pool.withTransaction { transaction in
+            try await call.recordPlatformEvent(
+                "domain.checked", slug: slug, details: ["hostname": hostname, "state": outcome.state.rawValue],
+                in: transaction)
+        }
+        return try .json(encoding: outcome)
     }
 
     @Sendable func removeDomain(_ request: HTTPRequest, _ call: AdminCall) async throws -> HTTPResponse {

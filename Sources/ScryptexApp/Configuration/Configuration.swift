@@ -23,6 +23,12 @@ public struct Configuration: Sendable {
     public var trainingComputeTier = "cpu"
     public var whiteLabelEnabled = true
     public var customDomainSupport = true
+    /// The DNS server domain verification asks (`DNS_RESOLVER`, `host[:port]`; unset: the first
+    /// IPv4 nameserver of /etc/resolv.conf).
+    public var dnsResolver: String?
+    /// How often custom domains are checked (`DOMAIN_VERIFICATION_INTERVAL`, seconds): pending
+    /// ones for a first proof, verified ones again.
+    public var domainVerificationIntervalSeconds = 600
     public var partnerRevenueShareDefault = ExactDecimal(20)
     public var biReportsEnabled = true
     public var executiveDashboardRefreshSeconds = 300
@@ -151,6 +157,17 @@ public struct Configuration: Sendable {
         }
         whiteLabelEnabled = reader.boolean("WHITE_LABEL_ENABLED", default: true)
         customDomainSupport = reader.boolean("CUSTOM_DOMAIN_SUPPORT", default: true)
+        dnsResolver = reader.value(
+            "DNS_RESOLVER", default: nil, accepted: "an IPv4 address with an optional port, such as 127.0.0.1:5353"
+        ) { text -> String?? in
+            let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+            guard (1...2).contains(parts.count), inet_addr(String(parts[0])) != INADDR_NONE,
+                parts.count == 1 || Int(parts[1]).map({ (1...65_535).contains($0) }) == true
+            else { return nil }
+            return .some(text)
+        }
+        domainVerificationIntervalSeconds = reader.integer(
+            "DOMAIN_VERIFICATION_INTERVAL", default: 600, in: 5...(7 * 86_400))
         partnerRevenueShareDefault = reader.value(
             "PARTNER_REVENUE_SHARE_DEFAULT", default: ExactDecimal(20),
             accepted: "a percentage from 0 to 100 with at most 4 decimals"
@@ -312,6 +329,8 @@ public struct Configuration: Sendable {
             ("TRAINING_COMPUTE_TIER", trainingComputeTier),
             ("WHITE_LABEL_ENABLED", String(whiteLabelEnabled)),
             ("CUSTOM_DOMAIN_SUPPORT", String(customDomainSupport)),
+            ("DNS_RESOLVER", dnsResolver ?? "(unset: /etc/resolv.conf)"),
+            ("DOMAIN_VERIFICATION_INTERVAL", String(domainVerificationIntervalSeconds)),
             ("PARTNER_REVENUE_SHARE_DEFAULT", partnerRevenueShareDefault.description),
             ("BI_REPORTS_ENABLED", String(biReportsEnabled)),
             ("EXECUTIVE_DASHBOARD_REFRESH", String(executiveDashboardRefreshSeconds)),

@@ -5,6 +5,7 @@ import ScryptexAPI
 import ScryptexCompliance
 package import ScryptexCore
 import ScryptexCrypto
+import ScryptexHTTP
 package import ScryptexIdentity
 package import ScryptexTenancy
 import ScryptexWhiteLabel
@@ -127,7 +128,7 @@ extension Configuration {
     var adminOptions: AdminRoutes.Options {
         AdminRoutes.Options(
             platformDomain: platformDomain, tenantSchema: SchemaPlans.tenant, dataDirectory: dataDirectory,
-            customDomainSupport: customDomainSupport)
+            customDomainSupport: customDomainSupport, domainLookup: DNSResolver.system(dnsResolver))
     }
 
     var whiteLabelOptions: WhiteLabelInstances.Options {

@@ -24,8 +24,21 @@ public enum Subprocess {
             argv.forEach { free($0) }
             envp.forEach { free($0) }
         }
+        // The child starts with no blocked signals and default handlers: a thread of this
+        // process may block SIGTERM (the host waits for it on a signal source), and a mask the
+        // child inherited would make it deaf to `kill`.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t()
+        sigemptyset(&none)
+        var defaults = sigset_t()
+        sigfillset(&defaults)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         var processID: pid_t = 0
-        let status = posix_spawn(&processID, arguments[0], &actions, nil, argv, envp)
+        let status = posix_spawn(&processID, arguments[0], &actions, &attributes, argv, envp)
         guard status == 0 else {
             throw SubprocessError("cannot start \(arguments[0]): \(String(cString: strerror(status)))")
         }
