@@ -386,23 +386,7 @@ struct RoutePermissionMatrixTests {
             #expect(created.status.code == 201)
             // Issue 18: rotation re-sealed only users' fields, then deleted the old key: team
             // members and beneficial owners answered 500 ever after.
-            let account = try #require(
-                (try? JSONSerialization.jsonObject(
-                    with: Data(
-                        await harness.send(
-                            .post, "/api/enterprise/accounts", headers: owner,
-                            json: #"{"accountName":"Acme Fund","accountType":"hedge_fund","legalName":"Acme Fund LP"}"#
-                        ).body)) as? [String: Any])?["id"] as? String)
-            #expect(
-                await harness.send(
-                    .post, "/api/enterprise/accounts/\(account)/members", headers: owner,
-                    json: #"{"email":"tom@acme.example","name":"Tom Trader","role":"trader"}"#
-                ).status.code == 201)
-            #expect(
-                await harness.send(
-                    .post, "/api/enterprise/accounts/\(account)/kyc/beneficial-owners", headers: owner,
-                    json: #"{"name":"Jane Founder","nationality":"US","ownershipPercent":60}"#
-                ).status.code == 201)
+            let account = try await harness.addAccountWithSealedPeople(headers: owner)
             let before = try await harness.pool.query("SELECT email_encrypted, email_lookup FROM t_acme.users")
             let (version, resealed) = try await DataKeyRotation(
                 keyring: harness.keyring, columns: SchemaPlans.tenant.sealedColumns
@@ -450,5 +434,32 @@ struct RoutePermissionMatrixTests {
             #expect(columns == registered)
             #expect(!columns.isEmpty)
         }
+    }
+}
+
+extension RouteHarness {
+    /// An account with a team member (Tom Trader, tom@acme.example) and a beneficial owner (Jane
+    /// Founder): personal data sealed with the tenant's key. Returns the account's id.
+    func addAccountWithSealedPeople(
+        headers: [(String, String)], host: String = "acme.localhost"
+    ) async throws
+        -> String
+    {
+        let created = await send(
+            .post, "/api/enterprise/accounts", host: host, headers: headers,
+            json: #"{"accountName":"Acme Fund","accountType":"hedge_fund","legalName":"Acme Fund LP"}"#)
+        let account = try #require(
+            (try? JSONSerialization.jsonObject(with: Data(created.body)) as? [String: Any])?["id"] as? String)
+        #expect(
+            await send(
+                .post, "/api/enterprise/accounts/\(account)/members", host: host, headers: headers,
+                json: #"{"email":"tom@acme.example","name":"Tom Trader","role":"trader"}"#
+            ).status.code == 201)
+        #expect(
+            await send(
+                .post, "/api/enterprise/accounts/\(account)/kyc/beneficial-owners", host: host, headers: headers,
+                json: #"{"name":"Jane Founder","nationality":"US","ownershipPercent":60}"#
+            ).status.code == 201)
+        return account
     }
 }

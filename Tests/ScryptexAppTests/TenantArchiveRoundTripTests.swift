@@ -29,22 +29,7 @@ struct TenantArchiveRoundTripTests {
                     json:
                         #"{"email":"ana@acme.example","name":"Ana Lima","password":"a very good password","role":"viewer"}"#
                 ).status.code == 201)
-            let account = try #require(
-                Self.json(
-                    await harness.send(
-                        .post, "/api/enterprise/accounts", headers: owner,
-                        json: #"{"accountName":"Acme Fund","accountType":"hedge_fund","legalName":"Acme Fund LP"}"#)
-                )["id"] as? String)
-            #expect(
-                await harness.send(
-                    .post, "/api/enterprise/accounts/\(account)/members", headers: owner,
-                    json: #"{"email":"tom@acme.example","name":"Tom Trader","role":"trader"}"#
-                ).status.code == 201)
-            #expect(
-                await harness.send(
-                    .post, "/api/enterprise/accounts/\(account)/kyc/beneficial-owners", headers: owner,
-                    json: #"{"name":"Jane Founder","nationality":"US","ownershipPercent":60}"#
-                ).status.code == 201)
+            let account = try await harness.addAccountWithSealedPeople(headers: owner)
 
             let provisioner = TenantIdentitySetUp.provisioner(
                 platformDomain: "localhost", tenantSchema: SchemaPlans.tenant, keyring: harness.keyring,
