@@ -197,6 +197,19 @@ struct CheckTradeTests {
             #expect(
                 Self.text(stale).contains("the US dollar rate for BTC is 10 d old, older than 4 d"),
                 "\(Self.text(stale))")
+
+            // The venue is a MIC the tenant knows (any case), checked in the context's round trip.
+            let unknownVenue = await harness.send(
+                .post, "/api/enterprise/compliance/check-trade", headers: owner,
+                json:
+                    #"{"accountId":"\#(id)","symbol":"ETH/BTC","side":"buy","quantity":1,"price":0.05,"venue":"NOWHERE"}"#
+            )
+            #expect(unknownVenue.status.code == 400 && Self.text(unknownVenue).contains("market identifier code"))
+            let knownVenue = await harness.send(
+                .post, "/api/enterprise/compliance/check-trade", headers: owner,
+                json:
+                    #"{"accountId":"\#(id)","symbol":"ETH/BTC","side":"buy","quantity":1,"price":0.05,"venue":"xnas"}"#)
+            #expect(knownVenue.status.code == 200, "\(Self.text(knownVenue))")
         }
     }
 

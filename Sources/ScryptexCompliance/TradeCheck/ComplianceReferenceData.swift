@@ -160,13 +160,16 @@ public struct ComplianceReferenceData: Sendable {
         guard let venue else { return nil }
         let mic = venue.uppercased()
         let known = try await transaction.query("SELECT 1 AS known FROM trading_venues WHERE mic = \(mic)")
-        guard !known.isEmpty else {
-            throw ServiceError(
-                .invalidInput,
-                "field '\(field)': '\(venue)' is not a known market identifier code (ISO 10383); use XOFF off venue, or register the venue at /api/enterprise/compliance/venues"
-            )
-        }
+        guard !known.isEmpty else { throw unknownVenue(venue, field: field) }
         return mic
+    }
+
+    /// The refusal of a venue that is not a MIC the tenant knows.
+    static func unknownVenue(_ venue: String, field: String = "venue") -> ServiceError {
+        ServiceError(
+            .invalidInput,
+            "field '\(field)': '\(venue)' is not a known market identifier code (ISO 10383); use XOFF off venue, or register the venue at /api/enterprise/compliance/venues"
+        )
     }
 
     private func requireInstrument(_ symbol: String, in transaction: PostgresTransaction) async throws {

@@ -17,8 +17,10 @@ public struct TradeCheckService: Sendable {
         _ request: TradeCheckRequest, screener: SanctionsScreener, audit: any AuditSink, actor: String,
         in transaction: PostgresTransaction
     ) async throws -> (id: UUID, decision: TradeDecision) {
+        // The venue is checked in the context's round trip (`loadContext`): no query of its own
+        // on this hot path.
         var request = request
-        request.venue = try await ComplianceReferenceData.venueMIC(request.venue, in: transaction)
+        request.venue = request.venue?.uppercased()
         let instrument = try await Self.instrument(request.symbol, in: transaction)
         let side = try TradeCheckRules.validate(request, instrument: instrument)
         var context = try await loadContext(for: request, side: side, in: transaction)
@@ -104,9 +106,13 @@ public struct TradeCheckService: Sendable {
               (SELECT price FROM market_prices WHERE symbol = \(quote + "/USD") AND as_of <= now()
                  ORDER BY as_of DESC LIMIT 1)::text AS quote_market,
               (SELECT extract(epoch FROM now() - as_of)::bigint FROM market_prices
-                 WHERE symbol = \(quote + "/USD") AND as_of <= now() ORDER BY as_of DESC LIMIT 1) AS quote_market_age
+                 WHERE symbol = \(quote + "/USD") AND as_of <= now() ORDER BY as_of DESC LIMIT 1) AS quote_market_age,
+              (SELECT mic FROM trading_venues WHERE mic = \(request.venue)) AS venue_mic
             """
         ).firstRow
+        if let venue = request.venue, try figures.decode("venue_mic", as: String?.self) == nil {
+            throw ComplianceReferenceData.unknownVenue(venue)
+        }
         // The account family: everything under the same top-level account.
         let family = try await transaction.query(
             """
