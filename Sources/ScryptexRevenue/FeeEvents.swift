@@ -199,7 +199,8 @@ public struct FeeEventIngestion: Sendable {
             firstIndex[identity] = index
             let occurred = RevenueMonth.of(item.event.occurredAt)
             let booked = partner.bookingMonth(for: occurred)
-            if let planCurrency = partner.planCurrency(in: booked), planCurrency != currencies[index].code {
+            let planCurrency = partner.planCurrency(in: booked)
+            if let planCurrency, planCurrency != currencies[index].code {
                 throw named(
                     index,
                     ServiceError(
@@ -208,7 +209,7 @@ public struct FeeEventIngestion: Sendable {
                     ))
             }
             // Without a plan yet, a month still has one currency: its first event's.
-            if partner.planCurrency(in: booked) == nil {
+            if planCurrency == nil {
                 let month = PartnerMonth(partner: item.partner, period: booked)
                 if let other = unplanned[month], other != currencies[index].code {
                     throw named(

@@ -63,6 +63,29 @@ public struct DomainVerification: Sendable {
             ? .verified : .pending
     }
 
+    /// A domain's state as last recorded and, while it is unproven, the record to publish.
+    /// - Throws: `ServiceError.notFound` for a domain no tenant has.
+    public static func status(of hostname: String, from database: some PostgresQuerying) async throws -> Outcome {
+        guard
+            let row = try await database.query(
+                """
+                SELECT verification_token, verification_state, certificate_state, verification_error
+                FROM platform.tenant_domains WHERE hostname = \(hostname)
+                """, timeout: nil
+            ).first
+        else { throw ServiceError(.notFound, "no tenant has the domain '\(hostname)'") }
+        let recorded = State(rawValue: try row.decode("verification_state", as: String.self)) ?? .pending
+        let issued = try row.decode("certificate_state", as: String.self) == "issued"
+        let state: State = recorded == .verified && issued ? .active : recorded
+        return Outcome(
+            hostname: hostname, state: state,
+            challenge: recorded == .verified
+                ? nil
+                : Challenge(
+                    recordName: recordName(for: hostname), value: try row.decode("verification_token", as: String.self)),
+            error: try row.decode("verification_error", as: String?.self))
+    }
+
     /// Checks one custom domain of `tenant` and records the outcome; the hosts reload their
     /// directory when it changed the domain's state.
     /// - Throws: `ServiceError.notFound` when the tenant has no such custom domain.

@@ -485,6 +485,37 @@ struct RegulatoryReportTests {
         }
     }
 
+    /// A holding worth more than EDGAR's 16 digits fails the report, naming it (it became 0).
+    @Test func aValueBeyondSixteenDigitsFailsTheFilingNamingIt() async throws {
+        try await RouteHarness.with { harness in
+            let owner = [("Authorization", "Bearer " + (try await harness.apiKey(roles: ["owner"])))]
+            let created = await harness.send(
+                .post, "/api/enterprise/accounts", headers: owner,
+                json:
+                    #"{"accountName":"Huge","accountType":"asset_manager","legalName":"Huge LLC","jurisdiction":"US","regulatoryIdentifiers":{"cik":"0009998887"}}"#
+            )
+            let account = try #require(Self.json(created)["id"] as? String)
+            _ = await harness.send(
+                .put, "/api/enterprise/accounts/\(account)/compliance/form-13f", headers: owner,
+                json: #"{"investmentDiscretion":"SOLE","votingAuthority":"sole"}"#)
+            _ = await harness.send(
+                .post, "/api/enterprise/compliance/instruments", headers: owner,
+                json:
+                    #"{"symbol":"MSFT/USD","priceDecimals":2,"quantityDecimals":0,"is13FSecurity":true,"cusip":"594918104","issuerName":"MICROSOFT CORP","titleOfClass":"COM"}"#
+            )
+            // 10^15 shares at 100: 10^17 dollars.
+            let booked = await harness.send(
+                .post, "/api/enterprise/trades", headers: owner,
+                json:
+                    #"{"accountId":"\#(account)","symbol":"MSFT/USD","side":"buy","quantity":1000000000000000,"price":100,"executedAt":"2026-05-12T15:00:00Z"}"#
+            )
+            #expect(booked.status.code == 201, "\(String(decoding: booked.body, as: UTF8.self))")
+            let error = try await Self.failure(
+                "form_13f", period: "2026-Q2", account: account, harness: harness, headers: owner)
+            #expect(error.contains("the value of 594918104") && error.contains("16 digits"), "\(error)")
+        }
+    }
+
     /// Issue 17: a day's RTS 22 file for an EEA firm — buyer and seller from the CCP's and the
     /// counterparty's LEIs (INTC only for an aggregated order), capacity, short selling, decision
     /// maker and executing person from the trade, an amendment as a cancellation and a new report,

@@ -174,25 +174,13 @@ public struct AdminRoutes: RouteCollection {
             try await TenantChangeFeed.announce(slug.value, in: transaction)
         }
         // Served once its owner proves control of it: the TXT record to publish.
-        let token = try await pool.query(
-            "SELECT verification_token, verification_state FROM platform.tenant_domains WHERE hostname = \(hostname)"
-        ).firstRow
         struct Added: Encodable {
             var tenant: TenantSummary
             var domain: DomainVerification.Outcome
         }
-        let state =
-            DomainVerification.State(rawValue: try token.decode("verification_state", as: String.self)) ?? .pending
         return try .json(
             encoding: Added(
-                tenant: try await summary(slug),
-                domain: .init(
-                    hostname: hostname, state: state,
-                    challenge: state == .pending
-                        ? .init(
-                            recordName: DomainVerification.recordName(for: hostname),
-                            value: try token.decode("verification_token", as: String.self)) : nil,
-                    error: nil)),
+                tenant: try await summary(slug), domain: try await DomainVerification.status(of: hostname, from: pool)),
             status: .created)
     }
 

@@ -536,21 +536,31 @@ public struct RegulatoryReportService: Sendable {
             lines[key]!.voting[profile.votingAuthority] = try (lines[key]!.voting[profile.votingAuthority] ?? .zero)
                 .adding(shares, figure: "the shares of \(cusip)")
         }
-        func whole(_ value: ExactDecimal?) -> Int64 {
-            Int64((value ?? .zero).rounded(toScale: 0, rule: .halfEven).description) ?? 0
+        // EDGAR's integers have at most 16 digits: a figure beyond fails the report, naming it,
+        // instead of becoming 0 (a failed conversion) or trapping on the total.
+        func whole(_ value: ExactDecimal?, _ figure: @autoclosure () -> String) throws -> Int64 {
+            let rounded = (value ?? .zero).rounded(toScale: 0, rule: .halfEven)
+            guard let integer = Int64(rounded.description), integer < 10_000_000_000_000_000 else {
+                throw ServiceError(
+                    .invalidInput, "\(figure()) is \(rounded), beyond the 16 digits Form 13F takes")
+            }
+            return integer
         }
         var holdings: [Form13FHolding] = []
         var total: Int64 = 0
         for key in order {
             guard let line = lines[key] else { continue }
-            let dollars = whole(line.dollars)
+            let dollars = try whole(line.dollars, "the value of \(line.cusip)")
             holdings.append(
                 Form13FHolding(
                     nameOfIssuer: line.issuer, titleOfClass: line.title, cusip: line.cusip, value: dollars,
-                    shares: whole(line.shares), putCall: line.putCall, investmentDiscretion: line.discretion,
-                    votingSole: whole(line.voting[.sole]), votingShared: whole(line.voting[.shared]),
-                    votingNone: whole(line.voting[.none])))
-            total += dollars
+                    shares: try whole(line.shares, "the shares of \(line.cusip)"), putCall: line.putCall,
+                    investmentDiscretion: line.discretion,
+                    votingSole: try whole(line.voting[.sole], "the shares of \(line.cusip)"),
+                    votingShared: try whole(line.voting[.shared], "the shares of \(line.cusip)"),
+                    votingNone: try whole(line.voting[.none], "the shares of \(line.cusip)")))
+            total = try whole(
+                ExactDecimal(significand: Int128(total) + Int128(dollars), scale: 0), "the table's total value")
         }
         return (holdings, total, cik, accounts.count)
     }
