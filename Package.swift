@@ -66,6 +66,12 @@ let package = Package(
             dependencies: ["ScryptexCore", "ScryptexPostgres", "ScryptexTenancy"],
             swiftSettings: strictSettings
         ),
+        // KYC provider adapters (Onfido, Sumsub, Jumio) behind the institutional module's protocol.
+        .target(
+            name: "ScryptexKYC",
+            dependencies: ["ScryptexCore", "ScryptexCrypto", "ScryptexHTTP", "ScryptexInstitutional"],
+            swiftSettings: strictSettings
+        ),
         // The compliance engine: sanctions screening, pre-trade checks, AML monitoring, reports.
         .target(
             name: "ScryptexCompliance",
@@ -129,7 +135,8 @@ let package = Package(
                 "ScryptexACME", "ScryptexAPI", "ScryptexCore", "ScryptexCrypto", "ScryptexEventLoops",
                 "ScryptexPostgres",
                 "ScryptexEmbeddedPostgres",
-                "ScryptexHTTP", "ScryptexCompliance", "ScryptexIdentity", "ScryptexInstitutional", "ScryptexRevenue",
+                "ScryptexHTTP", "ScryptexCompliance", "ScryptexIdentity", "ScryptexInstitutional", "ScryptexKYC",
+                "ScryptexRevenue",
                 "ScryptexSchemaHistory", "ScryptexTemplates", "ScryptexTenancy", "ScryptexWhiteLabel",
             ],
             swiftSettings: strictSettings
@@ -158,7 +165,9 @@ let package = Package(
         // Test support: a real PostgreSQL for every test, one database per test.
         .target(
             name: "ScryptexTestSupport",
-            dependencies: ["ScryptexCore", "ScryptexCrypto", "ScryptexPostgres", "ScryptexEmbeddedPostgres"],
+            dependencies: [
+                "ScryptexCore", "ScryptexCrypto", "ScryptexHTTP", "ScryptexPostgres", "ScryptexEmbeddedPostgres",
+            ],
             swiftSettings: strictSettings
         ),
 
@@ -171,6 +180,14 @@ let package = Package(
             name: "ScryptexIdentityTests",
             dependencies: [
                 "ScryptexIdentity", "ScryptexCore", "ScryptexCrypto", "ScryptexTenancy", "ScryptexTestSupport",
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ScryptexKYCTests",
+            dependencies: [
+                "ScryptexCore", "ScryptexCrypto", "ScryptexHTTP", "ScryptexInstitutional", "ScryptexKYC",
+                "ScryptexTestSupport",
             ],
             swiftSettings: strictSettings
         ),

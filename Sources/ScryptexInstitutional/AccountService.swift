@@ -225,21 +225,88 @@ public struct AccountService: Sendable {
 
     // MARK: - KYC
 
-    /// Sends the account to the KYC provider: `pending` (or `rejected`) → `in_review`.
+    /// Sends the account to the KYC provider: `pending` (or `rejected`) → `in_review`, in one
+    /// transaction. For a provider across the network use ``accountReadyForReview(_:in:)``, the
+    /// provider, then ``recordSubmission(_:of:actor:audit:in:)``, so that no transaction waits on
+    /// the provider.
     /// - Parameter actor: Who submits (the audit trail's name for the principal): the one person
     ///   who may not approve the account afterwards.
     public func submitForReview(
-        _ id: UUID, actor: String, audit: any AuditSink, in transaction: PostgresTransaction
+        _ id: UUID, notificationURL: String = "", actor: String, audit: any AuditSink,
+        in transaction: PostgresTransaction
+    ) async throws -> InstitutionalAccount {
+        let account = try await accountReadyForReview(id, in: transaction)
+        let submission = try await kycProvider.submit(account, notificationURL: notificationURL)
+        return try await recordSubmission(submission, of: id, actor: actor, audit: audit, in: transaction)
+    }
+
+    /// The account, when its KYC can go to review now; `.conflict` naming its state otherwise.
+    public func accountReadyForReview(
+        _ id: UUID, in transaction: PostgresTransaction
     ) async throws
         -> InstitutionalAccount
     {
-        let account = try await account(id, in: transaction, forUpdate: true)
-        let submission = try await kycProvider.submit(account)
+        let account = try await account(id, in: transaction)
+        guard account.kycStatus.allowedNext.contains(.inReview) else {
+            throw ServiceError(
+                .conflict,
+                "field 'status': KYC cannot go from \(account.kycStatus.rawValue) to in_review; only a pending, rejected or suspended account is submitted"
+            )
+        }
+        return account
+    }
+
+    /// Records what the provider opened for the account and puts the account in review (the
+    /// state is checked again under the row's lock: a concurrent submission loses with 409).
+    public func recordSubmission(
+        _ submission: KYCSubmission, of id: UUID, actor: String, audit: any AuditSink,
+        in transaction: PostgresTransaction
+    ) async throws -> InstitutionalAccount {
+        _ = try await account(id, in: transaction, forUpdate: true)
         try await transaction.execute(
             "UPDATE institutional_accounts SET kyc_provider = \(kycProvider.name), kyc_reference = \(submission.reference) WHERE id = \(id)"
         )
         return try await transition(
-            id, to: .inReview, reason: "submitted to \(kycProvider.name)", actor: actor, audit: audit, in: transaction)
+            id, to: .inReview, reason: "submitted to \(kycProvider.name) as \(submission.reference)", actor: actor,
+            audit: audit, in: transaction)
+    }
+
+    /// Applies what the provider decided: its approval or rejection moves the account out of
+    /// review (the provider acting as the second pair of eyes, under its own name); "needs
+    /// review" is recorded for the compliance officers, who decide. An outcome for an account
+    /// no longer in review (a repeated notification) changes nothing.
+    /// - Throws: `.notFound` when no account of this tenant was submitted under that reference.
+    public func applyOutcome(
+        _ outcome: KYCOutcome, audit: any AuditSink, in transaction: PostgresTransaction
+    )
+        async throws -> InstitutionalAccount
+    {
+        guard
+            let id = try await transaction.query(
+                """
+                SELECT id FROM institutional_accounts
+                WHERE kyc_provider = \(kycProvider.name) AND kyc_reference = \(outcome.reference)
+                FOR UPDATE
+                """
+            ).first?.decode("id", as: UUID.self)
+        else {
+            throw ServiceError(
+                .notFound, "no account here was submitted to \(kycProvider.name) as '\(outcome.reference)'")
+        }
+        let account = try await account(id, in: transaction)
+        guard account.kycStatus == .inReview else { return account }
+        let actor = "kyc-provider:\(kycProvider.name)"
+        switch outcome.decision {
+        case .approved, .rejected:
+            return try await transition(
+                id, to: outcome.decision == .approved ? .approved : .rejected,
+                reason: "\(kycProvider.name): \(outcome.detail)", actor: actor, audit: audit, in: transaction)
+        case .review:
+            try await audit.record(
+                "kyc.provider_review", objectType: "institutional_account", objectID: id.uuidString.lowercased(),
+                accountID: id, details: ["provider": kycProvider.name, "detail": outcome.detail], in: transaction)
+            return account
+        }
     }
 
     /// Moves the KYC state along an allowed edge, recording who and why. An approval needs a
@@ -428,16 +495,59 @@ extension Int128 {
 
 /// A KYC provider. The service sends an account for review; decisions come back through
 /// `AccountService.transition` (from the provider's callback, or a compliance officer).
+/// Where accounts go for KYC (`INSTITUTIONAL_KYC_PROVIDER`): the provider opens a verification
+/// and later reports its outcome in a notification that it signs (or that is checked with it).
 public protocol KYCProvider: Sendable {
     var name: String { get }
-    func submit(_ account: InstitutionalAccount) async throws -> KYCSubmission
+
+    /// Opens a verification of the account.
+    /// - Parameter notificationURL: Where this tenant receives the provider's notifications,
+    ///   for a provider that takes one per verification.
+    func submit(_ account: InstitutionalAccount, notificationURL: String) async throws -> KYCSubmission
+
+    /// Authenticates a notification and reads the outcome it reports; nil for one that reports
+    /// none (progress). Throws `.unauthenticated` when it is not the provider's.
+    func outcome(of notification: KYCNotification) async throws -> KYCOutcome?
 }
 
-public struct KYCSubmission: Sendable {
+public struct KYCSubmission: Sendable, Equatable {
+    /// The provider's identifier of the verification; its notifications name it.
     public var reference: String
 
     public init(reference: String) {
         self.reference = reference
+    }
+}
+
+/// A notification as it arrived: the exact body (signatures cover its bytes) and the headers.
+public struct KYCNotification: Sendable {
+    public var body: [UInt8]
+    /// The first value of a header, its name in any case.
+    public var header: @Sendable (String) -> String?
+
+    public init(body: [UInt8], header: @escaping @Sendable (String) -> String?) {
+        self.body = body
+        self.header = header
+    }
+}
+
+/// A provider's verdict on one verification.
+public struct KYCOutcome: Sendable, Equatable {
+    public enum Decision: String, Sendable {
+        case approved, rejected
+        /// The provider could not decide; a compliance officer does.
+        case review
+    }
+
+    public var reference: String
+    public var decision: Decision
+    /// The provider's own words (its status, labels), kept with the decision.
+    public var detail: String
+
+    public init(reference: String, decision: Decision, detail: String) {
+        self.reference = reference
+        self.decision = decision
+        self.detail = detail
     }
 }
 
@@ -447,8 +557,15 @@ public struct ManualKYCProvider: KYCProvider {
     public init() {}
     public var name: String { "manual" }
 
-    public func submit(_ account: InstitutionalAccount) async throws -> KYCSubmission {
+    public func submit(_ account: InstitutionalAccount, notificationURL: String) async throws -> KYCSubmission {
         KYCSubmission(reference: "manual-" + account.id.uuidString.lowercased())
+    }
+
+    public func outcome(of notification: KYCNotification) async throws -> KYCOutcome? {
+        throw ServiceError(
+            .notFound,
+            "this platform reviews KYC manually (INSTITUTIONAL_KYC_PROVIDER=manual); it takes no provider notifications"
+        )
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import ScryptexCrypto
+import ScryptexTestSupport
 import Testing
 
 @testable import ScryptexHTTP

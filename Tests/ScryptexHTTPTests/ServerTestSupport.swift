@@ -132,32 +132,3 @@ func runClient(_ executable: String, _ arguments: [String]) async throws -> (sta
     let status = await process.waitForExit(timeout: .seconds(20))
     return (status, process.output)
 }
-
-/// A CA and certificates for test domains, written to a temporary folder.
-struct TestCertificates {
-    let folder: String
-    let authority: CertificateAndKey
-    var caFile: String { folder + "/ca.pem" }
-
-    init() throws {
-        folder = "/tmp/scryptex-tls-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        authority = try CertificateFactory.makeAuthority(commonName: "Scryptex Test CA")
-        try authority.certificatePEM.write(toFile: caFile, atomically: true, encoding: .utf8)
-    }
-
-    func server(_ domains: [String], keyType: CertificateFactory.KeyType = .ecdsaP256) throws -> CertificateAndKey {
-        try CertificateFactory.makeServerCertificate(domains: domains, signedBy: authority, keyType: keyType)
-    }
-
-    /// A store whose default certificate (served for any name) is one for `domains`.
-    func storeWithDefault(_ domains: [String]) throws -> (store: CertificateStore, certificate: CertificateAndKey) {
-        let certificate = try server(domains)
-        let store = try CertificateStore(unknownNamePolicy: .defaultCertificate)
-        try store.setDefaultCertificate(
-            certificateChainPEM: certificate.certificatePEM, privateKeyPEM: certificate.privateKeyPEM)
-        return (store, certificate)
-    }
-
-    func remove() { try? FileManager.default.removeItem(atPath: folder) }
-}

@@ -20,6 +20,7 @@ extension HTTPProblem {
         case .disabled: self.init(.forbidden, type: .featureDisabled, detail: error.message)
         case .corrupt:
             self.init(.internalServerError, type: .internalError, detail: "stored data could not be read")
+        case .upstreamFailed: self.init(.badGateway, type: .upstreamFailed, detail: error.message)
         }
     }
 

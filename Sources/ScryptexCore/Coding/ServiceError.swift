@@ -21,6 +21,9 @@ public struct ServiceError: Error, Sendable, Equatable, CustomStringConvertible 
         case disabled
         /// Stored data could not be read back (a bug or tampering); the message is not for callers.
         case corrupt
+        /// A service across the network that this one relies on (a KYC provider) failed or
+        /// refused; the message names it and what it answered.
+        case upstreamFailed
     }
 
     public var code: Code

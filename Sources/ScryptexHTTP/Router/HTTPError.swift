@@ -122,6 +122,8 @@ public struct ProblemType: Hashable, Sendable, CustomStringConvertible {
     public static let tenantUnavailable = ProblemType("tenant-unavailable")
     /// The database cannot be reached or is overloaded (503, with `Retry-After`).
     public static let databaseUnavailable = ProblemType("database-unavailable")
+    /// A service across the network the request relies on (a KYC provider) failed (502).
+    public static let upstreamFailed = ProblemType("upstream-failed")
     /// Something the request needs is not ready yet: the host (503 on /readyz) or a report (409).
     public static let notReady = ProblemType("not-ready")
     /// An unexpected failure; the detail says nothing more (500).
