@@ -156,7 +156,7 @@ let package = Package(
             name: "scryptex-bench",
             dependencies: [
                 "ScryptexApp", "ScryptexCommandLine", "ScryptexCompliance", "ScryptexCore", "ScryptexEmbeddedPostgres",
-                "ScryptexInstitutional",
+                "ScryptexInstitutional", "ScryptexKYC",
                 "ScryptexPostgres", "ScryptexRevenue", "ScryptexTenancy", "ScryptexTestSupport",
             ],
             swiftSettings: strictSettings

@@ -9,6 +9,7 @@ import ScryptexEventLoops
 import ScryptexHTTP
 import ScryptexIdentity
 import ScryptexInstitutional
+import ScryptexKYC
 import ScryptexPostgres
 import ScryptexTemplates
 import ScryptexTenancy
@@ -441,7 +442,8 @@ extension HostService {
         routes.add(
             InstitutionalRoutes(
                 defaultJurisdiction: configuration.defaultJurisdiction, services: services,
-                screening: KYCSanctionsScreening(registry: registry, monitoring: MonitoringService())))
+                screening: KYCSanctionsScreening(registry: registry, monitoring: MonitoringService()),
+                kycProvider: configuration.kyc?.makeProvider() ?? ManualKYCProvider()))
         routes.add(
             ComplianceRoutes(
                 monitoringEnabled: configuration.complianceMonitoringEnabled, rules: configuration.tradeCheckRules,

@@ -31,8 +31,12 @@ public struct JumioKYCProvider: KYCProvider {
     func accessToken() async throws -> String {
         if let cached = tokens.current.withLock({ $0 }), cached.expires > Date() { return cached.token }
         struct Token: Decodable {
-            var access_token: String
-            var expires_in: Int?
+            var accessToken: String
+            var expiresIn: Int?
+            enum CodingKeys: String, CodingKey {
+                case accessToken = "access_token"
+                case expiresIn = "expires_in"
+            }
         }
         let credentials = Data("\(settings.apiToken):\(settings.apiSecret)".utf8).base64EncodedString()
         let token = try await api.send(
@@ -42,9 +46,9 @@ public struct JumioKYCProvider: KYCProvider {
                 ("Accept", "application/json"),
             ],
             body: Array("grant_type=client_credentials".utf8), answer: Token.self)
-        let lifetime = max(0, (token.expires_in ?? 3600) - 60)
-        tokens.current.withLock { $0 = (token.access_token, Date().addingTimeInterval(TimeInterval(lifetime))) }
-        return token.access_token
+        let lifetime = max(0, (token.expiresIn ?? 3600) - 60)
+        tokens.current.withLock { $0 = (token.accessToken, Date().addingTimeInterval(TimeInterval(lifetime))) }
+        return token.accessToken
     }
 
     func headers() async throws -> [(String, String)] {

@@ -6,7 +6,7 @@ public import ScryptexInstitutional
 /// `POST /api/webhooks/kyc`.
 public struct KYCProviderSettings: Sendable, Equatable {
     public enum Provider: String, Sendable, CaseIterable {
-        case onfido, sumsub, jumio
+        case jumio, onfido, sumsub
     }
 
     public var provider: Provider

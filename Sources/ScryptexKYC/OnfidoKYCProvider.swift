@@ -54,9 +54,13 @@ public struct OnfidoKYCProvider: KYCProvider {
                     var id: String
                     var status: String?
                 }
-                var resource_type: String
+                var resourceType: String
                 var action: String
                 var object: Object
+                enum CodingKeys: String, CodingKey {
+                    case resourceType = "resource_type"
+                    case action, object
+                }
             }
             var payload: Payload
         }
@@ -64,7 +68,7 @@ public struct OnfidoKYCProvider: KYCProvider {
             throw ServiceError(
                 .invalidInput, "the body is not an Onfido webhook event (payload.resource_type, action, object)")
         }
-        guard event.payload.resource_type == "workflow_run", event.payload.action == "workflow_run.completed" else {
+        guard event.payload.resourceType == "workflow_run", event.payload.action == "workflow_run.completed" else {
             return nil
         }
         let status = event.payload.object.status ?? ""

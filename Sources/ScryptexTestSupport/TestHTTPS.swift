@@ -1,5 +1,5 @@
-public import Foundation
-public import ScryptexCore
+import Foundation
+import ScryptexCore
 public import ScryptexCrypto
 public import ScryptexHTTP
 

@@ -1,5 +1,6 @@
 import ScryptexApp
 import ScryptexCore
+import ScryptexKYC
 import Testing
 
 @Suite("Configuration")
@@ -20,27 +21,62 @@ struct ConfigurationTests {
         #expect(configuration.fallbacks.isEmpty)
     }
 
+    static let specificationExample = [
+        "ENABLE_ENTERPRISE_FEATURES": "true", "INSTITUTIONAL_KYC_PROVIDER": "jumio",
+        "COMPLIANCE_MONITORING": "enabled",
+        "ML_TRAINING_ENABLED": "true", "MARKET_MAKING_ENABLED": "true", "DEFAULT_JURISDICTION": "US",
+        "REGULATORY_REPORTING_ENABLED": "true", "AUDIT_RETENTION_DAYS": "2555",
+        "ML_MODEL_STORAGE_PATH": "/data/models",
+        "BACKTESTING_DATA_SOURCE": "alpha_vantage", "TRAINING_COMPUTE_TIER": "gpu", "WHITE_LABEL_ENABLED": "true",
+        "CUSTOM_DOMAIN_SUPPORT": "true", "PARTNER_REVENUE_SHARE_DEFAULT": "20", "BI_REPORTS_ENABLED": "true",
+        "EXECUTIVE_DASHBOARD_REFRESH": "300", "REPORT_GENERATION_TIMEOUT": "3600",
+    ]
+
     @Test func readsTheSpecificationsExampleEnvironment() throws {
-        let configuration = try Configuration(environment: [
-            "ENABLE_ENTERPRISE_FEATURES": "true", "INSTITUTIONAL_KYC_PROVIDER": "jumio",
-            "COMPLIANCE_MONITORING": "enabled",
-            "ML_TRAINING_ENABLED": "true", "MARKET_MAKING_ENABLED": "true", "DEFAULT_JURISDICTION": "US",
-            "REGULATORY_REPORTING_ENABLED": "true", "AUDIT_RETENTION_DAYS": "2555",
-            "ML_MODEL_STORAGE_PATH": "/data/models",
-            "BACKTESTING_DATA_SOURCE": "alpha_vantage", "TRAINING_COMPUTE_TIER": "gpu", "WHITE_LABEL_ENABLED": "true",
-            "CUSTOM_DOMAIN_SUPPORT": "true", "PARTNER_REVENUE_SHARE_DEFAULT": "20", "BI_REPORTS_ENABLED": "true",
-            "EXECUTIVE_DASHBOARD_REFRESH": "300", "REPORT_GENERATION_TIMEOUT": "3600",
-        ])
+        let jumio = [
+            "KYC_PROVIDER_API_TOKEN": "client-id", "KYC_PROVIDER_API_SECRET": "client-secret",
+            "KYC_PROVIDER_WORKFLOW": "10013",
+        ]
+        let configuration = try Configuration(
+            environment: Self.specificationExample.merging(jumio) { $1 })
         #expect(configuration.mlModelStoragePath == "/data/models")
+        #expect(configuration.kycProvider == "jumio")
+        #expect(
+            configuration.kyc
+                == KYCProviderSettings(
+                    provider: .jumio, apiToken: "client-id", apiSecret: "client-secret", workflow: "10013"))
+        #expect(configuration.kyc?.apiURL == "https://account.amer-1.jumio.ai")
         // Network and GPU choices fall back to local ones, each with a stated reason.
-        #expect(configuration.kycProvider == "manual")
         #expect(configuration.backtestingDataSource == "local")
         #expect(configuration.trainingComputeTier == "cpu")
-        #expect(configuration.fallbacks.count == 3)
-        #expect(configuration.fallbacks.contains { $0.contains("INSTITUTIONAL_KYC_PROVIDER=jumio") })
+        #expect(configuration.fallbacks.count == 2)
         #expect(configuration.fallbacks.contains { $0.contains("TRAINING_COMPUTE_TIER=gpu") })
         let withGPU = try Configuration(environment: ["TRAINING_COMPUTE_TIER": "gpu"], hasGPU: true)
         #expect(withGPU.trainingComputeTier == "gpu")
+        // Secrets never show in `scryptex config`.
+        let shown = configuration.effectiveSettings.map { "\($0.name)=\($0.value)" }.joined(separator: "\n")
+        #expect(!shown.contains("client-secret") && !shown.contains("client-id"))
+        #expect(shown.contains("KYC_PROVIDER_API_SECRET=(set)"))
+    }
+
+    /// Issue 18: a provider without its credentials is refused at start-up, each missing variable
+    /// named (it used to fall back to manual review while the setting said otherwise).
+    @Test func aKYCProviderWithoutItsCredentialsIsRefusedNamingEachVariable() throws {
+        let error = #expect(throws: ConfigurationError.self) {
+            try Configuration(environment: Self.specificationExample)
+        }
+        #expect(
+            Set(error?.problems.map(\.variable) ?? [])
+                == ["KYC_PROVIDER_API_TOKEN", "KYC_PROVIDER_API_SECRET", "KYC_PROVIDER_WORKFLOW"])
+        #expect(error?.description.contains("INSTITUTIONAL_KYC_PROVIDER=jumio needs it") == true)
+        let sumsub = #expect(throws: ConfigurationError.self) {
+            try Configuration(environment: [
+                "INSTITUTIONAL_KYC_PROVIDER": "sumsub", "KYC_PROVIDER_API_TOKEN": "t", "KYC_PROVIDER_WORKFLOW": "level",
+                "KYC_PROVIDER_API_SECRET": "a-secret-value", "KYC_PROVIDER_URL": "http://api.sumsub.com",
+            ])
+        }
+        #expect(Set(sumsub?.problems.map(\.variable) ?? []) == ["KYC_PROVIDER_WEBHOOK_SECRET", "KYC_PROVIDER_URL"])
+        #expect(sumsub?.description.contains("a-secret-value") == false)
     }
 
     @Test(arguments: [

@@ -11,20 +11,30 @@ extension Keyring.TenantKeys: PersonalDataSealer {}
 /// `/api/enterprise/accounts…`: institutional accounts, limits and kill switch, KYC and team
 /// members.
 public struct InstitutionalRoutes: RouteCollection {
-    let accounts = AccountService(kycProvider: ManualKYCProvider())
+    let accounts: AccountService
     let defaultJurisdiction: String
     let identity: IdentityService
     let screening: (any KYCNameScreening)?
+    let pool: PostgresConnectionPool
 
     /// - Parameters:
     ///   - defaultJurisdiction: For accounts created without one (`DEFAULT_JURISDICTION`).
     ///   - screening: Screens the legal name and beneficial owners when an account is submitted
     ///     for KYC (the compliance module's sanctions screening).
-    public init(defaultJurisdiction: String, services: APIServices, screening: (any KYCNameScreening)? = nil) {
+    ///   - kycProvider: Where accounts go for KYC (`INSTITUTIONAL_KYC_PROVIDER`).
+    public init(
+        defaultJurisdiction: String, services: APIServices, screening: (any KYCNameScreening)? = nil,
+        kycProvider: any KYCProvider = ManualKYCProvider()
+    ) {
         self.defaultJurisdiction = defaultJurisdiction
         identity = services.identity
         self.screening = screening
+        pool = services.pool
+        accounts = AccountService(kycProvider: kycProvider)
     }
+
+    /// Where a tenant receives its KYC provider's notifications, on its own domain.
+    public static let notificationPath = "/api/webhooks/kyc"
 
     public func add(to routes: inout SecuredRoutes) {
         routes.group("/api/enterprise/accounts", as: TenantCall.self, feature: .institutional) { accounts in
@@ -40,6 +50,9 @@ public struct InstitutionalRoutes: RouteCollection {
             accounts.post(":id/kyc/beneficial-owners", .complianceManage, use: addBeneficialOwner)
             accounts.get(":id/kyc/documents", .complianceRead, use: documents)
             accounts.post(":id/kyc/documents", .complianceManage, use: addDocument)
+        }
+        routes.group(Self.notificationPath, as: PublicTenantCall.self, feature: .institutional) { webhooks in
+            webhooks.post(use: receiveProviderNotification)
         }
         routes.group("/api/enterprise/accounts/:id/members", as: TenantCall.self, feature: .institutional) {
             members in
@@ -116,9 +129,17 @@ public struct InstitutionalRoutes: RouteCollection {
     @Sendable func submitForReview(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
         let id = try call.accountID()
         let keys = try await call.keys()
+        // The provider is asked between two transactions, so none waits on the network; the
+        // second checks the state again under the row's lock.
+        let ready = try await call.scope.withTransaction(readOnly: true) {
+            try await accounts.accountReadyForReview(id, in: $0)
+        }
+        let host = request.headers.first("Host") ?? ""  // present: the tenant was resolved by it
+        let submission = try await accounts.kycProvider.submit(
+            ready, notificationURL: "https://\(host)\(Self.notificationPath)")
         let account = try await call.scope.withTransaction { transaction in
-            let account = try await accounts.submitForReview(
-                id, actor: call.principal.actor, audit: call.audit, in: transaction)
+            let account = try await accounts.recordSubmission(
+                submission, of: id, actor: call.principal.actor, audit: call.audit, in: transaction)
             // The names are screened as they are submitted; a match raises an alert with it.
             if let screening {
                 try await screening.screen(
@@ -129,6 +150,35 @@ public struct InstitutionalRoutes: RouteCollection {
             return account
         }
         return try .json(encoding: account)
+    }
+
+    /// `POST /api/webhooks/kyc` on the tenant's domain: the provider's notification, checked by
+    /// the provider's adapter (its signature, or its API), applied to the account it names in
+    /// this tenant. 200 with the account's KYC state, or `{"ignored": …}` for a notification that
+    /// reports no outcome; 401 unsigned or forged; 404 for a reference no account here holds.
+    @Sendable func receiveProviderNotification(
+        _ request: HTTPRequest, _ call: PublicTenantCall
+    ) async throws
+        -> HTTPResponse
+    {
+        let headers = request.headers
+        let notification = KYCNotification(body: request.body) { headers.first($0) }
+        guard let outcome = try await accounts.kycProvider.outcome(of: notification) else {
+            return .json(#"{"ignored":"the notification reports no outcome"}"#)
+        }
+        let provider = accounts.kycProvider.name
+        let audit = TenantAuditSink(
+            schema: call.tenant.schema, actor: "kyc-provider:\(provider)", requestID: call.context.requestID)
+        let account = try await TenantScope(tenant: call.tenant, pool: pool).withTransaction {
+            try await accounts.applyOutcome(outcome, audit: audit, in: $0)
+        }
+        struct Applied: Encodable {
+            var accountId: UUID
+            var kycStatus: KYCStatus
+            var decision: String
+        }
+        return try .json(
+            encoding: Applied(accountId: account.id, kycStatus: account.kycStatus, decision: outcome.decision.rawValue))
     }
 
     @Sendable func decideKYC(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {

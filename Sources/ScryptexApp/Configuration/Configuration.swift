@@ -1,6 +1,7 @@
 import Foundation
 public import ScryptexCore
 public import ScryptexIdentity
+public import ScryptexKYC
 public import ScryptexPostgres
 
 /// The host's settings, read from the environment and validated at start-up.
@@ -12,6 +13,8 @@ public import ScryptexPostgres
 public struct Configuration: Sendable {
     public var enterpriseFeaturesEnabled = true
     public var kycProvider = "manual"
+    /// How the host reaches the KYC provider; nil for `manual` (local review).
+    public var kyc: KYCProviderSettings?
     public var complianceMonitoringEnabled = true
     public var mlTrainingEnabled = true
     public var marketMakingEnabled = true
@@ -123,14 +126,12 @@ public struct Configuration: Sendable {
         var reader = EnvironmentReader(environment: environment)
 
         enterpriseFeaturesEnabled = reader.boolean("ENABLE_ENTERPRISE_FEATURES", default: true)
-        let kyc = reader.choice(
-            "INSTITUTIONAL_KYC_PROVIDER", from: ["manual", "jumio", "onfido", "sumsub"], default: "manual")
-        if kyc != "manual" {
-            fallbacks.append(
-                "INSTITUTIONAL_KYC_PROVIDER=\(kyc) needs a network service this host does not reach; using the manual (local review) provider"
-            )
+        kycProvider = reader.choice(
+            "INSTITUTIONAL_KYC_PROVIDER", from: ["manual"] + KYCProviderSettings.Provider.allCases.map(\.rawValue),
+            default: "manual")
+        if let provider = KYCProviderSettings.Provider(rawValue: kycProvider) {
+            kyc = reader.kycSettings(provider)
         }
-        kycProvider = "manual"
         complianceMonitoringEnabled =
             reader.choice("COMPLIANCE_MONITORING", from: ["enabled", "disabled"], default: "enabled") == "enabled"
         mlTrainingEnabled = reader.boolean("ML_TRAINING_ENABLED", default: true)
@@ -314,6 +315,21 @@ public struct Configuration: Sendable {
         let rows: [(String, String)] = [
             ("ENABLE_ENTERPRISE_FEATURES", String(enterpriseFeaturesEnabled)),
             ("INSTITUTIONAL_KYC_PROVIDER", kycProvider),
+            ("KYC_PROVIDER_URL", kyc?.apiURL ?? "(unused: manual review)"),
+            ("KYC_PROVIDER_WORKFLOW", kyc?.workflow ?? "(unused: manual review)"),
+            (
+                "KYC_PROVIDER_API_TOKEN",
+                kyc.map { $0.apiToken.isEmpty ? "(unset)" : "(set)" } ?? "(unused: manual review)"
+            ),
+            (
+                "KYC_PROVIDER_API_SECRET",
+                kyc.map { $0.apiSecret.isEmpty ? "(unset)" : "(set)" } ?? "(unused: manual review)"
+            ),
+            (
+                "KYC_PROVIDER_WEBHOOK_SECRET",
+                kyc.map { $0.webhookSecret.isEmpty ? "(unset)" : "(set)" } ?? "(unused: manual review)"
+            ),
+            ("KYC_PROVIDER_CA_FILE", kyc?.trustedCertificatesFile ?? "(unset: the system's authorities)"),
             ("COMPLIANCE_MONITORING", complianceMonitoringEnabled ? "enabled" : "disabled"),
             ("ML_TRAINING_ENABLED", String(mlTrainingEnabled)),
             ("MARKET_MAKING_ENABLED", String(marketMakingEnabled)),
@@ -467,9 +483,57 @@ struct EnvironmentReader {
         }
     }
 
-    /// The value as shown in an error: a database URL's password is masked.
+    /// The settings of a KYC provider: its credentials and workflow are required (each missing
+    /// one is a problem naming it), its URLs default to the provider's own and must be https.
+    mutating func kycSettings(_ provider: KYCProviderSettings.Provider) -> KYCProviderSettings {
+        let reason = "INSTITUTIONAL_KYC_PROVIDER=\(provider.rawValue) needs it"
+        func required(_ name: String, accepted: String, in reader: inout EnvironmentReader) -> String {
+            let value = reader.value(name, default: "", accepted: accepted) { $0.isEmpty ? nil : $0 }
+            if value.isEmpty && reader.environment[name] == nil {
+                reader.problems.append(.init(variable: name, value: "(unset)", accepted: accepted, reason: reason))
+            }
+            return value
+        }
+        func url(_ name: String, default defaultValue: String, in reader: inout EnvironmentReader) -> String {
+            reader.value(name, default: defaultValue, accepted: "an https URL such as \(defaultValue)") {
+                guard let url = URLComponents(string: $0), url.scheme == "https", url.host?.isEmpty == false,
+                    url.query == nil
+                else { return nil }
+                return $0.hasSuffix("/") ? String($0.dropLast()) : $0
+            }
+        }
+        let token = required("KYC_PROVIDER_API_TOKEN", accepted: "the provider's API token or client id", in: &self)
+        let workflow = required(
+            "KYC_PROVIDER_WORKFLOW",
+            accepted: "Onfido's workflow id, Sumsub's level name or Jumio's workflow definition key", in: &self)
+        let needed = KYCProviderSettings.requiredSecrets(provider)
+        let secret =
+            needed.contains("KYC_PROVIDER_API_SECRET")
+            ? required("KYC_PROVIDER_API_SECRET", accepted: "the provider's secret key or client secret", in: &self)
+            : ""
+        let webhookSecret =
+            needed.contains("KYC_PROVIDER_WEBHOOK_SECRET")
+            ? required(
+                "KYC_PROVIDER_WEBHOOK_SECRET", accepted: "the secret the provider signs webhooks with", in: &self)
+            : ""
+        let caFile = value("KYC_PROVIDER_CA_FILE", default: nil, accepted: "a readable PEM file") { path -> String? in
+            FileManager.default.isReadableFile(atPath: path) ? path : nil
+        }
+        return KYCProviderSettings(
+            provider: provider,
+            apiURL: url("KYC_PROVIDER_URL", default: KYCProviderSettings.defaultAPIURL(provider), in: &self),
+            authURL: url("KYC_PROVIDER_AUTH_URL", default: "https://auth.amer-1.jumio.ai", in: &self),
+            retrievalURL: url("KYC_PROVIDER_RETRIEVAL_URL", default: "https://retrieval.amer-1.jumio.ai", in: &self),
+            apiToken: token, apiSecret: secret, webhookSecret: webhookSecret, workflow: workflow,
+            trustedCertificatesFile: caFile)
+    }
+
+    /// The value as shown in an error: secrets are masked, and a database URL's password.
     static func shown(_ name: String, _ value: String) -> String {
         if name.hasPrefix("SCRYPTEX_MASTER_KEY") && name != "SCRYPTEX_MASTER_KEY_FILE" { return "***" }
+        if ["KYC_PROVIDER_API_TOKEN", "KYC_PROVIDER_API_SECRET", "KYC_PROVIDER_WEBHOOK_SECRET"].contains(name) {
+            return "***"
+        }
         guard name == "DATABASE_URL", let at = value.lastIndex(of: "@"), let scheme = value.range(of: "://"),
             let colon = value[scheme.upperBound..<at].firstIndex(of: ":")
         else { return value }
