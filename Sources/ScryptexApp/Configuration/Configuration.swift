@@ -130,7 +130,17 @@ public struct Configuration: Sendable {
             "INSTITUTIONAL_KYC_PROVIDER", from: ["manual"] + KYCProviderSettings.Provider.allCases.map(\.rawValue),
             default: "manual")
         if let provider = KYCProviderSettings.Provider(rawValue: kycProvider) {
-            kyc = reader.kycSettings(provider)
+            let (settings, missing) = reader.kycSettings(provider)
+            if missing.isEmpty {
+                kyc = settings
+            } else {
+                // The specification's example names a provider without credentials: it degrades
+                // to local review, said in the log, and `kycProvider` says what is in force.
+                fallbacks.append(
+                    "INSTITUTIONAL_KYC_PROVIDER=\(provider.rawValue) needs \(missing.joined(separator: ", ")), which \(missing.count == 1 ? "is" : "are") unset; using the manual (local review) provider"
+                )
+                kycProvider = "manual"
+            }
         }
         complianceMonitoringEnabled =
             reader.choice("COMPLIANCE_MONITORING", from: ["enabled", "disabled"], default: "enabled") == "enabled"
@@ -483,15 +493,13 @@ struct EnvironmentReader {
         }
     }
 
-    /// The settings of a KYC provider: its credentials and workflow are required (each missing
-    /// one is a problem naming it), its URLs default to the provider's own and must be https.
-    mutating func kycSettings(_ provider: KYCProviderSettings.Provider) -> KYCProviderSettings {
-        let reason = "INSTITUTIONAL_KYC_PROVIDER=\(provider.rawValue) needs it"
-        func required(_ name: String, accepted: String, in reader: inout EnvironmentReader) -> String {
-            let value = reader.value(name, default: "", accepted: accepted) { $0.isEmpty ? nil : $0 }
-            if value.isEmpty && reader.environment[name] == nil {
-                reader.problems.append(.init(variable: name, value: "(unset)", accepted: accepted, reason: reason))
-            }
+    /// The settings of a KYC provider and the required variables that are unset (its credentials
+    /// and workflow); its URLs default to the provider's own and must be https.
+    mutating func kycSettings(_ provider: KYCProviderSettings.Provider) -> (KYCProviderSettings, missing: [String]) {
+        var missing: [String] = []
+        func required(_ name: String, in reader: inout EnvironmentReader) -> String {
+            let value = reader.value(name, default: "", accepted: "a value") { $0.isEmpty ? nil : $0 }
+            if value.isEmpty { missing.append(name) }
             return value
         }
         func url(_ name: String, default defaultValue: String, in reader: inout EnvironmentReader) -> String {
@@ -502,30 +510,23 @@ struct EnvironmentReader {
                 return $0.hasSuffix("/") ? String($0.dropLast()) : $0
             }
         }
-        let token = required("KYC_PROVIDER_API_TOKEN", accepted: "the provider's API token or client id", in: &self)
-        let workflow = required(
-            "KYC_PROVIDER_WORKFLOW",
-            accepted: "Onfido's workflow id, Sumsub's level name or Jumio's workflow definition key", in: &self)
+        let token = required("KYC_PROVIDER_API_TOKEN", in: &self)
         let needed = KYCProviderSettings.requiredSecrets(provider)
-        let secret =
-            needed.contains("KYC_PROVIDER_API_SECRET")
-            ? required("KYC_PROVIDER_API_SECRET", accepted: "the provider's secret key or client secret", in: &self)
-            : ""
+        let secret = needed.contains("KYC_PROVIDER_API_SECRET") ? required("KYC_PROVIDER_API_SECRET", in: &self) : ""
         let webhookSecret =
-            needed.contains("KYC_PROVIDER_WEBHOOK_SECRET")
-            ? required(
-                "KYC_PROVIDER_WEBHOOK_SECRET", accepted: "the secret the provider signs webhooks with", in: &self)
-            : ""
+            needed.contains("KYC_PROVIDER_WEBHOOK_SECRET") ? required("KYC_PROVIDER_WEBHOOK_SECRET", in: &self) : ""
+        let workflow = required("KYC_PROVIDER_WORKFLOW", in: &self)
         let caFile = value("KYC_PROVIDER_CA_FILE", default: nil, accepted: "a readable PEM file") { path -> String? in
             FileManager.default.isReadableFile(atPath: path) ? path : nil
         }
-        return KYCProviderSettings(
+        let settings = KYCProviderSettings(
             provider: provider,
             apiURL: url("KYC_PROVIDER_URL", default: KYCProviderSettings.defaultAPIURL(provider), in: &self),
             authURL: url("KYC_PROVIDER_AUTH_URL", default: "https://auth.amer-1.jumio.ai", in: &self),
             retrievalURL: url("KYC_PROVIDER_RETRIEVAL_URL", default: "https://retrieval.amer-1.jumio.ai", in: &self),
             apiToken: token, apiSecret: secret, webhookSecret: webhookSecret, workflow: workflow,
             trustedCertificatesFile: caFile)
+        return (settings, missing)
     }
 
     /// The value as shown in an error: secrets are masked, and a database URL's password.
