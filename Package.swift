@@ -66,6 +66,13 @@ let package = Package(
             dependencies: ["ScryptexCore", "ScryptexPostgres", "ScryptexTenancy"],
             swiftSettings: strictSettings
         ),
+        // Market data: OHLCV bars (the platform's store and tenants' datasets), CSV import with a
+        // defect report, a synthetic market.
+        .target(
+            name: "ScryptexMarketData",
+            dependencies: ["ScryptexCore", "ScryptexPostgres"],
+            swiftSettings: strictSettings
+        ),
         // KYC provider adapters (Onfido, Sumsub, Jumio) behind the institutional module's protocol.
         .target(
             name: "ScryptexKYC",
@@ -136,7 +143,7 @@ let package = Package(
                 "ScryptexPostgres",
                 "ScryptexEmbeddedPostgres",
                 "ScryptexHTTP", "ScryptexCompliance", "ScryptexIdentity", "ScryptexInstitutional", "ScryptexKYC",
-                "ScryptexRevenue",
+                "ScryptexMarketData", "ScryptexRevenue",
                 "ScryptexSchemaHistory", "ScryptexTemplates", "ScryptexTenancy", "ScryptexWhiteLabel",
             ],
             swiftSettings: strictSettings
@@ -146,7 +153,8 @@ let package = Package(
             name: "ScryptexCommandLine",
             dependencies: [
                 "ScryptexAPI", "ScryptexApp", "ScryptexCompliance", "ScryptexCore", "ScryptexEmbeddedPostgres",
-                "ScryptexHTTP", "ScryptexIdentity", "ScryptexPostgres", "ScryptexRevenue", "ScryptexTenancy",
+                "ScryptexHTTP", "ScryptexIdentity", "ScryptexMarketData", "ScryptexPostgres", "ScryptexRevenue",
+                "ScryptexTenancy",
             ],
             swiftSettings: strictSettings
         ),
@@ -181,6 +189,11 @@ let package = Package(
             dependencies: [
                 "ScryptexIdentity", "ScryptexCore", "ScryptexCrypto", "ScryptexTenancy", "ScryptexTestSupport",
             ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ScryptexMarketDataTests",
+            dependencies: ["ScryptexCore", "ScryptexMarketData", "ScryptexPostgres", "ScryptexTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(
@@ -241,7 +254,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ScryptexSchemaHistoryTests",
-            dependencies: ["ScryptexPostgres", "ScryptexSchemaHistory"],
+            dependencies: ["ScryptexMarketData", "ScryptexPostgres", "ScryptexSchemaHistory"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -133,6 +133,13 @@ public struct ScryptexProgram: Sendable {
                     .command(RevenueIngestCommand.self), .command(RevenueCloseCommand.self),
                     .command(RevenueStatementCommand.self), .command(RevenueReconcileCommand.self),
                 ]),
+            .group(
+                name: "market-data",
+                summary: "The platform's market data: import CSV bars, generate a synthetic market, list.",
+                [
+                    .command(MarketDataImportCommand.self), .command(MarketDataGenerateCommand.self),
+                    .command(MarketDataListCommand.self),
+                ]),
             .command(ConfigCommand.self),
             .command(VersionCommand.self),
         ])

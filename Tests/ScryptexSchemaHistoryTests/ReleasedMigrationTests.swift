@@ -1,6 +1,7 @@
 import ScryptexCompliance
 import ScryptexIdentity
 import ScryptexInstitutional
+import ScryptexMarketData
 import ScryptexPostgres
 import ScryptexRevenue
 import ScryptexTenancy
@@ -89,6 +90,8 @@ struct ReleasedMigrationTests {
                 "70b86cdd7a32603ac52a59fb8a8709a2394008556bfbcd826dc5a55f3ecc0796",
             ]
         ),
+        (MarketDataMigrations.platform, ["84751993c0f115027ace5ce6443f1b30ac2b0b621aaa69eb83fede90625c2324"]),
+        (MarketDataMigrations.tenant, ["731144b61d02f90d510bdb023c62bdb791b01f32e2ee5f2d56d54f3e4ef15641"]),
     ]
 
     @Test func noReleasedMigrationChanged() {

@@ -1,6 +1,7 @@
 import ScryptexCompliance
 import ScryptexIdentity
 import ScryptexInstitutional
+import ScryptexMarketData
 public import ScryptexPostgres
 import ScryptexRevenue
 import ScryptexSchemaHistory
@@ -14,7 +15,7 @@ public enum SchemaPlans {
     public static let platform = MigrationPlan(
         [
             TenancyMigrations.platform, IdentityMigrations.platform, WhiteLabelMigrations.platform,
-            RevenueMigrations.platform, ComplianceMigrations.platform,
+            RevenueMigrations.platform, ComplianceMigrations.platform, MarketDataMigrations.platform,
         ],
         legacy: LegacySchema.platform)
 
@@ -23,7 +24,10 @@ public enum SchemaPlans {
     /// Identity's extension keeps each tenant's audit trail append-only for the tenant's role.
     public static let tenant = TenantSchemaPlan(
         MigrationPlan(
-            [IdentityMigrations.tenant, InstitutionalMigrations.tenant, ComplianceMigrations.tenant],
+            [
+                IdentityMigrations.tenant, InstitutionalMigrations.tenant, ComplianceMigrations.tenant,
+                MarketDataMigrations.tenant,
+            ],
             legacy: LegacySchema.tenant),
         extensions: [IdentityTenantSchemaExtension()],
         sealedColumns: SealedColumn.identity + InstitutionalMigrations.sealedColumns)
