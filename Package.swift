@@ -73,6 +73,13 @@ let package = Package(
             dependencies: ["ScryptexCore", "ScryptexPostgres"],
             swiftSettings: strictSettings
         ),
+        // Quant suite: strategies and the backtest engine, metrics, portfolio optimisation, risk
+        // and attribution.
+        .target(
+            name: "ScryptexQuant",
+            dependencies: ["ScryptexCore", "ScryptexMarketData", "ScryptexPostgres", "ScryptexInstitutional"],
+            swiftSettings: strictSettings
+        ),
         // KYC provider adapters (Onfido, Sumsub, Jumio) behind the institutional module's protocol.
         .target(
             name: "ScryptexKYC",
@@ -194,6 +201,14 @@ let package = Package(
         .testTarget(
             name: "ScryptexMarketDataTests",
             dependencies: ["ScryptexCore", "ScryptexMarketData", "ScryptexPostgres", "ScryptexTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ScryptexQuantTests",
+            dependencies: [
+                "ScryptexCore", "ScryptexMarketData", "ScryptexPostgres", "ScryptexQuant", "ScryptexTestSupport",
+            ],
+            exclude: ["Fixtures"],
             swiftSettings: strictSettings
         ),
         .testTarget(
