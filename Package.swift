@@ -137,8 +137,8 @@ let package = Package(
             name: "ScryptexAPI",
             dependencies: [
                 "ScryptexACME", "ScryptexCompliance", "ScryptexCore", "ScryptexCrypto", "ScryptexHTTP",
-                "ScryptexIdentity", "ScryptexInstitutional", "ScryptexPostgres", "ScryptexRevenue", "ScryptexTemplates",
-                "ScryptexTenancy", "ScryptexWhiteLabel",
+                "ScryptexIdentity", "ScryptexInstitutional", "ScryptexMarketData", "ScryptexPostgres", "ScryptexQuant",
+                "ScryptexRevenue", "ScryptexTemplates", "ScryptexTenancy", "ScryptexWhiteLabel",
             ],
             swiftSettings: strictSettings
         ),
@@ -150,7 +150,7 @@ let package = Package(
                 "ScryptexPostgres",
                 "ScryptexEmbeddedPostgres",
                 "ScryptexHTTP", "ScryptexCompliance", "ScryptexIdentity", "ScryptexInstitutional", "ScryptexKYC",
-                "ScryptexMarketData", "ScryptexRevenue",
+                "ScryptexMarketData", "ScryptexQuant", "ScryptexRevenue",
                 "ScryptexSchemaHistory", "ScryptexTemplates", "ScryptexTenancy", "ScryptexWhiteLabel",
             ],
             swiftSettings: strictSettings
@@ -269,7 +269,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ScryptexSchemaHistoryTests",
-            dependencies: ["ScryptexMarketData", "ScryptexPostgres", "ScryptexSchemaHistory"],
+            dependencies: ["ScryptexMarketData", "ScryptexPostgres", "ScryptexQuant", "ScryptexSchemaHistory"],
             swiftSettings: strictSettings
         ),
         .testTarget(

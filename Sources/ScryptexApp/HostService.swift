@@ -11,6 +11,7 @@ import ScryptexIdentity
 import ScryptexInstitutional
 import ScryptexKYC
 import ScryptexPostgres
+import ScryptexQuant
 import ScryptexTemplates
 import ScryptexTenancy
 import ScryptexWhiteLabel
@@ -459,6 +460,7 @@ extension HostService {
         routes.add(
             AdminRoutes(options: configuration.adminOptions, sealing: sealing, services: services))
         routes.add(WhiteLabelRoutes(instances: instances, enabled: configuration.whiteLabelEnabled))
+        routes.add(QuantRoutes(source: LocalMarketData()))
         routes.add(
             RevenueRoutes(
                 instances: instances, templates: templates, enabled: configuration.whiteLabelEnabled,
@@ -468,6 +470,9 @@ extension HostService {
 
     /// The handlers of every tenant job kind the host runs.
     static func jobHandlers(logger: Logger) -> [String: TenantJobQueue.Handler] {
-        [ReportRoutes.jobKind: ReportRoutes.jobHandler(logger: logger)]
+        [
+            ReportRoutes.jobKind: ReportRoutes.jobHandler(logger: logger),
+            QuantRoutes.jobKind: QuantRoutes.jobHandler(source: LocalMarketData()),
+        ]
     }
 }

@@ -153,3 +153,18 @@ public enum MarketSymbol {
         return symbol
     }
 }
+
+/// Times in requests: a date (`2018-04-18`, the whole day, UTC) or a date and time
+/// (`2018-04-18T12:00:00Z`).
+public enum MarketTime {
+    /// Seconds since 1970 and whether only a date was given.
+    public static func parse(_ text: String, field: String) throws -> (seconds: Int64, isDate: Bool) {
+        do {
+            return (try CSVBarReader.time(text, epoch: false, line: 0, column: field), text.count == 10)
+        } catch {
+            throw ServiceError(
+                .invalidInput,
+                "field '\(field)': '\(text.prefix(40))' is not a date (2018-04-18) or a time (2018-04-18T12:00:00Z)")
+        }
+    }
+}

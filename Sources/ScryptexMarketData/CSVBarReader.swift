@@ -134,7 +134,7 @@ public struct CSVBarReader: Sendable {
             guard seconds == seconds.rounded(), seconds < 1e11 else { throw refuse() }
             return Int64(seconds)
         }
-        if epoch, Double(text) != nil { throw refuse() }
+        // A time column named like a Unix one but holding dates (Alpha Vantage's `timestamp`) is read as dates.
         // Dates: YYYY-MM-DD, then optionally 'T' or ' ' and HH:MM[:SS], an optional 'Z'.
         let characters = Array(text.utf8)
         func digits(_ range: Range<Int>) -> Int? {

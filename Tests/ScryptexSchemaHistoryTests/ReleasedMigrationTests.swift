@@ -3,6 +3,7 @@ import ScryptexIdentity
 import ScryptexInstitutional
 import ScryptexMarketData
 import ScryptexPostgres
+import ScryptexQuant
 import ScryptexRevenue
 import ScryptexTenancy
 import ScryptexWhiteLabel
@@ -92,6 +93,7 @@ struct ReleasedMigrationTests {
         ),
         (MarketDataMigrations.platform, ["84751993c0f115027ace5ce6443f1b30ac2b0b621aaa69eb83fede90625c2324"]),
         (MarketDataMigrations.tenant, ["731144b61d02f90d510bdb023c62bdb791b01f32e2ee5f2d56d54f3e4ef15641"]),
+        (QuantMigrations.tenant, ["18fa27ca7df9df7f50f814fb385f2aef8dcccaf45716a927b7740f8a43809768"]),
     ]
 
     @Test func noReleasedMigrationChanged() {

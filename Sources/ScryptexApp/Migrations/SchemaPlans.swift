@@ -3,6 +3,7 @@ import ScryptexIdentity
 import ScryptexInstitutional
 import ScryptexMarketData
 public import ScryptexPostgres
+import ScryptexQuant
 import ScryptexRevenue
 import ScryptexSchemaHistory
 public import ScryptexTenancy
@@ -26,7 +27,7 @@ public enum SchemaPlans {
         MigrationPlan(
             [
                 IdentityMigrations.tenant, InstitutionalMigrations.tenant, ComplianceMigrations.tenant,
-                MarketDataMigrations.tenant,
+                MarketDataMigrations.tenant, QuantMigrations.tenant,
             ],
             legacy: LegacySchema.tenant),
         extensions: [IdentityTenantSchemaExtension()],

@@ -1,0 +1,174 @@
+import Foundation
+import ScryptexHTTP
+import ScryptexMarketData
+import ScryptexPostgres
+import ScryptexTenancy
+import ScryptexTestSupport
+import Testing
+
+@testable import ScryptexApp
+
+/// Issue 19 over the API: the seed's strategy request as written, a backtest as a tenant job,
+/// its result against backtesting.py's figures, and every bad input named.
+@Suite("Quant strategies and backtests over the API", .serialized)
+struct QuantRoutesTests {
+    static func json(_ response: HTTPResponse) -> [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]) ?? [:]
+    }
+
+    static func importETH(into harness: RouteHarness) async throws {
+        let file = try FileChunks(path: SharedData.path("market/eth-usd-daily.csv"))
+        _ = try await harness.pool.withTransaction {
+            try await MarketDataImporter().importCSV(
+                symbol: "ETH-USD", timeframe: .oneDay, into: .platform, source: "eth-usd-daily.csv",
+                nextChunk: file.next, in: $0)
+        }
+    }
+
+    @Test func theSeedStrategyIsCreatedAsWrittenAndBacktestedAsAJob() async throws {
+        try await RouteHarness.with { harness in
+            try await Self.importETH(into: harness)
+            let owner = [("Authorization", "Bearer " + (try await harness.apiKey(roles: ["owner"])))]
+            let account = try #require(
+                Self.json(
+                    await harness.send(
+                        .post, "/api/enterprise/accounts", headers: owner,
+                        json: #"{"accountName":"Q","accountType":"hedge_fund","legalName":"Quant Fund LLC"}"#)
+                )["id"] as? String)
+            // PRODUCT.md's example body, word for word.
+            let seed = await harness.send(
+                .post, "/api/enterprise/accounts/\(account)/quant-strategies", headers: owner,
+                json:
+                    #"{"name":"Mean Reversion ETH","type":"mean_reversion","config":{"lookbackPeriod":20,"zscoreThreshold":2,"assets":["ETH/USDC"]},"riskParameters":{"maxPositionSize":0.05,"stopLoss":0.02,"maxDrawdown":0.10}}"#
+            )
+            #expect(seed.status == .created, "\(String(decoding: seed.body, as: UTF8.self))")
+            // The issue's version of it, on the data we have.
+            let created = await harness.send(
+                .post, "/api/enterprise/accounts/\(account)/quant-strategies", headers: owner,
+                json:
+                    #"{"name":"Mean Reversion ETH-USD","type":"mean_reversion","config":{"lookbackPeriod":20,"zscoreThreshold":2,"exitZscore":0,"assets":["ETH-USD"]},"riskParameters":{"maxPositionSize":1.0,"stopLoss":1.0,"maxDrawdown":1.0}}"#
+            )
+            let strategy = try #require(Self.json(created)["id"] as? String)
+            let listed = Self.json(
+                await harness.send(.get, "/api/enterprise/accounts/\(account)/quant-strategies", headers: owner))
+            #expect((listed["strategies"] as? [[String: Any]])?.count == 2)
+
+            // backtesting.py's sizing (0.9999 of the cash) so its figures apply.
+            let queued = await harness.send(
+                .post, "/api/enterprise/quant-strategies/\(strategy)/backtest", headers: owner,
+                json:
+                    #"{"initialCapital":1000000,"units":"whole","start":"2018-04-18","end":"2023-04-17","sizing":"fixed_fraction","fraction":0.9999}"#
+            )
+            #expect(queued.status == .accepted)
+            let backtest = try #require(Self.json(queued)["id"] as? String)
+            #expect(Self.json(queued)["status"] as? String == "queued")
+            let worker = TenantJobWorker(
+                pool: harness.pool, handlers: HostService.jobHandlers(logger: TestDatabase.logger), owner: "test",
+                logger: TestDatabase.logger)
+            #expect(try await worker.runOnce())
+            let result = Self.json(await harness.send(.get, "/api/enterprise/backtests/\(backtest)", headers: owner))
+            #expect(result["status"] as? String == "completed")
+            let body = try #require(result["result"] as? [String: Any])
+            #expect(abs((body["finalEquity"] as? Double ?? 0) - 774_881.3570140005) < 1e-6)
+            #expect(body["bars"] as? Int == 1_826)
+            let conventions = try #require(body["conventions"] as? [String: String])
+            #expect(conventions["fill"]?.contains("t+1's open") == true)
+            let metrics = try #require(body["metrics"] as? [String: Any])
+            let returns = try #require(metrics["returns"] as? [String: Any])
+            #expect(abs((returns["sharpeRatio"] as? Double ?? 0) - 0.15296660545939306) < 1e-9)
+            #expect((body["trades"] as? [[String: Any]])?.isEmpty == false)
+            #expect((body["equityCurve"] as? [[String: Any]])?.count == 1_826)
+
+            // The seed's own strategy trades ETH/USDC, which this platform has no data for: the
+            // job fails, the backtest records why, and no result is marked complete.
+            let seedID = try #require(Self.json(seed)["id"] as? String)
+            let failing = Self.json(
+                await harness.send(
+                    .post, "/api/enterprise/quant-strategies/\(seedID)/backtest", headers: owner, json: "{}"))
+            _ = try await worker.runOnce()
+            let failed = Self.json(
+                await harness.send(
+                    .get, "/api/enterprise/backtests/\(try #require(failing["id"] as? String))", headers: owner))
+            #expect(failed["status"] as? String == "failed" && failed["result"] == nil)
+            #expect((failed["error"] as? String)?.contains("no 1d bars of ETH/USDC") == true)
+        }
+    }
+
+    @Test func badInputIsNamedAndAnotherTenantsStrategyIsOutOfReach() async throws {
+        try await RouteHarness.with { harness in
+            let owner = [("Authorization", "Bearer " + (try await harness.apiKey(roles: ["owner"])))]
+            let account = try #require(
+                Self.json(
+                    await harness.send(
+                        .post, "/api/enterprise/accounts", headers: owner,
+                        json: #"{"accountName":"Q","accountType":"hedge_fund","legalName":"Quant Fund LLC"}"#)
+                )["id"] as? String)
+            func create(_ body: String) async -> HTTPResponse {
+                await harness.send(
+                    .post, "/api/enterprise/accounts/\(account)/quant-strategies", headers: owner, json: body)
+            }
+            for (body, message) in [
+                (#"{"name":"x","type":"grid","config":{"assets":["ETH-USD"]}}"#, "field 'type': 'grid'"),
+                (
+                    #"{"name":"x","type":"mean_reversion","config":{"lookbackPeriod":20,"zscoreThreshold":2,"assets":["ETH-USD"],"lookback":5}}"#,
+                    "field 'config.lookback': not a parameter of mean_reversion"
+                ),
+                (
+                    #"{"name":"x","type":"momentum","config":{"lookbackPeriod":"ten","assets":["ETH-USD"]}}"#,
+                    "field 'config.lookbackPeriod': a number"
+                ),
+            ] {
+                let response = await create(body)
+                #expect(response.status == .badRequest)
+                #expect(String(decoding: response.body, as: UTF8.self).contains(message), "\(message)")
+            }
+            let strategy = try #require(
+                Self.json(
+                    await create(
+                        #"{"name":"m","type":"momentum","config":{"lookbackPeriod":10,"assets":["ETH-USD"]}}"#))["id"]
+                    as? String)
+            #expect(
+                await create(#"{"name":"m","type":"momentum","config":{"lookbackPeriod":10,"assets":["ETH-USD"]}}"#)
+                    .status == .conflict)
+            let misspelt = await harness.send(
+                .post, "/api/enterprise/quant-strategies/\(strategy)/backtest", headers: owner,
+                json: #"{"initialCapitol":1000}"#)
+            #expect(misspelt.status == .badRequest)
+            #expect(
+                String(decoding: misspelt.body, as: UTF8.self).contains(
+                    "field 'initialCapitol': not a backtest setting"))
+            let badDate = await harness.send(
+                .post, "/api/enterprise/quant-strategies/\(strategy)/backtest", headers: owner,
+                json: #"{"start":"18/04/2018"}"#)
+            #expect(String(decoding: badDate.body, as: UTF8.self).contains("field 'start'"))
+
+            // Zenith's principal cannot see, change or backtest Acme's strategy.
+            let zenith = try #require(try await TenantDirectoryLookup.tenant("zenith", pool: harness.pool))
+            let other = [("Authorization", "Bearer " + (try await harness.apiKey(roles: ["owner"], tenant: zenith)))]
+            for (method, path) in [
+                (HTTPMethod.get, "/api/enterprise/quant-strategies/\(strategy)"),
+                (.post, "/api/enterprise/quant-strategies/\(strategy)/backtest"),
+                (.delete, "/api/enterprise/quant-strategies/\(strategy)"),
+            ] {
+                let response = await harness.send(method, path, host: "zenith.localhost", headers: other, json: "{}")
+                #expect(response.status == .notFound, "\(method) \(path)")
+            }
+            // Deleted: out of lists, 404 to read.
+            #expect(
+                await harness.send(.delete, "/api/enterprise/quant-strategies/\(strategy)", headers: owner).status
+                    == .noContent)
+            #expect(
+                await harness.send(.get, "/api/enterprise/quant-strategies/\(strategy)", headers: owner).status
+                    == .notFound)
+        }
+    }
+}
+
+/// Finds a tenant by slug for tests.
+enum TenantDirectoryLookup {
+    static func tenant(_ slug: String, pool: PostgresConnectionPool) async throws -> Tenant? {
+        let directory = TenantDirectory()
+        try await directory.reload(from: pool)
+        return directory.tenant(forHost: "\(slug).localhost")
+    }
+}
