@@ -171,8 +171,8 @@ let package = Package(
             name: "scryptex-bench",
             dependencies: [
                 "ScryptexApp", "ScryptexCommandLine", "ScryptexCompliance", "ScryptexCore", "ScryptexEmbeddedPostgres",
-                "ScryptexInstitutional", "ScryptexKYC",
-                "ScryptexPostgres", "ScryptexRevenue", "ScryptexTenancy", "ScryptexTestSupport",
+                "ScryptexInstitutional", "ScryptexMarketData", "ScryptexPostgres", "ScryptexQuant", "ScryptexRevenue",
+                "ScryptexTenancy", "ScryptexTestSupport",
             ],
             swiftSettings: strictSettings
         ),
@@ -284,10 +284,9 @@ let package = Package(
             name: "ScryptexAppTests",
             dependencies: [
                 "ScryptexAPI", "ScryptexApp", "ScryptexCommandLine", "ScryptexCompliance", "ScryptexCore",
-                "ScryptexCrypto", "ScryptexHTTP",
-                "ScryptexIdentity", "ScryptexPostgres", "ScryptexRevenue", "ScryptexSchemaHistory", "ScryptexTemplates",
-                "ScryptexTenancy", "ScryptexWhiteLabel",
-                "ScryptexTestSupport",
+                "ScryptexCrypto", "ScryptexHTTP", "ScryptexIdentity", "ScryptexKYC", "ScryptexMarketData",
+                "ScryptexPostgres", "ScryptexQuant", "ScryptexRevenue", "ScryptexSchemaHistory", "ScryptexTemplates",
+                "ScryptexTenancy", "ScryptexWhiteLabel", "ScryptexTestSupport",
             ],
             // Schemas the tests read from disk (see Fixtures/form-13f-primary/README.md).
             exclude: ["Fixtures"],

@@ -360,9 +360,7 @@ public struct MarketDataImporter: Sendable {
 
     /// `2020-09-19T07:00:00Z`.
     public static func rfc3339(_ seconds: Int64) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(seconds)))
+        MarketTime.rfc3339(seconds)
     }
 }
 

@@ -171,7 +171,7 @@ public struct BacktestEngine: Sendable {
         let step = max(1, bars.count / 100)
         for index in 0..<bars.count {
             book.openBar(index)
-            book.closeBar(index, target: { signals.target(at: index, holding: $0) })
+            book.closeBar(index, wanted: signals.target(at: index, holding: book.direction))
             if index % step == 0 { progress(Double(index) / Double(bars.count)) }
         }
         return book.result()

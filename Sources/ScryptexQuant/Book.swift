@@ -60,16 +60,18 @@ struct Book {
 
     /// The bar closes: equity is marked, the circuit breaker checked, and the strategy's wish for
     /// the next position becomes an order.
-    mutating func closeBar(_ index: Int, target: (Int) -> Int?) {
+    /// - Parameter wanted: The strategy's wish given the position held after the open (nil: no
+    ///   opinion yet).
+    mutating func closeBar(_ index: Int, wanted: Int?) {
         let value = markToMarket(index)
         peak = max(peak, value)
         if halted == nil, let limit = strategy.risk.maxDrawdown, (peak - value) / peak >= limit {
             halted =
                 "equity fell \(limit) from its peak at \(MarketDataImporter.rfc3339(legs[0].times[index])); no position since"
             if direction != 0 { order(0, reason: "circuit_breaker", at: index) }
-        } else if halted == nil, var wanted = target(direction) {
-            if wanted == -1 && !settings.allowShort { wanted = 0 }
-            if wanted != direction { order(wanted, reason: "signal", at: index) }
+        } else if halted == nil, let wanted {
+            let allowed = wanted == -1 && !settings.allowShort ? 0 : wanted
+            if allowed != direction { order(allowed, reason: "signal", at: index) }
         }
         equity.append(markToMarket(index))
         if direction != 0 { exposedBars += 1 }

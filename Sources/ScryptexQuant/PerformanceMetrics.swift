@@ -63,11 +63,12 @@ public struct ReturnStatistics: Sendable, Codable, Equatable {
         annualReturn = n == 0 ? 0 : pow(wealth, 1 / years) - 1
         let (mean, deviation) = Self.meanAndDeviation(returns)
         annualVolatility = deviation * periodsPerYear.squareRoot()
-        let excess = returns.map { $0 - riskFree }
-        let (excessMean, excessDeviation) = Self.meanAndDeviation(excess)
+        // Subtracting a constant moves the mean and leaves the deviation (up to rounding).
+        let excessMean = mean - riskFree
+        let excessDeviation = deviation
         sharpeRatio = excessDeviation > 0 ? excessMean / excessDeviation * periodsPerYear.squareRoot() : nil
         var downside = 0.0
-        for value in excess where value < 0 { downside += value * value }
+        for value in returns where value < riskFree { downside += (value - riskFree) * (value - riskFree) }
         let downsideDeviation = n > 0 ? (downside / Double(n)).squareRoot() * periodsPerYear.squareRoot() : 0
         sortinoRatio = downsideDeviation > 0 ? excessMean * periodsPerYear / downsideDeviation : nil
         calmarRatio = worst < 0 ? annualReturn / -worst : nil
@@ -86,16 +87,23 @@ public struct ReturnStatistics: Sendable, Codable, Equatable {
         parametricExpectedShortfall = mean - deviation * NormalDistribution.density(z) / alpha
     }
 
-    /// The sample mean and standard deviation (n − 1), by Welford's method.
+    /// The sample mean and standard deviation (n − 1), in two passes (the deviations summed
+    /// about the mean, so no cancellation).
     public static func meanAndDeviation(_ values: [Double]) -> (mean: Double, deviation: Double) {
-        var mean = 0.0
+        guard !values.isEmpty else { return (0, 0) }
         var sum = 0.0
-        for (index, value) in values.enumerated() {
+        for value in values { sum += value }
+        let mean = sum / Double(values.count)
+        var squares = 0.0
+        var residual = 0.0
+        for value in values {
             let delta = value - mean
-            mean += delta / Double(index + 1)
-            sum += delta * (value - mean)
+            squares += delta * delta
+            residual += delta
         }
-        return (mean, values.count > 1 ? (sum / Double(values.count - 1)).squareRoot() : 0)
+        // The corrected two-pass formula: the residual removes the mean's own rounding error.
+        squares -= residual * residual / Double(values.count)
+        return (mean, values.count > 1 ? (max(squares, 0) / Double(values.count - 1)).squareRoot() : 0)
     }
 
     /// numpy's `percentile(values, 100·q)` with linear interpolation (reorders `values`).

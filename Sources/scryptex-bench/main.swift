@@ -21,6 +21,13 @@ if arguments.dropFirst().first == "json" {
     try JSONBench.run(iterations: iterations, rounds: 7)
     exit(0)
 }
+if arguments.dropFirst().first == "backtest" {
+    let bars = arguments.firstIndex(of: "--bars").flatMap { Int(arguments[$0 + 1]) } ?? 1_000_000
+    let rounds = arguments.firstIndex(of: "--rounds").flatMap { Int(arguments[$0 + 1]) } ?? 7
+    let csv = arguments.firstIndex(of: "--csv").map { arguments[$0 + 1] }
+    try QuantBench.run(bars: bars, rounds: rounds, csvPath: csv)
+    exit(0)
+}
 if arguments.dropFirst().first == "scale-setup" {
     let url = arguments.firstIndex(of: "--database").map { arguments[$0 + 1] } ?? ""
     let count = arguments.firstIndex(of: "--tenants").flatMap { Int(arguments[$0 + 1]) } ?? 10_000

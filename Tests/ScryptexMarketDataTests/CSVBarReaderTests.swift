@@ -103,3 +103,20 @@ struct CSVBarReaderTests {
         #expect(CSVBarReader.daysFromCivil(year: 2023, month: 2, day: 29) == nil)
     }
 }
+
+@Suite("Market times")
+struct MarketTimeTests {
+    @Test func formattingMatchesFoundationsFormatter() {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        var generator = SystemRandomNumberGenerator()
+        for seconds in [Int64(0), 951_782_400, 4_107_542_399, 1_600_498_800, -86_400, -1]
+            + (0..<2_000).map({ _ in Int64.random(in: -2_000_000_000...9_000_000_000, using: &generator) })
+        {
+            #expect(
+                MarketTime.rfc3339(seconds)
+                    == formatter.string(from: Date(timeIntervalSince1970: TimeInterval(seconds))),
+                "\(seconds)")
+        }
+    }
+}
