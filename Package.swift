@@ -70,7 +70,7 @@ let package = Package(
         // defect report, a synthetic market.
         .target(
             name: "ScryptexMarketData",
-            dependencies: ["ScryptexCore", "ScryptexPostgres"],
+            dependencies: ["ScryptexCore", "ScryptexHTTP", "ScryptexPostgres"],
             swiftSettings: strictSettings
         ),
         // Quant suite: strategies and the backtest engine, metrics, portfolio optimisation, risk
@@ -200,7 +200,9 @@ let package = Package(
         ),
         .testTarget(
             name: "ScryptexMarketDataTests",
-            dependencies: ["ScryptexCore", "ScryptexMarketData", "ScryptexPostgres", "ScryptexTestSupport"],
+            dependencies: [
+                "ScryptexCore", "ScryptexHTTP", "ScryptexMarketData", "ScryptexPostgres", "ScryptexTestSupport",
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

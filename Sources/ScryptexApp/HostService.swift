@@ -10,6 +10,7 @@ import ScryptexHTTP
 import ScryptexIdentity
 import ScryptexInstitutional
 import ScryptexKYC
+import ScryptexMarketData
 import ScryptexPostgres
 import ScryptexQuant
 import ScryptexTemplates
@@ -183,7 +184,8 @@ package struct HostService: Sendable {
         let logger = logger
         // Tenant jobs (report generation and more) run on this host as well.
         let worker = TenantJobWorker(
-            pool: pool, handlers: Self.jobHandlers(logger: logger), owner: "host-\(getpid())",
+            pool: pool, handlers: Self.jobHandlers(logger: logger, marketData: configuration.marketDataSource),
+            owner: "host-\(getpid())",
             logger: logger.child(label: "scryptex.jobs"))
         // Spare tenant schemas, so that creating a tenant (here or on another host) renames one
         // instead of waiting for every tenant migration. Checked every second; building one takes
@@ -460,7 +462,7 @@ extension HostService {
         routes.add(
             AdminRoutes(options: configuration.adminOptions, sealing: sealing, services: services))
         routes.add(WhiteLabelRoutes(instances: instances, enabled: configuration.whiteLabelEnabled))
-        routes.add(QuantRoutes(source: LocalMarketData()))
+        routes.add(QuantRoutes(source: configuration.marketDataSource))
         routes.add(
             RevenueRoutes(
                 instances: instances, templates: templates, enabled: configuration.whiteLabelEnabled,
@@ -469,10 +471,15 @@ extension HostService {
     }
 
     /// The handlers of every tenant job kind the host runs.
-    static func jobHandlers(logger: Logger) -> [String: TenantJobQueue.Handler] {
+    /// - Parameter marketData: Where backtests read bars (`BACKTESTING_DATA_SOURCE`).
+    static func jobHandlers(
+        logger: Logger, marketData: any MarketDataSource = LocalMarketData()
+    ) -> [String:
+        TenantJobQueue.Handler]
+    {
         [
             ReportRoutes.jobKind: ReportRoutes.jobHandler(logger: logger),
-            QuantRoutes.jobKind: QuantRoutes.jobHandler(source: LocalMarketData()),
+            QuantRoutes.jobKind: QuantRoutes.jobHandler(source: marketData),
         ]
     }
 }

@@ -1,7 +1,7 @@
 public import Foundation
 import ScryptexCore
 public import ScryptexInstitutional
-import ScryptexMarketData
+public import ScryptexMarketData
 public import ScryptexPostgres
 import Synchronization
 

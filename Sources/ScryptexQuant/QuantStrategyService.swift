@@ -1,32 +1,8 @@
 public import Foundation
 import ScryptexCore
 public import ScryptexInstitutional
-public import ScryptexMarketData
+import ScryptexMarketData
 public import ScryptexPostgres
-
-/// Where backtests read bars (`BACKTESTING_DATA_SOURCE`): the local store, or a provider.
-public protocol MarketDataSource: Sendable {
-    /// The name a result records.
-    var name: String { get }
-    func bars(
-        symbol: String, timeframe: Timeframe, dataset: String?, start: Int64?, end: Int64?,
-        in transaction: PostgresTransaction
-    ) async throws -> BarSeries
-}
-
-/// The platform's store and the tenant's datasets.
-public struct LocalMarketData: MarketDataSource {
-    public init() {}
-    public var name: String { "local" }
-
-    public func bars(
-        symbol: String, timeframe: Timeframe, dataset: String?, start: Int64?, end: Int64?,
-        in transaction: PostgresTransaction
-    ) async throws -> BarSeries {
-        try await MarketDataStore().bars(
-            symbol: symbol, timeframe: timeframe, dataset: dataset, start: start, end: end, in: transaction)
-    }
-}
 
 /// A strategy as the API shows it.
 public struct QuantStrategy: Sendable, Codable, Equatable {

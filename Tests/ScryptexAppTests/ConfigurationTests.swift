@@ -84,6 +84,19 @@ struct ConfigurationTests {
         #expect(badURL?.problems.map(\.variable) == ["KYC_PROVIDER_URL"])
     }
 
+    /// Issue 19: with its key the provider is in force; without, local data with a notice.
+    @Test func theBacktestingDataSourceIsWhatItSays() throws {
+        let keyed = try Configuration(environment: [
+            "BACKTESTING_DATA_SOURCE": "alpha_vantage", "ALPHA_VANTAGE_API_KEY": "secret-key",
+        ])
+        #expect(keyed.backtestingDataSource == "alpha_vantage" && keyed.marketDataSource.name == "alpha_vantage")
+        #expect(keyed.fallbacks.isEmpty)
+        #expect(!keyed.effectiveSettings.map(\.value).contains("secret-key"))
+        let keyless = try Configuration(environment: ["BACKTESTING_DATA_SOURCE": "alpha_vantage"])
+        #expect(keyless.backtestingDataSource == "local" && keyless.marketDataSource.name == "local")
+        #expect(keyless.fallbacks.contains { $0.contains("needs ALPHA_VANTAGE_API_KEY") })
+    }
+
     @Test(arguments: [
         ("AUDIT_RETENTION_DAYS", "forever", "a whole number from 1 to 36500"),
         ("AUDIT_RETENTION_DAYS", "0", "a whole number from 1 to 36500"),

@@ -1,9 +1,9 @@
 import Foundation
 import ScryptexCore
 import ScryptexHTTP
-import ScryptexMarketData
+public import ScryptexMarketData
 import ScryptexPostgres
-public import ScryptexQuant
+import ScryptexQuant
 public import ScryptexTenancy
 
 /// The quant suite: an account's strategies, their backtests (tenant jobs) and market data.
