@@ -480,6 +480,7 @@ extension HostService {
         [
             ReportRoutes.jobKind: ReportRoutes.jobHandler(logger: logger),
             QuantRoutes.jobKind: QuantRoutes.jobHandler(source: marketData),
+            QuantRoutes.optimizationJobKind: QuantRoutes.optimizationJobHandler(source: marketData),
         ]
     }
 }

@@ -154,6 +154,11 @@ public struct BacktestEngine: Sendable {
     ///     on the times both have).
     ///   - progress: Called with the share done (0–1) every 1 % or so.
     public func run(_ series: [BarSeries], progress: (Double) -> Void = { _ in }) throws -> BacktestResult {
+        try simulate(series, progress: progress).result()
+    }
+
+    /// The simulation itself: the book after the last bar.
+    func simulate(_ series: [BarSeries], progress: (Double) -> Void = { _ in }) throws -> Book {
         guard series.count == strategy.assets.count else {
             throw ServiceError(
                 .invalidInput, "the strategy trades \(strategy.assets.count) assets; \(series.count) series given")
@@ -174,7 +179,7 @@ public struct BacktestEngine: Sendable {
             book.closeBar(index, wanted: signals.target(at: index, holding: book.direction))
             if index % step == 0 { progress(Double(index) / Double(bars.count)) }
         }
-        return book.result()
+        return book
     }
 
     /// The two series on the times both have.

@@ -7,7 +7,7 @@ import Synchronization
 
 /// The body of `POST /api/enterprise/quant-strategies/:id/backtest`: every field optional, every
 /// name checked (a misspelt one is refused, never ignored).
-public struct BacktestRequest: Sendable, Decodable {
+public struct BacktestRequest: Sendable, Codable, Equatable {
     public var initialCapital: Double?
     /// A date (from its start) or a time; the period's first bar opens at or after it.
     public var start: String?

@@ -172,14 +172,22 @@ struct Book {
         }
     }
 
+    /// The simple returns of equity from close to close, from bar `start` on (the first from the
+    /// equity before it, or the initial capital).
+    func returns(from start: Int = 0) -> [Double] {
+        guard start < equity.count else { return [] }
+        var returns = [Double](repeating: 0, count: equity.count - start)
+        var previous = start == 0 ? settings.initialCapital : equity[start - 1]
+        for index in start..<equity.count {
+            returns[index - start] = equity[index] / previous - 1
+            previous = equity[index]
+        }
+        return returns
+    }
+
     func result() -> BacktestResult {
         let bars = legs[0]
-        var returns = [Double](repeating: 0, count: equity.count)
-        var previous = settings.initialCapital
-        for (index, value) in equity.enumerated() {
-            returns[index] = value / previous - 1
-            previous = value
-        }
+        let returns = returns()
         let perYear = bars.timeframe.barsPerYear
         let riskFree = pow(1 + settings.riskFreeRate, 1 / perYear) - 1
         var allTrades = trades

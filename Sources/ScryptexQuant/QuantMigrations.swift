@@ -49,7 +49,30 @@ public enum QuantMigrations {
                     );
                     CREATE INDEX quant_backtests_strategy ON quant_backtests (strategy_id, created_at);
                     """
-            )
+            ),
+            Migration(
+                version: 2,
+                name: "create_quant_optimizations",
+                sql: """
+                    CREATE TABLE quant_optimizations (
+                        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                        strategy_id uuid NOT NULL REFERENCES quant_strategies (id),
+                        account_id uuid NOT NULL REFERENCES institutional_accounts (id),
+                        status text NOT NULL DEFAULT 'queued'
+                            CHECK (status IN ('queued', 'running', 'completed', 'failed')),
+                        strategy jsonb NOT NULL,
+                        request jsonb NOT NULL,
+                        data_source text NOT NULL,
+                        result jsonb,
+                        error text,
+                        job_id uuid,
+                        requested_by text NOT NULL,
+                        created_at timestamptz NOT NULL DEFAULT now(),
+                        completed_at timestamptz,
+                        CHECK ((status = 'completed') = (result IS NOT NULL))
+                    );
+                    """
+            ),
         ]
     )
 }

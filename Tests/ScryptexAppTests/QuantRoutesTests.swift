@@ -94,6 +94,47 @@ struct QuantRoutesTests {
         }
     }
 
+    @Test func aWalkForwardSearchRunsAsAJob() async throws {
+        try await RouteHarness.with { harness in
+            try await Self.importETH(into: harness)
+            let owner = [("Authorization", "Bearer " + (try await harness.apiKey(roles: ["owner"])))]
+            let account = try #require(
+                Self.json(
+                    await harness.send(
+                        .post, "/api/enterprise/accounts", headers: owner,
+                        json: #"{"accountName":"Q","accountType":"hedge_fund","legalName":"Quant Fund LLC"}"#)
+                )["id"] as? String)
+            let strategy = try #require(
+                Self.json(
+                    await harness.send(
+                        .post, "/api/enterprise/accounts/\(account)/quant-strategies", headers: owner,
+                        json:
+                            #"{"name":"MR","type":"mean_reversion","config":{"lookbackPeriod":20,"zscoreThreshold":2,"assets":["ETH-USD"]}}"#
+                    ))["id"] as? String)
+            let queued = await harness.send(
+                .post, "/api/enterprise/quant-strategies/\(strategy)/optimize", headers: owner,
+                json:
+                    #"{"parameters":{"lookbackPeriod":{"values":[10,20,40]},"zscoreThreshold":{"values":[1.5,2]}},"walkForward":{"folds":4,"trainFraction":0.75},"settings":{"initialCapital":100000}}"#
+            )
+            #expect(queued.status == .accepted, "\(String(decoding: queued.body, as: UTF8.self))")
+            let id = try #require(Self.json(queued)["id"] as? String)
+            let worker = TenantJobWorker(
+                pool: harness.pool, handlers: HostService.jobHandlers(logger: TestDatabase.logger), owner: "test",
+                logger: TestDatabase.logger)
+            #expect(try await worker.runOnce())
+            let done = Self.json(await harness.send(.get, "/api/enterprise/optimizations/\(id)", headers: owner))
+            #expect(done["status"] as? String == "completed")
+            let result = try #require(done["result"] as? [String: Any])
+            #expect(result["evaluated"] as? Int == 6)
+            #expect((result["walkForward"] as? [[String: Any]])?.count == 4)
+            #expect(result["outOfSample"] is [String: Any])
+            let refused = await harness.send(
+                .post, "/api/enterprise/quant-strategies/\(strategy)/optimize", headers: owner,
+                json: #"{"parameters":{"fastPeriod":{"values":[5]}}}"#)
+            #expect(refused.status == .badRequest)
+        }
+    }
+
     @Test func badInputIsNamedAndAnotherTenantsStrategyIsOutOfReach() async throws {
         try await RouteHarness.with { harness in
             let owner = [("Authorization", "Bearer " + (try await harness.apiKey(roles: ["owner"])))]

@@ -93,7 +93,13 @@ struct ReleasedMigrationTests {
         ),
         (MarketDataMigrations.platform, ["84751993c0f115027ace5ce6443f1b30ac2b0b621aaa69eb83fede90625c2324"]),
         (MarketDataMigrations.tenant, ["731144b61d02f90d510bdb023c62bdb791b01f32e2ee5f2d56d54f3e4ef15641"]),
-        (QuantMigrations.tenant, ["18fa27ca7df9df7f50f814fb385f2aef8dcccaf45716a927b7740f8a43809768"]),
+        (
+            QuantMigrations.tenant,
+            [
+                "18fa27ca7df9df7f50f814fb385f2aef8dcccaf45716a927b7740f8a43809768",
+                "d527aeaf7c6dcb2b2e46c1f660b583687ed336cb940b1d9f702df2257b68776c",
+            ]
+        ),
     ]
 
     @Test func noReleasedMigrationChanged() {

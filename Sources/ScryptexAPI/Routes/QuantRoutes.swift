@@ -10,6 +10,8 @@ public import ScryptexTenancy
 public struct QuantRoutes: RouteCollection {
     /// The kind of the tenant job that runs a backtest.
     public static let jobKind = "quant_backtest"
+    /// The kind of the tenant job that runs a parameter search.
+    public static let optimizationJobKind = "quant_optimization"
 
     let strategies = QuantStrategyService()
     let source: any MarketDataSource
@@ -31,6 +33,10 @@ public struct QuantRoutes: RouteCollection {
             strategy.delete(":id", .strategiesWrite, use: delete)
             strategy.post(":id/backtest", .backtestsRun, use: backtest)
             strategy.get(":id/backtests", .strategiesRead, use: backtests)
+            strategy.post(":id/optimize", .backtestsRun, use: optimize)
+        }
+        routes.group("/api/enterprise/optimizations", as: TenantCall.self, feature: .quant) { optimizations in
+            optimizations.get(":id", .strategiesRead, use: showOptimization)
         }
         routes.group("/api/enterprise/backtests", as: TenantCall.self, feature: .quant) { backtests in
             backtests.get(":id", .strategiesRead, use: showBacktest)
@@ -106,6 +112,36 @@ public struct QuantRoutes: RouteCollection {
             var jobId: UUID
         }
         return try .json(encoding: Accepted(id: queued.id, status: queued.status, jobId: job), status: .accepted)
+    }
+
+    /// Queues a parameter search (grid or random, optionally walk-forward): 202 with its id; the
+    /// result at `GET /api/enterprise/optimizations/:id`.
+    @Sendable func optimize(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        let id = try strategyID(call)
+        let search = try OptimizationRequest.decode(request.body)
+        let queued = try await call.scope.withTransaction {
+            try await OptimizationService().request(
+                search, of: id, dataSource: source.name, actor: call.principal.actor, audit: call.audit, in: $0)
+        }
+        let job = try await TenantJobQueue(pool: call.services.pool).enqueue(
+            Self.optimizationJobKind, for: call.tenant,
+            payload: try PostgresJSON(encoding: ["optimizationId": queued.id.uuidString.lowercased()]),
+            maxAttempts: 1, timeout: .seconds(3_600))
+        try await call.scope.withTransaction { try await OptimizationService().attach(job: job, to: queued.id, in: $0) }
+        struct Accepted: Encodable {
+            var id: UUID
+            var status: String
+            var jobId: UUID
+        }
+        return try .json(encoding: Accepted(id: queued.id, status: queued.status, jobId: job), status: .accepted)
+    }
+
+    @Sendable func showOptimization(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        let id = try call.context.identifier("id", notFound: "no optimization with this id")
+        return try .json(
+            encoding: try await call.scope.withTransaction(readOnly: true) {
+                try await OptimizationService().optimization(id, in: $0)
+            })
     }
 
     @Sendable func backtests(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
@@ -187,6 +223,22 @@ public struct QuantRoutes: RouteCollection {
             return report
         }
         return try .json(encoding: report, status: .created)
+    }
+
+    /// The tenant job that runs a parameter search.
+    public static func optimizationJobHandler(source: any MarketDataSource) -> TenantJobQueue.Handler {
+        { context in
+            let payload = try context.payload.decode([String: String].self)
+            guard let id = payload["optimizationId"].flatMap(UUID.init(uuidString:)) else {
+                throw ServiceError(.invalidInput, "the job has no optimization id")
+            }
+            let audit = TenantAuditSink(schema: context.tenant.schema, actor: "system:job", requestID: nil)
+            try await OptimizationService().run(
+                id, source: source, audit: audit,
+                withTransaction: { body in try await context.withTenantTransaction(body) },
+                progress: { try await context.report(progress: $0) })
+            return try PostgresJSON(encoding: ["optimizationId": id.uuidString.lowercased()])
+        }
     }
 
     /// The tenant job that runs a backtest.
