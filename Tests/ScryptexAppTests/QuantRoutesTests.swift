@@ -135,6 +135,50 @@ struct QuantRoutesTests {
         }
     }
 
+    @Test func anETHBTCPortfolioIsOptimisedAndItsRiskRead() async throws {
+        try await RouteHarness.with { harness in
+            try await Self.importETH(into: harness)
+            let file = try FileChunks(path: SharedData.path("market/btc-usd-daily.csv"))
+            _ = try await harness.pool.withTransaction {
+                try await MarketDataImporter().importCSV(
+                    symbol: "BTC-USD", timeframe: .oneDay, into: .platform, source: "btc-usd-daily.csv",
+                    nextChunk: file.next, in: $0)
+            }
+            let owner = [("Authorization", "Bearer " + (try await harness.apiKey(roles: ["owner"])))]
+            for method in ["min_variance", "max_sharpe", "risk_parity", "hrp"] {
+                let response = await harness.send(
+                    .post, "/api/enterprise/quant/portfolio-optimizations", headers: owner,
+                    json: #"{"assets":["ETH-USD","BTC-USD"],"method":"\#(method)","frontierPoints":5}"#)
+                #expect(response.status == .ok, "\(method): \(String(decoding: response.body, as: UTF8.self))")
+                let answer = Self.json(response)
+                let weights = try #require((answer["portfolio"] as? [String: Any])?["weights"] as? [String: Double])
+                #expect(abs(weights.values.reduce(0, +) - 1) < 1e-9 && weights.values.allSatisfy { $0 >= -1e-12 })
+                #expect(answer["observations"] as? Int == 1_825)
+                #expect((answer["frontier"] as? [[String: Any]])?.count == 5)
+            }
+            // BTC is the less volatile: the minimum-variance portfolio holds more of it.
+            let minimum = Self.json(
+                await harness.send(
+                    .post, "/api/enterprise/quant/portfolio-optimizations", headers: owner,
+                    json: #"{"assets":["ETH-USD","BTC-USD"],"method":"min_variance"}"#))
+            let weights = try #require((minimum["portfolio"] as? [String: Any])?["weights"] as? [String: Double])
+            #expect(weights["BTC-USD"]! > weights["ETH-USD"]!)
+            let impossible = await harness.send(
+                .post, "/api/enterprise/quant/portfolio-optimizations", headers: owner,
+                json: #"{"assets":["ETH-USD","BTC-USD"],"bounds":{"*":{"max":0.4}}}"#)
+            #expect(impossible.status == .badRequest)
+
+            let risk = Self.json(
+                await harness.send(
+                    .post, "/api/enterprise/quant/risk", headers: owner,
+                    json: #"{"assets":["ETH-USD"],"weights":[1],"benchmark":"BTC-USD","targetVolatility":0.5}"#))
+            let beta = try #require(risk["beta"] as? Double)
+            let correlation = try #require(risk["correlation"] as? Double)
+            #expect(beta > 1 && correlation > 0.7 && correlation < 1, "ETH moves more than BTC, closely with it")
+            #expect((risk["statistics"] as? [String: Any])?["historicalVaR"] is Double)
+        }
+    }
+
     @Test func badInputIsNamedAndAnotherTenantsStrategyIsOutOfReach() async throws {
         try await RouteHarness.with { harness in
             let owner = [("Authorization", "Bearer " + (try await harness.apiKey(roles: ["owner"])))]

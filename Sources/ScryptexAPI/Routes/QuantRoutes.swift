@@ -41,6 +41,10 @@ public struct QuantRoutes: RouteCollection {
         routes.group("/api/enterprise/backtests", as: TenantCall.self, feature: .quant) { backtests in
             backtests.get(":id", .strategiesRead, use: showBacktest)
         }
+        routes.group("/api/enterprise/quant", as: TenantCall.self, feature: .quant) { analysis in
+            analysis.post("portfolio-optimizations", .strategiesRead, use: optimizePortfolio)
+            analysis.post("risk", .strategiesRead, use: risk)
+        }
         routes.group("/api/enterprise/market-data", as: TenantCall.self, feature: .quant) { data in
             data.get(.strategiesRead, use: marketData)
             data.get("bars", .strategiesRead, use: bars)
@@ -159,6 +163,149 @@ public struct QuantRoutes: RouteCollection {
         )
     }
 
+    // MARK: - Portfolio and risk
+
+    /// The assets' bars over the period, through the data source, as the tenant.
+    func series(
+        _ assets: [String], timeframe: String?, dataset: String?, start: String?, end: String?, call: TenantCall
+    ) async throws -> [BarSeries] {
+        let timeframe = try Timeframe.parse(timeframe ?? "1d")
+        let from = try start.map { try MarketTime.parse($0, field: "start").seconds }
+        let to = try end.map { text -> Int64 in
+            let (seconds, isDate) = try MarketTime.parse(text, field: "end")
+            return isDate ? seconds + 86_400 : seconds + 1
+        }
+        guard (1...50).contains(assets.count) else {
+            throw ServiceError(.invalidInput, "field 'assets': 1 to 50 market symbols")
+        }
+        return try await call.scope.withTransaction(readOnly: true) { transaction in
+            var loaded: [BarSeries] = []
+            for asset in assets {
+                loaded.append(
+                    try await source.bars(
+                        symbol: asset, timeframe: timeframe, dataset: dataset, start: from, end: to, in: transaction))
+            }
+            return loaded
+        }
+    }
+
+    /// `POST /api/enterprise/quant/portfolio-optimizations`: weights by `method` within `bounds`,
+    /// the efficient frontier and the inputs (annualised μ and Σ).
+    @Sendable func optimizePortfolio(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        struct Bound: Decodable {
+            var min: Double?
+            var max: Double?
+        }
+        struct Body: Decodable {
+            var assets: [String]
+            var method: String?
+            var timeframe: String?
+            var dataset: String?
+            var start: String?
+            var end: String?
+            var bounds: [String: Bound]?
+            var riskFreeRate: Double?
+            var frontierPoints: Int?
+        }
+        let body = try request.decodeJSON(Body.self)
+        let method = try PortfolioOptimizer.Method(rawValue: body.method ?? "max_sharpe").orThrow(
+            ServiceError(
+                .invalidInput,
+                "field 'method': '\((body.method ?? "").prefix(40))' is not one of \(PortfolioOptimizer.Method.allCases.map(\.rawValue).joined(separator: ", "))"
+            ))
+        let loaded = try await series(
+            body.assets, timeframe: body.timeframe, dataset: body.dataset, start: body.start, end: body.end, call: call)
+        let symbols = loaded.map(\.symbol)
+        var lower = [Double](repeating: 0, count: symbols.count)
+        var upper = [Double](repeating: 1, count: symbols.count)
+        for (key, bound) in body.bounds ?? [:] {
+            let targets =
+                key == "*" ? Array(symbols.indices) : symbols.indices.filter { symbols[$0] == key.uppercased() }
+            guard !targets.isEmpty else {
+                throw ServiceError(.invalidInput, "field 'bounds.\(key)': not one of the assets (or '*' for all)")
+            }
+            for index in targets {
+                if let low = bound.min { lower[index] = low }
+                if let high = bound.max { upper[index] = high }
+            }
+        }
+        let points = body.frontierPoints ?? 20
+        guard (2...200).contains(points) else { throw ServiceError(.invalidInput, "field 'frontierPoints': 2 to 200") }
+        let optimizer = try PortfolioOptimizer(
+            series: loaded, lower: lower, upper: upper, riskFreeRate: body.riskFreeRate ?? 0)
+        struct Answer: Encodable {
+            var method: String
+            var portfolio: PortfolioOptimizer.Portfolio
+            var frontier: [PortfolioOptimizer.Portfolio]
+            var assets: [String]
+            var annualisedMeanReturns: [Double]
+            var annualisedCovariance: [[Double]]
+            var observations: Int
+            var conventions: [String: String]
+        }
+        return try .json(
+            encoding: Answer(
+                method: method.rawValue, portfolio: try optimizer.optimize(method),
+                frontier: optimizer.frontier(points: points),
+                assets: symbols, annualisedMeanReturns: optimizer.mean, annualisedCovariance: optimizer.covariance,
+                observations: optimizer.observations,
+                conventions: [
+                    "inputs":
+                        "simple close-to-close returns on the times every asset has; μ = mean · N, Σ = sample covariance (n − 1) · N",
+                    "bounds": "long only (0…1) unless bounds say otherwise; weights add up to 1",
+                ]))
+    }
+
+    /// `POST /api/enterprise/quant/risk`: the risk of `assets` held at `weights` (rebalanced each
+    /// bar) or of `returns` as given, against a `benchmark` symbol or `benchmarkReturns`.
+    @Sendable func risk(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        struct Body: Decodable {
+            var assets: [String]?
+            var weights: [Double]?
+            var returns: [Double]?
+            var benchmark: String?
+            var benchmarkReturns: [Double]?
+            var timeframe: String?
+            var dataset: String?
+            var start: String?
+            var end: String?
+            var alpha: Double?
+            var riskPerTrade: Double?
+            var stopDistance: Double?
+            var targetVolatility: Double?
+        }
+        let body = try request.decodeJSON(Body.self)
+        let alpha = body.alpha ?? 0.05
+        guard alpha > 0 && alpha < 0.5 else {
+            throw ServiceError(.invalidInput, "field 'alpha': above 0 and below 0.5")
+        }
+        let timeframe = try Timeframe.parse(body.timeframe ?? "1d")
+        var returns: [Double]
+        var benchmark: (name: String, returns: [Double])?
+        if let given = body.returns {
+            returns = given
+            if let other = body.benchmarkReturns { benchmark = ("benchmarkReturns", other) }
+        } else if let assets = body.assets {
+            let weights = body.weights ?? [Double](repeating: 1 / Double(assets.count), count: assets.count)
+            var symbols = assets
+            if let name = body.benchmark { symbols.append(name) }
+            let loaded = try await series(
+                symbols, timeframe: body.timeframe, dataset: body.dataset, start: body.start, end: body.end, call: call)
+            let basket = try RiskReport.basketReturns(
+                Array(loaded.prefix(assets.count)), weights: weights,
+                benchmark: body.benchmark == nil ? nil : loaded.last)
+            returns = basket.returns
+            if let other = basket.benchmark, let last = loaded.last { benchmark = (last.symbol, other) }
+        } else {
+            throw ServiceError(.invalidInput, "field 'assets' (with 'weights') or 'returns': one of them is required")
+        }
+        return try .json(
+            encoding: try RiskReport(
+                returns: returns, periodsPerYear: timeframe.barsPerYear, benchmark: benchmark, alpha: alpha,
+                riskPerTrade: body.riskPerTrade, stopDistance: body.stopDistance,
+                targetVolatility: body.targetVolatility))
+    }
+
     // MARK: - Market data
 
     @Sendable func marketData(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
@@ -254,5 +401,13 @@ public struct QuantRoutes: RouteCollection {
                 progress: { try await context.report(progress: $0) })
             return try PostgresJSON(encoding: ["backtestId": id.uuidString.lowercased()])
         }
+    }
+}
+
+extension Optional {
+    /// The value, or `error` thrown.
+    func orThrow(_ error: @autoclosure () -> any Error) throws -> Wrapped {
+        guard let value = self else { throw error() }
+        return value
     }
 }
