@@ -72,6 +72,16 @@ public struct RiskReport: Sendable, Codable, Equatable {
         self.sizing = sizing
     }
 
+    /// Each series' simple returns on the times every series has.
+    public static func alignedReturns(_ series: [BarSeries]) throws -> [[Double]] {
+        let closes = PortfolioOptimizer.aligned(series)
+        guard closes[0].count >= 4 else {
+            throw ServiceError(
+                .invalidInput, "the assets have \(closes[0].count) bars in common in the period; 4 at least")
+        }
+        return closes.map { column in (1..<column.count).map { column[$0] / column[$0 - 1] - 1 } }
+    }
+
     /// The per-bar returns of a basket rebalanced to `weights` every bar, and the benchmark's,
     /// on the times every series (the benchmark's included) has.
     public static func basketReturns(

@@ -176,6 +176,25 @@ struct QuantRoutesTests {
             let correlation = try #require(risk["correlation"] as? Double)
             #expect(beta > 1 && correlation > 0.7 && correlation < 1, "ETH moves more than BTC, closely with it")
             #expect((risk["statistics"] as? [String: Any])?["historicalVaR"] is Double)
+
+            // Attribution of a 70/30 ETH/BTC portfolio against 50/50, month by month, linked.
+            let brinson = Self.json(
+                await harness.send(
+                    .post, "/api/enterprise/quant/attribution", headers: owner,
+                    json:
+                        #"{"assets":["ETH-USD","BTC-USD"],"portfolioWeights":{"ETH-USD":0.7,"BTC-USD":0.3},"benchmarkWeights":{"ETH-USD":0.5,"BTC-USD":0.5},"start":"2022-01-01","end":"2022-12-31"}"#
+                ))
+            #expect((brinson["periods"] as? [[String: Any]])?.count == 12)
+            let linked = try #require((brinson["linkedTotal"] as? [String: Any])?["total"] as? Double)
+            #expect(abs(linked - (brinson["excessReturn"] as? Double ?? .nan)) < 1e-12)
+            // Same holdings in every month: all of the effect is allocation.
+            #expect(abs((brinson["linkedTotal"] as? [String: Any])?["selection"] as? Double ?? 1) < 1e-12)
+            let factors = Self.json(
+                await harness.send(
+                    .post, "/api/enterprise/quant/factor-attribution", headers: owner,
+                    json: #"{"assets":["ETH-USD"],"factors":["BTC-USD"]}"#))
+            let factorBeta = try #require((factors["factors"] as? [[String: Any]])?.first?["beta"] as? Double)
+            #expect(abs(factorBeta - beta) < 1e-9, "the one-factor beta is the risk report's beta")
         }
     }
 

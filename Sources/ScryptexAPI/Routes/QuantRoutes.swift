@@ -44,6 +44,8 @@ public struct QuantRoutes: RouteCollection {
         routes.group("/api/enterprise/quant", as: TenantCall.self, feature: .quant) { analysis in
             analysis.post("portfolio-optimizations", .strategiesRead, use: optimizePortfolio)
             analysis.post("risk", .strategiesRead, use: risk)
+            analysis.post("attribution", .strategiesRead, use: attribution)
+            analysis.post("factor-attribution", .strategiesRead, use: factorAttribution)
         }
         routes.group("/api/enterprise/market-data", as: TenantCall.self, feature: .quant) { data in
             data.get(.strategiesRead, use: marketData)
@@ -304,6 +306,92 @@ public struct QuantRoutes: RouteCollection {
                 returns: returns, periodsPerYear: timeframe.barsPerYear, benchmark: benchmark, alpha: alpha,
                 riskPerTrade: body.riskPerTrade, stopDistance: body.stopDistance,
                 targetVolatility: body.targetVolatility))
+    }
+
+    /// `POST /api/enterprise/quant/attribution`: Brinson-Fachler by segment, linked (Carino).
+    /// Either `periods` with each segment's weight and return on both sides (segments may be
+    /// assets, strategies or anything else), or `assets` with `portfolioWeights` and
+    /// `benchmarkWeights`, the monthly returns then read from market data.
+    @Sendable func attribution(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        struct Body: Decodable {
+            var periods: [BrinsonAttribution.Period]?
+            var assets: [String]?
+            var portfolioWeights: [String: Double]?
+            var benchmarkWeights: [String: Double]?
+            var timeframe: String?
+            var dataset: String?
+            var start: String?
+            var end: String?
+        }
+        let body = try request.decodeJSON(Body.self)
+        if let periods = body.periods {
+            return try .json(encoding: try BrinsonAttribution(periods: periods))
+        }
+        guard let assets = body.assets, let mine = body.portfolioWeights, let theirs = body.benchmarkWeights else {
+            throw ServiceError(
+                .invalidInput,
+                "field 'periods', or 'assets' with 'portfolioWeights' and 'benchmarkWeights': one is required")
+        }
+        let loaded = try await series(
+            assets, timeframe: body.timeframe, dataset: body.dataset, start: body.start, end: body.end, call: call)
+        let monthly = loaded.map { PeriodReturns.monthly($0) }
+        let labels = monthly.map { Set($0.map(\.label)) }.reduce(Set(monthly[0].map(\.label))) { $0.intersection($1) }
+        guard !labels.isEmpty else {
+            throw ServiceError(.invalidInput, "the assets have no month in common in the period")
+        }
+        func weight(_ weights: [String: Double], _ symbol: String, _ field: String) throws -> Double {
+            guard let value = weights[symbol] ?? weights.first(where: { $0.key.uppercased() == symbol })?.value else {
+                throw ServiceError(.invalidInput, "field '\(field).\(symbol)': every asset needs a weight")
+            }
+            return value
+        }
+        var periods: [BrinsonAttribution.Period] = []
+        for label in labels.sorted() {
+            var portfolio: [String: BrinsonAttribution.Holding] = [:]
+            var benchmark: [String: BrinsonAttribution.Holding] = [:]
+            for (index, one) in loaded.enumerated() {
+                let value = monthly[index].first { $0.label == label }!.return
+                portfolio[one.symbol] = .init(weight: try weight(mine, one.symbol, "portfolioWeights"), return: value)
+                benchmark[one.symbol] = .init(weight: try weight(theirs, one.symbol, "benchmarkWeights"), return: value)
+            }
+            periods.append(.init(label: label, portfolio: portfolio, benchmark: benchmark))
+        }
+        return try .json(encoding: try BrinsonAttribution(periods: periods))
+    }
+
+    /// `POST /api/enterprise/quant/factor-attribution`: least squares of the returns of `assets` at
+    /// `weights` (or of `returns`) on the returns of `factors` (market symbols).
+    @Sendable func factorAttribution(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        struct Body: Decodable {
+            var assets: [String]?
+            var weights: [Double]?
+            var factors: [String]
+            var timeframe: String?
+            var dataset: String?
+            var start: String?
+            var end: String?
+        }
+        let body = try request.decodeJSON(Body.self)
+        guard let assets = body.assets, !assets.isEmpty else {
+            throw ServiceError(.invalidInput, "field 'assets': the holdings whose returns are explained")
+        }
+        guard (1...10).contains(body.factors.count) else {
+            throw ServiceError(.invalidInput, "field 'factors': 1 to 10 market symbols")
+        }
+        let loaded = try await series(
+            assets + body.factors, timeframe: body.timeframe, dataset: body.dataset, start: body.start, end: body.end,
+            call: call)
+        let weights = body.weights ?? [Double](repeating: 1 / Double(assets.count), count: assets.count)
+        guard weights.count == assets.count, abs(weights.reduce(0, +) - 1) < 1e-9 else {
+            throw ServiceError(.invalidInput, "field 'weights': one per asset, adding up to 1")
+        }
+        // Every series on the times all of them have.
+        let returns = try RiskReport.alignedReturns(loaded)
+        let basket = returns[0].indices.map { t in assets.indices.map { weights[$0] * returns[$0][t] }.reduce(0, +) }
+        let factors = loaded.indices.dropFirst(assets.count).map { (name: loaded[$0].symbol, returns: returns[$0]) }
+        let timeframe = try Timeframe.parse(body.timeframe ?? "1d")
+        return try .json(
+            encoding: try FactorAttribution(returns: basket, factors: factors, periodsPerYear: timeframe.barsPerYear))
     }
 
     // MARK: - Market data
