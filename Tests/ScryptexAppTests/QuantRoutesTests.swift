@@ -177,6 +177,34 @@ struct QuantRoutesTests {
             #expect(beta > 1 && correlation > 0.7 && correlation < 1, "ETH moves more than BTC, closely with it")
             #expect((risk["statistics"] as? [String: Any])?["historicalVaR"] is Double)
 
+            // An account's own positions: 10 ETH and 1 BTC bought in USDC, valued in dollars.
+            let account = try #require(
+                Self.json(
+                    await harness.send(
+                        .post, "/api/enterprise/accounts", headers: owner,
+                        json: #"{"accountName":"R","accountType":"hedge_fund","legalName":"Risk Fund LLC"}"#)
+                )["id"] as? String)
+            _ = await harness.send(
+                .post, "/api/enterprise/compliance/fx-rates", headers: owner,
+                json: #"{"currency":"USDC","usdPerUnit":"1","asOf":"2020-01-01T00:00:00Z"}"#)
+            for (symbol, quantity, price) in [("ETH/USDC", 10, 2000), ("BTC/USDC", 1, 30000)] {
+                let booked = await harness.send(
+                    .post, "/api/enterprise/trades", headers: owner,
+                    json:
+                        #"{"accountId":"\#(account)","symbol":"\#(symbol)","side":"buy","quantity":\#(quantity),"price":\#(price)}"#
+                )
+                #expect(booked.status.code == 201, "\(String(decoding: booked.body, as: UTF8.self))")
+            }
+            let held = Self.json(
+                await harness.send(
+                    .post, "/api/enterprise/quant/risk", headers: owner,
+                    json: #"{"accountId":"\#(account)","benchmark":"BTC-USD"}"#))
+            let positions = try #require(held["positions"] as? [[String: String]], "\(held)")
+            #expect(Set(positions.compactMap { $0["series"] }) == ["ETH-USD", "BTC-USD"])
+            // 20,000 of ETH and 30,000 of BTC: weights 0.4 and 0.6.
+            #expect(positions.first { $0["symbol"] == "ETH/USDC" }?["weight"].flatMap(Double.init) == 0.4)
+            #expect(held["beta"] is Double && (held["statistics"] as? [String: Any])?["annualVolatility"] is Double)
+
             // Attribution of a 70/30 ETH/BTC portfolio against 50/50, month by month, linked.
             let brinson = Self.json(
                 await harness.send(

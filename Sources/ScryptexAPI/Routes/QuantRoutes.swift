@@ -1,4 +1,5 @@
 import Foundation
+import ScryptexCompliance
 import ScryptexCore
 import ScryptexHTTP
 public import ScryptexMarketData
@@ -262,6 +263,10 @@ public struct QuantRoutes: RouteCollection {
     /// bar) or of `returns` as given, against a `benchmark` symbol or `benchmarkReturns`.
     @Sendable func risk(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
         struct Body: Decodable {
+            var accountId: UUID?
+            /// For an account: the market-data series of each traded symbol (default: the symbol
+            /// itself, else BASE-USD).
+            var marketSymbols: [String: String]?
             var assets: [String]?
             var weights: [Double]?
             var returns: [Double]?
@@ -284,7 +289,41 @@ public struct QuantRoutes: RouteCollection {
         let timeframe = try Timeframe.parse(body.timeframe ?? "1d")
         var returns: [Double]
         var benchmark: (name: String, returns: [Double])?
-        if let given = body.returns {
+        var positions: [[String: String]]?
+        if let account = body.accountId {
+            // The account's positions valued in US dollars; each weighed by its share of the net
+            // value and priced from its market-data series.
+            let holdings = try await call.scope.withTransaction(readOnly: true) {
+                try await PositionReports().currentHoldings(of: account, in: $0)
+            }
+            guard !holdings.isEmpty else { throw ServiceError(.invalidInput, "the account holds no positions") }
+            let values = try holdings.map { try ExactDecimal(parsing: $0.valueUSD) }
+            let net = values.reduce(ExactDecimal.zero, +)
+            guard net > .zero else {
+                throw ServiceError(.invalidInput, "the account's positions are worth \(net) US dollars net: no weights")
+            }
+            let symbols = holdings.map { holding in
+                body.marketSymbols?[holding.symbol]
+                    ?? (holding.symbol.split(whereSeparator: { $0 == "/" || $0 == "-" }).first.map { "\($0)-USD" }
+                        ?? holding.symbol)
+            }
+            let weights = values.map { Double($0.description)! / Double(net.description)! }
+            var names = symbols
+            if let name = body.benchmark { names.append(name) }
+            let loaded = try await series(
+                names, timeframe: body.timeframe, dataset: body.dataset, start: body.start, end: body.end, call: call)
+            let basket = try RiskReport.basketReturns(
+                Array(loaded.prefix(symbols.count)), weights: weights,
+                benchmark: body.benchmark == nil ? nil : loaded.last)
+            returns = basket.returns
+            if let other = basket.benchmark, let last = loaded.last { benchmark = (last.symbol, other) }
+            positions = holdings.indices.map {
+                [
+                    "symbol": holdings[$0].symbol, "series": symbols[$0], "valueUSD": holdings[$0].valueUSD,
+                    "weight": String(weights[$0]),
+                ]
+            }
+        } else if let given = body.returns {
             returns = given
             if let other = body.benchmarkReturns { benchmark = ("benchmarkReturns", other) }
         } else if let assets = body.assets {
@@ -299,13 +338,31 @@ public struct QuantRoutes: RouteCollection {
             returns = basket.returns
             if let other = basket.benchmark, let last = loaded.last { benchmark = (last.symbol, other) }
         } else {
-            throw ServiceError(.invalidInput, "field 'assets' (with 'weights') or 'returns': one of them is required")
+            throw ServiceError(
+                .invalidInput, "field 'accountId', 'assets' (with 'weights') or 'returns': one of them is required")
+        }
+        struct Answer: Encodable {
+            var report: RiskReport
+            var positions: [[String: String]]?
+            func encode(to encoder: any Encoder) throws {
+                try report.encode(to: encoder)
+                var container = encoder.container(keyedBy: Key.self)
+                try container.encodeIfPresent(positions, forKey: Key(stringValue: "positions")!)
+            }
+            struct Key: CodingKey {
+                var stringValue: String
+                var intValue: Int? { nil }
+                init?(stringValue: String) { self.stringValue = stringValue }
+                init?(intValue: Int) { nil }
+            }
         }
         return try .json(
-            encoding: try RiskReport(
-                returns: returns, periodsPerYear: timeframe.barsPerYear, benchmark: benchmark, alpha: alpha,
-                riskPerTrade: body.riskPerTrade, stopDistance: body.stopDistance,
-                targetVolatility: body.targetVolatility))
+            encoding: Answer(
+                report: try RiskReport(
+                    returns: returns, periodsPerYear: timeframe.barsPerYear, benchmark: benchmark, alpha: alpha,
+                    riskPerTrade: body.riskPerTrade, stopDistance: body.stopDistance,
+                    targetVolatility: body.targetVolatility),
+                positions: positions))
     }
 
     /// `POST /api/enterprise/quant/attribution`: Brinson-Fachler by segment, linked (Carino).

@@ -25,6 +25,12 @@ public struct PositionReports: Sendable {
 
     public init() {}
 
+    /// The account's positions now, valued as the reports value them (for risk analysis).
+    public func currentHoldings(of accountID: UUID, in transaction: PostgresTransaction) async throws -> [Holding] {
+        _ = try await AccountService().account(accountID, in: transaction)
+        return try await holdings(of: accountID, before: Date(), in: transaction)
+    }
+
     /// Positions at the end of the period from booked trades not cancelled by then, valued at the
     /// price of that date (`ValuationPrices`: the reference price, else the last valid trade) and
     /// converted to US dollars at that date's rate.
