@@ -180,19 +180,10 @@ public struct CSVBarReader: Sendable {
         return Int64(days) * 86_400 + Int64(hour * 3_600 + minute * 60 + second)
     }
 
-    /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm); nil for a
-    /// day the month does not have.
+    /// Days since 1970-01-01 of a proleptic Gregorian date; nil for a day the month does not have.
     static func daysFromCivil(year: Int, month: Int, day: Int) -> Int? {
-        let monthLengths = [
-            31, (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31,
-        ]
-        guard day <= monthLengths[month - 1] else { return nil }
-        let shifted = month <= 2 ? year - 1 : year
-        let era = (shifted >= 0 ? shifted : shifted - 399) / 400
-        let yearOfEra = shifted - era * 400
-        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
+        guard day <= CivilCalendar.daysInMonth(year: year, month: month) else { return nil }
+        return CivilCalendar.daysSinceEpoch(year: year, month: month, day: day)
     }
 }
 
