@@ -463,6 +463,7 @@ extension HostService {
             AdminRoutes(options: configuration.adminOptions, sealing: sealing, services: services))
         routes.add(WhiteLabelRoutes(instances: instances, enabled: configuration.whiteLabelEnabled))
         routes.add(QuantRoutes(source: configuration.marketDataSource))
+        routes.add(MarketDataAdminRoutes(services: services))
         routes.add(
             RevenueRoutes(
                 instances: instances, templates: templates, enabled: configuration.whiteLabelEnabled,

@@ -35,6 +35,37 @@ public struct SyntheticMarket: Sendable, Codable, Equatable {
 
     public init() {}
 
+    enum CodingKeys: String, CodingKey {
+        case symbol, timeframe, bars, start, initialPrice, drift, calmVolatility, turbulentVolatility
+        case turbulenceProbability, calmingProbability, jumpsPerYear, jumpMean, jumpDeviation, stepsPerBar
+        case baseVolume, seed
+    }
+
+    /// Every field optional: a missing one keeps its default.
+    public init(from decoder: any Decoder) throws {
+        self.init()
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        func read<Value: Decodable>(_ key: CodingKeys, into value: inout Value) throws {
+            if let found = try container.decodeIfPresent(Value.self, forKey: key) { value = found }
+        }
+        try read(.symbol, into: &symbol)
+        try read(.timeframe, into: &timeframe)
+        try read(.bars, into: &bars)
+        try read(.start, into: &start)
+        try read(.initialPrice, into: &initialPrice)
+        try read(.drift, into: &drift)
+        try read(.calmVolatility, into: &calmVolatility)
+        try read(.turbulentVolatility, into: &turbulentVolatility)
+        try read(.turbulenceProbability, into: &turbulenceProbability)
+        try read(.calmingProbability, into: &calmingProbability)
+        try read(.jumpsPerYear, into: &jumpsPerYear)
+        try read(.jumpMean, into: &jumpMean)
+        try read(.jumpDeviation, into: &jumpDeviation)
+        try read(.stepsPerBar, into: &stepsPerBar)
+        try read(.baseVolume, into: &baseVolume)
+        try read(.seed, into: &seed)
+    }
+
     /// Checks every parameter, naming the first that is out of range.
     public func validated() throws -> SyntheticMarket {
         func require(_ condition: Bool, _ field: String, _ rule: String) throws {

@@ -1,5 +1,6 @@
 import Foundation
 import ScryptexHTTP
+import ScryptexIdentity
 import ScryptexMarketData
 import ScryptexPostgres
 import ScryptexTenancy
@@ -223,6 +224,47 @@ struct QuantRoutesTests {
                     json: #"{"assets":["ETH-USD"],"factors":["BTC-USD"]}"#))
             let factorBeta = try #require((factors["factors"] as? [[String: Any]])?.first?["beta"] as? Double)
             #expect(abs(factorBeta - beta) < 1e-9, "the one-factor beta is the risk report's beta")
+        }
+    }
+
+    @Test func platformAdminsWriteThePlatformStoreAndTenantsOnlyReadIt() async throws {
+        try await RouteHarness.with { harness in
+            let identity = IdentityService(pool: harness.pool, keyring: harness.keyring)
+            let admin = [
+                ("Authorization", "Bearer " + (try await identity.createAdminKey(name: "ops", expiresAt: nil)).text)
+            ]
+            let csv = try String(contentsOfFile: SharedData.path("market/btc-usd-daily.csv"), encoding: .utf8)
+            var upload = HTTPRequest(
+                method: .post, target: "/admin/api/market-data/import?symbol=BTC-USD&timeframe=1d",
+                headers: HTTPHeaders([("Host", "localhost"), ("Content-Type", "text/csv")] + admin),
+                body: Array(csv.utf8))
+            let context = RequestContext(
+                requestID: "test", logger: TestDatabase.logger, serverName: "localhost", isSecure: true,
+                remoteAddress: "127.0.0.1")
+            let imported = await harness.application.respond(to: upload, context: context)
+            #expect(imported.status == .created, "\(String(decoding: imported.body, as: UTF8.self))")
+            #expect(Self.json(imported)["barsInSeries"] as? Int == 1_826)
+            let generated = await harness.send(
+                .post, "/admin/api/market-data/generate", host: "localhost", headers: admin,
+                json: #"{"symbol":"SYN-USD","bars":500,"seed":9}"#)
+            #expect(generated.status == .created && Self.json(generated)["bars"] as? String == "500")
+            // A tenant sees both series and cannot write the platform's.
+            let owner = [("Authorization", "Bearer " + (try await harness.apiKey(roles: ["owner"])))]
+            let listed = Self.json(await harness.send(.get, "/api/enterprise/market-data", headers: owner))
+            #expect(
+                ((listed["series"] as? [[String: Any]]) ?? []).compactMap { $0["symbol"] as? String }.sorted() == [
+                    "BTC-USD", "SYN-USD",
+                ])
+            upload.headers = HTTPHeaders([("Host", "acme.localhost"), ("Content-Type", "text/csv")] + owner)
+            let refused = await harness.application.respond(to: upload, context: context)
+            #expect(
+                refused.status.code >= 400 && refused.status.code < 500,
+                "\(refused.status): \(String(decoding: refused.body, as: UTF8.self))")
+            await #expect(throws: (any Error).self) {
+                try await TenantScope(tenant: harness.tenant, pool: harness.pool).withTransaction {
+                    try await $0.execute("DELETE FROM market_data.bars")
+                }
+            }
         }
     }
 

@@ -556,3 +556,70 @@ extension Optional {
         return value
     }
 }
+
+/// `/admin/api/market-data`: the platform's market-data store, written by platform admins only
+/// (tenants read it; they upload their own datasets under `/api/enterprise/market-data`).
+public struct MarketDataAdminRoutes: RouteCollection {
+    let pool: PostgresConnectionPool
+    let logger: Logger
+
+    public init(services: APIServices) {
+        pool = services.pool
+        logger = services.logger
+    }
+
+    public func add(to routes: inout SecuredRoutes) {
+        routes.group("/admin/api/market-data", as: AdminCall.self) { data in
+            data.get(use: list)
+            data.post("import", use: importBars)
+            data.post("generate", use: generate)
+        }
+    }
+
+    @Sendable func list(_ request: HTTPRequest, _ call: AdminCall) async throws -> HTTPResponse {
+        let series = try await pool.withTransaction(readOnly: true) {
+            try await MarketDataStore().list(tenantDatasets: false, in: $0)
+        }
+        return try .json(encoding: ["series": series])
+    }
+
+    /// `POST /admin/api/market-data/import?symbol=&timeframe=` with a CSV body: the import report.
+    @Sendable func importBars(_ request: HTTPRequest, _ call: AdminCall) async throws -> HTTPResponse {
+        let query = QueryParameters(request)
+        guard let symbol = query["symbol"], let timeframe = query["timeframe"] else {
+            throw ServiceError(.invalidInput, "query 'symbol' and 'timeframe': both are required")
+        }
+        let timeframeValue = try Timeframe.parse(timeframe)
+        var chunks = [request.body]
+        let report = try await pool.withTransaction { transaction in
+            try await MarketDataImporter().importCSV(
+                symbol: symbol, timeframe: timeframeValue, into: .platform, source: "upload by \(call.admin.actor)",
+                totalBytes: request.body.count, nextChunk: { chunks.isEmpty ? nil : chunks.removeFirst() },
+                in: transaction)
+        }
+        logger.notice(
+            "market data imported",
+            [
+                "symbol": report.symbol, "timeframe": timeframe, "bars": String(report.barsInFile),
+                "by": call.admin.actor,
+            ])
+        return try .json(encoding: report, status: .created)
+    }
+
+    /// `POST /admin/api/market-data/generate` with a `SyntheticMarket` (every field optional):
+    /// the synthetic series replaces what the platform held under its symbol and timeframe.
+    @Sendable func generate(_ request: HTTPRequest, _ call: AdminCall) async throws -> HTTPResponse {
+        let market = request.body.isEmpty ? SyntheticMarket() : try request.decodeJSON(SyntheticMarket.self)
+        let series = try market.generate()
+        try await pool.withTransaction(statementTimeout: .seconds(600)) {
+            try await MarketDataStore().store(
+                series, into: .platform, source: "synthetic (seed \(market.seed))", in: $0)
+        }
+        logger.notice(
+            "synthetic market data stored",
+            ["symbol": series.symbol, "bars": String(series.count), "by": call.admin.actor])
+        return try .json(
+            encoding: ["symbol": series.symbol, "timeframe": series.timeframe.rawValue, "bars": String(series.count)],
+            status: .created)
+    }
+}
