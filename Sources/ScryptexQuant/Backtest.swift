@@ -248,7 +248,7 @@ struct Signals {
     /// The position wanted after bar `index` closes, given the one held (−1, 0, 1); nil: no
     /// opinion (not enough data).
     func target(at index: Int, holding: Int) -> Int? {
-        let allowShort = true  // The book drops shorts when shorting is off.
+        // A wish to go short is always expressed; the book turns it into flat when shorting is off.
         switch strategy.type {
         case .meanReversion, .pairs:
             let z = primary[index]
@@ -258,7 +258,7 @@ struct Signals {
             case -1: return z < -strategy.exitZscore ? 0 : -1
             default:
                 if z < -strategy.zscoreThreshold { return 1 }
-                if allowShort && z > strategy.zscoreThreshold { return -1 }
+                if z > strategy.zscoreThreshold { return -1 }
                 return 0
             }
         case .momentum:
