@@ -180,4 +180,16 @@ public enum MarketTime {
                 "field '\(field)': '\(text.prefix(40))' is not a date (2018-04-18) or a time (2018-04-18T12:00:00Z)")
         }
     }
+
+    /// The first second a period starting at `text` includes.
+    public static func start(_ text: String, field: String = "start") throws -> Int64 {
+        try parse(text, field: field).seconds
+    }
+
+    /// The first second after a period ending at `text`: a date includes its whole day, a time
+    /// includes that second.
+    public static func end(_ text: String, field: String = "end") throws -> Int64 {
+        let (seconds, isDate) = try parse(text, field: field)
+        return isDate ? seconds + 86_400 : seconds + 1
+    }
 }

@@ -257,25 +257,92 @@ public struct FactorAttribution: Sendable, Codable, Equatable {
     }
 }
 
-/// Calendar-period returns from bars, for attribution by asset.
+/// Calendar-period returns from bars, for attribution by asset and by strategy.
 public enum PeriodReturns {
     /// Each calendar month's (UTC) simple return from the last close before it (or the month's
     /// first close, for the first month) to its last close, labelled `YYYY-MM`.
     public static func monthly(_ series: BarSeries) -> [(label: String, return: Double)] {
+        monthly(times: series.times, values: series.close, base: nil)
+    }
+
+    /// Each calendar month's (UTC) return of `values` (a price or an equity at each time): from
+    /// the last value before the month — `base` before the first month, or its first value when
+    /// `base` is nil — to the month's last value.
+    public static func monthly(times: [Int64], values: [Double], base: Double?) -> [(label: String, return: Double)] {
         var result: [(String, Double)] = []
         var reference: Double?
-        var currentLabel: String?
-        var lastClose = 0.0
-        for index in 0..<series.count {
-            let label = String(MarketTime.rfc3339(series.times[index]).prefix(7))
-            if label != currentLabel {
-                if let currentLabel, let base = reference { result.append((currentLabel, lastClose / base - 1)) }
-                reference = currentLabel == nil ? series.close[index] : lastClose
-                currentLabel = label
+        var currentMonth: Int?
+        var last = 0.0
+        for index in values.indices {
+            let seconds = times[index]
+            let days = Int(seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400)
+            let civil = CivilCalendar.civil(fromDaysSinceEpoch: days)
+            let month = civil.year * 12 + civil.month - 1
+            if month != currentMonth {
+                if let currentMonth, let reference { result.append((label(currentMonth), last / reference - 1)) }
+                reference = currentMonth == nil ? (base ?? values[index]) : last
+                currentMonth = month
             }
-            lastClose = series.close[index]
+            last = values[index]
         }
-        if let currentLabel, let base = reference { result.append((currentLabel, lastClose / base - 1)) }
+        if let currentMonth, let reference { result.append((label(currentMonth), last / reference - 1)) }
         return result
+    }
+
+    static func label(_ month: Int) -> String {
+        let year = month >= 0 ? month / 12 : (month - 11) / 12
+        return CivilCalendar.pad(year, 4) + "-" + CivilCalendar.pad(month - year * 12 + 1, 2)
+    }
+}
+
+extension BrinsonAttribution {
+    /// A strategy as a segment of attribution by strategy: its backtest's monthly returns, the
+    /// portfolio's weight in it, and the benchmark's weight in its asset held outright.
+    public struct StrategySegment: Sendable {
+        public var name: String
+        public var months: [MonthlyReturn]
+        public var portfolioWeight: Double
+        public var benchmarkWeight: Double
+
+        public init(name: String, months: [MonthlyReturn], portfolioWeight: Double, benchmarkWeight: Double) {
+            self.name = name
+            self.months = months
+            self.portfolioWeight = portfolioWeight
+            self.benchmarkWeight = benchmarkWeight
+        }
+    }
+
+    /// Attribution by strategy: in each month every backtest covers, the portfolio holds each
+    /// strategy at its weight and earns the strategy's return; the benchmark holds each
+    /// strategy's asset outright at its weight. Selection is then what the strategy added over
+    /// holding its asset, allocation what the weights added.
+    public init(strategies: [StrategySegment]) throws {
+        guard strategies.count >= 1 else {
+            throw ServiceError(.invalidInput, "field 'backtests': at least one completed backtest")
+        }
+        for (field, total) in [
+            ("portfolioWeight", strategies.map(\.portfolioWeight).reduce(0, +)),
+            ("benchmarkWeight", strategies.map(\.benchmarkWeight).reduce(0, +)),
+        ] where !(abs(total - 1) < 1e-6) {
+            throw ServiceError(.invalidInput, "field 'backtests[].\(field)': the weights add up to \(total), not 1")
+        }
+        let common = strategies.dropFirst().reduce(Set(strategies[0].months.map(\.month))) {
+            $0.intersection($1.months.map(\.month))
+        }
+        guard !common.isEmpty else {
+            throw ServiceError(.invalidInput, "field 'backtests': the backtests have no calendar month in common")
+        }
+        let byMonth = strategies.map { Dictionary($0.months.map { ($0.month, $0) }, uniquingKeysWith: { a, _ in a }) }
+        let periods = common.sorted().map { month in
+            var portfolio: [String: Holding] = [:]
+            var benchmark: [String: Holding] = [:]
+            for (index, strategy) in strategies.enumerated() {
+                let returns = byMonth[index][month]!
+                portfolio[strategy.name] = Holding(weight: strategy.portfolioWeight, return: returns.strategy)
+                benchmark[strategy.name] = Holding(weight: strategy.benchmarkWeight, return: returns.asset)
+            }
+            return Period(label: month, portfolio: portfolio, benchmark: benchmark)
+        }
+        try self.init(periods: periods)
     }
 }

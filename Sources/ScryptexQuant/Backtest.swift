@@ -134,7 +134,28 @@ public struct BacktestResult: Sendable, Codable, Equatable {
     /// The equity at each bar's close, thinned to at most `equityPoints` points (the first, the
     /// last and the deepest drawdown always kept).
     public var equityCurve: [EquityPoint]
+    /// Each calendar month's return of the strategy's equity beside buy-and-hold of its first
+    /// asset over the same bars: the inputs of attribution by strategy. Absent from results
+    /// computed before it was recorded.
+    public var monthlyReturns: [MonthlyReturn]?
     public var circuitBreakerTripped: String?
+}
+
+public struct MonthlyReturn: Sendable, Codable, Equatable {
+    /// `YYYY-MM`, UTC.
+    public var month: String
+    /// From the equity at the previous month's last close (the initial capital, for the first
+    /// month) to the month's last close.
+    public var strategy: Double
+    /// Holding the strategy's first asset: from the previous month's last close (the first bar's
+    /// open, for the first month) to the month's last close.
+    public var asset: Double
+
+    public init(month: String, strategy: Double, asset: Double) {
+        self.month = month
+        self.strategy = strategy
+        self.asset = asset
+    }
 }
 
 /// Runs a strategy over bars. Pure computation: the caller loads the bars and stores the result.
@@ -233,15 +254,12 @@ struct Signals {
             secondary = RollingStatistics.priorMinimum(legs[0].low, window: strategy.exitPeriod)
             hedge = []
         case .pairs:
-            let a = legs[0].close.map { log($0) }
-            let b = legs[1].close.map { log($0) }
-            let betas =
-                strategy.hedgeRatio.map { [Double](repeating: $0, count: a.count) }
-                ?? Self.rollingBeta(a, b, window: strategy.lookbackPeriod)
-            let spread = (0..<a.count).map { a[$0] - betas[$0] * b[$0] }
-            primary = Self.spreadZScore(spread, betas: betas, a: a, b: b, window: strategy.lookbackPeriod)
+            let pair = Self.pairStatistics(
+                legs[0].close.map { log($0) }, legs[1].close.map { log($0) }, window: strategy.lookbackPeriod,
+                hedgeRatio: strategy.hedgeRatio)
+            primary = pair.zScores
             secondary = []
-            hedge = betas
+            hedge = pair.betas
         }
     }
 
@@ -292,10 +310,17 @@ struct Signals {
         }
     }
 
-    /// β_t by least squares of ln A on ln B over the window ending at t.
-    static func rollingBeta(_ a: [Double], _ b: [Double], window n: Int) -> [Double] {
-        var result = [Double](repeating: .nan, count: a.count)
-        guard a.count >= n else { return result }
+    /// For each bar t from the window's end on: β_t, by least squares of ln A on ln B over the n
+    /// bars ending at t (or the fixed `hedgeRatio`), and the z-score of today's spread
+    /// ln A − β_t·ln B against the window's spreads, all priced with today's β (so a changing β
+    /// does not read as a move of the spread). One pass over each window, with centred sums:
+    /// the spread's sample variance is (Saa − 2β·Sab + β²·Sbb) / (n − 1).
+    static func pairStatistics(_ a: [Double], _ b: [Double], window n: Int, hedgeRatio: Double?) -> (
+        betas: [Double], zScores: [Double]
+    ) {
+        var betas = [Double](repeating: hedgeRatio ?? .nan, count: a.count)
+        var zScores = [Double](repeating: .nan, count: a.count)
+        guard a.count >= n, n >= 2 else { return (betas, zScores) }
         for index in (n - 1)..<a.count {
             var meanA = 0.0
             var meanB = 0.0
@@ -305,28 +330,24 @@ struct Signals {
             }
             meanA /= Double(n)
             meanB /= Double(n)
-            var covariance = 0.0
-            var variance = 0.0
+            var sumAA = 0.0
+            var sumAB = 0.0
+            var sumBB = 0.0
             for k in (index - n + 1)...index {
-                covariance += (a[k] - meanA) * (b[k] - meanB)
-                variance += (b[k] - meanB) * (b[k] - meanB)
+                let x = a[k] - meanA
+                let y = b[k] - meanB
+                sumAA += x * x
+                sumAB += x * y
+                sumBB += y * y
             }
-            result[index] = variance > 0 ? covariance / variance : .nan
+            let beta = hedgeRatio ?? (sumBB > 0 ? sumAB / sumBB : .nan)
+            betas[index] = beta
+            guard !beta.isNaN else { continue }
+            let variance = max(0, sumAA - 2 * beta * sumAB + beta * beta * sumBB) / Double(n - 1)
+            let deviation = variance.squareRoot()
+            let today = (a[index] - meanA) - beta * (b[index] - meanB)
+            zScores[index] = deviation > 0 ? today / deviation : .nan
         }
-        return result
-    }
-
-    /// The z-score of today's spread against the window's spreads, all priced with today's β
-    /// (so a changing β does not read as a move of the spread).
-    static func spreadZScore(_ spread: [Double], betas: [Double], a: [Double], b: [Double], window n: Int) -> [Double] {
-        var result = [Double](repeating: .nan, count: spread.count)
-        guard spread.count >= n else { return result }
-        for index in (n - 1)..<spread.count where !betas[index].isNaN {
-            let beta = betas[index]
-            let window = ((index - n + 1)...index).map { a[$0] - beta * b[$0] }
-            let (mean, deviation) = ReturnStatistics.meanAndDeviation(window)
-            result[index] = deviation > 0 ? (window[window.count - 1] - mean) / deviation : .nan
-        }
-        return result
+        return (betas, zScores)
     }
 }

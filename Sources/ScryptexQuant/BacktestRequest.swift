@@ -56,11 +56,8 @@ public struct BacktestRequest: Sendable, Codable, Equatable {
     public func settings() throws -> BacktestSettings {
         var settings = BacktestSettings()
         if let initialCapital { settings.initialCapital = initialCapital }
-        if let start { settings.start = try MarketTime.parse(start, field: "start").seconds }
-        if let end {
-            let (seconds, isDate) = try MarketTime.parse(end, field: "end")
-            settings.end = isDate ? seconds + 86_400 : seconds + 1
-        }
+        if let start { settings.start = try MarketTime.start(start) }
+        if let end { settings.end = try MarketTime.end(end) }
         if let feesBps { settings.feesBps = feesBps }
         if let slippageBps { settings.slippageBps = slippageBps }
         if let sizing {

@@ -212,7 +212,17 @@ struct Book {
                     returns: returns, periodsPerYear: perYear, riskFree: riskFree, alpha: settings.alpha),
                 trades: TradeStatistics(profits: closed.map(\.profit), returns: closed.map(\.returnFraction)),
                 exposure: Double(exposedBars) / Double(max(1, equity.count))),
-            trades: allTrades, equityCurve: thinnedCurve(), circuitBreakerTripped: halted)
+            trades: allTrades, equityCurve: thinnedCurve(), monthlyReturns: monthlyReturns(),
+            circuitBreakerTripped: halted)
+    }
+
+    func monthlyReturns() -> [MonthlyReturn] {
+        let bars = legs[0]
+        let times = Array(bars.times.prefix(equity.count))
+        let strategy = PeriodReturns.monthly(times: times, values: equity, base: settings.initialCapital)
+        let asset = PeriodReturns.monthly(
+            times: times, values: Array(bars.close.prefix(equity.count)), base: bars.count > 0 ? bars.open[0] : nil)
+        return zip(strategy, asset).map { MonthlyReturn(month: $0.label, strategy: $0.return, asset: $1.return) }
     }
 
     /// At most `BacktestEngine.equityPoints` points: evenly spaced, with the first, the last and

@@ -92,6 +92,50 @@ struct QuantRoutesTests {
                     .get, "/api/enterprise/backtests/\(try #require(failing["id"] as? String))", headers: owner))
             #expect(failed["status"] as? String == "failed" && failed["result"] == nil)
             #expect((failed["error"] as? String)?.contains("no 1d bars of ETH/USDC") == true)
+
+            // Attribution by strategy: the mean reversion and a momentum strategy, 60/40, against
+            // holding ETH; a failed backtest cannot take part.
+            let momentum = try #require(
+                Self.json(
+                    await harness.send(
+                        .post, "/api/enterprise/accounts/\(account)/quant-strategies", headers: owner,
+                        json:
+                            #"{"name":"Momentum ETH","type":"momentum","config":{"lookbackPeriod":30,"assets":["ETH-USD"]}}"#
+                    ))["id"] as? String)
+            let second = try #require(
+                Self.json(
+                    await harness.send(
+                        .post, "/api/enterprise/quant-strategies/\(momentum)/backtest", headers: owner,
+                        json: #"{"start":"2019-01-01","end":"2020-12-31"}"#))["id"] as? String)
+            #expect(try await worker.runOnce())
+            let byStrategy = await harness.send(
+                .post, "/api/enterprise/quant/attribution", headers: owner,
+                json:
+                    #"{"backtests":[{"id":"\#(backtest)","portfolioWeight":0.6,"benchmarkWeight":0.5},{"id":"\#(second)","portfolioWeight":0.4,"benchmarkWeight":0.5}]}"#
+            )
+            let attribution = Self.json(byStrategy)
+            let periods = try #require(attribution["periods"] as? [[String: Any]], "\(attribution)")
+            #expect(periods.count == 24, "the months both backtests cover")
+            #expect(periods.first?["label"] as? String == "2019-01" && periods.last?["label"] as? String == "2020-12")
+            let segments = try #require(attribution["linkedBySegment"] as? [String: Any])
+            #expect(Set(segments.keys) == ["Mean Reversion ETH-USD", "Momentum ETH"])
+            let linkedTotal = try #require((attribution["linkedTotal"] as? [String: Any])?["total"] as? Double)
+            #expect(abs(linkedTotal - (attribution["excessReturn"] as? Double ?? .nan)) < 1e-12)
+            // The months the backtests record are the backtest's own returns.
+            let recorded = try #require(body["monthlyReturns"] as? [[String: Any]])
+            let january = try #require(recorded.first { $0["month"] as? String == "2019-01" })
+            let segment = try #require(
+                (periods[0]["bySegment"] as? [String: Any])?["Mean Reversion ETH-USD"] as? [String: Any])
+            // Selection = W·(r − R) with W = 0.5, r the strategy's and R ETH's return that month.
+            let expected = 0.5 * ((january["strategy"] as? Double ?? .nan) - (january["asset"] as? Double ?? .nan))
+            #expect(abs((segment["selection"] as? Double ?? .nan) - expected) < 1e-12)
+            let withFailed = await harness.send(
+                .post, "/api/enterprise/quant/attribution", headers: owner,
+                json:
+                    #"{"backtests":[{"id":"\#(try #require(failing["id"] as? String))","portfolioWeight":1,"benchmarkWeight":1}]}"#
+            )
+            #expect(withFailed.status == .badRequest)
+            #expect(String(decoding: withFailed.body, as: UTF8.self).contains("is failed, not completed"))
         }
     }
 

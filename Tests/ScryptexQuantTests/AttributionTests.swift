@@ -83,4 +83,49 @@ struct AttributionTests {
         #expect(abs(months[0].return - 0.1) < 1e-15 && abs(months[1].return - (99.0 / 110 - 1)) < 1e-15)
         #expect(abs(months[2].return - 0.1) < 1e-15)
     }
+
+    /// Two strategies over two months: the portfolio holds each strategy, the benchmark each
+    /// strategy's asset outright; the months the backtests do not share are left out.
+    @Test func attributionByStrategyComparesEachStrategyWithItsAsset() throws {
+        let trend = BrinsonAttribution.StrategySegment(
+            name: "Trend",
+            months: [
+                MonthlyReturn(month: "2024-01", strategy: 0.10, asset: 0.08),
+                MonthlyReturn(month: "2024-02", strategy: 0.01, asset: -0.02),
+                MonthlyReturn(month: "2024-03", strategy: 0.05, asset: 0.05),
+            ], portfolioWeight: 0.6, benchmarkWeight: 0.5)
+        let carry = BrinsonAttribution.StrategySegment(
+            name: "Carry",
+            months: [
+                MonthlyReturn(month: "2024-01", strategy: 0.02, asset: 0.03),
+                MonthlyReturn(month: "2024-02", strategy: 0.00, asset: 0.01),
+            ], portfolioWeight: 0.4, benchmarkWeight: 0.5)
+        let result = try BrinsonAttribution(strategies: [trend, carry])
+        #expect(result.periods.map(\.label) == ["2024-01", "2024-02"])
+        // January is the hand-checked single period above with A = Trend and B = Carry.
+        let january = result.periods[0]
+        #expect(abs(january.total.allocation - 0.005) < 1e-15 && abs(january.total.selection - 0.005) < 1e-15)
+        #expect(abs(january.bySegment["Trend"]!.selection - 0.5 * 0.02) < 1e-15)
+        // February: R_b = 0.5·(−0.02) + 0.5·0.01 = −0.005; Trend's selection 0.5·(0.01 + 0.02).
+        let february = result.periods[1]
+        #expect(abs(february.benchmarkReturn + 0.005) < 1e-15)
+        #expect(abs(february.bySegment["Trend"]!.selection - 0.015) < 1e-15)
+        #expect(abs(february.bySegment["Carry"]!.allocation - (-0.1) * (0.01 + 0.005)) < 1e-15)
+        let unbalanced = BrinsonAttribution.StrategySegment(
+            name: "Carry", months: carry.months, portfolioWeight: 0.3, benchmarkWeight: 0.5)
+        #expect(throws: ServiceError.self) { try BrinsonAttribution(strategies: [trend, unbalanced]) }
+        do {
+            _ = try BrinsonAttribution(strategies: [trend, unbalanced])
+        } catch let error as ServiceError {
+            #expect(error.message == "field 'backtests[].portfolioWeight': the weights add up to 0.8999999999999999, not 1")
+        }
+    }
+
+    @Test func monthLabelsHandleYearsAndTimesBefore1970() {
+        #expect(PeriodReturns.label(2024 * 12 + 11) == "2024-12")
+        #expect(PeriodReturns.label(1969 * 12) == "1969-01")
+        let months = PeriodReturns.monthly(times: [-86_400, 0, 3_600], values: [100, 110, 121], base: 50)
+        #expect(months.map(\.label) == ["1969-12", "1970-01"])
+        #expect(abs(months[0].return - 1) < 1e-15 && abs(months[1].return - 0.21) < 1e-15)
+    }
 }

@@ -160,6 +160,67 @@ struct BacktestEngineTests {
         }
     }
 
+    /// β and the spread's z-score from centred sums, against the definition computed directly:
+    /// least squares over the window, then the window's spreads priced with today's β.
+    @Test func pairStatisticsMatchTheDirectDefinition() {
+        var random = SeededRandom(seed: 3)
+        var a = [4.0]
+        var b = [3.0]
+        for _ in 1..<400 {
+            let common = random.nextNormal() * 0.02
+            a.append(a[a.count - 1] + common + random.nextNormal() * 0.005)
+            b.append(b[b.count - 1] + 0.8 * common + random.nextNormal() * 0.005)
+        }
+        let n = 30
+        let statistics = Signals.pairStatistics(a, b, window: n, hedgeRatio: nil)
+        let fixed = Signals.pairStatistics(a, b, window: n, hedgeRatio: 0.8)
+        #expect(statistics.betas[n - 2].isNaN && statistics.zScores[n - 2].isNaN && fixed.betas[0] == 0.8)
+        for t in (n - 1)..<a.count {
+            let x: [Double] = Array(a[(t - n + 1)...t])
+            let y: [Double] = Array(b[(t - n + 1)...t])
+            let meanX: Double = x.reduce(0, +) / Double(n)
+            let meanY: Double = y.reduce(0, +) / Double(n)
+            var covariance = 0.0
+            var variance = 0.0
+            for k in 0..<n {
+                covariance += (x[k] - meanX) * (y[k] - meanY)
+                variance += (y[k] - meanY) * (y[k] - meanY)
+            }
+            let beta = covariance / variance
+            for (hedge, result) in [(beta, statistics), (0.8, fixed)] {
+                let spread: [Double] = (0..<n).map { x[$0] - hedge * y[$0] }
+                let (mean, deviation) = ReturnStatistics.meanAndDeviation(spread)
+                #expect(abs(result.betas[t] - hedge) < 1e-9)
+                #expect(abs(result.zScores[t] - (spread[n - 1] - mean) / deviation) < 1e-7, "bar \(t)")
+            }
+        }
+    }
+
+    /// The monthly returns a backtest records, recomputed from its equity curve and its bars.
+    @Test func aBacktestRecordsItsMonthlyReturnsBesideItsAsset() throws {
+        var market = SyntheticMarket()
+        market.bars = 120
+        let bars = try market.generate()
+        let strategy = try Self.strategy(
+            "ma_crossover", ["fastPeriod": .number(5), "slowPeriod": .number(20), "assets": .list(["SYN-USD"])])
+        var settings = BacktestSettings()
+        settings.units = .fractional
+        let result = try BacktestEngine(strategy: strategy, settings: settings).run([bars])
+        let months = try #require(result.monthlyReturns)
+        let equity = result.equityCurve
+        #expect(equity.count == bars.count)
+        var previousEquity = settings.initialCapital
+        var previousClose = bars.open[0]
+        for month in months {
+            let last = try #require(equity.lastIndex { $0.time.hasPrefix(month.month) })
+            #expect(abs(month.strategy - (equity[last].equity / previousEquity - 1)) < 1e-12, "\(month.month)")
+            #expect(abs(month.asset - (bars.close[last] / previousClose - 1)) < 1e-12, "\(month.month)")
+            previousEquity = equity[last].equity
+            previousClose = bars.close[last]
+        }
+        #expect(months.count == Set(equity.map { $0.time.prefix(7) }).count)
+    }
+
     @Test func sizingRulesScaleThePosition() throws {
         let strategy = try Self.strategy(
             "mean_reversion", ["lookbackPeriod": .number(10), "zscoreThreshold": .number(2)],

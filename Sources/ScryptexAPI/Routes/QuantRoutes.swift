@@ -173,11 +173,8 @@ public struct QuantRoutes: RouteCollection {
         _ assets: [String], timeframe: String?, dataset: String?, start: String?, end: String?, call: TenantCall
     ) async throws -> [BarSeries] {
         let timeframe = try Timeframe.parse(timeframe ?? "1d")
-        let from = try start.map { try MarketTime.parse($0, field: "start").seconds }
-        let to = try end.map { text -> Int64 in
-            let (seconds, isDate) = try MarketTime.parse(text, field: "end")
-            return isDate ? seconds + 86_400 : seconds + 1
-        }
+        let from = try start.map { try MarketTime.start($0) }
+        let to = try end.map { try MarketTime.end($0) }
         guard (1...50).contains(assets.count) else {
             throw ServiceError(.invalidInput, "field 'assets': 1 to 50 market symbols")
         }
@@ -366,12 +363,20 @@ public struct QuantRoutes: RouteCollection {
     }
 
     /// `POST /api/enterprise/quant/attribution`: Brinson-Fachler by segment, linked (Carino).
-    /// Either `periods` with each segment's weight and return on both sides (segments may be
-    /// assets, strategies or anything else), or `assets` with `portfolioWeights` and
-    /// `benchmarkWeights`, the monthly returns then read from market data.
+    /// One of: `periods` with each segment's weight and return on both sides (segments may be
+    /// assets, strategies or anything else); `assets` with `portfolioWeights` and
+    /// `benchmarkWeights`, the monthly returns then read from market data; or `backtests`
+    /// (`[{"id", "portfolioWeight", "benchmarkWeight"}]`), attribution by strategy against
+    /// holding each strategy's asset, from the completed backtests' monthly returns.
     @Sendable func attribution(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        struct StrategyWeight: Decodable {
+            var id: UUID
+            var portfolioWeight: Double
+            var benchmarkWeight: Double
+        }
         struct Body: Decodable {
             var periods: [BrinsonAttribution.Period]?
+            var backtests: [StrategyWeight]?
             var assets: [String]?
             var portfolioWeights: [String: Double]?
             var benchmarkWeights: [String: Double]?
@@ -384,10 +389,39 @@ public struct QuantRoutes: RouteCollection {
         if let periods = body.periods {
             return try .json(encoding: try BrinsonAttribution(periods: periods))
         }
+        if let chosen = body.backtests {
+            guard (1...50).contains(chosen.count), Set(chosen.map(\.id)).count == chosen.count else {
+                throw ServiceError(.invalidInput, "field 'backtests': 1 to 50 different backtests")
+            }
+            let segments = try await call.scope.withTransaction(readOnly: true) { transaction in
+                var segments: [BrinsonAttribution.StrategySegment] = []
+                for one in chosen {
+                    let backtest = try await strategies.backtest(one.id, in: transaction)
+                    guard let months = backtest.result?.monthlyReturns else {
+                        throw ServiceError(
+                            .invalidInput,
+                            "field 'backtests': backtest \(one.id.uuidString.lowercased()) is \(backtest.status), not completed with monthly returns"
+                        )
+                    }
+                    let strategy = try await strategies.strategy(backtest.strategyId, in: transaction)
+                    var name = strategy.name
+                    if segments.contains(where: { $0.name == name }) {
+                        name += " (" + one.id.uuidString.lowercased().prefix(8) + ")"
+                    }
+                    segments.append(
+                        .init(
+                            name: name, months: months, portfolioWeight: one.portfolioWeight,
+                            benchmarkWeight: one.benchmarkWeight))
+                }
+                return segments
+            }
+            return try .json(encoding: try BrinsonAttribution(strategies: segments))
+        }
         guard let assets = body.assets, let mine = body.portfolioWeights, let theirs = body.benchmarkWeights else {
             throw ServiceError(
                 .invalidInput,
-                "field 'periods', or 'assets' with 'portfolioWeights' and 'benchmarkWeights': one is required")
+                "field 'periods', 'backtests', or 'assets' with 'portfolioWeights' and 'benchmarkWeights': one is required"
+            )
         }
         let loaded = try await series(
             assets, timeframe: body.timeframe, dataset: body.dataset, start: body.start, end: body.end, call: call)
@@ -466,11 +500,8 @@ public struct QuantRoutes: RouteCollection {
         let query = QueryParameters(request)
         guard let symbol = query["symbol"] else { throw ServiceError(.invalidInput, "query 'symbol': required") }
         let timeframe = try Timeframe.parse(query["timeframe"] ?? "1d")
-        let start = try query["start"].map { try MarketTime.parse($0, field: "start").seconds }
-        let end = try query["end"].map { text -> Int64 in
-            let (seconds, isDate) = try MarketTime.parse(text, field: "end")
-            return isDate ? seconds + 86_400 : seconds + 1
-        }
+        let start = try query["start"].map { try MarketTime.start($0) }
+        let end = try query["end"].map { try MarketTime.end($0) }
         let limit = try query.integer("limit", in: 1...100_000) ?? 10_000
         var series = try await call.scope.withTransaction(readOnly: true) {
             try await MarketDataStore().bars(
