@@ -315,7 +315,9 @@ struct Signals {
     /// ln A − β_t·ln B against the window's spreads, all priced with today's β (so a changing β
     /// does not read as a move of the spread). One pass over each window, with centred sums:
     /// the spread's sample variance is (Saa − 2β·Sab + β²·Sbb) / (n − 1).
-    static func pairStatistics(_ a: [Double], _ b: [Double], window n: Int, hedgeRatio: Double?) -> (
+    static func pairStatistics(
+        _ a: [Double], _ b: [Double], window n: Int, hedgeRatio: Double?
+    ) -> (
         betas: [Double], zScores: [Double]
     ) {
         var betas = [Double](repeating: hedgeRatio ?? .nan, count: a.count)

@@ -292,6 +292,15 @@ struct QuantRoutesTests {
                 .post, "/admin/api/market-data/generate", host: "localhost", headers: admin,
                 json: #"{"symbol":"SYN-USD","bars":500,"seed":9}"#)
             #expect(generated.status == .created && Self.json(generated)["bars"] as? String == "500")
+            // Both writes are in the platform's audit trail, as the admin.
+            let recorded = try await harness.pool.query(
+                "SELECT action, object_id FROM platform.audit_records WHERE object_type = 'market_data' AND actor LIKE 'platform-admin:%' ORDER BY chain_position"
+            )
+            #expect(
+                try recorded.map {
+                    "\(try $0.decode("action", as: String.self)) \(try $0.decode("object_id", as: String.self))"
+                }
+                    == ["market_data.imported BTC-USD 1d", "market_data.generated SYN-USD 1d"])
             // A tenant sees both series and cannot write the platform's.
             let owner = [("Authorization", "Bearer " + (try await harness.apiKey(roles: ["owner"])))]
             let listed = Self.json(await harness.send(.get, "/api/enterprise/market-data", headers: owner))

@@ -117,7 +117,8 @@ struct AttributionTests {
         do {
             _ = try BrinsonAttribution(strategies: [trend, unbalanced])
         } catch let error as ServiceError {
-            #expect(error.message == "field 'backtests[].portfolioWeight': the weights add up to 0.8999999999999999, not 1")
+            #expect(
+                error.message == "field 'backtests[].portfolioWeight': the weights add up to 0.8999999999999999, not 1")
         }
     }
 

@@ -281,9 +281,18 @@ extension AdminCall {
     func recordPlatformEvent(
         _ action: String, slug: TenantSlug, details: [String: String], in transaction: PostgresTransaction
     ) async throws {
+        try await recordPlatformEvent(
+            action, objectType: "tenant", objectID: slug.value, details: details, in: transaction)
+    }
+
+    /// Appends an event about anything the platform holds to the control plane's trail, as this admin.
+    func recordPlatformEvent(
+        _ action: String, objectType: String, objectID: String, details: [String: String],
+        in transaction: PostgresTransaction
+    ) async throws {
         try await AuditTrail(schema: PlatformSchema.name).append(
             AuditEvent(
-                actor: admin.actor, action: action, objectType: "tenant", objectID: slug.value, requestID: requestID,
+                actor: admin.actor, action: action, objectType: objectType, objectID: objectID, requestID: requestID,
                 details: details), in: transaction)
     }
 }

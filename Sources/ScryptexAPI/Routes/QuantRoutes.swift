@@ -623,10 +623,15 @@ public struct MarketDataAdminRoutes: RouteCollection {
         let timeframeValue = try Timeframe.parse(timeframe)
         var chunks = [request.body]
         let report = try await pool.withTransaction { transaction in
-            try await MarketDataImporter().importCSV(
+            let report = try await MarketDataImporter().importCSV(
                 symbol: symbol, timeframe: timeframeValue, into: .platform, source: "upload by \(call.admin.actor)",
                 totalBytes: request.body.count, nextChunk: { chunks.isEmpty ? nil : chunks.removeFirst() },
                 in: transaction)
+            try await call.recordPlatformEvent(
+                "market_data.imported", objectType: "market_data", objectID: "\(report.symbol) \(timeframe)",
+                details: ["barsInFile": String(report.barsInFile), "bytes": String(request.body.count)],
+                in: transaction)
+            return report
         }
         logger.notice(
             "market data imported",
@@ -642,9 +647,13 @@ public struct MarketDataAdminRoutes: RouteCollection {
     @Sendable func generate(_ request: HTTPRequest, _ call: AdminCall) async throws -> HTTPResponse {
         let market = request.body.isEmpty ? SyntheticMarket() : try request.decodeJSON(SyntheticMarket.self)
         let series = try market.generate()
-        try await pool.withTransaction(statementTimeout: .seconds(600)) {
+        try await pool.withTransaction(statementTimeout: .seconds(600)) { transaction in
             try await MarketDataStore().store(
-                series, into: .platform, source: "synthetic (seed \(market.seed))", in: $0)
+                series, into: .platform, source: "synthetic (seed \(market.seed))", in: transaction)
+            try await call.recordPlatformEvent(
+                "market_data.generated", objectType: "market_data",
+                objectID: "\(series.symbol) \(series.timeframe.rawValue)",
+                details: ["bars": String(series.count), "seed": String(market.seed)], in: transaction)
         }
         logger.notice(
             "synthetic market data stored",
