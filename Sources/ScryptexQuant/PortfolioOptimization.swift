@@ -105,7 +105,13 @@ public struct PortfolioOptimizer: Sendable {
         public var riskContributions: [String: Double]
     }
 
-    public func portfolio(_ weights: [Double]) -> Portfolio {
+    /// The portfolio at `weights`, each within 10⁻¹² of a bound put on it (so a solver's 10⁻¹⁶
+    /// reads as the 0 it means).
+    public func portfolio(_ solved: [Double]) -> Portfolio {
+        let weights = solved.indices.map { index in
+            abs(solved[index] - lower[index]) < 1e-12
+                ? lower[index] : abs(solved[index] - upper[index]) < 1e-12 ? upper[index] : solved[index]
+        }
         let sigmaW = multiply(weights)
         let variance = zip(weights, sigmaW).map(*).reduce(0, +)
         let expected = zip(weights, mean).map(*).reduce(0, +)

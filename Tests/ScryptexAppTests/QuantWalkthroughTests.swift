@@ -1,0 +1,54 @@
+import Foundation
+import Glibc
+import ScryptexTestSupport
+import Testing
+
+/// Issue 19's "done when", as a partner would do it: `scripts/quant-walkthrough` (curl over
+/// HTTPS) against `scryptex serve` on its embedded cluster with the demo tenants.
+@Suite("The quant walk-through against a running host", .serialized)
+struct QuantWalkthroughTests {
+    @Test(.timeLimit(.minutes(5)))
+    func theWalkthroughRunsOverHTTPS() async throws {
+        let executable = ChildProcess.scryptexExecutable
+        try #require(FileManager.default.isExecutableFile(atPath: executable), "no scryptex binary at \(executable)")
+        let project = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().path
+        let root = "/tmp/scryptex-walkthrough-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let httpsPort = try FreePort.tcp()
+        let host = try ChildProcess(
+            executable, ["serve"],
+            environment: [
+                "SCRYPTEX_DATA_DIR": root, "LOG_LEVEL": "info", "HTTPS_LISTEN": "127.0.0.1:\(httpsPort)",
+                "HTTP_LISTEN": "127.0.0.1:\(try FreePort.tcp())", "METRICS_LISTEN": "127.0.0.1:\(try FreePort.tcp())",
+                "SCRYPTEX_TENANTS_DIR": project + "/tenants", "SCRYPTEX_TEMPLATES_DIR": project + "/templates",
+            ])
+        let ready = await host.waitForOutput(containing: "scryptex host ready", timeout: .seconds(60))
+        guard ready else {
+            host.send(SIGKILL)
+            Issue.record("the host never became ready:\n\(host.output)")
+            return
+        }
+        let walkthrough = try ChildProcess(
+            "/bin/bash", [project + "/scripts/quant-walkthrough"],
+            environment: [
+                "SCRYPTEX_DATA_DIR": root, "HTTPS_PORT": String(httpsPort), "SCRYPTEX": executable,
+                "MARKET_DATA": SharedData.path("market"), "LOG_LEVEL": "error",
+            ])
+        let status = await walkthrough.waitForExit(timeout: .seconds(240))
+        let output = walkthrough.output
+        #expect(status == 0, "the walk-through failed:\n\(output)")
+        for expected in [
+            "ETH-USD: 1826 bars, 2018-04-18T00:00:00Z to 2023-04-17T00:00:00Z",
+            "BTC-USD: 1826 bars, 2018-04-18T00:00:00Z to 2023-04-17T00:00:00Z",
+            // The seed strategy's default backtest: all the cash in whole units at the next open.
+            "final equity 774781.01093", "trades 30", "a signal computed on bar t's close fills at bar t+1's open",
+            "of 9 evaluated", "max_sharpe: weights", "hrp: weights", "beta ", "by asset, 2022",
+            "\"Mean Reversion ETH\": {\"allocation\"", "ETH on BTC: beta", "== done ==",
+        ] {
+            #expect(output.contains(expected), "missing '\(expected)' in:\n\(output)")
+        }
+        host.send(SIGTERM)
+        #expect(await host.waitForExit(timeout: .seconds(30)) == 0)
+    }
+}
