@@ -80,6 +80,13 @@ let package = Package(
             dependencies: ["ScryptexCore", "ScryptexMarketData", "ScryptexPostgres", "ScryptexInstitutional"],
             swiftSettings: strictSettings
         ),
+        // Machine learning: datasets from market data or CSV, random forests, SVMs, LSTMs and
+        // ensembles, their files, and the tenant service that trains, serves and monitors them.
+        .target(
+            name: "ScryptexML",
+            dependencies: ["ScryptexCore", "ScryptexCrypto", "ScryptexMarketData", "ScryptexPostgres", "ScryptexQuant"],
+            swiftSettings: strictSettings
+        ),
         // KYC provider adapters (Onfido, Sumsub, Jumio) behind the institutional module's protocol.
         .target(
             name: "ScryptexKYC",
@@ -211,6 +218,14 @@ let package = Package(
                 "ScryptexCore", "ScryptexMarketData", "ScryptexPostgres", "ScryptexQuant", "ScryptexTestSupport",
             ],
             exclude: ["Fixtures"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ScryptexMLTests",
+            dependencies: [
+                "ScryptexCore", "ScryptexMarketData", "ScryptexML", "ScryptexPostgres", "ScryptexQuant",
+                "ScryptexTestSupport",
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(
