@@ -217,3 +217,22 @@ public struct LineSplitter: Sendable {
         return (lineNumber, Substring(String(decoding: pending, as: UTF8.self)))
     }
 }
+
+extension CSVBarReader {
+    /// A whole file's bars in memory, oldest first, for tools and tests: rows the import would
+    /// report as defects or missing are left out, and of duplicate times the first is kept.
+    public static func series(_ bytes: [UInt8], symbol: String, timeframe: Timeframe) throws -> BarSeries {
+        var reader = CSVBarReader()
+        var splitter = LineSplitter()
+        var bars: [Bar] = []
+        var lines = splitter.lines(in: bytes)
+        if let last = splitter.finish() { lines.append(last) }
+        for (number, text) in lines {
+            if case .bar(let bar) = try reader.read(text, number: number) { bars.append(bar) }
+        }
+        bars.sort { $0.time < $1.time }
+        var series = BarSeries(symbol: symbol, timeframe: timeframe)
+        for bar in bars where series.count == 0 || series.times[series.count - 1] != bar.time { series.append(bar) }
+        return series
+    }
+}

@@ -27,14 +27,17 @@ public struct ClassificationMetrics: Sendable, Equatable, Codable {
 
     /// - Parameters:
     ///   - truth: 0 or 1 per row.
-    ///   - scores: The probability of class 1 per row (a row is predicted 1 at 0.5 or above).
+    ///   - scores: The probability of class 1 per row.
+    ///   - predicted: The class predicted per row (default: 1 where the score is 0.5 or above;
+    ///     an SVM predicts by the sign of its decision value).
     ///   - majorityClass: The training set's most frequent class.
-    public init(truth: [Double], scores: [Double], majorityClass: Int) {
+    public init(truth: [Double], scores: [Double], predicted: [Double]? = nil, majorityClass: Int) {
         precondition(truth.count == scores.count)
+        let predicted = predicted ?? scores.map { $0 >= 0.5 ? 1 : 0 }
         var matrix = [[0, 0], [0, 0]]
         var logLoss = 0.0
-        for (label, score) in zip(truth, scores) {
-            matrix[label > 0.5 ? 1 : 0][score >= 0.5 ? 1 : 0] += 1
+        for (index, (label, score)) in zip(truth, scores).enumerated() {
+            matrix[label > 0.5 ? 1 : 0][predicted[index] > 0.5 ? 1 : 0] += 1
             let p = min(max(score, 1e-15), 1 - 1e-15)
             logLoss -= label > 0.5 ? log(p) : log(1 - p)
         }
