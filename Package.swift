@@ -178,8 +178,8 @@ let package = Package(
             name: "scryptex-bench",
             dependencies: [
                 "ScryptexApp", "ScryptexCommandLine", "ScryptexCompliance", "ScryptexCore", "ScryptexEmbeddedPostgres",
-                "ScryptexInstitutional", "ScryptexMarketData", "ScryptexPostgres", "ScryptexQuant", "ScryptexRevenue",
-                "ScryptexTenancy", "ScryptexTestSupport",
+                "ScryptexInstitutional", "ScryptexMarketData", "ScryptexML", "ScryptexPostgres", "ScryptexQuant",
+                "ScryptexRevenue", "ScryptexTenancy", "ScryptexTestSupport",
             ],
             swiftSettings: strictSettings
         ),

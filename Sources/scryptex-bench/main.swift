@@ -3,6 +3,7 @@ import ScryptexApp
 import ScryptexCommandLine
 import ScryptexCore
 import ScryptexEmbeddedPostgres
+import ScryptexMarketData
 import ScryptexPostgres
 import ScryptexTenancy
 
@@ -26,6 +27,16 @@ if arguments.dropFirst().first == "backtest" {
     let rounds = arguments.firstIndex(of: "--rounds").flatMap { Int(arguments[$0 + 1]) } ?? 7
     let csv = arguments.firstIndex(of: "--csv").map { arguments[$0 + 1] }
     try QuantBench.run(bars: bars, rounds: rounds, csvPath: csv)
+    exit(0)
+}
+if arguments.dropFirst().first == "ml" {
+    let file = arguments.firstIndex(of: "--file").map { arguments[$0 + 1] } ?? ""
+    let timeframe = try Timeframe.parse(arguments.firstIndex(of: "--timeframe").map { arguments[$0 + 1] } ?? "1d")
+    let lags = arguments.firstIndex(of: "--lags").flatMap { Int(arguments[$0 + 1]) } ?? 10
+    let models = (arguments.firstIndex(of: "--models").map { arguments[$0 + 1] } ?? "rf,svm").split(separator: ",")
+        .map(String.init)
+    let dataset = arguments.firstIndex(of: "--dataset").map { arguments[$0 + 1] }
+    try MLBench.run(file: file, timeframe: timeframe, lags: lags, models: models, datasetPath: dataset)
     exit(0)
 }
 if arguments.dropFirst().first == "scale-setup" {

@@ -73,8 +73,27 @@ struct KernelCache {
             count -= 1
         }
         var row = [Float](repeating: 0, count: rows)
-        let x = data[(i * columns)..<((i + 1) * columns)]
-        for j in 0..<rows { row[j] = Float(kernel.value(data, j, x, columns: columns)) }
+        let x = Array(data[(i * columns)..<((i + 1) * columns)])
+        switch kernel {
+        case .linear:
+            for j in 0..<rows {
+                var total = 0.0
+                let base = j * columns
+                for k in 0..<columns { total += data[base + k] * x[k] }
+                row[j] = Float(total)
+            }
+        case .radialBasis(let gamma):
+            for j in 0..<rows {
+                var total = 0.0
+                let base = j * columns
+                for k in 0..<columns {
+                    let difference = data[base + k] - x[k]
+                    total += difference * difference
+                }
+                // In single precision, the precision the row is kept in.
+                row[j] = expf(Float(-gamma * total))
+            }
+        }
         cached[i] = row
         pushFront(i)
         count += 1

@@ -1,0 +1,55 @@
+import Foundation
+import ScryptexCore
+import ScryptexMarketData
+import ScryptexML
+
+/// Model training on a real market file: the last `lags` simple returns → the next bar's
+/// direction, the first 80 % of rows to train and the last 20 % to test. Writes the dataset as
+/// CSV (`--dataset PATH`: the features, the target and a `split` column) so scikit-learn trains
+/// on exactly the same rows, then prints one Markdown table row per model.
+enum MLBench {
+    static func run(file: String, timeframe: Timeframe, lags: Int, models: [String], datasetPath: String?) throws {
+        let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: file)))
+        let bars = try CSVBarReader.series(bytes, symbol: "BENCH", timeframe: timeframe)
+        let data = try MarketFeatures(laggedReturns: lags).dataset(bars, target: .nextDirection)
+        let split = SplitSpecification(train: 0.8, test: 0.2).ranges(count: data.count)
+        let train = data.rows(split.train)
+        let test = data.rows(split.test)
+        if let datasetPath {
+            var text = (data.features.names + ["target", "split"]).joined(separator: ",") + "\n"
+            for row in 0..<data.count {
+                text += data.features.row(row).map { "\($0)" }.joined(separator: ",")
+                text += ",\(Int(data.targets[row])),\(split.train.contains(row) ? "train" : "test")\n"
+            }
+            try text.write(toFile: datasetPath, atomically: true, encoding: .utf8)
+        }
+        let name = URL(fileURLWithPath: file).lastPathComponent
+        let clock = ContinuousClock()
+        for model in models {
+            let start = clock.now
+            let predict: (ArraySlice<Double>) -> Double
+            let label: String
+            switch model {
+            case "rf":
+                var parameters = RandomForest.Parameters()
+                parameters.trees = 200
+                parameters.outOfBagScore = false
+                let forest = try RandomForest(training: train, task: .classification, parameters: parameters, seed: 42)
+                predict = { forest.predict($0) >= 0.5 ? 1 : 0 }
+                label = "random forest, 200 trees, √p features, 2 threads"
+            case "svm":
+                let svm = try SupportVectorMachine(
+                    training: train, task: .classification, parameters: .init(), seed: 42)
+                predict = { svm.decision($0) > 0 ? 1 : 0 }
+                label = "SVC, RBF, C=1, gamma=scale, standardised (\(svm.coefficients.count) support vectors)"
+            default:
+                throw ServiceError(.invalidInput, "unknown model \(model)")
+            }
+            let seconds = (clock.now - start).secondsValue
+            let hits = (0..<test.count).filter { predict(test.features.row($0)) == test.targets[$0] }.count
+            print(
+                "| Scryptex (Swift, release) | \(name) | \(label) | \(train.count) / \(test.count) | \(String(format: "%.2f", 100 * Double(hits) / Double(test.count))) % | \(String(format: "%.2f", seconds)) s |"
+            )
+        }
+    }
+}
