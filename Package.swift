@@ -84,7 +84,9 @@ let package = Package(
         // ensembles, their files, and the tenant service that trains, serves and monitors them.
         .target(
             name: "ScryptexML",
-            dependencies: ["ScryptexCore", "ScryptexCrypto", "ScryptexMarketData", "ScryptexPostgres", "ScryptexQuant"],
+            dependencies: [
+                "ScryptexCore", "ScryptexCrypto", "ScryptexMarketData", "ScryptexPostgres", "ScryptexQuant",
+            ],
             swiftSettings: strictSettings
         ),
         // KYC provider adapters (Onfido, Sumsub, Jumio) behind the institutional module's protocol.

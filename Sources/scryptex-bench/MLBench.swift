@@ -1,7 +1,7 @@
 import Foundation
 import ScryptexCore
-import ScryptexMarketData
 import ScryptexML
+import ScryptexMarketData
 
 /// Model training on a real market file: the last `lags` simple returns → the next bar's
 /// direction, the first 80 % of rows to train and the last 20 % to test. Writes the dataset as

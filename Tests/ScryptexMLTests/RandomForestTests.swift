@@ -60,10 +60,19 @@ struct RandomForestTests {
     @Test func hyperparametersAreValidatedAndNamed() throws {
         let cases: [([String: ParameterValue], String)] = [
             (["nEstimators": .number(0)], "field 'hyperparameters.nEstimators': a whole number from 1 to 2000"),
-            (["criterion": .text("squared_error")], "field 'hyperparameters.criterion': classification splits on gini or entropy"),
-            (["maxFeatures": .text("half")], "field 'hyperparameters.maxFeatures': sqrt, log2, all, a count or a fraction above 0"),
+            (
+                ["criterion": .text("squared_error")],
+                "field 'hyperparameters.criterion': classification splits on gini or entropy"
+            ),
+            (
+                ["maxFeatures": .text("half")],
+                "field 'hyperparameters.maxFeatures': sqrt, log2, all, a count or a fraction above 0"
+            ),
             (["trees": .number(10)], "field 'hyperparameters.trees': not a hyperparameter of random_forest"),
-            (["bootstrap": .flag(false), "oobScore": .flag(true)], "field 'hyperparameters.oobScore': needs bootstrap"),
+            (
+                ["bootstrap": .flag(false), "oobScore": .flag(true)],
+                "field 'hyperparameters.oobScore': needs bootstrap"
+            ),
         ]
         for (values, message) in cases {
             do {
@@ -73,7 +82,8 @@ struct RandomForestTests {
                 #expect(error.message.hasPrefix(message), "\(error.message)")
             }
         }
-        let parsed = try RandomForest.Parameters(["nEstimators": .number(200), "maxFeatures": .number(0.5)], task: .classification)
+        let parsed = try RandomForest.Parameters(
+            ["nEstimators": .number(200), "maxFeatures": .number(0.5)], task: .classification)
         #expect(parsed.trees == 200 && parsed.featuresPerSplit(columns: 10, task: .classification) == 5)
         #expect(RandomForest.Parameters().featuresPerSplit(columns: 10, task: .classification) == 3)
     }

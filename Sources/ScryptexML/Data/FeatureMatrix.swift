@@ -91,7 +91,9 @@ public struct Standardizer: Sendable, Equatable, Codable {
             }
         }
         self.means = means
-        self.deviations = deviations.map { let s = ($0 / n).squareRoot(); return s > 0 ? s : 1 }
+        self.deviations = deviations.map {
+            let s = ($0 / n).squareRoot(); return s > 0 ? s : 1
+        }
     }
 
     public func apply(_ matrix: FeatureMatrix) -> FeatureMatrix {

@@ -39,7 +39,8 @@ public struct MarketFeatures: Sendable, Equatable, Codable {
     public func validated(field: String = "dataset.features") throws -> MarketFeatures {
         func check(_ value: Int?, _ name: String, _ range: ClosedRange<Int>) throws {
             if let value, !range.contains(value) {
-                throw ServiceError(.invalidInput, "field '\(field).\(name)': \(range.lowerBound) to \(range.upperBound)")
+                throw ServiceError(
+                    .invalidInput, "field '\(field).\(name)': \(range.lowerBound) to \(range.upperBound)")
             }
         }
         try check(laggedReturns, "laggedReturns", 1...200)
@@ -51,7 +52,8 @@ public struct MarketFeatures: Sendable, Equatable, Codable {
             }
             for window in windows { try check(window, name, 2...1_000) }
         }
-        guard laggedReturns != nil || volatility != nil || rsi != nil || movingAverageGaps != nil || volumeChanges != nil
+        guard
+            laggedReturns != nil || volatility != nil || rsi != nil || movingAverageGaps != nil || volumeChanges != nil
         else {
             throw ServiceError(
                 .invalidInput,
@@ -178,7 +180,8 @@ public struct MarketFeatures: Sendable, Equatable, Codable {
         let columns = columns(bars)
         let first = max(firstRow, bars.count - count)
         guard first < bars.count else {
-            throw ServiceError(.invalidInput, "the data has \(bars.count) bars of \(bars.symbol); too few for these features")
+            throw ServiceError(
+                .invalidInput, "the data has \(bars.count) bars of \(bars.symbol); too few for these features")
         }
         var values: [Double] = []
         for t in first..<bars.count { for column in columns { values.append(column[t]) } }

@@ -53,7 +53,8 @@ public enum NumericCSV {
         var names = header
         names.remove(at: targetColumn)
         return LabelledData(
-            features: FeatureMatrix(names: names, values: values), targets: targets, times: targets.indices.map(Int64.init))
+            features: FeatureMatrix(names: names, values: values), targets: targets,
+            times: targets.indices.map(Int64.init))
     }
 
     /// Rows to predict: the same columns as the features (a target column, if present, ignored).

@@ -23,7 +23,9 @@ public struct RandomForest: Sendable, Codable, Equatable {
 
         /// From a request's `hyperparameters`: `nEstimators`, `criterion`, `maxDepth`,
         /// `minSamplesSplit`, `minSamplesLeaf`, `maxFeatures`, `bootstrap`, `oobScore`.
-        public init(_ values: [String: ParameterValue], task: LearningTask, field: String = "hyperparameters")
+        public init(
+            _ values: [String: ParameterValue], task: LearningTask, field: String = "hyperparameters"
+        )
             throws
         {
             var reader = HyperparameterReader(values, field: field)
@@ -33,7 +35,8 @@ public struct RandomForest: Sendable, Codable, Equatable {
             if (task == .regression) != (criterion == .squaredError) {
                 throw reader.problem(
                     "criterion",
-                    task == .regression ? "regression splits on squared_error" : "classification splits on gini or entropy")
+                    task == .regression
+                        ? "regression splits on squared_error" : "classification splits on gini or entropy")
             }
             maximumDepth = try reader.optionalInteger("maxDepth", in: 1...200)
             minimumSamplesSplit = try reader.integer("minSamplesSplit", default: 2, in: 2...100_000)

@@ -27,7 +27,9 @@ public struct SupportVectorMachine: Sendable, Codable, Equatable {
 
         /// From a request's `hyperparameters`: `kernel`, `C`, `gamma` ("scale", "auto" or a
         /// number), `epsilon` (regression), `tol`, `shrinking`, `cacheSize` (MB), `probability`.
-        public init(_ values: [String: ParameterValue], task: LearningTask, field: String = "hyperparameters")
+        public init(
+            _ values: [String: ParameterValue], task: LearningTask, field: String = "hyperparameters"
+        )
             throws
         {
             var reader = HyperparameterReader(values, field: field)
@@ -232,7 +234,8 @@ public struct SupportVectorMachine: Sendable, Codable, Equatable {
             var g2 = 0.0
             for (f, target) in zip(decisions, t) {
                 let z = f * a + b
-                let (p, q) = z >= 0 ? (exp(-z) / (1 + exp(-z)), 1 / (1 + exp(-z))) : (1 / (1 + exp(z)), exp(z) / (1 + exp(z)))
+                let (p, q) =
+                    z >= 0 ? (exp(-z) / (1 + exp(-z)), 1 / (1 + exp(-z))) : (1 / (1 + exp(z)), exp(z) / (1 + exp(z)))
                 let d2 = p * q
                 h11 += f * f * d2
                 h22 += d2

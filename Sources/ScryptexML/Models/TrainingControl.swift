@@ -21,7 +21,8 @@ public struct TrainingControl: Sendable {
     public var isCancelled: @Sendable () -> Bool
 
     public init(
-        report: @escaping @Sendable (Progress) -> Void = { _ in }, isCancelled: @escaping @Sendable () -> Bool = { false }
+        report: @escaping @Sendable (Progress) -> Void = { _ in },
+        isCancelled: @escaping @Sendable () -> Bool = { false }
     ) {
         self.report = report
         self.isCancelled = isCancelled
