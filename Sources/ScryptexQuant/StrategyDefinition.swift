@@ -8,6 +8,7 @@ public enum ParameterValue: Sendable, Equatable, Codable {
     case number(Double)
     case text(String)
     case list([String])
+    case numbers([Double])
     case flag(Bool)
 
     public init(from decoder: any Decoder) throws {
@@ -20,9 +21,11 @@ public enum ParameterValue: Sendable, Equatable, Codable {
             self = .text(text)
         } else if let list = try? container.decode([String].self) {
             self = .list(list)
+        } else if let numbers = try? container.decode([Double].self) {
+            self = .numbers(numbers)
         } else {
             throw DecodingError.dataCorruptedError(
-                in: container, debugDescription: "a number, a string, a list of strings or true/false")
+                in: container, debugDescription: "a number, a string, a list of strings or of numbers, or true/false")
         }
     }
 
@@ -32,6 +35,7 @@ public enum ParameterValue: Sendable, Equatable, Codable {
         case .number(let value): try container.encode(value)
         case .text(let value): try container.encode(value)
         case .list(let value): try container.encode(value)
+        case .numbers(let value): try container.encode(value)
         case .flag(let value): try container.encode(value)
         }
     }
