@@ -24,6 +24,50 @@ public struct DecisionTree: Sendable, Codable, Equatable {
 
     public var nodeCount: Int { feature.count }
 
+    init(outputs: Int) {
+        self.outputs = outputs
+    }
+
+    // A forest has millions of nodes: each array is kept as the Base64 of its values'
+    // little-endian bytes (exact, and a third of the size of decimal text).
+    enum CodingKeys: String, CodingKey { case feature, threshold, left, right, value, outputs }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        outputs = try container.decode(Int.self, forKey: .outputs)
+        feature = try PackedArray.integers(container.decode(String.self, forKey: .feature), key: "feature")
+        left = try PackedArray.integers(container.decode(String.self, forKey: .left), key: "left")
+        right = try PackedArray.integers(container.decode(String.self, forKey: .right), key: "right")
+        threshold = try PackedArray.doubles(container.decode(String.self, forKey: .threshold), key: "threshold")
+        value = try PackedArray.doubles(container.decode(String.self, forKey: .value), key: "value")
+        let count = feature.count
+        var consistent = outputs >= 1 && count >= 1 && left.count == count && right.count == count
+        consistent = consistent && threshold.count == count && value.count == count * outputs
+        if consistent {
+            for node in 0..<count {
+                let isLeaf = left[node] == -1 && right[node] == -1
+                let inRange =
+                    Int(left[node]) > node && Int(left[node]) < count && Int(right[node]) > node
+                    && Int(right[node]) < count
+                if !(isLeaf || inRange) { consistent = false }
+            }
+        }
+        guard consistent else {
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: decoder.codingPath, debugDescription: "an inconsistent tree"))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(outputs, forKey: .outputs)
+        try container.encode(PackedArray.encode(feature), forKey: .feature)
+        try container.encode(PackedArray.encode(left), forKey: .left)
+        try container.encode(PackedArray.encode(right), forKey: .right)
+        try container.encode(PackedArray.encode(threshold), forKey: .threshold)
+        try container.encode(PackedArray.encode(value), forKey: .value)
+    }
+
     /// The leaf a row lands in.
     public func leaf(for row: ArraySlice<Double>) -> Int {
         var node = 0

@@ -151,13 +151,12 @@ public struct Ensemble: Sendable, Codable, Equatable {
             for fold in 1...parameters.folds {
                 let trainEnd = boundaries[fold]
                 let blockEnd = boundaries[fold + 1]
-                let upToBlock = data.rows(0..<blockEnd).features
                 for (index, type) in parameters.members.enumerated() {
                     let member = try Self.trainMember(
                         type, parameters: parameters, task: task, data: data.rows(0..<trainEnd),
                         seed: seed &+ UInt64(fold * 100 + index), control: memberControl())
                     done += 1
-                    outOfFold[index] += member.predictions(for: upToBlock)[trainEnd..<blockEnd]
+                    outOfFold[index] += member.predictions(for: data.features, rows: trainEnd..<blockEnd)
                 }
                 targets += data.targets[trainEnd..<blockEnd]
             }
@@ -177,8 +176,12 @@ public struct Ensemble: Sendable, Codable, Equatable {
     }
 
     public func predictions(for features: FeatureMatrix) -> [Double] {
-        let outputs = members.map { $0.predictions(for: features) }
-        return (0..<features.rowCount).map { row in
+        predictions(for: features, rows: 0..<features.rowCount)
+    }
+
+    public func predictions(for features: FeatureMatrix, rows: Range<Int>) -> [Double] {
+        let outputs = members.map { $0.predictions(for: features, rows: rows) }
+        return (0..<rows.count).map { row in
             let values = outputs.map { $0[row] }
             if let metaWeights, let metaBias {
                 let z = metaBias + zip(metaWeights, values).map(*).reduce(0, +)

@@ -178,8 +178,14 @@ public struct LongShortTermMemory: Sendable, Codable, Equatable {
     /// The prediction for every row of `features` (time order), each from the row and the
     /// `sequenceLength − 1` before it (zeros — the training mean — before the first row).
     public func predictions(for features: FeatureMatrix) -> [Double] {
-        let inputs = standardizer.apply(features)
-        return (0..<features.rowCount).map { output(inputs: inputs, row: $0) }
+        predictions(for: features, rows: 0..<features.rowCount)
+    }
+
+    /// The predictions for `rows` of `features`, each read with the rows before it.
+    public func predictions(for features: FeatureMatrix, rows: Range<Int>) -> [Double] {
+        let first = max(0, rows.lowerBound - parameters.sequenceLength + 1)
+        let inputs = standardizer.apply(features.selecting(rows: first..<rows.upperBound))
+        return rows.map { output(inputs: inputs, row: $0 - first) }
     }
 
     // MARK: - Forward and backward

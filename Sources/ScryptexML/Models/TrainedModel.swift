@@ -28,20 +28,25 @@ public indirect enum TrainedModel: Sendable, Codable, Equatable {
     /// The probability of class 1 (classification) or the predicted value for every row of
     /// `features`, in time order (an LSTM reads each row with the rows before it).
     public func predictions(for features: FeatureMatrix) -> [Double] {
+        predictions(for: features, rows: 0..<features.rowCount)
+    }
+
+    /// The same for `rows` only (an LSTM still reads the rows before them).
+    public func predictions(for features: FeatureMatrix, rows: Range<Int>) -> [Double] {
         switch self {
-        case .randomForest(let forest): (0..<features.rowCount).map { forest.predict(features.row($0)) }
-        case .svm(let svm): (0..<features.rowCount).map { svm.predict(features.row($0)) }
-        case .lstm(let network): network.predictions(for: features)
-        case .ensemble(let ensemble): ensemble.predictions(for: features)
+        case .randomForest(let forest): rows.map { forest.predict(features.row($0)) }
+        case .svm(let svm): rows.map { svm.predict(features.row($0)) }
+        case .lstm(let network): network.predictions(for: features, rows: rows)
+        case .ensemble(let ensemble): ensemble.predictions(for: features, rows: rows)
         }
     }
 
-    /// The class each row is predicted to be: 1 when the probability is 0.5 or more (an SVM
-    /// without Platt scaling: when its decision value is positive).
-    public func classes(for features: FeatureMatrix) -> [Double] {
+    /// The class each of `rows` is predicted to be: 1 when the probability is 0.5 or more (an
+    /// SVM: when its decision value is positive, as LIBSVM predicts).
+    public func classes(for features: FeatureMatrix, rows: Range<Int>) -> [Double] {
         if case .svm(let svm) = self {
-            return (0..<features.rowCount).map { svm.decision(features.row($0)) > 0 ? 1 : 0 }
+            return rows.map { svm.decision(features.row($0)) > 0 ? 1 : 0 }
         }
-        return predictions(for: features).map { $0 >= 0.5 ? 1 : 0 }
+        return predictions(for: features, rows: rows).map { $0 >= 0.5 ? 1 : 0 }
     }
 }
