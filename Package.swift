@@ -146,7 +146,7 @@ let package = Package(
             name: "ScryptexAPI",
             dependencies: [
                 "ScryptexACME", "ScryptexCompliance", "ScryptexCore", "ScryptexCrypto", "ScryptexHTTP",
-                "ScryptexIdentity", "ScryptexInstitutional", "ScryptexMarketData", "ScryptexPostgres", "ScryptexQuant",
+                "ScryptexIdentity", "ScryptexInstitutional", "ScryptexMarketData", "ScryptexML", "ScryptexPostgres", "ScryptexQuant",
                 "ScryptexRevenue", "ScryptexTemplates", "ScryptexTenancy", "ScryptexWhiteLabel",
             ],
             swiftSettings: strictSettings
@@ -159,7 +159,7 @@ let package = Package(
                 "ScryptexPostgres",
                 "ScryptexEmbeddedPostgres",
                 "ScryptexHTTP", "ScryptexCompliance", "ScryptexIdentity", "ScryptexInstitutional", "ScryptexKYC",
-                "ScryptexMarketData", "ScryptexQuant", "ScryptexRevenue",
+                "ScryptexMarketData", "ScryptexML", "ScryptexQuant", "ScryptexRevenue",
                 "ScryptexSchemaHistory", "ScryptexTemplates", "ScryptexTenancy", "ScryptexWhiteLabel",
             ],
             swiftSettings: strictSettings
@@ -288,7 +288,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ScryptexSchemaHistoryTests",
-            dependencies: ["ScryptexMarketData", "ScryptexPostgres", "ScryptexQuant", "ScryptexSchemaHistory"],
+            dependencies: ["ScryptexMarketData", "ScryptexML", "ScryptexPostgres", "ScryptexQuant", "ScryptexSchemaHistory"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -11,6 +11,7 @@ import ScryptexIdentity
 import ScryptexInstitutional
 import ScryptexKYC
 import ScryptexMarketData
+import ScryptexML
 import ScryptexPostgres
 import ScryptexQuant
 import ScryptexTemplates
@@ -184,7 +185,10 @@ package struct HostService: Sendable {
         let logger = logger
         // Tenant jobs (report generation and more) run on this host as well.
         let worker = TenantJobWorker(
-            pool: pool, handlers: Self.jobHandlers(logger: logger, marketData: configuration.marketDataSource),
+            pool: pool,
+            handlers: Self.jobHandlers(
+                logger: logger, marketData: configuration.marketDataSource,
+                training: configuration.trainingRunner),
             owner: "host-\(getpid())",
             logger: logger.child(label: "scryptex.jobs"))
         // Spare tenant schemas, so that creating a tenant (here or on another host) renames one
@@ -463,6 +467,9 @@ extension HostService {
             AdminRoutes(options: configuration.adminOptions, sealing: sealing, services: services))
         routes.add(WhiteLabelRoutes(instances: instances, enabled: configuration.whiteLabelEnabled))
         routes.add(QuantRoutes(source: configuration.marketDataSource))
+        routes.add(
+            MLRoutes(
+                store: ModelStore.at(configuration.mlModelStoragePath), trainingEnabled: configuration.mlTrainingEnabled))
         routes.add(MarketDataAdminRoutes(services: services))
         routes.add(
             RevenueRoutes(
@@ -472,13 +479,17 @@ extension HostService {
     }
 
     /// The handlers of every tenant job kind the host runs.
-    /// - Parameter marketData: Where backtests read bars (`BACKTESTING_DATA_SOURCE`).
+    /// - Parameters:
+    ///   - marketData: Where backtests read bars (`BACKTESTING_DATA_SOURCE`).
+    ///   - training: How models are trained and where they are saved (`ML_MODEL_STORAGE_PATH`).
     static func jobHandlers(
-        logger: Logger, marketData: any MarketDataSource = LocalMarketData()
+        logger: Logger, marketData: any MarketDataSource = LocalMarketData(),
+        training: TrainingRunner = TrainingRunner(store: ModelStore.at(NSTemporaryDirectory() + "scryptex-models"))
     ) -> [String:
         TenantJobQueue.Handler]
     {
         [
+            MLRoutes.jobKind: MLRoutes.jobHandler(runner: training),
             ReportRoutes.jobKind: ReportRoutes.jobHandler(logger: logger),
             QuantRoutes.jobKind: QuantRoutes.jobHandler(source: marketData),
             QuantRoutes.optimizationJobKind: QuantRoutes.optimizationJobHandler(source: marketData),

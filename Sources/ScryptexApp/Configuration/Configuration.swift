@@ -3,6 +3,7 @@ public import ScryptexCore
 public import ScryptexIdentity
 public import ScryptexKYC
 public import ScryptexMarketData
+public import ScryptexML
 public import ScryptexPostgres
 
 /// The host's settings, read from the environment and validated at start-up.
@@ -578,5 +579,15 @@ extension Configuration {
                 apiKey: key, baseURL: alphaVantageURL, trustedCertificatesFile: alphaVantageCAFile)
         }
         return LocalMarketData()
+    }
+}
+
+extension Configuration {
+    /// How this host trains models: on the CPU (there is no GPU code path), saved under
+    /// `ML_MODEL_STORAGE_PATH`; when `TRAINING_COMPUTE_TIER=gpu` fell back, each model says so.
+    public var trainingRunner: TrainingRunner {
+        TrainingRunner(
+            store: ModelStore.at(mlModelStoragePath), trainedOn: "cpu",
+            computeNotice: fallbacks.first { $0.hasPrefix("TRAINING_COMPUTE_TIER") })
     }
 }

@@ -2,6 +2,7 @@ import ScryptexCompliance
 import ScryptexIdentity
 import ScryptexInstitutional
 import ScryptexMarketData
+import ScryptexML
 public import ScryptexPostgres
 import ScryptexQuant
 import ScryptexRevenue
@@ -27,7 +28,7 @@ public enum SchemaPlans {
         MigrationPlan(
             [
                 IdentityMigrations.tenant, InstitutionalMigrations.tenant, ComplianceMigrations.tenant,
-                MarketDataMigrations.tenant, QuantMigrations.tenant,
+                MarketDataMigrations.tenant, QuantMigrations.tenant, MLMigrations.tenant,
             ],
             legacy: LegacySchema.tenant),
         extensions: [IdentityTenantSchemaExtension()],
