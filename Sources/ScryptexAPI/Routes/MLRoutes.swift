@@ -106,7 +106,9 @@ public struct MLRoutes: RouteCollection {
     @Sendable func showByID(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
         let id = try modelID(call)
         return try .json(
-            encoding: try await call.scope.withTransaction(readOnly: true) { try await MLModelService().model(id, in: $0) })
+            encoding: try await call.scope.withTransaction(readOnly: true) {
+                try await MLModelService().model(id, in: $0)
+            })
     }
 
     @Sendable func delete(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {

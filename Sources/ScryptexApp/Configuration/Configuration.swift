@@ -2,8 +2,8 @@ import Foundation
 public import ScryptexCore
 public import ScryptexIdentity
 public import ScryptexKYC
-public import ScryptexMarketData
 public import ScryptexML
+public import ScryptexMarketData
 public import ScryptexPostgres
 
 /// The host's settings, read from the environment and validated at start-up.

@@ -1,8 +1,8 @@
 import ScryptexCompliance
 import ScryptexIdentity
 import ScryptexInstitutional
-import ScryptexMarketData
 import ScryptexML
+import ScryptexMarketData
 public import ScryptexPostgres
 import ScryptexQuant
 import ScryptexRevenue

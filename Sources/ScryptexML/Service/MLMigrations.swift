@@ -15,7 +15,7 @@ public enum MLMigrations {
                     CREATE TABLE ml_datasets (
                         id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
                         name text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
-                        csv bytea NOT NULL,
+                        csv text NOT NULL,
                         rows integer NOT NULL,
                         columns jsonb NOT NULL,
                         sha256 text NOT NULL,

@@ -47,7 +47,9 @@ public struct MLModel: Sendable, Codable, Equatable {
                 "meanSquaredError": regression.meanSquaredError, "meanAbsoluteError": regression.meanAbsoluteError,
                 "rSquared": regression.rSquared,
             ]
-            if let baseline = regression.baselines.first { values["baselineMeanSquaredError"] = baseline.meanSquaredError }
+            if let baseline = regression.baselines.first {
+                values["baselineMeanSquaredError"] = baseline.meanSquaredError
+            }
             return values
         }
         return nil
@@ -183,7 +185,8 @@ public struct MLModelService: Sendable {
             """)
         let model = try Self.model(rows.firstRow)
         try await audit.record(
-            "ml.model_requested", objectType: "ml_model", objectID: model.id.uuidString.lowercased(), accountID: account,
+            "ml.model_requested", objectType: "ml_model", objectID: model.id.uuidString.lowercased(),
+            accountID: account,
             details: ["name": request.name, "modelType": request.modelType.rawValue, "task": request.task.rawValue],
             in: transaction)
         return model
@@ -204,7 +207,8 @@ public struct MLModelService: Sendable {
     }
 
     /// The model; `.notFound` for a deleted one or one of another tenant (out of reach).
-    public func model(_ id: UUID, in transaction: PostgresTransaction, forUpdate: Bool = false) async throws -> MLModel {
+    public func model(_ id: UUID, in transaction: PostgresTransaction, forUpdate: Bool = false) async throws -> MLModel
+    {
         let rows =
             forUpdate
             ? try await transaction.query(
@@ -224,7 +228,9 @@ public struct MLModelService: Sendable {
 
     /// Deletes a model (kept for the audit trail, out of every list); a training one is
     /// cancelled first. Returns the job to cancel and the file to remove.
-    public func delete(_ id: UUID, audit: any AuditSink, in transaction: PostgresTransaction) async throws -> (
+    public func delete(
+        _ id: UUID, audit: any AuditSink, in transaction: PostgresTransaction
+    ) async throws -> (
         job: UUID?, filePath: String?
     ) {
         let model = try await model(id, in: transaction, forUpdate: true)
@@ -237,7 +243,8 @@ public struct MLModelService: Sendable {
             WHERE id = \(id)
             """)
         try await audit.record(
-            "ml.model_deleted", objectType: "ml_model", objectID: id.uuidString.lowercased(), accountID: model.accountId,
+            "ml.model_deleted", objectType: "ml_model", objectID: id.uuidString.lowercased(),
+            accountID: model.accountId,
             details: ["name": model.name], in: transaction)
         return (["queued", "training"].contains(model.status) ? model.jobId : nil, path)
     }
@@ -247,7 +254,8 @@ public struct MLModelService: Sendable {
     public func cancel(_ id: UUID, audit: any AuditSink, in transaction: PostgresTransaction) async throws -> MLModel {
         let model = try await model(id, in: transaction, forUpdate: true)
         guard ["queued", "training"].contains(model.status) else {
-            throw ServiceError(.conflict, "the model is \(model.status); only a queued or training model can be cancelled")
+            throw ServiceError(
+                .conflict, "the model is \(model.status); only a queued or training model can be cancelled")
         }
         let rows = try await transaction.query(
             """
@@ -343,6 +351,7 @@ public struct MLModelService: Sendable {
         guard csv.count <= 50 * 1_048_576 else {
             throw ServiceError(.invalidInput, "the CSV has \(csv.count) bytes; at most 50 MiB")
         }
+        guard !csv.contains(0) else { throw ServiceError(.invalidInput, "the CSV contains a NUL byte; it is not text") }
         // Read once to refuse a malformed file now: every column but one must be numeric, so
         // the whole table is checked with its first column as a stand-in target.
         let header = NumericCSV.cells(
@@ -355,7 +364,7 @@ public struct MLModelService: Sendable {
         let rows = try await transaction.query(
             """
             INSERT INTO ml_datasets (name, csv, rows, columns, sha256, uploaded_by)
-            VALUES (\(trimmed), \(Data(csv)), \(table.count), \(try PostgresJSON(encoding: header))::jsonb, \(digest), \(actor))
+            VALUES (\(trimmed), \(String(decoding: csv, as: UTF8.self)), \(table.count), \(try PostgresJSON(encoding: header))::jsonb, \(digest), \(actor))
             RETURNING id, name, rows, columns, sha256, uploaded_by, created_at
             """)
         let dataset = try Self.dataset(rows.firstRow)
@@ -384,7 +393,7 @@ public struct MLModelService: Sendable {
         guard let row = try await transaction.query("SELECT csv FROM ml_datasets WHERE id = \(id)").first else {
             throw ServiceError(.notFound, "no uploaded dataset with this id")
         }
-        return Array(try row.decode("csv", as: Data.self))
+        return Array(try row.decode("csv", as: String.self).utf8)
     }
 
     // MARK: - Rows

@@ -122,7 +122,9 @@ public struct ModelServing: Sendable {
             let index = profile.stabilityIndex(rows.map { data.features[$0, column] })
             stability[profile.name] = index
             if index > 0.25 && rows.count >= 30 {
-                reasons.append("feature '\(profile.name)' shifted: population stability index \(String(format: "%.3f", index)) > 0.25")
+                reasons.append(
+                    "feature '\(profile.name)' shifted: population stability index \(String(format: "%.3f", index)) > 0.25"
+                )
             }
         }
         if rows.count >= 30, let now = classification, let then = evaluation.classification {

@@ -34,7 +34,8 @@ public struct TrainingRunner: Sendable {
     ///   - progress: Percent done, for the job.
     public func run(
         _ id: UUID, schema: String, audit: any AuditSink,
-        withTransaction: @escaping @Sendable (@Sendable (PostgresTransaction) async throws -> Void) async throws -> Void,
+        withTransaction:
+            @escaping @Sendable (@Sendable (PostgresTransaction) async throws -> Void) async throws -> Void,
         progress: @escaping @Sendable (Int) async throws -> Void
     ) async throws {
         let shared = Shared()
@@ -57,7 +58,9 @@ public struct TrainingRunner: Sendable {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .seconds(1))
                     if let update = shared.latest.withLock({ $0 }) {
-                        try? await withTransaction { try await MLModelService().record(progress: update, of: id, in: $0) }
+                        try? await withTransaction {
+                            try await MLModelService().record(progress: update, of: id, in: $0)
+                        }
                         try? await progress(Int(update.fraction * 95))
                     }
                     try? await withTransaction { transaction in
