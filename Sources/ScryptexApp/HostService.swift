@@ -492,7 +492,8 @@ extension HostService {
         [
             MLRoutes.jobKind: MLRoutes.jobHandler(runner: training),
             ReportRoutes.jobKind: ReportRoutes.jobHandler(logger: logger),
-            QuantRoutes.jobKind: QuantRoutes.jobHandler(source: marketData),
+            QuantRoutes.jobKind: QuantRoutes.jobHandler(
+                source: marketData, signals: MLSignalProvider(store: training.store)),
             QuantRoutes.optimizationJobKind: QuantRoutes.optimizationJobHandler(source: marketData),
         ]
     }

@@ -174,12 +174,18 @@ public struct BacktestEngine: Sendable {
     ///   - series: One series per asset of the strategy, on the same timeframe (pairs: aligned
     ///     on the times both have).
     ///   - progress: Called with the share done (0–1) every 1 % or so.
-    public func run(_ series: [BarSeries], progress: (Double) -> Void = { _ in }) throws -> BacktestResult {
-        try simulate(series, progress: progress).result()
+    ///   - signal: For `ml_signal`: the model's probability that the bar after each bar rises,
+    ///     one per bar (NaN where it has none).
+    public func run(
+        _ series: [BarSeries], signal: [Double]? = nil, progress: (Double) -> Void = { _ in }
+    ) throws -> BacktestResult {
+        try simulate(series, signal: signal, progress: progress).result()
     }
 
     /// The simulation itself: the book after the last bar.
-    func simulate(_ series: [BarSeries], progress: (Double) -> Void = { _ in }) throws -> Book {
+    func simulate(
+        _ series: [BarSeries], signal: [Double]? = nil, progress: (Double) -> Void = { _ in }
+    ) throws -> Book {
         guard series.count == strategy.assets.count else {
             throw ServiceError(
                 .invalidInput, "the strategy trades \(strategy.assets.count) assets; \(series.count) series given")
@@ -192,7 +198,15 @@ public struct BacktestEngine: Sendable {
                 "the data has \(bars.count) bars of \(strategy.assets.joined(separator: "/")) in the period; \(strategy.type.rawValue) needs more than \(strategy.warmUp + 1) (its lookback and one to trade)"
             )
         }
-        let signals = Signals(strategy: strategy, legs: legs)
+        if strategy.type == .mlSignal {
+            guard let signal, signal.count == bars.count else {
+                throw ServiceError(
+                    .invalidInput,
+                    "ml_signal needs the model's predictions for each of the \(bars.count) bars; \(signal?.count ?? 0) given"
+                )
+            }
+        }
+        let signals = Signals(strategy: strategy, legs: legs, external: signal ?? [])
         var book = Book(settings: settings, strategy: strategy, legs: legs, hedge: signals.hedge)
         let step = max(1, bars.count / 100)
         for index in 0..<bars.count {
@@ -233,10 +247,14 @@ struct Signals {
     let close: [Double]
     let hedge: [Double]
 
-    init(strategy: StrategyParameters, legs: [BarSeries]) {
+    init(strategy: StrategyParameters, legs: [BarSeries], external: [Double] = []) {
         self.strategy = strategy
         close = legs[0].close
         switch strategy.type {
+        case .mlSignal:
+            primary = external
+            secondary = []
+            hedge = []
         case .meanReversion:
             primary = RollingStatistics.zScore(legs[0].close, window: strategy.lookbackPeriod)
             secondary = []
@@ -268,6 +286,17 @@ struct Signals {
     func target(at index: Int, holding: Int) -> Int? {
         // A wish to go short is always expressed; the book turns it into flat when shorting is off.
         switch strategy.type {
+        case .mlSignal:
+            let probability = primary[index]
+            guard !probability.isNaN else { return nil }
+            switch holding {
+            case 1: return probability < strategy.exitThreshold ? 0 : 1
+            case -1: return probability > 1 - strategy.exitThreshold ? 0 : -1
+            default:
+                if probability >= strategy.entryThreshold { return 1 }
+                if probability <= 1 - strategy.entryThreshold { return -1 }
+                return 0
+            }
         case .meanReversion, .pairs:
             let z = primary[index]
             guard !z.isNaN else { return nil }

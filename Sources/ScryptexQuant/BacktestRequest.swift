@@ -94,11 +94,22 @@ public struct BacktestRequest: Sendable, Codable, Equatable {
 
 /// Runs a queued backtest: reads the bars from the data source, runs the engine and stores the
 /// result, or records why it failed (and no result).
+/// Where an `ml_signal` strategy's predictions come from (the machine-learning module): one
+/// probability per bar that the next bar rises, NaN where the model has none; and a note on
+/// the model for the result's conventions.
+public protocol StrategySignalProvider: Sendable {
+    func signal(
+        for strategy: StrategyParameters, bars: BarSeries, in transaction: PostgresTransaction
+    ) async throws -> (values: [Double], note: String)
+}
+
 public struct BacktestRunner: Sendable {
     public let source: any MarketDataSource
+    public let signals: (any StrategySignalProvider)?
 
-    public init(source: any MarketDataSource) {
+    public init(source: any MarketDataSource, signals: (any StrategySignalProvider)? = nil) {
         self.source = source
+        self.signals = signals
     }
 
     /// - Parameters:
@@ -120,11 +131,22 @@ public struct BacktestRunner: Sendable {
                             symbol: asset, timeframe: strategy.timeframe, dataset: strategy.dataset,
                             start: settings.start, end: settings.end, in: transaction))
                 }
-                loaded.value.withLock { $0 = (strategy, settings, series) }
+                var signal: (values: [Double], note: String)?
+                if strategy.type == .mlSignal {
+                    guard let signals else {
+                        throw ServiceError(
+                            .disabled, "ml_signal strategies need the machine-learning service on this host")
+                    }
+                    signal = try await signals.signal(for: strategy, bars: series[0], in: transaction)
+                }
+                loaded.value.withLock { $0 = (strategy, settings, series, signal) }
             }
-            guard let (strategy, settings, series) = loaded.value.withLock({ $0 }) else { return }
+            guard let (strategy, settings, series, signal) = loaded.value.withLock({ $0 }) else { return }
             try await progress(30)
-            let result = try BacktestEngine(strategy: strategy, settings: settings).run(series)
+            var computed = try BacktestEngine(strategy: strategy, settings: settings).run(
+                series, signal: signal?.values)
+            if let note = signal?.note { computed.conventions["model"] = note }
+            let result = computed
             try await progress(90)
             try await withTransaction { transaction in
                 try await QuantStrategyService().complete(id, result: result, audit: audit, in: transaction)
@@ -141,5 +163,5 @@ public struct BacktestRunner: Sendable {
 
 /// What the first transaction read, handed out of its closure.
 final class LoadedBacktest: Sendable {
-    let value = Mutex<(StrategyParameters, BacktestSettings, [BarSeries])?>(nil)
+    let value = Mutex<(StrategyParameters, BacktestSettings, [BarSeries], (values: [Double], note: String)?)?>(nil)
 }

@@ -34,6 +34,12 @@ public struct OptimizationService: Sendable {
         in transaction: PostgresTransaction
     ) async throws -> QuantOptimization {
         let strategy = try await QuantStrategyService().strategy(strategyID, in: transaction)
+        guard strategy.type != StrategyType.mlSignal.rawValue else {
+            throw ServiceError(
+                .invalidInput,
+                "an ml_signal strategy is not searched here: its model is tuned when it is trained (hyperparameters and walk-forward folds)"
+            )
+        }
         _ = try ParameterOptimizer(strategy: strategy, request: request)
         let rows = try await transaction.query(
             """

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import ScryptexCore
 public import ScryptexMarketData
 
@@ -55,6 +55,10 @@ public enum StrategyType: String, Sendable, Codable, CaseIterable {
     /// Long the spread ln A − β ln B when its z-score is below −zscoreThreshold, out above −exitZscore
     /// (short mirrored); β by rolling least squares over lookbackPeriod, or fixed.
     case pairs
+    /// Trades a machine-learning model's probability that the next bar rises: long at or above
+    /// entryThreshold, out below exitThreshold (short at or below 1 − entryThreshold when
+    /// shorting is allowed, out above 1 − exitThreshold).
+    case mlSignal = "ml_signal"
 
     public static var accepted: String { allCases.map(\.rawValue).joined(separator: ", ") }
 }
@@ -77,6 +81,8 @@ public struct StrategyParameters: Sendable, Equatable, Codable {
     public var exitPeriod: Int
     /// Pairs: a fixed hedge ratio β, or nil for rolling least squares.
     public var hedgeRatio: Double?
+    /// ml_signal: the model whose predictions it trades.
+    public var modelId: UUID?
     public var risk: RiskParameters
 
     /// The bars the strategy needs before its first signal.
@@ -85,6 +91,7 @@ public struct StrategyParameters: Sendable, Equatable, Codable {
         case .meanReversion, .pairs, .momentum: lookbackPeriod
         case .maCrossover: slowPeriod
         case .breakout: max(lookbackPeriod, exitPeriod)
+        case .mlSignal: 1
         }
     }
 
@@ -94,6 +101,7 @@ public struct StrategyParameters: Sendable, Equatable, Codable {
         .maCrossover: ["assets", "fastPeriod", "slowPeriod", "timeframe", "dataset"],
         .breakout: ["assets", "lookbackPeriod", "exitPeriod", "timeframe", "dataset"],
         .pairs: ["assets", "lookbackPeriod", "zscoreThreshold", "exitZscore", "hedgeRatio", "timeframe", "dataset"],
+        .mlSignal: ["assets", "modelId", "entryThreshold", "exitThreshold", "timeframe", "dataset"],
     ]
 
     /// Validates `config` and `riskParameters` for `type`.
@@ -198,6 +206,16 @@ public struct StrategyParameters: Sendable, Equatable, Codable {
         case .breakout:
             lookbackPeriod = try integer("lookbackPeriod", 1...100_000)
             exitPeriod = try integer("exitPeriod", default: max(1, lookbackPeriod / 2), 1...100_000)
+        case .mlSignal:
+            guard case .text(let text)? = config["modelId"], let id = UUID(uuidString: text) else {
+                throw ServiceError(.invalidInput, "field 'config.modelId': the id of a ready classification model")
+            }
+            modelId = id
+            entryThreshold = try number("entryThreshold", default: 0.55, 0.5...1)
+            exitThreshold = try number("exitThreshold", default: 0.5, 0...1)
+            guard exitThreshold <= entryThreshold else {
+                throw ServiceError(.invalidInput, "field 'config.exitThreshold': must not be above entryThreshold")
+            }
         }
         risk = try RiskParameters(riskParameters)
     }

@@ -94,6 +94,27 @@ struct MLRoutesTests {
             let reloaded = try ModelFile.read(path: storage + "/" + file)
             #expect(reloaded.header.modelType == .svm && reloaded.header.features == names)
 
+            // An ml_signal strategy backtested on the model's predictions.
+            let signalStrategy = try #require(
+                Self.json(
+                    await harness.send(
+                        .post, "/api/enterprise/accounts/\(account)/quant-strategies", headers: owner,
+                        json:
+                            #"{"name":"SVM signal","type":"ml_signal","config":{"modelId":"\#(id)","assets":["ETH-USD"],"entryThreshold":0.5}}"#
+                    ))["id"] as? String)
+            let backtest = try #require(
+                Self.json(
+                    await harness.send(
+                        .post, "/api/enterprise/quant-strategies/\(signalStrategy)/backtest", headers: owner,
+                        json: #"{"start":"2022-01-01","end":"2023-04-17"}"#))["id"] as? String)
+            #expect(try await Self.worker(harness, storage: storage).runOnce())
+            let backtested = Self.json(
+                await harness.send(.get, "/api/enterprise/backtests/\(backtest)", headers: owner))
+            #expect(backtested["status"] as? String == "completed", "\(backtested)")
+            let result = try #require(backtested["result"] as? [String: Any])
+            #expect((result["conventions"] as? [String: String])?["model"]?.contains("model 'svm' (svm") == true)
+            #expect(((result["trades"] as? [[String: Any]])?.count ?? 0) > 0)
+
             // Monitoring: no bar has arrived after the training data yet.
             let monitored = Self.json(
                 await harness.send(.post, "/api/enterprise/ml-models/\(id)/evaluations", headers: owner, json: "{}"))

@@ -221,6 +221,32 @@ struct BacktestEngineTests {
         #expect(months.count == Set(equity.map { $0.time.prefix(7) }).count)
     }
 
+    /// ml_signal: long from the bar after the probability reaches entryThreshold, out after it
+    /// falls below exitThreshold; no opinion where the model has none.
+    @Test func anMLSignalIsTradedAtTheNextOpen() throws {
+        let strategy = try Self.strategy(
+            "ml_signal",
+            ["modelId": .text(UUID().uuidString), "entryThreshold": .number(0.6), "exitThreshold": .number(0.5)])
+        let closes: [Double] = [100, 101, 102, 103, 104, 105, 106, 107]
+        let signal: [Double] = [.nan, 0.55, 0.65, 0.58, 0.52, 0.45, 0.7, 0.7]
+        var settings = BacktestSettings()
+        settings.initialCapital = 10_000
+        let result = try BacktestEngine(strategy: strategy, settings: settings).run(
+            [Self.series(closes)], signal: signal)
+        // Entered on bar 2's signal at bar 3's open (102), left on bar 5's at bar 6's open (105);
+        // bar 6's signal opens a position at bar 7's open that is still open at the end.
+        let trade = try #require(result.trades.first)
+        #expect(trade.entryTime == "2020-01-04T00:00:00Z" && trade.entryPrice == 102)
+        #expect(trade.exitTime == "2020-01-07T00:00:00Z" && trade.exitPrice == 105)
+        #expect(result.trades.count == 2 && result.trades[1].open)
+        #expect(throws: ServiceError.self) {
+            try BacktestEngine(strategy: strategy, settings: settings).run([Self.series(closes)])
+        }
+        #expect(throws: ServiceError.self) {
+            try Self.strategy("ml_signal", ["modelId": .text("not-a-uuid")])
+        }
+    }
+
     @Test func sizingRulesScaleThePosition() throws {
         let strategy = try Self.strategy(
             "mean_reversion", ["lookbackPeriod": .number(10), "zscoreThreshold": .number(2)],

@@ -4,7 +4,7 @@ import ScryptexCore
 import ScryptexHTTP
 public import ScryptexMarketData
 import ScryptexPostgres
-import ScryptexQuant
+public import ScryptexQuant
 public import ScryptexTenancy
 
 /// The quant suite: an account's strategies, their backtests (tenant jobs) and market data.
@@ -565,14 +565,17 @@ public struct QuantRoutes: RouteCollection {
     }
 
     /// The tenant job that runs a backtest.
-    public static func jobHandler(source: any MarketDataSource) -> TenantJobQueue.Handler {
+    /// - Parameter signals: Where `ml_signal` strategies' predictions come from.
+    public static func jobHandler(
+        source: any MarketDataSource, signals: (any StrategySignalProvider)? = nil
+    ) -> TenantJobQueue.Handler {
         { context in
             let payload = try context.payload.decode([String: String].self)
             guard let id = payload["backtestId"].flatMap(UUID.init(uuidString:)) else {
                 throw ServiceError(.invalidInput, "the job has no backtest id")
             }
             let audit = TenantAuditSink(schema: context.tenant.schema, actor: "system:job", requestID: nil)
-            try await BacktestRunner(source: source).run(
+            try await BacktestRunner(source: source, signals: signals).run(
                 id, audit: audit, withTransaction: { body in try await context.withTenantTransaction(body) },
                 progress: { try await context.report(progress: $0) })
             return try PostgresJSON(encoding: ["backtestId": id.uuidString.lowercased()])
