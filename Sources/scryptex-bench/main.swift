@@ -36,7 +36,9 @@ if arguments.dropFirst().first == "ml" {
     let models = (arguments.firstIndex(of: "--models").map { arguments[$0 + 1] } ?? "rf,svm").split(separator: ",")
         .map(String.init)
     let dataset = arguments.firstIndex(of: "--dataset").map { arguments[$0 + 1] }
-    try MLBench.run(file: file, timeframe: timeframe, lags: lags, models: models, datasetPath: dataset)
+    let seeds = arguments.firstIndex(of: "--seeds").flatMap { Int(arguments[$0 + 1]) } ?? 1
+    try MLBench.run(
+        file: file, timeframe: timeframe, lags: lags, models: models, seeds: seeds, datasetPath: dataset)
     exit(0)
 }
 if arguments.dropFirst().first == "scale-setup" {
