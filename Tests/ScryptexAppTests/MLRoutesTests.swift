@@ -228,4 +228,43 @@ struct MLRoutesTests {
             #expect(notReady.status == .conflict)
         }
     }
+
+    /// A model trained on data up to the end of 2021 is scored on the bars that came after:
+    /// recorded, with the feature shift measured, and listed in its history.
+    @Test func monitoringScoresTheBarsThatArrivedAfterTraining() async throws {
+        try await RouteHarness.with { harness in
+            try await QuantRoutesTests.importETH(into: harness)
+            let storage = NSTemporaryDirectory() + "scryptex-ml-" + UUID().uuidString
+            defer { try? FileManager.default.removeItem(atPath: storage) }
+            let owner = [("Authorization", "Bearer " + (try await harness.apiKey(roles: ["owner"])))]
+            let account = try await Self.account(harness, owner)
+            let id = try #require(
+                Self.json(
+                    await harness.send(
+                        .post, "/api/enterprise/accounts/\(account)/ml-models", headers: owner,
+                        json:
+                            #"{"name":"rf","modelType":"random_forest","hyperparameters":{"nEstimators":20},"dataset":{"symbol":"ETH-USD","end":"2021-12-31","features":{"laggedReturns":5,"volatility":[20]},"target":"nextDirection"}}"#
+                    ))["id"] as? String)
+            #expect(try await Self.worker(harness, storage: storage).runOnce())
+            let evaluated = await harness.send(
+                .post, "/api/enterprise/ml-models/\(id)/evaluations", headers: owner, json: "{}")
+            #expect(evaluated.status == .created, "\(String(decoding: evaluated.body, as: UTF8.self))")
+            let report = Self.json(evaluated)
+            // The training rows end on 2021-12-30 (its target is the 31st's close); the row of the
+            // 31st (about 1 January) is the first new one, to 2023-04-16 (the last bar has no
+            // next bar yet).
+            #expect(report["rows"] as? Int == 472 && report["from"] as? String == "2021-12-31T00:00:00Z", "\(report)")
+            let classification = try #require(report["classification"] as? [String: Any])
+            #expect(classification["accuracy"] is Double && classification["baseline"] is [String: Any])
+            let stability = try #require(report["featureStability"] as? [String: Double])
+            #expect(
+                Set(stability.keys) == [
+                    "return[t]", "return[t-1]", "return[t-2]", "return[t-3]", "return[t-4]", "volatility[20]",
+                ])
+            #expect(report["drift"] is Bool && report["reasons"] is [String])
+            let history = Self.json(
+                await harness.send(.get, "/api/enterprise/ml-models/\(id)/evaluations", headers: owner))
+            #expect((history["evaluations"] as? [[String: Any]])?.count == 1)
+        }
+    }
 }

@@ -51,4 +51,54 @@ struct QuantWalkthroughTests {
         host.send(SIGTERM)
         #expect(await host.waitForExit(timeout: .seconds(30)) == 0)
     }
+
+    /// Issue 20's "done when": the four model kinds trained on the real ETH data over HTTPS,
+    /// their predictions taken, the host restarted, the same predictions again.
+    @Test(.timeLimit(.minutes(10)))
+    func theMLWalkthroughSurvivesARestart() async throws {
+        let executable = ChildProcess.scryptexExecutable
+        try #require(FileManager.default.isExecutableFile(atPath: executable), "no scryptex binary at \(executable)")
+        let project = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().path
+        let root = "/tmp/scryptex-ml-walkthrough-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let httpsPort = try FreePort.tcp()
+        let environment = [
+            "SCRYPTEX_DATA_DIR": root, "LOG_LEVEL": "info", "HTTPS_LISTEN": "127.0.0.1:\(httpsPort)",
+            "HTTP_LISTEN": "127.0.0.1:\(try FreePort.tcp())", "METRICS_LISTEN": "127.0.0.1:\(try FreePort.tcp())",
+            "SCRYPTEX_TENANTS_DIR": project + "/tenants", "SCRYPTEX_TEMPLATES_DIR": project + "/templates",
+        ]
+        let script = [
+            "SCRYPTEX_DATA_DIR": root, "HTTPS_PORT": String(httpsPort), "SCRYPTEX": executable,
+            "MARKET_DATA": SharedData.path("market"), "LOG_LEVEL": "error",
+        ]
+        let state = root + "-predictions"
+        defer { try? FileManager.default.removeItem(atPath: state) }
+        for step in ["train", "verify"] {
+            let host = try ChildProcess(executable, ["serve"], environment: environment)
+            guard await host.waitForOutput(containing: "scryptex host ready", timeout: .seconds(60)) else {
+                host.send(SIGKILL)
+                Issue.record("the host never became ready:\n\(host.output)")
+                return
+            }
+            let walkthrough = try ChildProcess(
+                "/bin/bash", [project + "/scripts/ml-walkthrough", step, state], environment: script)
+            let status = await walkthrough.waitForExit(timeout: .seconds(400))
+            #expect(status == 0, "the \(step) step failed:\n\(walkthrough.output)")
+            if step == "train" {
+                for expected in [
+                    "ETH-USD: 1826 bars", "random_forest: accuracy", "svm: accuracy 0.5151515151515151",
+                    "lstm: accuracy", "ensemble: accuracy", "vs majority-class baseline", "trained on cpu",
+                    "model: model 'svm' (svm, version 1); it learnt from bars up to", "== trained ==",
+                ] {
+                    #expect(walkthrough.output.contains(expected), "missing '\(expected)' in:\n\(walkthrough.output)")
+                }
+            } else {
+                #expect(walkthrough.output.contains("== verified =="), "\(walkthrough.output)")
+                #expect(!walkthrough.output.contains("DIFFERENT"))
+            }
+            host.send(SIGTERM)
+            #expect(await host.waitForExit(timeout: .seconds(60)) == 0)
+        }
+    }
 }

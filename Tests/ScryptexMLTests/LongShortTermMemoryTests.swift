@@ -1,6 +1,7 @@
 import Foundation
 import ScryptexCore
 import ScryptexQuant
+import Synchronization
 import Testing
 
 @testable import ScryptexML
@@ -102,5 +103,23 @@ struct LongShortTermMemoryTests {
         #expect(throws: ServiceError.self) { try LongShortTermMemory.Parameters(["units": .number(8)]) }
         let parsed = try LongShortTermMemory.Parameters(["hiddenUnits": .number(8), "dropout": .number(0.2)])
         #expect(parsed.hiddenUnits == 8 && parsed.dropout == 0.2)
+    }
+
+    @Test func cancellationStopsBetweenEpochsAndProgressReportsTheLoss() throws {
+        let epochs = Mutex<[TrainingControl.Progress]>([])
+        let control = TrainingControl(
+            report: { progress in epochs.withLock { $0.append(progress) } },
+            isCancelled: { epochs.withLock { $0.count >= 2 } })
+        var parameters = LongShortTermMemory.Parameters()
+        parameters.hiddenUnits = 4
+        parameters.epochs = 50
+        parameters.patience = 50
+        let data = KnownAnswers.regression(rows: 200)
+        #expect(throws: ServiceError.self) {
+            try LongShortTermMemory(
+                training: data, validation: nil, task: .regression, parameters: parameters, seed: 1, control: control)
+        }
+        let seen = epochs.withLock { $0 }
+        #expect(seen.count == 2 && seen[0].stage.hasPrefix("epoch 1 of 50: validation loss") && seen[0].loss != nil)
     }
 }

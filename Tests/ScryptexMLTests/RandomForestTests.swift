@@ -1,6 +1,7 @@
 import Foundation
 import ScryptexCore
 import ScryptexQuant
+import Synchronization
 import Testing
 
 @testable import ScryptexML
@@ -86,5 +87,20 @@ struct RandomForestTests {
             ["nEstimators": .number(200), "maxFeatures": .number(0.5)], task: .classification)
         #expect(parsed.trees == 200 && parsed.featuresPerSplit(columns: 10, task: .classification) == 5)
         #expect(RandomForest.Parameters().featuresPerSplit(columns: 10, task: .classification) == 3)
+    }
+
+    /// A cancelled run stops at the next tree and throws; nothing is returned half-grown.
+    @Test func cancellationStopsTheTrees() throws {
+        let grown = Atomic<Int>(0)
+        let control = TrainingControl(
+            report: { _ in grown.add(1, ordering: .relaxed) }, isCancelled: { grown.load(ordering: .relaxed) >= 3 })
+        var parameters = RandomForest.Parameters()
+        parameters.trees = 200
+        #expect(throws: ServiceError.self) {
+            try RandomForest(
+                training: KnownAnswers.xor(rows: 300), task: .classification, parameters: parameters, seed: 1,
+                control: control)
+        }
+        #expect(grown.load(ordering: .relaxed) < 10)
     }
 }

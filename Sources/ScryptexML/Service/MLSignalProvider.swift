@@ -47,8 +47,11 @@ public struct MLSignalProvider: StrategySignalProvider {
         let offset = bars.count - rows.features.rowCount
         for (index, value) in predictions.enumerated() { values[offset + index] = value }
         var note = "model '\(model.name)' (\(model.modelType), version \(model.version))"
-        if let trainedTo = model.evaluation?.test.to {
-            note += "; it was trained and tested on bars up to \(trainedTo): bars until then are in-sample"
+        if let evaluation = model.evaluation, let trainedTo = evaluation.train.to {
+            note += "; it learnt from bars up to \(trainedTo): signals until then are in-sample"
+            if let from = evaluation.test.from, let to = evaluation.test.to {
+                note += "; its test rows (\(from) to \(to)) were not learnt from"
+            }
         }
         return (values, note)
     }
