@@ -226,36 +226,10 @@ public struct Ensemble: Sendable, Codable, Equatable {
                 hessian[a][a] += 1e-4
                 gradient[a] -= 1e-4 * beta[a]
             }
-            guard let step = solve(hessian, gradient) else { break }
+            guard let step = LinearSystem.solve(hessian, gradient) else { break }
             for a in 0..<m { beta[a] += step[a] }
             if step.map(abs).max() ?? 0 < 1e-10 { break }
         }
         return (Array(beta.dropFirst()), beta[0])
-    }
-
-    /// Gaussian elimination with partial pivoting; nil when singular.
-    static func solve(_ matrix: [[Double]], _ vector: [Double]) -> [Double]? {
-        var a = matrix
-        var b = vector
-        let n = b.count
-        for column in 0..<n {
-            guard let pivot = (column..<n).max(by: { abs(a[$0][column]) < abs(a[$1][column]) }),
-                abs(a[pivot][column]) > 1e-300
-            else { return nil }
-            a.swapAt(column, pivot)
-            b.swapAt(column, pivot)
-            for row in (column + 1)..<n {
-                let factor = a[row][column] / a[column][column]
-                for k in column..<n { a[row][k] -= factor * a[column][k] }
-                b[row] -= factor * b[column]
-            }
-        }
-        var x = [Double](repeating: 0, count: n)
-        for row in stride(from: n - 1, through: 0, by: -1) {
-            var sum = b[row]
-            for k in (row + 1)..<n { sum -= a[row][k] * x[k] }
-            x[row] = sum / a[row][row]
-        }
-        return x
     }
 }
