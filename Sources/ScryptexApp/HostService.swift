@@ -252,6 +252,31 @@ package struct HostService: Sendable {
                     logger.warning("could not check custom domains", ["error": "\(error)"])
                 }
             },
+            // Models are scored on the bars that arrived since they were trained, once a day each,
+            // so drift shows in their history without anyone asking.
+            PeriodicService(name: "model monitoring", interval: .seconds(3_600)) {
+                let serving = ModelServing(store: ModelStore.at(configuration.mlModelStoragePath))
+                do {
+                    for tenant in try await TenantRegistry().tenants(statuses: [.active], from: pool) {
+                        guard try await TenantRegistry().featureFlags(of: tenant.id, from: pool)["ml"] == true else {
+                            continue
+                        }
+                        let outcome = try await TenantScope(tenant: tenant, pool: pool).withTransaction {
+                            try await serving.monitorDue(in: $0)
+                        }
+                        if outcome.recorded > 0 || !outcome.problems.isEmpty {
+                            logger.info(
+                                "models monitored",
+                                [
+                                    "tenant": tenant.slug.value, "evaluations": String(outcome.recorded),
+                                    "problems": outcome.problems.joined(separator: "; "),
+                                ])
+                        }
+                    }
+                } catch {
+                    logger.warning("could not monitor models", ["error": "\(error)"])
+                }
+            },
             // Day orders past their day read as expired at once; this stores them so.
             PeriodicService(name: "order expiry", interval: .seconds(60)) {
                 do {

@@ -18,11 +18,12 @@ struct MLRoutesTests {
         (try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]) ?? [:]
     }
 
-    static func worker(_ harness: RouteHarness, storage: String) -> TenantJobWorker {
+    static func worker(_ harness: RouteHarness, storage: String, notice: String? = nil) -> TenantJobWorker {
         TenantJobWorker(
             pool: harness.pool,
             handlers: HostService.jobHandlers(
-                logger: TestDatabase.logger, training: TrainingRunner(store: ModelStore(root: storage))),
+                logger: TestDatabase.logger,
+                training: TrainingRunner(store: ModelStore(root: storage), computeNotice: notice)),
             owner: "test", logger: TestDatabase.logger)
     }
 
@@ -245,7 +246,18 @@ struct MLRoutesTests {
                         json:
                             #"{"name":"rf","modelType":"random_forest","hyperparameters":{"nEstimators":20},"dataset":{"symbol":"ETH-USD","end":"2021-12-31","features":{"laggedReturns":5,"volatility":[20]},"target":"nextDirection"}}"#
                     ))["id"] as? String)
-            #expect(try await Self.worker(harness, storage: storage).runOnce())
+            let notice = "TRAINING_COMPUTE_TIER=gpu but no GPU is present; training on the CPU"
+            #expect(try await Self.worker(harness, storage: storage, notice: notice).runOnce())
+            let model = Self.json(await harness.send(.get, "/api/enterprise/ml-models/\(id)", headers: owner))
+            #expect(model["trainedOn"] as? String == "cpu" && model["computeNotice"] as? String == notice)
+            // The host's daily pass records one evaluation, then finds nothing due.
+            let serving = ModelServing(store: ModelStore(root: storage))
+            for expected in [1, 0] {
+                let outcome = try await TenantScope(tenant: harness.tenant, pool: harness.pool).withTransaction {
+                    try await serving.monitorDue(in: $0)
+                }
+                #expect(outcome.recorded == expected && outcome.problems.isEmpty, "\(outcome)")
+            }
             let evaluated = await harness.send(
                 .post, "/api/enterprise/ml-models/\(id)/evaluations", headers: owner, json: "{}")
             #expect(evaluated.status == .created, "\(String(decoding: evaluated.body, as: UTF8.self))")
@@ -264,7 +276,7 @@ struct MLRoutesTests {
             #expect(report["drift"] is Bool && report["reasons"] is [String])
             let history = Self.json(
                 await harness.send(.get, "/api/enterprise/ml-models/\(id)/evaluations", headers: owner))
-            #expect((history["evaluations"] as? [[String: Any]])?.count == 1)
+            #expect((history["evaluations"] as? [[String: Any]])?.count == 2)
         }
     }
 }

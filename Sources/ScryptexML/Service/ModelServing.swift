@@ -159,6 +159,34 @@ public struct ModelServing: Sendable {
         return report
     }
 
+    /// Monitors every ready market-data model of the tenant not evaluated in the last day
+    /// (the host runs this periodically, so accuracy is tracked over time without anyone
+    /// asking); returns how many evaluations it recorded. A model that fails (its file gone,
+    /// its data removed) is skipped and named in the returned problems.
+    public func monitorDue(in transaction: PostgresTransaction) async throws -> (recorded: Int, problems: [String]) {
+        let due = try await transaction.query(
+            """
+            SELECT id FROM ml_models m
+            WHERE status = 'ready' AND deleted_at IS NULL AND request -> 'dataset' ->> 'symbol' IS NOT NULL
+              AND NOT EXISTS (
+                  SELECT 1 FROM ml_model_evaluations e
+                  WHERE e.model_id = m.id AND e.evaluated_at > now() - interval '1 day')
+            ORDER BY id LIMIT 100
+            """
+        ).map { try $0.decode("id", as: UUID.self) }
+        var recorded = 0
+        var problems: [String] = []
+        for id in due {
+            do {
+                let report = try await monitor(try await MLModelService().model(id, in: transaction), in: transaction)
+                if report.recorded { recorded += 1 }
+            } catch {
+                problems.append("\(id.uuidString.lowercased()): \((error as? ServiceError)?.message ?? "\(error)")")
+            }
+        }
+        return (recorded, problems)
+    }
+
     /// The evaluations recorded so far, oldest first.
     public func history(of model: MLModel, in transaction: PostgresTransaction) async throws -> [MonitoringReport] {
         try await transaction.query(
