@@ -8,6 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SEEDS="${SEEDS:-5}"
+ROUNDS="${ROUNDS:-3}"
 VENV="${VENV:-/tmp/scryptex-ml-venv}"
 DATA="${MARKET_DATA:-../shared/data/market}"
 swift build -c release -j 2 --product scryptex-bench >&2
@@ -16,12 +17,23 @@ if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import sklearn, panda
 fi
 SKLEARN_VERSION=$("$VENV/bin/python" -c "import sklearn; print(sklearn.__version__)" 2>/dev/null || echo "not installable here")
 ROWS=()
+HOURLY="$(mktemp /tmp/scryptex-ml-hourly-XXXXXX.csv)"
+trap 'rm -f "$HOURLY"' EXIT
 for spec in "eth-usd-daily.csv 1d" "eth-usdt-hourly-binance.csv 1h"; do
     set -- $spec
     CSV="$(mktemp /tmp/scryptex-ml-XXXXXX.csv)"
     ROWS+=("$(.build/release/scryptex-bench ml --file "$DATA/$1" --timeframe "$2" --models rf,svm,lstm --seeds "$SEEDS" --dataset "$CSV")")
     ROWS+=("$("$VENV/bin/python" bench/ml_sklearn.py "$CSV" "$1" rf,svm "$SEEDS" 2>/dev/null || echo "| scikit-learn | $1 | - | - | - | not installable here |")")
+    [ "$2" = 1h ] && cp "$CSV" "$HOURLY"
     rm -f "$CSV"
+done
+# The SVM's time on the hourly file is close to scikit-learn's: alternate rounds so both meet the
+# same machine load.
+TIMINGS=()
+for round in $(seq 1 "$ROUNDS"); do
+    SWIFT_TIME=$(.build/release/scryptex-bench ml --file "$DATA/eth-usdt-hourly-binance.csv" --timeframe 1h --models svm | awk -F'|' '{ print $7 }')
+    SKLEARN_TIME=$("$VENV/bin/python" bench/ml_sklearn.py "$HOURLY" hourly svm 2>/dev/null | awk -F'|' '{ print $7 }' || echo " - ")
+    TIMINGS+=("| $round |$SWIFT_TIME|$SKLEARN_TIME|")
 done
 {
     echo
@@ -36,4 +48,10 @@ done
     echo "| library | file | model | train / test rows | test accuracy | training time |"
     echo "|---|---|---|---|---|---|"
     printf '%s\n' "${ROWS[@]}"
+    echo
+    echo "SVM training on the hourly file, alternating rounds (same rows, RBF, C=1, gamma=scale):"
+    echo
+    echo "| round | Scryptex | scikit-learn |"
+    echo "|---|---|---|"
+    printf '%s\n' "${TIMINGS[@]}"
 } | tee -a bench/RESULTS.md
