@@ -89,6 +89,13 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Market making: quoting models (Avellaneda-Stoikov, ladder), volatility and intensity
+        // estimates, inventory and P&L, simulation.
+        .target(
+            name: "ScryptexMarketMaking",
+            dependencies: ["ScryptexCore"],
+            swiftSettings: strictSettings
+        ),
         // KYC provider adapters (Onfido, Sumsub, Jumio) behind the institutional module's protocol.
         .target(
             name: "ScryptexKYC",
@@ -229,6 +236,11 @@ let package = Package(
                 "ScryptexCore", "ScryptexMarketData", "ScryptexML", "ScryptexPostgres", "ScryptexQuant",
                 "ScryptexTestSupport",
             ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ScryptexMarketMakingTests",
+            dependencies: ["ScryptexCore", "ScryptexMarketMaking"],
             swiftSettings: strictSettings
         ),
         .testTarget(
