@@ -188,8 +188,8 @@ let package = Package(
             name: "scryptex-bench",
             dependencies: [
                 "ScryptexApp", "ScryptexCommandLine", "ScryptexCompliance", "ScryptexCore", "ScryptexEmbeddedPostgres",
-                "ScryptexInstitutional", "ScryptexMarketData", "ScryptexML", "ScryptexPostgres", "ScryptexQuant",
-                "ScryptexRevenue", "ScryptexTenancy", "ScryptexTestSupport",
+                "ScryptexInstitutional", "ScryptexMarketData", "ScryptexMarketMaking", "ScryptexML", "ScryptexPostgres",
+                "ScryptexQuant", "ScryptexRevenue", "ScryptexTenancy", "ScryptexTestSupport",
             ],
             swiftSettings: strictSettings
         ),

@@ -29,6 +29,11 @@ if arguments.dropFirst().first == "backtest" {
     try QuantBench.run(bars: bars, rounds: rounds, csvPath: csv)
     exit(0)
 }
+if arguments.dropFirst().first == "quote" {
+    let count = arguments.firstIndex(of: "--count").flatMap { Int(arguments[$0 + 1]) } ?? 1_000_000
+    try QuoteBench.run(count: count)
+    exit(0)
+}
 if arguments.dropFirst().first == "ml" {
     let file = arguments.firstIndex(of: "--file").map { arguments[$0 + 1] } ?? ""
     let timeframe = try Timeframe.parse(arguments.firstIndex(of: "--timeframe").map { arguments[$0 + 1] } ?? "1d")

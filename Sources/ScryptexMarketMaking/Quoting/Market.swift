@@ -57,8 +57,7 @@ public struct Market: Sendable, Equatable, Codable {
     public func quantity(lots: Int64) -> ExactDecimal { Self.times(lotSize, lots) }
 
     static func times(_ unit: ExactDecimal, _ count: Int64) -> ExactDecimal {
-        let normalized = unit.normalized
-        return ExactDecimal(significand: normalized.significand * Int128(count), scale: normalized.scale)
+        ExactDecimal(significand: unit.significand * Int128(count), scale: unit.scale)
     }
 
     static func multiple(_ value: ExactDecimal, of unit: ExactDecimal) -> Int64? {

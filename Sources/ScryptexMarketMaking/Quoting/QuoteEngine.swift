@@ -236,7 +236,9 @@ public enum QuoteEngine {
         return QuoteLevel(level: index + 1, price: price, quantity: quantity)
     }
 
+    /// A figure in a reason: six decimal places at most (cheap: no format string parsing).
     static func format(_ value: Double) -> String {
-        String(format: "%.6g", value)
+        let rounded = (value * 1_000_000).rounded() / 1_000_000
+        return rounded == rounded.rounded() && abs(rounded) < 1e15 ? String(Int64(rounded)) : rounded.description
     }
 }
