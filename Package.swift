@@ -93,7 +93,7 @@ let package = Package(
         // estimates, inventory and P&L, simulation.
         .target(
             name: "ScryptexMarketMaking",
-            dependencies: ["ScryptexCore"],
+            dependencies: ["ScryptexCore", "ScryptexMarketData"],
             swiftSettings: strictSettings
         ),
         // KYC provider adapters (Onfido, Sumsub, Jumio) behind the institutional module's protocol.
@@ -240,7 +240,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ScryptexMarketMakingTests",
-            dependencies: ["ScryptexCore", "ScryptexMarketMaking"],
+            dependencies: ["ScryptexCore", "ScryptexMarketData", "ScryptexMarketMaking", "ScryptexTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -5,11 +5,14 @@ import Testing
 
 @Suite("Inventory and P&L")
 struct PositionBookTests {
-    static func fill(_ side: Fill.Side, _ quantity: String, _ price: String, fee: String = "0.1", mid: String? = nil)
+    static func fill(
+        _ side: Fill.Side, _ quantity: String, _ price: String, fee: String = "0.1", mid: String? = nil
+    )
         -> Fill
     {
         Fill(
-            id: "f", market: "ETH/USDC@demo", side: side, price: ExactDecimal(price)!, quantity: ExactDecimal(quantity)!,
+            id: "f", market: "ETH/USDC@demo", side: side, price: ExactDecimal(price)!,
+            quantity: ExactDecimal(quantity)!,
             fee: ExactDecimal(fee)!, mid: mid.flatMap { ExactDecimal($0) }, time: 0)
     }
 
@@ -43,7 +46,8 @@ struct PositionBookTests {
             let quantity = ExactDecimal(significand: Int128(1 + random.next() % 3_000), scale: 3)
             let price = ExactDecimal(significand: Int128(190_000 + random.next() % 20_000), scale: 2)
             let fee = ExactDecimal(significand: Int128(random.next() % 50), scale: 4)
-            book.apply(Fill(id: "x", market: "m", side: side, price: price, quantity: quantity, fee: fee, mid: nil, time: 0))
+            book.apply(
+                Fill(id: "x", market: "m", side: side, price: price, quantity: quantity, fee: fee, mid: nil, time: 0))
             cash += (side == .buy ? ExactDecimal.zero - quantity * price : quantity * price) - fee
             #expect(book.realised - book.costBasis == cash)
         }
