@@ -93,7 +93,7 @@ let package = Package(
         // estimates, inventory and P&L, simulation.
         .target(
             name: "ScryptexMarketMaking",
-            dependencies: ["ScryptexCore", "ScryptexMarketData"],
+            dependencies: ["ScryptexCore", "ScryptexInstitutional", "ScryptexMarketData", "ScryptexPostgres"],
             swiftSettings: strictSettings
         ),
         // KYC provider adapters (Onfido, Sumsub, Jumio) behind the institutional module's protocol.
@@ -153,7 +153,8 @@ let package = Package(
             name: "ScryptexAPI",
             dependencies: [
                 "ScryptexACME", "ScryptexCompliance", "ScryptexCore", "ScryptexCrypto", "ScryptexHTTP",
-                "ScryptexIdentity", "ScryptexInstitutional", "ScryptexMarketData", "ScryptexML", "ScryptexPostgres",
+                "ScryptexIdentity", "ScryptexInstitutional", "ScryptexMarketData", "ScryptexMarketMaking", "ScryptexML",
+                "ScryptexPostgres",
                 "ScryptexQuant",
                 "ScryptexRevenue", "ScryptexTemplates", "ScryptexTenancy", "ScryptexWhiteLabel",
             ],
@@ -167,7 +168,7 @@ let package = Package(
                 "ScryptexPostgres",
                 "ScryptexEmbeddedPostgres",
                 "ScryptexHTTP", "ScryptexCompliance", "ScryptexIdentity", "ScryptexInstitutional", "ScryptexKYC",
-                "ScryptexMarketData", "ScryptexML", "ScryptexQuant", "ScryptexRevenue",
+                "ScryptexMarketData", "ScryptexMarketMaking", "ScryptexML", "ScryptexQuant", "ScryptexRevenue",
                 "ScryptexSchemaHistory", "ScryptexTemplates", "ScryptexTenancy", "ScryptexWhiteLabel",
             ],
             swiftSettings: strictSettings
@@ -302,7 +303,8 @@ let package = Package(
         .testTarget(
             name: "ScryptexSchemaHistoryTests",
             dependencies: [
-                "ScryptexMarketData", "ScryptexML", "ScryptexPostgres", "ScryptexQuant", "ScryptexSchemaHistory",
+                "ScryptexMarketData", "ScryptexMarketMaking", "ScryptexML", "ScryptexPostgres", "ScryptexQuant",
+                "ScryptexSchemaHistory",
             ],
             swiftSettings: strictSettings
         ),

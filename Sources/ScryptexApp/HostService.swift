@@ -492,6 +492,7 @@ extension HostService {
             AdminRoutes(options: configuration.adminOptions, sealing: sealing, services: services))
         routes.add(WhiteLabelRoutes(instances: instances, enabled: configuration.whiteLabelEnabled))
         routes.add(QuantRoutes(source: configuration.marketDataSource))
+        routes.add(MarketMakingRoutes(enabled: configuration.marketMakingEnabled))
         routes.add(
             MLRoutes(
                 store: ModelStore.at(configuration.mlModelStoragePath), trainingEnabled: configuration.mlTrainingEnabled

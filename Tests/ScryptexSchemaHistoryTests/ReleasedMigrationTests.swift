@@ -3,6 +3,7 @@ import ScryptexIdentity
 import ScryptexInstitutional
 import ScryptexML
 import ScryptexMarketData
+import ScryptexMarketMaking
 import ScryptexPostgres
 import ScryptexQuant
 import ScryptexRevenue
@@ -102,6 +103,7 @@ struct ReleasedMigrationTests {
             ]
         ),
         (MLMigrations.tenant, ["e76d6be5cacb0c2fe1104af464b3d4707ee7ba3a074b356fd8bacea938b3100f"]),
+        (MarketMakingMigrations.tenant, ["bdbbc352a976358735410d95706057ce76b44321a8bbe5ccfb19e75dceef2ebe"]),
     ]
 
     @Test func noReleasedMigrationChanged() {

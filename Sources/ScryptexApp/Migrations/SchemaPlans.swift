@@ -3,6 +3,7 @@ import ScryptexIdentity
 import ScryptexInstitutional
 import ScryptexML
 import ScryptexMarketData
+import ScryptexMarketMaking
 public import ScryptexPostgres
 import ScryptexQuant
 import ScryptexRevenue
@@ -29,6 +30,7 @@ public enum SchemaPlans {
             [
                 IdentityMigrations.tenant, InstitutionalMigrations.tenant, ComplianceMigrations.tenant,
                 MarketDataMigrations.tenant, QuantMigrations.tenant, MLMigrations.tenant,
+                MarketMakingMigrations.tenant,
             ],
             legacy: LegacySchema.tenant),
         extensions: [IdentityTenantSchemaExtension()],

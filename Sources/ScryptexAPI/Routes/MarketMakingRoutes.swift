@@ -1,0 +1,171 @@
+import Foundation
+import ScryptexCore
+import ScryptexHTTP
+import ScryptexIdentity
+import ScryptexMarketMaking
+import ScryptexPostgres
+import ScryptexTenancy
+
+/// Market making over the API (feature `market_making`, `MARKET_MAKING_ENABLED`): strategies,
+/// ticks and fills in, quotes and positions out (docs/MARKET_MAKING.md).
+public struct MarketMakingRoutes: RouteCollection {
+    let enabled: Bool
+    let service = MarketMakingService()
+
+    /// - Parameter enabled: `MARKET_MAKING_ENABLED`; off, every market-making route is 403.
+    public init(enabled: Bool) {
+        self.enabled = enabled
+    }
+
+    public func add(to routes: inout SecuredRoutes) {
+        let host = HostSwitch(
+            isOn: enabled, detail: "market making is disabled on this host (MARKET_MAKING_ENABLED=false)")
+        let accountPath = "/api/enterprise/accounts/:id/market-making-strategies"
+        routes.group(
+            accountPath, as: TenantCall.self, permission: .marketMakingManage, feature: .marketMaking, enabledBy: host
+        ) { strategies in
+            strategies.post(use: create)
+        }
+        routes.group(
+            accountPath, as: TenantCall.self, permission: .marketMakingRead, feature: .marketMaking, enabledBy: host
+        ) { strategies in
+            strategies.get(use: list)
+        }
+        routes.group(
+            "/api/enterprise/market-making", as: TenantCall.self, permission: .marketMakingRead,
+            feature: .marketMaking, enabledBy: host
+        ) { strategy in
+            strategy.get(":id", use: show)
+            strategy.get(":id/quotes", use: quotes)
+            strategy.get(":id/positions", use: positions)
+        }
+        routes.group(
+            "/api/enterprise/market-making", as: TenantCall.self, permission: .marketMakingManage,
+            feature: .marketMaking, enabledBy: host
+        ) { strategy in
+            strategy.patch(":id", use: update)
+            strategy.post(":id/pause", use: pause)
+            strategy.post(":id/resume", use: resume)
+            strategy.post(":id/ticks", use: tick)
+            strategy.post(":id/fills", use: fill)
+        }
+    }
+
+    func strategyID(_ call: TenantCall) throws -> UUID {
+        try call.context.identifier("id", notFound: "no market-making strategy with this id")
+    }
+
+    @Sendable func create(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        let account = try call.accountID()
+        let definition = try MarketMakingDefinition.decode(request.body)
+        return try .json(
+            encoding: try await call.scope.withTransaction {
+                try await service.create(
+                    definition, account: account, actor: call.principal.actor, audit: call.audit, in: $0)
+            }, status: .created)
+    }
+
+    @Sendable func list(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        let account = try call.accountID()
+        return try .json(
+            encoding: [
+                "strategies": try await call.scope.withTransaction(readOnly: true) {
+                    try await service.strategies(of: account, in: $0)
+                }
+            ])
+    }
+
+    @Sendable func show(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        let id = try strategyID(call)
+        return try .json(
+            encoding: try await call.scope.withTransaction(readOnly: true) { try await service.strategy(id, in: $0) })
+    }
+
+    @Sendable func update(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        let id = try strategyID(call)
+        let definition = try MarketMakingDefinition.decode(request.body)
+        return try .json(
+            encoding: try await call.scope.withTransaction {
+                try await service.update(id, with: definition, audit: call.audit, in: $0)
+            })
+    }
+
+    @Sendable func pause(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        let id = try strategyID(call)
+        return try .json(
+            encoding: try await call.scope.withTransaction {
+                try await service.setStatus(
+                    id, to: "paused", reason: "paused by \(call.principal.actor)", audit: call.audit, in: $0)
+            })
+    }
+
+    @Sendable func resume(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        let id = try strategyID(call)
+        return try .json(
+            encoding: try await call.scope.withTransaction {
+                try await service.setStatus(id, to: "active", reason: nil, audit: call.audit, in: $0)
+            })
+    }
+
+    /// `{"market", "mid", "bestBid"?, "bestAsk"?, "time"?}`: recorded, then the quotes.
+    @Sendable func tick(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        let id = try strategyID(call)
+        let tick = try request.decodeJSON(MarketMakingService.Tick.self)
+        let now = Date().timeIntervalSince1970
+        return try .json(
+            encoding: try await call.scope.withTransaction { transaction in
+                try await service.record(tick, strategy: id, in: transaction)
+                return try await service.quotes(of: id, now: tick.time ?? now, in: transaction)
+            })
+    }
+
+    /// `{"id", "market", "side", "price", "quantity", "fee"?, "mid"?, "time"?}`: 201 when booked,
+    /// 200 with `"duplicate": true` when that fill id was already booked (nothing changes).
+    @Sendable func fill(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        struct Body: Decodable {
+            var id: String
+            var market: String
+            var side: Fill.Side
+            var price: ExactDecimal
+            var quantity: ExactDecimal
+            var fee: ExactDecimal?
+            var mid: ExactDecimal?
+            var time: Double?
+        }
+        let id = try strategyID(call)
+        let body = try request.decodeJSON(Body.self)
+        let fill = Fill(
+            id: body.id, market: body.market, side: body.side, price: body.price, quantity: body.quantity,
+            fee: body.fee ?? .zero, mid: body.mid, time: body.time ?? Date().timeIntervalSince1970)
+        let (booked, positions) = try await call.scope.withTransaction { transaction in
+            let booked = try await service.record(fill, strategy: id, audit: call.audit, in: transaction)
+            return (booked, try await service.positions(of: id, in: transaction))
+        }
+        struct Answer: Encodable {
+            var fill: String
+            var duplicate: Bool
+            var positions: [MarketPosition]
+        }
+        return try .json(
+            encoding: Answer(fill: fill.id, duplicate: !booked, positions: positions), status: booked ? .created : .ok)
+    }
+
+    @Sendable func quotes(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        let id = try strategyID(call)
+        let now = Date().timeIntervalSince1970
+        return try .json(
+            encoding: try await call.scope.withTransaction(readOnly: true) {
+                try await service.quotes(of: id, now: now, in: $0)
+            })
+    }
+
+    @Sendable func positions(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        let id = try strategyID(call)
+        return try .json(
+            encoding: [
+                "positions": try await call.scope.withTransaction(readOnly: true) {
+                    try await service.positions(of: id, in: $0)
+                }
+            ])
+    }
+}

@@ -1,0 +1,60 @@
+public import ScryptexPostgres
+
+/// The market-making tables, in every tenant's schema (after the institutional module's: a
+/// strategy belongs to an account).
+///
+/// Applied migrations must never be edited: add a new one.
+public enum MarketMakingMigrations {
+    public static let tenant = MigrationSet(
+        name: "market_making",
+        migrations: [
+            Migration(
+                version: 1,
+                name: "create_market_making_strategies_markets_and_fills",
+                sql: """
+                    CREATE TABLE market_making_strategies (
+                        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                        account_id uuid NOT NULL REFERENCES institutional_accounts (id),
+                        name text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+                        status text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'paused', 'stopped')),
+                        status_reason text,
+                        definition jsonb NOT NULL,
+                        version integer NOT NULL DEFAULT 1,
+                        created_by text NOT NULL,
+                        created_at timestamptz NOT NULL DEFAULT now(),
+                        updated_at timestamptz NOT NULL DEFAULT now()
+                    );
+                    CREATE UNIQUE INDEX market_making_strategies_name ON market_making_strategies (account_id, name);
+
+                    -- Each market's live state: the last tick, the volatility estimate, the inventory and P&L.
+                    CREATE TABLE market_making_markets (
+                        strategy_id uuid NOT NULL REFERENCES market_making_strategies (id),
+                        market text NOT NULL,
+                        estimator jsonb NOT NULL,
+                        book jsonb NOT NULL,
+                        mid double precision,
+                        best_bid double precision,
+                        best_ask double precision,
+                        ticked_at timestamptz,
+                        PRIMARY KEY (strategy_id, market)
+                    );
+
+                    -- Fills, once each: a fill id seen again changes nothing.
+                    CREATE TABLE market_making_fills (
+                        strategy_id uuid NOT NULL REFERENCES market_making_strategies (id),
+                        fill_id text NOT NULL CHECK (length(fill_id) BETWEEN 1 AND 200),
+                        market text NOT NULL,
+                        side text NOT NULL CHECK (side IN ('buy', 'sell')),
+                        price numeric(38, 18) NOT NULL CHECK (price > 0),
+                        quantity numeric(38, 18) NOT NULL CHECK (quantity > 0),
+                        fee numeric(38, 18) NOT NULL,
+                        mid numeric(38, 18),
+                        filled_at timestamptz NOT NULL,
+                        recorded_at timestamptz NOT NULL DEFAULT now(),
+                        PRIMARY KEY (strategy_id, fill_id)
+                    );
+                    """
+            )
+        ]
+    )
+}
