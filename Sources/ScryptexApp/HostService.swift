@@ -517,6 +517,7 @@ extension HostService {
     {
         [
             MLRoutes.jobKind: MLRoutes.jobHandler(runner: training),
+            MarketMakingRoutes.jobKind: MarketMakingRoutes.jobHandler(),
             ReportRoutes.jobKind: ReportRoutes.jobHandler(logger: logger),
             QuantRoutes.jobKind: QuantRoutes.jobHandler(
                 source: marketData, signals: MLSignalProvider(store: training.store)),

@@ -1,6 +1,8 @@
 import Foundation
 import ScryptexCore
 import ScryptexHTTP
+import ScryptexMarketData
+import ScryptexTenancy
 import ScryptexTestSupport
 import Testing
 
@@ -156,6 +158,84 @@ struct MarketMakingRoutesTests {
                 .get, "/api/enterprise/market-making/\(UUID().uuidString)/quotes", headers: owner)
             #expect(refused.status == .forbidden)
             #expect(String(decoding: refused.body, as: UTF8.self).contains("MARKET_MAKING_ENABLED=false"))
+        }
+    }
+
+    /// Avellaneda-Stoikov against a ladder on the real hourly file, side by side, then a sweep of
+    /// γ and κ — each a tenant job.
+    @Test func simulationsAndSweepsRunOnTheRealHourlyFile() async throws {
+        try await RouteHarness.with { harness in
+            let file = try FileChunks(path: SharedData.path("market/eth-usdt-hourly-binance.csv"))
+            _ = try await harness.pool.withTransaction {
+                try await MarketDataImporter().importCSV(
+                    symbol: "ETH-USDT", timeframe: .oneHour, into: .platform, source: "eth-usdt-hourly-binance.csv",
+                    nextChunk: file.next, in: $0)
+            }
+            let owner = [("Authorization", "Bearer " + (try await harness.apiKey(roles: ["owner"])))]
+            let account = try #require(
+                Self.json(
+                    await harness.send(
+                        .post, "/api/enterprise/accounts", headers: owner,
+                        json: #"{"accountName":"MM","accountType":"hedge_fund","legalName":"Maker Fund LLC"}"#)
+                )["id"] as? String)
+            let stoikov = try #require(
+                Self.json(
+                    await harness.send(
+                        .post, "/api/enterprise/accounts/\(account)/market-making-strategies", headers: owner,
+                        json: Self.definition.replacingOccurrences(
+                            of: "\"volatility\":0.5", with: "\"minimumSpread\":0.5")))[
+                        "id"] as? String)
+            let ladder = try #require(
+                Self.json(
+                    await harness.send(
+                        .post, "/api/enterprise/accounts/\(account)/market-making-strategies", headers: owner,
+                        json: #"""
+                            {"name":"ETH ladder","markets":[{"symbol":"ETH/USDC","venue":"demo","tickSize":"0.01","lotSize":"0.001"}],
+                             "model":"ladder","parameters":{"levels":3,"spread":4,"levelSpacing":2,"sizeIncrement":0.5,"inventorySkew":0.5,"orderSize":1,"inventoryLimit":10}}
+                            """#))["id"] as? String)
+            let worker = TenantJobWorker(
+                pool: harness.pool, handlers: HostService.jobHandlers(logger: TestDatabase.logger), owner: "test",
+                logger: TestDatabase.logger)
+            let queued = await harness.send(
+                .post, "/api/enterprise/market-making/\(stoikov)/simulations", headers: owner,
+                json:
+                    #"{"symbol":"ETH-USDT","timeframe":"1h","compareWith":["\#(ladder)"],"fillModel":{"volumeShare":0.05,"feeBasisPoints":"-1","fillsAtTouch":false}}"#
+            )
+            #expect(queued.status == .accepted, "\(String(decoding: queued.body, as: UTF8.self))")
+            let simulation = try #require(Self.json(queued)["id"] as? String)
+            #expect(try await worker.runOnce())
+            let done = Self.json(
+                await harness.send(.get, "/api/enterprise/market-making/simulations/\(simulation)", headers: owner))
+            #expect(done["status"] as? String == "completed", "\(done)")
+            let runs = try #require((done["result"] as? [String: Any])?["runs"] as? [[String: Any]])
+            #expect(runs.map { $0["name"] as? String } == ["ETH maker", "ETH ladder"])
+            for run in runs {
+                let report = try #require(run["report"] as? [String: Any])
+                #expect(
+                    report["bars"] as? Int == 27_100 || (report["bars"] as? Int ?? 0) > 27_000,
+                    "\(report["bars"] ?? "")")
+                #expect((report["fills"] as? Int ?? 0) > 100 && report["totalPnL"] is String)
+            }
+
+            let sweep = await harness.send(
+                .post, "/api/enterprise/market-making/\(stoikov)/simulations", headers: owner,
+                json:
+                    #"{"symbol":"ETH-USDT","timeframe":"1h","start":"2020-01-01","grid":{"gamma":[0.05,0.1],"kappa":[0.5,1.5]}}"#
+            )
+            let sweepID = try #require(
+                Self.json(sweep)["id"] as? String, "\(String(decoding: sweep.body, as: UTF8.self))")
+            #expect(try await worker.runOnce())
+            let swept = Self.json(
+                await harness.send(.get, "/api/enterprise/market-making/simulations/\(sweepID)", headers: owner))
+            let ranking = try #require(
+                ((swept["result"] as? [String: Any])?["sweep"] as? [String: Any])?["ranking"] as? [[String: Any]],
+                "\(swept)")
+            #expect(ranking.count == 4 && swept["kind"] as? String == "sweep")
+            let refused = await harness.send(
+                .post, "/api/enterprise/market-making/\(stoikov)/simulations", headers: owner,
+                json: #"{"symbol":"ETH-USDT","grid":{"levels":[1,2]}}"#)
+            #expect(refused.status == .badRequest)
+            #expect(String(decoding: refused.body, as: UTF8.self).contains("field 'grid.levels'"))
         }
     }
 }

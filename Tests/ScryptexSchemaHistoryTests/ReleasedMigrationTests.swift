@@ -103,7 +103,13 @@ struct ReleasedMigrationTests {
             ]
         ),
         (MLMigrations.tenant, ["e76d6be5cacb0c2fe1104af464b3d4707ee7ba3a074b356fd8bacea938b3100f"]),
-        (MarketMakingMigrations.tenant, ["bdbbc352a976358735410d95706057ce76b44321a8bbe5ccfb19e75dceef2ebe"]),
+        (
+            MarketMakingMigrations.tenant,
+            [
+                "bdbbc352a976358735410d95706057ce76b44321a8bbe5ccfb19e75dceef2ebe",
+                "2268ec6e72cdb11dd5ffca8f440867402e1d83c3beaa08adba9cfd9cb7698b40",
+            ]
+        ),
     ]
 
     @Test func noReleasedMigrationChanged() {

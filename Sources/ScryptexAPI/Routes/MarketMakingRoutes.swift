@@ -4,11 +4,13 @@ import ScryptexHTTP
 import ScryptexIdentity
 import ScryptexMarketMaking
 import ScryptexPostgres
-import ScryptexTenancy
+public import ScryptexTenancy
 
 /// Market making over the API (feature `market_making`, `MARKET_MAKING_ENABLED`): strategies,
 /// ticks and fills in, quotes and positions out (docs/MARKET_MAKING.md).
 public struct MarketMakingRoutes: RouteCollection {
+    public static let jobKind = "market_making_simulation"
+
     let enabled: Bool
     let service = MarketMakingService()
 
@@ -38,6 +40,7 @@ public struct MarketMakingRoutes: RouteCollection {
             strategy.get(":id", use: show)
             strategy.get(":id/quotes", use: quotes)
             strategy.get(":id/positions", use: positions)
+            strategy.get("simulations/:simulationId", use: showSimulation)
         }
         routes.group(
             "/api/enterprise/market-making", as: TenantCall.self, permission: .marketMakingManage,
@@ -48,6 +51,7 @@ public struct MarketMakingRoutes: RouteCollection {
             strategy.post(":id/resume", use: resume)
             strategy.post(":id/ticks", use: tick)
             strategy.post(":id/fills", use: fill)
+            strategy.post(":id/simulations", use: simulate)
         }
     }
 
@@ -148,6 +152,51 @@ public struct MarketMakingRoutes: RouteCollection {
         }
         return try .json(
             encoding: Answer(fill: fill.id, duplicate: !booked, positions: positions), status: booked ? .created : .ok)
+    }
+
+    /// Queues a replay over stored bars (with `compareWith`: other strategies side by side; with
+    /// `grid`: a sweep): 202 with its id; the outcome at `GET …/market-making/simulations/:id`.
+    @Sendable func simulate(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        let id = try strategyID(call)
+        let simulation = try SimulationRequest.decode(request.body)
+        let record = try await call.scope.withTransaction {
+            try await SimulationService().request(simulation, strategy: id, actor: call.principal.actor, in: $0)
+        }
+        let job = try await TenantJobQueue(pool: call.services.pool).enqueue(
+            Self.jobKind, for: call.tenant,
+            payload: try PostgresJSON(encoding: ["simulationId": record.id.uuidString.lowercased()]), maxAttempts: 1,
+            timeout: .seconds(3_600))
+        try await call.scope.withTransaction { try await SimulationService().attach(job: job, to: record.id, in: $0) }
+        struct Accepted: Encodable {
+            var id: UUID
+            var kind: String
+            var status: String
+            var jobId: UUID
+        }
+        return try .json(
+            encoding: Accepted(id: record.id, kind: record.kind, status: record.status, jobId: job), status: .accepted)
+    }
+
+    @Sendable func showSimulation(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        let id = try call.context.identifier("simulationId", notFound: "no simulation with this id")
+        return try .json(
+            encoding: try await call.scope.withTransaction(readOnly: true) {
+                try await SimulationService().simulation(id, in: $0)
+            })
+    }
+
+    /// The tenant job that runs a simulation or a sweep.
+    public static func jobHandler() -> TenantJobQueue.Handler {
+        { context in
+            let payload = try context.payload.decode([String: String].self)
+            guard let id = payload["simulationId"].flatMap(UUID.init(uuidString:)) else {
+                throw ServiceError(.invalidInput, "the job has no simulation id")
+            }
+            try await SimulationService().run(
+                id, withTransaction: { body in try await context.withTenantTransaction(body) },
+                progress: { try await context.report(progress: $0) })
+            return try PostgresJSON(encoding: ["simulationId": id.uuidString.lowercased()])
+        }
     }
 
     @Sendable func quotes(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {

@@ -54,7 +54,30 @@ public enum MarketMakingMigrations {
                         PRIMARY KEY (strategy_id, fill_id)
                     );
                     """
-            )
+            ),
+            Migration(
+                version: 2,
+                name: "create_market_making_simulations",
+                sql: """
+                    CREATE TABLE market_making_simulations (
+                        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                        strategy_id uuid NOT NULL REFERENCES market_making_strategies (id),
+                        kind text NOT NULL CHECK (kind IN ('simulation', 'sweep')),
+                        request jsonb NOT NULL,
+                        status text NOT NULL DEFAULT 'queued'
+                            CHECK (status IN ('queued', 'running', 'completed', 'failed')),
+                        progress double precision NOT NULL DEFAULT 0,
+                        result jsonb,
+                        error text,
+                        job_id uuid,
+                        requested_by text NOT NULL,
+                        created_at timestamptz NOT NULL DEFAULT now(),
+                        completed_at timestamptz,
+                        CHECK ((status = 'completed') = (result IS NOT NULL))
+                    );
+                    CREATE INDEX market_making_simulations_strategy ON market_making_simulations (strategy_id, created_at);
+                    """
+            ),
         ]
     )
 }
