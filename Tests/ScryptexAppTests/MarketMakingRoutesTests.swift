@@ -238,4 +238,70 @@ struct MarketMakingRoutesTests {
             #expect(String(decoding: refused.body, as: UTF8.self).contains("field 'grid.levels'"))
         }
     }
+
+    /// No κ configured: quoting waits for trades, then quotes with the κ fitted from them; a
+    /// long inventory past the hedging threshold asks for a hedge sale, and a hedge fill brings
+    /// the exposure back.
+    @Test func kappaFromTradesAndHedgeOrders() async throws {
+        try await RouteHarness.with { harness in
+            let owner = [("Authorization", "Bearer " + (try await harness.apiKey(roles: ["owner"])))]
+            let account = try #require(
+                Self.json(
+                    await harness.send(
+                        .post, "/api/enterprise/accounts", headers: owner,
+                        json: #"{"accountName":"MM","accountType":"hedge_fund","legalName":"Maker Fund LLC"}"#)
+                )["id"] as? String)
+            let body = Self.definition.replacingOccurrences(of: "\"kappa\":1.5,", with: "")
+                .replacingOccurrences(
+                    of: "\"maximumLoss\":\"1000\"",
+                    with:
+                        #""hedging":{"market":{"symbol":"ETH-PERP","venue":"hedge","tickSize":"0.1","lotSize":"0.01"},"threshold":1,"ratio":1,"maximumOrderSize":5}"#
+                )
+            let created = await harness.send(
+                .post, "/api/enterprise/accounts/\(account)/market-making-strategies", headers: owner, json: body)
+            let id = try #require(
+                Self.json(created)["id"] as? String, "\(String(decoding: created.body, as: UTF8.self))")
+            let market = "ETH/USDC@demo"
+            let ticked = Self.json(
+                await harness.send(
+                    .post, "/api/enterprise/market-making/\(id)/ticks", headers: owner,
+                    json: #"{"market":"ETH/USDC@demo","mid":2000,"time":1700000000}"#))
+            #expect((ticked["notQuoted"] as? [String: String])?[market]?.contains("κ is not configured") == true)
+            // Trades whose distance from the mid falls off as e^(−2δ): κ ≈ 2.
+            var random = SeededRandom(seed: 3)
+            let trades = (0..<2_000).map { index in
+                let distance = -log(1 - random.nextUniform()) / 2
+                let price = index % 2 == 0 ? 2000 + distance : 2000 - distance
+                return #"{"market":"ETH/USDC@demo","price":\#(price),"time":\#(1_700_000_000 + index)}"#
+            }
+            let fitted = Self.json(
+                await harness.send(
+                    .post, "/api/enterprise/market-making/\(id)/trades", headers: owner,
+                    json: "{\"trades\":[\(trades.joined(separator: ","))]}"))
+            let kappa = try #require((fitted["kappa"] as? [String: Any])?[market] as? Double, "\(fitted)")
+            #expect(abs(kappa - 2) < 0.2, "κ \(kappa)")
+            let quoted = Self.json(
+                await harness.send(.get, "/api/enterprise/market-making/\(id)/quotes", headers: owner))
+            let quote = try #require((quoted["quotes"] as? [[String: Any]])?.first, "\(quoted)")
+            #expect(abs((quote["kappa"] as? Double ?? 0) - kappa) < 1e-12)
+            #expect(
+                (quote["reasons"] as? [String])?.contains { $0.hasPrefix("κ estimated from observed trades") } == true)
+
+            // Long 3 against a threshold of 1: sell 2 on the hedge market.
+            _ = await harness.send(
+                .post, "/api/enterprise/market-making/\(id)/fills", headers: owner,
+                json: #"{"id":"b1","market":"ETH/USDC@demo","side":"buy","price":"1999","quantity":"3"}"#)
+            var hedged = Self.json(
+                await harness.send(.get, "/api/enterprise/market-making/\(id)/quotes", headers: owner))
+            let order = try #require(hedged["hedgeOrder"] as? [String: Any], "\(hedged)")
+            #expect(order["side"] as? String == "sell" && order["market"] as? String == "ETH-PERP@hedge")
+            #expect((order["quantity"] as? String).flatMap { ExactDecimal($0) } == ExactDecimal(2), "\(order)")
+            let hedgeFill = await harness.send(
+                .post, "/api/enterprise/market-making/\(id)/fills", headers: owner,
+                json: #"{"id":"h1","market":"ETH-PERP@hedge","side":"sell","price":"2001.5","quantity":"2"}"#)
+            #expect(hedgeFill.status == .created, "\(String(decoding: hedgeFill.body, as: UTF8.self))")
+            hedged = Self.json(await harness.send(.get, "/api/enterprise/market-making/\(id)/quotes", headers: owner))
+            #expect(hedged["hedgeOrder"] == nil && hedged["hedgedExposure"] as? Double == 1)
+        }
+    }
 }

@@ -51,6 +51,7 @@ public struct MarketMakingRoutes: RouteCollection {
             strategy.post(":id/resume", use: resume)
             strategy.post(":id/ticks", use: tick)
             strategy.post(":id/fills", use: fill)
+            strategy.post(":id/trades", use: trades)
             strategy.post(":id/simulations", use: simulate)
         }
     }
@@ -121,6 +122,22 @@ public struct MarketMakingRoutes: RouteCollection {
                 try await service.record(tick, strategy: id, in: transaction)
                 return try await service.quotes(of: id, now: tick.time ?? now, in: transaction)
             })
+    }
+
+    /// `{"trades": [{"market", "price", "time"?}, …]}`: market trades seen (for κ); answers
+    /// each market's κ estimate so far (null until there are enough).
+    @Sendable func trades(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        struct Body: Decodable { var trades: [MarketMakingService.ObservedTrade] }
+        let id = try strategyID(call)
+        let body = try request.decodeJSON(Body.self)
+        let kappas = try await call.scope.withTransaction {
+            try await service.record(trades: body.trades, strategy: id, in: $0)
+        }
+        struct Answer: Encodable {
+            var recorded: Int
+            var kappa: [String: Double?]
+        }
+        return try .json(encoding: Answer(recorded: body.trades.count, kappa: kappas))
     }
 
     /// `{"id", "market", "side", "price", "quantity", "fee"?, "mid"?, "time"?}`: 201 when booked,

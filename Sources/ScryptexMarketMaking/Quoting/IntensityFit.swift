@@ -45,3 +45,32 @@ public enum IntensityFit {
         return Fit(intensityAtMid: exp(meanY - slope * meanX), kappa: -slope, buckets: xs.count)
     }
 }
+
+/// The market trades a strategy has seen: each one's distance from the mid at the time (the
+/// latest `capacity`), and the span of time they cover.
+public struct ObservedTrades: Sendable, Equatable, Codable {
+    public static let capacity = 5_000
+    public private(set) var distances: [Double] = []
+    public private(set) var since: Double?
+    public private(set) var last: Double?
+
+    public init() {}
+
+    public mutating func add(distance: Double, at time: Double) {
+        guard distance.isFinite, distance >= 0 else { return }
+        distances.append(distance)
+        if distances.count > Self.capacity { distances.removeFirst(distances.count - Self.capacity) }
+        since = min(since ?? time, time)
+        last = max(last ?? time, time)
+    }
+
+    /// κ by `IntensityFit` over 20 buckets spanning up to the 95th percentile distance; nil with
+    /// fewer than 20 trades or under a second of observation.
+    public var kappa: Double? {
+        guard distances.count >= 20, let since, let last, last - since >= 1 else { return nil }
+        let sorted = distances.sorted()
+        let reach = sorted[min(sorted.count - 1, sorted.count * 95 / 100)]
+        guard reach > 0 else { return nil }
+        return IntensityFit.fit(distances: distances, seconds: last - since, step: reach / 20, buckets: 20)?.kappa
+    }
+}

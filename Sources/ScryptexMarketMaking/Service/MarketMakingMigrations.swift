@@ -78,6 +78,15 @@ public enum MarketMakingMigrations {
                     CREATE INDEX market_making_simulations_strategy ON market_making_simulations (strategy_id, created_at);
                     """
             ),
+            Migration(
+                version: 3,
+                name: "add_market_making_observed_trades",
+                sql: """
+                    -- The distances of recently observed market trades from the mid, for estimating κ.
+                    ALTER TABLE market_making_markets
+                        ADD COLUMN trades jsonb NOT NULL DEFAULT '{"distances": [], "since": null, "last": null}';
+                    """
+            ),
         ]
     )
 }

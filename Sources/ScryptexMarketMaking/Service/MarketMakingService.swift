@@ -61,7 +61,9 @@ public struct MarketMakingService: Sendable {
                 RETURNING \(sql: Self.columns)
                 """
             ).firstRow)
-        for market in definition.markets { try await addMarket(market.key, definition, strategy.id, in: transaction) }
+        for market in definition.allMarkets {
+            try await addMarket(market.key, definition, strategy.id, in: transaction)
+        }
         try await audit.record(
             "market_making.strategy_created", objectType: "market_making_strategy",
             objectID: strategy.id.uuidString.lowercased(), accountID: account,
@@ -108,7 +110,7 @@ public struct MarketMakingService: Sendable {
         _ id: UUID, with definition: MarketMakingDefinition, audit: any AuditSink, in transaction: PostgresTransaction
     ) async throws -> MarketMakingStrategy {
         let current = try await strategy(id, in: transaction, forUpdate: true)
-        let kept = Set(definition.markets.map(\.key))
+        let kept = Set(definition.allMarkets.map(\.key))
         for position in try await positions(of: id, in: transaction)
         where !kept.contains(position.market) && !position.position.isZero {
             throw ServiceError(
@@ -125,7 +127,7 @@ public struct MarketMakingService: Sendable {
             throw ServiceError(
                 .conflict, "field 'name': the account already has a market-making strategy named '\(definition.name)'")
         }
-        for market in definition.markets { try await addMarket(market.key, definition, id, in: transaction) }
+        for market in definition.allMarkets { try await addMarket(market.key, definition, id, in: transaction) }
         let updated = try Self.strategy(
             try await transaction.query(
                 """
@@ -198,13 +200,70 @@ public struct MarketMakingService: Sendable {
             """)
     }
 
+    public struct ObservedTrade: Sendable, Decodable {
+        public var market: String
+        public var price: Double
+        /// Seconds since 1970 (default: now).
+        public var time: Double?
+    }
+
+    /// Records market trades seen on a market (not the strategy's own fills): their distance
+    /// from the last mid feeds the κ estimate a model without a configured κ quotes with.
+    public func record(
+        trades: [ObservedTrade], strategy id: UUID, in transaction: PostgresTransaction
+    ) async throws -> [String: Double?] {
+        let strategy = try await strategy(id, in: transaction)
+        guard (1...10_000).contains(trades.count) else {
+            throw ServiceError(.invalidInput, "field 'trades': 1 to 10,000 trades")
+        }
+        var touched: [String: ObservedTrades] = [:]
+        for (index, trade) in trades.enumerated() {
+            guard strategy.definition.markets.contains(where: { $0.key == trade.market }) else {
+                throw ServiceError(
+                    .invalidInput,
+                    "field 'trades[\(index)].market': '\(trade.market.prefix(80))' is not a quoted market")
+            }
+            guard trade.price > 0, trade.price.isFinite else {
+                throw ServiceError(.invalidInput, "field 'trades[\(index)].price': above 0")
+            }
+            if touched[trade.market] == nil {
+                let row = try await transaction.query(
+                    """
+                    SELECT trades, mid FROM market_making_markets WHERE strategy_id = \(id) AND market = \(trade.market)
+                    FOR UPDATE
+                    """
+                ).firstRow
+                guard try row.decode("mid", as: Double?.self) != nil else {
+                    throw ServiceError(
+                        .conflict,
+                        "field 'trades[\(index)].market': no tick yet for \(trade.market); send its mid first")
+                }
+                touched[trade.market] = try row.decode("trades", as: PostgresJSON.self).decode(ObservedTrades.self)
+            }
+            let mid = try await transaction.query(
+                "SELECT mid FROM market_making_markets WHERE strategy_id = \(id) AND market = \(trade.market)"
+            ).firstRow.decode("mid", as: Double.self)
+            touched[trade.market]!.add(distance: abs(trade.price - mid), at: trade.time ?? Date().timeIntervalSince1970)
+        }
+        var kappas: [String: Double?] = [:]
+        for (market, observed) in touched {
+            try await transaction.execute(
+                """
+                UPDATE market_making_markets SET trades = \(try PostgresJSON(encoding: observed))::jsonb
+                WHERE strategy_id = \(id) AND market = \(market)
+                """)
+            kappas[market] = observed.kappa
+        }
+        return kappas
+    }
+
     /// Books a fill once: a fill id already recorded changes nothing (and says so). Returns
     /// whether it was new. A loss past `maximumLoss` stops the strategy.
     public func record(
         _ fill: Fill, strategy id: UUID, audit: any AuditSink, in transaction: PostgresTransaction
     ) async throws -> Bool {
         let strategy = try await strategy(id, in: transaction)
-        guard let market = strategy.definition.markets.first(where: { $0.key == fill.market }) else {
+        guard let market = strategy.definition.allMarkets.first(where: { $0.key == fill.market }) else {
             throw ServiceError(
                 .invalidInput, "field 'market': '\(fill.market.prefix(80))' is not a market of this strategy")
         }
@@ -281,6 +340,10 @@ public struct MarketMakingService: Sendable {
         public var quotes: [MarketQuote]
         /// Markets not quoted, and why.
         public var notQuoted: [String: String]
+        /// With hedging: the order that would bring the exposure back within the threshold.
+        public var hedgeOrder: HedgePolicy.Order?
+        /// The strategy's exposure in the hedge market's base asset (quoted markets and hedge).
+        public var hedgedExposure: Double?
     }
 
     /// The current quote of every market, from its last tick and the inventory (netted as the
@@ -300,16 +363,21 @@ public struct MarketMakingService: Sendable {
             return result
         }
         let rows = try await transaction.query(
-            "SELECT market, estimator, book, mid, best_bid, best_ask FROM market_making_markets WHERE strategy_id = \(id)"
-        )
+            """
+            SELECT market, estimator, book, mid, best_bid, best_ask, trades FROM market_making_markets
+            WHERE strategy_id = \(id)
+            """)
         var states: [String: (VolatilityEstimator, PositionBook, Double?, Double?, Double?)] = [:]
+        var kappas: [String: Double] = [:]
         for row in rows {
-            states[try row.decode("market", as: String.self)] = (
+            let market = try row.decode("market", as: String.self)
+            states[market] = (
                 try row.decode("estimator", as: PostgresJSON.self).decode(VolatilityEstimator.self),
                 try row.decode("book", as: PostgresJSON.self).decode(PositionBook.self),
                 try row.decode("mid", as: Double?.self), try row.decode("best_bid", as: Double?.self),
                 try row.decode("best_ask", as: Double?.self)
             )
+            kappas[market] = try row.decode("trades", as: PostgresJSON.self).decode(ObservedTrades.self).kappa
         }
         let inventories = InventoryNetting.quotedInventory(
             positions: states.mapValues { $0.1.position.doubleValue }, markets: definition.markets,
@@ -326,10 +394,18 @@ public struct MarketMakingService: Sendable {
                         market: market, parameters: definition.parameters,
                         state: MarketState(
                             mid: mid, bestBid: state.3, bestAsk: state.4, inventory: inventories[market.key] ?? 0,
-                            estimatedVolatility: estimate, time: now)))
+                            estimatedVolatility: estimate, estimatedKappa: kappas[market.key], time: now)))
             } catch let error as ServiceError {
                 result.notQuoted[market.key] = error.message
             }
+        }
+        if let hedging = definition.hedging {
+            let asset = InventoryNetting.baseAsset(of: hedging.market.symbol)
+            let inventory = definition.markets.filter { InventoryNetting.baseAsset(of: $0.symbol) == asset }
+                .reduce(0.0) { $0 + (states[$1.key]?.1.position.doubleValue ?? 0) }
+            let hedge = states[hedging.market.key]?.1.position.doubleValue ?? 0
+            result.hedgedExposure = inventory + hedge
+            result.hedgeOrder = hedging.order(inventory: inventory, hedgePosition: hedge)
         }
         return result
     }

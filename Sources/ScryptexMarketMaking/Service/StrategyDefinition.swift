@@ -16,6 +16,9 @@ public struct MarketMakingDefinition: Sendable, Equatable, Codable {
     /// The strategy stops when its total P&L falls to −maximumLoss (quote currency).
     public var maximumLoss: ExactDecimal?
 
+    /// The quoted markets and the hedge market: every market fills may arrive on.
+    public var allMarkets: [Market] { markets + (hedging.map { [$0.market] } ?? []) }
+
     static let fields: Set<String> = [
         "name", "markets", "model", "parameters", "netting", "hedging", "maximumLoss",
     ]
@@ -237,6 +240,9 @@ public struct MarketMakingDefinition: Sendable, Equatable, Codable {
                 ratio: try hedge.number("ratio", default: 1), maximumOrderSize: try hedge.number("maximumOrderSize")
             ).validated()
         default: throw reader.problem("hedging", "an object")
+        }
+        if let hedge = hedging?.market, markets.contains(where: { $0.key == hedge.key }) {
+            throw reader.problem("hedging.market", "\(hedge.key) is quoted by the strategy; hedge on another market")
         }
         var maximumLoss: ExactDecimal?
         if root["maximumLoss"] != nil {
