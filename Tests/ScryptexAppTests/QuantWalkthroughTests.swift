@@ -101,4 +101,56 @@ struct QuantWalkthroughTests {
             #expect(await host.waitForExit(timeout: .seconds(60)) == 0)
         }
     }
+
+    /// Issue 21's "done when" so far: a strategy run over HTTPS with ticks and fills, quotes
+    /// that move with volatility and inventory, a side-by-side replay and a sweep on the real
+    /// hourly file.
+    @Test(.timeLimit(.minutes(10)))
+    func theMarketMakingWalkthroughRunsOverHTTPS() async throws {
+        let executable = ChildProcess.scryptexExecutable
+        try #require(FileManager.default.isExecutableFile(atPath: executable), "no scryptex binary at \(executable)")
+        let project = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().path
+        let root = "/tmp/scryptex-mm-walkthrough-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let httpsPort = try FreePort.tcp()
+        let host = try ChildProcess(
+            executable, ["serve"],
+            environment: [
+                "SCRYPTEX_DATA_DIR": root, "LOG_LEVEL": "info", "HTTPS_LISTEN": "127.0.0.1:\(httpsPort)",
+                "HTTP_LISTEN": "127.0.0.1:\(try FreePort.tcp())", "METRICS_LISTEN": "127.0.0.1:\(try FreePort.tcp())",
+                "SCRYPTEX_TENANTS_DIR": project + "/tenants", "SCRYPTEX_TEMPLATES_DIR": project + "/templates",
+            ])
+        guard await host.waitForOutput(containing: "scryptex host ready", timeout: .seconds(60)) else {
+            host.send(SIGKILL)
+            Issue.record("the host never became ready:\n\(host.output)")
+            return
+        }
+        let walkthrough = try ChildProcess(
+            "/bin/bash", [project + "/scripts/market-making-walkthrough"],
+            environment: [
+                "SCRYPTEX_DATA_DIR": root, "HTTPS_PORT": String(httpsPort), "SCRYPTEX": executable,
+                "MARKET_DATA": SharedData.path("market"), "LOG_LEVEL": "error",
+            ])
+        let status = await walkthrough.waitForExit(timeout: .seconds(400))
+        let output = walkthrough.output
+        #expect(status == 0, "the walk-through failed:\n\(output)")
+        for expected in [
+            "ETH-USDT: 27096 bars", "calm:", "jumpy (wider spread):", "duplicate: True; position 3",
+            "bid size × e^(−η·q)", "ETH A-S      avellaneda_stoikov bars 27096",
+            "ETH ladder   ladder             bars 27096",
+            "6 parameter sets, best first:", "== done ==",
+        ] {
+            #expect(output.contains(expected), "missing '\(expected)' in:\n\(output)")
+        }
+        // The jumpy minute's spread is wider than the calm one's, and a long inventory moves the
+        // reservation price below the mid.
+        let spreads = output.split(separator: "\n").filter { $0.hasPrefix("mid ") }.compactMap { line -> Double? in
+            guard let range = line.range(of: "spread ") else { return nil }
+            return Double(line[range.upperBound...].prefix { $0 != " " })
+        }
+        #expect(spreads.count == 3 && spreads[1] > spreads[0], "\(spreads)")
+        host.send(SIGTERM)
+        #expect(await host.waitForExit(timeout: .seconds(60)) == 0)
+    }
 }

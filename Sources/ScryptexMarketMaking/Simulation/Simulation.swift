@@ -18,6 +18,16 @@ public struct FillModel: Sendable, Equatable, Codable {
         self.fillsAtTouch = fillsAtTouch
     }
 
+    enum CodingKeys: String, CodingKey { case volumeShare, feeBasisPoints, fillsAtTouch }
+
+    /// Every field optional, the defaults above.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        volumeShare = try container.decodeIfPresent(Double.self, forKey: .volumeShare) ?? 0.1
+        feeBasisPoints = try container.decodeIfPresent(ExactDecimal.self, forKey: .feeBasisPoints) ?? .zero
+        fillsAtTouch = try container.decodeIfPresent(Bool.self, forKey: .fillsAtTouch) ?? false
+    }
+
     public func validated(field: String = "fillModel") throws -> FillModel {
         guard volumeShare > 0 && volumeShare <= 1 else {
             throw ServiceError(.invalidInput, "field '\(field).volumeShare': above 0 and at most 1")
