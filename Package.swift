@@ -241,7 +241,10 @@ let package = Package(
         ),
         .testTarget(
             name: "ScryptexMarketMakingTests",
-            dependencies: ["ScryptexCore", "ScryptexMarketData", "ScryptexMarketMaking", "ScryptexTestSupport"],
+            dependencies: [
+                "ScryptexCore", "ScryptexInstitutional", "ScryptexMarketData", "ScryptexMarketMaking",
+                "ScryptexTestSupport",
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -1,5 +1,6 @@
 import Foundation
 import ScryptexCore
+import ScryptexInstitutional
 import Testing
 
 @testable import ScryptexMarketMaking
@@ -203,5 +204,48 @@ struct EstimateTests {
         #expect(abs(fit.kappa - 2) < 0.1, "κ \(fit.kappa)")
         #expect(abs(fit.intensityAtMid - 20_000.0 / 3_600) / (20_000.0 / 3_600) < 0.1)
         #expect(IntensityFit.fit(distances: [], seconds: 10, step: 0.1) == nil)
+    }
+}
+
+@Suite("Pre-trade limits on quotes")
+struct QuoteLimitsTests {
+    static func ladder() throws -> MarketQuote {
+        let parameters = QuotingParameters(
+            model: .ladder(.init(levels: 3, spreadMode: .fixed, spread: 2, levelSpacing: 1, sizeIncrement: 0.5)),
+            orderSize: 1, inventoryLimit: 10)
+        return try QuoteEngine.quote(
+            market: QuoteEngineTests.market, parameters: parameters,
+            state: MarketState(mid: 2000, inventory: 0, estimatedVolatility: nil, time: 0))
+    }
+
+    /// Bids 1 @ 1999, 1.5 @ 1998, 2 @ 1997; a 2,500 notional cap cuts the second to
+    /// ⌊2500 / (1998·0.001)⌋ = 1251 lots and the third to 1251 lots at 1997 (1.251).
+    @Test func theOrderNotionalCapCutsLevels() throws {
+        var quote = try Self.ladder()
+        QuoteLimits.apply(
+            &quote, limits: TradingLimits(maxOrderNotional: ExactDecimal(2_500)), market: QuoteEngineTests.market,
+            position: .zero)
+        #expect(quote.bids.map(\.quantity) == ["1", "1.251", "1.251"].map { ExactDecimal($0)! })
+        #expect(quote.bids.allSatisfy { !(ExactDecimal(2_500) < $0.price * $0.quantity) })
+        #expect(quote.reasons.contains { $0.contains("cut to 1.251: the account's maximum order notional is 2500") })
+    }
+
+    /// Long 1 with a limit of 2 on ETH/USDC: the bids may add 1 in all, the asks 3.
+    @Test func thePositionLimitBoundsWhatAllLevelsCouldAdd() throws {
+        var quote = try Self.ladder()
+        QuoteLimits.apply(
+            &quote, limits: TradingLimits(positionLimits: ["ETH/USDC": ExactDecimal(2)]),
+            market: QuoteEngineTests.market, position: ExactDecimal(1))
+        #expect(quote.bids.map(\.quantity) == [ExactDecimal(1)])
+        #expect(quote.asks.map(\.quantity) == ["1", "1.5", "0.5"].map { ExactDecimal($0)! })
+        #expect(quote.bid == ExactDecimal("1999")! && quote.ask == ExactDecimal("2001")!)
+    }
+
+    @Test func instrumentsAndVenuesNotAllowedAreNotQuoted() throws {
+        var quote = try Self.ladder()
+        QuoteLimits.apply(
+            &quote, limits: TradingLimits(allowedVenues: ["binance"]), market: QuoteEngineTests.market, position: .zero)
+        #expect(quote.bids.isEmpty && quote.asks.isEmpty && quote.bid == nil)
+        #expect(quote.reasons.last == "not quoted: the account's limits do not allow the venue demo")
     }
 }

@@ -389,12 +389,13 @@ public struct MarketMakingService: Sendable {
             }
             let estimate = definition.parameters.volatilityEstimate == .ewma ? state.0.ewma : state.0.realised
             do {
-                result.quotes.append(
-                    try QuoteEngine.quote(
-                        market: market, parameters: definition.parameters,
-                        state: MarketState(
-                            mid: mid, bestBid: state.3, bestAsk: state.4, inventory: inventories[market.key] ?? 0,
-                            estimatedVolatility: estimate, estimatedKappa: kappas[market.key], time: now)))
+                var quote = try QuoteEngine.quote(
+                    market: market, parameters: definition.parameters,
+                    state: MarketState(
+                        mid: mid, bestBid: state.3, bestAsk: state.4, inventory: inventories[market.key] ?? 0,
+                        estimatedVolatility: estimate, estimatedKappa: kappas[market.key], time: now))
+                QuoteLimits.apply(&quote, limits: account.limits, market: market, position: state.1.position)
+                result.quotes.append(quote)
             } catch let error as ServiceError {
                 result.notQuoted[market.key] = error.message
             }
