@@ -324,6 +324,7 @@ let package = Package(
             dependencies: [
                 "ScryptexAPI", "ScryptexApp", "ScryptexCommandLine", "ScryptexCompliance", "ScryptexCore",
                 "ScryptexCrypto", "ScryptexHTTP", "ScryptexIdentity", "ScryptexKYC", "ScryptexMarketData",
+                "ScryptexMarketMaking", "ScryptexML",
                 "ScryptexPostgres", "ScryptexQuant", "ScryptexRevenue", "ScryptexSchemaHistory", "ScryptexTemplates",
                 "ScryptexTenancy", "ScryptexWhiteLabel", "ScryptexTestSupport",
             ],

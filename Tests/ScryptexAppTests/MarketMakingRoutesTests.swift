@@ -2,6 +2,7 @@ import Foundation
 import ScryptexCore
 import ScryptexHTTP
 import ScryptexMarketData
+import ScryptexMarketMaking
 import ScryptexTenancy
 import ScryptexTestSupport
 import Testing
@@ -302,6 +303,75 @@ struct MarketMakingRoutesTests {
             #expect(hedgeFill.status == .created, "\(String(decoding: hedgeFill.body, as: UTF8.self))")
             hedged = Self.json(await harness.send(.get, "/api/enterprise/market-making/\(id)/quotes", headers: owner))
             #expect(hedged["hedgeOrder"] == nil && hedged["hedgedExposure"] as? Double == 1)
+        }
+    }
+
+    /// Server-Sent Events through the host's own server: 1,000 open streams each get a tick's
+    /// quotes as they happen; a client reconnecting with Last-Event-ID gets what it missed from
+    /// the log; streams whose clients left are gone.
+    @Test(.timeLimit(.minutes(3)))
+    func aThousandStreamsFollowOneStrategy() async throws {
+        // 1,000 requests at once from one key: above the default rate limits.
+        let environment = ["RATE_LIMIT_API_KEY": "100000/s:100000", "RATE_LIMIT_TENANT": "100000/s:100000"]
+        try await RouteHarness.with(environment: environment) { harness in
+            let key = try await harness.apiKey(roles: ["owner"])
+            let owner = [("Authorization", "Bearer " + key)]
+            let account = try #require(
+                Self.json(
+                    await harness.send(
+                        .post, "/api/enterprise/accounts", headers: owner,
+                        json: #"{"accountName":"MM","accountType":"hedge_fund","legalName":"Maker Fund LLC"}"#)
+                )["id"] as? String)
+            let id = try #require(
+                Self.json(
+                    await harness.send(
+                        .post, "/api/enterprise/accounts/\(account)/market-making-strategies", headers: owner,
+                        json: Self.definition))["id"] as? String)
+            let server = HTTPServer(
+                configuration: .init(host: "127.0.0.1", port: 0, eventLoopCount: 2), application: harness.application,
+                logger: TestDatabase.logger)
+            try server.start()
+            defer { Task { await server.shutdown(gracePeriod: .seconds(1)) } }
+            let request =
+                "GET /api/enterprise/market-making/\(id)/stream HTTP/1.1\r\nHost: acme.localhost\r\nAuthorization: Bearer \(key)\r\n\r\n"
+            var clients: [RawClient] = []
+            for _ in 0..<1_000 {
+                let client = try RawClient(port: server.port)
+                client.send(request)
+                clients.append(client)
+            }
+            var opened = 0
+            for client in clients {
+                let head = client.read(until: "retry: 3000")
+                if head.hasPrefix("HTTP/1.1 200") && head.contains("text/event-stream") { opened += 1 }
+            }
+            #expect(opened == 1_000)
+            #expect(MarketMakingStreams.shared.count >= 1_000)
+            // One tick: every stream gets its quotes.
+            let ticked = await harness.send(
+                .post, "/api/enterprise/market-making/\(id)/ticks", headers: owner,
+                json: #"{"market":"ETH/USDC@demo","mid":2000,"time":1700000000}"#)
+            #expect(ticked.status == .ok)
+            var delivered = 0
+            for client in clients where client.read(until: "event: quotes").contains("\"reservationPrice\":2000") {
+                delivered += 1
+            }
+            #expect(delivered == 1_000)
+            clients.removeAll()
+            // A client back after a fill it missed: the log replays from its last id.
+            _ = await harness.send(
+                .post, "/api/enterprise/market-making/\(id)/fills", headers: owner,
+                json: #"{"id":"f-9","market":"ETH/USDC@demo","side":"buy","price":"1999","quantity":"1"}"#)
+            let late = try RawClient(port: server.port)
+            late.send(request.replacingOccurrences(of: "\r\n\r\n", with: "\r\nLast-Event-ID: 1\r\n\r\n"))
+            let resumed = late.read(until: "event: fill")
+            #expect(resumed.contains("id: 2\nevent: fill") && !resumed.contains("id: 1\n"), "\(resumed)")
+            // The 1,000 that left are unsubscribed: when the server sees them go, at the latest when
+            // the next heartbeat (15 s) cannot be written.
+            for _ in 0..<300 where MarketMakingStreams.shared.count > 1 {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(MarketMakingStreams.shared.count <= 1, "\(MarketMakingStreams.shared.count) streams still open")
         }
     }
 }

@@ -40,6 +40,7 @@ public struct MarketMakingRoutes: RouteCollection {
             strategy.get(":id", use: show)
             strategy.get(":id/quotes", use: quotes)
             strategy.get(":id/positions", use: positions)
+            strategy.get(":id/stream", use: stream)
             strategy.get("simulations/:simulationId", use: showSimulation)
         }
         routes.group(
@@ -96,20 +97,71 @@ public struct MarketMakingRoutes: RouteCollection {
     }
 
     @Sendable func pause(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
-        let id = try strategyID(call)
-        return try .json(
-            encoding: try await call.scope.withTransaction {
-                try await service.setStatus(
-                    id, to: "paused", reason: "paused by \(call.principal.actor)", audit: call.audit, in: $0)
-            })
+        try await changeStatus(call, to: "paused", reason: "paused by \(call.principal.actor)")
     }
 
     @Sendable func resume(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        try await changeStatus(call, to: "active", reason: nil)
+    }
+
+    func changeStatus(_ call: TenantCall, to status: String, reason: String?) async throws -> HTTPResponse {
         let id = try strategyID(call)
-        return try .json(
-            encoding: try await call.scope.withTransaction {
-                try await service.setStatus(id, to: "active", reason: nil, audit: call.audit, in: $0)
-            })
+        let (strategy, event) = try await call.scope.withTransaction { transaction in
+            let strategy = try await service.setStatus(
+                id, to: status, reason: reason, audit: call.audit, in: transaction)
+            let event = try await MarketMakingEventLog().append(
+                "status", data: try PostgresJSON(encoding: ["status": status, "reason": reason ?? ""]), strategy: id,
+                in: transaction)
+            return (strategy, event)
+        }
+        MarketMakingStreams.shared.publish(event, to: Self.streamKey(call, id))
+        return try .json(encoding: strategy)
+    }
+
+    static func streamKey(_ call: TenantCall, _ id: UUID) -> String {
+        call.tenant.schema.name + ":" + id.uuidString.lowercased()
+    }
+
+    /// `GET …/market-making/:id/stream`: Server-Sent Events — `quotes`, `fill` (with the
+    /// positions after it) and `status` as they happen, each with its id; a client reconnecting
+    /// with `Last-Event-ID` (or `?lastEventId=`) first gets what it missed, from the log. A
+    /// comment line every 15 s keeps idle connections open. Open streams hold no thread.
+    @Sendable func stream(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        let id = try strategyID(call)
+        let header = request.headers.first("Last-Event-ID") ?? QueryParameters(request)["lastEventId"]
+        var lastID: Int64 = 0
+        if let header {
+            guard let parsed = Int64(header.trimmingCharacters(in: .whitespaces)), parsed >= 0 else {
+                throw ServiceError(.invalidInput, "header 'Last-Event-ID': an event id (a whole number)")
+            }
+            lastID = parsed
+        }
+        _ = try await call.scope.withTransaction(readOnly: true) { try await service.strategy(id, in: $0) }
+        // Subscribed before the log is read, so nothing falls between the two.
+        let live = MarketMakingStreams.shared.subscribe(Self.streamKey(call, id))
+        let missed = try await call.scope.withTransaction(readOnly: true) {
+            try await MarketMakingEventLog().events(of: id, after: lastID, in: $0)
+        }
+        let start = lastID
+        var response = HTTPResponse.streaming(contentType: "text/event-stream") { writer in
+            var sent = start
+            try await writer.write(Array("retry: 3000\n\n".utf8))
+            for event in missed {
+                try await writer.write(event.frame)
+                sent = event.id
+            }
+            for await item in live {
+                switch item {
+                case .heartbeat: try await writer.write(Array(": keep-alive\n\n".utf8))
+                case .event(let event) where event.id > sent:
+                    try await writer.write(event.frame)
+                    sent = event.id
+                case .event: continue
+                }
+            }
+        }
+        response.headers.replaceOrAdd(name: "Cache-Control", value: "no-store")
+        return response
     }
 
     /// `{"market", "mid", "bestBid"?, "bestAsk"?, "time"?}`: recorded, then the quotes.
@@ -117,11 +169,15 @@ public struct MarketMakingRoutes: RouteCollection {
         let id = try strategyID(call)
         let tick = try request.decodeJSON(MarketMakingService.Tick.self)
         let now = Date().timeIntervalSince1970
-        return try .json(
-            encoding: try await call.scope.withTransaction { transaction in
-                try await service.record(tick, strategy: id, in: transaction)
-                return try await service.quotes(of: id, now: tick.time ?? now, in: transaction)
-            })
+        let (quotes, event) = try await call.scope.withTransaction { transaction in
+            try await service.record(tick, strategy: id, in: transaction)
+            let quotes = try await service.quotes(of: id, now: tick.time ?? now, in: transaction)
+            let event = try await MarketMakingEventLog().append(
+                "quotes", data: try PostgresJSON(encoding: quotes), strategy: id, in: transaction)
+            return (quotes, event)
+        }
+        MarketMakingStreams.shared.publish(event, to: Self.streamKey(call, id))
+        return try .json(encoding: quotes)
     }
 
     /// `{"trades": [{"market", "price", "time"?}, …]}`: market trades seen (for κ); answers
@@ -158,17 +214,24 @@ public struct MarketMakingRoutes: RouteCollection {
         let fill = Fill(
             id: body.id, market: body.market, side: body.side, price: body.price, quantity: body.quantity,
             fee: body.fee ?? .zero, mid: body.mid, time: body.time ?? Date().timeIntervalSince1970)
-        let (booked, positions) = try await call.scope.withTransaction { transaction in
-            let booked = try await service.record(fill, strategy: id, audit: call.audit, in: transaction)
-            return (booked, try await service.positions(of: id, in: transaction))
-        }
         struct Answer: Encodable {
             var fill: String
             var duplicate: Bool
             var positions: [MarketPosition]
         }
-        return try .json(
-            encoding: Answer(fill: fill.id, duplicate: !booked, positions: positions), status: booked ? .created : .ok)
+        let (answer, event) = try await call.scope.withTransaction { transaction in
+            let booked = try await service.record(fill, strategy: id, audit: call.audit, in: transaction)
+            let answer = Answer(
+                fill: fill.id, duplicate: !booked, positions: try await service.positions(of: id, in: transaction))
+            guard booked else { return (answer, MarketMakingEvent?.none) }
+            return (
+                answer,
+                try await MarketMakingEventLog().append(
+                    "fill", data: try PostgresJSON(encoding: answer), strategy: id, in: transaction)
+            )
+        }
+        if let event { MarketMakingStreams.shared.publish(event, to: Self.streamKey(call, id)) }
+        return try .json(encoding: answer, status: answer.duplicate ? .ok : .created)
     }
 
     /// Queues a replay over stored bars (with `compareWith`: other strategies side by side; with

@@ -87,6 +87,21 @@ public enum MarketMakingMigrations {
                         ADD COLUMN trades jsonb NOT NULL DEFAULT '{"distances": [], "since": null, "last": null}';
                     """
             ),
+            Migration(
+                version: 4,
+                name: "create_market_making_events",
+                sql: """
+                    -- What the stream sends, in order: a client resumes after the last id it saw.
+                    CREATE TABLE market_making_events (
+                        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                        strategy_id uuid NOT NULL REFERENCES market_making_strategies (id),
+                        kind text NOT NULL,
+                        data jsonb NOT NULL,
+                        at timestamptz NOT NULL DEFAULT now()
+                    );
+                    CREATE INDEX market_making_events_strategy ON market_making_events (strategy_id, id);
+                    """
+            ),
         ]
     )
 }
