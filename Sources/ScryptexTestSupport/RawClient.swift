@@ -1,7 +1,7 @@
 import Glibc
 
 /// A raw TCP client for sending exact bytes.
-public final class RawClient {
+public final class RawClient: Sendable {
     public let descriptor: Int32
 
     public init(port: Int) throws {

@@ -46,7 +46,9 @@ struct DatabaseFaultTests {
                 left = try await running()
             }
             #expect(left == 0, "the statement kept running after the client left")
-            #expect(ContinuousClock.now - gone < .seconds(5))
+            // Cancelled well before the 20 s the statement would run (a loaded 2-core machine has
+            // taken 6 s to notice; the loop above gives up at 10).
+            #expect(ContinuousClock.now - gone < .seconds(10))
             await server.shutdown(gracePeriod: .seconds(1))
             await pool.close()
         }

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import ScryptexCore
 import ScryptexHTTP
 import ScryptexMarketData
@@ -311,6 +312,14 @@ struct MarketMakingRoutesTests {
     /// the log; streams whose clients left are gone.
     @Test(.timeLimit(.minutes(3)))
     func aThousandStreamsFollowOneStrategy() async throws {
+        // 1,000 client sockets and 1,000 server sockets in this process.
+        var files = rlimit()
+        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &files)
+        if files.rlim_cur < 4_096 {
+            files.rlim_cur = min(files.rlim_max, 4_096)
+            setrlimit(Int32(RLIMIT_NOFILE.rawValue), &files)
+        }
+        try #require(files.rlim_cur >= 2_200, "the process may open only \(files.rlim_cur) files")
         // 1,000 requests at once from one key: above the default rate limits.
         let environment = ["RATE_LIMIT_API_KEY": "100000/s:100000", "RATE_LIMIT_TENANT": "100000/s:100000"]
         try await RouteHarness.with(environment: environment) { harness in
@@ -340,10 +349,12 @@ struct MarketMakingRoutesTests {
                 client.send(request)
                 clients.append(client)
             }
-            var opened = 0
-            for client in clients {
-                let head = client.read(until: "retry: 3000")
-                if head.hasPrefix("HTTP/1.1 200") && head.contains("text/event-stream") { opened += 1 }
+            // Blocking reads on a thread of their own, never on the cooperative pool other tests share.
+            let connected = clients
+            let opened = try await ComputeThreads.run {
+                connected.map { $0.read(until: "retry: 3000") }.filter {
+                    $0.hasPrefix("HTTP/1.1 200") && $0.contains("text/event-stream")
+                }.count
             }
             #expect(opened == 1_000)
             #expect(MarketMakingStreams.shared.count >= 1_000)
@@ -352,19 +363,20 @@ struct MarketMakingRoutesTests {
                 .post, "/api/enterprise/market-making/\(id)/ticks", headers: owner,
                 json: #"{"market":"ETH/USDC@demo","mid":2000,"time":1700000000}"#)
             #expect(ticked.status == .ok)
-            var delivered = 0
-            for client in clients where client.read(until: "event: quotes").contains("\"reservationPrice\":2000") {
-                delivered += 1
+            let delivered = try await ComputeThreads.run {
+                connected.map { $0.read(until: "event: quotes") }.filter { $0.contains("\"reservationPrice\":2000") }
+                    .count
             }
             #expect(delivered == 1_000)
             clients.removeAll()
+            _ = consume connected
             // A client back after a fill it missed: the log replays from its last id.
             _ = await harness.send(
                 .post, "/api/enterprise/market-making/\(id)/fills", headers: owner,
                 json: #"{"id":"f-9","market":"ETH/USDC@demo","side":"buy","price":"1999","quantity":"1"}"#)
             let late = try RawClient(port: server.port)
             late.send(request.replacingOccurrences(of: "\r\n\r\n", with: "\r\nLast-Event-ID: 1\r\n\r\n"))
-            let resumed = late.read(until: "event: fill")
+            let resumed = try await ComputeThreads.run { late.read(until: "event: fill") }
             #expect(resumed.contains("id: 2\nevent: fill") && !resumed.contains("id: 1\n"), "\(resumed)")
             // The 1,000 that left are unsubscribed: when the server sees them go, at the latest when
             // the next heartbeat (15 s) cannot be written.

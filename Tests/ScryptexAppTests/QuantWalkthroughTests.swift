@@ -68,9 +68,11 @@ struct QuantWalkthroughTests {
             "HTTP_LISTEN": "127.0.0.1:\(try FreePort.tcp())", "METRICS_LISTEN": "127.0.0.1:\(try FreePort.tcp())",
             "SCRYPTEX_TENANTS_DIR": project + "/tenants", "SCRYPTEX_TEMPLATES_DIR": project + "/templates",
         ]
+        // A lighter forest and LSTM than the script's defaults: the suite shares two cores with
+        // tests that time things.
         let script = [
             "SCRYPTEX_DATA_DIR": root, "HTTPS_PORT": String(httpsPort), "SCRYPTEX": executable,
-            "MARKET_DATA": SharedData.path("market"), "LOG_LEVEL": "error",
+            "MARKET_DATA": SharedData.path("market"), "LOG_LEVEL": "error", "TREES": "40", "EPOCHS": "4",
         ]
         let state = root + "-predictions"
         defer { try? FileManager.default.removeItem(atPath: state) }

@@ -138,19 +138,21 @@ public struct MarketMakingRoutes: RouteCollection {
         }
         _ = try await call.scope.withTransaction(readOnly: true) { try await service.strategy(id, in: $0) }
         // Subscribed before the log is read, so nothing falls between the two.
-        let live = MarketMakingStreams.shared.subscribe(Self.streamKey(call, id))
+        let subscription = MarketMakingStreams.shared.subscribe(Self.streamKey(call, id))
         let missed = try await call.scope.withTransaction(readOnly: true) {
             try await MarketMakingEventLog().events(of: id, after: lastID, in: $0)
         }
         let start = lastID
         var response = HTTPResponse.streaming(contentType: "text/event-stream") { writer in
+            // However the stream ends (the client gone, a write failing), it unsubscribes.
+            defer { subscription.finish() }
             var sent = start
             try await writer.write(Array("retry: 3000\n\n".utf8))
             for event in missed {
                 try await writer.write(event.frame)
                 sent = event.id
             }
-            for await item in live {
+            for await item in subscription.stream {
                 switch item {
                 case .heartbeat: try await writer.write(Array(": keep-alive\n\n".utf8))
                 case .event(let event) where event.id > sent:

@@ -74,16 +74,17 @@ public final class MarketMakingStreams: Sendable {
     /// Open streams, for metrics and tests.
     public var count: Int { subscribers.withLock { $0.values.reduce(0) { $0 + $1.count } } }
 
-    /// A stream of the events of `key` (the tenant's schema and the strategy), with a heartbeat
-    /// every `heartbeat` so proxies keep the connection open.
-    public func subscribe(_ key: String, heartbeat: Duration = .seconds(15)) -> AsyncStream<Item> {
+    /// A subscription to the events of `key` (the tenant's schema and the strategy), with a
+    /// heartbeat every `heartbeat` so proxies keep the connection open. It ends when finished,
+    /// when the task reading it is cancelled, or when it is released.
+    public func subscribe(_ key: String, heartbeat: Duration = .seconds(15)) -> Subscription {
         let id = nextID.add(1, ordering: .relaxed).newValue
         let (stream, continuation) = AsyncStream<Item>.makeStream(bufferingPolicy: .bufferingNewest(Self.backlog))
         let beat = Task {
             while !Task.isCancelled {
                 try? await Task.sleep(for: heartbeat)
                 if Task.isCancelled { break }
-                continuation.yield(.heartbeat)
+                if case .terminated = continuation.yield(.heartbeat) { break }
             }
         }
         continuation.onTermination = { [weak self] _ in
@@ -94,7 +95,23 @@ public final class MarketMakingStreams: Sendable {
             }
         }
         subscribers.withLock { $0[key, default: [:]][id] = continuation }
-        return stream
+        return Subscription(stream: stream, continuation: continuation)
+    }
+
+    /// An open stream's events. Finishing it (or releasing it) unsubscribes at once, whatever
+    /// became of the reader.
+    public final class Subscription: Sendable {
+        public let stream: AsyncStream<Item>
+        let continuation: AsyncStream<Item>.Continuation
+
+        init(stream: AsyncStream<Item>, continuation: AsyncStream<Item>.Continuation) {
+            self.stream = stream
+            self.continuation = continuation
+        }
+
+        public func finish() { continuation.finish() }
+
+        deinit { continuation.finish() }
     }
 
     public func publish(_ event: MarketMakingEvent, to key: String) {
