@@ -217,6 +217,7 @@ public struct MarketMakingService: Sendable {
             throw ServiceError(.invalidInput, "field 'trades': 1 to 10,000 trades")
         }
         var touched: [String: ObservedTrades] = [:]
+        var mids: [String: Double] = [:]
         for (index, trade) in trades.enumerated() {
             guard strategy.definition.markets.contains(where: { $0.key == trade.market }) else {
                 throw ServiceError(
@@ -233,16 +234,15 @@ public struct MarketMakingService: Sendable {
                     FOR UPDATE
                     """
                 ).firstRow
-                guard try row.decode("mid", as: Double?.self) != nil else {
+                guard let mid = try row.decode("mid", as: Double?.self) else {
                     throw ServiceError(
                         .conflict,
                         "field 'trades[\(index)].market': no tick yet for \(trade.market); send its mid first")
                 }
+                mids[trade.market] = mid
                 touched[trade.market] = try row.decode("trades", as: PostgresJSON.self).decode(ObservedTrades.self)
             }
-            let mid = try await transaction.query(
-                "SELECT mid FROM market_making_markets WHERE strategy_id = \(id) AND market = \(trade.market)"
-            ).firstRow.decode("mid", as: Double.self)
+            let mid = mids[trade.market] ?? trade.price
             touched[trade.market]!.add(distance: abs(trade.price - mid), at: trade.time ?? Date().timeIntervalSince1970)
         }
         var kappas: [String: Double?] = [:]

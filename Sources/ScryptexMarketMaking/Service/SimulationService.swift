@@ -160,6 +160,19 @@ public struct SimulationService: Sendable {
             }
             guard let (request, strategies, bars) = loaded.value.withLock({ $0 }) else { return }
             let done = Atomic<Int>(0)
+            // Progress out every second while the replays run on their own threads.
+            let watcher = Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(1))
+                    let percent = done.load(ordering: .relaxed)
+                    try? await progress(percent)
+                    try? await withTransaction { transaction in
+                        try await transaction.execute(
+                            "UPDATE market_making_simulations SET progress = \(Double(percent) / 100) WHERE id = \(id)")
+                    }
+                }
+            }
+            defer { watcher.cancel() }
             let outcome = try await ComputeThreads.run { () throws -> SimulationOutcome in
                 func market(_ strategy: MarketMakingStrategy) -> Market {
                     strategy.definition.markets.first { $0.key == request.market } ?? strategy.definition.markets[0]
