@@ -18,6 +18,15 @@ struct MarketMakingRoutesTests {
         (try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]) ?? [:]
     }
 
+    static func account(_ harness: RouteHarness, _ owner: [(String, String)]) async throws -> String {
+        try #require(
+            json(
+                await harness.send(
+                    .post, "/api/enterprise/accounts", headers: owner,
+                    json: #"{"accountName":"MM","accountType":"hedge_fund","legalName":"Maker Fund LLC"}"#)
+            )["id"] as? String)
+    }
+
     static let definition = #"""
         {"name":"ETH maker","markets":[{"symbol":"ETH/USDC","venue":"demo","tickSize":"0.01","lotSize":"0.001","minimumNotional":"10"}],
          "model":"avellaneda_stoikov",
@@ -28,12 +37,7 @@ struct MarketMakingRoutesTests {
     @Test func quotesFollowTheFormulasAndFillsAreBookedOnce() async throws {
         try await RouteHarness.with { harness in
             let owner = [("Authorization", "Bearer " + (try await harness.apiKey(roles: ["owner"])))]
-            let account = try #require(
-                Self.json(
-                    await harness.send(
-                        .post, "/api/enterprise/accounts", headers: owner,
-                        json: #"{"accountName":"MM","accountType":"hedge_fund","legalName":"Maker Fund LLC"}"#)
-                )["id"] as? String)
+            let account = try await Self.account(harness, owner)
             let created = await harness.send(
                 .post, "/api/enterprise/accounts/\(account)/market-making-strategies", headers: owner,
                 json: Self.definition)
@@ -121,12 +125,7 @@ struct MarketMakingRoutesTests {
     @Test func badDefinitionsAreNamed() async throws {
         try await RouteHarness.with { harness in
             let owner = [("Authorization", "Bearer " + (try await harness.apiKey(roles: ["owner"])))]
-            let account = try #require(
-                Self.json(
-                    await harness.send(
-                        .post, "/api/enterprise/accounts", headers: owner,
-                        json: #"{"accountName":"MM","accountType":"hedge_fund","legalName":"Maker Fund LLC"}"#)
-                )["id"] as? String)
+            let account = try await Self.account(harness, owner)
             for (change, message) in [
                 (("\"gamma\":0.1", "\"gamma\":0"), "field 'parameters.gamma': above 0"),
                 (("\"kappa\":1.5", "\"kappa\":-1"), "field 'parameters.kappa': above 0"),
@@ -174,12 +173,7 @@ struct MarketMakingRoutesTests {
                     nextChunk: file.next, in: $0)
             }
             let owner = [("Authorization", "Bearer " + (try await harness.apiKey(roles: ["owner"])))]
-            let account = try #require(
-                Self.json(
-                    await harness.send(
-                        .post, "/api/enterprise/accounts", headers: owner,
-                        json: #"{"accountName":"MM","accountType":"hedge_fund","legalName":"Maker Fund LLC"}"#)
-                )["id"] as? String)
+            let account = try await Self.account(harness, owner)
             let stoikov = try #require(
                 Self.json(
                     await harness.send(
@@ -247,12 +241,7 @@ struct MarketMakingRoutesTests {
     @Test func kappaFromTradesAndHedgeOrders() async throws {
         try await RouteHarness.with { harness in
             let owner = [("Authorization", "Bearer " + (try await harness.apiKey(roles: ["owner"])))]
-            let account = try #require(
-                Self.json(
-                    await harness.send(
-                        .post, "/api/enterprise/accounts", headers: owner,
-                        json: #"{"accountName":"MM","accountType":"hedge_fund","legalName":"Maker Fund LLC"}"#)
-                )["id"] as? String)
+            let account = try await Self.account(harness, owner)
             let body = Self.definition.replacingOccurrences(of: "\"kappa\":1.5,", with: "")
                 .replacingOccurrences(
                     of: "\"maximumLoss\":\"1000\"",
@@ -325,12 +314,7 @@ struct MarketMakingRoutesTests {
         try await RouteHarness.with(environment: environment) { harness in
             let key = try await harness.apiKey(roles: ["owner"])
             let owner = [("Authorization", "Bearer " + key)]
-            let account = try #require(
-                Self.json(
-                    await harness.send(
-                        .post, "/api/enterprise/accounts", headers: owner,
-                        json: #"{"accountName":"MM","accountType":"hedge_fund","legalName":"Maker Fund LLC"}"#)
-                )["id"] as? String)
+            let account = try await Self.account(harness, owner)
             let id = try #require(
                 Self.json(
                     await harness.send(
@@ -379,8 +363,9 @@ struct MarketMakingRoutesTests {
             let resumed = try await ComputeThreads.run { late.read(until: "event: fill") }
             #expect(resumed.contains("id: 2\nevent: fill") && !resumed.contains("id: 1\n"), "\(resumed)")
             // The 1,000 that left are unsubscribed: when the server sees them go, at the latest when
-            // the next heartbeat (15 s) cannot be written.
-            for _ in 0..<300 where MarketMakingStreams.shared.count > 1 {
+            // a heartbeat cannot be written — the second after they left (the first still goes
+            // into the socket's buffer), so within about 30 s, more on a loaded machine.
+            for _ in 0..<600 where MarketMakingStreams.shared.count > 1 {
                 try await Task.sleep(for: .milliseconds(100))
             }
             #expect(MarketMakingStreams.shared.count <= 1, "\(MarketMakingStreams.shared.count) streams still open")

@@ -3,40 +3,74 @@ import Glibc
 import ScryptexTestSupport
 import Testing
 
-/// Issue 19's "done when", as a partner would do it: `scripts/quant-walkthrough` (curl over
-/// HTTPS) against `scryptex serve` on its embedded cluster with the demo tenants.
-@Suite("The quant walk-through against a running host", .serialized)
-struct QuantWalkthroughTests {
-    @Test(.timeLimit(.minutes(5)))
-    func theWalkthroughRunsOverHTTPS() async throws {
-        let executable = ChildProcess.scryptexExecutable
-        try #require(FileManager.default.isExecutableFile(atPath: executable), "no scryptex binary at \(executable)")
-        let project = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().path
-        let root = "/tmp/scryptex-walkthrough-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        let httpsPort = try FreePort.tcp()
-        let host = try ChildProcess(
-            executable, ["serve"],
-            environment: [
-                "SCRYPTEX_DATA_DIR": root, "LOG_LEVEL": "info", "HTTPS_LISTEN": "127.0.0.1:\(httpsPort)",
-                "HTTP_LISTEN": "127.0.0.1:\(try FreePort.tcp())", "METRICS_LISTEN": "127.0.0.1:\(try FreePort.tcp())",
-                "SCRYPTEX_TENANTS_DIR": project + "/tenants", "SCRYPTEX_TEMPLATES_DIR": project + "/templates",
-            ])
-        let ready = await host.waitForOutput(containing: "scryptex host ready", timeout: .seconds(60))
-        guard ready else {
+/// A `scryptex serve` of its own — its data folder and ports, the project's demo tenants — and
+/// the project's walk-through scripts run against it with curl.
+struct WalkthroughHost {
+    static let executable = ChildProcess.scryptexExecutable
+    static let project = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
+
+    let root = "/tmp/scryptex-walkthrough-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
+    let httpsPort: Int
+    let environment: [String: String]
+
+    init() throws {
+        try #require(
+            FileManager.default.isExecutableFile(atPath: Self.executable), "no scryptex binary at \(Self.executable)")
+        httpsPort = try FreePort.tcp()
+        environment = [
+            "SCRYPTEX_DATA_DIR": root, "LOG_LEVEL": "info", "HTTPS_LISTEN": "127.0.0.1:\(httpsPort)",
+            "HTTP_LISTEN": "127.0.0.1:\(try FreePort.tcp())", "METRICS_LISTEN": "127.0.0.1:\(try FreePort.tcp())",
+            "SCRYPTEX_TENANTS_DIR": Self.project + "/tenants", "SCRYPTEX_TEMPLATES_DIR": Self.project + "/templates",
+        ]
+    }
+
+    /// The host, once ready; nil, with the issue recorded, when it never gets there.
+    func start() async throws -> ChildProcess? {
+        let host = try ChildProcess(Self.executable, ["serve"], environment: environment)
+        guard await host.waitForOutput(containing: "scryptex host ready", timeout: .seconds(60)) else {
             host.send(SIGKILL)
             Issue.record("the host never became ready:\n\(host.output)")
-            return
+            return nil
         }
-        let walkthrough = try ChildProcess(
-            "/bin/bash", [project + "/scripts/quant-walkthrough"],
+        return host
+    }
+
+    /// Runs `scripts/<script>` against the host; its exit status and output.
+    func run(
+        _ script: String, _ arguments: [String] = [], settings: [String: String] = [:],
+        timeout: Duration = .seconds(400)
+    ) async throws -> (status: Int32?, output: String) {
+        let process = try ChildProcess(
+            "/bin/bash", [Self.project + "/scripts/" + script] + arguments,
             environment: [
-                "SCRYPTEX_DATA_DIR": root, "HTTPS_PORT": String(httpsPort), "SCRYPTEX": executable,
+                "SCRYPTEX_DATA_DIR": root, "HTTPS_PORT": String(httpsPort), "SCRYPTEX": Self.executable,
                 "MARKET_DATA": SharedData.path("market"), "LOG_LEVEL": "error",
-            ])
-        let status = await walkthrough.waitForExit(timeout: .seconds(240))
-        let output = walkthrough.output
+            ].merging(settings) { _, given in given })
+        let status = await process.waitForExit(timeout: timeout)
+        return (status, process.output)
+    }
+
+    func stop(_ host: ChildProcess) async {
+        host.send(SIGTERM)
+        #expect(await host.waitForExit(timeout: .seconds(60)) == 0)
+    }
+
+    func remove() { try? FileManager.default.removeItem(atPath: root) }
+}
+
+/// The issues' "done when", as a partner would do it: the walk-through scripts (curl over
+/// HTTPS) against `scryptex serve` on its embedded cluster with the demo tenants.
+@Suite("The walk-throughs against a running host", .serialized)
+struct QuantWalkthroughTests {
+    /// Issue 19: market data, the seed strategy, a backtest, a search, portfolios, risk and
+    /// attribution.
+    @Test(.timeLimit(.minutes(5)))
+    func theWalkthroughRunsOverHTTPS() async throws {
+        let served = try WalkthroughHost()
+        defer { served.remove() }
+        guard let host = try await served.start() else { return }
+        let (status, output) = try await served.run("quant-walkthrough", timeout: .seconds(240))
         #expect(status == 0, "the walk-through failed:\n\(output)")
         for expected in [
             "ETH-USD: 1826 bars, 2018-04-18T00:00:00Z to 2023-04-17T00:00:00Z",
@@ -48,94 +82,48 @@ struct QuantWalkthroughTests {
         ] {
             #expect(output.contains(expected), "missing '\(expected)' in:\n\(output)")
         }
-        host.send(SIGTERM)
-        #expect(await host.waitForExit(timeout: .seconds(30)) == 0)
+        await served.stop(host)
     }
 
-    /// Issue 20's "done when": the four model kinds trained on the real ETH data over HTTPS,
-    /// their predictions taken, the host restarted, the same predictions again.
+    /// Issue 20: the four model kinds trained on the real ETH data over HTTPS, their
+    /// predictions taken, the host restarted, the same predictions again.
     @Test(.timeLimit(.minutes(10)))
     func theMLWalkthroughSurvivesARestart() async throws {
-        let executable = ChildProcess.scryptexExecutable
-        try #require(FileManager.default.isExecutableFile(atPath: executable), "no scryptex binary at \(executable)")
-        let project = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().path
-        let root = "/tmp/scryptex-ml-walkthrough-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        let httpsPort = try FreePort.tcp()
-        let environment = [
-            "SCRYPTEX_DATA_DIR": root, "LOG_LEVEL": "info", "HTTPS_LISTEN": "127.0.0.1:\(httpsPort)",
-            "HTTP_LISTEN": "127.0.0.1:\(try FreePort.tcp())", "METRICS_LISTEN": "127.0.0.1:\(try FreePort.tcp())",
-            "SCRYPTEX_TENANTS_DIR": project + "/tenants", "SCRYPTEX_TEMPLATES_DIR": project + "/templates",
-        ]
-        // A lighter forest and LSTM than the script's defaults: the suite shares two cores with
-        // tests that time things.
-        let script = [
-            "SCRYPTEX_DATA_DIR": root, "HTTPS_PORT": String(httpsPort), "SCRYPTEX": executable,
-            "MARKET_DATA": SharedData.path("market"), "LOG_LEVEL": "error", "TREES": "40", "EPOCHS": "4",
-        ]
-        let state = root + "-predictions"
+        let served = try WalkthroughHost()
+        defer { served.remove() }
+        let state = served.root + "-predictions"
         defer { try? FileManager.default.removeItem(atPath: state) }
         for step in ["train", "verify"] {
-            let host = try ChildProcess(executable, ["serve"], environment: environment)
-            guard await host.waitForOutput(containing: "scryptex host ready", timeout: .seconds(60)) else {
-                host.send(SIGKILL)
-                Issue.record("the host never became ready:\n\(host.output)")
-                return
-            }
-            let walkthrough = try ChildProcess(
-                "/bin/bash", [project + "/scripts/ml-walkthrough", step, state], environment: script)
-            let status = await walkthrough.waitForExit(timeout: .seconds(400))
-            #expect(status == 0, "the \(step) step failed:\n\(walkthrough.output)")
+            guard let host = try await served.start() else { return }
+            // A lighter forest and LSTM than the script's defaults: the suite shares two cores
+            // with tests that time things.
+            let (status, output) = try await served.run(
+                "ml-walkthrough", [step, state], settings: ["TREES": "40", "EPOCHS": "4"])
+            #expect(status == 0, "the \(step) step failed:\n\(output)")
             if step == "train" {
                 for expected in [
                     "ETH-USD: 1826 bars", "random_forest: accuracy", "svm: accuracy 0.5151515151515151",
                     "lstm: accuracy", "ensemble: accuracy", "vs majority-class baseline", "trained on cpu",
                     "model: model 'svm' (svm, version 1); it learnt from bars up to", "== trained ==",
                 ] {
-                    #expect(walkthrough.output.contains(expected), "missing '\(expected)' in:\n\(walkthrough.output)")
+                    #expect(output.contains(expected), "missing '\(expected)' in:\n\(output)")
                 }
             } else {
-                #expect(walkthrough.output.contains("== verified =="), "\(walkthrough.output)")
-                #expect(!walkthrough.output.contains("DIFFERENT"))
+                #expect(output.contains("== verified =="), "\(output)")
+                #expect(!output.contains("DIFFERENT"))
             }
-            host.send(SIGTERM)
-            #expect(await host.waitForExit(timeout: .seconds(60)) == 0)
+            await served.stop(host)
         }
     }
 
-    /// Issue 21's "done when" so far: a strategy run over HTTPS with ticks and fills, quotes
-    /// that move with volatility and inventory, a side-by-side replay and a sweep on the real
-    /// hourly file.
+    /// Issue 21 so far: a strategy run over HTTPS with ticks and fills, quotes that move with
+    /// volatility and inventory, a side-by-side replay and a sweep on the real hourly file.
     @Test(.timeLimit(.minutes(10)))
     func theMarketMakingWalkthroughRunsOverHTTPS() async throws {
-        let executable = ChildProcess.scryptexExecutable
-        try #require(FileManager.default.isExecutableFile(atPath: executable), "no scryptex binary at \(executable)")
-        let project = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().path
-        let root = "/tmp/scryptex-mm-walkthrough-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        let httpsPort = try FreePort.tcp()
-        let host = try ChildProcess(
-            executable, ["serve"],
-            environment: [
-                "SCRYPTEX_DATA_DIR": root, "LOG_LEVEL": "info", "HTTPS_LISTEN": "127.0.0.1:\(httpsPort)",
-                "HTTP_LISTEN": "127.0.0.1:\(try FreePort.tcp())", "METRICS_LISTEN": "127.0.0.1:\(try FreePort.tcp())",
-                "SCRYPTEX_TENANTS_DIR": project + "/tenants", "SCRYPTEX_TEMPLATES_DIR": project + "/templates",
-            ])
-        guard await host.waitForOutput(containing: "scryptex host ready", timeout: .seconds(60)) else {
-            host.send(SIGKILL)
-            Issue.record("the host never became ready:\n\(host.output)")
-            return
-        }
-        let walkthrough = try ChildProcess(
-            "/bin/bash", [project + "/scripts/market-making-walkthrough"],
-            environment: [
-                "SCRYPTEX_DATA_DIR": root, "HTTPS_PORT": String(httpsPort), "SCRYPTEX": executable,
-                "MARKET_DATA": SharedData.path("market"), "LOG_LEVEL": "error",
-            ])
-        let status = await walkthrough.waitForExit(timeout: .seconds(400))
-        let output = walkthrough.output
+        let served = try WalkthroughHost()
+        defer { served.remove() }
+        guard let host = try await served.start() else { return }
+        let (status, output) = try await served.run("market-making-walkthrough")
         #expect(status == 0, "the walk-through failed:\n\(output)")
         for expected in [
             "ETH-USDT: 27096 bars", "calm:", "jumpy (wider spread):", "duplicate: True; position 3",
@@ -145,14 +133,12 @@ struct QuantWalkthroughTests {
         ] {
             #expect(output.contains(expected), "missing '\(expected)' in:\n\(output)")
         }
-        // The jumpy minute's spread is wider than the calm one's, and a long inventory moves the
-        // reservation price below the mid.
+        // The jumpy minute's spread is wider than the calm one's.
         let spreads = output.split(separator: "\n").filter { $0.hasPrefix("mid ") }.compactMap { line -> Double? in
             guard let range = line.range(of: "spread ") else { return nil }
             return Double(line[range.upperBound...].prefix { $0 != " " })
         }
         #expect(spreads.count == 3 && spreads[1] > spreads[0], "\(spreads)")
-        host.send(SIGTERM)
-        #expect(await host.waitForExit(timeout: .seconds(60)) == 0)
+        await served.stop(host)
     }
 }

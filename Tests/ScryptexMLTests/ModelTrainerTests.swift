@@ -101,7 +101,10 @@ struct ModelTrainerTests {
                 #"{"name":"x","modelType":"lstm","dataset":{"symbol":"A","target":"nextDirection","colour":"red"}}"#,
                 "field 'dataset.colour'"
             ),
-            (#"{"modelType":"lstm","dataset":{"symbol":"A","target":"nextDirection"}}"#, "field 'name': required"),
+            (
+                #"{"modelType":"lstm","dataset":{"symbol":"A","target":"nextDirection"}}"#,
+                "the field 'name' is required"
+            ),
         ]
         for (body, message) in cases {
             do {

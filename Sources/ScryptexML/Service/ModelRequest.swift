@@ -131,12 +131,8 @@ public struct ModelRequest: Sendable, Codable, Equatable {
         let body: Body
         do {
             body = try JSONDecoder().decode(Body.self, from: data)
-        } catch DecodingError.keyNotFound(let key, let context) {
-            let path = (context.codingPath + [key]).map(\.stringValue).joined(separator: ".")
-            throw ServiceError(.invalidInput, "field '\(path)': required")
-        } catch DecodingError.typeMismatch(_, let context), DecodingError.dataCorrupted(let context) {
-            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
-            throw ServiceError(.invalidInput, "field '\(path)': not the expected kind of value")
+        } catch let error as DecodingError {
+            throw ServiceError(.invalidInput, DecodingErrorDescription.describe(error))
         } catch {
             throw ServiceError(.invalidInput, "the body is not a model request")
         }

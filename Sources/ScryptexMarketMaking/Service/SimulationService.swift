@@ -38,12 +38,8 @@ public struct SimulationRequest: Sendable, Equatable, Codable {
         let request: SimulationRequest
         do {
             request = try JSONDecoder().decode(SimulationRequest.self, from: data)
-        } catch DecodingError.keyNotFound(let key, let context) {
-            let path = (context.codingPath + [key]).map(\.stringValue).joined(separator: ".")
-            throw ServiceError(.invalidInput, "field '\(path)': required")
-        } catch DecodingError.typeMismatch(_, let context), DecodingError.dataCorrupted(let context) {
-            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
-            throw ServiceError(.invalidInput, "field '\(path)': not the expected kind of value")
+        } catch let error as DecodingError {
+            throw ServiceError(.invalidInput, DecodingErrorDescription.describe(error))
         } catch {
             throw ServiceError(.invalidInput, "the body is not a simulation request (symbol, timeframe, start, end, …)")
         }
