@@ -99,12 +99,23 @@ struct MarketMakingRoutesTests {
                     #"{"id":"f-4","market":"ETH/USDC@demo","side":"buy","price":"1998.6","quantity":"0.0001"}"#,
                     "field 'quantity'"
                 ),
+                (
+                    #"{"id":"f-5","market":"ETH/USDC@demo","side":"buy","price":"99999999999999999999","quantity":"99999999999999999999"}"#,
+                    "at most 1000000000000 each"
+                ),
             ] {
                 let refused = await harness.send(
                     .post, "/api/enterprise/market-making/\(id)/fills", headers: owner, json: body)
                 #expect(refused.status == .badRequest, "\(body)")
                 #expect(String(decoding: refused.body, as: UTF8.self).contains(message), "\(body)")
             }
+
+            // A mid no market has: refused, not trapped on.
+            let absurd = await harness.send(
+                .post, "/api/enterprise/market-making/\(id)/ticks", headers: owner,
+                json: #"{"market":"ETH/USDC@demo","mid":1e300}"#)
+            #expect(absurd.status == .badRequest)
+            #expect(String(decoding: absurd.body, as: UTF8.self).contains("field 'mid': above 0 and at most"))
 
             // Paused, and with the kill switch engaged: nothing quoted, each saying why.
             _ = await harness.send(.post, "/api/enterprise/market-making/\(id)/pause", headers: owner, json: "{}")

@@ -18,17 +18,17 @@ struct PositionBookTests {
 
     /// Buy 1 @ 100 and 1 @ 110 (average 105); sell 1.5 @ 120 (+22.5); sell 1 @ 90 closes 0.5
     /// (−7.5) and opens a 0.5 short at 90; buy 0.5 @ 80 closes it (+5). Fees 5 × 0.1.
-    @Test func averageCostByHand() {
+    @Test func averageCostByHand() throws {
         var book = PositionBook()
-        book.apply(Self.fill(.buy, "1", "100"))
-        book.apply(Self.fill(.buy, "1", "110"))
+        try book.apply(Self.fill(.buy, "1", "100"))
+        try book.apply(Self.fill(.buy, "1", "110"))
         #expect(book.position == ExactDecimal(2) && book.averageCost == ExactDecimal(105))
-        book.apply(Self.fill(.sell, "1.5", "120"))
+        try book.apply(Self.fill(.sell, "1.5", "120"))
         #expect(book.realised == ExactDecimal("22.2")!, "22.5 less three fees")
-        book.apply(Self.fill(.sell, "1", "90"))
+        try book.apply(Self.fill(.sell, "1", "90"))
         #expect(book.position == ExactDecimal("-0.5")! && book.costBasis == ExactDecimal("-45")!)
         #expect(book.unrealised(at: ExactDecimal(100)) == ExactDecimal(-5))
-        book.apply(Self.fill(.buy, "0.5", "80", mid: "81"))
+        try book.apply(Self.fill(.buy, "0.5", "80", mid: "81"))
         #expect(book.position.isZero && book.costBasis.isZero)
         #expect(book.realised == ExactDecimal("19.5")!)
         #expect(book.fees == ExactDecimal("0.5")! && book.fills == 5)
@@ -37,7 +37,7 @@ struct PositionBookTests {
 
     /// Random fills, with quantities whose basis shares need rounding: realised P&L minus the
     /// basis still held is always exactly the cash paid and received, fees included.
-    @Test func realisedAndBasisAlwaysAccountForEveryCashFlow() {
+    @Test func realisedAndBasisAlwaysAccountForEveryCashFlow() throws {
         var random = SeededRandom(seed: 12)
         var book = PositionBook()
         var cash = ExactDecimal.zero
@@ -46,10 +46,21 @@ struct PositionBookTests {
             let quantity = ExactDecimal(significand: Int128(1 + random.next() % 3_000), scale: 3)
             let price = ExactDecimal(significand: Int128(190_000 + random.next() % 20_000), scale: 2)
             let fee = ExactDecimal(significand: Int128(random.next() % 50), scale: 4)
-            book.apply(
+            try book.apply(
                 Fill(id: "x", market: "m", side: side, price: price, quantity: quantity, fee: fee, mid: nil, time: 0))
             cash += (side == .buy ? ExactDecimal.zero - quantity * price : quantity * price) - fee
             #expect(book.realised - book.costBasis == cash)
         }
+    }
+
+    /// Amounts whose product would not fit exact arithmetic are refused, never trapped on, and
+    /// the book is left as it was.
+    @Test func amountsOutOfRangeAreRefusedAndChangeNothing() throws {
+        var book = PositionBook()
+        try book.apply(Self.fill(.buy, "1", "100"))
+        let before = book
+        let huge = "99999999999999999999.999999999999999999"
+        #expect(throws: ServiceError.self) { try book.apply(Self.fill(.buy, huge, huge)) }
+        #expect(book == before)
     }
 }

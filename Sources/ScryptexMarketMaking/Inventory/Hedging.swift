@@ -49,7 +49,7 @@ public struct HedgePolicy: Sendable, Equatable, Codable {
         guard abs(exposure) > threshold else { return nil }
         let excess = abs(exposure) - threshold
         let wanted = min(excess * ratio, maximumOrderSize)
-        let lots = Int64((wanted / market.lotSize.doubleValue + 1e-9).rounded(.down))
+        let lots = Int64(min(1e15, max(0, wanted / market.lotSize.doubleValue + 1e-9)).rounded(.down))
         guard lots >= 1 else { return nil }
         let quantity = market.quantity(lots: lots)
         let signed = exposure > 0 ? -quantity.doubleValue : quantity.doubleValue

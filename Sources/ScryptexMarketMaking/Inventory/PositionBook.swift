@@ -55,38 +55,74 @@ public struct PositionBook: Sendable, Equatable, Codable {
 
     public init() {}
 
-    public mutating func apply(_ fill: Fill) {
-        let signed = fill.side == .buy ? fill.quantity : ExactDecimal.zero - fill.quantity
+    /// Books a fill. Amounts whose products or sums do not fit exact arithmetic are refused,
+    /// naming the fill, and the book is left as it was.
+    public mutating func apply(_ fill: Fill) throws {
+        var next = self
+        try next.book(fill)
+        self = next
+    }
+
+    private mutating func book(_ fill: Fill) throws {
+        func sum(_ a: ExactDecimal, _ b: ExactDecimal) throws -> ExactDecimal {
+            let (value, overflow) = a.addingReportingOverflow(b)
+            guard !overflow else { throw Self.outOfRange(fill) }
+            return value
+        }
+        func product(_ a: ExactDecimal, _ b: ExactDecimal) throws -> ExactDecimal {
+            let (value, overflow) = a.multipliedReportingOverflow(by: b)
+            guard !overflow else { throw Self.outOfRange(fill) }
+            return value
+        }
+        let signed = fill.side == .buy ? fill.quantity : -fill.quantity
         fills += 1
-        volume += fill.quantity * fill.price
-        fees += fill.fee
-        realised -= fill.fee
+        volume = try sum(volume, try product(fill.quantity, fill.price))
+        fees = try sum(fees, fill.fee)
+        realised = try sum(realised, -fill.fee)
         if let mid = fill.mid {
-            spreadCaptured += (fill.side == .buy ? mid - fill.price : fill.price - mid) * fill.quantity
+            let edge = fill.side == .buy ? try sum(mid, -fill.price) : try sum(fill.price, -mid)
+            spreadCaptured = try sum(spreadCaptured, try product(edge, fill.quantity))
         }
         var remaining = signed
         if !position.isZero && position.isNegative != signed.isNegative {
-            let held = position.isNegative ? ExactDecimal.zero - position : position
+            let held = position.isNegative ? -position : position
             let closing = fill.quantity < held ? fill.quantity : held
-            let closed = signed.isNegative ? ExactDecimal.zero - closing : closing
+            let closed = signed.isNegative ? -closing : closing
             // basis · closing / held, the only division.
-            let basisOut =
-                closing == held
-                ? costBasis
-                : (costBasis * closing).divided(by: held, scale: Self.basisScale) ?? costBasis
-            realised += (ExactDecimal.zero - closed * fill.price) - basisOut
-            costBasis -= basisOut
-            position += closed
-            remaining = signed - closed
+            let basisOut: ExactDecimal
+            if closing == held {
+                basisOut = costBasis
+            } else {
+                guard let share = try product(costBasis, closing).divided(by: held, scale: Self.basisScale) else {
+                    throw Self.outOfRange(fill)
+                }
+                basisOut = share
+            }
+            realised = try sum(realised, try sum(-(try product(closed, fill.price)), -basisOut))
+            costBasis = try sum(costBasis, -basisOut)
+            position = try sum(position, closed)
+            remaining = try sum(signed, -closed)
         }
         if !remaining.isZero {
-            position += remaining
-            costBasis += remaining * fill.price
+            position = try sum(position, remaining)
+            costBasis = try sum(costBasis, try product(remaining, fill.price))
         }
     }
 
-    /// q·mid − basis.
-    public func unrealised(at mid: ExactDecimal) -> ExactDecimal { position * mid - costBasis }
+    static func outOfRange(_ fill: Fill) -> ServiceError {
+        ServiceError(
+            .invalidInput,
+            "fill '\(fill.id.prefix(80))': its price, quantity and fee are out of range for exact arithmetic with this position"
+        )
+    }
+
+    /// q·mid − basis; nil when it does not fit exact arithmetic.
+    public func unrealised(at mid: ExactDecimal) -> ExactDecimal? {
+        let (value, overflow) = position.multipliedReportingOverflow(by: mid)
+        guard !overflow else { return nil }
+        let (total, over) = value.addingReportingOverflow(-costBasis)
+        return over ? nil : total
+    }
 
     /// basis / q, for display (nil when flat).
     public var averageCost: ExactDecimal? {

@@ -36,9 +36,10 @@ public struct Market: Sendable, Equatable, Codable {
             throw ServiceError(.invalidInput, "field '\(field).venue': 1 to 40 letters, digits, - _ .")
         }
         for (name, value) in [("tickSize", tickSize), ("lotSize", lotSize)] {
-            guard !value.isNegative, !value.isZero, value.significantScale <= 12 else {
+            guard !value.isNegative, !value.isZero, value.significantScale <= 12, value < ExactDecimal(1_000_000) else {
                 throw ServiceError(
-                    .invalidInput, "field '\(field).\(name)': a positive amount with at most 12 decimal places")
+                    .invalidInput,
+                    "field '\(field).\(name)': a positive amount under 1000000 with at most 12 decimal places")
             }
         }
         guard !minimumNotional.isNegative else {

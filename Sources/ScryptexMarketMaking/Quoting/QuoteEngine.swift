@@ -64,8 +64,8 @@ public struct MarketQuote: Sendable, Equatable, Codable {
 /// quote (against itself or the market's touch).
 public enum QuoteEngine {
     public static func quote(market: Market, parameters: QuotingParameters, state: MarketState) throws -> MarketQuote {
-        guard state.mid > 0, state.mid.isFinite else {
-            throw ServiceError(.invalidInput, "the mid price of \(market.key) must be above 0")
+        guard state.mid > 0, state.mid <= 1e12 else {
+            throw ServiceError(.invalidInput, "the mid price of \(market.key) must be above 0 and at most 10^12")
         }
         var reasons: [String] = []
         let q = state.inventory - parameters.inventoryTarget
@@ -168,6 +168,7 @@ public enum QuoteEngine {
                 price = bestAsk - tick
                 reasons.append("bid level \(index + 1) kept one tick below the market's ask \(format(bestAsk))")
             }
+            guard (price / tick).magnitude < 1e15 else { throw Self.outOfRange(market, "bid", price) }
             let ticks = Int64((price / tick + 1e-9).rounded(.down))
             guard ticks > 0 else {
                 reasons.append("bid level \(index + 1) dropped: no positive price")
@@ -189,6 +190,7 @@ public enum QuoteEngine {
                 price = bestBid + tick
                 reasons.append("ask level \(index + 1) kept one tick above the market's bid \(format(bestBid))")
             }
+            guard (price / tick).magnitude < 1e15 else { throw Self.outOfRange(market, "ask", price) }
             var ticks = Int64((price / tick - 1e-9).rounded(.up))
             if ticks <= highestBid {
                 reasons.append(
@@ -204,6 +206,13 @@ public enum QuoteEngine {
             market: market.key, model: parameters.model.name, mid: state.mid, reservationPrice: reservation,
             optimalSpread: spread, inventory: q, volatility: sigma, gamma: gamma, kappa: kappa, tau: tau,
             bid: bids.first?.price, ask: asks.first?.price, bids: bids, asks: asks, reasons: reasons)
+    }
+
+    static func outOfRange(_ market: Market, _ side: String, _ price: Double) -> ServiceError {
+        ServiceError(
+            .invalidInput,
+            "the \(side) of \(market.key) would be \(format(price)), too many ticks of \(market.tickSize) to quote: check the model's parameters"
+        )
     }
 
     static func clamp(_ spread: Double, _ parameters: QuotingParameters, _ reasons: inout [String]) -> Double {
@@ -222,7 +231,7 @@ public enum QuoteEngine {
         _ market: Market, ticks: Int64, size: Double, lot: Double, side: String, _ index: Int,
         _ reasons: inout [String]
     ) -> QuoteLevel? {
-        let lots = Int64((size / lot + 1e-9).rounded(.down))
+        let lots = Int64(min(1e15, max(0, size / lot + 1e-9)).rounded(.down))
         guard lots >= 1 else {
             reasons.append("\(side) level \(index + 1) dropped: size \(format(size)) is under one lot")
             return nil

@@ -37,6 +37,11 @@ public struct MarketPosition: Sendable, Equatable, Codable {
 public struct MarketMakingService: Sendable {
     public init() {}
 
+    /// The largest price or quantity the service takes (so products and sums of exact amounts
+    /// cannot overflow).
+    public static let largestPrice = 1e12
+    static let largestAmount = ExactDecimal(1_000_000_000_000)
+
     static let columns: StaticString =
         "id, account_id, name, status, status_reason, definition, version, created_by, created_at, updated_at"
 
@@ -181,8 +186,10 @@ public struct MarketMakingService: Sendable {
             throw ServiceError(
                 .invalidInput, "field 'market': '\(tick.market.prefix(80))' is not a market of this strategy")
         }
-        guard tick.mid > 0, tick.mid.isFinite else { throw ServiceError(.invalidInput, "field 'mid': above 0") }
-        if let bid = tick.bestBid, let ask = tick.bestAsk, !(bid > 0 && bid < ask) {
+        guard tick.mid > 0, tick.mid <= Self.largestPrice else {
+            throw ServiceError(.invalidInput, "field 'mid': above 0 and at most \(Int64(Self.largestPrice))")
+        }
+        if let bid = tick.bestBid, let ask = tick.bestAsk, !(bid > 0 && bid < ask && ask <= Self.largestPrice) {
             throw ServiceError(.invalidInput, "field 'bestBid': above 0 and below bestAsk")
         }
         let time = tick.time ?? Date().timeIntervalSince1970
@@ -224,7 +231,7 @@ public struct MarketMakingService: Sendable {
                     .invalidInput,
                     "field 'trades[\(index)].market': '\(trade.market.prefix(80))' is not a quoted market")
             }
-            guard trade.price > 0, trade.price.isFinite else {
+            guard trade.price > 0, trade.price <= Self.largestPrice else {
                 throw ServiceError(.invalidInput, "field 'trades[\(index)].price': above 0")
             }
             if touched[trade.market] == nil {
@@ -270,6 +277,11 @@ public struct MarketMakingService: Sendable {
         guard (1...200).contains(fill.id.count) else {
             throw ServiceError(.invalidInput, "field 'id': 1 to 200 characters")
         }
+        guard !(Self.largestAmount < fill.price), !(Self.largestAmount < fill.quantity),
+            !(Self.largestAmount < fill.fee), !(fill.fee < -Self.largestAmount)
+        else {
+            throw ServiceError(.invalidInput, "field 'price', 'quantity' or 'fee': at most \(Self.largestAmount) each")
+        }
         guard !fill.price.isNegative, !fill.price.isZero, market.ticks(in: fill.price) != nil else {
             throw ServiceError(
                 .invalidInput,
@@ -292,7 +304,7 @@ public struct MarketMakingService: Sendable {
             "SELECT book FROM market_making_markets WHERE strategy_id = \(id) AND market = \(fill.market) FOR UPDATE"
         ).firstRow
         var book = try row.decode("book", as: PostgresJSON.self).decode(PositionBook.self)
-        book.apply(fill)
+        try book.apply(fill)
         try await transaction.execute(
             """
             UPDATE market_making_markets SET book = \(try PostgresJSON(encoding: book))::jsonb
@@ -328,7 +340,7 @@ public struct MarketMakingService: Sendable {
             return MarketPosition(
                 market: try row.decode("market", as: String.self), position: book.position,
                 averageCost: book.averageCost, realisedPnL: book.realised,
-                unrealisedPnL: mark.map { book.unrealised(at: $0) }, fees: book.fees, volume: book.volume,
+                unrealisedPnL: mark.flatMap { book.unrealised(at: $0) }, fees: book.fees, volume: book.volume,
                 spreadCaptured: book.spreadCaptured, fills: book.fills, mid: mid)
         }
     }

@@ -90,6 +90,10 @@ public enum MarketMakingSimulation {
         guard bars.count >= 3 else {
             throw ServiceError(.invalidInput, "a simulation needs at least 3 bars; the data has \(bars.count)")
         }
+        guard bars.close.allSatisfy({ $0 > 0 && $0 <= 1e12 }), bars.volume.allSatisfy({ $0 >= 0 && $0 <= 1e15 }) else {
+            throw ServiceError(
+                .invalidInput, "the bars have a close outside (0, 10^12] or a volume outside [0, 10^15]: not replayed")
+        }
         var estimator = VolatilityEstimator(halfLifeSeconds: volatilityHalfLifeSeconds, window: volatilityWindow)
         var book = PositionBook()
         var posted = 0
@@ -112,7 +116,8 @@ public enum MarketMakingSimulation {
             if !quote.bids.isEmpty && !quote.asks.isEmpty { bothSides += 1 }
             let midDecimal = ExactDecimal(significand: Int128((mid * 1e8).rounded()), scale: 8)
             for (side, levels) in [(Fill.Side.buy, quote.bids), (Fill.Side.sell, quote.asks)] {
-                var capacity = Int64((fillModel.volumeShare * bars.volume[t] / lot.doubleValue + 1e-9).rounded(.down))
+                var capacity = Int64(
+                    min(1e15, fillModel.volumeShare * bars.volume[t] / lot.doubleValue + 1e-9).rounded(.down))
                 for level in levels where capacity > 0 {
                     let price = level.price.doubleValue
                     let reached =
@@ -125,7 +130,7 @@ public enum MarketMakingSimulation {
                     let quantity = market.quantity(lots: lots)
                     let fee =
                         (level.price * quantity * fillModel.feeBasisPoints).divided(by: tenThousand, scale: 10) ?? .zero
-                    book.apply(
+                    try book.apply(
                         Fill(
                             id: "\(t)-\(side.rawValue)-\(level.level)", market: market.key, side: side,
                             price: level.price,
@@ -135,7 +140,7 @@ public enum MarketMakingSimulation {
             }
             estimator.update(mid: bars.close[t], at: Double(bars.times[t]))
             let close = ExactDecimal(significand: Int128((bars.close[t] * 1e8).rounded()), scale: 8)
-            pnl[t] = (book.realised + book.unrealised(at: close)).doubleValue
+            pnl[t] = book.realised.doubleValue + (book.unrealised(at: close)?.doubleValue ?? .nan)
             inventory[t] = book.position.doubleValue
         }
         let lastClose = ExactDecimal(significand: Int128((bars.close[bars.count - 1] * 1e8).rounded()), scale: 8)
@@ -153,7 +158,9 @@ public enum MarketMakingSimulation {
         let path = stride(from: 0, to: bars.count, by: step).map {
             SimulationReport.Point(time: MarketTime.rfc3339(bars.times[$0]), pnl: pnl[$0], inventory: inventory[$0])
         }
-        let unrealised = book.unrealised(at: lastClose)
+        guard let unrealised = book.unrealised(at: lastClose) else {
+            throw ServiceError(.invalidInput, "the replay's inventory cannot be marked in exact arithmetic")
+        }
         return SimulationReport(
             model: parameters.model.name, bars: bars.count, firstBar: MarketTime.rfc3339(bars.times[0]),
             lastBar: MarketTime.rfc3339(bars.times[bars.count - 1]), ordersPosted: posted, ordersFilled: filled,
