@@ -87,6 +87,9 @@ struct RandomForestTests {
             ["nEstimators": .number(200), "maxFeatures": .number(0.5)], task: .classification)
         #expect(parsed.trees == 200 && parsed.featuresPerSplit(columns: 10, task: .classification) == 5)
         #expect(RandomForest.Parameters().featuresPerSplit(columns: 10, task: .classification) == 3)
+        // A count past the features is all of them, however large.
+        let huge = try RandomForest.Parameters(["maxFeatures": .number(1e300)], task: .classification)
+        #expect(huge.featuresPerSplit(columns: 10, task: .classification) == 10)
     }
 
     /// A cancelled run stops at the next tree and throws; nothing is returned half-grown.

@@ -46,6 +46,16 @@ struct SweepAndHedgeTests {
         }
     }
 
+    /// A level count no ladder has is refused before it becomes an integer.
+    @Test func aSweepRefusesImpossibleLevelCounts() {
+        let ladder = QuotingParameters(
+            model: .ladder(.init(levels: 1, spreadMode: .fixed, spread: 2, levelSpacing: 0)), orderSize: 1,
+            inventoryLimit: 10)
+        for value in [1e300, -3, 2.5] {
+            #expect(throws: ServiceError.self) { try ParameterSweep.combinations(ladder, grid: ["levels": [value]]) }
+        }
+    }
+
     /// Threshold 5, ratio 0.5, at most 2: exposure 9 → sell 2 (half of 4); exposure −6 → buy 0.5.
     @Test func hedgeOrdersByHand() throws {
         let hedge = try HedgePolicy(

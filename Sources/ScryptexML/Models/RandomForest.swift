@@ -65,7 +65,7 @@ public struct RandomForest: Sendable, Codable, Equatable {
             case "all": count = columns
             default:
                 let number = Double(word) ?? 1
-                count = number < 1 ? Int(number * Double(columns)) : Int(number)
+                count = number < 1 ? Int(number * Double(columns)) : Int(min(number, Double(columns)))
             }
             return min(columns, max(1, count))
         }

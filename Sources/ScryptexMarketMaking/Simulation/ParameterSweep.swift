@@ -113,8 +113,8 @@ public enum ParameterSweep {
                 switch key {
                 case "spread": ladder.spread = value
                 case "levels":
-                    guard value == value.rounded() else {
-                        throw ServiceError(.invalidInput, "field 'grid.levels': whole numbers")
+                    guard value == value.rounded(), (1...20).contains(value) else {
+                        throw ServiceError(.invalidInput, "field 'grid.levels': whole numbers from 1 to 20")
                     }
                     ladder.levels = Int(value)
                 case "levelSpacing": ladder.levelSpacing = value
