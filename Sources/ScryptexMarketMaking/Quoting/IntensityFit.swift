@@ -53,6 +53,9 @@ public struct ObservedTrades: Sendable, Equatable, Codable {
     public private(set) var distances: [Double] = []
     public private(set) var since: Double?
     public private(set) var last: Double?
+    /// `kappa` as of the last batch of trades, kept so quoting reads one number instead of
+    /// fitting again on every quote.
+    public var estimatedKappa: Double?
 
     public init() {}
 

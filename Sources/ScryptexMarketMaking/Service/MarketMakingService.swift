@@ -253,13 +253,14 @@ public struct MarketMakingService: Sendable {
             touched[trade.market]!.add(distance: abs(trade.price - mid), at: trade.time ?? Date().timeIntervalSince1970)
         }
         var kappas: [String: Double?] = [:]
-        for (market, observed) in touched {
+        for (market, var observed) in touched {
+            observed.estimatedKappa = observed.kappa
             try await transaction.execute(
                 """
                 UPDATE market_making_markets SET trades = \(try PostgresJSON(encoding: observed))::jsonb
                 WHERE strategy_id = \(id) AND market = \(market)
                 """)
-            kappas[market] = observed.kappa
+            kappas[market] = observed.estimatedKappa
         }
         return kappas
     }
@@ -376,7 +377,9 @@ public struct MarketMakingService: Sendable {
         }
         let rows = try await transaction.query(
             """
-            SELECT market, estimator, book, mid, best_bid, best_ask, trades FROM market_making_markets
+            SELECT market, estimator, book, mid, best_bid, best_ask,
+                (trades ->> 'estimatedKappa')::double precision AS kappa
+            FROM market_making_markets
             WHERE strategy_id = \(id)
             """)
         var states: [String: (VolatilityEstimator, PositionBook, Double?, Double?, Double?)] = [:]
@@ -389,7 +392,7 @@ public struct MarketMakingService: Sendable {
                 try row.decode("mid", as: Double?.self), try row.decode("best_bid", as: Double?.self),
                 try row.decode("best_ask", as: Double?.self)
             )
-            kappas[market] = try row.decode("trades", as: PostgresJSON.self).decode(ObservedTrades.self).kappa
+            kappas[market] = try row.decode("kappa", as: Double?.self)
         }
         let inventories = InventoryNetting.quotedInventory(
             positions: states.mapValues { $0.1.position.doubleValue }, markets: definition.markets,
