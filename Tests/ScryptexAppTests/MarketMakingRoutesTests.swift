@@ -373,10 +373,10 @@ struct MarketMakingRoutesTests {
             late.send(request.replacingOccurrences(of: "\r\n\r\n", with: "\r\nLast-Event-ID: 1\r\n\r\n"))
             let resumed = try await ComputeThreads.run { late.read(until: "event: fill") }
             #expect(resumed.contains("id: 2\nevent: fill") && !resumed.contains("id: 1\n"), "\(resumed)")
-            // The 1,000 that left are unsubscribed: when the server sees them go, at the latest when
-            // a heartbeat cannot be written — the second after they left (the first still goes
-            // into the socket's buffer), so within about 30 s, more on a loaded machine.
-            for _ in 0..<600 where MarketMakingStreams.shared.count > 1 {
+            // The 1,000 that left are unsubscribed as soon as the server reads their end of input
+            // (an event stream stops with its client), well before the first heartbeat (15 s)
+            // could reveal them.
+            for _ in 0..<100 where MarketMakingStreams.shared.count > 1 {
                 try await Task.sleep(for: .milliseconds(100))
             }
             #expect(MarketMakingStreams.shared.count <= 1, "\(MarketMakingStreams.shared.count) streams still open")

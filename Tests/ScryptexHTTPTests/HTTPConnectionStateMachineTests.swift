@@ -92,6 +92,20 @@ struct HTTPConnectionStateMachineTests {
         let decision13 = streaming.streamEnded(keepAlive: !streaming.peerFinished)
         #expect(decision13)
         #expect(streaming.outputDrained(producerWaiting: false) == .close)
+        // An open-ended stream (Server-Sent Events) has no end to wait for: it closes at once.
+        var events = Self.responding()
+        let decision13a = events.responseReady(
+            keepAliveRequested: true, draining: false, streamed: true, openEnded: true)
+        #expect(decision13a == true)
+        #expect(events.inputEnded() == .close)
+        // Once it ended, the next response on the connection is not open-ended any more.
+        var reused = Self.responding()
+        _ = reused.responseReady(keepAliveRequested: true, draining: false, streamed: true, openEnded: true)
+        _ = reused.streamEnded(keepAlive: true)
+        _ = reused.responseFinished(keepAlive: true, now: Self.at(3))
+        reused.requestDispatched()
+        _ = reused.responseReady(keepAliveRequested: true, draining: false, streamed: true)
+        #expect(reused.inputEnded() == .finishResponse)
     }
 
     @Test func aClientThatDoesNotReadItsAnswersIsHeldBackUntilItDoes() {

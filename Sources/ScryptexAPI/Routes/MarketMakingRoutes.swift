@@ -143,7 +143,7 @@ public struct MarketMakingRoutes: RouteCollection {
             try await MarketMakingEventLog().events(of: id, after: lastID, in: $0)
         }
         let start = lastID
-        var response = HTTPResponse.streaming(contentType: "text/event-stream") { writer in
+        var response = HTTPResponse.streaming(contentType: "text/event-stream", openEnded: true) { writer in
             // However the stream ends (the client gone, a write failing), it unsubscribes.
             defer { subscription.finish() }
             var sent = start

@@ -175,6 +175,11 @@ public struct HTTPResponse: Sendable {
     /// each write waiting while the client reads slower than the producer writes, so a large
     /// body (an export) never has to be held in memory.
     public var bodyProducer: HTTPBodyProducer?
+    /// A streamed body with no natural end (Server-Sent Events): when the client's side of the
+    /// connection ends, the producer is stopped and the connection closed at once, instead of
+    /// letting the body run on to an end that never comes (a client that closed its socket is
+    /// otherwise noticed only when a write fails).
+    public var isOpenEnded = false
 
     public init(status: HTTPStatus, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = []) {
         self.status = status
@@ -198,12 +203,15 @@ public struct HTTPResponse: Sendable {
         self.body = Array(body)
     }
 
-    /// A response whose body `producer` writes as it goes.
+    /// A response whose body `producer` writes as it goes; `openEnded` for a stream that runs
+    /// until the client leaves (see `isOpenEnded`).
     public static func streaming(
-        status: HTTPStatus = .ok, contentType: String, producer: @escaping HTTPBodyProducer
+        status: HTTPStatus = .ok, contentType: String, openEnded: Bool = false,
+        producer: @escaping HTTPBodyProducer
     ) -> HTTPResponse {
         var response = HTTPResponse(status: status, contentType: contentType, body: [])
         response.bodyProducer = producer
+        response.isOpenEnded = openEnded
         return response
     }
 

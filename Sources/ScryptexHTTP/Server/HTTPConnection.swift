@@ -143,7 +143,8 @@ final class HTTPConnection: EventLoopSource {
                 // The client went away (or shut its sending side, which HTTP clients do not do
                 // while waiting for an answer). A handler still at work is cancelled, and with
                 // it any statement it has running on the database; a streamed response already
-                // under way is left to finish.
+                // under way is left to finish, unless it is open-ended (an event stream), which
+                // stops with the connection.
                 switch state.inputEnded() {
                 case .finishResponse: updateInterest()
                 case .close: close()
@@ -230,7 +231,8 @@ final class HTTPConnection: EventLoopSource {
         let producer = request.method == .head ? nil : response.bodyProducer
         guard
             let keepAlive = state.responseReady(
-                keepAliveRequested: request.keepAlive, draining: server.isDraining, streamed: producer != nil)
+                keepAliveRequested: request.keepAlive, draining: server.isDraining, streamed: producer != nil,
+                openEnded: response.isOpenEnded)
         else { return }
         server.responseTimes.record(.now - dispatchedAt)
         enqueue(response, requestID: requestID, omitBody: request.method == .head, close: !keepAlive)

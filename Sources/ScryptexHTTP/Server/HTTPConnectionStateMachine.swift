@@ -28,6 +28,8 @@ struct HTTPConnectionStateMachine {
     private(set) var outputBacklogged = false
     /// The current request's handler has not yet handed over its response.
     private(set) var handlerRunning = false
+    /// The response being sent is an open-ended stream (it ends when the client leaves).
+    private(set) var streamingOpenEnded = false
     /// The connection is inside its dispatch of a request: a response completed meanwhile must
     /// not read the next pipelined request itself (the dispatching loop does), or a long
     /// pipeline would recurse once per request.
@@ -75,9 +77,10 @@ struct HTTPConnectionStateMachine {
         case finishResponse
     }
 
-    /// The client shut its sending side or went away.
+    /// The client shut its sending side or went away. A finite streamed response is let finish
+    /// (a client that half-closes still reads it); an open-ended one has nothing to finish.
     mutating func inputEnded() -> EndOfInput {
-        if phase == .responding && !handlerRunning {
+        if phase == .responding && !handlerRunning && !streamingOpenEnded {
             peerFinished = true
             readPaused = true
             return .finishResponse
@@ -122,9 +125,12 @@ struct HTTPConnectionStateMachine {
 
     /// The handler's response is ready. Returns whether the connection stays open after it, or
     /// nil when there is nowhere to send it (the connection closed meanwhile).
-    mutating func responseReady(keepAliveRequested: Bool, draining: Bool, streamed: Bool) -> Bool? {
+    mutating func responseReady(
+        keepAliveRequested: Bool, draining: Bool, streamed: Bool, openEnded: Bool = false
+    ) -> Bool? {
         handlerRunning = false
         guard phase == .responding else { return nil }
+        streamingOpenEnded = streamed && openEnded
         let keepAlive = keepAliveRequested && !draining && !peerFinished
         if !keepAlive && !streamed { closeWhenFlushed = true }
         return keepAlive
@@ -133,6 +139,7 @@ struct HTTPConnectionStateMachine {
     /// A streamed body ended. False when the connection closed meanwhile.
     mutating func streamEnded(keepAlive: Bool) -> Bool {
         guard phase == .responding else { return false }
+        streamingOpenEnded = false
         if !keepAlive { closeWhenFlushed = true }
         return true
     }
