@@ -93,7 +93,9 @@ let package = Package(
         // estimates, inventory and P&L, simulation.
         .target(
             name: "ScryptexMarketMaking",
-            dependencies: ["ScryptexCore", "ScryptexInstitutional", "ScryptexMarketData", "ScryptexPostgres"],
+            dependencies: [
+                "ScryptexCompliance", "ScryptexCore", "ScryptexInstitutional", "ScryptexMarketData", "ScryptexPostgres",
+            ],
             swiftSettings: strictSettings
         ),
         // KYC provider adapters (Onfido, Sumsub, Jumio) behind the institutional module's protocol.

@@ -307,6 +307,64 @@ struct MarketMakingRoutesTests {
         }
     }
 
+    /// The account's daily notional limit bounds the orders a quote shows: none without a USD
+    /// rate for the quote currency, then what is left of the day after the fills booked today;
+    /// the positions report the live fill rate and time in market from the ticks.
+    @Test func quotesStayWithinTheDailyNotionalLimit() async throws {
+        try await RouteHarness.with { harness in
+            let owner = [("Authorization", "Bearer " + (try await harness.apiKey(roles: ["owner"])))]
+            let account = try await Self.account(harness, owner)
+            let limited = await harness.send(
+                .put, "/api/enterprise/accounts/\(account)/limits", headers: owner, json: #"{"dailyNotional":5000}"#)
+            #expect(limited.status == .ok, "\(String(decoding: limited.body, as: UTF8.self))")
+            let id = try #require(
+                Self.json(
+                    await harness.send(
+                        .post, "/api/enterprise/accounts/\(account)/market-making-strategies", headers: owner,
+                        json: Self.definition))["id"] as? String)
+            func tick(at time: Int) async throws -> [String: Any] {
+                try #require(
+                    (Self.json(
+                        await harness.send(
+                            .post, "/api/enterprise/market-making/\(id)/ticks", headers: owner,
+                            json: #"{"market":"ETH/USDC@demo","mid":2000,"time":\#(time)}"#))["quotes"]
+                        as? [[String: Any]])?.first)
+            }
+            // USDC has no USD rate: the quote cannot be held against the limit.
+            var quote = try await tick(at: 1_700_000_000)
+            #expect((quote["bids"] as? [Any])?.isEmpty == true && (quote["asks"] as? [Any])?.isEmpty == true)
+            #expect(
+                (quote["reasons"] as? [String])?.contains { $0.contains("no USD rate for USDC") } == true, "\(quote)")
+            let rate = await harness.send(
+                .post, "/api/enterprise/compliance/fx-rates", headers: owner,
+                json: #"{"currency":"USDC","usdPerUnit":"1"}"#)
+            #expect(rate.status.code < 300, "\(String(decoding: rate.body, as: UTF8.self))")
+            // 1998.60 + 2001.40 = 4000 fits in 5000.
+            quote = try await tick(at: 1_700_000_060)
+            #expect(quote["bid"] as? String == "1998.60" && quote["ask"] as? String == "2001.40", "\(quote)")
+            // Bought 1 at 1998.60 today: 3001.40 left; the bid (1 at 1997.10) fits, the ask is cut.
+            let fill = await harness.send(
+                .post, "/api/enterprise/market-making/\(id)/fills", headers: owner,
+                json: #"{"id":"d-1","market":"ETH/USDC@demo","side":"buy","price":"1998.60","quantity":"1"}"#)
+            #expect(fill.status == .created)
+            quote = try await tick(at: 1_700_000_120)
+            let asks = try #require(quote["asks"] as? [[String: Any]])
+            let askQuantity = try #require((asks.first?["quantity"] as? String).flatMap { ExactDecimal($0) })
+            let bids = try #require(quote["bids"] as? [[String: Any]])
+            #expect(bids.first?["quantity"] as? String == "1.000", "\(quote)")
+            #expect(ExactDecimal(0) < askQuantity && askQuantity < ExactDecimal(1), "\(quote)")
+            #expect(
+                (quote["reasons"] as? [String])?.contains { $0.contains("daily notional limit 5000 leaves") } == true)
+            // Quoted on both sides from 60 s to 120 s of the 120 s since the first tick; 4 orders
+            // posted (none at the first tick), one filled.
+            let position = try #require(
+                (Self.json(await harness.send(.get, "/api/enterprise/market-making/\(id)/positions", headers: owner))[
+                    "positions"] as? [[String: Any]])?.first)
+            #expect(position["timeInMarket"] as? Double == 0.5, "\(position)")
+            #expect(position["ordersPosted"] as? Int == 4 && position["fillRate"] as? Double == 0.25, "\(position)")
+        }
+    }
+
     /// Server-Sent Events through the host's own server: 1,000 open streams each get a tick's
     /// quotes as they happen; a client reconnecting with Last-Event-ID gets what it missed from
     /// the log; streams whose clients left are gone.

@@ -241,11 +241,54 @@ struct QuoteLimitsTests {
         #expect(quote.bid == ExactDecimal("1999")! && quote.ask == ExactDecimal("2001")!)
     }
 
+    /// Bids 1 @ 1999, 1.5 @ 1998, 2 @ 1997 and asks 1 @ 2001, 1.5 @ 2002, 2 @ 2003 against 5,000
+    /// left today: bid 1 (1,999) and ask 1 (2,001) fit, leaving 1,000; the second bid is cut to
+    /// ⌊1000 / (1998·0.001)⌋ = 500 lots (999 spent), and nothing else fits in the 1 left.
+    @Test func theDailyNotionalLeftIsSpentFromTheInsideOut() throws {
+        var quote = try Self.ladder()
+        QuoteLimits.applyDailyNotional(
+            &quote, room: ExactDecimal(5_000), limit: ExactDecimal(20_000), market: QuoteEngineTests.market)
+        #expect(quote.bids.map(\.quantity) == ["1", "0.5"].map { ExactDecimal($0)! })
+        #expect(quote.asks.map(\.quantity) == [ExactDecimal(1)])
+        #expect(quote.bid == ExactDecimal("1999")! && quote.ask == ExactDecimal("2001")!)
+        #expect(
+            quote.reasons.contains("bid level 2 cut to 0.5: the account's daily notional limit 20000 leaves 5000 today")
+        )
+        #expect(quote.reasons.contains { $0.hasPrefix("ask level 2 dropped: the account's daily notional limit") })
+        // Nothing left (or less than nothing): no orders at all.
+        var spent = try Self.ladder()
+        QuoteLimits.applyDailyNotional(
+            &spent, room: ExactDecimal(-10), limit: ExactDecimal(20_000), market: QuoteEngineTests.market)
+        #expect(spent.bids.isEmpty && spent.asks.isEmpty && spent.bid == nil && spent.ask == nil)
+    }
+
     @Test func instrumentsAndVenuesNotAllowedAreNotQuoted() throws {
         var quote = try Self.ladder()
         QuoteLimits.apply(
             &quote, limits: TradingLimits(allowedVenues: ["binance"]), market: QuoteEngineTests.market, position: .zero)
         #expect(quote.bids.isEmpty && quote.asks.isEmpty && quote.bid == nil)
         #expect(quote.reasons.last == "not quoted: the account's limits do not allow the venue demo")
+    }
+}
+
+@Suite("Quoting activity")
+struct QuotingActivityTests {
+    /// Quoted on both sides from 60 to 180 s of 180 s since the first tick; a tick out of order
+    /// posts orders but moves no clock.
+    @Test func timeInMarketAndFillRateFollowTheTicks() {
+        var activity = QuotingActivity()
+        #expect(activity.timeInMarket == nil && activity.fillRate(fills: 0) == nil)
+        activity.record(at: 0, bids: 0, asks: 0)
+        activity.record(at: 60, bids: 1, asks: 1)
+        activity.record(at: 120, bids: 1, asks: 1)
+        activity.record(at: 100, bids: 1, asks: 1)
+        activity.record(at: 180, bids: 0, asks: 1)
+        #expect(activity.secondsQuoted == 120)
+        #expect(activity.timeInMarket == 120.0 / 180.0)
+        #expect(activity.ordersPosted == 7)
+        #expect(activity.fillRate(fills: 7) == 1)
+        // As stored before the first tick.
+        let empty = try? JSONDecoder().decode(QuotingActivity.self, from: Data("{}".utf8))
+        #expect(empty == QuotingActivity())
     }
 }

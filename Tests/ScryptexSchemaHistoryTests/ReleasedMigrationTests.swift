@@ -110,6 +110,7 @@ struct ReleasedMigrationTests {
                 "2268ec6e72cdb11dd5ffca8f440867402e1d83c3beaa08adba9cfd9cb7698b40",
                 "eeecd0a5eecd867e234bb2d1842beac40d468635a86ad7e3c56f298b6fd3d7f2",
                 "4db31609555981f511260ce5783d0e8bbe32c4e3506d04ad9cdda3f1f97c61c6",
+                "7f657e425105bfd90e1373b38d96286be83dc8f77762bf00ff53e96363c1e7af",
             ]
         ),
     ]

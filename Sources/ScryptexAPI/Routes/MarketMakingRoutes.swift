@@ -174,6 +174,7 @@ public struct MarketMakingRoutes: RouteCollection {
         let (quotes, event) = try await call.scope.withTransaction { transaction in
             try await service.record(tick, strategy: id, in: transaction)
             let quotes = try await service.quotes(of: id, now: tick.time ?? now, in: transaction)
+            try await service.recordActivity(quotes, at: tick.time ?? now, strategy: id, in: transaction)
             let event = try await MarketMakingEventLog().append(
                 "quotes", data: try PostgresJSON(encoding: quotes), strategy: id, in: transaction)
             return (quotes, event)

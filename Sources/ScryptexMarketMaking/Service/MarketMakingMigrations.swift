@@ -102,6 +102,16 @@ public enum MarketMakingMigrations {
                     CREATE INDEX market_making_events_strategy ON market_making_events (strategy_id, id);
                     """
             ),
+            Migration(
+                version: 5,
+                name: "add_market_making_activity",
+                sql: """
+                    -- How much each market was quoted (live fill rate and time in market).
+                    ALTER TABLE market_making_markets ADD COLUMN activity jsonb NOT NULL DEFAULT '{}';
+                    -- Today's fills of an account's strategies (its daily notional limit).
+                    CREATE INDEX market_making_fills_time ON market_making_fills (strategy_id, filled_at);
+                    """
+            ),
         ]
     )
 }

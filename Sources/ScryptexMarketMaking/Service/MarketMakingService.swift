@@ -30,6 +30,13 @@ public struct MarketPosition: Sendable, Equatable, Codable {
     public var spreadCaptured: ExactDecimal
     public var fills: Int
     public var mid: Double?
+    /// Order levels posted by the quotes computed at ticks (each update posts its levels afresh).
+    public var ordersPosted: Int
+    /// Fills per order posted (nil before any order was posted).
+    public var fillRate: Double?
+    /// The share of the time since the first tick quoted on both sides (nil until two ticks
+    /// apart in time).
+    public var timeInMarket: Double?
 }
 
 /// Strategies, their markets' live state and their fills. Every method runs in a transaction
@@ -333,16 +340,38 @@ public struct MarketMakingService: Sendable {
 
     public func positions(of id: UUID, in transaction: PostgresTransaction) async throws -> [MarketPosition] {
         try await transaction.query(
-            "SELECT market, book, mid FROM market_making_markets WHERE strategy_id = \(id) ORDER BY market"
+            "SELECT market, book, mid, activity FROM market_making_markets WHERE strategy_id = \(id) ORDER BY market"
         ).map { row in
             let book = try row.decode("book", as: PostgresJSON.self).decode(PositionBook.self)
+            let activity = try row.decode("activity", as: PostgresJSON.self).decode(QuotingActivity.self)
             let mid = try row.decode("mid", as: Double?.self)
             let mark = mid.flatMap { ExactDecimal(significand: Int128(($0 * 1e8).rounded()), scale: 8) }
             return MarketPosition(
                 market: try row.decode("market", as: String.self), position: book.position,
                 averageCost: book.averageCost, realisedPnL: book.realised,
                 unrealisedPnL: mark.flatMap { book.unrealised(at: $0) }, fees: book.fees, volume: book.volume,
-                spreadCaptured: book.spreadCaptured, fills: book.fills, mid: mid)
+                spreadCaptured: book.spreadCaptured, fills: book.fills, mid: mid, ordersPosted: activity.ordersPosted,
+                fillRate: activity.fillRate(fills: book.fills), timeInMarket: activity.timeInMarket)
+        }
+    }
+
+    /// Records that `quotes`, computed at a tick at `time`, now stand in every market (a
+    /// market not quoted stands with no orders).
+    public func recordActivity(
+        _ quotes: Quotes, at time: Double, strategy id: UUID, in transaction: PostgresTransaction
+    ) async throws {
+        let rows = try await transaction.query(
+            "SELECT market, activity FROM market_making_markets WHERE strategy_id = \(id) FOR UPDATE")
+        for row in rows {
+            let market = try row.decode("market", as: String.self)
+            var activity = try row.decode("activity", as: PostgresJSON.self).decode(QuotingActivity.self)
+            let quote = quotes.quotes.first { $0.market == market }
+            activity.record(at: time, bids: quote?.bids.count ?? 0, asks: quote?.asks.count ?? 0)
+            try await transaction.execute(
+                """
+                UPDATE market_making_markets SET activity = \(try PostgresJSON(encoding: activity))::jsonb
+                WHERE strategy_id = \(id) AND market = \(market)
+                """)
         }
     }
 
@@ -394,6 +423,11 @@ public struct MarketMakingService: Sendable {
             )
             kappas[market] = try row.decode("kappa", as: Double?.self)
         }
+        var dailyRoom: DailyNotional?
+        if let limit = account.limits.dailyNotional {
+            dailyRoom = try await DailyNotional.load(
+                limit: limit, account: account.id, markets: definition.markets, in: transaction)
+        }
         let inventories = InventoryNetting.quotedInventory(
             positions: states.mapValues { $0.1.position.doubleValue }, markets: definition.markets,
             netting: definition.netting)
@@ -410,6 +444,14 @@ public struct MarketMakingService: Sendable {
                         mid: mid, bestBid: state.3, bestAsk: state.4, inventory: inventories[market.key] ?? 0,
                         estimatedVolatility: estimate, estimatedKappa: kappas[market.key], time: now))
                 QuoteLimits.apply(&quote, limits: account.limits, market: market, position: state.1.position)
+                if let daily = dailyRoom {
+                    switch daily.room(for: market) {
+                    case .left(let room):
+                        QuoteLimits.applyDailyNotional(&quote, room: room, limit: daily.limit, market: market)
+                    case .unknown(let why):
+                        QuoteLimits.withdraw(&quote, "not quoted: \(why)")
+                    }
+                }
                 result.quotes.append(quote)
             } catch let error as ServiceError {
                 result.notQuoted[market.key] = error.message

@@ -30,6 +30,50 @@ public enum QuoteLimits {
         quote.ask = quote.asks.first?.price
     }
 
+    /// Today's notional left under the account's daily limit, `room` (in the market's quote
+    /// currency), spent on the quote's levels from the inside out, bid and ask in turn: the
+    /// orders that would all be open at once may not together pass what is left of the day's
+    /// limit. A level that does not fit is cut to the whole lots that do, or dropped.
+    public static func applyDailyNotional(
+        _ quote: inout MarketQuote, room: ExactDecimal, limit: ExactDecimal, market: Market
+    ) {
+        var left = room.isNegative ? .zero : room
+        var bids: [QuoteLevel] = []
+        var asks: [QuoteLevel] = []
+        for index in 0..<max(quote.bids.count, quote.asks.count) {
+            for side in ["bid", "ask"] {
+                let levels = side == "bid" ? quote.bids : quote.asks
+                guard index < levels.count else { continue }
+                let level = levels[index]
+                let notional = level.price * level.quantity
+                if notional <= left {
+                    left -= notional
+                    if side == "bid" { bids.append(level) } else { asks.append(level) }
+                    continue
+                }
+                let lots = (left.divided(by: level.price * market.lotSize, scale: 0, rule: .towardZero) ?? .zero)
+                    .significand
+                guard lots >= 1 else {
+                    quote.reasons.append(
+                        "\(side) level \(level.level) dropped: the account's daily notional limit \(limit) leaves no room today"
+                    )
+                    continue
+                }
+                var cut = level
+                cut.quantity = market.quantity(lots: Int64(lots))
+                left -= cut.price * cut.quantity
+                quote.reasons.append(
+                    "\(side) level \(level.level) cut to \(cut.quantity): the account's daily notional limit \(limit) leaves \(room.isNegative ? .zero : room) today"
+                )
+                if side == "bid" { bids.append(cut) } else { asks.append(cut) }
+            }
+        }
+        quote.bids = bids
+        quote.asks = asks
+        quote.bid = bids.first?.price
+        quote.ask = asks.first?.price
+    }
+
     static func withdraw(_ quote: inout MarketQuote, _ reason: String) {
         quote.bids = []
         quote.asks = []
