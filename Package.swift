@@ -98,6 +98,16 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Business intelligence: trading facts kept incrementally, executive dashboards, custom
+        // reports (JSON, CSV, HTML with SVG charts, PDF of our own), schedules and webhooks.
+        .target(
+            name: "ScryptexBI",
+            dependencies: [
+                "ScryptexCompliance", "ScryptexCore", "ScryptexCrypto", "ScryptexInstitutional",
+                "ScryptexMarketMaking", "ScryptexPostgres", "ScryptexQuant",
+            ],
+            swiftSettings: strictSettings
+        ),
         // KYC provider adapters (Onfido, Sumsub, Jumio) behind the institutional module's protocol.
         .target(
             name: "ScryptexKYC",
@@ -154,7 +164,7 @@ let package = Package(
         .target(
             name: "ScryptexAPI",
             dependencies: [
-                "ScryptexACME", "ScryptexCompliance", "ScryptexCore", "ScryptexCrypto", "ScryptexHTTP",
+                "ScryptexACME", "ScryptexBI", "ScryptexCompliance", "ScryptexCore", "ScryptexCrypto", "ScryptexHTTP",
                 "ScryptexIdentity", "ScryptexInstitutional", "ScryptexMarketData", "ScryptexMarketMaking", "ScryptexML",
                 "ScryptexPostgres",
                 "ScryptexQuant",
@@ -166,7 +176,7 @@ let package = Package(
         .target(
             name: "ScryptexApp",
             dependencies: [
-                "ScryptexACME", "ScryptexAPI", "ScryptexCore", "ScryptexCrypto", "ScryptexEventLoops",
+                "ScryptexACME", "ScryptexAPI", "ScryptexBI", "ScryptexCore", "ScryptexCrypto", "ScryptexEventLoops",
                 "ScryptexPostgres",
                 "ScryptexEmbeddedPostgres",
                 "ScryptexHTTP", "ScryptexCompliance", "ScryptexIdentity", "ScryptexInstitutional", "ScryptexKYC",
@@ -242,6 +252,14 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "ScryptexBITests",
+            dependencies: [
+                "ScryptexBI", "ScryptexCompliance", "ScryptexCore", "ScryptexInstitutional", "ScryptexPostgres",
+                "ScryptexTestSupport",
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "ScryptexMarketMakingTests",
             dependencies: [
                 "ScryptexCore", "ScryptexInstitutional", "ScryptexMarketData", "ScryptexMarketMaking",
@@ -308,7 +326,8 @@ let package = Package(
         .testTarget(
             name: "ScryptexSchemaHistoryTests",
             dependencies: [
-                "ScryptexMarketData", "ScryptexMarketMaking", "ScryptexML", "ScryptexPostgres", "ScryptexQuant",
+                "ScryptexBI", "ScryptexMarketData", "ScryptexMarketMaking", "ScryptexML", "ScryptexPostgres",
+                "ScryptexQuant",
                 "ScryptexSchemaHistory",
             ],
             swiftSettings: strictSettings
@@ -324,7 +343,7 @@ let package = Package(
         .testTarget(
             name: "ScryptexAppTests",
             dependencies: [
-                "ScryptexAPI", "ScryptexApp", "ScryptexCommandLine", "ScryptexCompliance", "ScryptexCore",
+                "ScryptexAPI", "ScryptexApp", "ScryptexBI", "ScryptexCommandLine", "ScryptexCompliance", "ScryptexCore",
                 "ScryptexCrypto", "ScryptexHTTP", "ScryptexIdentity", "ScryptexKYC", "ScryptexMarketData",
                 "ScryptexMarketMaking", "ScryptexML",
                 "ScryptexPostgres", "ScryptexQuant", "ScryptexRevenue", "ScryptexSchemaHistory", "ScryptexTemplates",

@@ -497,6 +497,11 @@ extension HostService {
             MLRoutes(
                 store: ModelStore.at(configuration.mlModelStoragePath), trainingEnabled: configuration.mlTrainingEnabled
             ))
+        routes.add(
+            BIRoutes(
+                enabled: configuration.biReportsEnabled, refreshSeconds: configuration.executiveDashboardRefreshSeconds,
+                generationTimeout: .seconds(configuration.reportGenerationTimeoutSeconds),
+                marketMakingEnabled: configuration.marketMakingEnabled))
         routes.add(MarketDataAdminRoutes(services: services))
         routes.add(
             RevenueRoutes(
@@ -518,6 +523,7 @@ extension HostService {
         [
             MLRoutes.jobKind: MLRoutes.jobHandler(runner: training),
             MarketMakingRoutes.jobKind: MarketMakingRoutes.jobHandler(),
+            BIRoutes.jobKind: BIRoutes.jobHandler(),
             ReportRoutes.jobKind: ReportRoutes.jobHandler(logger: logger),
             QuantRoutes.jobKind: QuantRoutes.jobHandler(
                 source: marketData, signals: MLSignalProvider(store: training.store)),

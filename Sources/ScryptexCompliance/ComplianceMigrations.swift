@@ -389,6 +389,17 @@ public enum ComplianceMigrations {
                     ALTER TABLE regulatory_reports ADD COLUMN document_cover text;
                     """
             ),
+            Migration(
+                version: 14,
+                name: "index_trades_by_booking_and_change",
+                sql: """
+                    -- Readers that follow the trades as they are booked, cancelled or amended
+                    -- (business intelligence's facts) find what changed without a full scan.
+                    CREATE INDEX trades_booked ON trades (booked_at, id);
+                    CREATE INDEX trades_cancelled ON trades (cancelled_at) WHERE cancelled_at IS NOT NULL;
+                    CREATE INDEX trades_amended ON trades (amended_at) WHERE amended_at IS NOT NULL;
+                    """
+            ),
         ]
     )
 }

@@ -83,6 +83,44 @@ public struct AccountService: Sendable {
         ).map(Self.account(from:))
     }
 
+    /// The account and every account under it, at any depth (the account first).
+    public func familyIDs(of id: UUID, in transaction: PostgresTransaction) async throws -> [UUID] {
+        try await transaction.query(
+            """
+            WITH RECURSIVE family AS (
+                SELECT id, 0 AS depth FROM institutional_accounts WHERE id = \(id)
+                UNION ALL
+                SELECT a.id, f.depth + 1 FROM institutional_accounts a JOIN family f ON a.parent_id = f.id
+                WHERE f.depth < 16
+            )
+            SELECT id FROM family ORDER BY depth, id
+            """
+        ).map { try $0.decode("id", as: UUID.self) }
+    }
+
+    /// Every account of the tenant, oldest first.
+    public func allIDs(in transaction: PostgresTransaction) async throws -> [UUID] {
+        try await transaction.query("SELECT id FROM institutional_accounts ORDER BY created_at, id").map {
+            try $0.decode("id", as: UUID.self)
+        }
+    }
+
+    /// The names of the accounts `ids` (an unknown id is left out).
+    public func names(of ids: [UUID], in transaction: PostgresTransaction) async throws -> [UUID: String] {
+        try await transaction.query(
+            "SELECT id, account_name FROM institutional_accounts WHERE id = ANY(\(ids)::uuid[])"
+        ).reduce(into: [UUID: String]()) {
+            $0[try $1.decode("id", as: UUID.self)] = try $1.decode("account_name", as: String.self)
+        }
+    }
+
+    /// The assets under management the top-level accounts declare, summed (the whole firm).
+    public func declaredAUMOfTopLevelAccounts(in transaction: PostgresTransaction) async throws -> ExactDecimal {
+        try await transaction.query(
+            "SELECT coalesce(sum(total_aum), 0) AS declared FROM institutional_accounts WHERE parent_id IS NULL"
+        ).firstRow.decode("declared", as: ExactDecimal.self)
+    }
+
     /// Every direct sub-account of `id` (limits are checked against all of them).
     func children(of id: UUID, in transaction: PostgresTransaction) async throws -> [InstitutionalAccount] {
         let rows = try await transaction.query(

@@ -18,15 +18,18 @@ public struct TenantScope: Sendable {
     /// Runs `body` in a transaction as the tenant. `BEGIN`, the role and path, and the canary go
     /// to the server in the same pipeline as the body's first statement: a tenant read is one
     /// round trip, and with `readOnly` (the server refuses writes) its `COMMIT` is not waited for.
+    /// `isolationLevel` for work that needs one snapshot throughout (REPEATABLE READ).
     @discardableResult
     public func withTransaction<Result>(
         isolation: isolated (any Actor)? = #isolation,
         readOnly: Bool = false,
+        isolationLevel: PostgresIsolationLevel = .readCommitted,
         _ body: (PostgresTransaction) async throws -> Result
     ) async throws -> Result {
         try await pool.withConnection { connection in
             let role = try await TenantRole.name(for: tenant.slug, on: connection)
-            return try await connection.withTransaction(readOnly: readOnly, opening: opening(role: role), body)
+            return try await connection.withTransaction(
+                isolationLevel: isolationLevel, readOnly: readOnly, opening: opening(role: role), body)
         }
     }
 

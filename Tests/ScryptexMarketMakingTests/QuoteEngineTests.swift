@@ -252,7 +252,8 @@ struct QuoteLimitsTests {
         #expect(quote.asks.map(\.quantity) == [ExactDecimal(1)])
         #expect(quote.bid == ExactDecimal("1999")! && quote.ask == ExactDecimal("2001")!)
         #expect(
-            quote.reasons.contains("bid level 2 cut to 0.5: the account's daily notional limit 20000 leaves 5000 today")
+            quote.reasons.contains(
+                "bid level 2 cut to 0.500: the account's daily notional limit 20000 leaves 5000 today")
         )
         #expect(quote.reasons.contains { $0.hasPrefix("ask level 2 dropped: the account's daily notional limit") })
         // Nothing left (or less than nothing): no orders at all.

@@ -1,3 +1,4 @@
+import ScryptexBI
 import ScryptexCompliance
 import ScryptexIdentity
 import ScryptexInstitutional
@@ -91,6 +92,7 @@ struct ReleasedMigrationTests {
                 "4ba9450aeafb0f2b3f4ce50576dcb5b94df09aa5d72a15b3cded2a6935b9f685",
                 "ec194432e5d6ae42c7ae532052393c4b575c46f680cc30afb92425abfabeb9b3",
                 "70b86cdd7a32603ac52a59fb8a8709a2394008556bfbcd826dc5a55f3ecc0796",
+                "ca69e26a0ced2116b4fd50efdedfe632649787ed371e9db4e920000df7a8d26c",
             ]
         ),
         (MarketDataMigrations.platform, ["84751993c0f115027ace5ce6443f1b30ac2b0b621aaa69eb83fede90625c2324"]),
@@ -113,6 +115,7 @@ struct ReleasedMigrationTests {
                 "7f657e425105bfd90e1373b38d96286be83dc8f77762bf00ff53e96363c1e7af",
             ]
         ),
+        (BIMigrations.tenant, ["713f57ef832e15bae7231ce7166d2516dbde2116af3d68618818b8ee40dbe634"]),
     ]
 
     @Test func noReleasedMigrationChanged() {

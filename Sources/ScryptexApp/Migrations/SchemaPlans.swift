@@ -1,3 +1,4 @@
+import ScryptexBI
 import ScryptexCompliance
 import ScryptexIdentity
 import ScryptexInstitutional
@@ -30,9 +31,15 @@ public enum SchemaPlans {
             [
                 IdentityMigrations.tenant, InstitutionalMigrations.tenant, ComplianceMigrations.tenant,
                 MarketDataMigrations.tenant, QuantMigrations.tenant, MLMigrations.tenant,
-                MarketMakingMigrations.tenant,
+                MarketMakingMigrations.tenant, BIMigrations.tenant,
             ],
             legacy: LegacySchema.tenant),
         extensions: [IdentityTenantSchemaExtension()],
         sealedColumns: SealedColumn.identity + InstitutionalMigrations.sealedColumns)
+
+    /// The binary columns of a tenant schema that are not sealed, and why: every other `bytea`
+    /// column must be registered in `tenant.sealedColumns` (a test holds both lists to the
+    /// schema). Generated report files are the firm's own figures, served to its readers as
+    /// they were written, and are checked by their SHA-256.
+    public static let plainBinaryColumns = ["bi_report_files.content"]
 }

@@ -69,8 +69,3 @@ public struct Market: Sendable, Equatable, Codable {
         return Int64(exactly: a.significand / b.significand)
     }
 }
-
-extension ExactDecimal {
-    /// The nearest `Double` (for the models' arithmetic; results go back through the tick grid).
-    var doubleValue: Double { Double(significand) / pow(10, Double(scale)) }
-}

@@ -33,9 +33,10 @@ public struct TenantJobContext: Sendable {
     @discardableResult
     public func withTenantTransaction<Result>(
         isolation: isolated (any Actor)? = #isolation,
+        isolationLevel: PostgresIsolationLevel = .readCommitted,
         _ body: (PostgresTransaction) async throws -> Result
     ) async throws -> Result {
-        try await TenantScope(tenant: tenant, pool: pool).withTransaction(body)
+        try await TenantScope(tenant: tenant, pool: pool).withTransaction(isolationLevel: isolationLevel, body)
     }
 
     /// Records progress in percent (0–100).
@@ -96,6 +97,37 @@ public struct TenantJobQueue: Sendable {
                 error: try row.decode("error", as: String?.self)
             )
         }
+    }
+
+    /// A tenant's queue: jobs waiting and running now, and over the last 24 hours the jobs
+    /// that finished, failed, and their mean run time in seconds.
+    public struct Depth: Sendable, Equatable {
+        public var queued: Int
+        public var running: Int
+        public var finishedLastDay: Int
+        public var failedLastDay: Int
+        public var meanSecondsLastDay: Double?
+    }
+
+    public func depth(for tenant: UUID) async throws -> Depth {
+        let row = try await pool.query(
+            """
+            SELECT count(*) FILTER (WHERE status = 'queued') AS queued,
+                count(*) FILTER (WHERE status = 'running') AS running,
+                count(*) FILTER (WHERE finished_at > now() - interval '1 day') AS finished,
+                count(*) FILTER (WHERE finished_at > now() - interval '1 day' AND status IN ('failed', 'quarantined'))
+                    AS failed,
+                avg(extract(epoch FROM finished_at - started_at)::float8)
+                    FILTER (WHERE finished_at > now() - interval '1 day' AND started_at IS NOT NULL) AS mean_seconds
+            FROM platform.tenant_jobs
+            WHERE tenant_id = \(tenant) AND (status IN ('queued', 'running') OR finished_at > now() - interval '1 day')
+            """
+        ).firstRow
+        return Depth(
+            queued: try row.decode("queued", as: Int.self), running: try row.decode("running", as: Int.self),
+            finishedLastDay: try row.decode("finished", as: Int.self),
+            failedLastDay: try row.decode("failed", as: Int.self),
+            meanSecondsLastDay: try row.decode("mean_seconds", as: Double?.self))
     }
 
     /// Cancels a job: a queued one at once, a running one at its next heartbeat.

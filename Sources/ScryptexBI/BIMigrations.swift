@@ -1,0 +1,94 @@
+public import ScryptexPostgres
+
+/// The business-intelligence tables, in every tenant's schema (after compliance's: the facts are
+/// derived from booked trades).
+///
+/// Applied migrations must never be edited: add a new one.
+public enum BIMigrations {
+    public static let tenant = MigrationSet(
+        name: "bi",
+        migrations: [
+            Migration(
+                version: 1,
+                name: "create_bi_facts_and_reports",
+                sql: """
+                    -- Each account's book per symbol, at average cost, as of the trades folded in so far.
+                    CREATE TABLE bi_books (
+                        account_id uuid NOT NULL REFERENCES institutional_accounts (id) ON DELETE CASCADE,
+                        symbol text NOT NULL,
+                        book jsonb NOT NULL,
+                        last_executed_at timestamptz NOT NULL,
+                        last_trade_id uuid NOT NULL,
+                        PRIMARY KEY (account_id, symbol)
+                    );
+
+                    -- Trading facts per account, symbol, venue, strategy and day: what reports group.
+                    CREATE TABLE bi_daily_facts (
+                        account_id uuid NOT NULL REFERENCES institutional_accounts (id) ON DELETE CASCADE,
+                        symbol text NOT NULL,
+                        venue text NOT NULL,
+                        strategy text NOT NULL,
+                        day date NOT NULL,
+                        trades bigint NOT NULL,
+                        quantity numeric(38, 18) NOT NULL,
+                        volume_usd numeric(38, 18) NOT NULL,
+                        buy_volume_usd numeric(38, 18) NOT NULL,
+                        sell_volume_usd numeric(38, 18) NOT NULL,
+                        realised_usd numeric(38, 18) NOT NULL,
+                        PRIMARY KEY (account_id, day, symbol, venue, strategy)
+                    );
+
+                    -- How far the facts have read the trades: booked_at up to the watermark, and the
+                    -- trades of the overlap window already folded in (a transaction that committed
+                    -- late with an earlier booked_at is still seen).
+                    CREATE TABLE bi_sync (
+                        id integer PRIMARY KEY CHECK (id = 1),
+                        cursor jsonb,
+                        recent jsonb NOT NULL,
+                        synced_at timestamptz NOT NULL DEFAULT now()
+                    );
+
+                    -- Report definitions; each generation is a run with its files.
+                    CREATE TABLE bi_reports (
+                        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                        account_id uuid NOT NULL REFERENCES institutional_accounts (id) ON DELETE CASCADE,
+                        name text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+                        definition jsonb NOT NULL,
+                        schedule jsonb,
+                        next_run_at timestamptz,
+                        created_by text NOT NULL,
+                        created_at timestamptz NOT NULL DEFAULT now()
+                    );
+                    CREATE INDEX bi_reports_account ON bi_reports (account_id, created_at);
+                    CREATE INDEX bi_reports_due ON bi_reports (next_run_at) WHERE next_run_at IS NOT NULL;
+
+                    CREATE TABLE bi_report_runs (
+                        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                        report_id uuid NOT NULL REFERENCES bi_reports (id) ON DELETE CASCADE,
+                        status text NOT NULL DEFAULT 'queued'
+                            CHECK (status IN ('queued', 'running', 'completed', 'failed')),
+                        progress double precision NOT NULL DEFAULT 0,
+                        period_from date NOT NULL,
+                        period_to date NOT NULL,
+                        error text,
+                        job_id uuid,
+                        requested_by text NOT NULL,
+                        created_at timestamptz NOT NULL DEFAULT now(),
+                        completed_at timestamptz,
+                        CHECK ((status = 'failed') = (error IS NOT NULL))
+                    );
+                    CREATE INDEX bi_report_runs_report ON bi_report_runs (report_id, created_at);
+
+                    -- A run's files, written once when it completes.
+                    CREATE TABLE bi_report_files (
+                        run_id uuid NOT NULL REFERENCES bi_report_runs (id) ON DELETE CASCADE,
+                        format text NOT NULL CHECK (format IN ('json', 'csv', 'html', 'pdf')),
+                        content bytea NOT NULL,
+                        sha256 text NOT NULL,
+                        PRIMARY KEY (run_id, format)
+                    );
+                    """
+            )
+        ]
+    )
+}
