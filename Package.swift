@@ -104,7 +104,7 @@ let package = Package(
             name: "ScryptexBI",
             dependencies: [
                 "ScryptexCompliance", "ScryptexCore", "ScryptexCrypto", "ScryptexInstitutional",
-                "ScryptexMarketMaking", "ScryptexPostgres", "ScryptexQuant",
+                "ScryptexMarketMaking", "ScryptexPostgres", "ScryptexQuant", "ScryptexTenancy",
             ],
             swiftSettings: strictSettings
         ),

@@ -188,7 +188,8 @@ package struct HostService: Sendable {
             pool: pool,
             handlers: Self.jobHandlers(
                 logger: logger, marketData: configuration.marketDataSource,
-                training: configuration.trainingRunner),
+                training: configuration.trainingRunner, dataKeys: { try await keyring.keys(for: $0, on: pool) },
+                webhookClient: configuration.biWebhookClient),
             owner: "host-\(getpid())",
             logger: logger.child(label: "scryptex.jobs"))
         // Spare tenant schemas, so that creating a tenant (here or on another host) renames one
@@ -275,6 +276,26 @@ package struct HostService: Sendable {
                     }
                 } catch {
                     logger.warning("could not monitor models", ["error": "\(error)"])
+                }
+            },
+            // Scheduled reports: every minute, each due report of a tenant with BI gets its run
+            // queued (a report due on another host is skipped: the rows are locked).
+            PeriodicService(name: "report schedules", interval: .seconds(60)) {
+                guard configuration.biReportsEnabled else { return }
+                do {
+                    for tenant in try await TenantRegistry().tenants(statuses: [.active], from: pool) {
+                        guard try await TenantRegistry().featureFlags(of: tenant.id, from: pool)["bi"] != false else {
+                            continue
+                        }
+                        let queued = try await BIRoutes.queueScheduledRuns(
+                            tenant: tenant, pool: pool, timeout: .seconds(configuration.reportGenerationTimeoutSeconds))
+                        if queued > 0 {
+                            logger.info(
+                                "scheduled reports queued", ["tenant": tenant.slug.value, "runs": String(queued)])
+                        }
+                    }
+                } catch {
+                    logger.warning("could not queue scheduled reports", ["error": "\(error)"])
                 }
             },
             // Day orders past their day read as expired at once; this stores them so.
@@ -514,13 +535,18 @@ extension HostService {
     /// - Parameters:
     ///   - marketData: Where backtests read bars (`BACKTESTING_DATA_SOURCE`).
     ///   - training: How models are trained and where they are saved (`ML_MODEL_STORAGE_PATH`).
+    ///   - dataKeys: A tenant's data keys, which open report webhooks' secrets (without them,
+    ///     webhook jobs are not run here).
+    ///   - webhookClient: How report webhooks are sent (`BI_WEBHOOK_*`).
     static func jobHandlers(
         logger: Logger, marketData: any MarketDataSource = LocalMarketData(),
-        training: TrainingRunner = TrainingRunner(store: ModelStore.at(NSTemporaryDirectory() + "scryptex-models"))
+        training: TrainingRunner = TrainingRunner(store: ModelStore.at(NSTemporaryDirectory() + "scryptex-models")),
+        dataKeys: (@Sendable (UUID) async throws -> Keyring.TenantKeys)? = nil,
+        webhookClient: HTTPSClient = HTTPSClient(timeout: .seconds(10), addresses: .publicOnly)
     ) -> [String:
         TenantJobQueue.Handler]
     {
-        [
+        var handlers = [
             MLRoutes.jobKind: MLRoutes.jobHandler(runner: training),
             MarketMakingRoutes.jobKind: MarketMakingRoutes.jobHandler(),
             BIRoutes.jobKind: BIRoutes.jobHandler(),
@@ -529,5 +555,9 @@ extension HostService {
                 source: marketData, signals: MLSignalProvider(store: training.store)),
             QuantRoutes.optimizationJobKind: QuantRoutes.optimizationJobHandler(source: marketData),
         ]
+        if let dataKeys {
+            handlers[BIRoutes.webhookJobKind] = BIRoutes.webhookJobHandler(keys: dataKeys, client: webhookClient)
+        }
+        return handlers
     }
 }

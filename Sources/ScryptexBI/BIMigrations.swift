@@ -1,10 +1,17 @@
 public import ScryptexPostgres
+public import ScryptexTenancy
 
 /// The business-intelligence tables, in every tenant's schema (after compliance's: the facts are
 /// derived from booked trades).
 ///
 /// Applied migrations must never be edited: add a new one.
 public enum BIMigrations {
+    /// The webhook secret of a scheduled report, sealed with the tenant's data key (the server
+    /// needs it back to sign each delivery).
+    public static let sealedColumns: [SealedColumn] = [
+        SealedColumn(table: "bi_reports", column: "webhook_secret_encrypted", field: "bi_reports.webhook_secret")
+    ]
+
     public static let tenant = MigrationSet(
         name: "bi",
         migrations: [
@@ -56,6 +63,8 @@ public enum BIMigrations {
                         definition jsonb NOT NULL,
                         schedule jsonb,
                         next_run_at timestamptz,
+                        webhook_url text,
+                        webhook_secret_encrypted bytea,
                         created_by text NOT NULL,
                         created_at timestamptz NOT NULL DEFAULT now()
                     );
@@ -86,6 +95,19 @@ public enum BIMigrations {
                         content bytea NOT NULL,
                         sha256 text NOT NULL,
                         PRIMARY KEY (run_id, format)
+                    );
+
+                    -- Each completed run of a report with a webhook: one delivery, retried with
+                    -- back-off until the tenant's system answers 2xx or the attempts run out.
+                    CREATE TABLE bi_webhook_deliveries (
+                        run_id uuid PRIMARY KEY REFERENCES bi_report_runs (id) ON DELETE CASCADE,
+                        url text NOT NULL,
+                        status text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered', 'failed')),
+                        attempts integer NOT NULL DEFAULT 0,
+                        last_status integer,
+                        last_error text,
+                        created_at timestamptz NOT NULL DEFAULT now(),
+                        delivered_at timestamptz
                     );
                     """
             )

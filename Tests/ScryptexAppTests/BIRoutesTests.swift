@@ -2,10 +2,12 @@ import Foundation
 import ScryptexAPI
 import ScryptexBI
 import ScryptexCore
+import ScryptexCrypto
 import ScryptexHTTP
 import ScryptexPostgres
 import ScryptexTenancy
 import ScryptexTestSupport
+import Synchronization
 import Testing
 
 @testable import ScryptexApp
@@ -310,6 +312,108 @@ extension BIRoutesTests {
             let refused = await harness.send(
                 .get, "/api/enterprise/accounts/\(desk.master)/dashboard", headers: desk.owner)
             #expect(refused.status == .forbidden && Self.text(refused).contains("BI_REPORTS_ENABLED=false"))
+        }
+    }
+}
+
+extension BIRoutesTests {
+    /// What the test's webhook receiver saw.
+    final class Receiver: Sendable {
+        let deliveries = Mutex<[(signature: String, delivery: String, body: [UInt8])]>([])
+        /// Answers 500 to the first delivery, 204 after.
+        var router: Router {
+            var router = Router()
+            router.post("/hooks/reports") { [self] request, _ in
+                let count = self.deliveries.withLock {
+                    $0.append(
+                        (
+                            request.headers.first("Scryptex-Signature") ?? "",
+                            request.headers.first("Scryptex-Delivery") ?? "", request.body
+                        ))
+                    return $0.count
+                }
+                return HTTPResponse(status: count == 1 ? .internalServerError : .noContent)
+            }
+            return router
+        }
+    }
+
+    /// A scheduled report: queued when due for its schedule's period, generated, and its webhook
+    /// delivered signed with the secret shown once — retried after the receiver's 500.
+    @Test func aScheduledReportIsDeliveredByASignedWebhook() async throws {
+        let receiver = Receiver()
+        try await TestHTTPSServer.with(receiver.router) { url, caFile in
+            try await RouteHarness.with { harness in
+                let desk = try await Desk.open(harness)
+                _ = try await desk.book("buy", 3, at: 2000, daysAgo: 1)
+                let path = "/api/enterprise/accounts/\(desk.master)/reports"
+                let created = await harness.send(
+                    .post, path, headers: desk.owner,
+                    json:
+                        #"{"name":"Daily","metrics":["volume"],"dimensions":["instrument"],"period":{"from":"2026-11-01","to":"2026-11-30"},"schedule":{"frequency":"daily","timeZone":"Europe/London","time":"06:00"},"webhook":{"url":"\#(url)/hooks/reports"}}"#
+                )
+                #expect(created.status == .accepted, "\(Self.text(created))")
+                let body = Self.json(created)
+                let report = try #require(body["id"] as? String)
+                let secret = try #require(body["webhookSecret"] as? String)
+                #expect(secret.hasPrefix("whsec_") && body["nextRunAt"] != nil)
+                // Shown once: the report's record never carries it.
+                let shown = await harness.send(.get, path + "/\(report)", headers: desk.owner)
+                #expect(!Self.text(shown).contains(secret))
+                let sealed = try await harness.pool.query(
+                    "SELECT webhook_secret_encrypted::text AS sealed FROM t_acme.bi_reports WHERE id = \(UUID(uuidString: report)!)"
+                ).firstRow.decode("sealed", as: String.self)
+                #expect(!sealed.contains(Hex.encode(Array(secret.utf8))))
+
+                // A day later the schedule is due: a run for yesterday (London) is queued.
+                let tomorrow = Date().addingTimeInterval(86_400 + 3_600)
+                let queued = try await BIRoutes.queueScheduledRuns(
+                    tenant: harness.tenant, pool: harness.pool, timeout: .seconds(60), now: tomorrow)
+                #expect(queued == 1)
+                #expect(
+                    try await BIRoutes.queueScheduledRuns(
+                        tenant: harness.tenant, pool: harness.pool, timeout: .seconds(60), now: tomorrow) == 0)
+                let worker = TenantJobWorker(
+                    pool: harness.pool,
+                    handlers: HostService.jobHandlers(
+                        logger: TestDatabase.logger,
+                        dataKeys: { [keyring = harness.keyring, pool = harness.pool] in
+                            try await keyring.keys(for: $0, on: pool)
+                        },
+                        webhookClient: HTTPSClient(trustedCertificatesFile: caFile, timeout: .seconds(10))),
+                    owner: "test", retryDelay: { _ in .zero }, logger: TestDatabase.logger)
+                var ran = 0
+                while try await worker.runOnce() { ran += 1 }
+                // Two runs, two deliveries, one of them retried once.
+                #expect(ran == 5, "\(ran) jobs")
+                let record = Self.json(await harness.send(.get, path + "/\(report)", headers: desk.owner))
+                let runs = try #require(record["runs"] as? [[String: Any]])
+                #expect(runs.count == 2 && runs.allSatisfy { $0["status"] as? String == "completed" })
+                let yesterday = PostgresDate(containing: tomorrow).adding(days: -1).description
+                #expect(runs.contains { ($0["period"] as? [String: String])?["from"] == yesterday }, "\(runs)")
+                let deliveries = try #require(record["webhookDeliveries"] as? [[String: String]])
+                #expect(deliveries.count == 2 && deliveries.allSatisfy { $0["status"] == "delivered" }, "\(deliveries)")
+                #expect(deliveries.map { $0["attempts"] ?? "" }.sorted() == ["1", "2"])
+                let seen = receiver.deliveries.withLock { $0 }
+                #expect(seen.count == 3)
+                let now = Int(Date().timeIntervalSince1970)
+                for delivery in seen {
+                    #expect(WebhookSignature.verify(delivery.signature, secret: secret, body: delivery.body, now: now))
+                    #expect(
+                        !WebhookSignature.verify(
+                            delivery.signature, secret: "whsec_wrong", body: delivery.body, now: now))
+                    #expect(
+                        !WebhookSignature.verify(
+                            delivery.signature, secret: secret, body: delivery.body, now: now + 3_600))
+                    let message = try #require(
+                        try JSONSerialization.jsonObject(with: Data(delivery.body)) as? [String: Any])
+                    #expect(message["event"] as? String == "report.completed")
+                    let files = (message["run"] as? [String: Any])?["files"] as? [String: [String: String]]
+                    #expect(
+                        files?["pdf"]?["path"]?.hasSuffix("?format=pdf") == true
+                            && files?["pdf"]?["sha256"]?.count == 64)
+                }
+            }
         }
     }
 }

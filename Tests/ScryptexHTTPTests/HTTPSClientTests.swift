@@ -104,3 +104,42 @@ struct HTTPSClientTests {
         }
     }
 }
+
+/// A URL a tenant supplies (a report webhook) must not make the host call its own network.
+@Suite("Public addresses only")
+struct PublicAddressTests {
+    @Test func nonPublicRangesAreNamed() {
+        let refused: [[UInt8]] = [
+            [127, 0, 0, 1], [10, 1, 2, 3], [172, 20, 0, 1], [192, 168, 1, 1], [169, 254, 169, 254], [100, 64, 0, 1],
+            [0, 0, 0, 0], [224, 0, 0, 1], [255, 255, 255, 255],
+        ]
+        for address in refused { #expect(AddressClassification.nonPublicReason(ipv4: address) != nil, "\(address)") }
+        for address: [UInt8] in [[8, 8, 8, 8], [172, 32, 0, 1], [192, 169, 0, 1], [1, 1, 1, 1]] {
+            #expect(AddressClassification.nonPublicReason(ipv4: address) == nil, "\(address)")
+        }
+        #expect(AddressClassification.nonPublicReason(ipv4: [169, 254, 169, 254]) == "169.254.169.254 (link-local)")
+        var loopback = [UInt8](repeating: 0, count: 16)
+        loopback[15] = 1
+        #expect(AddressClassification.nonPublicReason(ipv6: loopback) != nil)
+        let mapped: [UInt8] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, 10, 0, 0, 1]
+        #expect(AddressClassification.nonPublicReason(ipv6: mapped) == "10.0.0.1 (a private address)")
+        #expect(AddressClassification.nonPublicReason(ipv6: [0xFD] + [UInt8](repeating: 1, count: 15)) != nil)
+        #expect(AddressClassification.nonPublicReason(ipv6: [0xFE, 0x80] + [UInt8](repeating: 0, count: 14)) != nil)
+        #expect(
+            AddressClassification.nonPublicReason(ipv6: [0x20, 0x01, 0x0D, 0xB8] + [UInt8](repeating: 0, count: 12))
+                == nil)
+    }
+
+    /// Refused before any connection: loopback by address and by name.
+    @Test func aPublicOnlyClientRefusesLoopback() async {
+        let client = HTTPSClient(timeout: .seconds(2), addresses: .publicOnly)
+        for url in ["https://127.0.0.1:9/", "https://localhost:9/hook"] {
+            do {
+                _ = try await client.send(.post, url, body: Array("{}".utf8))
+                Issue.record("\(url) was not refused")
+            } catch {
+                #expect("\(error)".contains("(loopback") && "\(error)".contains("may not reach"), "\(error)")
+            }
+        }
+    }
+}

@@ -115,7 +115,7 @@ struct ReleasedMigrationTests {
                 "7f657e425105bfd90e1373b38d96286be83dc8f77762bf00ff53e96363c1e7af",
             ]
         ),
-        (BIMigrations.tenant, ["713f57ef832e15bae7231ce7166d2516dbde2116af3d68618818b8ee40dbe634"]),
+        (BIMigrations.tenant, ["56e88fdf219e53fc2ec9867390c0810ede06dd027219b0f387831d38643f642a"]),
     ]
 
     @Test func noReleasedMigrationChanged() {

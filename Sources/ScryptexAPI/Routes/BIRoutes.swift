@@ -1,9 +1,10 @@
-import Foundation
+public import Foundation
 import ScryptexBI
 import ScryptexCore
-import ScryptexHTTP
-import ScryptexIdentity
-import ScryptexPostgres
+import ScryptexCrypto
+public import ScryptexHTTP
+public import ScryptexIdentity
+public import ScryptexPostgres
 public import ScryptexTenancy
 
 /// Business intelligence (feature `bi`, `BI_REPORTS_ENABLED`): executive dashboards for an
@@ -12,6 +13,10 @@ public import ScryptexTenancy
 public struct BIRoutes: RouteCollection {
     /// The tenant job that generates a report run.
     public static let jobKind = "bi_report"
+    /// The tenant job that delivers a completed run's webhook (retried with back-off).
+    public static let webhookJobKind = "bi_report_webhook"
+    /// Attempts of a webhook: waits of 2, 4, 8, 16 and 32 s between them.
+    public static let webhookAttempts = 6
 
     let enabled: Bool
     let cache: DashboardCache
@@ -127,21 +132,34 @@ public struct BIRoutes: RouteCollection {
     @Sendable func create(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
         let account = try call.accountID()
         let definition = try ReportDefinition.decode(request.body)
-        let (record, run) = try await call.scope.withTransaction {
-            try await ReportService().create(
-                definition, account: account, actor: call.principal.actor, audit: call.audit, in: $0)
+        // A webhook's secret is shown once, here, and kept sealed with the tenant's data key.
+        let secret: String? = definition.webhook == nil ? nil : "whsec_" + SecureRandom.hexToken(byteCount: 32)
+        var sealed: [UInt8]?
+        if let secret {
+            let keys = try await call.services.identity.keyring.keys(for: call.tenant.id, on: call.services.pool)
+            let box: [UInt8] = keys.seal(secret as String, field: "bi_reports.webhook_secret")
+            sealed = box
         }
-        let job = try await enqueue(run: run.id, call: call)
+        let (record, run) = try await call.scope.withTransaction { transaction -> (ReportRecord, ReportRun) in
+            try await ReportService().create(
+                definition, account: account, actor: call.principal.actor, audit: call.audit, webhookSecret: sealed,
+                in: transaction)
+        }
+        let job = try await Self.enqueue(
+            run: run.id, tenant: call.tenant, pool: call.services.pool, timeout: generationTimeout)
         struct Accepted: Encodable {
             var id: UUID
             var runId: UUID
             var status: String
             var jobId: UUID
             var nextRunAt: Date?
+            /// Shown once: the key of each delivery's `Scryptex-Signature`.
+            var webhookSecret: String?
         }
         return try .json(
             encoding: Accepted(
-                id: record.id, runId: run.id, status: run.status, jobId: job, nextRunAt: record.nextRunAt),
+                id: record.id, runId: run.id, status: run.status, jobId: job, nextRunAt: record.nextRunAt,
+                webhookSecret: secret),
             status: .accepted)
     }
 
@@ -162,25 +180,43 @@ public struct BIRoutes: RouteCollection {
             return try await ReportService().queueRun(
                 of: id, period: definition.period, actor: call.principal.actor, in: transaction)
         }
-        let job = try await enqueue(run: run.id, call: call)
+        let job = try await Self.enqueue(
+            run: run.id, tenant: call.tenant, pool: call.services.pool, timeout: generationTimeout)
         var accepted = run
         accepted.jobId = job
         return try .json(encoding: accepted, status: .accepted)
     }
 
-    func enqueue(run: UUID, call: TenantCall) async throws -> UUID {
-        let branding = try await TenantBranding.load(for: call.tenant.id, from: call.services.pool)
+    /// Queues the job that generates `run`, with the tenant's branding as it is now.
+    static func enqueue(
+        run: UUID, tenant: Tenant, pool: PostgresConnectionPool, timeout: Duration
+    ) async throws -> UUID {
+        let branding = try await TenantBranding.load(for: tenant.id, from: pool)
         let payload = ReportJobPayload(
-            runId: run, productName: branding?.productName ?? call.tenant.displayName,
+            runId: run, productName: branding?.productName ?? tenant.displayName,
             primary: branding?.colors?["primary"], accent: branding?.colors?["accent"], footer: branding?.legalFooter,
-            supportEmail: branding?.supportEmail, timeoutSeconds: Int(generationTimeout.secondsValue))
+            supportEmail: branding?.supportEmail, timeoutSeconds: Int(timeout.secondsValue))
         // The job's own timeout is a margin above the run's, so the run is failed with its reason
         // by the handler before the queue gives up on the job.
-        let job = try await TenantJobQueue(pool: call.services.pool).enqueue(
-            Self.jobKind, for: call.tenant, payload: try PostgresJSON(encoding: payload), maxAttempts: 1,
-            timeout: generationTimeout + .seconds(60))
-        try await call.scope.withTransaction { try await ReportService().attach(job: job, to: run, in: $0) }
+        let job = try await TenantJobQueue(pool: pool).enqueue(
+            Self.jobKind, for: tenant, payload: try PostgresJSON(encoding: payload), maxAttempts: 1,
+            timeout: timeout + .seconds(60))
+        try await TenantScope(tenant: tenant, pool: pool).withTransaction {
+            try await ReportService().attach(job: job, to: run, in: $0)
+        }
         return job
+    }
+
+    /// Queues the runs of every scheduled report of `tenant` that is due, each with its job
+    /// (the host calls this every minute).
+    public static func queueScheduledRuns(
+        tenant: Tenant, pool: PostgresConnectionPool, timeout: Duration, now: Date = Date()
+    ) async throws -> Int {
+        let runs = try await TenantScope(tenant: tenant, pool: pool).withTransaction {
+            try await ReportService().queueDueRuns(now: now, in: $0)
+        }
+        for run in runs { _ = try await enqueue(run: run.id, tenant: tenant, pool: pool, timeout: timeout) }
+        return runs.count
     }
 
     @Sendable func list(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
@@ -313,7 +349,8 @@ public struct BIRoutes: RouteCollection {
         var timeoutSeconds: Int
     }
 
-    /// Generates one run: its facts synced, its files written, or failed with the reason.
+    /// Generates one run: its facts synced, its files written, or failed with the reason; a
+    /// report with a webhook then gets its delivery queued.
     public static func jobHandler() -> TenantJobQueue.Handler {
         { context in
             let payload = try context.payload.decode(ReportJobPayload.self)
@@ -327,7 +364,70 @@ public struct BIRoutes: RouteCollection {
                     try await context.withTenantTransaction(isolationLevel: .repeatableRead, body)
                 },
                 progress: { try await context.report(progress: $0) })
+            let deliver = try await context.withTenantTransaction {
+                try await ReportService().prepareDelivery(of: payload.runId, in: $0)
+            }
+            if deliver {
+                try await context.queue.enqueue(
+                    webhookJobKind, for: context.tenant,
+                    payload: try PostgresJSON(encoding: ["runId": payload.runId.uuidString.lowercased()]),
+                    maxAttempts: webhookAttempts, timeout: .seconds(60))
+            }
             return try PostgresJSON(encoding: ["runId": payload.runId.uuidString.lowercased()])
+        }
+    }
+
+    /// Delivers a completed run's webhook: a signed POST of the run's summary (its files' paths
+    /// and SHA-256); anything but a 2xx answer is an attempt that failed, retried by the queue
+    /// with back-off until `webhookAttempts`.
+    /// - Parameters:
+    ///   - keys: A tenant's data keys (they open the report's sealed secret).
+    ///   - client: How the tenant's URL is called (`BI_WEBHOOK_CA_FILE`, and public addresses
+    ///     only unless `BI_WEBHOOK_PRIVATE_ADDRESSES=allow`).
+    public static func webhookJobHandler(
+        keys: @escaping @Sendable (UUID) async throws -> Keyring.TenantKeys, client: HTTPSClient
+    ) -> TenantJobQueue.Handler {
+        { context in
+            let payload = try context.payload.decode([String: String].self)
+            guard let run = payload["runId"].flatMap(UUID.init(uuidString:)) else {
+                throw ServiceError(.invalidInput, "the job has no run id")
+            }
+            let prepared = try await context.withTenantTransaction {
+                try await ReportService().delivery(of: run, in: $0)
+            }
+            guard let delivery = prepared else {
+                return try PostgresJSON(encoding: ["runId": run.uuidString.lowercased(), "delivery": "already done"])
+            }
+            let secret = try await keys(context.tenant.id).open(
+                delivery.sealedSecret, field: "bi_reports.webhook_secret")
+            let lastAttempt = context.attempt >= webhookAttempts
+            var status: Int?
+            var failure: String?
+            do {
+                let response = try await client.send(
+                    .post, delivery.url,
+                    headers: [
+                        ("Content-Type", "application/json"), ("Scryptex-Event", "report.completed"),
+                        ("Scryptex-Delivery", run.uuidString.lowercased()),
+                        (
+                            "Scryptex-Signature",
+                            WebhookSignature.header(
+                                secret: secret, timestamp: Int(Date().timeIntervalSince1970), body: delivery.body)
+                        ),
+                    ], body: delivery.body)
+                status = response.status
+                if !(200..<300).contains(response.status) { failure = "the receiver answered \(response.status)" }
+            } catch {
+                failure = String(describing: error)
+            }
+            try await context.withTenantTransaction {
+                try await ReportService().recordAttempt(
+                    of: run, status: status, error: failure, lastAttempt: lastAttempt, in: $0)
+            }
+            if let failure {
+                throw ServiceError(.upstreamFailed, "webhook delivery to \(delivery.url) failed: \(failure)")
+            }
+            return try PostgresJSON(encoding: ["runId": run.uuidString.lowercased(), "status": String(status ?? 0)])
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 public import ScryptexCore
+public import ScryptexHTTP
 public import ScryptexIdentity
 public import ScryptexKYC
 public import ScryptexML
@@ -43,6 +44,12 @@ public struct Configuration: Sendable {
     public var biReportsEnabled = true
     public var executiveDashboardRefreshSeconds = 300
     public var reportGenerationTimeoutSeconds = 3600
+    /// Certificate authorities report webhooks trust (`BI_WEBHOOK_CA_FILE`; unset: the system's).
+    public var biWebhookCAFile: String?
+    /// Whether report webhooks may reach loopback and private addresses
+    /// (`BI_WEBHOOK_PRIVATE_ADDRESSES=allow`; refused by default: a tenant's URL must not make
+    /// the host call its own network).
+    public var biWebhookPrivateAddresses = false
 
     /// The external database, or nil for the embedded cluster.
     public var database: PostgresConfiguration?
@@ -217,6 +224,11 @@ public struct Configuration: Sendable {
         biReportsEnabled = reader.boolean("BI_REPORTS_ENABLED", default: true)
         executiveDashboardRefreshSeconds = reader.integer("EXECUTIVE_DASHBOARD_REFRESH", default: 300, in: 1...86_400)
         reportGenerationTimeoutSeconds = reader.integer("REPORT_GENERATION_TIMEOUT", default: 3600, in: 1...86_400)
+        biWebhookCAFile = reader.value("BI_WEBHOOK_CA_FILE", default: nil, accepted: "a readable PEM file") {
+            path -> String? in FileManager.default.isReadableFile(atPath: path) ? path : nil
+        }
+        biWebhookPrivateAddresses =
+            reader.choice("BI_WEBHOOK_PRIVATE_ADDRESSES", from: ["refuse", "allow"], default: "refuse") == "allow"
 
         database = reader.value(
             "DATABASE_URL", default: nil,
@@ -387,6 +399,8 @@ public struct Configuration: Sendable {
             ("BI_REPORTS_ENABLED", String(biReportsEnabled)),
             ("EXECUTIVE_DASHBOARD_REFRESH", String(executiveDashboardRefreshSeconds)),
             ("REPORT_GENERATION_TIMEOUT", String(reportGenerationTimeoutSeconds)),
+            ("BI_WEBHOOK_CA_FILE", biWebhookCAFile ?? "(unset: the system's authorities)"),
+            ("BI_WEBHOOK_PRIVATE_ADDRESSES", biWebhookPrivateAddresses ? "allow" : "refuse"),
             ("DATABASE_URL", database?.redactedDescription ?? "(unset: embedded cluster in \(dataDirectory)/postgres)"),
             ("DATABASE_STATEMENT_TIMEOUT", String(databaseStatementTimeoutSeconds)),
             ("SCRYPTEX_DATA_DIR", dataDirectory),
@@ -589,5 +603,15 @@ extension Configuration {
         TrainingRunner(
             store: ModelStore.at(mlModelStoragePath), trainedOn: "cpu",
             computeNotice: fallbacks.first { $0.hasPrefix("TRAINING_COMPUTE_TIER") })
+    }
+}
+
+extension Configuration {
+    /// The client report webhooks are sent with: this host's trust for `BI_WEBHOOK_CA_FILE`,
+    /// public addresses only unless `BI_WEBHOOK_PRIVATE_ADDRESSES=allow`, 10 s per attempt.
+    public var biWebhookClient: HTTPSClient {
+        HTTPSClient(
+            trustedCertificatesFile: biWebhookCAFile, timeout: .seconds(10), maximumBodyBytes: 64 * 1024,
+            addresses: biWebhookPrivateAddresses ? .any : .publicOnly)
     }
 }

@@ -35,7 +35,7 @@ public enum SchemaPlans {
             ],
             legacy: LegacySchema.tenant),
         extensions: [IdentityTenantSchemaExtension()],
-        sealedColumns: SealedColumn.identity + InstitutionalMigrations.sealedColumns)
+        sealedColumns: SealedColumn.identity + InstitutionalMigrations.sealedColumns + BIMigrations.sealedColumns)
 
     /// The binary columns of a tenant schema that are not sealed, and why: every other `bytea`
     /// column must be registered in `tenant.sealedColumns` (a test holds both lists to the

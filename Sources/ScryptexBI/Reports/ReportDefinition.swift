@@ -244,10 +244,10 @@ public struct ReportDefinition: Sendable, Codable, Equatable {
         }
         if let schedule { try schedule.validate() }
         if let webhook {
-            guard let url = URLComponents(string: webhook.url), url.scheme == "https" || url.scheme == "http",
-                url.host?.isEmpty == false, webhook.url.count <= 2_000
+            guard let url = URLComponents(string: webhook.url), url.scheme == "https", url.host?.isEmpty == false,
+                url.user == nil, url.password == nil, webhook.url.count <= 2_000
             else {
-                throw ServiceError(.invalidInput, "field 'webhook.url': an http(s) URL")
+                throw ServiceError(.invalidInput, "field 'webhook.url': an https URL without credentials")
             }
             guard schedule != nil else {
                 throw ServiceError(.invalidInput, "field 'webhook': only a scheduled report has a webhook")

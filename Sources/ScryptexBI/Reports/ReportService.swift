@@ -16,6 +16,9 @@ public struct ReportRecord: Sendable, Encodable {
     public var createdAt: Date
     public var latestRun: ReportRun?
     public var runs: [ReportRun]?
+    /// With a webhook: where it goes and each run's delivery (status, attempts, last answer).
+    public var webhookURL: String?
+    public var webhookDeliveries: [[String: String]]?
 }
 
 /// One generation of a report, with its files once completed.
@@ -47,17 +50,21 @@ public struct ReportService: Sendable {
 
     /// Stores a definition and queues its first run (its own period); a scheduled one also
     /// gets its next run time.
+    /// - Parameter webhookSecret: The webhook's secret sealed with the tenant's data key (a
+    ///   report with a webhook has one).
     public func create(
-        _ definition: ReportDefinition, account: UUID, actor: String, audit: any AuditSink, now: Date = Date(),
-        in transaction: PostgresTransaction
+        _ definition: ReportDefinition, account: UUID, actor: String, audit: any AuditSink,
+        webhookSecret: [UInt8]? = nil, now: Date = Date(), in transaction: PostgresTransaction
     ) async throws -> (ReportRecord, ReportRun) {
         _ = try await AccountService().account(account, in: transaction)
         let next = definition.schedule?.nextRun(after: now)
         let row = try await transaction.query(
             """
-            INSERT INTO bi_reports (account_id, name, definition, schedule, next_run_at, created_by)
+            INSERT INTO bi_reports (account_id, name, definition, schedule, next_run_at, created_by, webhook_url,
+                webhook_secret_encrypted)
             VALUES (\(account), \(definition.name), \(try PostgresJSON(encoding: definition))::jsonb,
-                    \(try definition.schedule.map { try PostgresJSON(encoding: $0) })::jsonb, \(next), \(actor))
+                    \(try definition.schedule.map { try PostgresJSON(encoding: $0) })::jsonb, \(next), \(actor),
+                    \(definition.webhook?.url), \(webhookSecret.map { Data($0) }))
             RETURNING id, created_at
             """
         ).firstRow
@@ -68,7 +75,8 @@ public struct ReportService: Sendable {
             details: ["name": definition.name, "metrics": definition.metrics.joined(separator: ",")], in: transaction)
         let record = ReportRecord(
             id: id, accountId: account, name: definition.name, definition: definition, nextRunAt: next,
-            createdBy: actor, createdAt: try row.decode("created_at", as: Date.self), latestRun: run, runs: nil)
+            createdBy: actor, createdAt: try row.decode("created_at", as: Date.self), latestRun: run, runs: nil,
+            webhookURL: definition.webhook?.url, webhookDeliveries: nil)
         return (record, run)
     }
 
@@ -97,7 +105,7 @@ public struct ReportService: Sendable {
         _ = try await AccountService().account(account, in: transaction)
         var records = try await transaction.query(
             """
-            SELECT id, account_id, name, definition, next_run_at, created_by, created_at FROM bi_reports
+            SELECT id, account_id, name, definition, next_run_at, created_by, created_at, webhook_url FROM bi_reports
             WHERE account_id = \(account) ORDER BY created_at DESC, id LIMIT 500
             """
         ).map(Self.record)
@@ -112,7 +120,7 @@ public struct ReportService: Sendable {
         guard
             let row = try await transaction.query(
                 """
-                SELECT id, account_id, name, definition, next_run_at, created_by, created_at FROM bi_reports
+                SELECT id, account_id, name, definition, next_run_at, created_by, created_at, webhook_url FROM bi_reports
                 WHERE id = \(id) AND account_id = \(account)
                 """
             ).first
@@ -121,6 +129,7 @@ public struct ReportService: Sendable {
         let runs = try await runs(of: id, limit: 100, in: transaction)
         record.runs = runs
         record.latestRun = runs.first
+        if record.webhookURL != nil { record.webhookDeliveries = try await deliveries(of: id, in: transaction) }
         return record
     }
 
@@ -280,7 +289,8 @@ public struct ReportService: Sendable {
             definition: try row.decode("definition", as: PostgresJSON.self).decode(ReportDefinition.self),
             nextRunAt: try row.decode("next_run_at", as: Date?.self),
             createdBy: try row.decode("created_by", as: String.self),
-            createdAt: try row.decode("created_at", as: Date.self), latestRun: nil, runs: nil)
+            createdAt: try row.decode("created_at", as: Date.self), latestRun: nil, runs: nil,
+            webhookURL: try row.decode("webhook_url", as: String?.self), webhookDeliveries: nil)
     }
 
     static func run(_ row: PostgresRow) throws -> ReportRun {

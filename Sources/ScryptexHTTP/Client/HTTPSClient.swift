@@ -15,13 +15,25 @@ public struct HTTPSClient: Sendable {
     public var trustedCertificatesFile: String?
     public var timeout: Duration
     public var maximumBodyBytes: Int
+    /// Whether the client may connect to loopback, private, link-local and other non-public
+    /// addresses. URLs a tenant supplies (webhooks) are sent with `.publicOnly`, so a tenant
+    /// cannot make the host call its own network (SSRF). The addresses are checked after
+    /// resolution, on the very addresses connected to.
+    public var addresses: AddressPolicy
+
+    public enum AddressPolicy: Sendable {
+        case any
+        case publicOnly
+    }
 
     public init(
-        trustedCertificatesFile: String? = nil, timeout: Duration = .seconds(30), maximumBodyBytes: Int = 1 << 20
+        trustedCertificatesFile: String? = nil, timeout: Duration = .seconds(30), maximumBodyBytes: Int = 1 << 20,
+        addresses: AddressPolicy = .any
     ) {
         self.trustedCertificatesFile = trustedCertificatesFile
         self.timeout = timeout
         self.maximumBodyBytes = maximumBodyBytes
+        self.addresses = addresses
     }
 
     /// Sends one request and reads the whole response.
@@ -45,7 +57,8 @@ public struct HTTPSClient: Sendable {
         let request = Array((head + "\r\n").utf8) + body
         let exchange = Exchange(
             host: host, port: port, request: request, trustedCertificatesFile: trustedCertificatesFile,
-            timeout: timeout, maximumBodyBytes: maximumBodyBytes, isHead: method == .head)
+            timeout: timeout, maximumBodyBytes: maximumBodyBytes, isHead: method == .head,
+            publicOnly: addresses == .publicOnly)
         return try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
                 continuation.resume(with: Result { try exchange.run() })
@@ -72,6 +85,7 @@ private struct Exchange: Sendable {
     let timeout: Duration
     let maximumBodyBytes: Int
     let isHead: Bool
+    let publicOnly: Bool
 
     func run() throws -> HTTPSClient.Response {
         let descriptor = try connect()
@@ -152,6 +166,10 @@ private struct Exchange: Sendable {
         var candidate: UnsafeMutablePointer<addrinfo>? = addresses
         while let address = candidate {
             candidate = address.pointee.ai_next
+            if publicOnly, let refused = AddressClassification.nonPublicReason(address.pointee) {
+                lastError = "it resolves to \(refused), which this request may not reach"
+                continue
+            }
             let descriptor = socket(
                 address.pointee.ai_family, address.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue), 0)
             guard descriptor >= 0 else { continue }
@@ -200,5 +218,58 @@ struct ResponseReader {
     /// response was cut short.
     mutating func finish() throws -> HTTPSClient.Response? {
         try? decoder.endOfInput()
+    }
+}
+
+/// Which addresses are not on the public Internet: loopback, private (RFC 1918, RFC 4193),
+/// link-local (cloud metadata services live there), carrier-grade NAT, "this network",
+/// multicast and reserved ranges, and IPv4-mapped forms of them.
+enum AddressClassification {
+    /// Why `address` is not public, or nil when it is.
+    static func nonPublicReason(_ address: addrinfo) -> String? {
+        guard let socketAddress = address.ai_addr else { return "an unknown address" }
+        switch address.ai_family {
+        case AF_INET:
+            let bytes = socketAddress.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
+                withUnsafeBytes(of: $0.pointee.sin_addr.s_addr) { Array($0) }
+            }
+            return nonPublicReason(ipv4: bytes)
+        case AF_INET6:
+            let bytes = socketAddress.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) {
+                withUnsafeBytes(of: $0.pointee.sin6_addr) { Array($0) }
+            }
+            return nonPublicReason(ipv6: bytes)
+        default:
+            return "an address of an unknown family"
+        }
+    }
+
+    static func nonPublicReason(ipv4 b: [UInt8]) -> String? {
+        let text = b.map(String.init).joined(separator: ".")
+        switch (b[0], b[1]) {
+        case (0, _): return "\(text) (this network)"
+        case (10, _), (172, 16...31), (192, 168): return "\(text) (a private address)"
+        case (100, 64...127): return "\(text) (carrier-grade NAT)"
+        case (127, _): return "\(text) (loopback)"
+        case (169, 254): return "\(text) (link-local)"
+        case (192, 0) where b[2] == 0 || b[2] == 2: return "\(text) (reserved)"
+        case (198, 18...19): return "\(text) (benchmarking)"
+        case (224...255, _): return "\(text) (multicast or reserved)"
+        default: return nil
+        }
+    }
+
+    static func nonPublicReason(ipv6 b: [UInt8]) -> String? {
+        if b[0..<15].allSatisfy({ $0 == 0 }) && (b[15] == 0 || b[15] == 1) {
+            return "::\(b[15]) (loopback or unspecified)"
+        }
+        // IPv4-mapped (::ffff:a.b.c.d): judged as the IPv4 address.
+        if b[0..<10].allSatisfy({ $0 == 0 }) && b[10] == 0xFF && b[11] == 0xFF {
+            return nonPublicReason(ipv4: Array(b[12..<16]))
+        }
+        if b[0] & 0xFE == 0xFC { return "a unique local IPv6 address" }
+        if b[0] == 0xFE && b[1] & 0xC0 == 0x80 { return "a link-local IPv6 address" }
+        if b[0] == 0xFF { return "a multicast IPv6 address" }
+        return nil
     }
 }

@@ -39,6 +39,9 @@ public struct TenantJobContext: Sendable {
         try await TenantScope(tenant: tenant, pool: pool).withTransaction(isolationLevel: isolationLevel, body)
     }
 
+    /// The queue, for a job that queues follow-up work (a report's webhook after the report).
+    public var queue: TenantJobQueue { TenantJobQueue(pool: pool) }
+
     /// Records progress in percent (0–100).
     public func report(progress: Int) async throws {
         try await pool.execute(
