@@ -24,6 +24,10 @@ import Synchronization
 package struct HostService: Sendable {
     let configuration: Configuration
     let logger: Logger
+    /// Each tenant's requests on this host (for `/metrics` and the dashboards).
+    let traffic = TenantTraffic()
+    /// What this host's job attempts took, by kind.
+    let jobMetrics = TenantJobMetrics()
 
     package init(configuration: Configuration, logger: Logger) {
         self.configuration = configuration
@@ -190,7 +194,7 @@ package struct HostService: Sendable {
                 logger: logger, marketData: configuration.marketDataSource,
                 training: configuration.trainingRunner, dataKeys: { try await keyring.keys(for: $0, on: pool) },
                 webhookClient: configuration.biWebhookClient),
-            owner: "host-\(getpid())",
+            owner: "host-\(getpid())", metrics: jobMetrics,
             logger: logger.child(label: "scryptex.jobs"))
         // Spare tenant schemas, so that creating a tenant (here or on another host) renames one
         // instead of waiting for every tenant migration. Checked every second; building one takes
@@ -370,13 +374,14 @@ package struct HostService: Sendable {
     ) throws -> HTTPServer {
         let figures = HostMetrics(
             listeners: [("https", https), ("http", http)], pool: pool, directory: directory,
-            certificates: CertificateExpiries(folder: CertificateFolder(dataDirectory: configuration.dataDirectory))
+            certificates: CertificateExpiries(folder: CertificateFolder(dataDirectory: configuration.dataDirectory)),
+            traffic: traffic, jobs: jobMetrics
         )
         var router = Router()
         router.get("/metrics") { _, _ in
             HTTPResponse(
                 status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8",
-                body: Array(figures.render().utf8))
+                body: Array(await figures.render().utf8))
         }
         let server = HTTPServer(
             configuration: .init(host: address.host, port: address.port, eventLoopCount: 1),
@@ -432,14 +437,14 @@ extension HostService {
         let application = HTTPApplication(
             router: Self.routes(
                 pool: pool, keyring: keyring, sealing: sealing, configuration: configuration, logger: logger,
-                templates: templates, sanctions: sanctions, credentials: credentials
+                templates: templates, sanctions: sanctions, credentials: credentials, traffic: traffic
             ).router,
             filters: (configuration.enterpriseFeaturesEnabled ? [] : [EnterpriseSwitchFilter()])
                 + [TenantResolutionFilter(directory: directory)],
             middleware: [
                 BrandedPageMiddleware(templates: templates, pool: pool, platformDomain: configuration.platformDomain)
             ],
-            accessLog: AccessLog()
+            accessLog: AccessLog(), observers: [traffic]
         )
         let https = HTTPServer(
             configuration: .init(
@@ -472,7 +477,7 @@ extension HostService {
     static func routes(
         pool: PostgresConnectionPool, keyring: Keyring, sealing: AuditSealing, configuration: Configuration,
         logger: Logger, templates: TemplateLibrary, sanctions: SanctionsRegistry? = nil,
-        credentials: CredentialCache = CredentialCache()
+        credentials: CredentialCache = CredentialCache(), traffic: TenantTraffic = TenantTraffic()
     ) -> SecuredRoutes {
         let identity = IdentityService(pool: pool, keyring: keyring, credentials: credentials)
         let services = APIServices(
@@ -522,7 +527,7 @@ extension HostService {
             BIRoutes(
                 enabled: configuration.biReportsEnabled, refreshSeconds: configuration.executiveDashboardRefreshSeconds,
                 generationTimeout: .seconds(configuration.reportGenerationTimeoutSeconds),
-                marketMakingEnabled: configuration.marketMakingEnabled))
+                marketMakingEnabled: configuration.marketMakingEnabled, traffic: traffic))
         routes.add(MarketDataAdminRoutes(services: services))
         routes.add(
             RevenueRoutes(

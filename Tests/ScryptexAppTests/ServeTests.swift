@@ -320,6 +320,29 @@ struct ServeTests {
         #expect(samples.value("scryptex_tls_certificates", [:]) ?? 0 >= 3)
         let expiry = samples.first("scryptex_tls_certificate_earliest_expiry_timestamp_seconds")?.value ?? 0
         #expect(expiry > Date().timeIntervalSince1970 + 86_400 * 300)  // development certificates: 397 days
+        // Per tenant (the acme requests above), the pool's waits and round trips, the job kinds.
+        #expect(samples.value("scryptex_tenant_requests_total", ["tenant": "acme", "class": "2xx"]) ?? 0 >= 1)
+        #expect(samples.value("scryptex_tenant_request_seconds_count", ["tenant": "acme"]) ?? 0 >= 1)
+        #expect(samples.value("scryptex_database_acquire_seconds_count", [:]) ?? 0 >= 1)
+        #expect(samples.value("scryptex_database_statement_seconds_count", [:]) ?? 0 >= 1)
+        #expect(exposition.contains("# TYPE scryptex_job_duration_seconds histogram"))
+        // Prometheus' own checker accepts the exposition.
+        let file = root + "/metrics.txt"
+        try exposition.write(toFile: file, atomically: true, encoding: .utf8)
+        let checker = try ChildProcess("/bin/sh", ["-c", "/usr/bin/promtool check metrics < '\(file)'"])
+        #expect(await checker.waitForExit(timeout: .seconds(30)) == 0, "promtool: \(checker.output)")
+        // Every metric the shipped Grafana dashboard plots is one the host exposes.
+        let dashboard = try String(
+            contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().appendingPathComponent("docs/grafana/scryptex-host.json"), encoding: .utf8)
+        let plotted = Set(
+            dashboard.matches(of: /scryptex_[a-z_]+/).map { String($0.output) }.map {
+                $0.hasSuffix("_bucket") ? String($0.dropLast(7)) : $0
+            })
+        #expect(plotted.count >= 8)
+        for name in plotted {
+            #expect(exposition.contains("# TYPE \(name) "), "the dashboard plots \(name), which /metrics does not have")
+        }
         #expect(samples.value("process_resident_memory_bytes", [:]) ?? 0 > 1_000_000)
         #expect(samples.value("process_open_fds", [:]) ?? 0 > 5)
         #expect(

@@ -22,17 +22,23 @@ public struct BIRoutes: RouteCollection {
     let cache: DashboardCache
     let generationTimeout: Duration
     let marketMakingEnabled: Bool
+    let traffic: TenantTraffic
 
     /// - Parameters:
     ///   - enabled: `BI_REPORTS_ENABLED`; off, every BI route is 403 naming it.
     ///   - refreshSeconds: `EXECUTIVE_DASHBOARD_REFRESH`: how long a computed dashboard is kept.
     ///   - generationTimeout: `REPORT_GENERATION_TIMEOUT`: a run past it is stopped and failed.
     ///   - marketMakingEnabled: `MARKET_MAKING_ENABLED` (its panel says so when off).
-    public init(enabled: Bool, refreshSeconds: Int, generationTimeout: Duration, marketMakingEnabled: Bool = true) {
+    ///   - traffic: The host's per-tenant request figures (the platform panel).
+    public init(
+        enabled: Bool, refreshSeconds: Int, generationTimeout: Duration, marketMakingEnabled: Bool = true,
+        traffic: TenantTraffic = TenantTraffic()
+    ) {
         self.enabled = enabled
         self.cache = DashboardCache(refreshSeconds: refreshSeconds)
         self.generationTimeout = generationTimeout
         self.marketMakingEnabled = marketMakingEnabled
+        self.traffic = traffic
     }
 
     public func add(to routes: inout SecuredRoutes) {
@@ -108,7 +114,7 @@ public struct BIRoutes: RouteCollection {
                 "quant": try await features.isEnabled(.quant, for: tenant),
                 "ml": try await features.isEnabled(.ml, for: tenant),
                 "marketMaking": try await features.isEnabled(.marketMaking, for: tenant) && marketMakingEnabled,
-            ], jobs: TenantJobQueue(pool: call.services.pool), tenant: tenant)
+            ], jobs: TenantJobQueue(pool: call.services.pool), tenant: call.tenant, traffic: traffic)
     }
 
     // MARK: Reports

@@ -13,12 +13,14 @@ import ScryptexTenancy
 enum DashboardPanels {
     /// The sources for one request: each service's panel, or its "not available" when `enabled`
     /// says it is off.
-    static func sources(enabled: [String: Bool], jobs: TenantJobQueue, tenant: UUID) -> [any DashboardPanelSource] {
+    static func sources(
+        enabled: [String: Bool], jobs: TenantJobQueue, tenant: Tenant, traffic: TenantTraffic
+    ) -> [any DashboardPanelSource] {
         var sources: [any DashboardPanelSource] = []
         if enabled["quant"] == true { sources.append(QuantPanel()) }
         if enabled["ml"] == true { sources.append(MLPanel()) }
         if enabled["marketMaking"] == true { sources.append(MarketMakingPanel()) }
-        sources.append(PlatformPanel(jobs: jobs, tenant: tenant))
+        sources.append(PlatformPanel(jobs: jobs, tenant: tenant, traffic: traffic))
         return sources
     }
 }
@@ -155,19 +157,37 @@ struct MarketMakingPanel: DashboardPanelSource {
     }
 }
 
-/// The platform's figures for the tenant: its job queue.
+/// The platform's figures for the tenant on this host: its requests over the last five
+/// minutes (rate, errors, latency percentiles) and its job queue.
 struct PlatformPanel: DashboardPanelSource {
     let panelName = "platform"
     let jobs: TenantJobQueue
-    let tenant: UUID
+    let tenant: Tenant
+    let traffic: TenantTraffic
 
     func panel(accounts: [UUID], now: Date, in transaction: PostgresTransaction) async throws -> DashboardPanel {
-        let depth = try await jobs.depth(for: tenant)
+        let depth = try await jobs.depth(for: tenant.id)
+        let recent = traffic.recent(tenant.slug.value, minutes: 5, now: now)
+        let source = "this host's request figures (TenantTraffic)"
+        func latency(_ name: String, _ quantile: Double) -> DashboardMetric {
+            DashboardMetric(
+                name, recent.latency.quantile(quantile).map { .number($0) } ?? .unknown, unit: "seconds",
+                definition:
+                    "the \(Int(quantile * 100))th percentile of the time from a request read to its answer, last 5 minutes (interpolated within histogram buckets)",
+                asOf: now, source: source, note: recent.requests == 0 ? "no requests in the last 5 minutes" : nil)
+        }
         return DashboardPanel(
             name: panelName, title: "Platform",
-            note:
-                "request rate, error rate and latency per tenant are not recorded yet (they come with the per-tenant metrics of issue 22's monitoring part)",
+            note: "requests as served by this host (each host of a deployment keeps its own; /metrics has them all)",
             metrics: [
+                DashboardMetric(
+                    "requestRate", .number(recent.requestsPerSecond), unit: "requests per second",
+                    definition: "the tenant's requests in the last 5 minutes ÷ 300 s", asOf: now, source: source),
+                DashboardMetric(
+                    "errorRate", recent.errorRate.map { .number($0) } ?? .unknown, unit: "ratio",
+                    definition: "the share of those answered 5xx", asOf: now, source: source,
+                    note: recent.requests == 0 ? "no requests in the last 5 minutes" : nil),
+                latency("latencyP50", 0.5), latency("latencyP95", 0.95), latency("latencyP99", 0.99),
                 DashboardMetric(
                     "jobsQueued", .count(depth.queued), definition: "the tenant's background jobs waiting", asOf: now,
                     source: "platform.tenant_jobs"),

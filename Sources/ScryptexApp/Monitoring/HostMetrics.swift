@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import ScryptexACME
+import ScryptexAPI
 import ScryptexCore
 import ScryptexCrypto
 import ScryptexHTTP
@@ -9,16 +10,23 @@ import ScryptexTenancy
 import Synchronization
 
 /// The host's metrics in Prometheus' text exposition format (0.0.4), served on `METRICS_LISTEN`:
-/// responses by status class, connections and TLS handshakes per listener, the database pool,
-/// tenants by status, the certificates' earliest expiry, and the process's CPU, memory and
-/// descriptors.
+/// responses by status class, connections and TLS handshakes per listener, requests and their
+/// latency per tenant (the first 50 tenants served by name, the rest as `other`), the database
+/// pool (waits for a connection, statement round trips), tenant jobs (queued and running by kind,
+/// attempts' durations and endings by kind, report generation), tenants by status, the
+/// certificates' earliest expiry, and the process's CPU, memory and descriptors.
 struct HostMetrics: Sendable {
     let listeners: [(name: String, server: HTTPServer)]
     let pool: PostgresConnectionPool
     let directory: TenantDirectory
     let certificates: CertificateExpiries
+    var traffic = TenantTraffic()
+    var jobs = TenantJobMetrics()
 
-    func render() -> String {
+    /// The job kinds that generate reports (their attempts are also `report_generation`).
+    static let reportKinds: Set<String> = ["bi_report", "regulatory_report"]
+
+    func render() async -> String {
         var text = PrometheusText()
         let statistics = listeners.map { ($0.name, $0.server.statistics) }
         let secure = Set(listeners.filter(\.server.isSecure).map(\.name))
@@ -44,6 +52,20 @@ struct HostMetrics: Sendable {
                     ([("listener", $0.0), ("kind", "resumed")], Double($0.1.resumedHandshakes)),
                 ]
             })
+        let tenantSeries = traffic.series
+        text.family(
+            "scryptex_tenant_requests_total", .counter,
+            help: "Requests answered per tenant (first 50 by name, then other; platform: no tenant), by status class.",
+            tenantSeries.flatMap { label, series -> [([(String, String)], Double)] in
+                var samples: [([(String, String)], Double)] = []
+                for (index, count) in series.responses.enumerated() where count > 0 {
+                    samples.append(([("tenant", label), ("class", "\(index + 1)xx")], Double(count)))
+                }
+                return samples
+            })
+        text.histogram(
+            "scryptex_tenant_request_seconds", help: "From a request routed to its answer, per tenant.",
+            tenantSeries.map { ([("tenant", $0.label)], $0.series.latency) })
         let database = pool.statistics
         text.family(
             "scryptex_database_connections", .gauge, help: "Pooled PostgreSQL connections, by state.",
@@ -54,6 +76,33 @@ struct HostMetrics: Sendable {
         text.family(
             "scryptex_database_waiting_requests", .gauge, help: "Requests waiting for a pooled connection.",
             [([], Double(database.waiting))])
+        text.histogram(
+            "scryptex_database_acquire_seconds", help: "From asking the pool for a connection to having one.",
+            [([], pool.timings.acquisitions.histogram)])
+        text.histogram(
+            "scryptex_database_statement_seconds",
+            help: "Each request's round trip on a pooled connection (a statement, or a pipeline of them).",
+            [([], pool.timings.statements.histogram)])
+        if let depth = try? await TenantJobQueue(pool: pool).depthByKind() {
+            text.family(
+                "scryptex_jobs", .gauge, help: "Tenant jobs waiting or running now, by kind.",
+                depth.map { ([("kind", $0.kind), ("status", $0.status)], Double($0.count)) })
+        }
+        let attempts = jobs.snapshot
+        text.histogram(
+            "scryptex_job_duration_seconds", help: "Job attempts run on this host, by kind.",
+            attempts.map { ([("kind", $0.kind)], $0.figures.durations) })
+        text.family(
+            "scryptex_job_attempts_total", .counter, help: "Job attempts run on this host, by kind and ending.",
+            attempts.flatMap { kind, figures in
+                figures.outcomes.sorted { $0.key < $1.key }.map {
+                    ([("kind", kind), ("outcome", $0.key)], Double($0.value))
+                }
+            })
+        text.histogram(
+            "scryptex_report_generation_seconds",
+            help: "Report generation (BI and regulatory report jobs) on this host, by kind.",
+            attempts.filter { Self.reportKinds.contains($0.kind) }.map { ([("kind", $0.kind)], $0.figures.durations) })
         var tenants: [String: Set<UUID>] = [:]
         for (_, tenant) in directory.hosts { tenants[tenant.status.rawValue, default: []].insert(tenant.id) }
         text.family(
@@ -140,9 +189,7 @@ struct PrometheusText {
     }
 
     /// A histogram family: cumulative `_bucket` samples with `le`, then `_sum` and `_count`.
-    mutating func histogram(
-        _ name: String, help: String, _ series: [([(String, String)], HTTPServer.Statistics.Histogram)]
-    ) {
+    mutating func histogram(_ name: String, help: String, _ series: [([(String, String)], LatencyHistogram)]) {
         appendHeader(name, .histogram, help: help)
         for (labels, histogram) in series {
             for (index, count) in histogram.cumulativeCounts.enumerated() {

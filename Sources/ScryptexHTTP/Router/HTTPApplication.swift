@@ -15,6 +15,12 @@ public protocol HTTPMiddleware: Sendable {
     func respond(to request: HTTPRequest, context: RequestContext, next: HTTPHandler) async throws -> HTTPResponse
 }
 
+/// Told of every request when its response is ready: its status and how long it took from
+/// dispatch (per-tenant metrics). Called on the request's thread: it must be quick.
+public protocol HTTPRequestObserver: Sendable {
+    func requestFinished(_ request: HTTPRequest, context: RequestContext, status: Int, duration: Duration)
+}
+
 /// The router behind its filters and middleware, with errors turned into problem details.
 ///
 /// A request goes through four stages, each run once:
@@ -29,25 +35,28 @@ public struct HTTPApplication: Sendable {
     private let filters: [any HTTPRequestFilter]
     private let middleware: [any HTTPMiddleware]
     private let accessLog: AccessLog?
+    private let observers: [any HTTPRequestObserver]
 
     /// - Parameters:
     ///   - router: The routes.
     ///   - filters: Synchronous steps before routing, in order.
     ///   - middleware: Outermost first; each wraps the ones after it and the handler.
     ///   - accessLog: Writes one line per request when given.
+    ///   - observers: Told of every response (its status and duration).
     public init(
         router: Router, filters: [any HTTPRequestFilter] = [], middleware: [any HTTPMiddleware] = [],
-        accessLog: AccessLog? = nil
+        accessLog: AccessLog? = nil, observers: [any HTTPRequestObserver] = []
     ) {
         self.router = router
         self.filters = filters
         self.middleware = middleware
         self.accessLog = accessLog
+        self.observers = observers
     }
 
     /// Runs the stages that need no task: the response, or what is left to run in one.
     public func dispatch(_ request: HTTPRequest, context: RequestContext) -> HTTPDispatch {
-        let started = accessLog?.start(context)
+        let started = observers.isEmpty ? accessLog?.start(context) : ContinuousClock.now
         var context = context
         let handler: HTTPHandler
         do {
@@ -82,7 +91,7 @@ public struct HTTPApplication: Sendable {
         return .pending(
             PendingResponse(
                 request: request, context: context, chain: chain(ending: handler), accessLog: accessLog,
-                started: started))
+                observers: observers, started: started))
     }
 
     /// Answers a request through every stage; never throws: errors become problem details,
@@ -112,8 +121,24 @@ public struct HTTPApplication: Sendable {
     private func finish(
         _ response: HTTPResponse, _ request: HTTPRequest, _ context: RequestContext, _ started: ContinuousClock.Instant?
     ) -> HTTPResponse {
-        if let started { accessLog?.record(request, context: context, status: response.status.code, since: started) }
+        if let started {
+            Self.record(
+                request, context: context, status: response.status.code, since: started, accessLog: accessLog,
+                observers: observers)
+        }
         return response
+    }
+
+    static func record(
+        _ request: HTTPRequest, context: RequestContext, status: Int, since started: ContinuousClock.Instant,
+        accessLog: AccessLog?, observers: [any HTTPRequestObserver]
+    ) {
+        accessLog?.record(request, context: context, status: status, since: started)
+        guard !observers.isEmpty else { return }
+        let duration = ContinuousClock.now - started
+        for observer in observers {
+            observer.requestFinished(request, context: context, status: status, duration: duration)
+        }
     }
 
     private static func methodNotAllowed(_ method: HTTPMethod, allowed: [HTTPMethod]) -> HTTPProblem {
@@ -159,6 +184,7 @@ public struct PendingResponse: Sendable {
     public let context: RequestContext
     let chain: HTTPHandler
     let accessLog: AccessLog?
+    let observers: [any HTTPRequestObserver]
     let started: ContinuousClock.Instant?
 
     /// Runs the middleware and the handler; never throws (errors become problem details).
@@ -169,7 +195,11 @@ public struct PendingResponse: Sendable {
         } catch {
             response = HTTPApplication.response(for: error, request: request, context: context)
         }
-        if let started { accessLog?.record(request, context: context, status: response.status.code, since: started) }
+        if let started {
+            HTTPApplication.record(
+                request, context: context, status: response.status.code, since: started, accessLog: accessLog,
+                observers: observers)
+        }
         return response
     }
 }
@@ -185,6 +215,7 @@ public struct AccessLog: Sendable {
     }
 
     func record(_ request: HTTPRequest, context: RequestContext, status: Int, since started: ContinuousClock.Instant) {
+        guard context.logger.isEnabled(.info) else { return }
         let microseconds = (ContinuousClock.now - started).wholeMicroseconds
         // In key order: the line is written without a dictionary or a sort.
         context.logger.log(

@@ -91,19 +91,7 @@ public final class HTTPServer: Sendable {
         /// time and any wait for a task or the database; not the network's).
         public var responseTimes: Histogram
 
-        public struct Histogram: Sendable, Equatable {
-            /// In seconds; `cumulativeCounts` has one more entry, for the unbounded bucket.
-            public var upperBounds: [Double]
-            public var cumulativeCounts: [Int]
-            public var sumSeconds: Double
-            public var count: Int { cumulativeCounts.last ?? 0 }
-
-            public init(upperBounds: [Double], cumulativeCounts: [Int], sumSeconds: Double) {
-                self.upperBounds = upperBounds
-                self.cumulativeCounts = cumulativeCounts
-                self.sumSeconds = sumSeconds
-            }
-        }
+        public typealias Histogram = LatencyHistogram
     }
 
     public var statistics: Statistics {
@@ -246,36 +234,10 @@ final class ResponseCounters: Sendable {
     }
 }
 
-/// How long requests took from being read to being answered, in histogram buckets.
-final class ResponseTimes: Sendable {
+/// The buckets of request durations (from being read to being answered).
+enum ResponseTimes {
     /// Upper bounds of the buckets, in seconds; a last, unbounded bucket follows.
     static let upperBounds: [Double] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
-
-    private final class Counter: Sendable {
-        let value = Atomic<Int>(0)
-    }
-
-    private let buckets = (0...ResponseTimes.upperBounds.count).map { _ in Counter() }
-    private let totalMicroseconds = Atomic<Int>(0)
-
-    func record(_ duration: Duration) {
-        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
-        let index = Self.upperBounds.firstIndex { seconds <= $0 } ?? Self.upperBounds.count
-        buckets[index].value.add(1, ordering: .relaxed)
-        totalMicroseconds.add(Int(seconds * 1_000_000), ordering: .relaxed)
-    }
-
-    var histogram: HTTPServer.Statistics.Histogram {
-        var cumulative: [Int] = []
-        var running = 0
-        for bucket in buckets {
-            running += bucket.value.load(ordering: .relaxed)
-            cumulative.append(running)
-        }
-        return .init(
-            upperBounds: Self.upperBounds, cumulativeCounts: cumulative,
-            sumSeconds: Double(totalMicroseconds.load(ordering: .relaxed)) / 1_000_000)
-    }
 }
 
 /// State shared by a server's loops and connections.
@@ -288,7 +250,7 @@ final class HTTPServerCore: Sendable {
     let fullHandshakes = Atomic<Int>(0)
     let resumedHandshakes = Atomic<Int>(0)
     let responses = ResponseCounters()
-    let responseTimes = ResponseTimes()
+    let responseTimes = LatencyRecorder(upperBounds: ResponseTimes.upperBounds)
     private let draining = Atomic<Bool>(false)
     private let requestCounter = Atomic<UInt64>(0)
     private let requestIDPrefix = SecureRandom.hexToken(byteCount: 4)

@@ -37,10 +37,14 @@ public final class PostgresConnection: Sendable {
     /// Values derived from what this connection is connected to (which never changes), made
     /// once per connection by `remember(_:as:)`.
     private let remembered = Mutex<[String: String]>([:])
+    /// Where each request's round trip is recorded (the pool's, for its connections).
+    let timings: PostgresTimings?
 
     private init(
-        driver: PostgresConnectionDriver, configuration: PostgresConfiguration, logger: Logger
+        driver: PostgresConnectionDriver, configuration: PostgresConfiguration, logger: Logger,
+        timings: PostgresTimings?
     ) {
+        self.timings = timings
         self.driver = LoopBound(value: driver, loop: driver.loop)
         self.status = driver.status
         self.loop = driver.loop
@@ -59,7 +63,8 @@ public final class PostgresConnection: Sendable {
     /// one of the shared group's, else the next of that group).
     /// - Throws: `PostgresError` with code `.connectionFailed` and libpq's reason.
     public static func connect(
-        configuration: PostgresConfiguration, on loop: EventLoop? = nil, logger: Logger
+        configuration: PostgresConfiguration, on loop: EventLoop? = nil, logger: Logger,
+        timings: PostgresTimings? = nil
     ) async throws -> PostgresConnection {
         let loop = loop ?? EventLoopGroup.shared.preferredLoop()
         let handle = try LibPQConnectionHandle.startConnecting(
@@ -74,7 +79,8 @@ public final class PostgresConnection: Sendable {
         return await withCheckedContinuation { (continuation: CheckedContinuation<PostgresConnection, Never>) in
             bound.withValue { driver in
                 continuation.resume(
-                    returning: PostgresConnection(driver: driver, configuration: configuration, logger: logger))
+                    returning: PostgresConnection(
+                        driver: driver, configuration: configuration, logger: logger, timings: timings))
             }
         }
     }
@@ -123,6 +129,8 @@ public final class PostgresConnection: Sendable {
         let id = nextRequestID.wrappingAdd(1, ordering: .relaxed).oldValue
         let deadline = answerDeadline(timeout: timeout)
         let driver = self.driver
+        let started = timings == nil ? nil : ContinuousClock.now
+        defer { if let started { timings?.statements.record(.now - started) } }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation {
                 (continuation: CheckedContinuation<PostgresOutput, any Error>) in

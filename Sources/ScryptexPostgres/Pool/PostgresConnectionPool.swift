@@ -80,6 +80,10 @@ public final class PostgresConnectionPool: Sendable {
         public var waiting: Int
     }
 
+    /// How long callers waited for a connection, and each request's round trip on the pool's
+    /// connections.
+    public let timings = PostgresTimings()
+
     public var statistics: Statistics {
         state.withLock { Statistics(open: $0.openCount, idle: $0.idle.count, waiting: $0.waitingCount) }
     }
@@ -137,6 +141,8 @@ public final class PostgresConnectionPool: Sendable {
 
     /// Takes a healthy connection, opening one if there is room, else waiting for one.
     func acquire() async throws -> PostgresConnection {
+        let started = ContinuousClock.now
+        defer { timings.acquisitions.record(.now - started) }
         let loop = eventLoops.preferredLoop()
         while true {
             switch try await grant(preferring: loop) {
@@ -235,7 +241,8 @@ public final class PostgresConnectionPool: Sendable {
 
     private func openConnection(on loop: EventLoop) async throws -> PostgresConnection {
         do {
-            return try await PostgresConnection.connect(configuration: configuration, on: loop, logger: logger)
+            return try await PostgresConnection.connect(
+                configuration: configuration, on: loop, logger: logger, timings: timings)
         } catch {
             slotFreed()
             throw error
@@ -254,4 +261,13 @@ public final class PostgresConnectionPool: Sendable {
             waiter.resume(returning: .openSlot)
         }
     }
+}
+
+/// Durations a pool records: waits for a connection (from asking to having one, opening it
+/// included) and statements (each request's round trip: one statement, or one pipeline).
+public final class PostgresTimings: Sendable {
+    public let acquisitions = LatencyRecorder()
+    public let statements = LatencyRecorder()
+
+    public init() {}
 }

@@ -1,6 +1,7 @@
 public import Foundation
 public import ScryptexCore
 public import ScryptexPostgres
+import Synchronization
 
 /// A job's state as stored in `platform.tenant_jobs`.
 public struct TenantJob: Sendable, Equatable {
@@ -133,6 +134,21 @@ public struct TenantJobQueue: Sendable {
             meanSecondsLastDay: try row.decode("mean_seconds", as: Double?.self))
     }
 
+    /// Jobs waiting and running now, by kind, across every tenant (for `/metrics`).
+    public func depthByKind() async throws -> [(kind: String, status: String, count: Int)] {
+        try await pool.query(
+            """
+            SELECT kind, status, count(*) AS count FROM platform.tenant_jobs
+            WHERE status IN ('queued', 'running') GROUP BY kind, status ORDER BY kind, status
+            """
+        ).map {
+            (
+                try $0.decode("kind", as: String.self), try $0.decode("status", as: String.self),
+                try $0.decode("count", as: Int.self)
+            )
+        }
+    }
+
     /// Cancels a job: a queued one at once, a running one at its next heartbeat.
     public func cancel(_ id: UUID) async throws {
         try await pool.execute(
@@ -155,6 +171,8 @@ public struct TenantJobWorker: Sendable {
     private let pool: PostgresConnectionPool
     private let handlers: [String: TenantJobQueue.Handler]
     private let logger: Logger
+    /// Each attempt's duration and ending, by kind (for `/metrics`).
+    public let metrics: TenantJobMetrics
 
     public init(
         pool: PostgresConnectionPool,
@@ -162,6 +180,7 @@ public struct TenantJobWorker: Sendable {
         owner: String,
         lease: Duration = .seconds(30),
         retryDelay: @escaping @Sendable (Int) -> Duration = { .seconds(1 << min($0, 10)) },
+        metrics: TenantJobMetrics = TenantJobMetrics(),
         logger: Logger
     ) {
         self.pool = pool
@@ -169,6 +188,7 @@ public struct TenantJobWorker: Sendable {
         self.owner = owner
         self.lease = lease
         self.retryDelay = retryDelay
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -215,11 +235,19 @@ public struct TenantJobWorker: Sendable {
             pool: pool
         )
         let ending: Ending
+        let started = ContinuousClock.now
         if let handler = handlers[kind] {
             ending = await run(handler, context: context, timeout: timeout)
         } else {
             ending = .failed("no handler for job kind '\(kind)'")
         }
+        let outcome =
+            switch ending {
+            case .succeeded: "succeeded"
+            case .failed: "failed"
+            case .cancelled: "cancelled"
+            }
+        metrics.record(kind: kind, outcome: outcome, duration: .now - started)
         try await finish(id, ending: ending, attempt: attempt, maxAttempts: maxAttempts)
         return true
     }
@@ -341,6 +369,40 @@ public struct TenantJobWorker: Sendable {
                         lease_owner = NULL, lease_expires_at = NULL WHERE id = \(id)
                     """
                 )
+            }
+        }
+    }
+}
+
+/// What a worker's attempts took, by job kind, and how they ended.
+public final class TenantJobMetrics: Sendable {
+    public struct Kind: Sendable {
+        public var durations: LatencyHistogram
+        /// By ending: succeeded, failed, cancelled.
+        public var outcomes: [String: Int]
+    }
+
+    private let kinds = Mutex<[String: (LatencyRecorder, [String: Int])]>([:])
+
+    public init() {}
+
+    func record(kind: String, outcome: String, duration: Duration) {
+        let recorder = kinds.withLock { kinds -> LatencyRecorder in
+            var entry = kinds[kind] ?? (LatencyRecorder(upperBounds: Self.bounds), [:])
+            entry.1[outcome, default: 0] += 1
+            kinds[kind] = entry
+            return entry.0
+        }
+        recorder.record(duration)
+    }
+
+    /// Seconds to an hour.
+    static let bounds: [Double] = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600]
+
+    public var snapshot: [(kind: String, figures: Kind)] {
+        kinds.withLock { kinds in
+            kinds.sorted { $0.key < $1.key }.map {
+                ($0.key, Kind(durations: $0.value.0.histogram, outcomes: $0.value.1))
             }
         }
     }
