@@ -528,6 +528,10 @@ extension HostService {
                 enabled: configuration.biReportsEnabled, refreshSeconds: configuration.executiveDashboardRefreshSeconds,
                 generationTimeout: .seconds(configuration.reportGenerationTimeoutSeconds),
                 marketMakingEnabled: configuration.marketMakingEnabled, traffic: traffic))
+        routes.add(
+            PlatformDashboardRoutes(
+                services: services, traffic: traffic, refreshSeconds: configuration.executiveDashboardRefreshSeconds,
+                enabled: configuration.biReportsEnabled))
         routes.add(MarketDataAdminRoutes(services: services))
         routes.add(
             RevenueRoutes(

@@ -4,6 +4,7 @@ import ScryptexBI
 import ScryptexCore
 import ScryptexCrypto
 import ScryptexHTTP
+import ScryptexIdentity
 import ScryptexPostgres
 import ScryptexTenancy
 import ScryptexTestSupport
@@ -414,6 +415,29 @@ extension BIRoutesTests {
                             && files?["pdf"]?["sha256"]?.count == 64)
                 }
             }
+        }
+    }
+}
+
+extension BIRoutesTests {
+    /// The platform admins' dashboard: tenants by state, revenue, usage; not for tenant keys.
+    @Test func platformAdminsSeeEveryTenant() async throws {
+        try await RouteHarness.with { harness in
+            let identity = IdentityService(pool: harness.pool, keyring: harness.keyring)
+            let admin = [
+                ("Authorization", "Bearer " + (try await identity.createAdminKey(name: "ops", expiresAt: nil)).text)
+            ]
+            let response = await harness.send(.get, "/admin/api/dashboard", host: "localhost", headers: admin)
+            #expect(response.status == .ok, "\(Self.text(response))")
+            let dashboard = Self.json(response)
+            #expect(dashboard["scope"] as? String == "platform")
+            #expect(Self.metric(dashboard, "tenants", "tenants") as? Int == 2)
+            #expect(Self.metric(dashboard, "tenants", "active") as? Int == 2)
+            let usage = (dashboard["panels"] as? [[String: Any]])?.first { $0["name"] as? String == "usage" }
+            #expect((usage?["rows"] as? [[String: String]])?.map { $0["tenant"] ?? "" }.sorted() == ["acme", "zenith"])
+            let owner = [("Authorization", "Bearer " + (try await harness.apiKey(roles: ["owner"])))]
+            let tenantKey = await harness.send(.get, "/admin/api/dashboard", host: "localhost", headers: owner)
+            #expect(tenantKey.status == .unauthorized || tenantKey.status == .forbidden, "\(tenantKey.status)")
         }
     }
 }

@@ -114,4 +114,18 @@ public struct Dashboard: Sendable, Encodable {
     public var refreshSeconds: Int
     public var note: String?
     public var panels: [DashboardPanel]
+
+    public init(
+        scope: String, accountId: UUID?, accounts: Int, asOf: Date, cached: Bool, refreshSeconds: Int, note: String?,
+        panels: [DashboardPanel]
+    ) {
+        self.scope = scope
+        self.accountId = accountId
+        self.accounts = accounts
+        self.asOf = asOf
+        self.cached = cached
+        self.refreshSeconds = refreshSeconds
+        self.note = note
+        self.panels = panels
+    }
 }
