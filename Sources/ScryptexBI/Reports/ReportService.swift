@@ -32,9 +32,13 @@ public struct ReportRun: Sendable, Codable, Equatable {
     public var jobId: UUID?
     public var requestedBy: String
     public var createdAt: Date
+    /// When its job began generating it.
+    public var startedAt: Date?
     public var completedAt: Date?
     /// Each file's SHA-256, by format.
     public var files: [String: String]
+    /// How long each file took to write, by format (the query before them is shared).
+    public var renderMilliseconds: [String: Int]
 }
 
 /// Report definitions, their runs and files, in the tenant's schema; generation runs as a
@@ -44,8 +48,10 @@ public struct ReportService: Sendable {
 
     static let runColumns: StaticString = """
         r.id, r.report_id, r.status, r.progress, r.period_from::text AS period_from, r.period_to::text AS period_to,
-        r.error, r.job_id, r.requested_by, r.created_at, r.completed_at,
-        coalesce((SELECT jsonb_object_agg(f.format, f.sha256) FROM bi_report_files f WHERE f.run_id = r.id), '{}') AS files
+        r.error, r.job_id, r.requested_by, r.created_at, r.started_at, r.completed_at,
+        coalesce((SELECT jsonb_object_agg(f.format, f.sha256) FROM bi_report_files f WHERE f.run_id = r.id), '{}') AS files,
+        coalesce((SELECT jsonb_object_agg(f.format, f.render_milliseconds) FROM bi_report_files f WHERE f.run_id = r.id),
+            '{}') AS render_milliseconds
         """
 
     /// Stores a definition and queues its first run (its own period); a scheduled one also
@@ -235,7 +241,10 @@ public struct ReportService: Sendable {
             definition.period = run.period
             let account = try row.decode("account_id", as: UUID.self)
             try await transaction.execute(
-                "UPDATE bi_report_runs SET status = 'running', progress = 0.1 WHERE id = \(id) AND status = 'queued'")
+                """
+                UPDATE bi_report_runs SET status = 'running', progress = 0.1, started_at = now()
+                WHERE id = \(id) AND status = 'queued'
+                """)
             loaded.value.withLock { $0 = (definition, account, run, nil) }
         }
         guard let (definition, account, _, _) = loaded.value.withLock({ $0 }) else { return }
@@ -255,21 +264,27 @@ public struct ReportService: Sendable {
         guard let result = loaded.value.withLock({ $0?.3 }) else { return }
         try Task.checkCancellation()
         // Writing the files is computation: on threads of their own, never the event loops.
-        let files = try await ComputeThreads.run {
-            [
-                ("json", result.json), ("csv", result.csv), ("html", result.html(branding: branding)),
-                ("pdf", result.pdf(branding: branding)),
+        let files = try await ComputeThreads.run { () -> [(String, [UInt8], Int)] in
+            let writers: [(String, () -> [UInt8])] = [
+                ("json", { result.json }), ("csv", { result.csv }), ("html", { result.html(branding: branding) }),
+                ("pdf", { result.pdf(branding: branding) }),
             ]
+            return writers.map { format, write in
+                let started = ContinuousClock.now
+                let bytes = write()
+                return (format, bytes, Int((ContinuousClock.now - started) / .milliseconds(1)))
+            }
         }
         try Task.checkCancellation()
         try await progress(90)
         try await withTransaction { transaction in
-            for (format, bytes) in files {
+            for (format, bytes, milliseconds) in files {
                 try await transaction.execute(
                     """
-                    INSERT INTO bi_report_files (run_id, format, content, sha256)
-                    VALUES (\(id), \(format), \(Data(bytes)), \(Hex.encode(SHA256.hash(bytes))))
-                    ON CONFLICT (run_id, format) DO UPDATE SET content = EXCLUDED.content, sha256 = EXCLUDED.sha256
+                    INSERT INTO bi_report_files (run_id, format, content, sha256, render_milliseconds)
+                    VALUES (\(id), \(format), \(Data(bytes)), \(Hex.encode(SHA256.hash(bytes))), \(milliseconds))
+                    ON CONFLICT (run_id, format) DO UPDATE SET content = EXCLUDED.content, sha256 = EXCLUDED.sha256,
+                        render_milliseconds = EXCLUDED.render_milliseconds
                     """)
             }
             try await transaction.execute(
@@ -302,7 +317,9 @@ public struct ReportService: Sendable {
             error: try row.decode("error", as: String?.self), jobId: try row.decode("job_id", as: UUID?.self),
             requestedBy: try row.decode("requested_by", as: String.self),
             createdAt: try row.decode("created_at", as: Date.self),
+            startedAt: try row.decode("started_at", as: Date?.self),
             completedAt: try row.decode("completed_at", as: Date?.self),
-            files: try row.decode("files", as: PostgresJSON.self).decode([String: String].self))
+            files: try row.decode("files", as: PostgresJSON.self).decode([String: String].self),
+            renderMilliseconds: try row.decode("render_milliseconds", as: PostgresJSON.self).decode([String: Int].self))
     }
 }
