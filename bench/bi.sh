@@ -67,16 +67,16 @@ done
 # The trades, written straight into the tenant's book (the API books one per request): a year of
 # them, 31.5 s apart, alternating sides around a drifting price, positions to match.
 START=$(date +%s.%N)
-psql -q "$URL" <<SQL
+psql -q -v ON_ERROR_STOP=1 "$URL" <<SQL
 INSERT INTO t_bench.trades (account_id, symbol, side, quantity, price, notional, notional_usd, venue, executed_at)
-SELECT '$ID', s.symbol, CASE WHEN (g * 7919) % 2 = 0 THEN 'buy' ELSE 'sell' END, q.quantity, p.price,
+SELECT '$ID', s.symbol, CASE WHEN (g::bigint * 7919) % 2 = 0 THEN 'buy' ELSE 'sell' END, q.quantity, p.price,
        q.quantity * p.price, q.quantity * p.price, CASE WHEN g % 2 = 0 THEN 'XCME' ELSE 'XNAS' END,
        now() - interval '365 days' + g * interval '31.5 seconds'
 FROM generate_series(1, $TRADES) AS g,
      LATERAL (SELECT (ARRAY['ETH/USD', 'BTC/USD', 'SOL/USD'])[g % 3 + 1] AS symbol) s,
      LATERAL (SELECT (1 + g % 5)::numeric AS quantity) q,
      LATERAL (SELECT round(((ARRAY[2000, 60000, 120])[g % 3 + 1] * (1 + 0.1 * sin(g / 50000.0))
-                            + (g * 31) % 100 / 10.0)::numeric, 2) AS price) p;
+                            + (g::bigint * 31) % 100 / 10.0)::numeric, 2) AS price) p;
 INSERT INTO t_bench.positions (account_id, symbol, quantity)
 SELECT account_id, symbol, sum(CASE WHEN side = 'buy' THEN quantity ELSE -quantity END)
 FROM t_bench.trades GROUP BY account_id, symbol;
@@ -96,6 +96,7 @@ import json
 d = json.load(open('$OUT/last.json'))
 act = next(p for p in d['panels'] if p['name'] == 'activity')
 print(next(m['value'] for m in act['metrics'] if m['name'] == 'trades30Days'))")
+[ "$TRADES_SEEN" -gt 0 ] || { echo "bench/bi.sh: the dashboard saw no trades" >&2; exit 1; }
 timed "$BASE/accounts/$ID/dashboard" >/dev/null
 wrk -t2 -c16 -d"$DURATION" --latency -H "$AUTH" "$BASE/accounts/$ID/dashboard" >"$OUT/wrk.txt"
 P50=$(awk '/^ +50%/ { print $2 }' "$OUT/wrk.txt")

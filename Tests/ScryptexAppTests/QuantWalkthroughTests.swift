@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import ScryptexBI
 import ScryptexTestSupport
 import Testing
 
@@ -14,7 +15,8 @@ struct WalkthroughHost {
     let httpsPort: Int
     let environment: [String: String]
 
-    init() throws {
+    /// - Parameter settings: More of the host's environment.
+    init(settings: [String: String] = [:]) throws {
         try #require(
             FileManager.default.isExecutableFile(atPath: Self.executable), "no scryptex binary at \(Self.executable)")
         httpsPort = try FreePort.tcp()
@@ -22,7 +24,7 @@ struct WalkthroughHost {
             "SCRYPTEX_DATA_DIR": root, "LOG_LEVEL": "info", "HTTPS_LISTEN": "127.0.0.1:\(httpsPort)",
             "HTTP_LISTEN": "127.0.0.1:\(try FreePort.tcp())", "METRICS_LISTEN": "127.0.0.1:\(try FreePort.tcp())",
             "SCRYPTEX_TENANTS_DIR": Self.project + "/tenants", "SCRYPTEX_TEMPLATES_DIR": Self.project + "/templates",
-        ]
+        ].merging(settings) { _, given in given }
     }
 
     /// The host, once ready; nil, with the issue recorded, when it never gets there.
@@ -140,5 +142,46 @@ struct QuantWalkthroughTests {
         }
         #expect(spreads.count == 3 && spreads[1] > spreads[0], "\(spreads)")
         await served.stop(host)
+    }
+
+    /// Issue 22: a dashboard, a scheduled report with a webhook, its four files — and the
+    /// webhook received, signed with the secret the report was given (after one refusal).
+    @Test(.timeLimit(.minutes(5)))
+    func theBusinessIntelligenceWalkthroughRunsOverHTTPS() async throws {
+        let receiver = BIRoutesTests.Receiver()
+        try await TestHTTPSServer.with(receiver.router) { url, caFile in
+            let served = try WalkthroughHost(settings: [
+                "BI_WEBHOOK_CA_FILE": caFile, "BI_WEBHOOK_PRIVATE_ADDRESSES": "allow",
+            ])
+            defer { served.remove() }
+            guard let host = try await served.start() else { return }
+            let (status, output) = try await served.run(
+                "bi-walkthrough", settings: ["WEBHOOK_URL": url + "/hooks/reports"])
+            #expect(status == 0, "the walk-through failed:\n\(output)")
+            for expected in [
+                "realised today 2000 USD, unrealised 7500 USD, net 9500 USD", "compliance score 100",
+                "csv: 3 rows under day,instrument,pnl,volume,trades", "html: 4 charts, script: False",
+                "first line: Acme Prime", "== done ==",
+            ] {
+                #expect(output.contains(expected), "missing '\(expected)' in:\n\(output)")
+            }
+            let secret = try #require(
+                output.split(separator: "\n").first { $0.hasPrefix("webhook secret: ") }.map {
+                    String($0.dropFirst("webhook secret: ".count))
+                })
+            // The first delivery is refused (500); the retry, 2 s later, is taken.
+            for _ in 0..<120 where receiver.deliveries.withLock({ $0.count }) < 2 {
+                try await Task.sleep(for: .milliseconds(250))
+            }
+            let seen = receiver.deliveries.withLock { $0 }
+            #expect(seen.count == 2, "\(seen.count) deliveries")
+            for delivery in seen {
+                #expect(
+                    WebhookSignature.verify(
+                        delivery.signature, secret: secret, body: delivery.body,
+                        now: Int(Date().timeIntervalSince1970)))
+            }
+            await served.stop(host)
+        }
     }
 }

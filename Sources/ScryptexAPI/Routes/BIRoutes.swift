@@ -88,7 +88,9 @@ public struct BIRoutes: RouteCollection {
         case .account(let id): key = call.tenant.schema.name + ":" + id.uuidString.lowercased()
         case .tenant: key = call.tenant.schema.name + ":*"
         }
-        if refresh != "true", let cached = cache.dashboard(key) { return try .json(encoding: cached) }
+        if refresh != "true", let cached = cache.body(key) {
+            return HTTPResponse(status: .ok, contentType: "application/json", body: cached)
+        }
         let identity = call.services.identity
         let service = DashboardService(
             sources: try await panelSources(call), activeUsers: { try await identity.activeUserCount(in: $0) })
@@ -102,7 +104,7 @@ public struct BIRoutes: RouteCollection {
         let dashboard = try await call.scope.withTransaction(readOnly: true) {
             try await service.dashboard(scope, refreshSeconds: cache.refreshSeconds, in: $0)
         }
-        cache.keep(dashboard, under: key)
+        try cache.keep(dashboard, under: key) { try SortedJSONEncoder().encode($0) }
         return try .json(encoding: dashboard)
     }
 

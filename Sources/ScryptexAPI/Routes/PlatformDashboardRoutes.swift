@@ -38,7 +38,9 @@ public struct PlatformDashboardRoutes: RouteCollection {
         guard refresh == nil || refresh == "true" || refresh == "false" else {
             throw ServiceError(.invalidInput, "query 'refresh': true or false")
         }
-        if refresh != "true", let cached = cache.dashboard("platform") { return try .json(encoding: cached) }
+        if refresh != "true", let cached = cache.body("platform") {
+            return HTTPResponse(status: .ok, contentType: "application/json", body: cached)
+        }
         let now = Date()
         let pool = services.pool
         let tenants = try await TenantRegistry().tenants(from: pool)
@@ -110,7 +112,7 @@ public struct PlatformDashboardRoutes: RouteCollection {
         let dashboard = Dashboard(
             scope: "platform", accountId: nil, accounts: 0, asOf: now, cached: false,
             refreshSeconds: cache.refreshSeconds, note: nil, panels: [tenantPanel, revenuePanel, usagePanel])
-        cache.keep(dashboard, under: "platform")
+        try cache.keep(dashboard, under: "platform") { try SortedJSONEncoder().encode($0) }
         return try .json(encoding: dashboard)
     }
 }

@@ -1,11 +1,12 @@
 public import Foundation
 import Synchronization
 
-/// Computed dashboards kept for `EXECUTIVE_DASHBOARD_REFRESH` seconds, per tenant and scope.
-/// Bounded: past `capacity` entries the oldest goes.
+/// Computed dashboards kept for `EXECUTIVE_DASHBOARD_REFRESH` seconds, per tenant and scope, as
+/// the JSON a cached answer sends (written once, with `"cached": true`): serving one is a lookup
+/// and a copy. Bounded: past `capacity` entries the oldest goes.
 public final class DashboardCache: Sendable {
     struct Entry {
-        var dashboard: Dashboard
+        var body: [UInt8]
         var computedAt: Date
     }
 
@@ -18,26 +19,30 @@ public final class DashboardCache: Sendable {
         self.capacity = capacity
     }
 
-    /// The dashboard kept under `key`, if computed less than `refreshSeconds` ago.
-    public func dashboard(_ key: String, now: Date = Date()) -> Dashboard? {
+    /// The body kept under `key`, if computed less than `refreshSeconds` ago.
+    public func body(_ key: String, now: Date = Date()) -> [UInt8]? {
         entries.withLock { entries in
             guard let entry = entries[key], now.timeIntervalSince(entry.computedAt) < Double(refreshSeconds) else {
                 return nil
             }
-            var dashboard = entry.dashboard
-            dashboard.cached = true
-            return dashboard
+            return entry.body
         }
     }
 
-    public func keep(_ dashboard: Dashboard, under key: String, now: Date = Date()) {
+    /// Keeps `dashboard`, written by `encode` as a cached answer.
+    public func keep(
+        _ dashboard: Dashboard, under key: String, now: Date = Date(), encode: (Dashboard) throws -> [UInt8]
+    ) rethrows {
+        var cached = dashboard
+        cached.cached = true
+        let body = try encode(cached)
         entries.withLock { entries in
             if entries.count >= capacity, entries[key] == nil,
                 let oldest = entries.min(by: { $0.value.computedAt < $1.value.computedAt })?.key
             {
                 entries[oldest] = nil
             }
-            entries[key] = Entry(dashboard: dashboard, computedAt: now)
+            entries[key] = Entry(body: body, computedAt: now)
         }
     }
 }
