@@ -45,13 +45,12 @@ public enum BIMigrations {
                         PRIMARY KEY (account_id, day, symbol, venue, strategy)
                     );
 
-                    -- How far the facts have read the trades: booked_at up to the watermark, and the
-                    -- trades of the overlap window already folded in (a transaction that committed
-                    -- late with an earlier booked_at is still seen).
+                    -- How far the facts have read the trades: the last booking folded in, and the
+                    -- snapshot they were read in (the next sync reads only what it could not see).
                     CREATE TABLE bi_sync (
                         id integer PRIMARY KEY CHECK (id = 1),
                         cursor jsonb,
-                        recent jsonb NOT NULL,
+                        snapshot text,
                         synced_at timestamptz NOT NULL DEFAULT now()
                     );
 

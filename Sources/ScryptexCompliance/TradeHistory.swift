@@ -46,17 +46,32 @@ public struct TradeHistory: Sendable {
         t.cancelled_at IS NOT NULL AS cancelled
         """
 
-    /// At most `limit` trades booked after `cursor`, in booking order.
+    /// At most `limit` trades booked after `cursor`, in booking order; with `previous`, only the
+    /// row versions that snapshot could not see (inserted or changed since).
     public func trades(
-        after cursor: TradeCursor, limit: Int, in transaction: PostgresTransaction
+        after cursor: TradeCursor, newerThan previous: TransactionSnapshot?, limit: Int,
+        in transaction: PostgresTransaction
     ) async throws -> [BookedTrade] {
         try await transaction.query(
             """
             SELECT \(sql: Self.columns) FROM trades t LEFT JOIN instruments i ON i.symbol = t.symbol
             WHERE (t.booked_at, t.id) > (\(cursor.bookedAt)::timestamptz, \(cursor.id))
+              AND (\(previous?.xmax32)::bigint IS NULL
+                   OR (t.xmin::text::bigint - \(previous?.xmax32)::bigint + 4294967296) % 4294967296 < 2147483648
+                   OR t.xmin::text::bigint = ANY(\(previous?.inProgress32 ?? [])::bigint[]))
             ORDER BY t.booked_at, t.id LIMIT \(limit)
             """
         ).map(Self.trade)
+    }
+
+    /// The snapshot the transaction reads with (REPEATABLE READ: the same for all of it).
+    public func snapshot(in transaction: PostgresTransaction) async throws -> TransactionSnapshot {
+        let text = try await transaction.query("SELECT pg_current_snapshot()::text AS snapshot").firstRow.decode(
+            "snapshot", as: String.self)
+        guard let snapshot = TransactionSnapshot(text) else {
+            throw ServiceError(.corrupt, "PostgreSQL answered a snapshot this reader cannot read: \(text)")
+        }
+        return snapshot
     }
 
     /// The cursor `seconds` before `cursor` (the start of an overlap window), or the very start.
@@ -71,17 +86,17 @@ public struct TradeHistory: Sendable {
         return TradeCursor(bookedAt: text, id: start.id)
     }
 
-    /// The current time of the database, as a cursor bound (no trade booked later is before it).
-    public func now(in transaction: PostgresTransaction) async throws -> String {
-        try await transaction.query("SELECT clock_timestamp()::text AS now").firstRow.decode("now", as: String.self)
-    }
-
-    /// The (account, symbol) pairs with a trade cancelled or amended after `since`.
-    public func changedPairs(since: String, in transaction: PostgresTransaction) async throws -> [AccountSymbol] {
+    /// The (account, symbol) pairs with a trade cancelled or amended since `previous` (a row
+    /// version it could not see; the partial indexes keep this to the changed trades).
+    public func changedPairs(
+        since previous: TransactionSnapshot, in transaction: PostgresTransaction
+    ) async throws -> [AccountSymbol] {
         try await transaction.query(
             """
-            SELECT DISTINCT account_id, symbol FROM trades
-            WHERE cancelled_at > \(since)::timestamptz OR amended_at > \(since)::timestamptz
+            SELECT DISTINCT account_id, symbol FROM trades t
+            WHERE (t.cancelled_at IS NOT NULL OR t.amended_at IS NOT NULL)
+              AND ((t.xmin::text::bigint - \(previous.xmax32)::bigint + 4294967296) % 4294967296 < 2147483648
+                   OR t.xmin::text::bigint = ANY(\(previous.inProgress32)::bigint[]))
             """
         ).map {
             AccountSymbol(
@@ -114,6 +129,37 @@ public struct TradeHistory: Sendable {
                 bookedAt: try row.decode("booked_at_text", as: String.self), id: try row.decode("id", as: UUID.self)),
             cancelled: try row.decode("cancelled", as: Bool.self))
     }
+}
+
+/// A PostgreSQL snapshot (`pg_current_snapshot()`): transactions below `xmin` had ended,
+/// those from `xmax` had not begun, those in `inProgress` were running. A row version whose
+/// inserting transaction (its `xmin`) is at or past `xmax`, or was in progress, was invisible to
+/// it: that is how a reader following the trades finds exactly what it has not seen, without
+/// remembering ids. Row `xmin`s are 32-bit and wrap: they are compared modulo 2^32 (sound for the
+/// recent rows the readers look at, which are far less than 2^31 transactions apart).
+public struct TransactionSnapshot: Sendable, Codable, Equatable, CustomStringConvertible {
+    public var xmin: Int64
+    public var xmax: Int64
+    public var inProgress: [Int64]
+
+    /// Reads `xmin:xmax:xip,xip,…`.
+    public init?(_ text: String) {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 3, let xmin = Int64(parts[0]), let xmax = Int64(parts[1]) else { return nil }
+        let running = parts[2].split(separator: ",").compactMap { Int64($0) }
+        guard running.count == parts[2].split(separator: ",").count else { return nil }
+        self.xmin = xmin
+        self.xmax = xmax
+        self.inProgress = running
+    }
+
+    /// `xmin:xmax:xip,…`, as PostgreSQL writes it.
+    public var description: String {
+        "\(xmin):\(xmax):" + inProgress.map(String.init).joined(separator: ",")
+    }
+
+    var xmax32: Int64 { xmax % 4_294_967_296 }
+    var inProgress32: [Int64] { inProgress.map { $0 % 4_294_967_296 } }
 }
 
 /// One account's trading in one symbol.

@@ -441,3 +441,47 @@ extension BIRoutesTests {
         }
     }
 }
+
+extension BIRoutesTests {
+    /// A trade whose transaction commits after a sync, with an earlier booking time than trades
+    /// folded in meanwhile, is folded in once, by the next sync — and only once after that.
+    @Test func aTradeCommittedLateIsFoldedOnce() async throws {
+        try await RouteHarness.with { harness in
+            let desk = try await Desk.open(harness)
+            let scope = TenantScope(tenant: harness.tenant, pool: harness.pool)
+            func sync() async throws -> TradingFacts.SyncSummary {
+                try await TradingFacts().sync { body in
+                    try await scope.withTransaction(isolationLevel: .repeatableRead) { try await body($0) }
+                }
+            }
+            let fund = try #require(UUID(uuidString: desk.fund))
+            func insert(_ quantity: Int, on connection: PostgresConnection) async throws {
+                try await connection.execute(
+                    """
+                    INSERT INTO t_acme.trades (account_id, symbol, side, quantity, price, notional, notional_usd, executed_at)
+                    VALUES (\(fund), 'ETH/USD', 'buy', \(quantity), 2000, \(quantity * 2000), \(quantity * 2000), now())
+                    """)
+            }
+            _ = try await desk.book("buy", 1, at: 2000, daysAgo: 0)
+            #expect(try await sync().tradesFolded == 1)
+            // A booking transaction stays open across a sync…
+            try await harness.pool.withConnection { late in
+                try await late.executeScript("BEGIN")
+                try await insert(5, on: late)
+                try await harness.pool.withConnection { other in try await insert(2, on: other) }
+                #expect(try await sync().tradesFolded == 1)
+                try await late.executeScript("COMMIT")
+            }
+            // …and is seen by the next one, once: executed (its transaction's now()) before the trade
+            // folded meanwhile, it has the account's ETH/USD book rebuilt in execution order.
+            let after = try await sync()
+            #expect(after.tradesFolded == 0 && after.pairsRebuilt == 1, "\(after)")
+            let again = try await sync()
+            #expect(again.tradesFolded == 0 && again.pairsRebuilt == 0, "\(again)")
+            let quantity = try await harness.pool.query(
+                "SELECT sum(quantity)::int8 AS q, sum(trades)::int8 AS n FROM t_acme.bi_daily_facts"
+            ).firstRow
+            #expect(try quantity.decode("q", as: Int.self) == 8 && quantity.decode("n", as: Int.self) == 3)
+        }
+    }
+}

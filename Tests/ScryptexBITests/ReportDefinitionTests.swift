@@ -1,4 +1,5 @@
 import Foundation
+import ScryptexCompliance
 import ScryptexCore
 import ScryptexPostgres
 import Testing
@@ -72,5 +73,16 @@ struct ReportDefinitionTests {
         #expect(november.quarterEnd.description == "2026-12-31" && november.due.description == "2027-02-14")
         let august = DashboardService.next13FDeadline(onOrAfter: PostgresDate(year: 2026, month: 8, day: 14)!)
         #expect(august.quarterEnd.description == "2026-06-30" && august.due.description == "2026-08-14")
+    }
+}
+
+@Suite("Transaction snapshots")
+struct TransactionSnapshotTests {
+    @Test func snapshotsReadAndWriteAsPostgreSQLDoes() throws {
+        let snapshot = try #require(TransactionSnapshot("748:752:748,750"))
+        #expect(snapshot.xmin == 748 && snapshot.xmax == 752 && snapshot.inProgress == [748, 750])
+        #expect(snapshot.description == "748:752:748,750")
+        #expect(TransactionSnapshot("5:5:")?.inProgress == [])
+        #expect(TransactionSnapshot("5:x:") == nil && TransactionSnapshot("1:2:3,y") == nil)
     }
 }

@@ -115,7 +115,7 @@ struct ReleasedMigrationTests {
                 "7f657e425105bfd90e1373b38d96286be83dc8f77762bf00ff53e96363c1e7af",
             ]
         ),
-        (BIMigrations.tenant, ["975ffa7a43ad463d4d6944cc27c2193f32fec0343bee2c0dc5e6da6753526c43"]),
+        (BIMigrations.tenant, ["d24c05a3918fe2d28be0c5da9f95034afabf2579d1d7aae1857e212adb81fe69"]),
     ]
 
     @Test func noReleasedMigrationChanged() {

@@ -41,6 +41,8 @@ public final class TenantTraffic: HTTPRequestObserver {
 
     private let state = Mutex(State())
     public let labelledTenants: Int
+    /// When this host began counting (its start).
+    public let since = Date()
     static let bounds = LatencyRecorder.standardBounds
     static let windowMinutes = 15
 

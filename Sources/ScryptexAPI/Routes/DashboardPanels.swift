@@ -168,6 +168,7 @@ struct PlatformPanel: DashboardPanelSource {
     func panel(accounts: [UUID], now: Date, in transaction: PostgresTransaction) async throws -> DashboardPanel {
         let depth = try await jobs.depth(for: tenant.id)
         let recent = traffic.recent(tenant.slug.value, minutes: 5, now: now)
+        let recent15 = traffic.recent(tenant.slug.value, minutes: 15, now: now)
         let source = "this host's request figures (TenantTraffic)"
         func latency(_ name: String, _ quantile: Double) -> DashboardMetric {
             DashboardMetric(
@@ -188,6 +189,14 @@ struct PlatformPanel: DashboardPanelSource {
                     definition: "the share of those answered 5xx", asOf: now, source: source,
                     note: recent.requests == 0 ? "no requests in the last 5 minutes" : nil),
                 latency("latencyP50", 0.5), latency("latencyP95", 0.95), latency("latencyP99", 0.99),
+                DashboardMetric(
+                    "availability", recent15.errorRate.map { .number(1 - $0) } ?? .unknown, unit: "ratio",
+                    definition: "the share of the tenant's requests answered without a server error, last 15 minutes",
+                    asOf: now, source: source, note: recent15.requests == 0 ? "no requests in the last 15 minutes" : nil
+                ),
+                DashboardMetric(
+                    "hostUptimeSeconds", .number(now.timeIntervalSince(traffic.since).rounded()), unit: "seconds",
+                    definition: "how long this host has been serving", asOf: now, source: source),
                 DashboardMetric(
                     "jobsQueued", .count(depth.queued), definition: "the tenant's background jobs waiting", asOf: now,
                     source: "platform.tenant_jobs"),

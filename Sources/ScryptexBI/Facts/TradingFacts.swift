@@ -10,11 +10,13 @@ public import ScryptexPostgres
 /// in USD (`bi_daily_facts`).
 ///
 /// A sync folds in the trades booked since the last one, in one REPEATABLE READ snapshot. It
-/// re-reads a 60-second overlap before its cursor (a transaction that committed late with an
-/// earlier `booked_at` is still seen; trades already folded in are skipped by id). A trade that
-/// arrives out of execution order for its account and symbol, or a trade cancelled or amended
-/// since, makes that account and symbol be rebuilt from its whole history. Realised P&L is the
-/// position book's (`PositionBook`: exact average cost), valued in USD at the closing trade's
+/// reads from 60 seconds before its cursor (a transaction that committed late with an earlier
+/// `booked_at` is still seen) but only the row versions the previous sync's snapshot could not
+/// see (`TransactionSnapshot`), so nothing is folded twice and nothing is remembered per trade.
+/// A trade that arrives out of execution order for its account and symbol, or a trade cancelled
+/// or amended since, makes that account and symbol be rebuilt from its whole history. The
+/// folding is computation: it runs on compute threads, never on an event loop. Realised P&L is
+/// the position book's (`PositionBook`: exact average cost), valued in USD at the closing trade's
 /// own rate (its `notional_usd ÷ notional`), or at face value when it has none — as the daily
 /// limit counts it.
 public struct TradingFacts: Sendable {
@@ -44,13 +46,6 @@ public struct TradingFacts: Sendable {
         }
     }
 
-    struct State: Codable {
-        var cursor: TradeCursor?
-        /// Trades folded in whose booking falls in the overlap window (by id, in lower case),
-        /// with their booking time.
-        var recent: [String: Double]
-    }
-
     struct FactKey: Hashable {
         var accountId: UUID
         var day: PostgresDate
@@ -73,6 +68,14 @@ public struct TradingFacts: Sendable {
         var lastTrade: UUID
     }
 
+    /// What a sync has folded so far: the books it touched (nil: emptied) and the facts to add.
+    struct Progress: Sendable {
+        var books: [AccountSymbol: PairBook?] = [:]
+        var facts: [FactKey: FactDelta] = [:]
+        var rebuilt: Set<AccountSymbol> = []
+        var folded = 0
+    }
+
     /// Folds in everything booked since the last sync, in `transaction` (REPEATABLE READ: one
     /// snapshot for the trades and the rebuilds). Only one sync runs at a time per tenant: one
     /// that finds another under way returns at once, skipped.
@@ -83,98 +86,113 @@ public struct TradingFacts: Sendable {
         ).firstRow.decode("locked", as: Bool.self)
         guard locked else { return SyncSummary(tradesFolded: 0, pairsRebuilt: 0, skipped: true) }
         try await transaction.execute(
-            "INSERT INTO bi_sync (id, cursor, recent) VALUES (1, NULL, '{}') ON CONFLICT (id) DO NOTHING")
-        let row = try await transaction.query("SELECT cursor, recent FROM bi_sync WHERE id = 1 FOR UPDATE").firstRow
-        var state = State(
-            cursor: try row.decode("cursor", as: PostgresJSON?.self)?.decode(TradeCursor.self),
-            recent: try row.decode("recent", as: PostgresJSON.self).decode([String: Double].self))
+            "INSERT INTO bi_sync (id, cursor, snapshot) VALUES (1, NULL, NULL) ON CONFLICT (id) DO NOTHING")
+        let row = try await transaction.query("SELECT cursor, snapshot FROM bi_sync WHERE id = 1 FOR UPDATE").firstRow
+        let previousCursor = try row.decode("cursor", as: PostgresJSON?.self)?.decode(TradeCursor.self)
+        let previous = try row.decode("snapshot", as: String?.self).flatMap(TransactionSnapshot.init)
         let history = TradeHistory()
-        let start = try await history.cursor(Self.overlapSeconds, secondsBefore: state.cursor, in: transaction)
-        var books: [AccountSymbol: PairBook?] = [:]
-        var facts: [FactKey: FactDelta] = [:]
-        var rebuilt: Set<AccountSymbol> = []
-        var folded = 0
-
-        func load(_ pair: AccountSymbol) async throws -> PairBook? {
-            if let known = books[pair] { return known }
-            let rows = try await transaction.query(
-                """
-                SELECT book, extract(epoch FROM last_executed_at)::float8 AS last_executed, last_trade_id
-                FROM bi_books WHERE account_id = \(pair.accountId) AND symbol = \(pair.symbol)
-                """)
-            let book = try rows.first.map {
-                PairBook(
-                    book: try $0.decode("book", as: PostgresJSON.self).decode(PositionBook.self),
-                    lastExecuted: try $0.decode("last_executed", as: Double.self),
-                    lastTrade: try $0.decode("last_trade_id", as: UUID.self))
-            }
-            books[pair] = book
-            return book
-        }
+        let current = try await history.snapshot(in: transaction)
+        var progress = Progress()
 
         func rebuild(_ pair: AccountSymbol) async throws {
-            rebuilt.insert(pair)
+            progress.rebuilt.insert(pair)
             try await transaction.execute(
                 """
                 DELETE FROM bi_daily_facts
                 WHERE account_id = \(pair.accountId) AND symbol = \(pair.symbol) AND strategy = \(Self.strategy)
                 """)
-            facts = facts.filter { $0.key.accountId != pair.accountId || $0.key.symbol != pair.symbol }
-            var book: PairBook?
-            for trade in try await history.trades(of: pair, in: transaction) where !trade.cancelled {
-                try Self.fold(trade, into: &book, facts: &facts)
+            let trades = try await history.trades(of: pair, in: transaction)
+            let before = progress
+            progress = try await ComputeThreads.run {
+                var next = before
+                next.facts = next.facts.filter { $0.key.accountId != pair.accountId || $0.key.symbol != pair.symbol }
+                var book: PairBook?
+                for trade in trades where !trade.cancelled { try Self.fold(trade, into: &book, facts: &next.facts) }
+                next.books[pair] = .some(book)
+                return next
             }
-            books[pair] = .some(book)
         }
 
-        if state.cursor != nil {
-            for pair in try await history.changedPairs(since: start.bookedAt, in: transaction) {
-                try await rebuild(pair)
-            }
+        if let previous {
+            for pair in try await history.changedPairs(since: previous, in: transaction) { try await rebuild(pair) }
         }
-        var cursor = start
-        var latest = state.cursor
-        var latestTime = -Double.infinity
+        var cursor = try await history.cursor(Self.overlapSeconds, secondsBefore: previousCursor, in: transaction)
+        var latest = previousCursor
         while true {
-            let page = try await history.trades(after: cursor, limit: Self.pageSize, in: transaction)
+            let page = try await history.trades(
+                after: cursor, newerThan: previous, limit: Self.pageSize, in: transaction)
             guard let last = page.last else { break }
             cursor = last.cursor
-            latest = last.cursor
-            for trade in page {
-                let booked = trade.bookedAt.timeIntervalSince1970
-                latestTime = max(latestTime, booked)
-                let key = trade.id.uuidString.lowercased()
-                guard state.recent[key] == nil else { continue }
-                state.recent[key] = booked
-                let pair = AccountSymbol(accountId: trade.accountId, symbol: trade.symbol)
-                guard !rebuilt.contains(pair), !trade.cancelled else { continue }
-                var book = try await load(pair)
-                if let current = book,
-                    (trade.executedAt.timeIntervalSince1970, trade.id.uuidString)
-                        < (current.lastExecuted, current.lastTrade.uuidString)
-                {
-                    try await rebuild(pair)
-                    continue
-                }
-                try Self.fold(trade, into: &book, facts: &facts)
-                books[pair] = .some(book)
-                folded += 1
+            if latest.map({ ($0.bookedAt, $0.id.uuidString) < (last.cursor.bookedAt, last.cursor.id.uuidString) })
+                ?? true
+            {
+                latest = last.cursor
             }
+            // The books the page needs, in one query; then the folding, off the loops.
+            let unknown = Set(page.map { AccountSymbol(accountId: $0.accountId, symbol: $0.symbol) })
+                .filter { progress.books[$0] == nil && !progress.rebuilt.contains($0) }
+            for (pair, book) in try await books(of: Array(unknown), in: transaction) {
+                progress.books[pair] = .some(book)
+            }
+            for pair in unknown where progress.books[pair] == nil { progress.books[pair] = .some(nil) }
+            let before = progress
+            let (folded, outOfOrder) = try await ComputeThreads.run { () throws -> (Progress, Set<AccountSymbol>) in
+                var next = before
+                var outOfOrder: Set<AccountSymbol> = []
+                for trade in page where !trade.cancelled {
+                    let pair = AccountSymbol(accountId: trade.accountId, symbol: trade.symbol)
+                    guard !next.rebuilt.contains(pair), !outOfOrder.contains(pair) else { continue }
+                    var book = next.books[pair] ?? nil
+                    if let current = book,
+                        (trade.executedAt.timeIntervalSince1970, trade.id.uuidString)
+                            < (current.lastExecuted, current.lastTrade.uuidString)
+                    {
+                        outOfOrder.insert(pair)
+                        continue
+                    }
+                    try Self.fold(trade, into: &book, facts: &next.facts)
+                    next.books[pair] = .some(book)
+                    next.folded += 1
+                }
+                return (next, outOfOrder)
+            }
+            progress = folded
+            for pair in outOfOrder { try await rebuild(pair) }
             if page.count < Self.pageSize { break }
         }
-        // Keep only what the next sync's overlap can read again.
-        if latestTime.isFinite {
-            state.recent = state.recent.filter { $0.value >= latestTime - Double(Self.overlapSeconds + 1) }
-        }
-        state.cursor = latest
-        try await write(books: books, facts: facts, in: transaction)
+        try await write(books: progress.books, facts: progress.facts, in: transaction)
         try await transaction.execute(
             """
-            UPDATE bi_sync SET cursor = \(try state.cursor.map { try PostgresJSON(encoding: $0) })::jsonb,
-                recent = \(try PostgresJSON(encoding: state.recent))::jsonb, synced_at = now()
+            UPDATE bi_sync SET cursor = \(try latest.map { try PostgresJSON(encoding: $0) })::jsonb,
+                snapshot = \(current.description), synced_at = now()
             WHERE id = 1
             """)
-        return SyncSummary(tradesFolded: folded, pairsRebuilt: rebuilt.count, skipped: false)
+        return SyncSummary(tradesFolded: progress.folded, pairsRebuilt: progress.rebuilt.count, skipped: false)
+    }
+
+    /// The stored books of `pairs`.
+    func books(of pairs: [AccountSymbol], in transaction: PostgresTransaction) async throws -> [AccountSymbol: PairBook]
+    {
+        guard !pairs.isEmpty else { return [:] }
+        var found: [AccountSymbol: PairBook] = [:]
+        for row in try await transaction.query(
+            """
+            SELECT b.account_id, b.symbol, b.book, extract(epoch FROM b.last_executed_at)::float8 AS last_executed,
+                b.last_trade_id
+            FROM bi_books b
+            JOIN unnest(\(pairs.map(\.accountId))::uuid[], \(pairs.map(\.symbol))::text[]) AS w (a, s)
+              ON b.account_id = w.a AND b.symbol = w.s
+            """)
+        {
+            let pair = AccountSymbol(
+                accountId: try row.decode("account_id", as: UUID.self),
+                symbol: try row.decode("symbol", as: String.self))
+            found[pair] = PairBook(
+                book: try row.decode("book", as: PostgresJSON.self).decode(PositionBook.self),
+                lastExecuted: try row.decode("last_executed", as: Double.self),
+                lastTrade: try row.decode("last_trade_id", as: UUID.self))
+        }
+        return found
     }
 
     /// One trade into its book and the day's facts.
