@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 import ScryptexACME
 import ScryptexAPI
+import ScryptexBI
 import ScryptexCompliance
 package import ScryptexCore
 import ScryptexEventLoops
@@ -280,6 +281,24 @@ package struct HostService: Sendable {
                     }
                 } catch {
                     logger.warning("could not monitor models", ["error": "\(error)"])
+                }
+            },
+            // Trading facts follow the trade book in the background, so a dashboard or report only
+            // catches up the last seconds (a sync already running elsewhere is left to finish).
+            PeriodicService(name: "trading facts", interval: .seconds(30)) {
+                guard configuration.biReportsEnabled else { return }
+                do {
+                    for tenant in try await TenantRegistry().tenants(statuses: [.active], from: pool) {
+                        guard try await TenantRegistry().featureFlags(of: tenant.id, from: pool)["bi"] != false else {
+                            continue
+                        }
+                        let scope = TenantScope(tenant: tenant, pool: pool)
+                        _ = try await TradingFacts().sync { body in
+                            try await scope.withTransaction(isolationLevel: .repeatableRead) { try await body($0) }
+                        }
+                    }
+                } catch {
+                    logger.warning("could not bring the trading facts up to date", ["error": "\(error)"])
                 }
             },
             // Scheduled reports: every minute, each due report of a tenant with BI gets its run
