@@ -22,6 +22,10 @@ public final class RawClient: Sendable {
 
     deinit { close(descriptor) }
 
+    /// Ends the connection both ways now (the descriptor itself is closed with the object, which
+    /// a closure on another thread may still hold).
+    public func disconnect() { _ = shutdown(descriptor, Int32(SHUT_RDWR)) }
+
     public func send(_ text: String) { send(Array(text.utf8)) }
 
     public func send(_ bytes: [UInt8]) {

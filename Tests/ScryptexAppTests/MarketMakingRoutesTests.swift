@@ -421,6 +421,8 @@ struct MarketMakingRoutesTests {
                     .count
             }
             #expect(delivered == 1_000)
+            // The clients leave (explicitly: a compute thread may still hold the closure that read them).
+            for client in clients { client.disconnect() }
             clients.removeAll()
             _ = consume connected
             // A client back after a fill it missed: the log replays from its last id.
