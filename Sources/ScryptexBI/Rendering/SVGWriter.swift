@@ -1,4 +1,5 @@
 import Foundation
+import ScryptexCore
 
 /// Writes chart shapes as an inline SVG element (no script, no external reference).
 public enum SVGWriter {
@@ -44,19 +45,5 @@ public enum SVGWriter {
     }
 
     /// Text for HTML and SVG content and attributes.
-    public static func escape(_ text: String) -> String {
-        var escaped = ""
-        escaped.reserveCapacity(text.utf8.count)
-        for character in text {
-            switch character {
-            case "&": escaped += "&amp;"
-            case "<": escaped += "&lt;"
-            case ">": escaped += "&gt;"
-            case "\"": escaped += "&quot;"
-            case "'": escaped += "&#39;"
-            default: escaped.append(character)
-            }
-        }
-        return escaped
-    }
+    public static func escape(_ text: String) -> String { Markup.escape(text) }
 }
