@@ -86,6 +86,17 @@ public struct TradeHistory: Sendable {
         return TradeCursor(bookedAt: text, id: start.id)
     }
 
+    /// What `account` booked today (UTC), in USD where the trade's rate was known and at face
+    /// value otherwise — the figure the daily notional limit is held against.
+    public func bookedTodayUSD(of account: UUID, in transaction: PostgresTransaction) async throws -> ExactDecimal {
+        try await transaction.query(
+            """
+            SELECT coalesce(sum(coalesce(notional_usd, notional)), 0) AS booked FROM trades
+            WHERE account_id = \(account) AND executed_at >= date_trunc('day', now()) AND cancelled_at IS NULL
+            """
+        ).firstRow.decode("booked", as: ExactDecimal.self)
+    }
+
     /// The (account, symbol) pairs with a trade cancelled or amended since `previous` (a row
     /// version it could not see; the partial indexes keep this to the changed trades).
     public func changedPairs(

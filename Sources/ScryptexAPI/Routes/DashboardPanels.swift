@@ -121,7 +121,7 @@ struct MarketMakingPanel: DashboardPanelSource {
         var total = ExactDecimal.zero
         var unvalued: Set<String> = []
         for (index, position) in positions.enumerated() {
-            let pnl = position.realisedPnL + (position.unrealisedPnL ?? .zero)
+            let pnl = try position.realisedPnL.adding(position.unrealisedPnL ?? .zero, figure: "market-making P&L")
             guard let rate = valuations[symbols[index]]?.usdPerQuoteUnit else {
                 if !pnl.isZero { unvalued.insert(position.market) }
                 continue

@@ -56,8 +56,8 @@ public struct DashboardService: Sendable {
         case .tenant:
             declared = try await AccountService().declaredAUMOfTopLevelAccounts(in: transaction)
         }
-        let assets = Self.assetsPanel(positions: positions, declared: declared, now: now)
-        let valuedAUM = positions.compactMap(\.valueUSD).reduce(ExactDecimal.zero, +)
+        let assets = try Self.assetsPanel(positions: positions, declared: declared, now: now)
+        let valuedAUM = try positions.compactMap(\.valueUSD).sum(figure: "the valued AUM")
         var panels = [assets]
         var sourced: [DashboardPanel] = []
         for (name, title) in Self.sourcedPanels {
@@ -69,7 +69,7 @@ public struct DashboardService: Sendable {
             }
         }
         let unrealised = try await Self.unrealised(accounts: accounts, now: now, in: transaction)
-        panels.append(Self.pnlPanel(facts: facts, unrealised: unrealised, sourced: sourced, now: now))
+        panels.append(try Self.pnlPanel(facts: facts, unrealised: unrealised, sourced: sourced, now: now))
         panels.append(
             Self.riskPanel(facts: facts, capital: valuedAUM > .zero ? valuedAUM : declared, now: now))
         panels.append(try await compliancePanel(scope: scope, accounts: accounts, now: now, in: transaction))
@@ -90,9 +90,9 @@ public struct DashboardService: Sendable {
 
     // MARK: Panels
 
-    static func assetsPanel(positions: [ValuedPosition], declared: ExactDecimal, now: Date) -> DashboardPanel {
+    static func assetsPanel(positions: [ValuedPosition], declared: ExactDecimal, now: Date) throws -> DashboardPanel {
         let unvalued = positions.filter { $0.valueUSD == nil }
-        let valued = positions.compactMap(\.valueUSD).reduce(ExactDecimal.zero, +)
+        let valued = try positions.compactMap(\.valueUSD).sum(figure: "the valued AUM")
         let asOf = positions.compactMap(\.priceAsOf).min() ?? now
         var note: String?
         if !unvalued.isEmpty {
@@ -130,9 +130,9 @@ public struct DashboardService: Sendable {
 
     static func pnlPanel(
         facts: FactTotals, unrealised: (ExactDecimal, [String]), sourced: [DashboardPanel], now: Date
-    ) -> DashboardPanel {
-        let strategies = sourced.compactMap(\.pnlUSD).reduce(ExactDecimal.zero, +)
-        let net = facts.realisedAllTime + unrealised.0 + strategies
+    ) throws -> DashboardPanel {
+        let strategies = try sourced.compactMap(\.pnlUSD).sum(figure: "the strategies' P&L")
+        let net = try [facts.realisedAllTime, unrealised.0, strategies].sum(figure: "net P&L")
         let source = "bi_daily_facts (from trades)"
         return DashboardPanel(
             name: "pnl", title: "Net P&L",

@@ -146,13 +146,13 @@ public struct ReportQuery: Sendable {
             realised = try realised.adding(fact.realised, figure: "P&L")
         }
 
-        func value(of metric: String) -> ExactDecimal {
+        func value(of metric: String) throws -> ExactDecimal {
             switch metric {
             case "pnl": realised
             case "volume": volume
             case "buyVolume": buyVolume
             case "sellVolume": sellVolume
-            case "netVolume": buyVolume - sellVolume
+            case "netVolume": try buyVolume.subtracting(sellVolume, figure: "net volume")
             case "trades": ExactDecimal(trades)
             case "quantity": quantity
             default: trades == 0 ? .zero : volume.divided(by: ExactDecimal(trades), scale: 2) ?? .zero
@@ -196,21 +196,22 @@ public struct ReportQuery: Sendable {
                 ReportResult.Column(
                     name: $0, label: catalogue[$0]?.label ?? $0, kind: "metric", unit: catalogue[$0]?.unit)
             }
-        let rows = groups.sorted { $0.key.lexicographicallyPrecedes($1.key) }.map { key, sums in
-            key + definition.metrics.map { sums.value(of: $0).normalized.description }
+        let rows = try groups.sorted { $0.key.lexicographicallyPrecedes($1.key) }.map { key, sums in
+            key + (try definition.metrics.map { try sums.value(of: $0).normalized.description })
         }
         let periods = perPeriod.keys.sorted()
-        let series = periods.map { period in
+        let series = try periods.map { period in
             ReportResult.Point(
                 period: period,
                 values: Dictionary(
-                    uniqueKeysWithValues: definition.metrics.map { ($0, perPeriod[period]!.value(of: $0).doubleValue) })
-            )
+                    uniqueKeysWithValues: try definition.metrics.map {
+                        ($0, try perPeriod[period, default: Sums()].value(of: $0).doubleValue)
+                    }))
         }
         var stacked: [String: [Double]]?
         if stackDimension != nil, let first = definition.metrics.first, stackedSums.count <= 12 {
-            stacked = stackedSums.mapValues { byPeriod in
-                periods.map { byPeriod[$0]?.value(of: first).doubleValue ?? 0 }
+            stacked = try stackedSums.mapValues { byPeriod in
+                try periods.map { try byPeriod[$0]?.value(of: first).doubleValue ?? 0 }
             }
         }
         return ReportResult(
@@ -218,14 +219,16 @@ public struct ReportQuery: Sendable {
             metrics: definition.metrics, dimensions: definition.dimensions, filters: definition.filters,
             columns: columns, rows: rows,
             totals: Dictionary(
-                uniqueKeysWithValues: definition.metrics.map { ($0, total.value(of: $0).normalized.description) }),
+                uniqueKeysWithValues: try definition.metrics.map {
+                    ($0, try total.value(of: $0).normalized.description)
+                }),
             series: series, stacked: stacked, risk: nil)
     }
 
     static func capital(account: UUID, in transaction: PostgresTransaction) async throws -> ExactDecimal {
         let accounts = try await DashboardService().accounts(in: .account(account), in: transaction)
         let valued = try await TradeHistory().valuedPositions(of: accounts, in: transaction).compactMap(\.valueUSD)
-            .reduce(ExactDecimal.zero, +)
+            .sum(figure: "the valued AUM")
         if valued > .zero { return valued }
         return try await AccountService().account(account, in: transaction).totalAUM
     }

@@ -79,3 +79,12 @@ extension ServiceError {
         ServiceError(.invalidInput, "\(figure) is too large to compute exactly (more than 38 digits)")
     }
 }
+
+extension Sequence where Element == ExactDecimal {
+    /// The exact sum of the values, or an error naming `figure` when it does not fit.
+    public func sum(figure: @autoclosure () -> String) throws(ServiceError) -> ExactDecimal {
+        var total = ExactDecimal.zero
+        for value in self { total = try total.adding(value, figure: figure()) }
+        return total
+    }
+}

@@ -55,12 +55,7 @@ struct DailyNotional {
         limit: ExactDecimal, account: UUID, markets: [Market], in transaction: PostgresTransaction
     ) async throws -> DailyNotional {
         let now = Date()
-        let booked = try await transaction.query(
-            """
-            SELECT coalesce(sum(coalesce(notional_usd, notional)), 0) AS booked FROM trades
-            WHERE account_id = \(account) AND executed_at >= date_trunc('day', now()) AND cancelled_at IS NULL
-            """
-        ).firstRow.decode("booked", as: ExactDecimal.self)
+        let booked = try await TradeHistory().bookedTodayUSD(of: account, in: transaction)
         let fills = try await transaction.query(
             """
             SELECT f.market, round(sum(f.price * f.quantity), 8) AS notional
