@@ -1,6 +1,6 @@
 public import Foundation
 public import ScryptexCore
-public import ScryptexPostgres
+import ScryptexPostgres
 
 /// What can be reported: the metrics and dimensions a definition may name, each with what it
 /// means (`GET …/reports/catalogue`).
@@ -170,8 +170,9 @@ public struct ReportDefinition: Sendable, Codable, Equatable {
         keys.map { $0.intValue.map { "[\($0)]" } ?? "." + $0.stringValue }.joined().trimmingPrefix(".").description
     }
 
-    /// The period's first and last day.
-    public var days: (from: PostgresDate, to: PostgresDate) {
+    /// The period's first and last day (of a validated definition: `validate()` refuses any
+    /// other).
+    var days: (from: PostgresDate, to: PostgresDate) {
         (PostgresDate(iso8601: period.from)!, PostgresDate(iso8601: period.to)!)
     }
 

@@ -60,6 +60,7 @@ public struct ReportQuery: Sendable {
         _ definition: ReportDefinition, account: UUID, brand: String, now: Date = Date(),
         in transaction: PostgresTransaction
     ) async throws -> ReportResult {
+        try definition.validate()
         var accounts = try await DashboardService().accounts(in: .account(account), in: transaction)
         if let wanted = definition.filters?["account"] {
             let allowed = Set(wanted.compactMap { UUID(uuidString: $0) })
