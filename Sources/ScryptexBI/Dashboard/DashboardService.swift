@@ -72,10 +72,15 @@ public struct DashboardService: Sendable {
         panels.append(try Self.pnlPanel(facts: facts, unrealised: unrealised, sourced: sourced, now: now))
         panels.append(
             Self.riskPanel(facts: facts, capital: valuedAUM > .zero ? valuedAUM : declared, now: now))
-        panels.append(try await compliancePanel(scope: scope, accounts: accounts, now: now, in: transaction))
+        // Each account's compliance status once, for both the compliance and the deadlines panels.
+        var statuses: [ComplianceStatus] = []
+        for id in accounts.prefix(500) {
+            statuses.append(try await ComplianceStatusService().status(of: id, in: transaction))
+        }
+        panels.append(Self.compliancePanel(scope: scope, accounts: accounts, statuses: statuses, now: now))
         panels.append(try await activityPanel(facts: facts, now: now, in: transaction))
         panels.append(
-            try await Self.deadlinesPanel(primary: primary, accounts: accounts, now: now, in: transaction))
+            Self.deadlinesPanel(primary: primary, statuses: statuses, now: now))
         panels += sourced
         let quiet = facts.tradesAllTime == 0 && positions.isEmpty
         var accountID: UUID?
@@ -207,12 +212,9 @@ public struct DashboardService: Sendable {
             ])
     }
 
-    func compliancePanel(
-        scope: DashboardScope, accounts: [UUID], now: Date, in transaction: PostgresTransaction
-    ) async throws -> DashboardPanel {
-        let service = ComplianceStatusService()
-        var statuses: [ComplianceStatus] = []
-        for id in accounts.prefix(500) { statuses.append(try await service.status(of: id, in: transaction)) }
+    static func compliancePanel(
+        scope: DashboardScope, accounts: [UUID], statuses: [ComplianceStatus], now: Date
+    ) -> DashboardPanel {
         let own: ComplianceStatus?
         if case .account(let id) = scope { own = statuses.first { $0.accountId == id } } else { own = nil }
         let score: DashboardMetric.Value
@@ -279,8 +281,8 @@ public struct DashboardService: Sendable {
     }
 
     static func deadlinesPanel(
-        primary: InstitutionalAccount?, accounts: [UUID], now: Date, in transaction: PostgresTransaction
-    ) async throws -> DashboardPanel {
+        primary: InstitutionalAccount?, statuses: [ComplianceStatus], now: Date
+    ) -> DashboardPanel {
         var rows: [[String: String]] = []
         let today = PostgresDate(containing: now)
         // Form 13F: 45 days after each calendar quarter's end.
@@ -289,12 +291,12 @@ public struct DashboardService: Sendable {
             "kind": "form_13f", "dueDate": filing.due.description, "period": filing.quarterEnd.description,
             "rule": "45 days after the end of the calendar quarter (managers of 13(f) securities over $100 million)",
         ])
-        let scope = primary.map { [$0.id] } ?? accounts
-        for id in scope.prefix(500) {
-            for deadline in try await ComplianceStatusService().status(of: id, in: transaction).upcomingDeadlines {
+        // An account's own deadlines; the firm's, every account's.
+        for status in statuses where primary == nil || status.accountId == primary?.id {
+            for deadline in status.upcomingDeadlines {
                 rows.append([
                     "kind": deadline.kind, "dueDate": deadline.dueDate, "overdue": String(deadline.overdue),
-                    "accountId": id.uuidString.lowercased(),
+                    "accountId": status.accountId.uuidString.lowercased(),
                 ])
             }
         }
