@@ -111,7 +111,25 @@ public enum BIMigrations {
                         delivered_at timestamptz
                     );
                     """
-            )
+            ),
+            Migration(
+                version: 2,
+                name: "create_bi_strategy_books",
+                sql: """
+                    -- Each market-making strategy market's book, as of the fills folded into the facts
+                    -- so far: how many, and the last one (when it filled, to the microsecond, and its id).
+                    CREATE TABLE bi_strategy_books (
+                        strategy_id uuid NOT NULL,
+                        market text NOT NULL,
+                        account_id uuid NOT NULL REFERENCES institutional_accounts (id) ON DELETE CASCADE,
+                        book jsonb NOT NULL,
+                        folded bigint NOT NULL CHECK (folded > 0),
+                        last_filled_micros bigint NOT NULL,
+                        last_fill_id text NOT NULL,
+                        PRIMARY KEY (strategy_id, market)
+                    );
+                    """
+            ),
         ]
     )
 }

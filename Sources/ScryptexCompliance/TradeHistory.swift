@@ -259,6 +259,16 @@ extension TradeHistory {
         return valuations
     }
 
+    /// The prices of `symbols` just before `instant`, as reports value holdings: the reference
+    /// price in force, else the last trade that was not busted; symbols with neither are absent.
+    public func prices(
+        of symbols: [String], before instant: Date, in transaction: PostgresTransaction
+    ) async throws
+        -> [String: ExactDecimal]
+    {
+        try await ValuationPrices.prices(of: symbols, before: instant, in: transaction).mapValues(\.value)
+    }
+
     /// The open positions of `accounts`, valued.
     public func valuedPositions(
         of accounts: [UUID], in transaction: PostgresTransaction

@@ -115,7 +115,13 @@ struct ReleasedMigrationTests {
                 "7f657e425105bfd90e1373b38d96286be83dc8f77762bf00ff53e96363c1e7af",
             ]
         ),
-        (BIMigrations.tenant, ["d24c05a3918fe2d28be0c5da9f95034afabf2579d1d7aae1857e212adb81fe69"]),
+        (
+            BIMigrations.tenant,
+            [
+                "d24c05a3918fe2d28be0c5da9f95034afabf2579d1d7aae1857e212adb81fe69",
+                "ec901633360b0e824bf3d466c18223998e6dea3036dd2ce493581ca8aa9653e4",
+            ]
+        ),
     ]
 
     @Test func noReleasedMigrationChanged() {

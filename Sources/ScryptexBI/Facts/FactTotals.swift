@@ -2,7 +2,9 @@ import Foundation
 import ScryptexCore
 import ScryptexPostgres
 
-/// The sums a dashboard reads from the daily facts of some accounts, in one round trip.
+/// The sums a dashboard reads from the daily facts of some accounts' booked trades (strategy
+/// `trading`; the market-making strategies' P&L comes in through their own panel), in one round
+/// trip.
 struct FactTotals {
     var realisedToday = ExactDecimal.zero
     var realisedMonth = ExactDecimal.zero
@@ -34,7 +36,7 @@ struct FactTotals {
                 coalesce(sum(trades) FILTER (WHERE day > \(today.adding(days: -30))), 0)::int8 AS trades_30,
                 coalesce(sum(volume_usd) FILTER (WHERE day > \(today.adding(days: -30))), 0) AS volume_30,
                 coalesce(sum(trades), 0)::int8 AS trades_all
-            FROM bi_daily_facts WHERE account_id = ANY(\(accounts)::uuid[])
+            FROM bi_daily_facts WHERE account_id = ANY(\(accounts)::uuid[]) AND strategy = \(TradingFacts.strategy)
             """
         ).firstRow
         var result = FactTotals()
@@ -50,7 +52,8 @@ struct FactTotals {
         let days = try await transaction.query(
             """
             SELECT day, sum(realised_usd) AS realised FROM bi_daily_facts
-            WHERE account_id = ANY(\(accounts)::uuid[]) AND day >= \(window) AND day <= \(today)
+            WHERE account_id = ANY(\(accounts)::uuid[]) AND strategy = \(TradingFacts.strategy)
+              AND day >= \(window) AND day <= \(today)
             GROUP BY day ORDER BY day
             """)
         var byDay: [Int: ExactDecimal] = [:]

@@ -18,7 +18,8 @@ public import ScryptexPostgres
 /// folding is computation: it runs on compute threads, never on an event loop. Realised P&L is
 /// the position book's (`PositionBook`: exact average cost), valued in USD at the closing trade's
 /// own rate (its `notional_usd ÷ notional`), or at face value when it has none — as the daily
-/// limit counts it.
+/// limit counts it. The market-making strategies' fills are folded in the same sync
+/// (`StrategyFacts`), as facts of their own strategy.
 public struct TradingFacts: Sendable {
     public static let strategy = "trading"
     static let overlapSeconds = 60
@@ -29,6 +30,9 @@ public struct TradingFacts: Sendable {
     public struct SyncSummary: Sendable, Equatable, Codable {
         public var tradesFolded: Int
         public var pairsRebuilt: Int
+        /// Market-making fills folded (`StrategyFacts`), and strategy markets rebuilt.
+        public var fillsFolded = 0
+        public var strategyMarketsRebuilt = 0
         /// Another sync was running: this one left the facts to it.
         public var skipped = false
     }
@@ -51,6 +55,7 @@ public struct TradingFacts: Sendable {
         var day: PostgresDate
         var symbol: String
         var venue: String
+        var strategy: String
     }
 
     struct FactDelta {
@@ -105,7 +110,10 @@ public struct TradingFacts: Sendable {
             let before = progress
             progress = try await ComputeThreads.run {
                 var next = before
-                next.facts = next.facts.filter { $0.key.accountId != pair.accountId || $0.key.symbol != pair.symbol }
+                next.facts = next.facts.filter {
+                    $0.key.accountId != pair.accountId || $0.key.symbol != pair.symbol
+                        || $0.key.strategy != Self.strategy
+                }
                 var book: PairBook?
                 for trade in trades where !trade.cancelled { try Self.fold(trade, into: &book, facts: &next.facts) }
                 next.books[pair] = .some(book)
@@ -160,6 +168,7 @@ public struct TradingFacts: Sendable {
             for pair in outOfOrder { try await rebuild(pair) }
             if page.count < Self.pageSize { break }
         }
+        let strategies = try await StrategyFacts().sync(into: &progress.facts, in: transaction)
         try await write(books: progress.books, facts: progress.facts, in: transaction)
         try await transaction.execute(
             """
@@ -167,7 +176,9 @@ public struct TradingFacts: Sendable {
                 snapshot = \(current.description), synced_at = now()
             WHERE id = 1
             """)
-        return SyncSummary(tradesFolded: progress.folded, pairsRebuilt: progress.rebuilt.count, skipped: false)
+        return SyncSummary(
+            tradesFolded: progress.folded, pairsRebuilt: progress.rebuilt.count, fillsFolded: strategies.folded,
+            strategyMarketsRebuilt: strategies.rebuilt, skipped: false)
     }
 
     /// The stored books of `pairs`.
@@ -217,7 +228,7 @@ public struct TradingFacts: Sendable {
         }
         let key = FactKey(
             accountId: trade.accountId, day: PostgresDate(containing: trade.executedAt), symbol: trade.symbol,
-            venue: trade.venue ?? "")
+            venue: trade.venue ?? "", strategy: Self.strategy)
         var delta = facts[key] ?? FactDelta()
         delta.trades += 1
         delta.quantity = try delta.quantity.adding(trade.quantity, figure: "quantity")
@@ -259,13 +270,14 @@ public struct TradingFacts: Sendable {
                 """
                 INSERT INTO bi_daily_facts AS f (account_id, symbol, venue, strategy, day, trades, quantity, volume_usd,
                     buy_volume_usd, sell_volume_usd, realised_usd)
-                SELECT a, s, v, \(Self.strategy), d, n, q, vol, b, sl, r
+                SELECT a, s, v, st, d, n, q, vol, b, sl, r
                 FROM unnest(\(chunk.map(\.key.accountId))::uuid[], \(chunk.map(\.key.symbol))::text[],
-                            \(chunk.map(\.key.venue))::text[], \(chunk.map(\.key.day))::date[],
+                            \(chunk.map(\.key.venue))::text[], \(chunk.map(\.key.strategy))::text[],
+                            \(chunk.map(\.key.day))::date[],
                             \(chunk.map { Int64($0.value.trades) })::int8[], \(chunk.map(\.value.quantity))::numeric[],
                             \(chunk.map(\.value.volume))::numeric[], \(chunk.map(\.value.buyVolume))::numeric[],
                             \(chunk.map(\.value.sellVolume))::numeric[], \(chunk.map(\.value.realised))::numeric[])
-                    AS x (a, s, v, d, n, q, vol, b, sl, r)
+                    AS x (a, s, v, st, d, n, q, vol, b, sl, r)
                 ON CONFLICT (account_id, day, symbol, venue, strategy) DO UPDATE SET
                     trades = f.trades + EXCLUDED.trades, quantity = f.quantity + EXCLUDED.quantity,
                     volume_usd = f.volume_usd + EXCLUDED.volume_usd,

@@ -4,7 +4,7 @@ import ScryptexQuant
 
 extension ReportResult {
     /// A branded HTML page: the tenant's name and colours, the summary, every chart as inline
-    /// SVG, the risk section, the table and the footer. No script; styles inline.
+    /// SVG, the sections (risk, attribution), the table and the footer. No script; styles inline.
     public func html(branding: ReportBranding) -> [UInt8] {
         let escape = SVGWriter.escape
         var page = """
@@ -42,17 +42,26 @@ extension ReportResult {
         for chart in charts {
             page += "<figure>" + SVGWriter.svg(chart, width: 720, height: 260, branding: branding) + "</figure>\n"
         }
-        if let risk {
-            page += "<h2>Risk</h2>"
-            if let statistics = risk.statistics {
-                page += "<table><tbody>"
-                for (label, value) in Self.riskRows(statistics) {
-                    page += "<tr><th scope=\"row\">\(escape(label))</th><td class=\"number\">\(escape(value))</td></tr>"
+        for section in sections {
+            page += "<h2>\(escape(section.title))</h2>"
+            if !section.rows.isEmpty {
+                page += "<table>"
+                if !section.columns.isEmpty {
+                    page +=
+                        "<thead><tr><th scope=\"col\"></th>"
+                        + section.columns.map { "<th scope=\"col\" class=\"number\">\(escape($0))</th>" }.joined()
+                        + "</tr></thead>"
+                }
+                page += "<tbody>"
+                for row in section.rows {
+                    page +=
+                        "<tr><th scope=\"row\">\(escape(row[0]))</th>"
+                        + row.dropFirst().map { "<td class=\"number\">\(escape($0))</td>" }.joined() + "</tr>"
                 }
                 page += "</tbody></table>"
             }
-            page +=
-                "<p>Capital \(escape(risk.capitalUSD)) USD over \(risk.days) days.\(risk.note.map { " " + escape($0) } ?? "")</p>\n"
+            if let note = section.note { page += "<p>\(escape(note))</p>" }
+            page += "\n"
         }
         page += "<h2>Table</h2><table><thead><tr>"
         for column in columns {
@@ -80,16 +89,4 @@ extension ReportResult {
         return Array(page.utf8)
     }
 
-    static func riskRows(_ statistics: ScryptexQuant.ReturnStatistics) -> [(String, String)] {
-        func ratio(_ value: Double?) -> String { value.map { String(format: "%.6f", $0) } ?? "undefined" }
-        return [
-            ("Historical VaR (95 %)", ratio(statistics.historicalVaR)),
-            ("Historical expected shortfall", ratio(statistics.historicalExpectedShortfall)),
-            ("Parametric VaR (95 %)", ratio(statistics.parametricVaR)),
-            ("Parametric expected shortfall", ratio(statistics.parametricExpectedShortfall)),
-            ("Sharpe ratio", ratio(statistics.sharpeRatio)),
-            ("Annual volatility", ratio(statistics.annualVolatility)),
-            ("Maximum drawdown", ratio(statistics.maxDrawdown)),
-        ]
-    }
 }

@@ -3,7 +3,7 @@ import ScryptexCore
 
 extension ReportResult {
     /// The report as a PDF written by the host itself: a branded header band, the summary and
-    /// totals, every chart as vector drawing, the risk section, then the table across as many
+    /// totals, every chart as vector drawing, the sections (risk, attribution), then the table across as many
     /// A4 pages as it needs (its header repeated on each), and on every page the tenant's footer
     /// and "Page n of N".
     public func pdf(branding: ReportBranding) -> [UInt8] {
@@ -82,22 +82,34 @@ extension ReportResult {
             y += 205
         }
 
-        if let risk {
-            heading("Risk")
-            if let statistics = risk.statistics {
-                for (label, value) in Self.riskRows(statistics) {
-                    room(16)
-                    writer.text(label, x: margin, y: y + 10, size: 10)
-                    writer.text(value, x: margin + 260, y: y + 10, size: 10, font: .bold, anchor: .end)
-                    y += 16
+        for section in sections {
+            heading(section.title)
+            let valueWidth = section.columns.isEmpty ? 120.0 : 85.0
+            func valueX(_ index: Int) -> Double { margin + 140 + valueWidth * Double(index + 1) }
+            if !section.columns.isEmpty {
+                room(16)
+                for (index, column) in section.columns.enumerated() {
+                    writer.text(column, x: valueX(index), y: y + 10, size: 9, font: .bold, anchor: .end)
                 }
+                y += 16
             }
-            room(16)
-            writer.text(
-                PDFWriter.fitted(
-                    "Capital \(risk.capitalUSD) USD over \(risk.days) days." + (risk.note.map { " " + $0 } ?? ""),
-                    font: .regular, size: 9, width: width), x: margin, y: y + 10, size: 9, colour: .grey)
-            y += 18
+            for row in section.rows {
+                room(16)
+                writer.text(
+                    PDFWriter.fitted(row[0], font: .regular, size: 10, width: 135), x: margin, y: y + 10, size: 10)
+                for (index, value) in row.dropFirst().enumerated() {
+                    writer.text(value, x: valueX(index), y: y + 10, size: 10, font: .bold, anchor: .end)
+                }
+                y += 16
+            }
+            if let note = section.note {
+                for line in PDFWriter.wrapped(note, font: .regular, size: 9, width: width) {
+                    room(13)
+                    writer.text(line, x: margin, y: y + 10, size: 9, colour: .grey)
+                    y += 13
+                }
+                y += 5
+            }
         }
 
         heading("Table")

@@ -227,6 +227,23 @@ public struct PDFWriter {
         return kept + "…"
     }
 
+    /// Text broken into lines that fit `width`, at spaces (a word longer than a line is cut).
+    public static func wrapped(_ text: String, font: Font, size: Double, width: Double) -> [String] {
+        var lines: [String] = []
+        var line = ""
+        for word in text.split(separator: " ") {
+            let candidate = line.isEmpty ? String(word) : line + " " + word
+            if Self.width(of: candidate, font: font, size: size) <= width || line.isEmpty {
+                line = candidate
+            } else {
+                lines.append(fitted(line, font: font, size: size, width: width))
+                line = String(word)
+            }
+        }
+        if !line.isEmpty { lines.append(fitted(line, font: font, size: size, width: width)) }
+        return lines
+    }
+
     /// Helvetica's advance widths for ASCII 32…126 (Adobe's AFM), per thousand points.
     static let regularWidths: [Int] = [
         278, 278, 355, 556, 556, 889, 667, 191, 333, 333, 389, 584, 278, 333, 278, 278,

@@ -37,7 +37,9 @@ public enum ReportCatalogue {
         Entry(name: "venue", label: "Venue", definition: "the execution venue (empty when none was booked)", unit: nil),
         Entry(
             name: "strategy", label: "Strategy",
-            definition: "what produced the trade: `trading` for trades booked through the API", unit: nil),
+            definition:
+                "what produced the trade: `trading` for trades booked through the API, `market making: <name>` for the fills of a market-making strategy",
+            unit: nil),
         Entry(name: "day", label: "Day", definition: "the UTC day of execution", unit: nil),
         Entry(name: "week", label: "Week", definition: "the ISO week of execution (its Monday)", unit: nil),
         Entry(name: "month", label: "Month", definition: "the calendar month of execution (UTC)", unit: nil),
@@ -48,7 +50,12 @@ public enum ReportCatalogue {
             name: "risk", label: "Risk",
             definition:
                 "VaR and expected shortfall (historical and parametric, 95 %), Sharpe, volatility and maximum drawdown of the period's daily returns (realised P&L ÷ capital), as the quant suite defines them",
-            unit: nil)
+            unit: nil),
+        Entry(
+            name: "attribution", label: "Attribution",
+            definition:
+                "Brinson-Fachler attribution of the period's return by instrument, month by month, linked with Carino's coefficients (the quant suite's): the portfolio holds each instrument at its share of the month's volume and earns its realised P&L on that share of capital; the benchmark is an equal-weighted basket of the instruments traded, each returning its price change over the month",
+            unit: nil),
     ]
 
     public static let formats = ["json", "csv", "html", "pdf"]
@@ -238,7 +245,8 @@ public struct ReportDefinition: Sendable, Codable, Equatable {
         }
         let sectionNames = Set(ReportCatalogue.sections.map(\.name))
         for section in sections ?? [] where !sectionNames.contains(section) {
-            throw ServiceError(.invalidInput, "field 'sections': '\(section.prefix(80))' is not a section; risk")
+            throw ServiceError(
+                .invalidInput, "field 'sections': '\(section.prefix(80))' is not a section; risk or attribution")
         }
         if let format, !ReportCatalogue.formats.contains(format) {
             throw ServiceError(.invalidInput, "field 'format': json, csv, html or pdf")

@@ -2,6 +2,7 @@ public import Foundation
 import ScryptexCompliance
 import ScryptexCore
 import ScryptexInstitutional
+import ScryptexMarketMaking
 public import ScryptexPostgres
 public import ScryptexQuant
 
@@ -47,6 +48,21 @@ public struct ReportResult: Sendable, Codable, Equatable {
     /// The first non-time dimension's values per time period, for the first metric (stacked).
     public var stacked: [String: [Double]]?
     public var risk: Risk?
+    public var attribution: Attribution?
+
+    /// Brinson-Fachler attribution of the period's return by instrument against an equal-weighted
+    /// basket of the instruments traded (`ReportQuery.attribution`).
+    public struct Attribution: Sendable, Codable, Equatable {
+        public var capitalUSD: String
+        public var benchmark: String
+        /// The quant suite's analysis: per month and linked over the months (Carino).
+        public var analysis: BrinsonAttribution?
+        /// Instruments without a price at some month's start or end: held by the portfolio only.
+        public var unpriced: [String]
+        /// Months left out, and why.
+        public var skipped: [String]
+        public var note: String?
+    }
 }
 
 /// Computes a report's result from the trading facts.
@@ -68,6 +84,11 @@ public struct ReportQuery: Sendable {
         }
         let (from, to) = definition.days
         let names = try await AccountService().names(of: accounts, in: transaction)
+        let strategies = try await Self.strategyNames(accounts: accounts, in: transaction)
+        // A strategy filter names strategies as reports show them (or by their stored value).
+        let strategyFilter = definition.filters?["strategy"].map { wanted in
+            strategies.filter { wanted.contains($0.value) || wanted.contains($0.key) }.map(\.key)
+        }
         let rows = try await transaction.query(
             """
             SELECT account_id, symbol, venue, strategy, day, trades, quantity, volume_usd, buy_volume_usd,
@@ -76,7 +97,7 @@ public struct ReportQuery: Sendable {
             WHERE account_id = ANY(\(accounts)::uuid[]) AND day BETWEEN \(from) AND \(to)
               AND (\(definition.filters?["instrument"])::text[] IS NULL OR symbol = ANY(\(definition.filters?["instrument"])::text[]))
               AND (\(definition.filters?["venue"])::text[] IS NULL OR venue = ANY(\(definition.filters?["venue"])::text[]))
-              AND (\(definition.filters?["strategy"])::text[] IS NULL OR strategy = ANY(\(definition.filters?["strategy"])::text[]))
+              AND (\(strategyFilter)::text[] IS NULL OR strategy = ANY(\(strategyFilter)::text[]))
             ORDER BY day
             """)
         var facts: [Fact] = []
@@ -88,7 +109,7 @@ public struct ReportQuery: Sendable {
                     account: names[account] ?? account.uuidString.lowercased(),
                     instrument: try row.decode("symbol", as: String.self),
                     venue: try row.decode("venue", as: String.self),
-                    strategy: try row.decode("strategy", as: String.self),
+                    strategy: strategies[try row.decode("strategy", as: String.self)] ?? "",
                     day: try row.decode("day", as: PostgresDate.self), trades: try row.decode("trades", as: Int.self),
                     quantity: try row.decode("quantity", as: ExactDecimal.self),
                     volume: try row.decode("volume_usd", as: ExactDecimal.self),
@@ -97,9 +118,25 @@ public struct ReportQuery: Sendable {
                     realised: try row.decode("realised_usd", as: ExactDecimal.self)))
         }
         var result = try Self.tabulate(facts, definition: definition, brand: brand, now: now)
-        if definition.sections?.contains("risk") == true {
+        let sections = definition.sections ?? []
+        if !sections.isEmpty {
             let capital = try await Self.capital(account: account, in: transaction)
-            result.risk = Self.risk(facts: facts, from: from, to: to, capital: capital)
+            if sections.contains("risk") { result.risk = Self.risk(facts: facts, from: from, to: to, capital: capital) }
+            if sections.contains("attribution") {
+                let instruments = Set(facts.map(\.instrument)).sorted()
+                var prices: [Int: [String: ExactDecimal]] = [:]
+                for month in Self.months(from: from, to: to) {
+                    for boundary in [month.first, month.last.adding(days: 1)]
+                    where prices[boundary.daysSinceEpoch] == nil {
+                        prices[boundary.daysSinceEpoch] = try await TradeHistory().prices(
+                            of: instruments,
+                            before: Date(timeIntervalSince1970: Double(boundary.daysSinceEpoch) * 86_400),
+                            in: transaction)
+                    }
+                }
+                result.attribution = Self.attribution(
+                    facts: facts, from: from, to: to, capital: capital, prices: prices)
+            }
         }
         return result
     }
@@ -226,12 +263,125 @@ public struct ReportQuery: Sendable {
             series: series, stacked: stacked, risk: nil)
     }
 
+    /// Each strategy value the accounts' facts hold, and how reports show it: `trading`, or
+    /// `market making: <name>` for a market-making strategy's fills.
+    static func strategyNames(accounts: [UUID], in transaction: PostgresTransaction) async throws -> [String: String] {
+        let values = try await transaction.query(
+            "SELECT DISTINCT strategy FROM bi_daily_facts WHERE account_id = ANY(\(accounts)::uuid[])"
+        ).map { try $0.decode("strategy", as: String.self) }
+        let names = try await FillHistory().names(of: values.compactMap(StrategyFacts.strategyID), in: transaction)
+        var shown = [TradingFacts.strategy: TradingFacts.strategy]
+        for value in values {
+            guard let id = StrategyFacts.strategyID(value) else {
+                shown[value] = value
+                continue
+            }
+            shown[value] = "market making: " + (names[id] ?? id.uuidString.lowercased())
+        }
+        return shown
+    }
+
     static func capital(account: UUID, in transaction: PostgresTransaction) async throws -> ExactDecimal {
         let accounts = try await DashboardService().accounts(in: .account(account), in: transaction)
         let valued = try await TradeHistory().valuedPositions(of: accounts, in: transaction).compactMap(\.valueUSD)
             .sum(figure: "the valued AUM")
         if valued > .zero { return valued }
         return try await AccountService().account(account, in: transaction).totalAUM
+    }
+
+    /// The calendar months of a period, clipped to it: label `YYYY-MM`, first and last day.
+    static func months(
+        from: PostgresDate, to: PostgresDate
+    ) -> [(label: String, first: PostgresDate, last: PostgresDate)] {
+        var months: [(String, PostgresDate, PostgresDate)] = []
+        var first = from
+        while !(to < first) {
+            let next =
+                first.month == 12
+                ? PostgresDate(year: first.year + 1, month: 1, day: 1)!
+                : PostgresDate(year: first.year, month: first.month + 1, day: 1)!
+            let last = to < next.adding(days: -1) ? to : next.adding(days: -1)
+            months.append((String(first.description.prefix(7)), first, last))
+            first = next
+        }
+        return months
+    }
+
+    static let attributionBenchmark =
+        "an equal-weighted basket of the instruments traded in the period that have a price at the month's start and end, each returning its price change over the month (reference price in force, else the last trade)"
+
+    /// Brinson-Fachler attribution by instrument, month by month, linked with Carino's
+    /// coefficients (the quant suite's `BrinsonAttribution`). In each month the portfolio holds
+    /// each instrument at its share of the month's volume, w_i, and earns r_i = realised P&L_i ÷
+    /// (capital · w_i) — so Σ w_i r_i is the month's realised P&L ÷ capital, the return the risk
+    /// section measures; the benchmark is `attributionBenchmark`. `prices` holds, per day since
+    /// 1970, the instruments' prices just before that day.
+    static func attribution(
+        facts: [Fact], from: PostgresDate, to: PostgresDate, capital: ExactDecimal,
+        prices: [Int: [String: ExactDecimal]]
+    ) -> ReportResult.Attribution {
+        var attribution = ReportResult.Attribution(
+            capitalUSD: capital.normalized.description, benchmark: attributionBenchmark, analysis: nil, unpriced: [],
+            skipped: [], note: nil)
+        let capitalValue = capital.doubleValue
+        guard capitalValue > 0 else {
+            attribution.note = "no capital to measure returns against"
+            return attribution
+        }
+        var unpriced: Set<String> = []
+        var periods: [BrinsonAttribution.Period] = []
+        for month in months(from: from, to: to) {
+            var volume: [String: Double] = [:]
+            var realised: [String: Double] = [:]
+            for fact in facts where !(fact.day < month.first) && !(month.last < fact.day) {
+                volume[fact.instrument, default: 0] += fact.volume.doubleValue
+                realised[fact.instrument, default: 0] += fact.realised.doubleValue
+            }
+            let total = volume.values.reduce(0, +)
+            guard total > 0 else {
+                attribution.skipped.append("\(month.label): no trades")
+                continue
+            }
+            var portfolio: [String: BrinsonAttribution.Holding] = [:]
+            for (instrument, traded) in volume where traded > 0 {
+                let weight = traded / total
+                portfolio[instrument] = .init(
+                    weight: weight, return: (realised[instrument] ?? 0) / (capitalValue * weight))
+            }
+            let start = prices[month.first.daysSinceEpoch] ?? [:]
+            let end = prices[month.last.adding(days: 1).daysSinceEpoch] ?? [:]
+            var benchmarkReturns: [String: Double] = [:]
+            for instrument in Set(facts.map(\.instrument)) {
+                guard let opening = start[instrument]?.doubleValue, let closing = end[instrument]?.doubleValue,
+                    opening > 0
+                else {
+                    unpriced.insert(instrument)
+                    continue
+                }
+                benchmarkReturns[instrument] = closing / opening - 1
+            }
+            guard !benchmarkReturns.isEmpty else {
+                attribution.skipped.append("\(month.label): no instrument has a price at the month's start and end")
+                continue
+            }
+            let benchmarkWeight = 1 / Double(benchmarkReturns.count)
+            periods.append(
+                .init(
+                    label: month.label, portfolio: portfolio,
+                    benchmark: benchmarkReturns.mapValues { .init(weight: benchmarkWeight, return: $0) }))
+        }
+        attribution.unpriced = unpriced.sorted()
+        guard !periods.isEmpty else {
+            attribution.note = "no month of the period has both trades and priced instruments"
+            return attribution
+        }
+        do {
+            attribution.analysis = try BrinsonAttribution(periods: periods)
+        } catch {
+            attribution.note =
+                "attribution is not defined for this period: \((error as? ServiceError)?.message ?? "\(error)")"
+        }
+        return attribution
     }
 
     static func risk(facts: [Fact], from: PostgresDate, to: PostgresDate, capital: ExactDecimal) -> ReportResult.Risk {

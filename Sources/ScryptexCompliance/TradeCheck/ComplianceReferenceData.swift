@@ -89,6 +89,29 @@ public struct ComplianceReferenceData: Sendable {
         return try ExactDecimal(parsing: text).normalized
     }
 
+    /// `usdPerUnit(of:at:in:)` for many (currency, instant) pairs in one round trip, by the same
+    /// rule; the answer has one element per pair, in order (nil: no rate).
+    public static func usdPerUnit(
+        of pairs: [(currency: String, instant: Date)], in transaction: PostgresTransaction
+    ) async throws -> [ExactDecimal?] {
+        guard !pairs.isEmpty else { return [] }
+        let rows = try await transaction.query(
+            """
+            SELECT w.n,
+                   CASE WHEN w.c = 'USD' THEN '1' ELSE
+                       coalesce((SELECT usd_per_unit FROM fx_rates WHERE currency = w.c AND as_of <= w.t
+                                 ORDER BY as_of DESC LIMIT 1)::text,
+                                (SELECT price FROM market_prices WHERE symbol = w.c || '/USD' AND as_of <= w.t
+                                 ORDER BY as_of DESC LIMIT 1)::text) END AS rate
+            FROM unnest(\(pairs.map(\.currency))::text[], \(pairs.map(\.instant))::timestamptz[])
+                WITH ORDINALITY AS w (c, t, n)
+            ORDER BY w.n
+            """)
+        return try rows.map { row in
+            try row.decode("rate", as: String?.self).map { try ExactDecimal(parsing: $0).normalized }
+        }
+    }
+
     /// Puts an instrument on the restricted list: every trade in it is rejected.
     public func restrict(
         _ symbol: String, reason: String, audit: any AuditSink, in transaction: PostgresTransaction
