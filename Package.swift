@@ -98,6 +98,13 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Traditional finance: a FIX 4.4 engine of our own for prime brokers, custody, fiat
+        // settlement, reconciliation and credit lines.
+        .target(
+            name: "ScryptexTradFi",
+            dependencies: ["ScryptexCore", "ScryptexPostgres"],
+            swiftSettings: strictSettings
+        ),
         // Business intelligence: trading facts kept incrementally, executive dashboards, custom
         // reports (JSON, CSV, HTML with SVG charts, PDF of our own), schedules and webhooks.
         .target(
@@ -257,6 +264,11 @@ let package = Package(
                 "ScryptexBI", "ScryptexCompliance", "ScryptexCore", "ScryptexInstitutional", "ScryptexPostgres",
                 "ScryptexTestSupport",
             ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ScryptexTradFiTests",
+            dependencies: ["ScryptexCore", "ScryptexTradFi", "ScryptexTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(
