@@ -151,6 +151,16 @@ private struct Exchange: Sendable {
     }
 
     private func connect() throws -> Int32 {
+        try OutboundSocket.connect(host: host, port: port, timeout: timeout, publicOnly: publicOnly)
+    }
+}
+
+/// Outbound TCP connections.
+enum OutboundSocket {
+    /// A connected TCP socket to `host`:`port` (blocking: call it off the loops), each address in
+    /// turn; with `publicOnly`, addresses off the public Internet are refused after resolution.
+    /// Sends and receives on it give up after `timeout` while it stays blocking.
+    static func connect(host: String, port: Int, timeout: Duration, publicOnly: Bool) throws -> Int32 {
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         var addresses: UnsafeMutablePointer<addrinfo>?

@@ -2,7 +2,7 @@ internal import COpenSSL
 import Glibc
 import ScryptexCore
 
-/// One server-side TLS connection over a non-blocking socket.
+/// One TLS connection over a non-blocking socket: server side (accepted), or client side.
 ///
 /// Loop-confined: created, used and freed on its connection's event loop.
 final class TLSSession {
@@ -21,6 +21,31 @@ final class TLSSession {
         self.ssl = ssl
         SSL_set_fd(ssl, descriptor)
         SSL_set_accept_state(ssl)
+    }
+
+    /// A client-side session to `host`: SNI sent for a name, and the server's certificate must
+    /// name the host (or carry its address), verified against `context`'s authorities.
+    init(clientContext context: TLSClientContext, descriptor: Int32, host: String) throws {
+        guard let ssl = SSL_new(context.pointer) else { throw TLSError("SSL_new failed") }
+        self.ssl = ssl
+        SSL_set_fd(ssl, descriptor)
+        SSL_set_connect_state(ssl)
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        if inet_pton(AF_INET, host, &v4) == 1 || inet_pton(AF_INET6, host, &v6) == 1 {
+            guard X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host) == 1 else {
+                throw TLSError("cannot set the address to verify")
+            }
+        } else {
+            _ = scryptex_ssl_set_server_name(ssl, host)
+            guard SSL_set1_host(ssl, host) == 1 else { throw TLSError("cannot set the host name to verify") }
+        }
+    }
+
+    /// Why the peer's certificate was refused, if it was.
+    var verificationFailure: String? {
+        let result = SSL_get_verify_result(ssl)
+        return result == X509_V_OK ? nil : String(cString: X509_verify_cert_error_string(result))
     }
 
     deinit {
@@ -107,4 +132,34 @@ enum TransportResult {
     case wantRead
     case wantWrite
     case closed
+}
+
+/// The client side's TLS settings: TLS 1.2 or later, the peer verified against the given
+/// authorities (a PEM file) or the system's.
+///
+/// `@unchecked Sendable` is sound for the same reason as `TLSContext`'s: the context is fully
+/// configured in `init` and never changed afterwards, and OpenSSL allows `SSL` objects to be
+/// made from one `SSL_CTX` on several threads at once.
+public final class TLSClientContext: @unchecked Sendable {
+    let pointer: OpaquePointer
+
+    public init(trustedCertificatesFile: String?) throws {
+        guard let context = SSL_CTX_new(TLS_client_method()) else { throw TLSError("SSL_CTX_new failed") }
+        pointer = context
+        _ = scryptex_ssl_ctx_set_min_proto_version(context, TLS1_2_VERSION)
+        SSL_CTX_set_verify(context, SSL_VERIFY_PEER, nil)
+        let trusted =
+            if let trustedCertificatesFile {
+                SSL_CTX_load_verify_locations(context, trustedCertificatesFile, nil)
+            } else {
+                SSL_CTX_set_default_verify_paths(context)
+            }
+        guard trusted == 1 else {
+            throw TLSError("cannot load the trusted certificates \(trustedCertificatesFile ?? "of the system")")
+        }
+    }
+
+    deinit {
+        SSL_CTX_free(pointer)
+    }
 }
