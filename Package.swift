@@ -268,7 +268,10 @@ let package = Package(
         ),
         .testTarget(
             name: "ScryptexTradFiTests",
-            dependencies: ["ScryptexCore", "ScryptexTradFi", "ScryptexTestSupport"],
+            dependencies: [
+                "ScryptexCore", "ScryptexEventLoops", "ScryptexHTTP", "ScryptexTestSupport", "ScryptexTradFi",
+            ],
+            exclude: ["Fixtures"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -1,0 +1,130 @@
+// A small FIX 4.4 executor on QuickFIX (Debian's libquickfix-dev): the broker our FIX engine is
+// tested against. It acknowledges every NewOrderSingle and fills it in full (at its limit price,
+// or 100 for a market order), cancels orders it knows and refuses to cancel the others.
+// Built and started by the tests (g++ -std=gnu++11 -DHAVE_SSL=1 … -lquickfix: QuickFIX 1.15's headers
+// use dynamic exception specifications): executor CONFIG [ssl]. Stops on SIGTERM.
+#include <quickfix/Application.h>
+#include <quickfix/FileLog.h>
+#include <quickfix/FileStore.h>
+#include <quickfix/MessageCracker.h>
+#include <quickfix/SSLSocketAcceptor.h>
+#include <quickfix/Session.h>
+#include <quickfix/SessionSettings.h>
+#include <quickfix/SocketAcceptor.h>
+#include <quickfix/fix44/ExecutionReport.h>
+#include <quickfix/fix44/NewOrderSingle.h>
+#include <quickfix/fix44/OrderCancelReject.h>
+#include <quickfix/fix44/OrderCancelRequest.h>
+
+#include <csignal>
+#include <iostream>
+#include <unistd.h>
+#include <map>
+#include <memory>
+#include <string>
+
+class Executor : public FIX::Application, public FIX::MessageCracker {
+public:
+    void onCreate(const FIX::SessionID&) override {}
+    void onLogon(const FIX::SessionID& id) override { std::cout << "logon " << id << std::endl; }
+    void onLogout(const FIX::SessionID& id) override { std::cout << "logout " << id << std::endl; }
+    void toAdmin(FIX::Message&, const FIX::SessionID&) override {}
+    void toApp(FIX::Message&, const FIX::SessionID&) throw(FIX::DoNotSend) override {}
+    void fromAdmin(const FIX::Message&, const FIX::SessionID&)
+        throw(FIX::FieldNotFound, FIX::IncorrectDataFormat, FIX::IncorrectTagValue, FIX::RejectLogon) override {}
+    void fromApp(const FIX::Message& message, const FIX::SessionID& id)
+        throw(FIX::FieldNotFound, FIX::IncorrectDataFormat, FIX::IncorrectTagValue, FIX::UnsupportedMessageType) override {
+        crack(message, id);
+    }
+
+    void onMessage(const FIX44::NewOrderSingle& order, const FIX::SessionID& id) override {
+        FIX::ClOrdID clOrdID;
+        FIX::Symbol symbol;
+        FIX::Side side;
+        FIX::OrderQty quantity;
+        FIX::OrdType type;
+        order.get(clOrdID);
+        order.get(symbol);
+        order.get(side);
+        order.get(quantity);
+        order.get(type);
+        double price = 100;
+        if (type == FIX::OrdType_LIMIT) {
+            FIX::Price limit;
+            order.get(limit);
+            price = limit;
+        }
+        std::string orderID = "BRK-" + std::to_string(++orders);
+        known[clOrdID.getValue()] = orderID;
+        report(id, orderID, clOrdID, symbol, side, FIX::ExecType_NEW, FIX::OrdStatus_NEW, quantity, 0, 0, 0);
+        report(id, orderID, clOrdID, symbol, side, FIX::ExecType_TRADE, FIX::OrdStatus_FILLED, 0, quantity, price,
+               quantity);
+    }
+
+    void onMessage(const FIX44::OrderCancelRequest& request, const FIX::SessionID& id) override {
+        FIX::OrigClOrdID original;
+        FIX::ClOrdID clOrdID;
+        request.get(original);
+        request.get(clOrdID);
+        FIX44::OrderCancelReject reject(FIX::OrderID(known.count(original.getValue()) ? known[original.getValue()] : "NONE"),
+                                        clOrdID, original, FIX::OrdStatus(FIX::OrdStatus_FILLED),
+                                        FIX::CxlRejResponseTo(FIX::CxlRejResponseTo_ORDER_CANCEL_REQUEST));
+        reject.set(FIX::Text("too late to cancel: the order is filled"));
+        FIX::Session::sendToTarget(reject, id);
+    }
+
+private:
+    void report(const FIX::SessionID& id, const std::string& orderID, const FIX::ClOrdID& clOrdID,
+                const FIX::Symbol& symbol, const FIX::Side& side, char execType, char status, double leaves,
+                double cumulative, double price, double last) {
+        FIX44::ExecutionReport report(FIX::OrderID(orderID), FIX::ExecID("EXE-" + std::to_string(++executions)),
+                                      FIX::ExecType(execType), FIX::OrdStatus(status), side, FIX::LeavesQty(leaves),
+                                      FIX::CumQty(cumulative), FIX::AvgPx(price));
+        report.set(clOrdID);
+        report.set(symbol);
+        if (last > 0) {
+            report.set(FIX::LastQty(last));
+            report.set(FIX::LastPx(price));
+        }
+        FIX::Session::sendToTarget(report, id);
+    }
+
+    int orders = 0;
+    int executions = 0;
+    std::map<std::string, std::string> known;
+};
+
+static volatile sig_atomic_t stopping = 0;
+
+static void stop(int) { stopping = 1; }
+
+int main(int argc, char** argv) {
+    signal(SIGTERM, stop);
+    signal(SIGINT, stop);
+    if (argc < 2) {
+        std::cerr << "usage: executor CONFIG [ssl]" << std::endl;
+        return 2;
+    }
+    try {
+        FIX::SessionSettings settings(argv[1]);
+        Executor application;
+        FIX::FileStoreFactory stores(settings);
+        FIX::FileLogFactory logs(settings);
+        std::unique_ptr<FIX::Acceptor> acceptor;
+        if (argc > 2 && std::string(argv[2]) == "ssl") {
+            acceptor.reset(new FIX::SSLSocketAcceptor(application, stores, settings, logs));
+        } else {
+            acceptor.reset(new FIX::SocketAcceptor(application, stores, settings, logs));
+        }
+        acceptor->start();
+        std::cout << "ready" << std::endl;
+        while (!stopping) {
+            usleep(100000);
+        }
+        acceptor->stop();
+    } catch (const std::exception& error) {
+        std::cerr << "executor: " << error.what() << std::endl;
+        return 1;
+    }
+    return 0;
+}
