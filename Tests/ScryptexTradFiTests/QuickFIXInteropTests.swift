@@ -35,10 +35,22 @@ struct QuickFIXInteropTests {
         let port: Int
         let folder: String
 
-        static func start(folder existing: String? = nil, port existingPort: Int? = nil) async throws -> Broker {
-            let folder = existing ?? "/tmp/scryptex-quickfix-\(UInt64.random(in: 0...UInt64.max))"
+        static func start(certificates: TestCertificates? = nil) async throws -> Broker {
+            let folder = "/tmp/scryptex-quickfix-\(UInt64.random(in: 0...UInt64.max))"
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            let port = existingPort ?? Int.random(in: 20_000...40_000)
+            let port = Int.random(in: 20_000...40_000)
+            var tls = ""
+            if let certificates {
+                let server = try certificates.server(["localhost"], keyType: .rsa2048)
+                try server.certificatePEM.write(toFile: folder + "/server.pem", atomically: true, encoding: .utf8)
+                try server.privateKeyPEM.write(toFile: folder + "/server.key", atomically: true, encoding: .utf8)
+                tls = """
+                    ServerCertificateFile=\(folder)/server.pem
+                    ServerCertificateKeyFile=\(folder)/server.key
+                    SSLProtocol=+TLSv1.2
+
+                    """
+            }
             let configuration = """
                 [DEFAULT]
                 ConnectionType=acceptor
@@ -49,14 +61,16 @@ struct QuickFIXInteropTests {
                 StartTime=00:00:00
                 EndTime=00:00:00
                 UseDataDictionary=N
-                BeginString=FIX.4.4
+                \(tls)BeginString=FIX.4.4
                 SenderCompID=BROKER
 
                 [SESSION]
                 TargetCompID=SCRYPTEX
                 """
             try configuration.write(toFile: folder + "/executor.cfg", atomically: true, encoding: .utf8)
-            let process = try ChildProcess(try await QuickFIXInteropTests.executor(), [folder + "/executor.cfg"])
+            let process = try ChildProcess(
+                try await QuickFIXInteropTests.executor(),
+                [folder + "/executor.cfg"] + (certificates == nil ? [] : ["ssl"]))
             guard await process.waitForOutput(containing: "ready", timeout: .seconds(20)) else {
                 throw ChildProcessError(message: "the executor did not start: \(process.output)")
             }
@@ -130,11 +144,13 @@ struct QuickFIXInteropTests {
     }
 
     static func connect(
-        _ broker: Broker, store: any FIXMessageStore, inbox: Inbox, loop: EventLoop
+        _ broker: Broker, port: Int? = nil, tls: TLSClientContext? = nil, store: any FIXMessageStore, inbox: Inbox,
+        loop: EventLoop
     ) async throws -> (FIXSessionRunner, Task<String, Never>) {
         let (sender, target) = try await store.sequenceNumbers()
         let stream = try await OutboundStream.connect(
-            host: "127.0.0.1", port: broker.port, tls: nil, publicOnly: false, on: loop)
+            host: tls == nil ? "127.0.0.1" : "localhost", port: port ?? broker.port, tls: tls, publicOnly: false,
+            on: loop)
         let runner = FIXSessionRunner(
             session: FIXSession(
                 role: .initiator, senderCompID: "SCRYPTEX", targetCompID: "BROKER", heartbeatInterval: 30,
@@ -183,6 +199,33 @@ struct QuickFIXInteropTests {
         await runner.logout()
         #expect(await running.value == "logged out")
         #expect(!broker.messagesLog.contains("MsgSeqNum too low"), "\(broker.messagesLog.suffix(2000))")
+        await broker.stop()
+        await group.shutdown()
+        try? FileManager.default.removeItem(atPath: broker.folder)
+    }
+
+    /// FIX over TLS: QuickFIX's SSL acceptor, its certificate verified by our engine.
+    @Test func tradesOverTLSAndRefusesAnUntrustedBroker() async throws {
+        let group = try EventLoopGroup(loopCount: 1, name: "fix-tls-test")
+        let certificates = try TestCertificates()
+        defer { certificates.remove() }
+        let broker = try await Broker.start(certificates: certificates)
+        let inbox = Inbox()
+        let trusted = try TLSClientContext(trustedCertificatesFile: certificates.caFile)
+        let (runner, running) = try await Self.connect(
+            broker, tls: trusted, store: InMemoryFIXMessageStore(), inbox: inbox, loop: group.next())
+        try await runner.send(Self.order("TLS-1", quantity: "3", price: "2500"))
+        let reports = await inbox.wait(for: 2)
+        #expect(reports.last?[FIXTag.execType] == "F" && reports.last?[FIXTag.clOrdID] == "TLS-1")
+        await runner.logout()
+        #expect(await running.value == "logged out")
+        // A broker whose certificate no trusted authority signed: no logon, and why.
+        let stranger = try TLSClientContext(trustedCertificatesFile: "/etc/ssl/certs/ca-certificates.crt")
+        let refused = await #expect(throws: FIXSessionError.self) {
+            _ = try await Self.connect(
+                broker, tls: stranger, store: InMemoryFIXMessageStore(), inbox: inbox, loop: group.next())
+        }
+        #expect(refused?.message.contains("certificate") == true, "\(String(describing: refused))")
         await broker.stop()
         await group.shutdown()
         try? FileManager.default.removeItem(atPath: broker.folder)
