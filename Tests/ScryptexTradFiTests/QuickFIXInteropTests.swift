@@ -230,4 +230,59 @@ struct QuickFIXInteropTests {
         await group.shutdown()
         try? FileManager.default.removeItem(atPath: broker.folder)
     }
+
+    /// A proxy that spoils the broker's `number`th message on the first connection (Fixtures/fixproxy.py).
+    static func proxy(to broker: Broker, _ action: String, message number: Int) async throws -> (ChildProcess, Int) {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "Fixtures/fixproxy.py"
+        ).path
+        let port = Int.random(in: 40_001...60_000)
+        let process = try ChildProcess(
+            "/usr/bin/python3", [script, String(port), String(broker.port), action, String(number)])
+        guard await process.waitForOutput(containing: "listening", timeout: .seconds(20)) else {
+            throw ChildProcessError(message: "the proxy did not start: \(process.output)")
+        }
+        return (process, port)
+    }
+
+    /// The broker's second message (the order's acknowledgement) lost, garbled or cut off with
+    /// the connection: the engine asks for it again and gets acknowledgement and fill once each,
+    /// in order.
+    @Test(arguments: ["drop", "corrupt", "cut"])
+    func aLostGarbledOrCutOffMessageIsResentOnce(action: String) async throws {
+        let group = try EventLoopGroup(loopCount: 1, name: "fix-fault-test")
+        let broker = try await Broker.start()
+        let (proxy, port) = try await Self.proxy(to: broker, action, message: 2)
+        let store = InMemoryFIXMessageStore()
+        let inbox = Inbox()
+        var (runner, running) = try await Self.connect(
+            broker, port: port, store: store, inbox: inbox, loop: group.next())
+        try await runner.send(Self.order("GAP-1", quantity: "5", price: "100.25"))
+        if action == "cut" {
+            let reason = await running.value
+            #expect(reason.contains("closed the connection"), "\(reason)")
+            #expect(await inbox.wait(for: 1, timeout: .milliseconds(300)).isEmpty)
+            // Back on: the broker's Logon is numbered past what we had, so we ask for the rest.
+            (runner, running) = try await Self.connect(
+                broker, port: port, store: store, inbox: inbox, loop: group.next())
+        }
+        let reports = await inbox.wait(for: 2)
+        try? await Task.sleep(for: .milliseconds(300))
+        let settled = inbox.messages.withLock { $0 }
+        let notes = await runner.log
+        #expect(settled.map { $0[FIXTag.execType] } == ["0", "F"], "\(settled.map(\.readable)) \(notes)")
+        #expect(Set(settled.compactMap { $0[FIXTag.execID] }).count == 2, "each execution once")
+        #expect(reports.allSatisfy { $0[FIXTag.clOrdID] == "GAP-1" })
+        #expect(proxy.output.contains("\(action) message 2"), "\(proxy.output)")
+        if action == "corrupt" {
+            #expect(notes.contains { $0.contains("dropped: CheckSum") }, "\(notes)")
+        }
+        await runner.logout()
+        #expect(await running.value == "logged out")
+        proxy.send(SIGTERM)
+        _ = await proxy.waitForExit(timeout: .seconds(5))
+        await broker.stop()
+        await group.shutdown()
+        try? FileManager.default.removeItem(atPath: broker.folder)
+    }
 }
