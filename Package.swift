@@ -102,7 +102,7 @@ let package = Package(
         // settlement, reconciliation and credit lines.
         .target(
             name: "ScryptexTradFi",
-            dependencies: ["ScryptexCore", "ScryptexPostgres"],
+            dependencies: ["ScryptexCore", "ScryptexPostgres", "ScryptexTenancy"],
             swiftSettings: strictSettings
         ),
         // Business intelligence: trading facts kept incrementally, executive dashboards, custom
@@ -188,7 +188,7 @@ let package = Package(
                 "ScryptexEmbeddedPostgres",
                 "ScryptexHTTP", "ScryptexCompliance", "ScryptexIdentity", "ScryptexInstitutional", "ScryptexKYC",
                 "ScryptexMarketData", "ScryptexMarketMaking", "ScryptexML", "ScryptexQuant", "ScryptexRevenue",
-                "ScryptexSchemaHistory", "ScryptexTemplates", "ScryptexTenancy", "ScryptexWhiteLabel",
+                "ScryptexSchemaHistory", "ScryptexTemplates", "ScryptexTenancy", "ScryptexTradFi", "ScryptexWhiteLabel",
             ],
             swiftSettings: strictSettings
         ),
@@ -220,6 +220,8 @@ let package = Package(
             dependencies: [
                 "ScryptexCore", "ScryptexCrypto", "ScryptexHTTP", "ScryptexPostgres", "ScryptexEmbeddedPostgres",
             ],
+            // The QuickFIX executor and the FIX proxy the tests build and start (not Swift).
+            exclude: ["QuickFIX/executor.cpp", "QuickFIX/fixproxy.py"],
             swiftSettings: strictSettings
         ),
 
@@ -268,10 +270,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ScryptexTradFiTests",
-            dependencies: [
-                "ScryptexCore", "ScryptexEventLoops", "ScryptexHTTP", "ScryptexTestSupport", "ScryptexTradFi",
-            ],
-            exclude: ["Fixtures"],
+            dependencies: ["ScryptexCore", "ScryptexTestSupport", "ScryptexTradFi"],
             swiftSettings: strictSettings
         ),
         .testTarget(
@@ -343,7 +342,7 @@ let package = Package(
             dependencies: [
                 "ScryptexBI", "ScryptexMarketData", "ScryptexMarketMaking", "ScryptexML", "ScryptexPostgres",
                 "ScryptexQuant",
-                "ScryptexSchemaHistory",
+                "ScryptexSchemaHistory", "ScryptexTradFi",
             ],
             swiftSettings: strictSettings
         ),
@@ -359,10 +358,10 @@ let package = Package(
             name: "ScryptexAppTests",
             dependencies: [
                 "ScryptexAPI", "ScryptexApp", "ScryptexBI", "ScryptexCommandLine", "ScryptexCompliance", "ScryptexCore",
-                "ScryptexCrypto", "ScryptexHTTP", "ScryptexIdentity", "ScryptexKYC", "ScryptexMarketData",
-                "ScryptexMarketMaking", "ScryptexML",
+                "ScryptexCrypto", "ScryptexEventLoops", "ScryptexHTTP", "ScryptexIdentity", "ScryptexKYC",
+                "ScryptexMarketData", "ScryptexMarketMaking", "ScryptexML",
                 "ScryptexPostgres", "ScryptexQuant", "ScryptexRevenue", "ScryptexSchemaHistory", "ScryptexTemplates",
-                "ScryptexTenancy", "ScryptexWhiteLabel", "ScryptexTestSupport",
+                "ScryptexTenancy", "ScryptexTradFi", "ScryptexWhiteLabel", "ScryptexTestSupport",
             ],
             // Schemas the tests read from disk (see Fixtures/form-13f-primary/README.md).
             exclude: ["Fixtures"],

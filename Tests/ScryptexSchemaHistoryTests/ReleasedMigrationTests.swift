@@ -9,6 +9,7 @@ import ScryptexPostgres
 import ScryptexQuant
 import ScryptexRevenue
 import ScryptexTenancy
+import ScryptexTradFi
 import ScryptexWhiteLabel
 import Testing
 
@@ -122,6 +123,7 @@ struct ReleasedMigrationTests {
                 "ec901633360b0e824bf3d466c18223998e6dea3036dd2ce493581ca8aa9653e4",
             ]
         ),
+        (TradFiMigrations.tenant, ["c03ae4bc59722717d6a60ae9e439193e6ecb8faa2834cf3cbbdc57a75ffe57b8"]),
     ]
 
     @Test func noReleasedMigrationChanged() {

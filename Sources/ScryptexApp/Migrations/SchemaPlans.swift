@@ -10,6 +10,7 @@ import ScryptexQuant
 import ScryptexRevenue
 import ScryptexSchemaHistory
 public import ScryptexTenancy
+import ScryptexTradFi
 import ScryptexWhiteLabel
 
 /// The order in which the modules' migration sets apply: each module owns its tables and its
@@ -31,7 +32,7 @@ public enum SchemaPlans {
             [
                 IdentityMigrations.tenant, InstitutionalMigrations.tenant, ComplianceMigrations.tenant,
                 MarketDataMigrations.tenant, QuantMigrations.tenant, MLMigrations.tenant,
-                MarketMakingMigrations.tenant, BIMigrations.tenant,
+                MarketMakingMigrations.tenant, BIMigrations.tenant, TradFiMigrations.tenant,
             ],
             legacy: LegacySchema.tenant),
         extensions: [IdentityTenantSchemaExtension()],

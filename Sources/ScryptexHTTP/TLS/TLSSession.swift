@@ -147,6 +147,8 @@ public final class TLSClientContext: @unchecked Sendable {
         guard let context = SSL_CTX_new(TLS_client_method()) else { throw TLSError("SSL_CTX_new failed") }
         pointer = context
         _ = scryptex_ssl_ctx_set_min_proto_version(context, TLS1_2_VERSION)
+        // Partial writes from a buffer that may move between retries (the stream's queue).
+        _ = scryptex_ssl_ctx_set_mode(context, scryptex_ssl_server_modes())
         SSL_CTX_set_verify(context, SSL_VERIFY_PEER, nil)
         let trusted =
             if let trustedCertificatesFile {

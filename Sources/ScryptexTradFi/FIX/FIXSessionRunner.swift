@@ -48,6 +48,8 @@ public actor FIXSessionRunner {
     private var framer = FIXFramer()
     private var notes: [String] = []
     private var closedReason: String?
+    /// The application or the store failed on the message being handled: it is not counted.
+    private var handlingFailed = false
     private var loggedOnWaiters: [CheckedContinuation<Void, any Error>] = []
 
     public init(
@@ -84,7 +86,8 @@ public actor FIXSessionRunner {
                     switch item {
                     case .message(let message):
                         await perform { $0.receive(message, now: clock()) }
-                        if closedReason == nil {
+                        // Counted once handled — also when it ended the session (a Logout).
+                        if !handlingFailed {
                             do {
                                 try await store.recordReceived(nextTarget: session.nextTargetSequence)
                             } catch {
@@ -161,6 +164,7 @@ public actor FIXSessionRunner {
                     try await application(message)
                 } catch {
                     // Not counted: the counterparty resends it after a reconnection.
+                    handlingFailed = true
                     close("the application could not handle \(message.type) \(message.sequenceNumber ?? 0): \(error)")
                     return
                 }

@@ -1,121 +1,19 @@
 import Foundation
 import ScryptexEventLoops
 import ScryptexHTTP
+import ScryptexPostgres
+import ScryptexTenancy
 import ScryptexTestSupport
 import Synchronization
 import Testing
 
+@testable import ScryptexApp
 @testable import ScryptexTradFi
 
 /// Our FIX engine against a counterparty no one here wrote: QuickFIX (Debian's libquickfix-dev),
-/// built by the test into a small executor (Fixtures/executor.cpp) and started by it.
+/// built by the test into a small executor (ScryptexTestSupport's QuickFIX/executor.cpp) and started by it.
 @Suite("FIX against QuickFIX", .serialized)
 struct QuickFIXInteropTests {
-    /// The executor, built once per source version.
-    static func executor() async throws -> String {
-        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
-            "Fixtures/executor.cpp"
-        ).path
-        let bytes = try Data(contentsOf: URL(fileURLWithPath: source))
-        let binary =
-            "/tmp/scryptex-fix-executor-\(bytes.count)-\(bytes.reduce(0) { ($0 &* 31 &+ Int($1)) & 0xFF_FFFF })"
-        if FileManager.default.isExecutableFile(atPath: binary) { return binary }
-        let build = try ChildProcess(
-            "/usr/bin/g++", ["-std=gnu++11", "-DHAVE_SSL=1", "-O1", "-o", binary, source, "-lquickfix", "-lpthread"])
-        let status = await build.waitForExit(timeout: .seconds(300))
-        guard status == 0 else {
-            throw ChildProcessError(message: "g++ failed (\(String(describing: status))): \(build.output)")
-        }
-        return binary
-    }
-
-    /// A running executor on a fresh port and folder.
-    struct Broker {
-        let process: ChildProcess
-        let port: Int
-        let folder: String
-
-        static func start(certificates: TestCertificates? = nil) async throws -> Broker {
-            let folder = "/tmp/scryptex-quickfix-\(UInt64.random(in: 0...UInt64.max))"
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            let port = Int.random(in: 20_000...40_000)
-            var tls = ""
-            if let certificates {
-                let server = try certificates.server(["localhost"], keyType: .rsa2048)
-                try server.certificatePEM.write(toFile: folder + "/server.pem", atomically: true, encoding: .utf8)
-                try server.privateKeyPEM.write(toFile: folder + "/server.key", atomically: true, encoding: .utf8)
-                tls = """
-                    ServerCertificateFile=\(folder)/server.pem
-                    ServerCertificateKeyFile=\(folder)/server.key
-                    SSLProtocol=+TLSv1.2
-
-                    """
-            }
-            let configuration = """
-                [DEFAULT]
-                ConnectionType=acceptor
-                SocketAcceptPort=\(port)
-                SocketReuseAddress=Y
-                FileStorePath=\(folder)/store
-                FileLogPath=\(folder)/log
-                StartTime=00:00:00
-                EndTime=00:00:00
-                UseDataDictionary=N
-                \(tls)BeginString=FIX.4.4
-                SenderCompID=BROKER
-
-                [SESSION]
-                TargetCompID=SCRYPTEX
-                """
-            try configuration.write(toFile: folder + "/executor.cfg", atomically: true, encoding: .utf8)
-            let process = try ChildProcess(
-                try await QuickFIXInteropTests.executor(),
-                [folder + "/executor.cfg"] + (certificates == nil ? [] : ["ssl"]))
-            guard await process.waitForOutput(containing: "ready", timeout: .seconds(20)) else {
-                throw ChildProcessError(message: "the executor did not start: \(process.output)")
-            }
-            return Broker(process: process, port: port, folder: folder)
-        }
-
-        func stop() async {
-            process.send(SIGTERM)
-            _ = await process.waitForExit(timeout: .seconds(10))
-        }
-
-        /// Everything the executor logged of its messages.
-        var messagesLog: String {
-            let folder = folder + "/log"
-            let files = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
-            return files.filter { $0.hasSuffix(".messages.current.log") || $0.hasSuffix(".event.current.log") }
-                .compactMap { try? String(contentsOfFile: folder + "/" + $0, encoding: .utf8) }.joined(separator: "\n")
-        }
-    }
-
-    /// The host's outbound stream as a FIX transport.
-    struct StreamTransport: FIXTransport {
-        let stream: OutboundStream
-        let events: AsyncStream<FIXTransportEvent>
-
-        init(_ stream: OutboundStream) {
-            self.stream = stream
-            let (events, continuation) = AsyncStream.makeStream(of: FIXTransportEvent.self)
-            self.events = events
-            Task {
-                for await event in stream.events {
-                    switch event {
-                    case .connected: continuation.yield(.connected)
-                    case .received(let bytes): continuation.yield(.received(bytes))
-                    case .closed(let reason): continuation.yield(.closed(reason))
-                    }
-                }
-                continuation.finish()
-            }
-        }
-
-        func write(_ bytes: [UInt8]) { stream.write(bytes) }
-        func close(_ reason: String) { stream.close(reason) }
-    }
-
     /// What the application received.
     final class Inbox: Sendable {
         let messages = Mutex<[FIXMessage]>([])
@@ -144,7 +42,8 @@ struct QuickFIXInteropTests {
     }
 
     static func connect(
-        _ broker: Broker, port: Int? = nil, tls: TLSClientContext? = nil, store: any FIXMessageStore, inbox: Inbox,
+        _ broker: QuickFIXBroker, port: Int? = nil, tls: TLSClientContext? = nil, store: any FIXMessageStore,
+        inbox: Inbox,
         loop: EventLoop
     ) async throws -> (FIXSessionRunner, Task<String, Never>) {
         let (sender, target) = try await store.sequenceNumbers()
@@ -155,7 +54,7 @@ struct QuickFIXInteropTests {
             session: FIXSession(
                 role: .initiator, senderCompID: "SCRYPTEX", targetCompID: "BROKER", heartbeatInterval: 30,
                 nextSenderSequence: sender, nextTargetSequence: target),
-            store: store, transport: StreamTransport(stream)
+            store: store, transport: OutboundStreamTransport(stream)
         ) { inbox.add($0) }
         let running = Task { await runner.run() }
         try await runner.waitUntilLoggedOn()
@@ -164,7 +63,7 @@ struct QuickFIXInteropTests {
 
     @Test func logsOnTradesAndResumesItsNumbersAfterAReconnection() async throws {
         let group = try EventLoopGroup(loopCount: 1, name: "fix-test")
-        let broker = try await Broker.start()
+        let broker = try await QuickFIXBroker.start()
         let store = InMemoryFIXMessageStore()
         let inbox = Inbox()
         var (runner, running) = try await Self.connect(broker, store: store, inbox: inbox, loop: group.next())
@@ -198,10 +97,9 @@ struct QuickFIXInteropTests {
         #expect(more.last?[FIXTag.clOrdID] == "ORD-2" && more.last?[FIXTag.execType] == "F")
         await runner.logout()
         #expect(await running.value == "logged out")
-        #expect(!broker.messagesLog.contains("MsgSeqNum too low"), "\(broker.messagesLog.suffix(2000))")
+        #expect(!broker.log.contains("MsgSeqNum too low"), "\(broker.log.suffix(2000))")
         await broker.stop()
         await group.shutdown()
-        try? FileManager.default.removeItem(atPath: broker.folder)
     }
 
     /// FIX over TLS: QuickFIX's SSL acceptor, its certificate verified by our engine.
@@ -209,7 +107,8 @@ struct QuickFIXInteropTests {
         let group = try EventLoopGroup(loopCount: 1, name: "fix-tls-test")
         let certificates = try TestCertificates()
         defer { certificates.remove() }
-        let broker = try await Broker.start(certificates: certificates)
+        let server = try certificates.server(["localhost"], keyType: .rsa2048)
+        let broker = try await QuickFIXBroker.start(certificate: (server.certificatePEM, server.privateKeyPEM))
         let inbox = Inbox()
         let trusted = try TLSClientContext(trustedCertificatesFile: certificates.caFile)
         let (runner, running) = try await Self.connect(
@@ -228,21 +127,6 @@ struct QuickFIXInteropTests {
         #expect(refused?.message.contains("certificate") == true, "\(String(describing: refused))")
         await broker.stop()
         await group.shutdown()
-        try? FileManager.default.removeItem(atPath: broker.folder)
-    }
-
-    /// A proxy that spoils the broker's `number`th message on the first connection (Fixtures/fixproxy.py).
-    static func proxy(to broker: Broker, _ action: String, message number: Int) async throws -> (ChildProcess, Int) {
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
-            "Fixtures/fixproxy.py"
-        ).path
-        let port = Int.random(in: 40_001...60_000)
-        let process = try ChildProcess(
-            "/usr/bin/python3", [script, String(port), String(broker.port), action, String(number)])
-        guard await process.waitForOutput(containing: "listening", timeout: .seconds(20)) else {
-            throw ChildProcessError(message: "the proxy did not start: \(process.output)")
-        }
-        return (process, port)
     }
 
     /// The broker's second message (the order's acknowledgement) lost, garbled or cut off with
@@ -251,8 +135,8 @@ struct QuickFIXInteropTests {
     @Test(arguments: ["drop", "corrupt", "cut"])
     func aLostGarbledOrCutOffMessageIsResentOnce(action: String) async throws {
         let group = try EventLoopGroup(loopCount: 1, name: "fix-fault-test")
-        let broker = try await Broker.start()
-        let (proxy, port) = try await Self.proxy(to: broker, action, message: 2)
+        let broker = try await QuickFIXBroker.start()
+        let (proxy, port) = try await broker.proxy(action, message: 2)
         let store = InMemoryFIXMessageStore()
         let inbox = Inbox()
         var (runner, running) = try await Self.connect(
@@ -283,6 +167,69 @@ struct QuickFIXInteropTests {
         _ = await proxy.waitForExit(timeout: .seconds(5))
         await broker.stop()
         await group.shutdown()
-        try? FileManager.default.removeItem(atPath: broker.folder)
+    }
+
+    /// The store in the tenant's schema: a host that stops after storing an order but before
+    /// writing it resumes from the database — its Logon is numbered past what the broker has,
+    /// the broker asks for the rest, and the order is resent from the store and filled.
+    @Test func aRestartResumesFromTheDatabaseAndResendsWhatWasNotWritten() async throws {
+        try await RouteHarness.with { harness in
+            let owner = [("Authorization", "Bearer " + (try await harness.apiKey(roles: ["owner"])))]
+            let created = await harness.send(
+                .post, "/api/enterprise/accounts", headers: owner,
+                json: #"{"accountName":"Prime","accountType":"hedge_fund","legalName":"Prime Fund LP"}"#)
+            let account = try #require(
+                (try? JSONSerialization.jsonObject(with: Data(created.body)) as? [String: Any])?["id"] as? String)
+            let broker = try await QuickFIXBroker.start()
+            let scope = TenantScope(tenant: harness.tenant, pool: harness.pool)
+            let sessionID = try await scope.withTransaction { transaction in
+                try await transaction.query(
+                    """
+                    INSERT INTO tradfi_broker_sessions (name, account_id, host, port, sender_comp_id, target_comp_id, tls,
+                        created_by)
+                    VALUES ('QuickFIX', \(UUID(uuidString: account)!), '127.0.0.1', \(broker.port), 'SCRYPTEX', 'BROKER',
+                        false, 'test')
+                    RETURNING id
+                    """
+                ).firstRow.decode("id", as: UUID.self)
+            }
+            let store = PostgresFIXMessageStore(scope: scope, sessionID: sessionID)
+            let group = try EventLoopGroup(loopCount: 1, name: "fix-store-test")
+            let inbox = Inbox()
+            var (runner, running) = try await Self.connect(broker, store: store, inbox: inbox, loop: group.next())
+            try await runner.send(Self.order("DB-1", quantity: "1", price: "10"))
+            #expect(await inbox.wait(for: 2).count == 2)
+            await runner.logout()
+            _ = await running.value
+            let numbers = try await store.sequenceNumbers()
+            #expect(
+                numbers.sender == 4 && numbers.target == 5,
+                "logon, order, logout sent; logon, two reports, logout received: \(numbers)")
+
+            // Stored, never written: the host stopped in between.
+            var stopped = FIXSession(
+                role: .initiator, senderCompID: "SCRYPTEX", targetCompID: "BROKER",
+                nextSenderSequence: numbers.sender, nextTargetSequence: numbers.target)
+            let lost = stopped.stamp(
+                Self.order("DB-LOST", quantity: "2", price: "11"), now: Date().timeIntervalSince1970)
+            try await store.recordSent(lost, nextSender: stopped.nextSenderSequence)
+
+            (runner, running) = try await Self.connect(broker, store: store, inbox: inbox, loop: group.next())
+            let reports = await inbox.wait(for: 4)
+            #expect(
+                reports.suffix(2).map { $0[FIXTag.clOrdID] } == ["DB-LOST", "DB-LOST"], "\(reports.map(\.readable))")
+            #expect(reports.last?[FIXTag.execType] == "F")
+            await runner.logout()
+            _ = await running.value
+            let stored = try await scope.withTransaction { transaction in
+                try await transaction.query(
+                    "SELECT count(*)::int8 AS n FROM tradfi_fix_messages WHERE session_id = \(sessionID) AND message_type = 'D'"
+                ).firstRow.decode("n", as: Int.self)
+            }
+            #expect(stored == 2)
+            #expect(!broker.log.contains("MsgSeqNum too low"))
+            await broker.stop()
+            await group.shutdown()
+        }
     }
 }
