@@ -90,31 +90,19 @@ private struct Exchange: Sendable {
     func run() throws -> HTTPSClient.Response {
         let descriptor = try connect()
         defer { close(descriptor) }
-        guard let context = SSL_CTX_new(TLS_client_method()) else { throw HTTPSClientError("SSL_CTX_new failed") }
-        defer { SSL_CTX_free(context) }
-        _ = scryptex_ssl_ctx_set_min_proto_version(context, TLS1_2_VERSION)
-        SSL_CTX_set_verify(context, SSL_VERIFY_PEER, nil)
-        let trusted =
-            if let trustedCertificatesFile {
-                SSL_CTX_load_verify_locations(context, trustedCertificatesFile, nil)
-            } else {
-                SSL_CTX_set_default_verify_paths(context)
-            }
-        guard trusted == 1 else {
-            throw HTTPSClientError("cannot load the trusted certificates \(trustedCertificatesFile ?? "of the system")")
+        let context: TLSClientContext
+        do {
+            context = try TLSClientContext(trustedCertificatesFile: trustedCertificatesFile)
+        } catch {
+            throw HTTPSClientError(error.message)
         }
-        guard let ssl = SSL_new(context) else { throw HTTPSClientError("SSL_new failed") }
+        guard let ssl = SSL_new(context.pointer) else { throw HTTPSClientError("SSL_new failed") }
         defer { SSL_free(ssl) }
         SSL_set_fd(ssl, descriptor)
-        // The certificate must name the host, or carry its IP address; SNI is for names only
-        // (RFC 6066 §3).
-        if Self.isAddressLiteral(host) {
-            guard X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host) == 1 else {
-                throw HTTPSClientError("cannot set the address to verify")
-            }
-        } else {
-            _ = scryptex_ssl_set_server_name(ssl, host)
-            guard SSL_set1_host(ssl, host) == 1 else { throw HTTPSClientError("cannot set the host name to verify") }
+        do {
+            try TLSClientContext.expect(host, on: ssl)
+        } catch {
+            throw HTTPSClientError(error.message)
         }
         ERR_clear_error()
         guard SSL_connect(ssl) == 1 else {
@@ -142,12 +130,6 @@ private struct Exchange: Sendable {
             }
             if let response = try reader.append(buffer[0..<Int(count)]) { return response }
         }
-    }
-
-    static func isAddressLiteral(_ host: String) -> Bool {
-        var v4 = in_addr()
-        var v6 = in6_addr()
-        return inet_pton(AF_INET, host, &v4) == 1 || inet_pton(AF_INET6, host, &v6) == 1
     }
 
     private func connect() throws -> Int32 {

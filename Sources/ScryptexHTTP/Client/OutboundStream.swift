@@ -184,10 +184,8 @@ final class OutboundStreamDriver: EventLoopSource {
             if let tls {
                 result = tls.write(chunk)
             } else {
-                let count = chunk.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
-                result =
-                    count > 0
-                    ? .bytes(count) : (count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) ? .wantWrite : .closed
+                result = Self.plain(
+                    chunk.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }, else: .wantWrite)
             }
             switch result {
             case .bytes(let count):
@@ -211,10 +209,8 @@ final class OutboundStreamDriver: EventLoopSource {
             if let tls {
                 result = tls.read(into: &buffer)
             } else {
-                let count = buffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
-                result =
-                    count > 0
-                    ? .bytes(count) : (count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) ? .wantRead : .closed
+                result = Self.plain(
+                    buffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }, else: .wantRead)
             }
             switch result {
             case .bytes(let count):
@@ -230,6 +226,13 @@ final class OutboundStreamDriver: EventLoopSource {
                 return
             }
         }
+    }
+
+    /// A plain socket call's count as a transport result: bytes, `waiting` when it would block,
+    /// else closed.
+    private static func plain(_ count: Int, else waiting: TransportResult) -> TransportResult {
+        if count > 0 { return .bytes(count) }
+        return count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) ? waiting : .closed
     }
 
     func close(_ reason: String) {

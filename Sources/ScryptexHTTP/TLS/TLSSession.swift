@@ -30,16 +30,7 @@ final class TLSSession {
         self.ssl = ssl
         SSL_set_fd(ssl, descriptor)
         SSL_set_connect_state(ssl)
-        var v4 = in_addr()
-        var v6 = in6_addr()
-        if inet_pton(AF_INET, host, &v4) == 1 || inet_pton(AF_INET6, host, &v6) == 1 {
-            guard X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host) == 1 else {
-                throw TLSError("cannot set the address to verify")
-            }
-        } else {
-            _ = scryptex_ssl_set_server_name(ssl, host)
-            guard SSL_set1_host(ssl, host) == 1 else { throw TLSError("cannot set the host name to verify") }
-        }
+        try TLSClientContext.expect(host, on: ssl)
     }
 
     /// Why the peer's certificate was refused, if it was.
@@ -143,7 +134,7 @@ enum TransportResult {
 public final class TLSClientContext: @unchecked Sendable {
     let pointer: OpaquePointer
 
-    public init(trustedCertificatesFile: String?) throws {
+    public init(trustedCertificatesFile: String?) throws(TLSError) {
         guard let context = SSL_CTX_new(TLS_client_method()) else { throw TLSError("SSL_CTX_new failed") }
         pointer = context
         _ = scryptex_ssl_ctx_set_min_proto_version(context, TLS1_2_VERSION)
@@ -163,5 +154,20 @@ public final class TLSClientContext: @unchecked Sendable {
 
     deinit {
         SSL_CTX_free(pointer)
+    }
+
+    /// The peer's certificate must name `host`, or carry its IP address; SNI is sent for names
+    /// only (RFC 6066 §3).
+    static func expect(_ host: String, on ssl: OpaquePointer) throws(TLSError) {
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        if inet_pton(AF_INET, host, &v4) == 1 || inet_pton(AF_INET6, host, &v6) == 1 {
+            guard X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host) == 1 else {
+                throw TLSError("cannot set the address to verify")
+            }
+        } else {
+            _ = scryptex_ssl_set_server_name(ssl, host)
+            guard SSL_set1_host(ssl, host) == 1 else { throw TLSError("cannot set the host name to verify") }
+        }
     }
 }
