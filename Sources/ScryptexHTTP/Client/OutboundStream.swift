@@ -33,14 +33,23 @@ public final class OutboundStream: Sendable {
         host: String, port: Int, tls: TLSClientContext?, timeout: Duration = .seconds(10), publicOnly: Bool,
         on loop: EventLoop
     ) async throws -> OutboundStream {
-        let descriptor = try await withCheckedThrowingContinuation { continuation in
+        // Connected and handed to the loop on the Dispatch thread itself: the TLS handshake starts
+        // at once, not when the caller's task next gets a thread (the server's clock runs from
+        // its accept).
+        try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
                 continuation.resume(
                     with: Result {
-                        try OutboundSocket.connect(host: host, port: port, timeout: timeout, publicOnly: publicOnly)
+                        try open(host: host, port: port, tls: tls, timeout: timeout, publicOnly: publicOnly, on: loop)
                     })
             }
         }
+    }
+
+    private static func open(
+        host: String, port: Int, tls: TLSClientContext?, timeout: Duration, publicOnly: Bool, on loop: EventLoop
+    ) throws -> OutboundStream {
+        let descriptor = try OutboundSocket.connect(host: host, port: port, timeout: timeout, publicOnly: publicOnly)
         let flags = fcntl(descriptor, F_GETFL)
         _ = fcntl(descriptor, F_SETFL, flags | O_NONBLOCK)
         var noDelay: Int32 = 1
