@@ -102,7 +102,7 @@ let package = Package(
         // settlement, reconciliation and credit lines.
         .target(
             name: "ScryptexTradFi",
-            dependencies: ["ScryptexCore", "ScryptexPostgres", "ScryptexTenancy"],
+            dependencies: ["ScryptexCore", "ScryptexInstitutional", "ScryptexPostgres", "ScryptexTenancy"],
             swiftSettings: strictSettings
         ),
         // Business intelligence: trading facts kept incrementally, executive dashboards, custom
@@ -175,7 +175,7 @@ let package = Package(
                 "ScryptexIdentity", "ScryptexInstitutional", "ScryptexMarketData", "ScryptexMarketMaking", "ScryptexML",
                 "ScryptexPostgres",
                 "ScryptexQuant",
-                "ScryptexRevenue", "ScryptexTemplates", "ScryptexTenancy", "ScryptexWhiteLabel",
+                "ScryptexRevenue", "ScryptexTemplates", "ScryptexTenancy", "ScryptexTradFi", "ScryptexWhiteLabel",
             ],
             swiftSettings: strictSettings
         ),

@@ -538,6 +538,7 @@ extension HostService {
         routes.add(WhiteLabelRoutes(instances: instances, enabled: configuration.whiteLabelEnabled))
         routes.add(QuantRoutes(source: configuration.marketDataSource))
         routes.add(MarketMakingRoutes(enabled: configuration.marketMakingEnabled))
+        routes.add(TradFiRoutes())
         routes.add(
             MLRoutes(
                 store: ModelStore.at(configuration.mlModelStoragePath), trainingEnabled: configuration.mlTrainingEnabled
