@@ -85,6 +85,26 @@ struct FIXSessionTests {
             Self.disconnects(low).first?.contains("MsgSeqNum too low, expecting 5 but received 2") == true, "\(low)")
     }
 
+    /// Messages that keep arriving above the gap while a resend is under way are dropped
+    /// without asking again: the one request (EndSeqNo 0) covers them.
+    @Test func oneResendRequestCoversAGapWhateverFollows() throws {
+        var (us, broker) = Self.loggedOn()
+        var stored: [Int: FIXMessage] = [:]
+        var sent: [FIXMessage] = []
+        for id in ["A", "B", "C", "D"] {
+            let message = try broker.send(Self.order(id), now: 1)
+            stored[message.sequenceNumber!] = message
+            sent.append(message)
+        }
+        // A is lost; B, C and D arrive.
+        let requests = [sent[1], sent[2], sent[3]].flatMap { Self.sent(us.receive($0, now: 1)) }
+        #expect(requests.map(\.type) == [FIXMessageType.resendRequest], "\(requests.map(\.readable))")
+        let resent = broker.resend(stored: stored, from: 2, through: 5, now: 2)
+        let delivered = resent.flatMap { Self.delivered(us.receive($0, now: 2)) }.map { $0[FIXTag.clOrdID] }
+        #expect(delivered == ["A", "B", "C", "D"])
+        #expect(us.resendingThrough == nil && us.nextTargetSequence == 6)
+    }
+
     @Test func administrativeMessagesAreGapFilledNotResent() {
         let broker = FIXSession(role: .acceptor, senderCompID: "BROKER", targetCompID: "SCRYPTEX")
         var stored: [Int: FIXMessage] = [:]

@@ -359,7 +359,11 @@ public struct FIXSession: Sendable {
             if begin <= through { actions.insert(.resend(from: max(1, begin), through: through), at: 0) }
             return actions
         }
-        if let through = resendingThrough, through >= number {
+        if let through = resendingThrough {
+            // The request asked for everything from the expected number on (EndSeqNo 0): what the
+            // counterparty sent before it read the request comes again in the resend; one request
+            // is enough.
+            resendingThrough = max(through, number)
             return [.note("\(message.type) \(number) dropped while a resend from \(nextTargetSequence) is under way")]
         }
         return requestResend(upTo: number, now: now)
