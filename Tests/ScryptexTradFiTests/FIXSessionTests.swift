@@ -165,6 +165,20 @@ struct FIXSessionTests {
         #expect(refused.first?.type == FIXMessageType.reject && us.nextTargetSequence == 20)
     }
 
+    /// A counterparty's number near Int.max never reaches the counter (it would trap on +1).
+    @Test func sequenceNumbersBeyondTheLargestEndTheSessionOrAreRejected() throws {
+        var (us, broker) = Self.loggedOn()
+        var reset = broker.stamp(
+            FIXMessage(type: FIXMessageType.sequenceReset, fields: [FIXField(FIXTag.newSeqNo, String(Int.max))]), now: 1
+        )
+        #expect(Self.sent(us.receive(reset, now: 1)).first?.type == FIXMessageType.reject)
+        #expect(us.nextTargetSequence == 2)
+        reset.set(FIXTag.msgSeqNum, String(Int.max))
+        reset.set(FIXTag.newSeqNo, "3")
+        let outcome = us.receive(reset, now: 1)
+        #expect(Self.disconnects(outcome).first?.contains("MsgSeqNum (34)") == true, "\(outcome)")
+    }
+
     @Test func logoutIsAnsweredAndWrongCompIDsEndTheSession() throws {
         var (us, broker) = Self.loggedOn()
         let bye = Self.sent(broker.logout(text: "end of day", now: 5))

@@ -49,6 +49,10 @@ public struct FIXSession: Sendable {
         case note(String)
     }
 
+    /// The largest sequence number taken from a counterparty: numbers are counted on from
+    /// what it sends, so one near `Int.max` must never reach the counter.
+    public static let largestSequenceNumber = 1_000_000_000_000
+
     public let role: Role
     public let senderCompID: String
     public let targetCompID: String
@@ -206,8 +210,9 @@ public struct FIXSession: Sendable {
             actions += logoutAndDisconnect("wrong CompID", now: now)
             return actions
         }
-        guard let number = message.sequenceNumber else {
-            return logoutAndDisconnect("MsgSeqNum (34) missing or not a number", now: now)
+        guard let number = message.sequenceNumber, (1...Self.largestSequenceNumber).contains(number) else {
+            return logoutAndDisconnect(
+                "MsgSeqNum (34) missing or not a number from 1 to \(Self.largestSequenceNumber)", now: now)
         }
         if phase == .awaitingLogon {
             guard message.type == FIXMessageType.logon else {
@@ -256,7 +261,9 @@ public struct FIXSession: Sendable {
             return [.resend(from: max(1, begin), through: through)]
         case FIXMessageType.sequenceReset:
             // Gap fill, in sequence.
-            guard let next = Int(message[FIXTag.newSeqNo] ?? ""), next > nextTargetSequence else {
+            guard let next = Int(message[FIXTag.newSeqNo] ?? ""), next > nextTargetSequence,
+                next <= Self.largestSequenceNumber
+            else {
                 nextTargetSequence += 1
                 return reject(
                     message, reason: .valueIncorrect, tag: FIXTag.newSeqNo,
@@ -334,10 +341,12 @@ public struct FIXSession: Sendable {
             return reject(
                 message, reason: .requiredTagMissing, tag: FIXTag.newSeqNo, text: "NewSeqNo (36) missing", now: now)
         }
-        guard next >= nextTargetSequence else {
+        guard next >= nextTargetSequence, next <= Self.largestSequenceNumber else {
             return reject(
                 message, reason: .valueIncorrect, tag: FIXTag.newSeqNo,
-                text: "NewSeqNo (36) \(next) is below the expected \(nextTargetSequence)", now: now)
+                text:
+                    "NewSeqNo (36) \(next) is below the expected \(nextTargetSequence) or beyond \(Self.largestSequenceNumber)",
+                now: now)
         }
         nextTargetSequence = next
         resendingThrough = nil
