@@ -60,15 +60,17 @@ public final class ChildProcess: Sendable {
     /// nil if it is still running after `timeout`.
     public func waitForExit(timeout: Duration) async -> Int32? {
         let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
+        func reaped() -> Int32? {
             var status: Int32 = 0
-            let result = waitpid(processID, &status, WNOHANG)
-            if result == processID {
-                return Subprocess.exitCode(fromWaitStatus: status)
-            }
+            return waitpid(processID, &status, WNOHANG) == processID ? Subprocess.exitCode(fromWaitStatus: status) : nil
+        }
+        while ContinuousClock.now < deadline {
+            if let status = reaped() { return status }
             try? await Task.sleep(for: .milliseconds(100))
         }
-        return nil
+        // Once more after the deadline: on a loaded machine the sleep above can end long after
+        // the program did, and a program that finished in time has not timed out.
+        return reaped()
     }
 
     /// The built `scryptex` executable beside the test bundle.
