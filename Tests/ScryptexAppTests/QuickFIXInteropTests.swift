@@ -182,17 +182,14 @@ struct QuickFIXInteropTests {
                 (try? JSONSerialization.jsonObject(with: Data(created.body)) as? [String: Any])?["id"] as? String)
             let broker = try await QuickFIXBroker.start()
             let scope = TenantScope(tenant: harness.tenant, pool: harness.pool)
-            let sessionID = try await scope.withTransaction { transaction in
-                try await transaction.query(
-                    """
-                    INSERT INTO tradfi_broker_sessions (name, account_id, host, port, sender_comp_id, target_comp_id, tls,
-                        created_by)
-                    VALUES ('QuickFIX', \(UUID(uuidString: account)!), '127.0.0.1', \(broker.port), 'SCRYPTEX', 'BROKER',
-                        false, 'test')
-                    RETURNING id
-                    """
-                ).firstRow.decode("id", as: UUID.self)
-            }
+            let defined = await harness.send(
+                .post, "/api/enterprise/tradfi/broker-sessions", headers: owner,
+                json:
+                    #"{"name":"QuickFIX","accountId":"\#(account)","host":"127.0.0.1","port":\#(broker.port),"senderCompID":"SCRYPTEX","targetCompID":"BROKER","tls":false}"#
+            )
+            let sessionID = try #require(
+                ((try? JSONSerialization.jsonObject(with: Data(defined.body)) as? [String: Any])?["id"] as? String)
+                    .flatMap(UUID.init(uuidString:)), "\(String(decoding: defined.body, as: UTF8.self))")
             let store = PostgresFIXMessageStore(scope: scope, sessionID: sessionID)
             let group = try EventLoopGroup(loopCount: 1, name: "fix-store-test")
             let inbox = Inbox()
