@@ -102,7 +102,9 @@ let package = Package(
         // settlement, reconciliation and credit lines.
         .target(
             name: "ScryptexTradFi",
-            dependencies: ["ScryptexCore", "ScryptexInstitutional", "ScryptexPostgres", "ScryptexTenancy"],
+            dependencies: [
+                "ScryptexCompliance", "ScryptexCore", "ScryptexInstitutional", "ScryptexPostgres", "ScryptexTenancy",
+            ],
             swiftSettings: strictSettings
         ),
         // Business intelligence: trading facts kept incrementally, executive dashboards, custom

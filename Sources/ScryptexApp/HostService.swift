@@ -17,6 +17,7 @@ import ScryptexPostgres
 import ScryptexQuant
 import ScryptexTemplates
 import ScryptexTenancy
+import ScryptexTradFi
 import ScryptexWhiteLabel
 import Synchronization
 
@@ -371,6 +372,16 @@ package struct HostService: Sendable {
                 }
             },
         ]
+        // Prime-broker FIX sessions of tenants with `tradfi`: each held by one host at a time.
+        let brokers = BrokerSessionSupervisor(
+            pool: pool, connector: OutboundBrokerConnector(loops: pool.eventLoops),
+            owner: "\(ProcessInfo.processInfo.hostName)-\(getpid())-\(UUID().uuidString.prefix(8).lowercased())",
+            monitoring: MonitoringService(enabled: configuration.complianceMonitoringEnabled),
+            logger: logger.child(label: "scryptex.tradfi")
+        ) { tenant in
+            TenantAuditSink(schema: tenant.schema, actor: "system:tradfi", requestID: nil)
+        }
+        services.append(BackgroundService(name: "broker sessions") { await brokers.run() })
         // With an ACME authority configured, every served domain gets a certificate from it,
         // renewed before it expires; the folder watcher serves each one as it lands.
         if configuration.acmeDirectoryURL != nil {
@@ -538,7 +549,7 @@ extension HostService {
         routes.add(WhiteLabelRoutes(instances: instances, enabled: configuration.whiteLabelEnabled))
         routes.add(QuantRoutes(source: configuration.marketDataSource))
         routes.add(MarketMakingRoutes(enabled: configuration.marketMakingEnabled))
-        routes.add(TradFiRoutes())
+        routes.add(TradFiRoutes(sanctions: registry))
         routes.add(
             MLRoutes(
                 store: ModelStore.at(configuration.mlModelStoragePath), trainingEnabled: configuration.mlTrainingEnabled

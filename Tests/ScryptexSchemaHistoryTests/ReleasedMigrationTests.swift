@@ -123,7 +123,13 @@ struct ReleasedMigrationTests {
                 "ec901633360b0e824bf3d466c18223998e6dea3036dd2ce493581ca8aa9653e4",
             ]
         ),
-        (TradFiMigrations.tenant, ["c03ae4bc59722717d6a60ae9e439193e6ecb8faa2834cf3cbbdc57a75ffe57b8"]),
+        (
+            TradFiMigrations.tenant,
+            [
+                "c03ae4bc59722717d6a60ae9e439193e6ecb8faa2834cf3cbbdc57a75ffe57b8",
+                "3d7878c2ed5b74a9e65736a4d9195f1b53187dbdb764ae0d2999e312094a5993",
+            ]
+        ),
     ]
 
     @Test func noReleasedMigrationChanged() {

@@ -1,4 +1,5 @@
 import Foundation
+public import ScryptexCompliance
 import ScryptexCore
 import ScryptexHTTP
 import ScryptexIdentity
@@ -9,19 +10,86 @@ import ScryptexTradFi
 /// sessions to its prime brokers, with where each stands and its sequence numbers.
 public struct TradFiRoutes: RouteCollection {
     let service = BrokerSessionService()
+    let orders = BrokerOrderService()
+    let sanctions: SanctionsRegistry
 
-    public init() {}
+    /// - Parameter sanctions: The lists the pre-trade check screens an order's parties against.
+    public init(sanctions: SanctionsRegistry) {
+        self.sanctions = sanctions
+    }
 
     public func add(to routes: inout SecuredRoutes) {
         routes.group("/api/enterprise/tradfi", as: TenantCall.self, permission: .tradfiRead, feature: .tradfi) {
             tradfi in
             tradfi.get("broker-sessions", use: list)
             tradfi.get("broker-sessions/:id", use: show)
+            tradfi.get("orders", use: listOrders)
+            tradfi.get("orders/:id", use: showOrder)
         }
         routes.group("/api/enterprise/tradfi", as: TenantCall.self, permission: .tradfiManage, feature: .tradfi) {
             tradfi in
             tradfi.post("broker-sessions", use: create)
+            tradfi.post("orders", use: submitOrder)
+            tradfi.post("orders/:id/cancel", use: cancelOrder)
         }
+    }
+
+    /// Routes an order to a broker session: 201 with the routed order and the check's decision;
+    /// refused by the check: 422 (nothing sent); the same clientOrderId again: 200 and the order.
+    @Sendable func submitOrder(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        let draft = try request.decodeJSON(BrokerOrderDraft.self)
+        let screener = sanctions.screener()
+        let (routed, order, decision, created) = try await call.scope.withTransaction { transaction in
+            try await orders.submit(
+                draft, actor: call.principal.actor, screener: screener, audit: call.audit, in: transaction)
+        }
+        struct Entered: Encodable {
+            var routed: RoutedOrder?
+            var order: Order
+            var decision: TradeDecision?
+        }
+        let status: HTTPStatus = routed == nil ? .unprocessableContent : created ? .created : .ok
+        return try .json(encoding: Entered(routed: routed, order: order, decision: decision), status: status)
+    }
+
+    @Sendable func cancelOrder(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        let id = try call.context.identifier("id", notFound: "no routed order with this id")
+        return try .json(
+            encoding: try await call.scope.withTransaction {
+                try await orders.requestCancel(id, actor: call.principal.actor, audit: call.audit, in: $0)
+            }, status: .accepted)
+    }
+
+    @Sendable func listOrders(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        let query = QueryParameters(request)
+        var session: UUID?
+        if let text = query["sessionId"] {
+            guard let id = UUID(uuidString: text) else {
+                throw ServiceError(.invalidInput, "query 'sessionId': not a UUID")
+            }
+            session = id
+        }
+        var status: RoutedOrder.Status?
+        if let text = query["status"] {
+            guard let value = RoutedOrder.Status(rawValue: text) else {
+                throw ServiceError(
+                    .invalidInput,
+                    "query 'status': one of \(RoutedOrder.Status.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            status = value
+        }
+        return try .json(
+            encoding: [
+                "orders": try await call.scope.withTransaction(readOnly: true) {
+                    try await orders.routedOrders(session: session, status: status, in: $0)
+                }
+            ])
+    }
+
+    @Sendable func showOrder(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        let id = try call.context.identifier("id", notFound: "no routed order with this id")
+        return try .json(
+            encoding: try await call.scope.withTransaction(readOnly: true) { try await orders.routed(id, in: $0) })
     }
 
     @Sendable func create(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {

@@ -64,6 +64,12 @@ public struct TransactionMonitoring: Sendable {
         public var kind: String
         public var severity: String
         public var summary: String
+
+        public init(kind: String, severity: String, summary: String) {
+            self.kind = kind
+            self.severity = severity
+            self.summary = summary
+        }
     }
 
     /// The findings a new transfer raises, given the account's transfers of the last 30 days

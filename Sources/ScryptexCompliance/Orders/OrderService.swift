@@ -50,6 +50,18 @@ public struct Execution: Sendable, Decodable {
     public var counterpartyLei: String?
     /// The central counterparty's LEI, when the execution is cleared.
     public var ccpLei: String?
+
+    public init(
+        quantity: ExactDecimal, price: ExactDecimal, executedAt: Date? = nil, venue: String? = nil,
+        counterpartyLei: String? = nil, ccpLei: String? = nil
+    ) {
+        self.quantity = quantity
+        self.price = price
+        self.executedAt = executedAt
+        self.venue = venue
+        self.counterpartyLei = counterpartyLei
+        self.ccpLei = ccpLei
+    }
 }
 
 /// A fill booked against an order: the order as it stands after it, and the trade.
@@ -79,6 +91,24 @@ public struct OrderDraft: Sendable, Codable, Equatable {
     /// What the fills' transaction reports carry: capacity, short selling, who decided and who
     /// executes (the counterparty's and CCP's LEIs come with each execution).
     public var reporting: TradeReportingDetails?
+
+    public init(
+        accountId: UUID, clientOrderId: String, symbol: String, side: String, type: String? = nil,
+        quantity: ExactDecimal, price: ExactDecimal? = nil, timeInForce: String? = nil, venue: String? = nil,
+        counterparty: String? = nil, reporting: TradeReportingDetails? = nil
+    ) {
+        self.accountId = accountId
+        self.clientOrderId = clientOrderId
+        self.symbol = symbol
+        self.side = side
+        self.type = type
+        self.quantity = quantity
+        self.price = price
+        self.timeInForce = timeInForce
+        self.venue = venue
+        self.counterparty = counterparty
+        self.reporting = reporting
+    }
 }
 
 /// Order entry: the pre-trade check binds. A rejected order is refused, a reviewed one is held

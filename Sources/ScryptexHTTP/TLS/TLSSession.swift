@@ -135,12 +135,8 @@ public final class TLSClientContext: @unchecked Sendable {
     let pointer: OpaquePointer
 
     public init(trustedCertificatesFile: String?) throws(TLSError) {
-        guard let context = SSL_CTX_new(TLS_client_method()) else { throw TLSError("SSL_CTX_new failed") }
-        pointer = context
-        _ = scryptex_ssl_ctx_set_min_proto_version(context, TLS1_2_VERSION)
-        // Partial writes from a buffer that may move between retries (the stream's queue).
-        _ = scryptex_ssl_ctx_set_mode(context, scryptex_ssl_server_modes())
-        SSL_CTX_set_verify(context, SSL_VERIFY_PEER, nil)
+        pointer = try Self.makeContext()
+        let context = pointer
         let trusted =
             if let trustedCertificatesFile {
                 SSL_CTX_load_verify_locations(context, trustedCertificatesFile, nil)
@@ -150,6 +146,35 @@ public final class TLSClientContext: @unchecked Sendable {
         guard trusted == 1 else {
             throw TLSError("cannot load the trusted certificates \(trustedCertificatesFile ?? "of the system")")
         }
+    }
+
+    /// Trusts only the authorities in `trustedCertificatesPEM` (one or more PEM certificates):
+    /// what a tenant gives for its broker, kept in the database rather than in a file.
+    public init(trustedCertificatesPEM: String) throws(TLSError) {
+        pointer = try Self.makeContext()
+        let store = SSL_CTX_get_cert_store(pointer)
+        let bytes = Array(trustedCertificatesPEM.utf8)
+        let added = bytes.withUnsafeBytes { buffer -> Int in
+            guard let bio = BIO_new_mem_buf(buffer.baseAddress, Int32(buffer.count)) else { return 0 }
+            defer { BIO_free(bio) }
+            var count = 0
+            while let certificate = PEM_read_bio_X509(bio, nil, nil, nil) {
+                if X509_STORE_add_cert(store, certificate) == 1 { count += 1 }
+                X509_free(certificate)
+            }
+            return count
+        }
+        ERR_clear_error()
+        guard added > 0 else { throw TLSError("no PEM certificate could be read from the trusted certificates") }
+    }
+
+    private static func makeContext() throws(TLSError) -> OpaquePointer {
+        guard let context = SSL_CTX_new(TLS_client_method()) else { throw TLSError("SSL_CTX_new failed") }
+        _ = scryptex_ssl_ctx_set_min_proto_version(context, TLS1_2_VERSION)
+        // Partial writes from a buffer that may move between retries (the stream's queue).
+        _ = scryptex_ssl_ctx_set_mode(context, scryptex_ssl_server_modes())
+        SSL_CTX_set_verify(context, SSL_VERIFY_PEER, nil)
+        return context
     }
 
     deinit {

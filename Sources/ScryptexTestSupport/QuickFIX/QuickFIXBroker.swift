@@ -3,7 +3,8 @@ import Glibc
 
 /// A FIX 4.4 broker no one here wrote, for tests: QuickFIX (Debian's libquickfix-dev), built
 /// once per source version from `executor.cpp` beside this file and started on a fresh port and
-/// folder. It acknowledges and fills every order and refuses every cancel (filled already).
+/// folder. It acknowledges every order and fills it (in full under 100, in two halves from 100;
+/// from 1000 it rests), cancels resting orders and refuses to cancel the others.
 public struct QuickFIXBroker: Sendable {
     public let process: ChildProcess
     public let port: Int

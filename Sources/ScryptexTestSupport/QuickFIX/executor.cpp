@@ -1,6 +1,7 @@
 // A small FIX 4.4 executor on QuickFIX (Debian's libquickfix-dev): the broker our FIX engine is
-// tested against. It acknowledges every NewOrderSingle and fills it in full (at its limit price,
-// or 100 for a market order), cancels orders it knows and refuses to cancel the others.
+// tested against. It acknowledges every NewOrderSingle and fills it at its limit price (or 100 for
+// a market order): in full under 100, in two halves from 100, not at all from 1000 (the order
+// rests); it cancels resting orders and refuses to cancel the others (filled or unknown).
 // Built and started by the tests (g++ -std=gnu++11 -DHAVE_SSL=1 … -lquickfix: QuickFIX 1.15's headers
 // use dynamic exception specifications): executor CONFIG [ssl]. Stops on SIGTERM.
 #include <quickfix/Application.h>
@@ -57,8 +58,17 @@ public:
         std::string orderID = "BRK-" + std::to_string(++orders);
         known[clOrdID.getValue()] = orderID;
         report(id, orderID, clOrdID, symbol, side, FIX::ExecType_NEW, FIX::OrdStatus_NEW, quantity, 0, 0, 0);
+        if (quantity >= 1000) {
+            resting[clOrdID.getValue()] = Resting{orderID, symbol.getValue(), side.getValue(), quantity};
+            return;
+        }
+        if (quantity >= 100) {
+            double half = quantity / 2;
+            report(id, orderID, clOrdID, symbol, side, FIX::ExecType_TRADE, FIX::OrdStatus_PARTIALLY_FILLED,
+                   quantity - half, half, price, half);
+        }
         report(id, orderID, clOrdID, symbol, side, FIX::ExecType_TRADE, FIX::OrdStatus_FILLED, 0, quantity, price,
-               quantity);
+               quantity >= 100 ? quantity - quantity / 2 : (double)quantity);
     }
 
     void onMessage(const FIX44::OrderCancelRequest& request, const FIX::SessionID& id) override {
@@ -66,6 +76,19 @@ public:
         FIX::ClOrdID clOrdID;
         request.get(original);
         request.get(clOrdID);
+        auto open = resting.find(original.getValue());
+        if (open != resting.end()) {
+            Resting order = open->second;
+            resting.erase(open);
+            FIX44::ExecutionReport report(FIX::OrderID(order.orderID), FIX::ExecID("EXE-" + std::to_string(++executions)),
+                                          FIX::ExecType(FIX::ExecType_CANCELED), FIX::OrdStatus(FIX::OrdStatus_CANCELED),
+                                          FIX::Side(order.side), FIX::LeavesQty(0), FIX::CumQty(0), FIX::AvgPx(0));
+            report.set(clOrdID);
+            report.set(original);
+            report.set(FIX::Symbol(order.symbol));
+            FIX::Session::sendToTarget(report, id);
+            return;
+        }
         FIX44::OrderCancelReject reject(FIX::OrderID(known.count(original.getValue()) ? known[original.getValue()] : "NONE"),
                                         clOrdID, original, FIX::OrdStatus(FIX::OrdStatus_FILLED),
                                         FIX::CxlRejResponseTo(FIX::CxlRejResponseTo_ORDER_CANCEL_REQUEST));
@@ -89,9 +112,17 @@ private:
         FIX::Session::sendToTarget(report, id);
     }
 
+    struct Resting {
+        std::string orderID;
+        std::string symbol;
+        char side;
+        double quantity;
+    };
+
     int orders = 0;
     int executions = 0;
     std::map<std::string, std::string> known;
+    std::map<std::string, Resting> resting;
 };
 
 static volatile sig_atomic_t stopping = 0;

@@ -96,7 +96,7 @@ public enum FIXDictionary {
         FIXTag.side: ["1", "2"],
         FIXTag.ordType: ["1", "2"],
         FIXTag.encryptMethod: ["0"],
-        FIXTag.execType: ["0", "4", "5", "8", "C", "F", "I"],
+        FIXTag.execType: ["0", "3", "4", "5", "6", "8", "A", "C", "D", "E", "F", "H", "I"],
         FIXTag.ordStatus: ["0", "1", "2", "4", "5", "6", "8", "A", "C", "E"],
         FIXTag.cxlRejResponseTo: ["1", "2"],
     ]

@@ -194,6 +194,13 @@ public enum FIXTag {
     public static let cxlRejResponseTo = 434
     public static let cxlRejReason = 102
     public static let ordRejReason = 103
+    public static let execRefID = 19
+    public static let businessRejectRefID = 379
+    public static let posReqID = 710
+    public static let posReqType = 724
+    public static let clearingBusinessDate = 715
+    public static let totalNumPosReports = 727
+    public static let posReqResult = 728
     public static let refTagID = 371
     public static let refMsgType = 372
     public static let sessionRejectReason = 373
@@ -223,6 +230,9 @@ public enum FIXMessageType {
     public static let requestForPositions = "AN"
     public static let positionReport = "AP"
     public static let collateralReport = "BA"
+
+    /// The messages that enter, change or cancel an order (each carries its own ClOrdID).
+    public static let orderEntry: Set<String> = [newOrderSingle, orderCancelRequest, orderCancelReplaceRequest]
 
     /// Session-level messages (administrative): gap-filled, never resent.
     public static let administrative: Set<String> = [

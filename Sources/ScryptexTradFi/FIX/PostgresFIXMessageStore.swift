@@ -30,14 +30,16 @@ public struct PostgresFIXMessageStore: FIXMessageStore {
     public func recordSent(_ message: FIXMessage, nextSender: Int) async throws {
         let id = sessionID
         let text = String(decoding: message.encoded(), as: UTF8.self)
+        // Orders and cancels are found by their ClOrdID: one stored is never sent again.
+        let clOrdID = FIXMessageType.orderEntry.contains(message.type) ? message[FIXTag.clOrdID] : nil
         try await scope.withTransaction { transaction in
             if let number = message.sequenceNumber {
                 try await transaction.execute(
                     """
-                    INSERT INTO tradfi_fix_messages (session_id, sequence, message_type, message)
-                    VALUES (\(id), \(number), \(message.type), \(text))
+                    INSERT INTO tradfi_fix_messages (session_id, sequence, message_type, message, cl_ord_id)
+                    VALUES (\(id), \(number), \(message.type), \(text), \(clOrdID))
                     ON CONFLICT (session_id, sequence) DO UPDATE SET message_type = EXCLUDED.message_type,
-                        message = EXCLUDED.message, sent_at = now()
+                        message = EXCLUDED.message, cl_ord_id = EXCLUDED.cl_ord_id, sent_at = now()
                     """)
             }
             try await transaction.execute(

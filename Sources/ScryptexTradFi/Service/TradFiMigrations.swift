@@ -49,7 +49,82 @@ public enum TradFiMigrations {
                         PRIMARY KEY (session_id, sequence)
                     );
                     """
-            )
+            ),
+            Migration(
+                version: 2,
+                name: "create_tradfi_orders_and_executions",
+                sql: """
+                    -- Which host holds each session's connection (one at a time, renewed while held).
+                    ALTER TABLE tradfi_broker_sessions
+                        ADD COLUMN held_by text,
+                        ADD COLUMN held_until timestamptz,
+                        ADD COLUMN logged_on_at timestamptz;
+
+                    -- The ClOrdID an order message carries: a message already stored for an order is
+                    -- never sent a second time.
+                    ALTER TABLE tradfi_fix_messages ADD COLUMN cl_ord_id text;
+                    CREATE INDEX tradfi_fix_messages_cl_ord_id ON tradfi_fix_messages (session_id, cl_ord_id)
+                        WHERE cl_ord_id IS NOT NULL;
+
+                    -- An order routed to a broker: the compliance order it carries out (checked
+                    -- there, filled there) and where it stands at the broker.
+                    CREATE TABLE tradfi_orders (
+                        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                        order_id uuid NOT NULL UNIQUE REFERENCES orders (id),
+                        session_id uuid NOT NULL REFERENCES tradfi_broker_sessions (id),
+                        cl_ord_id text NOT NULL CHECK (length(cl_ord_id) BETWEEN 1 AND 64),
+                        broker_order_id text,
+                        status text NOT NULL DEFAULT 'queued'
+                            CHECK (status IN ('held', 'queued', 'sent', 'acknowledged', 'partially_filled', 'filled',
+                                              'cancelled', 'rejected', 'expired', 'not_sent')),
+                        cumulative_quantity numeric(38, 18) NOT NULL DEFAULT 0 CHECK (cumulative_quantity >= 0),
+                        average_price numeric(38, 18),
+                        -- A cancel asked for: its own ClOrdID, who asked, and the broker's refusal if any.
+                        cancel_cl_ord_id text UNIQUE,
+                        cancel_requested_by text,
+                        cancel_refused text,
+                        detail text,
+                        sent_at timestamptz,
+                        created_by text NOT NULL,
+                        created_at timestamptz NOT NULL DEFAULT now(),
+                        updated_at timestamptz NOT NULL DEFAULT now(),
+                        UNIQUE (session_id, cl_ord_id)
+                    );
+                    CREATE INDEX tradfi_orders_due ON tradfi_orders (session_id)
+                        WHERE status IN ('held', 'queued') OR (cancel_cl_ord_id IS NOT NULL AND cancel_refused IS NULL);
+
+                    -- Every ExecutionReport received, once per ExecID: what makes booking idempotent
+                    -- (a report resent after a reconnection finds its row and books nothing).
+                    CREATE TABLE tradfi_executions (
+                        session_id uuid NOT NULL REFERENCES tradfi_broker_sessions (id),
+                        exec_id text NOT NULL CHECK (length(exec_id) BETWEEN 1 AND 128),
+                        tradfi_order_id uuid REFERENCES tradfi_orders (id),
+                        exec_type text NOT NULL,
+                        order_status text NOT NULL,
+                        last_quantity numeric(38, 18),
+                        last_price numeric(38, 18),
+                        trade_id uuid REFERENCES trades (id),
+                        note text,
+                        message text NOT NULL,
+                        received_at timestamptz NOT NULL DEFAULT now(),
+                        PRIMARY KEY (session_id, exec_id)
+                    );
+                    CREATE INDEX tradfi_executions_order ON tradfi_executions (tradfi_order_id);
+
+                    -- Positions the broker reports (PositionReport), kept as received for
+                    -- reconciliation: the net quantity per symbol and business date.
+                    CREATE TABLE tradfi_broker_positions (
+                        session_id uuid NOT NULL REFERENCES tradfi_broker_sessions (id),
+                        report_id text NOT NULL,
+                        symbol text NOT NULL,
+                        quantity numeric(38, 18) NOT NULL,
+                        business_date date,
+                        message text NOT NULL,
+                        received_at timestamptz NOT NULL DEFAULT now(),
+                        PRIMARY KEY (session_id, report_id)
+                    );
+                    """
+            ),
         ]
     )
 }

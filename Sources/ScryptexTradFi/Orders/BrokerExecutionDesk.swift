@@ -1,0 +1,289 @@
+public import Foundation
+public import ScryptexCompliance
+import ScryptexCore
+public import ScryptexInstitutional
+public import ScryptexPostgres
+
+/// What a broker sends back about orders, handled in the tenant's transaction: each
+/// ExecutionReport once per ExecID (a fill books a trade through the compliance order book — the
+/// booking path's position, audit and monitoring), cancel refusals, business rejects, and
+/// position reports kept for reconciliation.
+public struct BrokerExecutionDesk: Sendable {
+    let orders: OrderService
+    let checks: TradeCheckService
+    let monitoring: MonitoringService
+
+    public init(orders: OrderService = OrderService(), monitoring: MonitoringService = MonitoringService()) {
+        self.orders = orders
+        self.checks = TradeCheckService()
+        self.monitoring = monitoring
+    }
+
+    /// What handling a message came to.
+    public enum Outcome: Sendable, Equatable {
+        /// A fill booked as this trade.
+        case booked(UUID)
+        /// An ExecID already handled (a resend): nothing done.
+        case duplicate
+        /// Recorded; nothing booked.
+        case recorded
+        /// Not an application message this desk reads.
+        case ignored
+    }
+
+    public func handle(
+        _ message: FIXMessage, session: UUID, audit: any AuditSink, in transaction: PostgresTransaction,
+        now: Date = Date()
+    ) async throws -> Outcome {
+        switch message.type {
+        case FIXMessageType.executionReport:
+            return try await executionReport(message, session: session, audit: audit, in: transaction, now: now)
+        case FIXMessageType.orderCancelReject:
+            let text = message[FIXTag.text] ?? "refused (CxlRejReason \(message[FIXTag.cxlRejReason] ?? "none"))"
+            let rows = try await transaction.query(
+                """
+                UPDATE tradfi_orders SET cancel_refused = \(String(text.prefix(500))), updated_at = now()
+                WHERE session_id = \(session) AND cancel_cl_ord_id = \(message[FIXTag.clOrdID] ?? "")
+                RETURNING id
+                """)
+            if let id = try rows.first?.decode("id", as: UUID.self) {
+                try await audit.record(
+                    "tradfi.order_cancel_refused", objectType: "tradfi_order", objectID: id.uuidString.lowercased(),
+                    accountID: nil, details: ["reason": String(text.prefix(200))], in: transaction)
+            }
+            return .recorded
+        case FIXMessageType.businessMessageReject:
+            // An order the broker's application refused outright (RefMsgType D).
+            guard message[FIXTag.refMsgType] == FIXMessageType.newOrderSingle,
+                let reference = message[FIXTag.businessRejectRefID]
+            else { return .recorded }
+            let text = message[FIXTag.text] ?? "BusinessRejectReason \(message[FIXTag.businessRejectReason] ?? "?")"
+            if let row = try await transaction.query(
+                """
+                UPDATE tradfi_orders SET status = 'rejected', detail = \("refused by the broker: " + text.prefix(400)),
+                    updated_at = now()
+                WHERE session_id = \(session) AND cl_ord_id = \(reference) AND status IN ('sent', 'queued')
+                RETURNING id, order_id
+                """
+            ).first {
+                try await closeComplianceOrder(try row.decode("order_id", as: UUID.self), audit: audit, in: transaction)
+            }
+            return .recorded
+        case FIXMessageType.positionReport:
+            try await positionReport(message, session: session, in: transaction)
+            return .recorded
+        default:
+            return .ignored
+        }
+    }
+
+    private func executionReport(
+        _ message: FIXMessage, session: UUID, audit: any AuditSink, in transaction: PostgresTransaction, now: Date
+    ) async throws -> Outcome {
+        let execID = message[FIXTag.execID] ?? ""
+        let execType = message[FIXTag.execType] ?? ""
+        let lastQuantity = try message[FIXTag.lastQty].map { try ExactDecimal(parsing: $0) }
+        let lastPrice = try message[FIXTag.lastPx].map { try ExactDecimal(parsing: $0) }
+        let clOrdID = message[FIXTag.clOrdID] ?? ""
+        let routed = try await transaction.query(
+            """
+            SELECT id, order_id, status, cl_ord_id FROM tradfi_orders
+            WHERE session_id = \(session)
+              AND (cl_ord_id = \(clOrdID) OR cancel_cl_ord_id = \(clOrdID) OR cl_ord_id = \(message[FIXTag.origClOrdID]))
+            ORDER BY cl_ord_id = \(clOrdID) DESC LIMIT 1
+            FOR UPDATE
+            """
+        ).first
+        let routedID = try routed?.decode("id", as: UUID.self)
+        let inserted = try await transaction.query(
+            """
+            INSERT INTO tradfi_executions (session_id, exec_id, tradfi_order_id, exec_type, order_status, last_quantity,
+                last_price, message)
+            VALUES (\(session), \(execID), \(routedID), \(execType), \(message[FIXTag.ordStatus] ?? ""), \(lastQuantity),
+                    \(lastPrice), \(message.readable))
+            ON CONFLICT (session_id, exec_id) DO NOTHING
+            RETURNING exec_id
+            """)
+        guard !inserted.isEmpty else { return .duplicate }
+        guard let routed, let routedID else {
+            // Not an order of ours: kept, and a fill raises an alert (someone must look).
+            try await note("no order with ClOrdID \(clOrdID.prefix(64)) on this session", execID, session, transaction)
+            if execType == "F" {
+                let account = try await transaction.query(
+                    "SELECT account_id FROM tradfi_broker_sessions WHERE id = \(session)"
+                ).first?.decode("account_id", as: UUID.self)
+                _ = try await monitoring.raise(
+                    .init(
+                        kind: "broker_execution_unknown_order", severity: "high",
+                        summary:
+                            "the broker reported a fill (ExecID \(execID.prefix(64))) for ClOrdID \(clOrdID.prefix(64)), which is no order of this session"
+                    ), accountID: account, subject: ["session": session.uuidString.lowercased(), "execId": execID],
+                    audit: audit, in: transaction)
+            }
+            return .recorded
+        }
+        let orderID = try routed.decode("order_id", as: UUID.self)
+        let brokerOrderID = message[FIXTag.orderID]
+        var outcome = Outcome.recorded
+        var status = Self.status(forOrderStatus: message[FIXTag.ordStatus] ?? "")
+        switch execType {
+        case "F":
+            guard let lastQuantity, let lastPrice, lastQuantity > .zero, lastPrice > .zero else {
+                try await note("a fill without LastQty and LastPx above zero: not booked", execID, session, transaction)
+                break
+            }
+            let executedAt = (message[FIXTag.transactTime] ?? message[FIXTag.sendingTime]).flatMap(FIXTime.parse)
+            let tradeID = try await bookFill(
+                orderID: orderID, routedID: routedID, quantity: lastQuantity, price: lastPrice,
+                executedAt: min(executedAt ?? now, now), execID: execID, audit: audit, in: transaction)
+            try await transaction.execute(
+                "UPDATE tradfi_executions SET trade_id = \(tradeID) WHERE session_id = \(session) AND exec_id = \(execID)"
+            )
+            outcome = .booked(tradeID)
+        case "H":
+            // The broker busts an earlier fill: the trade it booked is cancelled.
+            let reference = message[FIXTag.execRefID] ?? ""
+            if let trade = try await transaction.query(
+                """
+                SELECT trade_id FROM tradfi_executions
+                WHERE session_id = \(session) AND exec_id = \(reference) AND trade_id IS NOT NULL
+                """
+            ).first?.decode("trade_id", as: UUID.self) {
+                try await checks.cancel(
+                    trade,
+                    reason: "busted by the broker (ExecID \(execID.prefix(64)), ExecRefID \(reference.prefix(64)))",
+                    kind: .bust, audit: audit, in: transaction)
+            } else {
+                try await note(
+                    "a trade cancel for ExecRefID \(reference.prefix(64)), which booked nothing", execID, session,
+                    transaction)
+            }
+        case "4", "C", "3", "8":
+            try await closeComplianceOrder(orderID, audit: audit, in: transaction)
+            if execType == "8" { status = .rejected }
+            if execType == "C" { status = .expired }
+        default:
+            break
+        }
+        let detail = execType == "8" ? message[FIXTag.text].map { "refused by the broker: " + $0.prefix(400) } : nil
+        try await transaction.execute(
+            """
+            UPDATE tradfi_orders SET
+                status = CASE WHEN status IN ('filled', 'cancelled', 'rejected', 'expired', 'not_sent') THEN status
+                              ELSE coalesce(\(status?.rawValue), status) END,
+                broker_order_id = coalesce(\(brokerOrderID), broker_order_id),
+                cumulative_quantity = coalesce(\(try message[FIXTag.cumQty].map { try ExactDecimal(parsing: $0) }),
+                                               cumulative_quantity),
+                average_price = coalesce(\(try message[FIXTag.avgPx].map { try ExactDecimal(parsing: $0) }), average_price),
+                detail = coalesce(\(detail), detail), updated_at = now()
+            WHERE id = \(routedID)
+            """)
+        try await audit.record(
+            "tradfi.execution_received", objectType: "tradfi_order", objectID: routedID.uuidString.lowercased(),
+            accountID: nil,
+            details: [
+                "execId": String(execID.prefix(128)), "execType": execType,
+                "orderStatus": message[FIXTag.ordStatus] ?? "",
+            ], in: transaction)
+        return outcome
+    }
+
+    /// Books a fill through the compliance order (its limit and what is left to fill); a fill the
+    /// order cannot take (already filled, cancelled here, beyond its limit) is still booked — the
+    /// broker executed it — and raises a critical alert.
+    private func bookFill(
+        orderID: UUID, routedID: UUID, quantity: ExactDecimal, price: ExactDecimal, executedAt: Date, execID: String,
+        audit: any AuditSink, in transaction: PostgresTransaction
+    ) async throws -> UUID {
+        let order = try await orders.order(orderID, in: transaction)
+        let left = order.quantity - order.filledQuantity
+        let buying = order.side == "buy"
+        let withinLimit = order.limitPrice.map { buying ? price <= $0 : price >= $0 } ?? true
+        if order.status == .open, quantity <= left, withinLimit {
+            return try await orders.fill(
+                orderID, with: Execution(quantity: quantity, price: price, executedAt: executedAt), audit: audit,
+                monitoring: monitoring, in: transaction
+            ).tradeId
+        }
+        let (tradeID, _) = try await checks.book(
+            TradeCheckRequest(
+                accountId: order.accountId, symbol: order.symbol, side: order.side, quantity: quantity, price: price),
+            arrivalPrice: order.limitPrice, executedAt: executedAt, orderID: orderID, audit: audit,
+            monitoring: monitoring, in: transaction)
+        _ = try await monitoring.raise(
+            .init(
+                kind: "broker_execution_outside_order", severity: "critical",
+                summary:
+                    "the broker filled \(quantity) at \(price) (ExecID \(execID.prefix(64))) on order \(orderID.uuidString.lowercased()), which is \(order.status.rawValue) with \(left) left\(withinLimit ? "" : " and a limit of \(order.limitPrice?.description ?? "")"); booked"
+            ), accountID: order.accountId, subject: ["trade": tradeID.uuidString.lowercased()], audit: audit,
+            in: transaction)
+        return tradeID
+    }
+
+    /// Takes an order the broker no longer works off the compliance book (it stops resting).
+    private func closeComplianceOrder(
+        _ orderID: UUID, audit: any AuditSink, in transaction: PostgresTransaction
+    )
+        async throws
+    {
+        let order = try await orders.order(orderID, in: transaction)
+        if order.status == .open || order.status == .held {
+            _ = try await orders.cancel(orderID, audit: audit, in: transaction)
+        }
+    }
+
+    private func note(
+        _ text: String, _ execID: String, _ session: UUID, _ transaction: PostgresTransaction
+    )
+        async throws
+    {
+        try await transaction.execute(
+            "UPDATE tradfi_executions SET note = \(text) WHERE session_id = \(session) AND exec_id = \(execID)")
+    }
+
+    private func positionReport(
+        _ message: FIXMessage, session: UUID, in transaction: PostgresTransaction
+    )
+        async throws
+    {
+        guard let reportID = message[FIXTag.positionReportID], let symbol = message[FIXTag.symbol] else { return }
+        // The net of the transaction-quantity entries (PosType TQ), else of every entry.
+        let types = message.values(of: FIXTag.posType)
+        let longs = message.values(of: FIXTag.longQty)
+        let shorts = message.values(of: FIXTag.shortQty)
+        var net = ExactDecimal.zero
+        let counted = types.contains("TQ") ? types.indices.filter { types[$0] == "TQ" } : Array(types.indices)
+        for index in counted {
+            if index < longs.count { net = net + (try ExactDecimal(parsing: longs[index])) }
+            if index < shorts.count { net = net - (try ExactDecimal(parsing: shorts[index])) }
+        }
+        let businessDate = message[FIXTag.clearingBusinessDate].flatMap(Self.businessDate)
+        try await transaction.execute(
+            """
+            INSERT INTO tradfi_broker_positions (session_id, report_id, symbol, quantity, business_date, message)
+            VALUES (\(session), \(String(reportID.prefix(128))), \(String(symbol.prefix(64))), \(net), \(businessDate),
+                    \(message.readable))
+            ON CONFLICT (session_id, report_id) DO NOTHING
+            """)
+    }
+
+    /// `YYYYMMDD` → `YYYY-MM-DD`.
+    static func businessDate(_ text: String) -> String? {
+        guard text.count == 8, text.allSatisfy(\.isASCII), text.allSatisfy(\.isNumber) else { return nil }
+        let characters = Array(text)
+        return String(characters[0..<4]) + "-" + String(characters[4..<6]) + "-" + String(characters[6..<8])
+    }
+
+    /// Where a routed order stands, from the report's OrdStatus (nil: as it was).
+    static func status(forOrderStatus code: String) -> RoutedOrder.Status? {
+        switch code {
+        case "0", "A": .acknowledged
+        case "1": .partiallyFilled
+        case "2": .filled
+        case "4": .cancelled
+        case "8": .rejected
+        case "C": .expired
+        default: nil
+        }
+    }
+}

@@ -1,0 +1,122 @@
+public import Foundation
+import ScryptexCompliance
+import ScryptexCore
+public import ScryptexPostgres
+
+/// Sends a session's due orders and cancels: the queued orders whose compliance order is open,
+/// and the cancels asked for. Each row is locked while it is sent (a cancel asked for meanwhile
+/// waits and then sees it sent); a message already in the FIX store for its ClOrdID is never sent
+/// again (a host that stopped between storing and marking finds it there).
+public struct BrokerOrderOutbox: Sendable {
+    public init() {}
+
+    /// What one sweep did.
+    public struct Outcome: Sendable, Equatable {
+        public var ordersSent = 0
+        public var cancelsSent = 0
+        public var settled = 0
+    }
+
+    /// Sends what is due through `send` (which stores the message and writes it, or throws when
+    /// the session is not logged on — the order then stays queued).
+    public func sendDue(
+        session: UUID, in transaction: PostgresTransaction, now: Date = Date(),
+        send: (FIXMessage) async throws -> Void
+    ) async throws -> Outcome {
+        let rows = try await transaction.query(
+            """
+            SELECT t.id, t.cl_ord_id, t.status, t.cancel_cl_ord_id, o.symbol, o.side, o.order_type, o.time_in_force,
+                   o.quantity, o.limit_price,
+                   CASE WHEN o.status IN ('open', 'held') AND o.expires_at <= now() THEN 'expired' ELSE o.status END
+                       AS order_status,
+                   EXISTS (SELECT 1 FROM tradfi_fix_messages m WHERE m.session_id = t.session_id
+                           AND m.cl_ord_id = t.cl_ord_id) AS order_stored,
+                   t.cancel_cl_ord_id IS NOT NULL AND EXISTS (SELECT 1 FROM tradfi_fix_messages m
+                           WHERE m.session_id = t.session_id AND m.cl_ord_id = t.cancel_cl_ord_id) AS cancel_stored
+            FROM tradfi_orders t JOIN orders o ON o.id = t.order_id
+            WHERE t.session_id = \(session)
+              AND (t.status IN ('held', 'queued')
+                   OR (t.cancel_cl_ord_id IS NOT NULL AND t.cancel_refused IS NULL
+                       AND t.status IN ('sent', 'acknowledged', 'partially_filled')))
+            ORDER BY t.created_at, t.id
+            LIMIT 200
+            FOR UPDATE OF t SKIP LOCKED
+            """)
+        var outcome = Outcome()
+        for row in rows {
+            let id = try row.decode("id", as: UUID.self)
+            let status = try row.decode("status", as: String.self)
+            let orderStatus = try row.decode("order_status", as: String.self)
+            if status == "held" || status == "queued" {
+                if try row.decode("order_stored", as: Bool.self) {
+                    try await markSent(id, in: transaction)
+                    continue
+                }
+                switch orderStatus {
+                case "open":
+                    let message = try Self.newOrderSingle(row, now: now)
+                    try await send(message)
+                    try await markSent(id, in: transaction)
+                    outcome.ordersSent += 1
+                case "held":
+                    continue
+                default:
+                    // Declined by compliance, cancelled or expired before it went out.
+                    try await transaction.execute(
+                        """
+                        UPDATE tradfi_orders SET status = 'not_sent',
+                            detail = \("the compliance order is \(orderStatus); not sent"), updated_at = now()
+                        WHERE id = \(id)
+                        """)
+                    outcome.settled += 1
+                }
+            } else if let cancel = try row.decode("cancel_cl_ord_id", as: String?.self),
+                try !row.decode("cancel_stored", as: Bool.self)
+            {
+                try await send(try Self.orderCancelRequest(row, cancelID: cancel, now: now))
+                outcome.cancelsSent += 1
+            }
+        }
+        return outcome
+    }
+
+    private func markSent(_ id: UUID, in transaction: PostgresTransaction) async throws {
+        try await transaction.execute(
+            """
+            UPDATE tradfi_orders SET status = 'sent', sent_at = coalesce(sent_at, now()), updated_at = now()
+            WHERE id = \(id) AND status IN ('held', 'queued')
+            """)
+    }
+
+    static func newOrderSingle(_ row: PostgresRow, now: Date) throws -> FIXMessage {
+        var fields = [
+            FIXField(FIXTag.clOrdID, try row.decode("cl_ord_id", as: String.self)),
+            FIXField(FIXTag.symbol, try row.decode("symbol", as: String.self)),
+            FIXField(FIXTag.side, try row.decode("side", as: String.self) == "buy" ? "1" : "2"),
+            FIXField(FIXTag.transactTime, FIXTime.format(now)),
+            FIXField(FIXTag.orderQty, try row.decode("quantity", as: ExactDecimal.self).normalized.description),
+        ]
+        if let limit = try row.decode("limit_price", as: ExactDecimal?.self) {
+            fields.append(FIXField(FIXTag.ordType, "2"))
+            fields.append(FIXField(FIXTag.price, limit.normalized.description))
+        } else {
+            fields.append(FIXField(FIXTag.ordType, "1"))
+        }
+        fields.append(
+            FIXField(FIXTag.timeInForce, try row.decode("time_in_force", as: String.self) == "day" ? "0" : "1"))
+        return FIXMessage(type: FIXMessageType.newOrderSingle, fields: fields)
+    }
+
+    static func orderCancelRequest(_ row: PostgresRow, cancelID: String, now: Date) throws -> FIXMessage {
+        FIXMessage(
+            type: FIXMessageType.orderCancelRequest,
+            fields: [
+                FIXField(FIXTag.origClOrdID, try row.decode("cl_ord_id", as: String.self)),
+                FIXField(FIXTag.clOrdID, cancelID),
+                FIXField(FIXTag.symbol, try row.decode("symbol", as: String.self)),
+                FIXField(FIXTag.side, try row.decode("side", as: String.self) == "buy" ? "1" : "2"),
+                FIXField(FIXTag.transactTime, FIXTime.format(now)),
+                FIXField(FIXTag.orderQty, try row.decode("quantity", as: ExactDecimal.self).normalized.description),
+            ])
+    }
+}
