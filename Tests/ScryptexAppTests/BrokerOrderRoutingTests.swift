@@ -157,6 +157,18 @@ struct BrokerOrderRoutingTests {
             #expect(refused.status == .unprocessableContent, "\(Self.text(refused))")
             #expect(Self.json(refused)["routed"] == nil && Self.text(refused).contains("order_limit"))
 
+            // Held for review (8 % from the reference): not sent until a second person approves it.
+            let review = await submit("fix-6", quantity: "1", price: "2700")
+            #expect(review.status == .created, "\(Self.text(review))")
+            let held = try #require((Self.json(review)["routed"] as? [String: Any])?["id"] as? String)
+            #expect((Self.json(review)["routed"] as? [String: Any])?["status"] as? String == "held")
+            try? await Task.sleep(for: .seconds(1))
+            #expect(await routed(held)["status"] as? String == "held")
+            let heldOrder = try #require((Self.json(review)["order"] as? [String: Any])?["id"] as? String)
+            let approved = await harness.send(.post, "/api/enterprise/orders/\(heldOrder)/approve", headers: officer)
+            #expect(approved.status == .ok, "\(Self.text(approved))")
+            #expect(await settled(held, as: "filled")["status"] as? String == "filled")
+
             // A fill resent after a reconnection (same ExecID) books nothing.
             let sessionID = try #require(UUID(uuidString: session))
             let desk = BrokerExecutionDesk()
@@ -207,7 +219,7 @@ struct BrokerOrderRoutingTests {
             #expect(!broker.log.contains("MsgSeqNum too low"), "\(broker.log)")
             let listed = Self.json(
                 await harness.send(.get, "/api/enterprise/tradfi/orders?sessionId=\(session)", headers: owner))
-            #expect((listed["orders"] as? [[String: Any]])?.count == 4)
+            #expect((listed["orders"] as? [[String: Any]])?.count == 5)
             resumed.cancel()
             await resumed.value
             await broker.stop()

@@ -112,7 +112,8 @@ public actor BrokerSessionSupervisor {
             }
         }
         while !Task.isCancelled {
-            await scan()
+            // A scan is not cut off half way (its statements would fail): stopping waits for it.
+            await Task { await self.scan() }.value
             try? await Task.sleep(for: options.scanInterval)
         }
         following.cancel()
@@ -205,9 +206,12 @@ public actor BrokerSessionSupervisor {
             let reason: String
             do {
                 reason = try await connectOnce(id, scope: scope, tenant: tenant, wake: wake)
+                // Stopping: the supervisor records the sessions it let go.
+                if Task.isCancelled { break }
                 logger.info("broker session disconnected", fields.merging(["reason": reason]) { $1 })
                 try? await setStatus(id, "disconnected", detail: reason, scope: scope)
             } catch {
+                if Task.isCancelled { break }
                 reason = "\(error)"
                 logger.warning("broker session failed", fields.merging(["reason": reason]) { $1 })
                 try? await setStatus(id, "failed", detail: reason, scope: scope)
