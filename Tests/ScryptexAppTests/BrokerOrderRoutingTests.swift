@@ -48,27 +48,90 @@ struct BrokerOrderRoutingTests {
         }
     }
 
+    /// An owner's and a compliance officer's credentials and an account ready to trade ETH/USD
+    /// (KYC approved, an order limit of 50,000,000, a reference price of 2,500).
+    static func tradingAccount(
+        _ harness: RouteHarness
+    ) async throws -> (owner: [(String, String)], officer: [(String, String)], account: String) {
+        let owner = [("Authorization", "Bearer " + (try await harness.apiKey(roles: ["owner"])))]
+        let officer = [("Authorization", "Bearer " + (try await harness.apiKey(roles: ["compliance_officer"])))]
+        let account = try #require(
+            Self.json(
+                await harness.send(
+                    .post, "/api/enterprise/accounts", headers: owner,
+                    json:
+                        #"{"accountName":"Prime","accountType":"hedge_fund","legalName":"Prime Fund LP","jurisdiction":"US","totalAUM":1000000000}"#
+                ))["id"] as? String)
+        _ = await harness.send(.post, "/api/enterprise/accounts/\(account)/kyc/submit", headers: owner)
+        _ = await harness.send(
+            .post, "/api/enterprise/accounts/\(account)/kyc/decision", headers: officer,
+            json: #"{"status":"approved","reason":"verified"}"#)
+        _ = await harness.send(
+            .put, "/api/enterprise/accounts/\(account)/limits", headers: owner,
+            json: #"{"maxOrderNotional":50000000}"#)
+        _ = await harness.send(
+            .post, "/api/enterprise/compliance/reference-prices", headers: owner,
+            json: #"{"symbol":"ETH/USD","price":2500}"#)
+        return (owner, officer, account)
+    }
+
+    /// The broker's connection lost mid-order — cut off just before the fill, or the fill garbled —
+    /// the host reconnects by itself, asks for what it missed, and books the fill exactly once.
+    @Test(arguments: ["cut", "corrupt"])
+    func aFillLostWithTheConnectionIsBookedOnceAfterReconnecting(fault: String) async throws {
+        try await RouteHarness.with { harness in
+            let (owner, _, account) = try await Self.tradingAccount(harness)
+            let broker = try await QuickFIXBroker.start()
+            // The broker's third message on the first connection: Logon, acknowledgement, fill.
+            let proxy = try await broker.proxy(fault, message: 3)
+            let defined = await harness.send(
+                .post, "/api/enterprise/tradfi/broker-sessions", headers: owner,
+                json:
+                    #"{"name":"Through a proxy","accountId":"\#(account)","host":"127.0.0.1","port":\#(proxy.port),"senderCompID":"SCRYPTEX","targetCompID":"BROKER","tls":false}"#
+            )
+            let session = try #require(Self.json(defined)["id"] as? String, "\(Self.text(defined))")
+            let loops = try EventLoopGroup(loopCount: 1, name: "broker-fault-test")
+            let supervisor = Self.supervisor(harness, loops: loops, owner: "host-fault")
+            let running = Task { await supervisor.run() }
+            let loggedOn = await Self.eventually({
+                Self.json(
+                    await harness.send(.get, "/api/enterprise/tradfi/broker-sessions/\(session)", headers: owner))
+            }) { $0["status"] as? String == "logged_on" }
+            #expect(loggedOn["status"] as? String == "logged_on", "\(loggedOn)")
+            let entered = await harness.send(
+                .post, "/api/enterprise/tradfi/orders", headers: owner,
+                json:
+                    #"{"sessionId":"\#(session)","clientOrderId":"lost-1","symbol":"ETH/USD","side":"sell","quantity":3,"price":2500}"#
+            )
+            let id = try #require(
+                (Self.json(entered)["routed"] as? [String: Any])?["id"] as? String, "\(Self.text(entered))")
+            let filled = await Self.eventually({
+                Self.json(await harness.send(.get, "/api/enterprise/tradfi/orders/\(id)", headers: owner))
+            }) { $0["status"] as? String == "filled" }
+            #expect(filled["status"] as? String == "filled", "\(filled) \(proxy.process.output)")
+            #expect(proxy.process.output.contains("\(fault) message 3"), "\(proxy.process.output)")
+            let booked = try await TenantScope(tenant: harness.tenant, pool: harness.pool).withTransaction {
+                transaction in
+                try await transaction.query(
+                    """
+                    SELECT count(*)::int8 AS n FROM trades t JOIN tradfi_orders r ON r.order_id = t.order_id
+                    WHERE r.id = \(UUID(uuidString: id)!)
+                    """
+                ).firstRow.decode("n", as: Int.self)
+            }
+            #expect(booked == 1)
+            running.cancel()
+            await running.value
+            proxy.process.send(SIGTERM)
+            _ = await proxy.process.waitForExit(timeout: .seconds(5))
+            await broker.stop()
+            await loops.shutdown()
+        }
+    }
+
     @Test func ordersAreCheckedSentFilledBookedOnceAndCancelled() async throws {
         try await RouteHarness.with { harness in
-            let owner = [("Authorization", "Bearer " + (try await harness.apiKey(roles: ["owner"])))]
-            let officer = [("Authorization", "Bearer " + (try await harness.apiKey(roles: ["compliance_officer"])))]
-            let account = try #require(
-                Self.json(
-                    await harness.send(
-                        .post, "/api/enterprise/accounts", headers: owner,
-                        json:
-                            #"{"accountName":"Prime","accountType":"hedge_fund","legalName":"Prime Fund LP","jurisdiction":"US","totalAUM":1000000000}"#
-                    ))["id"] as? String)
-            _ = await harness.send(.post, "/api/enterprise/accounts/\(account)/kyc/submit", headers: owner)
-            _ = await harness.send(
-                .post, "/api/enterprise/accounts/\(account)/kyc/decision", headers: officer,
-                json: #"{"status":"approved","reason":"verified"}"#)
-            _ = await harness.send(
-                .put, "/api/enterprise/accounts/\(account)/limits", headers: owner,
-                json: #"{"maxOrderNotional":50000000}"#)
-            _ = await harness.send(
-                .post, "/api/enterprise/compliance/reference-prices", headers: owner,
-                json: #"{"symbol":"ETH/USD","price":2500}"#)
+            let (owner, officer, account) = try await Self.tradingAccount(harness)
             let broker = try await QuickFIXBroker.start()
             let defined = await harness.send(
                 .post, "/api/enterprise/tradfi/broker-sessions", headers: owner,

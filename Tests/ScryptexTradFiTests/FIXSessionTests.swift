@@ -130,9 +130,20 @@ struct FIXSessionTests {
         #expect(reject.type == FIXMessageType.reject && reject[FIXTag.refSeqNum] == "2")
         #expect(reject[FIXTag.refTagID] == "55" && reject[FIXTag.sessionRejectReason] == "1")
         #expect(us.nextTargetSequence == 3, "a rejected message is counted")
-        // A garbled one is not.
-        _ = us.receiveGarbled(FIXGarbled("CheckSum"), now: 1)
+        // A garbled one is not; a TestRequest goes out at once (one at a time), and the Heartbeat
+        // answering it shows the message lost as a gap, asked for at once.
+        let probe = Self.sent(us.receiveGarbled(FIXGarbled("CheckSum"), now: 1))
         #expect(us.nextTargetSequence == 3)
+        #expect(probe.map(\.type) == [FIXMessageType.testRequest])
+        #expect(Self.sent(us.receiveGarbled(FIXGarbled("CheckSum"), now: 1)).isEmpty)
+        _ = try broker.send(Self.order("LOST"), now: 1)
+        let answer = try broker.send(
+            FIXMessage(
+                type: FIXMessageType.heartbeat, fields: [FIXField(FIXTag.testReqID, probe[0][FIXTag.testReqID] ?? "")]),
+            now: 2)
+        let asked = Self.sent(us.receive(answer, now: 2))
+        #expect(asked.map(\.type) == [FIXMessageType.resendRequest])
+        #expect(asked.first?[FIXTag.beginSeqNo] == "3")
     }
 
     @Test func silenceBringsHeartbeatsThenATestRequestThenADisconnect() throws {

@@ -191,9 +191,24 @@ public struct FIXSession: Sendable {
 
     /// A garbled message: dropped, not counted (the sender's resend or our own gap detection
     /// brings it back).
+    /// A garbled message is dropped and not counted. While logged on, a TestRequest goes out at
+    /// once (one at a time): the Heartbeat that answers it carries the counterparty's next number,
+    /// so the message lost shows as a gap and is asked for now — not at the next message, which
+    /// may be a heartbeat interval away.
     public mutating func receiveGarbled(_ garbled: FIXGarbled, now: Double) -> [Action] {
         lastReceived = now
-        return [.note("dropped: \(garbled.reason)")]
+        var actions: [Action] = [.note("dropped: \(garbled.reason)")]
+        if phase == .active, testRequestSent == nil {
+            testRequestCount += 1
+            let id = "GARBLED-\(Int(now))-\(testRequestCount)"
+            testRequestSent = (id, now)
+            actions.append(
+                .send(
+                    stamp(
+                        FIXMessage(type: FIXMessageType.testRequest, fields: [FIXField(FIXTag.testReqID, id)]),
+                        now: now)))
+        }
+        return actions
     }
 
     public mutating func receive(_ message: FIXMessage, now: Double) -> [Action] {
