@@ -199,14 +199,7 @@ public struct FIXSession: Sendable {
         lastReceived = now
         var actions: [Action] = [.note("dropped: \(garbled.reason)")]
         if phase == .active, testRequestSent == nil {
-            testRequestCount += 1
-            let id = "GARBLED-\(Int(now))-\(testRequestCount)"
-            testRequestSent = (id, now)
-            actions.append(
-                .send(
-                    stamp(
-                        FIXMessage(type: FIXMessageType.testRequest, fields: [FIXField(FIXTag.testReqID, id)]),
-                        now: now)))
+            actions.append(testRequest(prefix: "GARBLED", now: now))
         }
         return actions
     }
@@ -425,6 +418,15 @@ public struct FIXSession: Sendable {
 
     // MARK: Time
 
+    /// A TestRequest, remembered as the one outstanding.
+    private mutating func testRequest(prefix: String, now: Double) -> Action {
+        testRequestCount += 1
+        let id = "\(prefix)-\(Int(now))-\(testRequestCount)"
+        testRequestSent = (id, now)
+        return .send(
+            stamp(FIXMessage(type: FIXMessageType.testRequest, fields: [FIXField(FIXTag.testReqID, id)]), now: now))
+    }
+
     /// What the time asks for: a Heartbeat when nothing was sent for the interval; a
     /// TestRequest when nothing arrived for it (plus a fifth, for transmission); a disconnect
     /// when the TestRequest went unanswered as long, or a Logout or Logon went unanswered.
@@ -448,14 +450,7 @@ public struct FIXSession: Sendable {
                     return [.disconnect("no answer to TestRequest \(sent.id)")]
                 }
             } else if now - lastReceived > interval * 1.2 {
-                testRequestCount += 1
-                let id = "TEST-\(Int(now))-\(testRequestCount)"
-                testRequestSent = (id, now)
-                actions.append(
-                    .send(
-                        stamp(
-                            FIXMessage(type: FIXMessageType.testRequest, fields: [FIXField(FIXTag.testReqID, id)]),
-                            now: now)))
+                actions.append(testRequest(prefix: "TEST", now: now))
             }
             if now - lastSent >= interval {
                 actions.append(.send(stamp(FIXMessage(type: FIXMessageType.heartbeat), now: now)))
