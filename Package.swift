@@ -103,7 +103,8 @@ let package = Package(
         .target(
             name: "ScryptexTradFi",
             dependencies: [
-                "ScryptexCompliance", "ScryptexCore", "ScryptexInstitutional", "ScryptexPostgres", "ScryptexTenancy",
+                "ScryptexCompliance", "ScryptexCore", "ScryptexCrypto", "ScryptexInstitutional", "ScryptexPostgres",
+                "ScryptexTenancy",
             ],
             swiftSettings: strictSettings
         ),

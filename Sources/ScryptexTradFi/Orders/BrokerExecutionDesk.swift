@@ -1,6 +1,7 @@
 public import Foundation
 public import ScryptexCompliance
 import ScryptexCore
+import ScryptexCrypto
 public import ScryptexInstitutional
 public import ScryptexPostgres
 
@@ -80,7 +81,7 @@ public struct BrokerExecutionDesk: Sendable {
     private func executionReport(
         _ message: FIXMessage, session: UUID, audit: any AuditSink, in transaction: PostgresTransaction, now: Date
     ) async throws -> Outcome {
-        let execID = message[FIXTag.execID] ?? ""
+        let execID = Self.key(message[FIXTag.execID] ?? "")
         let execType = message[FIXTag.execType] ?? ""
         let lastQuantity = try message[FIXTag.lastQty].map { try ExactDecimal(parsing: $0) }
         let lastPrice = try message[FIXTag.lastPx].map { try ExactDecimal(parsing: $0) }
@@ -246,7 +247,8 @@ public struct BrokerExecutionDesk: Sendable {
     )
         async throws
     {
-        guard let reportID = message[FIXTag.positionReportID], let symbol = message[FIXTag.symbol] else { return }
+        guard let reportID = message[FIXTag.positionReportID].map(Self.key), let symbol = message[FIXTag.symbol]
+        else { return }
         // The net of the transaction-quantity entries (PosType TQ), else of every entry.
         let types = message.values(of: FIXTag.posType)
         let longs = message.values(of: FIXTag.longQty)
@@ -261,10 +263,18 @@ public struct BrokerExecutionDesk: Sendable {
         try await transaction.execute(
             """
             INSERT INTO tradfi_broker_positions (session_id, report_id, symbol, quantity, business_date, message)
-            VALUES (\(session), \(String(reportID.prefix(128))), \(String(symbol.prefix(64))), \(net), \(businessDate),
+            VALUES (\(session), \(reportID), \(String(symbol.prefix(64))), \(net), \(businessDate),
                     \(message.readable))
             ON CONFLICT (session_id, report_id) DO NOTHING
             """)
+    }
+
+    /// A broker's identifier as stored (ExecID, PosMaintRptID): as sent up to 128 characters, a
+    /// longer one by its SHA-256 — still one key per identifier, so a resend still finds its row,
+    /// and never a value the column refuses (which would fail the message on every resend).
+    static func key(_ identifier: String) -> String {
+        guard identifier.isEmpty || identifier.count > 128 else { return identifier }
+        return "sha256:" + SHA256.hexDigest(identifier)
     }
 
     /// `YYYYMMDD` → `YYYY-MM-DD`.
