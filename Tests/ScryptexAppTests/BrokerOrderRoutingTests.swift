@@ -211,6 +211,24 @@ struct BrokerOrderRoutingTests {
             #expect(cancelled["status"] as? String == "cancelled", "\(cancelled)")
             #expect((cancelled["order"] as? [String: Any])?["status"] as? String == "cancelled")
             #expect(try await trades(of: resting).isEmpty)
+            // Worked by the broker: the compliance routes neither cancel it nor book a fill for it
+            // (the broker's reports do), and say where to go.
+            let resting2 = try #require(
+                (Self.json(await submit("fix-3b", quantity: "1000"))["routed"] as? [String: Any]))
+            let resting2Order = try #require((resting2["order"] as? [String: Any])?["id"] as? String)
+            let sideCancel = await harness.send(
+                .post, "/api/enterprise/orders/\(resting2Order)/cancel", headers: owner)
+            #expect(
+                sideCancel.status == .conflict && Self.text(sideCancel).contains("/cancel"), "\(Self.text(sideCancel))")
+            let sideFill = await harness.send(
+                .post, "/api/enterprise/orders/\(resting2Order)/fills", headers: owner,
+                json: #"{"quantity":1,"price":2500}"#)
+            #expect(sideFill.status == .conflict && Self.text(sideFill).contains("execution reports"))
+            let resting2ID = try #require(resting2["id"] as? String)
+            #expect(
+                await harness.send(.post, "/api/enterprise/tradfi/orders/\(resting2ID)/cancel", headers: owner).status
+                    == .accepted)
+            #expect(await settled(resting2ID, as: "cancelled")["status"] as? String == "cancelled")
             // A filled order has nothing to cancel.
             let late = await harness.send(.post, "/api/enterprise/tradfi/orders/\(one)/cancel", headers: owner)
             #expect(late.status == .conflict && Self.text(late).contains("filled"), "\(Self.text(late))")
@@ -282,7 +300,7 @@ struct BrokerOrderRoutingTests {
             #expect(!broker.log.contains("MsgSeqNum too low"), "\(broker.log)")
             let listed = Self.json(
                 await harness.send(.get, "/api/enterprise/tradfi/orders?sessionId=\(session)", headers: owner))
-            #expect((listed["orders"] as? [[String: Any]])?.count == 5)
+            #expect((listed["orders"] as? [[String: Any]])?.count == 6)
             resumed.cancel()
             await resumed.value
             await broker.stop()

@@ -4,6 +4,7 @@ import ScryptexCore
 import ScryptexHTTP
 import ScryptexPostgres
 import ScryptexTenancy
+import ScryptexTradFi
 
 /// `/api/enterprise/orders`: order entry where the pre-trade check binds — refused, held for a
 /// second person, or resting until filled, cancelled or expired.
@@ -92,7 +93,9 @@ public struct OrderRoutes: RouteCollection {
         let id = try call.orderID()
         let execution = try request.decodeJSON(Execution.self)
         let filled = try await call.scope.withTransaction { transaction in
-            try await orders.fill(id, with: execution, audit: call.audit, monitoring: monitoring, in: transaction)
+            try await Self.refuseIfWorkedByABroker(id, booking: true, in: transaction)
+            return try await orders.fill(
+                id, with: execution, audit: call.audit, monitoring: monitoring, in: transaction)
         }
         return try .json(encoding: filled, status: .created)
     }
@@ -100,7 +103,27 @@ public struct OrderRoutes: RouteCollection {
     @Sendable func cancel(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
         let id = try call.orderID()
         return try .json(
-            encoding: try await call.scope.withTransaction { try await orders.cancel(id, audit: call.audit, in: $0) })
+            encoding: try await call.scope.withTransaction { transaction in
+                try await Self.refuseIfWorkedByABroker(id, booking: false, in: transaction)
+                return try await orders.cancel(id, audit: call.audit, in: transaction)
+            })
+    }
+
+    /// An order routed to a prime broker is worked there: booking a fill here would book it twice,
+    /// cancelling it here would leave it working at the broker. Refused, naming the route to use.
+    static func refuseIfWorkedByABroker(
+        _ id: UUID, booking: Bool, in transaction: PostgresTransaction
+    )
+        async throws
+    {
+        guard let routed = try await BrokerOrderService().routing(ofOrder: id, in: transaction) else { return }
+        let path = "/api/enterprise/tradfi/orders/\(routed.id.uuidString.lowercased())"
+        throw ServiceError(
+            .conflict,
+            "order \(id.uuidString.lowercased()) is worked by a prime broker (\(path)): "
+                + (booking
+                    ? "its fills are booked from the broker's execution reports, not here"
+                    : "cancel it with POST \(path)/cancel"))
     }
 }
 

@@ -123,7 +123,7 @@ public struct BrokerOrderService: Sendable {
                 timeInForce: draft.timeInForce, venue: nil, counterparty: session.name, reporting: nil),
             actor: actor, screener: screener, audit: audit, in: transaction)
         if !created {
-            guard let routed = try await routed(orderID: order.id, in: transaction) else {
+            guard let routed = try await routing(ofOrder: order.id, in: transaction) else {
                 throw ServiceError(
                     .conflict,
                     "field 'clientOrderId': '\(draft.clientOrderId)' names an order that was not routed to a broker")
@@ -223,7 +223,8 @@ public struct BrokerOrderService: Sendable {
         return routed
     }
 
-    func routed(orderID: UUID, in transaction: PostgresTransaction) async throws -> RoutedOrder? {
+    /// The routing of a compliance order, if it was routed to a broker.
+    public func routing(ofOrder orderID: UUID, in transaction: PostgresTransaction) async throws -> RoutedOrder? {
         guard
             let id = try await transaction.query("SELECT id FROM tradfi_orders WHERE order_id = \(orderID)").first?
                 .decode("id", as: UUID.self)
