@@ -298,6 +298,20 @@ struct BrokerOrderRoutingTests {
                     as? String)
             #expect(await settled(after, as: "filled")["status"] as? String == "filled")
             #expect(!broker.log.contains("MsgSeqNum too low"), "\(broker.log)")
+            // The broker's positions, asked for over FIX, agree with the book: 2 + 150 + 1 + 1 bought.
+            let asked = await harness.send(
+                .post, "/api/enterprise/tradfi/broker-sessions/\(session)/position-requests", headers: owner)
+            #expect(asked.status == .accepted, "\(Self.text(asked))")
+            let reported = await Self.eventually({
+                Self.json(
+                    await harness.send(
+                        .get, "/api/enterprise/tradfi/broker-sessions/\(session)/positions", headers: owner))
+            }) { !(($0["positions"] as? [[String: Any]]) ?? []).isEmpty }
+            let position = try #require((reported["positions"] as? [[String: Any]])?.first, "\(reported)")
+            #expect(
+                position["symbol"] as? String == "ETH/USD" && position["quantity"] as? String == "154", "\(position)")
+            #expect(position["posReqId"] as? String == Self.json(asked)["posReqId"] as? String)
+            #expect((position["businessDate"] as? String)?.count == 10)
             let listed = Self.json(
                 await harness.send(.get, "/api/enterprise/tradfi/orders?sessionId=\(session)", headers: owner))
             #expect((listed["orders"] as? [[String: Any]])?.count == 6)

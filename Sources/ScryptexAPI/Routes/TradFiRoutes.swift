@@ -23,15 +23,38 @@ public struct TradFiRoutes: RouteCollection {
             tradfi in
             tradfi.get("broker-sessions", use: list)
             tradfi.get("broker-sessions/:id", use: show)
+            tradfi.get("broker-sessions/:id/positions", use: positions)
             tradfi.get("orders", use: listOrders)
             tradfi.get("orders/:id", use: showOrder)
         }
         routes.group("/api/enterprise/tradfi", as: TenantCall.self, permission: .tradfiManage, feature: .tradfi) {
             tradfi in
             tradfi.post("broker-sessions", use: create)
+            tradfi.post("broker-sessions/:id/position-requests", use: requestPositions)
             tradfi.post("orders", use: submitOrder)
             tradfi.post("orders/:id/cancel", use: cancelOrder)
         }
+    }
+
+    /// Asks the session's broker for its positions (RequestForPositions, sent by the session's
+    /// holder): 202 with the request; the reports land in `…/positions`.
+    @Sendable func requestPositions(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        let id = try call.context.identifier("id", notFound: "no broker session with this id")
+        return try .json(
+            encoding: try await call.scope.withTransaction {
+                try await BrokerPositionService().request(
+                    session: id, actor: call.principal.actor, audit: call.audit, in: $0)
+            }, status: .accepted)
+    }
+
+    @Sendable func positions(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        let id = try call.context.identifier("id", notFound: "no broker session with this id")
+        return try .json(
+            encoding: [
+                "positions": try await call.scope.withTransaction(readOnly: true) {
+                    try await BrokerPositionService().positions(session: id, in: $0)
+                }
+            ])
     }
 
     /// Routes an order to a broker session: 201 with the routed order and the check's decision;

@@ -20,15 +20,22 @@ public struct QuickFIXBroker: Sendable {
         let digest = bytes.reduce(UInt64(1_469_598_103_934_665_603)) { ($0 ^ UInt64($1)) &* 1_099_511_628_211 }
         let binary = "/tmp/scryptex-fix-executor-" + String(digest, radix: 16)
         if FileManager.default.isExecutableFile(atPath: binary) { return binary }
+        // Suites running at once may each build it: each into a file of its own, the first one
+        // moved into place wins and the others use it.
+        let part = binary + ".part-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let build = try ChildProcess(
             "/usr/bin/g++",
-            ["-std=gnu++11", "-DHAVE_SSL=1", "-O1", "-o", binary + ".part", source, "-lquickfix", "-lpthread"])
+            ["-std=gnu++11", "-DHAVE_SSL=1", "-O1", "-o", part, source, "-lquickfix", "-lpthread"])
         let status = await build.waitForExit(timeout: .seconds(300))
         guard status == 0 else {
             throw ChildProcessError(
                 message: "g++ could not build the QuickFIX executor (\(String(describing: status))): \(build.output)")
         }
-        try FileManager.default.moveItem(atPath: binary + ".part", toPath: binary)
+        // rename(2) replaces atomically: a suite that built it too just puts the same program in place.
+        guard rename(part, binary) == 0 else {
+            try? FileManager.default.removeItem(atPath: part)
+            throw ChildProcessError(message: "cannot move the QuickFIX executor into place: errno \(errno)")
+        }
         return binary
     }
 

@@ -1,7 +1,8 @@
 // A small FIX 4.4 executor on QuickFIX (Debian's libquickfix-dev): the broker our FIX engine is
 // tested against. It acknowledges every NewOrderSingle and fills it at its limit price (or 100 for
 // a market order): in full under 100, in two halves from 100, not at all from 1000 (the order
-// rests); it cancels resting orders and refuses to cancel the others (filled or unknown).
+// rests); it cancels resting orders and refuses to cancel the others (filled or unknown); it
+// answers RequestForPositions with a PositionReport per symbol traded (net of its fills, TQ).
 // Built and started by the tests (g++ -std=gnu++11 -DHAVE_SSL=1 … -lquickfix: QuickFIX 1.15's headers
 // use dynamic exception specifications): executor CONFIG [ssl]. Stops on SIGTERM.
 #include <quickfix/Application.h>
@@ -16,8 +17,11 @@
 #include <quickfix/fix44/NewOrderSingle.h>
 #include <quickfix/fix44/OrderCancelReject.h>
 #include <quickfix/fix44/OrderCancelRequest.h>
+#include <quickfix/fix44/PositionReport.h>
+#include <quickfix/fix44/RequestForPositions.h>
 
 #include <csignal>
+#include <ctime>
 #include <iostream>
 #include <unistd.h>
 #include <map>
@@ -62,6 +66,7 @@ public:
             resting[clOrdID.getValue()] = Resting{orderID, symbol.getValue(), side.getValue(), quantity};
             return;
         }
+        net[symbol.getValue()] += (side == FIX::Side_BUY ? 1.0 : -1.0) * quantity;
         if (quantity >= 100) {
             double half = quantity / 2;
             report(id, orderID, clOrdID, symbol, side, FIX::ExecType_TRADE, FIX::OrdStatus_PARTIALLY_FILLED,
@@ -96,6 +101,34 @@ public:
         FIX::Session::sendToTarget(reject, id);
     }
 
+    void onMessage(const FIX44::RequestForPositions& request, const FIX::SessionID& id) override {
+        FIX::PosReqID requestID;
+        request.get(requestID);
+        char date[9];
+        time_t now = time(nullptr);
+        strftime(date, sizeof date, "%Y%m%d", gmtime(&now));
+        for (const auto& position : net) {
+            FIX44::PositionReport report;
+            report.set(FIX::PosMaintRptID("POS-" + std::to_string(++positionReports)));
+            report.set(requestID);
+            report.set(FIX::PosReqResult(FIX::PosReqResult_VALID_REQUEST));
+            report.set(FIX::ClearingBusinessDate(date));
+            report.set(FIX::Account("SCRYPTEX"));
+            report.set(FIX::AccountType(FIX::AccountType_ACCOUNT_IS_CARRIED_ON_CUSTOMER_SIDE_OF_BOOKS));
+            report.set(FIX::SettlPrice(0));
+            report.set(FIX::SettlPriceType(FIX::SettlPriceType_FINAL));
+            report.set(FIX::PriorSettlPrice(0));
+            report.set(FIX::TotalNumPosReports((int)net.size()));
+            report.set(FIX::Symbol(position.first));
+            FIX44::PositionReport::NoPositions entry;
+            entry.set(FIX::PosType("TQ"));
+            entry.set(FIX::LongQty(position.second > 0 ? position.second : 0));
+            entry.set(FIX::ShortQty(position.second < 0 ? -position.second : 0));
+            report.addGroup(entry);
+            FIX::Session::sendToTarget(report, id);
+        }
+    }
+
 private:
     void report(const FIX::SessionID& id, const std::string& orderID, const FIX::ClOrdID& clOrdID,
                 const FIX::Symbol& symbol, const FIX::Side& side, char execType, char status, double leaves,
@@ -123,6 +156,8 @@ private:
     int executions = 0;
     std::map<std::string, std::string> known;
     std::map<std::string, Resting> resting;
+    std::map<std::string, double> net;
+    int positionReports = 0;
 };
 
 static volatile sig_atomic_t stopping = 0;

@@ -259,8 +259,8 @@ public actor BrokerSessionSupervisor {
                 nextTargetSequence: try row.decode("next_target_seq", as: Int.self)),
             store: store, transport: transport
         ) { message in
-            _ = try await scope.withTransaction { transaction in
-                try await desk.handle(message, session: id, audit: sink, in: transaction)
+            try await desk.handle(message, session: id, audit: sink) { body in
+                try await scope.withTransaction { try await body($0) }
             }
         }
         let session = Task { await runner.run() }

@@ -201,6 +201,7 @@ public enum FIXTag {
     public static let clearingBusinessDate = 715
     public static let totalNumPosReports = 727
     public static let posReqResult = 728
+    public static let accountType = 581
     public static let refTagID = 371
     public static let refMsgType = 372
     public static let sessionRejectReason = 373

@@ -14,6 +14,25 @@ public enum FIXTime {
             + CivilCalendar.pad(within / 1000 % 60, 2) + "." + CivilCalendar.pad(within % 1000, 3)
     }
 
+    /// FIX's LocalMktDate of `instant` in UTC: `YYYYMMDD` (a ClearingBusinessDate, say).
+    public static func businessDate(_ instant: Date) -> String {
+        String(format(instant).prefix(8))
+    }
+
+    /// `YYYYMMDD` as `YYYY-MM-DD`, nil unless it is a real date.
+    public static func isoDate(fromBusinessDate text: String) -> String? {
+        let bytes = Array(text.utf8)
+        guard bytes.count == 8, bytes.allSatisfy({ (0x30...0x39).contains($0) }) else { return nil }
+        let digits = bytes.map { Int($0 - 0x30) }
+        let year = digits[0] * 1000 + digits[1] * 100 + digits[2] * 10 + digits[3]
+        let month = digits[4] * 10 + digits[5]
+        let day = digits[6] * 10 + digits[7]
+        guard year >= 1, (1...12).contains(month),
+            (1...CivilCalendar.daysInMonth(year: year, month: month)).contains(day)
+        else { return nil }
+        return CivilCalendar.pad(year, 4) + "-" + CivilCalendar.pad(month, 2) + "-" + CivilCalendar.pad(day, 2)
+    }
+
     /// The instant a timestamp names, nil if it is not one.
     public static func parse(_ text: String) -> Date? {
         let bytes = Array(text.utf8)

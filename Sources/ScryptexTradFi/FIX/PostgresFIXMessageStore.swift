@@ -30,8 +30,12 @@ public struct PostgresFIXMessageStore: FIXMessageStore {
     public func recordSent(_ message: FIXMessage, nextSender: Int) async throws {
         let id = sessionID
         let text = String(decoding: message.encoded(), as: UTF8.self)
-        // Orders and cancels are found by their ClOrdID: one stored is never sent again.
-        let clOrdID = FIXMessageType.orderEntry.contains(message.type) ? message[FIXTag.clOrdID] : nil
+        // Orders and cancels are found by their ClOrdID, position requests by their PosReqID: one
+        // stored is never sent again.
+        let clOrdID =
+            FIXMessageType.orderEntry.contains(message.type)
+            ? message[FIXTag.clOrdID]
+            : message.type == FIXMessageType.requestForPositions ? message[FIXTag.posReqID] : nil
         try await scope.withTransaction { transaction in
             if let number = message.sequenceNumber {
                 try await transaction.execute(

@@ -32,6 +32,46 @@ public struct BrokerExecutionDesk: Sendable {
         case ignored
     }
 
+    /// Handles a message in a transaction of its own. A message that can never be handled — a
+    /// figure that is no decimal or beyond the columns, a value a constraint refuses — is not
+    /// retried (the broker would resend it after every reconnection and the session would never
+    /// get past it): it is counted, and a high alert with the reason and the message is raised
+    /// for someone to book by hand. Any other failure (the database away) is thrown: the message
+    /// stays uncounted and comes again.
+    public func handle(
+        _ message: FIXMessage, session: UUID, audit: any AuditSink,
+        transaction: (@Sendable (PostgresTransaction) async throws -> Void) async throws -> Void
+    ) async throws {
+        do {
+            try await transaction { _ = try await handle(message, session: session, audit: audit, in: $0) }
+        } catch let error where Self.isPermanent(error) {
+            let reason = String(describing: error).prefix(300)
+            let readable = String(message.readable.prefix(1_000))
+            try await transaction { transaction in
+                let account = try await transaction.query(
+                    "SELECT account_id FROM tradfi_broker_sessions WHERE id = \(session)"
+                ).first?.decode("account_id", as: UUID.self)
+                _ = try await monitoring.raise(
+                    .init(
+                        kind: "broker_message_unhandled", severity: "high",
+                        summary: "a \(message.type) from the broker could not be handled (\(reason)); book it by hand"),
+                    accountID: account, subject: ["session": session.uuidString.lowercased(), "message": readable],
+                    audit: audit, in: transaction)
+            }
+        }
+    }
+
+    /// A failure that the same message would meet again.
+    static func isPermanent(_ error: any Error) -> Bool {
+        if error is ExactDecimalParsingError { return true }
+        if let error = error as? PostgresError, let state = error.sqlState {
+            // Data exceptions and integrity constraint violations.
+            return state.errorClass == "22" || state.errorClass == "23"
+        }
+        if let error = error as? ServiceError { return error.code == .invalidInput }
+        return false
+    }
+
     public func handle(
         _ message: FIXMessage, session: UUID, audit: any AuditSink, in transaction: PostgresTransaction,
         now: Date = Date()
@@ -259,12 +299,13 @@ public struct BrokerExecutionDesk: Sendable {
             if index < longs.count { net = net + (try ExactDecimal(parsing: longs[index])) }
             if index < shorts.count { net = net - (try ExactDecimal(parsing: shorts[index])) }
         }
-        let businessDate = message[FIXTag.clearingBusinessDate].flatMap(Self.businessDate)
+        let businessDate = message[FIXTag.clearingBusinessDate].flatMap(FIXTime.isoDate(fromBusinessDate:))
         try await transaction.execute(
             """
-            INSERT INTO tradfi_broker_positions (session_id, report_id, symbol, quantity, business_date, message)
-            VALUES (\(session), \(reportID), \(String(symbol.prefix(64))), \(net), \(businessDate),
-                    \(message.readable))
+            INSERT INTO tradfi_broker_positions (session_id, report_id, symbol, quantity, business_date, message,
+                pos_req_id)
+            VALUES (\(session), \(reportID), \(String(symbol.prefix(64))), \(net), \(businessDate)::date,
+                    \(message.readable), \(message[FIXTag.posReqID].map(Self.key)))
             ON CONFLICT (session_id, report_id) DO NOTHING
             """)
     }
@@ -275,13 +316,6 @@ public struct BrokerExecutionDesk: Sendable {
     static func key(_ identifier: String) -> String {
         guard identifier.isEmpty || identifier.count > 128 else { return identifier }
         return "sha256:" + SHA256.hexDigest(identifier)
-    }
-
-    /// `YYYYMMDD` → `YYYY-MM-DD`.
-    static func businessDate(_ text: String) -> String? {
-        guard text.count == 8, text.allSatisfy(\.isASCII), text.allSatisfy(\.isNumber) else { return nil }
-        let characters = Array(text)
-        return String(characters[0..<4]) + "-" + String(characters[4..<6]) + "-" + String(characters[6..<8])
     }
 
     /// Where a routed order stands, from the report's OrdStatus (nil: as it was).

@@ -15,6 +15,7 @@ public struct BrokerOrderOutbox: Sendable {
         public var ordersSent = 0
         public var cancelsSent = 0
         public var settled = 0
+        public var positionRequestsSent = 0
     }
 
     /// Sends what is due through `send` (which stores the message and writes it, or throws when
@@ -77,7 +78,47 @@ public struct BrokerOrderOutbox: Sendable {
                 outcome.cancelsSent += 1
             }
         }
+        try await sendPositionRequests(session: session, in: transaction, now: now, send: send, outcome: &outcome)
         return outcome
+    }
+
+    /// RequestForPositions asked for over the API, each sent once (found in the FIX store by its
+    /// PosReqID when a host stopped between storing and marking).
+    private func sendPositionRequests(
+        session: UUID, in transaction: PostgresTransaction, now: Date, send: (FIXMessage) async throws -> Void,
+        outcome: inout Outcome
+    ) async throws {
+        let rows = try await transaction.query(
+            """
+            SELECT r.id, r.pos_req_id, s.account_id,
+                   EXISTS (SELECT 1 FROM tradfi_fix_messages m WHERE m.session_id = r.session_id
+                           AND m.cl_ord_id = r.pos_req_id) AS stored
+            FROM tradfi_position_requests r JOIN tradfi_broker_sessions s ON s.id = r.session_id
+            WHERE r.session_id = \(session) AND r.sent_at IS NULL
+            ORDER BY r.requested_at LIMIT 20
+            FOR UPDATE OF r SKIP LOCKED
+            """)
+        for row in rows {
+            if try !row.decode("stored", as: Bool.self) {
+                try await send(
+                    FIXMessage(
+                        type: FIXMessageType.requestForPositions,
+                        fields: [
+                            FIXField(FIXTag.posReqID, try row.decode("pos_req_id", as: String.self)),
+                            // 0: positions.
+                            FIXField(FIXTag.posReqType, "0"),
+                            FIXField(
+                                FIXTag.account, try row.decode("account_id", as: UUID.self).uuidString.lowercased()),
+                            // 1: carried on the customer side of the books.
+                            FIXField(FIXTag.accountType, "1"),
+                            FIXField(FIXTag.clearingBusinessDate, FIXTime.businessDate(now)),
+                            FIXField(FIXTag.transactTime, FIXTime.format(now)),
+                        ]))
+                outcome.positionRequestsSent += 1
+            }
+            try await transaction.execute(
+                "UPDATE tradfi_position_requests SET sent_at = now() WHERE id = \(try row.decode("id", as: UUID.self))")
+        }
     }
 
     private func markSent(_ id: UUID, in transaction: PostgresTransaction) async throws {

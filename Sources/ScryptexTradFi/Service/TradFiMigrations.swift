@@ -125,6 +125,25 @@ public enum TradFiMigrations {
                     );
                     """
             ),
+            Migration(
+                version: 3,
+                name: "create_tradfi_position_requests",
+                sql: """
+                    -- A RequestForPositions asked for over the API, sent by the session's holder; the
+                    -- reports that answer it carry its PosReqID.
+                    CREATE TABLE tradfi_position_requests (
+                        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                        session_id uuid NOT NULL REFERENCES tradfi_broker_sessions (id),
+                        pos_req_id text NOT NULL UNIQUE,
+                        requested_by text NOT NULL,
+                        requested_at timestamptz NOT NULL DEFAULT now(),
+                        sent_at timestamptz
+                    );
+                    CREATE INDEX tradfi_position_requests_due ON tradfi_position_requests (session_id)
+                        WHERE sent_at IS NULL;
+                    ALTER TABLE tradfi_broker_positions ADD COLUMN pos_req_id text;
+                    """
+            ),
         ]
     )
 }
