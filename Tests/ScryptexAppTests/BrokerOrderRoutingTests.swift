@@ -278,9 +278,19 @@ struct BrokerOrderRoutingTests {
                 try await scope.withTransaction {
                     try await desk.handle(stranger, session: sessionID, audit: audit, in: $0)
                 } == .recorded)
+            // A fill that can never be stored (a price beyond the columns): counted with an alert, not
+            // thrown back (the broker would resend it forever).
+            var huge = resent
+            huge.set(FIXTag.execID, "EXE-HUGE")
+            huge.set(FIXTag.lastPx, "1" + String(repeating: "0", count: 25))
+            try await desk.handle(huge, session: sessionID, audit: audit) { body in
+                try await scope.withTransaction { try await body($0) }
+            }
             let alerts = Self.text(
                 await harness.send(.get, "/api/enterprise/compliance/alerts", headers: officer))
             #expect(alerts.contains("broker_execution_unknown_order"), "\(alerts)")
+            #expect(alerts.contains("broker_message_unhandled"), "\(alerts)")
+            #expect(try await trades(of: one).count == 1)
 
             // The host stops: it logs out and gives up the lease; another host takes the session,
             // logs on with the numbers kept, and trades on.
