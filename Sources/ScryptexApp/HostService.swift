@@ -375,7 +375,7 @@ package struct HostService: Sendable {
         // Prime-broker FIX sessions of tenants with `tradfi`: each held by one host at a time.
         let brokers = BrokerSessionSupervisor(
             pool: pool, connector: OutboundBrokerConnector(loops: pool.eventLoops),
-            owner: "\(ProcessInfo.processInfo.hostName)-\(getpid())-\(UUID().uuidString.prefix(8).lowercased())",
+            owner: "\(Self.machineName())-\(getpid())-\(UUID().uuidString.prefix(8).lowercased())",
             monitoring: MonitoringService(enabled: configuration.complianceMonitoringEnabled),
             logger: logger.child(label: "scryptex.tradfi")
         ) { tenant in
@@ -422,6 +422,15 @@ package struct HostService: Sendable {
 }
 
 extension HostService {
+    /// The machine's name as the kernel has it (no DNS lookup, which may stall start-up), for
+    /// naming this host in shared records.
+    static func machineName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "host" }
+        let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return name.isEmpty ? "host" : name
+    }
+
     /// The slugs of the tenant files in `folder` (file names without `.json`).
     static func declaredTenantSlugs(in folder: String) -> [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { $0.hasSuffix(".json") }
@@ -549,7 +558,7 @@ extension HostService {
         routes.add(WhiteLabelRoutes(instances: instances, enabled: configuration.whiteLabelEnabled))
         routes.add(QuantRoutes(source: configuration.marketDataSource))
         routes.add(MarketMakingRoutes(enabled: configuration.marketMakingEnabled))
-        routes.add(TradFiRoutes(sanctions: registry))
+        routes.add(TradFiRoutes(rules: configuration.tradeCheckRules, sanctions: registry))
         routes.add(
             MLRoutes(
                 store: ModelStore.at(configuration.mlModelStoragePath), trainingEnabled: configuration.mlTrainingEnabled

@@ -129,6 +129,7 @@ struct ReleasedMigrationTests {
                 "c03ae4bc59722717d6a60ae9e439193e6ecb8faa2834cf3cbbdc57a75ffe57b8",
                 "3d7878c2ed5b74a9e65736a4d9195f1b53187dbdb764ae0d2999e312094a5993",
                 "2613c37b9677a5cce57f3df3577f98ef902ce7ad0e96efafe414ecf1ebde942e",
+                "8d8f794db879e64ea1949a741dd68d09e07a54b48b0c5bf192eae10c5070a8c7",
             ]
         ),
     ]

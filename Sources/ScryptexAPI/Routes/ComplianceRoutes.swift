@@ -5,6 +5,7 @@ import ScryptexHTTP
 import ScryptexInstitutional
 import ScryptexPostgres
 import ScryptexTenancy
+import ScryptexTradFi
 
 /// `/api/enterprise/compliance/…`, trade booking and transfers: pre-trade checks, screening,
 /// monitoring alerts, the tenant's reference data, best execution and compliance status.
@@ -19,7 +20,7 @@ public struct ComplianceRoutes: RouteCollection {
     ///     (`COMPLIANCE_MONITORING_ENABLED`).
     ///   - rules: The pre-trade rules' thresholds (`REFERENCE_PRICE_MAX_AGE` among them).
     public init(monitoringEnabled: Bool, rules: TradeCheckRules = TradeCheckRules(), sanctions: SanctionsRegistry) {
-        checks = TradeCheckService(rules: rules)
+        checks = TradeCheckService(rules: rules, credit: CreditLineService())
         monitoring = MonitoringService(enabled: monitoringEnabled)
         self.sanctions = sanctions
     }

@@ -17,7 +17,7 @@ public struct OrderRoutes: RouteCollection {
     ///   - monitoringEnabled: Whether fills raise AML alerts as bookings do.
     ///   - rules: The pre-trade rules' thresholds.
     public init(monitoringEnabled: Bool, rules: TradeCheckRules = TradeCheckRules(), sanctions: SanctionsRegistry) {
-        orders = OrderService(checks: TradeCheckService(rules: rules))
+        orders = OrderService(checks: TradeCheckService(rules: rules, credit: CreditLineService()))
         monitoring = MonitoringService(enabled: monitoringEnabled)
         self.sanctions = sanctions
     }

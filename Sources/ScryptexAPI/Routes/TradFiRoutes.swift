@@ -10,11 +10,15 @@ import ScryptexTradFi
 /// sessions to its prime brokers, with where each stands and its sequence numbers.
 public struct TradFiRoutes: RouteCollection {
     let service = BrokerSessionService()
-    let orders = BrokerOrderService()
+    let orders: BrokerOrderService
+    let credit = CreditLineService()
     let sanctions: SanctionsRegistry
 
-    /// - Parameter sanctions: The lists the pre-trade check screens an order's parties against.
-    public init(sanctions: SanctionsRegistry) {
+    /// - Parameters:
+    ///   - rules: The pre-trade rules' thresholds (the same as the compliance order book's).
+    ///   - sanctions: The lists the pre-trade check screens an order's parties against.
+    public init(rules: TradeCheckRules = TradeCheckRules(), sanctions: SanctionsRegistry) {
+        orders = BrokerOrderService(orders: OrderService(checks: TradeCheckService(rules: rules, credit: credit)))
         self.sanctions = sanctions
     }
 
@@ -26,6 +30,8 @@ public struct TradFiRoutes: RouteCollection {
             tradfi.get("broker-sessions/:id/positions", use: positions)
             tradfi.get("orders", use: listOrders)
             tradfi.get("orders/:id", use: showOrder)
+            tradfi.get("credit-lines", use: listCreditLines)
+            tradfi.get("credit-lines/:id", use: showCreditLine)
         }
         routes.group("/api/enterprise/tradfi", as: TenantCall.self, permission: .tradfiManage, feature: .tradfi) {
             tradfi in
@@ -33,7 +39,67 @@ public struct TradFiRoutes: RouteCollection {
             tradfi.post("broker-sessions/:id/position-requests", use: requestPositions)
             tradfi.post("orders", use: submitOrder)
             tradfi.post("orders/:id/cancel", use: cancelOrder)
+            tradfi.post("credit-lines", use: openCreditLine)
+            tradfi.patch("credit-lines/:id", use: changeCreditLine)
+            tradfi.post("credit-lines/:id/margin-calls/:call/waive", use: waiveMarginCall)
         }
+    }
+
+    // MARK: Credit lines
+
+    @Sendable func listCreditLines(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        var account: UUID?
+        if let text = QueryParameters(request)["accountId"] {
+            guard let id = UUID(uuidString: text) else {
+                throw ServiceError(.invalidInput, "query 'accountId': not a UUID")
+            }
+            account = id
+        }
+        return try .json(
+            encoding: [
+                "creditLines": try await call.scope.withTransaction(readOnly: true) {
+                    try await credit.lines(ofAccount: account, in: $0)
+                }
+            ])
+    }
+
+    @Sendable func showCreditLine(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        let id = try call.context.identifier("id", notFound: "no credit line with this id")
+        return try .json(
+            encoding: try await call.scope.withTransaction(readOnly: true) { try await credit.line(id, in: $0) })
+    }
+
+    /// Opens a credit line: 201 with it and what it has in use now.
+    @Sendable func openCreditLine(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        try request.requireJSONBody()
+        let definition = try CreditLineDefinition.decode(request.body)
+        return try .json(
+            encoding: try await call.scope.withTransaction {
+                try await credit.create(definition, actor: call.principal.actor, audit: call.audit, in: $0)
+            }, status: .created)
+    }
+
+    @Sendable func changeCreditLine(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        let id = try call.context.identifier("id", notFound: "no credit line with this id")
+        try request.requireJSONBody()
+        let change = try CreditLineChange.decode(request.body)
+        return try .json(
+            encoding: try await call.scope.withTransaction {
+                try await credit.change(id, change, actor: call.principal.actor, audit: call.audit, in: $0)
+            })
+    }
+
+    @Sendable func waiveMarginCall(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        let line = try call.context.identifier("id", notFound: "no credit line with this id")
+        let marginCall = try call.context.identifier("call", notFound: "no margin call with this id")
+        struct Waiver: Decodable { var reason: String }
+        let waiver = try request.decodeJSON(Waiver.self)
+        return try .json(
+            encoding: try await call.scope.withTransaction {
+                try await credit.waive(
+                    call: marginCall, ofLine: line, reason: waiver.reason, actor: call.principal.actor,
+                    audit: call.audit, in: $0)
+            })
     }
 
     /// Asks the session's broker for its positions (RequestForPositions, sent by the session's
@@ -116,6 +182,7 @@ public struct TradFiRoutes: RouteCollection {
     }
 
     @Sendable func create(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        try request.requireJSONBody()
         let definition = try BrokerSessionDefinition.decode(request.body)
         return try .json(
             encoding: try await call.scope.withTransaction {

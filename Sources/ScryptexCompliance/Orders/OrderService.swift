@@ -24,6 +24,8 @@ public struct Order: Sendable, Codable, Equatable {
     public var timeInForce: String
     public var quantity: ExactDecimal
     public var limitPrice: ExactDecimal?
+    /// Whom it trades with, when named (its fills' trades carry it).
+    public var counterparty: String?
     public var status: Status
     public var filledQuantity: ExactDecimal
     /// The compliance record of its pre-trade check.
@@ -116,7 +118,7 @@ public struct OrderDraft: Sendable, Codable, Equatable {
 /// rests as an open order (which the self-match rule sees) until filled, cancelled or expired;
 /// fills book trades through `TradeCheckService.book`.
 public struct OrderService: Sendable {
-    let checks: TradeCheckService
+    public let checks: TradeCheckService
 
     public init(checks: TradeCheckService = TradeCheckService()) {
         self.checks = checks
@@ -125,7 +127,7 @@ public struct OrderService: Sendable {
     /// The columns an `Order` is read from. A day order past its day reads as expired at once; its
     /// stored status catches up within a minute (`storeExpired`), so no request pays for a sweep.
     static let columns: StaticString = """
-        id, account_id, client_order_id, symbol, side, order_type, time_in_force, quantity, limit_price,
+        id, account_id, client_order_id, symbol, side, order_type, time_in_force, quantity, limit_price, counterparty,
         CASE WHEN status IN ('open', 'held') AND expires_at <= now() THEN 'expired' ELSE status END AS status,
         filled_quantity, check_id, submitted_by, decided_by, expires_at, created_at
         """
@@ -267,7 +269,7 @@ public struct OrderService: Sendable {
         }
         let trade = TradeCheckRequest(
             accountId: order.accountId, symbol: order.symbol, side: order.side, quantity: quantity, price: price,
-            venue: venue)
+            venue: venue, counterparty: order.counterparty)
         var details =
             try await transaction.query("SELECT reporting FROM orders WHERE id = \(id)").firstRow.decode(
                 "reporting", as: PostgresJSON?.self)?.decode(TradeReportingDetails.self) ?? TradeReportingDetails()
@@ -387,6 +389,7 @@ public struct OrderService: Sendable {
             timeInForce: try row.decode("time_in_force", as: String.self),
             quantity: try row.decode("quantity", as: ExactDecimal.self).normalized,
             limitPrice: try row.decode("limit_price", as: ExactDecimal?.self)?.normalized,
+            counterparty: try row.decode("counterparty", as: String?.self),
             status: try status(row),
             filledQuantity: try row.decode("filled_quantity", as: ExactDecimal.self).normalized,
             checkId: try row.decode("check_id", as: UUID.self),

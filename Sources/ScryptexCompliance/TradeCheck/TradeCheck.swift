@@ -126,6 +126,8 @@ public struct TradeCheckContext: Sendable {
     /// Units of the underlying per contract of the order's instrument: its notional is
     /// quantity × price × this.
     public var contractSize = ExactDecimal(1)
+    /// The credit lines the order draws on; nil: credit is not checked (no source of lines).
+    public var creditLines: [CreditLineStanding]?
 
     /// One account's family figures in the order's instrument.
     public struct FamilyFigures: Sendable, Equatable {
@@ -313,6 +315,9 @@ public struct TradeCheckRules: Sendable {
             rules.append(RuleOutcome("daily_limit", .pass, "no daily limit"))
         }
         rules.append(try familyLimit(.position, request: request, side: side, notional: notional, context: context))
+        if let credit = try creditLine(request, side: side, notionalUSD: notionalUSD, context: context) {
+            rules.append(credit)
+        }
 
         if let reason = context.restricted[request.symbol] {
             rules.append(RuleOutcome("restricted_list", .fail, "\(request.symbol) is restricted: \(reason)"))

@@ -7,10 +7,13 @@ public import ScryptexPostgres
 /// evaluates in memory, stores the decision in `compliance_records` and audits it.
 public struct TradeCheckService: Sendable {
     public let rules: TradeCheckRules
+    /// The credit lines an order must stay within; nil: credit is not checked.
+    public let credit: (any CreditLineSource)?
     private let accounts = AccountService()
 
-    public init(rules: TradeCheckRules = TradeCheckRules()) {
+    public init(rules: TradeCheckRules = TradeCheckRules(), credit: (any CreditLineSource)? = nil) {
         self.rules = rules
+        self.credit = credit
     }
 
     public func check(
@@ -25,6 +28,8 @@ public struct TradeCheckService: Sendable {
         let side = try TradeCheckRules.validate(request, instrument: instrument)
         var context = try await loadContext(for: request, side: side, in: transaction)
         context.contractSize = instrument?.contractSize ?? ExactDecimal(1)
+        context.creditLines = try await credit?.standings(
+            ofAccount: request.accountId, counterparty: request.counterparty, in: transaction)
         let decision = try rules.evaluate(request, side: side, context: context, screener: screener)
         let rows = try await transaction.query(
             """
@@ -203,7 +208,7 @@ public struct TradeCheckService: Sendable {
     }
 
     /// The currency an instrument is priced in: what follows the `/` (`ETH/BTC` → `BTC`).
-    static func quoteCurrency(of symbol: String) -> String {
+    public static func quoteCurrency(of symbol: String) -> String {
         symbol.split(separator: "/").last.map(String.init) ?? symbol
     }
 
@@ -351,6 +356,9 @@ public struct TradeCheckService: Sendable {
                         accountID: trade.accountId, subject: ["trade": id.uuidString.lowercased()], audit: audit,
                         in: transaction))
             }
+        }
+        if let credit {
+            alerts += try await credit.reviewAfterBooking(ofAccount: trade.accountId, audit: audit, in: transaction)
         }
         return (id, alerts)
     }

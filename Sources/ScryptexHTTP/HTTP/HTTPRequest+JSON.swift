@@ -2,15 +2,9 @@ import Foundation
 import ScryptexCore
 
 extension HTTPRequest {
-    /// Decodes the body as JSON into `type`.
-    ///
-    /// - Parameter maximumDepth: The deepest nesting of objects and arrays accepted.
-    /// - Throws: `HTTPProblem` with 415 when the body is not declared JSON, and 400 naming the
-    ///   problem otherwise: not JSON at all, nested too deeply, a key given twice, a NUL in a
-    ///   string, a number with more than 38 digits, or a field that is missing, null,
-    ///   of the wrong type or invalid (the field is named by its path, such as
-    ///   `riskParameters.maxDrawdown` or `config.assets[2]`).
-    public func decodeJSON<Value: Decodable>(_ type: Value.Type, maximumDepth: Int = 32) throws -> Value {
+    /// Checks that the request carries a well-formed JSON body declared `application/json` (or
+    /// a `+json` type), for handlers that decode the body themselves; throws as `decodeJSON`.
+    public func requireJSONBody(maximumDepth: Int = 32) throws {
         // A declared type is required: a browser sends a cross-site form post (text/plain,
         // form-encoded) with the user's cookie but without a preflight, never application/json.
         guard let contentType = headers.first("content-type") else {
@@ -33,6 +27,18 @@ extension HTTPRequest {
         } catch {
             throw HTTPProblem.badRequest(error.description, type: .invalidBody)
         }
+    }
+
+    /// Decodes the body as JSON into `type`.
+    ///
+    /// - Parameter maximumDepth: The deepest nesting of objects and arrays accepted.
+    /// - Throws: `HTTPProblem` with 415 when the body is not declared JSON, and 400 naming the
+    ///   problem otherwise: not JSON at all, nested too deeply, a key given twice, a NUL in a
+    ///   string, a number with more than 38 digits, or a field that is missing, null,
+    ///   of the wrong type or invalid (the field is named by its path, such as
+    ///   `riskParameters.maxDrawdown` or `config.assets[2]`).
+    public func decodeJSON<Value: Decodable>(_ type: Value.Type, maximumDepth: Int = 32) throws -> Value {
+        try requireJSONBody(maximumDepth: maximumDepth)
         do {
             return try Self.jsonDecoder.decode(type, from: Data(body))
         } catch let error as DecodingError {

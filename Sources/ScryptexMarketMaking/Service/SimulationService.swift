@@ -27,22 +27,8 @@ public struct SimulationRequest: Sendable, Equatable, Codable {
 
     /// Decodes a body strictly, naming the first unknown or bad field.
     public static func decode(_ bytes: [UInt8]) throws -> SimulationRequest {
-        let data = Data(bytes)
-        struct Ignored: Decodable { init(from decoder: any Decoder) throws {} }
-        guard let keys = try? JSONDecoder().decode([String: Ignored].self, from: data) else {
-            throw ServiceError(.invalidInput, "the body is not a JSON object")
-        }
-        if let unknown = keys.keys.sorted().first(where: { !fields.contains($0) }) {
-            throw ServiceError(.invalidInput, "field '\(unknown.prefix(40))': not a field of a simulation request")
-        }
-        let request: SimulationRequest
-        do {
-            request = try JSONDecoder().decode(SimulationRequest.self, from: data)
-        } catch let error as DecodingError {
-            throw ServiceError(.invalidInput, DecodingErrorDescription.describe(error))
-        } catch {
-            throw ServiceError(.invalidInput, "the body is not a simulation request (symbol, timeframe, start, end, …)")
-        }
+        let request = try StrictJSON.decode(
+            SimulationRequest.self, from: bytes, fields: fields, subject: "a simulation request")
         _ = try Timeframe.parse(request.timeframe ?? "1h")
         if let start = request.start { _ = try MarketTime.start(start) }
         if let end = request.end { _ = try MarketTime.end(end) }

@@ -38,6 +38,9 @@ public actor BrokerSessionSupervisor {
         /// How long a Logon may go unanswered.
         public var logonTimeout: Duration = .seconds(30)
         public var longestBackOff: Duration = .seconds(60)
+        /// How often every credit line's margin is reviewed (prices move what lines have in use;
+        /// fills and changes to a line review it at once).
+        public var marginReviewInterval: Duration = .seconds(60)
 
         public init() {}
     }
@@ -74,6 +77,7 @@ public actor BrokerSessionSupervisor {
     private let options: Options
     private let logger: Logger
     private var running: [UUID: Running] = [:]
+    private var lastMarginReview: ContinuousClock.Instant?
 
     /// - Parameters:
     ///   - owner: This host's name in the leases (unique among the hosts sharing the database).
@@ -130,11 +134,13 @@ public actor BrokerSessionSupervisor {
     /// longer does.
     func scan() async {
         var held: [UUID: Tenant] = [:]
+        var tenants: [Tenant] = []
         do {
             for tenant in try await TenantRegistry().tenants(statuses: [.active], from: pool) {
                 guard try await TenantRegistry().featureFlags(of: tenant.id, from: pool)["tradfi"] == true else {
                     continue
                 }
+                tenants.append(tenant)
                 let owner = owner
                 let lease = options.leaseSeconds
                 let ids = try await TenantScope(tenant: tenant, pool: pool).withTransaction { transaction in
@@ -169,6 +175,27 @@ public actor BrokerSessionSupervisor {
                 await self?.keepConnected(id, tenant: tenant, wake: wake)
             }
             running[id] = Running(tenant: tenant.id, task: task, wake: wake)
+        }
+        let now = ContinuousClock.now
+        if lastMarginReview.map({ now - $0 >= options.marginReviewInterval }) ?? true {
+            lastMarginReview = now
+            await reviewMargins(of: tenants)
+        }
+    }
+
+    /// Reviews every credit line's margin, tenant by tenant (a tenant that fails is logged and
+    /// the others still reviewed).
+    private func reviewMargins(of tenants: [Tenant]) async {
+        for tenant in tenants {
+            let audit = audit(tenant)
+            do {
+                try await TenantScope(tenant: tenant, pool: pool).withTransaction { transaction in
+                    try await CreditLineService().reviewMargins(audit: audit, in: transaction)
+                }
+            } catch {
+                logger.warning(
+                    "could not review credit line margins", ["tenant": "\(tenant.slug)", "error": "\(error)"])
+            }
         }
     }
 

@@ -14,9 +14,14 @@ public struct BrokerExecutionDesk: Sendable {
     let checks: TradeCheckService
     let monitoring: MonitoringService
 
-    public init(orders: OrderService = OrderService(), monitoring: MonitoringService = MonitoringService()) {
+    /// - Parameter orders: The order book fills are booked in; by default one whose bookings
+    ///   review the account's credit lines at once.
+    public init(
+        orders: OrderService = OrderService(checks: TradeCheckService(credit: CreditLineService())),
+        monitoring: MonitoringService = MonitoringService()
+    ) {
         self.orders = orders
-        self.checks = TradeCheckService()
+        self.checks = orders.checks
         self.monitoring = monitoring
     }
 
@@ -248,7 +253,8 @@ public struct BrokerExecutionDesk: Sendable {
         }
         let (tradeID, _) = try await checks.book(
             TradeCheckRequest(
-                accountId: order.accountId, symbol: order.symbol, side: order.side, quantity: quantity, price: price),
+                accountId: order.accountId, symbol: order.symbol, side: order.side, quantity: quantity, price: price,
+                counterparty: order.counterparty),
             arrivalPrice: order.limitPrice, executedAt: executedAt, orderID: orderID, audit: audit,
             monitoring: monitoring, in: transaction)
         _ = try await monitoring.raise(

@@ -95,7 +95,9 @@ public struct BrokerOrderService: Sendable {
 
     let orders: OrderService
 
-    public init(orders: OrderService = OrderService()) {
+    /// - Parameter orders: The order book orders are entered in; by default one whose check keeps
+    ///   orders within the tenant's credit lines.
+    public init(orders: OrderService = OrderService(checks: TradeCheckService(credit: CreditLineService()))) {
         self.orders = orders
     }
 

@@ -144,6 +144,53 @@ public enum TradFiMigrations {
                     ALTER TABLE tradfi_broker_positions ADD COLUMN pos_req_id text;
                     """
             ),
+            Migration(
+                version: 4,
+                name: "create_tradfi_credit_lines_and_margin_calls",
+                sql: """
+                    -- Credit extended to an account: over its whole exposure (no counterparty) or
+                    -- with one counterparty until settled. Amounts in US dollars, as every limit is.
+                    CREATE TABLE tradfi_credit_lines (
+                        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                        account_id uuid NOT NULL REFERENCES institutional_accounts (id),
+                        counterparty text CHECK (length(counterparty) BETWEEN 1 AND 300),
+                        credit_limit numeric(38, 2) NOT NULL CHECK (credit_limit > 0),
+                        collateral numeric(38, 2) NOT NULL DEFAULT 0 CHECK (collateral >= 0),
+                        -- The share of what is in use that collateral must cover.
+                        maintenance_margin numeric(9, 6) NOT NULL DEFAULT 0.25
+                            CHECK (maintenance_margin >= 0 AND maintenance_margin <= 1),
+                        -- The share of the limit in use at which an alert is raised.
+                        warning_share numeric(9, 6) NOT NULL DEFAULT 0.8
+                            CHECK (warning_share > 0 AND warning_share <= 1),
+                        active boolean NOT NULL DEFAULT true,
+                        -- When the warning was raised (cleared when use falls below it again).
+                        warned_at timestamptz,
+                        created_by text NOT NULL,
+                        created_at timestamptz NOT NULL DEFAULT now(),
+                        updated_at timestamptz NOT NULL DEFAULT now()
+                    );
+                    CREATE UNIQUE INDEX tradfi_credit_lines_scope
+                        ON tradfi_credit_lines (account_id, lower(coalesce(counterparty, '')));
+
+                    -- A call for collateral when it falls below maintenance: open until collateral
+                    -- covers the requirement again (met) or someone waives it.
+                    CREATE TABLE tradfi_margin_calls (
+                        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                        credit_line_id uuid NOT NULL REFERENCES tradfi_credit_lines (id),
+                        utilisation numeric(38, 2) NOT NULL,
+                        collateral numeric(38, 2) NOT NULL,
+                        required numeric(38, 2) NOT NULL,
+                        shortfall numeric(38, 2) NOT NULL CHECK (shortfall > 0),
+                        status text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'met', 'waived')),
+                        raised_at timestamptz NOT NULL DEFAULT now(),
+                        resolved_at timestamptz,
+                        resolved_by text,
+                        resolution text
+                    );
+                    CREATE UNIQUE INDEX tradfi_margin_calls_open ON tradfi_margin_calls (credit_line_id)
+                        WHERE status = 'open';
+                    """
+            ),
         ]
     )
 }
