@@ -130,6 +130,7 @@ struct ReleasedMigrationTests {
                 "3d7878c2ed5b74a9e65736a4d9195f1b53187dbdb764ae0d2999e312094a5993",
                 "2613c37b9677a5cce57f3df3577f98ef902ce7ad0e96efafe414ecf1ebde942e",
                 "8d8f794db879e64ea1949a741dd68d09e07a54b48b0c5bf192eae10c5070a8c7",
+                "8381b9f3e729694e1a39f30908ba17e3239c3554c41453d7398cdb8e2bd3af8a",
             ]
         ),
     ]

@@ -4,7 +4,7 @@ import ScryptexCore
 import ScryptexHTTP
 import ScryptexIdentity
 import ScryptexTenancy
-import ScryptexTradFi
+public import ScryptexTradFi
 
 /// Traditional finance over the API (feature `tradfi`; docs/TRADFI.md): the tenant's FIX
 /// sessions to its prime brokers, with where each stands and its sequence numbers.
@@ -12,13 +12,20 @@ public struct TradFiRoutes: RouteCollection {
     let service = BrokerSessionService()
     let orders: BrokerOrderService
     let credit = CreditLineService()
+    let custody: CustodyService
     let sanctions: SanctionsRegistry
 
     /// - Parameters:
     ///   - rules: The pre-trade rules' thresholds (the same as the compliance order book's).
-    ///   - sanctions: The lists the pre-trade check screens an order's parties against.
-    public init(rules: TradeCheckRules = TradeCheckRules(), sanctions: SanctionsRegistry) {
+    ///   - sanctions: The lists the pre-trade check screens an order's parties and withdrawal
+    ///     addresses against.
+    ///   - custodians: The custodians withdrawals are sent to.
+    public init(
+        rules: TradeCheckRules = TradeCheckRules(), sanctions: SanctionsRegistry,
+        custodians: Custodians = .development
+    ) {
         orders = BrokerOrderService(orders: OrderService(checks: TradeCheckService(rules: rules, credit: credit)))
+        custody = CustodyService(custodians: custodians)
         self.sanctions = sanctions
     }
 
@@ -32,6 +39,11 @@ public struct TradFiRoutes: RouteCollection {
             tradfi.get("orders/:id", use: showOrder)
             tradfi.get("credit-lines", use: listCreditLines)
             tradfi.get("credit-lines/:id", use: showCreditLine)
+            tradfi.get("custody-accounts", use: listCustodyAccounts)
+            tradfi.get("custody-accounts/:id", use: showCustodyAccount)
+            tradfi.get("custody-accounts/:id/deposits", use: listDeposits)
+            tradfi.get("withdrawals", use: listWithdrawals)
+            tradfi.get("withdrawals/:id", use: showMovement)
         }
         routes.group("/api/enterprise/tradfi", as: TenantCall.self, permission: .tradfiManage, feature: .tradfi) {
             tradfi in
@@ -42,7 +54,181 @@ public struct TradFiRoutes: RouteCollection {
             tradfi.post("credit-lines", use: openCreditLine)
             tradfi.patch("credit-lines/:id", use: changeCreditLine)
             tradfi.post("credit-lines/:id/margin-calls/:call/waive", use: waiveMarginCall)
+            tradfi.post("custody-accounts", use: openCustodyAccount)
+            tradfi.post("custody-accounts/:id/addresses", use: addAddress)
+            tradfi.delete("custody-accounts/:id/addresses/:address", use: removeAddress)
+            tradfi.post("custody-accounts/:id/deposits", use: requestDeposit)
+            tradfi.post("custody-accounts/:id/deposits/:movement/approve", use: approveMovement)
+            tradfi.post("custody-accounts/:id/deposits/:movement/reject", use: rejectMovement)
+            tradfi.post("withdrawals", use: requestWithdrawal)
+            tradfi.post("withdrawals/:id/approve", use: approveMovement)
+            tradfi.post("withdrawals/:id/reject", use: rejectMovement)
         }
+    }
+
+    // MARK: Custody
+
+    @Sendable func listCustodyAccounts(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        try .json(
+            encoding: [
+                "custodyAccounts": try await call.scope.withTransaction(readOnly: true) {
+                    try await custody.accounts(in: $0)
+                }
+            ])
+    }
+
+    @Sendable func showCustodyAccount(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        let id = try call.context.identifier("id", notFound: "no custody account with this id")
+        return try .json(
+            encoding: try await call.scope.withTransaction(readOnly: true) { try await custody.account(id, in: $0) })
+    }
+
+    @Sendable func openCustodyAccount(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        try request.requireJSONBody()
+        let definition = try CustodyAccountDefinition.decode(request.body)
+        return try .json(
+            encoding: try await call.scope.withTransaction {
+                try await custody.open(definition, actor: call.principal.actor, audit: call.audit, in: $0)
+            }, status: .created)
+    }
+
+    /// A refusal by the sanctions screening: 422 with the matches (the alert it raised is kept).
+    static func refused(_ refusal: SanctionsRefusal) throws -> HTTPResponse {
+        try .json(encoding: ["refused": refusal], status: .unprocessableContent)
+    }
+
+    @Sendable func addAddress(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        let id = try call.context.identifier("id", notFound: "no custody account with this id")
+        try request.requireJSONBody()
+        let definition = try WithdrawalAddressDefinition.decode(request.body)
+        let screener = sanctions.screener()
+        let result = try await call.scope.withTransaction {
+            try await custody.addAddress(
+                definition, to: id, screener: screener, actor: call.principal.actor, audit: call.audit, in: $0)
+        }
+        switch result {
+        case .success(let address): return try .json(encoding: address, status: .created)
+        case .failure(let refusal): return try Self.refused(refusal)
+        }
+    }
+
+    @Sendable func removeAddress(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        let id = try call.context.identifier("id", notFound: "no custody account with this id")
+        let address = try call.context.identifier("address", notFound: "no address with this id")
+        try await call.scope.withTransaction {
+            try await custody.removeAddress(address, from: id, actor: call.principal.actor, audit: call.audit, in: $0)
+        }
+        return HTTPResponse(status: .noContent)
+    }
+
+    @Sendable func requestDeposit(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        let id = try call.context.identifier("id", notFound: "no custody account with this id")
+        try request.requireJSONBody()
+        let deposit = try CustodyMovementRequest.decodeDeposit(request.body)
+        let (movement, created) = try await call.scope.withTransaction {
+            try await custody.requestDeposit(
+                deposit, into: id, actor: call.principal.actor, audit: call.audit, in: $0)
+        }
+        return try .json(encoding: movement, status: created ? .created : .ok)
+    }
+
+    @Sendable func requestWithdrawal(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        try request.requireJSONBody()
+        let withdrawal = try CustodyMovementRequest.decodeWithdrawal(request.body)
+        let screener = sanctions.screener()
+        let result = try await call.scope.withTransaction {
+            try await custody.requestWithdrawal(
+                withdrawal, screener: screener, actor: call.principal.actor, audit: call.audit, in: $0)
+        }
+        switch result {
+        case .success(let (movement, created)): return try .json(encoding: movement, status: created ? .created : .ok)
+        case .failure(let refusal): return try Self.refused(refusal)
+        }
+    }
+
+    /// A second person approves: a deposit is credited; a withdrawal, screened once more, is sent
+    /// to the custodian once approved (the answer shows it completed or failed).
+    @Sendable func approveMovement(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        let id = try await movementOfPath(call)
+        let screener = sanctions.screener()
+        let result = try await call.scope.withTransaction {
+            try await custody.approve(id, screener: screener, actor: call.principal.actor, audit: call.audit, in: $0)
+        }
+        switch result {
+        case .success(let movement) where movement.status == .approved:
+            let sent = try await custody.send([id], scope: call.scope, audit: call.audit)
+            return try .json(encoding: sent.first ?? movement)
+        case .success(let movement): return try .json(encoding: movement)
+        case .failure(let refusal): return try Self.refused(refusal)
+        }
+    }
+
+    @Sendable func rejectMovement(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        let id = try await movementOfPath(call)
+        struct Rejection: Decodable { var reason: String }
+        let rejection = try request.decodeJSON(Rejection.self)
+        return try .json(
+            encoding: try await call.scope.withTransaction {
+                try await custody.reject(
+                    id, reason: rejection.reason, actor: call.principal.actor, audit: call.audit, in: $0)
+            })
+    }
+
+    /// The movement a path names: a deposit of the custody account in the path
+    /// (`custody-accounts/:id/deposits/:movement/…`) or a withdrawal (`withdrawals/:id/…`).
+    private func movementOfPath(_ call: TenantCall) async throws -> UUID {
+        let deposit = (try? call.context.parameter("movement")) != nil
+        let kind = deposit ? "deposit" : "withdrawal"
+        let custodyAccount =
+            deposit ? try call.context.identifier("id", notFound: "no custody account with this id") : nil
+        let id = try call.context.identifier(deposit ? "movement" : "id", notFound: "no \(kind) with this id")
+        let movement = try await call.scope.withTransaction(readOnly: true) { try await custody.movement(id, in: $0) }
+        guard movement.kind == kind, custodyAccount.map({ $0 == movement.custodyAccountId }) ?? true else {
+            throw ServiceError(.notFound, "no \(kind) with this id here")
+        }
+        return id
+    }
+
+    @Sendable func showMovement(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        let id = try call.context.identifier("id", notFound: "no withdrawal with this id")
+        return try .json(
+            encoding: try await call.scope.withTransaction(readOnly: true) { try await custody.movement(id, in: $0) })
+    }
+
+    @Sendable func listDeposits(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        let id = try call.context.identifier("id", notFound: "no custody account with this id")
+        return try await movements(kind: "deposit", custodyAccount: id, request, call)
+    }
+
+    @Sendable func listWithdrawals(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        var account: UUID?
+        if let text = QueryParameters(request)["custodyAccountId"] {
+            guard let id = UUID(uuidString: text) else {
+                throw ServiceError(.invalidInput, "query 'custodyAccountId': not a UUID")
+            }
+            account = id
+        }
+        return try await movements(kind: "withdrawal", custodyAccount: account, request, call)
+    }
+
+    private func movements(
+        kind: String, custodyAccount: UUID?, _ request: HTTPRequest, _ call: TenantCall
+    ) async throws -> HTTPResponse {
+        var status: CustodyMovement.Status?
+        if let text = QueryParameters(request)["status"] {
+            guard let value = CustodyMovement.Status(rawValue: text) else {
+                throw ServiceError(
+                    .invalidInput,
+                    "query 'status': one of \(CustodyMovement.Status.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            status = value
+        }
+        return try .json(
+            encoding: [
+                kind + "s": try await call.scope.withTransaction(readOnly: true) {
+                    try await custody.movements(kind: kind, custodyAccount: custodyAccount, status: status, in: $0)
+                }
+            ])
     }
 
     // MARK: Credit lines

@@ -39,7 +39,8 @@ public actor BrokerSessionSupervisor {
         public var logonTimeout: Duration = .seconds(30)
         public var longestBackOff: Duration = .seconds(60)
         /// How often every credit line's margin is reviewed (prices move what lines have in use;
-        /// fills and changes to a line review it at once).
+        /// fills and changes to a line review it at once), and approved withdrawals a host left
+        /// unsent are sent.
         public var marginReviewInterval: Duration = .seconds(60)
 
         public init() {}
@@ -75,6 +76,7 @@ public actor BrokerSessionSupervisor {
     private let audit: @Sendable (Tenant) -> any AuditSink
     private let desk: BrokerExecutionDesk
     private let options: Options
+    private let custody: CustodyService
     private let logger: Logger
     private var running: [UUID: Running] = [:]
     private var lastMarginReview: ContinuousClock.Instant?
@@ -84,9 +86,10 @@ public actor BrokerSessionSupervisor {
     ///   - audit: The audit sink of a tenant's background actions.
     public init(
         pool: PostgresConnectionPool, connector: any BrokerConnector, owner: String,
-        monitoring: MonitoringService = MonitoringService(), options: Options = Options(), logger: Logger,
-        audit: @escaping @Sendable (Tenant) -> any AuditSink
+        monitoring: MonitoringService = MonitoringService(), custodians: Custodians = .development,
+        options: Options = Options(), logger: Logger, audit: @escaping @Sendable (Tenant) -> any AuditSink
     ) {
+        self.custody = CustodyService(custodians: custodians)
         self.pool = pool
         self.connector = connector
         self.owner = owner
@@ -180,6 +183,24 @@ public actor BrokerSessionSupervisor {
         if lastMarginReview.map({ now - $0 >= options.marginReviewInterval }) ?? true {
             lastMarginReview = now
             await reviewMargins(of: tenants)
+            await sendLeftWithdrawals(of: tenants)
+        }
+    }
+
+    /// Sends the withdrawals approved more than a minute ago and never sent (the host that
+    /// approved them stopped first), tenant by tenant.
+    private func sendLeftWithdrawals(of tenants: [Tenant]) async {
+        for tenant in tenants {
+            do {
+                let sent = try await custody.send(
+                    scope: TenantScope(tenant: tenant, pool: pool), audit: audit(tenant))
+                if !sent.isEmpty {
+                    logger.info("sent withdrawals left unsent", ["tenant": "\(tenant.slug)", "count": "\(sent.count)"])
+                }
+            } catch {
+                logger.warning(
+                    "could not send approved withdrawals", ["tenant": "\(tenant.slug)", "error": "\(error)"])
+            }
         }
     }
 

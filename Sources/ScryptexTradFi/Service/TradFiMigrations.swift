@@ -191,6 +191,81 @@ public enum TradFiMigrations {
                         WHERE status = 'open';
                     """
             ),
+            Migration(
+                version: 5,
+                name: "create_tradfi_custody",
+                sql: """
+                    -- An account held at a custodian for an institutional account.
+                    CREATE TABLE tradfi_custody_accounts (
+                        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                        account_id uuid NOT NULL REFERENCES institutional_accounts (id),
+                        name text NOT NULL CHECK (length(name) BETWEEN 1 AND 100),
+                        custodian text NOT NULL CHECK (length(custodian) BETWEEN 1 AND 64),
+                        -- The account's number at the custodian.
+                        custodian_account text NOT NULL CHECK (length(custodian_account) BETWEEN 1 AND 100),
+                        created_by text NOT NULL,
+                        created_at timestamptz NOT NULL DEFAULT now(),
+                        UNIQUE (custodian, custodian_account),
+                        UNIQUE (account_id, name)
+                    );
+
+                    -- What a custody account holds per asset: available, and reserved by withdrawals
+                    -- asked for and not yet completed or refused.
+                    CREATE TABLE tradfi_custody_balances (
+                        custody_account_id uuid NOT NULL REFERENCES tradfi_custody_accounts (id),
+                        asset text NOT NULL CHECK (asset ~ '^[A-Z0-9]{2,12}$'),
+                        available numeric(38, 18) NOT NULL DEFAULT 0 CHECK (available >= 0),
+                        reserved numeric(38, 18) NOT NULL DEFAULT 0 CHECK (reserved >= 0),
+                        updated_at timestamptz NOT NULL DEFAULT now(),
+                        PRIMARY KEY (custody_account_id, asset)
+                    );
+
+                    -- Addresses a custody account may withdraw to: usable once the cooling-off has
+                    -- passed, screened against the sanctions lists when added (and again at each use).
+                    CREATE TABLE tradfi_withdrawal_addresses (
+                        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                        custody_account_id uuid NOT NULL REFERENCES tradfi_custody_accounts (id),
+                        asset text NOT NULL CHECK (asset ~ '^[A-Z0-9]{2,12}$'),
+                        address text NOT NULL CHECK (length(address) BETWEEN 1 AND 200),
+                        label text NOT NULL CHECK (length(label) BETWEEN 1 AND 100),
+                        usable_from timestamptz NOT NULL,
+                        screening jsonb NOT NULL,
+                        added_by text NOT NULL,
+                        added_at timestamptz NOT NULL DEFAULT now(),
+                        removed_at timestamptz,
+                        removed_by text
+                    );
+                    CREATE UNIQUE INDEX tradfi_withdrawal_addresses_listed
+                        ON tradfi_withdrawal_addresses (custody_account_id, asset, address) WHERE removed_at IS NULL;
+
+                    -- Deposits and withdrawals: asked for by one person, decided by another.
+                    CREATE TABLE tradfi_custody_movements (
+                        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                        custody_account_id uuid NOT NULL REFERENCES tradfi_custody_accounts (id),
+                        kind text NOT NULL CHECK (kind IN ('deposit', 'withdrawal')),
+                        asset text NOT NULL CHECK (asset ~ '^[A-Z0-9]{2,12}$'),
+                        quantity numeric(38, 18) NOT NULL CHECK (quantity > 0),
+                        address_id uuid REFERENCES tradfi_withdrawal_addresses (id),
+                        -- The deposit's transaction or wire reference; the client's key of a withdrawal.
+                        reference text NOT NULL CHECK (length(reference) BETWEEN 1 AND 200),
+                        status text NOT NULL
+                            CHECK (status IN ('requested', 'approved', 'completed', 'rejected', 'failed')),
+                        requested_by text NOT NULL,
+                        decided_by text,
+                        decided_at timestamptz,
+                        reason text,
+                        custodian_reference text,
+                        screening jsonb,
+                        created_at timestamptz NOT NULL DEFAULT now(),
+                        updated_at timestamptz NOT NULL DEFAULT now(),
+                        UNIQUE (custody_account_id, kind, reference),
+                        CHECK (decided_by IS NULL OR decided_by <> requested_by),
+                        CHECK ((kind = 'withdrawal') = (address_id IS NOT NULL))
+                    );
+                    CREATE INDEX tradfi_custody_movements_approved ON tradfi_custody_movements (created_at)
+                        WHERE status = 'approved';
+                    """
+            ),
         ]
     )
 }
