@@ -20,12 +20,7 @@ struct RegulatoryReportTests {
 
     /// Runs `xmllint --schema` and returns its exit status and output.
     static func validate(_ xml: String, schema: String) async throws -> (Int32?, String) {
-        let path = "/tmp/scryptex-report-\(UInt64.random(in: 0...UInt64.max)).xml"
-        try xml.write(toFile: path, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let process = try ChildProcess("/usr/bin/xmllint", ["--noout", "--schema", schema, path])
-        let status = await process.waitForExit(timeout: .seconds(30))
-        return (status, process.output)
+        try await XMLSchemas.validate(xml, schema: schema)
     }
 
     @Test func form13FIsGeneratedByAJobAndValidatesAgainstTheEDGARSchema() async throws {

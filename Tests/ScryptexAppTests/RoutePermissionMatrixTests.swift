@@ -79,12 +79,12 @@ struct RouteHarness {
 
     func send(
         _ method: HTTPMethod, _ target: String, host: String = "acme.localhost", headers: [(String, String)] = [],
-        json: String? = nil
+        json: String? = nil, rawBody: [UInt8]? = nil
     ) async -> HTTPResponse {
         var fields = [("Host", host)] + headers
         if json != nil { fields.append(("Content-Type", "application/json")) }
         let request = HTTPRequest(
-            method: method, target: target, headers: HTTPHeaders(fields), body: Array((json ?? "").utf8))
+            method: method, target: target, headers: HTTPHeaders(fields), body: rawBody ?? Array((json ?? "").utf8))
         let context = RequestContext(
             requestID: "test", logger: TestDatabase.logger, serverName: host, isSecure: true, remoteAddress: "127.0.0.1"
         )

@@ -131,6 +131,7 @@ struct ReleasedMigrationTests {
                 "2613c37b9677a5cce57f3df3577f98ef902ce7ad0e96efafe414ecf1ebde942e",
                 "8d8f794db879e64ea1949a741dd68d09e07a54b48b0c5bf192eae10c5070a8c7",
                 "8381b9f3e729694e1a39f30908ba17e3239c3554c41453d7398cdb8e2bd3af8a",
+                "feb6c8b4f415c76a26326a9a54c9c24dd76b711f59bce640fe2114ecb04fa2d3",
             ]
         ),
     ]

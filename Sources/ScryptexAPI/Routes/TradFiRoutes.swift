@@ -3,6 +3,7 @@ public import ScryptexCompliance
 import ScryptexCore
 import ScryptexHTTP
 import ScryptexIdentity
+import ScryptexPostgres
 import ScryptexTenancy
 public import ScryptexTradFi
 
@@ -13,6 +14,7 @@ public struct TradFiRoutes: RouteCollection {
     let orders: BrokerOrderService
     let credit = CreditLineService()
     let custody: CustodyService
+    let settlement = SettlementService()
     let sanctions: SanctionsRegistry
 
     /// - Parameters:
@@ -44,6 +46,12 @@ public struct TradFiRoutes: RouteCollection {
             tradfi.get("custody-accounts/:id/deposits", use: listDeposits)
             tradfi.get("withdrawals", use: listWithdrawals)
             tradfi.get("withdrawals/:id", use: showMovement)
+            tradfi.get("settlements", use: listSettlements)
+            tradfi.get("settlements/:id", use: showSettlement)
+            tradfi.get("settlements/:id/pacs008", use: pacs008)
+            tradfi.get("settlement-statements", use: settlementStatement)
+            tradfi.get("settlement-accounts", use: listSettlementAccounts)
+            tradfi.get("settlement-holidays", use: listHolidays)
         }
         routes.group("/api/enterprise/tradfi", as: TenantCall.self, permission: .tradfiManage, feature: .tradfi) {
             tradfi in
@@ -63,7 +71,150 @@ public struct TradFiRoutes: RouteCollection {
             tradfi.post("withdrawals", use: requestWithdrawal)
             tradfi.post("withdrawals/:id/approve", use: approveMovement)
             tradfi.post("withdrawals/:id/reject", use: rejectMovement)
+            tradfi.post("settlements", use: instructSettlement)
+            tradfi.post("settlements/:id/transitions", use: transitionSettlement)
+            tradfi.post("settlement-notifications", use: applyNotification)
+            tradfi.post("settlement-accounts", use: addSettlementAccount)
+            tradfi.post("settlement-holidays", use: addHoliday)
         }
+    }
+
+    // MARK: Settlement
+
+    @Sendable func instructSettlement(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        try request.requireJSONBody()
+        let instruction = try SettlementRequest.decode(request.body)
+        let (settled, created) = try await call.scope.withTransaction {
+            try await settlement.instruct(instruction, actor: call.principal.actor, audit: call.audit, in: $0)
+        }
+        return try .json(encoding: settled, status: created ? .created : .ok)
+    }
+
+    @Sendable func transitionSettlement(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        let id = try call.context.identifier("id", notFound: "no settlement with this id")
+        struct Transition: Decodable {
+            var to: String
+            var reason: String?
+        }
+        let transition = try request.decodeJSON(Transition.self)
+        guard let target = Settlement.Status(rawValue: transition.to) else {
+            throw ServiceError(
+                .invalidInput,
+                "field 'to': one of \(Settlement.Status.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return try .json(
+            encoding: try await call.scope.withTransaction {
+                try await settlement.transition(
+                    id, to: target, reason: transition.reason, actor: call.principal.actor, audit: call.audit, in: $0)
+            })
+    }
+
+    @Sendable func pacs008(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        let id = try call.context.identifier("id", notFound: "no settlement with this id")
+        let document = try await call.scope.withTransaction { try await settlement.pacs008(id, in: $0) }
+        return HTTPResponse(status: .ok, contentType: "application/xml", body: Array(document.utf8))
+    }
+
+    /// The bank's camt.054 (`application/xml`): 200 with what each booking came to.
+    @Sendable func applyNotification(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        let mediaType =
+            request.headers.first("content-type")?.split(separator: ";").first.map {
+                $0.trimmingCharacters(in: .whitespaces).lowercased()
+            } ?? ""
+        guard mediaType == "application/xml" || mediaType == "text/xml" else {
+            throw HTTPProblem(
+                .unsupportedMediaType, type: .unsupportedMediaType,
+                detail: "the body must be a camt.054 sent as application/xml")
+        }
+        let outcomes = try await call.scope.withTransaction {
+            try await settlement.apply(
+                notification: Data(request.body), actor: call.principal.actor, audit: call.audit, in: $0)
+        }
+        return try .json(encoding: ["bookings": outcomes])
+    }
+
+    @Sendable func listSettlements(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        let query = QueryParameters(request)
+        var status: Settlement.Status?
+        if let text = query["status"] {
+            guard let value = Settlement.Status(rawValue: text) else {
+                throw ServiceError(
+                    .invalidInput,
+                    "query 'status': one of \(Settlement.Status.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            status = value
+        }
+        return try .json(
+            encoding: [
+                "settlements": try await call.scope.withTransaction(readOnly: true) {
+                    try await settlement.settlements(
+                        status: status, counterparty: query["counterparty"], currency: query["currency"], in: $0)
+                }
+            ])
+    }
+
+    @Sendable func showSettlement(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        let id = try call.context.identifier("id", notFound: "no settlement with this id")
+        return try .json(
+            encoding: try await call.scope.withTransaction(readOnly: true) {
+                try await settlement.settlement(id, in: $0)
+            })
+    }
+
+    @Sendable func settlementStatement(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        let query = QueryParameters(request)
+        guard let from = query["from"].flatMap({ PostgresDate(iso8601: $0) }) else {
+            throw ServiceError(.invalidInput, "query 'from': a date (YYYY-MM-DD)")
+        }
+        guard let to = query["to"].flatMap({ PostgresDate(iso8601: $0) }) else {
+            throw ServiceError(.invalidInput, "query 'to': a date (YYYY-MM-DD)")
+        }
+        return try .json(
+            encoding: try await call.scope.withTransaction(readOnly: true) {
+                try await settlement.statement(from: from, to: to, counterparty: query["counterparty"], in: $0)
+            })
+    }
+
+    @Sendable func listSettlementAccounts(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        try .json(
+            encoding: [
+                "settlementAccounts": try await call.scope.withTransaction(readOnly: true) {
+                    try await settlement.accounts(in: $0)
+                }
+            ])
+    }
+
+    @Sendable func addSettlementAccount(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        try request.requireJSONBody()
+        let definition = try SettlementAccountDefinition.decode(request.body)
+        return try .json(
+            encoding: try await call.scope.withTransaction {
+                try await settlement.addAccount(definition, actor: call.principal.actor, audit: call.audit, in: $0)
+            }, status: .created)
+    }
+
+    @Sendable func listHolidays(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        try .json(
+            encoding: [
+                "holidays": try await call.scope.withTransaction(readOnly: true) {
+                    try await settlement.holidays(in: $0)
+                }
+            ])
+    }
+
+    @Sendable func addHoliday(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        struct Holiday: Decodable {
+            var currency: String
+            var day: String
+            var name: String
+        }
+        let holiday = try request.decodeJSON(Holiday.self)
+        try await call.scope.withTransaction {
+            try await settlement.addHoliday(
+                currency: holiday.currency, day: holiday.day, name: holiday.name, actor: call.principal.actor,
+                audit: call.audit, in: $0)
+        }
+        return HTTPResponse(status: .noContent)
     }
 
     // MARK: Custody

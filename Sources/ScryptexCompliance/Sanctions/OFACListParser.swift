@@ -1,4 +1,5 @@
 import Foundation
+import ScryptexCore
 
 /// Reads OFAC's legacy CSV files: the primary file (`sdn.csv` / `cons_prim.csv`), aliases
 /// (`alt.csv`), addresses (`add.csv`) and remarks overflow (`sdn_comments.csv` /
@@ -118,65 +119,14 @@ public enum OFACListParser {
     }
 }
 
-/// RFC 4180-style records: fields separated by commas, optionally in double quotes (a quote
-/// inside is doubled), records by line breaks (which may also appear inside quotes).
+/// The OFAC files' records (`ScryptexCore.CSVRecords`), a format error naming the file.
 enum CSVRecords {
     static func parse(_ text: String, file: String) throws -> [[String]] {
-        var records: [[String]] = []
-        var fields: [String] = []
-        var field: [UInt8] = []
-        var inQuotes = false
-        var quotedLineStart = 0
-        var line = 1
-        let bytes = Array(text.utf8)
-        var index = 0
-        func endField() {
-            fields.append(String(decoding: field, as: UTF8.self))
-            field.removeAll(keepingCapacity: true)
+        do {
+            return try ScryptexCore.CSVRecords.parse(text)
+        } catch {
+            throw SanctionsFormatError(file: file, line: error.line, problem: error.problem)
         }
-        while index < bytes.count {
-            let byte = bytes[index]
-            if inQuotes {
-                if byte == UInt8(ascii: "\"") {
-                    if index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "\"") {
-                        field.append(byte)
-                        index += 1
-                    } else {
-                        inQuotes = false
-                    }
-                } else {
-                    if byte == UInt8(ascii: "\n") { line += 1 }
-                    field.append(byte)
-                }
-            } else {
-                switch byte {
-                case UInt8(ascii: "\""):
-                    inQuotes = true
-                    quotedLineStart = line
-                case UInt8(ascii: ","):
-                    endField()
-                case UInt8(ascii: "\r"), 0x1A:
-                    // Carriage returns, and the end-of-file mark (Ctrl-Z) OFAC's files end with.
-                    break
-                case UInt8(ascii: "\n"):
-                    endField()
-                    if !(fields.count == 1 && fields[0].isEmpty) { records.append(fields) }
-                    fields.removeAll(keepingCapacity: true)
-                    line += 1
-                default:
-                    field.append(byte)
-                }
-            }
-            index += 1
-        }
-        if inQuotes {
-            throw SanctionsFormatError(file: file, line: quotedLineStart, problem: "a quoted field is never closed")
-        }
-        if !field.isEmpty || !fields.isEmpty {
-            endField()
-            if !(fields.count == 1 && fields[0].isEmpty) { records.append(fields) }
-        }
-        return records
     }
 }
 

@@ -164,7 +164,8 @@ public struct MarginCall: Sendable, Codable, Equatable {
 ///   else its last trade's price, times the contract size) and the remaining quantity of each
 ///   working order (open or held) at its price;
 /// - on a line with a counterparty: the notional of each of the account's trades with it that
-///   is not cancelled and not settled, and the remaining notional of working orders with it.
+///   is not cancelled and not settled (no settled settlement carries it), and the remaining
+///   notional of working orders with it.
 public struct CreditLineService: CreditLineSource {
     let monitoring = MonitoringService()
 
@@ -414,6 +415,9 @@ public struct CreditLineService: CreditLineSource {
             FROM trades t LEFT JOIN instruments i ON i.symbol = t.symbol
             WHERE \(terms.counterparty)::text IS NOT NULL AND t.account_id = \(terms.accountID)
               AND lower(t.counterparty) = lower(\(terms.counterparty)::text) AND t.cancelled_at IS NULL
+              AND NOT EXISTS (
+                  SELECT 1 FROM tradfi_settlement_trades st JOIN tradfi_settlements s ON s.id = st.settlement_id
+                  WHERE st.trade_id = t.id AND NOT st.released AND s.status = 'settled')
             """
         )
         var total = ExactDecimal.zero

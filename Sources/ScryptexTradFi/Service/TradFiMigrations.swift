@@ -266,6 +266,91 @@ public enum TradFiMigrations {
                         WHERE status = 'approved';
                     """
             ),
+            Migration(
+                version: 6,
+                name: "create_tradfi_settlements",
+                sql: """
+                    -- Holidays per currency: no value date falls on one (nor on a weekend).
+                    CREATE TABLE tradfi_currency_holidays (
+                        currency text NOT NULL CHECK (currency ~ '^[A-Z]{3}$'),
+                        day date NOT NULL,
+                        name text NOT NULL CHECK (length(name) BETWEEN 1 AND 100),
+                        PRIMARY KEY (currency, day)
+                    );
+
+                    -- Standing settlement instructions: where a party is paid in a currency (the
+                    -- tenant's own account: no counterparty).
+                    CREATE TABLE tradfi_settlement_accounts (
+                        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                        counterparty text CHECK (length(counterparty) BETWEEN 1 AND 300),
+                        currency text NOT NULL CHECK (currency ~ '^[A-Z]{3}$'),
+                        holder text NOT NULL CHECK (length(holder) BETWEEN 1 AND 140),
+                        bic text NOT NULL CHECK (bic ~ '^[A-Z0-9]{4}[A-Z]{2}[A-Z0-9]{2}([A-Z0-9]{3})?$'),
+                        account text NOT NULL CHECK (account ~ '^[A-Za-z0-9]{1,34}$'),
+                        created_by text NOT NULL,
+                        created_at timestamptz NOT NULL DEFAULT now()
+                    );
+                    CREATE UNIQUE INDEX tradfi_settlement_accounts_party
+                        ON tradfi_settlement_accounts (lower(coalesce(counterparty, '')), currency);
+
+                    -- A net cash settlement with a counterparty in one currency on one value date.
+                    CREATE TABLE tradfi_settlements (
+                        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                        instruction_id text NOT NULL UNIQUE CHECK (instruction_id ~ '^[A-Za-z0-9/?:().,''+ -]{1,35}$'),
+                        account_id uuid NOT NULL REFERENCES institutional_accounts (id),
+                        counterparty text NOT NULL,
+                        currency text NOT NULL CHECK (currency ~ '^[A-Z]{3}$'),
+                        trade_date date NOT NULL,
+                        value_date date NOT NULL,
+                        direction text NOT NULL CHECK (direction IN ('pay', 'receive', 'none')),
+                        amount numeric(38, 2) NOT NULL CHECK (amount >= 0),
+                        status text NOT NULL DEFAULT 'pending'
+                            CHECK (status IN ('pending', 'instructed', 'sent', 'settled', 'failed', 'cancelled')),
+                        status_reason text,
+                        -- The pacs.008's identifiers (a payment we make).
+                        message_id text,
+                        end_to_end_id text NOT NULL UNIQUE,
+                        uetr uuid NOT NULL UNIQUE,
+                        settled_at timestamptz,
+                        created_by text NOT NULL,
+                        created_at timestamptz NOT NULL DEFAULT now(),
+                        updated_at timestamptz NOT NULL DEFAULT now()
+                    );
+
+                    -- The trades a settlement carries: each trade in one settlement at most.
+                    CREATE TABLE tradfi_settlement_trades (
+                        settlement_id uuid NOT NULL REFERENCES tradfi_settlements (id),
+                        trade_id uuid NOT NULL REFERENCES trades (id),
+                        -- Signed: what the trade adds to the net (received positive).
+                        amount numeric(38, 18) NOT NULL,
+                        -- Set when the settlement is cancelled: the trade may be settled again.
+                        released boolean NOT NULL DEFAULT false,
+                        PRIMARY KEY (settlement_id, trade_id)
+                    );
+                    CREATE UNIQUE INDEX tradfi_settlement_trades_once ON tradfi_settlement_trades (trade_id)
+                        WHERE NOT released;
+
+                    -- Every change of a settlement's state, who made it and why.
+                    CREATE TABLE tradfi_settlement_events (
+                        id bigserial PRIMARY KEY,
+                        settlement_id uuid NOT NULL REFERENCES tradfi_settlements (id),
+                        from_status text,
+                        to_status text NOT NULL,
+                        actor text NOT NULL,
+                        reason text,
+                        occurred_at timestamptz NOT NULL DEFAULT now()
+                    );
+
+                    -- camt.054 entries applied, once each (a notification sent again changes nothing).
+                    CREATE TABLE tradfi_settlement_notifications (
+                        entry_key text PRIMARY KEY,
+                        settlement_id uuid REFERENCES tradfi_settlements (id),
+                        outcome text NOT NULL,
+                        received_by text NOT NULL,
+                        received_at timestamptz NOT NULL DEFAULT now()
+                    );
+                    """
+            ),
         ]
     )
 }
