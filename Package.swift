@@ -201,7 +201,7 @@ let package = Package(
             dependencies: [
                 "ScryptexAPI", "ScryptexApp", "ScryptexCompliance", "ScryptexCore", "ScryptexEmbeddedPostgres",
                 "ScryptexHTTP", "ScryptexIdentity", "ScryptexMarketData", "ScryptexPostgres", "ScryptexRevenue",
-                "ScryptexTenancy",
+                "ScryptexTenancy", "ScryptexTradFi",
             ],
             swiftSettings: strictSettings
         ),

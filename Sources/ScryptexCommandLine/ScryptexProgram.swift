@@ -140,6 +140,7 @@ public struct ScryptexProgram: Sendable {
                     .command(MarketDataImportCommand.self), .command(MarketDataGenerateCommand.self),
                     .command(MarketDataListCommand.self),
                 ]),
+            .command(ReconcileCommand.self),
             .command(ConfigCommand.self),
             .command(VersionCommand.self),
         ])

@@ -322,6 +322,14 @@ struct BrokerOrderRoutingTests {
                 position["symbol"] as? String == "ETH/USD" && position["quantity"] as? String == "154", "\(position)")
             #expect(position["posReqId"] as? String == Self.json(asked)["posReqId"] as? String)
             #expect((position["businessDate"] as? String)?.count == 10)
+            // Reconciled against the book: every position matches.
+            let reconciled = Self.json(
+                await harness.send(
+                    .post, "/api/enterprise/tradfi/reconciliations", headers: owner,
+                    json: #"{"source":"fix_positions","sessionId":"\#(session)"}"#))
+            #expect(
+                reconciled["matched"] as? Int == 1 && reconciled["breakCount"] as? Int == 0
+                    && reconciled["sourceName"] as? String == "QuickFIX", "\(reconciled)")
             let listed = Self.json(
                 await harness.send(.get, "/api/enterprise/tradfi/orders?sessionId=\(session)", headers: owner))
             #expect((listed["orders"] as? [[String: Any]])?.count == 6)

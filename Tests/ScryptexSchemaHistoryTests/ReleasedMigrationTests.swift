@@ -132,6 +132,7 @@ struct ReleasedMigrationTests {
                 "8d8f794db879e64ea1949a741dd68d09e07a54b48b0c5bf192eae10c5070a8c7",
                 "8381b9f3e729694e1a39f30908ba17e3239c3554c41453d7398cdb8e2bd3af8a",
                 "feb6c8b4f415c76a26326a9a54c9c24dd76b711f59bce640fe2114ecb04fa2d3",
+                "27b4e970585bb9c0eadad4fc2f20cbce2a80b69deee1fae713f989850ce26086",
             ]
         ),
     ]

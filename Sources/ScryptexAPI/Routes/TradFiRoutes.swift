@@ -15,6 +15,7 @@ public struct TradFiRoutes: RouteCollection {
     let credit = CreditLineService()
     let custody: CustodyService
     let settlement = SettlementService()
+    let reconciliation = ReconciliationService()
     let sanctions: SanctionsRegistry
 
     /// - Parameters:
@@ -52,6 +53,9 @@ public struct TradFiRoutes: RouteCollection {
             tradfi.get("settlement-statements", use: settlementStatement)
             tradfi.get("settlement-accounts", use: listSettlementAccounts)
             tradfi.get("settlement-holidays", use: listHolidays)
+            tradfi.get("reconciliations", use: listReconciliations)
+            tradfi.get("reconciliations/:id", use: showReconciliation)
+            tradfi.get("reconciliation-breaks", use: listBreaks)
         }
         routes.group("/api/enterprise/tradfi", as: TenantCall.self, permission: .tradfiManage, feature: .tradfi) {
             tradfi in
@@ -76,7 +80,87 @@ public struct TradFiRoutes: RouteCollection {
             tradfi.post("settlement-notifications", use: applyNotification)
             tradfi.post("settlement-accounts", use: addSettlementAccount)
             tradfi.post("settlement-holidays", use: addHoliday)
+            tradfi.post("reconciliations", use: reconcile)
+            tradfi.post("reconciliation-breaks/:id/resolve", use: resolveBreak)
         }
+    }
+
+    // MARK: Reconciliation
+
+    /// Reconciles a statement: 201 with the matches counted and every break.
+    @Sendable func reconcile(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        struct Body: Decodable {
+            var source: String
+            /// The CSV statement (broker_csv, custodian_csv).
+            var statement: String?
+            /// The statement's file name.
+            var name: String?
+            var custodian: String?
+            var sessionId: UUID?
+            var asOf: String?
+        }
+        try request.requireJSONBody(maximumDepth: 4)
+        let body = try StrictJSON.decode(
+            Body.self, from: request.body, fields: ["source", "statement", "name", "custodian", "sessionId", "asOf"],
+            subject: "a reconciliation")
+        guard let source = ReconciliationSource(rawValue: body.source) else {
+            throw ServiceError(
+                .invalidInput,
+                "field 'source': one of \(ReconciliationSource.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        var asOf = PostgresDate(containing: Date())
+        if let text = body.asOf {
+            guard let date = PostgresDate(iso8601: text) else {
+                throw ServiceError(.invalidInput, "field 'asOf': a date (YYYY-MM-DD)")
+            }
+            asOf = date
+        }
+        let done = try await call.scope.withTransaction {
+            try await reconciliation.reconcile(
+                source: source, sourceName: body.name ?? "statement", statement: body.statement,
+                custodian: body.custodian, session: body.sessionId, asOf: asOf, actor: call.principal.actor,
+                audit: call.audit, in: $0)
+        }
+        return try .json(encoding: done, status: .created)
+    }
+
+    @Sendable func listReconciliations(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        try .json(
+            encoding: [
+                "reconciliations": try await call.scope.withTransaction(readOnly: true) {
+                    try await reconciliation.reconciliations(in: $0)
+                }
+            ])
+    }
+
+    @Sendable func showReconciliation(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        let id = try call.context.identifier("id", notFound: "no reconciliation with this id")
+        return try .json(
+            encoding: try await call.scope.withTransaction(readOnly: true) {
+                try await reconciliation.reconciliation(id, in: $0)
+            })
+    }
+
+    /// The breaks report (`?status=open|resolved|superseded`), oldest first, each with its age.
+    @Sendable func listBreaks(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        let status = QueryParameters(request)["status"]
+        return try .json(
+            encoding: [
+                "breaks": try await call.scope.withTransaction(readOnly: true) {
+                    try await reconciliation.breaks(status: status, in: $0)
+                }
+            ])
+    }
+
+    @Sendable func resolveBreak(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        let id = try call.context.identifier("id", notFound: "no break with this id")
+        struct Resolution: Decodable { var resolution: String }
+        let resolution = try request.decodeJSON(Resolution.self)
+        return try .json(
+            encoding: try await call.scope.withTransaction {
+                try await reconciliation.resolve(
+                    id, resolution: resolution.resolution, actor: call.principal.actor, audit: call.audit, in: $0)
+            })
     }
 
     // MARK: Settlement

@@ -351,6 +351,50 @@ public enum TradFiMigrations {
                     );
                     """
             ),
+            Migration(
+                version: 7,
+                name: "create_tradfi_reconciliations",
+                sql: """
+                    -- One statement matched against the book: a broker's or a custodian's (CSV), or the
+                    -- positions a broker reported over FIX.
+                    CREATE TABLE tradfi_reconciliations (
+                        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                        source text NOT NULL CHECK (source IN ('broker_csv', 'custodian_csv', 'fix_positions')),
+                        -- The statement's file name, the custodian, or the broker session's name.
+                        source_name text NOT NULL CHECK (length(source_name) BETWEEN 1 AND 300),
+                        statement_digest text NOT NULL,
+                        as_of date NOT NULL,
+                        rows_read integer NOT NULL CHECK (rows_read >= 0),
+                        matched integer NOT NULL CHECK (matched >= 0),
+                        break_count integer NOT NULL CHECK (break_count >= 0),
+                        created_by text NOT NULL,
+                        created_at timestamptz NOT NULL DEFAULT now()
+                    );
+
+                    -- What did not match, why, since when, and how it was resolved.
+                    CREATE TABLE tradfi_reconciliation_breaks (
+                        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                        reconciliation_id uuid NOT NULL REFERENCES tradfi_reconciliations (id),
+                        -- The holder as the statement names it, and as the book knows it (if it does).
+                        external_account text NOT NULL,
+                        account_id uuid REFERENCES institutional_accounts (id),
+                        asset text NOT NULL,
+                        internal_quantity numeric(38, 18),
+                        external_quantity numeric(38, 18),
+                        cause text NOT NULL CHECK (cause IN ('quantity_mismatch', 'missing_internally',
+                                                             'missing_externally', 'unknown_account')),
+                        detail text NOT NULL,
+                        -- When this break (holder, asset, cause) was first seen: what ageing counts from.
+                        first_seen_at timestamptz NOT NULL DEFAULT now(),
+                        status text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'resolved', 'superseded')),
+                        resolution text,
+                        resolved_by text,
+                        resolved_at timestamptz
+                    );
+                    CREATE INDEX tradfi_reconciliation_breaks_open ON tradfi_reconciliation_breaks (external_account, asset)
+                        WHERE status = 'open';
+                    """
+            ),
         ]
     )
 }
