@@ -330,6 +330,13 @@ struct BrokerOrderRoutingTests {
             #expect(
                 reconciled["matched"] as? Int == 1 && reconciled["breakCount"] as? Int == 0
                     && reconciled["sourceName"] as? String == "QuickFIX", "\(reconciled)")
+            // Everything the broker holds was traded through the platform: nothing beyond the
+            // book reaches the regulatory reports.
+            let beyond = try await scope.withTransaction(readOnly: true) {
+                try await PlatformHoldings().positions(
+                    ofAccounts: [UUID(uuidString: account)!], before: Date().addingTimeInterval(60), in: $0)
+            }
+            #expect(beyond.isEmpty, "\(beyond)")
             let listed = Self.json(
                 await harness.send(.get, "/api/enterprise/tradfi/orders?sessionId=\(session)", headers: owner))
             #expect((listed["orders"] as? [[String: Any]])?.count == 6)

@@ -847,7 +847,8 @@ struct RegulatoryReportTests {
             // The CME future at or above its 25-contract level; not the Eurex one, which the CFTC
             // does not regulate, nor spot.
             #expect(
-                cftc.csv == "as_of,symbol,side,quantity,price,value\n2026-06-30,BTCF2609/USD,long,30,62500,9375000.00\n"
+                cftc.csv
+                    == "as_of,symbol,side,quantity,price,value,sources\n2026-06-30,BTCF2609/USD,long,30,62500,9375000.00,book=30\n"
             )
             #expect(cftc.json.contains("the CFTC schemas are not public"))
             let quarterly = await harness.send(

@@ -21,9 +21,17 @@ public struct PositionReports: Sendable {
         public var side: String
         /// A derivative: its value is its notional exposure, not an asset the fund owns.
         public var derivative: Bool
+        /// Where the quantity is held: `book` (the platform's own trades) and each connected
+        /// platform holding more (`broker:<session>`, `custodian:<custodian>/<account>`).
+        public var sources: [String: String]?
     }
 
-    public init() {}
+    /// The connected platforms whose positions count beside the book's; nil: the book alone.
+    let platforms: (any ConnectedPlatformPositions)?
+
+    public init(platforms: (any ConnectedPlatformPositions)? = nil) {
+        self.platforms = platforms
+    }
 
     /// The account's positions now, valued as the reports value them (for risk analysis).
     public func currentHoldings(of accountID: UUID, in transaction: PostgresTransaction) async throws -> [Holding] {
@@ -50,15 +58,57 @@ public struct PositionReports: Sendable {
             GROUP BY t.symbol, i.derivative_terms, i.is_derivative ORDER BY t.symbol
             """
         )
-        let prices = try await ValuationPrices.prices(
-            of: try rows.map { try $0.decode("symbol", as: String.self) }, before: end, in: transaction)
+        struct Position {
+            var quantity: ExactDecimal
+            var multiplier: String
+            var derivative: Bool
+            var sources: [String: ExactDecimal]
+        }
+        var positions: [String: Position] = [:]
+        for row in rows {
+            let quantity = try ExactDecimal(parsing: try row.decode("quantity", as: String.self)).normalized
+            positions[try row.decode("symbol", as: String.self)] = Position(
+                quantity: quantity, multiplier: try row.decode("multiplier", as: String.self),
+                derivative: try row.decode("is_derivative", as: Bool.self), sources: ["book": quantity])
+        }
+        // What connected platforms hold beyond the book, in instruments the report covers.
+        let held = try await platforms?.positions(ofAccounts: [accountID], before: end, in: transaction) ?? []
+        if !held.isEmpty {
+            let instruments = try await transaction.query(
+                """
+                SELECT i.symbol, coalesce(i.derivative_terms ->> 'multiplier', '1') AS multiplier, i.is_derivative
+                FROM instruments i
+                WHERE i.symbol = ANY(\(held.map(\.symbol))::text[]) AND (NOT \(cftcReportable) OR i.cftc_reportable)
+                  AND coalesce((i.derivative_terms ->> 'maturity')::date >= (\(end) AT TIME ZONE 'UTC')::date, true)
+                """
+            )
+            var known: [String: (multiplier: String, derivative: Bool)] = [:]
+            for row in instruments {
+                known[try row.decode("symbol", as: String.self)] = (
+                    try row.decode("multiplier", as: String.self), try row.decode("is_derivative", as: Bool.self)
+                )
+            }
+            for position in held {
+                guard let instrument = known[position.symbol] else { continue }
+                var entry =
+                    positions[position.symbol]
+                    ?? Position(
+                        quantity: .zero, multiplier: instrument.multiplier, derivative: instrument.derivative,
+                        sources: [:])
+                entry.quantity = try entry.quantity.adding(
+                    position.quantity, figure: "the position in \(position.symbol)")
+                entry.sources[position.source] = try (entry.sources[position.source] ?? .zero).adding(
+                    position.quantity, figure: "the position in \(position.symbol)")
+                positions[position.symbol] = entry
+            }
+        }
+        let prices = try await ValuationPrices.prices(of: Array(positions.keys), before: end, in: transaction)
         var rates: [String: ExactDecimal] = [:]
         var holdings: [Holding] = []
-        for row in rows {
-            let symbol = try row.decode("symbol", as: String.self)
-            let quantity = try ExactDecimal(parsing: try row.decode("quantity", as: String.self)).normalized
+        for (symbol, position) in positions.sorted(by: { $0.key < $1.key }) {
+            let quantity = position.quantity.normalized
             guard !quantity.isZero, let price = prices[symbol]?.value else { continue }
-            let multiplier = try ExactDecimal(parsing: try row.decode("multiplier", as: String.self))
+            let multiplier = try ExactDecimal(parsing: position.multiplier)
             let currency = TradeCheckService.quoteCurrency(of: symbol)
             if rates[currency] == nil {
                 guard
@@ -79,8 +129,8 @@ public struct PositionReports: Sendable {
                 Holding(
                     symbol: symbol, quantity: quantity.description, price: price.description, currency: currency,
                     value: exact.rounded(toScale: 2).description, valueUSD: usd.rounded(toScale: 2).description,
-                    side: quantity.isNegative ? "short" : "long",
-                    derivative: try row.decode("is_derivative", as: Bool.self)))
+                    side: quantity.isNegative ? "short" : "long", derivative: position.derivative,
+                    sources: position.sources.mapValues { $0.normalized.description }))
         }
         return holdings
     }
@@ -259,8 +309,14 @@ public struct PositionReports: Sendable {
             decoding: try encoder.encode(
                 Positions(asOf: period.lastDay, dueDate: period.nextWorkingDay, positions: reportable)), as: UTF8.self)
         let csv = Self.csv(
-            ["as_of", "symbol", "side", "quantity", "price", "value"],
-            reportable.map { [period.lastDay, $0.symbol, $0.side, $0.quantity, $0.price, $0.value] })
+            ["as_of", "symbol", "side", "quantity", "price", "value", "sources"],
+            reportable.map {
+                [
+                    period.lastDay, $0.symbol, $0.side, $0.quantity, $0.price, $0.value,
+                    ($0.sources ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(
+                        separator: ";"),
+                ]
+            })
         return (json, csv, ["reportablePositions": String(reportable.count), "schema": "none published"])
     }
 }

@@ -50,7 +50,12 @@ public struct RegulatoryReportService: Sendable {
         public var completedAt: Date?
     }
 
-    public init() {}
+    /// The connected platforms whose positions count beside the book's; nil: the book alone.
+    let platforms: (any ConnectedPlatformPositions)?
+
+    public init(platforms: (any ConnectedPlatformPositions)? = nil) {
+        self.platforms = platforms
+    }
 
     public static let supported =
         "form_13f, mifir_rts22, emir_refit, form_pf, cftc_large_trader"
@@ -140,10 +145,11 @@ public struct RegulatoryReportService: Sendable {
         case .emirRefit:
             (document, summary) = try await emirReport(of: accountID, for: period, in: transaction)
         case .formPF:
-            (document, csv, summary) = try await PositionReports().formPF(of: accountID, for: period, in: transaction)
+            (document, csv, summary) = try await PositionReports(platforms: platforms).formPF(
+                of: accountID, for: period, in: transaction)
             contentType = "application/json"
         case .cftcLargeTrader:
-            (document, csv, summary) = try await PositionReports().largeTrader(
+            (document, csv, summary) = try await PositionReports(platforms: platforms).largeTrader(
                 of: accountID, for: period, in: transaction)
             contentType = "application/json"
         default:
@@ -151,6 +157,7 @@ public struct RegulatoryReportService: Sendable {
             summary = [
                 "holdings": String(holdings.holdings.count), "totalValue": String(holdings.total),
                 "cik": holdings.cik, "managerAccounts": String(holdings.accounts),
+                "positionSources": holdings.sources,
                 "filingThreshold": Form13F.filingThreshold.description,
                 "thresholdMet": holdings.total >= 100_000_000 ? "true" : "false", "valuedAsOf": period.lastDay,
                 "valuation":
@@ -418,7 +425,7 @@ public struct RegulatoryReportService: Sendable {
     func form13FHoldings(
         of accountID: UUID, at period: ReportPeriod, in transaction: PostgresTransaction
     ) async throws
-        -> (holdings: [Form13FHolding], total: Int64, cik: String, accounts: Int)
+        -> (holdings: [Form13FHolding], total: Int64, cik: String, accounts: Int, sources: String)
     {
         guard let cik = try await AccountService().account(accountID, in: transaction).regulatoryIdentifiers["cik"]
         else {
@@ -445,7 +452,7 @@ public struct RegulatoryReportService: Sendable {
             else { throw ServiceError(.corrupt, "the Form 13F profile of account \(id) holds unknown codes") }
             profiles[id] = Form13FProfile(investmentDiscretion: discretion, votingAuthority: voting)
         }
-        let rows = try await transaction.query(
+        let booked = try await transaction.query(
             """
             SELECT t.account_id, i.symbol, i.cusip, i.issuer_name, i.title_of_class, i.derivative_terms,
                    sum(CASE WHEN t.side = 'buy' THEN t.quantity ELSE -t.quantity END) AS quantity
@@ -456,16 +463,66 @@ public struct RegulatoryReportService: Sendable {
             ORDER BY i.issuer_name, i.symbol
             """
         )
+        struct Row {
+            var accountID: UUID
+            var symbol: String
+            var cusip: String?
+            var issuer: String?
+            var title: String?
+            var derivativeTerms: PostgresJSON?
+            var quantity: ExactDecimal
+        }
+        func row(_ row: PostgresRow, quantity: ExactDecimal, account: UUID? = nil) throws -> Row {
+            Row(
+                accountID: try account ?? row.decode("account_id", as: UUID.self),
+                symbol: try row.decode("symbol", as: String.self), cusip: try row.decode("cusip", as: String?.self),
+                issuer: try row.decode("issuer_name", as: String?.self),
+                title: try row.decode("title_of_class", as: String?.self),
+                derivativeTerms: try row.decode("derivative_terms", as: PostgresJSON?.self), quantity: quantity)
+        }
+        var rows = try booked.map { try row($0, quantity: try $0.decode("quantity", as: ExactDecimal.self)) }
+        // What the manager's accounts hold at connected platforms beyond the book, each with its source.
+        var sources: [String] = []
+        let held = try await platforms?.positions(ofAccounts: accounts, before: period.end, in: transaction) ?? []
+        if !held.isEmpty {
+            var securities: [String: PostgresRow] = [:]
+            for instrument in try await transaction.query(
+                """
+                SELECT i.symbol, i.cusip, i.issuer_name, i.title_of_class, i.derivative_terms FROM instruments i
+                WHERE i.symbol = ANY(\(held.map(\.symbol))::text[]) AND i.is_13f_security
+                """
+            ) {
+                securities[try instrument.decode("symbol", as: String.self)] = instrument
+            }
+            for position in held {
+                guard let instrument = securities[position.symbol] else { continue }
+                rows.append(try row(instrument, quantity: position.quantity, account: position.accountId))
+                sources.append("\(position.symbol) \(position.quantity.normalized) at \(position.source)")
+            }
+            // One figure per account and security: a platform's figure nets with the book's.
+            var merged: [String: Row] = [:]
+            var keys: [String] = []
+            for row in rows {
+                let key = "\(row.accountID)|\(row.symbol)"
+                if var existing = merged[key] {
+                    existing.quantity = try existing.quantity.adding(
+                        row.quantity, figure: "the position in \(row.symbol)")
+                    merged[key] = existing
+                } else {
+                    merged[key] = row
+                    keys.append(key)
+                }
+            }
+            rows = keys.compactMap { merged[$0] }
+        }
         // An option is reported as the underlying's shares, valued at the underlying's price.
         var terms: [String: DerivativeTerms] = [:]
         for row in rows {
-            if let json = try row.decode("derivative_terms", as: PostgresJSON?.self) {
-                terms[try row.decode("symbol", as: String.self)] = try json.decode(DerivativeTerms.self)
+            if let json = row.derivativeTerms {
+                terms[row.symbol] = try json.decode(DerivativeTerms.self)
             }
         }
-        let priced = try Set(rows.map { try $0.decode("symbol", as: String.self) }).map {
-            terms[$0]?.underlyingSymbol ?? $0
-        }
+        let priced = Set(rows.map(\.symbol)).map { terms[$0]?.underlyingSymbol ?? $0 }
         let prices = try await ValuationPrices.prices(of: Array(Set(priced)), before: period.end, in: transaction)
         struct Line {
             var issuer: String
@@ -480,9 +537,9 @@ public struct RegulatoryReportService: Sendable {
         var lines: [String: Line] = [:]
         var order: [String] = []
         for row in rows {
-            let symbol = try row.decode("symbol", as: String.self)
-            let accountID = try row.decode("account_id", as: UUID.self)
-            let quantity = try row.decode("quantity", as: ExactDecimal.self)
+            let symbol = row.symbol
+            let accountID = row.accountID
+            let quantity = row.quantity
             let option = terms[symbol].flatMap { $0.optionType == nil ? nil : $0 }
             let pricedSymbol = option?.underlyingSymbol ?? symbol
             guard quantity > .zero else { continue }
@@ -499,10 +556,7 @@ public struct RegulatoryReportService: Sendable {
                     "Form 13F reports investment discretion and voting authority from each account: account '\(name ?? "")' (\(accountID.uuidString.lowercased())) has no Form 13F profile (PUT /api/enterprise/accounts/{id}/compliance/form-13f)"
                 )
             }
-            guard let cusip = try row.decode("cusip", as: String?.self),
-                let issuer = try row.decode("issuer_name", as: String?.self),
-                let title = try row.decode("title_of_class", as: String?.self)
-            else {
+            guard let cusip = row.cusip, let issuer = row.issuer, let title = row.title else {
                 throw ServiceError(
                     .invalidInput, "instrument \(symbol) is flagged 13(f) but has no CUSIP, issuer or class")
             }
@@ -562,7 +616,10 @@ public struct RegulatoryReportService: Sendable {
             total = try whole(
                 ExactDecimal(significand: Int128(total) + Int128(dollars), scale: 0), "the table's total value")
         }
-        return (holdings, total, cik, accounts.count)
+        return (
+            holdings, total, cik, accounts.count,
+            sources.isEmpty ? "the book alone" : "the book, and " + sources.joined(separator: "; ")
+        )
     }
 
     /// Records the filing manager and signatory of the manager with `cik` (the cover page).
