@@ -36,6 +36,18 @@ struct BrokerOrderRoutingTests {
         return value
     }
 
+    /// A broker session named QuickFIX to `broker` for `account`, defined over the API; its id.
+    static func quickFIXSession(
+        _ harness: RouteHarness, owner: [(String, String)], account: String, broker: QuickFIXBroker
+    ) async throws -> String {
+        let defined = await harness.send(
+            .post, "/api/enterprise/tradfi/broker-sessions", headers: owner,
+            json:
+                #"{"name":"QuickFIX","accountId":"\#(account)","host":"127.0.0.1","port":\#(broker.port),"senderCompID":"SCRYPTEX","targetCompID":"BROKER","tls":false,"heartbeatSeconds":5}"#
+        )
+        return try #require(json(defined)["id"] as? String, "\(text(defined))")
+    }
+
     static func supervisor(_ harness: RouteHarness, loops: EventLoopGroup, owner: String) -> BrokerSessionSupervisor {
         var options = BrokerSessionSupervisor.Options()
         options.scanInterval = .milliseconds(200)

@@ -199,12 +199,8 @@ struct CreditLineTests {
         try await RouteHarness.with { harness in
             let (owner, _, account) = try await BrokerOrderRoutingTests.tradingAccount(harness)
             let broker = try await QuickFIXBroker.start()
-            let defined = await harness.send(
-                .post, "/api/enterprise/tradfi/broker-sessions", headers: owner,
-                json:
-                    #"{"name":"QuickFIX","accountId":"\#(account)","host":"127.0.0.1","port":\#(broker.port),"senderCompID":"SCRYPTEX","targetCompID":"BROKER","tls":false,"heartbeatSeconds":5}"#
-            )
-            let session = try #require(Self.json(defined)["id"] as? String, "\(Self.text(defined))")
+            let session = try await BrokerOrderRoutingTests.quickFIXSession(
+                harness, owner: owner, account: account, broker: broker)
             let line = try #require(
                 Self.json(
                     await harness.send(
@@ -242,6 +238,55 @@ struct CreditLineTests {
                     .firstRow.decode("sent", as: Int.self)
             }
             #expect(sent == 1)
+            running.cancel()
+            await running.value
+            await broker.stop()
+            await loops.shutdown()
+        }
+    }
+
+    /// Against QuickFIX: a fill opens a margin call on the broker's line (no collateral yet); the
+    /// broker's CollateralReport, asked for over FIX, becomes the line's collateral and meets it.
+    @Test func theBrokersCollateralReportMeetsAMarginCall() async throws {
+        try await RouteHarness.with { harness in
+            let (owner, _, account) = try await BrokerOrderRoutingTests.tradingAccount(harness)
+            let broker = try await QuickFIXBroker.start()
+            let session = try await BrokerOrderRoutingTests.quickFIXSession(
+                harness, owner: owner, account: account, broker: broker)
+            let line = try #require(
+                Self.json(
+                    await harness.send(
+                        .post, Self.path, headers: owner,
+                        json: #"{"accountId":"\#(account)","counterparty":"QuickFIX","limit":100000}"#))["id"]
+                    as? String)
+            let loops = try EventLoopGroup(loopCount: 1, name: "collateral-test")
+            let supervisor = BrokerOrderRoutingTests.supervisor(harness, loops: loops, owner: "host-collateral")
+            let running = Task { await supervisor.run() }
+            let entered = await harness.send(
+                .post, "/api/enterprise/tradfi/orders", headers: owner,
+                json:
+                    #"{"sessionId":"\#(session)","clientOrderId":"c-1","symbol":"ETH/USD","side":"buy","quantity":2,"price":2500}"#
+            )
+            #expect(entered.status == .created, "\(Self.text(entered))")
+            let called = await BrokerOrderRoutingTests.eventually({
+                Self.json(await harness.send(.get, Self.path + "/" + line, headers: owner))
+            }) { $0["openMarginCall"] != nil }
+            #expect((called["openMarginCall"] as? [String: Any])?["shortfall"] as? String == "1250", "\(called)")
+
+            let inquired = await harness.send(
+                .post, "/api/enterprise/tradfi/broker-sessions/\(session)/collateral-inquiries", headers: owner)
+            #expect(inquired.status == .accepted, "\(Self.text(inquired))")
+            let reported = await BrokerOrderRoutingTests.eventually({
+                Self.json(
+                    await harness.send(
+                        .get, "/api/enterprise/tradfi/broker-sessions/\(session)/collateral", headers: owner))
+            }) { !(($0["collateral"] as? [Any]) ?? []).isEmpty }
+            let report = try #require((reported["collateral"] as? [[String: Any]])?.first, "\(reported)")
+            #expect(report["totalNetValue"] as? String == "42000" && report["currency"] as? String == "USD")
+            #expect(report["collInquiryId"] as? String == Self.json(inquired)["collInquiryId"] as? String)
+            let covered = Self.json(await harness.send(.get, Self.path + "/" + line, headers: owner))
+            #expect(covered["collateral"] as? String == "42000" && covered["openMarginCall"] == nil, "\(covered)")
+            #expect((covered["marginCalls"] as? [[String: Any]])?.first?["status"] as? String == "met")
             running.cancel()
             await running.value
             await broker.stop()

@@ -24,13 +24,8 @@ struct TradFiWalkthroughTests {
             let (owner, _, account) = try await BrokerOrderRoutingTests.tradingAccount(harness)
             let base = "/api/enterprise/tradfi/"
             let broker = try await QuickFIXBroker.start()
-            let session = try #require(
-                Self.json(
-                    await harness.send(
-                        .post, base + "broker-sessions", headers: owner,
-                        json:
-                            #"{"name":"QuickFIX","accountId":"\#(account)","host":"127.0.0.1","port":\#(broker.port),"senderCompID":"SCRYPTEX","targetCompID":"BROKER","tls":false,"heartbeatSeconds":5}"#
-                    ))["id"] as? String)
+            let session = try await BrokerOrderRoutingTests.quickFIXSession(
+                harness, owner: owner, account: account, broker: broker)
             let line = try #require(
                 Self.json(
                     await harness.send(

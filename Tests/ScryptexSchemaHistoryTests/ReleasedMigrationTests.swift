@@ -133,6 +133,8 @@ struct ReleasedMigrationTests {
                 "8381b9f3e729694e1a39f30908ba17e3239c3554c41453d7398cdb8e2bd3af8a",
                 "feb6c8b4f415c76a26326a9a54c9c24dd76b711f59bce640fe2114ecb04fa2d3",
                 "27b4e970585bb9c0eadad4fc2f20cbce2a80b69deee1fae713f989850ce26086",
+                "8d9cf911074a0f78379fea3303519e140d7fdd093b3c805e28f308493edf7126",
+                "a1bc60238e69ba0696c77966c8106700736d52354831ac168bd18b2758f00127",
             ]
         ),
     ]

@@ -38,6 +38,7 @@ public struct TradFiRoutes: RouteCollection {
             tradfi.get("broker-sessions", use: list)
             tradfi.get("broker-sessions/:id", use: show)
             tradfi.get("broker-sessions/:id/positions", use: positions)
+            tradfi.get("broker-sessions/:id/collateral", use: collateral)
             tradfi.get("orders", use: listOrders)
             tradfi.get("orders/:id", use: showOrder)
             tradfi.get("credit-lines", use: listCreditLines)
@@ -61,8 +62,10 @@ public struct TradFiRoutes: RouteCollection {
             tradfi in
             tradfi.post("broker-sessions", use: create)
             tradfi.post("broker-sessions/:id/position-requests", use: requestPositions)
+            tradfi.post("broker-sessions/:id/collateral-inquiries", use: inquireCollateral)
             tradfi.post("orders", use: submitOrder)
             tradfi.post("orders/:id/cancel", use: cancelOrder)
+            tradfi.post("orders/:id/replace", use: replaceOrder)
             tradfi.post("credit-lines", use: openCreditLine)
             tradfi.patch("credit-lines/:id", use: changeCreditLine)
             tradfi.post("credit-lines/:id/margin-calls/:call/waive", use: waiveMarginCall)
@@ -534,6 +537,26 @@ public struct TradFiRoutes: RouteCollection {
             }, status: .accepted)
     }
 
+    /// Asks the session's broker for the collateral it holds (CollateralInquiry): 202.
+    @Sendable func inquireCollateral(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        let id = try call.context.identifier("id", notFound: "no broker session with this id")
+        return try .json(
+            encoding: try await call.scope.withTransaction {
+                try await BrokerCollateralService().inquire(
+                    session: id, actor: call.principal.actor, audit: call.audit, in: $0)
+            }, status: .accepted)
+    }
+
+    @Sendable func collateral(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        let id = try call.context.identifier("id", notFound: "no broker session with this id")
+        return try .json(
+            encoding: [
+                "collateral": try await call.scope.withTransaction(readOnly: true) {
+                    try await BrokerCollateralService().collateral(session: id, in: $0)
+                }
+            ])
+    }
+
     @Sendable func positions(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
         let id = try call.context.identifier("id", notFound: "no broker session with this id")
         return try .json(
@@ -560,6 +583,27 @@ public struct TradFiRoutes: RouteCollection {
         }
         let status: HTTPStatus = routed == nil ? .unprocessableContent : created ? .created : .ok
         return try .json(encoding: Entered(routed: routed, order: order, decision: decision), status: status)
+    }
+
+    /// Asks the broker to replace a working order with a new quantity or limit: 202 with the
+    /// order and the check's decision on the new terms; refused by the check: 422 (nothing sent).
+    @Sendable func replaceOrder(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
+        let id = try call.context.identifier("id", notFound: "no routed order with this id")
+        try request.requireJSONBody()
+        let replacement = try StrictJSON.decode(
+            BrokerOrderReplacement.self, from: request.body, fields: ["quantity", "price"], subject: "a replacement")
+        let screener = sanctions.screener()
+        let (routed, decision) = try await call.scope.withTransaction {
+            try await orders.requestReplace(
+                id, replacement, actor: call.principal.actor, screener: screener, audit: call.audit, in: $0)
+        }
+        struct Replaced: Encodable {
+            var routed: RoutedOrder
+            var decision: TradeDecision
+        }
+        return try .json(
+            encoding: Replaced(routed: routed, decision: decision),
+            status: decision.decision == .approved ? .accepted : .unprocessableContent)
     }
 
     @Sendable func cancelOrder(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {

@@ -251,10 +251,13 @@ public struct TradeCheckService: Sendable {
     /// `concentrationShare` of the account's AUM, raises an alert.
     /// - Parameter executedAt: When the trade was executed (to the microsecond, as reports need
     ///   it); nil: now. A time in the future is refused.
+    /// - Parameter reviewingCredit: Whether the account's credit lines are reviewed once the trade
+    ///   is booked; false for a caller that changes more first (an order's fill: its working
+    ///   quantity falls after the trade is in) and reviews itself.
     public func book(
         _ trade: TradeCheckRequest, arrivalPrice: ExactDecimal?, executedAt: Date? = nil, orderID: UUID? = nil,
         details: TradeReportingDetails = TradeReportingDetails(), audit: any AuditSink,
-        monitoring: MonitoringService? = nil,
+        monitoring: MonitoringService? = nil, reviewingCredit: Bool = true,
         in transaction: PostgresTransaction, now: Date = Date()
     ) async throws -> (id: UUID, alerts: [ComplianceAlert]) {
         let executedAt = executedAt ?? now
@@ -357,7 +360,7 @@ public struct TradeCheckService: Sendable {
                         in: transaction))
             }
         }
-        if let credit {
+        if let credit, reviewingCredit {
             alerts += try await credit.reviewAfterBooking(ofAccount: trade.accountId, audit: audit, in: transaction)
         }
         return (id, alerts)

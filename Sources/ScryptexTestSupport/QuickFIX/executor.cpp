@@ -2,7 +2,10 @@
 // tested against. It acknowledges every NewOrderSingle and fills it at its limit price (or 100 for
 // a market order): in full under 100, in two halves from 100, not at all from 1000 (the order
 // rests); it cancels resting orders and refuses to cancel the others (filled or unknown); it
-// answers RequestForPositions with a PositionReport per symbol traded (net of its fills, TQ).
+// replaces a resting order's quantity and limit (filling it at once when the new quantity is
+// under 1000) and refuses to replace the others; it
+// answers RequestForPositions with a PositionReport per symbol traded (net of its fills, TQ), and
+// a CollateralInquiry with a CollateralReport of 42,000 USD held.
 // Built and started by the tests (g++ -std=gnu++11 -DHAVE_SSL=1 … -lquickfix: QuickFIX 1.15's headers
 // use dynamic exception specifications): executor CONFIG [ssl]. Stops on SIGTERM.
 #include <quickfix/Application.h>
@@ -13,9 +16,12 @@
 #include <quickfix/Session.h>
 #include <quickfix/SessionSettings.h>
 #include <quickfix/SocketAcceptor.h>
+#include <quickfix/fix44/CollateralInquiry.h>
+#include <quickfix/fix44/CollateralReport.h>
 #include <quickfix/fix44/ExecutionReport.h>
 #include <quickfix/fix44/NewOrderSingle.h>
 #include <quickfix/fix44/OrderCancelReject.h>
+#include <quickfix/fix44/OrderCancelReplaceRequest.h>
 #include <quickfix/fix44/OrderCancelRequest.h>
 #include <quickfix/fix44/PositionReport.h>
 #include <quickfix/fix44/RequestForPositions.h>
@@ -101,6 +107,60 @@ public:
         FIX::Session::sendToTarget(reject, id);
     }
 
+    void onMessage(const FIX44::OrderCancelReplaceRequest& request, const FIX::SessionID& id) override {
+        FIX::OrigClOrdID original;
+        FIX::ClOrdID clOrdID;
+        FIX::OrderQty quantity;
+        FIX::Price price;
+        request.get(original);
+        request.get(clOrdID);
+        request.get(quantity);
+        request.get(price);
+        auto open = resting.find(original.getValue());
+        if (open == resting.end()) {
+            FIX44::OrderCancelReject reject(
+                FIX::OrderID(known.count(original.getValue()) ? known[original.getValue()] : "NONE"), clOrdID, original,
+                FIX::OrdStatus(FIX::OrdStatus_FILLED),
+                FIX::CxlRejResponseTo(FIX::CxlRejResponseTo_ORDER_CANCEL_REPLACE_REQUEST));
+            reject.set(FIX::Text("too late to replace: the order is not working"));
+            FIX::Session::sendToTarget(reject, id);
+            return;
+        }
+        Resting order = open->second;
+        resting.erase(open);
+        known[clOrdID.getValue()] = order.orderID;
+        FIX44::ExecutionReport replaced(FIX::OrderID(order.orderID), FIX::ExecID("EXE-" + std::to_string(++executions)),
+                                        FIX::ExecType(FIX::ExecType_REPLACED), FIX::OrdStatus(FIX::OrdStatus_NEW),
+                                        FIX::Side(order.side), FIX::LeavesQty(quantity), FIX::CumQty(0), FIX::AvgPx(0));
+        replaced.set(clOrdID);
+        replaced.set(original);
+        replaced.set(FIX::Symbol(order.symbol));
+        replaced.set(FIX::OrderQty(quantity));
+        replaced.set(price);
+        FIX::Session::sendToTarget(replaced, id);
+        if (quantity >= 1000) {
+            order.quantity = quantity;
+            resting[clOrdID.getValue()] = order;
+            return;
+        }
+        net[order.symbol] += (order.side == FIX::Side_BUY ? 1.0 : -1.0) * quantity;
+        report(id, order.orderID, clOrdID, FIX::Symbol(order.symbol), FIX::Side(order.side), FIX::ExecType_TRADE,
+               FIX::OrdStatus_FILLED, 0, quantity, price, quantity);
+    }
+
+    void onMessage(const FIX44::CollateralInquiry& inquiry, const FIX::SessionID& id) override {
+        FIX44::CollateralReport report(FIX::CollRptID("COLR-" + std::to_string(++collateralReports)),
+                                       FIX::CollStatus(FIX::CollStatus_ASSIGNED));
+        FIX::CollInquiryID inquiryID;
+        if (inquiry.isSet(inquiryID)) {
+            inquiry.get(inquiryID);
+            report.set(inquiryID);
+        }
+        report.set(FIX::Currency("USD"));
+        report.set(FIX::TotalNetValue(42000));
+        FIX::Session::sendToTarget(report, id);
+    }
+
     void onMessage(const FIX44::RequestForPositions& request, const FIX::SessionID& id) override {
         FIX::PosReqID requestID;
         request.get(requestID);
@@ -158,6 +218,7 @@ private:
     std::map<std::string, Resting> resting;
     std::map<std::string, double> net;
     int positionReports = 0;
+    int collateralReports = 0;
 };
 
 static volatile sig_atomic_t stopping = 0;

@@ -146,18 +146,36 @@ public actor BrokerSessionSupervisor {
                 tenants.append(tenant)
                 let owner = owner
                 let lease = options.leaseSeconds
+                let now = Date()
                 let ids = try await TenantScope(tenant: tenant, pool: pool).withTransaction { transaction in
                     try await transaction.execute(
                         "UPDATE tradfi_broker_sessions SET held_by = NULL, held_until = NULL WHERE held_by = \(owner) AND NOT enabled"
                     )
-                    return try await transaction.query(
+                    let claimed = try await transaction.query(
                         """
                         UPDATE tradfi_broker_sessions
                         SET held_by = \(owner), held_until = now() + make_interval(secs => \(lease))
                         WHERE enabled AND (held_by IS NULL OR held_by = \(owner) OR held_until < now())
-                        RETURNING id
+                        RETURNING id, schedule
                         """
-                    ).map { try $0.decode("id", as: UUID.self) }
+                    )
+                    // Outside its schedule a session is not held: the host logs out and leaves it.
+                    var open: [UUID] = []
+                    var closed: [UUID] = []
+                    for row in claimed {
+                        let id = try row.decode("id", as: UUID.self)
+                        let schedule = try row.decode("schedule", as: PostgresJSON?.self)?.decode(BrokerSchedule.self)
+                        if schedule?.isOpen(at: now) ?? true { open.append(id) } else { closed.append(id) }
+                    }
+                    if !closed.isEmpty {
+                        try await transaction.execute(
+                            """
+                            UPDATE tradfi_broker_sessions SET held_by = NULL, held_until = NULL, status = 'disconnected',
+                                status_detail = 'outside its trading schedule', updated_at = now()
+                            WHERE id = ANY(\(closed)::uuid[]) AND held_by = \(owner)
+                            """)
+                    }
+                    return open
                 }
                 for id in ids { held[id] = tenant }
             }

@@ -76,7 +76,8 @@ public enum FIXDictionary {
             "BusinessMessageReject", [FIXTag.refMsgType, FIXTag.businessRejectReason]
         ),
         FIXMessageType.positionReport: ("PositionReport", [FIXTag.positionReportID]),
-        FIXMessageType.collateralReport: ("CollateralReport", []),
+        FIXMessageType.collateralReport: ("CollateralReport", [FIXTag.collRptID, FIXTag.collStatus]),
+        FIXMessageType.collateralInquiry: ("CollateralInquiry", []),
         FIXMessageType.requestForPositions: ("RequestForPositions", []),
     ]
 
@@ -90,6 +91,7 @@ public enum FIXDictionary {
         FIXTag.encryptMethod: .int, FIXTag.heartBtInt: .int, FIXTag.execType: .character,
         FIXTag.leavesQty: .decimal, FIXTag.cxlRejResponseTo: .character, FIXTag.refTagID: .int,
         FIXTag.sessionRejectReason: .int, FIXTag.longQty: .decimal, FIXTag.shortQty: .decimal,
+        FIXTag.totalNetValue: .decimal,
     ]
 
     public static let allowed: [Int: Set<String>] = [

@@ -211,6 +211,11 @@ public enum FIXTag {
     public static let posType = 703
     public static let longQty = 704
     public static let shortQty = 705
+    public static let subscriptionRequestType = 263
+    public static let totalNetValue = 900
+    public static let collRptID = 908
+    public static let collInquiryID = 909
+    public static let collStatus = 910
 }
 
 /// The message types this engine speaks (FIX 4.4).
@@ -231,6 +236,7 @@ public enum FIXMessageType {
     public static let requestForPositions = "AN"
     public static let positionReport = "AP"
     public static let collateralReport = "BA"
+    public static let collateralInquiry = "BB"
 
     /// The messages that enter, change or cancel an order (each carries its own ClOrdID).
     public static let orderEntry: Set<String> = [newOrderSingle, orderCancelRequest, orderCancelReplaceRequest]

@@ -35,7 +35,9 @@ public struct PostgresFIXMessageStore: FIXMessageStore {
         let clOrdID =
             FIXMessageType.orderEntry.contains(message.type)
             ? message[FIXTag.clOrdID]
-            : message.type == FIXMessageType.requestForPositions ? message[FIXTag.posReqID] : nil
+            : message.type == FIXMessageType.requestForPositions
+                ? message[FIXTag.posReqID]
+                : message.type == FIXMessageType.collateralInquiry ? message[FIXTag.collInquiryID] : nil
         try await scope.withTransaction { transaction in
             if let number = message.sequenceNumber {
                 try await transaction.execute(

@@ -86,16 +86,24 @@ public struct BrokerExecutionDesk: Sendable {
             return try await executionReport(message, session: session, audit: audit, in: transaction, now: now)
         case FIXMessageType.orderCancelReject:
             let text = message[FIXTag.text] ?? "refused (CxlRejReason \(message[FIXTag.cxlRejReason] ?? "none"))"
+            // CxlRejResponseTo 2: a replacement refused; otherwise a cancel.
+            let replace = message[FIXTag.cxlRejResponseTo] == "2"
             let rows = try await transaction.query(
                 """
-                UPDATE tradfi_orders SET cancel_refused = \(String(text.prefix(500))), updated_at = now()
-                WHERE session_id = \(session) AND cancel_cl_ord_id = \(message[FIXTag.clOrdID] ?? "")
+                UPDATE tradfi_orders SET
+                    cancel_refused = CASE WHEN \(replace) THEN cancel_refused ELSE \(String(text.prefix(500))) END,
+                    replace_refused = CASE WHEN \(replace) THEN \(String(text.prefix(500))) ELSE replace_refused END,
+                    updated_at = now()
+                WHERE session_id = \(session)
+                  AND (CASE WHEN \(replace) THEN replace_cl_ord_id ELSE cancel_cl_ord_id END) = \(message[FIXTag.clOrdID] ?? "")
                 RETURNING id
                 """)
             if let id = try rows.first?.decode("id", as: UUID.self) {
                 try await audit.record(
-                    "tradfi.order_cancel_refused", objectType: "tradfi_order", objectID: id.uuidString.lowercased(),
-                    accountID: nil, details: ["reason": String(text.prefix(200))], in: transaction)
+                    replace ? "tradfi.order_replace_refused" : "tradfi.order_cancel_refused",
+                    objectType: "tradfi_order",
+                    objectID: id.uuidString.lowercased(), accountID: nil, details: ["reason": String(text.prefix(200))],
+                    in: transaction)
             }
             return .recorded
         case FIXMessageType.businessMessageReject:
@@ -118,6 +126,9 @@ public struct BrokerExecutionDesk: Sendable {
         case FIXMessageType.positionReport:
             try await positionReport(message, session: session, in: transaction)
             return .recorded
+        case FIXMessageType.collateralReport:
+            try await collateralReport(message, session: session, audit: audit, in: transaction)
+            return .recorded
         default:
             return .ignored
         }
@@ -135,7 +146,8 @@ public struct BrokerExecutionDesk: Sendable {
             """
             SELECT id, order_id, status, cl_ord_id FROM tradfi_orders
             WHERE session_id = \(session)
-              AND (cl_ord_id = \(clOrdID) OR cancel_cl_ord_id = \(clOrdID) OR cl_ord_id = \(message[FIXTag.origClOrdID]))
+              AND (cl_ord_id = \(clOrdID) OR cancel_cl_ord_id = \(clOrdID) OR replace_cl_ord_id = \(clOrdID)
+                   OR cl_ord_id = \(message[FIXTag.origClOrdID]) OR \(clOrdID) = ANY(previous_cl_ord_ids))
             ORDER BY cl_ord_id = \(clOrdID) DESC LIMIT 1
             FOR UPDATE
             """
@@ -204,6 +216,10 @@ public struct BrokerExecutionDesk: Sendable {
                     "a trade cancel for ExecRefID \(reference.prefix(64)), which booked nothing", execID, session,
                     transaction)
             }
+        case "5":
+            try await applyReplacement(
+                routedID: routedID, orderID: orderID, clOrdID: clOrdID, execID: execID, session: session,
+                audit: audit, in: transaction)
         case "4", "C", "3", "8":
             try await closeComplianceOrder(orderID, audit: audit, in: transaction)
             if execType == "8" { status = .rejected }
@@ -232,6 +248,45 @@ public struct BrokerExecutionDesk: Sendable {
                 "orderStatus": message[FIXTag.ordStatus] ?? "",
             ], in: transaction)
         return outcome
+    }
+
+    /// The broker replaced an order (ExecType 5): the compliance order takes the new terms and the
+    /// routed order the new ClOrdID (the earlier ones kept for fills in flight).
+    private func applyReplacement(
+        routedID: UUID, orderID: UUID, clOrdID: String, execID: String, session: UUID, audit: any AuditSink,
+        in transaction: PostgresTransaction
+    ) async throws {
+        let pending = try await transaction.query(
+            """
+            SELECT replace_quantity, replace_price, replace_check_id FROM tradfi_orders
+            WHERE id = \(routedID) AND replace_cl_ord_id = \(clOrdID)
+            """
+        ).first
+        guard let pending, let quantity = try pending.decode("replace_quantity", as: ExactDecimal?.self),
+            let price = try pending.decode("replace_price", as: ExactDecimal?.self)
+        else {
+            try await note(
+                "a replacement under ClOrdID \(clOrdID.prefix(64)), which no replacement asked for: not applied",
+                execID,
+                session, transaction)
+            return
+        }
+        let checkID = try pending.decode("replace_check_id", as: UUID?.self)
+        _ = try await orders.replace(
+            orderID, with: OrderTerms(quantity: quantity, limitPrice: price), checkID: checkID, audit: audit,
+            in: transaction)
+        try await transaction.execute(
+            """
+            UPDATE tradfi_orders SET previous_cl_ord_ids = previous_cl_ord_ids || cl_ord_id, cl_ord_id = \(clOrdID),
+                replace_cl_ord_id = NULL, replace_quantity = NULL, replace_price = NULL, replace_check_id = NULL,
+                replace_requested_by = NULL, replace_refused = NULL
+            WHERE id = \(routedID)
+            """)
+        try await audit.record(
+            "tradfi.order_replaced", objectType: "tradfi_order", objectID: routedID.uuidString.lowercased(),
+            accountID: nil,
+            details: ["quantity": quantity.normalized.description, "price": price.normalized.description],
+            in: transaction)
     }
 
     /// Books a fill through the compliance order (its limit and what is left to fill); a fill the
@@ -314,6 +369,44 @@ public struct BrokerExecutionDesk: Sendable {
                     \(message.readable), \(message[FIXTag.posReqID].map(Self.key)))
             ON CONFLICT (session_id, report_id) DO NOTHING
             """)
+    }
+
+    /// Keeps a CollateralReport (once per CollRptID); a value in US dollars (or without a
+    /// currency) becomes the collateral of the account's credit line with the broker (the
+    /// session's name), whose margin is reviewed at once.
+    private func collateralReport(
+        _ message: FIXMessage, session: UUID, audit: any AuditSink, in transaction: PostgresTransaction
+    ) async throws {
+        let reportID = Self.key(message[FIXTag.collRptID] ?? "")
+        let value = try message[FIXTag.totalNetValue].map { try ExactDecimal(parsing: $0) }
+        let currency = message[FIXTag.currency]
+        let inserted = try await transaction.query(
+            """
+            INSERT INTO tradfi_collateral_reports
+                (session_id, report_id, coll_inquiry_id, status, currency, total_net_value, message)
+            VALUES (\(session), \(reportID), \(message[FIXTag.collInquiryID].map(Self.key)), \(message[FIXTag.collStatus]),
+                    \(currency), \(value), \(message.readable))
+            ON CONFLICT (session_id, report_id) DO NOTHING
+            RETURNING report_id
+            """)
+        guard !inserted.isEmpty, let value, !value.isNegative, currency == nil || currency == "USD" else { return }
+        let collateral = value.rounded(toScale: 2, rule: .towardZero).normalized
+        let lines = try await transaction.query(
+            """
+            UPDATE tradfi_credit_lines l SET collateral = \(collateral), updated_at = now()
+            FROM tradfi_broker_sessions s
+            WHERE s.id = \(session) AND l.account_id = s.account_id AND lower(l.counterparty) = lower(s.name)
+            RETURNING l.id, l.account_id
+            """)
+        for line in lines {
+            let id = try line.decode("id", as: UUID.self)
+            try await audit.record(
+                "tradfi.collateral_reported", objectType: "credit_line", objectID: id.uuidString.lowercased(),
+                accountID: try line.decode("account_id", as: UUID.self),
+                details: ["collateral": collateral.description, "collRptID": String(reportID.prefix(128))],
+                in: transaction)
+            try await CreditLineService().reviewMargins(lines: [id], audit: audit, in: transaction)
+        }
     }
 
     /// A broker's identifier as stored (ExecID, PosMaintRptID): as sent up to 128 characters, a

@@ -14,8 +14,10 @@ public struct BrokerOrderOutbox: Sendable {
     public struct Outcome: Sendable, Equatable {
         public var ordersSent = 0
         public var cancelsSent = 0
+        public var replacesSent = 0
         public var settled = 0
         public var positionRequestsSent = 0
+        public var collateralInquiriesSent = 0
     }
 
     /// Sends what is due through `send` (which stores the message and writes it, or throws when
@@ -32,12 +34,18 @@ public struct BrokerOrderOutbox: Sendable {
                        AS order_status,
                    EXISTS (SELECT 1 FROM tradfi_fix_messages m WHERE m.session_id = t.session_id
                            AND m.cl_ord_id = t.cl_ord_id) AS order_stored,
-                   t.cancel_cl_ord_id IS NOT NULL AND EXISTS (SELECT 1 FROM tradfi_fix_messages m
-                           WHERE m.session_id = t.session_id AND m.cl_ord_id = t.cancel_cl_ord_id) AS cancel_stored
+                   t.cancel_cl_ord_id IS NOT NULL AND t.cancel_refused IS NULL AND NOT EXISTS (
+                       SELECT 1 FROM tradfi_fix_messages m
+                       WHERE m.session_id = t.session_id AND m.cl_ord_id = t.cancel_cl_ord_id) AS cancel_due,
+                   t.replace_cl_ord_id, t.replace_quantity, t.replace_price,
+                   t.replace_cl_ord_id IS NOT NULL AND t.replace_refused IS NULL AND NOT EXISTS (
+                       SELECT 1 FROM tradfi_fix_messages m
+                       WHERE m.session_id = t.session_id AND m.cl_ord_id = t.replace_cl_ord_id) AS replace_due
             FROM tradfi_orders t JOIN orders o ON o.id = t.order_id
             WHERE t.session_id = \(session)
               AND (t.status IN ('held', 'queued')
-                   OR (t.cancel_cl_ord_id IS NOT NULL AND t.cancel_refused IS NULL
+                   OR (((t.cancel_cl_ord_id IS NOT NULL AND t.cancel_refused IS NULL)
+                        OR (t.replace_cl_ord_id IS NOT NULL AND t.replace_refused IS NULL))
                        AND t.status IN ('sent', 'acknowledged', 'partially_filled')))
             ORDER BY t.created_at, t.id
             LIMIT 200
@@ -72,13 +80,19 @@ public struct BrokerOrderOutbox: Sendable {
                     outcome.settled += 1
                 }
             } else if let cancel = try row.decode("cancel_cl_ord_id", as: String?.self),
-                try !row.decode("cancel_stored", as: Bool.self)
+                try row.decode("cancel_due", as: Bool.self)
             {
                 try await send(try Self.orderCancelRequest(row, cancelID: cancel, now: now))
                 outcome.cancelsSent += 1
+            } else if let replace = try row.decode("replace_cl_ord_id", as: String?.self),
+                try row.decode("replace_due", as: Bool.self)
+            {
+                try await send(try Self.orderCancelReplaceRequest(row, replaceID: replace, now: now))
+                outcome.replacesSent += 1
             }
         }
         try await sendPositionRequests(session: session, in: transaction, now: now, send: send, outcome: &outcome)
+        try await sendCollateralInquiries(session: session, in: transaction, send: send, outcome: &outcome)
         return outcome
     }
 
@@ -121,6 +135,42 @@ public struct BrokerOrderOutbox: Sendable {
         }
     }
 
+    /// CollateralInquiries asked for over the API, each sent once (a snapshot of the collateral
+    /// the broker holds for the session's account).
+    private func sendCollateralInquiries(
+        session: UUID, in transaction: PostgresTransaction, send: (FIXMessage) async throws -> Void,
+        outcome: inout Outcome
+    ) async throws {
+        let rows = try await transaction.query(
+            """
+            SELECT i.id, i.coll_inquiry_id, s.account_id,
+                   EXISTS (SELECT 1 FROM tradfi_fix_messages m WHERE m.session_id = i.session_id
+                           AND m.cl_ord_id = i.coll_inquiry_id) AS stored
+            FROM tradfi_collateral_inquiries i JOIN tradfi_broker_sessions s ON s.id = i.session_id
+            WHERE i.session_id = \(session) AND i.sent_at IS NULL
+            ORDER BY i.requested_at LIMIT 20
+            FOR UPDATE OF i SKIP LOCKED
+            """)
+        for row in rows {
+            if try !row.decode("stored", as: Bool.self) {
+                try await send(
+                    FIXMessage(
+                        type: FIXMessageType.collateralInquiry,
+                        fields: [
+                            FIXField(FIXTag.collInquiryID, try row.decode("coll_inquiry_id", as: String.self)),
+                            // 0: a snapshot.
+                            FIXField(FIXTag.subscriptionRequestType, "0"),
+                            FIXField(
+                                FIXTag.account, try row.decode("account_id", as: UUID.self).uuidString.lowercased()),
+                        ]))
+                outcome.collateralInquiriesSent += 1
+            }
+            try await transaction.execute(
+                "UPDATE tradfi_collateral_inquiries SET sent_at = now() WHERE id = \(try row.decode("id", as: UUID.self))"
+            )
+        }
+    }
+
     private func markSent(_ id: UUID, in transaction: PostgresTransaction) async throws {
         try await transaction.execute(
             """
@@ -146,6 +196,25 @@ public struct BrokerOrderOutbox: Sendable {
         fields.append(
             FIXField(FIXTag.timeInForce, try row.decode("time_in_force", as: String.self) == "day" ? "0" : "1"))
         return FIXMessage(type: FIXMessageType.newOrderSingle, fields: fields)
+    }
+
+    /// The new terms of a working limit order: its quantity and limit, under a new ClOrdID.
+    static func orderCancelReplaceRequest(_ row: PostgresRow, replaceID: String, now: Date) throws -> FIXMessage {
+        FIXMessage(
+            type: FIXMessageType.orderCancelReplaceRequest,
+            fields: [
+                FIXField(FIXTag.origClOrdID, try row.decode("cl_ord_id", as: String.self)),
+                FIXField(FIXTag.clOrdID, replaceID),
+                FIXField(FIXTag.symbol, try row.decode("symbol", as: String.self)),
+                FIXField(FIXTag.side, try row.decode("side", as: String.self) == "buy" ? "1" : "2"),
+                FIXField(FIXTag.transactTime, FIXTime.format(now)),
+                FIXField(
+                    FIXTag.orderQty, try row.decode("replace_quantity", as: ExactDecimal.self).normalized.description),
+                FIXField(FIXTag.ordType, "2"),
+                FIXField(FIXTag.price, try row.decode("replace_price", as: ExactDecimal.self).normalized.description),
+                FIXField(
+                    FIXTag.timeInForce, try row.decode("time_in_force", as: String.self) == "day" ? "0" : "1"),
+            ])
     }
 
     static func orderCancelRequest(_ row: PostgresRow, cancelID: String, now: Date) throws -> FIXMessage {

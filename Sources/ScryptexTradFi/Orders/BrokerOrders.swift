@@ -63,6 +63,8 @@ public struct RoutedOrder: Sendable, Codable, Equatable {
     public var cancelRequested: Bool
     /// The broker's answer to the last cancel asked for, when it refused.
     public var cancelRefused: String?
+    /// A replacement asked for and not yet answered, or the last one the broker refused.
+    public var replacement: Replacement?
     public var detail: String?
     public var sentAt: Date?
     public var createdBy: String
@@ -72,6 +74,27 @@ public struct RoutedOrder: Sendable, Codable, Equatable {
     public var order: Order
     /// The broker's execution reports, oldest first (one order's view only).
     public var executions: [BrokerExecution]?
+}
+
+/// New terms asked for an order working at a broker (OrderCancelReplaceRequest).
+public struct Replacement: Sendable, Codable, Equatable {
+    public var clOrdID: String
+    public var quantity: ExactDecimal
+    public var price: ExactDecimal
+    /// The broker's refusal (OrderCancelReject); nil while it is pending.
+    public var refused: String?
+}
+
+/// What a client sends to replace an order working at a broker: a new quantity, a new limit, or
+/// both.
+public struct BrokerOrderReplacement: Sendable, Codable, Equatable {
+    public var quantity: ExactDecimal?
+    public var price: ExactDecimal?
+
+    public init(quantity: ExactDecimal? = nil, price: ExactDecimal? = nil) {
+        self.quantity = quantity
+        self.price = price
+    }
 }
 
 /// One ExecutionReport as received (once per ExecID).
@@ -105,7 +128,7 @@ public struct BrokerOrderService: Sendable {
         t.id AS routed_id, t.session_id, t.cl_ord_id, t.broker_order_id, t.status AS routed_status,
         t.cumulative_quantity, t.average_price, t.cancel_cl_ord_id IS NOT NULL AS cancel_requested, t.cancel_refused,
         t.detail, t.sent_at, t.created_by AS routed_by, t.created_at AS routed_at, t.updated_at AS routed_updated_at,
-        t.order_id
+        t.order_id, t.replace_cl_ord_id, t.replace_quantity, t.replace_price, t.replace_refused
         """
 
     /// Enters an order for the session's account and queues it for the broker. Returns the
@@ -189,6 +212,67 @@ public struct BrokerOrderService: Sendable {
         return try await routed(id, withExecutions: true, in: transaction)
     }
 
+    /// Asks the broker to replace an order working there with new terms (an
+    /// OrderCancelReplaceRequest sent by the session's holder), once the pre-trade check approves
+    /// them: the remaining quantity at the new limit, checked as a new order would be. Returns the
+    /// routed order and the check's decision; a decision other than approved sends nothing (an
+    /// order the check would hold is cancelled and entered again instead).
+    public func requestReplace(
+        _ id: UUID, _ replacement: BrokerOrderReplacement, actor: String, screener: SanctionsScreener,
+        audit: any AuditSink, in transaction: PostgresTransaction
+    ) async throws -> (routed: RoutedOrder, decision: TradeDecision) {
+        let current = try await routed(id, locked: true, withExecutions: false, in: transaction)
+        let order = current.order
+        guard [.sent, .acknowledged, .partiallyFilled].contains(current.status), order.status == .open else {
+            throw ServiceError(
+                .conflict,
+                "order \(id.uuidString.lowercased()) is \(current.status.rawValue) at the broker: only an order working there is replaced (one not yet sent is cancelled and entered again)"
+            )
+        }
+        guard let limit = order.limitPrice else {
+            throw ServiceError(.conflict, "a market order has no limit to replace: cancel it and enter another")
+        }
+        if current.cancelRequested, current.cancelRefused == nil {
+            throw ServiceError(.conflict, "a cancel of this order is pending at the broker")
+        }
+        if let pending = current.replacement, pending.refused == nil {
+            throw ServiceError(.conflict, "a replacement (ClOrdID \(pending.clOrdID)) is pending at the broker")
+        }
+        let quantity = replacement.quantity?.normalized ?? order.quantity
+        let price = replacement.price?.normalized ?? limit
+        guard quantity != order.quantity || price != limit else {
+            throw ServiceError(.invalidInput, "send a 'quantity' or 'price' that differs from the order's")
+        }
+        guard quantity > order.filledQuantity else {
+            throw ServiceError(
+                .invalidInput, "field 'quantity': must stay above the \(order.filledQuantity) already filled")
+        }
+        guard price > .zero else { throw ServiceError(.invalidInput, "field 'price': above 0") }
+        let session = try await BrokerSessionService().session(current.sessionId, in: transaction)
+        let (checkID, decision) = try await orders.checks.check(
+            TradeCheckRequest(
+                accountId: order.accountId, symbol: order.symbol, side: order.side,
+                quantity: quantity - order.filledQuantity, price: price, counterparty: session.name),
+            screener: screener, audit: audit, actor: actor, in: transaction)
+        guard decision.decision == .approved else { return (current, decision) }
+        try await transaction.execute(
+            """
+            UPDATE tradfi_orders SET replace_cl_ord_id = \(UUID().uuidString.lowercased()), replace_quantity = \(quantity),
+                replace_price = \(price), replace_check_id = \(checkID), replace_requested_by = \(actor),
+                replace_refused = NULL, updated_at = now()
+            WHERE id = \(id)
+            """)
+        try await Self.wake(current.sessionId, in: transaction)
+        try await audit.record(
+            "tradfi.order_replace_requested", objectType: "tradfi_order", objectID: id.uuidString.lowercased(),
+            accountID: order.accountId,
+            details: [
+                "quantity": "\(order.quantity) → \(quantity)", "price": "\(limit) → \(price)",
+                "check": checkID.uuidString.lowercased(),
+            ], in: transaction)
+        return (try await routed(id, withExecutions: true, in: transaction), decision)
+    }
+
     /// The routed orders, newest first, optionally of one session or status (500 at most).
     public func routedOrders(
         session: UUID?, status: RoutedOrder.Status?, in transaction: PostgresTransaction
@@ -262,6 +346,12 @@ public struct BrokerOrderService: Sendable {
             averagePrice: try row.decode("average_price", as: ExactDecimal?.self)?.normalized,
             cancelRequested: try row.decode("cancel_requested", as: Bool.self),
             cancelRefused: try row.decode("cancel_refused", as: String?.self),
+            replacement: try row.decode("replace_cl_ord_id", as: String?.self).map { clOrdID in
+                Replacement(
+                    clOrdID: clOrdID, quantity: try row.decode("replace_quantity", as: ExactDecimal.self).normalized,
+                    price: try row.decode("replace_price", as: ExactDecimal.self).normalized,
+                    refused: try row.decode("replace_refused", as: String?.self))
+            },
             detail: try row.decode("detail", as: String?.self), sentAt: try row.decode("sent_at", as: Date?.self),
             createdBy: try row.decode("routed_by", as: String.self),
             createdAt: try row.decode("routed_at", as: Date.self),

@@ -73,3 +73,57 @@ public struct BrokerPositionService: Sendable {
         }
     }
 }
+
+/// A CollateralReport as kept.
+public struct BrokerCollateral: Sendable, Codable, Equatable {
+    public var reportId: String
+    public var collInquiryId: String?
+    public var status: String?
+    public var currency: String?
+    public var totalNetValue: ExactDecimal?
+    public var receivedAt: Date
+}
+
+/// The collateral a session's broker holds: asked for with a CollateralInquiry (sent by the
+/// session's holder), reported with CollateralReports.
+public struct BrokerCollateralService: Sendable {
+    public init() {}
+
+    /// Records an inquiry for the session's holder to send; the reports land in `collateral(…)`.
+    public func inquire(
+        session: UUID, actor: String, audit: any AuditSink, in transaction: PostgresTransaction
+    ) async throws -> [String: String] {
+        let owner = try await BrokerSessionService().session(session, in: transaction)
+        let inquiry = "COL-" + UUID().uuidString.lowercased()
+        try await transaction.execute(
+            """
+            INSERT INTO tradfi_collateral_inquiries (session_id, coll_inquiry_id, requested_by)
+            VALUES (\(session), \(inquiry), \(actor))
+            """)
+        try await audit.record(
+            "tradfi.collateral_inquired", objectType: "broker_session", objectID: session.uuidString.lowercased(),
+            accountID: owner.accountId, details: ["collInquiryID": inquiry], in: transaction)
+        try await BrokerOrderService.wake(session, in: transaction)
+        return ["collInquiryId": inquiry, "sessionId": session.uuidString.lowercased()]
+    }
+
+    /// The session's collateral reports, newest first (100 at most).
+    public func collateral(session: UUID, in transaction: PostgresTransaction) async throws -> [BrokerCollateral] {
+        _ = try await BrokerSessionService().session(session, in: transaction)
+        return try await transaction.query(
+            """
+            SELECT report_id, coll_inquiry_id, status, currency, total_net_value, received_at
+            FROM tradfi_collateral_reports WHERE session_id = \(session)
+            ORDER BY received_at DESC, report_id DESC LIMIT 100
+            """
+        ).map { row in
+            BrokerCollateral(
+                reportId: try row.decode("report_id", as: String.self),
+                collInquiryId: try row.decode("coll_inquiry_id", as: String?.self),
+                status: try row.decode("status", as: String?.self),
+                currency: try row.decode("currency", as: String?.self),
+                totalNetValue: try row.decode("total_net_value", as: ExactDecimal?.self)?.normalized,
+                receivedAt: try row.decode("received_at", as: Date.self))
+        }
+    }
+}

@@ -19,10 +19,12 @@ public struct BrokerSessionDefinition: Sendable, Codable, Equatable {
     public var trustedCertificates: String?
     public var heartbeatSeconds: Int?
     public var enabled: Bool?
+    /// When the session is connected; none: always.
+    public var schedule: BrokerSchedule?
 
     static let fields: Set<String> = [
         "name", "accountId", "host", "port", "senderCompID", "targetCompID", "tls", "trustedCertificates",
-        "heartbeatSeconds", "enabled",
+        "heartbeatSeconds", "enabled", "schedule",
     ]
 
     /// Reads a request body strictly: unknown fields refused, each field checked, named.
@@ -71,6 +73,7 @@ public struct BrokerSessionDefinition: Sendable, Codable, Equatable {
                 throw ServiceError(.invalidInput, "field '\(field)': 1 to 64 printable ASCII characters, no '='")
             }
         }
+        try schedule?.validate()
         if let heartbeatSeconds, !(5...300).contains(heartbeatSeconds) {
             throw ServiceError(.invalidInput, "field 'heartbeatSeconds': 5 to 300")
         }
@@ -101,6 +104,7 @@ public struct BrokerSession: Sendable, Codable, Equatable {
     public var trustsOwnAuthorities: Bool
     public var heartbeatSeconds: Int
     public var enabled: Bool
+    public var schedule: BrokerSchedule?
     public var status: String
     public var statusDetail: String?
     public var nextSenderSequence: Int
@@ -117,7 +121,7 @@ public struct BrokerSessionService: Sendable {
 
     static let columns: StaticString = """
         s.id, s.name, s.account_id, s.host, s.port, s.sender_comp_id, s.target_comp_id, s.tls,
-        s.trusted_certificates IS NOT NULL AS own_authorities, s.heartbeat_seconds, s.enabled, s.status,
+        s.trusted_certificates IS NOT NULL AS own_authorities, s.heartbeat_seconds, s.enabled, s.schedule, s.status,
         s.status_detail, s.next_sender_seq, s.next_target_seq,
         (SELECT count(*) FROM tradfi_fix_messages m WHERE m.session_id = s.id)::int8 AS messages,
         s.created_by, s.created_at, s.updated_at
@@ -146,11 +150,11 @@ public struct BrokerSessionService: Sendable {
         let id = try await transaction.query(
             """
             INSERT INTO tradfi_broker_sessions (name, account_id, host, port, sender_comp_id, target_comp_id, tls,
-                trusted_certificates, heartbeat_seconds, enabled, created_by)
+                trusted_certificates, heartbeat_seconds, enabled, schedule, created_by)
             VALUES (\(definition.name), \(definition.accountId), \(definition.host), \(definition.port),
                     \(definition.senderCompID), \(definition.targetCompID), \(definition.tls ?? true),
                     \(definition.trustedCertificates), \(definition.heartbeatSeconds ?? 30), \(definition.enabled ?? true),
-                    \(actor))
+                    \(try definition.schedule.map { try PostgresJSON(encoding: $0) })::jsonb, \(actor))
             RETURNING id
             """
         ).firstRow.decode("id", as: UUID.self)
@@ -189,7 +193,9 @@ public struct BrokerSessionService: Sendable {
             targetCompID: try row.decode("target_comp_id", as: String.self), tls: try row.decode("tls", as: Bool.self),
             trustsOwnAuthorities: try row.decode("own_authorities", as: Bool.self),
             heartbeatSeconds: try row.decode("heartbeat_seconds", as: Int.self),
-            enabled: try row.decode("enabled", as: Bool.self), status: try row.decode("status", as: String.self),
+            enabled: try row.decode("enabled", as: Bool.self),
+            schedule: try row.decode("schedule", as: PostgresJSON?.self)?.decode(BrokerSchedule.self),
+            status: try row.decode("status", as: String.self),
             statusDetail: try row.decode("status_detail", as: String?.self),
             nextSenderSequence: try row.decode("next_sender_seq", as: Int.self),
             nextTargetSequence: try row.decode("next_target_seq", as: Int.self),

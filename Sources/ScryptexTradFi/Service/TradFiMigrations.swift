@@ -395,6 +395,59 @@ public enum TradFiMigrations {
                         WHERE status = 'open';
                     """
             ),
+            Migration(
+                version: 8,
+                name: "add_tradfi_order_replacements",
+                sql: """
+                    -- A replacement asked for (OrderCancelReplaceRequest): its ClOrdID, the new terms
+                    -- the pre-trade check approved, who asked, and the broker's refusal if any. Once
+                    -- the broker replaces the order it carries the new ClOrdID; the ones before are kept
+                    -- (a fill in flight may still name one).
+                    ALTER TABLE tradfi_orders
+                        ADD COLUMN replace_cl_ord_id text UNIQUE,
+                        ADD COLUMN replace_quantity numeric(38, 18) CHECK (replace_quantity > 0),
+                        ADD COLUMN replace_price numeric(38, 18) CHECK (replace_price > 0),
+                        ADD COLUMN replace_check_id uuid,
+                        ADD COLUMN replace_requested_by text,
+                        ADD COLUMN replace_refused text,
+                        ADD COLUMN previous_cl_ord_ids text[] NOT NULL DEFAULT '{}';
+                    DROP INDEX tradfi_orders_due;
+                    CREATE INDEX tradfi_orders_due ON tradfi_orders (session_id)
+                        WHERE status IN ('held', 'queued') OR (cancel_cl_ord_id IS NOT NULL AND cancel_refused IS NULL)
+                           OR (replace_cl_ord_id IS NOT NULL AND replace_refused IS NULL);
+                    """
+            ),
+            Migration(
+                version: 9,
+                name: "create_tradfi_collateral_reports",
+                sql: """
+                    -- A CollateralInquiry asked for over the API, sent by the session's holder.
+                    CREATE TABLE tradfi_collateral_inquiries (
+                        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+                        session_id uuid NOT NULL REFERENCES tradfi_broker_sessions (id),
+                        coll_inquiry_id text NOT NULL UNIQUE,
+                        requested_by text NOT NULL,
+                        requested_at timestamptz NOT NULL DEFAULT now(),
+                        sent_at timestamptz
+                    );
+                    CREATE INDEX tradfi_collateral_inquiries_due ON tradfi_collateral_inquiries (session_id)
+                        WHERE sent_at IS NULL;
+
+                    -- The collateral a broker reports holding for the account (CollateralReport), once per
+                    -- CollRptID.
+                    CREATE TABLE tradfi_collateral_reports (
+                        session_id uuid NOT NULL REFERENCES tradfi_broker_sessions (id),
+                        report_id text NOT NULL,
+                        coll_inquiry_id text,
+                        status text,
+                        currency text,
+                        total_net_value numeric(38, 18),
+                        message text NOT NULL,
+                        received_at timestamptz NOT NULL DEFAULT now(),
+                        PRIMARY KEY (session_id, report_id)
+                    );
+                    """
+            ),
         ]
     )
 }
