@@ -52,7 +52,10 @@ struct RouteFuzzTests {
         "executedAt", "capacity", "shortSelling", "decisionMaker", "executingPerson", "counterpartyLei", "ccpLei",
         "aggregated", "derivative", "tradedInEEA", "cftcReportable", "mic", "country", "investmentDiscretion",
         "votingAuthority", "usdPerUnit", "asOf", "clientOrderId", "timeInForce", "reporting", "street1", "city",
-        "stateOrCountry", "zipCode", "signatory", "form13FFileNumber", "title", "phone",
+        "stateOrCountry", "zipCode", "signatory", "form13FFileNumber", "title", "phone", "limit", "collateral",
+        "maintenanceMargin", "warningShare", "active", "custodian", "custodianAccount", "custodyAccountId",
+        "addressId", "label", "instructionId", "tradeDate", "holder", "bic", "account", "statement", "source",
+        "sessionId", "schedule", "days", "start", "end", "timeZone", "to",
     ]
 
     /// Valid bodies of the routes that compute with numbers; `ACCOUNT` becomes a real account id.
@@ -112,6 +115,26 @@ struct RouteFuzzTests {
             #"{"amount":"10","currency":"USD","period":"2026-11","reference":"wire 1"}"#
         ),
         (.post, "/api/enterprise/white-label/acme/plans", #"{"percent":"20","effectiveFrom":"2026-12"}"#),
+        (
+            .post, "/api/enterprise/tradfi/credit-lines",
+            #"{"accountId":"ACCOUNT","limit":"100000","collateral":"5000","maintenanceMargin":"0.25","warningShare":"0.8"}"#
+        ),
+        (
+            .post, "/api/enterprise/tradfi/credit-lines",
+            #"{"accountId":"ACCOUNT","counterparty":"Acme Ltd","limit":"250000.5","maintenanceMargin":"0.1"}"#
+        ),
+        (
+            .post, "/api/enterprise/tradfi/settlements",
+            #"{"instructionId":"S-1","accountId":"ACCOUNT","counterparty":"Acme Ltd","currency":"USD","tradeDate":"2026-12-01"}"#
+        ),
+        (
+            .post, "/api/enterprise/tradfi/reconciliations",
+            #"{"source":"broker_csv","name":"s.csv","statement":"account,asset,quantity\nACCOUNT,BTC/USD,1.5\n"}"#
+        ),
+        (
+            .post, "/api/enterprise/tradfi/custody-accounts",
+            #"{"accountId":"ACCOUNT","name":"Vault","custodian":"simulated","custodianAccount":"SIM-1"}"#
+        ),
     ]
 
     @Test func noRouteAnswersWithAServerErrorOrTraps() async throws {

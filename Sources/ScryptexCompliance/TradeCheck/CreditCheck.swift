@@ -92,7 +92,8 @@ extension TradeCheckRules {
                     side == .buy
                     ? try before.adding(request.quantity, figure: "the position after this order")
                     : try before.subtracting(request.quantity, figure: "the position after this order")
-                let growth = (after.isNegative ? -after : after) - (before.isNegative ? -before : before)
+                let growth = try (after.isNegative ? -after : after).subtracting(
+                    before.isNegative ? -before : before, figure: "the growth of the position")
                 if growth > .zero {
                     guard let rate = context.usdPerQuoteUnit else {
                         return RuleOutcome(
@@ -113,12 +114,14 @@ extension TradeCheckRules {
                     "credit_line", .fail,
                     "\(line.label) would have \(total) USD in use (\(used) now), beyond its limit \(line.limit)")
             }
-            if tightest.map({ line.limit - total < $0.headroom }) ?? true {
+            // What is left under the limit; a figure too large to hold is never the tightest.
+            let headroom = line.limit.addingReportingOverflow(-total)
+            if !headroom.overflow, tightest.map({ headroom.partialValue < $0.headroom }) ?? true {
                 let reason =
                     draw == .zero && line.scope == .account
                     ? "the order does not add to the account's exposure (\(used) of \(line.limit) USD in use)"
                     : "\(total) of \(line.limit) USD in use on \(line.label) with this order"
-                tightest = (reason, line.limit - total)
+                tightest = (reason, headroom.partialValue)
             }
         }
         return RuleOutcome("credit_line", .pass, tightest?.reason ?? "no credit line")

@@ -355,8 +355,9 @@ public struct CreditLineService: CreditLineSource {
             id: terms.id, accountId: terms.accountID, scope: terms.counterparty == nil ? .account : .counterparty,
             counterparty: terms.counterparty, limit: terms.limit, collateral: terms.collateral,
             maintenanceMargin: terms.maintenanceMargin, warningShare: terms.warningShare, active: terms.active,
-            utilisation: use.amount, unvalued: use.unvalued, available: use.amount.map { terms.limit - $0 },
-            requiredCollateral: use.amount.map { Self.required(terms, utilisation: $0) },
+            utilisation: use.amount, unvalued: use.unvalued,
+            available: use.amount.flatMap { try? terms.limit.subtracting($0, figure: "the credit available") },
+            requiredCollateral: use.amount.flatMap { Self.required(terms, utilisation: $0) },
             openMarginCall: calls.first { $0.status == .open }, warnedAt: terms.warnedAt, createdBy: terms.createdBy,
             createdAt: terms.createdAt, updatedAt: terms.updatedAt, marginCalls: history ? calls : nil)
     }
@@ -451,9 +452,12 @@ public struct CreditLineService: CreditLineSource {
         return (total.rounded(toScale: 2, rule: .awayFromZero).normalized, nil)
     }
 
-    static func required(_ terms: Terms, utilisation: ExactDecimal) -> ExactDecimal {
-        // Both fit numeric(38, 2) and a share at most 1: the product cannot overflow.
-        (utilisation * terms.maintenanceMargin).rounded(toScale: 2, rule: .awayFromZero).normalized
+    /// What maintenance asks of `utilisation`, rounded up to the cent; nil when the product is
+    /// beyond what a decimal holds (a use no collateral column could cover either).
+    static func required(_ terms: Terms, utilisation: ExactDecimal) -> ExactDecimal? {
+        let product = utilisation.multipliedReportingOverflow(by: terms.maintenanceMargin)
+        guard !product.overflow else { return nil }
+        return product.partialValue.rounded(toScale: 2, rule: .awayFromZero).normalized
     }
 
     // MARK: Margin review
@@ -481,8 +485,12 @@ public struct CreditLineService: CreditLineSource {
         var alerts: [ComplianceAlert] = []
         for row in rows {
             let terms = try Terms(row)
-            guard let used = try await utilisation(of: terms, in: transaction).amount else { continue }
-            let required = Self.required(terms, utilisation: used)
+            // A use that cannot be valued, or multiplied out, is not reviewed (the check sends such
+            // orders to review).
+            guard let used = try await utilisation(of: terms, in: transaction).amount,
+                let required = Self.required(terms, utilisation: used),
+                case let (shortfall, false) = required.addingReportingOverflow(-terms.collateral)
+            else { continue }
             let open = try await transaction.query(
                 "SELECT \(sql: Self.callColumns) FROM tradfi_margin_calls WHERE credit_line_id = \(terms.id) AND status = 'open'"
             ).first.map(Self.marginCall)
@@ -492,7 +500,7 @@ public struct CreditLineService: CreditLineSource {
                     try await transaction.query(
                         """
                         INSERT INTO tradfi_margin_calls (credit_line_id, utilisation, collateral, required, shortfall)
-                        VALUES (\(terms.id), \(used), \(terms.collateral), \(required), \(required - terms.collateral))
+                        VALUES (\(terms.id), \(used), \(terms.collateral), \(required), \(shortfall))
                         RETURNING \(sql: Self.callColumns)
                         """
                     ).firstRow)
@@ -523,7 +531,9 @@ public struct CreditLineService: CreditLineSource {
                     details: ["collateral": terms.collateral.description, "required": required.description],
                     in: transaction)
             }
-            let warnAt = terms.limit * terms.warningShare
+            // Beyond what a decimal holds, the warning level is taken as the limit itself.
+            let product = terms.limit.multipliedReportingOverflow(by: terms.warningShare)
+            let warnAt = product.overflow ? terms.limit : product.partialValue
             if used >= warnAt, terms.warnedAt == nil {
                 try await transaction.execute(
                     "UPDATE tradfi_credit_lines SET warned_at = now() WHERE id = \(terms.id)")

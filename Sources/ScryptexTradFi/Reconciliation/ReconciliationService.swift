@@ -311,7 +311,9 @@ public struct ReconciliationService: Sendable {
             case (let theirs?, let ours):
                 try await record(
                     holding, .quantityMismatch, book: ours, statement: theirs,
-                    detail: "the statement lists \(theirs), the book holds \(ours): \(theirs - ours) apart")
+                    detail:
+                        "the statement lists \(theirs), the book holds \(ours): \(Self.difference(theirs, ours)?.description ?? "more than 10^20") apart"
+                )
             }
         }
         try await transaction.execute(
@@ -370,6 +372,12 @@ public struct ReconciliationService: Sendable {
         b.status, b.resolution, b.resolved_by, b.resolved_at
         """
 
+    /// `statement − book`; nil when it is beyond what a decimal holds.
+    static func difference(_ statement: ExactDecimal, _ book: ExactDecimal) -> ExactDecimal? {
+        let result = statement.addingReportingOverflow(-book)
+        return result.overflow ? nil : result.partialValue.normalized
+    }
+
     static func reconciliationBreak(_ row: PostgresRow) throws -> ReconciliationBreak {
         let ours = try row.decode("internal_quantity", as: ExactDecimal?.self)?.normalized
         let theirs = try row.decode("external_quantity", as: ExactDecimal?.self)?.normalized
@@ -379,7 +387,7 @@ public struct ReconciliationService: Sendable {
             externalAccount: try row.decode("external_account", as: String.self),
             accountId: try row.decode("account_id", as: UUID?.self), asset: try row.decode("asset", as: String.self),
             internalQuantity: ours, externalQuantity: theirs,
-            difference: (theirs ?? .zero) - (ours ?? .zero),
+            difference: difference(theirs ?? .zero, ours ?? .zero),
             cause: ReconciliationBreak.Cause(rawValue: try row.decode("cause", as: String.self)) ?? .quantityMismatch,
             detail: try row.decode("detail", as: String.self),
             firstSeenAt: try row.decode("first_seen_at", as: Date.self),
