@@ -228,6 +228,9 @@ struct BrokerOrderRoutingTests {
             let resting2 = try #require(
                 (Self.json(await submit("fix-3b", quantity: "1000"))["routed"] as? [String: Any]))
             let resting2Order = try #require((resting2["order"] as? [String: Any])?["id"] as? String)
+            let resting2ID = try #require(resting2["id"] as? String)
+            // Working at the broker (a cancel before it is sent would stop it here: not_sent).
+            #expect(await settled(resting2ID, as: "acknowledged")["status"] as? String == "acknowledged")
             let sideCancel = await harness.send(
                 .post, "/api/enterprise/orders/\(resting2Order)/cancel", headers: owner)
             #expect(
@@ -236,7 +239,6 @@ struct BrokerOrderRoutingTests {
                 .post, "/api/enterprise/orders/\(resting2Order)/fills", headers: owner,
                 json: #"{"quantity":1,"price":2500}"#)
             #expect(sideFill.status == .conflict && Self.text(sideFill).contains("execution reports"))
-            let resting2ID = try #require(resting2["id"] as? String)
             #expect(
                 await harness.send(.post, "/api/enterprise/tradfi/orders/\(resting2ID)/cancel", headers: owner).status
                     == .accepted)
