@@ -81,6 +81,27 @@ public struct QueryParameters {
         return value
     }
 
+    /// A UUID; 400 naming the parameter otherwise.
+    public func uuid(_ name: String) throws -> UUID? {
+        guard let text = self[name] else { return nil }
+        guard let id = UUID(uuidString: text) else {
+            throw HTTPProblem.badRequest("query '\(name)': not a UUID", type: .invalidField)
+        }
+        return id
+    }
+
+    /// One of a type's raw values (a status); 400 naming the parameter and listing them otherwise.
+    public func value<Value: RawRepresentable & CaseIterable>(_ name: String, as type: Value.Type) throws -> Value?
+    where Value.RawValue == String {
+        guard let text = self[name] else { return nil }
+        guard let value = Value(rawValue: text) else {
+            throw HTTPProblem.badRequest(
+                "query '\(name)': one of \(Value.allCases.map(\.rawValue).joined(separator: ", "))", type: .invalidField
+            )
+        }
+        return value
+    }
+
     /// An ISO 8601 time such as 2026-01-31T12:00:00Z; 400 naming the parameter otherwise.
     public func date(_ name: String) throws -> Date? {
         guard let text = self[name] else { return nil }

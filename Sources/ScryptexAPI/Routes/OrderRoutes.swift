@@ -55,15 +55,7 @@ public struct OrderRoutes: RouteCollection {
         guard let account = query["accountId"].flatMap(UUID.init(uuidString:)) else {
             throw HTTPProblem.badRequest("query 'accountId': the account whose orders to list", type: .invalidField)
         }
-        var status: Order.Status?
-        if let text = query["status"] {
-            guard let known = Order.Status(rawValue: text) else {
-                throw HTTPProblem.badRequest(
-                    "query 'status': one of \(Order.Status.allCases.map(\.rawValue).joined(separator: ", "))",
-                    type: .invalidField)
-            }
-            status = known
-        }
+        let status = try query.value("status", as: Order.Status.self)
         let list = try await call.scope.withTransaction { try await orders.orders(of: account, status: status, in: $0) }
         return try .json(encoding: ["orders": list])
     }

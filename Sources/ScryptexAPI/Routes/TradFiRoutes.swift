@@ -222,15 +222,7 @@ public struct TradFiRoutes: RouteCollection {
 
     @Sendable func listSettlements(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
         let query = QueryParameters(request)
-        var status: Settlement.Status?
-        if let text = query["status"] {
-            guard let value = Settlement.Status(rawValue: text) else {
-                throw ServiceError(
-                    .invalidInput,
-                    "query 'status': one of \(Settlement.Status.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            status = value
-        }
+        let status = try query.value("status", as: Settlement.Status.self)
         return try .json(
             encoding: [
                 "settlements": try await call.scope.withTransaction(readOnly: true) {
@@ -439,28 +431,14 @@ public struct TradFiRoutes: RouteCollection {
     }
 
     @Sendable func listWithdrawals(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
-        var account: UUID?
-        if let text = QueryParameters(request)["custodyAccountId"] {
-            guard let id = UUID(uuidString: text) else {
-                throw ServiceError(.invalidInput, "query 'custodyAccountId': not a UUID")
-            }
-            account = id
-        }
+        let account = try QueryParameters(request).uuid("custodyAccountId")
         return try await movements(kind: "withdrawal", custodyAccount: account, request, call)
     }
 
     private func movements(
         kind: String, custodyAccount: UUID?, _ request: HTTPRequest, _ call: TenantCall
     ) async throws -> HTTPResponse {
-        var status: CustodyMovement.Status?
-        if let text = QueryParameters(request)["status"] {
-            guard let value = CustodyMovement.Status(rawValue: text) else {
-                throw ServiceError(
-                    .invalidInput,
-                    "query 'status': one of \(CustodyMovement.Status.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            status = value
-        }
+        let status = try QueryParameters(request).value("status", as: CustodyMovement.Status.self)
         return try .json(
             encoding: [
                 kind + "s": try await call.scope.withTransaction(readOnly: true) {
@@ -472,13 +450,7 @@ public struct TradFiRoutes: RouteCollection {
     // MARK: Credit lines
 
     @Sendable func listCreditLines(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
-        var account: UUID?
-        if let text = QueryParameters(request)["accountId"] {
-            guard let id = UUID(uuidString: text) else {
-                throw ServiceError(.invalidInput, "query 'accountId': not a UUID")
-            }
-            account = id
-        }
+        let account = try QueryParameters(request).uuid("accountId")
         return try .json(
             encoding: [
                 "creditLines": try await call.scope.withTransaction(readOnly: true) {
@@ -616,22 +588,8 @@ public struct TradFiRoutes: RouteCollection {
 
     @Sendable func listOrders(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
         let query = QueryParameters(request)
-        var session: UUID?
-        if let text = query["sessionId"] {
-            guard let id = UUID(uuidString: text) else {
-                throw ServiceError(.invalidInput, "query 'sessionId': not a UUID")
-            }
-            session = id
-        }
-        var status: RoutedOrder.Status?
-        if let text = query["status"] {
-            guard let value = RoutedOrder.Status(rawValue: text) else {
-                throw ServiceError(
-                    .invalidInput,
-                    "query 'status': one of \(RoutedOrder.Status.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            status = value
-        }
+        let session = try query.uuid("sessionId")
+        let status = try query.value("status", as: RoutedOrder.Status.self)
         return try .json(
             encoding: [
                 "orders": try await call.scope.withTransaction(readOnly: true) {
