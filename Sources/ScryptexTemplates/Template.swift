@@ -1,6 +1,7 @@
 /// A Mustache template (the core of the Mustache specification: interpolation, sections,
-/// inverted sections, comments, partials with standalone indentation, set delimiters), parsed
-/// once and rendered many times. Variables are HTML-escaped unless written `{{{name}}}` or
+/// inverted sections, comments, partials with standalone indentation, set delimiters, and the
+/// optional inheritance module: parents `{{<name}}` and blocks `{{$name}}`), parsed once and
+/// rendered many times. Variables are HTML-escaped unless written `{{{name}}}` or
 /// `{{&name}}`.
 public struct Template: Sendable {
     public let name: String
@@ -16,9 +17,18 @@ public struct Template: Sendable {
     }
 
     /// Renders the template with `value` as the context; `partials` are templates' sources by
-    /// name (`{{> name}}`); a missing partial renders as nothing, as the specification asks.
+    /// name (`{{> name}}` and parents, `{{< name}}`); a missing one renders as nothing, as the
+    /// specification asks.
     public func render(_ value: TemplateValue, partials: [String: String] = [:]) throws(TemplateError) -> String {
-        var renderer = TemplateRenderer(partials: partials)
+        try render(value, partials: partials, parsed: [:])
+    }
+
+    /// Renders with partials already parsed (by name, as used unindented), so a library's
+    /// templates are parsed once, when loaded.
+    func render(
+        _ value: TemplateValue, partials: [String: String], parsed: [String: Template]
+    ) throws(TemplateError) -> String {
+        var renderer = TemplateRenderer(partials: partials, parsed: parsed)
         var output = ""
         try renderer.render(nodes, stack: [value], into: &output)
         return output
@@ -41,6 +51,20 @@ indirect enum TemplateNode: Sendable {
     case variable(name: String, escaped: Bool)
     case section(name: String, nodes: [TemplateNode], inverted: Bool)
     case partial(name: String, indentation: String)
+    /// `{{$name}}default{{/name}}`: a place a child may fill. `indentation` is the block's own:
+    /// the blanks before its tag when only blanks precede it on its line, or, when the tag stands
+    /// alone on its line, the blanks that start the first line of its content.
+    case block(TemplateBlock)
+    /// `{{<name}}{{$block}}…{{/block}}{{/name}}`: the template `name`, its blocks filled by these.
+    case parent(name: String, blocks: [String: TemplateBlock], indentation: String)
+}
+
+struct TemplateBlock: Sendable {
+    var name: String
+    var nodes: [TemplateNode]
+    var indentation: String
+    /// Whether the opening tag stood alone on its line (the line is gone from the output).
+    var standalone: Bool
 }
 
 /// Scans the source as UTF-8 bytes, tag by tag, handling standalone lines as it goes.
@@ -55,16 +79,33 @@ struct TemplateParser {
         self.name = name
     }
 
+    private enum SectionKind {
+        case section, inverted, block, parent
+    }
+
     private struct OpenSection {
         var name: String
-        var inverted: Bool
+        var kind: SectionKind
         var nodes: [TemplateNode]
         var line: Int
+        var indentation = ""
+        var standalone = false
+    }
+
+    /// A line of nothing but blanks and two or more tags, one of them a parent's or a block's
+    /// (`{{<parent}}{{$block}}`, `{{/block}}{{/parent}}`, `  {{<parent}}{{/parent}}`): such a
+    /// line is standalone as a whole, unless it holds a whole block or section
+    /// (`{{$name}}{{/name}}`), whose place on the line matters.
+    private struct TagLine {
+        var lineStart: Int
+        var lineEnd: Int
+        var lastTagEnd: Int
     }
 
     mutating func parse() throws(TemplateError) -> [TemplateNode] {
-        var stack = [OpenSection(name: "", inverted: false, nodes: [], line: 1)]
+        var stack = [OpenSection(name: "", kind: .section, nodes: [], line: 1)]
         var position = 0
+        var tagLineEnd: (lastTagEnd: Int, lineEnd: Int)?
         func append(_ node: TemplateNode) { stack[stack.count - 1].nodes.append(node) }
         func appendText(_ range: Range<Int>) {
             if !range.isEmpty { append(.text(String(decoding: bytes[range], as: UTF8.self))) }
@@ -86,7 +127,7 @@ struct TemplateParser {
                 throw error("an unclosed tag", at: tagStart)
             }
             let tagEnd = contentEnd + closing.count
-            let kind: UInt8? = [UInt8]("#^/!>={&".utf8).contains(sigil) ? sigil : nil
+            let kind: UInt8? = [UInt8]("#^/!>={&$<".utf8).contains(sigil) ? sigil : nil
             if kind != nil { contentStart += 1 }
             let content = String(decoding: bytes[contentStart..<contentEnd], as: UTF8.self)
                 .trimmingWhitespace()
@@ -95,11 +136,29 @@ struct TemplateParser {
             var textEnd = tagStart
             var next = tagEnd
             var indentation = ""
-            if let kind, kind != UInt8(ascii: "{"), kind != UInt8(ascii: "&"),
+            var standalone = false
+            if let pending = tagLineEnd {
+                // A later tag of a standalone line of tags: the last one takes the line's end.
+                standalone = true
+                if tagEnd == pending.lastTagEnd {
+                    next = pending.lineEnd
+                    tagLineEnd = nil
+                }
+            } else if let kind, kind != UInt8(ascii: "{"), kind != UInt8(ascii: "&"),
                 let (lineStart, lineEnd) = standaloneLine(tagStart: tagStart, tagEnd: tagEnd)
             {
                 textEnd = lineStart
                 next = lineEnd
+                indentation = String(decoding: bytes[lineStart..<tagStart], as: UTF8.self)
+                standalone = true
+            } else if let kind, kind != UInt8(ascii: "{"), kind != UInt8(ascii: "&"),
+                let line = tagLine(startingAt: tagStart, openSections: stack.map { ($0.name, $0.kind) })
+            {
+                textEnd = line.lineStart
+                indentation = String(decoding: bytes[line.lineStart..<tagStart], as: UTF8.self)
+                standalone = true
+                tagLineEnd = (line.lastTagEnd, line.lineEnd)
+            } else if kind == UInt8(ascii: "$"), let lineStart = lineStartIfBlank(before: tagStart) {
                 indentation = String(decoding: bytes[lineStart..<tagStart], as: UTF8.self)
             }
             appendText(position..<textEnd)
@@ -108,8 +167,19 @@ struct TemplateParser {
             switch kind {
             case UInt8(ascii: "#"), UInt8(ascii: "^"):
                 stack.append(
-                    OpenSection(name: content, inverted: kind == UInt8(ascii: "^"), nodes: [], line: line(of: tagStart))
-                )
+                    OpenSection(
+                        name: content, kind: kind == UInt8(ascii: "^") ? .inverted : .section, nodes: [],
+                        line: line(of: tagStart)))
+            case UInt8(ascii: "$"), UInt8(ascii: "<"):
+                guard !content.isEmpty else { throw error("an empty tag", at: tagStart) }
+                var section = OpenSection(
+                    name: content, kind: kind == UInt8(ascii: "$") ? .block : .parent, nodes: [],
+                    line: line(of: tagStart), indentation: indentation, standalone: standalone)
+                if section.kind == .block, standalone {
+                    // Alone on its line: the block's indentation is its content's.
+                    section.indentation = leadingBlanks(from: position)
+                }
+                stack.append(section)
             case UInt8(ascii: "/"):
                 guard stack.count > 1 else { throw error("a closing tag '\(content)' without a section", at: tagStart) }
                 let section = stack.removeLast()
@@ -118,7 +188,23 @@ struct TemplateParser {
                         "'\(content)' closes the section '\(section.name)' opened on line \(section.line)", at: tagStart
                     )
                 }
-                append(.section(name: section.name, nodes: section.nodes, inverted: section.inverted))
+                switch section.kind {
+                case .section, .inverted:
+                    append(.section(name: section.name, nodes: section.nodes, inverted: section.kind == .inverted))
+                case .block:
+                    append(
+                        .block(
+                            TemplateBlock(
+                                name: section.name, nodes: section.nodes, indentation: section.indentation,
+                                standalone: section.standalone)))
+                case .parent:
+                    // Only the blocks inside a parent tag mean anything; other text there is ignored.
+                    var blocks: [String: TemplateBlock] = [:]
+                    for case .block(let block) in section.nodes where blocks[block.name] == nil {
+                        blocks[block.name] = block
+                    }
+                    append(.parent(name: section.name, blocks: blocks, indentation: section.indentation))
+                }
             case UInt8(ascii: "!"):
                 break
             case UInt8(ascii: ">"):
@@ -170,6 +256,77 @@ struct TemplateParser {
         return (lineStart, lineEnd)
     }
 
+    /// Where the line of `offset` starts, when only blanks come before `offset` on it.
+    private func lineStartIfBlank(before offset: Int) -> Int? {
+        var lineStart = offset
+        while lineStart > 0, bytes[lineStart - 1] != UInt8(ascii: "\n") {
+            guard bytes[lineStart - 1] == UInt8(ascii: " ") || bytes[lineStart - 1] == UInt8(ascii: "\t") else {
+                return nil
+            }
+            lineStart -= 1
+        }
+        return lineStart
+    }
+
+    /// The blanks that start the line at `offset`.
+    private func leadingBlanks(from offset: Int) -> String {
+        var end = offset
+        while end < bytes.count, bytes[end] == UInt8(ascii: " ") || bytes[end] == UInt8(ascii: "\t") { end += 1 }
+        return String(decoding: bytes[offset..<end], as: UTF8.self)
+    }
+
+    /// The standalone line of tags that starts with the tag at `tagStart` (see ``TagLine``).
+    private func tagLine(startingAt tagStart: Int, openSections: [(String, SectionKind)]) -> TagLine? {
+        guard let lineStart = lineStartIfBlank(before: tagStart) else { return nil }
+        var sections = openSections.map { (name: $0.0, kind: $0.1, onThisLine: false) }
+        var position = tagStart
+        var tags = 0
+        var inheritance = false
+        var lastTagEnd = tagStart
+        while true {
+            while position < bytes.count, bytes[position] == UInt8(ascii: " ") || bytes[position] == UInt8(ascii: "\t")
+            {
+                position += 1
+            }
+            if position == bytes.count || bytes[position] == UInt8(ascii: "\n")
+                || (bytes[position] == UInt8(ascii: "\r") && position + 1 < bytes.count
+                    && bytes[position + 1] == UInt8(ascii: "\n"))
+            {
+                guard tags >= 2, inheritance else { return nil }
+                let lineEnd =
+                    position == bytes.count ? position : position + (bytes[position] == UInt8(ascii: "\r") ? 2 : 1)
+                return TagLine(lineStart: lineStart, lineEnd: lineEnd, lastTagEnd: lastTagEnd)
+            }
+            guard position + open.count <= bytes.count, bytes[position..<position + open.count].elementsEqual(open),
+                let contentEnd = find(close, from: position + open.count)
+            else { return nil }
+            let sigilAt = position + open.count
+            let sigil = sigilAt < contentEnd ? bytes[sigilAt] : 0
+            let name = String(decoding: bytes[(sigilAt + 1)..<max(sigilAt + 1, contentEnd)], as: UTF8.self)
+                .trimmingWhitespace()
+            switch sigil {
+            case UInt8(ascii: "#"): sections.append((name, .section, true))
+            case UInt8(ascii: "^"): sections.append((name, .inverted, true))
+            case UInt8(ascii: "$"):
+                sections.append((name, .block, true))
+                inheritance = true
+            case UInt8(ascii: "<"):
+                sections.append((name, .parent, true))
+                inheritance = true
+            case UInt8(ascii: "/"):
+                guard let last = sections.popLast(), last.name == name else { return nil }
+                // A whole block or section on one line keeps the line.
+                if last.onThisLine && last.kind != .parent { return nil }
+                if last.kind == .block || last.kind == .parent { inheritance = true }
+            case UInt8(ascii: "!"), UInt8(ascii: ">"): break
+            default: return nil
+            }
+            tags += 1
+            position = contentEnd + close.count
+            lastTagEnd = position
+        }
+    }
+
     private func find(_ needle: [UInt8], from start: Int) -> Int? {
         guard !needle.isEmpty, start <= bytes.count - needle.count else { return nil }
         var index = start
@@ -201,9 +358,15 @@ struct TemplateRenderer {
     let partials: [String: String]
     private var compiled: [String: [TemplateNode]] = [:]
     private var depth = 0
+    /// The blocks filled by the parents being rendered, the outermost's filling first.
+    private var overrides: [String: TemplateBlock] = [:]
+    /// Re-indentations of the filled blocks being rendered, innermost last: at each line start,
+    /// the filling's own indentation is taken off and the place's put on.
+    private var reindentations: [(remove: String, add: String)] = []
 
-    init(partials: [String: String]) {
+    init(partials: [String: String], parsed: [String: Template] = [:]) {
         self.partials = partials
+        for (name, template) in parsed { compiled["\u{0}" + name] = template.nodes }
     }
 
     mutating func render(
@@ -212,9 +375,12 @@ struct TemplateRenderer {
         for node in nodes {
             switch node {
             case .text(let text):
-                output += text
+                write(text, into: &output)
             case .variable(let name, let escaped):
                 let text = Self.lookUp(name, in: stack).text
+                if !reindentations.isEmpty, !text.isEmpty, output.isEmpty || output.utf8.last == 10 {
+                    write("", into: &output)
+                }
                 output += escaped ? Self.escapeHTML(text) : text
             case .section(let name, let children, let inverted):
                 let value = Self.lookUp(name, in: stack)
@@ -226,18 +392,80 @@ struct TemplateRenderer {
                     try render(children, stack: stack + [value], into: &output)
                 }
             case .partial(let name, let indentation):
-                guard let source = partials[name] else { continue }
-                let key = indentation + "\u{0}" + name
-                if compiled[key] == nil {
-                    var parser = TemplateParser(source: Self.indent(source, by: indentation), name: "partial '\(name)'")
-                    compiled[key] = try parser.parse()
+                guard let nodes = try template(named: name, indentation: indentation) else { continue }
+                try nest("partial '\(name)'") { (renderer) throws(TemplateError) in
+                    try renderer.render(nodes, stack: stack, into: &output)
                 }
-                depth += 1
-                defer { depth -= 1 }
-                guard depth < 100 else { throw TemplateError("partial '\(name)' nests more than 100 deep") }
-                try render(compiled[key]!, stack: stack, into: &output)
+            case .parent(let name, let blocks, let indentation):
+                guard let nodes = try template(named: name, indentation: indentation) else { continue }
+                // A block filled further out wins over this parent's filling of it.
+                let saved = overrides
+                overrides = blocks.merging(saved) { _, outer in outer }
+                defer { overrides = saved }
+                try nest("parent '\(name)'") { (renderer) throws(TemplateError) in
+                    try renderer.render(nodes, stack: stack, into: &output)
+                }
+            case .block(let place):
+                guard let filling = overrides[place.name] else {
+                    try render(place.nodes, stack: stack, into: &output)
+                    continue
+                }
+                reindentations.append((filling.standalone ? filling.indentation : "", place.indentation))
+                defer { reindentations.removeLast() }
+                try nest("block '\(place.name)'") { (renderer) throws(TemplateError) in
+                    try renderer.render(filling.nodes, stack: stack, into: &output)
+                }
             }
         }
+    }
+
+    /// Appends template text, re-indenting each line that starts while filled blocks render.
+    private func write(_ text: String, into output: inout String) {
+        guard !reindentations.isEmpty else {
+            output += text
+            return
+        }
+        var atLineStart = output.isEmpty || output.utf8.last == 10
+        var rest = text[...]
+        repeat {
+            let lineEnd = rest.firstIndex(of: "\n").map { rest.index(after: $0) } ?? rest.endIndex
+            let line = rest[rest.startIndex..<lineEnd]
+            if atLineStart, line.first != "\n" {
+                // Innermost first: what an inner re-indentation put on is this line's indentation
+                // for the next one out.
+                var indented = String(line)
+                for (remove, add) in reindentations.reversed() {
+                    if indented.hasPrefix(remove) { indented.removeFirst(remove.count) }
+                    indented = add + indented
+                }
+                output += indented
+            } else {
+                output += line
+            }
+            atLineStart = line.last == "\n"
+            rest = rest[lineEnd...]
+        } while !rest.isEmpty
+    }
+
+    /// The parsed template `name` (a partial or parent), indented when it stands alone on an
+    /// indented line; nil when there is none.
+    private mutating func template(named name: String, indentation: String) throws(TemplateError) -> [TemplateNode]? {
+        guard let source = partials[name] else { return nil }
+        let key = indentation + "\u{0}" + name
+        if let nodes = compiled[key] { return nodes }
+        var parser = TemplateParser(source: Self.indent(source, by: indentation), name: "partial '\(name)'")
+        let nodes = try parser.parse()
+        compiled[key] = nodes
+        return nodes
+    }
+
+    private mutating func nest(
+        _ what: String, _ body: (inout TemplateRenderer) throws(TemplateError) -> Void
+    ) throws(TemplateError) {
+        depth += 1
+        defer { depth -= 1 }
+        guard depth < 100 else { throw TemplateError("\(what) nests more than 100 deep") }
+        try body(&self)
     }
 
     /// `.` is the current context; `a.b.c` finds `a` up the stack, then `b` and `c` inside it.

@@ -1,7 +1,8 @@
 import Foundation
 
 /// The templates of a folder (`<name>.mustache`), all parsed when loaded so a broken template
-/// stops start-up instead of a page. Every template can be used as a partial of the others.
+/// stops start-up instead of a page, and never parsed again. Every template can be used as a
+/// partial or a parent of the others.
 public struct TemplateLibrary: Sendable {
     public let sources: [String: String]
     private let templates: [String: Template]
@@ -39,6 +40,6 @@ public struct TemplateLibrary: Sendable {
     /// Renders the template `name` with `value`.
     public func render(_ name: String, _ value: TemplateValue) throws(TemplateError) -> String {
         guard let template = templates[name] else { throw TemplateError("there is no template '\(name)'") }
-        return try template.render(value, partials: sources)
+        return try template.render(value, partials: sources, parsed: templates)
     }
 }

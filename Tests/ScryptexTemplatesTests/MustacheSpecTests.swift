@@ -14,10 +14,11 @@ struct SpecCase: Sendable, CustomTestStringConvertible {
 
     var testDescription: String { "\(file): \(name)" }
 
-    /// The required modules of the spec, read from the shared data folder.
+    /// The required modules of the spec and the optional inheritance module, read from the
+    /// shared data folder.
     static let all: [SpecCase] = {
         var cases: [SpecCase] = []
-        for file in ["comments", "delimiters", "interpolation", "inverted", "partials", "sections"] {
+        for file in ["comments", "delimiters", "interpolation", "inverted", "partials", "sections", "~inheritance"] {
             guard let data = FileManager.default.contents(atPath: SharedData.path("mustache-spec/\(file).json")),
                 let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
                 let tests = root["tests"] as? [[String: Any]]
@@ -44,8 +45,9 @@ struct SpecCase: Sendable, CustomTestStringConvertible {
 @Suite("Mustache templates")
 struct MustacheSpecTests {
     @Test func theWholeRequiredSpecIsHere() {
-        // comments 12, delimiters 14, interpolation 42, inverted 22, partials 12, sections 34.
-        #expect(SpecCase.all.count == 136)
+        // comments 12, delimiters 14, interpolation 42, inverted 22, partials 12, sections 34,
+        // inheritance 27.
+        #expect(SpecCase.all.count == 163)
     }
 
     @Test(arguments: SpecCase.all) func conformsToTheSpecification(_ spec: SpecCase) throws {
@@ -86,5 +88,70 @@ struct MustacheSpecTests {
         }
         let value = try TemplateValue(encoding: ["lines": [Line(product: "data", amount: "0.10")]])
         #expect(try Template("{{#lines}}{{product}}={{amount}};{{/lines}}").render(value) == "data=0.10;")
+    }
+}
+
+@Suite("Template inheritance")
+struct TemplateInheritanceTests {
+    @Test func aPageFillsItsLayoutsBlocksAndKeepsTheRestOfTheLayout() throws {
+        let layout = """
+            <html>
+              <title>{{$title}}{{productName}}{{/title}}</title>
+              <main>
+                {{$content}}
+                <p>nothing here</p>
+                {{/content}}
+              </main>
+            </html>
+
+            """
+        let page = """
+            {{<layout}}
+            {{$title}}Accounts · {{productName}}{{/title}}
+            {{$content}}
+            <ul>
+              {{#accounts}}<li>{{name}}</li>{{/accounts}}
+            </ul>
+            {{/content}}
+            {{/layout}}
+
+            """
+        let value: TemplateValue = [
+            "productName": "Acme <Prime>", "accounts": [["name": "Fund I"], ["name": "Fund II"]],
+        ]
+        let rendered = try Template(page, name: "accounts").render(value, partials: ["layout": layout])
+        #expect(
+            rendered == """
+                <html>
+                  <title>Accounts · Acme &lt;Prime&gt;</title>
+                  <main>
+                    <ul>
+                      <li>Fund I</li><li>Fund II</li>
+                    </ul>
+                  </main>
+                </html>
+
+                """)
+    }
+
+    @Test func anUnclosedParentOrBlockNamesItsLine() {
+        for (source, message) in [
+            ("{{<layout}}\n{{$a}}x{{/a}}", "the section 'layout' opened on line 1 is never closed"),
+            ("{{<layout}}\n{{$a}}x{{/layout}}", "line 2: 'layout' closes the section 'a' opened on line 2"),
+            ("{{$}}", "line 1: an empty tag"),
+        ] {
+            do {
+                _ = try Template(source, name: "page")
+                Issue.record("\(source) parsed")
+            } catch {
+                #expect(error.message.contains(message), "\(error.message)")
+            }
+        }
+    }
+
+    @Test func aParentThatIncludesItselfStopsAtADepthInsteadOfOverflowingTheStack() {
+        #expect(throws: TemplateError.self) {
+            try Template("{{<loop}}{{/loop}}").render([:], partials: ["loop": "x{{<loop}}{{/loop}}"])
+        }
     }
 }
