@@ -37,11 +37,45 @@ public struct TenantBranding: Sendable, Codable, Equatable {
             throw ServiceError(
                 .invalidInput, "field '\(field).colors.\(name)': '\(value)' is not a colour such as #0B3D91")
         }
+        for (name, value) in cssVariables ?? [:] {
+            guard Self.isCSSVariableName(name) else {
+                throw ServiceError(
+                    .invalidInput,
+                    "field '\(field).cssVariables.\(name.prefix(60))': a custom property is named like --radius (letters, digits, dashes)"
+                )
+            }
+            guard Self.isSafeCSSValue(value) else {
+                throw ServiceError(
+                    .invalidInput,
+                    "field '\(field).cssVariables.\(name)': a value of at most 200 characters without ; { } < > \\ @, comments or url()"
+                )
+            }
+        }
         for (name, value) in [("logoURL", logoURL), ("supportURL", supportURL)] {
             if let value, !(value.hasPrefix("https://") && value.count <= 2_000) {
                 throw ServiceError(.invalidInput, "field '\(field).\(name)': an https:// URL")
             }
         }
+    }
+
+    /// `--name`: the form of a CSS custom property a tenant may set.
+    public static func isCSSVariableName(_ name: String) -> Bool {
+        name.hasPrefix("--") && (3...42).contains(name.utf8.count)
+            && name.utf8.dropFirst(2).allSatisfy { byte in
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte | 0x20)
+                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "-")
+            }
+    }
+
+    /// A custom property's value that cannot leave its declaration or fetch anything: no
+    /// declaration or block ends, no markup, escapes, at-rules, comments or `url(`.
+    public static func isSafeCSSValue(_ value: String) -> Bool {
+        let lowered = value.lowercased()
+        return (1...200).contains(value.count) && !lowered.contains("url(") && !lowered.contains("/*")
+            && !lowered.contains("expression(")
+            && value.unicodeScalars.allSatisfy { scalar in
+                scalar.value >= 0x20 && scalar.value != 0x7F && !";{}<>\\@".unicodeScalars.contains(scalar)
+            }
     }
 
     /// A tenant's branding, or nil when it has none (a tenant being provisioned).

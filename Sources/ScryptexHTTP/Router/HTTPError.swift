@@ -110,6 +110,8 @@ public struct ProblemType: Hashable, Sendable, CustomStringConvertible {
     public static let unauthenticated = ProblemType("unauthenticated")
     /// The caller may not do this (403).
     public static let forbidden = ProblemType("forbidden")
+    /// A page's form came without its anti-forgery token, or with another session's (403).
+    public static let invalidFormToken = ProblemType("invalid-form-token")
     /// The feature is switched off for this tenant or not in its plan (403).
     public static let featureDisabled = ProblemType("feature-disabled")
     /// Too many requests for the credential, the tenant or the client (429, with `Retry-After`).
