@@ -182,12 +182,22 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The partner portal: server-rendered, branded pages on every tenant domain, behind the
+        // API's guard, running the API's operations.
+        .target(
+            name: "ScryptexPortal",
+            dependencies: [
+                "ScryptexAPI", "ScryptexCompliance", "ScryptexCore", "ScryptexCrypto", "ScryptexHTTP",
+                "ScryptexIdentity", "ScryptexInstitutional", "ScryptexPostgres", "ScryptexTemplates", "ScryptexTenancy",
+            ],
+            swiftSettings: strictSettings
+        ),
         // Composition root: configuration, migrations, commands.
         .target(
             name: "ScryptexApp",
             dependencies: [
                 "ScryptexACME", "ScryptexAPI", "ScryptexBI", "ScryptexCore", "ScryptexCrypto", "ScryptexEventLoops",
-                "ScryptexPostgres",
+                "ScryptexPortal", "ScryptexPostgres",
                 "ScryptexEmbeddedPostgres",
                 "ScryptexHTTP", "ScryptexCompliance", "ScryptexIdentity", "ScryptexInstitutional", "ScryptexKYC",
                 "ScryptexMarketData", "ScryptexMarketMaking", "ScryptexML", "ScryptexQuant", "ScryptexRevenue",
@@ -199,9 +209,10 @@ let package = Package(
         .target(
             name: "ScryptexCommandLine",
             dependencies: [
-                "ScryptexAPI", "ScryptexApp", "ScryptexCompliance", "ScryptexCore", "ScryptexEmbeddedPostgres",
-                "ScryptexHTTP", "ScryptexIdentity", "ScryptexMarketData", "ScryptexPostgres", "ScryptexRevenue",
-                "ScryptexTenancy", "ScryptexTradFi",
+                "ScryptexAPI", "ScryptexApp", "ScryptexCompliance", "ScryptexCore", "ScryptexCrypto",
+                "ScryptexEmbeddedPostgres", "ScryptexHTTP", "ScryptexIdentity", "ScryptexMarketData",
+                "ScryptexPostgres",
+                "ScryptexRevenue", "ScryptexTenancy", "ScryptexTradFi",
             ],
             swiftSettings: strictSettings
         ),
@@ -354,6 +365,14 @@ let package = Package(
             dependencies: [
                 "ScryptexAPI", "ScryptexCore", "ScryptexCrypto", "ScryptexHTTP", "ScryptexIdentity", "ScryptexPostgres",
                 "ScryptexTenancy", "ScryptexTestSupport",
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ScryptexPortalTests",
+            dependencies: [
+                "ScryptexAPI", "ScryptexApp", "ScryptexCore", "ScryptexCrypto", "ScryptexHTTP", "ScryptexIdentity",
+                "ScryptexPortal", "ScryptexPostgres", "ScryptexTemplates", "ScryptexTenancy", "ScryptexTestSupport",
             ],
             swiftSettings: strictSettings
         ),

@@ -13,6 +13,7 @@ import ScryptexInstitutional
 import ScryptexKYC
 import ScryptexML
 import ScryptexMarketData
+import ScryptexPortal
 import ScryptexPostgres
 import ScryptexQuant
 import ScryptexTemplates
@@ -480,9 +481,8 @@ extension HostService {
             ).router,
             filters: (configuration.enterpriseFeaturesEnabled ? [] : [EnterpriseSwitchFilter()])
                 + [TenantResolutionFilter(directory: directory)],
-            middleware: [
-                BrandedPageMiddleware(templates: templates, pool: pool, platformDomain: configuration.platformDomain)
-            ],
+            middleware: Self.pageMiddleware(
+                templates: templates, pool: pool, platformDomain: configuration.platformDomain),
             accessLog: AccessLog(), observers: [traffic]
         )
         let https = HTTPServer(
@@ -512,6 +512,17 @@ extension HostService {
 }
 
 extension HostService {
+    /// What answers browsers with pages: the branded error pages (outermost), then the
+    /// portal's (sign-in redirects, its error pages).
+    static func pageMiddleware(
+        templates: TemplateLibrary, pool: PostgresConnectionPool, platformDomain: String
+    ) -> [any HTTPMiddleware] {
+        [
+            BrandedPageMiddleware(templates: templates, pool: pool, platformDomain: platformDomain),
+            PortalPageMiddleware(templates: templates, pool: pool),
+        ]
+    }
+
     /// Every route of the host, each service's collection given its part of the configuration.
     static func routes(
         pool: PostgresConnectionPool, keyring: Keyring, sealing: AuditSealing, configuration: Configuration,
@@ -541,18 +552,18 @@ extension HostService {
                 defaultJurisdiction: configuration.defaultJurisdiction, services: services,
                 screening: KYCSanctionsScreening(registry: registry, monitoring: MonitoringService()),
                 kycProvider: configuration.kyc?.makeProvider() ?? ManualKYCProvider()))
-        routes.add(
-            ComplianceRoutes(
-                monitoringEnabled: configuration.complianceMonitoringEnabled, rules: configuration.tradeCheckRules,
-                sanctions: registry))
+        let compliance = ComplianceRoutes(
+            monitoringEnabled: configuration.complianceMonitoringEnabled, rules: configuration.tradeCheckRules,
+            sanctions: registry)
+        routes.add(compliance)
         routes.add(
             OrderRoutes(
                 monitoringEnabled: configuration.complianceMonitoringEnabled, rules: configuration.tradeCheckRules,
                 sanctions: registry))
-        routes.add(
-            ReportRoutes(
-                reportingEnabled: configuration.regulatoryReportingEnabled,
-                generationTimeout: .seconds(configuration.reportGenerationTimeoutSeconds)))
+        let reports = ReportRoutes(
+            reportingEnabled: configuration.regulatoryReportingEnabled,
+            generationTimeout: .seconds(configuration.reportGenerationTimeoutSeconds))
+        routes.add(reports)
         routes.add(
             AdminRoutes(options: configuration.adminOptions, sealing: sealing, services: services))
         routes.add(WhiteLabelRoutes(instances: instances, enabled: configuration.whiteLabelEnabled))
@@ -563,11 +574,11 @@ extension HostService {
             MLRoutes(
                 store: ModelStore.at(configuration.mlModelStoragePath), trainingEnabled: configuration.mlTrainingEnabled
             ))
-        routes.add(
-            BIRoutes(
-                enabled: configuration.biReportsEnabled, refreshSeconds: configuration.executiveDashboardRefreshSeconds,
-                generationTimeout: .seconds(configuration.reportGenerationTimeoutSeconds),
-                marketMakingEnabled: configuration.marketMakingEnabled, traffic: traffic))
+        let intelligence = BIRoutes(
+            enabled: configuration.biReportsEnabled, refreshSeconds: configuration.executiveDashboardRefreshSeconds,
+            generationTimeout: .seconds(configuration.reportGenerationTimeoutSeconds),
+            marketMakingEnabled: configuration.marketMakingEnabled, traffic: traffic)
+        routes.add(intelligence)
         routes.add(
             PlatformDashboardRoutes(
                 services: services, traffic: traffic, refreshSeconds: configuration.executiveDashboardRefreshSeconds,
@@ -577,6 +588,10 @@ extension HostService {
             RevenueRoutes(
                 instances: instances, templates: templates, enabled: configuration.whiteLabelEnabled,
                 services: services))
+        routes.add(
+            PortalRoutes(
+                services: services, templates: templates, compliance: compliance, reports: reports,
+                intelligence: intelligence, defaultJurisdiction: configuration.defaultJurisdiction))
         return routes
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import ScryptexApp
 import ScryptexCore
+import ScryptexCrypto
 import ScryptexIdentity
 import ScryptexPostgres
 import ScryptexTenancy
@@ -62,6 +63,61 @@ struct APIKeyCreateCommand: DatabaseCommand {
             "created API key \(key.prefix) for tenant \(tenant.slug) with roles \(key.roles.joined(separator: ", ")); it is not shown again"
         )
         return ScryptexProgram.ExitCode.success
+    }
+}
+
+struct UserCreateCommand: DatabaseCommand {
+    static let definition = CommandDefinition(
+        name: "create",
+        summary:
+            "Create a team member who signs in to the partner portal, with a new password printed once (only its hash is stored).",
+        options: [
+            .value("tenant", "SLUG", TenantSlugRule.text, required: true),
+            .value("email", "ADDRESS", "The address the member signs in with.", required: true),
+            .value(
+                "role", "ROLE", "The member's role (owner, admin, compliance_officer, trader, ...).", required: true),
+            .value("name", "NAME", "The member's name."),
+        ]
+    )
+
+    static func run(
+        _ invocation: CommandLineParser.Invocation, in context: CommandContext, pool: PostgresConnectionPool
+    ) async throws -> Int32 {
+        let keyring = try context.keyring()
+        let identity = IdentityService(pool: pool, keyring: keyring)
+        let tenant = try await context.liveTenant(invocation.value("tenant") ?? "", on: pool)
+        let keys = try await keyring.keys(for: tenant.id, on: pool)
+        let password = Self.newPassword()
+        let user = try await TenantScope(tenant: tenant, pool: pool).withTransaction { transaction in
+            let user = try await identity.createUser(
+                .init(
+                    email: invocation.value("email") ?? "", name: invocation.value("name"), password: password,
+                    role: invocation.value("role") ?? ""),
+                keys: keys, grantedBy: .host(actor: "operator"), in: transaction)
+            try await AuditTrail(schema: tenant.schema).append(
+                AuditEvent(
+                    actor: "operator", action: "user.created", objectType: "user",
+                    objectID: user.id.uuidString.lowercased(), details: ["role": user.role, "via": "cli"]),
+                in: transaction)
+            return user
+        }
+        context.output(password)
+        context.errorOutput(
+            "created \(user.role) \(user.email) in tenant \(tenant.slug); sign in at https://<its domain>/portal with this password (not shown again) and add an authenticator"
+        )
+        return ScryptexProgram.ExitCode.success
+    }
+
+    /// 20 characters from an alphabet without look-alikes (about 115 bits).
+    static func newPassword() -> String {
+        let alphabet = Array("abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789")
+        var password = ""
+        while password.count < 20 {
+            for byte in SecureRandom.bytes(count: 32) where Int(byte) < 256 - 256 % alphabet.count {
+                if password.count < 20 { password.append(alphabet[Int(byte) % alphabet.count]) }
+            }
+        }
+        return password
     }
 }
 

@@ -115,6 +115,9 @@ public struct ScryptexProgram: Sendable {
                 [.command(DevelopmentCertificateCommand.self), .command(IssueCertificateCommand.self)]),
             .group(name: "apikey", summary: "Manage a tenant's API keys.", [.command(APIKeyCreateCommand.self)]),
             .group(
+                name: "user", summary: "Manage a tenant's team members (who sign in to the portal).",
+                [.command(UserCreateCommand.self)]),
+            .group(
                 name: "admin-key", summary: "Manage platform-admin keys (control plane only).",
                 [.command(AdminKeyCreateCommand.self)]),
             .group(

@@ -4,7 +4,8 @@ import Glibc
 public final class RawClient: Sendable {
     public let descriptor: Int32
 
-    public init(port: Int) throws {
+    /// Connects to `port` on loopback; a read waits at most `timeoutSeconds` for bytes.
+    public init(port: Int, timeoutSeconds: Int = 5) throws {
         descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -16,7 +17,7 @@ public final class RawClient: Sendable {
             }
         }
         guard connected == 0 else { throw ChildProcessError(message: "connect failed: errno \(errno)") }
-        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
 

@@ -13,11 +13,16 @@ import Testing
 /// own, each listening) on one database.
 @Suite("Credential cache across hosts")
 struct CredentialCacheTests {
-    @Test func aRevokedKeyIsRefusedByEveryHostWithinASecond() async throws {
+    @Test func aRevokedKeyIsRefusedByEveryHostLongBeforeItsCachedEntryWouldExpire() async throws {
         try await RouteHarness.with { harness in
             let tenant = harness.tenant
-            let hostA = IdentityService(pool: harness.pool, keyring: harness.keyring, credentials: CredentialCache())
-            let hostB = IdentityService(pool: harness.pool, keyring: harness.keyring, credentials: CredentialCache())
+            // Entries kept for a minute: a refusal within the test's window can only come from
+            // the revocation's notification, not from the entry running out. (How fast it comes
+            // on a loaded machine is not a unit test's business; it is typically milliseconds.)
+            let hostA = IdentityService(
+                pool: harness.pool, keyring: harness.keyring, credentials: CredentialCache(lifetime: .seconds(60)))
+            let hostB = IdentityService(
+                pool: harness.pool, keyring: harness.keyring, credentials: CredentialCache(lifetime: .seconds(60)))
             let followers = [hostA, hostB].map { host in
                 Task {
                     try await host.credentials.follow(
@@ -48,14 +53,14 @@ struct CredentialCacheTests {
                 try await hostB.authenticate(bearer: forged, sessionToken: nil, tenant: tenant)
             }
 
-            // Revoked through host A: host B refuses it within a second.
+            // Revoked through host A: host B hears of it and refuses it.
             try await TenantScope(tenant: tenant, pool: harness.pool).withTransaction {
                 try await hostA.revokeAPIKey(
                     prefix: token.prefix, by: .host(actor: "operator"), requestID: nil, tenant: tenant, in: $0)
             }
             let revokedAt = ContinuousClock.now
             var refusedAfter: Duration?
-            while ContinuousClock.now - revokedAt < .seconds(3) {
+            while ContinuousClock.now - revokedAt < .seconds(20) {
                 do {
                     _ = try await hostB.authenticate(bearer: bearer, sessionToken: nil, tenant: tenant)
                     try await Task.sleep(for: .milliseconds(10))
@@ -64,8 +69,8 @@ struct CredentialCacheTests {
                     break
                 }
             }
-            let elapsed = try #require(refusedAfter)
-            #expect(elapsed < .seconds(1))
+            let elapsed = try #require(refusedAfter, "host B still took the revoked key after 20 s")
+            #expect(elapsed < .seconds(20))
         }
     }
 

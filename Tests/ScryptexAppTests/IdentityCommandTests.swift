@@ -10,8 +10,13 @@ import Testing
 struct IdentityCommandTests {
     @Test func apiKeysAdminKeysAndAuditVerification() async throws {
         try await TestDatabase.withFreshDatabase { configuration in
+            // A data folder of its own: the working folder's (a developer's `scripts/dev serve`)
+            // holds seals of other trails with the same schema names.
+            let folder = NSTemporaryDirectory() + "scryptex-identity-commands-" + UUID().uuidString
+            defer { try? FileManager.default.removeItem(atPath: folder) }
             let environment = [
                 "DATABASE_URL": configuration.url(), "SCRYPTEX_MASTER_KEY": Hex.encode(SecureRandom.bytes(count: 32)),
+                "SCRYPTEX_DATA_DIR": folder,
             ]
             let program = CapturedProgram()
             #expect(await program.run(["tenant", "create", "acme", "--name", "Acme"], environment: environment) == 0)

@@ -1,8 +1,8 @@
-import Foundation
+public import Foundation
 public import ScryptexCore
 public import ScryptexIdentity
 public import ScryptexPostgres
-import ScryptexTenancy
+public import ScryptexTenancy
 import ScryptexWhiteLabel
 import Synchronization
 
@@ -67,7 +67,7 @@ public final class FeatureGate: Sendable {
         self.pool = pool
     }
 
-    func isEnabled(_ feature: Feature, for tenantID: UUID) async throws -> Bool {
+    public func isEnabled(_ feature: Feature, for tenantID: UUID) async throws -> Bool {
         try await settings(for: tenantID).flags[feature.rawValue] ?? false
     }
 

@@ -33,7 +33,7 @@ public struct TenantCall: RouteCall {
     public let principal: Principal
     public let scope: TenantScope
     public let audit: TenantAuditSink
-    let services: APIServices
+    public let services: APIServices
 
     public static func access(_ permission: Permission?) -> RouteAccess {
         permission.map { .permission($0) } ?? .authenticated

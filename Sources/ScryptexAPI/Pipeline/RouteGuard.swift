@@ -114,21 +114,13 @@ struct RouteGuard: Sendable {
     }
 
     private func sessionToken(of request: HTTPRequest) -> String? {
-        for header in request.headers["cookie"] where header.utf8.count <= 4096 {
-            for pair in header.split(separator: ";") {
-                let parts = pair.split(separator: "=", maxSplits: 1)
-                if parts.count == 2, parts[0].trimmingCharacters(in: .whitespaces) == SessionCookie.name {
-                    return parts[1].trimmingCharacters(in: .whitespaces)
-                }
-            }
-        }
-        return nil
+        request.cookie(named: SessionCookie.name)
     }
 }
 
 extension RateLimiter {
     /// Takes one from `key`'s budget; 429 with `Retry-After` when it is spent.
-    func admit(_ key: String, limit: Limit, what: String) throws {
+    public func admit(_ key: String, limit: Limit, what: String) throws {
         if case .limited(let seconds) = take(key, limit: limit) {
             throw HTTPProblem(
                 .tooManyRequests, type: .rateLimited, detail: "too many \(what); retry in \(seconds) s",
@@ -139,10 +131,11 @@ extension RateLimiter {
 
 /// The session cookie: host-only (`__Host-`), so it is bound to the one tenant domain that set
 /// it, never sent over plain HTTP, invisible to scripts, and not sent cross-site.
-enum SessionCookie {
-    static let name = "__Host-scryptex_session"
+public enum SessionCookie {
+    public static let name = "__Host-scryptex_session"
 
-    static func setting(_ token: String, maxAge: Int) -> String {
+    /// The `Set-Cookie` value that hands the browser `token` for `maxAge` seconds.
+    public static func setting(_ token: String, maxAge: Int) -> String {
         "\(name)=\(token); Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=\(maxAge)"
     }
 }

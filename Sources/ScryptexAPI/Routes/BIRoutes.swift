@@ -1,5 +1,5 @@
 public import Foundation
-import ScryptexBI
+public import ScryptexBI
 import ScryptexCore
 import ScryptexCrypto
 public import ScryptexHTTP
@@ -83,14 +83,25 @@ public struct BIRoutes: RouteCollection {
         guard refresh == nil || refresh == "true" || refresh == "false" else {
             throw ServiceError(.invalidInput, "query 'refresh': true or false")
         }
+        return HTTPResponse(
+            status: .ok, contentType: "application/json",
+            body: try await dashboard(scope, refresh: refresh == "true", for: call))
+    }
+
+    /// The dashboard of `scope` as JSON: the cached one while it is fresh (unless `refresh`),
+    /// else computed and kept. The partner portal's dashboard page renders the same document.
+    public func dashboard(_ scope: DashboardScope, refresh: Bool, for call: TenantCall) async throws -> [UInt8] {
+        guard enabled else {
+            throw HTTPProblem(
+                .forbidden, type: .featureDisabled,
+                detail: "business intelligence is disabled on this host (BI_REPORTS_ENABLED=false)")
+        }
         let key: String
         switch scope {
         case .account(let id): key = call.tenant.schema.name + ":" + id.uuidString.lowercased()
         case .tenant: key = call.tenant.schema.name + ":*"
         }
-        if refresh != "true", let cached = cache.body(key) {
-            return HTTPResponse(status: .ok, contentType: "application/json", body: cached)
-        }
+        if !refresh, let cached = cache.body(key) { return cached }
         let identity = call.services.identity
         let service = DashboardService(
             sources: try await panelSources(call), activeUsers: { try await identity.activeUserCount(in: $0) })
@@ -105,7 +116,7 @@ public struct BIRoutes: RouteCollection {
             try await service.dashboard(scope, refreshSeconds: cache.refreshSeconds, in: $0)
         }
         try cache.keep(dashboard, under: key) { try SortedJSONEncoder().encode($0) }
-        return try .json(encoding: dashboard)
+        return try SortedJSONEncoder().encode(dashboard)
     }
 
     func panelSources(_ call: TenantCall) async throws -> [any DashboardPanelSource] {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 public import ScryptexCompliance
 import ScryptexCore
 import ScryptexHTTP
@@ -55,17 +55,22 @@ public struct ComplianceRoutes: RouteCollection {
     }
 
     @Sendable func checkTrade(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
-        let body = try request.decodeJSON(TradeCheckRequest.self)
-        let screener = sanctions.screener()
-        let (id, decision) = try await call.scope.withTransaction { transaction in
-            try await checks.check(
-                body, screener: screener, audit: call.audit, actor: call.principal.actor, in: transaction)
-        }
+        let (id, decision) = try await checkTrade(try request.decodeJSON(TradeCheckRequest.self), for: call)
         struct View: Encodable {
             var id: String
             var decision: TradeDecision
         }
         return try .json(encoding: View(id: id.uuidString.lowercased(), decision: decision))
+    }
+
+    /// Runs the pre-trade check of `trade` for the call's principal, recorded and audited; the
+    /// partner portal's check page runs the same.
+    public func checkTrade(_ trade: TradeCheckRequest, for call: TenantCall) async throws -> (UUID, TradeDecision) {
+        let screener = sanctions.screener()
+        return try await call.scope.withTransaction { transaction in
+            try await checks.check(
+                trade, screener: screener, audit: call.audit, actor: call.principal.actor, in: transaction)
+        }
     }
 
     @Sendable func screen(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {

@@ -1,5 +1,5 @@
-import Foundation
-import ScryptexCompliance
+public import Foundation
+public import ScryptexCompliance
 public import ScryptexCore
 import ScryptexHTTP
 import ScryptexPostgres
@@ -59,9 +59,28 @@ public struct ReportRoutes: RouteCollection {
             var period: String
         }
         let body = try request.decodeJSON(Body.self)
+        let (report, job) = try await requestReport(
+            type: body.type, period: body.period, accountID: accountID, for: call)
+        struct Accepted: Encodable {
+            var report: RegulatoryReportService.Report
+            var jobId: String
+        }
+        return try .json(encoding: Accepted(report: report, jobId: job.uuidString.lowercased()), status: .accepted)
+    }
+
+    /// Records a report request and queues the job that generates it; the partner portal's
+    /// reports page asks the same way. Throws 403 when reporting is off on this host.
+    public func requestReport(
+        type: String, period: String, accountID: UUID, for call: TenantCall
+    ) async throws -> (RegulatoryReportService.Report, job: UUID) {
+        guard reportingEnabled else {
+            throw HTTPProblem(
+                .forbidden, type: .featureDisabled,
+                detail: "regulatory reporting is disabled on this host (REGULATORY_REPORTING_ENABLED=false)")
+        }
         let report = try await call.scope.withTransaction { transaction in
             try await reports.request(
-                type: body.type, period: body.period, accountID: accountID, requestedBy: call.principal.actor,
+                type: type, period: period, accountID: accountID, requestedBy: call.principal.actor,
                 audit: call.audit, in: transaction)
         }
         let job = try await TenantJobQueue(pool: call.services.pool).enqueue(
@@ -69,11 +88,7 @@ public struct ReportRoutes: RouteCollection {
             payload: try PostgresJSON(encoding: ["reportId": report.id.uuidString.lowercased()]),
             timeout: generationTimeout)
         try await call.scope.withTransaction { try await reports.attach(job: job, to: report.id, in: $0) }
-        struct Accepted: Encodable {
-            var report: RegulatoryReportService.Report
-            var jobId: String
-        }
-        return try .json(encoding: Accepted(report: report, jobId: job.uuidString.lowercased()), status: .accepted)
+        return (report, job)
     }
 
     @Sendable func list(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {

@@ -27,6 +27,11 @@ package enum TenantFiles {
         }
         for file in files.sorted() {
             let manifest = try TenantManifest.load(path: folder + "/" + file)
+            // Pages choose readable text colours themselves; links need a brand colour that reads.
+            for warning in manifest.branding.map({ BrandPalette($0).warnings }) ?? [] {
+                logger.warning(
+                    "a tenant's branding fails the contrast check", ["tenant": manifest.slug, "problem": warning])
+            }
             guard let percent = manifest.revenueSharePercent else { continue }
             let desired = RevenuePlan(model: .flat, currency: try Currency("USD"), percent: percent)
             let month = RevenueMonth.of(now)

@@ -48,6 +48,8 @@ public struct RegulatoryReportService: Sendable {
         public var error: String?
         public var createdAt: Date
         public var completedAt: Date?
+        /// The tenant job generating it, whose progress a reader can follow.
+        public var jobId: UUID?
     }
 
     /// The connected platforms whose positions count beside the book's; nil: the book alone.
@@ -95,7 +97,7 @@ public struct RegulatoryReportService: Sendable {
 
     static let columns: StaticString = """
         id, account_id, report_type, period, status, due_date::text AS due_date, requested_by, checksum, content_type,
-        summary, error, created_at, completed_at
+        summary, error, created_at, completed_at, job_id
         """
 
     public func report(
@@ -679,7 +681,8 @@ public struct RegulatoryReportService: Sendable {
             contentType: try row.decode("content_type", as: String?.self),
             summary: try row.decode("summary", as: PostgresJSON?.self)?.decode([String: String].self),
             error: try row.decode("error", as: String?.self), createdAt: try row.decode("created_at", as: Date.self),
-            completedAt: try row.decode("completed_at", as: Date?.self))
+            completedAt: try row.decode("completed_at", as: Date?.self), jobId: try row.decode("job_id", as: UUID?.self)
+        )
     }
 }
 

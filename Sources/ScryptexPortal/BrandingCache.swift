@@ -1,0 +1,44 @@
+import Foundation
+import ScryptexPostgres
+import ScryptexTemplates
+import ScryptexTenancy
+import Synchronization
+
+/// Each tenant's branding as pages use it, read from the control plane and kept for at most
+/// a second (a change made on any host shows within a second), so a page from cache costs no
+/// query for it.
+final class BrandingCache: Sendable {
+    struct Entry {
+        var branding: TenantBranding?
+        var value: TemplateValue
+        var loaded: ContinuousClock.Instant
+    }
+
+    private let pool: PostgresConnectionPool
+    private let entries = Mutex<[UUID: Entry]>([:])
+
+    init(pool: PostgresConnectionPool) {
+        self.pool = pool
+    }
+
+    func entry(for tenant: Tenant) async throws -> Entry {
+        let now = ContinuousClock.now
+        if let entry = entries.withLock({ $0[tenant.id] }), now - entry.loaded < .seconds(1) { return entry }
+        let branding = try await TenantBranding.load(for: tenant.id, from: pool)
+        func text(_ value: String?) -> TemplateValue { value.map { .string($0) } ?? .null }
+        let entry = Entry(
+            branding: branding,
+            value: [
+                "productName": .string(branding?.productName ?? tenant.displayName),
+                "logoURL": text(branding?.logoURL), "supportEmail": text(branding?.supportEmail),
+                "supportURL": text(branding?.supportURL), "legalFooter": text(branding?.legalFooter),
+            ], loaded: now)
+        entries.withLock { entries in
+            if entries.count > 10_000 { entries.removeAll() }
+            entries[tenant.id] = entry
+        }
+        return entry
+    }
+
+    func value(for tenant: Tenant) async throws -> TemplateValue { try await entry(for: tenant).value }
+}

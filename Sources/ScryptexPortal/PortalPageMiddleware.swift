@@ -1,0 +1,45 @@
+import ScryptexAPI
+import ScryptexCore
+public import ScryptexHTTP
+public import ScryptexPostgres
+public import ScryptexTemplates
+import ScryptexTenancy
+
+/// Turns the problems a portal page meets into what a person in a browser expects: not signed
+/// in (or the session ended) sends them to sign in; anything else is a page in the tenant's
+/// branding that says what went wrong (a 403 names the permission the role lacks). API routes
+/// are left alone.
+public struct PortalPageMiddleware: HTTPMiddleware {
+    let templates: TemplateLibrary
+    let branding: BrandingCache
+
+    public init(templates: TemplateLibrary, pool: PostgresConnectionPool) {
+        self.templates = templates
+        self.branding = BrandingCache(pool: pool)
+    }
+
+    public func respond(
+        to request: HTTPRequest, context: RequestContext, next: HTTPHandler
+    ) async throws -> HTTPResponse {
+        let path = request.path
+        guard path == "/" || path == PortalRoutes.root || path.hasPrefix(PortalRoutes.root + "/") else {
+            return try await next(request, context)
+        }
+        do {
+            return try await next(request, context)
+        } catch let problem as HTTPProblem {
+            guard let tenant = context.tenant, tenant.status == .active else { throw problem }
+            if problem.status == .unauthorized {
+                let hadSession = request.cookie(named: SessionCookie.name) != nil
+                return .redirect(to: PortalRoutes.root + "/sign-in" + (hadSession ? "?expired=1" : ""))
+            }
+            let value: TemplateValue = [
+                "title": .string(problem.status.reason), "brand": try await branding.value(for: tenant),
+                "status": .number(String(problem.status.code)), "detail": .string(problem.detail),
+            ]
+            var response = PortalRoutes.html(try templates.render("portal-error", value), status: problem.status)
+            for (name, value) in problem.extraHeaders { response.headers.add(name: name, value: value) }
+            return response
+        }
+    }
+}

@@ -1,0 +1,184 @@
+import Foundation
+public import ScryptexAPI
+import ScryptexCore
+import ScryptexHTTP
+import ScryptexIdentity
+import ScryptexInstitutional
+import ScryptexPostgres
+public import ScryptexTemplates
+import ScryptexTenancy
+
+/// The partner portal: server-rendered pages on every tenant domain under `/portal`, themed by
+/// the tenant's branding, each page and each form behind the same guard, permission and
+/// feature flag as the API route that does the same thing, and every form carrying an
+/// anti-forgery token (``FormToken``). Pages work without JavaScript and load none.
+public struct PortalRoutes: RouteCollection {
+    let services: APIServices
+    let templates: TemplateLibrary
+    let compliance: ComplianceRoutes
+    let reports: ReportRoutes
+    let intelligence: BIRoutes
+    let defaultJurisdiction: String
+    let accounts = AccountService()
+    let branding: BrandingCache
+
+    /// - Parameters:
+    ///   - compliance, reports, intelligence: The API's collections whose operations the pages
+    ///     run (a pre-trade check, a report request, the dashboard), so a page and an API call do
+    ///     exactly the same thing.
+    ///   - defaultJurisdiction: For accounts created without one (`DEFAULT_JURISDICTION`).
+    public init(
+        services: APIServices, templates: TemplateLibrary, compliance: ComplianceRoutes, reports: ReportRoutes,
+        intelligence: BIRoutes, defaultJurisdiction: String
+    ) {
+        self.services = services
+        self.templates = templates
+        self.compliance = compliance
+        self.reports = reports
+        self.intelligence = intelligence
+        self.defaultJurisdiction = defaultJurisdiction
+        branding = BrandingCache(pool: services.pool)
+    }
+
+    /// Where the portal lives on a tenant's domain.
+    public static let root = "/portal"
+
+    public func add(to routes: inout SecuredRoutes) {
+        routes.group("/", as: PublicTenantCall.self) { start in
+            start.get(use: home)
+        }
+        routes.group(Self.root, as: PublicTenantCall.self) { open in
+            open.get("sign-in", use: signInPage)
+            open.post("sign-in", use: signIn)
+            open.get("theme.css", use: stylesheet)
+        }
+        routes.group(Self.root, as: TenantCall.self) { portal in
+            portal.get(use: dashboard)
+            portal.post("sign-out", use: form(signOut))
+            portal.get("security", use: securityPage)
+            portal.post("security/authenticator", use: form(beginEnrollment))
+            portal.post("security/authenticator/confirm", use: form(confirmEnrollment))
+        }
+        routes.group(Self.root + "/accounts", as: TenantCall.self, feature: .institutional) { pages in
+            pages.get(.accountsRead, use: accountList)
+            pages.post(.accountsWrite, use: form(createAccount))
+            pages.get(":id", .accountsRead, use: accountPage)
+            pages.post(":id/kill-switch", .riskManage, use: form(setKillSwitch))
+        }
+        routes.group(Self.root + "/accounts/:id/reports", as: TenantCall.self, feature: .compliance) { pages in
+            pages.post(.reportsGenerate, use: form(requestReport))
+        }
+        routes.group(Self.root + "/checks", as: TenantCall.self, permission: .complianceCheck, feature: .compliance) {
+            pages in
+            pages.get(use: checkPage)
+            pages.post(use: form(checkTrade))
+        }
+        routes.group(Self.root + "/api-keys", as: TenantCall.self, permission: .apiKeysManage) { pages in
+            pages.get(use: apiKeyList)
+            pages.post(use: form(createAPIKey))
+            pages.post(":prefix/revoke", use: form(revokeAPIKey))
+        }
+        routes.group(Self.root + "/audit", as: TenantCall.self, permission: .auditRead) { pages in
+            pages.get(use: auditTrail)
+        }
+    }
+
+    @Sendable func home(_ request: HTTPRequest, _ call: PublicTenantCall) async throws -> HTTPResponse {
+        .redirect(to: Self.root)
+    }
+
+    // MARK: - Forms
+
+    typealias FormHandler = @Sendable (HTTPRequest, TenantCall, FormFields) async throws -> HTTPResponse
+
+    /// A form's handler behind the anti-forgery check: the form is read, its token checked
+    /// against the session's, and only then handled.
+    func form(_ handler: @escaping FormHandler) -> RouteGroup<TenantCall>.Handler {
+        { request, call in
+            let form = try request.formFields()
+            try FormToken.check(form, expected: FormToken.forSession(call.principal, keys: try await call.keys()))
+            return try await handler(request, call, form)
+        }
+    }
+
+    // MARK: - Rendering
+
+    /// One entry of the navigation, shown to those who hold its permission where its feature is on.
+    struct Destination {
+        var label: String
+        var path: String
+        var permission: Permission?
+        var feature: Feature?
+    }
+
+    static let destinations = [
+        Destination(label: "Dashboard", path: root, permission: nil, feature: nil),
+        Destination(label: "Accounts", path: root + "/accounts", permission: .accountsRead, feature: .institutional),
+        Destination(
+            label: "Pre-trade check", path: root + "/checks", permission: .complianceCheck, feature: .compliance),
+        Destination(label: "API keys", path: root + "/api-keys", permission: .apiKeysManage, feature: nil),
+        Destination(label: "Audit trail", path: root + "/audit", permission: .auditRead, feature: nil),
+        Destination(label: "Security", path: root + "/security", permission: nil, feature: nil),
+    ]
+
+    /// Renders `template` inside the portal's layout for the call's principal.
+    func page(
+        _ template: String, title: String, section: String, call: TenantCall, values: [String: TemplateValue] = [:],
+        status: HTTPStatus = .ok
+    ) async throws -> HTTPResponse {
+        var navigation: [TemplateValue] = []
+        for destination in Self.destinations {
+            if let permission = destination.permission, !call.principal.has(permission) { continue }
+            if let feature = destination.feature,
+                !(try await services.features.isEnabled(feature, for: call.tenant.id))
+            {
+                continue
+            }
+            navigation.append(
+                [
+                    "label": .string(destination.label), "href": .string(destination.path),
+                    "current": .bool(destination.path == section),
+                ])
+        }
+        var value = values
+        value["title"] = .string(title)
+        value["brand"] = try await branding.value(for: call.tenant)
+        value["navigation"] = .list(navigation)
+        value["csrf"] = .string(FormToken.forSession(call.principal, keys: try await call.keys()))
+        value["signedIn"] = ["roles": .string(call.principal.roleNames.joined(separator: ", "))]
+        value["can"] = .object(
+            Dictionary(
+                uniqueKeysWithValues: Permission.allCases.map { (Self.key(for: $0), .bool(call.principal.has($0))) }))
+        return try Self.html(templates.render(template, .object(value)), status: status)
+    }
+
+    /// `accounts.write` as a template key: `accountsWrite`.
+    static func key(for permission: Permission) -> String {
+        let words = permission.rawValue.split(whereSeparator: { $0 == "." || $0 == "_" })
+        return words.enumerated().map { $0.offset == 0 ? String($0.element) : $0.element.capitalized }.joined()
+    }
+
+    /// A page: the portal's own security policy (styles only from the tenant's stylesheet, no
+    /// script at all, forms only to this origin, never framed) and never cached, since pages
+    /// show a signed-in person's data.
+    static func html(_ body: String, status: HTTPStatus = .ok) -> HTTPResponse {
+        var response = HTTPResponse(status: status, contentType: "text/html; charset=utf-8", body: Array(body.utf8))
+        response.headers.replaceOrAdd(name: "Content-Security-Policy", value: securityPolicy)
+        response.headers.replaceOrAdd(name: "Cache-Control", value: "no-store")
+        return response
+    }
+
+    static let securityPolicy =
+        "default-src 'none'; style-src 'self'; img-src 'self' https: data:; form-action 'self'; frame-ancestors 'none';"
+        + " base-uri 'none'"
+}
+
+extension HTTPResponse {
+    /// `303 See Other` to `path` on the same site: where a form post sends the browser next.
+    static func redirect(to path: String) -> HTTPResponse {
+        var response = HTTPResponse(status: .seeOther)
+        response.headers.add(name: "Location", value: path)
+        response.headers.add(name: "Cache-Control", value: "no-store")
+        return response
+    }
+}
