@@ -564,8 +564,9 @@ extension HostService {
             reportingEnabled: configuration.regulatoryReportingEnabled,
             generationTimeout: .seconds(configuration.reportGenerationTimeoutSeconds))
         routes.add(reports)
-        routes.add(
-            AdminRoutes(options: configuration.adminOptions, sealing: sealing, services: services))
+        let admin = AdminRoutes(options: configuration.adminOptions, sealing: sealing, services: services)
+        routes.add(admin)
+        routes.add(ConsoleRoutes(services: services, templates: templates, admin: admin))
         routes.add(WhiteLabelRoutes(instances: instances, enabled: configuration.whiteLabelEnabled))
         routes.add(QuantRoutes(source: configuration.marketDataSource))
         routes.add(MarketMakingRoutes(enabled: configuration.marketMakingEnabled))
@@ -591,7 +592,8 @@ extension HostService {
         routes.add(
             PortalRoutes(
                 services: services, templates: templates, compliance: compliance, reports: reports,
-                intelligence: intelligence, defaultJurisdiction: configuration.defaultJurisdiction))
+                intelligence: intelligence, defaultJurisdiction: configuration.defaultJurisdiction,
+                mail: OutboxMailTransport(folder: configuration.dataDirectory + "/outbox")))
         return routes
     }
 

@@ -1,7 +1,6 @@
 import Foundation
 import ScryptexApp
 import ScryptexCore
-import ScryptexCrypto
 import ScryptexIdentity
 import ScryptexPostgres
 import ScryptexTenancy
@@ -87,7 +86,7 @@ struct UserCreateCommand: DatabaseCommand {
         let identity = IdentityService(pool: pool, keyring: keyring)
         let tenant = try await context.liveTenant(invocation.value("tenant") ?? "", on: pool)
         let keys = try await keyring.keys(for: tenant.id, on: pool)
-        let password = Self.newPassword()
+        let password = IdentityService.newPassword()
         let user = try await TenantScope(tenant: tenant, pool: pool).withTransaction { transaction in
             let user = try await identity.createUser(
                 .init(
@@ -106,18 +105,6 @@ struct UserCreateCommand: DatabaseCommand {
             "created \(user.role) \(user.email) in tenant \(tenant.slug); sign in at https://<its domain>/portal with this password (not shown again) and add an authenticator"
         )
         return ScryptexProgram.ExitCode.success
-    }
-
-    /// 20 characters from an alphabet without look-alikes (about 115 bits).
-    static func newPassword() -> String {
-        let alphabet = Array("abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789")
-        var password = ""
-        while password.count < 20 {
-            for byte in SecureRandom.bytes(count: 32) where Int(byte) < 256 - 256 % alphabet.count {
-                if password.count < 20 { password.append(alphabet[Int(byte) % alphabet.count]) }
-            }
-        }
-        return password
     }
 }
 

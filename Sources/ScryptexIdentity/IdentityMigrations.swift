@@ -60,7 +60,27 @@ public enum IdentityMigrations {
                         record_hash text NOT NULL
                     );
                     """ + AuditChainSQL.version1
-            )
+            ),
+            Migration(
+                version: 2,
+                name: "create_admin_sessions",
+                sql: """
+                    -- The platform console's sessions: a platform admin signs in with their key once;
+                    -- the browser then holds a session token (only its SHA-256 here) that ends with
+                    -- the key (revoked or expired), on sign-out, or after its lifetime. Each session
+                    -- has its own random token for the console's forms.
+                    CREATE TABLE admin_sessions (
+                        token_prefix text PRIMARY KEY,
+                        secret_hash text NOT NULL,
+                        admin_key_id uuid NOT NULL REFERENCES admin_api_keys (id) ON DELETE CASCADE,
+                        form_token text NOT NULL,
+                        created_at timestamptz NOT NULL DEFAULT now(),
+                        expires_at timestamptz NOT NULL,
+                        revoked_at timestamptz
+                    );
+                    CREATE INDEX admin_sessions_key ON admin_sessions (admin_key_id);
+                    """
+            ),
         ]
     )
 
@@ -190,6 +210,23 @@ public enum IdentityMigrations {
                     CREATE TRIGGER custom_roles_changed
                         AFTER UPDATE OR DELETE OR TRUNCATE ON custom_roles
                         FOR EACH STATEMENT EXECUTE FUNCTION credentials_changed();
+                    """
+            ),
+            Migration(
+                version: 5,
+                name: "create_password_resets",
+                sql: """
+                    -- A password reset link's token, kept only as its SHA-256: it works once, before
+                    -- it expires, and a newer link for the same member supersedes it.
+                    CREATE TABLE password_resets (
+                        token_hash text PRIMARY KEY,
+                        user_id uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                        created_at timestamptz NOT NULL DEFAULT now(),
+                        expires_at timestamptz NOT NULL,
+                        used_at timestamptz,
+                        CHECK (expires_at > created_at)
+                    );
+                    CREATE INDEX password_resets_user ON password_resets (user_id);
                     """
             ),
         ]

@@ -159,6 +159,20 @@ public struct IdentityService: Sendable {
         return trimmed
     }
 
+    /// A first password for a new member, to hand over once: 20 characters from an alphabet
+    /// without look-alikes (about 115 bits), drawn without bias.
+    public static func newPassword() -> String {
+        let alphabet = Array("abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789")
+        let unbiased = 256 - 256 % alphabet.count
+        var password = ""
+        while password.count < 20 {
+            for byte in SecureRandom.bytes(count: 32) where Int(byte) < unbiased && password.count < 20 {
+                password.append(alphabet[Int(byte) % alphabet.count])
+            }
+        }
+        return password
+    }
+
     public static func checkPassword(_ password: String) throws {
         guard (12...1024).contains(password.count) else {
             throw ServiceError(.invalidInput, "field 'password': a password needs 12 to 1024 characters")
@@ -743,6 +757,13 @@ public struct IdentityService: Sendable {
     public func authenticateAdmin(bearer: String?) async throws -> Principal {
         guard let bearer, let token = SecretToken(parsing: bearer, as: .adminKey) else { throw Self.unauthenticated }
         return try await authenticateAdmin(token)
+    }
+
+    /// A platform admin by their key (`Authorization: Bearer sxa_…`) or, without one, by a
+    /// console session cookie.
+    public func authenticateAdmin(bearer: String?, consoleSession: String?) async throws -> Principal {
+        if bearer == nil, let consoleSession { return try await authenticateAdminSession(consoleSession) }
+        return try await authenticateAdmin(bearer: bearer)
     }
 
     private func authenticateAdmin(_ token: SecretToken) async throws -> Principal {

@@ -22,6 +22,9 @@ public struct PortalPageMiddleware: HTTPMiddleware {
         to request: HTTPRequest, context: RequestContext, next: HTTPHandler
     ) async throws -> HTTPResponse {
         let path = request.path
+        if context.tenant == nil, path == ConsoleRoutes.root || path.hasPrefix(ConsoleRoutes.root + "/") {
+            return try await console(request, context: context, next: next)
+        }
         guard path == "/" || path == PortalRoutes.root || path.hasPrefix(PortalRoutes.root + "/") else {
             return try await next(request, context)
         }
@@ -38,6 +41,27 @@ public struct PortalPageMiddleware: HTTPMiddleware {
                 "status": .number(String(problem.status.code)), "detail": .string(problem.detail),
             ]
             var response = PortalRoutes.html(try templates.render("portal-error", value), status: problem.status)
+            for (name, value) in problem.extraHeaders { response.headers.add(name: name, value: value) }
+            return response
+        }
+    }
+
+    /// The console's pages on the platform domain: to sign in without a session, else a page.
+    private func console(
+        _ request: HTTPRequest, context: RequestContext, next: HTTPHandler
+    ) async throws -> HTTPResponse {
+        do {
+            return try await next(request, context)
+        } catch let problem as HTTPProblem {
+            if problem.status == .unauthorized {
+                return .redirect(to: ConsoleRoutes.root + "/sign-in")
+            }
+            guard problem.status != .notFound || request.path.hasPrefix(ConsoleRoutes.root) else { throw problem }
+            let value: TemplateValue = [
+                "title": .string(problem.status.reason), "status": .number(String(problem.status.code)),
+                "detail": .string(problem.detail),
+            ]
+            var response = PortalRoutes.html(try templates.render("console-error", value), status: problem.status)
             for (name, value) in problem.extraHeaders { response.headers.add(name: name, value: value) }
             return response
         }

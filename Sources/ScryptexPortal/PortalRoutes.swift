@@ -2,7 +2,7 @@ import Foundation
 public import ScryptexAPI
 import ScryptexCore
 import ScryptexHTTP
-import ScryptexIdentity
+public import ScryptexIdentity
 import ScryptexInstitutional
 import ScryptexPostgres
 public import ScryptexTemplates
@@ -19,6 +19,7 @@ public struct PortalRoutes: RouteCollection {
     let reports: ReportRoutes
     let intelligence: BIRoutes
     let defaultJurisdiction: String
+    let mail: any MailTransport
     let accounts = AccountService()
     let branding: BrandingCache
 
@@ -27,10 +28,12 @@ public struct PortalRoutes: RouteCollection {
     ///     run (a pre-trade check, a report request, the dashboard), so a page and an API call do
     ///     exactly the same thing.
     ///   - defaultJurisdiction: For accounts created without one (`DEFAULT_JURISDICTION`).
+    ///   - mail: Where password reset links go.
     public init(
         services: APIServices, templates: TemplateLibrary, compliance: ComplianceRoutes, reports: ReportRoutes,
-        intelligence: BIRoutes, defaultJurisdiction: String
+        intelligence: BIRoutes, defaultJurisdiction: String, mail: any MailTransport
     ) {
+        self.mail = mail
         self.services = services
         self.templates = templates
         self.compliance = compliance
@@ -51,6 +54,11 @@ public struct PortalRoutes: RouteCollection {
             open.get("sign-in", use: signInPage)
             open.post("sign-in", use: signIn)
             open.get("theme.css", use: stylesheet)
+            open.get("password-reset", use: passwordResetPage)
+            open.post("password-reset", use: requestPasswordReset)
+            open.get("password-reset/link/:token", use: openPasswordResetLink)
+            open.get("password-reset/new", use: newPasswordPage)
+            open.post("password-reset/new", use: setNewPassword)
         }
         routes.group(Self.root, as: TenantCall.self) { portal in
             portal.get(use: dashboard)
@@ -72,6 +80,14 @@ public struct PortalRoutes: RouteCollection {
             pages in
             pages.get(use: checkPage)
             pages.post(use: form(checkTrade))
+        }
+        routes.group(Self.root + "/alerts", as: TenantCall.self, feature: .compliance) { pages in
+            pages.get(.complianceRead, use: alertList)
+            pages.post(":id/:action", .complianceManage, use: form(actOnAlert))
+        }
+        routes.group(Self.root + "/team", as: TenantCall.self, permission: .usersManage) { pages in
+            pages.get(use: teamPage)
+            pages.post(use: form(addMember))
         }
         routes.group(Self.root + "/api-keys", as: TenantCall.self, permission: .apiKeysManage) { pages in
             pages.get(use: apiKeyList)
@@ -116,6 +132,8 @@ public struct PortalRoutes: RouteCollection {
         Destination(label: "Accounts", path: root + "/accounts", permission: .accountsRead, feature: .institutional),
         Destination(
             label: "Pre-trade check", path: root + "/checks", permission: .complianceCheck, feature: .compliance),
+        Destination(label: "Alerts", path: root + "/alerts", permission: .complianceRead, feature: .compliance),
+        Destination(label: "Team", path: root + "/team", permission: .usersManage, feature: nil),
         Destination(label: "API keys", path: root + "/api-keys", permission: .apiKeysManage, feature: nil),
         Destination(label: "Audit trail", path: root + "/audit", permission: .auditRead, feature: nil),
         Destination(label: "Security", path: root + "/security", permission: nil, feature: nil),

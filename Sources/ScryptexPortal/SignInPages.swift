@@ -10,9 +10,12 @@ import ScryptexTenancy
 /// is signed in.
 extension PortalRoutes {
     @Sendable func signInPage(_ request: HTTPRequest, _ call: PublicTenantCall) async throws -> HTTPResponse {
-        let expired = QueryParameters(request)["expired"] == "1"
-        return try await signInForm(
-            call, notice: expired ? "Your session has ended. Sign in again to go on." : nil)
+        let query = QueryParameters(request)
+        let notice =
+            query["expired"] == "1"
+            ? "Your session has ended. Sign in again to go on."
+            : query["reset"] == "1" ? "Your password is changed. Sign in with it." : nil
+        return try await signInForm(call, notice: notice)
     }
 
     /// The sign-in form with a new form cookie and its token.

@@ -64,5 +64,7 @@ enum Stylesheet {
         .metric .value { font-size: 1.35rem; font-weight: 600; font-variant-numeric: tabular-nums; }
         .decision-approved { color: #065F46; } .decision-rejected { color: #991B1B; } .decision-review { color: #92400E; }
         progress { width: 10rem; }
+        ul.filters { list-style: none; padding: 0; display: flex; gap: 1rem; }
+        ul.filters a[aria-current="page"] { font-weight: 600; }
         """
 }

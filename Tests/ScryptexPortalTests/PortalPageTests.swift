@@ -103,4 +103,144 @@ struct PortalPageTests {
         }
         await host.stop()
     }
+
+    @Test(.timeLimit(.minutes(4)))
+    func aForgottenPasswordIsResetOnceThroughTheMailedLinkEndingEverySession() async throws {
+        let host = try await PortalHost()
+        do {
+            let password = try await host.newUser("acme", email: "ada@acme.example", role: "owner")
+            let earlier = CurlSession(host: host, tenant: "acme")
+            #expect(try await earlier.signIn(email: "ada@acme.example", password: password))
+            let outbox = host.root + "/outbox"
+            func mails() -> [String] {
+                ((try? FileManager.default.contentsOfDirectory(atPath: outbox)) ?? []).sorted().compactMap {
+                    try? String(contentsOfFile: outbox + "/" + $0, encoding: .utf8)
+                }
+            }
+            let session = CurlSession(host: host, tenant: "acme")
+            func ask(_ email: String) async throws -> (status: Int, headers: String, body: String) {
+                let form = try await session.get("/portal/password-reset")
+                let token = try #require(CurlSession.formToken(in: form.body))
+                return try await session.post("/portal/password-reset", [("csrf", token), ("email", email)])
+            }
+            // An unknown address gets the same answer and no mail.
+            let unknown = try await ask("nobody@acme.example")
+            #expect(unknown.status == 200 && unknown.body.contains("If that address belongs to a member"))
+            #expect(mails().isEmpty)
+            let known = try await ask("Ada@Acme.example")
+            #expect(
+                known.body == unknown.body.replacingOccurrences(of: "nobody@acme.example", with: "Ada@Acme.example")
+                    || known.status == 200)
+            let mail = try #require(mails().first)
+            #expect(mail.contains("To: ada@acme.example\r\n"))
+            #expect(mail.contains("Subject: Reset your Acme Prime password"))
+            let link = try #require(
+                mail.split(whereSeparator: \.isNewline).first { $0.hasPrefix("https://") }.map(String.init))
+            #expect(link.hasPrefix(host.url("acme", "/portal/password-reset/link/")))
+            let path = String(link.dropFirst(host.url("acme", "").count))
+
+            // The link moves its token into a cookie and out of the address.
+            let opened = try await session.get(path)
+            #expect(opened.status == 303 && opened.headers.contains("Location: /portal/password-reset/new"))
+            #expect(opened.headers.contains("__Host-scryptex_reset="))
+            let form = try await session.get("/portal/password-reset/new")
+            let token = try #require(CurlSession.formToken(in: form.body))
+            let mismatch = try await session.post(
+                "/portal/password-reset/new",
+                [("csrf", token), ("password", "a-new-long-passphrase"), ("confirmation", "another-long-one")])
+            #expect(mismatch.status == 400 && mismatch.body.contains("The two passwords differ"))
+            let short = try await session.post(
+                "/portal/password-reset/new", [("csrf", token), ("password", "short"), ("confirmation", "short")])
+            #expect(short.status == 400 && short.body.contains("12 to 1024 characters"))
+            let forged = try await session.post(
+                "/portal/password-reset/new",
+                [("password", "a-new-long-passphrase"), ("confirmation", "a-new-long-passphrase")])
+            #expect(forged.status == 403)
+            let done = try await session.post(
+                "/portal/password-reset/new",
+                [("csrf", token), ("password", "a-new-long-passphrase"), ("confirmation", "a-new-long-passphrase")])
+            #expect(done.status == 303 && done.headers.contains("Location: /portal/sign-in?reset=1"), "\(done.body)")
+
+            // Once only; the new password works, the old one and the old session do not.
+            let again = try await CurlSession(host: host, tenant: "acme").get(path)
+            #expect(again.status == 410)
+            #expect(
+                try await CurlSession(host: host, tenant: "acme").signIn(
+                    email: "ada@acme.example", password: "a-new-long-passphrase"))
+            #expect(
+                try await !CurlSession(host: host, tenant: "acme").signIn(email: "ada@acme.example", password: password)
+            )
+            let stale = try await earlier.get("/portal")
+            #expect(stale.status == 303 && stale.headers.contains("/portal/sign-in?expired=1"))
+        } catch {
+            Issue.record("\(error)\n\(host.process.output.suffix(2000))")
+        }
+        await host.stop()
+    }
+
+    @Test(.timeLimit(.minutes(4)))
+    func anOwnerAddsAMemberWhoSignsInAndAComplianceOfficerWorksAnAlertCase() async throws {
+        let host = try await PortalHost()
+        do {
+            let password = try await host.newUser("acme", email: "ada@acme.example", role: "owner")
+            let owner = CurlSession(host: host, tenant: "acme")
+            #expect(try await owner.signIn(email: "ada@acme.example", password: password))
+            let team = try await owner.get("/portal/team")
+            #expect(team.body.contains("ada@acme.example"))
+            let added = try await owner.post(
+                "/portal/team",
+                [
+                    ("csrf", try #require(CurlSession.formToken(in: team.body))), ("email", "cleo@acme.example"),
+                    ("name", "Cleo Compliance"), ("role", "compliance_officer"),
+                ])
+            #expect(added.status == 201)
+            let first = try #require(
+                added.body.range(of: #"<p class="secret">"#).map { String(added.body[$0.upperBound...].prefix(20)) })
+            let officer = CurlSession(host: host, tenant: "acme")
+            #expect(try await officer.signIn(email: "cleo@acme.example", password: first))
+
+            // A structuring pattern raises an alert (three deposits just under the threshold).
+            let key = try await host.newAPIKey("acme", role: "owner")
+            let account = try await host.curl([
+                "-H", "Authorization: Bearer \(key)", "-H", "Content-Type: application/json", "-d",
+                #"{"accountName":"Desk","accountType":"hedge_fund","legalName":"Desk LLC","jurisdiction":"US"}"#,
+                host.url("acme", "/api/enterprise/accounts"),
+            ])
+            let id = try #require(
+                account.body.range(of: #""id":""#).map { String(account.body[$0.upperBound...].prefix(36)) })
+            for _ in 0..<3 {
+                let deposit = try await host.curl([
+                    "-H", "Authorization: Bearer \(key)", "-H", "Content-Type: application/json", "-d",
+                    #"{"direction":"deposit","asset":"USD","amount":"9500","usdValue":"9500"}"#,
+                    host.url("acme", "/api/enterprise/accounts/\(id)/transfers"),
+                ])
+                #expect((200..<300).contains(deposit.status), "\(deposit.body)")
+            }
+            let alerts = try await officer.get("/portal/alerts?status=open")
+            #expect(alerts.status == 200)
+            let alertID = try #require(
+                alerts.body.range(of: #"action="/portal/alerts/"#).map {
+                    String(alerts.body[$0.upperBound...].prefix(36))
+                },
+                "\(alerts.body)")
+            let csrf = try #require(CurlSession.formToken(in: alerts.body))
+            let escalateFirst = try await officer.post("/portal/alerts/\(alertID)/escalate", [("csrf", csrf)])
+            #expect(
+                escalateFirst.status == 400 && escalateFirst.body.contains("only an assigned case can be escalated"))
+            for (action, fields) in [
+                ("assign", [("assignee", "cleo@acme.example")]), ("escalate", []),
+                ("close", [("reason", "Payroll deposits, documented")]),
+            ] {
+                let answer = try await officer.post("/portal/alerts/\(alertID)/\(action)", [("csrf", csrf)] + fields)
+                #expect(answer.status == 303, "\(action): \(answer.body)")
+            }
+            let closed = try await officer.get("/portal/alerts?status=closed")
+            #expect(closed.body.contains("Payroll deposits, documented"))
+            // Not a page for a compliance officer: the team.
+            #expect(try await officer.get("/portal/team").status == 403)
+        } catch {
+            Issue.record("\(error)\n\(host.process.output.suffix(2000))")
+        }
+        await host.stop()
+    }
 }

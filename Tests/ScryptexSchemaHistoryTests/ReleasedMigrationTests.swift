@@ -33,7 +33,8 @@ struct ReleasedMigrationTests {
         (
             IdentityMigrations.platform,
             [
-                "ec928fa6b94a22010917f0163e07e4f726d812fd730e10416e31e2a22ae0bf96"
+                "ec928fa6b94a22010917f0163e07e4f726d812fd730e10416e31e2a22ae0bf96",
+                "90870d5cc77c927ed70764f577494f57279e732b704829457ece986ed0254eb7",
             ]
         ),
         (
@@ -67,6 +68,7 @@ struct ReleasedMigrationTests {
                 "352c1a9d67b10ab6968452a49f69468bb1eaa1b5752b4623e9021b8a4742f9f0",
                 "06b223a9a8812ab9715eecf1c18e8f9abb8d6e6f2147079d082dc7545f76e0e7",
                 "610ffae43d16b6ee75eb4f465a2119a1a78f87fdc137a809c71b565bbe1694c8",
+                "2ee0a323131eaa9b9dac0d8abce41813f2dce66bf9e64974853f1ed2b832ccd4",
             ]
         ),
         (

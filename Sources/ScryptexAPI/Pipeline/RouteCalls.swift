@@ -14,6 +14,8 @@ public enum Admission: Sendable {
     case tenantPrincipal(Tenant, Principal)
     /// A platform admin on the platform domain.
     case platformAdmin(Principal)
+    /// A public route on the platform domain.
+    case publicPlatform
 }
 
 /// What a handler receives besides the request: built once, by the route's guard, from what it
@@ -77,6 +79,21 @@ public struct PublicTenantCall: RouteCall {
     }
 }
 
+/// A call on the platform domain that needs no credential (the console's sign-in).
+public struct PublicPlatformCall: RouteCall {
+    public let context: RequestContext
+
+    public static func access(_ permission: Permission?) -> RouteAccess {
+        precondition(permission == nil, "a public route needs no permission")
+        return .publicPlatform
+    }
+
+    public init(_ admission: Admission, context: RequestContext, services: APIServices) throws {
+        guard case .publicPlatform = admission else { throw Admission.mismatch }
+        self.context = context
+    }
+}
+
 /// A platform admin's call, on the platform domain.
 public struct AdminCall: RouteCall {
     public let context: RequestContext
@@ -114,7 +131,7 @@ public enum PartnerCall: RouteCall {
         switch admission {
         case .tenantPrincipal: self = .partner(try TenantCall(admission, context: context, services: services))
         case .platformAdmin: self = .platformAdmin(try AdminCall(admission, context: context, services: services))
-        case .publicTenant: throw Admission.mismatch
+        case .publicTenant, .publicPlatform: throw Admission.mismatch
         }
     }
 

@@ -14,6 +14,8 @@ public enum RouteAccess: Sendable, Equatable, CustomStringConvertible {
     case permission(Permission)
     /// A platform admin, on the platform domain only.
     case platformAdmin
+    /// Anyone, on the platform domain only (the console's sign-in).
+    case publicPlatform
     /// A tenant principal holding this permission on the tenant's domain, or a platform admin
     /// on the platform domain (partner reporting that both read).
     case partnerOrPlatformAdmin(Permission)
@@ -24,6 +26,7 @@ public enum RouteAccess: Sendable, Equatable, CustomStringConvertible {
         case .authenticated: "authenticated"
         case .permission(let permission): permission.rawValue
         case .platformAdmin: "platform-admin"
+        case .publicPlatform: "public (platform domain)"
         case .partnerOrPlatformAdmin(let permission): "\(permission.rawValue) or platform-admin"
         }
     }
@@ -41,12 +44,21 @@ struct RouteGuard: Sendable {
             let onPlatformDomain = context.tenant == nil && request.hostName == options.platformDomain
             access = onPlatformDomain ? .platformAdmin : .permission(permission)
         }
+        if access == .publicPlatform {
+            guard context.tenant == nil, request.hostName == options.platformDomain else {
+                throw HTTPProblem.notFound()
+            }
+            try limit("ip:" + context.remoteAddress, options.userRateLimit)
+            return .publicPlatform
+        }
         if access == .platformAdmin {
             guard context.tenant == nil, request.hostName == options.platformDomain else {
                 throw HTTPProblem.notFound()
             }
             try limit("ip:" + context.remoteAddress, options.userRateLimit)
-            return .platformAdmin(try await services.identity.authenticateAdmin(bearer: try bearer(of: request)))
+            return .platformAdmin(
+                try await services.identity.authenticateAdmin(
+                    bearer: try bearer(of: request), consoleSession: request.cookie(named: ConsoleCookie.name)))
         }
         let tenant = try context.servingTenant()
         if access == .publicTenant { return .publicTenant(tenant) }
@@ -135,6 +147,16 @@ public enum SessionCookie {
     public static let name = "__Host-scryptex_session"
 
     /// The `Set-Cookie` value that hands the browser `token` for `maxAge` seconds.
+    public static func setting(_ token: String, maxAge: Int) -> String {
+        "\(name)=\(token); Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=\(maxAge)"
+    }
+}
+
+/// The platform console's session cookie, on the platform domain: host-only, HTTPS only, not
+/// for scripts, not sent cross-site.
+public enum ConsoleCookie {
+    public static let name = "__Host-scryptex_console"
+
     public static func setting(_ token: String, maxAge: Int) -> String {
         "\(name)=\(token); Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=\(maxAge)"
     }

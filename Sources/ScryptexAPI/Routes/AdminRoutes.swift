@@ -3,7 +3,7 @@ import ScryptexCore
 import ScryptexCrypto
 import ScryptexHTTP
 public import ScryptexIdentity
-import ScryptexPostgres
+public import ScryptexPostgres
 public import ScryptexTenancy
 import Synchronization
 
@@ -78,7 +78,23 @@ public struct AdminRoutes: RouteCollection {
             var ownerKeyName: String?
         }
         let body = try request.decodeJSON(Body.self)
-        // The first owner credential is made inside the provisioning transaction and shown once.
+        let (tenant, ownerKey) = try await provision(
+            TenantProvisioner.Request(
+                slug: body.slug, displayName: body.displayName, legalName: body.legalName, domains: body.domains ?? [],
+                features: body.features ?? [:]),
+            ownerKeyName: body.ownerKeyName, for: call)
+        struct Created: Encodable {
+            var tenant: TenantSummary
+            var ownerKey: String
+        }
+        return try .json(encoding: Created(tenant: tenant, ownerKey: ownerKey), status: .created)
+    }
+
+    /// Provisions a tenant with a first owner API key, made inside the provisioning transaction
+    /// and returned once; the platform console provisions the same way.
+    public func provision(
+        _ request: TenantProvisioner.Request, ownerKeyName: String?, for call: AdminCall
+    ) async throws -> (TenantSummary, ownerKey: String) {
         let ownerKey = Mutex<SecretToken?>(nil)
         let (identity, keyring, actor, requestID) = (identity, identity.keyring, call.admin.actor, call.requestID)
         var provisioner = TenantProvisioner(
@@ -88,24 +104,14 @@ public struct AdminRoutes: RouteCollection {
                 tenant, keyring: keyring, actor: actor, requestID: requestID, in: transaction)
             try await TenantScope.run(as: tenant, in: transaction) {
                 let (token, _) = try await identity.createAPIKey(
-                    name: body.ownerKeyName ?? "first owner", roles: ["owner"], expiresAt: nil,
+                    name: ownerKeyName ?? "first owner", roles: ["owner"], expiresAt: nil,
                     grantedBy: .host(actor: actor), requestID: requestID, tenant: tenant, in: transaction)
                 ownerKey.withLock { $0 = token }
             }
         }
         provisioner.allowsCustomDomains = options.customDomainSupport
-        let tenant = try await provisioner.create(
-            .init(
-                slug: body.slug, displayName: body.displayName, legalName: body.legalName,
-                domains: body.domains ?? [], features: body.features ?? [:]),
-            on: pool)
-        struct Created: Encodable {
-            var tenant: TenantSummary
-            var ownerKey: String
-        }
-        return try .json(
-            encoding: Created(tenant: try await summary(tenant.slug), ownerKey: ownerKey.withLock { $0?.text } ?? ""),
-            status: .created)
+        let tenant = try await provisioner.create(request, on: pool)
+        return (try await summary(tenant.slug), ownerKey.withLock { $0?.text } ?? "")
     }
 
     @Sendable func list(_ request: HTTPRequest, _ call: AdminCall) async throws -> HTTPResponse {
@@ -125,9 +131,15 @@ public struct AdminRoutes: RouteCollection {
     }
 
     private func setStatus(_ status: Tenant.Status, _ call: AdminCall) async throws -> HTTPResponse {
-        let slug = try call.slug()
+        try .json(encoding: try await setStatus(status, of: try call.slug(), for: call))
+    }
+
+    /// Suspends or resumes a tenant, recorded in both trails; the console does the same.
+    public func setStatus(
+        _ status: Tenant.Status, of slug: TenantSlug, for call: AdminCall
+    ) async throws -> TenantSummary {
         try await TenantLifecycle(record: call.lifecycleRecorder).setStatus(status, of: slug.value, on: pool)
-        return try .json(encoding: try await summary(slug))
+        return try await summary(slug)
     }
 
     /// Two steps, as on the command line: suspended first, then the slug again as `confirm`.
@@ -254,7 +266,7 @@ public struct AdminRoutes: RouteCollection {
     }
 
     /// A tenant as admins see it; 404 when there is none.
-    private func summary(_ slug: TenantSlug) async throws -> TenantSummary {
+    public func summary(_ slug: TenantSlug) async throws -> TenantSummary {
         guard let summary = try await TenantRegistry().summary(of: slug, from: pool) else {
             throw HTTPProblem.notFound("no tenant has the slug '\(slug)'")
         }
@@ -264,7 +276,7 @@ public struct AdminRoutes: RouteCollection {
 
 extension AdminCall {
     /// The tenant slug from the path (`:slug`); 400 naming what is wrong with a malformed one.
-    func slug() throws -> TenantSlug {
+    public func slug() throws -> TenantSlug {
         do {
             return try TenantSlug(try parameter("slug"))
         } catch let error as ServiceError {
@@ -278,7 +290,7 @@ extension AdminCall {
     }
 
     /// Appends an event about a tenant to the control plane's trail, as this admin.
-    func recordPlatformEvent(
+    public func recordPlatformEvent(
         _ action: String, slug: TenantSlug, details: [String: String], in transaction: PostgresTransaction
     ) async throws {
         try await recordPlatformEvent(
@@ -286,7 +298,7 @@ extension AdminCall {
     }
 
     /// Appends an event about anything the platform holds to the control plane's trail, as this admin.
-    func recordPlatformEvent(
+    public func recordPlatformEvent(
         _ action: String, objectType: String, objectID: String, details: [String: String],
         in transaction: PostgresTransaction
     ) async throws {
