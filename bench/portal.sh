@@ -106,5 +106,5 @@ NON200=$(grep -h "Non-2xx" "$OUT"/wrk-*.txt || true)
     printf '%s\n' "${ROWS[@]}"
     echo "| dashboard page size / the JSON it renders | $PAGE_BYTES B / $JSON_BYTES B | page ≤ 100 KB |"
     echo "| every page's size (bytes) | $(printf '%s; ' "${SIZES[@]}") | each ≤ 100 KB |"
-    [ -n "$NON200" ] && echo "| wrk non-2xx | $NON200 | none |"
+    if [ -n "$NON200" ]; then echo "| wrk non-2xx | $NON200 | none |"; fi
 } | tee -a bench/RESULTS.md

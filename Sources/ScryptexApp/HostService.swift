@@ -519,7 +519,7 @@ extension HostService {
     ) -> [any HTTPMiddleware] {
         [
             BrandedPageMiddleware(templates: templates, pool: pool, platformDomain: platformDomain),
-            PortalPageMiddleware(templates: templates, pool: pool),
+            PortalPageMiddleware(templates: templates, pool: pool, platformDomain: platformDomain),
         ]
     }
 

@@ -620,6 +620,14 @@ public struct KYCDocument: Sendable, Codable, Equatable {
     public var reference: String
     public var issuedOn: String?
     public var expiresOn: String?
+
+    public init(id: UUID? = nil, kind: String, reference: String, issuedOn: String? = nil, expiresOn: String? = nil) {
+        self.id = id
+        self.kind = kind
+        self.reference = reference
+        self.issuedOn = issuedOn
+        self.expiresOn = expiresOn
+    }
 }
 
 extension AccountService {

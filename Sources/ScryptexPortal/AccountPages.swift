@@ -120,10 +120,12 @@ extension PortalRoutes {
     ) async throws -> HTTPResponse {
         var canReadReports = call.principal.has(.reportsRead)
         if canReadReports { canReadReports = try await services.features.isEnabled(.compliance, for: call.tenant.id) }
-        let (account, reportList) = try await call.scope.withTransaction(readOnly: true) { transaction in
+        let canReadKYC = call.principal.has(.complianceRead)
+        let (account, reportList, documents) = try await call.scope.withTransaction(readOnly: true) { transaction in
             let account = try await accounts.account(id, in: transaction)
             let list = canReadReports ? try await RegulatoryReportService().reports(of: id, in: transaction) : []
-            return (account, list)
+            let documents = canReadKYC ? try await accounts.documents(of: id, in: transaction) : []
+            return (account, list, documents)
         }
         let jobs = TenantJobQueue(pool: services.pool)
         var reportValues: [TemplateValue] = []
@@ -150,6 +152,16 @@ extension PortalRoutes {
         }
         var values: [String: TemplateValue] = [
             "account": Self.accountValue(account), "reports": .list(reportValues),
+            "showKYC": .bool(canReadKYC),
+            "documents": .list(
+                documents.map { document in
+                    [
+                        "kind": .string(document.kind), "reference": .string(document.reference),
+                        "issuedOn": document.issuedOn.map { .string($0) } ?? .null,
+                        "expiresOn": document.expiresOn.map { .string($0) } ?? .null,
+                    ]
+                }),
+            "documentKinds": .list(KYCDocument.kinds.map { .string($0) }),
             "showReports": .bool(canReadReports),
             "reportTypes": .list(
                 RegulatoryReportService.Kind.allCases.map { .string($0.rawValue) }),
@@ -170,6 +182,55 @@ extension PortalRoutes {
                     in: transaction)
             }
             return .redirect(to: Self.root + "/accounts/" + id.uuidString.lowercased())
+        } catch let error as ServiceError where error.code == .invalidInput {
+            return try await accountDetail(call, id: id, error: error.message, status: .badRequest)
+        }
+    }
+
+    func setLimits(_ request: HTTPRequest, _ call: TenantCall, _ form: FormFields) async throws -> HTTPResponse {
+        let id = try accountID(call)
+        do {
+            func amount(_ name: String) throws -> ExactDecimal? {
+                try form[name].map { text in
+                    guard let value = ExactDecimal(text) else {
+                        throw ServiceError(
+                            .invalidInput, "field '\(name)': a decimal amount such as 5000000, or empty for none")
+                    }
+                    return value
+                }
+            }
+            func list(_ name: String) -> [String]? {
+                form[name].map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+                    .flatMap { $0.filter { !$0.isEmpty }.isEmpty ? nil : $0.filter { !$0.isEmpty } }
+            }
+            let maxOrder = try amount("maxOrderNotional")
+            let daily = try amount("dailyNotional")
+            _ = try await call.scope.withTransaction { transaction in
+                // Position limits are not on this form: they stay as they are.
+                let current = try await accounts.account(id, in: transaction).limits
+                return try await accounts.setLimits(
+                    TradingLimits(
+                        maxOrderNotional: maxOrder, dailyNotional: daily, positionLimits: current.positionLimits,
+                        allowedInstruments: list("allowedInstruments"), allowedVenues: list("allowedVenues")),
+                    of: id, audit: call.audit, in: transaction)
+            }
+            return .redirect(to: Self.root + "/accounts/" + id.uuidString.lowercased())
+        } catch let error as ServiceError where error.code == .invalidInput {
+            return try await accountDetail(call, id: id, error: error.message, status: .badRequest)
+        }
+    }
+
+    func addDocument(_ request: HTTPRequest, _ call: TenantCall, _ form: FormFields) async throws -> HTTPResponse {
+        let id = try accountID(call)
+        do {
+            _ = try await call.scope.withTransaction { transaction in
+                try await accounts.addDocument(
+                    KYCDocument(
+                        kind: form["kind"] ?? "", reference: form["reference"] ?? "", issuedOn: form["issuedOn"],
+                        expiresOn: form["expiresOn"]),
+                    to: id, audit: call.audit, in: transaction)
+            }
+            return .redirect(to: Self.root + "/accounts/" + id.uuidString.lowercased() + "#kyc")
         } catch let error as ServiceError where error.code == .invalidInput {
             return try await accountDetail(call, id: id, error: error.message, status: .badRequest)
         }

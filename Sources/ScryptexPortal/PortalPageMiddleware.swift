@@ -12,17 +12,21 @@ import ScryptexTenancy
 public struct PortalPageMiddleware: HTTPMiddleware {
     let templates: TemplateLibrary
     let branding: BrandingCache
+    let platformDomain: String
 
-    public init(templates: TemplateLibrary, pool: PostgresConnectionPool) {
+    public init(templates: TemplateLibrary, pool: PostgresConnectionPool, platformDomain: String) {
         self.templates = templates
         self.branding = BrandingCache(pool: pool)
+        self.platformDomain = platformDomain
     }
 
     public func respond(
         to request: HTTPRequest, context: RequestContext, next: HTTPHandler
     ) async throws -> HTTPResponse {
         let path = request.path
-        if context.tenant == nil, path == ConsoleRoutes.root || path.hasPrefix(ConsoleRoutes.root + "/") {
+        if context.tenant == nil, request.hostName == platformDomain,
+            path == ConsoleRoutes.root || path.hasPrefix(ConsoleRoutes.root + "/")
+        {
             return try await console(request, context: context, next: next)
         }
         guard path == "/" || path == PortalRoutes.root || path.hasPrefix(PortalRoutes.root + "/") else {
@@ -36,13 +40,7 @@ public struct PortalPageMiddleware: HTTPMiddleware {
                 let hadSession = request.cookie(named: SessionCookie.name) != nil
                 return .redirect(to: PortalRoutes.root + "/sign-in" + (hadSession ? "?expired=1" : ""))
             }
-            let value: TemplateValue = [
-                "title": .string(problem.status.reason), "brand": try await branding.value(for: tenant),
-                "status": .number(String(problem.status.code)), "detail": .string(problem.detail),
-            ]
-            var response = PortalRoutes.html(try templates.render("portal-error", value), status: problem.status)
-            for (name, value) in problem.extraHeaders { response.headers.add(name: name, value: value) }
-            return response
+            return try page("portal-error", for: problem, brand: try await branding.value(for: tenant))
         }
     }
 
@@ -56,14 +54,18 @@ public struct PortalPageMiddleware: HTTPMiddleware {
             if problem.status == .unauthorized {
                 return .redirect(to: ConsoleRoutes.root + "/sign-in")
             }
-            guard problem.status != .notFound || request.path.hasPrefix(ConsoleRoutes.root) else { throw problem }
-            let value: TemplateValue = [
-                "title": .string(problem.status.reason), "status": .number(String(problem.status.code)),
-                "detail": .string(problem.detail),
-            ]
-            var response = PortalRoutes.html(try templates.render("console-error", value), status: problem.status)
-            for (name, value) in problem.extraHeaders { response.headers.add(name: name, value: value) }
-            return response
+            return try page("console-error", for: problem, brand: .null)
         }
+    }
+
+    /// `problem` as the page `template`, with its status and headers (`Retry-After`).
+    private func page(_ template: String, for problem: HTTPProblem, brand: TemplateValue) throws -> HTTPResponse {
+        let value: TemplateValue = [
+            "title": .string(problem.status.reason), "brand": brand, "status": .number(String(problem.status.code)),
+            "detail": .string(problem.detail),
+        ]
+        var response = PortalRoutes.html(try templates.render(template, value), status: problem.status)
+        for (name, value) in problem.extraHeaders { response.headers.add(name: name, value: value) }
+        return response
     }
 }

@@ -22,6 +22,7 @@ public struct PortalRoutes: RouteCollection {
     let mail: any MailTransport
     let accounts = AccountService()
     let branding: BrandingCache
+    let dashboards = ParsedDashboards()
 
     /// - Parameters:
     ///   - compliance, reports, intelligence: The API's collections whose operations the pages
@@ -72,6 +73,8 @@ public struct PortalRoutes: RouteCollection {
             pages.post(.accountsWrite, use: form(createAccount))
             pages.get(":id", .accountsRead, use: accountPage)
             pages.post(":id/kill-switch", .riskManage, use: form(setKillSwitch))
+            pages.post(":id/limits", .riskManage, use: form(setLimits))
+            pages.post(":id/kyc/documents", .complianceManage, use: form(addDocument))
         }
         routes.group(Self.root + "/accounts/:id/reports", as: TenantCall.self, feature: .compliance) { pages in
             pages.post(.reportsGenerate, use: form(requestReport))
@@ -166,9 +169,12 @@ public struct PortalRoutes: RouteCollection {
         value["signedIn"] = ["roles": .string(call.principal.roleNames.joined(separator: ", "))]
         value["can"] = .object(
             Dictionary(
-                uniqueKeysWithValues: Permission.allCases.map { (Self.key(for: $0), .bool(call.principal.has($0))) }))
+                uniqueKeysWithValues: Self.permissionKeys.map { ($0.key, .bool(call.principal.has($0.permission))) }))
         return try Self.html(templates.render(template, .object(value)), status: status)
     }
+
+    /// Every permission with its template key, worked out once.
+    static let permissionKeys = Permission.allCases.map { (permission: $0, key: key(for: $0)) }
 
     /// `accounts.write` as a template key: `accountsWrite`.
     static func key(for permission: Permission) -> String {

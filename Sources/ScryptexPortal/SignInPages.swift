@@ -1,7 +1,6 @@
 import Foundation
 import ScryptexAPI
 import ScryptexCore
-import ScryptexCrypto
 import ScryptexHTTP
 import ScryptexTemplates
 import ScryptexTenancy
@@ -18,37 +17,23 @@ extension PortalRoutes {
         return try await signInForm(call, notice: notice)
     }
 
-    /// The sign-in form with a new form cookie and its token.
+    /// The sign-in form, with a new form cookie and its token.
     func signInForm(
         _ call: PublicTenantCall, email: String? = nil, error: String? = nil, notice: String? = nil,
         status: HTTPStatus = .ok
     ) async throws -> HTTPResponse {
-        let nonce = Hex.encode(SecureRandom.bytes(count: 16))
-        let keys = try await services.identity.keyring.keys(for: call.tenant.id, on: services.pool)
-        var value: [String: TemplateValue] = [
-            "title": "Sign in", "brand": try await branding.value(for: call.tenant),
-            "csrf": .string(FormToken.forSignIn(nonce: nonce, keys: keys)),
-        ]
-        if let email { value["email"] = .string(email) }
-        if let error { value["error"] = .string(error) }
-        if let notice { value["notice"] = .string(notice) }
-        var response = Self.html(try templates.render("portal-sign-in", .object(value)), status: status)
-        response.headers.add(name: "Set-Cookie", value: FormToken.signInCookieSetting(nonce))
-        return response
+        var values: [String: TemplateValue] = [:]
+        if let email { values["email"] = .string(email) }
+        if let error { values["error"] = .string(error) }
+        if let notice { values["notice"] = .string(notice) }
+        return try await preSessionPage("portal-sign-in", title: "Sign in", call, values: values, status: status)
     }
 
     @Sendable func signIn(_ request: HTTPRequest, _ call: PublicTenantCall) async throws -> HTTPResponse {
         let form = try request.formFields()
-        let keys = try await services.identity.keyring.keys(for: call.tenant.id, on: services.pool)
-        guard let nonce = request.cookie(named: FormToken.signInCookie), nonce.utf8.count == 32 else {
+        guard try await hasPreSessionToken(request, form, call) else {
             return try await signInForm(
                 call, error: "The sign-in form had expired (or cookies are off). Sign in again.", status: .forbidden)
-        }
-        do {
-            try FormToken.check(form, expected: FormToken.forSignIn(nonce: nonce, keys: keys))
-        } catch {
-            return try await signInForm(
-                call, error: "The sign-in form had expired. Sign in again.", status: .forbidden)
         }
         try services.limiter.admit(
             "login:\(call.tenant.id):\(call.context.remoteAddress)", limit: services.options.loginRateLimit,

@@ -425,26 +425,35 @@ struct TemplateRenderer {
             output += text
             return
         }
+        // Most fillings remove nothing: then every line start gains the same prefix.
+        let onlyAdds = reindentations.allSatisfy { $0.remove.isEmpty }
+        let prefix = onlyAdds ? reindentations.map(\.add).joined() : ""
         var atLineStart = output.isEmpty || output.utf8.last == 10
-        var rest = text[...]
-        repeat {
-            let lineEnd = rest.firstIndex(of: "\n").map { rest.index(after: $0) } ?? rest.endIndex
-            let line = rest[rest.startIndex..<lineEnd]
-            if atLineStart, line.first != "\n" {
-                // Innermost first: what an inner re-indentation put on is this line's indentation
-                // for the next one out.
-                var indented = String(line)
-                for (remove, add) in reindentations.reversed() {
-                    if indented.hasPrefix(remove) { indented.removeFirst(remove.count) }
-                    indented = add + indented
+        let bytes = text.utf8
+        var start = bytes.startIndex
+        while start < bytes.endIndex {
+            let end = bytes[start...].firstIndex(of: 10).map { bytes.index(after: $0) } ?? bytes.endIndex
+            let line = text[start..<end]
+            if atLineStart, bytes[start] != 10 {
+                if onlyAdds {
+                    output += prefix
+                    output += line
+                } else {
+                    // Innermost first: what an inner re-indentation put on is this line's
+                    // indentation for the next one out.
+                    var indented = String(line)
+                    for (remove, add) in reindentations.reversed() {
+                        if indented.hasPrefix(remove) { indented.removeFirst(remove.count) }
+                        indented = add + indented
+                    }
+                    output += indented
                 }
-                output += indented
             } else {
                 output += line
             }
-            atLineStart = line.last == "\n"
-            rest = rest[lineEnd...]
-        } while !rest.isEmpty
+            atLineStart = bytes[bytes.index(before: end)] == 10
+            start = end
+        }
     }
 
     /// The parsed template `name` (a partial or parent), indented when it stands alone on an

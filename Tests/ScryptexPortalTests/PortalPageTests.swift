@@ -238,6 +238,36 @@ struct PortalPageTests {
             #expect(closed.body.contains("Payroll deposits, documented"))
             // Not a page for a compliance officer: the team.
             #expect(try await officer.get("/portal/team").status == 403)
+
+            // The officer records a KYC document; the owner sets limits (the officer may not).
+            let accountPage = try await officer.get("/portal/accounts/\(id)")
+            #expect(!accountPage.body.contains("Save the limits"))
+            let officerToken = try #require(CurlSession.formToken(in: accountPage.body))
+            let document = try await officer.post(
+                "/portal/accounts/\(id)/kyc/documents",
+                [
+                    ("csrf", officerToken), ("kind", "certificate_of_incorporation"), ("reference", "vault://coi-2026"),
+                    ("issuedOn", "2026-01-15"),
+                ])
+            #expect(document.status == 303, "\(document.body)")
+            let refusedLimits = try await officer.post(
+                "/portal/accounts/\(id)/limits", [("csrf", officerToken), ("maxOrderNotional", "1")])
+            #expect(refusedLimits.status == 403)
+            let ownerPage = try await owner.get("/portal/accounts/\(id)")
+            #expect(ownerPage.body.contains("vault://coi-2026"))
+            let limits = try await owner.post(
+                "/portal/accounts/\(id)/limits",
+                [
+                    ("csrf", try #require(CurlSession.formToken(in: ownerPage.body))), ("maxOrderNotional", "250000"),
+                    ("dailyNotional", ""), ("allowedInstruments", "BTC/USD, ETH/USD"),
+                ])
+            #expect(limits.status == 303, "\(limits.body)")
+            let saved = try await owner.get("/portal/accounts/\(id)")
+            #expect(saved.body.contains("<dd>250000") && saved.body.contains("BTC/USD, ETH/USD"), "\(saved.body)")
+            let bad = try await owner.post(
+                "/portal/accounts/\(id)/limits",
+                [("csrf", try #require(CurlSession.formToken(in: saved.body))), ("maxOrderNotional", "lots")])
+            #expect(bad.status == 400 && bad.body.contains("field &#39;maxOrderNotional&#39;"))
         } catch {
             Issue.record("\(error)\n\(host.process.output.suffix(2000))")
         }
