@@ -188,7 +188,8 @@ let package = Package(
             name: "ScryptexPortal",
             dependencies: [
                 "ScryptexAPI", "ScryptexCompliance", "ScryptexCore", "ScryptexCrypto", "ScryptexHTTP",
-                "ScryptexIdentity", "ScryptexInstitutional", "ScryptexPostgres", "ScryptexTemplates", "ScryptexTenancy",
+                "ScryptexIdentity", "ScryptexInstitutional", "ScryptexPostgres", "ScryptexQuant", "ScryptexTemplates",
+                "ScryptexTenancy",
             ],
             swiftSettings: strictSettings
         ),

@@ -166,6 +166,10 @@ extension PortalRoutes {
             "reportTypes": .list(
                 RegulatoryReportService.Kind.allCases.map { .string($0.rawValue) }),
         ]
+        if call.principal.has(.strategiesRead), try await services.features.isEnabled(.quant, for: call.tenant.id) {
+            values["strategies"] = .list(try await strategyValues(of: id, call: call))
+            values["showStrategies"] = true
+        }
         if running { values["refresh"] = true }
         if let error { values["error"] = .string(error) }
         return try await page(

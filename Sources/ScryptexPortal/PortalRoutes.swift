@@ -84,6 +84,10 @@ public struct PortalRoutes: RouteCollection {
             pages.get(use: checkPage)
             pages.post(use: form(checkTrade))
         }
+        routes.group(Self.root, as: TenantCall.self, permission: .strategiesRead, feature: .quant) { pages in
+            pages.get("strategies/:id", use: strategyPage)
+            pages.get("backtests/:id", use: backtestPage)
+        }
         routes.group(Self.root + "/alerts", as: TenantCall.self, feature: .compliance) { pages in
             pages.get(.complianceRead, use: alertList)
             pages.post(":id/:action", .complianceManage, use: form(actOnAlert))

@@ -65,6 +65,8 @@ enum Stylesheet {
         .decision-approved { color: #065F46; } .decision-rejected { color: #991B1B; } .decision-review { color: #92400E; }
         progress { width: 10rem; }
         ul.filters { list-style: none; padding: 0; display: flex; gap: 1rem; }
+        svg.chart { width: 100%; height: auto; max-width: 48rem; color: var(--link); }
+        figure { margin: 0 0 1.5rem; }
         ul.filters a[aria-current="page"] { font-weight: 600; }
         """
 }

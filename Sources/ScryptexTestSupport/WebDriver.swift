@@ -147,7 +147,11 @@ public final class WebDriver: Sendable {
         while ContinuousClock.now < deadline {
             do {
                 _ = try command("GET", "element/\(old)/name", nil)
-            } catch let failure as Failure where failure.description.contains("stale element") {
+            } catch let failure as Failure
+                where failure.description.contains("stale element")
+                || failure.description.contains("does not belong to the document")
+            {
+                // The document the click left is gone (Chromium says so either way).
                 if try execute("return document.readyState") as? String == "complete" { return }
             }
             try await Task.sleep(for: .milliseconds(25))
