@@ -78,6 +78,20 @@ struct QuantPageTests {
             #expect(abs((curve.last?["equity"] as? Double ?? 0) - finalEquity) < 0.01)
             #expect(!page.body.contains("<script"))
             #expect(page.body.utf8.count < 100_000)
+
+            // In Chromium: the charts are laid out (the security policy lets inline SVG through).
+            let browser = try await WebDriver()
+            defer { browser.quit() }
+            try browser.open(host.url("acme", "/portal/sign-in"))
+            try browser.type("quinn@acme.example", into: "#email")
+            try browser.type(password, into: "#password")
+            try await browser.follow("form.stacked button[type=submit]")
+            try browser.open(host.url("acme", "/portal/backtests/\(backtest)"))
+            let width = try browser.execute("return document.querySelector('svg.chart').getBoundingClientRect().width")
+            #expect((width as? Double ?? Double(width as? Int ?? 0)) > 300, "\(String(describing: width))")
+            let folder = NSTemporaryDirectory() + "scryptex-portal-screenshots"
+            try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            try browser.screenshot().write(to: URL(fileURLWithPath: folder + "/backtest.png"))
         } catch {
             Issue.record("\(error)\n\(host.process.output.suffix(2000))")
         }
