@@ -189,7 +189,7 @@ let package = Package(
             dependencies: [
                 "ScryptexAPI", "ScryptexCompliance", "ScryptexCore", "ScryptexCrypto", "ScryptexHTTP",
                 "ScryptexIdentity", "ScryptexInstitutional", "ScryptexPostgres", "ScryptexQuant", "ScryptexTemplates",
-                "ScryptexTenancy",
+                "ScryptexTenancy", "ScryptexWhiteLabel",
             ],
             swiftSettings: strictSettings
         ),

@@ -585,14 +585,13 @@ extension HostService {
                 services: services, traffic: traffic, refreshSeconds: configuration.executiveDashboardRefreshSeconds,
                 enabled: configuration.biReportsEnabled))
         routes.add(MarketDataAdminRoutes(services: services))
-        routes.add(
-            RevenueRoutes(
-                instances: instances, templates: templates, enabled: configuration.whiteLabelEnabled,
-                services: services))
+        let revenue = RevenueRoutes(
+            instances: instances, templates: templates, enabled: configuration.whiteLabelEnabled, services: services)
+        routes.add(revenue)
         routes.add(
             PortalRoutes(
                 services: services, templates: templates, compliance: compliance, reports: reports,
-                intelligence: intelligence, defaultJurisdiction: configuration.defaultJurisdiction,
+                intelligence: intelligence, revenue: revenue, defaultJurisdiction: configuration.defaultJurisdiction,
                 mail: OutboxMailTransport(folder: configuration.dataDirectory + "/outbox")))
         return routes
     }

@@ -2,6 +2,7 @@ import Foundation
 import ScryptexPostgres
 import ScryptexTemplates
 import ScryptexTenancy
+import ScryptexWhiteLabel
 import Synchronization
 
 /// Each tenant's branding as pages use it, read from the control plane and kept for at most
@@ -11,6 +12,8 @@ final class BrandingCache: Sendable {
     struct Entry {
         var branding: TenantBranding?
         var value: TemplateValue
+        /// Whether the tenant is a white-label instance (a partner with a revenue share).
+        var isWhiteLabelInstance: Bool
         var loaded: ContinuousClock.Instant
     }
 
@@ -25,6 +28,7 @@ final class BrandingCache: Sendable {
         let now = ContinuousClock.now
         if let entry = entries.withLock({ $0[tenant.id] }), now - entry.loaded < .seconds(1) { return entry }
         let branding = try await TenantBranding.load(for: tenant.id, from: pool)
+        let instance = try await WhiteLabelStore().find(tenant.slug.value, from: pool)
         func text(_ value: String?) -> TemplateValue { value.map { .string($0) } ?? .null }
         let entry = Entry(
             branding: branding,
@@ -32,7 +36,7 @@ final class BrandingCache: Sendable {
                 "productName": .string(branding?.productName ?? tenant.displayName),
                 "logoURL": text(branding?.logoURL), "supportEmail": text(branding?.supportEmail),
                 "supportURL": text(branding?.supportURL), "legalFooter": text(branding?.legalFooter),
-            ], loaded: now)
+            ], isWhiteLabelInstance: instance?.tenant == tenant.id, loaded: now)
         entries.withLock { entries in
             if entries.count > 10_000 { entries.removeAll() }
             entries[tenant.id] = entry

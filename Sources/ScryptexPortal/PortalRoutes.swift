@@ -18,6 +18,7 @@ public struct PortalRoutes: RouteCollection {
     let compliance: ComplianceRoutes
     let reports: ReportRoutes
     let intelligence: BIRoutes
+    let revenue: RevenueRoutes
     let defaultJurisdiction: String
     let mail: any MailTransport
     let accounts = AccountService()
@@ -32,9 +33,10 @@ public struct PortalRoutes: RouteCollection {
     ///   - mail: Where password reset links go.
     public init(
         services: APIServices, templates: TemplateLibrary, compliance: ComplianceRoutes, reports: ReportRoutes,
-        intelligence: BIRoutes, defaultJurisdiction: String, mail: any MailTransport
+        intelligence: BIRoutes, revenue: RevenueRoutes, defaultJurisdiction: String, mail: any MailTransport
     ) {
         self.mail = mail
+        self.revenue = revenue
         self.services = services
         self.templates = templates
         self.compliance = compliance
@@ -96,6 +98,10 @@ public struct PortalRoutes: RouteCollection {
             pages.get(use: teamPage)
             pages.post(use: form(addMember))
         }
+        routes.group(Self.root + "/revenue", as: TenantCall.self, permission: .revenueRead, feature: .whiteLabel) {
+            pages in
+            pages.get(use: revenuePage)
+        }
         routes.group(Self.root + "/api-keys", as: TenantCall.self, permission: .apiKeysManage) { pages in
             pages.get(use: apiKeyList)
             pages.post(use: form(createAPIKey))
@@ -132,6 +138,8 @@ public struct PortalRoutes: RouteCollection {
         var path: String
         var permission: Permission?
         var feature: Feature?
+        /// Only for white-label instances (partners with a revenue share).
+        var forInstances = false
     }
 
     static let destinations = [
@@ -141,6 +149,9 @@ public struct PortalRoutes: RouteCollection {
             label: "Pre-trade check", path: root + "/checks", permission: .complianceCheck, feature: .compliance),
         Destination(label: "Alerts", path: root + "/alerts", permission: .complianceRead, feature: .compliance),
         Destination(label: "Team", path: root + "/team", permission: .usersManage, feature: nil),
+        Destination(
+            label: "Revenue", path: root + "/revenue", permission: .revenueRead, feature: .whiteLabel,
+            forInstances: true),
         Destination(label: "API keys", path: root + "/api-keys", permission: .apiKeysManage, feature: nil),
         Destination(label: "Audit trail", path: root + "/audit", permission: .auditRead, feature: nil),
         Destination(label: "Security", path: root + "/security", permission: nil, feature: nil),
@@ -152,8 +163,10 @@ public struct PortalRoutes: RouteCollection {
         status: HTTPStatus = .ok
     ) async throws -> HTTPResponse {
         var navigation: [TemplateValue] = []
+        let brand = try await branding.entry(for: call.tenant)
         for destination in Self.destinations {
             if let permission = destination.permission, !call.principal.has(permission) { continue }
+            if destination.forInstances, !brand.isWhiteLabelInstance { continue }
             if let feature = destination.feature,
                 !(try await services.features.isEnabled(feature, for: call.tenant.id))
             {
@@ -167,7 +180,7 @@ public struct PortalRoutes: RouteCollection {
         }
         var value = values
         value["title"] = .string(title)
-        value["brand"] = try await branding.value(for: call.tenant)
+        value["brand"] = brand.value
         value["navigation"] = .list(navigation)
         value["csrf"] = .string(FormToken.forSession(call.principal, keys: try await call.keys()))
         value["signedIn"] = ["roles": .string(call.principal.roleNames.joined(separator: ", "))]

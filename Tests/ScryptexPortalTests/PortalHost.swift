@@ -92,18 +92,20 @@ final class PortalHost: Sendable {
 struct CurlSession {
     let host: PortalHost
     let tenant: String
+    /// `["-k"]` for a tenant made during the test: it has no development certificate of its own
+    /// (TLS is checked with the demo tenants' certificates elsewhere).
+    var extraArguments: [String] = []
     let jar = NSTemporaryDirectory() + "scryptex-jar-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
 
     func get(_ path: String) async throws -> (status: Int, headers: String, body: String) {
-        try await host.curl(["-b", jar, "-c", jar, host.url(tenant, path)])
+        try await host.curl(extraArguments + ["-b", jar, "-c", jar, host.url(tenant, path)])
     }
 
     func post(_ path: String, _ fields: [(String, String)]) async throws -> (status: Int, headers: String, body: String)
     {
         try await host.curl(
-            ["-b", jar, "-c", jar] + fields.flatMap { ["--data-urlencode", "\($0.0)=\($0.1)"] } + [
-                host.url(tenant, path)
-            ])
+            extraArguments + ["-b", jar, "-c", jar] + fields.flatMap { ["--data-urlencode", "\($0.0)=\($0.1)"] }
+                + [host.url(tenant, path)])
     }
 
     /// The form token on `page`.

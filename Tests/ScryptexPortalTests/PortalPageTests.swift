@@ -273,4 +273,65 @@ struct PortalPageTests {
         }
         await host.stop()
     }
+
+    @Test(.timeLimit(.minutes(4)))
+    func aPartnerOwnerReadsTheirRevenueShareAndItsClosedMonthsStatement() async throws {
+        let host = try await PortalHost()
+        do {
+            let admin = try #require(
+                try await host.command(["admin-key", "create", "--name", "revenue"]).split(separator: "\n").first {
+                    $0.hasPrefix("sxa_")
+                }.map(String.init))
+            func platform(_ path: String, _ body: String) async throws -> (status: Int, headers: String, body: String) {
+                try await host.curl([
+                    "-H", "Authorization: Bearer \(admin)", "-H", "Content-Type: application/json", "-d", body,
+                    "https://localhost:\(host.httpsPort)/api/enterprise/white-label\(path)",
+                ])
+            }
+            let created = try await platform(
+                "/instances",
+                #"{"slug":"orion","displayName":"Orion Capital","plan":"starter","branding":{"productName":"Orion Prime"},"revenueShare":{"model":"tiered","currency":"USD","tierBasis":"revenue","tiers":[{"from":"0","upTo":"1000","percent":"10"},{"from":"1000","percent":"20"}]}}"#
+            )
+            #expect(created.status == 201, "\(created.body)")
+            // The instance's plan starts this month; October is covered by a version of its own.
+            let plan = try await platform(
+                "/orion/plans",
+                #"{"effectiveFrom":"2026-10","plan":{"model":"tiered","currency":"USD","tierBasis":"revenue","tiers":[{"from":"0","upTo":"1000","percent":"10"},{"from":"1000","percent":"20"}]}}"#
+            )
+            #expect(plan.status == 201, "\(plan.body)")
+            let events = try await platform(
+                "/fee-events",
+                #"{"events":[{"partner":"orion","idempotencyKey":"t-1","product":"trading_fees","amount":"900.00","currency":"USD","volume":"1800000","occurredAt":"2026-10-03T09:00:00Z"},{"partner":"orion","idempotencyKey":"t-2","product":"trading_fees","amount":"300.00","currency":"USD","occurredAt":"2026-10-20T16:30:00Z"},{"partner":"orion","idempotencyKey":"s-1","product":"subscriptions","amount":"99.99","currency":"USD","occurredAt":"2026-10-01T00:00:00Z"}]}"#
+            )
+            #expect(events.status == 200, "\(events.body)")
+            let close = try await platform("/periods/2026-10/close", "{}")
+            #expect(close.status == 200, "\(close.body)")
+
+            let password = try await host.newUser("orion", email: "olga@orion.example", role: "owner")
+            let owner = CurlSession(host: host, tenant: "orion", extraArguments: ["-k"])
+            var signedIn = false
+            for _ in 0..<50 where !signedIn {
+                signedIn = try await owner.signIn(email: "olga@orion.example", password: password)
+                if !signedIn { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(signedIn)
+            let page = try await owner.get("/portal/revenue")
+            #expect(page.status == 200, "\(page.body)")
+            // 10 % of the first 1,000 and 20 % of the other 299.99: 159.998, rounded once to 160.00.
+            #expect(page.body.contains("<td>2026-10</td><td>closed</td>"), "\(page.body)")
+            #expect(page.body.contains("1299.99") && page.body.contains("160.00"), "\(page.body)")
+            let link = "/api/enterprise/white-label/orion/statements/2026-10?format=html"
+            #expect(page.body.contains("href=\"\(link)\""))
+            let statement = try await owner.get(link)
+            #expect(statement.status == 200 && statement.body.contains("Orion Prime"), "\(statement.status)")
+            // Not a page for the demo tenants: their owners have no white-label instance.
+            let acme = try await host.newUser("acme", email: "ada@acme.example", role: "owner")
+            let acmeOwner = CurlSession(host: host, tenant: "acme")
+            #expect(try await acmeOwner.signIn(email: "ada@acme.example", password: acme))
+            #expect(!(try await acmeOwner.get("/portal").body.contains("/portal/revenue")))
+        } catch {
+            Issue.record("\(error)\n\(host.process.output.suffix(2000))")
+        }
+        await host.stop()
+    }
 }

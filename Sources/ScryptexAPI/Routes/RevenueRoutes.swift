@@ -3,7 +3,7 @@ import ScryptexCore
 import ScryptexHTTP
 import ScryptexIdentity
 import ScryptexPostgres
-import ScryptexRevenue
+public import ScryptexRevenue
 public import ScryptexTemplates
 import ScryptexTenancy
 public import ScryptexWhiteLabel
@@ -176,6 +176,19 @@ public struct RevenueRoutes: RouteCollection {
             try await RevenueReporting().partner(partner.tenant, activeUsers: activeUsers, in: $0)
         }
         return try .json(encoding: report)
+    }
+
+    /// The calling partner's own revenue (periods, shares, payouts) and the slug its statements
+    /// are addressed by; the partner portal's revenue page shows the same.
+    public func partnerRevenue(for call: TenantCall) async throws -> (PartnerRevenue, slug: String) {
+        guard enabled.isOn else { throw HTTPProblem(.forbidden, type: .featureDisabled, detail: enabled.detail) }
+        let partner = try await instances.find(call.tenant.slug.value)
+        guard partner.tenant == call.tenant.id else { throw HTTPProblem.notFound("no white-label instance here") }
+        let activeUsers = try await call.scope.withTransaction { try await identity.activeUserCount(in: $0) }
+        let report = try await pool.withTransaction {
+            try await RevenueReporting().partner(partner.tenant, activeUsers: activeUsers, in: $0)
+        }
+        return (report, partner.slug)
     }
 
     @Sendable func statement(_ request: HTTPRequest, _ call: PartnerCall) async throws -> HTTPResponse {
