@@ -206,6 +206,10 @@ public struct PortalRoutes: RouteCollection {
         var response = HTTPResponse(status: status, contentType: "text/html; charset=utf-8", body: Array(body.utf8))
         response.headers.replaceOrAdd(name: "Content-Security-Policy", value: securityPolicy)
         response.headers.replaceOrAdd(name: "Cache-Control", value: "no-store")
+        // Same-origin, not no-referrer: under no-referrer browsers send `Origin: null` with a
+        // form post, and the guard refuses cookie-carried writes whose origin is not the page's.
+        // No address of the portal holds a secret, so the referrer stays on the site only.
+        response.headers.replaceOrAdd(name: "Referrer-Policy", value: "same-origin")
         return response
     }
 

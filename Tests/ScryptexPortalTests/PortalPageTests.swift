@@ -84,6 +84,13 @@ struct PortalPageTests {
                 ])
             #expect(forced.status == 403)
             #expect(forced.body.contains("accounts.write"), "\(forced.body)")
+            // A post from another site's page is refused before anything else, whatever it carries.
+            let crossSite = try await host.curl([
+                "-b", session.jar, "-H", "Origin: https://evil.example", "--data-urlencode", "csrf=\(token)",
+                host.url("acme", "/portal/sign-out"),
+            ])
+            #expect(crossSite.status == 403 && crossSite.body.contains("from another site"), "\(crossSite.body)")
+            #expect(try await session.get("/portal").status == 200, "the session is still on")
             for path in ["/portal/checks", "/portal/api-keys", "/portal/audit"] {
                 let page = try await session.get(path)
                 #expect(page.status == 403, "\(path): \(page.status)")

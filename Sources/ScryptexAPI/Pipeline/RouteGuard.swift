@@ -56,9 +56,11 @@ struct RouteGuard: Sendable {
                 throw HTTPProblem.notFound()
             }
             try limit("ip:" + context.remoteAddress, options.userRateLimit)
+            let bearer = try bearer(of: request)
+            if bearer == nil { try checkOrigin(of: request) }
             return .platformAdmin(
                 try await services.identity.authenticateAdmin(
-                    bearer: try bearer(of: request), consoleSession: request.cookie(named: ConsoleCookie.name)))
+                    bearer: bearer, consoleSession: request.cookie(named: ConsoleCookie.name)))
         }
         let tenant = try context.servingTenant()
         if access == .publicTenant { return .publicTenant(tenant) }
@@ -66,9 +68,11 @@ struct RouteGuard: Sendable {
             "tenant:" + tenant.id.uuidString,
             try await services.features.requestLimit(for: tenant.id) ?? options.tenantRateLimit)
         let principal: Principal
+        let bearer = try bearer(of: request)
+        if bearer == nil { try checkOrigin(of: request) }
         do {
             principal = try await services.identity.authenticate(
-                bearer: try bearer(of: request), sessionToken: sessionToken(of: request), tenant: tenant)
+                bearer: bearer, sessionToken: sessionToken(of: request), tenant: tenant)
         } catch let error as ServiceError {
             // Failed attempts are audited, after a per-address limit so a flood cannot fill the trail.
             try limit("auth-failure:" + context.remoteAddress, options.loginRateLimit)
@@ -123,6 +127,22 @@ struct RouteGuard: Sendable {
         let token = bytes.dropFirst(7).drop(while: isBlank)
         let end = token.lastIndex { !isBlank($0) }.map { bytes.index(after: $0) } ?? token.startIndex
         return String(Substring(header.utf8[token.startIndex..<end]))
+    }
+
+    /// A second layer under the session cookies' `SameSite=Strict`: a write carried by a cookie
+    /// must come from this host's own pages. Browsers send `Origin` with every POST, PUT, PATCH
+    /// and DELETE (same-site or not); one naming another origin (or `null`) is refused. Requests
+    /// without it (API clients, curl) carry no ambient cookie to abuse.
+    private func checkOrigin(of request: HTTPRequest) throws {
+        guard request.method != .get, request.method != .head, let origin = request.headers.first("origin") else {
+            return
+        }
+        let host = (request.headers.first("host") ?? "").lowercased()
+        guard !host.isEmpty, origin.lowercased() == "https://" + host else {
+            throw HTTPProblem(
+                .forbidden, type: .forbidden,
+                detail: "a signed-in write from another site (Origin \(origin.prefix(100))) is refused")
+        }
     }
 
     private func sessionToken(of request: HTTPRequest) -> String? {
