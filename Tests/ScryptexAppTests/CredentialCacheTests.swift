@@ -69,8 +69,7 @@ struct CredentialCacheTests {
                     break
                 }
             }
-            let elapsed = try #require(refusedAfter, "host B still took the revoked key after 20 s")
-            #expect(elapsed < .seconds(20))
+            _ = try #require(refusedAfter, "host B still took the revoked key after 20 s")
         }
     }
 
