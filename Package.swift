@@ -188,8 +188,8 @@ let package = Package(
             name: "ScryptexPortal",
             dependencies: [
                 "ScryptexAPI", "ScryptexCompliance", "ScryptexCore", "ScryptexCrypto", "ScryptexHTTP",
-                "ScryptexIdentity", "ScryptexInstitutional", "ScryptexPostgres", "ScryptexQuant", "ScryptexTemplates",
-                "ScryptexTenancy", "ScryptexWhiteLabel",
+                "ScryptexIdentity", "ScryptexInstitutional", "ScryptexMarketMaking", "ScryptexML", "ScryptexPostgres",
+                "ScryptexQuant", "ScryptexTemplates", "ScryptexTenancy", "ScryptexWhiteLabel",
             ],
             swiftSettings: strictSettings
         ),

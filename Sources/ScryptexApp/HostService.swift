@@ -547,19 +547,19 @@ extension HostService {
         routes.add(TenantRoutes(services: services))
         routes.add(IdentityRoutes(services: services))
         routes.add(AuditRoutes(sealing: sealing, services: services))
-        routes.add(
-            InstitutionalRoutes(
-                defaultJurisdiction: configuration.defaultJurisdiction, services: services,
-                screening: KYCSanctionsScreening(registry: registry, monitoring: MonitoringService()),
-                kycProvider: configuration.kyc?.makeProvider() ?? ManualKYCProvider()))
+        let institutional = InstitutionalRoutes(
+            defaultJurisdiction: configuration.defaultJurisdiction, services: services,
+            screening: KYCSanctionsScreening(registry: registry, monitoring: MonitoringService()),
+            kycProvider: configuration.kyc?.makeProvider() ?? ManualKYCProvider())
+        routes.add(institutional)
         let compliance = ComplianceRoutes(
             monitoringEnabled: configuration.complianceMonitoringEnabled, rules: configuration.tradeCheckRules,
             sanctions: registry)
         routes.add(compliance)
-        routes.add(
-            OrderRoutes(
-                monitoringEnabled: configuration.complianceMonitoringEnabled, rules: configuration.tradeCheckRules,
-                sanctions: registry))
+        let orders = OrderRoutes(
+            monitoringEnabled: configuration.complianceMonitoringEnabled, rules: configuration.tradeCheckRules,
+            sanctions: registry)
+        routes.add(orders)
         let reports = ReportRoutes(
             reportingEnabled: configuration.regulatoryReportingEnabled,
             generationTimeout: .seconds(configuration.reportGenerationTimeoutSeconds))
@@ -568,8 +568,10 @@ extension HostService {
         routes.add(admin)
         routes.add(ConsoleRoutes(services: services, templates: templates, admin: admin))
         routes.add(WhiteLabelRoutes(instances: instances, enabled: configuration.whiteLabelEnabled))
-        routes.add(QuantRoutes(source: configuration.marketDataSource))
-        routes.add(MarketMakingRoutes(enabled: configuration.marketMakingEnabled))
+        let quant = QuantRoutes(source: configuration.marketDataSource)
+        routes.add(quant)
+        let marketMaking = MarketMakingRoutes(enabled: configuration.marketMakingEnabled)
+        routes.add(marketMaking)
         routes.add(TradFiRoutes(rules: configuration.tradeCheckRules, sanctions: registry))
         routes.add(
             MLRoutes(
@@ -590,8 +592,11 @@ extension HostService {
         routes.add(revenue)
         routes.add(
             PortalRoutes(
-                services: services, templates: templates, compliance: compliance, reports: reports,
-                intelligence: intelligence, revenue: revenue, defaultJurisdiction: configuration.defaultJurisdiction,
+                services: services, templates: templates,
+                operations: PortalRoutes.Operations(
+                    institutional: institutional, compliance: compliance, orders: orders, reports: reports,
+                    intelligence: intelligence, revenue: revenue, quant: quant, marketMaking: marketMaking),
+                defaultJurisdiction: configuration.defaultJurisdiction,
                 mail: OutboxMailTransport(folder: configuration.dataDirectory + "/outbox")))
         return routes
     }

@@ -405,6 +405,13 @@ public struct AccountService: Sendable {
         public var name: String
         public var nationality: String
         public var ownershipPercent: ExactDecimal
+
+        public init(id: UUID? = nil, name: String, nationality: String, ownershipPercent: ExactDecimal) {
+            self.id = id
+            self.name = name
+            self.nationality = nationality
+            self.ownershipPercent = ownershipPercent
+        }
     }
 
     /// Records a beneficial owner (the name is stored encrypted); total ownership stays ≤ 100 %.

@@ -116,43 +116,42 @@ extension PortalRoutes {
     }
 
     func accountDetail(
-        _ call: TenantCall, id: UUID, error: String? = nil, status: HTTPStatus = .ok
+        _ call: TenantCall, id: UUID, notice: String? = nil, error: String? = nil, status: HTTPStatus = .ok
     ) async throws -> HTTPResponse {
         var canReadReports = call.principal.has(.reportsRead)
         if canReadReports { canReadReports = try await services.features.isEnabled(.compliance, for: call.tenant.id) }
         let canReadKYC = call.principal.has(.complianceRead)
-        let (account, reportList, documents) = try await call.scope.withTransaction(readOnly: true) { transaction in
+        let keys = canReadKYC ? try await call.keys() : nil
+        let (account, reportList, documents, owners) = try await call.scope.withTransaction(readOnly: true) {
+            transaction in
             let account = try await accounts.account(id, in: transaction)
             let list = canReadReports ? try await RegulatoryReportService().reports(of: id, in: transaction) : []
             let documents = canReadKYC ? try await accounts.documents(of: id, in: transaction) : []
-            return (account, list, documents)
+            var owners: [AccountService.BeneficialOwner] = []
+            if let keys { owners = try await accounts.beneficialOwners(of: id, sealer: keys, in: transaction) }
+            return (account, list, documents, owners)
         }
-        let jobs = TenantJobQueue(pool: services.pool)
-        var reportValues: [TemplateValue] = []
-        var running = false
-        for report in reportList.sorted(by: { $0.createdAt > $1.createdAt }) {
-            let active = report.status == "queued" || report.status == "running"
-            running = running || active
-            var progress: Int?
-            if active, let job = report.jobId { progress = try await jobs.job(job)?.progress }
-            let base =
-                "/api/enterprise/accounts/\(id.uuidString.lowercased())/compliance/reports/\(report.id.uuidString.lowercased())"
-            reportValues.append(
-                [
-                    "type": .string(report.type), "period": .string(report.period), "status": .string(report.status),
-                    "dueDate": .string(report.dueDate), "active": .bool(active),
-                    "progress": .number(String(progress ?? 0)),
-                    "completed": .bool(report.status == "completed"),
-                    "document": report.status == "completed" && report.contentType != nil
-                        ? .string(base + "?format=document") : .null,
-                    "csv": report.status == "completed" && ["form_pf", "cftc_large_trader"].contains(report.type)
-                        ? .string(base + "?format=csv") : .null,
-                    "error": report.error.map { .string($0) } ?? .null,
-                ])
+        let (reportValues, running) = try await reportRows(reportList, account: id)
+        let ownedPercent = try owners.reduce(ExactDecimal.zero) {
+            try $0.adding($1.ownershipPercent, figure: "ownership")
+        }
+        // In review is reached by submitting to the provider, not by a decision.
+        let decisions: [TemplateValue] = account.kycStatus.allowedNext.filter { $0 != .inReview }.map {
+            .string($0.rawValue)
+        }
+        let ownerValues: [TemplateValue] = owners.map { owner in
+            [
+                "name": .string(owner.name), "nationality": .string(owner.nationality),
+                "percent": .string(owner.ownershipPercent.description),
+            ]
         }
         var values: [String: TemplateValue] = [
             "account": Self.accountValue(account), "reports": .list(reportValues),
             "showKYC": .bool(canReadKYC),
+            "owners": .list(ownerValues), "ownedPercent": .string(ownedPercent.description),
+            "kycDecisions": .list(decisions),
+            "canSubmitKYC": .bool(
+                account.kycStatus.allowedNext.contains(.inReview) && call.principal.has(.accountsWrite)),
             "documents": .list(
                 documents.map { document in
                     [
@@ -170,45 +169,98 @@ extension PortalRoutes {
             values["strategies"] = .list(try await strategyValues(of: id, call: call))
             values["showStrategies"] = true
         }
+        if try await services.features.isEnabled(.institutional, for: call.tenant.id) {
+            // The list is the API's (compliance.read); entering is trades.book.
+            if call.principal.has(.complianceRead) {
+                values["orders"] = .list(try await orderValues(of: id, call: call))
+                values["showOrders"] = true
+            }
+            if call.principal.has(.tradesBook) {
+                values["showOrderEntry"] = true
+                values["newOrderId"] = .string("portal-" + UUID().uuidString.lowercased().prefix(18))
+            }
+        }
+        if call.principal.has(.modelsRead), try await services.features.isEnabled(.ml, for: call.tenant.id) {
+            values["models"] = .list(try await modelValues(of: id, call: call))
+            values["showModels"] = true
+        }
+        if call.principal.has(.marketMakingRead), operations.marketMaking.hostSwitch.isOn,
+            try await services.features.isEnabled(.marketMaking, for: call.tenant.id)
+        {
+            values["marketMaking"] = .list(try await marketMakingValues(of: id, call: call))
+            values["showMarketMaking"] = true
+        }
         if running { values["refresh"] = true }
+        if let notice { values["notice"] = .string(notice) }
         if let error { values["error"] = .string(error) }
         return try await page(
             "portal-account", title: account.accountName, section: Self.root + "/accounts", call: call,
             values: values, status: status)
     }
 
-    func setKillSwitch(_ request: HTTPRequest, _ call: TenantCall, _ form: FormFields) async throws -> HTTPResponse {
+    /// The account's reports, newest first, with each running job's progress; and whether any
+    /// is still running (the page then refreshes itself).
+    func reportRows(
+        _ reports: [RegulatoryReportService.Report], account id: UUID
+    ) async throws -> (rows: [TemplateValue], running: Bool) {
+        let jobs = TenantJobQueue(pool: services.pool)
+        var rows: [TemplateValue] = []
+        var running = false
+        for report in reports.sorted(by: { $0.createdAt > $1.createdAt }) {
+            let active = report.status == "queued" || report.status == "running"
+            running = running || active
+            var progress: Int?
+            if active, let job = report.jobId { progress = try await jobs.job(job)?.progress }
+            let base =
+                "/api/enterprise/accounts/\(id.uuidString.lowercased())/compliance/reports/\(report.id.uuidString.lowercased())"
+            rows.append(
+                [
+                    "type": .string(report.type), "period": .string(report.period), "status": .string(report.status),
+                    "dueDate": .string(report.dueDate), "active": .bool(active),
+                    "progress": .number(String(progress ?? 0)),
+                    "completed": .bool(report.status == "completed"),
+                    "document": report.status == "completed" && report.contentType != nil
+                        ? .string(base + "?format=document") : .null,
+                    "csv": report.status == "completed" && ["form_pf", "cftc_large_trader"].contains(report.type)
+                        ? .string(base + "?format=csv") : .null,
+                    "error": report.error.map { .string($0) } ?? .null,
+                ])
+        }
+        return (rows, running)
+    }
+
+    /// Runs a form's operation on the account in the address; on success the browser goes back
+    /// to the account's page at `anchor`, on a refusal the page is shown again with the reason.
+    func onAccount(
+        _ call: TenantCall, anchor: String, _ operation: @escaping (UUID) async throws -> Void
+    ) async throws -> HTTPResponse {
         let id = try accountID(call)
-        do {
+        return try await submitting(
+            next: Self.root + "/accounts/" + id.uuidString.lowercased() + anchor, { try await operation(id) }
+        ) { message, status in
+            try await accountDetail(call, id: id, error: message, status: status)
+        }
+    }
+
+    func setKillSwitch(_ request: HTTPRequest, _ call: TenantCall, _ form: FormFields) async throws -> HTTPResponse {
+        try await onAccount(call, anchor: "#kill-switch") { id in
             _ = try await call.scope.withTransaction { transaction in
                 try await accounts.setKillSwitch(
                     engaged: form["engaged"] == "true", reason: form["reason"] ?? "", of: id, audit: call.audit,
                     in: transaction)
             }
-            return .redirect(to: Self.root + "/accounts/" + id.uuidString.lowercased())
-        } catch let error as ServiceError where error.code == .invalidInput {
-            return try await accountDetail(call, id: id, error: error.message, status: .badRequest)
         }
     }
 
     func setLimits(_ request: HTTPRequest, _ call: TenantCall, _ form: FormFields) async throws -> HTTPResponse {
-        let id = try accountID(call)
-        do {
-            func amount(_ name: String) throws -> ExactDecimal? {
-                try form[name].map { text in
-                    guard let value = ExactDecimal(text) else {
-                        throw ServiceError(
-                            .invalidInput, "field '\(name)': a decimal amount such as 5000000, or empty for none")
-                    }
-                    return value
-                }
-            }
+        try await onAccount(call, anchor: "#limits") { id in
             func list(_ name: String) -> [String]? {
-                form[name].map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
-                    .flatMap { $0.filter { !$0.isEmpty }.isEmpty ? nil : $0.filter { !$0.isEmpty } }
+                let items = (form[name] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                    .filter { !$0.isEmpty }
+                return items.isEmpty ? nil : items
             }
-            let maxOrder = try amount("maxOrderNotional")
-            let daily = try amount("dailyNotional")
+            let maxOrder = try form.decimal("maxOrderNotional", example: "5000000, or empty for none")
+            let daily = try form.decimal("dailyNotional", example: "25000000, or empty for none")
             _ = try await call.scope.withTransaction { transaction in
                 // Position limits are not on this form: they stay as they are.
                 let current = try await accounts.account(id, in: transaction).limits
@@ -218,15 +270,11 @@ extension PortalRoutes {
                         allowedInstruments: list("allowedInstruments"), allowedVenues: list("allowedVenues")),
                     of: id, audit: call.audit, in: transaction)
             }
-            return .redirect(to: Self.root + "/accounts/" + id.uuidString.lowercased())
-        } catch let error as ServiceError where error.code == .invalidInput {
-            return try await accountDetail(call, id: id, error: error.message, status: .badRequest)
         }
     }
 
     func addDocument(_ request: HTTPRequest, _ call: TenantCall, _ form: FormFields) async throws -> HTTPResponse {
-        let id = try accountID(call)
-        do {
+        try await onAccount(call, anchor: "#kyc") { id in
             _ = try await call.scope.withTransaction { transaction in
                 try await accounts.addDocument(
                     KYCDocument(
@@ -234,20 +282,90 @@ extension PortalRoutes {
                         expiresOn: form["expiresOn"]),
                     to: id, audit: call.audit, in: transaction)
             }
-            return .redirect(to: Self.root + "/accounts/" + id.uuidString.lowercased() + "#kyc")
-        } catch let error as ServiceError where error.code == .invalidInput {
-            return try await accountDetail(call, id: id, error: error.message, status: .badRequest)
         }
     }
 
     func requestReport(_ request: HTTPRequest, _ call: TenantCall, _ form: FormFields) async throws -> HTTPResponse {
-        let id = try accountID(call)
-        do {
+        try await onAccount(call, anchor: "#reports") { id in
             _ = try await reports.requestReport(
                 type: form["type"] ?? "", period: form["period"] ?? "", accountID: id, for: call)
-            return .redirect(to: Self.root + "/accounts/" + id.uuidString.lowercased() + "#reports")
-        } catch let error as ServiceError where error.code == .invalidInput {
-            return try await accountDetail(call, id: id, error: error.message, status: .badRequest)
         }
+    }
+
+    /// Sends the account to the KYC provider (the API's own operation, names screened).
+    func submitForReview(_ request: HTTPRequest, _ call: TenantCall, _ form: FormFields) async throws -> HTTPResponse {
+        let host = request.headers.first("Host") ?? ""  // present: the tenant was resolved by it
+        return try await onAccount(call, anchor: "#kyc") { id in
+            _ = try await operations.institutional.submitForReview(id, host: host, for: call)
+        }
+    }
+
+    /// A compliance officer's KYC decision, with its reason (kept in the audit trail).
+    func decideKYC(_ request: HTTPRequest, _ call: TenantCall, _ form: FormFields) async throws -> HTTPResponse {
+        try await onAccount(call, anchor: "#kyc") { id in
+            guard let status = form["status"].flatMap(KYCStatus.init(rawValue:)) else {
+                throw ServiceError(
+                    .invalidInput,
+                    "field 'status': one of \(KYCStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            var reviewDue: Date?
+            if let text = form["reviewDue"] {
+                guard let date = Self.day(text) else {
+                    throw ServiceError(.invalidInput, "field 'reviewDue': a date such as 2027-12-01")
+                }
+                reviewDue = date
+            }
+            _ = try await call.scope.withTransaction { transaction in
+                try await accounts.transition(
+                    id, to: status, reason: form["reason"] ?? "", reviewDue: reviewDue, actor: call.principal.actor,
+                    audit: call.audit, in: transaction)
+            }
+        }
+    }
+
+    /// A day (`2027-12-01`) as the start of that UTC day.
+    static func day(_ text: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withFullDate]
+        return formatter.date(from: text)
+    }
+
+    func addBeneficialOwner(
+        _ request: HTTPRequest, _ call: TenantCall, _ form: FormFields
+    ) async throws
+        -> HTTPResponse
+    {
+        try await onAccount(call, anchor: "#owners") { id in
+            guard let percent = try form.decimal("ownershipPercent", example: "25.5") else {
+                throw ServiceError(.invalidInput, "field 'ownershipPercent': a percentage such as 25.5")
+            }
+            let owner = AccountService.BeneficialOwner(
+                name: form["name"] ?? "", nationality: form["nationality"] ?? "", ownershipPercent: percent)
+            let keys = try await call.keys()
+            _ = try await call.scope.withTransaction { transaction in
+                try await accounts.addBeneficialOwner(owner, to: id, sealer: keys, audit: call.audit, in: transaction)
+            }
+        }
+    }
+}
+
+extension FormFields {
+    /// The field `name` as an exact decimal; nil when left empty, 400 naming the field when it
+    /// is not a number.
+    func decimal(_ name: String, example: String) throws -> ExactDecimal? {
+        guard let text = self[name] else { return nil }
+        guard let value = ExactDecimal(text) else {
+            throw ServiceError(.invalidInput, "field '\(name)': a decimal number such as \(example)")
+        }
+        return value
+    }
+
+    /// The field `name` as a number (analytics settings, not money); nil when left empty.
+    func number(_ name: String, example: String) throws -> Double? {
+        guard let text = self[name] else { return nil }
+        guard let value = Double(text), value.isFinite else {
+            throw ServiceError(.invalidInput, "field '\(name)': a number such as \(example)")
+        }
+        return value
     }
 }

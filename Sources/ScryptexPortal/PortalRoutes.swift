@@ -13,35 +13,61 @@ import ScryptexTenancy
 /// feature flag as the API route that does the same thing, and every form carrying an
 /// anti-forgery token (``FormToken``). Pages work without JavaScript and load none.
 public struct PortalRoutes: RouteCollection {
+    /// The API's collections whose operations the pages run (a pre-trade check, an order, a
+    /// report request, a backtest, the dashboard…), so a page and an API call do exactly the
+    /// same thing.
+    public struct Operations: Sendable {
+        public var institutional: InstitutionalRoutes
+        public var compliance: ComplianceRoutes
+        public var orders: OrderRoutes
+        public var reports: ReportRoutes
+        public var intelligence: BIRoutes
+        public var revenue: RevenueRoutes
+        public var quant: QuantRoutes
+        public var marketMaking: MarketMakingRoutes
+
+        public init(
+            institutional: InstitutionalRoutes, compliance: ComplianceRoutes, orders: OrderRoutes,
+            reports: ReportRoutes, intelligence: BIRoutes, revenue: RevenueRoutes, quant: QuantRoutes,
+            marketMaking: MarketMakingRoutes
+        ) {
+            self.institutional = institutional
+            self.compliance = compliance
+            self.orders = orders
+            self.reports = reports
+            self.intelligence = intelligence
+            self.revenue = revenue
+            self.quant = quant
+            self.marketMaking = marketMaking
+        }
+    }
+
     let services: APIServices
     let templates: TemplateLibrary
-    let compliance: ComplianceRoutes
-    let reports: ReportRoutes
-    let intelligence: BIRoutes
-    let revenue: RevenueRoutes
+    let operations: Operations
     let defaultJurisdiction: String
     let mail: any MailTransport
     let accounts = AccountService()
     let branding: BrandingCache
     let dashboards = ParsedDashboards()
 
+    var compliance: ComplianceRoutes { operations.compliance }
+    var reports: ReportRoutes { operations.reports }
+    var intelligence: BIRoutes { operations.intelligence }
+    var revenue: RevenueRoutes { operations.revenue }
+
     /// - Parameters:
-    ///   - compliance, reports, intelligence: The API's collections whose operations the pages
-    ///     run (a pre-trade check, a report request, the dashboard), so a page and an API call do
-    ///     exactly the same thing.
+    ///   - operations: The API's collections whose operations the pages run.
     ///   - defaultJurisdiction: For accounts created without one (`DEFAULT_JURISDICTION`).
     ///   - mail: Where password reset links go.
     public init(
-        services: APIServices, templates: TemplateLibrary, compliance: ComplianceRoutes, reports: ReportRoutes,
-        intelligence: BIRoutes, revenue: RevenueRoutes, defaultJurisdiction: String, mail: any MailTransport
+        services: APIServices, templates: TemplateLibrary, operations: Operations, defaultJurisdiction: String,
+        mail: any MailTransport
     ) {
         self.mail = mail
-        self.revenue = revenue
         self.services = services
         self.templates = templates
-        self.compliance = compliance
-        self.reports = reports
-        self.intelligence = intelligence
+        self.operations = operations
         self.defaultJurisdiction = defaultJurisdiction
         branding = BrandingCache(pool: services.pool)
     }
@@ -77,6 +103,12 @@ public struct PortalRoutes: RouteCollection {
             pages.post(":id/kill-switch", .riskManage, use: form(setKillSwitch))
             pages.post(":id/limits", .riskManage, use: form(setLimits))
             pages.post(":id/kyc/documents", .complianceManage, use: form(addDocument))
+            pages.post(":id/kyc/submit", .accountsWrite, use: form(submitForReview))
+            pages.post(":id/kyc/decision", .complianceManage, use: form(decideKYC))
+            pages.post(":id/kyc/beneficial-owners", .complianceManage, use: form(addBeneficialOwner))
+            pages.post(":id/orders", .tradesBook, use: form(submitOrder))
+            pages.post(":id/orders/:orderId/approve", .complianceManage, use: form(approveOrder))
+            pages.post(":id/orders/:orderId/decline", .complianceManage, use: form(declineOrder))
         }
         routes.group(Self.root + "/accounts/:id/reports", as: TenantCall.self, feature: .compliance) { pages in
             pages.post(.reportsGenerate, use: form(requestReport))
@@ -89,6 +121,24 @@ public struct PortalRoutes: RouteCollection {
         routes.group(Self.root, as: TenantCall.self, permission: .strategiesRead, feature: .quant) { pages in
             pages.get("strategies/:id", use: strategyPage)
             pages.get("backtests/:id", use: backtestPage)
+        }
+        routes.group(
+            Self.root + "/strategies/:id/backtests", as: TenantCall.self, permission: .backtestsRun, feature: .quant
+        ) {
+            pages in
+            pages.post(use: form(runBacktest))
+        }
+        routes.group(Self.root + "/models", as: TenantCall.self, feature: .ml) { pages in
+            pages.get(":id", .modelsRead, use: modelPage)
+            pages.post(":id/cancel", .modelsTrain, use: form(cancelModel))
+        }
+        routes.group(
+            Self.root + "/market-making", as: TenantCall.self, feature: .marketMaking,
+            enabledBy: operations.marketMaking.hostSwitch
+        ) { pages in
+            pages.get(":id", .marketMakingRead, use: marketMakingPage)
+            pages.post(":id/pause", .marketMakingManage, use: form(pauseMarketMaking))
+            pages.post(":id/resume", .marketMakingManage, use: form(resumeMarketMaking))
         }
         routes.group(Self.root + "/alerts", as: TenantCall.self, feature: .compliance) { pages in
             pages.get(.complianceRead, use: alertList)
@@ -129,6 +179,37 @@ public struct PortalRoutes: RouteCollection {
             return try await handler(request, call, form)
         }
     }
+
+    /// Runs a form's operation: on success the browser is sent to `next`; when it is refused
+    /// (bad input, a clash with what is stored, a rule on who may do it, a provider's refusal),
+    /// `refused` shows the form's page again with the reason and the status the API would answer.
+    func submitting(
+        next: String, _ operation: () async throws -> Void,
+        refused: (_ message: String, _ status: HTTPStatus) async throws -> HTTPResponse
+    ) async throws -> HTTPResponse {
+        try await submitting(
+            {
+                try await operation()
+                return .redirect(to: next)
+            }, refused: refused)
+    }
+
+    /// Runs a form's operation, which answers itself; a refusal as above.
+    func submitting(
+        _ operation: () async throws -> HTTPResponse,
+        refused: (_ message: String, _ status: HTTPStatus) async throws -> HTTPResponse
+    ) async throws -> HTTPResponse {
+        do {
+            return try await operation()
+        } catch let error as ServiceError where Self.refusals.contains(error.code) {
+            return try await refused(error.message, HTTPProblem(error).status)
+        } catch let problem as HTTPProblem where problem.status == .badRequest {
+            return try await refused(problem.detail, problem.status)
+        }
+    }
+
+    /// The refusals a form's page explains itself; others go to the error page.
+    static let refusals: [ServiceError.Code] = [.invalidInput, .conflict, .forbidden, .upstreamFailed]
 
     // MARK: - Rendering
 

@@ -20,7 +20,17 @@ extension PortalRoutes {
     }
 
     @Sendable func strategyPage(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
-        let id = try call.context.identifier("id", notFound: "no strategy with this id")
+        try await strategyDetail(call, id: try strategyID(call))
+    }
+
+    func strategyID(_ call: TenantCall) throws -> UUID {
+        try call.context.identifier("id", notFound: "no strategy with this id")
+    }
+
+    func strategyDetail(
+        _ call: TenantCall, id: UUID, draft: FormFields = FormFields([:]), error: String? = nil,
+        status: HTTPStatus = .ok
+    ) async throws -> HTTPResponse {
         let (strategy, backtests) = try await call.scope.withTransaction(readOnly: true) { transaction in
             let service = QuantStrategyService()
             return (
@@ -29,28 +39,56 @@ extension PortalRoutes {
         }
         let formatter = ISO8601DateFormatter()
         let config = try TemplateValue(encoding: strategy.config)
-        return try await page(
-            "portal-strategy", title: strategy.name, section: Self.root + "/accounts", call: call,
-            values: [
-                "strategy": [
-                    "name": .string(strategy.name), "type": .string(strategy.type),
-                    "account": .string(strategy.accountId.uuidString.lowercased()),
-                    "config": .list(
-                        strategy.config.keys.sorted().map { key in
-                            guard case .object(let fields) = config else { return .null }
-                            return ["name": .string(key), "value": .string(Self.plain(fields[key] ?? .null))]
-                        }),
-                ],
-                "backtests": .list(
-                    backtests.map { backtest in
-                        [
-                            "id": .string(backtest.id.uuidString.lowercased()), "status": .string(backtest.status),
-                            "requestedAt": .string(formatter.string(from: backtest.createdAt)),
-                            "completed": .bool(backtest.status == "completed"),
-                            "error": backtest.error.map { .string($0) } ?? .null,
-                        ]
+        var values: [String: TemplateValue] = [
+            "strategy": [
+                "id": .string(strategy.id.uuidString.lowercased()), "name": .string(strategy.name),
+                "type": .string(strategy.type),
+                "account": .string(strategy.accountId.uuidString.lowercased()),
+                "config": .list(
+                    strategy.config.keys.sorted().map { key in
+                        guard case .object(let fields) = config else { return .null }
+                        return ["name": .string(key), "value": .string(Self.plain(fields[key] ?? .null))]
                     }),
-            ])
+            ],
+            "backtests": .list(
+                backtests.map { backtest in
+                    [
+                        "id": .string(backtest.id.uuidString.lowercased()), "status": .string(backtest.status),
+                        "requestedAt": .string(formatter.string(from: backtest.createdAt)),
+                        "completed": .bool(backtest.status == "completed"),
+                        "error": backtest.error.map { .string($0) } ?? .null,
+                    ]
+                }),
+            "draft": .object(
+                Dictionary(
+                    uniqueKeysWithValues: ["start", "end", "initialCapital", "feesBps", "slippageBps"].compactMap {
+                        name in draft[name].map { (name, TemplateValue.string($0)) }
+                    })),
+        ]
+        if backtests.contains(where: { $0.status == "queued" || $0.status == "running" }) { values["refresh"] = true }
+        if let error { values["error"] = .string(error) }
+        return try await page(
+            "portal-strategy", title: strategy.name, section: Self.root + "/accounts", call: call, values: values,
+            status: status)
+    }
+
+    /// Queues a backtest over the chosen period (the API's own request: the same checks, the
+    /// same job); the browser goes to the backtest's page, which follows it to its result.
+    func runBacktest(_ request: HTTPRequest, _ call: TenantCall, _ form: FormFields) async throws -> HTTPResponse {
+        let id = try strategyID(call)
+        return try await submitting(
+            {
+                let settings = BacktestRequest(
+                    start: form["start"], end: form["end"],
+                    initialCapital: try form.number("initialCapital", example: "100000"),
+                    feesBps: try form.number("feesBps", example: "10"),
+                    slippageBps: try form.number("slippageBps", example: "5"))
+                let queued = try await operations.quant.requestBacktest(settings, of: id, for: call)
+                return .redirect(to: Self.root + "/backtests/" + queued.id.uuidString.lowercased())
+            },
+            refused: { message, status in
+                try await strategyDetail(call, id: id, draft: form, error: message, status: status)
+            })
     }
 
     /// A parameter's value as plain text (`20`, `ETH-USD, BTC-USD`).

@@ -26,6 +26,19 @@ public struct BacktestRequest: Sendable, Codable, Equatable {
     public var riskFreeRate: Double?
     public var alpha: Double?
 
+    /// The settings a person usually chooses (the period, capital and costs); the others keep
+    /// their defaults.
+    public init(
+        start: String? = nil, end: String? = nil, initialCapital: Double? = nil, feesBps: Double? = nil,
+        slippageBps: Double? = nil
+    ) {
+        self.start = start
+        self.end = end
+        self.initialCapital = initialCapital
+        self.feesBps = feesBps
+        self.slippageBps = slippageBps
+    }
+
     static let fields: Set<String> = [
         "initialCapital", "start", "end", "feesBps", "slippageBps", "sizing", "fraction", "targetVolatility",
         "kellyCap", "sizingLookback", "allowShort", "units", "fill", "riskFreeRate", "alpha",

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import ScryptexCore
 import ScryptexHTTP
 public import ScryptexIdentity
@@ -127,17 +127,22 @@ public struct InstitutionalRoutes: RouteCollection {
     }
 
     @Sendable func submitForReview(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
-        let id = try call.accountID()
+        let host = request.headers.first("Host") ?? ""  // present: the tenant was resolved by it
+        return try .json(encoding: try await submitForReview(try call.accountID(), host: host, for: call))
+    }
+
+    /// Sends the account `id` to the KYC provider (which notifies `https://host/api/webhooks/kyc`)
+    /// and screens its names: what the API's `POST …/kyc/submit` does, for the portal too.
+    public func submitForReview(_ id: UUID, host: String, for call: TenantCall) async throws -> InstitutionalAccount {
         let keys = try await call.keys()
         // The provider is asked between two transactions, so none waits on the network; the
         // second checks the state again under the row's lock.
         let ready = try await call.scope.withTransaction(readOnly: true) {
             try await accounts.accountReadyForReview(id, in: $0)
         }
-        let host = request.headers.first("Host") ?? ""  // present: the tenant was resolved by it
         let submission = try await accounts.kycProvider.submit(
             ready, notificationURL: "https://\(host)\(Self.notificationPath)")
-        let account = try await call.scope.withTransaction { transaction in
+        return try await call.scope.withTransaction { transaction in
             let account = try await accounts.recordSubmission(
                 submission, of: id, actor: call.principal.actor, audit: call.audit, in: transaction)
             // The names are screened as they are submitted; a match raises an alert with it.
@@ -149,7 +154,6 @@ public struct InstitutionalRoutes: RouteCollection {
             }
             return account
         }
-        return try .json(encoding: account)
     }
 
     /// `POST /api/webhooks/kyc` on the tenant's domain: the provider's notification, checked by

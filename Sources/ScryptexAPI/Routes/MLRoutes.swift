@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import ScryptexCore
 import ScryptexHTTP
 import ScryptexIdentity
@@ -124,12 +124,17 @@ public struct MLRoutes: RouteCollection {
     }
 
     @Sendable func cancel(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
-        let id = try modelID(call)
+        try .json(encoding: try await Self.cancelTraining(of: try modelID(call), for: call))
+    }
+
+    /// Stops a queued or running training and its job: what the API's `…/cancel` does, for the
+    /// portal too.
+    public static func cancelTraining(of id: UUID, for call: TenantCall) async throws -> MLModel {
         let model = try await call.scope.withTransaction {
             try await MLModelService().cancel(id, audit: call.audit, in: $0)
         }
         if let job = model.jobId { try await TenantJobQueue(pool: call.services.pool).cancel(job) }
-        return try .json(encoding: model)
+        return model
     }
 
     /// `{"rows": [{feature: value, …}, …]}` or `{"latest": n}` (the model's market data).

@@ -1,8 +1,8 @@
-import Foundation
+public import Foundation
 import ScryptexCore
 import ScryptexHTTP
 import ScryptexIdentity
-import ScryptexMarketMaking
+public import ScryptexMarketMaking
 import ScryptexPostgres
 public import ScryptexTenancy
 
@@ -19,9 +19,13 @@ public struct MarketMakingRoutes: RouteCollection {
         self.enabled = enabled
     }
 
+    /// `MARKET_MAKING_ENABLED`, for the pages that show market making.
+    public var hostSwitch: HostSwitch {
+        HostSwitch(isOn: enabled, detail: "market making is disabled on this host (MARKET_MAKING_ENABLED=false)")
+    }
+
     public func add(to routes: inout SecuredRoutes) {
-        let host = HostSwitch(
-            isOn: enabled, detail: "market making is disabled on this host (MARKET_MAKING_ENABLED=false)")
+        let host = hostSwitch
         let accountPath = "/api/enterprise/accounts/:id/market-making-strategies"
         routes.group(
             accountPath, as: TenantCall.self, permission: .marketMakingManage, feature: .marketMaking, enabledBy: host
@@ -97,15 +101,20 @@ public struct MarketMakingRoutes: RouteCollection {
     }
 
     @Sendable func pause(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
-        try await changeStatus(call, to: "paused", reason: "paused by \(call.principal.actor)")
+        try .json(
+            encoding: try await changeStatus(
+                of: try strategyID(call), to: "paused", reason: "paused by \(call.principal.actor)", for: call))
     }
 
     @Sendable func resume(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
-        try await changeStatus(call, to: "active", reason: nil)
+        try .json(encoding: try await changeStatus(of: try strategyID(call), to: "active", reason: nil, for: call))
     }
 
-    func changeStatus(_ call: TenantCall, to status: String, reason: String?) async throws -> HTTPResponse {
-        let id = try strategyID(call)
+    /// Pauses (`paused`) or resumes (`active`) the strategy `id`, logs the change and tells its
+    /// stream's listeners: what the API's pause and resume routes do, for the portal too.
+    public func changeStatus(
+        of id: UUID, to status: String, reason: String?, for call: TenantCall
+    ) async throws -> MarketMakingStrategy {
         let (strategy, event) = try await call.scope.withTransaction { transaction in
             let strategy = try await service.setStatus(
                 id, to: status, reason: reason, audit: call.audit, in: transaction)
@@ -115,7 +124,7 @@ public struct MarketMakingRoutes: RouteCollection {
             return (strategy, event)
         }
         MarketMakingStreams.shared.publish(event, to: Self.streamKey(call, id))
-        return try .json(encoding: strategy)
+        return strategy
     }
 
     static func streamKey(_ call: TenantCall, _ id: UUID) -> String {

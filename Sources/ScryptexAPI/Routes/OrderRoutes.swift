@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 public import ScryptexCompliance
 import ScryptexCore
 import ScryptexHTTP
@@ -35,19 +35,32 @@ public struct OrderRoutes: RouteCollection {
     }
 
     @Sendable func submit(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
-        let draft = try request.decodeJSON(OrderDraft.self)
+        let entered = try await submit(try request.decodeJSON(OrderDraft.self), for: call)
+        // Refused by the check: 422 with the decision (the order is kept, so its id is spent).
+        let status: HTTPStatus =
+            entered.order.status == .rejected ? .unprocessableContent : entered.created ? .created : .ok
+        return try .json(encoding: entered, status: status)
+    }
+
+    /// An order as entered, with its pre-trade check's decision (none when the client order id
+    /// had already been used: the order is the one entered then).
+    public struct EnteredOrder: Sendable, Encodable {
+        public var order: Order
+        public var decision: TradeDecision?
+        public var created: Bool
+
+        enum CodingKeys: CodingKey { case order, decision }
+    }
+
+    /// Enters `draft` behind the pre-trade check, screened against the sanctions lists: what
+    /// the API's `POST /api/enterprise/orders` does, for the portal too.
+    public func submit(_ draft: OrderDraft, for call: TenantCall) async throws -> EnteredOrder {
         let screener = sanctions.screener()
         let (order, decision, created) = try await call.scope.withTransaction { transaction in
             try await orders.submit(
                 draft, actor: call.principal.actor, screener: screener, audit: call.audit, in: transaction)
         }
-        struct Entered: Encodable {
-            var order: Order
-            var decision: TradeDecision?
-        }
-        // Refused by the check: 422 with the decision (the order is kept, so its id is spent).
-        let status: HTTPStatus = order.status == .rejected ? .unprocessableContent : created ? .created : .ok
-        return try .json(encoding: Entered(order: order, decision: decision), status: status)
+        return EnteredOrder(order: order, decision: decision, created: created)
     }
 
     @Sendable func list(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
@@ -74,11 +87,25 @@ public struct OrderRoutes: RouteCollection {
     }
 
     private func decide(_ call: TenantCall, approve: Bool) async throws -> HTTPResponse {
-        let id = try call.orderID()
-        let order = try await call.scope.withTransaction {
+        try .json(encoding: try await decide(try call.orderID(), approve: approve, for: call))
+    }
+
+    /// A second person's decision on a held order (the one who entered it may not decide).
+    public func decide(_ id: UUID, approve: Bool, for call: TenantCall) async throws -> Order {
+        try await call.scope.withTransaction {
             try await orders.decide(id, approve: approve, actor: call.principal.actor, audit: call.audit, in: $0)
         }
-        return try .json(encoding: order)
+    }
+
+    public func order(_ id: UUID, for call: TenantCall) async throws -> Order {
+        try await call.scope.withTransaction(readOnly: true) { try await orders.order(id, in: $0) }
+    }
+
+    /// An account's orders, newest first.
+    public func orders(of account: UUID, for call: TenantCall) async throws -> [Order] {
+        try await call.scope.withTransaction(readOnly: true) {
+            try await orders.orders(of: account, status: nil, in: $0)
+        }
     }
 
     @Sendable func fill(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import ScryptexCompliance
 import ScryptexCore
 import ScryptexHTTP
@@ -102,7 +102,23 @@ public struct QuantRoutes: RouteCollection {
     /// `GET /api/enterprise/backtests/:id`.
     @Sendable func backtest(_ request: HTTPRequest, _ call: TenantCall) async throws -> HTTPResponse {
         let id = try strategyID(call)
-        let settings = try BacktestRequest.decode(request.body).settings()
+        let queued = try await requestBacktest(try BacktestRequest.decode(request.body), of: id, for: call)
+        return try .json(encoding: queued, status: .accepted)
+    }
+
+    /// A backtest waiting for the job queue.
+    public struct QueuedBacktest: Sendable, Encodable {
+        public var id: UUID
+        public var status: String
+        public var jobId: UUID
+    }
+
+    /// Records a backtest of the strategy `id` with `request`'s settings and queues its job:
+    /// what the API's `POST …/quant-strategies/:id/backtest` does, for the portal too.
+    public func requestBacktest(
+        _ request: BacktestRequest, of id: UUID, for call: TenantCall
+    ) async throws -> QueuedBacktest {
+        let settings = try request.settings()
         let queued = try await call.scope.withTransaction {
             try await strategies.requestBacktest(
                 of: id, settings: settings, dataSource: source.name, actor: call.principal.actor, audit: call.audit,
@@ -113,12 +129,7 @@ public struct QuantRoutes: RouteCollection {
             payload: try PostgresJSON(encoding: ["backtestId": queued.id.uuidString.lowercased()]), maxAttempts: 1,
             timeout: .seconds(3_600))
         try await call.scope.withTransaction { try await strategies.attach(job: job, to: queued.id, in: $0) }
-        struct Accepted: Encodable {
-            var id: UUID
-            var status: String
-            var jobId: UUID
-        }
-        return try .json(encoding: Accepted(id: queued.id, status: queued.status, jobId: job), status: .accepted)
+        return QueuedBacktest(id: queued.id, status: queued.status, jobId: job)
     }
 
     /// Queues a parameter search (grid or random, optionally walk-forward): 202 with its id; the
