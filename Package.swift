@@ -189,7 +189,7 @@ let package = Package(
             dependencies: [
                 "ScryptexAPI", "ScryptexCompliance", "ScryptexCore", "ScryptexCrypto", "ScryptexHTTP",
                 "ScryptexIdentity", "ScryptexInstitutional", "ScryptexMarketMaking", "ScryptexML", "ScryptexPostgres",
-                "ScryptexQuant", "ScryptexTemplates", "ScryptexTenancy", "ScryptexWhiteLabel",
+                "ScryptexQuant", "ScryptexRevenue", "ScryptexTemplates", "ScryptexTenancy", "ScryptexWhiteLabel",
             ],
             swiftSettings: strictSettings
         ),

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import Glibc
 public import ScryptexCore
 public import ScryptexCrypto
@@ -121,8 +121,11 @@ public struct ACMECertificates: Sendable {
     /// DNS does not point here yet does not run into the authority's rate limits; and at most
     /// `ordersPerHour` orders are placed in any hour (Let's Encrypt allows 300 per 3 hours per
     /// account), the rest waiting for the next check.
+    ///
+    /// Each attempt's outcome goes to `log` (the database, where every host and the console read
+    /// it).
     public func keepCertificates(
-        of domains: @Sendable () -> [String], ordersPerHour: Int = 100
+        of domains: @Sendable () -> [String], ordersPerHour: Int = 100, log: (any CertificateAttemptLog)? = nil
     ) async {
         var failures: [String: (count: Int, retryAt: ContinuousClock.Instant)] = [:]
         var budget = OrderBudget(limit: ordersPerHour, window: .seconds(3600))
@@ -133,6 +136,10 @@ public struct ACMECertificates: Sendable {
                 do {
                     let summary = try await obtain(domain)
                     failures[domain] = nil
+                    await log?.record(
+                        CertificateAttempt(
+                            domain: domain, attemptedAt: Date(), error: nil, consecutiveFailures: 0, retryAt: nil,
+                            certificate: summary))
                     logger.notice(
                         "certificate obtained from the ACME authority",
                         ["domain": domain, "expires": ISO8601DateFormatter().string(from: summary.notAfter)])
@@ -140,6 +147,11 @@ public struct ACMECertificates: Sendable {
                     let count = (failures[domain]?.count ?? 0) + 1
                     let wait = Duration.seconds(min(3600 << min(count - 1, 5), 86_400))
                     failures[domain] = (count, ContinuousClock.now + wait)
+                    await log?.record(
+                        CertificateAttempt(
+                            domain: domain, attemptedAt: Date(), error: String(describing: error),
+                            consecutiveFailures: count,
+                            retryAt: Date().addingTimeInterval(Double(wait.components.seconds)), certificate: nil))
                     logger.error(
                         "could not obtain a certificate from the ACME authority",
                         [
@@ -151,6 +163,38 @@ public struct ACMECertificates: Sendable {
             try? await Task.sleep(for: options.checkInterval)
         }
     }
+}
+
+/// What became of one attempt to obtain a domain's certificate from the ACME authority.
+public struct CertificateAttempt: Sendable {
+    public var domain: String
+    public var attemptedAt: Date
+    /// Why it failed; nil when the certificate was obtained.
+    public var error: String?
+    /// Failures in a row, this one included (0 after a success).
+    public var consecutiveFailures: Int
+    /// When the domain is tried again after a failure.
+    public var retryAt: Date?
+    /// The certificate obtained.
+    public var certificate: CertificateSummary?
+
+    public init(
+        domain: String, attemptedAt: Date, error: String?, consecutiveFailures: Int, retryAt: Date?,
+        certificate: CertificateSummary?
+    ) {
+        self.domain = domain
+        self.attemptedAt = attemptedAt
+        self.error = error
+        self.consecutiveFailures = consecutiveFailures
+        self.retryAt = retryAt
+        self.certificate = certificate
+    }
+}
+
+/// Where attempts are kept; recording never fails the renewal loop (a log that cannot write
+/// says so in its own way).
+public protocol CertificateAttemptLog: Sendable {
+    func record(_ attempt: CertificateAttempt) async
 }
 
 /// At most `limit` events in any `window`: the times of the recent ones, oldest first.

@@ -1,7 +1,7 @@
 public import Foundation
 import Glibc
 public import ScryptexCore
-import ScryptexCrypto
+public import ScryptexCrypto
 public import ScryptexHTTP
 import Synchronization
 
@@ -62,6 +62,20 @@ public struct CertificateFolder: Sendable {
     }
 
     /// Each domain's certificate and key files, stamped by modification time and size.
+    /// The certificate served for `domain` — its own file, else a wildcard for its parent
+    /// (`*.<parent>.pem`) — and the file it is in; nil when there is none that reads.
+    public func certificate(for domain: String) -> (file: String, summary: CertificateSummary)? {
+        var files = [domain]
+        if let dot = domain.firstIndex(of: ".") { files.append("*" + domain[dot...]) }
+        for file in files {
+            guard let chain = try? String(contentsOfFile: certificatePath(for: file), encoding: .utf8),
+                let summary = try? CertificateFactory.inspect(certificatePEM: chain)
+            else { continue }
+            return (file, summary)
+        }
+        return nil
+    }
+
     public func stamps() -> [String: String] {
         var stamps: [String: String] = [:]
         let files = (try? FileManager.default.contentsOfDirectory(atPath: certificatesPath)) ?? []

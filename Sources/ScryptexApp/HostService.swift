@@ -391,9 +391,11 @@ package struct HostService: Sendable {
                     let platformDomain = configuration.platformDomain
                     await ACMECertificates(configuration: configuration, logger: logger.child(label: "scryptex.acme"))
                         // Verified domains (the directory holds no others) of active tenants.
-                        .keepCertificates {
-                            [platformDomain] + directory.hosts.filter { $0.tenant.status == .active }.map(\.name)
-                        }
+                        .keepCertificates(
+                            of: {
+                                [platformDomain] + directory.hosts.filter { $0.tenant.status == .active }.map(\.name)
+                            },
+                            log: RecordedCertificateAttempts(pool: pool, logger: logger.child(label: "scryptex.acme")))
                 })
         }
         return services
@@ -566,7 +568,6 @@ extension HostService {
         routes.add(reports)
         let admin = AdminRoutes(options: configuration.adminOptions, sealing: sealing, services: services)
         routes.add(admin)
-        routes.add(ConsoleRoutes(services: services, templates: templates, admin: admin))
         routes.add(WhiteLabelRoutes(instances: instances, enabled: configuration.whiteLabelEnabled))
         let quant = QuantRoutes(source: configuration.marketDataSource)
         routes.add(quant)
@@ -590,6 +591,11 @@ extension HostService {
         let revenue = RevenueRoutes(
             instances: instances, templates: templates, enabled: configuration.whiteLabelEnabled, services: services)
         routes.add(revenue)
+        routes.add(
+            ConsoleRoutes(
+                services: services, templates: templates, admin: admin, revenue: revenue,
+                certificates: HostCertificateInventory(
+                    folder: CertificateFolder(dataDirectory: configuration.dataDirectory), pool: pool)))
         routes.add(
             PortalRoutes(
                 services: services, templates: templates,

@@ -216,6 +216,51 @@ struct DevelopmentCertificateCommand: ScryptexCommand {
     }
 }
 
+/// `scryptex cert status`.
+struct CertificateStatusCommand: DatabaseCommand {
+    static let definition = CommandDefinition(
+        name: "status",
+        summary: "Each served domain's certificate (issuer, expiry) and last ACME attempt, as the console shows them.",
+        options: [
+            .value("domain", "HOST", "Only this domain (default: the platform's and every tenant's).", repeatable: true)
+        ]
+    )
+
+    static func run(
+        _ invocation: CommandLineParser.Invocation, in context: CommandContext, pool: PostgresConnectionPool
+    ) async throws -> Int32 {
+        var domains = invocation.allValues("domain").map { $0.lowercased() }
+        if domains.isEmpty {
+            domains =
+                [context.configuration.platformDomain]
+                + (try await TenantRegistry().summaries(from: pool)).flatMap(\.domains)
+        }
+        let inventory = HostCertificateInventory(
+            folder: CertificateFolder(dataDirectory: context.configuration.dataDirectory), pool: pool)
+        let formatter = ISO8601DateFormatter()
+        for certificate in try await inventory.certificates(for: domains) {
+            var line = certificate.domain + ": "
+            if let issuer = certificate.issuer, let expires = certificate.expiresAt {
+                line +=
+                    "issued by \(issuer)\(certificate.isDevelopment ? " (development CA)" : ""), expires \(formatter.string(from: expires))"
+            } else {
+                line += "no certificate"
+            }
+            if let attempted = certificate.lastAttemptAt {
+                line += "; last ACME attempt \(formatter.string(from: attempted)): "
+                if let error = certificate.lastError {
+                    line += "failed (\(certificate.consecutiveFailures) in a row): \(error)"
+                    if let retry = certificate.retryAt { line += "; next try \(formatter.string(from: retry))" }
+                } else {
+                    line += "obtained"
+                }
+            }
+            context.output(line)
+        }
+        return ScryptexProgram.ExitCode.success
+    }
+}
+
 /// `scryptex cert issue`.
 struct IssueCertificateCommand: ScryptexCommand {
     static let definition = CommandDefinition(

@@ -112,7 +112,10 @@ public struct ScryptexProgram: Sendable {
                 ]),
             .group(
                 name: "cert", summary: "Manage TLS certificates in $SCRYPTEX_DATA_DIR/tls.",
-                [.command(DevelopmentCertificateCommand.self), .command(IssueCertificateCommand.self)]),
+                [
+                    .command(DevelopmentCertificateCommand.self), .command(IssueCertificateCommand.self),
+                    .command(CertificateStatusCommand.self),
+                ]),
             .group(name: "apikey", summary: "Manage a tenant's API keys.", [.command(APIKeyCreateCommand.self)]),
             .group(
                 name: "user", summary: "Manage a tenant's team members (who sign in to the portal).",

@@ -1,10 +1,11 @@
-import Foundation
+public import Foundation
 public import ScryptexAPI
 import ScryptexCompliance
 import ScryptexCore
 import ScryptexHTTP
 import ScryptexIdentity
 import ScryptexPostgres
+import ScryptexRevenue
 public import ScryptexTemplates
 import ScryptexTenancy
 
@@ -17,11 +18,21 @@ public struct ConsoleRoutes: RouteCollection {
     let services: APIServices
     let templates: TemplateLibrary
     let admin: AdminRoutes
+    let revenue: RevenueRoutes
+    let certificates: any CertificateInventory
 
-    public init(services: APIServices, templates: TemplateLibrary, admin: AdminRoutes) {
+    /// - Parameters:
+    ///   - admin, revenue: The admin API's collections whose operations the console runs.
+    ///   - certificates: Each domain's certificate and last ACME attempt.
+    public init(
+        services: APIServices, templates: TemplateLibrary, admin: AdminRoutes, revenue: RevenueRoutes,
+        certificates: any CertificateInventory
+    ) {
         self.services = services
         self.templates = templates
         self.admin = admin
+        self.revenue = revenue
+        self.certificates = certificates
     }
 
     public static let root = "/console"
@@ -40,6 +51,10 @@ public struct ConsoleRoutes: RouteCollection {
             console.post("tenants/:slug/suspend", use: form(suspend))
             console.post("tenants/:slug/resume", use: form(resume))
             console.post("tenants/:slug/features", use: form(setFeatures))
+            console.post("tenants/:slug/export", use: form(export))
+        }
+        routes.group(Self.root, as: AdminCall.self, enabledBy: revenue.hostSwitch) { console in
+            console.get("revenue", use: revenuePage)
         }
     }
 
@@ -162,6 +177,9 @@ public struct ConsoleRoutes: RouteCollection {
             Double(databaseTime.components.seconds) * 1000 + Double(databaseTime.components.attoseconds) / 1e15
         values["database"] = .string("reachable; the tenant list took " + String(format: "%.1f", milliseconds) + " ms")
         values["features"] = .list(Feature.allCases.map { .string($0.rawValue) })
+        if let platform = try await certificates.certificates(for: [services.options.platformDomain]).first {
+            values["platformCertificate"] = Self.certificateValue(platform)
+        }
         return try await page("console-overview", title: "Platform console", call: call, values: values, status: status)
     }
 
@@ -188,6 +206,7 @@ public struct ConsoleRoutes: RouteCollection {
         let summary = try await admin.summary(try call.slug())
         let branding = try await TenantBranding.load(for: summary.id, from: services.pool)
         let warnings = BrandPalette(branding).warnings
+        let domains = try await certificates.certificates(for: summary.domains)
         return try await page(
             "console-tenant", title: summary.displayName, call: call,
             values: [
@@ -205,6 +224,45 @@ public struct ConsoleRoutes: RouteCollection {
                     }),
                 "productName": .string(branding?.productName ?? summary.displayName),
                 "contrastWarnings": .list(warnings.map { .string($0) }),
+                "certificates": .list(domains.map(Self.certificateValue)),
+            ])
+    }
+
+    /// A domain's certificate as the console shows it: issuer, expiry and days left (a warning
+    /// within 14 days), and the last ACME attempt with its error.
+    static func certificateValue(_ certificate: DomainCertificate) -> TemplateValue {
+        let formatter = ISO8601DateFormatter()
+        let daysLeft = certificate.expiresAt.map { Int(($0.timeIntervalSinceNow / 86_400).rounded(.down)) }
+        return [
+            "domain": .string(certificate.domain),
+            "issuer": certificate.issuer.map { .string($0) } ?? .null,
+            "development": .bool(certificate.isDevelopment),
+            "expiresAt": certificate.expiresAt.map { .string(formatter.string(from: $0)) } ?? .null,
+            "daysLeft": daysLeft.map { .number(String($0)) } ?? .null,
+            "expiring": .bool((daysLeft ?? 0) < 14 && certificate.expiresAt != nil),
+            "attemptedAt": certificate.lastAttemptAt.map { .string(formatter.string(from: $0)) } ?? .null,
+            "lastError": certificate.lastError.map { .string($0) } ?? .null,
+            "failures": .number(String(certificate.consecutiveFailures)),
+            "retryAt": certificate.retryAt.map { .string(formatter.string(from: $0)) } ?? .null,
+        ]
+    }
+
+    /// The tenant's archive as a download (the admin API's export: recorded in the platform's
+    /// trail).
+    func export(_ request: HTTPRequest, _ call: AdminCall, _ form: FormFields) async throws -> HTTPResponse {
+        let slug = try call.slug()
+        return AdminRoutes.download(try await admin.export(slug, for: call), slug: slug)
+    }
+
+    /// Revenue across partners: closed months' revenue, shares and payouts by partner and by
+    /// currency, as the ledger has them (`GET …/white-label/all/revenue`).
+    @Sendable func revenuePage(_ request: HTTPRequest, _ call: AdminCall) async throws -> HTTPResponse {
+        let report = try await revenue.platformRevenue()
+        return try await page(
+            "console-revenue", title: "Revenue across partners", call: call,
+            values: [
+                "summary": try TemplateValue(encoding: report.summary),
+                "partners": try TemplateValue(encoding: report.partners),
             ])
     }
 
@@ -234,4 +292,39 @@ public struct ConsoleRoutes: RouteCollection {
         }
         return .redirect(to: Self.root + "/tenants/" + slug.value)
     }
+}
+
+/// A domain's certificate and its last ACME attempt, for the console.
+public struct DomainCertificate: Sendable {
+    public var domain: String
+    /// The issuer's organization; nil when no certificate is there.
+    public var issuer: String?
+    /// A development certificate (the host's own CA), not one browsers trust.
+    public var isDevelopment: Bool
+    public var expiresAt: Date?
+    public var lastAttemptAt: Date?
+    /// The last attempt's error; nil when it succeeded (or none was made).
+    public var lastError: String?
+    public var consecutiveFailures: Int
+    public var retryAt: Date?
+
+    public init(
+        domain: String, issuer: String?, isDevelopment: Bool, expiresAt: Date?, lastAttemptAt: Date?,
+        lastError: String?, consecutiveFailures: Int, retryAt: Date?
+    ) {
+        self.domain = domain
+        self.issuer = issuer
+        self.isDevelopment = isDevelopment
+        self.expiresAt = expiresAt
+        self.lastAttemptAt = lastAttemptAt
+        self.lastError = lastError
+        self.consecutiveFailures = consecutiveFailures
+        self.retryAt = retryAt
+    }
+}
+
+/// Where the console reads each domain's certificate (the certificate folder) and last ACME
+/// attempt (the database).
+public protocol CertificateInventory: Sendable {
+    func certificates(for domains: [String]) async throws -> [DomainCertificate]
 }

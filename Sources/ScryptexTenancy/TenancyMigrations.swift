@@ -139,6 +139,25 @@ public enum TenancyMigrations {
                     WHERE kind = 'platform-subdomain' OR verification_state = 'pending';
                     """
             ),
+            Migration(
+                version: 6,
+                name: "certificate_attempts",
+                sql: """
+                    -- Each served domain's last attempt at a certificate from the ACME authority, as
+                    -- every host and the console see it: when, why it failed (NULL after a success),
+                    -- failures in a row and the next try; and the last certificate obtained.
+                    CREATE TABLE certificate_attempts (
+                        domain text PRIMARY KEY,
+                        attempted_at timestamptz NOT NULL,
+                        error text,
+                        consecutive_failures integer NOT NULL DEFAULT 0 CHECK (consecutive_failures >= 0),
+                        retry_at timestamptz,
+                        obtained_at timestamptz,
+                        issuer text,
+                        expires_at timestamptz
+                    );
+                    """
+            ),
         ]
     )
 }

@@ -92,6 +92,14 @@ struct ACMEServeTests {
         #expect(
             host.output.components(separatedBy: "certificate obtained from the ACME authority").count - 1 == obtained)
 
+        // Each attempt is kept in the database, where the console and `cert status` read it.
+        let status = try ChildProcess(
+            executable, ["cert", "status", "--domain", "acme.localhost"], environment: environment)
+        #expect(await status.waitForExit(timeout: .seconds(30)) == 0, "\(status.output)")
+        #expect(
+            status.output.contains("acme.localhost: issued by \(summary.issuerOrganization ?? "")"), "\(status.output)")
+        #expect(status.output.contains(": obtained") && !status.output.contains("development CA"), "\(status.output)")
+
         // The command obtains one for another domain; the running host serves it.
         let command = try ChildProcess(
             executable, ["cert", "issue", "--domain", "desk.orion.localhost"], environment: environment)

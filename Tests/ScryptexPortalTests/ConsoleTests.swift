@@ -47,6 +47,12 @@ struct ConsoleTests {
             // Forms without the session's token are refused.
             let forged = try await post("/console/tenants/acme/suspend", [("reason", "no token")])
             #expect(forged.status == 403)
+            // The admin API's export is the same archive.
+            let api = try await host.curl([
+                "-H", "Authorization: Bearer \(key)", url("/admin/api/tenants/zenith/export"),
+            ])
+            #expect(api.status == 200 && api.headers.lowercased().contains("content-type: application/x-ndjson"))
+            #expect(api.body.contains("zenith") && !api.body.contains("Acme Capital"))
 
             // Provisions a tenant; its first owner key works on its new domain.
             let created = try await post(
@@ -103,6 +109,106 @@ struct ConsoleTests {
             #expect(try await post("/console/sign-out", [("csrf", csrf)]).status == 303)
             let after = try await host.curl(["-b", "__Host-scryptex_console=\(session)", url("/console")])
             #expect(after.status == 303 && after.headers.contains("Location: /console/sign-in"))
+        } catch {
+            Issue.record("\(error)\n\(host.process.output.suffix(2000))")
+        }
+        await host.stop()
+    }
+
+    @Test(.timeLimit(.minutes(4)))
+    func anAdminSeesCertificatesAndRevenueAndDownloadsATenantsArchive() async throws {
+        // An ACME authority nobody answers at: every attempt fails, and the console says so.
+        let closed = try FreePort.tcp()
+        let host = try await PortalHost(environment: [
+            "ACME_DIRECTORY_URL": "https://127.0.0.1:\(closed)/directory", "ACME_CHECK_SECONDS": "1",
+        ])
+        do {
+            let output = try await host.command(["admin-key", "create", "--name", "ops"])
+            let key = try #require(output.split(separator: "\n").first { $0.hasPrefix("sxa_") }.map(String.init))
+            let console = CurlSession(host: host, tenant: "")
+            func url(_ path: String) -> String { "https://localhost:\(host.httpsPort)\(path)" }
+            func get(_ path: String) async throws -> (status: Int, headers: String, body: String) {
+                try await host.curl(["-b", console.jar, "-c", console.jar, url(path)])
+            }
+            #expect(
+                try await host.curl([
+                    "-b", console.jar, "-c", console.jar, "--data-urlencode", "key=\(key)", url("/console/sign-in"),
+                ])
+                .status == 303)
+
+            // The platform's own certificate on the overview; Acme's domain on its page: the
+            // development certificate, and the failed ACME attempts.
+            var overview = (status: 0, headers: "", body: "")
+            for _ in 0..<100 {
+                overview = try await get("/console")
+                if overview.body.contains("last ACME attempt failed") { break }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            #expect(overview.body.contains("Platform certificate (localhost)"), "\(overview.body)")
+            #expect(overview.body.contains("last ACME attempt failed: cannot connect to 127.0.0.1"))
+            var detail = (status: 0, headers: "", body: "")
+            for _ in 0..<100 {
+                detail = try await get("/console/tenants/acme")
+                if detail.body.contains("in a row)") { break }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            #expect(detail.status == 200)
+            #expect(detail.body.contains("<th scope=\"row\">acme.localhost</th>"), "\(detail.body)")
+            #expect(detail.body.contains("development CA: not trusted by browsers"))
+            #expect(detail.body.contains(" days"))
+            #expect(detail.body.contains(#"<span class="error">failed ("#), "\(detail.body)")
+            #expect(detail.body.contains("next try"))
+
+            // The archive downloads through the console's form and imports as a new tenant.
+            let token = try #require(CurlSession.formToken(in: detail.body))
+            let archive = try await host.curl(
+                [
+                    "-b", console.jar, "-c", console.jar, "--data-urlencode", "csrf=\(token)",
+                    url("/console/tenants/acme/export"),
+                ])
+            #expect(archive.status == 200)
+            #expect(archive.headers.lowercased().contains("content-disposition: attachment; filename=\"acme-"))
+            #expect(archive.headers.lowercased().contains("cache-control: no-store"))
+            let lines = archive.body.split(separator: "\n")
+            #expect(lines.count > 5)
+            #expect(
+                lines.allSatisfy { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) is [String: Any] },
+                "every line is a JSON object")
+            let file = host.root + "/console-export.jsonl"
+            try archive.body.write(toFile: file, atomically: true, encoding: .utf8)
+            let imported = try await host.command(["tenant", "import", "--slug", "acme_copy", file])
+            #expect(imported.contains("imported tenant acme_copy"), "\(imported)")
+            let forged = try await host.curl([
+                "-b", console.jar, "-c", console.jar, "-d", "x=1", url("/console/tenants/acme/export"),
+            ])
+            #expect(forged.status == 403)
+            // The admin API's export is the same archive.
+            let api = try await host.curl([
+                "-H", "Authorization: Bearer \(key)", url("/admin/api/tenants/zenith/export"),
+            ])
+            #expect(api.status == 200 && api.headers.lowercased().contains("content-type: application/x-ndjson"))
+            #expect(api.body.contains("zenith") && !api.body.contains("Acme Capital"))
+
+            // Revenue across partners: the ledger's figures for each white-label partner.
+            let revenue = try await get("/console/revenue")
+            #expect(revenue.status == 200 && revenue.body.contains("Revenue across partners"), "\(revenue.body)")
+            let adminAnswer = try await host.curl([
+                "-H", "Authorization: Bearer \(key)", url("/api/enterprise/white-label/all/revenue"),
+            ])
+            let report = try #require(
+                try JSONSerialization.jsonObject(with: Data(adminAnswer.body.utf8)) as? [String: Any],
+                "\(adminAnswer.body)")
+            let partners = report["partners"] as? [[String: Any]] ?? []
+            #expect(!partners.isEmpty, "the demo tenants are white-label partners: \(report)")
+            for partner in partners {
+                let slug = try #require(partner["slug"] as? String)
+                let revenueFigure = try #require(partner["revenue"] as? String)
+                #expect(
+                    revenue.body.contains(
+                        #"<a href="/console/tenants/\#(slug)">\#(slug)</a></th><td>\#(partner["currency"] as? String ?? "")</td><td>\#(revenueFigure)</td>"#
+                    ), "\(slug)")
+            }
+            #expect(!revenue.body.contains("<script"))
         } catch {
             Issue.record("\(error)\n\(host.process.output.suffix(2000))")
         }

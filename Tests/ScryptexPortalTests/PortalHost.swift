@@ -13,7 +13,8 @@ final class PortalHost: Sendable {
     static let projectFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().path
 
-    init() async throws {
+    /// - Parameter environment: Settings beside the test's own (`ACME_DIRECTORY_URL`, …).
+    init(environment extra: [String: String] = [:]) async throws {
         let executable = ChildProcess.scryptexExecutable
         try #require(FileManager.default.isExecutableFile(atPath: executable), "no scryptex binary at \(executable)")
         root = "/tmp/scryptex-portal-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
@@ -26,7 +27,7 @@ final class PortalHost: Sendable {
                 "HTTP_LISTEN": "127.0.0.1:\(httpPort)", "SCRYPTEX_EVENT_LOOPS": "2",
                 "SCRYPTEX_TENANTS_DIR": Self.projectFolder + "/tenants",
                 "SCRYPTEX_TEMPLATES_DIR": Self.projectFolder + "/templates", "RATE_LIMIT_LOGIN": "1000/s",
-            ])
+            ].merging(extra) { $1 })
         guard await process.waitForOutput(containing: "scryptex host ready", timeout: .seconds(90)) else {
             process.send(SIGKILL)
             throw WebDriver.Failure(description: "the host never became ready:\n\(process.output.suffix(3000))")

@@ -1,3 +1,4 @@
+import Foundation
 import ScryptexCore
 import ScryptexPostgres
 import ScryptexTenancy
@@ -56,6 +57,53 @@ struct TenantRegistryTests {
             let summary = try #require(try await registry.summary(of: acme.slug, from: pool))
             #expect(summary.domains == ["acme.localhost"])
             #expect(summary.displayName == "Acme Prime" && summary.plan == "enterprise")
+        }
+    }
+}
+
+@Suite("Certificate attempts: each domain's last ACME outcome, shared by every host")
+struct CertificateAttemptTests {
+    @Test func aFailureKeepsTheLastCertificateObtainedAndASuccessReplacesIt() async throws {
+        try await withControlPlane { pool, _ in
+            let store = CertificateAttempts()
+            let first = Date(timeIntervalSince1970: 1_800_000_000)
+            let expires = first.addingTimeInterval(90 * 86_400)
+            try await pool.withTransaction {
+                try await store.record(
+                    .init(
+                        domain: "acme.example", attemptedAt: first, error: nil, consecutiveFailures: 0, retryAt: nil,
+                        obtainedAt: first, issuer: "Let's Encrypt", expiresAt: expires), in: $0)
+            }
+            let failed = first.addingTimeInterval(60 * 86_400)
+            try await pool.withTransaction {
+                try await store.record(
+                    .init(
+                        domain: "acme.example", attemptedAt: failed, error: "urn:ietf:params:acme:error:dns",
+                        consecutiveFailures: 2, retryAt: failed.addingTimeInterval(7_200)), in: $0)
+            }
+            var records = try await pool.withTransaction(readOnly: true) {
+                try await store.records(for: ["acme.example", "other.example"], in: $0)
+            }
+            #expect(records.keys.sorted() == ["acme.example"])
+            let afterFailure = try #require(records["acme.example"])
+            #expect(afterFailure.error == "urn:ietf:params:acme:error:dns" && afterFailure.consecutiveFailures == 2)
+            #expect(afterFailure.attemptedAt == failed && afterFailure.retryAt == failed.addingTimeInterval(7_200))
+            #expect(afterFailure.issuer == "Let's Encrypt" && afterFailure.expiresAt == expires)
+            #expect(afterFailure.obtainedAt == first)
+
+            let renewed = failed.addingTimeInterval(3_600)
+            try await pool.withTransaction {
+                try await store.record(
+                    .init(
+                        domain: "acme.example", attemptedAt: renewed, error: nil, consecutiveFailures: 0, retryAt: nil,
+                        obtainedAt: renewed, issuer: "Pebble", expiresAt: renewed.addingTimeInterval(86_400)), in: $0)
+            }
+            records = try await pool.withTransaction(readOnly: true) {
+                try await store.records(for: ["acme.example"], in: $0)
+            }
+            let afterSuccess = try #require(records["acme.example"])
+            #expect(afterSuccess.error == nil && afterSuccess.retryAt == nil && afterSuccess.consecutiveFailures == 0)
+            #expect(afterSuccess.issuer == "Pebble" && afterSuccess.obtainedAt == renewed)
         }
     }
 }

@@ -1,7 +1,7 @@
-import Foundation
+public import Foundation
 import ScryptexCore
 import ScryptexCrypto
-import ScryptexHTTP
+public import ScryptexHTTP
 public import ScryptexIdentity
 public import ScryptexPostgres
 public import ScryptexTenancy
@@ -56,6 +56,7 @@ public struct AdminRoutes: RouteCollection {
             tenants.get(":slug", use: tenant)
             tenants.post(":slug/suspend", use: suspend)
             tenants.post(":slug/resume", use: resume)
+            tenants.get(":slug/export", use: export)
             tenants.delete(":slug", use: delete)
             tenants.post(":slug/domains", use: addDomain)
             tenants.post(":slug/domains/:hostname/verify", use: verifyDomain)
@@ -146,12 +147,6 @@ public struct AdminRoutes: RouteCollection {
     @Sendable func delete(_ request: HTTPRequest, _ call: AdminCall) async throws -> HTTPResponse {
         let slug = try call.slug()
         let confirmation = QueryParameters(request)["confirm"] ?? ""
-        let archive = TenantArchive(
-            provisioner: TenantIdentitySetUp.provisioner(
-                platformDomain: options.platformDomain, tenantSchema: options.tenantSchema, keyring: identity.keyring,
-                logger: logger),
-            participants: [DataKeyArchive(keyring: identity.keyring, columns: options.tenantSchema.sealedColumns)],
-            logger: logger)
         let path = TenantExportFile.finalExportPath(for: slug.value, dataDirectory: options.dataDirectory)
         try await TenantDeletion(archive: archive, record: call.lifecycleRecorder).delete(
             slug.value, confirmation: confirmation, on: pool
@@ -160,6 +155,46 @@ public struct AdminRoutes: RouteCollection {
         }
         identity.keyring.forget(try await tenantID(slug))
         return try .json(encoding: ["deleted": slug.value, "finalExport": path])
+    }
+
+    /// The tenant archive: schema, data and control-plane rows, data keys still wrapped.
+    var archive: TenantArchive {
+        TenantArchive(
+            provisioner: TenantIdentitySetUp.provisioner(
+                platformDomain: options.platformDomain, tenantSchema: options.tenantSchema, keyring: identity.keyring,
+                logger: logger),
+            participants: [DataKeyArchive(keyring: identity.keyring, columns: options.tenantSchema.sealedColumns)],
+            logger: logger)
+    }
+
+    /// `GET /admin/api/tenants/:slug/export`: the tenant's archive (JSON lines, as
+    /// `scryptex tenant export` writes it), recorded in the platform's trail.
+    @Sendable func export(_ request: HTTPRequest, _ call: AdminCall) async throws -> HTTPResponse {
+        let slug = try call.slug()
+        return Self.download(try await export(slug, for: call), slug: slug)
+    }
+
+    /// The tenant's archive, with the export recorded in the platform's trail (who, how many
+    /// lines); the console's export does the same.
+    public func export(_ slug: TenantSlug, for call: AdminCall) async throws -> [String] {
+        let lines = try await archive.export(slug.value, on: pool)
+        try await pool.withTransaction { transaction in
+            try await call.recordPlatformEvent(
+                "tenant.exported", slug: slug, details: ["lines": String(lines.count)], in: transaction)
+        }
+        return lines
+    }
+
+    /// An archive as a download: never cached, named after the tenant and the time.
+    public static func download(_ lines: [String], slug: TenantSlug, at time: Date = Date()) -> HTTPResponse {
+        var response = HTTPResponse(
+            status: .ok, contentType: "application/x-ndjson",
+            body: Array((lines.joined(separator: "\n") + "\n").utf8))
+        let stamp = Int(time.timeIntervalSince1970)
+        response.headers.replaceOrAdd(
+            name: "Content-Disposition", value: "attachment; filename=\"\(slug.value)-\(stamp).jsonl\"")
+        response.headers.replaceOrAdd(name: "Cache-Control", value: "no-store")
+        return response
     }
 
     @Sendable func addDomain(_ request: HTTPRequest, _ call: AdminCall) async throws -> HTTPResponse {

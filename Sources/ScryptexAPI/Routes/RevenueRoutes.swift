@@ -27,6 +27,15 @@ public struct RevenueRoutes: RouteCollection {
 
     var pool: PostgresConnectionPool { identity.pool }
 
+    /// `WHITE_LABEL_ENABLED`, for the console's revenue page.
+    public var hostSwitch: HostSwitch { enabled }
+
+    /// Revenue across partners: each partner's closed months, shares and payouts, and the totals
+    /// per currency.
+    public func platformRevenue() async throws -> PlatformRevenue {
+        try await pool.withTransaction(readOnly: true) { try await RevenueReporting().platform(in: $0) }
+    }
+
     public func add(to routes: inout SecuredRoutes) {
         routes.group(WhiteLabelRoutes.base, as: AdminCall.self, enabledBy: enabled) { ledger in
             // Fee events from the platform's trading and billing systems.
@@ -163,7 +172,7 @@ public struct RevenueRoutes: RouteCollection {
         let reference = try call.parameter("id")
         if reference == "all" {
             guard case .platformAdmin = call else { throw HTTPProblem.notFound() }
-            return try .json(encoding: try await pool.withTransaction { try await RevenueReporting().platform(in: $0) })
+            return try .json(encoding: try await platformRevenue())
         }
         let partner = try await self.partner(reference, call)
         guard let tenant = try await TenantRegistry().tenant(id: partner.tenant, from: pool) else {

@@ -1,0 +1,76 @@
+public import Foundation
+public import ScryptexPostgres
+
+/// Each served domain's last attempt at a certificate from the ACME authority
+/// (`platform.certificate_attempts`), written by the host that tried and read by any host and
+/// the platform console.
+public struct CertificateAttempts: Sendable {
+    /// A domain's last attempt, and the last certificate obtained for it.
+    public struct Record: Sendable, Equatable {
+        public var domain: String
+        public var attemptedAt: Date
+        /// Nil after a success.
+        public var error: String?
+        public var consecutiveFailures: Int
+        public var retryAt: Date?
+        public var obtainedAt: Date?
+        public var issuer: String?
+        public var expiresAt: Date?
+
+        public init(
+            domain: String, attemptedAt: Date, error: String?, consecutiveFailures: Int, retryAt: Date?,
+            obtainedAt: Date? = nil, issuer: String? = nil, expiresAt: Date? = nil
+        ) {
+            self.domain = domain
+            self.attemptedAt = attemptedAt
+            self.error = error
+            self.consecutiveFailures = consecutiveFailures
+            self.retryAt = retryAt
+            self.obtainedAt = obtainedAt
+            self.issuer = issuer
+            self.expiresAt = expiresAt
+        }
+    }
+
+    public init() {}
+
+    /// Records an attempt. A failure keeps the last certificate obtained; a success replaces it.
+    public func record(_ attempt: Record, in transaction: PostgresTransaction) async throws {
+        try await transaction.execute(
+            """
+            INSERT INTO platform.certificate_attempts
+                (domain, attempted_at, error, consecutive_failures, retry_at, obtained_at, issuer, expires_at)
+            VALUES (\(attempt.domain), \(attempt.attemptedAt), \(attempt.error), \(attempt.consecutiveFailures),
+                    \(attempt.retryAt), \(attempt.obtainedAt), \(attempt.issuer), \(attempt.expiresAt))
+            ON CONFLICT (domain) DO UPDATE SET
+                attempted_at = excluded.attempted_at, error = excluded.error,
+                consecutive_failures = excluded.consecutive_failures, retry_at = excluded.retry_at,
+                obtained_at = coalesce(excluded.obtained_at, certificate_attempts.obtained_at),
+                issuer = coalesce(excluded.issuer, certificate_attempts.issuer),
+                expires_at = coalesce(excluded.expires_at, certificate_attempts.expires_at)
+            """)
+    }
+
+    /// The records of `domains` that have one, by domain.
+    public func records(for domains: [String], in transaction: PostgresTransaction) async throws -> [String: Record] {
+        var records: [String: Record] = [:]
+        for row in try await transaction.query(
+            """
+            SELECT domain, attempted_at, error, consecutive_failures, retry_at, obtained_at, issuer, expires_at
+            FROM platform.certificate_attempts WHERE domain = ANY(\(domains)::text[])
+            """)
+        {
+            let record = Record(
+                domain: try row.decode("domain", as: String.self),
+                attemptedAt: try row.decode("attempted_at", as: Date.self),
+                error: try row.decode("error", as: String?.self),
+                consecutiveFailures: try row.decode("consecutive_failures", as: Int.self),
+                retryAt: try row.decode("retry_at", as: Date?.self),
+                obtainedAt: try row.decode("obtained_at", as: Date?.self),
+                issuer: try row.decode("issuer", as: String?.self),
+                expiresAt: try row.decode("expires_at", as: Date?.self))
+            records[record.domain] = record
+        }
+        return records
+    }
+}
