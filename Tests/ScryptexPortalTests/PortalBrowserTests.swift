@@ -167,6 +167,67 @@ struct PortalBrowserTests {
         await host.stop()
     }
 
+    @Test(.timeLimit(.minutes(4)))
+    func aPlatformAdminProvisionsSuspendsAndResumesATenantOnTheConsole() async throws {
+        let host = try await PortalHost()
+        let browser = try await WebDriver()
+        defer { browser.quit() }
+        do {
+            let output = try await host.command(["admin-key", "create", "--name", "console-browser"])
+            let key = try #require(output.split(separator: "\n").first { $0.hasPrefix("sxa_") }.map(String.init))
+            let console = "https://localhost:\(host.httpsPort)/console"
+            try browser.open(console)
+            #expect(try browser.currentURL.hasSuffix("/console/sign-in"))
+            try browser.type(key, into: "#key")
+            try await browser.follow("form.stacked button[type=submit]")
+            let overview = try browser.currentURL
+            #expect(overview.hasSuffix("/console"), "\(overview)")
+            #expect(try browser.text.contains("Acme Capital"))
+            // The session cookie is the console's, host-only; the key is not kept anywhere.
+            #expect(try browser.cookies().keys.contains("__Host-scryptex_console"))
+            #expect(!(try browser.cookies().values.contains { $0.contains(key) }))
+
+            // Provisions a tenant with the form: its first owner key is shown once.
+            try browser.type("orion", into: "#slug")
+            try browser.type("Orion Partners", into: "#displayName")
+            try await browser.follow("form[action=\"/console/tenants\"] button[type=submit]")
+            let created = try browser.text
+            #expect(created.contains("orion is provisioned"), "\(created.prefix(600))")
+            let ownerKey = try browser.text(of: try browser.element("p.secret"))
+            #expect(ownerKey.hasPrefix("sxk_") && ownerKey.contains("."), "\(ownerKey)")
+
+            // The tenant's page: domains with their certificate state; suspended, then resumed.
+            try browser.open(console + "/tenants/orion")
+            #expect(try browser.text.contains("orion.localhost"))
+            #expect(try browser.text.contains("Domains and certificates"))
+            try await browser.follow("form[action=\"/console/tenants/orion/suspend\"] button")
+            #expect(try browser.elements("form[action=\"/console/tenants/orion/resume\"]").count == 1)
+            #expect(try browser.elements("form[action=\"/console/tenants/orion/suspend\"]").isEmpty)
+            var suspended = (status: 0, headers: "", body: "")
+            for _ in 0..<50 {
+                suspended = try await host.curl(["-k", "-H", "Accept: text/html", host.url("orion", "/portal/sign-in")])
+                if suspended.status == 503 { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(suspended.status == 503)
+            try await browser.follow("form[action=\"/console/tenants/orion/resume\"] button")
+            #expect(try browser.elements("form[action=\"/console/tenants/orion/suspend\"]").count == 1)
+
+            // Revenue across partners, from the menu; then signing out ends the session.
+            try await browser.follow("nav a[href=\"/console/revenue\"]")
+            #expect(try browser.title == "Revenue across partners · Scryptex platform")
+            try await browser.follow("header form button[type=submit]")
+            #expect(try browser.currentURL.hasSuffix("/console/sign-in"))
+            try browser.open(console)
+            #expect(try browser.currentURL.hasSuffix("/console/sign-in"))
+        } catch {
+            Issue.record(
+                "\(error)\n--- page ---\n\((try? browser.text) ?? "")\n--- host ---\n\(host.process.output.suffix(3000))"
+            )
+        }
+        await host.stop()
+    }
+
     /// `rgb(1, 2, 3)` or `rgba(1, 2, 3, 1)`, opaque only.
     static func rgb(_ css: String) -> (Double, Double, Double)? {
         let numbers = css.drop { $0 != "(" }.dropFirst().prefix { $0 != ")" }.split(separator: ",").map {
