@@ -19,29 +19,11 @@ DURATION="${DURATION:-10s}"
 OUT=bench/out/bi
 PORT=9643
 
-if [ "$(id -u)" -eq 0 ]; then
-    missing=()
-    for package in wrk python3 curl postgresql; do
-        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
-    done
-    if [ ${#missing[@]} -gt 0 ]; then
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-    fi
-fi
+. bench/lib.sh
+bench_install wrk python3 curl postgresql
 
-# Linux's autogroup scheduler gives each session its own share of the CPUs: with wrk and the host
-# saturating both cores from this session, PostgreSQL (pg_ctl starts it in a session of its own)
-# waits up to a second to be woken, and every request needing the database waits with it (measured
-# 2026-12-06: a sleeping probe in another session overslept by up to 450 ms; none did with
-# autogroup off). That is the load generator sharing the machine, not the host: the cached
-# figures are taken with it off (AUTOGROUP=keep leaves the setting as it is), and restored after.
-AUTOGROUP_FILE=/proc/sys/kernel/sched_autogroup_enabled
-AUTOGROUP_WAS=$(cat "$AUTOGROUP_FILE" 2>/dev/null || echo "n/a")
-AUTOGROUP_USED="$AUTOGROUP_WAS"
-if [ "${AUTOGROUP:-off}" = off ] && [ "$AUTOGROUP_WAS" = 1 ] && [ -w "$AUTOGROUP_FILE" ]; then
-    echo 0 >"$AUTOGROUP_FILE" && AUTOGROUP_USED=0
-    trap 'echo "$AUTOGROUP_WAS" >"$AUTOGROUP_FILE"' EXIT
-fi
+# The figures are taken with Linux's autogroup scheduling off (see bench/lib.sh).
+bench_autogroup_off
 
 rm -rf "$OUT" && mkdir -p "$OUT"
 swift build -c release -j 2 --product scryptex
@@ -58,17 +40,13 @@ KEY=$($BIN apikey create --tenant bench --role owner 2>/dev/null | grep '^sxk_')
 $BIN serve 2>"$OUT/host.log" &
 HOST_PID=$!
 cleanup() {
-    if [ "$AUTOGROUP_USED" != "$AUTOGROUP_WAS" ]; then echo "$AUTOGROUP_WAS" >"$AUTOGROUP_FILE" || true; fi
+    bench_restore_autogroup
     kill "$HOST_PID" 2>/dev/null || true
     wait "$HOST_PID" 2>/dev/null || true
     $BIN db stop >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
-for _ in $(seq 1 240); do
-    grep -q '"scryptex host ready"' "$OUT/host.log" 2>/dev/null && break
-    kill -0 $HOST_PID 2>/dev/null || { cat "$OUT/host.log" >&2; exit 1; }
-    sleep 0.5
-done
+bench_wait_ready "https://localhost:$PORT" "$HOST_PID" "$OUT/host.log"
 
 BASE="https://localhost:$PORT/api/enterprise"
 AUTH="Authorization: Bearer $KEY"

@@ -13,23 +13,11 @@ DURATION="${DURATION:-10s}"
 ACCOUNTS="${ACCOUNTS:-50}"
 OUT=bench/out/portal
 PORT=9743
-if [ "$(id -u)" -eq 0 ]; then
-    missing=()
-    for package in wrk python3 curl postgresql; do
-        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
-    done
-    if [ ${#missing[@]} -gt 0 ]; then
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-    fi
-fi
+. bench/lib.sh
+bench_install wrk python3 curl postgresql
 # As in bench/bi.sh: with wrk and the host on both cores, Linux's autogroup scheduling makes
 # PostgreSQL (a session of its own) wait to be woken; the figures are taken with it off.
-AUTOGROUP_FILE=/proc/sys/kernel/sched_autogroup_enabled
-AUTOGROUP_WAS=$(cat "$AUTOGROUP_FILE" 2>/dev/null || echo "n/a")
-AUTOGROUP_USED="$AUTOGROUP_WAS"
-if [ "${AUTOGROUP:-off}" = off ] && [ "$AUTOGROUP_WAS" = 1 ] && [ -w "$AUTOGROUP_FILE" ]; then
-    echo 0 >"$AUTOGROUP_FILE" && AUTOGROUP_USED=0
-fi
+bench_autogroup_off
 rm -rf "$OUT" && mkdir -p "$OUT"
 swift build -c release -j 2 --product scryptex
 BIN=.build/release/scryptex
@@ -46,17 +34,13 @@ PASSWORD=$($BIN user create --tenant bench --email owner@bench.example --role ow
 $BIN serve 2>"$OUT/host.log" &
 HOST_PID=$!
 cleanup() {
-    if [ "$AUTOGROUP_USED" != "$AUTOGROUP_WAS" ]; then echo "$AUTOGROUP_WAS" >"$AUTOGROUP_FILE" || true; fi
+    bench_restore_autogroup
     kill "$HOST_PID" 2>/dev/null || true
     wait "$HOST_PID" 2>/dev/null || true
     $BIN db stop >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
-for _ in $(seq 1 240); do
-    grep -q '"scryptex host ready"' "$OUT/host.log" 2>/dev/null && break
-    kill -0 $HOST_PID 2>/dev/null || { cat "$OUT/host.log" >&2; exit 1; }
-    sleep 0.5
-done
+bench_wait_ready "https://localhost:$PORT" "$HOST_PID" "$OUT/host.log"
 SITE="https://localhost:$PORT"
 AUTH="Authorization: Bearer $KEY"
 for n in $(seq 1 "$ACCOUNTS"); do

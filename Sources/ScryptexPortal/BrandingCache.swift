@@ -1,4 +1,5 @@
 import Foundation
+import ScryptexAPI
 import ScryptexPostgres
 import ScryptexTemplates
 import ScryptexTenancy
@@ -29,14 +30,9 @@ final class BrandingCache: Sendable {
         if let entry = entries.withLock({ $0[tenant.id] }), now - entry.loaded < .seconds(1) { return entry }
         let branding = try await TenantBranding.load(for: tenant.id, from: pool)
         let instance = try await WhiteLabelStore().find(tenant.slug.value, from: pool)
-        func text(_ value: String?) -> TemplateValue { value.map { .string($0) } ?? .null }
         let entry = Entry(
-            branding: branding,
-            value: [
-                "productName": .string(branding?.productName ?? tenant.displayName),
-                "logoURL": text(branding?.logoURL), "supportEmail": text(branding?.supportEmail),
-                "supportURL": text(branding?.supportURL), "legalFooter": text(branding?.legalFooter),
-            ], isWhiteLabelInstance: instance?.tenant == tenant.id, loaded: now)
+            branding: branding, value: TenantBranding.templateValue(branding, displayName: tenant.displayName),
+            isWhiteLabelInstance: instance?.tenant == tenant.id, loaded: now)
         entries.withLock { entries in
             if entries.count > 10_000 { entries.removeAll() }
             entries[tenant.id] = entry

@@ -2,7 +2,7 @@ import Foundation
 public import ScryptexHTTP
 public import ScryptexPostgres
 public import ScryptexTemplates
-import ScryptexTenancy
+public import ScryptexTenancy
 
 /// Answers browsers with pages instead of problem documents where a person is the reader: a
 /// suspended partner's platform gets its own branded 503 page, an address that serves no
@@ -56,10 +56,18 @@ public struct BrandedPageMiddleware: HTTPMiddleware {
     }
 
     private func branding(of tenant: Tenant) async throws -> TemplateValue {
-        let branding = try await TenantBranding.load(for: tenant.id, from: pool)
+        TenantBranding.templateValue(
+            try await TenantBranding.load(for: tenant.id, from: pool), displayName: tenant.displayName)
+    }
+}
+
+extension TenantBranding {
+    /// A tenant's branding as every branded page reads it (`brand.productName`, `brand.logoURL`,
+    /// …); without branding, the tenant's display name and nothing else.
+    public static func templateValue(_ branding: TenantBranding?, displayName: String) -> TemplateValue {
         func text(_ value: String?) -> TemplateValue { value.map { .string($0) } ?? .null }
         return .object([
-            "productName": .string(branding?.productName ?? tenant.displayName),
+            "productName": .string(branding?.productName ?? displayName),
             "logoURL": text(branding?.logoURL), "supportEmail": text(branding?.supportEmail),
             "supportURL": text(branding?.supportURL), "legalFooter": text(branding?.legalFooter),
             "colors": .object((branding?.colors ?? [:]).mapValues { .string($0) }),

@@ -240,12 +240,7 @@ public struct RevenueRoutes: RouteCollection {
             "partner": [
                 "displayName": .string(displayName), "legalName": summary?.legalName.map { .string($0) } ?? .null,
             ],
-            "branding": [
-                "productName": .string(branding?.productName ?? displayName),
-                "logoURL": branding?.logoURL.map { .string($0) } ?? .null,
-                "legalFooter": branding?.legalFooter.map { .string($0) } ?? .null,
-                "colors": .object((branding?.colors ?? [:]).mapValues { .string($0) }),
-            ],
+            "branding": TenantBranding.templateValue(branding, displayName: displayName),
         ])
         return try templates.render("statement", value)
     }
