@@ -603,8 +603,21 @@ extension HostService {
                     institutional: institutional, compliance: compliance, orders: orders, reports: reports,
                     intelligence: intelligence, revenue: revenue, quant: quant, marketMaking: marketMaking),
                 defaultJurisdiction: configuration.defaultJurisdiction,
-                mail: OutboxMailTransport(folder: configuration.dataDirectory + "/outbox")))
+                mail: mailTransport(configuration)))
         return routes
+    }
+
+    /// The relay in `SMTP_URL`, or the development outbox.
+    static func mailTransport(_ configuration: Configuration) -> any MailTransport {
+        let sender = configuration.mailFrom ?? "no-reply@\(configuration.platformDomain)"
+        if let url = configuration.smtpURL,
+            let client = try? SMTPClient(
+                url: url, trustedCertificatesFile: configuration.smtpTrustedCertificatesFile,
+                clientName: configuration.platformDomain)
+        {
+            return SMTPMailTransport(client: client, sender: sender)
+        }
+        return OutboxMailTransport(folder: configuration.dataDirectory + "/outbox", sender: sender)
     }
 
     /// The handlers of every tenant job kind the host runs.

@@ -37,20 +37,28 @@ public struct OutboxMailTransport: MailTransport {
         try FileManager.default.createDirectory(
             atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let name = "\(Int(Date().timeIntervalSince1970 * 1000))-\(SecureRandom.hexToken(byteCount: 4)).eml"
+        let path = folder + "/" + name
+        guard
+            FileManager.default.createFile(
+                atPath: path, contents: Data(message.rfc5322(from: sender).utf8),
+                attributes: [.posixPermissions: 0o600])
+        else { throw ServiceError(.upstreamFailed, "the mail outbox \(folder) cannot be written") }
+    }
+}
+
+extension MailMessage {
+    /// The message as RFC 5322 text (CRLF line ends, plain UTF-8 text), from `sender`.
+    public func rfc5322(from sender: String, date: Date = Date()) -> String {
         // Header values are one line each: a line break in one would start a header of its own.
         func line(_ text: String) -> String {
             String(text.unicodeScalars.filter { $0 != "\r" && $0 != "\n" }.map(Character.init))
         }
-        let text =
-            "From: \(line(sender))\r\nTo: \(line(message.to))\r\nSubject: \(line(message.subject))\r\n"
-            + "Date: \(Self.rfc5322Date(Date()))\r\nMIME-Version: 1.0\r\n"
+        let domain = sender.split(separator: "@").last.map(String.init) ?? "scryptex.localhost"
+        return "From: \(line(sender))\r\nTo: \(line(to))\r\nSubject: \(line(subject))\r\n"
+            + "Date: \(Self.rfc5322Date(date))\r\nMessage-ID: <\(SecureRandom.hexToken(byteCount: 16))@\(line(domain))>\r\n"
+            + "MIME-Version: 1.0\r\n"
             + "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
-            + message.body.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\n", with: "\r\n")
-        let path = folder + "/" + name
-        guard
-            FileManager.default.createFile(
-                atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
-        else { throw ServiceError(.upstreamFailed, "the mail outbox \(folder) cannot be written") }
+            + body.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\n", with: "\r\n")
     }
 
     static func rfc5322Date(_ date: Date) -> String {

@@ -101,6 +101,13 @@ public struct Configuration: Sendable {
     /// Certificate authorities that verify the ACME server's own HTTPS (`ACME_CA_FILE`), for a
     /// private authority; nil trusts the system's.
     public var acmeTrustedCertificatesFile: String?
+    /// The mail relay (`SMTP_URL`: `smtps://user:password@host:465`, `smtp://…:587` with
+    /// STARTTLS, or `smtp+insecure://localhost:25`); nil writes mail into `<data>/outbox`.
+    public var smtpURL: String?
+    /// The sender of the host's mail (`MAIL_FROM`; default `no-reply@PLATFORM_DOMAIN`).
+    public var mailFrom: String?
+    /// Certificate authorities that verify the relay's TLS (`SMTP_CA_FILE`); nil trusts the system's.
+    public var smtpTrustedCertificatesFile: String?
     /// A certificate is renewed this many days before it expires (`ACME_RENEW_DAYS`).
     public var acmeRenewDays = 30
     /// The host's `statement_timeout` when `DATABASE_URL` names none: a request facing a stalled
@@ -331,6 +338,26 @@ public struct Configuration: Sendable {
             FileManager.default.isReadableFile(atPath: text) ? .some(text) : nil
         }
         acmeRenewDays = reader.integer("ACME_RENEW_DAYS", default: 30, in: 1...89)
+        smtpURL = reader.value(
+            "SMTP_URL", default: nil,
+            accepted:
+                "smtps://USER:PASSWORD@HOST:465, smtp://USER:PASSWORD@HOST:587 (STARTTLS) or smtp+insecure://localhost:25"
+        ) { text -> String?? in
+            (try? SMTPClient(url: text)) == nil ? nil : .some(text)
+        }
+        mailFrom = reader.value("MAIL_FROM", default: nil, accepted: "an email address such as no-reply@example.com") {
+            text -> String?? in
+            let parts = text.split(separator: "@", omittingEmptySubsequences: false)
+            guard parts.count == 2, !parts[0].isEmpty, HostName(String(parts[1])) != nil,
+                !text.contains(where: { $0 == " " || $0 == "," || $0 == "\"" || $0 == "<" || $0 == ">" })
+            else { return nil }
+            return .some(text)
+        }
+        smtpTrustedCertificatesFile = reader.value(
+            "SMTP_CA_FILE", default: nil, accepted: "a readable PEM file of certificate authorities"
+        ) { text -> String?? in
+            FileManager.default.isReadableFile(atPath: text) ? .some(text) : nil
+        }
         databaseStatementTimeoutSeconds = reader.integer("DATABASE_STATEMENT_TIMEOUT", default: 30, in: 1...3600)
         acmeCheckSeconds = reader.integer("ACME_CHECK_SECONDS", default: 300, in: 1...86_400)
         let rateLimit = "RATE/s or RATE/m with an optional :BURST, such as 50/s:100"
@@ -419,6 +446,9 @@ public struct Configuration: Sendable {
             ("ACME_CA_FILE", acmeTrustedCertificatesFile ?? "(unset: the system's authorities)"),
             ("ACME_RENEW_DAYS", String(acmeRenewDays)),
             ("ACME_CHECK_SECONDS", String(acmeCheckSeconds)),
+            ("SMTP_URL", smtpURL.map(SMTPClient.redacted) ?? "(unset: mail is written into \(dataDirectory)/outbox)"),
+            ("MAIL_FROM", mailFrom ?? "no-reply@\(platformDomain)"),
+            ("SMTP_CA_FILE", smtpTrustedCertificatesFile ?? "(unset: the system's authorities)"),
         ]
         return rows.map { ($0.0, $0.1, sources[$0.0] ?? .defaultValue) }
     }
