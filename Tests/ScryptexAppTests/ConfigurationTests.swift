@@ -118,6 +118,10 @@ struct ConfigurationTests {
         ("ACME_CA_FILE", "/nonexistent/ca.pem", "a readable PEM file"),
         ("ACME_RENEW_DAYS", "90", "a whole number from 1 to 89"),
         ("ACME_CHECK_SECONDS", "0", "a whole number from 1 to 86400"),
+        ("SMTP_URL", "http://mail.example.com", "smtps://USER:PASSWORD@HOST:465"),
+        ("SMTP_URL", "smtp+insecure://mail.example.com:25", "smtp+insecure://localhost:25"),
+        ("MAIL_FROM", "no reply", "an email address"),
+        ("SMTP_CA_FILE", "/nonexistent/ca.pem", "a readable PEM file"),
     ])
     func badValuesNameVariableValueAndAcceptedValues(variable: String, value: String, accepted: String) {
         let error = #expect(throws: ConfigurationError.self) { try Configuration(environment: [variable: value]) }
@@ -135,6 +139,16 @@ struct ConfigurationTests {
         }
         #expect(
             Set(error?.problems.map(\.variable) ?? []) == ["LOG_LEVEL", "AUDIT_RETENTION_DAYS", "BI_REPORTS_ENABLED"])
+    }
+
+    @Test func mailRelayPasswordsAreMasked() throws {
+        let bad = #expect(throws: ConfigurationError.self) {
+            try Configuration(environment: ["SMTP_URL": "smtp+insecure://mailer:hunter2@localhost:25"])
+        }
+        #expect(bad?.description.contains("hunter2") == false)
+        #expect(bad?.description.contains("mailer:***@localhost") == true)
+        let good = try Configuration(environment: ["SMTP_URL": "smtps://mailer:hunter2@relay.example:465"])
+        #expect(good.effectiveSettings.first { $0.name == "SMTP_URL" }?.value == "smtps://mailer:***@relay.example:465")
     }
 
     @Test func databasePasswordsAreMasked() throws {

@@ -599,7 +599,8 @@ struct EnvironmentReader {
         return (settings, missing)
     }
 
-    /// The value as shown in an error: secrets are masked, and a database URL's password.
+    /// The value as shown in an error: secrets are masked, and a database or mail relay URL's
+    /// password.
     static func shown(_ name: String, _ value: String) -> String {
         if name.hasPrefix("SCRYPTEX_MASTER_KEY") && name != "SCRYPTEX_MASTER_KEY_FILE" { return "***" }
         if [
@@ -608,7 +609,8 @@ struct EnvironmentReader {
         .contains(name) {
             return "***"
         }
-        guard name == "DATABASE_URL", let at = value.lastIndex(of: "@"), let scheme = value.range(of: "://"),
+        guard name == "DATABASE_URL" || name == "SMTP_URL", let at = value.lastIndex(of: "@"),
+            let scheme = value.range(of: "://"),
             let colon = value[scheme.upperBound..<at].firstIndex(of: ":")
         else { return value }
         return String(value[..<value.index(after: colon)]) + "***" + String(value[at...])
