@@ -96,23 +96,13 @@ private struct Exchange: Sendable {
         } catch {
             throw HTTPSClientError(error.message)
         }
-        guard let ssl = SSL_new(context.pointer) else { throw HTTPSClientError("SSL_new failed") }
-        defer { SSL_free(ssl) }
-        SSL_set_fd(ssl, descriptor)
+        let ssl: OpaquePointer
         do {
-            try TLSClientContext.expect(host, on: ssl)
+            ssl = try context.handshake(on: descriptor, host: host, peer: "\(host):\(port)")
         } catch {
             throw HTTPSClientError(error.message)
         }
-        ERR_clear_error()
-        guard SSL_connect(ssl) == 1 else {
-            let verification = SSL_get_verify_result(ssl)
-            let reason =
-                verification != X509_V_OK
-                ? String(cString: X509_verify_cert_error_string(verification))
-                : OpenSSLErrors.drain().joined(separator: "; ")
-            throw HTTPSClientError("the TLS handshake with \(host):\(port) failed: \(reason)")
-        }
+        defer { SSL_free(ssl) }
         defer { _ = SSL_shutdown(ssl) }
         var written = 0
         while written < request.count {

@@ -180,24 +180,12 @@ private final class SMTPConnection {
         } catch {
             throw SMTPError(error.message)
         }
-        guard let ssl = SSL_new(context.pointer) else { throw SMTPError("SSL_new failed") }
-        self.context = context
-        self.ssl = ssl
-        SSL_set_fd(ssl, descriptor)
         do {
-            try TLSClientContext.expect(client.host, on: ssl)
+            ssl = try context.handshake(on: descriptor, host: client.host, peer: relay)
         } catch {
             throw SMTPError(error.message)
         }
-        ERR_clear_error()
-        guard SSL_connect(ssl) == 1 else {
-            let verification = SSL_get_verify_result(ssl)
-            let reason =
-                verification != X509_V_OK
-                ? String(cString: X509_verify_cert_error_string(verification))
-                : OpenSSLErrors.drain().joined(separator: "; ")
-            throw SMTPError("the TLS handshake with \(relay) failed: \(reason)")
-        }
+        self.context = context
         pending = []
     }
 

@@ -1,6 +1,7 @@
 internal import COpenSSL
 import Glibc
 import ScryptexCore
+import ScryptexCrypto
 
 /// One TLS connection over a non-blocking socket: server side (accepted), or client side.
 ///
@@ -179,6 +180,31 @@ public final class TLSClientContext: @unchecked Sendable {
 
     deinit {
         SSL_CTX_free(pointer)
+    }
+
+    /// A TLS client session on the connected blocking socket `descriptor`, its handshake done
+    /// with the peer's certificate verified for `host`; the caller frees it (`SSL_free`).
+    /// `peer` names the other side in the error.
+    func handshake(on descriptor: Int32, host: String, peer: String) throws(TLSError) -> OpaquePointer {
+        guard let ssl = SSL_new(pointer) else { throw TLSError("SSL_new failed") }
+        SSL_set_fd(ssl, descriptor)
+        do {
+            try Self.expect(host, on: ssl)
+        } catch {
+            SSL_free(ssl)
+            throw error
+        }
+        ERR_clear_error()
+        guard SSL_connect(ssl) == 1 else {
+            let verification = SSL_get_verify_result(ssl)
+            let reason =
+                verification != X509_V_OK
+                ? String(cString: X509_verify_cert_error_string(verification))
+                : OpenSSLErrors.drain().joined(separator: "; ")
+            SSL_free(ssl)
+            throw TLSError("the TLS handshake with \(peer) failed: \(reason)")
+        }
+        return ssl
     }
 
     /// The peer's certificate must name `host`, or carry its IP address; SNI is sent for names
