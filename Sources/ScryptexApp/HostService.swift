@@ -31,6 +31,8 @@ package struct HostService: Sendable {
     let traffic = TenantTraffic()
     /// What this host's job attempts took, by kind.
     let jobMetrics = TenantJobMetrics()
+    /// False from the first termination signal: `/readyz` answers 503 while the host drains.
+    let readiness = HostReadiness()
 
     package init(configuration: Configuration, logger: Logger) {
         self.configuration = configuration
@@ -47,9 +49,24 @@ package struct HostService: Sendable {
             throw error
         }
         let logger = logger
+        let (readiness, drain) = (readiness, configuration.shutdownDrainSeconds)
+        let servers = services.compactMap { ($0 as? ServerService)?.server }
         let failure = await ServiceGroup(services, logger: logger).run {
             guard let signal = await TerminationSignal.next() else { return }
             logger.info("shutting down", ["signal": signal == SIGINT ? "SIGINT" : "SIGTERM"])
+            guard drain > 0 else { return }
+            // The drain: /readyz answers 503 so a load balancer stops sending new work, and each
+            // connection closes after its response, while everything in flight finishes. A
+            // second signal ends it at once.
+            readiness.beginDraining()
+            for server in servers { server.beginDraining() }
+            logger.notice("draining before stopping", ["seconds": String(drain)])
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { try? await Task.sleep(for: .seconds(drain)) }
+                group.addTask { _ = await TerminationSignal.next() }
+                await group.next()
+                group.cancelAll()
+            }
         }
         await teardown.unwind()
         logger.info("stopped")
@@ -479,7 +496,8 @@ extension HostService {
         let application = HTTPApplication(
             router: Self.routes(
                 pool: pool, keyring: keyring, sealing: sealing, configuration: configuration, logger: logger,
-                templates: templates, sanctions: sanctions, credentials: credentials, traffic: traffic
+                templates: templates, sanctions: sanctions, credentials: credentials, traffic: traffic,
+                readiness: readiness
             ).router,
             filters: (configuration.enterpriseFeaturesEnabled ? [] : [EnterpriseSwitchFilter()])
                 + [TenantResolutionFilter(directory: directory)],
@@ -529,7 +547,8 @@ extension HostService {
     static func routes(
         pool: PostgresConnectionPool, keyring: Keyring, sealing: AuditSealing, configuration: Configuration,
         logger: Logger, templates: TemplateLibrary, sanctions: SanctionsRegistry? = nil,
-        credentials: CredentialCache = CredentialCache(), traffic: TenantTraffic = TenantTraffic()
+        credentials: CredentialCache = CredentialCache(), traffic: TenantTraffic = TenantTraffic(),
+        readiness: HostReadiness = HostReadiness()
     ) -> SecuredRoutes {
         let identity = IdentityService(pool: pool, keyring: keyring, credentials: credentials)
         let services = APIServices(
@@ -544,7 +563,7 @@ extension HostService {
         }
         let registry = sanctions ?? SanctionsRegistry(pool: pool, logger: logger)
         var router = Router()
-        HealthRoutes.add(to: &router, pool: pool)
+        HealthRoutes.add(to: &router, pool: pool, readiness: readiness)
         var routes = SecuredRoutes(router: router, services: services)
         routes.add(TenantRoutes(services: services))
         routes.add(IdentityRoutes(services: services))

@@ -122,6 +122,7 @@ struct ConfigurationTests {
         ("SMTP_URL", "smtp+insecure://mail.example.com:25", "smtp+insecure://localhost:25"),
         ("MAIL_FROM", "no reply", "an email address"),
         ("SMTP_CA_FILE", "/nonexistent/ca.pem", "a readable PEM file"),
+        ("SHUTDOWN_DRAIN_SECONDS", "600", "a whole number from 0 to 300"),
     ])
     func badValuesNameVariableValueAndAcceptedValues(variable: String, value: String, accepted: String) {
         let error = #expect(throws: ConfigurationError.self) { try Configuration(environment: [variable: value]) }

@@ -113,6 +113,10 @@ public struct Configuration: Sendable {
     /// The host's `statement_timeout` when `DATABASE_URL` names none: a request facing a stalled
     /// database answers 503 within it (and 2 s), never hangs.
     public var databaseStatementTimeoutSeconds = 30
+    /// On SIGTERM or SIGINT, how long the host keeps serving with `/readyz` answering 503 and
+    /// connections closed after each response, before it stops (`SHUTDOWN_DRAIN_SECONDS`; behind
+    /// a load balancer, longer than its health check takes to mark the host down). 0: no drain.
+    public var shutdownDrainSeconds = 0
     /// How often the host looks for domains that need a certificate (`ACME_CHECK_SECONDS`).
     public var acmeCheckSeconds = 300
     public var apiKeyRateLimit = RateLimiter.Limit(ratePerSecond: 50, burst: 100)
@@ -360,6 +364,7 @@ public struct Configuration: Sendable {
         }
         databaseStatementTimeoutSeconds = reader.integer("DATABASE_STATEMENT_TIMEOUT", default: 30, in: 1...3600)
         acmeCheckSeconds = reader.integer("ACME_CHECK_SECONDS", default: 300, in: 1...86_400)
+        shutdownDrainSeconds = reader.integer("SHUTDOWN_DRAIN_SECONDS", default: 0, in: 0...300)
         let rateLimit = "RATE/s or RATE/m with an optional :BURST, such as 50/s:100"
         apiKeyRateLimit = reader.value("RATE_LIMIT_API_KEY", default: apiKeyRateLimit, accepted: rateLimit) {
             RateLimiter.Limit(parsing: $0)
@@ -441,6 +446,7 @@ public struct Configuration: Sendable {
             ("SCRYPTEX_EVENT_LOOPS", eventLoopCount.map(String.init) ?? "(unset: one per core)"),
             ("SCRYPTEX_SPARE_TENANT_SCHEMAS", String(spareTenantSchemas)),
             ("LOG_LEVEL", logLevel.description),
+            ("SHUTDOWN_DRAIN_SECONDS", String(shutdownDrainSeconds)),
             ("ACME_DIRECTORY_URL", acmeDirectoryURL ?? "(unset: certificates are taken from the folder as they are)"),
             ("ACME_EMAIL", acmeEmail ?? "(unset)"),
             ("ACME_CA_FILE", acmeTrustedCertificatesFile ?? "(unset: the system's authorities)"),

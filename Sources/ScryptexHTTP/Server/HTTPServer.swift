@@ -169,6 +169,11 @@ public final class HTTPServer: Sendable {
 
     /// Stops accepting, lets in-flight requests finish within `gracePeriod`, closes idle
     /// connections at once and the rest when the period ends, then stops the loops.
+    /// Keeps listening and serving, but ends each connection after its current response
+    /// (`Connection: close`), so clients behind a load balancer move to other hosts before this
+    /// one stops (the drain before `shutdown`).
+    public func beginDraining() { core.beginDraining() }
+
     public func shutdown(gracePeriod: Duration = .seconds(10)) async {
         let (loops, ownsLoops, listeners) = state.withLock { ($0.loops, $0.ownsLoops, $0.listeners) }
         core.beginDraining()
