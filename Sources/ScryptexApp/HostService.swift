@@ -505,11 +505,12 @@ extension HostService {
                 templates: templates, pool: pool, platformDomain: configuration.platformDomain),
             accessLog: AccessLog(), observers: [traffic]
         )
+        var serverConfiguration = HTTPServer.Configuration(
+            host: configuration.httpsListen.host, port: configuration.httpsListen.port,
+            eventLoopGroup: pool.eventLoops, tls: store)
+        serverConfiguration.proxyProtocolSources = configuration.proxyProtocolSources
         let https = HTTPServer(
-            configuration: .init(
-                host: configuration.httpsListen.host, port: configuration.httpsListen.port,
-                eventLoopGroup: pool.eventLoops, tls: store
-            ),
+            configuration: serverConfiguration,
             application: application,
             logger: logger.child(label: "scryptex.https")
         )

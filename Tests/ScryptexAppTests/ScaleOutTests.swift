@@ -25,7 +25,9 @@ struct ScaleOutTests {
         let curl = try ChildProcess(
             "/usr/bin/curl",
             [
-                "-sk", "--max-time", "15", "-o", "-", "-w", "\n%{http_code}", "-H", "Authorization: Bearer \(key)",
+                // From 127.0.0.2: HAProxy connects from 127.0.0.1, and the hosts must see the client's.
+                "-sk", "--interface", "127.0.0.2", "--max-time", "15", "-o", "-", "-w", "\n%{http_code}", "-H",
+                "Authorization: Bearer \(key)",
                 "-H", "Content-Type: application/json", "-d", body,
                 "https://acme.localhost:\(port)/api/enterprise/accounts",
             ])
@@ -68,6 +70,7 @@ struct ScaleOutTests {
                 "SCRYPTEX_TENANTS_DIR": Self.project + "/tenants",
                 "SCRYPTEX_TEMPLATES_DIR": Self.project + "/templates",
                 "SCRYPTEX_EVENT_LOOPS": "1", "SCRYPTEX_SPARE_TENANT_SCHEMAS": "0", "SHUTDOWN_DRAIN_SECONDS": "3",
+                "PROXY_PROTOCOL_FROM": "127.0.0.1",
                 "RATE_LIMIT_API_KEY": "100000/s:100000", "RATE_LIMIT_TENANT": "100000/s:100000",
             ]
         }
@@ -111,7 +114,7 @@ struct ScaleOutTests {
                 option httpchk
                 http-check send meth GET uri /readyz ver HTTP/1.1 hdr Host localhost
                 http-check expect status 200
-                default-server check check-ssl verify none check-sni localhost inter 500ms fall 2 rise 2
+                default-server send-proxy-v2 check check-ssl verify none check-sni localhost inter 500ms fall 2 rise 2
                 server a 127.0.0.1:\(ports.a)
                 server b 127.0.0.1:\(ports.b)
             """
@@ -213,6 +216,10 @@ struct ScaleOutTests {
         } while cursor != nil
         let lost = (drained + killed).filter { $0.status == 201 }.compactMap(\.id).filter { !stored.contains($0) }
         #expect(lost.isEmpty, "acknowledged writes missing: \(lost)")
+
+        // The hosts saw the clients' address (the PROXY header), not HAProxy's.
+        #expect(hostB.output.contains(#""remote":"127.0.0.2""#), "\(hostB.output.suffix(1500))")
+        #expect(!hostB.output.contains(#""method":"POST","path":"/api/enterprise/accounts","remote":"127.0.0.1""#))
 
         // The survivor serves every tenant.
         for tenant in ["acme", "zenith"] {

@@ -117,6 +117,10 @@ public struct Configuration: Sendable {
     /// connections closed after each response, before it stops (`SHUTDOWN_DRAIN_SECONDS`; behind
     /// a load balancer, longer than its health check takes to mark the host down). 0: no drain.
     public var shutdownDrainSeconds = 0
+    /// Load balancers trusted to send a PROXY protocol header on the HTTPS port
+    /// (`PROXY_PROTOCOL_FROM`: addresses or ranges, comma-separated), so requests carry their
+    /// clients' addresses (rate limits, audit trail, logs); empty: none is read.
+    public var proxyProtocolSources: [IPAddressRange] = []
     /// How often the host looks for domains that need a certificate (`ACME_CHECK_SECONDS`).
     public var acmeCheckSeconds = 300
     public var apiKeyRateLimit = RateLimiter.Limit(ratePerSecond: 50, burst: 100)
@@ -365,6 +369,13 @@ public struct Configuration: Sendable {
         databaseStatementTimeoutSeconds = reader.integer("DATABASE_STATEMENT_TIMEOUT", default: 30, in: 1...3600)
         acmeCheckSeconds = reader.integer("ACME_CHECK_SECONDS", default: 300, in: 1...86_400)
         shutdownDrainSeconds = reader.integer("SHUTDOWN_DRAIN_SECONDS", default: 0, in: 0...300)
+        proxyProtocolSources = reader.value(
+            "PROXY_PROTOCOL_FROM", default: [],
+            accepted: "addresses or ranges, comma-separated, such as 10.0.0.5,10.1.0.0/16"
+        ) { text -> [IPAddressRange]? in
+            let ranges = text.split(separator: ",").map { IPAddressRange($0.trimmingCharacters(in: .whitespaces)) }
+            return ranges.contains(nil) || ranges.isEmpty ? nil : ranges.compactMap { $0 }
+        }
         let rateLimit = "RATE/s or RATE/m with an optional :BURST, such as 50/s:100"
         apiKeyRateLimit = reader.value("RATE_LIMIT_API_KEY", default: apiKeyRateLimit, accepted: rateLimit) {
             RateLimiter.Limit(parsing: $0)
@@ -447,6 +458,12 @@ public struct Configuration: Sendable {
             ("SCRYPTEX_SPARE_TENANT_SCHEMAS", String(spareTenantSchemas)),
             ("LOG_LEVEL", logLevel.description),
             ("SHUTDOWN_DRAIN_SECONDS", String(shutdownDrainSeconds)),
+            (
+                "PROXY_PROTOCOL_FROM",
+                proxyProtocolSources.isEmpty
+                    ? "(unset: no PROXY header is read)"
+                    : proxyProtocolSources.map(\.description).joined(separator: ",")
+            ),
             ("ACME_DIRECTORY_URL", acmeDirectoryURL ?? "(unset: certificates are taken from the folder as they are)"),
             ("ACME_EMAIL", acmeEmail ?? "(unset)"),
             ("ACME_CA_FILE", acmeTrustedCertificatesFile ?? "(unset: the system's authorities)"),

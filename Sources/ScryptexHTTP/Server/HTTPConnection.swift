@@ -12,7 +12,9 @@ final class HTTPConnection: EventLoopSource {
     let server: HTTPServerCore
     private let descriptor: Int32
     private let tls: TLSSession?
-    private let peer: String
+    private var peer: String
+    /// A trusted balancer's connection whose PROXY header (if any) is not read yet.
+    private var awaitingProxyHeader: Bool
     private var token: UInt64 = 0
     private var state: HTTPConnectionStateMachine
     private var decoder: HTTPRequestDecoder
@@ -34,6 +36,7 @@ final class HTTPConnection: EventLoopSource {
         self.descriptor = descriptor
         self.peer = peer
         self.tls = tls
+        awaitingProxyHeader = tls != nil && server.configuration.proxyProtocolSources.contains { $0.contains(peer) }
         self.state = HTTPConnectionStateMachine(secure: tls != nil, now: .now)
         self.decoder = HTTPRequestDecoder(limits: server.configuration.limits)
         if tls == nil { contextConnection = Self.contextConnection(server: server, peer: peer, tls: nil) }
@@ -85,6 +88,9 @@ final class HTTPConnection: EventLoopSource {
 
     private func continueHandshake() {
         guard let tls else { return }
+        if awaitingProxyHeader {
+            guard readProxyHeader() else { return }
+        }
         switch tls.handshake() {
         case .done:
             server.recordHandshake(resumed: tls.isResumed)
@@ -99,6 +105,39 @@ final class HTTPConnection: EventLoopSource {
         case .failed(let reason):
             server.logger.debug("TLS handshake failed", ["peer": peer, "reason": reason])
             close()
+        }
+    }
+
+    /// Reads a trusted balancer's PROXY header, if the connection starts with one, taking its
+    /// client's address as the peer. False while more bytes are needed (or the connection was
+    /// closed); the handshake timeout bounds the wait.
+    private func readProxyHeader() -> Bool {
+        var buffer = [UInt8](repeating: 0, count: ProxyProtocol.largestHeader)
+        let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, Int32(MSG_PEEK)) }
+        if count == 0 || (count < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            close()
+            return false
+        }
+        guard count > 0 else { return false }
+        switch ProxyProtocol.parse(Array(buffer[0..<count])) {
+        case .incomplete:
+            return false
+        case .absent:
+            awaitingProxyHeader = false
+            return true
+        case .header(let length, let source):
+            let consumed = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, length, 0) }
+            guard consumed == length else {
+                close()
+                return false
+            }
+            if let source { peer = source }
+            awaitingProxyHeader = false
+            return true
+        case .invalid(let reason):
+            server.logger.warning("refused a connection's PROXY header", ["peer": peer, "reason": reason])
+            close()
+            return false
         }
     }
 

@@ -42,6 +42,10 @@ public final class HTTPServer: Sendable {
         public var timeouts: Timeouts
         /// The `Strict-Transport-Security` value sent on TLS responses (nil: none).
         public var strictTransportSecurity: String?
+        /// Peers trusted to put a PROXY protocol header (v1 or v2) before their bytes: a load
+        /// balancer in TCP mode. A connection from one of them may carry one (its client's
+        /// address becomes the request's remote address) or not (the balancer's own checks).
+        public var proxyProtocolSources: [IPAddressRange] = []
 
         public init(
             host: String,
