@@ -33,6 +33,8 @@ package struct HostService: Sendable {
     let jobMetrics = TenantJobMetrics()
     /// False from the first termination signal: `/readyz` answers 503 while the host drains.
     let readiness = HostReadiness()
+    /// The request rate limits, shared with the other hosts (`RateLimitExchange`).
+    let limiter = RateLimiter()
 
     package init(configuration: Configuration, logger: Logger) {
         self.configuration = configuration
@@ -143,6 +145,13 @@ package struct HostService: Sendable {
             ServerService(name: "https", server: https.server, gracePeriod: .seconds(10)),
             ServerService(name: "http", server: http, gracePeriod: .seconds(10)),
         ]
+        if configuration.rateLimitShareMilliseconds > 0 {
+            let exchange = RateLimitExchange(
+                limiter: limiter, pool: pool, configuration: databaseConfiguration,
+                interval: .milliseconds(configuration.rateLimitShareMilliseconds),
+                host: "\(Self.machineName())-\(getpid())", logger: logger.child(label: "scryptex.ratelimit"))
+            services.insert(BackgroundService(name: "rate limit exchange") { try await exchange.run() }, at: 0)
+        }
         // Metrics for Prometheus on their own listener (no authentication: bind it to an
         // internal address). A listener asked for and not available stops start-up, as the
         // others do.
@@ -497,7 +506,7 @@ extension HostService {
             router: Self.routes(
                 pool: pool, keyring: keyring, sealing: sealing, configuration: configuration, logger: logger,
                 templates: templates, sanctions: sanctions, credentials: credentials, traffic: traffic,
-                readiness: readiness
+                readiness: readiness, limiter: limiter
             ).router,
             filters: (configuration.enterpriseFeaturesEnabled ? [] : [EnterpriseSwitchFilter()])
                 + [TenantResolutionFilter(directory: directory)],
@@ -549,12 +558,12 @@ extension HostService {
         pool: PostgresConnectionPool, keyring: Keyring, sealing: AuditSealing, configuration: Configuration,
         logger: Logger, templates: TemplateLibrary, sanctions: SanctionsRegistry? = nil,
         credentials: CredentialCache = CredentialCache(), traffic: TenantTraffic = TenantTraffic(),
-        readiness: HostReadiness = HostReadiness()
+        readiness: HostReadiness = HostReadiness(), limiter: RateLimiter = RateLimiter()
     ) -> SecuredRoutes {
         let identity = IdentityService(pool: pool, keyring: keyring, credentials: credentials)
         let services = APIServices(
             identity: identity,
-            options: configuration.apiOptions, logger: logger)
+            options: configuration.apiOptions, logger: logger, limiter: limiter)
         let instances = WhiteLabelInstances(
             pool: pool, identity: identity,
             options: configuration.whiteLabelOptions, logger: logger

@@ -42,11 +42,29 @@ public final class RateLimiter: Sendable {
     }
 
     private struct Bucket {
-        var tokens: Double
+        /// Nil until this host first takes from it (full then).
+        var tokens: Double?
         var updated: ContinuousClock.Instant
+        /// Tokens other hosts took before this host first used the bucket (``deduct(_:)``).
+        var debt: Double = 0
+        /// The limit it was last taken under (nil before).
+        var limit: Limit?
+
+        /// The tokens at `now`: refilled since `updated`, never above the burst.
+        func tokens(at now: ContinuousClock.Instant, under limit: Limit) -> Double {
+            let elapsed =
+                Double((now - updated).components.seconds) + Double((now - updated).components.attoseconds) / 1e18
+            return min(limit.burst, (tokens ?? limit.burst) + elapsed * limit.ratePerSecond)
+        }
     }
 
-    private let buckets = Mutex<[String: Bucket]>([:])
+    private struct State {
+        var buckets: [String: Bucket] = [:]
+        /// Tokens this host took since ``drainTaken()`` last ran, by key.
+        var taken: [String: Int] = [:]
+    }
+
+    private let state = Mutex(State())
     private let clock = ContinuousClock()
     /// Buckets untouched this long are full again and are dropped, so memory stays bounded.
     private let idleExpiry: Duration = .seconds(600)
@@ -59,32 +77,59 @@ public final class RateLimiter: Sendable {
     public func take(_ key: String, limit: Limit) -> Decision {
         let now = clock.now
         if counter.add(1, ordering: .relaxed).newValue % sweepEvery == 0 { sweep(now: now) }
-        return buckets.withLock { buckets in
-            var bucket = buckets[key] ?? Bucket(tokens: limit.burst, updated: now)
-            let elapsed =
-                Double((now - bucket.updated).components.seconds)
-                + Double((now - bucket.updated).components.attoseconds) / 1e18
-            bucket.tokens = min(limit.burst, bucket.tokens + elapsed * limit.ratePerSecond)
+        return state.withLock { state in
+            var bucket = state.buckets[key] ?? Bucket(tokens: limit.burst, updated: now)
+            let tokens = bucket.tokens(at: now, under: limit) - bucket.debt
+            bucket.debt = 0
+            bucket.limit = limit
             bucket.updated = now
-            if bucket.tokens >= 1 {
-                bucket.tokens -= 1
-                buckets[key] = bucket
+            if tokens >= 1 {
+                bucket.tokens = tokens - 1
+                state.buckets[key] = bucket
+                state.taken[key, default: 0] += 1
                 return .allowed
             }
-            buckets[key] = bucket
-            let wait = (1 - bucket.tokens) / limit.ratePerSecond
+            bucket.tokens = tokens
+            state.buckets[key] = bucket
+            let wait = (1 - tokens) / limit.ratePerSecond
             return .limited(retryAfterSeconds: max(1, Int(wait.rounded(.up))))
         }
     }
 
+    /// What this host took since the last call, by key (for the other hosts), and starts again.
+    public func drainTaken() -> [String: Int] {
+        state.withLock { state in
+            defer { state.taken = [:] }
+            return state.taken
+        }
+    }
+
+    /// Takes off what other hosts took (`usage`, by key), so every host's buckets count the
+    /// whole platform's requests; a bucket may go below zero and then refills from there.
+    public func deduct(_ usage: [String: Int]) {
+        let now = clock.now
+        state.withLock { state in
+            for (key, count) in usage where count > 0 {
+                guard var bucket = state.buckets[key], let limit = bucket.limit else {
+                    state.buckets[key, default: Bucket(tokens: nil, updated: now)].debt += Double(count)
+                    continue
+                }
+                // Refilled up to now first, as if the other hosts' requests had come here now.
+                bucket.tokens = bucket.tokens(at: now, under: limit) - Double(count)
+                bucket.updated = now
+                state.buckets[key] = bucket
+            }
+        }
+    }
+
     private func sweep(now: ContinuousClock.Instant) {
-        buckets.withLock { buckets in
-            buckets = buckets.filter { now - $0.value.updated < idleExpiry }
+        state.withLock { state in
+            state.buckets = state.buckets.filter { now - $0.value.updated < idleExpiry }
         }
     }
 
     /// How many buckets are held (for tests and metrics).
-    public var bucketCount: Int { buckets.withLock { $0.count } }
+    public var bucketCount: Int { state.withLock { $0.buckets.count } }
 }
 
 /// Back-off after failed logins: after `freeAttempts` failures an account is locked for

@@ -124,6 +124,7 @@ struct ConfigurationTests {
         ("SMTP_CA_FILE", "/nonexistent/ca.pem", "a readable PEM file"),
         ("SHUTDOWN_DRAIN_SECONDS", "600", "a whole number from 0 to 300"),
         ("PROXY_PROTOCOL_FROM", "10.0.0.0/8,haproxy.local", "addresses or ranges"),
+        ("RATE_LIMIT_SHARE_MS", "20000", "a whole number from 0 to 10000"),
     ])
     func badValuesNameVariableValueAndAcceptedValues(variable: String, value: String, accepted: String) {
         let error = #expect(throws: ConfigurationError.self) { try Configuration(environment: [variable: value]) }

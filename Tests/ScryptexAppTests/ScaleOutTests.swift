@@ -235,6 +235,99 @@ struct ScaleOutTests {
     }
 }
 
+extension ScaleOutTests {
+    @Test(.timeLimit(.minutes(4)))
+    func twoHostsShareOneRateLimitWithinTheDocumentedBound() async throws {
+        let executable = ChildProcess.scryptexExecutable
+        try #require(FileManager.default.isExecutableFile(atPath: executable), "no scryptex binary at \(executable)")
+        let root = "/tmp/scryptex-shared-limits-" + SecureRandom.hexToken(byteCount: 6)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let database = ["SCRYPTEX_DATA_DIR": root + "/database", "LOG_LEVEL": "warning"]
+        let (started, startOutput) = try await Self.run(["db", "start"], environment: database)
+        try #require(started == 0, "\(startOutput)")
+        do {
+            let (_, urlOutput) = try await Self.run(["db", "url"], environment: database)
+            let url = try #require(urlOutput.split(separator: "\n").last { $0.hasPrefix("postgres") }.map(String.init))
+            let masterKey = SecureRandom.hexToken(byteCount: 32)
+            // 5 requests a second with a burst of 10 per API key, shared every 250 ms.
+            func environment(_ name: String, https: Int) throws -> [String: String] {
+                [
+                    "DATABASE_URL": url, "SCRYPTEX_MASTER_KEY": masterKey, "SCRYPTEX_DATA_DIR": root + "/" + name,
+                    "HTTPS_LISTEN": "127.0.0.1:\(https)", "HTTP_LISTEN": "127.0.0.1:\(try FreePort.tcp())",
+                    "LOG_LEVEL": "warning", "SCRYPTEX_TENANTS_DIR": Self.project + "/tenants",
+                    "SCRYPTEX_TEMPLATES_DIR": Self.project + "/templates", "SCRYPTEX_EVENT_LOOPS": "1",
+                    "SCRYPTEX_SPARE_TENANT_SCHEMAS": "0", "RATE_LIMIT_API_KEY": "5/s:10",
+                    "RATE_LIMIT_TENANT": "100000/s:100000", "RATE_LIMIT_SHARE_MS": "250",
+                ]
+            }
+            let ports = [try FreePort.tcp(), try FreePort.tcp()]
+            var hosts: [ChildProcess] = []
+            defer { for host in hosts { host.send(SIGKILL) } }
+            for (index, port) in ports.enumerated() {
+                let host = try ChildProcess(
+                    executable, ["serve"], environment: try environment("h\(index)", https: port))
+                hosts.append(host)
+                for _ in 0..<240 {
+                    let probe = try ChildProcess(
+                        "/usr/bin/curl",
+                        ["-sk", "-o", "/dev/null", "-w", "%{http_code}", "https://localhost:\(port)/readyz"])
+                    _ = await probe.waitForExit(timeout: .seconds(5))
+                    if probe.output == "200" { break }
+                    try await Task.sleep(for: .milliseconds(500))
+                }
+            }
+            let (_, keyOutput) = try await Self.run(
+                ["apikey", "create", "--tenant", "acme", "--role", "owner"],
+                environment: try environment("h0", https: 1))
+            let key = try #require(keyOutput.split(separator: "\n").first { $0.hasPrefix("sxk_") }.map(String.init))
+            // Four clients alternating between the two hosts for 4 s, as fast as curl goes.
+            let begin = ContinuousClock.now
+            let statuses = await withTaskGroup(of: [String].self) { group in
+                for worker in 0..<4 {
+                    group.addTask {
+                        var seen: [String] = []
+                        var index = worker
+                        while ContinuousClock.now - begin < .seconds(4) {
+                            guard
+                                let probe = try? ChildProcess(
+                                    "/usr/bin/curl",
+                                    [
+                                        "-sk", "-o", "/dev/null", "-w", "%{http_code}", "-H",
+                                        "Authorization: Bearer \(key)",
+                                        "https://acme.localhost:\(ports[index % 2])/api/enterprise/auth/me",
+                                    ])
+                            else { break }
+                            _ = await probe.waitForExit(timeout: .seconds(5))
+                            seen.append(probe.output)
+                            index += 1
+                        }
+                        return seen
+                    }
+                }
+                var all: [String] = []
+                for await part in group { all += part }
+                return all
+            }
+            let counts = Dictionary(statuses.map { ($0, 1) }, uniquingKeysWith: +)
+            let index = statuses.count
+            let seconds = Double((ContinuousClock.now - begin).components.seconds) + 0.5
+            let allowed = counts["200"] ?? 0
+            // One limit for both: burst + rate × time, plus the documented bound
+            // (N − 1) × (burst + rate × interval); per-host limits would allow about twice the first.
+            let limit = 10 + 5 * seconds
+            let bound = limit + 1 * (10 + 5 * 0.25) + 2
+            // Per-host limits would allow about 2 × (10 + 5 × 4) = 60: more requests than that are sent.
+            #expect(index > 70, "only \(index) requests: \(counts)")
+            #expect(Double(allowed) <= bound, "\(allowed) allowed of \(index) in \(seconds) s: \(counts)")
+            #expect(Double(allowed) >= limit - 5, "\(allowed) allowed of \(index): \(counts)")
+            #expect((counts["429"] ?? 0) + allowed == index, "\(counts)")
+        } catch {
+            Issue.record("\(error)")
+        }
+        _ = try? await Self.run(["db", "stop"], environment: database)
+    }
+}
+
 /// The writes of a load: each one's name, status and id.
 private actor Outcomes {
     var results: [(name: String, status: Int, id: String?)] = []

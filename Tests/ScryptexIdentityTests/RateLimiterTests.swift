@@ -65,3 +65,47 @@ struct RateLimiterTests {
         #expect(backoff.lockout(afterFailures: 50) == .seconds(3600))
     }
 }
+
+@Suite("Rate limits shared between hosts")
+struct SharedRateLimitTests {
+    @Test func anotherHostsRequestsAreTakenOffThisHostsBuckets() {
+        let limit = RateLimiter.Limit(ratePerSecond: 0.001, burst: 10)
+        let here = RateLimiter()
+        let there = RateLimiter()
+        for _ in 0..<4 { #expect(there.take("key", limit: limit) == .allowed) }
+        #expect(here.take("key", limit: limit) == .allowed)
+        let usage = there.drainTaken()
+        #expect(usage == ["key": 4])
+        #expect(there.drainTaken().isEmpty)
+        here.deduct(usage)
+        // 10 − 1 here − 4 there: five more, then limited.
+        for _ in 0..<5 { #expect(here.take("key", limit: limit) == .allowed) }
+        guard case .limited = here.take("key", limit: limit) else {
+            Issue.record("the other host's requests were not counted")
+            return
+        }
+        // Usage of a key this host never saw waits for its first request here.
+        here.deduct(["new": 9])
+        #expect(here.take("new", limit: limit) == .allowed)
+        guard case .limited = here.take("new", limit: limit) else {
+            Issue.record("a deduction before the first request here was lost")
+            return
+        }
+    }
+
+    @Test func usageTravelsInPayloadsUnderPostgresLimit() throws {
+        var usage: [String: Int] = [:]
+        for index in 0..<2_000 { usage["apikey:sxk_\(String(index, radix: 16))"] = index + 1 }
+        usage["bad\tkey"] = 3
+        let payloads = RateLimitExchange.encode(usage, from: "host-a")
+        #expect(payloads.count > 1 && payloads.allSatisfy { $0.utf8.count <= 7_000 })
+        var back: [String: Int] = [:]
+        for payload in payloads {
+            let (host, part) = try #require(RateLimitExchange.decode(payload))
+            #expect(host == "host-a")
+            back.merge(part) { $0 + $1 }
+        }
+        usage["bad\tkey"] = nil
+        #expect(back == usage)
+    }
+}

@@ -117,6 +117,9 @@ public struct Configuration: Sendable {
     /// connections closed after each response, before it stops (`SHUTDOWN_DRAIN_SECONDS`; behind
     /// a load balancer, longer than its health check takes to mark the host down). 0: no drain.
     public var shutdownDrainSeconds = 0
+    /// How often each host tells the others what it took from the rate limits
+    /// (`RATE_LIMIT_SHARE_MS`; 0: limits are per host). See `RateLimitExchange` for the bound.
+    public var rateLimitShareMilliseconds = 250
     /// Load balancers trusted to send a PROXY protocol header on the HTTPS port
     /// (`PROXY_PROTOCOL_FROM`: addresses or ranges, comma-separated), so requests carry their
     /// clients' addresses (rate limits, audit trail, logs); empty: none is read.
@@ -369,6 +372,7 @@ public struct Configuration: Sendable {
         databaseStatementTimeoutSeconds = reader.integer("DATABASE_STATEMENT_TIMEOUT", default: 30, in: 1...3600)
         acmeCheckSeconds = reader.integer("ACME_CHECK_SECONDS", default: 300, in: 1...86_400)
         shutdownDrainSeconds = reader.integer("SHUTDOWN_DRAIN_SECONDS", default: 0, in: 0...300)
+        rateLimitShareMilliseconds = reader.integer("RATE_LIMIT_SHARE_MS", default: 250, in: 0...10_000)
         proxyProtocolSources = reader.value(
             "PROXY_PROTOCOL_FROM", default: [],
             accepted: "addresses or ranges, comma-separated, such as 10.0.0.5,10.1.0.0/16"
@@ -458,6 +462,7 @@ public struct Configuration: Sendable {
             ("SCRYPTEX_SPARE_TENANT_SCHEMAS", String(spareTenantSchemas)),
             ("LOG_LEVEL", logLevel.description),
             ("SHUTDOWN_DRAIN_SECONDS", String(shutdownDrainSeconds)),
+            ("RATE_LIMIT_SHARE_MS", String(rateLimitShareMilliseconds)),
             (
                 "PROXY_PROTOCOL_FROM",
                 proxyProtocolSources.isEmpty
