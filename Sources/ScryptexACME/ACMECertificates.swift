@@ -87,8 +87,11 @@ public struct ACMECertificates: Sendable {
             && summary.notAfter >= now.addingTimeInterval(Double(options.renewDays) * 86_400)
     }
 
-    /// Obtains a certificate for `domain` and writes it (key, then chain) into the folder.
-    public func obtain(_ domain: String) async throws -> CertificateSummary {
+    /// Obtains a certificate for `domain` and writes it (key, then chain) into the folder; the
+    /// challenges are published through `challenges` (default: this host's webroot).
+    public func obtain(
+        _ domain: String, publishing challenges: (any ACMEChallengePublisher)? = nil
+    ) async throws -> CertificateSummary {
         guard let directoryURL = options.directoryURL else {
             throw ACMEError("ACME_DIRECTORY_URL is not set: no ACME authority to ask")
         }
@@ -97,7 +100,8 @@ public struct ACMECertificates: Sendable {
             contacts: options.email.map { ["mailto:" + $0] } ?? [],
             transport: HTTPSClient(trustedCertificatesFile: options.trustedCertificatesFile),
             logger: logger)
-        let issued = try await client.issueCertificate(for: [domain], publishing: ACMEWebroot(folder: webroot))
+        let publisher: any ACMEChallengePublisher = challenges ?? ACMEWebroot(folder: webroot)
+        let issued = try await client.issueCertificate(for: [domain], publishing: publisher)
         try FileManager.default.createDirectory(atPath: folder.certificatesPath, withIntermediateDirectories: true)
         try CertificateFolder.write(issued.privateKeyPEM, to: folder.keyPath(for: domain), mode: 0o600)
         try CertificateFolder.write(issued.certificateChainPEM, to: folder.certificatePath(for: domain), mode: 0o644)
@@ -124,17 +128,27 @@ public struct ACMECertificates: Sendable {
     ///
     /// Each attempt's outcome goes to `log` (the database, where every host and the console read
     /// it).
+    ///
+    /// With several hosts, `log` also claims a domain before its order (one host orders it) and
+    /// `challenges` publishes where every host answers (the database).
     public func keepCertificates(
-        of domains: @Sendable () -> [String], ordersPerHour: Int = 100, log: (any CertificateAttemptLog)? = nil
+        of domains: @Sendable () -> [String], ordersPerHour: Int = 100, log: (any CertificateAttemptLog)? = nil,
+        challenges: (any ACMEChallengePublisher)? = nil
     ) async {
         var failures: [String: (count: Int, retryAt: ContinuousClock.Instant)] = [:]
         var budget = OrderBudget(limit: ordersPerHour, window: .seconds(3600))
         while !Task.isCancelled {
             for domain in domainsNeedingCertificates(Set(domains()).sorted()) {
                 if let failure = failures[domain], ContinuousClock.now < failure.retryAt { continue }
-                guard !Task.isCancelled, budget.spend(at: .now) else { break }
+                guard !Task.isCancelled else { break }
+                // Another host is ordering it: its certificate reaches this one's folder.
+                if let log, await !log.claim(domain, for: .seconds(600)) { continue }
+                guard budget.spend(at: .now) else {
+                    await log?.release(domain)
+                    break
+                }
                 do {
-                    let summary = try await obtain(domain)
+                    let summary = try await obtain(domain, publishing: challenges)
                     failures[domain] = nil
                     await log?.record(
                         CertificateAttempt(
@@ -159,6 +173,7 @@ public struct ACMECertificates: Sendable {
                             "retry_in_seconds": String(wait.components.seconds),
                         ])
                 }
+                await log?.release(domain)
             }
             try? await Task.sleep(for: options.checkInterval)
         }
@@ -195,6 +210,10 @@ public struct CertificateAttempt: Sendable {
 /// says so in its own way).
 public protocol CertificateAttemptLog: Sendable {
     func record(_ attempt: CertificateAttempt) async
+    /// Claims `domain` for this host's order for `duration`; false when another host holds it.
+    func claim(_ domain: String, for duration: Duration) async -> Bool
+    /// Ends this host's claim.
+    func release(_ domain: String) async
 }
 
 /// At most `limit` events in any `window`: the times of the recent ones, oldest first.

@@ -54,7 +54,22 @@ public struct ACMEClient: Sendable {
         let (orderURL, order) = try await session.newOrder(domains: domains, account: accountURL)
         logger.info("ACME order created", ["order": orderURL, "domains": domains.joined(separator: ",")])
         var published: [String] = []
-        defer { for token in published { challenges.remove(token: token) } }
+        do {
+            let issued = try await answerAndFinalize(
+                order, for: domains, orderURL: orderURL, session: &session, account: accountURL,
+                challenges: challenges, published: &published)
+            for token in published { await challenges.remove(token: token) }
+            return issued
+        } catch {
+            for token in published { await challenges.remove(token: token) }
+            throw error
+        }
+    }
+
+    private func answerAndFinalize(
+        _ order: Order, for domains: [String], orderURL: String, session: inout Session, account accountURL: String,
+        challenges: some ACMEChallengePublisher, published: inout [String]
+    ) async throws -> IssuedCertificate {
         for authorizationURL in order.authorizations {
             let authorization: Authorization = try await session.fetch(authorizationURL, account: accountURL)
             if authorization.status == "valid" { continue }
@@ -64,7 +79,7 @@ public struct ACMEClient: Sendable {
                 throw ACMEError("the authority offers no http-01 challenge for \(authorization.identifier.value)")
             }
             guard ACMEToken.isValid(token) else { throw ACMEError("the authority sent a malformed challenge token") }
-            try challenges.publish(token: token, keyAuthorization: token + "." + accountKey.thumbprint)
+            try await challenges.publish(token: token, keyAuthorization: token + "." + accountKey.thumbprint)
             published.append(token)
             let _: Challenge = try await session.post(challenge.url, payload: "{}", account: accountURL)
             try await session.waitForValid(authorizationURL, account: accountURL, timeout: validationTimeout)
@@ -102,8 +117,8 @@ public enum ACMEToken {
 /// Puts HTTP-01 key authorizations where the authority will fetch them:
 /// `http://<domain>/.well-known/acme-challenge/<token>`.
 public protocol ACMEChallengePublisher: Sendable {
-    func publish(token: String, keyAuthorization: String) throws
-    func remove(token: String)
+    func publish(token: String, keyAuthorization: String) async throws
+    func remove(token: String) async
 }
 
 /// Publishes challenges as files in a webroot (`<folder>/.well-known/acme-challenge/<token>`),

@@ -121,7 +121,7 @@ package struct HostService: Sendable {
             pool: pool, directory: directory, keyring: keyring, sealing: sealing, sanctions: sanctions,
             credentials: credentials)
         teardown.push("https (if not yet stopped)") { await https.server.shutdown(gracePeriod: .zero) }
-        let http = try startRedirect(httpsPort: https.server.port)
+        let http = try startRedirect(httpsPort: https.server.port, pool: pool)
         teardown.push("http (if not yet stopped)") { await http.shutdown(gracePeriod: .zero) }
         // The followers stop after the listeners (last in, first out).
         let databaseConfiguration = database.configuration
@@ -421,7 +421,10 @@ package struct HostService: Sendable {
                             of: {
                                 [platformDomain] + directory.hosts.filter { $0.tenant.status == .active }.map(\.name)
                             },
-                            log: RecordedCertificateAttempts(pool: pool, logger: logger.child(label: "scryptex.acme")))
+                            log: RecordedCertificateAttempts(
+                                pool: pool, host: "\(Self.machineName())-\(getpid())",
+                                logger: logger.child(label: "scryptex.acme")),
+                            challenges: DatabaseChallengePublisher(pool: pool))
                 })
         }
         return services
@@ -528,12 +531,18 @@ extension HostService {
     }
 
     /// Starts the plain HTTP port: ACME challenges, and a redirect to HTTPS for everything else.
-    func startRedirect(httpsPort: Int) throws -> HTTPServer {
+    func startRedirect(httpsPort: Int, pool: PostgresConnectionPool) throws -> HTTPServer {
         let http = HTTPServer(
             configuration: .init(
                 host: configuration.httpListen.host, port: configuration.httpListen.port, eventLoopCount: 1),
             application: PlainHTTP.application(
-                httpsPort: httpsPort, challengeFolder: configuration.dataDirectory + "/acme"),
+                httpsPort: httpsPort, challengeFolder: configuration.dataDirectory + "/acme",
+                // Challenges another host published (it may be ordering while the authority asks here).
+                publishedChallenge: { token in
+                    try? await pool.withTransaction(readOnly: true) {
+                        try await ACMEChallenges().keyAuthorization(for: token, in: $0)
+                    }
+                }),
             logger: logger.child(label: "scryptex.http")
         )
         try http.start()

@@ -51,13 +51,41 @@ public struct CertificateAttempts: Sendable {
             """)
     }
 
+    /// Claims `domain` for `host` until `until`, unless another host holds an unexpired claim or
+    /// the last failure's next try is still ahead; true when `host` holds it now.
+    public func claim(
+        _ domain: String, by host: String, until: Date, in transaction: PostgresTransaction
+    ) async throws -> Bool {
+        let rows = try await transaction.query(
+            """
+            INSERT INTO platform.certificate_attempts (domain, claimed_by, claimed_until)
+            VALUES (\(domain), \(host), \(until))
+            ON CONFLICT (domain) DO UPDATE SET claimed_by = excluded.claimed_by, claimed_until = excluded.claimed_until
+            WHERE (certificate_attempts.claimed_until IS NULL OR certificate_attempts.claimed_until < now()
+                    OR certificate_attempts.claimed_by = excluded.claimed_by)
+                -- After a failure every host waits for the shared next try.
+                AND (certificate_attempts.retry_at IS NULL OR certificate_attempts.retry_at <= now())
+            RETURNING domain
+            """)
+        return rows.first != nil
+    }
+
+    /// Ends `host`'s claim on `domain` (after its attempt, whatever the outcome).
+    public func release(_ domain: String, by host: String, in transaction: PostgresTransaction) async throws {
+        try await transaction.execute(
+            """
+            UPDATE platform.certificate_attempts SET claimed_by = NULL, claimed_until = NULL
+            WHERE domain = \(domain) AND claimed_by = \(host)
+            """)
+    }
+
     /// The records of `domains` that have one, by domain.
     public func records(for domains: [String], in transaction: PostgresTransaction) async throws -> [String: Record] {
         var records: [String: Record] = [:]
         for row in try await transaction.query(
             """
             SELECT domain, attempted_at, error, consecutive_failures, retry_at, obtained_at, issuer, expires_at
-            FROM platform.certificate_attempts WHERE domain = ANY(\(domains)::text[])
+            FROM platform.certificate_attempts WHERE domain = ANY(\(domains)::text[]) AND attempted_at IS NOT NULL
             """)
         {
             let record = Record(
@@ -72,5 +100,34 @@ public struct CertificateAttempts: Sendable {
             records[record.domain] = record
         }
         return records
+    }
+}
+
+/// HTTP-01 key authorizations published while an ACME order runs
+/// (`platform.acme_challenges`), answered by whichever host the authority reaches.
+public struct ACMEChallenges: Sendable {
+    public init() {}
+
+    /// Publishes a token's key authorization; ones left behind by an order that died more than a
+    /// day ago are cleared on the way.
+    public func publish(token: String, keyAuthorization: String, in transaction: PostgresTransaction) async throws {
+        try await transaction.execute(
+            "DELETE FROM platform.acme_challenges WHERE published_at < now() - interval '1 day'")
+        try await transaction.execute(
+            """
+            INSERT INTO platform.acme_challenges (token, key_authorization) VALUES (\(token), \(keyAuthorization))
+            ON CONFLICT (token) DO UPDATE SET key_authorization = excluded.key_authorization, published_at = now()
+            """)
+    }
+
+    public func remove(token: String, in transaction: PostgresTransaction) async throws {
+        try await transaction.execute("DELETE FROM platform.acme_challenges WHERE token = \(token)")
+    }
+
+    /// The key authorization published for `token`, if any.
+    public func keyAuthorization(for token: String, in transaction: PostgresTransaction) async throws -> String? {
+        try await transaction.query(
+            "SELECT key_authorization FROM platform.acme_challenges WHERE token = \(token)"
+        ).first?.decode("key_authorization", as: String.self)
     }
 }

@@ -158,6 +158,25 @@ public enum TenancyMigrations {
                     );
                     """
             ),
+            Migration(
+                version: 7,
+                name: "acme_challenges_and_claims",
+                sql: """
+                    -- HTTP-01 key authorizations while an order runs, so whichever host the
+                    -- authority reaches answers the challenge.
+                    CREATE TABLE acme_challenges (
+                        token text PRIMARY KEY,
+                        key_authorization text NOT NULL,
+                        published_at timestamptz NOT NULL DEFAULT now()
+                    );
+                    -- One host orders a domain's certificate at a time: it claims the domain until
+                    -- claimed_until (an order that outlives it may be taken over).
+                    ALTER TABLE certificate_attempts
+                        ADD COLUMN claimed_by text,
+                        ADD COLUMN claimed_until timestamptz,
+                        ALTER COLUMN attempted_at DROP NOT NULL;
+                    """
+            ),
         ]
     )
 }

@@ -123,4 +123,73 @@ struct ACMEServeTests {
         host.send(SIGTERM)
         #expect(await host.waitForExit(timeout: .seconds(30)) == 0, "\(host.output)")
     }
+
+    /// Two hosts on one database; the authority reaches only A's HTTP port (as a load balancer
+    /// may send it anywhere), while B orders: B's challenges, published in the database, are
+    /// answered by A.
+    @Test(.timeLimit(.minutes(4)))
+    func aChallengeIsAnsweredByWhicheverHostTheAuthorityReaches() async throws {
+        let executable = ChildProcess.scryptexExecutable
+        try #require(FileManager.default.isExecutableFile(atPath: executable), "no scryptex binary at \(executable)")
+        let root = "/tmp/scryptex-acme-two-" + SecureRandom.hexToken(byteCount: 6)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let database = ["SCRYPTEX_DATA_DIR": root + "/database", "LOG_LEVEL": "warning"]
+        let start = try ChildProcess(executable, ["db", "start"], environment: database)
+        try #require(await start.waitForExit(timeout: .seconds(120)) == 0, "\(start.output)")
+        let urlCommand = try ChildProcess(executable, ["db", "url"], environment: database)
+        _ = await urlCommand.waitForExit(timeout: .seconds(30))
+        let url = try #require(
+            urlCommand.output.split(separator: "\n").last { $0.hasPrefix("postgres") }.map(String.init))
+        let reachedPort = try FreePort.tcp()
+        let pebble = try await Pebble(httpPort: reachedPort)
+        let project = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let masterKey = SecureRandom.hexToken(byteCount: 32)
+        func environment(_ name: String, http: Int) throws -> [String: String] {
+            [
+                "DATABASE_URL": url, "SCRYPTEX_MASTER_KEY": masterKey, "SCRYPTEX_DATA_DIR": root + "/" + name,
+                "LOG_LEVEL": "info", "HTTPS_LISTEN": "127.0.0.1:\(try FreePort.tcp())",
+                "HTTP_LISTEN": "127.0.0.1:\(http)",
+                "SCRYPTEX_EVENT_LOOPS": "1", "SCRYPTEX_SPARE_TENANT_SCHEMAS": "0",
+                "SCRYPTEX_TENANTS_DIR": project.appendingPathComponent("tenants").path,
+                "SCRYPTEX_TEMPLATES_DIR": project.appendingPathComponent("templates").path,
+            ]
+        }
+        // A: reached by the authority, orders nothing.
+        let hostA = try ChildProcess(executable, ["serve"], environment: try environment("a", http: reachedPort))
+        defer { hostA.send(SIGKILL) }
+        #expect(await hostA.waitForOutput(containing: "scryptex host ready", timeout: .seconds(120)), "\(hostA.output)")
+        // B: orders, on an HTTP port the authority never calls.
+        var environmentB = try environment("b", http: try FreePort.tcp())
+        environmentB["ACME_DIRECTORY_URL"] = pebble.directoryURL
+        environmentB["ACME_CA_FILE"] = pebble.trustedCertificatesFile
+        environmentB["ACME_CHECK_SECONDS"] = "1"
+        let hostB = try ChildProcess(executable, ["serve"], environment: environmentB)
+        defer { hostB.send(SIGKILL) }
+        #expect(await hostB.waitForOutput(containing: "scryptex host ready", timeout: .seconds(120)), "\(hostB.output)")
+        #expect(
+            await hostB.waitForOutput(
+                containing: "certificate obtained from the ACME authority", timeout: .seconds(90)),
+            "\(hostB.output.suffix(3000))")
+        let issued = try String(contentsOfFile: root + "/b/tls/certificates/acme.localhost.pem", encoding: .utf8)
+        #expect(
+            try CertificateFactory.inspect(certificatePEM: issued).issuerOrganization
+                != CertificateFactory.developmentOrganization)
+        // B wrote no challenge file (the authority could not have fetched one from it anyway): A
+        // answered from the database, where nothing is left once the orders are done.
+        #expect(!FileManager.default.fileExists(atPath: root + "/b/acme/.well-known/acme-challenge"))
+        let left = try ChildProcess(
+            "/usr/bin/psql", [url, "-tA", "-c", "SELECT count(*) FROM platform.acme_challenges"])
+        _ = await left.waitForExit(timeout: .seconds(30))
+        #expect(left.output.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "\(left.output)")
+        let status = try ChildProcess(
+            executable, ["cert", "status", "--domain", "acme.localhost"], environment: environmentB)
+        _ = await status.waitForExit(timeout: .seconds(30))
+        #expect(status.output.contains(": obtained"), "\(status.output)")
+        hostA.send(SIGKILL)
+        hostB.send(SIGKILL)
+        _ = await hostB.waitForExit(timeout: .seconds(10))
+        let stop = try ChildProcess(executable, ["db", "stop"], environment: database)
+        _ = await stop.waitForExit(timeout: .seconds(60))
+    }
 }

@@ -29,6 +29,7 @@ struct ReleasedMigrationTests {
                 "c51091e4c6aa08199077406b8d287c3bd114e67e17f78dc4807c231b193d46b3",
                 "4c3515fb6abf76ab414a1d2c0a6150e3bcae5a1ec03be33466776c9d841b9535",
                 "c5a9a774ad31e0c92306e3ff3b5e6e1edea172c173fe78dc283e9509a990c6e4",
+                "059f346feead29e5bfb842b817d575b17a0e1933aa048b8feaaa23bee37feac6",
             ]
         ),
         (

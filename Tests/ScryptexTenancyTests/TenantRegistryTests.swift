@@ -106,4 +106,58 @@ struct CertificateAttemptTests {
             #expect(afterSuccess.issuer == "Pebble" && afterSuccess.obtainedAt == renewed)
         }
     }
+
+    @Test func oneHostOrdersADomainAtATimeAndAllWaitForTheNextTry() async throws {
+        try await withControlPlane { pool, _ in
+            let store = CertificateAttempts()
+            func claim(_ host: String, until: Date = Date().addingTimeInterval(600)) async throws -> Bool {
+                try await pool.withTransaction { try await store.claim("acme.example", by: host, until: until, in: $0) }
+            }
+            #expect(try await claim("host-a"))
+            #expect(try await !claim("host-b"))
+            #expect(try await claim("host-a"))  // its own claim, renewed
+            try await pool.withTransaction { try await store.release("acme.example", by: "host-b", in: $0) }
+            #expect(try await !claim("host-b"))  // another host's release does nothing
+            try await pool.withTransaction { try await store.release("acme.example", by: "host-a", in: $0) }
+            #expect(try await claim("host-b"))
+            // An expired claim is taken over.
+            try await pool.withTransaction { try await store.release("acme.example", by: "host-b", in: $0) }
+            #expect(try await claim("host-a", until: Date().addingTimeInterval(-1)))
+            #expect(try await claim("host-b"))
+            try await pool.withTransaction { try await store.release("acme.example", by: "host-b", in: $0) }
+            // After a failure, every host waits for its next try.
+            try await pool.withTransaction {
+                try await store.record(
+                    .init(
+                        domain: "acme.example", attemptedAt: Date(), error: "dns", consecutiveFailures: 1,
+                        retryAt: Date().addingTimeInterval(3_600)), in: $0)
+            }
+            #expect(try await !claim("host-a"))
+            #expect(try await !claim("host-b"))
+            // The claim row alone is no attempt to show.
+            let fresh = try await pool.withTransaction {
+                try await store.claim("new.example", by: "host-a", until: Date().addingTimeInterval(600), in: $0)
+            }
+            #expect(fresh)
+            let shown = try await pool.withTransaction(readOnly: true) {
+                try await store.records(for: ["new.example"], in: $0)
+            }
+            #expect(shown.isEmpty)
+        }
+    }
+
+    @Test func challengesArePublishedForEveryHostAndRemoved() async throws {
+        try await withControlPlane { pool, _ in
+            let challenges = ACMEChallenges()
+            try await pool.withTransaction {
+                try await challenges.publish(token: "tok_1", keyAuthorization: "tok_1.thumb", in: $0)
+            }
+            #expect(
+                try await pool.withTransaction { try await challenges.keyAuthorization(for: "tok_1", in: $0) }
+                    == "tok_1.thumb")
+            try await pool.withTransaction { try await challenges.remove(token: "tok_1", in: $0) }
+            #expect(
+                try await pool.withTransaction { try await challenges.keyAuthorization(for: "tok_1", in: $0) } == nil)
+        }
+    }
 }

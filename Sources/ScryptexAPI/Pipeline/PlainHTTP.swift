@@ -12,9 +12,16 @@ public enum PlainHTTP {
     ///   - httpsPort: Where redirects point.
     ///   - challengeFolder: Where an ACME client writes challenge files (certbot's
     ///     `--webroot -w <folder>` layout); nil to answer no challenges.
-    public static func application(httpsPort: Int?, challengeFolder: String?) -> HTTPApplication {
+    ///   - publishedChallenge: The key authorization another host published for a token (the
+    ///     database), asked when the folder has none.
+    public static func application(
+        httpsPort: Int?, challengeFolder: String?,
+        publishedChallenge: (@Sendable (String) async -> String?)? = nil
+    ) -> HTTPApplication {
         var router = Router()
-        if let challengeFolder { ACMEChallenge(folder: challengeFolder).add(to: &router) }
+        if let challengeFolder {
+            ACMEChallenge(folder: challengeFolder, published: publishedChallenge).add(to: &router)
+        }
         return HTTPApplication(
             router: router,
             filters: httpsPort.map { [RedirectToHTTPSFilter(httpsPort: $0, except: ACMEChallenge.prefix)] } ?? [])
@@ -48,18 +55,23 @@ struct RedirectToHTTPSFilter: HTTPRequestFilter {
 struct ACMEChallenge {
     static let prefix = "/.well-known/acme-challenge/"
     let folder: String
+    let published: (@Sendable (String) async -> String?)?
 
     func add(to router: inout Router) {
-        let folder = folder
+        let (folder, published) = (folder, published)
         router.get(Self.prefix + ":token") { _, context in
             let token = try context.parameter("token")
             // Tokens are base64url (RFC 8555 §8.3): nothing that could leave the folder.
-            guard ACMEToken.isValid(Substring(token)),
-                let data = await Self.contents(of: folder + Self.prefix + token), data.count <= 4096
-            else {
+            guard ACMEToken.isValid(Substring(token)) else {
                 throw HTTPProblem.notFound("no ACME challenge with this token")
             }
-            return HTTPResponse(status: .ok, contentType: "application/octet-stream", body: Array(data))
+            if let data = await Self.contents(of: folder + Self.prefix + token), data.count <= 4096 {
+                return HTTPResponse(status: .ok, contentType: "application/octet-stream", body: Array(data))
+            }
+            if let answer = await published?(token), answer.utf8.count <= 4096 {
+                return HTTPResponse(status: .ok, contentType: "application/octet-stream", body: Array(answer.utf8))
+            }
+            throw HTTPProblem.notFound("no ACME challenge with this token")
         }
     }
 

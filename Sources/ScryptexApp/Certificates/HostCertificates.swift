@@ -10,7 +10,31 @@ import ScryptexTenancy
 /// each domain's last outcome. A write that fails is logged; the renewal loop goes on.
 struct RecordedCertificateAttempts: CertificateAttemptLog {
     let pool: PostgresConnectionPool
+    /// This host's name in claims.
+    let host: String
     let logger: Logger
+
+    func claim(_ domain: String, for duration: Duration) async -> Bool {
+        let until = Date().addingTimeInterval(Double(duration.components.seconds))
+        do {
+            return try await pool.withTransaction {
+                try await CertificateAttempts().claim(domain, by: host, until: until, in: $0)
+            }
+        } catch {
+            logger.error("could not claim a domain's order", ["domain": domain, "error": String(describing: error)])
+            return false
+        }
+    }
+
+    func release(_ domain: String) async {
+        do {
+            try await pool.withTransaction { try await CertificateAttempts().release(domain, by: host, in: $0) }
+        } catch {
+            // The claim ends by itself at its deadline.
+            logger.warning(
+                "could not release a domain's claim", ["domain": domain, "error": String(describing: error)])
+        }
+    }
 
     func record(_ attempt: CertificateAttempt) async {
         let record = CertificateAttempts.Record(
@@ -52,5 +76,22 @@ public struct HostCertificateInventory: CertificateInventory {
                 expiresAt: served?.notAfter, lastAttemptAt: attempt?.attemptedAt, lastError: attempt?.error,
                 consecutiveFailures: attempt?.consecutiveFailures ?? 0, retryAt: attempt?.retryAt)
         }
+    }
+}
+
+/// Challenges published in the database, so whichever host the authority reaches answers them
+/// (`ACMEChallengeAnswers` reads them on the plain HTTP port).
+struct DatabaseChallengePublisher: ACMEChallengePublisher {
+    let pool: PostgresConnectionPool
+
+    func publish(token: String, keyAuthorization: String) async throws {
+        try await pool.withTransaction {
+            try await ACMEChallenges().publish(token: token, keyAuthorization: keyAuthorization, in: $0)
+        }
+    }
+
+    func remove(token: String) async {
+        // Left behind, it is cleared a day later by the next publication.
+        try? await pool.withTransaction { try await ACMEChallenges().remove(token: token, in: $0) }
     }
 }
