@@ -131,9 +131,12 @@ public struct ACMECertificates: Sendable {
     ///
     /// With several hosts, `log` also claims a domain before its order (one host orders it) and
     /// `challenges` publishes where every host answers (the database).
+    ///
+    /// And `vault` shares certificates: each one obtained is stored there, and before ordering a
+    /// domain the host takes the vault's certificate when it is usable (another host got it).
     public func keepCertificates(
         of domains: @Sendable () -> [String], ordersPerHour: Int = 100, log: (any CertificateAttemptLog)? = nil,
-        challenges: (any ACMEChallengePublisher)? = nil
+        challenges: (any ACMEChallengePublisher)? = nil, vault: (any CertificateVault)? = nil
     ) async {
         var failures: [String: (count: Int, retryAt: ContinuousClock.Instant)] = [:]
         var budget = OrderBudget(limit: ordersPerHour, window: .seconds(3600))
@@ -143,6 +146,11 @@ public struct ACMECertificates: Sendable {
                 guard !Task.isCancelled else { break }
                 // Another host is ordering it: its certificate reaches this one's folder.
                 if let log, await !log.claim(domain, for: .seconds(600)) { continue }
+                // Another host may have stored it while this one waited for the claim.
+                if let vault, await vault.restore(domain), !needsCertificate(domain) {
+                    await log?.release(domain)
+                    continue
+                }
                 guard budget.spend(at: .now) else {
                     await log?.release(domain)
                     break
@@ -150,6 +158,12 @@ public struct ACMECertificates: Sendable {
                 do {
                     let summary = try await obtain(domain, publishing: challenges)
                     failures[domain] = nil
+                    if let vault,
+                        let chain = try? String(contentsOfFile: folder.certificatePath(for: domain), encoding: .utf8),
+                        let key = try? String(contentsOfFile: folder.keyPath(for: domain), encoding: .utf8)
+                    {
+                        await vault.store(domain: domain, chainPEM: chain, privateKeyPEM: key, summary: summary)
+                    }
                     await log?.record(
                         CertificateAttempt(
                             domain: domain, attemptedAt: Date(), error: nil, consecutiveFailures: 0, retryAt: nil,
@@ -214,6 +228,13 @@ public protocol CertificateAttemptLog: Sendable {
     func claim(_ domain: String, for duration: Duration) async -> Bool
     /// Ends this host's claim.
     func release(_ domain: String) async
+}
+
+/// Where obtained certificates are kept for every host (the database, keys sealed).
+public protocol CertificateVault: Sendable {
+    func store(domain: String, chainPEM: String, privateKeyPEM: String, summary: CertificateSummary) async
+    /// Writes the stored certificate of `domain` into this host's folder; false when there is none.
+    func restore(_ domain: String) async -> Bool
 }
 
 /// At most `limit` events in any `window`: the times of the recent ones, oldest first.

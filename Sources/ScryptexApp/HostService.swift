@@ -216,6 +216,9 @@ package struct HostService: Sendable {
     ) -> [any LifecycleService] {
         let configuration = configuration
         let logger = logger
+        let vault = DatabaseCertificateVault(
+            pool: pool, keyring: keyring, folder: CertificateFolder(dataDirectory: configuration.dataDirectory),
+            logger: logger.child(label: "scryptex.tls"))
         // Tenant jobs (report generation and more) run on this host as well.
         let worker = TenantJobWorker(
             pool: pool,
@@ -390,8 +393,10 @@ package struct HostService: Sendable {
                     logger.warning("could not create a development certificate", ["error": "\(error)"])
                 }
             },
-            // Certificates added, replaced or removed in the folder are served without a restart.
+            // Certificates another host obtained are written into the folder; certificates added,
+            // replaced or removed in the folder are served without a restart.
             PeriodicService(name: "certificate folder", interval: .seconds(2)) {
+                await vault.synchronize()
                 seen.withLock { seen in
                     folder.synchronize(
                         certificates, defaultDomain: configuration.platformDomain, seen: &seen,
@@ -424,7 +429,7 @@ package struct HostService: Sendable {
                             log: RecordedCertificateAttempts(
                                 pool: pool, host: "\(Self.machineName())-\(getpid())",
                                 logger: logger.child(label: "scryptex.acme")),
-                            challenges: DatabaseChallengePublisher(pool: pool))
+                            challenges: DatabaseChallengePublisher(pool: pool), vault: vault)
                 })
         }
         return services

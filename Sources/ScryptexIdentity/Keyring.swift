@@ -284,6 +284,30 @@ public final class Keyring: Sendable {
 }
 
 extension Keyring {
+    /// Seals a platform secret (a certificate's private key) with a key derived from the master
+    /// key, bound to `purpose` (what it is and whose); only a host with that master key (or one
+    /// it was rotated from) opens it.
+    public func sealPlatformSecret(_ plaintext: [UInt8], purpose: String) -> [UInt8] {
+        AES256GCM.seal(plaintext, key: Self.platformSecretKey(master.bytes), associatedData: Self.platformAAD(purpose))
+    }
+
+    public func openPlatformSecret(_ box: [UInt8], purpose: String) throws -> [UInt8] {
+        for key in [master] + previousMasters {
+            if let opened = try? AES256GCM.open(
+                box, key: Self.platformSecretKey(key.bytes), associatedData: Self.platformAAD(purpose))
+            {
+                return opened
+            }
+        }
+        throw ServiceError(.corrupt, "a platform secret (\(purpose)) does not open with this host's master key")
+    }
+
+    static func platformSecretKey(_ master: [UInt8]) -> [UInt8] {
+        HMAC.code(for: Array("scryptex platform secrets v1".utf8), key: master)
+    }
+
+    static func platformAAD(_ purpose: String) -> [UInt8] { Array("platform-secret|\(purpose)".utf8) }
+
     /// The key that signs audit checkpoints, derived from the master key (so it is never stored).
     public var auditCheckpointKey: [UInt8] {
         HMAC.code(for: Array("scryptex audit checkpoint signing".utf8), key: masterBytes)

@@ -131,3 +131,70 @@ public struct ACMEChallenges: Sendable {
         ).first?.decode("key_authorization", as: String.self)
     }
 }
+
+/// Certificates obtained from the ACME authority (`platform.certificates`), which every host
+/// writes into its certificate folder; the private key is stored sealed (the caller seals it).
+public struct StoredCertificates: Sendable {
+    public struct Certificate: Sendable, Equatable {
+        public var domain: String
+        public var chainPEM: String
+        public var sealedKey: [UInt8]
+        public var issuer: String?
+        public var notAfter: Date
+        public var updatedAt: Date
+
+        public init(
+            domain: String, chainPEM: String, sealedKey: [UInt8], issuer: String?, notAfter: Date,
+            updatedAt: Date = Date()
+        ) {
+            self.domain = domain
+            self.chainPEM = chainPEM
+            self.sealedKey = sealedKey
+            self.issuer = issuer
+            self.notAfter = notAfter
+            self.updatedAt = updatedAt
+        }
+    }
+
+    public init() {}
+
+    /// Stores `certificate`, unless the one stored expires later (a newer order won).
+    public func store(_ certificate: Certificate, in transaction: PostgresTransaction) async throws {
+        try await transaction.execute(
+            """
+            INSERT INTO platform.certificates (domain, chain_pem, key_sealed, issuer, not_after)
+            VALUES (\(certificate.domain), \(certificate.chainPEM), \(Data(certificate.sealedKey)),
+                    \(certificate.issuer), \(certificate.notAfter))
+            ON CONFLICT (domain) DO UPDATE SET chain_pem = excluded.chain_pem, key_sealed = excluded.key_sealed,
+                issuer = excluded.issuer, not_after = excluded.not_after, updated_at = clock_timestamp()
+            WHERE certificates.not_after <= excluded.not_after
+            """)
+    }
+
+    /// The certificates stored or replaced after `time` (all with nil), oldest change first.
+    public func changed(since time: Date?, in transaction: PostgresTransaction) async throws -> [Certificate] {
+        try await transaction.query(
+            """
+            SELECT domain, chain_pem, key_sealed, issuer, not_after, updated_at FROM platform.certificates
+            WHERE \(time)::timestamptz IS NULL OR updated_at > \(time)::timestamptz ORDER BY updated_at
+            """
+        ).map(Self.certificate)
+    }
+
+    public func certificate(for domain: String, in transaction: PostgresTransaction) async throws -> Certificate? {
+        try await transaction.query(
+            """
+            SELECT domain, chain_pem, key_sealed, issuer, not_after, updated_at FROM platform.certificates
+            WHERE domain = \(domain)
+            """
+        ).first.map(Self.certificate)
+    }
+
+    static func certificate(_ row: PostgresRow) throws -> Certificate {
+        Certificate(
+            domain: try row.decode("domain", as: String.self), chainPEM: try row.decode("chain_pem", as: String.self),
+            sealedKey: Array(try row.decode("key_sealed", as: Data.self)),
+            issuer: try row.decode("issuer", as: String?.self), notAfter: try row.decode("not_after", as: Date.self),
+            updatedAt: try row.decode("updated_at", as: Date.self))
+    }
+}

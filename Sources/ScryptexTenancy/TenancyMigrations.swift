@@ -177,6 +177,23 @@ public enum TenancyMigrations {
                         ALTER COLUMN attempted_at DROP NOT NULL;
                     """
             ),
+            Migration(
+                version: 8,
+                name: "shared_certificates",
+                sql: """
+                    -- Certificates obtained from the ACME authority, for every host to serve: the
+                    -- chain, and its private key sealed with a key derived from the master key.
+                    CREATE TABLE certificates (
+                        domain text PRIMARY KEY,
+                        chain_pem text NOT NULL,
+                        key_sealed bytea NOT NULL,
+                        issuer text,
+                        not_after timestamptz NOT NULL,
+                        updated_at timestamptz NOT NULL DEFAULT clock_timestamp()
+                    );
+                    CREATE INDEX certificates_updated ON certificates (updated_at);
+                    """
+            ),
         ]
     )
 }

@@ -155,7 +155,7 @@ struct ACMEServeTests {
                 "SCRYPTEX_TEMPLATES_DIR": project.appendingPathComponent("templates").path,
             ]
         }
-        // A: reached by the authority, orders nothing.
+        // A: reached by the authority, orders nothing (no ACME directory).
         let hostA = try ChildProcess(executable, ["serve"], environment: try environment("a", http: reachedPort))
         defer { hostA.send(SIGKILL) }
         #expect(await hostA.waitForOutput(containing: "scryptex host ready", timeout: .seconds(120)), "\(hostA.output)")
@@ -193,6 +193,23 @@ struct ACMEServeTests {
             executable, ["cert", "status", "--domain", "acme.localhost"], environment: environmentB)
         _ = await status.waitForExit(timeout: .seconds(30))
         #expect(status.output.contains(": obtained"), "\(status.output)")
+        // A never ordered, yet has the authority's certificate: B stored it in the database (its
+        // key sealed with the master key both share) and A wrote it into its own folder.
+        var shared = false
+        for _ in 0..<60 where !shared {
+            if let pem = try? String(contentsOfFile: root + "/a/tls/certificates/acme.localhost.pem", encoding: .utf8),
+                let summary = try? CertificateFactory.inspect(certificatePEM: pem),
+                summary.issuerOrganization != CertificateFactory.developmentOrganization
+            {
+                shared = true
+            } else {
+                try await Task.sleep(for: .milliseconds(500))
+            }
+        }
+        #expect(shared, "\(hostA.output.suffix(2000))")
+        #expect(!hostA.output.contains("certificate obtained from the ACME authority"))
+        let keyInfo = try FileManager.default.attributesOfItem(atPath: root + "/a/tls/certificates/acme.localhost.key")
+        #expect((keyInfo[.posixPermissions] as? Int) == 0o600)
         hostA.send(SIGKILL)
         hostB.send(SIGKILL)
         _ = await hostB.waitForExit(timeout: .seconds(10))

@@ -30,6 +30,7 @@ struct ReleasedMigrationTests {
                 "4c3515fb6abf76ab414a1d2c0a6150e3bcae5a1ec03be33466776c9d841b9535",
                 "c5a9a774ad31e0c92306e3ff3b5e6e1edea172c173fe78dc283e9509a990c6e4",
                 "059f346feead29e5bfb842b817d575b17a0e1933aa048b8feaaa23bee37feac6",
+                "1528697a9a76d4a688999f6786aa693bec1f80b857504a38ab0170070b4a5157",
             ]
         ),
         (

@@ -160,4 +160,42 @@ struct CertificateAttemptTests {
                 try await pool.withTransaction { try await challenges.keyAuthorization(for: "tok_1", in: $0) } == nil)
         }
     }
+
+    @Test func aStoredCertificateIsReplacedOnlyByOneThatLastsLonger() async throws {
+        try await withControlPlane { pool, _ in
+            let store = StoredCertificates()
+            let expiry = Date(timeIntervalSince1970: 1_900_000_000)
+            func stored(_ chain: String, _ notAfter: Date) -> StoredCertificates.Certificate {
+                .init(
+                    domain: "acme.example", chainPEM: chain, sealedKey: [1, 2, 3], issuer: "Pebble", notAfter: notAfter)
+            }
+            try await pool.withTransaction { try await store.store(stored("first", expiry), in: $0) }
+            let all = try await pool.withTransaction(readOnly: true) { try await store.changed(since: nil, in: $0) }
+            #expect(all.map(\.chainPEM) == ["first"] && all.first?.sealedKey == [1, 2, 3])
+            let mark = try #require(all.first?.updatedAt)
+            #expect(
+                try await pool.withTransaction(readOnly: true) { try await store.changed(since: mark, in: $0) }.isEmpty)
+            // An older one (a slower order that lost) does not replace it; a newer one does.
+            try await pool.withTransaction {
+                try await store.store(stored("older", expiry.addingTimeInterval(-60)), in: $0)
+            }
+            try await pool.withTransaction {
+                try await store.store(stored("newer", expiry.addingTimeInterval(86_400)), in: $0)
+            }
+            let changed = try await pool.withTransaction(readOnly: true) {
+                try await store.changed(since: mark, in: $0)
+            }
+            #expect(changed.map(\.chainPEM) == ["newer"])
+            #expect(
+                try await pool.withTransaction(readOnly: true) {
+                    try await store.certificate(for: "acme.example", in: $0)
+                }?
+                .chainPEM == "newer")
+            #expect(
+                try await pool.withTransaction(readOnly: true) {
+                    try await store.certificate(for: "none.example", in: $0)
+                }
+                    == nil)
+        }
+    }
 }
