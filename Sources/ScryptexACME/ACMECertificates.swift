@@ -92,6 +92,13 @@ public struct ACMECertificates: Sendable {
     public func obtain(
         _ domain: String, publishing challenges: (any ACMEChallengePublisher)? = nil
     ) async throws -> CertificateSummary {
+        try await obtainIssued(domain, publishing: challenges).summary
+    }
+
+    /// `obtain`, also answering the chain and key it wrote (for the vault).
+    func obtainIssued(
+        _ domain: String, publishing challenges: (any ACMEChallengePublisher)?
+    ) async throws -> (summary: CertificateSummary, issued: ACMEClient.IssuedCertificate) {
         guard let directoryURL = options.directoryURL else {
             throw ACMEError("ACME_DIRECTORY_URL is not set: no ACME authority to ask")
         }
@@ -105,7 +112,7 @@ public struct ACMECertificates: Sendable {
         try FileManager.default.createDirectory(atPath: folder.certificatesPath, withIntermediateDirectories: true)
         try CertificateFolder.write(issued.privateKeyPEM, to: folder.keyPath(for: domain), mode: 0o600)
         try CertificateFolder.write(issued.certificateChainPEM, to: folder.certificatePath(for: domain), mode: 0o644)
-        return try CertificateFactory.inspect(certificatePEM: issued.certificateChainPEM)
+        return (try CertificateFactory.inspect(certificatePEM: issued.certificateChainPEM), issued)
     }
 
     /// The account key, made (mode 0600) on first use.
@@ -156,14 +163,11 @@ public struct ACMECertificates: Sendable {
                     break
                 }
                 do {
-                    let summary = try await obtain(domain, publishing: challenges)
+                    let (summary, issued) = try await obtainIssued(domain, publishing: challenges)
                     failures[domain] = nil
-                    if let vault,
-                        let chain = try? String(contentsOfFile: folder.certificatePath(for: domain), encoding: .utf8),
-                        let key = try? String(contentsOfFile: folder.keyPath(for: domain), encoding: .utf8)
-                    {
-                        await vault.store(domain: domain, chainPEM: chain, privateKeyPEM: key, summary: summary)
-                    }
+                    await vault?.store(
+                        domain: domain, chainPEM: issued.certificateChainPEM, privateKeyPEM: issued.privateKeyPEM,
+                        summary: summary)
                     await log?.record(
                         CertificateAttempt(
                             domain: domain, attemptedAt: Date(), error: nil, consecutiveFailures: 0, retryAt: nil,

@@ -34,11 +34,12 @@ package struct HostService: Sendable {
     /// False from the first termination signal: `/readyz` answers 503 while the host drains.
     let readiness = HostReadiness()
     /// The request rate limits, shared with the other hosts (`RateLimitExchange`).
-    let limiter = RateLimiter()
+    let limiter: RateLimiter
 
     package init(configuration: Configuration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
+        limiter = RateLimiter(sharesUsage: configuration.rateLimitShareMilliseconds > 0)
     }
 
     package func run() async throws -> Int32 {

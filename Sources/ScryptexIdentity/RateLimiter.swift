@@ -71,7 +71,14 @@ public final class RateLimiter: Sendable {
     private let sweepEvery = 4096
     private let counter = Atomic<Int>(0)
 
-    public init() {}
+    /// Whether this host tells others what it took (``drainTaken()`` is then called regularly;
+    /// without it the record would only grow).
+    private let recordsUsage: Bool
+
+    /// - Parameter sharesUsage: Record what is taken for ``drainTaken()`` (a `RateLimitExchange`).
+    public init(sharesUsage: Bool = false) {
+        recordsUsage = sharesUsage
+    }
 
     /// Takes one token from the bucket `key` under `limit`.
     public func take(_ key: String, limit: Limit) -> Decision {
@@ -86,7 +93,7 @@ public final class RateLimiter: Sendable {
             if tokens >= 1 {
                 bucket.tokens = tokens - 1
                 state.buckets[key] = bucket
-                state.taken[key, default: 0] += 1
+                if recordsUsage { state.taken[key, default: 0] += 1 }
                 return .allowed
             }
             bucket.tokens = tokens

@@ -70,9 +70,13 @@ struct RateLimiterTests {
 struct SharedRateLimitTests {
     @Test func anotherHostsRequestsAreTakenOffThisHostsBuckets() {
         let limit = RateLimiter.Limit(ratePerSecond: 0.001, burst: 10)
-        let here = RateLimiter()
-        let there = RateLimiter()
+        let here = RateLimiter(sharesUsage: true)
+        let there = RateLimiter(sharesUsage: true)
         for _ in 0..<4 { #expect(there.take("key", limit: limit) == .allowed) }
+        // A limiter that shares nothing keeps no record (it would only grow).
+        let alone = RateLimiter()
+        #expect(alone.take("key", limit: limit) == .allowed)
+        #expect(alone.drainTaken().isEmpty)
         #expect(here.take("key", limit: limit) == .allowed)
         let usage = there.drainTaken()
         #expect(usage == ["key": 4])
