@@ -104,6 +104,13 @@ package struct HostService: Sendable {
             logger: logger.child(label: "scryptex.postgres.pool")
         )
         teardown.push("pool") { await pool.close() }
+        // Tenants on other clusters: a pool each, on the same loops; the control plane's pool
+        // routes every tenant transaction by placement.
+        let clusters = TenantClusters(
+            clusters: configuration.tenantClusters,
+            options: .init(maximumConnections: 20, acquireTimeout: .seconds(10)), eventLoops: loops,
+            logger: logger)
+        teardown.push("tenant clusters") { await clusters.close() }
         let sanctions = SanctionsRegistry(pool: pool, logger: logger.child(label: "scryptex.compliance"))
         // The database may still be starting (or restarting): wait for it, within bounds.
         let first = try await PostgresConnection.connect(
@@ -115,8 +122,11 @@ package struct HostService: Sendable {
         try await TenantIdentitySetUp.ensureDataKeys(keyring: keyring, on: pool)
         try await sanctions.load()
         try await syncTenants(pool: pool, keyring: keyring)
+        try await DatabaseSetup.routeTenants(of: pool, through: clusters)
         try await directory.reload(from: pool)
-        logger.info("tenant directory loaded", ["hosts": String(directory.count)])
+        logger.info(
+            "tenant directory loaded",
+            ["hosts": String(directory.count), "clusters": clusters.names.joined(separator: ",")])
 
         let https = try await startHTTPS(
             pool: pool, directory: directory, keyring: keyring, sealing: sealing, sanctions: sanctions,
@@ -130,7 +140,8 @@ package struct HostService: Sendable {
         var services: [any LifecycleService] = [
             BackgroundService(name: "tenant directory follower") {
                 try await directory.follow(
-                    configuration: databaseConfiguration, pool: pool, logger: logger.child(label: "scryptex.tenancy"))
+                    configuration: databaseConfiguration, pool: pool, clusters: clusters,
+                    logger: logger.child(label: "scryptex.tenancy"))
             },
             BackgroundService(name: "sanctions lists") {
                 await sanctions.follow {

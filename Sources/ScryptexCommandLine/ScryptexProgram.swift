@@ -109,6 +109,7 @@ public struct ScryptexProgram: Sendable {
                     .command(TenantSyncCommand.self), .command(TenantSuspendCommand.self),
                     .command(TenantResumeCommand.self), .command(TenantDeleteCommand.self),
                     .command(TenantExportCommand.self), .command(TenantImportCommand.self),
+                    .command(TenantMoveCommand.self), .command(TenantClustersCommand.self),
                 ]),
             .group(
                 name: "cert", summary: "Manage TLS certificates in $SCRYPTEX_DATA_DIR/tls.",

@@ -52,6 +52,8 @@ struct TenantCreateCommand: DatabaseCommand {
             .value("name", "NAME", "The display name.", required: true),
             .value("legal-name", "NAME", "The legal name."),
             .value("domain", "HOST", "A custom domain, besides <slug>.PLATFORM_DOMAIN.", repeatable: true),
+            .value(
+                "placement", "CLUSTER", "The cluster (primary or a name in TENANT_CLUSTERS); else TENANT_PLACEMENT."),
         ],
         arguments: [.required("slug", TenantSlugRule.text)]
     )
@@ -62,7 +64,8 @@ struct TenantCreateCommand: DatabaseCommand {
         let tenant = try await context.provisioner().create(
             .init(
                 slug: invocation.arguments[0], displayName: invocation.value("name") ?? "",
-                legalName: invocation.value("legal-name"), domains: invocation.allValues("domain")),
+                legalName: invocation.value("legal-name"), domains: invocation.allValues("domain"),
+                placement: invocation.value("placement")),
             on: pool)
         context.output("created tenant \(tenant.slug) (\(tenant.id)) in schema \(tenant.schema.name)")
         return ScryptexProgram.ExitCode.success
@@ -79,7 +82,7 @@ struct TenantListCommand: DatabaseCommand {
         if tenants.isEmpty { context.output("no tenants") }
         for tenant in tenants {
             context.output(
-                "\(tenant.slug)  \(tenant.status)  v\(tenant.schemaVersion)  \(tenant.displayName)  "
+                "\(tenant.slug)  \(tenant.status)  v\(tenant.schemaVersion)  \(tenant.placement)  \(tenant.displayName)  "
                     + "[\(tenant.domains.joined(separator: " "))]")
         }
         return ScryptexProgram.ExitCode.success

@@ -37,7 +37,8 @@ public enum TenantIdentitySetUp {
                 requestID: requestID)
             try await AuditTrail(schema: PlatformSchema.name).append(record, in: transaction)
             if event.tenantSchemaExists {
-                try await AuditTrail(schema: event.slug.schema).append(record, in: transaction)
+                try await AuditTrail(schema: event.slug.schema).append(
+                    record, in: event.tenantTransaction ?? transaction)
             }
         }
     }

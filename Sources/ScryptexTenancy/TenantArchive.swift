@@ -274,11 +274,16 @@ public protocol TenantArchiveParticipant: Sendable {
 /// Removes a tenant outright: schema, role and control-plane rows. Used to undo a failed import;
 /// the operator-facing delete (two steps, with a final export) is built on it later.
 struct TenantRemoval: Sendable {
+    /// Drops the tenant's schema and role from the database `transaction` is on.
+    static func dropSchemaAndRole(of slug: TenantSlug, in transaction: PostgresTransaction) async throws {
+        let role = try await TenantRole.name(for: slug, in: transaction)
+        try await transaction.executeScript(
+            "DROP SCHEMA IF EXISTS \(slug.schema.quoted) CASCADE; DROP ROLE IF EXISTS \(role.quoted)")
+    }
+
     func removeImmediately(_ tenant: Tenant, on pool: PostgresConnectionPool) async throws {
         try await pool.withTransaction { transaction in
-            let role = try await TenantRole.name(for: tenant.slug, in: transaction)
-            try await transaction.executeScript(
-                "DROP SCHEMA IF EXISTS \(tenant.schema.quoted) CASCADE; DROP ROLE IF EXISTS \(role.quoted)")
+            try await Self.dropSchemaAndRole(of: tenant.slug, in: transaction)
             try await transaction.execute("DELETE FROM platform.tenants WHERE id = \(tenant.id)")
             try await TenantChangeFeed.announce(tenant.slug.value, in: transaction)
         }
@@ -319,8 +324,11 @@ public struct TenantDeletion: Sendable {
             throw ServiceError(.invalidInput, "tenant '\(slug)' is \(status); suspend it before deleting it")
         }
         try writeExport(try await archive.export(slug.value, on: pool))
+        // The schema and role go with the control plane's rows when the tenant lives there; on
+        // another cluster, right after them (the data keys are gone by then: what remains is
+        // unreadable even if dropping it fails, and the error says so).
+        let cluster = try pool.pool(for: slug.value)
         try await pool.withTransaction { transaction in
-            let role = try await TenantRole.name(for: slug, in: transaction)
             let locked = try await transaction.query(
                 "SELECT id FROM platform.tenants WHERE slug = \(slug.value) AND status = 'suspended' FOR UPDATE"
             )
@@ -329,9 +337,7 @@ public struct TenantDeletion: Sendable {
             }
             try await record?(
                 TenantEvent(slug: slug, tenantID: id, action: "tenant.deleted", tenantSchemaExists: false), transaction)
-            try await transaction.executeScript(
-                "DROP SCHEMA IF EXISTS \(slug.schema.quoted) CASCADE; DROP ROLE IF EXISTS \(role.quoted)"
-            )
+            if cluster === pool { try await TenantRemoval.dropSchemaAndRole(of: slug, in: transaction) }
             // Each module forgets what it keeps of the tenant in the control plane (Identity its
             // data keys: crypto-shredding).
             for schemaExtension in archive.provisioner.tenantSchema.extensions {
@@ -345,6 +351,16 @@ public struct TenantDeletion: Sendable {
             try await transaction.execute(
                 "UPDATE platform.tenants SET status = 'deleted', updated_at = now() WHERE id = \(id)")
             try await TenantChangeFeed.announce(slug.value, in: transaction)
+        }
+        if cluster !== pool {
+            do {
+                try await cluster.withTransaction { try await TenantRemoval.dropSchemaAndRole(of: slug, in: $0) }
+            } catch {
+                throw ServiceError(
+                    .upstreamFailed,
+                    "tenant '\(slug)' is deleted and its data keys destroyed, but its schema on cluster '\(cluster.configuration.redactedDescription)' could not be dropped (\(error)); drop \(slug.schema.quoted) there by hand"
+                )
+            }
         }
     }
 }

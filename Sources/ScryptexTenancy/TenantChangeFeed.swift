@@ -22,6 +22,7 @@ extension TenantDirectory {
     public func follow(
         configuration: PostgresConfiguration,
         pool: PostgresConnectionPool,
+        clusters: TenantClusters? = nil,
         logger: Logger
     ) async throws {
         let listener = try PostgresNotificationListener(
@@ -34,6 +35,8 @@ extension TenantDirectory {
                 switch event {
                 case .notification, .reconnected, .listening:
                     do {
+                        // Placements first: a moved tenant's requests go to its new cluster.
+                        try await clusters?.reload(from: pool)
                         try await directory.reload(from: pool)
                         logger.debug("tenant directory reloaded", ["hosts": String(directory.count)])
                     } catch {
@@ -60,7 +63,7 @@ public struct TenantLifecycle: Sendable {
     public func setStatus(_ status: Tenant.Status, of slug: String, on pool: PostgresConnectionPool) async throws {
         let slug = try TenantSlug(slug)
         precondition(status == .active || status == .suspended, "only suspend and resume change status here")
-        try await pool.withTransaction { transaction in
+        try await TenantScope.withControlPlaneTransaction(for: slug, on: pool) { transaction, tenantTransaction in
             let current = try await transaction.query(
                 "SELECT id, status FROM platform.tenants WHERE slug = \(slug.value) FOR UPDATE")
             guard let value = try current.first?.decode("status", as: String.self),
@@ -79,7 +82,8 @@ public struct TenantLifecycle: Sendable {
             if value != status.rawValue {
                 try await record?(
                     TenantEvent(
-                        slug: slug, tenantID: id, action: status == .active ? "tenant.resumed" : "tenant.suspended"),
+                        slug: slug, tenantID: id, action: status == .active ? "tenant.resumed" : "tenant.suspended",
+                        tenantTransaction: tenantTransaction),
                     transaction)
             }
             try await TenantChangeFeed.announce(slug.value, in: transaction)
@@ -95,6 +99,10 @@ public struct TenantEvent: Sendable {
     public var action: String
     /// Whether the tenant's own schema still exists (false once it is being deleted).
     public var tenantSchemaExists: Bool = true
+    /// Where the tenant's own schema is reached when it lives on another cluster than the control
+    /// plane: a transaction there, committed right after the control plane's. Nil: the same
+    /// transaction as the control plane's.
+    public var tenantTransaction: PostgresTransaction? = nil
 }
 
 /// Records tenant events inside the transaction that makes the change (the audit trail lives in

@@ -71,7 +71,11 @@ public struct TenantMigrationCampaign: Sendable {
 
     private func migrate(_ slug: TenantSlug, on pool: PostgresConnectionPool) async -> String? {
         do {
-            try await pool.withConnection { try await runner.migrate(slug, on: $0) }
+            // On the tenant's cluster; its version is recorded in the control plane (`pool`).
+            let cluster = try pool.pool(for: slug.value)
+            try await cluster.withConnection {
+                try await runner.migrate(slug, on: $0, recordingIn: cluster === pool ? nil : pool)
+            }
             return nil
         } catch {
             return String(describing: error)

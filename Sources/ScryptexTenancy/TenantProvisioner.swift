@@ -16,17 +16,29 @@ public struct TenantProvisioner: Sendable {
         /// Custom domains, in addition to `<slug>.<platformDomain>`.
         public var domains: [String]
         public var features: [String: Bool]
+        /// The cluster to place the tenant on; nil follows the provisioner's `placement` policy.
+        public var placement: String?
 
         public init(
             slug: String, displayName: String, legalName: String? = nil, domains: [String] = [],
-            features: [String: Bool] = [:]
+            features: [String: Bool] = [:], placement: String? = nil
         ) {
             self.slug = slug
             self.displayName = displayName
             self.legalName = legalName
             self.domains = domains
             self.features = features
+            self.placement = placement
         }
+    }
+
+    /// Where a tenant whose request names no cluster is placed (`TENANT_PLACEMENT`).
+    public enum Placement: Sendable, Equatable {
+        /// The control plane's database.
+        case primary
+        /// Of `clusters`, the one with the fewest live tenants (the first in order on a tie).
+        case leastLoaded(among: [String])
+        case cluster(String)
     }
 
     /// The features every tenant has a flag for, and their platform defaults.
@@ -48,6 +60,8 @@ public struct TenantProvisioner: Sendable {
     /// created (admin API, white-label instance, tenant files, command line) — and tenant files
     /// add none.
     public var allowsCustomDomains = true
+    /// Where tenants go whose request names no cluster.
+    public var placement = Placement.primary
 
     public init(platformDomain: String, tenantSchema: TenantSchemaPlan, logger: Logger, setUp: SetUp? = nil) {
         self.platformDomain = platformDomain
@@ -94,6 +108,7 @@ public struct TenantProvisioner: Sendable {
                 "unknown feature '\(feature)'; known: \(TenantProvisioner.defaultFeatures.keys.sorted().joined(separator: ", "))"
             )
         }
+        let cluster = try await chooseCluster(request.placement, on: pool)
         let started = ContinuousClock.now
         let (tenant, fromSpare) = try await pool.withTransaction { transaction -> (Tenant, Bool) in
             let role = try await TenantRole.name(for: slug, in: transaction)
@@ -163,11 +178,46 @@ public struct TenantProvisioner: Sendable {
             try await TenantChangeFeed.announce(slug.value, in: transaction)
             return (tenant, fromSpare)
         }
+        // Built on the control plane's database in one transaction (from a spare when there is
+        // one), then moved while nobody can use it yet: one way to make a tenant anywhere.
+        if cluster != TenantClusters.primary {
+            do {
+                try await TenantMove(plan: tenantSchema, logger: logger).move(slug.value, to: cluster, on: pool)
+            } catch {
+                try? await TenantRemoval().removeImmediately(tenant, on: pool)
+                throw error
+            }
+        }
         let elapsed = (ContinuousClock.now - started).wholeMilliseconds
         logger.info(
             "tenant provisioned",
-            ["tenant": slug.value, "elapsed_ms": String(elapsed), "schema": fromSpare ? "spare" : "built"])
+            [
+                "tenant": slug.value, "elapsed_ms": String(elapsed), "schema": fromSpare ? "spare" : "built",
+                "cluster": cluster,
+            ])
         return tenant
+    }
+
+    /// The cluster a new tenant goes to: the request's, else the policy's; checked to be configured.
+    private func chooseCluster(_ requested: String?, on pool: PostgresConnectionPool) async throws -> String {
+        let cluster: String
+        switch (requested, placement) {
+        case (let name?, _), (nil, .cluster(let name)): cluster = name
+        case (nil, .primary): return TenantClusters.primary
+        case (nil, .leastLoaded(let clusters)):
+            let counts = try await pool.query(
+                "SELECT placement, count(*) AS tenants FROM platform.tenants WHERE status <> 'deleted' GROUP BY placement"
+            ).reduce(into: [String: Int]()) {
+                $0[try $1.decode("placement", as: String.self)] = try $1.decode("tenants", as: Int.self)
+            }
+            cluster = clusters.min { (counts[$0] ?? 0) < (counts[$1] ?? 0) } ?? TenantClusters.primary
+        }
+        do {
+            _ = try TenantMove.cluster(cluster, of: pool)
+        } catch let error as ServiceError {
+            throw ServiceError(.invalidInput, "field 'placement': \(error.message)")
+        }
+        return cluster
     }
 
     /// Every tenant, by slug.

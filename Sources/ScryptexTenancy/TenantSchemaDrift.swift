@@ -19,7 +19,9 @@ public struct TenantSchemaDrift: Sendable {
         let expected = try await expectedShape(on: pool)
         var drift: [String: [String]] = [:]
         for slug in tenants {
-            let actual = try await pool.withConnection { try await Self.shape(of: slug.schema, on: $0) }
+            let actual = try await pool.pool(for: slug.value).withConnection {
+                try await Self.shape(of: slug.schema, on: $0)
+            }
             let missing = expected.subtracting(actual).sorted().map { "missing: " + $0 }
             let unexpected = actual.subtracting(expected).sorted().map { "unexpected: " + $0 }
             if !(missing + unexpected).isEmpty { drift[slug.value] = missing + unexpected }

@@ -6,6 +6,7 @@ public import ScryptexPostgres
 /// tenant's tables (even by schema-qualified name) and nothing tenant-specific stays on the
 /// connection afterwards; this also holds behind a transaction-mode pooler. Each acquired
 /// connection is checked: if `current_schema()` is not the tenant's, the transaction is refused.
+/// Transactions go to the tenant's cluster: `pool` (the control plane's) routes by placement.
 public struct TenantScope: Sendable {
     public let tenant: Tenant
     private let pool: PostgresConnectionPool
@@ -26,7 +27,8 @@ public struct TenantScope: Sendable {
         isolationLevel: PostgresIsolationLevel = .readCommitted,
         _ body: (PostgresTransaction) async throws -> Result
     ) async throws -> Result {
-        try await pool.withConnection { connection in
+        // The tenant's cluster: the control plane's pool routes by placement (`TenantClusters`).
+        try await pool.pool(for: tenant.slug.value).withConnection { connection in
             let role = try await TenantRole.name(for: tenant.slug, on: connection)
             return try await connection.withTransaction(
                 isolationLevel: isolationLevel, readOnly: readOnly, opening: opening(role: role), body)
@@ -43,7 +45,11 @@ public struct TenantScope: Sendable {
             ]
         ) { rows in
             guard try rows.first?.decode("name", as: String?.self) == tenant.schema.name else {
-                throw ServiceError(.notFound, "the schema of tenant '\(tenant.slug)' is not available")
+                // Not here: being moved to another cluster (this host learns the new placement
+                // within milliseconds), or gone. Retryable, so a request answers 503.
+                throw PostgresError(
+                    code: .connectionFailed,
+                    message: "the schema of tenant '\(tenant.slug)' is not available on this database")
             }
         }
     }
@@ -60,6 +66,25 @@ extension TenantScope {
         let result = try await body()
         try await transaction.executeScript("RESET ROLE; SET LOCAL search_path TO DEFAULT")
         return result
+    }
+}
+
+extension TenantScope {
+    /// Runs `body` in a control-plane transaction and hands it, for a tenant on another cluster,
+    /// a host-role transaction on that cluster too (nil when the tenant is on the control plane's
+    /// database: the one transaction covers both). The cluster's transaction commits right after
+    /// the control plane's; if that commit fails, the control plane's change stands and the error
+    /// says so.
+    public static func withControlPlaneTransaction<Result>(
+        for slug: TenantSlug, on pool: PostgresConnectionPool,
+        isolation: isolated (any Actor)? = #isolation,
+        _ body: (PostgresTransaction, PostgresTransaction?) async throws -> Result
+    ) async throws -> Result {
+        let cluster = try pool.pool(for: slug.value)
+        guard cluster !== pool else { return try await pool.withTransaction { try await body($0, nil) } }
+        return try await cluster.withTransaction { tenantTransaction in
+            try await pool.withTransaction { try await body($0, tenantTransaction) }
+        }
     }
 }
 
@@ -96,19 +121,41 @@ public struct TenantMigrationRunner: Sendable {
         self.logger = logger
     }
 
+    /// - Parameter controlPlane: For a tenant on another cluster than the control plane: where
+    ///   its schema version is recorded, after the migration commits (a failure there leaves the
+    ///   recorded version behind, and the next run, finding nothing to apply, records it). Nil:
+    ///   `connection` is the control plane's and both commit together.
     @discardableResult
-    public func migrate(_ slug: TenantSlug, on connection: PostgresConnection) async throws -> Migrator.Report {
+    public func migrate(
+        _ slug: TenantSlug, on connection: PostgresConnection, recordingIn controlPlane: PostgresConnectionPool? = nil
+    ) async throws -> Migrator.Report {
         // A migration may rebuild a tenant's large tables: no statement timeout applies.
-        try await connection.withTransaction(statementTimeout: .zero) { transaction in
-            try await TenantRole.assume(slug, in: transaction)
-            let report = try await Migrator(plan: plan.migrations, logger: logger).migrate(
-                schema: slug.schema, within: transaction)
-            try await transaction.executeScript("RESET ROLE")
-            try await plan.secure(slug, in: transaction)
-            try await transaction.execute(
-                "UPDATE platform.tenants SET schema_version = \(report.generation), updated_at = now() WHERE slug = \(slug.value)"
-            )
+        let report = try await connection.withTransaction(statementTimeout: .zero) { transaction in
+            let report = try await apply(to: slug, in: transaction)
+            if controlPlane == nil { try await Self.record(report, of: slug, in: transaction) }
             return report
         }
+        if let controlPlane {
+            try await controlPlane.withTransaction { try await Self.record(report, of: slug, in: $0) }
+        }
+        return report
+    }
+
+    /// Runs the plan on `slug`'s schema as its role, then secures the schema (back to the host role).
+    func apply(to slug: TenantSlug, in transaction: PostgresTransaction) async throws -> Migrator.Report {
+        try await TenantRole.assume(slug, in: transaction)
+        let report = try await Migrator(plan: plan.migrations, logger: logger).migrate(
+            schema: slug.schema, within: transaction)
+        try await transaction.executeScript("RESET ROLE")
+        try await plan.secure(slug, in: transaction)
+        return report
+    }
+
+    private static func record(
+        _ report: Migrator.Report, of slug: TenantSlug, in transaction: PostgresTransaction
+    ) async throws {
+        try await transaction.execute(
+            "UPDATE platform.tenants SET schema_version = \(report.generation), updated_at = now() WHERE slug = \(slug.value)"
+        )
     }
 }

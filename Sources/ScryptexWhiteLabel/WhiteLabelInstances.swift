@@ -41,6 +41,8 @@ public struct WhiteLabelInstances: Sendable {
         public var defaultRevenueSharePercent: ExactDecimal
         /// `CUSTOM_DOMAIN_SUPPORT`: off, an instance gets only its platform subdomain.
         public var customDomainSupport: Bool
+        /// Where new instances go when the request names no placement (`TENANT_PLACEMENT`).
+        public var placement = TenantProvisioner.Placement.primary
 
         public init(
             platformDomain: String, tenantSchema: TenantSchemaPlan, defaultRevenueSharePercent: ExactDecimal,
@@ -145,8 +147,7 @@ public struct WhiteLabelInstances: Sendable {
             platformDomain: options.platformDomain, tenantSchema: options.tenantSchema, logger: logger
         ) { tenant, transaction in
             try await setUpTenant(tenant, admin.actor, requestID, transaction)
-            try await TenantRegistry().update(
-                tenant.id, plan: plan.rawValue, placement: request.placement ?? "primary", in: transaction)
+            try await TenantRegistry().update(tenant.id, plan: plan.rawValue, in: transaction)
             try await WhiteLabelStore().create(for: tenant.id, plan: plan, limits: request.limits, in: transaction)
             try await request.branding?.save(for: tenant.id, in: transaction)
             try await RevenuePlanStore().add(
@@ -164,10 +165,11 @@ public struct WhiteLabelInstances: Sendable {
             }
         }
         provisioner.allowsCustomDomains = options.customDomainSupport
+        provisioner.placement = options.placement
         let tenant = try await provisioner.create(
             .init(
                 slug: request.slug, displayName: request.displayName, legalName: request.legalName,
-                domains: request.domains ?? [], features: flags),
+                domains: request.domains ?? [], features: flags, placement: request.placement),
             on: pool)
         return (try await view(tenant.slug.value), ownerKey.withLock { $0 } ?? "")
     }
@@ -180,6 +182,16 @@ public struct WhiteLabelInstances: Sendable {
         try request.branding?.validate()
         try Self.validatePlacement(request.placement)
         try request.limits?.validate()
+        if let placement = request.placement,
+            let current = try await registry.summary(of: try TenantSlug(instance.slug), from: pool)?.placement,
+            placement != current
+        {
+            // A placement is where the tenant's data is: it changes only by moving the data.
+            throw ServiceError(
+                .conflict,
+                "field 'placement': instance '\(instance.slug)' is on cluster '\(current)'; move it with `scryptex tenant move \(instance.slug) --to \(placement)`"
+            )
+        }
         if let displayName = request.displayName, !(1...200).contains(displayName.count) {
             throw ServiceError(.invalidInput, "field 'displayName': 1 to 200 characters")
         }
@@ -200,8 +212,7 @@ public struct WhiteLabelInstances: Sendable {
             }
             try await store.setPlan(plan, of: instance.id, in: transaction)
             try await registry.update(
-                instance.tenant, displayName: request.displayName, plan: plan.rawValue, placement: request.placement,
-                in: transaction)
+                instance.tenant, displayName: request.displayName, plan: plan.rawValue, in: transaction)
             try await registry.setFeatureFlags(flags, of: instance.tenant, in: transaction)
             changed["features"] = flags.filter(\.value).keys.sorted().joined(separator: ",")
             if let branding = request.branding {

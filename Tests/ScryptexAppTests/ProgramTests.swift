@@ -141,7 +141,7 @@ struct ProgramTests {
             #expect(await program.run(["tenant", "list"], environment: environment) == 0)
             #expect(
                 program.output.last
-                    == "acme  active  v\(SchemaPlans.tenant.generation)  Acme  [acme.example acme.localhost]")
+                    == "acme  active  v\(SchemaPlans.tenant.generation)  primary  Acme  [acme.example acme.localhost]")
             let archivePath = "/tmp/scryptex-export-\(UInt64.random(in: 0...UInt64.max)).jsonl"
             defer { try? FileManagerFacade.remove(archivePath) }
             #expect(

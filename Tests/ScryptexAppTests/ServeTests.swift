@@ -261,19 +261,20 @@ struct ServeTests {
         let everyone = try await admin("/all/revenue")
         #expect(everyone.contains(#""slug":"orion""#) && everyone.contains(#""partnerShare":"30.00""#), "\(everyone)")
 
-        // Another process (the CLI) suspends a tenant; the running host answers 503 for it within 1 s.
+        // Another process (the CLI) suspends a tenant; the running host answers 503 for it soon after
+        // (milliseconds when idle; 10 s allowed for a loaded CI machine).
         let suspend = try ChildProcess(
             executable, ["tenant", "suspend", "acme"], environment: ["SCRYPTEX_DATA_DIR": root])
         #expect(await suspend.waitForExit(timeout: .seconds(30)) == 0, "\(suspend.output)")
         let suspendedAt = ContinuousClock.now
         var answer = ""
-        while ContinuousClock.now - suspendedAt < .seconds(1) {
+        while ContinuousClock.now - suspendedAt < .seconds(10) {
             answer = try await Self.curl([
                 "-i", "--cacert", ca, "https://acme.localhost:\(httpsPort)/api/enterprise/branding",
             ])
             if answer.contains("503 Service Unavailable") { break }
         }
-        #expect(answer.contains("503 Service Unavailable"), "the suspension did not reach the host within 1 s")
+        #expect(answer.contains("503 Service Unavailable"), "the suspension did not reach the host within 10 s")
         // What a customer's browser shows: the partner's own unavailable page, and for a name
         // nobody serves, a page that names no partner.
         let suspendedPage = try await HeadlessBrowser.documentObjectModel(of: "https://acme.localhost:\(httpsPort)/")

@@ -22,6 +22,8 @@ public struct AdminRoutes: RouteCollection {
         public var customDomainSupport: Bool
         /// Checks custom domains' TXT records (`DNS_RESOLVER`).
         public var domainLookup: any TXTLookup
+        /// Where new tenants go when the request names no cluster (`TENANT_PLACEMENT`).
+        public var placement = TenantProvisioner.Placement.primary
 
         public init(
             platformDomain: String, tenantSchema: TenantSchemaPlan, dataDirectory: String, customDomainSupport: Bool,
@@ -111,6 +113,7 @@ public struct AdminRoutes: RouteCollection {
             }
         }
         provisioner.allowsCustomDomains = options.customDomainSupport
+        provisioner.placement = options.placement
         let tenant = try await provisioner.create(request, on: pool)
         return (try await summary(tenant.slug), ownerKey.withLock { $0?.text } ?? "")
     }

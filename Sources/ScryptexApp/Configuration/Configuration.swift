@@ -6,6 +6,7 @@ public import ScryptexKYC
 public import ScryptexML
 public import ScryptexMarketData
 public import ScryptexPostgres
+import ScryptexTenancy
 
 /// The host's settings, read from the environment and validated at start-up.
 ///
@@ -53,6 +54,12 @@ public struct Configuration: Sendable {
 
     /// The external database, or nil for the embedded cluster.
     public var database: PostgresConfiguration?
+    /// More PostgreSQL clusters for tenants (`TENANT_CLUSTERS`: `name=postgres://…` separated by
+    /// spaces or semicolons), beside `primary` (the control plane's database).
+    public var tenantClusters: [String: PostgresConfiguration] = [:]
+    /// Where new tenants are placed (`TENANT_PLACEMENT`): `primary`, `least-loaded` (the cluster
+    /// with the fewest tenants) or a cluster's name. A request's explicit placement wins.
+    public var tenantPlacement = "primary"
     public var dataDirectory = ".scryptex"
     /// The folder of declarative tenant files (`<slug>.json`).
     public var tenantsDirectory = "tenants"
@@ -259,6 +266,24 @@ public struct Configuration: Sendable {
                 throw ConfigurationProblem(reason: error.message)
             }
         }
+        let clusters: [String: PostgresConfiguration] = reader.value(
+            "TENANT_CLUSTERS", default: [:],
+            accepted:
+                "name=postgres://… pairs separated by spaces or semicolons, such as eu=postgres://scryptex@db-eu/scryptex"
+        ) { text throws(ConfigurationProblem) in
+            do throws(ServiceError) {
+                return try TenantClusters.parse(text)
+            } catch {
+                throw ConfigurationProblem(reason: error.message)
+            }
+        }
+        tenantClusters = clusters
+        tenantPlacement = reader.value(
+            "TENANT_PLACEMENT", default: "primary",
+            accepted: "primary, least-loaded or a cluster named in TENANT_CLUSTERS"
+        ) { text -> String? in
+            text == "primary" || text == "least-loaded" || clusters[text] != nil ? text : nil
+        }
         dataDirectory = reader.value("SCRYPTEX_DATA_DIR", default: ".scryptex", accepted: "a folder path") {
             $0.isEmpty ? nil : $0
         }
@@ -450,6 +475,14 @@ public struct Configuration: Sendable {
             ("BI_WEBHOOK_PRIVATE_ADDRESSES", biWebhookPrivateAddresses ? "allow" : "refuse"),
             ("DATABASE_URL", database?.redactedDescription ?? "(unset: embedded cluster in \(dataDirectory)/postgres)"),
             ("DATABASE_STATEMENT_TIMEOUT", String(databaseStatementTimeoutSeconds)),
+            (
+                "TENANT_CLUSTERS",
+                tenantClusters.isEmpty
+                    ? "(unset: every tenant on DATABASE_URL's database)"
+                    : tenantClusters.keys.sorted().map { "\($0)=\(tenantClusters[$0]!.redactedDescription)" }
+                        .joined(separator: " ")
+            ),
+            ("TENANT_PLACEMENT", tenantPlacement),
             ("SCRYPTEX_DATA_DIR", dataDirectory),
             ("SCRYPTEX_TENANTS_DIR", tenantsDirectory),
             ("SCRYPTEX_TEMPLATES_DIR", templatesDirectory),
@@ -636,6 +669,10 @@ struct EnvironmentReader {
         ]
         .contains(name) {
             return "***"
+        }
+        if name == "TENANT_CLUSTERS" {
+            return value.replacingOccurrences(
+                of: #"(://[^:/@\s;]*:)[^@\s;]*@"#, with: "$1***@", options: .regularExpression)
         }
         guard name == "DATABASE_URL" || name == "SMTP_URL", let at = value.lastIndex(of: "@"),
             let scheme = value.range(of: "://"),

@@ -106,6 +106,7 @@ extension TenantIdentitySetUp {
             platformDomain: configuration.platformDomain, tenantSchema: SchemaPlans.tenant, keyring: keyring,
             logger: logger)
         provisioner.allowsCustomDomains = configuration.customDomainSupport
+        provisioner.placement = configuration.placementPolicy
         return provisioner
     }
 }
@@ -126,15 +127,28 @@ extension Configuration {
     }
 
     var adminOptions: AdminRoutes.Options {
-        AdminRoutes.Options(
+        var options = AdminRoutes.Options(
             platformDomain: platformDomain, tenantSchema: SchemaPlans.tenant, dataDirectory: dataDirectory,
             customDomainSupport: customDomainSupport, domainLookup: DNSResolver.system(dnsResolver))
+        options.placement = placementPolicy
+        return options
+    }
+
+    /// `TENANT_PLACEMENT` as the provisioner's policy.
+    var placementPolicy: TenantProvisioner.Placement {
+        switch tenantPlacement {
+        case TenantClusters.primary: .primary
+        case "least-loaded": .leastLoaded(among: [TenantClusters.primary] + tenantClusters.keys.sorted())
+        default: .cluster(tenantPlacement)
+        }
     }
 
     var whiteLabelOptions: WhiteLabelInstances.Options {
-        WhiteLabelInstances.Options(
+        var options = WhiteLabelInstances.Options(
             platformDomain: platformDomain, tenantSchema: SchemaPlans.tenant,
             defaultRevenueSharePercent: partnerRevenueShareDefault, customDomainSupport: customDomainSupport)
+        options.placement = placementPolicy
+        return options
     }
 
     var tradeCheckRules: TradeCheckRules {

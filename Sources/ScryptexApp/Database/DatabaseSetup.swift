@@ -1,7 +1,7 @@
 package import ScryptexCore
 package import ScryptexEmbeddedPostgres
 package import ScryptexPostgres
-import ScryptexTenancy
+package import ScryptexTenancy
 
 /// The database a command works with: `DATABASE_URL`, or the embedded cluster, started if
 /// needed (and stopped again by `finish` when this command started it).
@@ -131,6 +131,16 @@ package struct DatabaseSetup: Sendable {
         }
     }
 
+    /// Sends each tenant's work from the control plane's `pool` to its cluster (`TENANT_CLUSTERS`),
+    /// with the placements as the control plane has them now.
+    package static func routeTenants(
+        of pool: PostgresConnectionPool, through clusters: TenantClusters, migratedPlatform: Bool = true
+    ) async throws {
+        pool.route(through: clusters)
+        // (A command that leaves the platform schema alone may run before it exists.)
+        if migratedPlatform { try await clusters.reload(from: pool) }
+    }
+
     /// Like `withConnection`, with a small pool, and (unless told otherwise) the platform schema
     /// migrated first.
     package static func withPool<Result>(
@@ -148,11 +158,16 @@ package struct DatabaseSetup: Sendable {
             let pool = PostgresConnectionPool(
                 configuration: connection.configuration, options: .init(maximumConnections: 4), logger: logger
             )
+            let clusters = TenantClusters(
+                clusters: configuration.tenantClusters, options: .init(maximumConnections: 4), logger: logger)
             do {
+                try await routeTenants(of: pool, through: clusters, migratedPlatform: migratingPlatform)
                 let result = try await body(pool)
+                await clusters.close()
                 await pool.close()
                 return result
             } catch {
+                await clusters.close()
                 await pool.close()
                 throw error
             }

@@ -57,6 +57,7 @@ public final class PostgresConnectionPool: Sendable {
     private let logger: Logger
     private let state: Mutex<Machine>
     private let clock = ContinuousClock()
+    private let router = Mutex<(any PostgresPoolRouter)?>(nil)
 
     public init(
         configuration: PostgresConfiguration, options: Options = Options(), eventLoops: EventLoopGroup = .shared,
@@ -88,7 +89,57 @@ public final class PostgresConnectionPool: Sendable {
         state.withLock { Statistics(open: $0.openCount, idle: $0.idle.count, waiting: $0.waitingCount) }
     }
 
+    // MARK: Routing
+
+    /// Sends work keyed to another database through `router` from now on: the pool of a control
+    /// plane whose tenants live on several clusters hands each tenant's work to its cluster's pool.
+    /// Set once by whoever owns the pools (the host, a command), before the work starts.
+    public func route(through router: any PostgresPoolRouter) {
+        self.router.withLock { $0 = router }
+    }
+
+    /// The pool for work keyed by `key` (a tenant's slug): this one unless a router says otherwise.
+    /// - Throws: The router's error when `key` belongs to a database this process cannot reach.
+    public func pool(for key: String) throws -> PostgresConnectionPool {
+        guard let router = router.withLock({ $0 }) else { return self }
+        return try router.pool(for: key) ?? self
+    }
+
+    /// The pool of the database the router knows as `name`; this one for the router's name of it.
+    /// - Throws: The router's error for a name it does not know, or a `.invalidArgument`
+    ///   `PostgresError` when there is no router and `name` is not this pool's own.
+    public func pool(named name: String) throws -> PostgresConnectionPool {
+        guard let router = router.withLock({ $0 }) else {
+            guard name == PostgresPoolRouting.ownDatabase else {
+                throw PostgresError(
+                    code: .invalidArgument,
+                    message: "no database named '\(name)' is configured (only '\(PostgresPoolRouting.ownDatabase)')")
+            }
+            return self
+        }
+        return try router.pool(named: name) ?? self
+    }
+
     // MARK: Use
+
+    /// Lends `body` a connection of its own to the pool's database, outside the pool's limit, and
+    /// closes it afterwards: for work that must not queue behind the pool's users — a tenant move
+    /// holds locks that those users wait on, connection in hand.
+    @discardableResult
+    public func withDedicatedConnection<Result>(
+        isolation: isolated (any Actor)? = #isolation,
+        _ body: (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        let connection = try await PostgresConnection.connect(configuration: configuration, logger: logger)
+        do {
+            let result = try await body(connection)
+            await connection.close()
+            return result
+        } catch {
+            await connection.close()
+            throw error
+        }
+    }
 
     /// Lends a connection to `body` and takes it back afterwards, whatever happens. The lease
     /// ends with `body`: the connection must not be kept beyond it.
@@ -270,4 +321,19 @@ public final class PostgresTimings: Sendable {
     public let statements = LatencyRecorder()
 
     public init() {}
+}
+
+/// Decides which pool work keyed by an owner (a tenant) runs on, for a pool that routes
+/// (`PostgresConnectionPool.route(through:)`).
+public protocol PostgresPoolRouter: Sendable {
+    /// The pool for work keyed by `key`, or nil for the routing pool's own database.
+    func pool(for key: String) throws -> PostgresConnectionPool?
+
+    /// The pool of the database called `name`, or nil for the routing pool's own database.
+    func pool(named name: String) throws -> PostgresConnectionPool?
+}
+
+public enum PostgresPoolRouting {
+    /// The name of the routing pool's own database.
+    public static let ownDatabase = "primary"
 }

@@ -1,0 +1,378 @@
+import Foundation
+public import ScryptexCore
+import ScryptexCrypto
+public import ScryptexPostgres
+
+/// Moves a tenant's schema and data from its cluster to another, with a short write freeze.
+///
+/// 1. **Prepare** the target: the tenant's role and schema, the tenant migrations and the
+///    schema's security (as provisioning does), no data. Nothing serves from it yet.
+/// 2. **Freeze** writes on the source: one transaction takes `EXCLUSIVE` locks on every table of
+///    the tenant's schema (reads go on; a write waits). From here the tenant's data cannot change.
+/// 3. **Copy** every table (referenced tables first) inside one target transaction, with user
+///    triggers off while loading so rows arrive exactly as they are (the audit chain keeps its
+///    hashes and positions); sequences are set to the source's state.
+/// 4. **Verify** per table: the row count and a checksum of the rows (the MD5 of their sorted
+///    MD5s, in UTC and full float precision on both sides) must be equal on both clusters, and
+///    each sequence's state too. Any difference stops the move: the target is dropped, the
+///    source was never changed.
+/// 5. **Switch** the placement in the control plane (only if it still names the source) and
+///    announce it: every host routes the tenant to the target within milliseconds.
+/// 6. **Retire** the source: its schema is renamed in the freezing transaction, so a write that
+///    was waiting fails instead of landing in the old copy (the server looks the table up again
+///    after the lock and finds none); a host that had not yet heard of the switch gets a
+///    retryable 503 until it has. The renamed source is dropped after the switch commits.
+///
+/// The write downtime is step 2 to step 6 and grows with the tenant's size (every row crosses
+/// once under the freeze); the report carries it.
+public struct TenantMove: Sendable {
+    /// What a move did, table by table, and how long writes were held.
+    public struct Report: Sendable, Encodable {
+        public struct Table: Sendable, Encodable, Equatable {
+            public var name: String
+            public var rows: Int
+            public var checksum: String
+        }
+
+        public var tenant: String
+        public var from: String
+        public var to: String
+        public var tables: [Table]
+        public var sequences: Int
+        /// From the freeze's locks being held to the source's retirement.
+        public var writeFreezeMilliseconds: Int
+        /// Waiting for writes in flight to finish before the freeze held.
+        public var lockWaitMilliseconds: Int
+        public var totalMilliseconds: Int
+        public var rows: Int { tables.reduce(0) { $0 + $1.rows } }
+    }
+
+    private let plan: TenantSchemaPlan
+    private let logger: Logger
+    /// How long the freeze waits for writes in flight before giving up (nothing changed then).
+    public var lockTimeout: Duration = .seconds(10)
+
+    public init(plan: TenantSchemaPlan, logger: Logger) {
+        self.plan = plan
+        self.logger = logger
+    }
+
+    /// Moves tenant `slug` to cluster `target`.
+    /// - Parameter controlPlane: The control plane's pool, routing to every tenant cluster.
+    /// - Throws: `ServiceError` `.notFound` (no such tenant), `.invalidInput` (an unknown cluster,
+    ///   or the tenant is already there), `.conflict` (the tenant is not active or suspended, its
+    ///   placement changed meanwhile, or its tables stayed busy), `.corrupt` (the copy did not
+    ///   verify). Nothing is switched when it throws.
+    @discardableResult
+    public func move(_ slug: String, to target: String, on controlPlane: PostgresConnectionPool) async throws -> Report
+    {
+        let started = ContinuousClock.now
+        let slug = try TenantSlug(slug)
+        let row = try await controlPlane.query(
+            "SELECT status, placement FROM platform.tenants WHERE slug = \(slug.value)"
+        ).first
+        guard let row else { throw ServiceError(.notFound, "no tenant has the slug '\(slug)'") }
+        let status = try row.decode("status", as: String.self)
+        let source = try row.decode("placement", as: String.self)
+        guard status == "active" || status == "suspended" else {
+            throw ServiceError(.conflict, "tenant '\(slug)' is \(status); only an active or suspended tenant moves")
+        }
+        guard source != target else {
+            throw ServiceError(.invalidInput, "tenant '\(slug)' is already on cluster '\(target)'")
+        }
+        let sourcePool = try Self.cluster(source, of: controlPlane)
+        let targetPool = try Self.cluster(target, of: controlPlane)
+        logger.info("tenant move started", ["tenant": slug.value, "from": source, "to": target])
+
+        try await prepare(slug, on: targetPool)
+        do {
+            let report = try await copyUnderFreeze(
+                slug, from: (source, sourcePool), to: (target, targetPool), controlPlane: controlPlane,
+                started: started)
+            logger.notice(
+                "tenant moved",
+                [
+                    "tenant": slug.value, "from": source, "to": target, "rows": String(report.rows),
+                    "tables": String(report.tables.count),
+                    "write_freeze_ms": String(report.writeFreezeMilliseconds),
+                    "total_ms": String(report.totalMilliseconds),
+                ])
+            return report
+        } catch {
+            // The placement never switched: the target's copy is not anyone's, remove it.
+            do {
+                try await targetPool.withTransaction { try await TenantRemoval.dropSchemaAndRole(of: slug, in: $0) }
+            } catch let cleanup {
+                logger.warning(
+                    "a failed move left the target's schema behind",
+                    ["tenant": slug.value, "cluster": target, "error": String(describing: cleanup)])
+            }
+            throw error
+        }
+    }
+
+    /// The pool of cluster `name`, or an error naming the configured ones.
+    static func cluster(_ name: String, of controlPlane: PostgresConnectionPool) throws -> PostgresConnectionPool {
+        guard TenantClusters.isValidName(name) else {
+            throw ServiceError(.invalidInput, "'\(name)' is not a cluster name")
+        }
+        do {
+            return try controlPlane.pool(named: name)
+        } catch let error as PostgresError {
+            throw ServiceError(.invalidInput, error.message)
+        }
+    }
+
+    /// The role, the schema and the migrations on the target, as provisioning makes them. A
+    /// schema of the tenant already there (a move that was cut off) is dropped first: the
+    /// placement does not name this cluster, so nothing serves from it.
+    private func prepare(_ slug: TenantSlug, on target: PostgresConnectionPool) async throws {
+        try await target.withConnection { connection in
+            try await connection.withTransaction(statementTimeout: .zero) { transaction in
+                let role = try await TenantRole.name(for: slug, in: transaction)
+                let leftover = try await transaction.query(
+                    """
+                    SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = \(slug.schema.name))
+                        OR EXISTS (SELECT 1 FROM pg_roles WHERE rolname = \(role.name)) AS present
+                    """
+                ).firstRow.decode("present", as: Bool.self)
+                if leftover {
+                    logger.warning(
+                        "dropping what an earlier, unfinished move left on the target", ["tenant": slug.value])
+                    try await TenantRemoval.dropSchemaAndRole(of: slug, in: transaction)
+                }
+                try await TenantRole.createSchema(slug.schema, ownedBy: role, in: transaction)
+                _ = try await TenantMigrationRunner(plan: plan, logger: logger).apply(to: slug, in: transaction)
+            }
+        }
+    }
+
+    private func copyUnderFreeze(
+        _ slug: TenantSlug, from source: (name: String, pool: PostgresConnectionPool),
+        to target: (name: String, pool: PostgresConnectionPool), controlPlane: PostgresConnectionPool,
+        started: ContinuousClock.Instant
+    ) async throws -> Report {
+        let schema = slug.schema
+        let (report, retired) = try await source.pool.withDedicatedConnection { sourceConnection in
+            try await sourceConnection.withTransaction(statementTimeout: .zero) { frozen in
+                let tables = try await TenantArchive.tablesInDependencyOrder(schema: schema, in: frozen)
+                let sequences = try await frozen.query(
+                    "SELECT sequencename FROM pg_sequences WHERE schemaname = \(schema.name) ORDER BY sequencename"
+                ).map { try SQLIdentifier(try $0.decode("sequencename", as: String.self)) }
+                try await Self.sameRendering(in: frozen)
+                try await frozen.execute(
+                    "SELECT set_config('lock_timeout', \(String(lockTimeout.components.seconds * 1000) + "ms"), true)")
+                let lockRequested = ContinuousClock.now
+                do {
+                    if !tables.isEmpty {
+                        let list = tables.map { schema.quoted + "." + $0.quoted }.joined(separator: ", ")
+                        try await frozen.executeScript("LOCK TABLE \(list) IN EXCLUSIVE MODE")
+                    }
+                } catch let error as PostgresError
+                    where error.sqlState == .lockNotAvailable || error.sqlState == .deadlockDetected
+                {
+                    throw ServiceError(
+                        .conflict,
+                        "tenant '\(slug)' had writes in flight for longer than \(lockTimeout.components.seconds) s; nothing moved, try again"
+                    )
+                }
+                let frozenAt = ContinuousClock.now
+                var copied: [Report.Table] = []
+                try await target.pool.withDedicatedConnection { targetConnection in
+                    try await targetConnection.withTransaction(statementTimeout: .zero) { loading in
+                        try await Self.sameRendering(in: loading)
+                        copied = try await copy(tables, of: schema, from: frozen, into: loading)
+                        for sequence in sequences {
+                            let state = try await frozen.query(
+                                "SELECT last_value, is_called FROM \(identifier: schema, sequence)"
+                            ).firstRow
+                            try await loading.execute(
+                                """
+                                SELECT setval(\(schema.quoted + "." + sequence.quoted), \(try state.decode("last_value", as: Int64.self)),
+                                              \(try state.decode("is_called", as: Bool.self)))
+                                """
+                            )
+                        }
+                        copied = try await verify(
+                            copied, sequences: sequences, of: schema, source: frozen, target: loading)
+                    }
+                }
+                // The target holds the verified copy: switch, if the placement is still the source.
+                try await controlPlane.withDedicatedConnection { connection in
+                    try await connection.withTransaction { transaction in
+                        let switched = try await transaction.execute(
+                            """
+                            UPDATE platform.tenants SET placement = \(target.name), updated_at = now()
+                            WHERE slug = \(slug.value) AND placement = \(source.name) AND status IN ('active', 'suspended')
+                            """
+                        )
+                        guard switched == 1 else {
+                            throw ServiceError(
+                                .conflict,
+                                "tenant '\(slug)' changed while it was being moved; nothing switched, try again")
+                        }
+                        try await TenantChangeFeed.announce(slug.value, in: transaction)
+                    }
+                }
+                // Writes that waited now find no table; reads see the schema gone (503, retried).
+                // (Not of a tenant schema's form `t_<slug>`, so never another tenant's name.)
+                let retired = try SQLIdentifier("scryptex_moved_\(slug.value)_\(SecureRandom.hexToken(byteCount: 3))")
+                try await frozen.executeScript("ALTER SCHEMA \(schema.quoted) RENAME TO \(retired.quoted)")
+                let report = Report(
+                    tenant: slug.value, from: source.name, to: target.name, tables: copied,
+                    sequences: sequences.count,
+                    writeFreezeMilliseconds: Int((ContinuousClock.now - frozenAt).wholeMilliseconds),
+                    lockWaitMilliseconds: Int((frozenAt - lockRequested).wholeMilliseconds),
+                    totalMilliseconds: 0)
+                return (report, retired)
+            }
+        }
+        return await report.finishing(
+            slug, retired: retired, on: source.pool, started: started, logger: logger)
+    }
+
+    /// Both sides render values alike for the checksums: UTC, ISO dates, every float digit.
+    private static func sameRendering(in transaction: PostgresTransaction) async throws {
+        try await transaction.executeScript(
+            """
+            SET LOCAL TimeZone TO 'UTC'; SET LOCAL DateStyle TO 'ISO, YMD'; SET LOCAL IntervalStyle TO 'postgres';
+            SET LOCAL extra_float_digits TO 3; SET LOCAL bytea_output TO 'hex'
+            """
+        )
+    }
+
+    /// Loads every table's rows from `source` into `target` (emptied first: the migrations seed
+    /// some tables), with the target's user triggers off while loading.
+    private func copy(
+        _ tables: [SQLIdentifier], of schema: SQLIdentifier, from source: PostgresTransaction,
+        into target: PostgresTransaction
+    ) async throws -> [Report.Table] {
+        // Each user trigger is switched off and later put back as the migrations left it
+        // (`O`rigin, `A`lways, `R`eplica, `D`isabled).
+        let triggers = try await target.query(
+            """
+            SELECT c.relname, t.tgname, t.tgenabled::text AS state FROM pg_trigger t
+            JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = \(schema.name) AND NOT t.tgisinternal
+            """
+        ).map {
+            (
+                table: try SQLIdentifier(try $0.decode("relname", as: String.self)),
+                trigger: try SQLIdentifier(try $0.decode("tgname", as: String.self)),
+                state: try $0.decode("state", as: String.self)
+            )
+        }
+        for entry in triggers where entry.state != "D" {
+            try await target.executeScript(
+                "ALTER TABLE \(schema.quoted).\(entry.table.quoted) DISABLE TRIGGER \(entry.trigger.quoted)")
+        }
+        for table in tables.reversed() {
+            try await target.execute("DELETE FROM \(identifier: schema, table)")
+        }
+        // A table referencing itself loads in one statement (its foreign key is checked at the
+        // statement's end, whatever the rows' order); the others in batches.
+        let selfReferencing = Set(
+            try await source.query(
+                """
+                SELECT c.relname FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
+                JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE k.contype = 'f' AND k.conrelid = k.confrelid AND n.nspname = \(schema.name)
+                """
+            ).map { try $0.decode("relname", as: String.self) })
+        var copied: [Report.Table] = []
+        for (index, table) in tables.enumerated() {
+            let cursor = try SQLIdentifier("scryptex_move_\(index)")
+            try await source.executeScript(
+                "DECLARE \(cursor.quoted) NO SCROLL CURSOR FOR SELECT row_to_json(r)::text AS line FROM \(schema.quoted).\(table.quoted) r"
+            )
+            var rows = 0
+            let fetch: PostgresQuery =
+                selfReferencing.contains(table.name)
+                ? "FETCH ALL FROM \(identifier: cursor)" : "FETCH FORWARD 2000 FROM \(identifier: cursor)"
+            while true {
+                let batch = try await source.query(fetch).map { try $0.decode("line", as: String.self) }
+                if batch.isEmpty { break }
+                rows += batch.count
+                try await target.execute(
+                    """
+                    INSERT INTO \(identifier: schema, table) OVERRIDING SYSTEM VALUE
+                    SELECT * FROM json_populate_recordset(NULL::\(identifier: schema, table), \("[" + batch.joined(separator: ",") + "]")::json)
+                    """
+                )
+            }
+            try await source.executeScript("CLOSE \(cursor.quoted)")
+            copied.append(Report.Table(name: table.name, rows: rows, checksum: ""))
+        }
+        for entry in triggers where entry.state != "D" {
+            let mode = entry.state == "A" ? "ENABLE ALWAYS" : entry.state == "R" ? "ENABLE REPLICA" : "ENABLE"
+            try await target.executeScript(
+                "ALTER TABLE \(schema.quoted).\(entry.table.quoted) \(mode) TRIGGER \(entry.trigger.quoted)")
+        }
+        return copied
+    }
+
+    /// Counts and checksums per table, and each sequence's state, equal on both sides.
+    private func verify(
+        _ copied: [Report.Table], sequences: [SQLIdentifier], of schema: SQLIdentifier,
+        source: PostgresTransaction, target: PostgresTransaction
+    ) async throws -> [Report.Table] {
+        var verified: [Report.Table] = []
+        for table in copied {
+            let identifier = try SQLIdentifier(table.name)
+            let digest: PostgresQuery = """
+                SELECT count(*) AS rows, coalesce(md5(string_agg(h, '' ORDER BY h)), '') AS checksum
+                FROM (SELECT md5(r::text) AS h FROM \(identifier: schema, identifier) r) rows
+                """
+            let theirs = try await source.query(digest).firstRow
+            let ours = try await target.query(digest).firstRow
+            let sourceRows = try theirs.decode("rows", as: Int.self)
+            let sourceChecksum = try theirs.decode("checksum", as: String.self)
+            guard sourceRows == table.rows, try ours.decode("rows", as: Int.self) == sourceRows,
+                try ours.decode("checksum", as: String.self) == sourceChecksum
+            else {
+                throw ServiceError(
+                    .corrupt,
+                    "table \(table.name) did not copy exactly (source \(sourceRows) rows, checksum \(sourceChecksum); target \(try ours.decode("rows", as: Int.self)) rows, checksum \(try ours.decode("checksum", as: String.self))); nothing switched"
+                )
+            }
+            verified.append(Report.Table(name: table.name, rows: sourceRows, checksum: sourceChecksum))
+        }
+        for sequence in sequences {
+            let state: PostgresQuery = "SELECT last_value, is_called FROM \(identifier: schema, sequence)"
+            let theirs = try await source.query(state).firstRow
+            let ours = try await target.query(state).firstRow
+            guard try theirs.decode("last_value", as: Int64.self) == ours.decode("last_value", as: Int64.self),
+                try theirs.decode("is_called", as: Bool.self) == ours.decode("is_called", as: Bool.self)
+            else {
+                throw ServiceError(.corrupt, "sequence \(sequence.name) did not copy exactly; nothing switched")
+            }
+        }
+        return verified
+    }
+}
+
+extension TenantMove.Report {
+    /// Drops the retired source schema (renamed by the move) and the tenant's role there, and
+    /// completes the report's total time. A failure here leaves only an unused copy behind.
+    fileprivate func finishing(
+        _ slug: TenantSlug, retired: SQLIdentifier, on source: PostgresConnectionPool,
+        started: ContinuousClock.Instant, logger: Logger
+    ) async -> TenantMove.Report {
+        var report = self
+        do {
+            try await source.withConnection { connection in
+                try await connection.withTransaction(statementTimeout: .zero) { transaction in
+                    try await transaction.executeScript("DROP SCHEMA IF EXISTS \(retired.quoted) CASCADE")
+                    let role = try await TenantRole.name(for: slug, in: transaction)
+                    try await transaction.executeScript("DROP ROLE IF EXISTS \(role.quoted)")
+                }
+            }
+        } catch {
+            logger.warning(
+                "the moved tenant's old schema could not be dropped on its former cluster",
+                ["tenant": slug.value, "error": String(describing: error)])
+        }
+        report.totalMilliseconds = Int((ContinuousClock.now - started).wholeMilliseconds)
+        return report
+    }
+}
