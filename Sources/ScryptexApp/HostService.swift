@@ -111,6 +111,7 @@ package struct HostService: Sendable {
             options: .init(maximumConnections: 20, acquireTimeout: .seconds(10)), eventLoops: loops,
             logger: logger)
         teardown.push("tenant clusters") { await clusters.close() }
+        pool.route(through: clusters)
         let sanctions = SanctionsRegistry(pool: pool, logger: logger.child(label: "scryptex.compliance"))
         // The database may still be starting (or restarting): wait for it, within bounds.
         let first = try await PostgresConnection.connect(
@@ -122,7 +123,6 @@ package struct HostService: Sendable {
         try await TenantIdentitySetUp.ensureDataKeys(keyring: keyring, on: pool)
         try await sanctions.load()
         try await syncTenants(pool: pool, keyring: keyring)
-        try await DatabaseSetup.routeTenants(of: pool, through: clusters)
         try await directory.reload(from: pool)
         logger.info(
             "tenant directory loaded",

@@ -141,10 +141,12 @@ struct AuditVerifyCommand: ScryptexCommand {
             return try await DatabaseSetup.withPool(context.configuration, logger: context.logger) { pool in
                 do {
                     var schema = PlatformSchema.name
+                    var database = pool
                     if let slug = invocation.value("tenant") {
                         schema = try await context.liveTenant(slug, on: pool).schema
+                        database = try pool.pool(for: slug)
                     }
-                    let verification = try await pool.withTransaction { transaction in
+                    let verification = try await database.withTransaction { transaction in
                         try await sealing.verify(schema, checkpointKey: keyring.auditCheckpointKey, in: transaction)
                     }
                     return context.report(verification, name: schema.name)

@@ -25,8 +25,8 @@ public struct AuditRetention: Sendable {
         let cutoff = now.addingTimeInterval(-Double(retentionDays) * 86_400)
         let schemas = try await Self.trails(on: pool)
         var total = 0
-        for schema in schemas {
-            let purged = try await pool.withTransaction { transaction in
+        for (schema, database) in schemas {
+            let purged = try await database.withTransaction { transaction in
                 try await AuditTrail(schema: schema).purge(
                     olderThan: cutoff, checkpointKey: keyring.auditCheckpointKey, in: transaction)
             }
@@ -40,10 +40,13 @@ public struct AuditRetention: Sendable {
         return (total, schemas.count)
     }
 
-    /// The schemas whose trails the host keeps: the control plane's and each live tenant's.
-    public static func trails(on pool: PostgresConnectionPool) async throws -> [SQLIdentifier] {
-        [PlatformSchema.name]
-            + (try await TenantRegistry().tenants(statuses: [.active, .suspended], from: pool)).map(\.schema)
+    /// The schemas whose trails the host keeps — the control plane's and each live tenant's —
+    /// each with the pool of the database it is on.
+    public static func trails(
+        on pool: PostgresConnectionPool
+    ) async throws -> [(schema: SQLIdentifier, pool: PostgresConnectionPool)] {
+        let tenants = try await TenantRegistry().tenants(statuses: [.active, .suspended], from: pool)
+        return [(PlatformSchema.name, pool)] + (try tenants.map { ($0.schema, try pool.pool(for: $0.slug.value)) })
     }
 
     /// Purges now and then every `interval` until cancelled; failures are logged, not fatal.

@@ -39,7 +39,8 @@ public struct AuditSealing: Sendable {
     @discardableResult
     public func sealAll(on pool: PostgresConnectionPool) async throws -> Int {
         var sealed = 0
-        for schema in try await AuditRetention.trails(on: pool) where try await seal(schema, on: pool) != nil {
+        for (schema, database) in try await AuditRetention.trails(on: pool)
+        where try await seal(schema, on: database) != nil {
             sealed += 1
         }
         return sealed

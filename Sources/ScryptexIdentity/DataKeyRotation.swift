@@ -34,58 +34,97 @@ public struct DataKeyRotation: Sendable {
     ) async throws -> (
         version: Int32, resealed: Int
     ) {
-        let result = try await pool.withTransaction { transaction -> (Int32, Int) in
+        let cluster = try pool.pool(for: tenant.slug.value)
+        guard cluster !== pool else {
+            // One database: key, values and trails change in one transaction.
+            let result = try await pool.withTransaction { transaction -> (Int32, Int) in
+                _ = try await transaction.query("SELECT id FROM platform.tenants WHERE id = \(tenant.id) FOR UPDATE")
+                let keys = try await keyring.addKeyVersion(for: tenant.id, in: transaction)
+                let resealed = try await reseal(tenant, with: keys, in: transaction)
+                try await keyring.retireKeys(olderThan: keys.currentVersion, for: tenant.id, in: transaction)
+                try await record(tenant, keys: keys, resealed: resealed, actor: actor, in: [transaction])
+                return (keys.currentVersion, resealed)
+            }
+            keyring.forget(tenant.id)
+            return result
+        }
+        // The tenant on another cluster than its keys: three steps, each safe if the next never
+        // comes — the new version is stored first (old values still open), then the values are
+        // re-sealed on the tenant's cluster, and only then are the old versions retired.
+        let keys = try await pool.withTransaction { transaction in
             _ = try await transaction.query("SELECT id FROM platform.tenants WHERE id = \(tenant.id) FOR UPDATE")
-            let keys = try await keyring.addKeyVersion(for: tenant.id, in: transaction)
-            var resealed = 0
-            for column in columns {
-                let rows = try await transaction.query(
-                    """
-                    SELECT id, \(identifier: column.column) AS sealed FROM \(identifier: tenant.schema, column.table)
-                    WHERE \(identifier: column.column) IS NOT NULL FOR UPDATE
-                    """
-                )
-                for row in rows {
-                    let plain = try keys.open(Array(try row.decode("sealed", as: Data.self)), field: column.field)
-                    let sealed = Data(keys.seal(plain, field: column.field))
-                    let id = try row.decode("id", as: UUID.self)
-                    try await transaction.execute(
-                        """
-                        UPDATE \(identifier: tenant.schema, column.table) SET \(identifier: column.column) = \(sealed)
-                        WHERE id = \(id)
-                        """
-                    )
-                    if let lookup = column.lookup {
-                        try await transaction.execute(
-                            """
-                            UPDATE \(identifier: tenant.schema, column.table)
-                            SET \(identifier: lookup.column) = \(keys.lookupHash(plain, purpose: lookup.purpose)) WHERE id = \(id)
-                            """
-                        )
-                    }
-                    resealed += 1
-                }
-            }
-            // Old versions go only when no value in the schema still uses one — any encrypted
-            // column, declared or not.
-            let stale = try await Self.valuesOnOldVersions(
-                in: tenant.schema, current: keys.currentVersion, transaction: transaction)
-            guard stale.isEmpty else {
-                throw ServiceError(
-                    .corrupt,
-                    "values sealed with an older key remain in \(stale.joined(separator: ", ")), which the registry of sealed columns does not name: nothing was changed"
-                )
-            }
+            return try await keyring.addKeyVersion(for: tenant.id, in: transaction)
+        }
+        let resealed = try await cluster.withTransaction { try await reseal(tenant, with: keys, in: $0) }
+        try await TenantScope.withControlPlaneTransaction(for: tenant.slug, on: pool) {
+            transaction, tenantTransaction in
             try await keyring.retireKeys(olderThan: keys.currentVersion, for: tenant.id, in: transaction)
-            let event = AuditEvent(
-                actor: actor, action: "data_key.rotated", objectType: "tenant", objectID: tenant.slug.value,
-                details: ["version": String(keys.currentVersion), "resealed": String(resealed)])
-            try await AuditTrail(schema: tenant.schema).append(event, in: transaction)
-            try await AuditTrail(schema: SQLIdentifier(static: "platform")).append(event, in: transaction)
-            return (keys.currentVersion, resealed)
+            try await record(
+                tenant, keys: keys, resealed: resealed, actor: actor,
+                in: [transaction] + [tenantTransaction].compactMap { $0 })
         }
         keyring.forget(tenant.id)
-        return result
+        return (keys.currentVersion, resealed)
+    }
+
+    /// Re-seals every registered column's values of `tenant` with `keys`' current version, then
+    /// checks that no value in the schema is left on another.
+    private func reseal(
+        _ tenant: Tenant, with keys: Keyring.TenantKeys, in transaction: PostgresTransaction
+    )
+        async throws -> Int
+    {
+        var resealed = 0
+        for column in columns {
+            let rows = try await transaction.query(
+                """
+                SELECT id, \(identifier: column.column) AS sealed FROM \(identifier: tenant.schema, column.table)
+                WHERE \(identifier: column.column) IS NOT NULL FOR UPDATE
+                """
+            )
+            for row in rows {
+                let plain = try keys.open(Array(try row.decode("sealed", as: Data.self)), field: column.field)
+                let sealed = Data(keys.seal(plain, field: column.field))
+                let id = try row.decode("id", as: UUID.self)
+                try await transaction.execute(
+                    """
+                    UPDATE \(identifier: tenant.schema, column.table) SET \(identifier: column.column) = \(sealed)
+                    WHERE id = \(id)
+                    """
+                )
+                if let lookup = column.lookup {
+                    try await transaction.execute(
+                        """
+                        UPDATE \(identifier: tenant.schema, column.table)
+                        SET \(identifier: lookup.column) = \(keys.lookupHash(plain, purpose: lookup.purpose)) WHERE id = \(id)
+                        """
+                    )
+                }
+                resealed += 1
+            }
+        }
+        // Old versions go only when no value in the schema still uses one — any encrypted
+        // column, declared or not.
+        let stale = try await Self.valuesOnOldVersions(
+            in: tenant.schema, current: keys.currentVersion, transaction: transaction)
+        guard stale.isEmpty else {
+            throw ServiceError(
+                .corrupt,
+                "values sealed with an older key remain in \(stale.joined(separator: ", ")), which the registry of sealed columns does not name: nothing was changed"
+            )
+        }
+        return resealed
+    }
+
+    /// `data_key.rotated` in the tenant's trail (the last of `transactions`) and the control plane's (the first).
+    private func record(
+        _ tenant: Tenant, keys: Keyring.TenantKeys, resealed: Int, actor: String, in transactions: [PostgresTransaction]
+    ) async throws {
+        let event = AuditEvent(
+            actor: actor, action: "data_key.rotated", objectType: "tenant", objectID: tenant.slug.value,
+            details: ["version": String(keys.currentVersion), "resealed": String(resealed)])
+        try await AuditTrail(schema: tenant.schema).append(event, in: transactions.last!)
+        try await AuditTrail(schema: SQLIdentifier(static: "platform")).append(event, in: transactions.first!)
     }
 
     /// The `table.column` of every encrypted (bytea) column of `schema` holding a value sealed

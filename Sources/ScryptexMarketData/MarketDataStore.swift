@@ -3,7 +3,9 @@ import ScryptexCore
 public import ScryptexPostgres
 
 /// Reads the market-data store: the platform's series (any transaction: every role may read
-/// them) and the tenant's own datasets (in a transaction opened as the tenant).
+/// them) and the tenant's own datasets (in a transaction opened as the tenant). A tenant on
+/// another cluster than the control plane reads the platform's series from the control plane
+/// (`ReferenceDatabase`), in a read-only transaction of their own.
 public struct MarketDataStore: Sendable {
     public init() {}
 
@@ -35,14 +37,16 @@ public struct MarketDataStore: Sendable {
 
     /// Every platform series, and the tenant's datasets when `tenantDatasets`.
     public func list(tenantDatasets: Bool, in transaction: PostgresTransaction) async throws -> [SeriesSummary] {
-        var rows = Array(
-            try await transaction.query(
-                """
-                SELECT 'platform' AS dataset, s.symbol, s.timeframe, s.source, count(b.time) AS bars,
-                       min(b.time) AS first, max(b.time) AS last
-                FROM market_data.series s LEFT JOIN market_data.bars b ON b.series_id = s.id
-                GROUP BY s.id ORDER BY s.symbol, s.timeframe
-                """))
+        var rows = try await Self.readingPlatformData(in: transaction) {
+            Array(
+                try await $0.query(
+                    """
+                    SELECT 'platform' AS dataset, s.symbol, s.timeframe, s.source, count(b.time) AS bars,
+                           min(b.time) AS first, max(b.time) AS last
+                    FROM market_data.series s LEFT JOIN market_data.bars b ON b.series_id = s.id
+                    GROUP BY s.id ORDER BY s.symbol, s.timeframe
+                    """))
+        }
         if tenantDatasets {
             rows += try await transaction.query(
                 """
@@ -63,6 +67,17 @@ public struct MarketDataStore: Sendable {
         }
     }
 
+    /// Runs `body` in `transaction`, or, inside a tenant transaction on another cluster, in a
+    /// read-only transaction on the control plane.
+    static func readingPlatformData<Result>(
+        in transaction: PostgresTransaction,
+        isolation: isolated (any Actor)? = #isolation,
+        _ body: (PostgresTransaction) async throws -> Result
+    ) async throws -> Result {
+        guard let reference = ReferenceDatabase.pool else { return try await body(transaction) }
+        return try await reference.withTransaction(readOnly: true) { try await body($0) }
+    }
+
     /// The bars of `symbol` at `timeframe` opening in `[start, end)`, from the platform store or
     /// the tenant's dataset `dataset`.
     /// - Throws: `.notFound` naming the symbol, timeframe and dataset when there is no such series.
@@ -71,28 +86,45 @@ public struct MarketDataStore: Sendable {
         in transaction: PostgresTransaction
     ) async throws -> BarSeries {
         let symbol = try MarketSymbol.parse(symbol)
-        let key: UUID?
-        let table: BarTable
+        let row: PostgresRow
         if let dataset {
             let name = try Self.datasetName(dataset)
-            table = .dataset
-            key = try await transaction.query(
+            let key = try await transaction.query(
                 "SELECT id FROM market_datasets WHERE name = \(name) AND symbol = \(symbol) AND timeframe = \(timeframe.rawValue)"
             ).first?.decode("id", as: UUID.self)
+            guard let key else { throw Self.noBars(symbol, timeframe, dataset) }
+            row = try await Self.columns(of: .dataset, key: key, start: start, end: end, in: transaction)
         } else {
-            table = .platform
-            key = try await transaction.query(
-                "SELECT id FROM market_data.series WHERE symbol = \(symbol) AND timeframe = \(timeframe.rawValue)"
-            ).first?.decode("id", as: UUID.self)
+            row = try await Self.readingPlatformData(in: transaction) { platform in
+                let key = try await platform.query(
+                    "SELECT id FROM market_data.series WHERE symbol = \(symbol) AND timeframe = \(timeframe.rawValue)"
+                ).first?.decode("id", as: UUID.self)
+                guard let key else { throw Self.noBars(symbol, timeframe, nil) }
+                return try await Self.columns(of: .platform, key: key, start: start, end: end, in: platform)
+            }
         }
-        guard let key else {
-            throw ServiceError(
-                .notFound,
-                "no \(timeframe.rawValue) bars of \(symbol) in \(dataset.map { "the dataset '\($0)'" } ?? "the platform's market data")"
-            )
-        }
-        // Whole columns as arrays: one row to decode, whatever the length.
-        let row = try await transaction.query(
+        var series = BarSeries(symbol: symbol, timeframe: timeframe)
+        series.times = try row.decode("times", as: [Int64].self)
+        series.open = try row.decode("open", as: [Double].self)
+        series.high = try row.decode("high", as: [Double].self)
+        series.low = try row.decode("low", as: [Double].self)
+        series.close = try row.decode("close", as: [Double].self)
+        series.volume = try row.decode("volume", as: [Double].self)
+        return series
+    }
+
+    private static func noBars(_ symbol: String, _ timeframe: Timeframe, _ dataset: String?) -> ServiceError {
+        ServiceError(
+            .notFound,
+            "no \(timeframe.rawValue) bars of \(symbol) in \(dataset.map { "the dataset '\($0)'" } ?? "the platform's market data")"
+        )
+    }
+
+    /// A series' bars in `[start, end)` as whole columns: one row to decode, whatever the length.
+    private static func columns(
+        of table: BarTable, key: UUID, start: Int64?, end: Int64?, in transaction: PostgresTransaction
+    ) async throws -> PostgresRow {
+        try await transaction.query(
             """
             SELECT coalesce(array_agg(time ORDER BY time), '{}') AS times,
                    coalesce(array_agg(open ORDER BY time), '{}') AS open,
@@ -104,14 +136,6 @@ public struct MarketDataStore: Sendable {
             WHERE \(sql: table.key) = \(key) AND time >= \(start ?? Int64.min) AND time < \(end ?? Int64.max)
             """
         ).firstRow
-        var series = BarSeries(symbol: symbol, timeframe: timeframe)
-        series.times = try row.decode("times", as: [Int64].self)
-        series.open = try row.decode("open", as: [Double].self)
-        series.high = try row.decode("high", as: [Double].self)
-        series.low = try row.decode("low", as: [Double].self)
-        series.close = try row.decode("close", as: [Double].self)
-        series.volume = try row.decode("volume", as: [Double].self)
-        return series
     }
 
     /// Stores generated bars as a platform series or a tenant dataset (replacing what it held).

@@ -282,6 +282,10 @@ struct TenantRemoval: Sendable {
     }
 
     func removeImmediately(_ tenant: Tenant, on pool: PostgresConnectionPool) async throws {
+        let cluster = try pool.pool(for: tenant.slug.value)
+        if cluster !== pool {
+            try await cluster.withTransaction { try await Self.dropSchemaAndRole(of: tenant.slug, in: $0) }
+        }
         try await pool.withTransaction { transaction in
             try await Self.dropSchemaAndRole(of: tenant.slug, in: transaction)
             try await transaction.execute("DELETE FROM platform.tenants WHERE id = \(tenant.id)")

@@ -171,9 +171,10 @@ public struct TenantMove: Sendable {
                 } catch let error as PostgresError
                     where error.sqlState == .lockNotAvailable || error.sqlState == .deadlockDetected
                 {
+                    let holders = (try? await Self.lockHolders(of: schema, on: source.pool)) ?? "unknown"
                     throw ServiceError(
                         .conflict,
-                        "tenant '\(slug)' had writes in flight for longer than \(lockTimeout.components.seconds) s; nothing moved, try again"
+                        "tenant '\(slug)' had work in flight on its tables for longer than \(lockTimeout.components.seconds) s (held by \(holders)); nothing moved, try again"
                     )
                 }
                 let frozenAt = ContinuousClock.now
@@ -229,6 +230,25 @@ public struct TenantMove: Sendable {
         }
         return await report.finishing(
             slug, retired: retired, on: source.pool, started: started, logger: logger)
+    }
+
+    /// Who holds locks on `schema`'s tables now: each backend's state, age and statement.
+    private static func lockHolders(of schema: SQLIdentifier, on pool: PostgresConnectionPool) async throws -> String {
+        let rows = try await pool.withDedicatedConnection { connection in
+            try await connection.query(
+                """
+                SELECT DISTINCT a.pid, a.state, extract(epoch FROM now() - a.xact_start)::int AS seconds,
+                       left(regexp_replace(a.query, '\\s+', ' ', 'g'), 120) AS query
+                FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+                JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE n.nspname = \(schema.name) AND l.granted AND a.pid <> pg_backend_pid()
+                """
+            )
+        }
+        let holders = try rows.map { row in
+            "pid \(try row.decode("pid", as: Int32.self)) (\(try row.decode("state", as: String?.self) ?? "?") for \(try row.decode("seconds", as: Int32?.self) ?? 0) s: \(try row.decode("query", as: String?.self) ?? ""))"
+        }
+        return holders.isEmpty ? "no one any more" : holders.joined(separator: "; ")
     }
 
     /// Both sides render values alike for the checksums: UTC, ISO dates, every float digit.

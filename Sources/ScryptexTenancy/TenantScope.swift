@@ -28,11 +28,44 @@ public struct TenantScope: Sendable {
         _ body: (PostgresTransaction) async throws -> Result
     ) async throws -> Result {
         // The tenant's cluster: the control plane's pool routes by placement (`TenantClusters`).
-        try await pool.pool(for: tenant.slug.value).withConnection { connection in
-            let role = try await TenantRole.name(for: tenant.slug, on: connection)
-            return try await connection.withTransaction(
-                isolationLevel: isolationLevel, readOnly: readOnly, opening: opening(role: role), body)
+        let cluster = try pool.pool(for: tenant.slug.value)
+        guard cluster !== pool else { return try await transaction(on: cluster, readOnly, isolationLevel, body) }
+        // On another cluster, the platform's reference data is read from the control plane.
+        return try await ReferenceDatabase.$pool.withValue(pool) {
+            try await transaction(on: cluster, readOnly, isolationLevel, body)
         }
+    }
+
+    private func transaction<Result>(
+        on cluster: PostgresConnectionPool, _ readOnly: Bool, _ isolationLevel: PostgresIsolationLevel,
+        isolation: isolated (any Actor)? = #isolation,
+        _ body: (PostgresTransaction) async throws -> Result
+    ) async throws -> Result {
+        try await cluster.withConnection { connection in
+            let role = try await TenantRole.name(for: tenant.slug, on: connection)
+            do {
+                return try await connection.withTransaction(
+                    isolationLevel: isolationLevel, readOnly: readOnly, opening: opening(role: role), body)
+            } catch let error as PostgresError
+                where error.sqlState == .undefinedTable || error.sqlState == .invalidParameterValue
+            {
+                // (A role that is gone: 22023 from assuming it, once the move dropped it.)
+                throw try await movedAway(on: connection) ?? error
+            }
+        }
+    }
+
+    /// A table or role that vanished: if the whole schema is gone from this database, the tenant
+    /// was moved to another cluster (while the transaction waited for the move's freeze, or just
+    /// before this host heard of it); nothing was written, and the error is retryable.
+    private func movedAway(on connection: PostgresConnection) async throws -> PostgresError? {
+        let present = try await connection.query(
+            "SELECT to_regnamespace(\(tenant.schema.quoted)) IS NOT NULL AS present"
+        ).firstRow.decode("present", as: Bool.self)
+        guard !present else { return nil }
+        return PostgresError(
+            code: .connectionFailed,
+            message: "tenant '\(tenant.slug)' moved to another database; nothing was written")
     }
 
     /// Assume the tenant's role and path, then the canary: a connection that is not where it

@@ -20,13 +20,16 @@ struct ScaleOutTests {
     }
 
     /// One write: a new account through HAProxy. The answer's status (0: no answer).
-    static func write(_ name: String, port: Int, key: String) async throws -> (status: Int, id: String?) {
+    /// - Parameter interface: The client's address (127.0.0.2 by default: HAProxy connects from
+    ///   127.0.0.1, and the hosts must see the client's); nil for any.
+    static func write(
+        _ name: String, port: Int, key: String, from interface: String? = "127.0.0.2"
+    ) async throws -> (status: Int, id: String?) {
         let body = #"{"accountName":"\#(name)","accountType":"hedge_fund","legalName":"\#(name) LP"}"#
         let curl = try ChildProcess(
             "/usr/bin/curl",
-            [
-                // From 127.0.0.2: HAProxy connects from 127.0.0.1, and the hosts must see the client's.
-                "-sk", "--interface", "127.0.0.2", "--max-time", "15", "-o", "-", "-w", "\n%{http_code}", "-H",
+            (interface.map { ["--interface", $0] } ?? []) + [
+                "-sk", "--max-time", "15", "-o", "-", "-w", "\n%{http_code}", "-H",
                 "Authorization: Bearer \(key)",
                 "-H", "Content-Type: application/json", "-d", body,
                 "https://acme.localhost:\(port)/api/enterprise/accounts",

@@ -28,6 +28,8 @@ package struct SchemaMigrations: Sendable {
                 schema: PlatformSchema.name, on: connection)
         }
         outcome.lines.append(Self.describe(set: "platform", report: platform))
+        // Where each tenant lives, now that the control plane's tables are there.
+        try await (pool.router as? TenantClusters)?.reload(from: pool)
 
         // Each tenant's applied version is recorded in the control plane, so an up-to-date tenant
         // costs nothing here: one query finds the tenants behind (a no-op run is one round trip).

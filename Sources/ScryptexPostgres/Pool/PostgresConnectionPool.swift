@@ -57,7 +57,7 @@ public final class PostgresConnectionPool: Sendable {
     private let logger: Logger
     private let state: Mutex<Machine>
     private let clock = ContinuousClock()
-    private let router = Mutex<(any PostgresPoolRouter)?>(nil)
+    private let routing = Mutex<(any PostgresPoolRouter)?>(nil)
 
     public init(
         configuration: PostgresConfiguration, options: Options = Options(), eventLoops: EventLoopGroup = .shared,
@@ -95,13 +95,16 @@ public final class PostgresConnectionPool: Sendable {
     /// plane whose tenants live on several clusters hands each tenant's work to its cluster's pool.
     /// Set once by whoever owns the pools (the host, a command), before the work starts.
     public func route(through router: any PostgresPoolRouter) {
-        self.router.withLock { $0 = router }
+        routing.withLock { $0 = router }
     }
+
+    /// The router set with `route(through:)`, if any.
+    public var router: (any PostgresPoolRouter)? { routing.withLock { $0 } }
 
     /// The pool for work keyed by `key` (a tenant's slug): this one unless a router says otherwise.
     /// - Throws: The router's error when `key` belongs to a database this process cannot reach.
     public func pool(for key: String) throws -> PostgresConnectionPool {
-        guard let router = router.withLock({ $0 }) else { return self }
+        guard let router = routing.withLock({ $0 }) else { return self }
         return try router.pool(for: key) ?? self
     }
 
@@ -109,7 +112,7 @@ public final class PostgresConnectionPool: Sendable {
     /// - Throws: The router's error for a name it does not know, or a `.invalidArgument`
     ///   `PostgresError` when there is no router and `name` is not this pool's own.
     public func pool(named name: String) throws -> PostgresConnectionPool {
-        guard let router = router.withLock({ $0 }) else {
+        guard let router = routing.withLock({ $0 }) else {
             guard name == PostgresPoolRouting.ownDatabase else {
                 throw PostgresError(
                     code: .invalidArgument,
@@ -336,4 +339,12 @@ public protocol PostgresPoolRouter: Sendable {
 public enum PostgresPoolRouting {
     /// The name of the routing pool's own database.
     public static let ownDatabase = "primary"
+}
+
+/// The database that holds the platform's shared reference data (the control plane: market data
+/// series, for one), for code that runs inside a transaction on another database — a tenant's
+/// transaction on a tenant cluster. Set for the duration of such a transaction by whoever opened
+/// it there (`TenantScope`); nil when the transaction's own database holds the reference data.
+public enum ReferenceDatabase {
+    @TaskLocal public static var pool: PostgresConnectionPool?
 }
