@@ -37,8 +37,15 @@ public struct TenantMove: Sendable {
         public var tenant: String
         public var from: String
         public var to: String
+        /// Copied while the tenant kept writing, then only its last changes under the freeze.
+        public var online: Bool
+        /// Every table, verified (online: as of the last round before the freeze).
         public var tables: [Table]
         public var sequences: Int
+        /// Online: the rows (first) and changed keys (then) each round carried before the freeze.
+        public var roundsBeforeFreeze: [Int]
+        /// Online: the changed rows copied and verified under the freeze.
+        public var changesUnderFreeze: Int
         /// From the freeze's locks being held to the source's retirement.
         public var writeFreezeMilliseconds: Int
         /// Waiting for writes in flight to finish before the freeze held.
@@ -51,6 +58,9 @@ public struct TenantMove: Sendable {
     private let logger: Logger
     /// How long the freeze waits for writes in flight before giving up (nothing changed then).
     public var lockTimeout: Duration = .seconds(10)
+    /// Copy while the tenant keeps writing and hold writes only for the last changes (every
+    /// table needs a primary key); off, everything is copied under the freeze.
+    public var online = true
 
     public init(plan: TenantSchemaPlan, logger: Logger) {
         self.plan = plan
@@ -86,7 +96,7 @@ public struct TenantMove: Sendable {
 
         try await prepare(slug, on: targetPool)
         do {
-            let report = try await copyUnderFreeze(
+            let report = try await relocate(
                 slug, from: (source, sourcePool), to: (target, targetPool), controlPlane: controlPlane,
                 started: started)
             logger.notice(
@@ -147,55 +157,104 @@ public struct TenantMove: Sendable {
         }
     }
 
-    private func copyUnderFreeze(
+    /// What the source's schema holds, read once before the copy.
+    private struct Contents {
+        var tables: [SQLIdentifier]
+        var sequences: [SQLIdentifier]
+        /// Each table's primary key, when every table has one (the online mode needs them).
+        var keys: [String: [SQLIdentifier]]?
+    }
+
+    private func relocate(
         _ slug: TenantSlug, from source: (name: String, pool: PostgresConnectionPool),
         to target: (name: String, pool: PostgresConnectionPool), controlPlane: PostgresConnectionPool,
         started: ContinuousClock.Instant
     ) async throws -> Report {
         let schema = slug.schema
+        let contents = try await source.pool.withDedicatedConnection { connection in
+            try await connection.withTransaction(readOnly: true) { transaction in
+                let tables = try await TenantArchive.tablesInDependencyOrder(schema: schema, in: transaction)
+                return Contents(
+                    tables: tables,
+                    sequences: try await transaction.query(
+                        "SELECT sequencename FROM pg_sequences WHERE schemaname = \(schema.name) ORDER BY sequencename"
+                    ).map { try SQLIdentifier(try $0.decode("sequencename", as: String.self)) },
+                    keys: try await TenantChangeCapture.primaryKeys(of: schema, tables: tables, in: transaction))
+            }
+        }
+        var capture: TenantChangeCapture?
+        if online {
+            if let keys = contents.keys {
+                capture = try TenantChangeCapture(slug: slug, keys: keys)
+            } else {
+                logger.notice(
+                    "a table of the tenant has no primary key: everything is copied under the freeze",
+                    ["tenant": slug.value])
+            }
+        }
+        var rounds: [Int] = []
+        var verified: [Report.Table] = []
+        if let capture {
+            do {
+                try await freezing(slug, on: source.pool) {
+                    try await source.pool.withDedicatedConnection {
+                        try await capture.install(tables: contents.tables, on: $0, lockTimeout: lockTimeout)
+                    }
+                }
+                // A full copy from one snapshot, then the changes since, round after round, until
+                // few are left; the last round before the freeze verifies every table.
+                _ = try await round(capture, contents, from: source.pool, to: target.pool, full: true)
+                for _ in 0..<8 {
+                    let (applied, _) = try await round(capture, contents, from: source.pool, to: target.pool)
+                    rounds.append(applied)
+                    if applied < 500 { break }
+                }
+                let (applied, tables) = try await round(
+                    capture, contents, from: source.pool, to: target.pool, verifying: true)
+                rounds.append(applied)
+                verified = tables
+                // What changed during that verification, so that the freeze has little left.
+                for _ in 0..<3 {
+                    let (applied, _) = try await round(capture, contents, from: source.pool, to: target.pool)
+                    rounds.append(applied)
+                    if applied < 200 { break }
+                }
+            } catch {
+                try? await source.pool.withTransaction { try await capture.remove(tables: contents.tables, in: $0) }
+                throw error
+            }
+        }
         let (report, retired) = try await source.pool.withDedicatedConnection { sourceConnection in
             try await sourceConnection.withTransaction(statementTimeout: .zero) { frozen in
-                let tables = try await TenantArchive.tablesInDependencyOrder(schema: schema, in: frozen)
-                let sequences = try await frozen.query(
-                    "SELECT sequencename FROM pg_sequences WHERE schemaname = \(schema.name) ORDER BY sequencename"
-                ).map { try SQLIdentifier(try $0.decode("sequencename", as: String.self)) }
                 try await Self.sameRendering(in: frozen)
                 try await frozen.execute(
                     "SELECT set_config('lock_timeout', \(String(lockTimeout.components.seconds * 1000) + "ms"), true)")
                 let lockRequested = ContinuousClock.now
-                do {
-                    if !tables.isEmpty {
-                        let list = tables.map { schema.quoted + "." + $0.quoted }.joined(separator: ", ")
+                try await freezing(slug, on: source.pool) {
+                    if !contents.tables.isEmpty {
+                        let list = contents.tables.map { schema.quoted + "." + $0.quoted }.joined(separator: ", ")
                         try await frozen.executeScript("LOCK TABLE \(list) IN EXCLUSIVE MODE")
                     }
-                } catch let error as PostgresError
-                    where error.sqlState == .lockNotAvailable || error.sqlState == .deadlockDetected
-                {
-                    let holders = (try? await Self.lockHolders(of: schema, on: source.pool)) ?? "unknown"
-                    throw ServiceError(
-                        .conflict,
-                        "tenant '\(slug)' had work in flight on its tables for longer than \(lockTimeout.components.seconds) s (held by \(holders)); nothing moved, try again"
-                    )
                 }
                 let frozenAt = ContinuousClock.now
-                var copied: [Report.Table] = []
+                var finalChanges = 0
                 try await target.pool.withDedicatedConnection { targetConnection in
                     try await targetConnection.withTransaction(statementTimeout: .zero) { loading in
                         try await Self.sameRendering(in: loading)
-                        copied = try await copy(tables, of: schema, from: frozen, into: loading)
-                        for sequence in sequences {
-                            let state = try await frozen.query(
-                                "SELECT last_value, is_called FROM \(identifier: schema, sequence)"
-                            ).firstRow
-                            try await loading.execute(
-                                """
-                                SELECT setval(\(schema.quoted + "." + sequence.quoted), \(try state.decode("last_value", as: Int64.self)),
-                                              \(try state.decode("is_called", as: Bool.self)))
-                                """
-                            )
+                        if let capture {
+                            // Only what changed since the last round, verified row by row.
+                            let changed = try await Self.withUserTriggersOff(of: schema, in: loading) {
+                                try await capture.applyRecorded(tables: contents.tables, from: frozen, into: loading)
+                            }
+                            try await Self.verify(changed, with: capture, source: frozen, target: loading)
+                            finalChanges = changed.count
+                        } else {
+                            try await Self.withUserTriggersOff(of: schema, in: loading) {
+                                try await copy(contents.tables, of: schema, from: frozen, into: loading)
+                            }
+                            verified = try await verify(contents.tables, of: schema, source: frozen, target: loading)
                         }
-                        copied = try await verify(
-                            copied, sequences: sequences, of: schema, source: frozen, target: loading)
+                        try await copySequences(contents.sequences, of: schema, from: frozen, into: loading)
                     }
                 }
                 // The target holds the verified copy: switch, if the placement is still the source.
@@ -220,8 +279,9 @@ public struct TenantMove: Sendable {
                 let retired = try SQLIdentifier("scryptex_moved_\(slug.value)_\(SecureRandom.hexToken(byteCount: 3))")
                 try await frozen.executeScript("ALTER SCHEMA \(schema.quoted) RENAME TO \(retired.quoted)")
                 let report = Report(
-                    tenant: slug.value, from: source.name, to: target.name, tables: copied,
-                    sequences: sequences.count,
+                    tenant: slug.value, from: source.name, to: target.name, online: capture != nil,
+                    tables: verified, sequences: contents.sequences.count, roundsBeforeFreeze: rounds,
+                    changesUnderFreeze: finalChanges,
                     writeFreezeMilliseconds: Int((ContinuousClock.now - frozenAt).wholeMilliseconds),
                     lockWaitMilliseconds: Int((frozenAt - lockRequested).wholeMilliseconds),
                     totalMilliseconds: 0)
@@ -230,6 +290,81 @@ public struct TenantMove: Sendable {
         }
         return await report.finishing(
             slug, retired: retired, on: source.pool, started: started, logger: logger)
+    }
+
+    /// One round of the online copy in a snapshot of the source: everything (`full`), or the
+    /// changes recorded since the last round; with `verifying`, every table is then compared
+    /// (the target must equal the source as of the snapshot). - Returns: The keys applied.
+    private func round(
+        _ capture: TenantChangeCapture, _ contents: Contents, from source: PostgresConnectionPool,
+        to target: PostgresConnectionPool, full: Bool = false, verifying: Bool = false
+    ) async throws -> (applied: Int, verified: [Report.Table]) {
+        let schema = capture.schema
+        return try await source.withDedicatedConnection { sourceConnection in
+            try await sourceConnection.withTransaction(isolationLevel: .repeatableRead, statementTimeout: .zero) {
+                snapshot in
+                try await Self.sameRendering(in: snapshot)
+                return try await target.withDedicatedConnection { targetConnection in
+                    try await targetConnection.withTransaction(statementTimeout: .zero) { loading in
+                        try await Self.sameRendering(in: loading)
+                        var applied = 0
+                        try await Self.withUserTriggersOff(of: schema, in: loading) {
+                            if full {
+                                try await capture.discardRecorded(in: snapshot)
+                                applied = try await copy(contents.tables, of: schema, from: snapshot, into: loading)
+                                    .reduce(0) { $0 + $1.rows }
+                            } else {
+                                let changed = try await capture.applyRecorded(
+                                    tables: contents.tables, from: snapshot, into: loading)
+                                try await Self.verify(changed, with: capture, source: snapshot, target: loading)
+                                applied = changed.count
+                            }
+                        }
+                        let verified =
+                            verifying
+                            ? try await verify(contents.tables, of: schema, source: snapshot, target: loading) : []
+                        return (applied, verified)
+                    }
+                }
+            }
+        }
+    }
+
+    /// The rows a round changed, equal on both sides (counted and summed per table).
+    private static func verify(
+        _ changed: TenantChangeCapture.Applied, with capture: TenantChangeCapture, source: PostgresTransaction,
+        target: PostgresTransaction
+    ) async throws {
+        for (table, keys) in changed.keys {
+            let identifier = try SQLIdentifier(table)
+            let theirs = try await capture.checksum(of: identifier, keys: keys, in: source)
+            let ours = try await capture.checksum(of: identifier, keys: keys, in: target)
+            guard theirs == ours else {
+                throw ServiceError(
+                    .corrupt,
+                    "the changed rows of \(table) did not copy exactly (source \(theirs), target \(ours)); nothing switched"
+                )
+            }
+        }
+    }
+
+    /// Runs `body`, which takes locks on the tenant's tables; a lock not had in time is a
+    /// conflict naming who holds them.
+    private func freezing(
+        _ slug: TenantSlug, on source: PostgresConnectionPool, isolation: isolated (any Actor)? = #isolation,
+        _ body: () async throws -> Void
+    ) async throws {
+        do {
+            try await body()
+        } catch let error as PostgresError
+            where error.sqlState == .lockNotAvailable || error.sqlState == .deadlockDetected
+        {
+            let holders = (try? await Self.lockHolders(of: slug.schema, on: source)) ?? "unknown"
+            throw ServiceError(
+                .conflict,
+                "tenant '\(slug)' had work in flight on its tables for longer than \(lockTimeout.components.seconds) s (held by \(holders)); nothing moved, try again"
+            )
+        }
     }
 
     /// Who holds locks on `schema`'s tables now: each backend's state, age and statement.
@@ -261,19 +396,18 @@ public struct TenantMove: Sendable {
         )
     }
 
-    /// Loads every table's rows from `source` into `target` (emptied first: the migrations seed
-    /// some tables), with the target's user triggers off while loading.
-    private func copy(
-        _ tables: [SQLIdentifier], of schema: SQLIdentifier, from source: PostgresTransaction,
-        into target: PostgresTransaction
-    ) async throws -> [Report.Table] {
-        // Each user trigger is switched off and later put back as the migrations left it
-        // (`O`rigin, `A`lways, `R`eplica, `D`isabled).
+    /// Runs `body` with the target's user triggers off, then puts each back as the migrations
+    /// left it (`O`rigin, `A`lways, `R`eplica, `D`isabled): rows arrive exactly as they are.
+    @discardableResult
+    private static func withUserTriggersOff<Result>(
+        of schema: SQLIdentifier, in target: PostgresTransaction, isolation: isolated (any Actor)? = #isolation,
+        _ body: () async throws -> Result
+    ) async throws -> Result {
         let triggers = try await target.query(
             """
             SELECT c.relname, t.tgname, t.tgenabled::text AS state FROM pg_trigger t
             JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE n.nspname = \(schema.name) AND NOT t.tgisinternal
+            WHERE n.nspname = \(schema.name) AND NOT t.tgisinternal AND t.tgenabled <> 'D'
             """
         ).map {
             (
@@ -282,10 +416,26 @@ public struct TenantMove: Sendable {
                 state: try $0.decode("state", as: String.self)
             )
         }
-        for entry in triggers where entry.state != "D" {
+        for entry in triggers {
             try await target.executeScript(
                 "ALTER TABLE \(schema.quoted).\(entry.table.quoted) DISABLE TRIGGER \(entry.trigger.quoted)")
         }
+        let result = try await body()
+        for entry in triggers {
+            let mode = entry.state == "A" ? "ENABLE ALWAYS" : entry.state == "R" ? "ENABLE REPLICA" : "ENABLE"
+            try await target.executeScript(
+                "ALTER TABLE \(schema.quoted).\(entry.table.quoted) \(mode) TRIGGER \(entry.trigger.quoted)")
+        }
+        return result
+    }
+
+    /// Loads every table's rows from `source` into `target` (emptied first: the migrations seed
+    /// some tables). - Returns: Each table with the rows it received.
+    @discardableResult
+    private func copy(
+        _ tables: [SQLIdentifier], of schema: SQLIdentifier, from source: PostgresTransaction,
+        into target: PostgresTransaction
+    ) async throws -> [Report.Table] {
         for table in tables.reversed() {
             try await target.execute("DELETE FROM \(identifier: schema, table)")
         }
@@ -323,49 +473,62 @@ public struct TenantMove: Sendable {
             try await source.executeScript("CLOSE \(cursor.quoted)")
             copied.append(Report.Table(name: table.name, rows: rows, checksum: ""))
         }
-        for entry in triggers where entry.state != "D" {
-            let mode = entry.state == "A" ? "ENABLE ALWAYS" : entry.state == "R" ? "ENABLE REPLICA" : "ENABLE"
-            try await target.executeScript(
-                "ALTER TABLE \(schema.quoted).\(entry.table.quoted) \(mode) TRIGGER \(entry.trigger.quoted)")
-        }
         return copied
     }
 
-    /// Counts and checksums per table, and each sequence's state, equal on both sides.
+    /// Each sequence at the source's state.
+    private func copySequences(
+        _ sequences: [SQLIdentifier], of schema: SQLIdentifier, from source: PostgresTransaction,
+        into target: PostgresTransaction
+    ) async throws {
+        for sequence in sequences {
+            let state = try await source.query("SELECT last_value, is_called FROM \(identifier: schema, sequence)")
+                .firstRow
+            let lastValue = try state.decode("last_value", as: Int64.self)
+            let isCalled = try state.decode("is_called", as: Bool.self)
+            let set = try await target.query(
+                """
+                SELECT setval(\(schema.quoted + "." + sequence.quoted), \(lastValue), \(isCalled)) AS value,
+                       (SELECT is_called FROM \(identifier: schema, sequence)) AS called
+                """
+            ).firstRow
+            guard try set.decode("value", as: Int64.self) == lastValue else {
+                throw ServiceError(.corrupt, "sequence \(sequence.name) did not copy exactly; nothing switched")
+            }
+        }
+    }
+
+    /// An order-independent checksum of the rows' MD5s (two 60-bit sums: no sort, no string of
+    /// every hash, whatever the table's size); `h` is each row's `md5(r::text)`.
+    static let checksumExpression: StaticString = """
+        coalesce(sum(('x' || substr(h, 1, 15))::bit(60)::bigint), 0)::text || '-' || \
+        coalesce(sum(('x' || substr(h, 16, 15))::bit(60)::bigint), 0)::text
+        """
+
+    /// Counts and checksums per table, equal on both sides.
     private func verify(
-        _ copied: [Report.Table], sequences: [SQLIdentifier], of schema: SQLIdentifier,
-        source: PostgresTransaction, target: PostgresTransaction
+        _ tables: [SQLIdentifier], of schema: SQLIdentifier, source: PostgresTransaction,
+        target: PostgresTransaction
     ) async throws -> [Report.Table] {
         var verified: [Report.Table] = []
-        for table in copied {
-            let identifier = try SQLIdentifier(table.name)
+        for table in tables {
             let digest: PostgresQuery = """
-                SELECT count(*) AS rows, coalesce(md5(string_agg(h, '' ORDER BY h)), '') AS checksum
-                FROM (SELECT md5(r::text) AS h FROM \(identifier: schema, identifier) r) rows
+                SELECT count(*) AS rows, \(sql: Self.checksumExpression) AS checksum
+                FROM (SELECT md5(r::text) AS h FROM \(identifier: schema, table) r) rows
                 """
             let theirs = try await source.query(digest).firstRow
             let ours = try await target.query(digest).firstRow
             let sourceRows = try theirs.decode("rows", as: Int.self)
             let sourceChecksum = try theirs.decode("checksum", as: String.self)
-            guard sourceRows == table.rows, try ours.decode("rows", as: Int.self) == sourceRows,
-                try ours.decode("checksum", as: String.self) == sourceChecksum
-            else {
+            let targetRows = try ours.decode("rows", as: Int.self)
+            let targetChecksum = try ours.decode("checksum", as: String.self)
+            guard targetRows == sourceRows, targetChecksum == sourceChecksum else {
                 throw ServiceError(
                     .corrupt,
-                    "table \(table.name) did not copy exactly (source \(sourceRows) rows, checksum \(sourceChecksum); target \(try ours.decode("rows", as: Int.self)) rows, checksum \(try ours.decode("checksum", as: String.self))); nothing switched"
+                    "table \(table.name) did not copy exactly (source \(sourceRows) rows, checksum \(sourceChecksum); target \(targetRows) rows, checksum \(targetChecksum)); nothing switched"
                 )
             }
             verified.append(Report.Table(name: table.name, rows: sourceRows, checksum: sourceChecksum))
-        }
-        for sequence in sequences {
-            let state: PostgresQuery = "SELECT last_value, is_called FROM \(identifier: schema, sequence)"
-            let theirs = try await source.query(state).firstRow
-            let ours = try await target.query(state).firstRow
-            guard try theirs.decode("last_value", as: Int64.self) == ours.decode("last_value", as: Int64.self),
-                try theirs.decode("is_called", as: Bool.self) == ours.decode("is_called", as: Bool.self)
-            else {
-                throw ServiceError(.corrupt, "sequence \(sequence.name) did not copy exactly; nothing switched")
-            }
         }
         return verified
     }
@@ -383,6 +546,9 @@ extension TenantMove.Report {
             try await source.withConnection { connection in
                 try await connection.withTransaction(statementTimeout: .zero) { transaction in
                     try await transaction.executeScript("DROP SCHEMA IF EXISTS \(retired.quoted) CASCADE")
+                    // The online copy's recording (its triggers went with the tables).
+                    try await transaction.executeScript(
+                        "DROP SCHEMA IF EXISTS \(try SQLIdentifier("scryptex_move_" + slug.value).quoted) CASCADE")
                     let role = try await TenantRole.name(for: slug, in: transaction)
                     try await transaction.executeScript("DROP ROLE IF EXISTS \(role.quoted)")
                 }

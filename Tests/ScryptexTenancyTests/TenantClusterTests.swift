@@ -240,7 +240,8 @@ struct TenantClusterTests {
     /// Writers keep writing through the routing pool while the tenant moves: every write that
     /// was acknowledged is on the new cluster afterwards; the ones that failed did so during the
     /// freeze, with a retryable error.
-    @Test func noAcknowledgedWriteIsLostWhileATenantMoves() async throws {
+    @Test(arguments: [true, false])
+    func noAcknowledgedWriteIsLostWhileATenantMoves(online: Bool) async throws {
         try await withTwoClusters { pool, provisioner, clusters, direct in
             let acme = try await provisioner.create(.init(slug: "acme", displayName: "Acme"), on: pool)
             try await Self.addAccounts(3000, to: acme, on: pool)
@@ -270,8 +271,16 @@ struct TenantClusterTests {
             }
             try await Task.sleep(for: .milliseconds(300))
             // The host follows placements through notifications; here the test reloads right after.
-            let report = try await TenantMove(plan: TenancyFixture.tenant, logger: TestDatabase.logger).move(
-                "acme", to: "b", on: pool)
+            var move = TenantMove(plan: TenancyFixture.tenant, logger: TestDatabase.logger)
+            move.online = online
+            let report = try await move.move("acme", to: "b", on: pool)
+            #expect(report.online == online)
+            if online {
+                // The copy went on while the writers wrote; only their last changes crossed
+                // under the freeze.
+                #expect(!report.roundsBeforeFreeze.isEmpty)
+                #expect(report.changesUnderFreeze < report.rows / 2, "\(report)")
+            }
             try await clusters.reload(from: pool)
             try await Task.sleep(for: .milliseconds(300))
             load.stopped.withLock { $0 = true }
@@ -293,7 +302,7 @@ struct TenantClusterTests {
                     "an unexpected failure: \(failure)")
             }
             print(
-                "move under load: \(report.rows) rows, writes held \(report.writeFreezeMilliseconds) ms, "
+                "move under load (\(online ? "online" : "offline")): \(report.rows) rows, rounds \(report.roundsBeforeFreeze), \(report.changesUnderFreeze) under the freeze, writes held \(report.writeFreezeMilliseconds) ms, "
                     + "\(load.acknowledged.withLock { $0.count }) writes acknowledged, \(load.failures.withLock { $0.count }) failed"
             )
         }
