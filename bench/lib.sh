@@ -44,3 +44,21 @@ bench_wait_ready() {
     echo "the host at $url was not ready within 2 minutes" >&2
     exit 1
 }
+
+# Writes accounts through the host at https://localhost:$2 with key $3, one request at a time,
+# until the file $4 exists; writer $1 names its accounts. One line per request:
+# "<epoch seconds> <HTTP status> <account id> <seconds the request took>" (bench/write_load.py
+# reads them).
+bench_account_writer() {
+    local name=$1 port=$2 key=$3 stop=$4 n=0 answer status id
+    while [ ! -f "$stop" ]; do
+        n=$((n + 1))
+        answer=$(curl -sk --max-time 60 -w '\n%{http_code} %{time_total}' -H "Authorization: Bearer $key" \
+            -H 'Content-Type: application/json' \
+            -d "{\"accountName\":\"$name-$n\",\"accountType\":\"hedge_fund\",\"legalName\":\"Load $name-$n LP\"}" \
+            "https://localhost:$port/api/enterprise/accounts" || true)
+        status=${answer##*$'\n'}
+        id=$(printf '%s' "$answer" | grep -o '"id":"[0-9a-f-]*"' | head -1 | cut -d'"' -f4 || true)
+        echo "$(date +%s.%N) ${status%% *} ${id:--} ${status##* }"
+    done
+}

@@ -186,6 +186,14 @@ struct WhiteLabelTests {
             let reconciliation = Self.json(await adminSend(.get, base + "/reconciliation"))
             #expect((reconciliation["differences"] as? [Any])?.isEmpty == true, "\(reconciliation)")
 
+            // A placement is where the data is: it changes by moving the tenant, not by a patch.
+            let same = await adminSend(.patch, base + "/instances/orion", #"{"placement":"primary"}"#)
+            #expect(same.status.code == 200, "\(Self.text(same))")
+            let elsewhere = await adminSend(.patch, base + "/instances/orion", #"{"placement":"eu"}"#)
+            #expect(
+                elsewhere.status.code == 409 && Self.text(elsewhere).contains("scryptex tenant move orion --to eu"),
+                "\(Self.text(elsewhere))")
+
             // Changing the plan bounds the flags; a disabled white_label feature hides the pages.
             let downgrade = await adminSend(.patch, base + "/instances/orion", #"{"features":{"white_label":false}}"#)
             #expect(downgrade.status.code == 200, "\(Self.text(downgrade))")

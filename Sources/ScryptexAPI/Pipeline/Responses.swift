@@ -33,6 +33,18 @@ extension HTTPProblem {
             self.init(
                 .serviceUnavailable, type: .databaseUnavailable,
                 detail: "the database is not answering; retry in a few seconds", headers: ["Retry-After": "5"])
+        case .server
+        where [
+            .deadlockDetected, .serializationFailure, .lockNotAvailable, .queryCanceled, .adminShutdown,
+            .readOnlySQLTransaction,
+        ].contains(error.sqlState):
+            // Transient: the transaction was rolled back (a deadlock with a tenant move's freeze,
+            // a statement cancelled, a server shutting down, a standby still being promoted when
+            // the load balancer already sends to it), and the same request may succeed.
+            self.init(
+                .serviceUnavailable, type: .databaseUnavailable,
+                detail: "the database could not complete this request now; retry in a few seconds",
+                headers: ["Retry-After": "2"])
         case .server where error.sqlState == .numericValueOutOfRange:
             self = .badRequest(
                 "a figure computed from this request is beyond what an amount holds (\(DecimalLimits.stored))",

@@ -120,6 +120,7 @@ public struct SQLState: RawRepresentable, Hashable, Sendable, CustomStringConver
     public static let deadlockDetected = SQLState(rawValue: "40P01")
     public static let lockNotAvailable = SQLState(rawValue: "55P03")
     public static let invalidParameterValue = SQLState(rawValue: "22023")
+    public static let readOnlySQLTransaction = SQLState(rawValue: "25006")
     /// Among others, "cached plan must not change result type" for a prepared statement.
     public static let featureNotSupported = SQLState(rawValue: "0A000")
     public static let invalidSQLStatementName = SQLState(rawValue: "26000")
