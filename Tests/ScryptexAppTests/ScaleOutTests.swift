@@ -1,12 +1,14 @@
 import Foundation
 import Glibc
 import ScryptexCrypto
+import ScryptexPostgres
 import ScryptexTestSupport
 import Testing
 
-/// Two `scryptex serve` processes on one database behind HAProxy (Debian's), on loopback, under a
-/// write load: one drains on SIGTERM without a failed request, one is killed with SIGKILL without
-/// losing an acknowledged write, and the survivor serves every tenant.
+/// Two `scryptex serve` processes on one control plane behind HAProxy (Debian's), on loopback,
+/// with the demo tenants on a second PostgreSQL cluster, under a write load: one drains on SIGTERM
+/// without a failed request, one is killed with SIGKILL without losing an acknowledged write, and
+/// the survivor serves every tenant.
 @Suite("Hosts behind HAProxy", .serialized)
 struct ScaleOutTests {
     static let project = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -54,15 +56,26 @@ struct ScaleOutTests {
         let database = ["SCRYPTEX_DATA_DIR": root + "/database", "LOG_LEVEL": "warning"]
         let (started, startOutput) = try await Self.run(["db", "start"], environment: database)
         try #require(started == 0, "\(startOutput)")
-        do {
-            try await loadAndFailOver(executable: executable, root: root, database: database)
-        } catch {
-            Issue.record("\(error)")
+        // The tenants' cluster: the test server's, another PostgreSQL altogether.
+        try await TestDatabase.withFreshDatabase { tenants in
+            do {
+                try await loadAndFailOver(
+                    executable: executable, root: root, database: database, tenantCluster: tenants.url())
+                let placed = try await PostgresConnection.connect(configuration: tenants, logger: TestDatabase.logger)
+                let schemas = try await placed.query(
+                    "SELECT count(*) AS n FROM pg_namespace WHERE nspname IN ('t_acme', 't_zenith')")
+                #expect(try schemas.firstRow.decode("n", as: Int.self) == 2, "the demo tenants are not on cluster b")
+                await placed.close()
+            } catch {
+                Issue.record("\(error)")
+            }
         }
         _ = try? await Self.run(["db", "stop"], environment: database)
     }
 
-    func loadAndFailOver(executable: String, root: String, database: [String: String]) async throws {
+    func loadAndFailOver(
+        executable: String, root: String, database: [String: String], tenantCluster: String
+    ) async throws {
         let (_, urlOutput) = try await Self.run(["db", "url"], environment: database)
         let url = try #require(urlOutput.split(separator: "\n").last { $0.hasPrefix("postgres") }.map(String.init))
         let masterKey = SecureRandom.hexToken(byteCount: 32)
@@ -75,6 +88,7 @@ struct ScaleOutTests {
                 "SCRYPTEX_EVENT_LOOPS": "1", "SCRYPTEX_SPARE_TENANT_SCHEMAS": "0", "SHUTDOWN_DRAIN_SECONDS": "8",
                 "PROXY_PROTOCOL_FROM": "127.0.0.1",
                 "RATE_LIMIT_API_KEY": "100000/s:100000", "RATE_LIMIT_TENANT": "100000/s:100000",
+                "TENANT_CLUSTERS": "b=\(tenantCluster)", "TENANT_PLACEMENT": "b",
             ]
         }
         let ports = (a: try FreePort.tcp(), b: try FreePort.tcp(), front: try FreePort.tcp())
