@@ -64,15 +64,7 @@ public enum TestDatabase {
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         try await withFreshDatabase { configuration in
-            let connection = try await PostgresConnection.connect(configuration: configuration, logger: logger)
-            do {
-                let result = try await body(connection)
-                await connection.close()
-                return result
-            } catch {
-                await connection.close()
-                throw error
-            }
+            try await PostgresConnection.withConnection(configuration: configuration, logger: logger, body)
         }
     }
 

@@ -20,7 +20,9 @@ struct QuickFIXInteropTests {
 
         func add(_ message: FIXMessage) { messages.withLock { $0.append(message) } }
 
-        func wait(for count: Int, timeout: Duration = .seconds(10)) async -> [FIXMessage] {
+        /// Returns as soon as `count` messages are in; the limit is for a loaded CI machine (10 s
+        /// once was not enough for a reconnection and a fill while the whole suite ran).
+        func wait(for count: Int, timeout: Duration = .seconds(40)) async -> [FIXMessage] {
             let deadline = ContinuousClock.now + timeout
             while ContinuousClock.now < deadline {
                 let seen = messages.withLock { $0 }

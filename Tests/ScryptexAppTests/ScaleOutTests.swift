@@ -21,6 +21,25 @@ struct ScaleOutTests {
         return (status, process.output)
     }
 
+    /// Every account of Acme's, read page by page through the host (or HAProxy) at `port`: their ids.
+    static func accounts(port: Int, key: String) async throws -> Set<String> {
+        var stored: Set<String> = []
+        var cursor: String?
+        repeat {
+            var address = "https://acme.localhost:\(port)/api/enterprise/accounts?limit=500"
+            if let cursor { address += "&after=\(cursor)" }
+            let page = try ChildProcess("/usr/bin/curl", ["-sk", "-H", "Authorization: Bearer \(key)", address])
+            _ = await page.waitForExit(timeout: .seconds(20))
+            let json = try #require(
+                try JSONSerialization.jsonObject(with: Data(page.output.utf8)) as? [String: Any], "\(page.output)")
+            for account in json["accounts"] as? [[String: Any]] ?? [] {
+                if let id = account["id"] as? String { stored.insert(id) }
+            }
+            cursor = json["nextCursor"] as? String
+        } while cursor != nil
+        return stored
+    }
+
     /// One write: a new account through HAProxy. The answer's status (0: no answer).
     /// - Parameter interface: The client's address (127.0.0.2 by default: HAProxy connects from
     ///   127.0.0.1, and the hosts must see the client's); nil for any.
@@ -219,20 +238,7 @@ struct ScaleOutTests {
             "\(failed.count) of \(killed.count) failed: \(failed.map { "\($0.name) \($0.status)" })")
 
         // Every acknowledged write is there, read through the survivor.
-        var stored: Set<String> = []
-        var cursor: String?
-        repeat {
-            var address = "https://acme.localhost:\(ports.front)/api/enterprise/accounts?limit=500"
-            if let cursor { address += "&after=\(cursor)" }
-            let page = try ChildProcess("/usr/bin/curl", ["-sk", "-H", "Authorization: Bearer \(key)", address])
-            _ = await page.waitForExit(timeout: .seconds(20))
-            let json = try #require(
-                try JSONSerialization.jsonObject(with: Data(page.output.utf8)) as? [String: Any], "\(page.output)")
-            for account in json["accounts"] as? [[String: Any]] ?? [] {
-                if let id = account["id"] as? String { stored.insert(id) }
-            }
-            cursor = json["nextCursor"] as? String
-        } while cursor != nil
+        let stored = try await Self.accounts(port: ports.front, key: key)
         let lost = (drained + killed).filter { $0.status == 201 }.compactMap(\.id).filter { !stored.contains($0) }
         #expect(lost.isEmpty, "acknowledged writes missing: \(lost)")
 

@@ -6,10 +6,10 @@ import Testing
 
 /// `scryptex serve` on its embedded cluster (`primary`, the control plane) with a second,
 /// independent PostgreSQL cluster for tenants (the test server's): the demo tenants are placed on
-/// the second one, a walk-through runs against them over HTTPS, and one tenant moves back to
-/// `primary` with the command line while clients write through the host.
-@Suite("Tenants on two PostgreSQL clusters behind a running host", .serialized)
-struct TenantClusterServeTests {
+/// the second one, the walk-throughs run against them over HTTPS, and one tenant moves back to
+/// `primary` with the command line while clients write through the host. (Part of the
+/// walk-throughs' suite, which runs one at a time: each drives a host hard.)
+extension QuantWalkthroughTests {
     @Test(.timeLimit(.minutes(10)))
     func theDemoTenantsRunOnASecondClusterAndOneMovesBackUnderLoad() async throws {
         try await TestDatabase.withFreshDatabase { second in
@@ -20,7 +20,7 @@ struct TenantClusterServeTests {
             let direct = PostgresConnectionPool(
                 configuration: second, options: .init(maximumConnections: 2), logger: TestDatabase.logger)
             do {
-                try await exercise(served, clusters: clusters, direct: direct)
+                try await exerciseTwoClusters(served, clusters: clusters, direct: direct)
             } catch {
                 Issue.record("\(error)\n\(host.output.suffix(3000))")
             }
@@ -29,7 +29,7 @@ struct TenantClusterServeTests {
         }
     }
 
-    func exercise(
+    func exerciseTwoClusters(
         _ served: WalkthroughHost, clusters: [String: String], direct: PostgresConnectionPool
     ) async throws {
         let environment = ["SCRYPTEX_DATA_DIR": served.root, "LOG_LEVEL": "warning"].merging(clusters) { $1 }
@@ -110,20 +110,7 @@ struct TenantClusterServeTests {
         )
 
         // Every acknowledged write is there, read through the host from Acme's new cluster.
-        var stored: Set<String> = []
-        var cursor: String?
-        repeat {
-            var address = "https://acme.localhost:\(served.httpsPort)/api/enterprise/accounts?limit=500"
-            if let cursor { address += "&after=\(cursor)" }
-            let page = try ChildProcess("/usr/bin/curl", ["-sk", "-H", "Authorization: Bearer \(key)", address])
-            _ = await page.waitForExit(timeout: .seconds(20))
-            let json = try #require(
-                try JSONSerialization.jsonObject(with: Data(page.output.utf8)) as? [String: Any], "\(page.output)")
-            for account in json["accounts"] as? [[String: Any]] ?? [] {
-                if let id = account["id"] as? String { stored.insert(id) }
-            }
-            cursor = json["nextCursor"] as? String
-        } while cursor != nil
+        let stored = try await ScaleOutTests.accounts(port: served.httpsPort, key: key)
         let lost = acknowledged.compactMap(\.id).filter { !stored.contains($0) }
         #expect(lost.isEmpty, "acknowledged writes missing after the move: \(lost)")
         let left = try await direct.query("SELECT to_regnamespace('t_acme') IS NULL AS gone").firstRow

@@ -62,6 +62,23 @@ public final class PostgresConnection: Sendable {
     /// Opens a connection, trying once, on `loop` (by default the caller's loop if it runs on
     /// one of the shared group's, else the next of that group).
     /// - Throws: `PostgresError` with code `.connectionFailed` and libpq's reason.
+    /// Connects, lends the connection to `body`, and closes it afterwards, whatever happens.
+    @discardableResult
+    public static func withConnection<Result>(
+        configuration: PostgresConfiguration, logger: Logger, isolation: isolated (any Actor)? = #isolation,
+        _ body: (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        let connection = try await connect(configuration: configuration, logger: logger)
+        do {
+            let result = try await body(connection)
+            await connection.close()
+            return result
+        } catch {
+            await connection.close()
+            throw error
+        }
+    }
+
     public static func connect(
         configuration: PostgresConfiguration, on loop: EventLoop? = nil, logger: Logger,
         timings: PostgresTimings? = nil

@@ -133,15 +133,7 @@ public final class PostgresConnectionPool: Sendable {
         isolation: isolated (any Actor)? = #isolation,
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        let connection = try await PostgresConnection.connect(configuration: configuration, logger: logger)
-        do {
-            let result = try await body(connection)
-            await connection.close()
-            return result
-        } catch {
-            await connection.close()
-            throw error
-        }
+        try await PostgresConnection.withConnection(configuration: configuration, logger: logger, body)
     }
 
     /// Lends a connection to `body` and takes it back afterwards, whatever happens. The lease
