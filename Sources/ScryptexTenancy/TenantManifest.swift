@@ -8,7 +8,7 @@ public import ScryptexPostgres
 /// {"slug": "acme", "displayName": "Acme Capital", "legalName": "Acme Capital Management LLC",
 ///  "domains": ["trade.acme.example"],
 ///  "branding": {"productName": "Acme Prime", "colors": {"primary": "#0B3D91"}, "supportEmail": "desk@acme.example"},
-///  "features": {"market_making": false}}
+///  "features": {"market_making": false}, "placement": "eu"}
 /// ```
 public struct TenantManifest: Sendable, Decodable, Equatable {
     public var slug: String
@@ -20,6 +20,10 @@ public struct TenantManifest: Sendable, Decodable, Equatable {
     /// The partner's revenue share, a flat percentage of its fees (the host turns it into a plan
     /// version from the current month when it differs from the plan in force).
     public var revenueSharePercent: ExactDecimal?
+    /// The PostgreSQL cluster a new tenant is created on (`primary` or a name in
+    /// `TENANT_CLUSTERS`); nil follows `TENANT_PLACEMENT`. An existing tenant is not moved by its
+    /// file: a move is `scryptex tenant move`.
+    public var placement: String?
 
     /// Reads and checks a manifest file.
     /// - Throws: `ServiceError` naming the file, the field and the problem.
@@ -51,6 +55,12 @@ public struct TenantManifest: Sendable, Decodable, Equatable {
         for (name, value) in manifest.branding?.colors ?? [:] where !TenantBranding.isHexColor(value) {
             throw ServiceError(
                 .invalidInput, "\(file): field 'branding.colors.\(name)': '\(value)' is not a colour like #0B3D91"
+            )
+        }
+        if let placement = manifest.placement, !TenantClusters.isValidName(placement) {
+            throw ServiceError(
+                .invalidInput,
+                "\(file): field 'placement': '\(placement)' is not a cluster name (primary, or a name in TENANT_CLUSTERS)"
             )
         }
         for feature in (manifest.features ?? [:]).keys where TenantProvisioner.defaultFeatures[feature] == nil {
@@ -105,13 +115,22 @@ public struct TenantSync: Sendable {
                 try await provisioner.create(
                     .init(
                         slug: manifest.slug, displayName: manifest.displayName, legalName: manifest.legalName,
-                        domains: manifest.domains ?? [], features: manifest.features ?? [:]
+                        domains: manifest.domains ?? [], features: manifest.features ?? [:],
+                        placement: manifest.placement
                     ),
                     on: pool
                 )
                 report.created.append(manifest.slug)
             } else {
                 report.updated.append(manifest.slug)
+                if let wanted = manifest.placement,
+                    let current = try await TenantRegistry().summary(of: try TenantSlug(manifest.slug), from: pool)?
+                        .placement, current != wanted
+                {
+                    logger.notice(
+                        "tenant's file names another cluster than the one it is on; move it with scryptex tenant move",
+                        ["tenant": manifest.slug, "cluster": current, "file": wanted])
+                }
             }
             try await apply(manifest, on: pool)
         }

@@ -317,15 +317,15 @@ struct ServeTests {
             samples.value("scryptex_http_response_seconds_bucket", ["listener": "https", "le": "+Inf"]) == answered)
         #expect(samples.value("scryptex_tenants", ["status": "suspended"]) == 1)
         #expect(samples.value("scryptex_tenants", ["status": "active"]) ?? 0 >= 2)
-        #expect(samples.value("scryptex_database_connections", ["state": "idle"]) ?? 0 >= 1)
+        #expect(samples.value("scryptex_database_connections", ["cluster": "primary", "state": "idle"]) ?? 0 >= 1)
         #expect(samples.value("scryptex_tls_certificates", [:]) ?? 0 >= 3)
         let expiry = samples.first("scryptex_tls_certificate_earliest_expiry_timestamp_seconds")?.value ?? 0
         #expect(expiry > Date().timeIntervalSince1970 + 86_400 * 300)  // development certificates: 397 days
         // Per tenant (the acme requests above), the pool's waits and round trips, the job kinds.
         #expect(samples.value("scryptex_tenant_requests_total", ["tenant": "acme", "class": "2xx"]) ?? 0 >= 1)
         #expect(samples.value("scryptex_tenant_request_seconds_count", ["tenant": "acme"]) ?? 0 >= 1)
-        #expect(samples.value("scryptex_database_acquire_seconds_count", [:]) ?? 0 >= 1)
-        #expect(samples.value("scryptex_database_statement_seconds_count", [:]) ?? 0 >= 1)
+        #expect(samples.value("scryptex_database_acquire_seconds_count", ["cluster": "primary"]) ?? 0 >= 1)
+        #expect(samples.value("scryptex_database_statement_seconds_count", ["cluster": "primary"]) ?? 0 >= 1)
         #expect(exposition.contains("# TYPE scryptex_job_duration_seconds histogram"))
         // Prometheus' own checker accepts the exposition.
         let file = root + "/metrics.txt"

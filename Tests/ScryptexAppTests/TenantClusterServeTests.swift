@@ -63,6 +63,16 @@ extension QuantWalkthroughTests {
             learning == 0 && learningOutput.contains("svm: accuracy 0.5151515151515151")
                 && learningOutput.contains("== trained =="), "the walk-through failed:\n\(learningOutput)")
 
+        // Each cluster's pool in the metrics.
+        let metricsAddress = try #require(served.environment["METRICS_LISTEN"])
+        let metrics = try ChildProcess("/usr/bin/curl", ["-s", "http://\(metricsAddress)/metrics"])
+        _ = await metrics.waitForExit(timeout: .seconds(20))
+        for cluster in ["primary", "b"] {
+            #expect(
+                metrics.output.contains("scryptex_database_connections{cluster=\"\(cluster)\",state=\"idle\"}"),
+                "\(metrics.output.prefix(3000))")
+        }
+
         // Acme moves back to primary while four clients create accounts through the host.
         let (keyStatus, keyOutput) = try await cli(["apikey", "create", "--tenant", "acme", "--role", "owner"])
         try #require(keyStatus == 0, "\(keyOutput)")

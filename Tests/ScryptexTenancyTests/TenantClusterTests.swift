@@ -124,6 +124,24 @@ struct TenantClusterTests {
                 try ["acme", "bravo", "charlie", "zenith"].map(TenantSlug.init), on: pool)
             #expect(drift.isEmpty, "\(drift)")
 
+            // A tenant file may name the cluster its tenant is created on.
+            let folder = "/tmp/scryptex-manifests-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            try #"{"slug": "delta", "displayName": "Delta", "placement": "b"}"#.write(
+                toFile: folder + "/delta.json", atomically: true, encoding: .utf8)
+            let synced = try await TenantSync(provisioner: provisioner, logger: TestDatabase.logger).apply(
+                folder: folder, on: pool)
+            #expect(synced.created == ["delta"])
+            #expect(try await Self.schemaExists("t_delta", on: direct))
+            try #"{"slug": "delta", "displayName": "Delta", "placement": "EU!"}"#.write(
+                toFile: folder + "/delta.json", atomically: true, encoding: .utf8)
+            let badFile = await #expect(throws: ServiceError.self) {
+                try await TenantSync(provisioner: provisioner, logger: TestDatabase.logger).apply(
+                    folder: folder, on: pool)
+            }
+            #expect(badFile?.message.contains("delta.json: field 'placement': 'EU!' is not a cluster name") == true)
+
             // Suspending works across clusters; so does deleting (the schema goes from b).
             try await TenantLifecycle().setStatus(.suspended, of: "zenith", on: pool)
             try await TenantDeletion(archive: TenantArchive(provisioner: provisioner, logger: TestDatabase.logger))

@@ -66,23 +66,28 @@ struct HostMetrics: Sendable {
         text.histogram(
             "scryptex_tenant_request_seconds", help: "From a request routed to its answer, per tenant.",
             tenantSeries.map { ([("tenant", $0.label)], $0.series.latency) })
-        let database = pool.statistics
+        // Each PostgreSQL cluster's pool: the control plane's (`primary`) and every tenant cluster's.
+        let pools =
+            [(name: TenantClusters.primary, pool: pool)] + ((pool.router as? TenantClusters)?.namedPools ?? [])
         text.family(
-            "scryptex_database_connections", .gauge, help: "Pooled PostgreSQL connections, by state.",
-            [
-                ([("state", "busy")], Double(database.open - database.idle)),
-                ([("state", "idle")], Double(database.idle)),
-            ])
+            "scryptex_database_connections", .gauge, help: "Pooled PostgreSQL connections, by cluster and state.",
+            pools.flatMap { cluster in
+                let statistics = cluster.pool.statistics
+                return [
+                    ([("cluster", cluster.name), ("state", "busy")], Double(statistics.open - statistics.idle)),
+                    ([("cluster", cluster.name), ("state", "idle")], Double(statistics.idle)),
+                ]
+            })
         text.family(
-            "scryptex_database_waiting_requests", .gauge, help: "Requests waiting for a pooled connection.",
-            [([], Double(database.waiting))])
+            "scryptex_database_waiting_requests", .gauge, help: "Requests waiting for a pooled connection, by cluster.",
+            pools.map { ([("cluster", $0.name)], Double($0.pool.statistics.waiting)) })
         text.histogram(
             "scryptex_database_acquire_seconds", help: "From asking the pool for a connection to having one.",
-            [([], pool.timings.acquisitions.histogram)])
+            pools.map { ([("cluster", $0.name)], $0.pool.timings.acquisitions.histogram) })
         text.histogram(
             "scryptex_database_statement_seconds",
             help: "Each request's round trip on a pooled connection (a statement, or a pipeline of them).",
-            [([], pool.timings.statements.histogram)])
+            pools.map { ([("cluster", $0.name)], $0.pool.timings.statements.histogram) })
         if let depth = try? await TenantJobQueue(pool: pool).depthByKind() {
             text.family(
                 "scryptex_jobs", .gauge, help: "Tenant jobs waiting or running now, by kind.",
