@@ -95,6 +95,23 @@ struct MLRoutesTests {
             let reloaded = try ModelFile.read(path: storage + "/" + file)
             #expect(reloaded.header.modelType == .svm && reloaded.header.features == names)
 
+            // Another host, whose storage does not have the file (not shared, or the file lost):
+            // it is taken from the database into that host's storage, and predicts the same.
+            let elsewhere = NSTemporaryDirectory() + "scryptex-ml-other-host-" + UUID().uuidString
+            defer { try? FileManager.default.removeItem(atPath: elsewhere) }
+            try FileManager.default.moveItem(atPath: storage, toPath: storage + "-away")
+            defer { try? FileManager.default.moveItem(atPath: storage + "-away", toPath: storage) }
+            let otherHost = try await TenantScope(tenant: harness.tenant, pool: harness.pool).withTransaction {
+                try await ModelServing(store: ModelStore(root: elsewhere)).predictLatest(
+                    3, model: try await MLModelService().model(modelID, in: $0), in: $0)
+            }
+            #expect(otherHost.map(\.probability) == served.predictions.map(\.probability))
+            #expect(
+                (try? FileManager.default.subpathsOfDirectory(atPath: elsewhere))?.contains {
+                    $0.hasSuffix(URL(fileURLWithPath: file).lastPathComponent)
+                } == true, "the file was not written into the other host's storage")
+            try FileManager.default.moveItem(atPath: storage + "-away", toPath: storage)
+
             // An ml_signal strategy backtested on the model's predictions.
             let signalStrategy = try #require(
                 Self.json(

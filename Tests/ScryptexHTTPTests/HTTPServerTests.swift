@@ -3,6 +3,7 @@ import Glibc
 import ScryptexCore
 import ScryptexCrypto
 import ScryptexTestSupport
+import Synchronization
 import Testing
 
 @testable import ScryptexHTTP
@@ -240,9 +241,12 @@ struct HTTPServerTests {
 
     @Test func gracefulShutdownFinishesInFlightRequests() async throws {
         var router = Router()
+        let shutdownStarted = Mutex(false)
         router.get("/slow") { _, _ in
-            // Long enough to be surely in flight when shutdown starts, even on a loaded machine.
-            try await Task.sleep(for: .seconds(2))
+            // In flight until the shutdown has begun, however slowly a loaded machine gets there
+            // (a fixed 2 s once ran out before it did, under the whole suite).
+            while !shutdownStarted.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(20)) }
+            try await Task.sleep(for: .milliseconds(200))
             return .json(#"{"finished":true}"#)
         }
         let server = HTTPServer(
@@ -256,7 +260,10 @@ struct HTTPServerTests {
         try await Task.sleep(for: .milliseconds(100))
         let idle = try RawClient(port: server.port)
         try await Task.sleep(for: .milliseconds(100))
-        await server.shutdown(gracePeriod: .seconds(5))
+        let stopping = Task { await server.shutdown(gracePeriod: .seconds(30)) }
+        while !server.isDraining { try await Task.sleep(for: .milliseconds(10)) }
+        shutdownStarted.withLock { $0 = true }
+        await stopping.value
         let (text, closed) = client.readUntilClosed()
         #expect(text.contains(#"{"finished":true}"#))
         #expect(text.contains("Connection: close"))

@@ -110,7 +110,13 @@ struct ReleasedMigrationTests {
                 "d527aeaf7c6dcb2b2e46c1f660b583687ed336cb940b1d9f702df2257b68776c",
             ]
         ),
-        (MLMigrations.tenant, ["e76d6be5cacb0c2fe1104af464b3d4707ee7ba3a074b356fd8bacea938b3100f"]),
+        (
+            MLMigrations.tenant,
+            [
+                "e76d6be5cacb0c2fe1104af464b3d4707ee7ba3a074b356fd8bacea938b3100f",
+                "dc8ff4536ecd259e472ea244680b6ce98bdc8ad1da51c0384d30e7192758cd99",
+            ]
+        ),
         (
             MarketMakingMigrations.tenant,
             [

@@ -41,6 +41,7 @@ public enum SchemaPlans {
     /// The binary columns of a tenant schema that are not sealed, and why: every other `bytea`
     /// column must be registered in `tenant.sealedColumns` (a test holds both lists to the
     /// schema). Generated report files are the firm's own figures, served to its readers as
-    /// they were written, and are checked by their SHA-256.
-    public static let plainBinaryColumns = ["bi_report_files.content"]
+    /// they were written, and are checked by their SHA-256; so are trained model files (no
+    /// personal data: numbers fitted to market data or the firm's own uploads).
+    public static let plainBinaryColumns = ["bi_report_files.content", "ml_models.file_bytes"]
 }

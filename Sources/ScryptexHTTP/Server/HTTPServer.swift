@@ -178,6 +178,9 @@ public final class HTTPServer: Sendable {
     /// one stops (the drain before `shutdown`).
     public func beginDraining() { core.beginDraining() }
 
+    /// Whether the server is draining (or shutting down): each connection ends after its response.
+    public var isDraining: Bool { core.isDraining }
+
     public func shutdown(gracePeriod: Duration = .seconds(10)) async {
         let (loops, ownsLoops, listeners) = state.withLock { ($0.loops, $0.ownsLoops, $0.listeners) }
         core.beginDraining()

@@ -67,7 +67,17 @@ public enum MLMigrations {
                     );
                     CREATE INDEX ml_model_evaluations_model ON ml_model_evaluations (model_id, evaluated_at);
                     """
-            )
+            ),
+            Migration(
+                version: 2,
+                name: "keep_model_files_in_the_database",
+                sql: """
+                    -- The trained model's file as written to ML_MODEL_STORAGE_PATH, kept with the
+                    -- model: a host whose storage does not have it (another host trained it, its
+                    -- storage is not shared, the tenant moved) takes it from here.
+                    ALTER TABLE ml_models ADD COLUMN file_bytes bytea;
+                    """
+            ),
         ]
     )
 }

@@ -299,14 +299,14 @@ public struct MLModelService: Sendable {
     /// Marks the model ready with its evaluation and file, unless it was cancelled meanwhile.
     /// Returns whether it did.
     public func complete(
-        _ id: UUID, evaluation: ModelEvaluation, filePath: String, fileSHA256: String, audit: any AuditSink,
-        in transaction: PostgresTransaction
+        _ id: UUID, evaluation: ModelEvaluation, filePath: String, fileSHA256: String, fileBytes: Data? = nil,
+        audit: any AuditSink, in transaction: PostgresTransaction
     ) async throws -> Bool {
         let rows = try await transaction.query(
             """
             UPDATE ml_models SET status = 'ready', progress = 1, stage = 'ready',
                 evaluation = \(try PostgresJSON(encoding: evaluation))::jsonb, file_path = \(filePath),
-                file_sha256 = \(fileSHA256), completed_at = now()
+                file_sha256 = \(fileSHA256), file_bytes = \(fileBytes), completed_at = now()
             WHERE id = \(id) AND status = 'training' AND deleted_at IS NULL
             RETURNING account_id
             """)
@@ -337,6 +337,12 @@ public struct MLModelService: Sendable {
         }
         let row = try await transaction.query("SELECT file_path, file_sha256 FROM ml_models WHERE id = \(id)").firstRow
         return (try row.decode("file_path", as: String.self), try row.decode("file_sha256", as: String.self))
+    }
+
+    /// The model's file as kept in the database (nil for a model trained before files were kept there).
+    public func fileBytes(of id: UUID, in transaction: PostgresTransaction) async throws -> Data? {
+        try await transaction.query("SELECT file_bytes FROM ml_models WHERE id = \(id)").first?.decode(
+            "file_bytes", as: Data?.self) ?? nil
     }
 
     // MARK: - Datasets

@@ -25,9 +25,25 @@ public struct ModelServing: Sendable {
         self.store = store
     }
 
+    /// The model's file: from the storage it was written to, else from this host's storage, else
+    /// from the database into this host's storage (a model another host trained, with storage not
+    /// shared between hosts, or a tenant moved), checked against the checksum recorded at training.
     public func file(of model: MLModel, in transaction: PostgresTransaction) async throws -> ModelFile {
         let (path, sha256) = try await MLModelService().file(of: model.id, in: transaction)
-        return try store.load(path: path, sha256: sha256)
+        if FileManager.default.fileExists(atPath: path) { return try store.load(path: path, sha256: sha256) }
+        let schema = try await transaction.query("SELECT current_schema() AS name").firstRow.decode(
+            "name", as: String.self)
+        let local = store.directory(forSchema: schema) + "/" + URL(fileURLWithPath: path).lastPathComponent
+        if !FileManager.default.fileExists(atPath: local) {
+            guard let bytes = try await MLModelService().fileBytes(of: model.id, in: transaction) else {
+                throw ServiceError(
+                    .conflict,
+                    "the model's file is not on this host's storage and was trained before model files were kept in the database: retrain the model"
+                )
+            }
+            try store.restore(bytes, to: local, sha256: sha256)
+        }
+        return try store.load(path: local, sha256: sha256)
     }
 
     static func predictions(

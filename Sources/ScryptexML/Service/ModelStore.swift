@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import ScryptexCore
 import ScryptexCrypto
 public import ScryptexMarketData
@@ -77,6 +77,24 @@ public final class ModelStore: Sendable {
             }
         }
         return file
+    }
+
+    /// Writes a model file kept elsewhere (the database) to `path`, if it has the checksum
+    /// recorded at training; in one step, so a reader never sees half a file.
+    public func restore(_ bytes: Data, to path: String, sha256: String) throws {
+        let digest = Hex.encode(SHA256.hash(bytes))
+        guard digest == sha256 else {
+            throw ServiceError(
+                .conflict,
+                "the model's file kept in the database does not match the checksum recorded when it was trained (\(sha256.prefix(12))…, found \(digest.prefix(12))…): retrain the model"
+            )
+        }
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let temporary = path + ".partial-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        try bytes.write(to: URL(fileURLWithPath: temporary))
+        if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
+        try FileManager.default.moveItem(atPath: temporary, toPath: path)
     }
 
     public func remove(path: String) {

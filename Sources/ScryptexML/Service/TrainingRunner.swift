@@ -85,11 +85,12 @@ public struct TrainingRunner: Sendable {
                 modelID: id, modelVersion: model.version, task: request.task, features: data.features.names,
                 trainedAt: Date(), model: outcome.model)
             let saved = try store.save(file, schema: schema)
+            let bytes = FileManager.default.contents(atPath: saved.path)
             let completed = Mutex(false)
             try await withTransaction { transaction in
                 let done = try await MLModelService().complete(
-                    id, evaluation: outcome.evaluation, filePath: saved.path, fileSHA256: saved.sha256, audit: audit,
-                    in: transaction)
+                    id, evaluation: outcome.evaluation, filePath: saved.path, fileSHA256: saved.sha256,
+                    fileBytes: bytes, audit: audit, in: transaction)
                 completed.withLock { $0 = done }
             }
             if !completed.withLock({ $0 }) { store.remove(path: saved.path) }
