@@ -66,6 +66,18 @@ struct AdminAPITests {
                 .post, "/admin/api/tenants", host: "localhost", headers: admin,
                 json: #"{"slug":"Or-ion","displayName":"X"}"#)
             #expect(badSlug.status.code == 400)
+            // A cluster this platform does not have: refused before anything is created.
+            let nowhere = await harness.send(
+                .post, "/admin/api/tenants", host: "localhost", headers: admin,
+                json: #"{"slug":"vega","displayName":"Vega","placement":"eu"}"#)
+            #expect(
+                nowhere.status.code == 400
+                    && String(decoding: nowhere.body, as: UTF8.self).contains("field 'placement'"),
+                "\(String(decoding: nowhere.body, as: UTF8.self))")
+            let placedHere = await harness.send(
+                .post, "/admin/api/tenants", host: "localhost", headers: admin,
+                json: #"{"slug":"vega","displayName":"Vega","placement":"primary"}"#)
+            #expect(placedHere.status.code == 201, "\(String(decoding: placedHere.body, as: UTF8.self))")
             let takenDomain = await harness.send(
                 .post, "/admin/api/tenants/acme/domains", host: "localhost", headers: admin,
                 json: #"{"hostname":"Trade.Orion.Example."}"#)
@@ -102,7 +114,7 @@ struct AdminAPITests {
                 "SELECT action FROM platform.audit_records WHERE actor LIKE 'platform-admin:%' ORDER BY chain_position")
             #expect(
                 try actions.map { try $0.decode("action", as: String.self) } == [
-                    "tenant.provisioned", "domain.added", "tenant.suspended", "tenant.deleted",
+                    "tenant.provisioned", "tenant.provisioned", "domain.added", "tenant.suspended", "tenant.deleted",
                 ])
             let verify = await harness.send(.get, "/admin/api/audit-trail/verify", host: "localhost", headers: admin)
             #expect(!String(decoding: verify.body, as: UTF8.self).contains("firstBrokenLink"))

@@ -79,12 +79,14 @@ public struct AdminRoutes: RouteCollection {
             var domains: [String]?
             var features: [String: Bool]?
             var ownerKeyName: String?
+            /// The tenant cluster (`primary` or a name in `TENANT_CLUSTERS`); else `TENANT_PLACEMENT`.
+            var placement: String?
         }
         let body = try request.decodeJSON(Body.self)
         let (tenant, ownerKey) = try await provision(
             TenantProvisioner.Request(
                 slug: body.slug, displayName: body.displayName, legalName: body.legalName, domains: body.domains ?? [],
-                features: body.features ?? [:]),
+                features: body.features ?? [:], placement: body.placement),
             ownerKeyName: body.ownerKeyName, for: call)
         struct Created: Encodable {
             var tenant: TenantSummary
