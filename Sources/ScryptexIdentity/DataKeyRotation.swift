@@ -42,7 +42,10 @@ public struct DataKeyRotation: Sendable {
                 let keys = try await keyring.addKeyVersion(for: tenant.id, in: transaction)
                 let resealed = try await reseal(tenant, with: keys, in: transaction)
                 try await keyring.retireKeys(olderThan: keys.currentVersion, for: tenant.id, in: transaction)
-                try await record(tenant, keys: keys, resealed: resealed, actor: actor, in: [transaction])
+                try await record(
+                    tenant, keys: keys, resealed: resealed, actor: actor, tenantTrail: transaction,
+                    platformTrail: transaction
+                )
                 return (keys.currentVersion, resealed)
             }
             keyring.forget(tenant.id)
@@ -60,8 +63,8 @@ public struct DataKeyRotation: Sendable {
             transaction, tenantTransaction in
             try await keyring.retireKeys(olderThan: keys.currentVersion, for: tenant.id, in: transaction)
             try await record(
-                tenant, keys: keys, resealed: resealed, actor: actor,
-                in: [transaction] + [tenantTransaction].compactMap { $0 })
+                tenant, keys: keys, resealed: resealed, actor: actor, tenantTrail: tenantTransaction ?? transaction,
+                platformTrail: transaction)
         }
         keyring.forget(tenant.id)
         return (keys.currentVersion, resealed)
@@ -116,15 +119,16 @@ public struct DataKeyRotation: Sendable {
         return resealed
     }
 
-    /// `data_key.rotated` in the tenant's trail (the last of `transactions`) and the control plane's (the first).
+    /// `data_key.rotated` in the tenant's trail and in the control plane's.
     private func record(
-        _ tenant: Tenant, keys: Keyring.TenantKeys, resealed: Int, actor: String, in transactions: [PostgresTransaction]
+        _ tenant: Tenant, keys: Keyring.TenantKeys, resealed: Int, actor: String,
+        tenantTrail: PostgresTransaction, platformTrail: PostgresTransaction
     ) async throws {
         let event = AuditEvent(
             actor: actor, action: "data_key.rotated", objectType: "tenant", objectID: tenant.slug.value,
             details: ["version": String(keys.currentVersion), "resealed": String(resealed)])
-        try await AuditTrail(schema: tenant.schema).append(event, in: transactions.last!)
-        try await AuditTrail(schema: SQLIdentifier(static: "platform")).append(event, in: transactions.first!)
+        try await AuditTrail(schema: tenant.schema).append(event, in: tenantTrail)
+        try await AuditTrail(schema: SQLIdentifier(static: "platform")).append(event, in: platformTrail)
     }
 
     /// The `table.column` of every encrypted (bytea) column of `schema` holding a value sealed

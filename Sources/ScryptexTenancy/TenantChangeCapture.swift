@@ -14,12 +14,14 @@ import ScryptexPostgres
 /// upserts the others (parents first). Re-applying a row is harmless, so a round may overlap the
 /// copy before it.
 struct TenantChangeCapture {
+    let slug: TenantSlug
     let schema: SQLIdentifier
     let capture: SQLIdentifier
     /// Each table's primary key columns, by table name.
     let keys: [String: [SQLIdentifier]]
 
     init(slug: TenantSlug, keys: [String: [SQLIdentifier]]) throws {
+        self.slug = slug
         schema = slug.schema
         capture = try SQLIdentifier("scryptex_move_" + slug.value)
         self.keys = keys
@@ -53,10 +55,8 @@ struct TenantChangeCapture {
     /// so no change made before it escapes both the recording and the first copy's snapshot).
     func install(tables: [SQLIdentifier], on connection: PostgresConnection, lockTimeout: Duration) async throws {
         try await connection.withTransaction { transaction in
-            let role = try await TenantRole.name(
-                for: try TenantSlug(String(schema.name.dropFirst(2))), in: transaction)
-            try await transaction.execute(
-                "SELECT set_config('lock_timeout', \(String(lockTimeout.components.seconds * 1000) + "ms"), true)")
+            let role = try await TenantRole.name(for: slug, in: transaction)
+            try await TenantMove.limitLockWaits(to: lockTimeout, in: transaction)
             try await transaction.executeScript(
                 """
                 DROP SCHEMA IF EXISTS \(capture.quoted) CASCADE;

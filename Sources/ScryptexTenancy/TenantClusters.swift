@@ -55,9 +55,11 @@ public final class TenantClusters: PostgresPoolRouter {
     public static func parse(_ text: String) throws(ServiceError) -> [String: PostgresConfiguration] {
         var clusters: [String: PostgresConfiguration] = [:]
         let entries = text.split(whereSeparator: { $0 == ";" || $0 == " " || $0 == "\n" || $0 == "\t" })
-        for entry in entries {
-            guard let equals = entry.firstIndex(of: "=") else {
-                throw ServiceError(.invalidInput, "TENANT_CLUSTERS: '\(entry.prefix(40))…' is not name=postgres://…")
+        for (index, entry) in entries.enumerated() {
+            // (The entry is not shown: without its name it is a URL, password and all.)
+            guard let equals = entry.firstIndex(of: "="), !entry.hasPrefix("postgres") else {
+                throw ServiceError(
+                    .invalidInput, "TENANT_CLUSTERS: entry \(index + 1) is not name=postgres://… (its name is missing)")
             }
             let name = String(entry[..<equals])
             guard isValidName(name), name != primary else {

@@ -227,8 +227,7 @@ public struct TenantMove: Sendable {
         let (report, retired) = try await source.pool.withDedicatedConnection { sourceConnection in
             try await sourceConnection.withTransaction(statementTimeout: .zero) { frozen in
                 try await Self.sameRendering(in: frozen)
-                try await frozen.execute(
-                    "SELECT set_config('lock_timeout', \(String(lockTimeout.components.seconds * 1000) + "ms"), true)")
+                try await Self.limitLockWaits(to: lockTimeout, in: frozen)
                 let lockRequested = ContinuousClock.now
                 try await freezing(slug, on: source.pool) {
                     if !contents.tables.isEmpty {
@@ -476,6 +475,12 @@ public struct TenantMove: Sendable {
         return copied
     }
 
+    /// `lock_timeout` for the rest of `transaction` (whole seconds, 1 to 3600).
+    static func limitLockWaits(to limit: Duration, in transaction: PostgresTransaction) async throws {
+        let seconds = min(3600, max(1, limit.components.seconds))
+        try await transaction.execute("SELECT set_config('lock_timeout', \(String(seconds) + "s"), true)")
+    }
+
     /// Each sequence at the source's state.
     private func copySequences(
         _ sequences: [SQLIdentifier], of schema: SQLIdentifier, from source: PostgresTransaction,
@@ -486,13 +491,13 @@ public struct TenantMove: Sendable {
                 .firstRow
             let lastValue = try state.decode("last_value", as: Int64.self)
             let isCalled = try state.decode("is_called", as: Bool.self)
-            let set = try await target.query(
-                """
-                SELECT setval(\(schema.quoted + "." + sequence.quoted), \(lastValue), \(isCalled)) AS value,
-                       (SELECT is_called FROM \(identifier: schema, sequence)) AS called
-                """
-            ).firstRow
-            guard try set.decode("value", as: Int64.self) == lastValue else {
+            try await target.execute(
+                "SELECT setval(\(schema.quoted + "." + sequence.quoted), \(lastValue), \(isCalled))")
+            let copied = try await target.query("SELECT last_value, is_called FROM \(identifier: schema, sequence)")
+                .firstRow
+            guard try copied.decode("last_value", as: Int64.self) == lastValue,
+                try copied.decode("is_called", as: Bool.self) == isCalled
+            else {
                 throw ServiceError(.corrupt, "sequence \(sequence.name) did not copy exactly; nothing switched")
             }
         }

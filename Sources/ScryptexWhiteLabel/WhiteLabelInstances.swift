@@ -113,7 +113,7 @@ public struct WhiteLabelInstances: Sendable {
     }
 
     static func validatePlacement(_ placement: String?) throws(ServiceError) {
-        if let placement, placement.range(of: "^[a-z][a-z0-9-]{0,39}$", options: .regularExpression) == nil {
+        if let placement, !TenantClusters.isValidName(placement) {
             throw ServiceError(.invalidInput, "field 'placement': a database node name such as primary or eu-west-1")
         }
     }

@@ -21,6 +21,36 @@ struct ScaleOutTests {
         return (status, process.output)
     }
 
+    /// `workers` clients writing accounts through `port` (from `interface`) until `during` after
+    /// `event`, which starts 2 s into the load: every write's name, status (0: no answer) and id.
+    static func writeLoad(
+        _ label: String, workers: Int, port: Int, key: String, from interface: String? = "127.0.0.2",
+        during: Duration, event: @escaping @Sendable () async -> Void
+    ) async -> [(name: String, status: Int, id: String?)] {
+        let outcomes = Outcomes()
+        await withTaskGroup(of: Void.self) { group in
+            for worker in 0..<workers {
+                group.addTask {
+                    var sequence = 0
+                    while await !outcomes.stopped {
+                        sequence += 1
+                        let name = "\(label)-\(worker)-\(sequence)"
+                        let answer =
+                            (try? await Self.write(name, port: port, key: key, from: interface)) ?? (status: 0, id: nil)
+                        await outcomes.add((name, answer.status, answer.id))
+                    }
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(2))
+                await event()
+                try? await Task.sleep(for: during)
+                await outcomes.stop()
+            }
+        }
+        return await outcomes.results
+    }
+
     /// Every account of Acme's, read page by page through the host (or HAProxy) at `port`: their ids.
     static func accounts(port: Int, key: String) async throws -> Set<String> {
         var stored: Set<String> = []
@@ -172,28 +202,7 @@ struct ScaleOutTests {
         ) async
             -> [(name: String, status: Int, id: String?)]
         {
-            let outcomes = Outcomes()
-            await withTaskGroup(of: Void.self) { group in
-                for worker in 0..<workers {
-                    group.addTask {
-                        var sequence = 0
-                        while await !outcomes.stopped {
-                            sequence += 1
-                            let name = "\(label)-\(worker)-\(sequence)"
-                            let answer =
-                                (try? await Self.write(name, port: ports.front, key: key)) ?? (status: 0, id: nil)
-                            await outcomes.add((name, answer.status, answer.id))
-                        }
-                    }
-                }
-                group.addTask {
-                    try? await Task.sleep(for: .seconds(2))
-                    await event()
-                    try? await Task.sleep(for: during)
-                    await outcomes.stop()
-                }
-            }
-            return await outcomes.results
+            await Self.writeLoad(label, workers: workers, port: ports.front, key: key, during: during, event: event)
         }
 
         // 1. Host B drains on SIGTERM: HAProxy stops sending to it before it stops; nothing fails.

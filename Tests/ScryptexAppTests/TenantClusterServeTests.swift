@@ -33,7 +33,7 @@ extension QuantWalkthroughTests {
         _ served: WalkthroughHost, clusters: [String: String], direct: PostgresConnectionPool
     ) async throws {
         let environment = ["SCRYPTEX_DATA_DIR": served.root, "LOG_LEVEL": "warning"].merging(clusters) { $1 }
-        func cli(_ arguments: [String]) async throws -> (Int32?, String) {
+        @Sendable func cli(_ arguments: [String]) async throws -> (Int32?, String) {
             try await ScaleOutTests.run(arguments, environment: environment)
         }
         // The demo tenants' schemas are on the second cluster, and only there.
@@ -77,46 +77,28 @@ extension QuantWalkthroughTests {
         let (keyStatus, keyOutput) = try await cli(["apikey", "create", "--tenant", "acme", "--role", "owner"])
         try #require(keyStatus == 0, "\(keyOutput)")
         let key = String(keyOutput.split(separator: "\n").last ?? "")
-        let outcomes = MoveOutcomes()
-        var moveOutput = ""
-        await withTaskGroup(of: Void.self) { group in
-            for worker in 0..<4 {
-                group.addTask {
-                    var sequence = 0
-                    while await !outcomes.stopped {
-                        sequence += 1
-                        let name = "move-\(worker)-\(sequence)"
-                        let answer =
-                            (try? await ScaleOutTests.write(name, port: served.httpsPort, key: key, from: nil))
-                            ?? (status: 0, id: nil)
-                        await outcomes.add((name, answer.status, answer.id))
-                    }
-                }
-            }
-            group.addTask {
-                try? await Task.sleep(for: .seconds(2))
-                // A job of the walk-throughs may still hold Acme's tables: the move then says
-                // whose work it waited for, and is tried again.
-                for _ in 0..<3 {
-                    let moved = try? await cli(["tenant", "move", "acme", "--to", "primary"])
-                    await outcomes.moved(moved?.1 ?? "the move did not run")
-                    if moved?.0 == 0 { break }
-                    print("tenant move refused, tried again: \(moved?.1 ?? "")")
-                }
-                try? await Task.sleep(for: .seconds(2))
-                await outcomes.stop()
+        let moveOutput = MoveOutput()
+        let results = await ScaleOutTests.writeLoad(
+            "move", workers: 4, port: served.httpsPort, key: key, from: nil, during: .seconds(2)
+        ) {
+            // A job of the walk-throughs may still hold Acme's tables: the move then says whose
+            // work it waited for, and is tried again.
+            for _ in 0..<3 {
+                let moved = try? await cli(["tenant", "move", "acme", "--to", "primary"])
+                await moveOutput.set(moved?.1 ?? "the move did not run")
+                if moved?.0 == 0 { break }
+                print("tenant move refused, tried again: \(moved?.1 ?? "")")
             }
         }
-        moveOutput = await outcomes.moveOutput
-        #expect(moveOutput.contains("moved tenant acme from b to primary"), "\(moveOutput)")
-        let results = await outcomes.results
+        let moved = await moveOutput.text
+        #expect(moved.contains("moved tenant acme from b to primary"), "\(moved)")
         let acknowledged = results.filter { $0.status == 201 }
         let failed = results.filter { $0.status != 201 }
         #expect(acknowledged.count > 20, "only \(acknowledged.count) writes acknowledged")
         // A write caught by the freeze is refused as retryable (503), never half-done.
         #expect(failed.allSatisfy { $0.status == 503 }, "\(failed.map { "\($0.name) \($0.status)" })")
         print(
-            "move through the host: \(moveOutput.split(separator: "\n").last ?? ""); \(acknowledged.count) writes acknowledged, \(failed.count) refused (503)"
+            "move through the host: \(moved.split(separator: "\n").last ?? ""); \(acknowledged.count) writes acknowledged, \(failed.count) refused (503)"
         )
 
         // Every acknowledged write is there, read through the host from Acme's new cluster.
@@ -131,12 +113,8 @@ extension QuantWalkthroughTests {
     }
 }
 
-/// The writes during a move, and what the move printed.
-private actor MoveOutcomes {
-    var results: [(name: String, status: Int, id: String?)] = []
-    var stopped = false
-    var moveOutput = ""
-    func add(_ result: (name: String, status: Int, id: String?)) { results.append(result) }
-    func moved(_ output: String) { moveOutput = output }
-    func stop() { stopped = true }
+/// What the move printed (its last try).
+private actor MoveOutput {
+    var text = ""
+    func set(_ output: String) { text = output }
 }

@@ -74,6 +74,24 @@ struct TenantClusterTests {
         }
     }
 
+    @Test func clusterListsAreCheckedWithoutShowingTheirPasswords() throws {
+        let parsed = try TenantClusters.parse(
+            "eu=postgres://scryptex:s3cret@db-eu/scryptex; us=postgres://scryptex@db-us:5433/scryptex?sslmode=require")
+        #expect(parsed.keys.sorted() == ["eu", "us"])
+        #expect(parsed["us"]?.port == 5433 && parsed["eu"]?.password == "s3cret")
+        for (text, expected) in [
+            ("postgres://scryptex:s3cret@db-eu/scryptex", "entry 1 is not name=postgres://"),
+            ("eu=postgres://a@x/db eu=postgres://b@y/db", "the cluster 'eu' is named twice"),
+            ("primary=postgres://a@x/db", "'primary' is not a cluster name"),
+            ("EU=postgres://a@x/db", "'EU' is not a cluster name"),
+            ("eu=mysql://s3cret@x/db", "the URL of cluster 'eu'"),
+        ] {
+            let error = #expect(throws: ServiceError.self) { try TenantClusters.parse(text) }
+            #expect(error?.message.contains(expected) == true, "\(error?.message ?? "")")
+            #expect(error?.message.contains("s3cret") == false, "\(error?.message ?? "")")
+        }
+    }
+
     @Test func aTenantIsPlacedOnItsClusterAndEveryTransactionGoesThere() async throws {
         try await withTwoClusters { pool, provisioner, clusters, direct in
             let zenith = try await provisioner.create(
